@@ -1,0 +1,3 @@
+module github.com/faxkit/faxkit
+
+go 1.26
