@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# Benchmarks faxkit's t4 codecs against the C codecs in the same run and
+# prints the medians side by side.
+#
+#   scripts/bench-t4.sh            # 5 Go runs, 15 C repetitions per measurement
+#   COUNT=10 REPS=31 scripts/bench-t4.sh
+#
+# It builds t4/cref/bench.c (libtiff + libspandsp 0.0.6, see t4/cref/README.md)
+# into a temporary directory, runs it on the eight CCITT test documents, then
+# runs `go test -run XXX -bench 'Encode|Decode' -count $COUNT ./t4` and prints,
+# per compression, the median MB/s (1e6 raw page bytes per second, Go's
+# b.SetBytes unit) of Go, libtiff and spandsp, aggregated over the eight
+# documents (total raw bytes / sum of the per-document medians), then per
+# document. Raw outputs are kept in $OUT (default: a temporary directory).
+#
+# Needs: gcc, pkg-config, libtiff-dev, libspandsp-dev (apt-get install ...),
+# and ../shared/testdata/ccitt beside the checkout (or CCITT_DIR=...).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+COUNT=${COUNT:-5}
+REPS=${REPS:-15}
+CCITT_DIR=${CCITT_DIR:-../shared/testdata/ccitt}
+OUT=${OUT:-$(mktemp -d /tmp/bench-t4.XXXXXX)}
+mkdir -p "$OUT"
+
+pages=()
+for i in 1 2 3 4 5 6 7 8; do
+	f="$CCITT_DIR/itu$i.tif"
+	[ -f "$f" ] || { echo "bench-t4: missing $f (set CCITT_DIR)" >&2; exit 1; }
+	pages+=("$f")
+done
+
+for tool in cc pkg-config; do
+	command -v "$tool" >/dev/null || { echo "bench-t4: $tool not found (apt-get install gcc pkg-config)" >&2; exit 1; }
+done
+if ! flags=$(pkg-config --cflags --libs libtiff-4 spandsp 2>/dev/null); then
+	echo "bench-t4: libtiff-4 or spandsp unknown to pkg-config (apt-get install libtiff-dev libspandsp-dev)" >&2
+	exit 1
+fi
+
+echo "== machine: $(uname -m), $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ *//')"
+echo "== loadavg before: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)"
+echo "== building t4/cref/bench.c"
+# shellcheck disable=SC2086
+cc -O2 -Wall -o "$OUT/cref-bench" t4/cref/bench.c $flags -lm
+
+echo "== C reference: $OUT/cref-bench -n $REPS (8 CCITT documents)"
+"$OUT/cref-bench" -n "$REPS" "${pages[@]}" >"$OUT/cref.txt"
+head -1 "$OUT/cref.txt"
+
+echo "== Go: go test -run XXX -bench 'Encode|Decode' -count $COUNT ./t4"
+go_ok=1
+if ! go test -run XXX -bench 'Encode|Decode' -benchmem -count "$COUNT" ./t4 >"$OUT/go.txt" 2>&1; then
+	go_ok=0
+	echo "   (go test failed; see $OUT/go.txt)"
+fi
+if ! grep -Eq '^Benchmark(Encode|Decode)/(MH|MR|MMR)' "$OUT/go.txt"; then
+	go_ok=0
+	echo "   NOTE: no BenchmarkEncode/{MH,MR,MMR} or BenchmarkDecode/{MH,MR,MMR} results in ./t4 yet;"
+	echo "         the Go column shows '-' (the C reference figures stand on their own)."
+fi
+grep -E '^(goos|goarch|cpu|pkg):' "$OUT/go.txt" | sed 's/^/   /' || true
+echo "== loadavg after: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)"
+echo
+
+awk -v go_ok="$go_ok" '
+function median(key,    n, i, j, v, t) {
+	n = cnt[key]
+	for (i = 1; i <= n; i++) v[i] = val[key, i]
+	for (i = 2; i <= n; i++) { t = v[i]; for (j = i - 1; j >= 1 && v[j] > t; j--) v[j + 1] = v[j]; v[j + 1] = t }
+	if (n % 2) return v[(n + 1) / 2]
+	return (v[n / 2] + v[n / 2 + 1]) / 2
+}
+function add(key, x) { cnt[key]++; val[key, cnt[key]] = x }
+function fmt(x) { return x == "" ? "-" : sprintf("%.1f", x) }
+function ratio(a, b) { return (a == "" || b == "" || b == 0) ? "-" : sprintf("%.2fx", a / b) }
+FNR == 1 { file++ }
+# C reference: RESULT lib op comp page MB/s ns coded
+file == 1 && $1 == "RESULT" {
+	lib = $2; op = $3; comp = $4; page = $5
+	c[lib, op, comp, page] = $6; cns[lib, op, comp, page] = $7; coded[lib, comp, page] = $8
+	docs[page] = 1
+	next
+}
+file == 1 && $1 == "TOTAL" { ctot[$2, $3, $4] = $6; next }
+# Go: BenchmarkEncode/MH[/sub]-N  iters  ns/op  MB/s ...
+file == 2 && $1 ~ /^Benchmark(Encode|Decode)\/(MH|MR|MMR)([\/-]|$)/ {
+	name = $1; sub(/-[0-9]+$/, "", name)
+	split(name, part, "/")
+	op = (part[1] == "BenchmarkEncode") ? "encode" : "decode"
+	comp = part[2]
+	s = ""
+	for (i = 3; i in part; i++) s = s (s == "" ? "" : "/") part[i]
+	ns = ""; mbs = ""
+	for (i = 2; i <= NF; i++) { if ($i == "ns/op") ns = $(i - 1); if ($i == "MB/s") mbs = $(i - 1) }
+	if (mbs == "") next
+	key = op SUBSEP comp SUBSEP s
+	if (!(key in seen)) { seen[key] = 1; gsubs[op, comp] = gsubs[op, comp] " " s }
+	add(key, mbs); add("ns" SUBSEP key, ns)
+	next
+}
+END {
+	nops = split("encode decode", ops, " "); ncomp = split("MH MR MMR", comps, " ")
+	# Go aggregate per (op, comp): a sub-benchmark per CCITT document -> total bytes / total time;
+	# else the benchmark without sub-name (assumed to cover the 8 documents).
+	for (o = 1; o <= nops; o++) for (k = 1; k <= ncomp; k++) {
+		op = ops[o]; comp = comps[k]
+		n = split(gsubs[op, comp], subs, " ")
+		bytes = 0; tns = 0; ndoc = 0; whole = ""
+		for (i = 1; i <= n; i++) {
+			s = subs[i]; key = op SUBSEP comp SUBSEP s
+			m = median(key); mns = median("ns" SUBSEP key)
+			if (match(s, /itu[1-8]/)) {
+				d = substr(s, RSTART, RLENGTH)
+				g[op, comp, d] = m
+				ndoc++; bytes += m * mns / 1e3; tns += mns
+			} else if (s == "") {
+				whole = m
+			} else {
+				other[op, comp, s] = m; others[op, comp] = others[op, comp] " " s
+			}
+		}
+		if (ndoc == 8) gtot[op, comp] = bytes / tns * 1e3
+		else if (whole != "") gtot[op, comp] = whole
+	}
+	print "Medians in MB/s of raw page bytes (1728x2376/8 = 513216 bytes per page); higher is faster."
+	print "Aggregate over the 8 CCITT documents: total raw bytes / sum of per-document median times."
+	print ""
+	printf "%-7s %-4s %10s %10s %10s %11s %11s\n", "op", "comp", "Go", "libtiff", "spandsp", "Go/libtiff", "Go/spandsp"
+	for (o = 1; o <= nops; o++) for (k = 1; k <= ncomp; k++) {
+		op = ops[o]; comp = comps[k]
+		gv = ((op, comp) in gtot) ? gtot[op, comp] : ""
+		printf "%-7s %-4s %10s %10s %10s %11s %11s\n", op, comp, fmt(gv), fmt(ctot["libtiff", op, comp]), fmt(ctot["spandsp", op, comp]), ratio(gv, ctot["libtiff", op, comp]), ratio(gv, ctot["spandsp", op, comp])
+	}
+	print ""
+	print "Per document (MB/s; coded bytes: libtiff / spandsp, which adds RTC or EOFB):"
+	printf "%-7s %-4s %-5s %10s %10s %10s %16s\n", "op", "comp", "page", "Go", "libtiff", "spandsp", "coded bytes"
+	for (o = 1; o <= nops; o++) for (k = 1; k <= ncomp; k++) {
+		op = ops[o]; comp = comps[k]
+		for (d = 1; d <= 8; d++) {
+			p = "itu" d
+			if (!(p in docs)) continue
+			gv = ((op, comp, p) in g) ? g[op, comp, p] : ""
+			printf "%-7s %-4s %-5s %10s %10s %10s %16s\n", op, comp, p, fmt(gv), fmt(c["libtiff", op, comp, p]), fmt(c["spandsp", op, comp, p]), coded["libtiff", comp, p] " / " coded["spandsp", comp, p]
+		}
+		n = split(others[op, comp], subs, " ")
+		for (i = 1; i <= n; i++) printf "%-7s %-4s %-5s %10s %10s %10s\n", op, comp, subs[i], fmt(other[op, comp, subs[i]]), "-", "-"
+	}
+}
+' "$OUT/cref.txt" "$OUT/go.txt"
+echo
+echo "raw outputs: $OUT/cref.txt $OUT/go.txt"
