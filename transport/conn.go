@@ -1,0 +1,421 @@
+package transport
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/transport/v5/deadline"
+)
+
+// Sentinel errors, for errors.Is.
+var (
+	// ErrClosed is returned by operations on a closed Conn, RTPConn,
+	// Listener or impaired connection. It matches net.ErrClosed too.
+	ErrClosed = fmt.Errorf("transport: closed: %w", net.ErrClosed)
+	// ErrIdle ends a listener call when nothing was received from its peer
+	// for ListenConfig.IdleTimeout. It matches ErrClosed too.
+	ErrIdle = fmt.Errorf("transport: call idle timeout: %w", ErrClosed)
+	// ErrTruncated is returned with the first len(p) bytes when a datagram
+	// does not fit the read buffer.
+	ErrTruncated = errors.New("transport: datagram larger than the read buffer")
+	// ErrTooLarge rejects a write longer than the configured MaxDatagram.
+	ErrTooLarge = errors.New("transport: datagram larger than MaxDatagram")
+	// ErrWrongPeer rejects a WriteTo an address other than the call's peer.
+	ErrWrongPeer = errors.New("transport: address is not this call's peer")
+)
+
+// DefaultMaxDatagram is the MaxDatagram used when a Config leaves it zero:
+// the largest UDP payload that fits an Ethernet frame without IP options.
+const DefaultMaxDatagram = 1472
+
+// Endpoint is what a T.38 terminal needs from the network: datagrams to and
+// from one peer, with blocking reads bounded by a context. *Conn (UDPTL:
+// each datagram is one UDPTL packet, built by package t38) and *RTPConn
+// (each datagram's payload is one IFP packet) both implement it, so a
+// terminal written against Endpoint runs over either encapsulation.
+//
+// ReadPacket is meant for one reading goroutine; WritePacket may be called
+// concurrently with it.
+type Endpoint interface {
+	// ReadPacket waits for the next datagram from the peer and copies it
+	// into p. It returns ctx.Err() when ctx ends first, ErrTruncated if the
+	// datagram was longer than p, and an error matching ErrClosed after
+	// Close.
+	ReadPacket(ctx context.Context, p []byte) (int, error)
+	// WritePacket sends p to the peer as one datagram.
+	WritePacket(ctx context.Context, p []byte) error
+	LocalAddr() net.Addr
+	RemoteAddr() net.Addr
+	Close() error
+}
+
+// ConnConfig configures a Conn. The zero value works.
+type ConnConfig struct {
+	// MaxDatagram bounds writes; longer ones fail with ErrTooLarge.
+	// Default DefaultMaxDatagram.
+	MaxDatagram int
+}
+
+func (c *ConnConfig) maxDatagram() int {
+	if c == nil || c.MaxDatagram <= 0 {
+		return DefaultMaxDatagram
+	}
+	return c.MaxDatagram
+}
+
+// ConnStats counts a Conn's traffic.
+type ConnStats struct {
+	PacketsIn, PacketsOut uint64
+	BytesIn, BytesOut     uint64
+	// Foreign counts datagrams dropped because they came from an address
+	// other than the peer (one-socket-per-call Conns only).
+	Foreign uint64
+	// Overflow counts datagrams dropped because the call's receive queue
+	// was full (listener calls only); the oldest queued datagram goes.
+	Overflow uint64
+	// Oversize counts received datagrams dropped for exceeding the
+	// listener's MaxDatagram (listener calls only).
+	Oversize uint64
+}
+
+// Conn is one call's datagram endpoint: a socket (or any net.PacketConn)
+// with a fixed peer, or one call demultiplexed by a Listener. It implements
+// Endpoint, net.Conn and net.PacketConn; datagrams from addresses other than
+// the peer are dropped and counted.
+type Conn struct {
+	peer   net.Addr
+	peerAP netip.AddrPort // valid when peer is a *net.UDPAddr
+	maxDg  int
+
+	// Socket mode.
+	pc      net.PacketConn
+	udp     *net.UDPConn // pc, when it is one: allocation-free I/O
+	userRDL atomic.Pointer[time.Time]
+	rdDirty bool // read deadline on pc may be stale; reader-owned
+
+	// Listener mode.
+	call *call
+
+	closeOnce sync.Once
+	closed    atomic.Bool
+	closeErr  error
+
+	packetsIn, packetsOut, bytesIn, bytesOut, foreign atomic.Uint64
+}
+
+var (
+	_ Endpoint       = (*Conn)(nil)
+	_ net.Conn       = (*Conn)(nil)
+	_ net.PacketConn = (*Conn)(nil)
+)
+
+// Dial opens a UDP socket on local (for example "127.0.0.1:0" or ":4000")
+// for one call with the peer at remote. network is "udp", "udp4" or
+// "udp6". The context bounds address resolution only.
+func Dial(ctx context.Context, network, local, remote string, cfg *ConnConfig) (*Conn, error) {
+	var r net.Resolver
+	raddr, err := resolveUDP(ctx, &r, network, remote)
+	if err != nil {
+		return nil, fmt.Errorf("transport: remote address: %w", err)
+	}
+	var lc net.ListenConfig
+	pc, err := lc.ListenPacket(ctx, network, local)
+	if err != nil {
+		return nil, fmt.Errorf("transport: %w", err)
+	}
+	return NewConn(pc, raddr, cfg), nil
+}
+
+func resolveUDP(ctx context.Context, r *net.Resolver, network, addr string) (*net.UDPAddr, error) {
+	if ap, err := netip.ParseAddrPort(addr); err == nil {
+		return net.UDPAddrFromAddrPort(ap), nil
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, err
+	}
+	pn, err := r.LookupPort(ctx, network, port)
+	if err != nil {
+		return nil, err
+	}
+	ipNet := "ip"
+	switch network {
+	case "udp4":
+		ipNet = "ip4"
+	case "udp6":
+		ipNet = "ip6"
+	}
+	ips, err := r.LookupNetIP(ctx, ipNet, host)
+	if err != nil {
+		return nil, err
+	}
+	if len(ips) == 0 {
+		return nil, fmt.Errorf("no address for host")
+	}
+	return net.UDPAddrFromAddrPort(netip.AddrPortFrom(ips[0].Unmap(), uint16(pn))), nil
+}
+
+// NewConn wraps pc as one call with peer. The Conn owns pc: Close closes it.
+// pc may be any net.PacketConn, including an impaired one (see Impair) or
+// one end of a Pipe.
+func NewConn(pc net.PacketConn, peer net.Addr, cfg *ConnConfig) *Conn {
+	c := &Conn{pc: pc, maxDg: cfg.maxDatagram()}
+	c.setPeer(peer)
+	c.udp, _ = pc.(*net.UDPConn)
+	return c
+}
+
+func (c *Conn) setPeer(peer net.Addr) {
+	c.peer = peer
+	if ua, ok := peer.(*net.UDPAddr); ok {
+		ap := ua.AddrPort()
+		c.peerAP = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+	}
+}
+
+func (c *Conn) isPeer(a net.Addr) bool {
+	if a == c.peer {
+		return true
+	}
+	if ua, ok := a.(*net.UDPAddr); ok && c.peerAP.IsValid() {
+		ap := ua.AddrPort()
+		return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()) == c.peerAP
+	}
+	return a != nil && c.peer != nil && a.Network() == c.peer.Network() && a.String() == c.peer.String()
+}
+
+// ReadPacket implements Endpoint.
+func (c *Conn) ReadPacket(ctx context.Context, p []byte) (int, error) {
+	if c.closed.Load() {
+		return 0, c.closeError()
+	}
+	if c.call != nil {
+		n, _, err := c.call.q.pop(ctx, c.call.rdl, p)
+		if err != nil && err != ErrTruncated {
+			return 0, err
+		}
+		c.countIn(n)
+		return n, err
+	}
+	return c.readSocket(ctx, p)
+}
+
+func (c *Conn) readSocket(ctx context.Context, p []byte) (int, error) {
+	for {
+		if err := ctx.Err(); err != nil {
+			return 0, err
+		}
+		ctxDL, hasDL := ctx.Deadline()
+		var userDL time.Time
+		if t := c.userRDL.Load(); t != nil {
+			userDL = *t
+		}
+		if hasDL || c.rdDirty {
+			// A deadline from an earlier context (or a cancellation) may
+			// still be set on the socket.
+			if err := c.pc.SetReadDeadline(earlier(userDL, ctxDL)); err != nil {
+				return 0, c.mapErr(ctx, err)
+			}
+			c.rdDirty = hasDL
+		}
+		var stop func() bool
+		var cancelled chan struct{}
+		if ctx.Done() != nil {
+			cancelled = make(chan struct{})
+			stop = context.AfterFunc(ctx, func() {
+				_ = c.pc.SetReadDeadline(time.Unix(1, 0))
+				close(cancelled)
+			})
+		}
+
+		var (
+			n    int
+			from bool
+			err  error
+		)
+		if c.udp != nil && c.peerAP.IsValid() {
+			var ap netip.AddrPort
+			n, ap, err = c.udp.ReadFromUDPAddrPort(p)
+			from = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()) == c.peerAP
+		} else {
+			var a net.Addr
+			n, a, err = c.pc.ReadFrom(p)
+			from = c.isPeer(a)
+		}
+		if stop != nil && !stop() {
+			<-cancelled
+			c.rdDirty = true
+		}
+		if err != nil {
+			return 0, c.mapErr(ctx, err)
+		}
+		if !from {
+			c.foreign.Add(1)
+			continue
+		}
+		c.countIn(n)
+		return n, nil
+	}
+}
+
+// mapErr turns socket errors into this package's: a context that ended wins
+// over the deadline it caused, a closed socket is ErrClosed.
+func (c *Conn) mapErr(ctx context.Context, err error) error {
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		return ctxErr
+	}
+	if errors.Is(err, net.ErrClosed) || c.closed.Load() {
+		return c.closeError()
+	}
+	return err
+}
+
+func (c *Conn) countIn(n int) {
+	c.packetsIn.Add(1)
+	c.bytesIn.Add(uint64(n))
+}
+
+// WritePacket implements Endpoint. UDP sends do not block for long, so ctx
+// is only checked before sending.
+func (c *Conn) WritePacket(ctx context.Context, p []byte) error {
+	if c.closed.Load() {
+		return c.closeError()
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if len(p) > c.maxDg {
+		return ErrTooLarge
+	}
+	var err error
+	switch {
+	case c.call != nil:
+		err = c.call.write(p)
+	case c.udp != nil && c.peerAP.IsValid():
+		_, err = c.udp.WriteToUDPAddrPort(p, c.peerAP)
+	default:
+		_, err = c.pc.WriteTo(p, c.peer)
+	}
+	if err != nil {
+		if errors.Is(err, net.ErrClosed) || c.closed.Load() {
+			return c.closeError()
+		}
+		return err
+	}
+	c.packetsOut.Add(1)
+	c.bytesOut.Add(uint64(len(p)))
+	return nil
+}
+
+// Read implements net.Conn: ReadPacket without a context.
+func (c *Conn) Read(p []byte) (int, error) { return c.ReadPacket(context.Background(), p) }
+
+// Write implements net.Conn: WritePacket without a context.
+func (c *Conn) Write(p []byte) (int, error) {
+	if err := c.WritePacket(context.Background(), p); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// ReadFrom implements net.PacketConn; the address is always the peer.
+func (c *Conn) ReadFrom(p []byte) (int, net.Addr, error) {
+	n, err := c.ReadPacket(context.Background(), p)
+	if n == 0 && err != nil {
+		return 0, nil, err
+	}
+	return n, c.peer, err
+}
+
+// WriteTo implements net.PacketConn. addr must be nil or the peer.
+func (c *Conn) WriteTo(p []byte, addr net.Addr) (int, error) {
+	if addr != nil && !c.isPeer(addr) {
+		return 0, ErrWrongPeer
+	}
+	return c.Write(p)
+}
+
+// LocalAddr returns the local socket address.
+func (c *Conn) LocalAddr() net.Addr {
+	if c.call != nil {
+		return c.call.pc.LocalAddr()
+	}
+	return c.pc.LocalAddr()
+}
+
+// RemoteAddr returns the peer.
+func (c *Conn) RemoteAddr() net.Addr { return c.peer }
+
+// SetDeadline sets both deadlines, as net.Conn does.
+func (c *Conn) SetDeadline(t time.Time) error {
+	if err := c.SetReadDeadline(t); err != nil {
+		return err
+	}
+	return c.SetWriteDeadline(t)
+}
+
+// SetReadDeadline sets a wall-clock read deadline, as net.Conn does. A
+// context deadline passed to ReadPacket applies as well; the earlier wins.
+func (c *Conn) SetReadDeadline(t time.Time) error {
+	if c.call != nil {
+		c.call.rdl.Set(t)
+		return nil
+	}
+	c.userRDL.Store(&t)
+	return c.pc.SetReadDeadline(t)
+}
+
+// SetWriteDeadline sets a write deadline on a socket Conn; listener calls
+// share one socket and ignore it.
+func (c *Conn) SetWriteDeadline(t time.Time) error {
+	if c.call != nil {
+		return nil
+	}
+	return c.pc.SetWriteDeadline(t)
+}
+
+// Close ends the call: for a socket Conn it closes the socket, for a
+// listener call it releases the call's slot. Blocked reads return ErrClosed.
+func (c *Conn) Close() error {
+	c.closeOnce.Do(func() {
+		c.closed.Store(true)
+		if c.call != nil {
+			c.closeErr = c.call.close(ErrClosed)
+			return
+		}
+		c.closeErr = c.pc.Close()
+	})
+	return c.closeErr
+}
+
+func (c *Conn) closeError() error {
+	if c.call != nil {
+		return c.call.cause()
+	}
+	return ErrClosed
+}
+
+// Stats returns the call's counters so far.
+func (c *Conn) Stats() ConnStats {
+	s := ConnStats{
+		PacketsIn:  c.packetsIn.Load(),
+		PacketsOut: c.packetsOut.Load(),
+		BytesIn:    c.bytesIn.Load(),
+		BytesOut:   c.bytesOut.Load(),
+		Foreign:    c.foreign.Load(),
+	}
+	if c.call != nil {
+		s.Overflow = c.call.q.droppedCount()
+		s.Oversize = c.call.oversize.Load()
+	}
+	return s
+}
+
+// newDeadline is split out so listener.go reads naturally.
+func newDeadline() *deadline.Deadline { return deadline.New() }
