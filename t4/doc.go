@@ -1,0 +1,64 @@
+// Package t4 implements the bilevel image codings of Group 3 and Group 4
+// facsimile and the packed page type they work on.
+//
+// # Codings
+//
+//   - MH, ITU-T T.4 clause 4.1: one-dimensional run-length coding with the
+//     Modified Huffman code tables (T.4 Tables 2 and 3), EOL framing (4.1.2),
+//     fill bits for the minimum scan line time (4.1.3) and RTC (4.1.4).
+//   - MR, T.4 clause 4.2: two-dimensional Modified READ coding with any K
+//     parameter (one 1-D row, then K-1 2-D rows; T.30 uses K=2 at standard
+//     and K=4 at fine resolution), EOL+tag framing (4.2.2) and RTC (4.2.4).
+//   - MMR, T.6 clause 2: the 2-D coding without EOLs, ended by EOFB.
+//   - TIFF Compression 2 ("CCITT RLE"): MH rows without EOLs, each starting
+//     on an octet boundary (EncodeOptions.NoEOL).
+//
+// Both bit orders within an octet (MSBFirst as in TIFF FillOrder 1; LSBFirst
+// as on the fax line, in T.30 image data and in TIFF FillOrder 2), EOLs
+// aligned to end on an octet boundary (TIFF T4Options bit 2) and pages
+// without RTC/EOFB (TIFF strips) are supported in both directions.
+//
+// # Usage
+//
+// Whole pages:
+//
+//	data, err := t4.AppendPage(nil, page, &t4.EncodeOptions{Compression: t4.MR, K: 4, BitOrder: t4.LSBFirst})
+//	page, stats, err := t4.DecodePage(r, 1728, &t4.DecodeOptions{Compression: t4.MR, BitOrder: t4.LSBFirst})
+//
+// Row streaming: NewEncoder, Encoder.WriteRow for each row, Encoder.Close;
+// NewDecoder and Decoder.ReadRow until io.EOF, then Decoder.Stats. Encoders
+// and Decoders can be reused with Reset; after setup they do not allocate.
+//
+// # Damage
+//
+// Decoders conceal damage as fax receivers must (see Decoder): in MH and MR a
+// corrupt row is replaced by the previous good row and decoding resumes at
+// the next EOL; in MMR a corrupt code conceals the rest of the page. Stats
+// counts delivered rows, bad rows and the longest run of bad rows, from
+// which T.30 chooses MCF, RTP or RTN. DecodeOptions.Strict turns concealment
+// off and reports the first corruption as a *DecodeError.
+//
+// # Implementation
+//
+// Rows are handled as lists of changing elements (T.4 4.2.1.3.1). The
+// encoder finds them 64 pixels at a time with math/bits and codes each run
+// with one table lookup (make-up and terminating codes combined); the
+// decoder reads codes through a 64-bit bit buffer and lookup tables indexed
+// by the next 12 or 13 bits (runs) or 7 bits (modes), and fills rows a byte
+// at a time from the changing elements. The tables are generated from the
+// code strings of the Recommendations by gen.go.
+//
+// # Limits
+//
+// Widths are 1..MaxWidth pixels. A Decoder delivers at most MaxRows rows
+// (DefaultMaxRows when zero) and DecodePage builds at most MaxPageBytes of
+// pixels; a Decoder's memory is a few row buffers plus a 16 KiB input buffer,
+// whatever the input. Malformed input never panics and never loops: every
+// code consumes bits and the decoder stops at the end of the data.
+//
+// Not implemented: T.4 uncompressed mode (the 2-D extension code is treated
+// as corrupt data), T.4 Annex B/C error-limiting and JBIG/JPEG coding, and
+// the T.6 "EOL" variant used by some Group 4 devices. MR and MMR rows are
+// never decoded without a reference: after a bad MR row, 2-D rows are
+// concealed until the next 1-D row.
+package t4
