@@ -1,0 +1,390 @@
+package phi
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Action is an audited operation.
+type Action int
+
+const (
+	ActionUnknown      Action = iota
+	ActionCreate              // store a new document
+	ActionList                // list documents (records only)
+	ActionReadMetadata        // decrypt a document's metadata
+	ActionReadContent         // read a document's pages
+	ActionDelete              // crypto-shred a document
+	ActionSetRetention        // change a retention date
+	ActionLegalHold           // place or lift a legal hold
+	ActionPurge               // delete everything past retention
+	ActionRotateKeys          // re-wrap data keys under a new KEK
+	ActionGrant               // grant or revoke per-document access
+	ActionAuditRead           // verify or export the audit log
+	ActionLogin               // authenticate
+	ActionLogout              // end a session (explicit or idle timeout)
+	ActionSend                // transmit a fax
+	ActionReceive             // accept a received fax
+)
+
+var actionNames = [...]string{"unknown", "create", "list", "read-metadata", "read-content", "delete",
+	"set-retention", "legal-hold", "purge", "rotate-keys", "grant", "audit-read", "login", "logout",
+	"send", "receive"}
+
+func (a Action) String() string {
+	if a >= 0 && int(a) < len(actionNames) {
+		return actionNames[a]
+	}
+	return fmt.Sprintf("Action(%d)", int(a))
+}
+
+// Role is a named set of permissions.
+type Role int
+
+const (
+	RoleAdmin    Role = iota + 1 // manages keys, retention, holds, grants; metadata only
+	RoleSender                   // sends faxes; reads what it sent
+	RoleReceiver                 // reads faxes routed to it
+	RoleAuditor                  // reads the audit log; no document content
+)
+
+var roleNames = map[Role]string{RoleAdmin: "admin", RoleSender: "sender", RoleReceiver: "receiver", RoleAuditor: "auditor"}
+
+func (r Role) String() string {
+	if n, ok := roleNames[r]; ok {
+		return n
+	}
+	return fmt.Sprintf("Role(%d)", int(r))
+}
+
+// ParseRole parses a role name.
+func ParseRole(s string) (Role, error) {
+	for r, n := range roleNames {
+		if n == s {
+			return r, nil
+		}
+	}
+	return 0, fmt.Errorf("phi: unknown role %q", s)
+}
+
+// Permission is a bit set. Metadata and content are separate permissions:
+// seeing that a fax exists, and who it was from, is not reading it.
+type Permission uint32
+
+const (
+	PermCreate       Permission = 1 << iota // store new documents
+	PermList                                // list records (no PHI)
+	PermReadMetadata                        // decrypt metadata
+	PermReadContent                         // read page images
+	PermDelete                              // delete / force-expire
+	PermRetention                           // set retention dates and legal holds, purge
+	PermManageKeys                          // rotate KEKs
+	PermGrant                               // grant per-document access
+	PermAuditRead                           // verify/export the audit log
+	PermSend                                // transmit faxes
+	PermReceive                             // accept received faxes into the store
+)
+
+var permNames = []string{"create", "list", "read-metadata", "read-content", "delete", "retention",
+	"manage-keys", "grant", "audit-read", "send", "receive"}
+
+func (p Permission) String() string {
+	if p == 0 {
+		return "none"
+	}
+	var parts []string
+	for i, n := range permNames {
+		if p&(1<<i) != 0 {
+			parts = append(parts, n)
+		}
+	}
+	if rest := p &^ (1<<len(permNames) - 1); rest != 0 {
+		parts = append(parts, fmt.Sprintf("0x%x", uint32(rest)))
+	}
+	return strings.Join(parts, "|")
+}
+
+// Role permissions split in two: Global applies to every document;
+// PerDocument is the ceiling of what a per-document grant can give. No role
+// reads content globally; content needs a grant (minimum necessary).
+type rolePerms struct{ Global, PerDocument Permission }
+
+var defaultRoles = map[Role]rolePerms{
+	RoleAdmin: {Global: PermList | PermReadMetadata | PermDelete | PermRetention | PermManageKeys | PermGrant,
+		PerDocument: PermReadMetadata | PermReadContent | PermDelete},
+	RoleSender:   {Global: PermCreate | PermSend, PerDocument: PermReadMetadata | PermReadContent | PermDelete},
+	RoleReceiver: {Global: PermReceive | PermCreate, PerDocument: PermReadMetadata | PermReadContent | PermDelete},
+	RoleAuditor:  {Global: PermAuditRead | PermList},
+}
+
+// Principal is an authenticated user or system (a service account, a fax
+// gateway). ID is unique and must not be PHI.
+type Principal struct {
+	ID    string
+	Roles []Role
+}
+
+// Has reports whether p has role r.
+func (p Principal) Has(r Role) bool { return slices.Contains(p.Roles, r) }
+
+// Policy is a default-deny access policy: a request is allowed only when a
+// role grants the permission globally, or a per-document grant gives it and
+// one of the principal's roles allows that permission per document. Every
+// decision, allowed or denied, is written to the audit log.
+type Policy struct {
+	mu     sync.RWMutex
+	grants map[string]map[string]Permission // document -> principal -> perms
+	audit  *AuditLog
+	clock  Clock
+}
+
+// NewPolicy returns an empty (deny-all) policy that audits to log, which
+// is required: an unaudited decision is not a decision phi makes.
+func NewPolicy(log *AuditLog, clock Clock) *Policy {
+	return &Policy{grants: map[string]map[string]Permission{}, audit: log, clock: clockOr(clock)}
+}
+
+// Grant gives principal perms on document (adds to existing grants).
+func (p *Policy) Grant(doc, principal string, perms Permission) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	m := p.grants[doc]
+	if m == nil {
+		m = map[string]Permission{}
+		p.grants[doc] = m
+	}
+	m[principal] |= perms
+}
+
+// Revoke removes perms from principal on document.
+func (p *Policy) Revoke(doc, principal string, perms Permission) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if m := p.grants[doc]; m != nil {
+		m[principal] &^= perms
+		if m[principal] == 0 {
+			delete(m, principal)
+		}
+	}
+}
+
+// Forget drops all grants on a deleted document.
+func (p *Policy) Forget(doc string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.grants, doc)
+}
+
+// Allowed reports the decision without auditing it. Use Check in request
+// paths.
+func (p *Policy) Allowed(who Principal, perm Permission, doc string) bool {
+	if perm == 0 {
+		return false
+	}
+	var global, perDoc Permission
+	for _, r := range who.Roles {
+		rp := defaultRoles[r]
+		global |= rp.Global
+		perDoc |= rp.PerDocument
+	}
+	if global&perm == perm {
+		return true
+	}
+	if doc == "" {
+		return false
+	}
+	p.mu.RLock()
+	g := p.grants[doc][who.ID]
+	p.mu.RUnlock()
+	return (g&perDoc)&perm == perm
+}
+
+// Request describes one access decision.
+type Request struct {
+	Who      Principal
+	Action   Action
+	Perm     Permission
+	Document string
+	Source   string // client address or "cli"; not PHI
+}
+
+// Check decides req, writes the decision to the audit log, and returns nil
+// or a *DeniedError (errors.Is ErrDenied). If the decision cannot be
+// audited the request is refused.
+func (p *Policy) Check(ctx context.Context, req Request) error {
+	ok := p.Allowed(req.Who, req.Perm, req.Document)
+	out := OutcomeSuccess
+	detail := "allowed " + req.Perm.String()
+	if !ok {
+		out = OutcomeDenied
+		detail = "denied " + req.Perm.String()
+	}
+	if _, err := p.audit.Append(ctx, Event{Time: p.clock.Now(), Principal: req.Who.ID, Action: req.Action,
+		Document: req.Document, Source: req.Source, Outcome: out, Detail: detail}); err != nil {
+		return fmt.Errorf("phi: audit unavailable, request refused: %w", err)
+	}
+	if !ok {
+		return &DeniedError{Principal: req.Who.ID, Action: req.Action, Document: req.Document}
+	}
+	return nil
+}
+
+// Record appends the outcome of an allowed operation that failed or
+// succeeded after its access check.
+func (p *Policy) record(ctx context.Context, req Request, err error) {
+	out, detail := OutcomeSuccess, "done"
+	if err != nil {
+		out, detail = OutcomeFailure, errorClass(err)
+	}
+	p.audit.Append(ctx, Event{Time: p.clock.Now(), Principal: req.Who.ID, Action: req.Action,
+		Document: req.Document, Source: req.Source, Outcome: out, Detail: detail})
+}
+
+// errorClass reduces an error to a PHI-free description for the audit log.
+func errorClass(err error) string {
+	for _, e := range []error{ErrNotFound, ErrInvalidID, ErrDecrypt, ErrPageDigest, ErrCorrupt, ErrLegalHold, ErrKeyNotFound} {
+		if isErr(err, e) {
+			return e.Error()
+		}
+	}
+	return "error"
+}
+
+// Guard is the access-controlled, audited face of a Store: each method
+// checks the policy (auditing the decision), performs the operation and
+// audits its outcome. The creator of a document is granted metadata,
+// content and delete on it.
+type Guard struct {
+	Store  *Store
+	Policy *Policy
+}
+
+func (g *Guard) do(ctx context.Context, req Request, op func() error) error {
+	if err := g.Policy.Check(ctx, req); err != nil {
+		return err
+	}
+	err := op()
+	g.Policy.record(ctx, req, err)
+	return err
+}
+
+// Put stores r as a one-page document (see Store.Put).
+func (g *Guard) Put(ctx context.Context, who Principal, source string, meta Metadata, r io.Reader) (DocInfo, error) {
+	var info DocInfo
+	req := Request{Who: who, Action: ActionCreate, Perm: PermCreate, Source: source}
+	if err := g.Policy.Check(ctx, req); err != nil {
+		return info, err
+	}
+	info, err := g.Store.Put(ctx, meta, r)
+	req.Document = info.ID
+	if err == nil {
+		g.Policy.Grant(info.ID, who.ID, PermReadMetadata|PermReadContent|PermDelete)
+	}
+	g.Policy.record(ctx, req, err)
+	return info, err
+}
+
+// Create starts a multi-page document; the caller commits it with Commit
+// on the returned writer, then calls Committed to grant and audit.
+func (g *Guard) Create(ctx context.Context, who Principal, source string, meta Metadata) (*DocumentWriter, error) {
+	req := Request{Who: who, Action: ActionCreate, Perm: PermCreate, Source: source}
+	if err := g.Policy.Check(ctx, req); err != nil {
+		return nil, err
+	}
+	return g.Store.Create(ctx, meta)
+}
+
+// Committed grants the creator access to a document committed via Create
+// and audits the outcome of the commit.
+func (g *Guard) Committed(ctx context.Context, who Principal, source string, info DocInfo, commitErr error) {
+	if commitErr == nil {
+		g.Policy.Grant(info.ID, who.ID, PermReadMetadata|PermReadContent|PermDelete)
+	}
+	g.Policy.record(ctx, Request{Who: who, Action: ActionCreate, Document: info.ID, Source: source}, commitErr)
+}
+
+// Open opens a document's content for reading.
+func (g *Guard) Open(ctx context.Context, who Principal, source, id string) (*DocumentReader, error) {
+	var d *DocumentReader
+	err := g.do(ctx, Request{Who: who, Action: ActionReadContent, Perm: PermReadContent, Document: id, Source: source},
+		func() (err error) { d, err = g.Store.Open(ctx, id); return err })
+	return d, err
+}
+
+// Metadata decrypts a document's metadata.
+func (g *Guard) Metadata(ctx context.Context, who Principal, source, id string) (Metadata, error) {
+	var m Metadata
+	err := g.do(ctx, Request{Who: who, Action: ActionReadMetadata, Perm: PermReadMetadata, Document: id, Source: source},
+		func() (err error) { m, err = g.Store.Metadata(ctx, id); return err })
+	return m, err
+}
+
+// List lists document records.
+func (g *Guard) List(ctx context.Context, who Principal, source string) ([]DocInfo, error) {
+	var l []DocInfo
+	err := g.do(ctx, Request{Who: who, Action: ActionList, Perm: PermList, Source: source},
+		func() (err error) { l, err = g.Store.List(ctx); return err })
+	return l, err
+}
+
+// Delete crypto-shreds a document.
+func (g *Guard) Delete(ctx context.Context, who Principal, source, id string) error {
+	return g.do(ctx, Request{Who: who, Action: ActionDelete, Perm: PermDelete, Document: id, Source: source},
+		func() error {
+			err := g.Store.Delete(ctx, id)
+			if err == nil {
+				g.Policy.Forget(id)
+			}
+			return err
+		})
+}
+
+// SetRetention changes a retention date.
+func (g *Guard) SetRetention(ctx context.Context, who Principal, source, id string, until time.Time) error {
+	return g.do(ctx, Request{Who: who, Action: ActionSetRetention, Perm: PermRetention, Document: id, Source: source},
+		func() error { return g.Store.SetRetention(ctx, id, until) })
+}
+
+// SetLegalHold places or lifts a legal hold.
+func (g *Guard) SetLegalHold(ctx context.Context, who Principal, source, id string, hold bool) error {
+	return g.do(ctx, Request{Who: who, Action: ActionLegalHold, Perm: PermRetention, Document: id, Source: source},
+		func() error { return g.Store.SetLegalHold(ctx, id, hold) })
+}
+
+// Purge deletes expired documents; each deletion is audited.
+func (g *Guard) Purge(ctx context.Context, who Principal, source string) ([]string, error) {
+	var ids []string
+	err := g.do(ctx, Request{Who: who, Action: ActionPurge, Perm: PermRetention, Source: source},
+		func() (err error) { ids, err = g.Store.Purge(ctx); return err })
+	for _, id := range ids {
+		g.Policy.Forget(id)
+		g.Policy.record(ctx, Request{Who: who, Action: ActionDelete, Document: id, Source: source}, nil)
+	}
+	return ids, err
+}
+
+// RotateKeys re-wraps data keys under the primary KEK.
+func (g *Guard) RotateKeys(ctx context.Context, who Principal, source string) (int, map[string]int, error) {
+	var n int
+	var inUse map[string]int
+	err := g.do(ctx, Request{Who: who, Action: ActionRotateKeys, Perm: PermManageKeys, Source: source},
+		func() (err error) { n, inUse, err = g.Store.RotateKeys(ctx); return err })
+	return n, inUse, err
+}
+
+// GrantAccess gives another principal perms on a document.
+func (g *Guard) GrantAccess(ctx context.Context, who Principal, source, id, grantee string, perms Permission) error {
+	return g.do(ctx, Request{Who: who, Action: ActionGrant, Perm: PermGrant, Document: id, Source: source},
+		func() error {
+			if _, err := g.Store.Stat(ctx, id); err != nil {
+				return err
+			}
+			g.Policy.Grant(id, grantee, perms)
+			return nil
+		})
+}

@@ -1,0 +1,111 @@
+package phi
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/tink-crypto/tink-go/v2/aead"
+	"github.com/tink-crypto/tink-go/v2/insecurecleartextkeyset"
+	"github.com/tink-crypto/tink-go/v2/keyset"
+	"golang.org/x/mod/sumdb/note"
+)
+
+// auditKeyFile is the JSON layout of a local audit key file (mode 0600).
+// Like LocalKeyFile it is protected only by file permissions; an embedding
+// application can build AuditKeys from a KMS/HSM instead.
+type auditKeyFile struct {
+	MAC      []byte          `json:"mac"`
+	Keyset   json.RawMessage `json:"aead_keyset"`
+	Signer   string          `json:"signer_key"`
+	Verifier string          `json:"verifier_key"`
+}
+
+// CreateAuditKeyFile generates fresh audit keys (a 256-bit HMAC key, a Tink
+// AES-256-GCM keyset and an Ed25519 note signing key named name) and writes
+// them to path, which must not exist.
+func CreateAuditKeyFile(path, name string) (AuditKeys, error) {
+	if _, err := os.Stat(path); err == nil {
+		return AuditKeys{}, fmt.Errorf("phi: audit key file already exists: %s", filepath.Base(path))
+	}
+	var kf auditKeyFile
+	kf.MAC = make([]byte, 32)
+	if _, err := rand.Read(kf.MAC); err != nil {
+		return AuditKeys{}, err
+	}
+	h, err := keyset.NewHandle(aead.AES256GCMKeyTemplate())
+	if err != nil {
+		return AuditKeys{}, err
+	}
+	var ks bytes.Buffer
+	if err := insecurecleartextkeyset.Write(h, keyset.NewJSONWriter(&ks)); err != nil {
+		return AuditKeys{}, err
+	}
+	kf.Keyset = ks.Bytes()
+	kf.Signer, kf.Verifier, err = note.GenerateKey(rand.Reader, name)
+	if err != nil {
+		return AuditKeys{}, err
+	}
+	data, err := json.MarshalIndent(kf, "", "  ")
+	if err != nil {
+		return AuditKeys{}, err
+	}
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	if err := writeFileAtomic(osFS{}, dir, base, data); err != nil {
+		return AuditKeys{}, err
+	}
+	return kf.keys()
+}
+
+// OpenAuditKeyFile reads keys written by CreateAuditKeyFile.
+func OpenAuditKeyFile(path string) (AuditKeys, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return AuditKeys{}, err
+	}
+	var kf auditKeyFile
+	if err := json.Unmarshal(data, &kf); err != nil {
+		return AuditKeys{}, fmt.Errorf("phi: audit key file: %w", err)
+	}
+	return kf.keys()
+}
+
+// OpenOrCreateAuditKeyFile opens path, creating it if it does not exist.
+func OpenOrCreateAuditKeyFile(path, name string) (AuditKeys, error) {
+	k, err := OpenAuditKeyFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return CreateAuditKeyFile(path, name)
+	}
+	return k, err
+}
+
+func (kf *auditKeyFile) keys() (AuditKeys, error) {
+	if len(kf.MAC) < 32 {
+		return AuditKeys{}, errors.New("phi: audit key file: MAC key too short")
+	}
+	h, err := insecurecleartextkeyset.Read(keyset.NewJSONReader(bytes.NewReader(kf.Keyset)))
+	if err != nil {
+		return AuditKeys{}, fmt.Errorf("phi: audit key file: %w", err)
+	}
+	a, err := aead.New(h)
+	if err != nil {
+		return AuditKeys{}, err
+	}
+	k := AuditKeys{MAC: kf.MAC, AEAD: a}
+	if kf.Signer != "" {
+		if k.Signer, err = note.NewSigner(kf.Signer); err != nil {
+			return AuditKeys{}, fmt.Errorf("phi: audit key file: %w", err)
+		}
+	}
+	if k.Verifier, err = note.NewVerifier(kf.Verifier); err != nil {
+		return AuditKeys{}, fmt.Errorf("phi: audit key file: %w", err)
+	}
+	return k, nil
+}

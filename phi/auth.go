@@ -1,0 +1,183 @@
+package phi
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"strings"
+	"sync"
+	"time"
+)
+
+// AuthConfig configures a TokenAuthenticator. The zero value works.
+type AuthConfig struct {
+	// TTL is a token's absolute lifetime. Default 24h.
+	TTL time.Duration
+	// IdleTimeout logs a token off automatically after this long without
+	// use (164.312(a)(2)(iii)). Default 15m.
+	IdleTimeout time.Duration
+	// MaxFailures consecutive failed attempts on one principal lock it out.
+	// Default 5.
+	MaxFailures int
+	// Lockout is how long a locked principal stays locked. Default 15m.
+	Lockout time.Duration
+	// Clock drives expiry, idle timeout and lockout. Default SystemClock.
+	Clock Clock
+	// Audit, if set, receives a login/logout event for every attempt.
+	Audit *AuditLog
+}
+
+// TokenAuthenticator issues and checks API tokens (person or entity
+// authentication, 164.312(d)). Tokens are 256-bit random secrets shown to
+// the caller once; only their SHA-256 is kept, and the comparison is
+// constant-time. Token format: "fxk_" + tokenID + "_" + secret, where the
+// non-secret tokenID selects the stored hash.
+type TokenAuthenticator struct {
+	cfg    AuthConfig
+	mu     sync.Mutex
+	tokens map[string]*tokenState // token id -> state
+	fails  map[string]*failState  // principal id -> failures
+}
+
+type tokenState struct {
+	hash      [32]byte
+	principal Principal
+	expires   time.Time
+	lastUsed  time.Time
+}
+
+type failState struct {
+	count       int
+	lockedUntil time.Time
+}
+
+// NewTokenAuthenticator returns an authenticator with no tokens.
+func NewTokenAuthenticator(cfg AuthConfig) *TokenAuthenticator {
+	if cfg.TTL <= 0 {
+		cfg.TTL = 24 * time.Hour
+	}
+	if cfg.IdleTimeout <= 0 {
+		cfg.IdleTimeout = 15 * time.Minute
+	}
+	if cfg.MaxFailures <= 0 {
+		cfg.MaxFailures = 5
+	}
+	if cfg.Lockout <= 0 {
+		cfg.Lockout = 15 * time.Minute
+	}
+	cfg.Clock = clockOr(cfg.Clock)
+	return &TokenAuthenticator{cfg: cfg, tokens: map[string]*tokenState{}, fails: map[string]*failState{}}
+}
+
+func randHex(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return hex.EncodeToString(b)
+}
+
+// Issue creates a token for p. The returned string is the only copy of the
+// secret.
+func (a *TokenAuthenticator) Issue(p Principal) string {
+	id := randHex(8)
+	secret := make([]byte, 32)
+	if _, err := rand.Read(secret); err != nil {
+		panic(err)
+	}
+	s := base64.RawURLEncoding.EncodeToString(secret)
+	now := a.cfg.Clock.Now()
+	a.mu.Lock()
+	a.tokens[id] = &tokenState{hash: sha256.Sum256([]byte(s)), principal: p, expires: now.Add(a.cfg.TTL), lastUsed: now}
+	a.mu.Unlock()
+	return "fxk_" + id + "_" + s
+}
+
+// Revoke logs a token off.
+func (a *TokenAuthenticator) Revoke(ctx context.Context, token, source string) {
+	id, _, _ := splitToken(token)
+	a.mu.Lock()
+	st := a.tokens[id]
+	delete(a.tokens, id)
+	a.mu.Unlock()
+	if st != nil {
+		a.audit(ctx, st.principal.ID, ActionLogout, source, OutcomeSuccess, "revoked")
+	}
+}
+
+func splitToken(tok string) (id, secret string, ok bool) {
+	rest, ok := strings.CutPrefix(tok, "fxk_")
+	if !ok {
+		return "", "", false
+	}
+	return strings.Cut(rest, "_")
+}
+
+func (a *TokenAuthenticator) audit(ctx context.Context, principal string, act Action, source string, out Outcome, detail string) {
+	if a.cfg.Audit != nil {
+		a.cfg.Audit.Append(ctx, Event{Time: a.cfg.Clock.Now(), Principal: principal, Action: act, Source: source, Outcome: out, Detail: detail})
+	}
+}
+
+// Authenticate checks a token and returns its principal. Errors:
+// ErrUnauthenticated (unknown or wrong token), ErrTokenExpired,
+// ErrIdleTimeout (the token is also revoked), ErrLockedOut.
+func (a *TokenAuthenticator) Authenticate(ctx context.Context, token, source string) (Principal, error) {
+	now := a.cfg.Clock.Now()
+	id, secret, ok := splitToken(token)
+	a.mu.Lock()
+	st := a.tokens[id]
+	if !ok || st == nil {
+		a.mu.Unlock()
+		a.audit(ctx, "", ActionLogin, source, OutcomeDenied, "unknown token")
+		return Principal{}, ErrUnauthenticated
+	}
+	pid := st.principal.ID
+	f := a.fails[pid]
+	if f != nil && now.Before(f.lockedUntil) {
+		a.mu.Unlock()
+		a.audit(ctx, pid, ActionLogin, source, OutcomeDenied, "locked out")
+		return Principal{}, ErrLockedOut
+	}
+	h := sha256.Sum256([]byte(secret))
+	if subtle.ConstantTimeCompare(h[:], st.hash[:]) != 1 {
+		if f == nil {
+			f = &failState{}
+			a.fails[pid] = f
+		}
+		f.count++
+		locked := f.count >= a.cfg.MaxFailures
+		if locked {
+			f.lockedUntil = now.Add(a.cfg.Lockout)
+			f.count = 0
+		}
+		a.mu.Unlock()
+		detail := "bad secret"
+		if locked {
+			detail = "bad secret; locked out"
+		}
+		a.audit(ctx, pid, ActionLogin, source, OutcomeDenied, detail)
+		return Principal{}, ErrUnauthenticated
+	}
+	if !now.Before(st.expires) {
+		delete(a.tokens, id)
+		a.mu.Unlock()
+		a.audit(ctx, pid, ActionLogin, source, OutcomeDenied, "token expired")
+		return Principal{}, ErrTokenExpired
+	}
+	if now.Sub(st.lastUsed) >= a.cfg.IdleTimeout {
+		delete(a.tokens, id)
+		a.mu.Unlock()
+		a.audit(ctx, pid, ActionLogout, source, OutcomeSuccess, "idle timeout")
+		return Principal{}, ErrIdleTimeout
+	}
+	st.lastUsed = now
+	delete(a.fails, pid)
+	p := st.principal
+	a.mu.Unlock()
+	a.audit(ctx, pid, ActionLogin, source, OutcomeSuccess, "")
+	return p, nil
+}

@@ -1,0 +1,63 @@
+package phi
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// SetRetention sets a document's retention date (zero: none). Purge deletes
+// documents whose date has passed.
+func (s *Store) SetRetention(_ context.Context, id string, until time.Time) error {
+	return s.updateRecord(id, func(r *record) error {
+		r.RetainUntil = until.UTC()
+		return nil
+	})
+}
+
+// SetLegalHold places or lifts a legal hold. A held document is never
+// deleted, purged or force-expired.
+func (s *Store) SetLegalHold(_ context.Context, id string, hold bool) error {
+	return s.updateRecord(id, func(r *record) error {
+		r.LegalHold = hold
+		return nil
+	})
+}
+
+// ForceExpire ends a document's retention now and crypto-shreds it at once,
+// unless it is under legal hold (ErrLegalHold).
+func (s *Store) ForceExpire(ctx context.Context, id string) error {
+	return s.Delete(ctx, id)
+}
+
+// Expired reports whether a document is past its retention date at now.
+func (d DocInfo) Expired(now time.Time) bool {
+	return !d.RetainUntil.IsZero() && !now.Before(d.RetainUntil)
+}
+
+// Purge crypto-shreds every document whose retention date has passed
+// (per the store's Clock) and that is not under legal hold. It returns the
+// IDs deleted; on error, the IDs deleted so far.
+func (s *Store) Purge(ctx context.Context) ([]string, error) {
+	now := s.clock.Now()
+	docs, err := s.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var purged []string
+	for _, d := range docs {
+		if !d.Expired(now) || d.LegalHold {
+			continue
+		}
+		err := s.Delete(ctx, d.ID)
+		switch {
+		case err == nil:
+			purged = append(purged, d.ID)
+		case errors.Is(err, ErrNotFound), errors.Is(err, ErrLegalHold):
+			// raced with another deletion or a new hold
+		default:
+			return purged, err
+		}
+	}
+	return purged, nil
+}

@@ -1,0 +1,758 @@
+package phi
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// StoreConfig configures a Store. The zero value is not usable: Dir and Keys
+// are required; every other field has a working default.
+type StoreConfig struct {
+	// Dir is the store's root directory (created with mode 0700).
+	Dir string
+	// Keys wraps per-document data keys. Required. Usually a *LocalKeyFile
+	// or a *KMSKeyProvider.
+	Keys KeyProvider
+	// Clock supplies creation times and drives retention. Default: SystemClock.
+	Clock Clock
+	// Segment selects the streaming AEAD segment size. Default: Segment1MB.
+	Segment SegmentSize
+	// DefaultRetention is added to the creation time to give each new
+	// document's retention date. Default 0: kept until deleted.
+	DefaultRetention time.Duration
+	// Logger receives operational events (never PHI). Default: discard.
+	Logger *slog.Logger
+
+	fs fsOps // tests inject crashes here; nil = the real filesystem
+}
+
+// Store keeps sealed fax documents: each document is a sequence of pages
+// (opaque byte streams, typically one TIFF Class F page each) encrypted with
+// its own data key. See the package documentation for the on-disk layout.
+//
+// A Store is safe for concurrent use.
+type Store struct {
+	dir       string
+	keys      KeyProvider
+	clock     Clock
+	seg       SegmentSize
+	retention time.Duration
+	fs        fsOps
+	log       *slog.Logger
+	mu        sync.Mutex // serializes record rewrites and deletions
+}
+
+// DocInfo is the clear (non-PHI) part of a document's record.
+type DocInfo struct {
+	ID          string
+	Created     time.Time
+	RetainUntil time.Time // zero: no retention limit
+	LegalHold   bool
+	KeyID       string // KEK that wraps the data key
+	Pages       int
+	Size        int64 // plaintext bytes in all pages
+	SealedSize  int64 // bytes of the sealed body on disk
+}
+
+// Direction says whether a fax was sent or received.
+type Direction int
+
+const (
+	DirectionUnknown Direction = iota
+	Inbound
+	Outbound
+)
+
+func (d Direction) String() string {
+	switch d {
+	case DirectionUnknown:
+		return "unknown"
+	case Inbound:
+		return "inbound"
+	case Outbound:
+		return "outbound"
+	}
+	return fmt.Sprintf("Direction(%d)", int(d))
+}
+
+// Metadata describes a document. It is PHI: it is stored sealed with the
+// document's data key and bound (by SHA-256) into the body's associated
+// data, and it redacts itself when logged.
+type Metadata struct {
+	Direction   Direction         `json:"direction,omitempty"`
+	Remote      FaxNumber         `json:"remote,omitempty"`
+	RemoteIdent StationID         `json:"remote_ident,omitempty"`
+	Contact     Name              `json:"contact,omitempty"`
+	FileName    FileName          `json:"file_name,omitempty"`
+	ContentType string            `json:"content_type,omitempty"` // e.g. "image/tiff"
+	Labels      map[string]string `json:"labels,omitempty"`
+}
+
+// LogValue implements slog.LogValuer: metadata never reaches a log in clear.
+func (m Metadata) LogValue() slog.Value { return slog.StringValue(redacted) }
+
+// record is the per-document file <id>.rec. It holds no PHI in clear.
+type record struct {
+	Version     int       `json:"v"`
+	ID          string    `json:"id"`
+	Created     time.Time `json:"created"`
+	RetainUntil time.Time `json:"retain_until,omitzero"`
+	LegalHold   bool      `json:"legal_hold,omitempty"`
+	KeyID       string    `json:"kek_id"`
+	WrappedKey  []byte    `json:"wrapped_key"`
+	SealedMeta  []byte    `json:"sealed_meta"`
+	Pages       int       `json:"pages"`
+	Size        int64     `json:"size"`
+	SealedSize  int64     `json:"sealed_size"`
+	Segment     string    `json:"segment"`
+}
+
+// manifest is sealed inside record.SealedMeta.
+type manifest struct {
+	Meta  []byte     `json:"meta"` // exact JSON bound into the body AD
+	Pages []PageInfo `json:"pages"`
+}
+
+func (r *record) info() DocInfo {
+	return DocInfo{ID: r.ID, Created: r.Created, RetainUntil: r.RetainUntil, LegalHold: r.LegalHold,
+		KeyID: r.KeyID, Pages: r.Pages, Size: r.Size, SealedSize: r.SealedSize}
+}
+
+const (
+	docsDir   = "docs"
+	sealExt   = ".seal"
+	recExt    = ".rec"
+	recordVer = 1
+)
+
+// OpenStore opens (creating if needed) the store in cfg.Dir and recovers
+// from any interrupted write: temporary files and bodies whose record was
+// never committed are removed, and half-finished deletions are completed.
+func OpenStore(ctx context.Context, cfg StoreConfig) (*Store, error) {
+	if cfg.Dir == "" {
+		return nil, errors.New("phi: StoreConfig.Dir is required")
+	}
+	if cfg.Keys == nil {
+		return nil, errors.New("phi: StoreConfig.Keys is required")
+	}
+	if _, err := cfg.Segment.template(); err != nil {
+		return nil, err
+	}
+	s := &Store{
+		dir:       filepath.Join(cfg.Dir, docsDir),
+		keys:      cfg.Keys,
+		clock:     clockOr(cfg.Clock),
+		seg:       cfg.Segment,
+		retention: cfg.DefaultRetention,
+		fs:        cfg.fs,
+		log:       cfg.Logger,
+	}
+	if s.fs == nil {
+		s.fs = osFS{}
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if err := s.fs.MkdirAll(s.dir, 0o700); err != nil {
+		return nil, err
+	}
+	if err := s.recover(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Store) recover() error {
+	entries, err := os.ReadDir(s.dir)
+	if err != nil {
+		return err
+	}
+	have := map[string]bool{}
+	for _, e := range entries {
+		have[e.Name()] = true
+	}
+	removed := 0
+	rm := func(name string) error {
+		if err := s.fs.Remove(filepath.Join(s.dir, name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		removed++
+		return nil
+	}
+	for _, e := range entries {
+		name := e.Name()
+		switch {
+		case strings.HasPrefix(name, tmpPrefix):
+			if err := rm(name); err != nil {
+				return err
+			}
+		case strings.HasSuffix(name, sealExt):
+			id := strings.TrimSuffix(name, sealExt)
+			if !have[id+recExt] {
+				if err := rm(name); err != nil { // uncommitted or deleted
+					return err
+				}
+			}
+		case strings.HasSuffix(name, recExt):
+			data, err := os.ReadFile(filepath.Join(s.dir, name))
+			if err != nil {
+				return err
+			}
+			if isZero(data) { // crypto-shred was interrupted: finish it
+				id := strings.TrimSuffix(name, recExt)
+				if have[id+sealExt] {
+					if err := rm(id + sealExt); err != nil {
+						return err
+					}
+				}
+				if err := rm(name); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	if removed > 0 {
+		s.log.Info("phi: store recovered interrupted writes", "removed_files", removed)
+		return s.fs.SyncDir(s.dir)
+	}
+	return nil
+}
+
+func isZero(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func newDocID() string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err) // crypto/rand never fails on supported platforms
+	}
+	return hex.EncodeToString(b[:])
+}
+
+// ValidID reports whether id has the form of a store document ID
+// (32 lower-case hex digits). IDs are random and carry no PHI.
+func ValidID(id string) bool {
+	if len(id) != 32 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *Store) path(id, ext string) string { return filepath.Join(s.dir, id+ext) }
+
+func (s *Store) readRecord(id string) (*record, error) {
+	if !ValidID(id) {
+		return nil, ErrInvalidID
+	}
+	data, err := os.ReadFile(s.path(id, recExt))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	if isZero(data) {
+		return nil, ErrNotFound // shredded
+	}
+	if len(data) > maxRecordSize {
+		return nil, corrupt("record too large")
+	}
+	var r record
+	if err := json.Unmarshal(data, &r); err != nil {
+		return nil, corrupt("record: %v", err)
+	}
+	if r.Version != recordVer || r.ID != id {
+		return nil, corrupt("record header")
+	}
+	return &r, nil
+}
+
+func (s *Store) writeRecord(r *record) error {
+	data, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(s.fs, s.dir, r.ID+recExt, data)
+}
+
+func (s *Store) unwrap(ctx context.Context, r *record) (*dataKey, error) {
+	kek, err := s.keys.KeyEncryptionAEAD(ctx, r.KeyID)
+	if err != nil {
+		return nil, err
+	}
+	return unwrapDataKey(kek, r.ID, r.WrappedKey)
+}
+
+// DocumentWriter streams the pages of one new document into a sealed
+// temporary file. Nothing is visible in the store until Commit returns.
+type DocumentWriter struct {
+	s           *Store
+	id          string
+	metaJSON    []byte
+	dk          *dataKey
+	kekID       string
+	wrapped     []byte
+	f           fsFile
+	cw          countingWriter
+	enc         io.WriteCloser
+	ps          *pageStreamWriter
+	created     time.Time
+	retainUntil time.Time
+	done        bool
+}
+
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(b []byte) (int, error) {
+	n, err := c.w.Write(b)
+	c.n += int64(n)
+	return n, err
+}
+
+// Create starts a new document. Write each page through NewPage, then call
+// Commit (or Abort).
+func (s *Store) Create(ctx context.Context, meta Metadata) (*DocumentWriter, error) {
+	metaJSON, err := json.Marshal(meta)
+	if err != nil {
+		return nil, err
+	}
+	kekID, err := s.keys.PrimaryKeyID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	kek, err := s.keys.KeyEncryptionAEAD(ctx, kekID)
+	if err != nil {
+		return nil, err
+	}
+	dk, err := newDataKey(s.seg)
+	if err != nil {
+		return nil, err
+	}
+	id := newDocID()
+	wrapped, err := dk.wrap(kek, id)
+	if err != nil {
+		return nil, err
+	}
+	f, err := s.fs.CreateTemp(s.dir, tmpPrefix+"*")
+	if err != nil {
+		return nil, err
+	}
+	w := &DocumentWriter{s: s, id: id, metaJSON: metaJSON, dk: dk, kekID: kekID, wrapped: wrapped, f: f}
+	w.cw.w = f
+	w.created = s.clock.Now().UTC()
+	if s.retention > 0 {
+		w.retainUntil = w.created.Add(s.retention)
+	}
+	w.enc, err = dk.p.NewEncryptingWriter(&w.cw, documentAD(id, metaJSON))
+	if err == nil {
+		w.ps, err = newPageStreamWriter(w.enc)
+	}
+	if err != nil {
+		w.Abort()
+		return nil, err
+	}
+	return w, nil
+}
+
+// ID returns the new document's ID (valid once Commit succeeds).
+func (w *DocumentWriter) ID() string { return w.id }
+
+// SetRetainUntil sets the document's retention date (zero: none).
+func (w *DocumentWriter) SetRetainUntil(t time.Time) { w.retainUntil = t }
+
+// NewPage starts the next page. Close the returned writer to end the page;
+// its SHA-256 is recorded and checked on every read.
+func (w *DocumentWriter) NewPage() (io.WriteCloser, error) {
+	if w.done {
+		return nil, ErrClosed
+	}
+	return w.ps.newPage()
+}
+
+// Abort discards the document.
+func (w *DocumentWriter) Abort() error {
+	if w.done {
+		return nil
+	}
+	w.done = true
+	w.f.Close()
+	return w.s.fs.Remove(w.f.Name())
+}
+
+// Commit seals the document and makes it visible atomically:
+//
+//	1 finish the sealed stream, fsync and close the temporary body
+//	2 rename it to <id>.seal and fsync the directory
+//	3 write <id>.rec (wrapped data key, sealed metadata) to a temporary
+//	  file, fsync, rename, fsync the directory  <- commit point
+//
+// A crash before step 3's rename leaves an orphan body that OpenStore
+// removes; after it, the whole document is present.
+func (w *DocumentWriter) Commit() (DocInfo, error) {
+	if w.done {
+		return DocInfo{}, ErrClosed
+	}
+	s := w.s
+	fail := func(err error) (DocInfo, error) {
+		w.Abort()
+		return DocInfo{}, err
+	}
+	if err := w.ps.finish(); err != nil {
+		return fail(err)
+	}
+	if err := w.enc.Close(); err != nil {
+		return fail(err)
+	}
+	if err := w.f.Sync(); err != nil {
+		return fail(err)
+	}
+	if err := w.f.Close(); err != nil {
+		return fail(err)
+	}
+	man, err := json.Marshal(manifest{Meta: w.metaJSON, Pages: w.ps.pages})
+	if err != nil {
+		return fail(err)
+	}
+	sealedMeta, err := w.dk.sealBytes(man, metadataAD(w.id))
+	if err != nil {
+		return fail(err)
+	}
+	if err := s.fs.Rename(w.f.Name(), s.path(w.id, sealExt)); err != nil {
+		return fail(err)
+	}
+	w.done = true
+	if err := s.fs.SyncDir(s.dir); err != nil {
+		return DocInfo{}, err // orphan body is removed by the next OpenStore
+	}
+	r := &record{
+		Version: recordVer, ID: w.id, Created: w.created, RetainUntil: w.retainUntil,
+		KeyID: w.kekID, WrappedKey: w.wrapped, SealedMeta: sealedMeta,
+		Pages: len(w.ps.pages), Size: w.ps.size, SealedSize: w.cw.n, Segment: s.seg.String(),
+	}
+	if err := s.writeRecord(r); err != nil {
+		return DocInfo{}, err
+	}
+	return r.info(), nil
+}
+
+// Put stores r as a one-page document.
+func (s *Store) Put(ctx context.Context, meta Metadata, r io.Reader) (DocInfo, error) {
+	w, err := s.Create(ctx, meta)
+	if err != nil {
+		return DocInfo{}, err
+	}
+	p, err := w.NewPage()
+	if err == nil {
+		_, err = io.Copy(p, r)
+	}
+	if err == nil {
+		err = p.Close()
+	}
+	if err != nil {
+		w.Abort()
+		return DocInfo{}, err
+	}
+	return w.Commit()
+}
+
+// Stat returns a document's clear record without decrypting anything.
+func (s *Store) Stat(_ context.Context, id string) (DocInfo, error) {
+	r, err := s.readRecord(id)
+	if err != nil {
+		return DocInfo{}, err
+	}
+	return r.info(), nil
+}
+
+func (s *Store) openManifest(ctx context.Context, r *record) (*dataKey, *manifest, Metadata, error) {
+	dk, err := s.unwrap(ctx, r)
+	if err != nil {
+		return nil, nil, Metadata{}, err
+	}
+	plain, err := dk.openBytes(r.SealedMeta, metadataAD(r.ID), maxMetaBytes+int64(r.Pages)*128)
+	if err != nil {
+		return nil, nil, Metadata{}, err
+	}
+	var m manifest
+	if err := json.Unmarshal(plain, &m); err != nil {
+		return nil, nil, Metadata{}, corrupt("manifest")
+	}
+	var meta Metadata
+	if err := json.Unmarshal(m.Meta, &meta); err != nil {
+		return nil, nil, Metadata{}, corrupt("metadata")
+	}
+	if len(m.Pages) != r.Pages {
+		return nil, nil, Metadata{}, corrupt("page count")
+	}
+	return dk, &m, meta, nil
+}
+
+// Metadata decrypts a document's metadata without touching its pages.
+func (s *Store) Metadata(ctx context.Context, id string) (Metadata, error) {
+	r, err := s.readRecord(id)
+	if err != nil {
+		return Metadata{}, err
+	}
+	_, _, meta, err := s.openManifest(ctx, r)
+	return meta, err
+}
+
+// DocumentReader streams a sealed document's pages back. Every page's
+// SHA-256 is checked when its end is reached; any tampering, truncation,
+// reordering or wrong key surfaces as an error wrapping ErrDecrypt,
+// ErrCorrupt or ErrPageDigest, never as silently wrong data.
+type DocumentReader struct {
+	info  DocInfo
+	meta  Metadata
+	pages []PageInfo
+	f     *os.File
+	ps    *pageStreamReader
+	cur   io.Reader // for whole-document Read
+}
+
+// Open opens a document for reading.
+func (s *Store) Open(ctx context.Context, id string) (*DocumentReader, error) {
+	r, err := s.readRecord(id)
+	if err != nil {
+		return nil, err
+	}
+	dk, man, meta, err := s.openManifest(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.Open(s.path(id, sealExt))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, corrupt("body missing")
+	}
+	if err != nil {
+		return nil, err
+	}
+	dr, err := dk.p.NewDecryptingReader(f, documentAD(id, man.Meta))
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%w", ErrDecrypt)
+	}
+	return &DocumentReader{info: r.info(), meta: meta, pages: man.Pages, f: f,
+		ps: newPageStreamReader(dr, man.Pages)}, nil
+}
+
+// Info returns the document's record.
+func (d *DocumentReader) Info() DocInfo { return d.info }
+
+// Metadata returns the decrypted metadata.
+func (d *DocumentReader) Metadata() Metadata { return d.meta }
+
+// Pages returns the recorded size and SHA-256 of every page.
+func (d *DocumentReader) Pages() []PageInfo { return slices.Clone(d.pages) }
+
+// NextPage returns a reader for the next page, or io.EOF after the last.
+// The page reader returns an error wrapping ErrPageDigest instead of io.EOF
+// if the page's bytes do not match its SHA-256. Advancing skips (and still
+// verifies) the unread rest of the previous page.
+func (d *DocumentReader) NextPage() (io.Reader, error) {
+	p, err := d.ps.next()
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// Read reads the whole document: all pages, concatenated.
+func (d *DocumentReader) Read(b []byte) (int, error) {
+	for {
+		if d.cur == nil {
+			p, err := d.NextPage()
+			if err != nil {
+				return 0, err
+			}
+			d.cur = p
+		}
+		n, err := d.cur.Read(b)
+		if err == io.EOF {
+			d.cur = nil
+			if n > 0 {
+				return n, nil
+			}
+			continue
+		}
+		return n, err
+	}
+}
+
+// Close releases the file.
+func (d *DocumentReader) Close() error { return d.f.Close() }
+
+// Get reads a whole document into w, verifying every page.
+func (s *Store) Get(ctx context.Context, id string, w io.Writer) (int64, error) {
+	d, err := s.Open(ctx, id)
+	if err != nil {
+		return 0, err
+	}
+	defer d.Close()
+	return io.Copy(w, d)
+}
+
+// List returns the records of all committed documents, oldest first.
+func (s *Store) List(_ context.Context) ([]DocInfo, error) {
+	entries, err := os.ReadDir(s.dir)
+	if err != nil {
+		return nil, err
+	}
+	var out []DocInfo
+	for _, e := range entries {
+		id, ok := strings.CutSuffix(e.Name(), recExt)
+		if !ok || !ValidID(id) {
+			continue
+		}
+		r, err := s.readRecord(id)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("document %s: %w", id, err)
+		}
+		out = append(out, r.info())
+	}
+	slices.SortFunc(out, func(a, b DocInfo) int {
+		if c := a.Created.Compare(b.Created); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	return out, nil
+}
+
+// Delete crypto-shreds a document: the record holding its wrapped data key
+// is overwritten with zeros and fsynced, then the body and the record are
+// removed. Legal hold blocks deletion.
+func (s *Store) Delete(_ context.Context, id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, err := s.readRecord(id)
+	if err != nil {
+		return err
+	}
+	if r.LegalHold {
+		return ErrLegalHold
+	}
+	return s.shred(id)
+}
+
+func (s *Store) shred(id string) error {
+	rec := s.path(id, recExt)
+	st, err := os.Stat(rec)
+	if err != nil {
+		return err
+	}
+	f, err := s.fs.OpenWrite(rec)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(make([]byte, st.Size())); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := s.fs.Remove(s.path(id, sealExt)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	if err := s.fs.Remove(rec); err != nil {
+		return err
+	}
+	return s.fs.SyncDir(s.dir)
+}
+
+func (s *Store) updateRecord(id string, f func(*record) error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, err := s.readRecord(id)
+	if err != nil {
+		return err
+	}
+	if err := f(r); err != nil {
+		return err
+	}
+	return s.writeRecord(r)
+}
+
+// RotateKeys re-wraps every data key that is not wrapped by the provider's
+// current primary KEK. Document bodies are not touched. It returns how many
+// records were re-wrapped and the set of KEK IDs still in use afterwards.
+func (s *Store) RotateKeys(ctx context.Context) (int, map[string]int, error) {
+	primary, err := s.keys.PrimaryKeyID(ctx)
+	if err != nil {
+		return 0, nil, err
+	}
+	kek, err := s.keys.KeyEncryptionAEAD(ctx, primary)
+	if err != nil {
+		return 0, nil, err
+	}
+	docs, err := s.List(ctx)
+	if err != nil {
+		return 0, nil, err
+	}
+	n := 0
+	inUse := map[string]int{}
+	for _, d := range docs {
+		if d.KeyID == primary {
+			inUse[primary]++
+			continue
+		}
+		err := s.updateRecord(d.ID, func(r *record) error {
+			dk, err := s.unwrap(ctx, r)
+			if err != nil {
+				return err
+			}
+			w, err := dk.wrap(kek, r.ID)
+			if err != nil {
+				return err
+			}
+			r.KeyID, r.WrappedKey = primary, w
+			return nil
+		})
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			inUse[d.KeyID]++
+			return n, inUse, fmt.Errorf("re-wrapping document %s: %w", d.ID, err)
+		}
+		inUse[primary]++
+		n++
+	}
+	return n, inUse, nil
+}
