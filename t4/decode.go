@@ -1,0 +1,548 @@
+package t4
+
+import (
+	"fmt"
+	"io"
+)
+
+// DefaultMaxRows is the number of rows a Decoder delivers at most when
+// DecodeOptions.MaxRows is 0: more than a 1 m long page at 1200 lines/inch.
+const DefaultMaxRows = 1 << 16
+
+// MaxPageBytes bounds the packed size (Stride*Height) of a page that
+// DecodePage builds.
+const MaxPageBytes = 256 << 20
+
+// DecodeOptions configures a Decoder. The zero value (or nil) decodes MH,
+// MSB first, until RTC or the end of the data.
+type DecodeOptions struct {
+	Compression Compression // zero value means MH; MR rows are told apart by their tag bit
+	BitOrder    BitOrder
+	Rows        int  // rows expected (TIFF ImageLength); 0 = until RTC/EOFB/end of data
+	MaxRows     int  // safety cap; 0 means DefaultMaxRows
+	NoEOL       bool // MH only: TIFF Compression 2
+	// Strict makes ReadRow return a *DecodeError at the first corrupt row
+	// instead of concealing it.
+	Strict bool
+}
+
+// Stats summarises the damage a Decoder met. T.30 uses it to answer a page
+// with MCF, RTP or RTN.
+type Stats struct {
+	Rows          int // rows delivered
+	BadRows       int // rows that were corrupt and replaced (concealed), incl. rows lost whole
+	LongestBadRun int // longest run of consecutive bad rows
+}
+
+// Decoder decodes the rows of one coded page from an io.Reader.
+//
+// Damage is concealed the way fax receivers do it (T.4 Appendix I; T.30
+// copy quality): in MH and MR a row that does not decode to exactly the
+// width, or is not followed by an EOL, is replaced by the previous good row,
+// and decoding resumes after the next EOL. In MR the 2-D rows that follow a
+// bad row are replaced too, up to the next 1-D row, because their reference
+// is lost. In MMR, and MH without EOLs, there is no way to resynchronise: a
+// corrupt code ends the page; if Rows is known the remaining rows are the
+// last good row repeated, all counted bad; otherwise the corrupt row is
+// delivered concealed and ReadRow then returns io.EOF. When the data ends
+// (or RTC/EOFB comes) before Rows rows, the missing rows are concealed and
+// counted bad too.
+//
+// After setup a Decoder does not allocate.
+type Decoder struct {
+	br       bitReader
+	width    int
+	opt      DecodeOptions
+	cur, ref []int32 // changing elements: row being decoded, last good row
+	stats    Stats
+	badRun   int
+	started  bool // the optional leading EOL has been looked for
+	haveEOL  bool // the EOL (and MR tag) before the next row has been consumed
+	next2D   bool // MR: the next row's tag says 2-D
+	refBad   bool // MR: the 2-D reference is lost until a good 1-D row
+	dead     bool // MMR / NoEOL: no good rows can follow
+	done     bool // no more coded rows
+	err      error
+	first    *DecodeError
+}
+
+func checkDecodeOptions(width int, opts *DecodeOptions) (DecodeOptions, error) {
+	var o DecodeOptions
+	if opts != nil {
+		o = *opts
+	}
+	if width < 1 || width > MaxWidth {
+		return o, fmt.Errorf("%w: %d", ErrWidth, width)
+	}
+	if o.Compression == 0 {
+		o.Compression = MH
+	}
+	if o.Compression > MMR || o.BitOrder > LSBFirst || o.Rows < 0 || o.MaxRows < 0 {
+		return o, fmt.Errorf("%w: compression %v, bit order %v, rows %d, max rows %d",
+			ErrOptions, o.Compression, o.BitOrder, o.Rows, o.MaxRows)
+	}
+	if o.NoEOL && o.Compression != MH {
+		return o, fmt.Errorf("%w: NoEOL needs MH", ErrOptions)
+	}
+	if o.MaxRows == 0 {
+		o.MaxRows = DefaultMaxRows
+	}
+	if o.Rows > o.MaxRows {
+		return o, fmt.Errorf("%w: %d rows (MaxRows %d)", ErrTooLarge, o.Rows, o.MaxRows)
+	}
+	return o, nil
+}
+
+// NewDecoder returns a Decoder for rows of width pixels (1..MaxWidth) read
+// from r. opts may be nil.
+func NewDecoder(r io.Reader, width int, opts *DecodeOptions) (*Decoder, error) {
+	o, err := checkDecodeOptions(width, opts)
+	if err != nil {
+		return nil, err
+	}
+	d := &Decoder{width: width, opt: o}
+	d.cur = make([]int32, 0, width+8)
+	d.ref = make([]int32, 0, width+8)
+	d.Reset(r)
+	return d, nil
+}
+
+// Reset prepares d to decode a new page from r with the same width and
+// options.
+func (d *Decoder) Reset(r io.Reader) {
+	d.br.reset(r, d.opt.BitOrder == LSBFirst)
+	w := int32(d.width)
+	d.ref = append(d.ref[:0], w, w, w, w)
+	d.cur = d.cur[:0]
+	d.stats = Stats{}
+	d.badRun = 0
+	d.started, d.haveEOL, d.next2D, d.refBad, d.dead, d.done = false, false, false, false, false, false
+	d.err = nil
+	d.first = nil
+}
+
+// Stats returns the counts so far.
+func (d *Decoder) Stats() Stats { return d.stats }
+
+// Err returns the first corruption met (a *DecodeError), or nil for clean
+// data. Concealed damage is not an error of ReadRow; this tells where it was.
+func (d *Decoder) Err() error {
+	if d.first == nil {
+		return nil
+	}
+	return d.first
+}
+
+type rowStatus uint8
+
+const (
+	rowGood rowStatus = iota
+	rowBad
+	rowEnd
+)
+
+// ReadRow decodes the next row into dst (Bitmap's packed format; len(dst)
+// >= (width+7)/8). It returns io.EOF after the last row: at RTC or EOFB,
+// after Rows rows, or at the end of the data. A corrupt row is concealed
+// (see Decoder) and is not an error unless Strict is set. Errors other than
+// io.EOF are sticky: the reader's error, ErrTooLarge past MaxRows.
+func (d *Decoder) ReadRow(dst []byte) error {
+	if d.err != nil {
+		return d.err
+	}
+	if len(dst) < (d.width+7)/8 {
+		return fmt.Errorf("%w: row of %d bytes for width %d", ErrWidth, len(dst), d.width)
+	}
+	if d.opt.Rows > 0 && d.stats.Rows >= d.opt.Rows {
+		return io.EOF
+	}
+	if d.stats.Rows >= d.opt.MaxRows {
+		d.err = &DecodeError{Row: d.stats.Rows, Bit: d.br.bitPos(), Err: ErrTooLarge}
+		return d.err
+	}
+	st := rowEnd
+	if !d.done {
+		st = d.decodeRow()
+		if d.br.err != nil {
+			d.err = d.br.err
+			return d.err
+		}
+	}
+	if st == rowEnd {
+		d.done = true
+		if d.opt.Rows == 0 {
+			return io.EOF
+		}
+		st = rowBad // a row lost whole
+	}
+	if st == rowBad {
+		if d.opt.Strict {
+			d.err = d.first
+			if d.err == nil {
+				d.err = &DecodeError{Row: d.stats.Rows, Bit: d.br.bitPos(), Err: errTruncated}
+			}
+			return d.err
+		}
+		fillRow(dst, d.ref, d.width)
+		d.stats.Rows++
+		d.stats.BadRows++
+		d.badRun++
+		d.stats.LongestBadRun = max(d.stats.LongestBadRun, d.badRun)
+		return nil
+	}
+	fillRow(dst, d.cur, d.width)
+	d.cur, d.ref = d.ref, d.cur
+	d.stats.Rows++
+	d.badRun = 0
+	return nil
+}
+
+// fail records the first error and reports a bad row.
+func (d *Decoder) fail(err error) rowStatus {
+	if d.first == nil {
+		d.first = &DecodeError{Row: d.stats.Rows, Bit: d.br.bitPos(), Err: err}
+	}
+	return rowBad
+}
+
+func (d *Decoder) decodeRow() rowStatus {
+	switch {
+	case d.opt.Compression == MMR:
+		return d.rowMMR()
+	case d.opt.NoEOL:
+		return d.rowNoEOL()
+	}
+	return d.rowEOL()
+}
+
+// rowMMR decodes one T.6 row (T.6 2.2): 2-D coded against the previous row,
+// no EOLs; the page ends with EOFB (two EOLs) or with the data.
+func (d *Decoder) rowMMR() rowStatus {
+	if d.dead {
+		if d.opt.Rows == 0 {
+			return rowEnd
+		}
+		return rowBad
+	}
+	br := &d.br
+	if br.atEnd() {
+		return rowEnd
+	}
+	if br.acc>>57 == 0 { // seven zeros: EOFB, padding or garbage
+		if br.acc>>52 == 1 || br.restIsZero() {
+			return rowEnd
+		}
+	}
+	if err := d.decode2D(); err != nil {
+		d.dead = true
+		return d.fail(err)
+	}
+	return rowGood
+}
+
+// rowNoEOL decodes one row of TIFF Compression 2: MH codes without EOLs,
+// each row starting on an octet boundary.
+func (d *Decoder) rowNoEOL() rowStatus {
+	if d.dead {
+		if d.opt.Rows == 0 {
+			return rowEnd
+		}
+		return rowBad
+	}
+	br := &d.br
+	br.alignByte()
+	if br.restIsZero() {
+		return rowEnd
+	}
+	if err := d.decode1D(); err != nil {
+		d.dead = true
+		return d.fail(err)
+	}
+	return rowGood
+}
+
+// readTag reads the MR tag bit that follows an EOL (T.4 4.2.2): 1 means the
+// next row is 1-D coded.
+func (d *Decoder) readTag() {
+	if d.opt.Compression != MR {
+		return
+	}
+	br := &d.br
+	if br.n < 1 {
+		br.refill()
+	}
+	d.next2D = br.acc>>63 == 0
+	br.consume(1)
+}
+
+// rowEOL decodes one MH or MR row framed by EOLs (T.4 4.1, 4.2): EOL, [tag,]
+// data, [fill]. The page ends with RTC (an EOL right after an EOL) or with
+// the data.
+func (d *Decoder) rowEOL() rowStatus {
+	br := &d.br
+	if !d.started {
+		d.started = true
+		found, end := br.skipEOL()
+		if end {
+			return rowEnd
+		}
+		d.haveEOL = found
+		if found {
+			d.readTag()
+		}
+	} else if !d.haveEOL {
+		return rowEnd
+	}
+	if d.haveEOL {
+		// RTC: a second EOL with no row between.
+		if found, end := br.skipEOL(); found || end {
+			return rowEnd
+		}
+	}
+	var err error
+	if d.next2D && d.opt.Compression == MR {
+		if d.refBad {
+			d.resync()
+			return rowBad
+		}
+		err = d.decode2D()
+	} else {
+		err = d.decode1D()
+	}
+	if err == nil && br.n < 0 {
+		err = errTruncated
+	}
+	if err == nil {
+		found, end := br.skipEOL()
+		switch {
+		case found:
+			d.haveEOL = true
+			d.readTag()
+			d.refBad = false // a good row is a good reference
+			return rowGood
+		case end:
+			d.haveEOL = false
+			d.refBad = false
+			return rowGood
+		}
+		err = errNoEOL
+	}
+	d.refBad = true
+	st := d.fail(err)
+	d.resync()
+	return st
+}
+
+// resync skips to the next EOL and reads its tag.
+func (d *Decoder) resync() {
+	d.haveEOL = d.br.syncEOL()
+	if d.haveEOL {
+		d.readTag()
+	}
+}
+
+// addChange appends changing element a to the list, which is kept strictly
+// increasing: two changes at one position cancel.
+func addChange(cur []int32, a int32) []int32 {
+	if k := len(cur); k > 0 && cur[k-1] == a {
+		return cur[:k-1]
+	}
+	return append(cur, a)
+}
+
+// decodeRun decodes the make-up and terminating codes of one run (T.4
+// 4.1.1) with tab (whiteDecode, indexed by 12 bits, or blackDecode by 13).
+func (br *bitReader) decodeRun(white bool, limit int) (int, error) {
+	run := 0
+	for {
+		if br.n < 16 {
+			br.refill()
+		}
+		var e uint16
+		if white {
+			e = whiteDecode[br.acc>>52]
+		} else {
+			e = blackDecode[br.acc>>51]
+		}
+		l := int(e & 15)
+		if l == 0 {
+			if e == decEOL {
+				return 0, errShortRow
+			}
+			return 0, errBadCode
+		}
+		br.consume(l)
+		r := int(e >> 4)
+		run += r
+		if run > limit {
+			return 0, errLongRow
+		}
+		if r < 64 {
+			return run, nil
+		}
+	}
+}
+
+// decode1D decodes a one-dimensional row (T.4 4.1) into d.cur.
+func (d *Decoder) decode1D() error {
+	br := &d.br
+	width := d.width
+	cur := d.cur[:0]
+	a0 := 0
+	for {
+		r, err := br.decodeRun(true, width-a0)
+		if err != nil {
+			return err
+		}
+		a0 += r
+		if a0 == width {
+			break
+		}
+		cur = addChange(cur, int32(a0))
+		r, err = br.decodeRun(false, width-a0)
+		if err != nil {
+			return err
+		}
+		a0 += r
+		if a0 == width {
+			break
+		}
+		cur = addChange(cur, int32(a0))
+	}
+	w := int32(width)
+	d.cur = append(cur, w, w, w, w)
+	return nil
+}
+
+// decode2D decodes a two-dimensional row (T.4 4.2.1.3, T.6 2.2.3) against
+// d.ref into d.cur.
+func (d *Decoder) decode2D() error {
+	br := &d.br
+	width := int32(d.width)
+	ref := d.ref
+	cur := d.cur[:0]
+	a0 := int32(-1)
+	j := 0
+	for a0 < width {
+		colour := len(cur) & 1
+		j = findB1(ref, j, a0, colour)
+		if br.n < 16 {
+			br.refill()
+		}
+		m := modeDecode[br.acc>>57]
+		br.consume(int(m & 15))
+		switch mode := m >> 4; mode {
+		case modeV0, modeVR1, modeVR2, modeVR3, modeVL1, modeVL2, modeVL3:
+			a1 := ref[j] + vertDelta[mode]
+			if a1 <= a0 || a1 > width {
+				return errBadVert
+			}
+			a0 = a1
+			if a1 < width {
+				cur = append(cur, a1)
+			}
+			continue
+		case modePass:
+			a0 = ref[j+1]
+			continue
+		case modeHoriz:
+			start := max(a0, 0)
+			r1, err := br.decodeRun(colour == 0, int(width-start))
+			if err != nil {
+				return err
+			}
+			a1 := start + int32(r1)
+			r2, err := br.decodeRun(colour != 0, int(width-a1))
+			if err != nil {
+				return err
+			}
+			a2 := a1 + int32(r2)
+			if a1 < width {
+				cur = addChange(cur, a1)
+				if a2 < width {
+					cur = addChange(cur, a2)
+				}
+			}
+			a0 = a2
+			continue
+		case modeExt:
+			return errExtension
+		}
+		if br.acc>>52 == 1 {
+			return errShortRow
+		}
+		return errBadCode
+	}
+	d.cur = append(cur, width, width, width, width)
+	return nil
+}
+
+// vertDelta[mode] is a1 - b1 for the vertical modes.
+var vertDelta = [16]int32{modeV0: 0, modeVR1: 1, modeVR2: 2, modeVR3: 3, modeVL1: -1, modeVL2: -2, modeVL3: -3}
+
+// fillRow writes the pixels of a row from its changing elements.
+func fillRow(dst []byte, ch []int32, width int) {
+	clear(dst[:(width+7)/8])
+	for i := 0; ; i += 2 {
+		a := int(ch[i])
+		if a >= width {
+			return
+		}
+		setRun(dst, a, int(ch[i+1]))
+	}
+}
+
+// setRun sets pixels a..b-1 (a < b) to black.
+func setRun(dst []byte, a, b int) {
+	i, j := a>>3, (b-1)>>3
+	first := byte(0xff) >> uint(a&7)
+	last := byte(0xff) << uint(7-(b-1)&7)
+	if i == j {
+		dst[i] |= first & last
+		return
+	}
+	dst[i] |= first
+	for k := i + 1; k < j; k++ {
+		dst[k] = 0xff
+	}
+	dst[j] |= last
+}
+
+// DecodePage decodes a whole page. If opts.Rows is 0 the page ends at
+// RTC/EOFB or the end of the data. Damage is concealed and counted in Stats
+// (see Decoder); the error is for I/O errors, bad arguments and pages past
+// the limits (MaxRows, MaxPageBytes), or the first corruption when Strict.
+func DecodePage(r io.Reader, width int, opts *DecodeOptions) (*Bitmap, Stats, error) {
+	d, err := NewDecoder(r, width, opts)
+	if err != nil {
+		return nil, Stats{}, err
+	}
+	stride := (width + 7) / 8
+	maxRows := min(d.opt.MaxRows, MaxPageBytes/stride)
+	if d.opt.Rows > maxRows {
+		return nil, Stats{}, fmt.Errorf("%w: %d rows of %d bytes", ErrTooLarge, d.opt.Rows, stride)
+	}
+	d.opt.MaxRows = maxRows
+	var pix []byte
+	if d.opt.Rows > 0 {
+		pix = make([]byte, 0, d.opt.Rows*stride)
+	} else {
+		pix = make([]byte, 0, 1024*stride)
+	}
+	rows := 0
+	for {
+		if len(pix)+stride > cap(pix) {
+			pix = append(pix, make([]byte, stride)...)[:len(pix)]
+		}
+		err := d.ReadRow(pix[len(pix) : len(pix)+stride])
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, d.Stats(), err
+		}
+		pix = pix[:len(pix)+stride]
+		rows++
+	}
+	return &Bitmap{Width: width, Height: rows, Stride: stride, Pix: pix}, d.Stats(), nil
+}

@@ -1,0 +1,492 @@
+package t4
+
+import (
+	"encoding/binary"
+	"fmt"
+	"io"
+	"math/bits"
+	"strconv"
+)
+
+// Compression selects the coding scheme.
+type Compression uint8
+
+const (
+	MH  Compression = 1 // T.4 one-dimensional coding, Modified Huffman (4.1)
+	MR  Compression = 2 // T.4 two-dimensional coding, Modified READ (4.2)
+	MMR Compression = 3 // T.6 coding, Modified Modified READ
+)
+
+func (c Compression) String() string {
+	switch c {
+	case MH:
+		return "MH"
+	case MR:
+		return "MR"
+	case MMR:
+		return "MMR"
+	}
+	return "Compression(" + strconv.Itoa(int(c)) + ")"
+}
+
+// BitOrder is the order of coded bits within an octet.
+type BitOrder uint8
+
+const (
+	// MSBFirst puts the first coded bit in bit 7 of each octet (TIFF
+	// FillOrder 1, the default).
+	MSBFirst BitOrder = 0
+	// LSBFirst puts the first coded bit in bit 0 (the order on the fax line,
+	// TIFF FillOrder 2, T.30 image data).
+	LSBFirst BitOrder = 1
+)
+
+func (o BitOrder) String() string {
+	switch o {
+	case MSBFirst:
+		return "MSBFirst"
+	case LSBFirst:
+		return "LSBFirst"
+	}
+	return "BitOrder(" + strconv.Itoa(int(o)) + ")"
+}
+
+// EncodeOptions configures an Encoder. The zero value (or nil) means MH,
+// MSB first, EOLs not aligned, no fill, RTC at the end.
+type EncodeOptions struct {
+	Compression Compression // zero value means MH
+	K           int         // MR only: one 1-D row then K-1 2-D rows; 0 means 2; any K >= 1
+	BitOrder    BitOrder
+	AlignEOL    bool // pad with 0 bits so every EOL ends on an octet boundary (TIFF T4Options bit 2)
+	// MinRowBits is the T.4 minimum scan line time (4.1.2) in bits: fill
+	// bits (zeros) are inserted after a row's data, before the next EOL, so
+	// that the coded row including its EOL is at least this long. See
+	// MinRowBits(ms, bitRate). Ignored for MMR and NoEOL.
+	MinRowBits int
+	NoRTC      bool // don't write RTC (MH/MR) or EOFB (MMR) at Close: TIFF strips
+	NoEOL      bool // MH only: TIFF Compression 2 "CCITT RLE" (no EOLs, rows byte aligned)
+}
+
+// MinRowBits returns the number of bits a coded row must have to last at
+// least ms milliseconds at bitRate bits/s (T.4 4.1.2, the minimum
+// transmission time of a total coded scan line; T.30 DIS bits 21-23 offer
+// 0, 5, 10, 20 and 40 ms). It rounds up.
+func MinRowBits(ms, bitRate int) int {
+	if ms <= 0 || bitRate <= 0 {
+		return 0
+	}
+	return (ms*bitRate + 999) / 1000
+}
+
+// flushThreshold is the buffered output size at which an Encoder writes to
+// its io.Writer.
+const flushThreshold = 16 << 10
+
+// bitWriter packs codes MSB first. Between calls acc holds n < 32 pending
+// bits, left aligned.
+type bitWriter struct {
+	out []byte
+	acc uint64
+	n   uint
+}
+
+// put appends the low n bits of v (n <= 32; no other bits set).
+func (w *bitWriter) put(v uint32, n uint) {
+	w.acc |= uint64(v) << (64 - w.n - n)
+	w.n += n
+	if w.n >= 32 {
+		w.out = binary.BigEndian.AppendUint32(w.out, uint32(w.acc>>32))
+		w.acc <<= 32
+		w.n -= 32
+	}
+}
+
+// zeros appends k zero bits.
+func (w *bitWriter) zeros(k int) {
+	for k > 0 {
+		c := min(k, 32)
+		w.put(0, uint(c))
+		k -= c
+	}
+}
+
+// pos is the number of bits written so far.
+func (w *bitWriter) pos() int { return len(w.out)*8 + int(w.n) }
+
+// flush pads to an octet boundary with zeros and moves all bits to out.
+func (w *bitWriter) flush() {
+	for w.n > 0 {
+		w.out = append(w.out, byte(w.acc>>56))
+		w.acc <<= 8
+		w.n -= min(w.n, 8)
+	}
+	w.acc = 0
+}
+
+// alignByte pads with zeros to an octet boundary.
+func (w *bitWriter) alignByte() {
+	if r := w.n & 7; r != 0 {
+		w.put(0, 8-r)
+	}
+}
+
+// Encoder codes rows of a page as MH, MR or MMR and writes them to an
+// io.Writer. It buffers its output: call Close at the end of the page.
+// After setup it does not allocate per row.
+type Encoder struct {
+	w      io.Writer
+	width  int
+	opt    EncodeOptions
+	bw     bitWriter
+	start  int    // where this page's bytes begin in bw.out (AppendPage)
+	line   []byte // the row being coded, padded with zero bytes to whole words
+	cur    []int32
+	ref    []int32
+	row    int
+	err    error
+	closed bool
+}
+
+func checkEncodeOptions(width int, opts *EncodeOptions) (EncodeOptions, error) {
+	var o EncodeOptions
+	if opts != nil {
+		o = *opts
+	}
+	if width < 1 || width > MaxWidth {
+		return o, fmt.Errorf("%w: %d", ErrWidth, width)
+	}
+	if o.Compression == 0 {
+		o.Compression = MH
+	}
+	if o.Compression > MMR {
+		return o, fmt.Errorf("%w: compression %v", ErrOptions, o.Compression)
+	}
+	if o.BitOrder > LSBFirst {
+		return o, fmt.Errorf("%w: bit order %v", ErrOptions, o.BitOrder)
+	}
+	if o.K < 0 {
+		return o, fmt.Errorf("%w: K %d", ErrOptions, o.K)
+	}
+	if o.K == 0 {
+		o.K = 2
+	}
+	if o.NoEOL && o.Compression != MH {
+		return o, fmt.Errorf("%w: NoEOL needs MH", ErrOptions)
+	}
+	if o.MinRowBits < 0 {
+		return o, fmt.Errorf("%w: MinRowBits %d", ErrOptions, o.MinRowBits)
+	}
+	return o, nil
+}
+
+// NewEncoder returns an Encoder for rows of width pixels (1..MaxWidth)
+// written to w. opts may be nil.
+func NewEncoder(w io.Writer, width int, opts *EncodeOptions) (*Encoder, error) {
+	o, err := checkEncodeOptions(width, opts)
+	if err != nil {
+		return nil, err
+	}
+	e := &Encoder{w: w, width: width, opt: o}
+	e.alloc()
+	return e, nil
+}
+
+func (e *Encoder) alloc() {
+	words := (e.width + 63) / 64
+	e.line = make([]byte, words*8)
+	e.cur = make([]int32, 0, e.width+8)
+	e.ref = make([]int32, 0, e.width+8)
+	if e.w != nil {
+		e.bw.out = make([]byte, 0, flushThreshold+4096)
+	}
+	e.resetRef()
+}
+
+func (e *Encoder) resetRef() {
+	e.ref = append(e.ref[:0], int32(e.width), int32(e.width), int32(e.width), int32(e.width))
+}
+
+// Reset discards any unwritten output and prepares e to code a new page
+// with the same width and options to w.
+func (e *Encoder) Reset(w io.Writer) {
+	e.w = w
+	e.bw.out = e.bw.out[:0]
+	e.bw.acc, e.bw.n = 0, 0
+	e.start = 0
+	e.row = 0
+	e.err = nil
+	e.closed = false
+	e.resetRef()
+}
+
+func (e *Encoder) eolMode() bool { return e.opt.Compression != MMR && !e.opt.NoEOL }
+
+// putEOL writes an EOL (with the MR tag bit tag when tag >= 0), padded
+// first so that the EOL ends on an octet boundary when AlignEOL is set.
+func (e *Encoder) putEOL(tag int) {
+	if e.opt.AlignEOL {
+		if pad := (4 - e.bw.n) & 7; pad != 0 {
+			e.bw.put(0, pad)
+		}
+	}
+	if tag < 0 {
+		e.bw.put(1, 12)
+	} else {
+		e.bw.put(uint32(2|tag), 13)
+	}
+}
+
+// WriteRow codes one row, given in Bitmap's packed format (1 = black, bit 7
+// leftmost); len(row) must be at least (width+7)/8. Bits beyond the width
+// are ignored.
+func (e *Encoder) WriteRow(row []byte) error {
+	if e.err != nil {
+		return e.err
+	}
+	if e.closed {
+		return ErrClosed
+	}
+	if len(row) < (e.width+7)/8 {
+		return fmt.Errorf("%w: row of %d bytes for width %d", ErrWidth, len(row), e.width)
+	}
+	e.cur = changes(e.line, row, e.width, e.cur)
+	switch {
+	case e.opt.NoEOL:
+		e.code1D(e.cur)
+		e.bw.alignByte()
+	case e.opt.Compression == MMR:
+		e.code2D(e.cur, e.ref)
+	default:
+		tag := -1
+		twoD := false
+		if e.opt.Compression == MR {
+			twoD = e.row%e.opt.K != 0
+			tag = 1
+			if twoD {
+				tag = 0
+			}
+		}
+		e.putEOL(tag)
+		start := e.bw.pos() - 12
+		if tag >= 0 {
+			start--
+		}
+		if twoD {
+			e.code2D(e.cur, e.ref)
+		} else {
+			e.code1D(e.cur)
+		}
+		if fill := e.opt.MinRowBits - (e.bw.pos() - start); fill > 0 {
+			e.bw.zeros(fill)
+		}
+	}
+	e.cur, e.ref = e.ref, e.cur
+	e.row++
+	if e.w != nil && len(e.bw.out) >= flushThreshold {
+		return e.write()
+	}
+	return nil
+}
+
+// write hands the complete octets in bw.out to w.
+func (e *Encoder) write() error {
+	p := e.bw.out
+	if e.opt.BitOrder == LSBFirst {
+		reverseBytes(p)
+	}
+	_, err := e.w.Write(p)
+	e.bw.out = e.bw.out[:0]
+	if err != nil {
+		e.err = err
+	}
+	return err
+}
+
+// Close ends the page: it writes RTC (MH, MR) or EOFB (MMR) unless NoRTC,
+// pads the last octet with zeros and flushes. The Encoder can be reused
+// with Reset.
+func (e *Encoder) Close() error {
+	if e.err != nil {
+		return e.err
+	}
+	if e.closed {
+		return nil
+	}
+	e.closed = true
+	if !e.opt.NoRTC && !e.opt.NoEOL {
+		switch e.opt.Compression {
+		case MMR:
+			e.bw.put(1, 12) // EOFB (T.6 2.4.1.1): two EOLs
+			e.bw.put(1, 12)
+		case MR:
+			for range 6 { // RTC (T.4 4.2.4): six EOL+1
+				e.putEOL(1)
+			}
+		default:
+			for range 6 { // RTC (T.4 4.1.4): six EOLs
+				e.putEOL(-1)
+			}
+		}
+	}
+	e.bw.flush()
+	if e.w != nil {
+		return e.write()
+	}
+	if e.opt.BitOrder == LSBFirst {
+		reverseBytes(e.bw.out[e.start:])
+	}
+	return nil
+}
+
+// changes finds the changing elements of a packed row (T.4 4.2.1.3.1): the
+// positions of the pixels whose colour differs from the pixel to their left
+// (the pixel left of the row is white). It works 64 pixels at a time and
+// appends four sentinels equal to width. line is scratch of whole words.
+func changes(line, row []byte, width int, dst []int32) []int32 {
+	n := (width + 7) / 8
+	copy(line, row[:n])
+	if r := width & 7; r != 0 {
+		line[n-1] &= 0xff << (8 - r)
+	}
+	dst = dst[:0]
+	var prev uint64
+	for i := 0; i+8 <= len(line); i += 8 {
+		w := binary.BigEndian.Uint64(line[i:])
+		t := w ^ (w>>1 | prev<<63)
+		prev = w & 1
+		base := int32(i * 8)
+		for t != 0 {
+			lz := bits.LeadingZeros64(t)
+			dst = append(dst, base+int32(lz))
+			t &^= (1 << 63) >> lz
+		}
+	}
+	if k := len(dst); k > 0 && int(dst[k-1]) >= width {
+		dst = dst[:k-1]
+	}
+	w := int32(width)
+	return append(dst, w, w, w, w)
+}
+
+// putRun writes the make-up and terminating codes of a run (T.4 4.1.1).
+func (e *Encoder) putRun(run int, tab *[maxCombinedRun + 1]uint32) {
+	for run > maxCombinedRun {
+		e.bw.put(0b000000011111, 12) // make-up 2560, both colours
+		run -= 2560
+	}
+	c := tab[run]
+	e.bw.put(c>>5, uint(c&31))
+}
+
+// code1D codes a row as alternating white and black runs (T.4 4.1), from
+// its changing elements.
+func (e *Encoder) code1D(ch []int32) {
+	width := e.width
+	a0 := 0
+	for i := 0; ; i += 2 {
+		a1 := int(ch[i])
+		e.putRun(a1-a0, whiteRun)
+		if a1 >= width {
+			return
+		}
+		a2 := int(ch[i+1])
+		e.putRun(a2-a1, blackRun)
+		if a2 >= width {
+			return
+		}
+		a0 = a2
+	}
+}
+
+// code2D codes a row against the reference row (T.4 4.2.1.3, T.6 2.2.3):
+// pass, vertical or horizontal mode at each step. cur and ref are changing
+// element lists ending in sentinels.
+func (e *Encoder) code2D(cur, ref []int32) {
+	width := int32(e.width)
+	a0 := int32(-1)
+	i, j := 0, 0 // cur[i] = a1; ref[j] = b1
+	for a0 < width {
+		for cur[i] <= a0 {
+			i++
+		}
+		a1 := cur[i]
+		j = findB1(ref, j, a0, i&1)
+		b1, b2 := ref[j], ref[j+1]
+		if b2 < a1 {
+			e.bw.put(codePass, 4)
+			a0 = b2
+			continue
+		}
+		if d := a1 - b1; d >= -3 && d <= 3 {
+			c := vertCode[d+3]
+			e.bw.put(uint32(c.bits), uint(c.n))
+			a0 = a1
+			i++
+			continue
+		}
+		a2 := cur[i+1]
+		start := max(a0, 0)
+		e.bw.put(codeHoriz, 3)
+		if i&1 == 0 {
+			e.putRun(int(a1-start), whiteRun)
+			e.putRun(int(a2-a1), blackRun)
+		} else {
+			e.putRun(int(a1-start), blackRun)
+			e.putRun(int(a2-a1), whiteRun)
+		}
+		a0 = a2
+		i += 2
+	}
+}
+
+// findB1 returns the index of b1 in ref: the first changing element right of
+// a0 whose index parity is colour (even indexes are changes to black, the
+// opposite colour of a white a0). j is the previous b1 index; b1 never lies
+// more than one element to its left.
+func findB1(ref []int32, j int, a0 int32, colour int) int {
+	if j > 0 {
+		j--
+	}
+	if j&1 != colour {
+		j++
+	}
+	for ref[j] <= a0 {
+		j += 2
+	}
+	return j
+}
+
+// EncodePage codes a whole page to w and closes it (RTC/EOFB unless NoRTC).
+func EncodePage(w io.Writer, b *Bitmap, opts *EncodeOptions) error {
+	e, err := NewEncoder(w, b.Width, opts)
+	if err != nil {
+		return err
+	}
+	for y := range b.Height {
+		if err := e.WriteRow(b.Row(y)); err != nil {
+			return err
+		}
+	}
+	return e.Close()
+}
+
+// AppendPage codes a whole page and appends it to dst.
+func AppendPage(dst []byte, b *Bitmap, opts *EncodeOptions) ([]byte, error) {
+	o, err := checkEncodeOptions(b.Width, opts)
+	if err != nil {
+		return dst, err
+	}
+	e := &Encoder{width: b.Width, opt: o}
+	e.alloc()
+	e.bw.out = dst
+	e.start = len(dst)
+	for y := range b.Height {
+		if err := e.WriteRow(b.Row(y)); err != nil {
+			return dst, err
+		}
+	}
+	if err := e.Close(); err != nil {
+		return dst, err
+	}
+	return e.bw.out, nil
+}
