@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -252,7 +253,12 @@ func (c *Conn) readSocket(ctx context.Context, p []byte) (int, error) {
 			<-cancelled
 			c.rdDirty = true
 		}
-		if err != nil {
+		if err != nil && !(from && errors.Is(err, ErrTruncated)) {
+			if hasDL && errors.Is(err, os.ErrDeadlineExceeded) && !time.Now().Before(ctxDL) {
+				// The socket deadline came from ctx, whose own timer
+				// may not have fired yet.
+				return 0, context.DeadlineExceeded
+			}
 			return 0, c.mapErr(ctx, err)
 		}
 		if !from {
@@ -260,7 +266,7 @@ func (c *Conn) readSocket(ctx context.Context, p []byte) (int, error) {
 			continue
 		}
 		c.countIn(n)
-		return n, nil
+		return n, err
 	}
 }
 

@@ -412,6 +412,7 @@ func (c *call) close(cause error) error {
 		}
 		c.mu.Unlock()
 		c.q.close(cause)
+		c.q.discard() // reads report the end at once, not stale data
 		c.closeErr = c.pc.Close()
 		<-c.pumpDone
 		l := c.l

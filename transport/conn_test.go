@@ -1,0 +1,217 @@
+package transport
+
+import (
+	"context"
+	"errors"
+	"net"
+	"os"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// checkGoroutines fails t if, after the test's cleanups, more goroutines are
+// running than when it was called. Goroutines may take a moment to exit
+// after Close returns in the runtime's own bookkeeping, so it polls briefly.
+func checkGoroutines(t *testing.T) {
+	t.Helper()
+	before := runtime.NumGoroutine()
+	t.Cleanup(func() {
+		deadline := time.Now().Add(3 * time.Second)
+		for {
+			now := runtime.NumGoroutine()
+			if now <= before {
+				return
+			}
+			if time.Now().After(deadline) {
+				buf := make([]byte, 1<<16)
+				buf = buf[:runtime.Stack(buf, true)]
+				t.Errorf("goroutine leak: %d before, %d after\n%s", before, now, buf)
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	})
+}
+
+// dialPair returns two socket Conns on 127.0.0.1 that are each other's peer.
+func dialPair(t *testing.T, cfg *ConnConfig) (a, b *Conn) {
+	t.Helper()
+	pa, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	require.NoError(t, err)
+	pb, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	require.NoError(t, err)
+	a = NewConn(pa, pb.LocalAddr(), cfg)
+	b = NewConn(pb, pa.LocalAddr(), cfg)
+	t.Cleanup(func() { a.Close(); b.Close() })
+	return a, b
+}
+
+func testCtx(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func TestDialRoundTrip(t *testing.T) {
+	checkGoroutines(t)
+	ctx := testCtx(t)
+	b, err := Dial(ctx, "udp4", "127.0.0.1:0", "127.0.0.1:9", nil)
+	require.NoError(t, err)
+	a, err := Dial(ctx, "udp4", "127.0.0.1:0", b.LocalAddr().String(), nil)
+	require.NoError(t, err)
+	b.Close()
+	b, err = Dial(ctx, "udp4", b.LocalAddr().String(), a.LocalAddr().String(), nil)
+	require.NoError(t, err)
+	defer a.Close()
+	defer b.Close()
+
+	for i := range 50 {
+		msg := []byte{byte(i), 1, 2, 3}
+		require.NoError(t, a.WritePacket(ctx, msg))
+		buf := make([]byte, 64)
+		n, err := b.ReadPacket(ctx, buf)
+		require.NoError(t, err)
+		require.Equal(t, msg, buf[:n])
+		require.NoError(t, b.WritePacket(ctx, buf[:n]))
+		n, err = a.ReadPacket(ctx, buf)
+		require.NoError(t, err)
+		require.Equal(t, msg, buf[:n])
+	}
+	sa, sb := a.Stats(), b.Stats()
+	assert.Equal(t, uint64(50), sa.PacketsOut)
+	assert.Equal(t, uint64(50), sa.PacketsIn)
+	assert.Equal(t, uint64(200), sb.BytesIn)
+}
+
+func TestConnDropsForeignPeers(t *testing.T) {
+	ctx := testCtx(t)
+	a, b := dialPair(t, nil)
+	stranger, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	require.NoError(t, err)
+	defer stranger.Close()
+	_, err = stranger.WriteTo([]byte("intruder"), b.LocalAddr())
+	require.NoError(t, err)
+	time.Sleep(20 * time.Millisecond) // let it land first
+	require.NoError(t, a.WritePacket(ctx, []byte("peer")))
+	buf := make([]byte, 64)
+	n, err := b.ReadPacket(ctx, buf)
+	require.NoError(t, err)
+	assert.Equal(t, "peer", string(buf[:n]))
+	assert.Equal(t, uint64(1), b.Stats().Foreign)
+}
+
+func TestConnContext(t *testing.T) {
+	checkGoroutines(t)
+	a, b := dialPair(t, nil)
+	buf := make([]byte, 64)
+
+	t.Run("deadline", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
+		defer cancel()
+		start := time.Now()
+		_, err := b.ReadPacket(ctx, buf)
+		require.ErrorIs(t, err, context.DeadlineExceeded)
+		assert.Less(t, time.Since(start), 2*time.Second)
+	})
+	t.Run("cancel", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		time.AfterFunc(20*time.Millisecond, cancel)
+		_, err := b.ReadPacket(ctx, buf)
+		require.ErrorIs(t, err, context.Canceled)
+	})
+	t.Run("reads work after a cancelled one", func(t *testing.T) {
+		// The cancellation left a deadline in the past on the socket.
+		require.NoError(t, a.WritePacket(context.Background(), []byte("x")))
+		ctx := testCtx(t)
+		n, err := b.ReadPacket(ctx, buf)
+		require.NoError(t, err)
+		assert.Equal(t, "x", string(buf[:n]))
+		require.NoError(t, a.WritePacket(context.Background(), []byte("y")))
+		n, err = b.ReadPacket(context.Background(), buf)
+		require.NoError(t, err)
+		assert.Equal(t, "y", string(buf[:n]))
+	})
+	t.Run("net.Conn deadline", func(t *testing.T) {
+		require.NoError(t, b.SetReadDeadline(time.Now().Add(20*time.Millisecond)))
+		_, err := b.Read(buf)
+		require.ErrorIs(t, err, os.ErrDeadlineExceeded)
+		var ne net.Error
+		require.ErrorAs(t, err, &ne)
+		assert.True(t, ne.Timeout())
+		require.NoError(t, b.SetReadDeadline(time.Time{}))
+	})
+	t.Run("cancelled before", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		_, err := b.ReadPacket(ctx, buf)
+		require.ErrorIs(t, err, context.Canceled)
+		require.ErrorIs(t, a.WritePacket(ctx, []byte("z")), context.Canceled)
+	})
+}
+
+func TestConnClose(t *testing.T) {
+	checkGoroutines(t)
+	a, b := dialPair(t, nil)
+	errc := make(chan error, 1)
+	go func() {
+		_, err := b.ReadPacket(context.Background(), make([]byte, 10))
+		errc <- err
+	}()
+	time.Sleep(10 * time.Millisecond)
+	require.NoError(t, b.Close())
+	select {
+	case err := <-errc:
+		require.ErrorIs(t, err, ErrClosed)
+		require.ErrorIs(t, err, net.ErrClosed)
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close did not unblock ReadPacket")
+	}
+	require.ErrorIs(t, b.WritePacket(context.Background(), []byte("x")), ErrClosed)
+	assert.NoError(t, b.Close(), "second Close")
+	_ = a
+}
+
+func TestConnLimits(t *testing.T) {
+	a, b := dialPair(t, &ConnConfig{MaxDatagram: 100})
+	ctx := testCtx(t)
+	require.ErrorIs(t, a.WritePacket(ctx, make([]byte, 101)), ErrTooLarge)
+	require.NoError(t, a.WritePacket(ctx, make([]byte, 100)))
+	_, err := a.WriteTo([]byte("x"), &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 1})
+	require.ErrorIs(t, err, ErrWrongPeer)
+	_, err = a.WriteTo([]byte("x"), b.LocalAddr())
+	require.NoError(t, err)
+	buf := make([]byte, 200)
+	n, from, err := b.ReadFrom(buf)
+	require.NoError(t, err)
+	assert.Equal(t, 100, n)
+	assert.Equal(t, a.LocalAddr().String(), from.String())
+}
+
+func TestConnOverPipe(t *testing.T) {
+	checkGoroutines(t)
+	pa, pb := Pipe(nil)
+	a := NewConn(pa, pb.LocalAddr(), nil)
+	b := NewConn(pb, pa.LocalAddr(), nil)
+	defer a.Close()
+	defer b.Close()
+	ctx := testCtx(t)
+	require.NoError(t, a.WritePacket(ctx, []byte("hello")))
+	buf := make([]byte, 3)
+	n, err := b.ReadPacket(ctx, buf)
+	require.ErrorIs(t, err, ErrTruncated)
+	assert.Equal(t, "hel", string(buf[:n]))
+
+	cctx, cancel := context.WithCancel(ctx)
+	time.AfterFunc(10*time.Millisecond, cancel)
+	_, err = b.ReadPacket(cctx, buf)
+	require.ErrorIs(t, err, context.Canceled)
+	require.NoError(t, a.WritePacket(ctx, []byte("abc")))
+	n, err = b.ReadPacket(ctx, buf)
+	require.NoError(t, err)
+	assert.Equal(t, "abc", string(buf[:n]))
+	assert.False(t, errors.Is(err, ErrClosed))
+}
