@@ -1,0 +1,1272 @@
+package t30
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// Config configures a Session. The zero value answers a call and receives
+// with DefaultCapabilities.
+type Config struct {
+	// Calling is true for the terminal that placed the call (it sends CNG
+	// and waits for DIS); false for the answering terminal (CED, then DIS).
+	Calling bool
+	// Transmit is true when this terminal sends Document. A calling
+	// receiver polls (DTC) and an answering transmitter offers its document
+	// for polling (DIS bit 9).
+	Transmit bool
+	// Document is the page source; required when Transmit.
+	Document Document
+	// Capabilities offered or accepted; nil means DefaultCapabilities().
+	Capabilities *Capabilities
+	// LocalIdent is sent in CSI/TSI/CIG (20 characters at most; PHI).
+	LocalIdent string
+	// NSF is optional vendor data sent as NSF/NSS/NSC (T.35 country code first).
+	NSF []byte
+	// OnPage receives each page a receiving session accepts; an error ends
+	// the call with ResultDocumentError. Nil discards pages.
+	OnPage func(ReceivedPage) error
+	// CheckPage decodes received pages; nil uses DefaultPageChecker.
+	CheckPage PageChecker
+	// Quality is the MCF/RTP/RTN policy for non-ECM pages.
+	Quality CopyQuality
+	// OnRecord receives the event stream (phase changes, frames, pages, the result).
+	OnRecord func(Record)
+	// Logger gets the same stream at debug level, with PHI redacted; nil discards.
+	Logger *slog.Logger
+
+	// Timers (T.30 5.4.3.1); zero means the T.30 value: T1 35 s, T2 6 s,
+	// T4 3 s (4.5 s for an answering terminal unless ManualAnswer), T5 60 s.
+	T1, T2, T4, T5 time.Duration
+	ManualAnswer   bool
+	// MaxTries is how often a command is sent without a valid response
+	// before giving up (default 3, T.30 5.4.3.1).
+	MaxTries int
+	// MaxPageTries is how often a page answered RTN is retried (default 3).
+	MaxPageTries int
+	// MaxPageBytes caps received page data (default 32 MiB).
+	MaxPageBytes int
+	// TCFDuration is the training check length (default 1.5 s).
+	TCFDuration time.Duration
+	// TCFMinZeros is how much of an unbroken run of zero octets a received
+	// TCF needs, as a duration at the commanded rate (default 1 s, i.e. two
+	// thirds of a 1.5 s TCF). TCF with a shorter run is answered FTT.
+	TCFMinZeros time.Duration
+}
+
+func (c *Config) fill() error {
+	if c.Transmit && c.Document == nil {
+		return errors.New("t30: Transmit needs a Document")
+	}
+	if c.Transmit && c.Document.NumPages() < 1 {
+		return errors.New("t30: Document has no pages")
+	}
+	if c.T1 == 0 {
+		c.T1 = 35 * time.Second
+	}
+	if c.T2 == 0 {
+		c.T2 = 6 * time.Second
+	}
+	if c.T4 == 0 {
+		c.T4 = 3 * time.Second
+		if !c.Calling && !c.ManualAnswer {
+			c.T4 = 4500 * time.Millisecond
+		}
+	}
+	if c.T5 == 0 {
+		c.T5 = 60 * time.Second
+	}
+	if c.MaxTries <= 0 {
+		c.MaxTries = 3
+	}
+	if c.MaxPageTries <= 0 {
+		c.MaxPageTries = 3
+	}
+	if c.MaxPageBytes <= 0 {
+		c.MaxPageBytes = 32 << 20
+	}
+	if c.TCFDuration <= 0 {
+		c.TCFDuration = 1500 * time.Millisecond
+	}
+	if c.TCFMinZeros <= 0 {
+		c.TCFMinZeros = time.Second
+	}
+	if c.CheckPage == nil {
+		c.CheckPage = DefaultPageChecker
+	}
+	return nil
+}
+
+// state is the session state (one switch in enter/timeout advances it).
+type state uint8
+
+const (
+	stIdle         state = iota
+	stSending            // a Send* is outstanding; then enter(after)
+	stWaitDIS            // transmitter or poller: waiting for DIS (T1)
+	stWaitCFR            // transmitter: waiting for CFR/FTT (T4)
+	stTxTCF              // transient: send TCF
+	stTxPage             // transient: send phase C (non-ECM page or ECM block)
+	stTxPost             // transient: send post-page command or PPS
+	stWaitPostResp       // transmitter: waiting for MCF/RTP/RTN or ECM response (T4)
+	stWaitCTR            // transmitter: waiting for CTR (T4)
+	stWaitERR            // transmitter: waiting for ERR (T4)
+	stRxDIS              // transient: send NSF/CSI/DIS
+	stWaitCmd            // receiver: waiting for a command (T4 repeating DIS within T1, else T2)
+	stWaitTCF            // receiver: collecting TCF
+	stWaitPage           // receiver: waiting for phase C (T2)
+	stRxPage             // receiver: non-ECM page data flowing (T2 since the last data)
+	stWaitPost           // receiver: waiting for the post-page command or PPS (T2)
+	stWaitDCN            // receiver: all confirmed, waiting for DCN (T2, then success)
+	stHangup             // transient: release
+	stDone
+)
+
+var stateNames = [...]string{"idle", "sending", "wait-DIS", "wait-CFR", "tx-TCF", "tx-page", "tx-post",
+	"wait-post-response", "wait-CTR", "wait-ERR", "rx-DIS", "wait-command", "wait-TCF", "wait-page",
+	"rx-page", "wait-post-command", "wait-DCN", "hangup", "done"}
+
+func (s state) String() string {
+	if int(s) < len(stateNames) {
+		return stateNames[s]
+	}
+	return fmt.Sprintf("state(%d)", uint8(s))
+}
+
+// Session is one T.30 call: a deterministic state machine (T.30 clause 5,
+// flow diagrams in Figures 5-2 a-c, Annex A for ECM). It does no I/O and
+// reads no clock: feed it Events with the current time and carry out the
+// Actions it returns; call Tick (or Handle an EventTimer) when Deadline
+// passes. A Session is not safe for concurrent use.
+type Session struct {
+	cfg   Config
+	caps  Capabilities
+	st    state
+	after state // for stSending
+	phase Phase
+	now   time.Time
+
+	deadline time.Time
+	t1End    time.Time
+	t5End    time.Time
+	sending  int
+
+	result   Result
+	pending  Result // result to report once the DCN has been sent
+	stats    Stats
+	out      []Action
+	lastSent []Frame // last command or response burst, for CRP and repetition
+	lastSpd  Speed
+
+	disReceived bool
+	remote      DIS
+	haveRemote  bool
+	mode        Mode
+	haveMode    bool
+	common      []Speed
+
+	// transmitter
+	page      int
+	pageData  []byte
+	pageTries int
+	tries     int
+	postCmd   FCF
+	retrain   bool // next phase C needs DCS+TCF first
+	block     int
+	blockOff  int
+	blockN    int
+	resend    FrameMap // frames to (re)send in the next burst; all for a new block
+	ppr       int      // PPRs for the current block
+	ecmFailed bool
+
+	// receiver
+	repeatDIS  bool
+	tcfTotal   int
+	tcfRun     int
+	tcfLongest int
+	rxData     []byte
+	rxOverflow bool
+	pageSeen   bool
+	lastCmd    FCF
+	lastResp   FCF
+	rxBlock    [256][]byte
+	rxHave     FrameMap
+	rxCommit   [2]int // page and block counters of the last committed block, -1 none
+	rxPartial  bool
+	allDone    bool
+}
+
+// NewSession validates cfg and returns a session ready to Start.
+func NewSession(cfg Config) (*Session, error) {
+	if err := cfg.fill(); err != nil {
+		return nil, err
+	}
+	s := &Session{cfg: cfg, rxCommit: [2]int{-1, -1}}
+	if cfg.Capabilities != nil {
+		s.caps = *cfg.Capabilities
+	} else {
+		s.caps = DefaultCapabilities()
+	}
+	if s.caps.Modems == 0 {
+		s.caps.Modems = ModemsV27ter
+	}
+	return s, nil
+}
+
+// Result returns how the call ended (ResultInProgress until Done).
+func (s *Session) Result() Result { return s.result }
+
+// Done reports whether the session has ended.
+func (s *Session) Done() bool { return s.st == stDone }
+
+// Stats returns the statistics so far.
+func (s *Session) Stats() Stats { return s.stats }
+
+// Phase returns the current T.30 phase.
+func (s *Session) Phase() Phase { return s.phase }
+
+// Deadline returns when the session next needs Tick, if it does.
+func (s *Session) Deadline() (time.Time, bool) {
+	if s.st == stDone || s.deadline.IsZero() {
+		return time.Time{}, false
+	}
+	return s.deadline, true
+}
+
+// Start begins the call (phase A) at now.
+func (s *Session) Start(now time.Time) []Action {
+	s.now = now
+	s.out = nil
+	if s.st != stIdle {
+		return nil
+	}
+	s.stats.Start = now
+	s.setPhase(PhaseA)
+	if s.cfg.Calling {
+		s.t1End = now.Add(s.cfg.T1)
+		s.sending++ // the CNG's EventSendDone is absorbed
+		s.emit(Action{Kind: ActionSendTone, Tone: ToneCNG})
+		s.emit(Action{Kind: ActionReceive})
+		s.setPhase(PhaseB)
+		s.st = stWaitDIS
+		s.deadline = s.t1End
+	} else {
+		s.t1End = now.Add(s.cfg.T1)
+		s.repeatDIS = true
+		s.sendTone(ToneCED, stRxDIS)
+	}
+	return s.flush()
+}
+
+// Tick handles an expired deadline; it is Handle with an EventTimer.
+func (s *Session) Tick(now time.Time) []Action { return s.Handle(now, Event{Kind: EventTimer}) }
+
+// Handle feeds one event at now and returns the actions to carry out.
+func (s *Session) Handle(now time.Time, ev Event) []Action {
+	if s.st == stDone {
+		return nil
+	}
+	s.now = now
+	s.out = nil
+	if s.st == stIdle {
+		s.Start(now)
+	}
+	switch ev.Kind {
+	case EventTimer:
+		if !s.deadline.IsZero() && !now.Before(s.deadline) {
+			s.timeout()
+		}
+	case EventAbort:
+		s.disconnect(ResultLocalAbort)
+	case EventHangup:
+		switch {
+		case s.allDone || s.pending == ResultOK:
+			s.end(ResultOK)
+		case s.pending != ResultInProgress:
+			s.end(s.pending)
+		default:
+			s.end(ResultHangup)
+		}
+	case EventSendDone:
+		if s.sending > 0 {
+			s.sending--
+		}
+		if s.sending == 0 && s.st == stSending {
+			s.enter(s.after)
+		}
+	case EventFrame:
+		f, err := ParseFrame(ev.Data)
+		if err != nil {
+			s.stats.BadFrames++
+			s.record(Record{Kind: RecordFrameReceived, Bad: true})
+			break
+		}
+		s.stats.FramesReceived++
+		s.record(Record{Kind: RecordFrameReceived, Frame: f, PHI: f.CarriesPHI()})
+		s.onFrame(f)
+	case EventFrameBad:
+		s.stats.BadFrames++
+		s.record(Record{Kind: RecordFrameReceived, Bad: true})
+	case EventCarrierUp:
+		if ev.Speed != SpeedNone && (s.st == stWaitPage || s.st == stRxPage) && s.haveMode && !s.mode.ECM {
+			s.pageSeen = true
+		}
+	case EventData:
+		s.onData(ev.Data)
+	case EventCarrierDown:
+		s.onCarrierDown()
+	}
+	return s.flush()
+}
+
+func (s *Session) flush() []Action {
+	out := s.out
+	s.out = nil
+	return out
+}
+
+func (s *Session) emit(a Action) { s.out = append(s.out, a) }
+
+func (s *Session) record(r Record) {
+	r.Time = s.now
+	if r.Phase == PhaseIdle {
+		r.Phase = s.phase
+	}
+	if s.cfg.OnRecord != nil {
+		s.cfg.OnRecord(r)
+	}
+	if s.cfg.Logger != nil {
+		s.cfg.Logger.Debug("t30", "event", r)
+	}
+}
+
+func (s *Session) setPhase(p Phase) {
+	if s.phase == p {
+		return
+	}
+	s.phase = p
+	s.record(Record{Kind: RecordPhase, Phase: p})
+}
+
+// ---- sending helpers ----
+
+func (s *Session) sendFrames(after state, speed Speed, frames ...Frame) {
+	for i := range frames {
+		frames[i].Final = i == len(frames)-1
+		s.stats.FramesSent++
+		s.record(Record{Kind: RecordFrameSent, Frame: frames[i], PHI: frames[i].CarriesPHI()})
+	}
+	octets := 0
+	for _, f := range frames {
+		octets += f.MarshalSize() + 2
+	}
+	rate := 300
+	if speed != SpeedNone {
+		rate = speed.BitRate()
+	}
+	s.emit(Action{Kind: ActionSendFrames, Frames: frames, Speed: speed})
+	s.waitSend(after, time.Duration(octets*8)*time.Second/time.Duration(rate)+time.Second)
+}
+
+// sendCmd sends a control burst at V.21 and remembers it for CRP.
+func (s *Session) sendCmd(after state, frames ...Frame) {
+	s.lastSent = frames
+	s.sendFrames(after, SpeedNone, frames...)
+}
+
+func (s *Session) sendTone(t Tone, after state) {
+	s.emit(Action{Kind: ActionSendTone, Tone: t})
+	s.waitSend(after, 5*time.Second)
+}
+
+// waitSend enters stSending with a watchdog: a modem that never reports
+// EventSendDone cannot hang the call.
+func (s *Session) waitSend(after state, est time.Duration) {
+	s.sending++
+	s.st = stSending
+	s.after = after
+	s.deadline = s.now.Add(2*est + 10*time.Second)
+}
+
+func (s *Session) listen(sp Speed) { s.emit(Action{Kind: ActionReceive, Speed: sp}) }
+
+// disconnect sends DCN and ends with r once it is out.
+func (s *Session) disconnect(r Result) {
+	if s.st == stDone {
+		return
+	}
+	s.pending = r
+	s.setPhase(PhaseE)
+	s.sendCmd(stHangup, NewFrame(FCFDCN, s.disReceived, true))
+}
+
+func (s *Session) end(r Result) {
+	if s.st == stDone {
+		return
+	}
+	s.result = r
+	s.stats.End = s.now
+	s.setPhase(PhaseDone)
+	s.st = stDone
+	s.deadline = time.Time{}
+	s.emit(Action{Kind: ActionHangup})
+	s.record(Record{Kind: RecordResult, Result: r})
+}
+
+// enter moves to st, starting its timer and, for transient states, its send.
+func (s *Session) enter(st state) {
+	s.st = st
+	switch st {
+	case stWaitDIS:
+		s.listen(SpeedNone)
+		s.deadline = s.t1End
+	case stWaitCFR, stWaitPostResp, stWaitCTR, stWaitERR:
+		s.listen(SpeedNone)
+		s.deadline = s.now.Add(s.cfg.T4)
+	case stTxTCF:
+		s.emit(Action{Kind: ActionSendTCF, Speed: s.mode.Speed, Duration: s.cfg.TCFDuration})
+		s.waitSend(stWaitCFR, s.cfg.TCFDuration)
+	case stTxPage:
+		s.txPhaseC()
+	case stTxPost:
+		s.txPost()
+	case stRxDIS:
+		s.sendDIS()
+	case stWaitCmd:
+		s.listen(SpeedNone)
+		if s.repeatDIS {
+			s.deadline = s.now.Add(s.cfg.T4)
+			if s.deadline.After(s.t1End) {
+				s.deadline = s.t1End
+			}
+		} else {
+			s.deadline = s.now.Add(s.cfg.T2)
+		}
+	case stWaitTCF:
+		s.listen(s.mode.Speed)
+		s.deadline = s.now.Add(s.cfg.TCFDuration + s.cfg.T4)
+	case stWaitPage, stWaitPost, stRxPage:
+		s.listen(s.mode.Speed)
+		s.deadline = s.now.Add(s.cfg.T2)
+	case stWaitDCN:
+		s.listen(SpeedNone)
+		s.deadline = s.now.Add(s.cfg.T2)
+	case stHangup:
+		r := s.pending
+		if r == ResultInProgress {
+			r = ResultOK
+		}
+		s.end(r)
+	}
+}
+
+// timeout handles an expired deadline according to the state.
+func (s *Session) timeout() {
+	switch s.st {
+	case stSending:
+		// the modem never said it finished: carry on as if it had
+		s.sending = 0
+		s.enter(s.after)
+	case stWaitDIS:
+		if s.stats.Pages > 0 || s.haveRemote {
+			s.disconnect(ResultNoResponse) // after EOM
+		} else {
+			s.end(ResultNoAnswer)
+		}
+	case stWaitCFR, stWaitPostResp, stWaitCTR, stWaitERR:
+		s.tries++
+		if s.tries >= s.cfg.MaxTries {
+			s.disconnect(ResultNoResponse)
+			return
+		}
+		s.repeatCmd()
+	case stWaitCmd:
+		if s.repeatDIS {
+			if !s.now.Before(s.t1End) {
+				s.disconnect(ResultNoCommand)
+				return
+			}
+			s.sendDIS()
+			return
+		}
+		s.disconnect(ResultTimeout)
+	case stWaitTCF:
+		if s.tcfTotal > 0 {
+			s.judgeTCF()
+			return
+		}
+		s.enter(stWaitCmd) // the transmitter will repeat DCS
+	case stWaitPage:
+		s.enter(stWaitPost)
+		if s.mode.ECM {
+			return
+		}
+	case stRxPage:
+		s.enter(stWaitPost)
+	case stWaitPost:
+		s.disconnect(ResultTimeout)
+	case stWaitDCN:
+		s.end(ResultOK) // every page is confirmed; the DCN was lost
+	default:
+		s.disconnect(ResultProtocolError)
+	}
+}
+
+// repeatCmd resends the last command burst (T4 expiry or CRP). A repeated
+// DCS is followed by TCF again.
+func (s *Session) repeatCmd() {
+	if len(s.lastSent) == 0 {
+		return
+	}
+	frames := append([]Frame(nil), s.lastSent...)
+	last := frames[len(frames)-1].FCF
+	switch s.st {
+	case stWaitCFR:
+		if last == FCFDCS {
+			s.sendCmd(stTxTCF, frames...)
+			return
+		}
+	case stWaitCTR:
+		s.sendCmd(stWaitCTR, frames...)
+		return
+	case stWaitERR:
+		s.sendCmd(stWaitERR, frames...)
+		return
+	}
+	s.sendCmd(s.stWaitFor(last), frames...)
+}
+
+func (s *Session) stWaitFor(cmd FCF) state {
+	switch cmd {
+	case FCFDCS:
+		return stTxTCF
+	case FCFCTC:
+		return stWaitCTR
+	case FCFEOR:
+		return stWaitERR
+	case FCFDCN:
+		return stHangup
+	}
+	if s.cfg.Transmit {
+		return stWaitPostResp
+	}
+	return s.st
+}
+
+func (s *Session) onFrame(f Frame) {
+	switch f.FCF {
+	case FCFDCN:
+		if s.allDone || s.pending == ResultOK {
+			s.end(ResultOK)
+			return
+		}
+		if s.pending != ResultInProgress {
+			s.end(s.pending)
+			return
+		}
+		s.end(ResultRemoteDCN)
+		return
+	case FCFCSI, FCFTSI, FCFCIG:
+		if id, err := DecodeIdent(f.Info); err == nil {
+			s.stats.RemoteIdent = id
+		}
+		return
+	case FCFNSF, FCFNSS, FCFNSC:
+		s.stats.RemoteVendor = NSF(f.Info).Vendor()
+		return
+	}
+	if s.pending != ResultInProgress {
+		return // we are disconnecting
+	}
+	if !s.cfg.Transmit {
+		s.rxFrame(f)
+		return
+	}
+	if s.st == stWaitCmd || s.st == stSending && s.after == stWaitCmd {
+		// answering transmitter waiting to be polled
+		if f.FCF == FCFDTC {
+			s.onDIS(f)
+		}
+		return
+	}
+	s.txFrame(f)
+}
+
+// ---- transmitter ----
+
+func (s *Session) txFrame(f Frame) {
+	switch s.st {
+	case stWaitDIS:
+		if f.FCF == FCFDIS {
+			s.onDIS(f)
+		}
+	case stWaitCFR:
+		switch f.FCF {
+		case FCFCFR:
+			s.tries = 0
+			s.retrain = false
+			s.enter(stTxPage)
+		case FCFFTT:
+			s.stats.FTTs++
+			s.tries = 0
+			next := NextSpeed(s.common, s.mode.Speed)
+			if next == SpeedNone {
+				s.disconnect(ResultTrainingFailed)
+				return
+			}
+			s.mode.Speed = next
+			s.sendDCS()
+		case FCFDIS:
+			// our DCS was lost and the receiver repeated DIS
+			s.tries++
+			if s.tries >= s.cfg.MaxTries {
+				s.disconnect(ResultNoResponse)
+				return
+			}
+			s.sendDCS()
+		case FCFCRP:
+			s.repeatCmd()
+		}
+	case stWaitPostResp:
+		if s.mode.ECM {
+			s.txECMResponse(f)
+			return
+		}
+		switch f.FCF {
+		case FCFMCF, FCFRTP, FCFPIP:
+			s.tries = 0
+			s.retrain = f.FCF == FCFRTP
+			s.pageConfirmed()
+		case FCFRTN, FCFPIN:
+			s.tries = 0
+			s.stats.PagesRejected++
+			s.pageTries++
+			if s.pageTries >= s.cfg.MaxPageTries {
+				s.disconnect(ResultPageRejected)
+				return
+			}
+			if next := NextSpeed(s.common, s.mode.Speed); next != SpeedNone {
+				s.mode.Speed = next
+			}
+			s.sendDCS() // retrain, then the same page again
+		case FCFCRP:
+			s.repeatCmd()
+		}
+	case stWaitCTR:
+		switch f.FCF {
+		case FCFCTR:
+			s.tries = 0
+			s.ppr = 0
+			s.enter(stTxPage)
+		case FCFCRP:
+			s.repeatCmd()
+		}
+	case stWaitERR:
+		switch f.FCF {
+		case FCFERR:
+			s.tries = 0
+			s.ecmFailed = true
+			s.stats.EORs++
+			s.blockDone()
+		case FCFCRP:
+			s.repeatCmd()
+		}
+	}
+}
+
+// onDIS handles the DIS (or, for an answering transmitter, the DTC) that
+// opens phase B.
+func (s *Session) onDIS(f Frame) {
+	d, err := ParseDIS(f)
+	if err != nil {
+		return // a malformed DIS is as good as none: T1/T4 will act
+	}
+	s.remote = d
+	s.haveRemote = true
+	s.disReceived = f.FCF == FCFDIS
+	if !s.cfg.Transmit {
+		// calling receiver: poll
+		if !d.ReadyToTransmit {
+			s.disconnect(ResultNoDocument)
+			return
+		}
+		var frames []Frame
+		if len(s.cfg.NSF) > 0 {
+			frames = append(frames, Frame{FCF: FCFNSC, Info: s.cfg.NSF})
+		}
+		if s.cfg.LocalIdent != "" {
+			frames = append(frames, IdentFrame(FCFCIG, s.cfg.LocalIdent, false))
+		}
+		frames = append(frames, s.caps.DIS().Frame(true))
+		s.repeatDIS = false
+		s.sendCmd(stWaitCmd, frames...)
+		return
+	}
+	if f.FCF == FCFDIS && !d.ReadyToReceive {
+		s.disconnect(ResultIncompatible)
+		return
+	}
+	m, err := ChooseMode(s.caps, d, s.cfg.Document.Format(s.page))
+	if err != nil {
+		s.disconnect(ResultIncompatible)
+		return
+	}
+	s.mode = m
+	s.haveMode = true
+	s.common = CommonSpeeds(s.caps.Modems, d.Modems, s.caps.MaxSpeed)
+	s.stats.ECM = m.ECM
+	s.stats.ECMFrameSize = m.ECMFrameSize
+	s.stats.Compression = m.Compression
+	s.stats.Resolution = m.Resolution
+	s.stats.Width = m.Width
+	s.tries = 0
+	s.sendDCS()
+}
+
+func (s *Session) sendDCS() {
+	s.setPhase(PhaseB)
+	if s.stats.Speed != SpeedNone {
+		s.stats.Retrains++
+	}
+	s.stats.Speed = s.mode.Speed
+	var frames []Frame
+	if len(s.cfg.NSF) > 0 {
+		frames = append(frames, Frame{FCF: FCFNSS, X: s.disReceived, Info: s.cfg.NSF})
+	}
+	if s.cfg.LocalIdent != "" {
+		frames = append(frames, IdentFrame(FCFTSI, s.cfg.LocalIdent, s.disReceived))
+	}
+	dcs, err := s.mode.DCS().Frame()
+	if err != nil {
+		s.disconnect(ResultProtocolError)
+		return
+	}
+	dcs.X = s.disReceived
+	frames = append(frames, dcs)
+	s.sendCmd(stTxTCF, frames...)
+}
+
+// txPhaseC sends the current page (non-ECM) or the current ECM burst.
+func (s *Session) txPhaseC() {
+	s.setPhase(PhaseC)
+	if s.pageData == nil {
+		data, err := s.cfg.Document.Encode(s.page, s.mode)
+		if err != nil {
+			s.disconnect(ResultDocumentError)
+			return
+		}
+		if data == nil {
+			data = []byte{}
+		}
+		s.pageData = data
+		s.block, s.blockOff, s.ppr = 0, 0, 0
+		s.newBlock()
+	}
+	if !s.mode.ECM {
+		s.emit(Action{Kind: ActionSendImage, Speed: s.mode.Speed, Data: s.pageData})
+		s.waitSend(stTxPost, time.Duration(len(s.pageData)*8)*time.Second/time.Duration(max(s.mode.Speed.BitRate(), 1)))
+		return
+	}
+	fs := s.mode.ECMFrameSize
+	var frames []Frame
+	for i := 0; i < s.blockN; i++ {
+		if !s.resend.Has(i) {
+			continue
+		}
+		lo := s.blockOff + i*fs
+		hi := min(lo+fs, len(s.pageData))
+		frames = append(frames, FCDFrame(uint8(i), s.pageData[lo:hi]))
+	}
+	if s.ppr > 0 {
+		s.stats.FramesResent += len(frames)
+	}
+	frames = append(frames, RCPFrame(), RCPFrame(), RCPFrame())
+	s.sendFrames(stTxPost, s.mode.Speed, frames...)
+}
+
+// newBlock prepares the next ECM partial page at s.blockOff.
+func (s *Session) newBlock() {
+	if !s.mode.ECM {
+		return
+	}
+	fs := s.mode.ECMFrameSize
+	rest := len(s.pageData) - s.blockOff
+	n := (rest + fs - 1) / fs
+	n = max(1, min(n, 256))
+	s.blockN = n
+	s.resend = FrameMap{}
+	for i := 0; i < n; i++ {
+		s.resend.Set(i)
+	}
+	s.ppr = 0
+}
+
+func (s *Session) lastBlock() bool {
+	return s.blockOff+s.blockN*s.mode.ECMFrameSize >= len(s.pageData)
+}
+
+// postCommand chooses MPS, EOM or EOP after the current page: EOM when the
+// next page needs a different DCS (resolution or width), as T.30 requires.
+func (s *Session) postCommand() FCF {
+	n := s.cfg.Document.NumPages()
+	if s.page+1 >= n {
+		return FCFEOP
+	}
+	cur, next := s.cfg.Document.Format(s.page), s.cfg.Document.Format(s.page+1)
+	if cur.Resolution != next.Resolution || cur.Width != next.Width || next.Length > s.mode.Length {
+		return FCFEOM
+	}
+	return FCFMPS
+}
+
+func (s *Session) txPost() {
+	s.setPhase(PhaseD)
+	s.postCmd = s.postCommand()
+	if !s.mode.ECM {
+		s.sendCmd(stWaitPostResp, NewFrame(s.postCmd, s.disReceived, true))
+		return
+	}
+	fcf2 := FCFNull
+	if s.lastBlock() {
+		fcf2 = s.postCmd
+	}
+	p := PPS{FCF2: fcf2, Page: uint8(s.page), Block: uint8(s.block), Frames: s.blockN}
+	s.sendCmd(stWaitPostResp, p.Frame(s.disReceived))
+}
+
+func (s *Session) txECMResponse(f Frame) {
+	switch f.FCF {
+	case FCFMCF:
+		s.tries = 0
+		s.t5End = time.Time{}
+		s.blockDone()
+	case FCFPPR:
+		s.tries = 0
+		s.t5End = time.Time{}
+		m, err := ParsePPR(f)
+		if err != nil {
+			return
+		}
+		var want FrameMap
+		for i := 0; i < s.blockN; i++ {
+			if m.Has(i) {
+				want.Set(i)
+			}
+		}
+		if want.Count() == 0 {
+			s.blockDone()
+			return
+		}
+		s.stats.PPRs++
+		s.ppr++
+		s.resend = want
+		if s.ppr < 4 {
+			s.enter(stTxPage)
+			return
+		}
+		if next := NextSpeed(s.common, s.mode.Speed); next != SpeedNone {
+			s.stats.CTCs++
+			s.mode.Speed = next
+			s.stats.Speed = next
+			s.sendCmd(stWaitCTR, CTCFrame(next, s.disReceived))
+			return
+		}
+		fcf2 := FCFNull
+		if s.lastBlock() {
+			fcf2 = s.postCmd
+		}
+		s.sendCmd(stWaitERR, EORFrame(fcf2, s.disReceived))
+	case FCFRNR:
+		s.tries = 0
+		if s.t5End.IsZero() {
+			s.t5End = s.now.Add(s.cfg.T5)
+		}
+		if !s.now.Before(s.t5End) {
+			s.disconnect(ResultNotReady)
+			return
+		}
+		s.sendCmd(stWaitPostResp, NewFrame(FCFRR, s.disReceived, true))
+	case FCFCRP:
+		s.repeatCmd()
+	}
+}
+
+// blockDone moves past an ECM block that was confirmed (or abandoned).
+func (s *Session) blockDone() {
+	if !s.lastBlock() {
+		s.blockOff += s.blockN * s.mode.ECMFrameSize
+		s.block++
+		s.newBlock()
+		s.enter(stTxPage)
+		return
+	}
+	s.pageConfirmed()
+}
+
+// pageConfirmed moves on after the receiver accepted the current page.
+func (s *Session) pageConfirmed() {
+	s.stats.Pages++
+	s.record(Record{Kind: RecordPageSent, Page: s.page + 1})
+	s.pageData = nil
+	s.pageTries = 0
+	s.page++
+	switch s.postCmd {
+	case FCFEOP, FCFPRIEOP:
+		r := ResultOK
+		if s.ecmFailed {
+			r = ResultECMFailure
+		}
+		s.disconnect(r)
+		s.pending = r
+	case FCFEOM, FCFPRIEOM:
+		s.setPhase(PhaseB)
+		s.t1End = s.now.Add(s.cfg.T1)
+		s.enter(stWaitDIS)
+	default:
+		if s.retrain {
+			s.sendDCS()
+			return
+		}
+		s.enter(stTxPage)
+	}
+}
+
+// ---- receiver ----
+
+func (s *Session) sendDIS() {
+	s.setPhase(PhaseB)
+	var frames []Frame
+	if len(s.cfg.NSF) > 0 {
+		frames = append(frames, Frame{FCF: FCFNSF, Info: s.cfg.NSF})
+	}
+	if s.cfg.LocalIdent != "" {
+		frames = append(frames, IdentFrame(FCFCSI, s.cfg.LocalIdent, false))
+	}
+	d := s.caps.DIS()
+	if s.cfg.Transmit {
+		d.ReadyToReceive = false
+		d.ReadyToTransmit = true
+	}
+	frames = append(frames, d.Frame(false))
+	s.repeatDIS = true
+	s.sendCmd(stWaitCmd, frames...)
+}
+
+func (s *Session) respond(after state, fcf FCF) {
+	s.lastResp = fcf
+	s.sendCmd(after, NewFrame(fcf, s.disReceived, true))
+}
+
+func (s *Session) rxFrame(f Frame) {
+	switch f.FCF {
+	case FCFDIS:
+		if s.cfg.Calling && (s.st == stWaitDIS || s.st == stWaitCmd) {
+			s.onDIS(f) // calling receiver: poll
+		}
+	case FCFDCS:
+		c, err := ParseDCS(f)
+		if err != nil {
+			return
+		}
+		m := ModeFromDCS(c)
+		if err := m.Acceptable(s.caps); err != nil {
+			s.disconnect(ResultIncompatible)
+			return
+		}
+		s.mode = m
+		s.haveMode = true
+		s.repeatDIS = false
+		s.stats.Speed, s.stats.ECM, s.stats.ECMFrameSize = m.Speed, m.ECM, m.ECMFrameSize
+		s.stats.Compression, s.stats.Resolution, s.stats.Width = m.Compression, m.Resolution, m.Width
+		s.tcfTotal, s.tcfRun, s.tcfLongest = 0, 0, 0
+		s.setPhase(PhaseB)
+		s.enter(stWaitTCF)
+	case FCFMPS, FCFEOM, FCFEOP, FCFPRIMPS, FCFPRIEOM, FCFPRIEOP:
+		if !s.haveMode || s.mode.ECM {
+			return
+		}
+		s.rxPostPage(f.FCF.WithoutPRI())
+	case FCFPPS:
+		if !s.haveMode || !s.mode.ECM {
+			return
+		}
+		p, err := ParsePPS(f)
+		if err != nil {
+			return
+		}
+		s.rxPPS(p)
+	case FCFFCD:
+		if !s.haveMode || !s.mode.ECM || len(f.Info) < 2 || len(f.Info)-1 > 256 {
+			return
+		}
+		n := int(f.Info[0])
+		if !s.rxHave.Has(n) {
+			s.rxBlock[n] = append(s.rxBlock[n][:0], f.Info[1:]...)
+			s.rxHave.Set(n)
+		}
+		s.pageSeen = true
+		if s.st == stWaitPage || s.st == stWaitPost {
+			s.setPhase(PhaseC)
+			s.deadline = s.now.Add(s.cfg.T2)
+		}
+	case FCFRCP:
+		if s.st == stWaitPage {
+			s.enter(stWaitPost)
+		}
+	case FCFCTC:
+		if !s.haveMode || !s.mode.ECM {
+			return
+		}
+		if sp, err := ParseCTC(f); err == nil && s.caps.Modems.Has(sp) {
+			s.mode.Speed = sp
+			s.stats.Speed = sp
+		}
+		s.stats.CTCs++
+		s.respond(stWaitPage, FCFCTR)
+	case FCFEOR:
+		if !s.haveMode || !s.mode.ECM {
+			return
+		}
+		fcf2, err := ParseEOR(f)
+		if err != nil {
+			return
+		}
+		s.stats.EORs++
+		s.rxPartial = true
+		s.commitBlock()
+		s.rxAfterBlock(fcf2.WithoutPRI(), FCFERR)
+	case FCFRR:
+		if s.lastResp != 0 {
+			s.respond(s.st, s.lastResp)
+		}
+	case FCFCRP:
+		if len(s.lastSent) > 0 {
+			s.sendCmd(s.afterOrSelf(), s.lastSent...)
+		}
+	}
+}
+
+func (s *Session) afterOrSelf() state {
+	if s.st == stSending {
+		return s.after
+	}
+	return s.st
+}
+
+// onData handles non-ECM image data and TCF.
+func (s *Session) onData(p []byte) {
+	switch s.st {
+	case stWaitTCF:
+		for _, b := range p {
+			if b == 0 {
+				s.tcfRun++
+				if s.tcfRun > s.tcfLongest {
+					s.tcfLongest = s.tcfRun
+				}
+			} else {
+				s.tcfRun = 0
+			}
+		}
+		s.tcfTotal += len(p)
+	case stWaitPage, stRxPage, stWaitPost:
+		if !s.haveMode || s.mode.ECM || s.lastCmd == FCFEOP && !s.pageSeen && s.allDone {
+			return
+		}
+		s.pageSeen = true
+		if len(s.rxData)+len(p) > s.cfg.MaxPageBytes {
+			s.rxOverflow = true
+		} else {
+			s.rxData = append(s.rxData, p...)
+		}
+		if s.st != stRxPage {
+			s.setPhase(PhaseC)
+			s.st = stRxPage
+		}
+		s.deadline = s.now.Add(s.cfg.T2)
+	}
+}
+
+func (s *Session) onCarrierDown() {
+	switch s.st {
+	case stWaitTCF:
+		if s.tcfTotal > 0 {
+			s.judgeTCF()
+		}
+	case stRxPage:
+		s.enter(stWaitPost)
+	}
+}
+
+// judgeTCF answers CFR when the TCF held an unbroken run of zero octets of
+// at least Config.TCFMinZeros at the commanded rate, else FTT.
+func (s *Session) judgeTCF() {
+	need := int(int64(s.mode.Speed.BitRate()/8) * int64(s.cfg.TCFMinZeros) / int64(time.Second))
+	if s.tcfLongest >= need {
+		s.rxData, s.rxOverflow, s.pageSeen = s.rxData[:0], false, false
+		s.clearBlock()
+		s.lastCmd, s.lastResp = 0, FCFCFR
+		s.respond(stWaitPage, FCFCFR)
+		return
+	}
+	s.stats.FTTs++
+	s.lastResp = FCFFTT
+	s.repeatDIS = false
+	s.respond(stWaitCmd, FCFFTT)
+}
+
+// rxPostPage answers a non-ECM post-page command (T.30 5.3.6.1.8). A
+// command repeated because our answer was lost gets the same answer.
+func (s *Session) rxPostPage(cmd FCF) {
+	if !s.pageSeen && cmd == s.lastCmd && s.lastResp != 0 {
+		s.rxFollow(cmd, s.lastResp)
+		return
+	}
+	s.lastCmd = cmd
+	data := s.rxData
+	s.rxData, s.pageSeen = nil, false
+	q := PageQuality{}
+	var resp FCF = FCFRTN
+	if !s.rxOverflow && len(data) > 0 {
+		var err error
+		q, err = s.cfg.CheckPage(data, s.mode)
+		if err != nil && q.Rows == 0 {
+			resp = FCFRTN
+		} else {
+			resp = s.cfg.Quality.Judge(q)
+		}
+	}
+	s.rxOverflow = false
+	if resp == FCFRTN {
+		s.stats.PagesRejected++
+	} else if !s.deliver(data, q, resp, false) {
+		return
+	}
+	s.rxFollow(cmd, resp)
+}
+
+func (s *Session) deliver(data []byte, q PageQuality, resp FCF, partial bool) bool {
+	s.stats.Pages++
+	s.stats.BadRows += q.BadRows
+	s.stats.LongestBadRun = max(s.stats.LongestBadRun, q.LongestBadRun)
+	s.record(Record{Kind: RecordPageReceived, Page: s.stats.Pages, Quality: q})
+	if s.cfg.OnPage != nil {
+		p := ReceivedPage{Number: s.stats.Pages, Mode: s.mode, Data: data, Quality: q, Response: resp, Partial: partial}
+		if err := s.cfg.OnPage(p); err != nil {
+			s.disconnect(ResultDocumentError)
+			return false
+		}
+	}
+	return true
+}
+
+// rxFollow sends resp to cmd and moves to what follows (T.30 Figure 5-2c).
+func (s *Session) rxFollow(cmd, resp FCF) {
+	s.setPhase(PhaseD)
+	switch {
+	case cmd == FCFEOP && resp != FCFRTN && resp != FCFPPR:
+		s.allDone = true
+		s.respond(stWaitDCN, resp)
+	case resp == FCFRTN || resp == FCFRTP:
+		s.repeatDIS = false
+		s.respond(stWaitCmd, resp) // a DCS and TCF come next
+	case cmd == FCFEOM:
+		s.respond(stRxDIS, resp) // back to phase B
+		s.t1End = s.now.Add(s.cfg.T1)
+	default: // MPS, PPS-NULL
+		s.respond(stWaitPage, resp)
+	}
+}
+
+func (s *Session) clearBlock() {
+	s.rxHave = FrameMap{}
+	for i := range s.rxBlock {
+		s.rxBlock[i] = s.rxBlock[i][:0]
+	}
+}
+
+// rxPPS answers a partial page signal (T.30 A.4): MCF when every frame of
+// the block arrived, else PPR with the missing ones.
+func (s *Session) rxPPS(p PPS) {
+	if s.rxCommit == [2]int{int(p.Page), int(p.Block)} && s.rxHave.Count() == 0 {
+		// we answered MCF already and it was lost
+		s.rxFollowBlock(p.FCF2.WithoutPRI(), FCFMCF)
+		return
+	}
+	var miss FrameMap
+	for i := 0; i < p.Frames; i++ {
+		if !s.rxHave.Has(i) {
+			miss.Set(i)
+		}
+	}
+	if miss.Count() > 0 {
+		s.stats.PPRs++
+		s.lastResp = FCFPPR
+		s.lastSent = []Frame{miss.Frame(s.disReceived)}
+		s.sendFrames(stWaitPage, SpeedNone, s.lastSent...)
+		return
+	}
+	s.rxCommit = [2]int{int(p.Page), int(p.Block)}
+	s.commitBlockN(p.Frames)
+	s.rxAfterBlock(p.FCF2.WithoutPRI(), FCFMCF)
+}
+
+func (s *Session) commitBlock() {
+	n := 0
+	for i := 0; i < 256; i++ {
+		if s.rxHave.Has(i) {
+			n = i + 1
+		}
+	}
+	s.commitBlockN(n)
+}
+
+func (s *Session) commitBlockN(n int) {
+	for i := 0; i < n; i++ {
+		if len(s.rxData)+len(s.rxBlock[i]) > s.cfg.MaxPageBytes {
+			s.rxOverflow = true
+			break
+		}
+		s.rxData = append(s.rxData, s.rxBlock[i]...)
+	}
+	s.clearBlock()
+}
+
+// rxAfterBlock finishes the page when the PPS/EOR carried a post-page
+// command, then answers.
+func (s *Session) rxAfterBlock(fcf2, resp FCF) {
+	if fcf2 == FCFNull {
+		s.rxFollowBlock(fcf2, resp)
+		return
+	}
+	data := s.rxData
+	s.rxData = nil
+	s.pageSeen = false
+	q, err := s.cfg.CheckPage(data, s.mode)
+	if err != nil && q.Rows == 0 && !s.rxPartial {
+		q.BadRows = max(q.BadRows, 1)
+	}
+	partial := s.rxPartial || s.rxOverflow
+	s.rxPartial, s.rxOverflow = false, false
+	if !s.deliver(data, q, resp, partial) {
+		return
+	}
+	s.lastCmd = fcf2
+	s.rxFollowBlock(fcf2, resp)
+}
+
+func (s *Session) rxFollowBlock(fcf2, resp FCF) {
+	if fcf2 == FCFNull {
+		s.lastResp = resp
+		s.respond(stWaitPage, resp)
+		return
+	}
+	s.rxFollow(fcf2, resp)
+}
+
+// ---- defaults ----
+
+// DefaultPageChecker is the Config.CheckPage used when none is set:
+// CheckPageT4, which decodes with package t4.
+var DefaultPageChecker PageChecker

@@ -1,0 +1,102 @@
+package t30
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/faxkit/faxkit/t4"
+)
+
+func init() { DefaultPageChecker = CheckPageT4 }
+
+// T4Compression converts c to the t4 package's coding.
+func T4Compression(c Compression) t4.Compression {
+	switch c {
+	case MR:
+		return t4.MR
+	case MMR:
+		return t4.MMR
+	}
+	return t4.MH
+}
+
+// MRK returns the T.4 K parameter for MR at resolution r (T.4 4.2.1.3.3:
+// 2 at standard, 4 at fine, more at higher resolutions as T.30 bit 122
+// allows; faxkit uses 4 above standard for compatibility).
+func MRK(r Resolution) int {
+	if r == ResStandard {
+		return 2
+	}
+	return 4
+}
+
+// CheckPageT4 decodes page data received in mode m with package t4
+// (LSB-first line order) and returns its row statistics. It is the default
+// Config.CheckPage.
+func CheckPageT4(data []byte, m Mode) (PageQuality, error) {
+	width := m.Resolution.RowPels(m.Width)
+	dec, err := t4.NewDecoder(bytes.NewReader(data), width, &t4.DecodeOptions{
+		Compression: T4Compression(m.Compression), BitOrder: t4.LSBFirst})
+	if err != nil {
+		return PageQuality{}, err
+	}
+	row := make([]byte, (width+7)/8)
+	for {
+		err = dec.ReadRow(row)
+		if err != nil {
+			break
+		}
+	}
+	st := dec.Stats()
+	q := PageQuality{Rows: st.Rows, BadRows: st.BadRows, LongestBadRun: st.LongestBadRun}
+	if errors.Is(err, io.EOF) {
+		err = nil
+	}
+	return q, err
+}
+
+// BitmapDocument is a Document of t4 bitmaps, all at one resolution and
+// width. Pages are encoded when the session asks, in the negotiated coding.
+type BitmapDocument struct {
+	Pages      []*t4.Bitmap
+	Resolution Resolution
+	Width      PaperWidth
+}
+
+// NumPages implements Document.
+func (d *BitmapDocument) NumPages() int { return len(d.Pages) }
+
+// Format implements Document.
+func (d *BitmapDocument) Format(i int) PageFormat {
+	f := PageFormat{Resolution: d.Resolution, Width: d.Width}
+	if i >= 0 && i < len(d.Pages) {
+		// A4 is 297 mm: 1143 rows at 3.85 lines/mm; B4 364 mm
+		lines := d.Pages[i].Height
+		perMM := map[Resolution]float64{ResStandard: 3.85, ResFine: 7.7, ResSuperfine: 15.4, Res300: 11.81,
+			ResR16: 15.75, Res600: 23.62, Res1200: 47.24, Res300x600: 23.62, Res400x800: 31.5, Res600x1200: 47.24}[d.Resolution]
+		mm := float64(lines) / perMM
+		switch {
+		case mm > 364+10:
+			f.Length = LengthUnlimited
+		case mm > 297+10:
+			f.Length = LengthB4
+		}
+	}
+	return f
+}
+
+// Encode implements Document.
+func (d *BitmapDocument) Encode(i int, m Mode) ([]byte, error) {
+	if i < 0 || i >= len(d.Pages) {
+		return nil, fmt.Errorf("t30: no page %d", i)
+	}
+	want := m.Resolution.RowPels(m.Width)
+	if d.Pages[i].Width != want {
+		return nil, fmt.Errorf("t30: page %d is %d pels wide, the mode needs %d", i, d.Pages[i].Width, want)
+	}
+	return t4.AppendPage(nil, d.Pages[i], &t4.EncodeOptions{
+		Compression: T4Compression(m.Compression), K: MRK(m.Resolution),
+		BitOrder: t4.LSBFirst, MinRowBits: m.MinRowBits()})
+}
