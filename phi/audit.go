@@ -687,3 +687,5 @@ type exportEvent struct {
 	ActionName  string `json:"action_name"`
 	OutcomeName string `json:"outcome_name"`
 }
+
+func decodeB64(s string) ([]byte, error) { return base64.StdEncoding.DecodeString(s) }

@@ -1,0 +1,175 @@
+package phi
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+type guardFixture struct {
+	g     *Guard
+	dir   string
+	keys  AuditKeys
+	log   *AuditLog
+	clock *fakeClock
+}
+
+func newGuardFixture(t *testing.T) *guardFixture {
+	clk := newFakeClock()
+	dir := t.TempDir()
+	keys := testAuditKeys(t)
+	log := openTestLog(t, dir, keys, clk, nil)
+	t.Cleanup(func() { log.Close() })
+	s, err := OpenStore(context.Background(), StoreConfig{Dir: t.TempDir(), Keys: newMemKeys(t, "k1"), Segment: Segment4KB, Clock: clk})
+	require.NoError(t, err)
+	return &guardFixture{g: &Guard{Store: s, Policy: NewPolicy(log, clk)}, dir: dir, keys: keys, log: log, clock: clk}
+}
+
+func (f *guardFixture) events(t *testing.T) []Event {
+	require.NoError(t, f.log.Sync())
+	var evs []Event
+	v := newAuditVerifier(f.keys, func(e Event) error { evs = append(evs, e); return nil })
+	require.NoError(t, v.verifyDir(f.dir))
+	return evs
+}
+
+var (
+	alice   = Principal{ID: "alice", Roles: []Role{RoleSender}}
+	bob     = Principal{ID: "bob", Roles: []Role{RoleReceiver}}
+	admin   = Principal{ID: "root", Roles: []Role{RoleAdmin}}
+	auditor = Principal{ID: "audit", Roles: []Role{RoleAuditor}}
+	nobody  = Principal{ID: "mallory"}
+)
+
+func TestAccessDefaultDenyAndEveryDecisionAudited(t *testing.T) {
+	ctx := context.Background()
+	f := newGuardFixture(t)
+	g := f.g
+	info, err := g.Put(ctx, alice, "10.0.0.1", testMeta, strings.NewReader("page"))
+	require.NoError(t, err)
+
+	// A principal with no roles can do nothing.
+	_, err = g.Put(ctx, nobody, "10.0.0.9", testMeta, strings.NewReader("x"))
+	require.ErrorIs(t, err, ErrDenied)
+
+	cases := []struct {
+		name string
+		who  Principal
+		op   func(Principal) error
+		ok   bool
+	}{
+		{"creator reads content", alice, func(p Principal) error { d, err := g.Open(ctx, p, "s", info.ID); closeDoc(d); return err }, true},
+		{"creator reads metadata", alice, func(p Principal) error { _, err := g.Metadata(ctx, p, "s", info.ID); return err }, true},
+		{"other receiver denied content", bob, func(p Principal) error { d, err := g.Open(ctx, p, "s", info.ID); closeDoc(d); return err }, false},
+		{"other receiver denied metadata", bob, func(p Principal) error { _, err := g.Metadata(ctx, p, "s", info.ID); return err }, false},
+		{"admin reads metadata", admin, func(p Principal) error { _, err := g.Metadata(ctx, p, "s", info.ID); return err }, true},
+		{"admin denied content without grant", admin, func(p Principal) error { d, err := g.Open(ctx, p, "s", info.ID); closeDoc(d); return err }, false},
+		{"auditor denied content", auditor, func(p Principal) error { d, err := g.Open(ctx, p, "s", info.ID); closeDoc(d); return err }, false},
+		{"auditor denied metadata", auditor, func(p Principal) error { _, err := g.Metadata(ctx, p, "s", info.ID); return err }, false},
+		{"auditor lists", auditor, func(p Principal) error { _, err := g.List(ctx, p, "s"); return err }, true},
+		{"sender cannot purge", alice, func(p Principal) error { _, err := g.Purge(ctx, p, "s"); return err }, false},
+		{"sender cannot rotate keys", alice, func(p Principal) error { _, _, err := g.RotateKeys(ctx, p, "s"); return err }, false},
+		{"receiver cannot set legal hold", bob, func(p Principal) error { return g.SetLegalHold(ctx, p, "s", info.ID, true) }, false},
+		{"sender cannot grant", alice, func(p Principal) error { return g.GrantAccess(ctx, p, "s", info.ID, "bob", PermReadContent) }, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			before := len(f.events(t))
+			err := c.op(c.who)
+			if c.ok {
+				require.NoError(t, err)
+			} else {
+				require.ErrorIs(t, err, ErrDenied)
+				var de *DeniedError
+				require.True(t, errors.As(err, &de))
+			}
+			evs := f.events(t)[before:]
+			require.NotEmpty(t, evs, "decision not audited")
+			require.Equal(t, c.who.ID, evs[0].Principal)
+			if c.ok {
+				require.Equal(t, OutcomeSuccess, evs[0].Outcome)
+			} else {
+				require.Equal(t, OutcomeDenied, evs[0].Outcome, "denied access must be audited as denied")
+				require.Len(t, evs, 1, "a denied request must not run")
+			}
+		})
+	}
+
+	// Admin grants bob read access; bob can now read.
+	require.NoError(t, g.GrantAccess(ctx, admin, "s", info.ID, "bob", PermReadContent))
+	d, err := g.Open(ctx, bob, "s", info.ID)
+	require.NoError(t, err)
+	b, err := io.ReadAll(d)
+	require.NoError(t, err)
+	require.Equal(t, "page", string(b))
+	d.Close()
+	// A grant never exceeds what the role allows per document: an auditor
+	// granted content still cannot read it.
+	require.NoError(t, g.GrantAccess(ctx, admin, "s", info.ID, "audit", PermReadContent))
+	_, err = g.Open(ctx, auditor, "s", info.ID)
+	require.ErrorIs(t, err, ErrDenied)
+}
+
+func closeDoc(d *DocumentReader) {
+	if d != nil {
+		d.Close()
+	}
+}
+
+func TestAccessFailureAfterAllowIsAudited(t *testing.T) {
+	ctx := context.Background()
+	f := newGuardFixture(t)
+	info, err := f.g.Put(ctx, alice, "s", testMeta, strings.NewReader("p"))
+	require.NoError(t, err)
+	require.NoError(t, f.g.Store.Delete(ctx, info.ID)) // behind the guard's back
+	_, err = f.g.Open(ctx, alice, "s", info.ID)
+	require.ErrorIs(t, err, ErrNotFound)
+	evs := f.events(t)
+	last := evs[len(evs)-1]
+	require.Equal(t, OutcomeFailure, last.Outcome)
+	require.Equal(t, ErrNotFound.Error(), last.Detail)
+}
+
+func TestAccessRefusedWhenAuditUnavailable(t *testing.T) {
+	ctx := context.Background()
+	f := newGuardFixture(t)
+	info, err := f.g.Put(ctx, alice, "s", testMeta, strings.NewReader("p"))
+	require.NoError(t, err)
+	require.NoError(t, f.log.Close())
+	_, err = f.g.Open(ctx, alice, "s", info.ID)
+	require.ErrorIs(t, err, ErrClosed)
+}
+
+func TestGuardPurgeAuditsEachDeletion(t *testing.T) {
+	ctx := context.Background()
+	f := newGuardFixture(t)
+	info, err := f.g.Put(ctx, alice, "s", testMeta, bytes.NewReader([]byte("p")))
+	require.NoError(t, err)
+	require.NoError(t, f.g.SetRetention(ctx, admin, "s", info.ID, f.clock.Now().Add(1)))
+	f.clock.Advance(2)
+	ids, err := f.g.Purge(ctx, admin, "s")
+	require.NoError(t, err)
+	require.Equal(t, []string{info.ID}, ids)
+	evs := f.events(t)
+	last := evs[len(evs)-1]
+	require.Equal(t, ActionDelete, last.Action)
+	require.Equal(t, info.ID, last.Document)
+}
+
+func TestPermissionAndEnumStrings(t *testing.T) {
+	require.Equal(t, "read-metadata|read-content", (PermReadMetadata | PermReadContent).String())
+	require.Equal(t, "none", Permission(0).String())
+	require.Equal(t, "Action(99)", Action(99).String())
+	require.Equal(t, "Role(9)", Role(9).String())
+	require.Equal(t, "Outcome(-1)", Outcome(-1).String())
+	r, err := ParseRole("auditor")
+	require.NoError(t, err)
+	require.Equal(t, RoleAuditor, r)
+	_, err = ParseRole("root")
+	require.Error(t, err)
+}
