@@ -1,6 +1,7 @@
 package t4
 
 import (
+	"errors"
 	"math/rand/v2"
 	"testing"
 )
@@ -113,4 +114,8 @@ func requireSamePixels(t testing.TB, want, got *Bitmap) {
 			}
 		}
 	}
+}
+
+func asDecodeError(err error, de **DecodeError) bool {
+	return errors.As(err, de)
 }
