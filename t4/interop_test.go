@@ -510,6 +510,75 @@ func TestInteropLibtiffReadsOurs(t *testing.T) {
 	}
 }
 
+// TestInteropLibtiffReadsOurStrips codes pages as TIFF strips of a few rows
+// with one Encoder, Reset between strips (each strip is a coding unit of its
+// own: 1-D row first, white reference line, K counted afresh), and has
+// libtiff decode the multi-strip file.
+func TestInteropLibtiffReadsOurStrips(t *testing.T) {
+	tiffcp := peertest.Program(t, "tiffcp", "apt-get install libtiff-tools")
+	dir := t.TempDir()
+	var pages []interopPage
+	for _, p := range generatedPages() {
+		if p.b.Height > 37 && p.name != "checker" { // checker: libtiff's 1-D limit, see above
+			pages = append(pages, p)
+		}
+	}
+	if !testing.Short() {
+		pages = append(pages, ccittDocs(t)[0])
+	}
+	variants := []ourVariant{
+		{"MH", t4.EncodeOptions{Compression: t4.MH, NoRTC: true}},
+		{"MR-K4-align", t4.EncodeOptions{Compression: t4.MR, K: 4, AlignEOL: true, NoRTC: true}},
+		{"MR-K3", t4.EncodeOptions{Compression: t4.MR, K: 3, NoRTC: true}},
+		{"MMR", t4.EncodeOptions{Compression: t4.MMR, NoRTC: true}},
+		{"MMR-EOFB", t4.EncodeOptions{Compression: t4.MMR}},
+	}
+	const rowsPerStrip = 37
+	for _, p := range pages {
+		for _, v := range variants {
+			for _, order := range []t4.BitOrder{t4.MSBFirst, t4.LSBFirst} {
+				t.Run(p.name+"/"+v.name+"/"+bitOrderName(order), func(t *testing.T) {
+					opts := v.opts
+					opts.BitOrder = order
+					var buf bytes.Buffer
+					enc, err := t4.NewEncoder(&buf, p.b.Width, &opts)
+					require.NoError(t, err)
+					var strips [][]byte
+					for y0 := 0; y0 < p.b.Height; y0 += rowsPerStrip {
+						buf.Reset()
+						enc.Reset(&buf)
+						for y := y0; y < min(y0+rowsPerStrip, p.b.Height); y++ {
+							require.NoError(t, enc.WriteRow(p.b.Row(y)))
+						}
+						require.NoError(t, enc.Close())
+						strips = append(strips, bytes.Clone(buf.Bytes()))
+					}
+					tp, err := readTIFF(tiffFor(p, opts, nil)) // the tags; strips replaced below
+					require.NoError(t, err)
+					tp.RowsPerStrip, tp.Strips = rowsPerStrip, strips
+					in := filepath.Join(dir, "in.tif")
+					out := filepath.Join(dir, "out.tif")
+					require.NoError(t, os.WriteFile(in, writeTIFF(tp), 0o644))
+					os.Remove(out)
+					if msg, err := exec.Command(tiffcp, "-c", "none", "-f", "msb2lsb", in, out).CombinedOutput(); err != nil {
+						t.Fatalf("tiffcp -c none on our %d %s strips: %v\n%s", len(strips), v.name, err, msg)
+					}
+					raw, err := os.ReadFile(out)
+					require.NoError(t, err)
+					back, err := readTIFF(raw)
+					require.NoError(t, err)
+					got, err := back.uncompressed()
+					require.NoError(t, err)
+					if d := bitmapDiff(p.b, got); d != "" {
+						t.Errorf("libtiff decodes our %d %s strips of %d rows to a different page: %s",
+							len(strips), v.name, rowsPerStrip, d)
+					}
+				})
+			}
+		}
+	}
+}
+
 // libtiffCannotReadOwnMH reports whether libtiff fails to decode its own
 // one-dimensional coding of p (tiffcp -c g3, then -c none).
 func libtiffCannotReadOwnMH(t *testing.T, tiffcp, dir string, p interopPage) bool {
