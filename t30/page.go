@@ -5,6 +5,10 @@ type PageQuality struct {
 	Rows          int // rows delivered
 	BadRows       int // rows that were corrupt and concealed, including rows lost whole
 	LongestBadRun int // longest run of consecutive bad rows
+	// Truncated is set when the data ended without RTC (MH/MR) or EOFB
+	// (MMR): the end of the page was lost, so an unknown number of rows
+	// is missing.
+	Truncated bool
 }
 
 // Document is the page source of a transmitting session.
@@ -38,7 +42,8 @@ type PageChecker func(data []byte, m Mode) (PageQuality, error)
 //
 //	MCF if BadRows <= GoodPercent% of Rows and LongestBadRun <= GoodRun,
 //	RTP if BadRows <= PoorPercent% of Rows and LongestBadRun <= PoorRun,
-//	RTN otherwise, and always when no row could be decoded.
+//	RTN otherwise, and always when no row could be decoded or the page
+//	    was truncated (no RTC/EOFB: the rows lost whole cannot be counted).
 //
 // The zero value means GoodPercent 5, GoodRun 10, PoorPercent 15, PoorRun 30
 // (rows are 0.13 mm at fine resolution: 10 rows is 1.3 mm, about one text
@@ -58,7 +63,7 @@ func (c CopyQuality) withDefaults() CopyQuality {
 // Judge returns MCF, RTP or RTN for q.
 func (c CopyQuality) Judge(q PageQuality) FCF {
 	c = c.withDefaults()
-	if q.Rows <= 0 {
+	if q.Rows <= 0 || q.Truncated {
 		return FCFRTN
 	}
 	if q.BadRows*100 <= c.GoodPercent*q.Rows && q.LongestBadRun <= c.GoodRun {

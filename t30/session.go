@@ -309,9 +309,13 @@ func (s *Session) Handle(now time.Time, ev Event) []Action {
 	case EventFrameBad:
 		s.stats.BadFrames++
 		s.record(Record{Kind: RecordFrameReceived, Bad: true})
+		s.rxAlive()
 	case EventCarrierUp:
 		if ev.Speed != SpeedNone && (s.st == stWaitPage || s.st == stRxPage) && s.haveMode && !s.mode.ECM {
 			s.pageSeen = true
+		}
+		if ev.Speed != SpeedNone {
+			s.rxAlive()
 		}
 	case EventData:
 		s.onData(ev.Data)
@@ -1053,6 +1057,14 @@ func (s *Session) afterOrSelf() state {
 		return s.after
 	}
 	return s.st
+}
+
+// rxAlive restarts T2 while phase C signals keep arriving, so a long page
+// at a low speed is not mistaken for silence.
+func (s *Session) rxAlive() {
+	if !s.cfg.Transmit && (s.st == stWaitPage || s.st == stRxPage || s.st == stWaitPost) {
+		s.deadline = s.now.Add(s.cfg.T2)
+	}
 }
 
 // onData handles non-ECM image data and TCF.

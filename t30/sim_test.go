@@ -80,9 +80,11 @@ func (l *lineSim) do(side int, acts []Action) {
 			at := l.now.Add(pre + time.Duration(octets*8)*time.Second/time.Duration(rate))
 			l.push(at, side, Event{Kind: EventSendDone})
 			if a.Speed != SpeedNone {
-				l.push(at, peer, Event{Kind: EventCarrierUp, Speed: a.Speed})
+				l.push(l.now.Add(pre), peer, Event{Kind: EventCarrierUp, Speed: a.Speed})
 			}
+			fat := l.now.Add(pre)
 			for _, f := range a.Frames {
+				fat = fat.Add(time.Duration((f.MarshalSize()+2)*8) * time.Second / time.Duration(rate))
 				l.count[side][f.FCF]++
 				fl := deliver
 				if l.frameFault != nil {
@@ -94,9 +96,9 @@ func (l *lineSim) do(side int, acts []Action) {
 				}
 				switch fl {
 				case deliver:
-					l.push(at, peer, Event{Kind: EventFrame, Data: b})
+					l.push(fat, peer, Event{Kind: EventFrame, Data: b})
 				case corrupt:
-					l.push(at, peer, Event{Kind: EventFrameBad})
+					l.push(fat, peer, Event{Kind: EventFrameBad})
 				}
 			}
 			l.push(at, peer, Event{Kind: EventCarrierDown})
@@ -119,11 +121,13 @@ func (l *lineSim) do(side int, acts []Action) {
 			if l.imageFault != nil {
 				data = l.imageFault(side, l.imgN[side], append([]byte(nil), data...))
 			}
-			at := l.now.Add(200*time.Millisecond + time.Duration(len(a.Data)*8)*time.Second/time.Duration(a.Speed.BitRate()))
+			rate := time.Duration(a.Speed.BitRate())
+			at := l.now.Add(200*time.Millisecond + time.Duration(len(a.Data)*8)*time.Second/rate)
 			l.push(at, side, Event{Kind: EventSendDone})
-			l.push(at, peer, Event{Kind: EventCarrierUp, Speed: a.Speed})
+			l.push(l.now.Add(200*time.Millisecond), peer, Event{Kind: EventCarrierUp, Speed: a.Speed})
 			for i := 0; i < len(data); i += 1000 {
-				l.push(at, peer, Event{Kind: EventData, Data: data[i:min(i+1000, len(data))]})
+				end := min(i+1000, len(data))
+				l.push(l.now.Add(200*time.Millisecond+time.Duration(end*8)*time.Second/rate), peer, Event{Kind: EventData, Data: data[i:end]})
 			}
 			l.push(at, peer, Event{Kind: EventCarrierDown})
 		case ActionHangup:
@@ -231,7 +235,7 @@ func testPage(n, width, height int) *t4.Bitmap {
 		}
 	}
 	// page number as a block so pages are distinct
-	for y := 5; y < 30; y++ {
+	for y := 5; y < 30 && y < height; y++ {
 		for x := 40 + n*20; x < 50+n*20 && x < width; x++ {
 			b.Row(y)[x/8] |= 0x80 >> (x % 8)
 		}

@@ -50,7 +50,8 @@ func CheckPageT4(data []byte, m Mode) (PageQuality, error) {
 		}
 	}
 	st := dec.Stats()
-	q := PageQuality{Rows: st.Rows, BadRows: st.BadRows, LongestBadRun: st.LongestBadRun}
+	q := PageQuality{Rows: st.Rows, BadRows: st.BadRows, LongestBadRun: st.LongestBadRun,
+		Truncated: !hasPageEnd(data, m.Compression)}
 	if errors.Is(err, io.EOF) {
 		err = nil
 	}
@@ -99,4 +100,37 @@ func (d *BitmapDocument) Encode(i int, m Mode) ([]byte, error) {
 	return t4.AppendPage(nil, d.Pages[i], &t4.EncodeOptions{
 		Compression: T4Compression(m.Compression), K: MRK(m.Resolution),
 		BitOrder: t4.LSBFirst, MinRowBits: m.MinRowBits()})
+}
+
+// hasPageEnd reports whether LSB-first page data ends with (at least two
+// EOLs of) RTC for MH/MR or EOFB for MMR, allowing fill after it.
+func hasPageEnd(data []byte, c Compression) bool {
+	// walk bits backwards from the end, skipping trailing zero fill
+	i := len(data)*8 - 1
+	bit := func(i int) int { return int(data[i>>3]>>(i&7)) & 1 }
+	for i >= 0 && bit(i) == 0 {
+		i--
+	}
+	for eol := 0; eol < 2; eol++ {
+		if c == MR {
+			// EOL+1: the tag bit 1 follows the EOL's 1
+			if i < 1 || bit(i) != 1 {
+				return false
+			}
+			i--
+		}
+		if i < 11 || bit(i) != 1 {
+			return false
+		}
+		i--
+		zeros := 0
+		for i >= 0 && bit(i) == 0 {
+			zeros++
+			i--
+		}
+		if zeros < 11 {
+			return false
+		}
+	}
+	return true
 }
