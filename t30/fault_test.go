@@ -81,7 +81,7 @@ func TestFaults(t *testing.T) {
 			}},
 		{name: "FTT always", pages: 1, opts: []pairOpt{withCaps(nonECM, nil)},
 			setup: func(p *pair) { p.sim.tcfFault = func(side, n int) bool { return true } },
-			tx: ResultTrainingFailed, rx: ResultRemoteDCN,
+			tx:    ResultTrainingFailed, rx: ResultRemoteDCN,
 			check: func(t *testing.T, p *pair) {
 				if got := p.tx.Stats().FTTs; got != 8 {
 					t.Errorf("FTTs %d, want one per speed (8)", got)

@@ -252,14 +252,14 @@ func testDoc(pages, height int, res Resolution) *BitmapDocument {
 }
 
 type pair struct {
-	tx, rx   *Session
-	got      []ReceivedPage
-	txRec    []Record
-	rxRec    []Record
-	sim      *lineSim
-	doc      *BitmapDocument
-	txCfg    Config
-	rxCfg    Config
+	tx, rx *Session
+	got    []ReceivedPage
+	txRec  []Record
+	rxRec  []Record
+	sim    *lineSim
+	doc    *BitmapDocument
+	txCfg  Config
+	rxCfg  Config
 }
 
 type pairOpt func(p *pair)
