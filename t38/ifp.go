@@ -119,6 +119,9 @@ const (
 const (
 	numRootDataTypes = 9
 	numDataTypes     = 15
+	// unknownRootDataType is added to an undefined root data type value
+	// (9..15) so that it reads as DataType(137..143), not as an extension.
+	unknownRootDataType = 128
 )
 
 var dataTypeNames = [numDataTypes]string{
@@ -553,7 +556,10 @@ func (p *IFP) decode(b []byte, packed bool) (int, error) {
 	p.Type = TypeData
 	if b[0]&0x20 == 0 {
 		p.DataType = DataType(b[0] >> 1 & 0x0f)
-		if !p.DataType.Known() {
+		if p.DataType >= numRootDataTypes {
+			// Root values 9..15 are undefined; they must not read as the
+			// extension values that share their numbers.
+			p.DataType += unknownRootDataType
 			unknown = &UnknownValueError{"data type", int(p.DataType)}
 		}
 	} else {
