@@ -38,6 +38,11 @@ type ListenConfig struct {
 	// MaxDatagram bounds datagrams in both directions; longer received
 	// ones are dropped (ConnStats.Oversize). Default DefaultMaxDatagram.
 	MaxDatagram int
+	// Linger is how long, after a call ends, datagrams from its peer's
+	// address are dropped rather than starting a new call: peers repeat
+	// their last messages (DCN, end-of-signal indicators) after the far end
+	// has hung up. Default 2 s; negative disables.
+	Linger time.Duration
 	// AcceptFilter, if set, sees the first datagram from an unknown peer and
 	// decides whether it starts a call (for example: does it parse as
 	// UDPTL?). It runs on the listener's read goroutine: keep it cheap.
@@ -53,7 +58,7 @@ type ListenConfig struct {
 
 type listenConfig struct {
 	maxCalls, backlog, queueLen, maxDg int
-	idle                               time.Duration
+	idle, linger                       time.Duration
 	filter                             func([]byte) bool
 	clock                              Clock
 }
@@ -65,7 +70,7 @@ func (c *ListenConfig) resolve() listenConfig {
 	}
 	r := listenConfig{
 		maxCalls: c.MaxCalls, backlog: c.Backlog, queueLen: c.QueueLen,
-		maxDg: c.MaxDatagram, idle: c.IdleTimeout, filter: c.AcceptFilter,
+		maxDg: c.MaxDatagram, idle: c.IdleTimeout, linger: c.Linger, filter: c.AcceptFilter,
 		clock: clockOrSystem(c.Clock),
 	}
 	if r.maxCalls <= 0 {
@@ -83,6 +88,9 @@ func (c *ListenConfig) resolve() listenConfig {
 	if r.idle == 0 {
 		r.idle = 60 * time.Second
 	}
+	if r.linger == 0 {
+		r.linger = 2 * time.Second
+	}
 	return r
 }
 
@@ -97,6 +105,9 @@ type ListenerStats struct {
 	Rejected uint64
 	// IdleClosed counts calls ended by IdleTimeout.
 	IdleClosed uint64
+	// Lingered counts datagrams dropped because their address's call had
+	// just ended (see Linger).
+	Lingered uint64
 }
 
 // Listener serves many calls on one UDP port: each remote address is a
@@ -122,8 +133,11 @@ type Listener struct {
 	calls   map[*call]struct{}
 	changed chan struct{} // capacity 1: a call ended
 
-	active                         atomic.Int64
-	accepted, rejected, idleClosed atomic.Uint64
+	recentMu sync.Mutex
+	recent   map[string]time.Time // ended calls' peers, until when to ignore them
+
+	active                                   atomic.Int64
+	accepted, rejected, idleClosed, lingered atomic.Uint64
 }
 
 // Listen serves calls on the local UDP address (for example
@@ -138,6 +152,7 @@ func Listen(network, address string, cfg *ListenConfig) (*Listener, error) {
 		done:       make(chan struct{}),
 		acceptDone: make(chan struct{}),
 		calls:      make(map[*call]struct{}),
+		recent:     make(map[string]time.Time),
 		changed:    make(chan struct{}, 1),
 	}
 	l.accCh = make(chan *Conn, l.cfg.backlog)
@@ -188,6 +203,11 @@ func (l *Listener) acceptLoop() {
 			l.acceptErr = err
 			return
 		}
+		if l.lingering(nc.RemoteAddr()) {
+			_ = nc.Close()
+			l.lingered.Add(1)
+			continue
+		}
 		if l.stopping() || l.active.Load() >= int64(l.cfg.maxCalls) {
 			_ = nc.Close()
 			l.rejected.Add(1)
@@ -212,6 +232,43 @@ func (l *Listener) stopping() bool {
 	default:
 		return false
 	}
+}
+
+// lingering reports whether a call with addr ended less than Linger ago.
+func (l *Listener) lingering(addr net.Addr) bool {
+	if l.cfg.linger <= 0 {
+		return false
+	}
+	key := addr.String()
+	l.recentMu.Lock()
+	defer l.recentMu.Unlock()
+	until, ok := l.recent[key]
+	if !ok {
+		return false
+	}
+	if l.cfg.clock.Now().Before(until) {
+		return true
+	}
+	delete(l.recent, key)
+	return false
+}
+
+// remember starts addr's linger period.
+func (l *Listener) remember(addr net.Addr) {
+	if l.cfg.linger <= 0 || l.stopping() {
+		return
+	}
+	now := l.cfg.clock.Now()
+	l.recentMu.Lock()
+	defer l.recentMu.Unlock()
+	if len(l.recent) >= 256 && len(l.recent) >= l.cfg.maxCalls {
+		for k, until := range l.recent {
+			if !now.Before(until) {
+				delete(l.recent, k)
+			}
+		}
+	}
+	l.recent[addr.String()] = now.Add(l.cfg.linger)
 }
 
 // Accept waits for the next call. It returns ErrListenerClosed once the
@@ -243,6 +300,7 @@ func (l *Listener) Stats() ListenerStats {
 		Accepted:   l.accepted.Load(),
 		Rejected:   l.rejected.Load(),
 		IdleClosed: l.idleClosed.Load(),
+		Lingered:   l.lingered.Load(),
 	}
 }
 
@@ -416,6 +474,7 @@ func (c *call) close(cause error) error {
 		c.closeErr = c.pc.Close()
 		<-c.pumpDone
 		l := c.l
+		l.remember(c.pc.RemoteAddr())
 		l.mu.Lock()
 		delete(l.calls, c)
 		l.mu.Unlock()

@@ -340,3 +340,35 @@ func TestListenerAcceptFilter(t *testing.T) {
 	_, err = l.Accept(actx)
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 }
+
+func TestListenerLinger(t *testing.T) {
+	checkGoroutines(t)
+	clk := NewManualClock(time.Unix(1000, 0))
+	l := listen(t, &ListenConfig{Linger: 5 * time.Second, Clock: clk})
+	ctx := testCtx(t)
+	c, err := Dial(ctx, "udp4", "127.0.0.1:0", l.Addr().String(), nil)
+	require.NoError(t, err)
+	defer c.Close()
+	require.NoError(t, c.WritePacket(ctx, []byte("call")))
+	call, err := l.Accept(ctx)
+	require.NoError(t, err)
+	require.NoError(t, call.Close())
+
+	// The peer repeats its last message after we hung up: no new call.
+	require.NoError(t, c.WritePacket(ctx, []byte("DCN again")))
+	require.Eventually(t, func() bool { return l.Stats().Lingered == 1 }, 5*time.Second, time.Millisecond)
+	actx, cancel := context.WithTimeout(ctx, 30*time.Millisecond)
+	_, err = l.Accept(actx)
+	cancel()
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+
+	// After the linger period the address may start a call again.
+	clk.Advance(5 * time.Second)
+	require.NoError(t, c.WritePacket(ctx, []byte("new call")))
+	call, err = l.Accept(ctx)
+	require.NoError(t, err)
+	buf := make([]byte, 16)
+	n, err := call.ReadPacket(ctx, buf)
+	require.NoError(t, err)
+	assert.Equal(t, "new call", string(buf[:n]))
+}
