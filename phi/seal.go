@@ -7,7 +7,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 
 	"github.com/tink-crypto/tink-go/v2/keyset"
@@ -20,12 +19,14 @@ import (
 type SegmentSize int
 
 const (
-	// Segment1MB is AES256_GCM_HKDF_1MB: best throughput; the reader
-	// buffers one 1 MiB segment. Default.
-	Segment1MB SegmentSize = iota
-	// Segment4KB is AES256_GCM_HKDF_4KB: 4 KiB buffers, ~0.7% more
-	// ciphertext and lower throughput.
-	Segment4KB
+	// Segment4KB is AES256_GCM_HKDF_4KB: 4 KiB segments, 0.4% ciphertext
+	// overhead. Default: its buffers stay in cache, and it measured faster
+	// than the 1 MiB variant here for both sealing and opening (see
+	// BenchmarkSeal/BenchmarkOpen), with ~1 MiB less memory per stream.
+	Segment4KB SegmentSize = iota
+	// Segment1MB is AES256_GCM_HKDF_1MB: the reader buffers one 1 MiB
+	// segment.
+	Segment1MB
 )
 
 func (s SegmentSize) String() string {
@@ -203,7 +204,7 @@ func (s *pageStreamWriter) newPage() (*pageWriter, error) {
 		s.err = err
 		return nil, err
 	}
-	s.cur = &pageWriter{s: s, h: sha256.New(), buf: make([]byte, 0, pageBufSize)}
+	s.cur = &pageWriter{s: s, h: newPageHasher(), buf: make([]byte, 0, pageBufSize)}
 	return s.cur, nil
 }
 
@@ -222,7 +223,7 @@ func (s *pageStreamWriter) finish() error {
 
 type pageWriter struct {
 	s      *pageStreamWriter
-	h      hash.Hash
+	h      *pageHasher
 	buf    []byte
 	n      int64
 	closed bool
@@ -276,11 +277,12 @@ func (p *pageWriter) Close() error {
 	}
 	p.closed = true
 	if err := p.flush(); err != nil {
+		p.h.stop()
 		return err
 	}
 	var info PageInfo
 	info.Size = p.n
-	p.h.Sum(info.SHA256[:0])
+	info.SHA256 = p.h.sum()
 	trailer := append([]byte{0}, info.SHA256[:]...)
 	if _, err := p.s.w.Write(trailer); err != nil {
 		p.s.err = err
@@ -306,14 +308,24 @@ type pageStreamReader struct {
 }
 
 func newPageStreamReader(r io.Reader, want []PageInfo) *pageStreamReader {
-	return &pageStreamReader{r: bufio.NewReaderSize(r, 64<<10), want: want, maxPages: maxPages}
+	// A small buffer: page reads of at least its size bypass it, saving a
+	// copy of the bulk data.
+	return &pageStreamReader{r: bufio.NewReaderSize(r, 16<<10), want: want, maxPages: maxPages}
 }
 
 func (s *pageStreamReader) fail(err error) error {
 	if s.err == nil {
 		s.err = err
 	}
+	s.stop()
 	return s.err
+}
+
+// stop releases the current page's hasher goroutine, if any.
+func (s *pageStreamReader) stop() {
+	if s.cur != nil {
+		s.cur.h.stop()
+	}
 }
 
 func corrupt(format string, a ...any) error {
@@ -367,7 +379,7 @@ func (s *pageStreamReader) next() (*pageReader, error) {
 		if s.pages >= s.maxPages {
 			return nil, s.fail(corrupt("too many pages"))
 		}
-		s.cur = &pageReader{s: s, idx: s.pages, h: sha256.New()}
+		s.cur = &pageReader{s: s, idx: s.pages, h: newPageHasher()}
 		s.pages++
 		return s.cur, nil
 	case tagEnd:
@@ -398,7 +410,7 @@ func (s *pageStreamReader) next() (*pageReader, error) {
 type pageReader struct {
 	s    *pageStreamReader
 	idx  int
-	h    hash.Hash
+	h    *pageHasher
 	left uint64 // bytes left in current frame
 	n    int64
 	eof  bool
@@ -425,9 +437,7 @@ func (p *pageReader) Read(b []byte) (int, error) {
 			if _, err := io.ReadFull(s.r, sum[:]); err != nil {
 				return 0, s.fail(mapReadErr(err))
 			}
-			var got [32]byte
-			p.h.Sum(got[:0])
-			if got != sum {
+			if got := p.h.sum(); got != sum {
 				return 0, s.fail(fmt.Errorf("%w: page %d", ErrPageDigest, p.idx+1))
 			}
 			if s.want != nil {

@@ -28,7 +28,7 @@ type StoreConfig struct {
 	Keys KeyProvider
 	// Clock supplies creation times and drives retention. Default: SystemClock.
 	Clock Clock
-	// Segment selects the streaming AEAD segment size. Default: Segment1MB.
+	// Segment selects the streaming AEAD segment size. Default: Segment4KB.
 	Segment SegmentSize
 	// DefaultRetention is added to the creation time to give each new
 	// document's retention date. Default 0: kept until deleted.
@@ -403,6 +403,9 @@ func (w *DocumentWriter) Abort() error {
 		return nil
 	}
 	w.done = true
+	if w.ps != nil && w.ps.cur != nil {
+		w.ps.cur.h.stop()
+	}
 	w.f.Close()
 	return w.s.fs.Remove(w.f.Name())
 }
@@ -608,7 +611,10 @@ func (d *DocumentReader) Read(b []byte) (int, error) {
 }
 
 // Close releases the file.
-func (d *DocumentReader) Close() error { return d.f.Close() }
+func (d *DocumentReader) Close() error {
+	d.ps.stop()
+	return d.f.Close()
+}
 
 // Get reads a whole document into w, verifying every page.
 func (s *Store) Get(ctx context.Context, id string, w io.Writer) (int64, error) {
