@@ -37,7 +37,7 @@ func rowStarts(t *testing.T, page *Bitmap, opts EncodeOptions) ([]byte, []int) {
 	if err := e.Close(); err != nil {
 		t.Fatal(err)
 	}
-	return e.bw.out, starts
+	return e.bw.buf[:e.bw.o], starts
 }
 
 // putBits overwrites data at bit offset p (MSB first) with the bit string s.

@@ -341,140 +341,247 @@ func (d *Decoder) resync() {
 	}
 }
 
-// addChange appends changing element a to the list, which is kept strictly
-// increasing: two changes at one position cancel.
-func addChange(cur []int32, a int32) []int32 {
-	if k := len(cur); k > 0 && cur[k-1] == a {
-		return cur[:k-1]
-	}
-	return append(cur, a)
-}
-
-// decodeRun decodes the make-up and terminating codes of one run (T.4
-// 4.1.1) with tab (whiteDecode, indexed by 12 bits, or blackDecode by 13).
-func (br *bitReader) decodeRun(white bool, limit int) (int, error) {
+// readWhite decodes the make-up and terminating codes of one white run
+// (T.4 4.1.1) from the bits acc (n valid), refilling from br; it returns
+// the run (at most limit), the remaining bits and an error.
+func readWhite(br *bitReader, acc uint64, n, limit int) (int, uint64, int, error) {
 	run := 0
 	for {
-		if br.n < 16 {
+		if n < 16 {
+			br.acc, br.n = acc, n
 			br.refill()
+			acc, n = br.acc, br.n
 		}
-		var e uint16
-		if white {
-			e = whiteDecode[br.acc>>52]
-		} else {
-			e = blackDecode[br.acc>>51]
-		}
+		e := whiteDecode[acc>>52]
 		l := int(e & 15)
 		if l == 0 {
-			if e == decEOL {
-				return 0, errShortRow
-			}
-			return 0, errBadCode
+			return 0, acc, n, codeError(e)
 		}
-		br.consume(l)
+		acc <<= uint(l)
+		n -= l
 		r := int(e >> 4)
 		run += r
 		if run > limit {
-			return 0, errLongRow
+			return 0, acc, n, errLongRow
 		}
 		if r < 64 {
-			return run, nil
+			return run, acc, n, nil
 		}
 	}
+}
+
+// readBlack is readWhite for a black run.
+func readBlack(br *bitReader, acc uint64, n, limit int) (int, uint64, int, error) {
+	run := 0
+	for {
+		if n < 16 {
+			br.acc, br.n = acc, n
+			br.refill()
+			acc, n = br.acc, br.n
+		}
+		e := blackDecode[acc>>51]
+		l := int(e & 15)
+		if l == 0 {
+			return 0, acc, n, codeError(e)
+		}
+		acc <<= uint(l)
+		n -= l
+		r := int(e >> 4)
+		run += r
+		if run > limit {
+			return 0, acc, n, errLongRow
+		}
+		if r < 64 {
+			return run, acc, n, nil
+		}
+	}
+}
+
+func codeError(e uint16) error {
+	if e == decEOL {
+		return errShortRow
+	}
+	return errBadCode
 }
 
 // decode1D decodes a one-dimensional row (T.4 4.1) into d.cur.
 func (d *Decoder) decode1D() error {
+	acc, n, err := d.code1D(d.br.acc, d.br.n)
+	d.br.acc, d.br.n = acc, n
+	return err
+}
+
+func (d *Decoder) code1D(acc uint64, n int) (_ uint64, _ int, err error) {
 	br := &d.br
 	width := d.width
-	cur := d.cur[:0]
+	cur := d.cur[:cap(d.cur)]
+	k := 0
 	a0 := 0
 	for {
-		r, err := br.decodeRun(true, width-a0)
-		if err != nil {
-			return err
+		// A white run: mostly one short code, decoded inline.
+		if n < 32 {
+			br.acc, br.n = acc, n
+			br.refill()
+			acc, n = br.acc, br.n
 		}
-		a0 += r
-		if a0 == width {
+		e := whiteDecode[acc>>52]
+		if r := int(e >> 4); e&15 != 0 && r < 64 {
+			acc <<= uint(e & 15)
+			n -= int(e & 15)
+			a0 += r
+		} else {
+			r, acc, n, err = readWhite(br, acc, n, width-a0)
+			if err != nil {
+				return acc, n, err
+			}
+			a0 += r
+		}
+		if a0 >= width {
+			if a0 > width {
+				return acc, n, errLongRow
+			}
 			break
 		}
-		cur = addChange(cur, int32(a0))
-		r, err = br.decodeRun(false, width-a0)
-		if err != nil {
-			return err
+		if k > 0 && cur[k-1] == int32(a0) {
+			k--
+		} else {
+			cur[k] = int32(a0)
+			k++
 		}
-		a0 += r
-		if a0 == width {
+		// A black run.
+		if n < 32 {
+			br.acc, br.n = acc, n
+			br.refill()
+			acc, n = br.acc, br.n
+		}
+		e = blackDecode[acc>>51]
+		if r := int(e >> 4); e&15 != 0 && r < 64 {
+			acc <<= uint(e & 15)
+			n -= int(e & 15)
+			a0 += r
+		} else {
+			r, acc, n, err = readBlack(br, acc, n, width-a0)
+			if err != nil {
+				return acc, n, err
+			}
+			a0 += r
+		}
+		if a0 >= width {
+			if a0 > width {
+				return acc, n, errLongRow
+			}
 			break
 		}
-		cur = addChange(cur, int32(a0))
+		if k > 0 && cur[k-1] == int32(a0) {
+			k--
+		} else {
+			cur[k] = int32(a0)
+			k++
+		}
 	}
 	w := int32(width)
-	d.cur = append(cur, w, w, w, w)
-	return nil
+	cur[k], cur[k+1], cur[k+2], cur[k+3] = w, w, w, w
+	d.cur = cur[:k+4]
+	return acc, n, nil
 }
 
 // decode2D decodes a two-dimensional row (T.4 4.2.1.3, T.6 2.2.3) against
 // d.ref into d.cur.
 func (d *Decoder) decode2D() error {
+	acc, n, err := d.code2D(d.br.acc, d.br.n)
+	d.br.acc, d.br.n = acc, n
+	return err
+}
+
+func (d *Decoder) code2D(acc uint64, n int) (_ uint64, _ int, err error) {
 	br := &d.br
 	width := int32(d.width)
 	ref := d.ref
-	cur := d.cur[:0]
+	cur := d.cur[:cap(d.cur)]
+	k := 0
 	a0 := int32(-1)
-	j := 0
+	j := 0 // index of b1 in ref
 	for a0 < width {
-		colour := len(cur) & 1
-		j = findB1(ref, j, a0, colour)
-		if br.n < 16 {
-			br.refill()
+		colour := k & 1
+		// b1: the first changing element of ref right of a0 with the
+		// colour opposite to a0's; it is never left of the previous b1's
+		// left neighbour.
+		if j > 0 {
+			j--
 		}
-		m := modeDecode[br.acc>>57]
-		br.consume(int(m & 15))
+		j += (j ^ colour) & 1
+		for ref[j] <= a0 {
+			j += 2
+		}
+		if n < 32 {
+			br.acc, br.n = acc, n
+			br.refill()
+			acc, n = br.acc, br.n
+		}
+		m := modeDecode[acc>>57]
+		acc <<= uint(m & 15)
+		n -= int(m & 15)
 		switch mode := m >> 4; mode {
 		case modeV0, modeVR1, modeVR2, modeVR3, modeVL1, modeVL2, modeVL3:
 			a1 := ref[j] + vertDelta[mode]
 			if a1 <= a0 || a1 > width {
-				return errBadVert
+				return acc, n, errBadVert
 			}
 			a0 = a1
 			if a1 < width {
-				cur = append(cur, a1)
+				cur[k] = a1
+				k++
 			}
-			continue
 		case modePass:
 			a0 = ref[j+1]
-			continue
 		case modeHoriz:
 			start := max(a0, 0)
-			r1, err := br.decodeRun(colour == 0, int(width-start))
+			var r1, r2 int
+			if colour == 0 {
+				r1, acc, n, err = readWhite(br, acc, n, int(width-start))
+				if err == nil {
+					r2, acc, n, err = readBlack(br, acc, n, int(width-start)-r1)
+				}
+			} else {
+				r1, acc, n, err = readBlack(br, acc, n, int(width-start))
+				if err == nil {
+					r2, acc, n, err = readWhite(br, acc, n, int(width-start)-r1)
+				}
+			}
 			if err != nil {
-				return err
+				return acc, n, err
 			}
 			a1 := start + int32(r1)
-			r2, err := br.decodeRun(colour != 0, int(width-a1))
-			if err != nil {
-				return err
-			}
 			a2 := a1 + int32(r2)
 			if a1 < width {
-				cur = addChange(cur, a1)
+				if k > 0 && cur[k-1] == a1 {
+					k--
+				} else {
+					cur[k] = a1
+					k++
+				}
 				if a2 < width {
-					cur = addChange(cur, a2)
+					if k > 0 && cur[k-1] == a2 {
+						k--
+					} else {
+						cur[k] = a2
+						k++
+					}
 				}
 			}
 			a0 = a2
-			continue
 		case modeExt:
-			return errExtension
+			return acc, n, errExtension
+		default:
+			if acc>>52 == 1 {
+				return acc, n, errShortRow
+			}
+			return acc, n, errBadCode
 		}
-		if br.acc>>52 == 1 {
-			return errShortRow
-		}
-		return errBadCode
 	}
-	d.cur = append(cur, width, width, width, width)
-	return nil
+	cur[k], cur[k+1], cur[k+2], cur[k+3] = width, width, width, width
+	d.cur = cur[:k+4]
+	return acc, n, nil
 }
 
 // vertDelta[mode] is a1 - b1 for the vertical modes.

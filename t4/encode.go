@@ -82,10 +82,12 @@ func MinRowBits(ms, bitRate int) int {
 // its io.Writer.
 const flushThreshold = 16 << 10
 
-// bitWriter packs codes MSB first. Between calls acc holds n < 32 pending
-// bits, left aligned.
+// bitWriter packs codes MSB first into buf[:o]. Between calls acc holds
+// n < 32 pending bits, left aligned. Callers reserve room with grow: put
+// stores without checking capacity beyond what the slice bounds check does.
 type bitWriter struct {
-	out []byte
+	buf []byte // len(buf) is the capacity in use
+	o   int
 	acc uint64
 	n   uint
 }
@@ -95,10 +97,21 @@ func (w *bitWriter) put(v uint32, n uint) {
 	w.acc |= uint64(v) << (64 - w.n - n)
 	w.n += n
 	if w.n >= 32 {
-		w.out = binary.BigEndian.AppendUint32(w.out, uint32(w.acc>>32))
+		binary.BigEndian.PutUint32(w.buf[w.o:], uint32(w.acc>>32))
+		w.o += 4
 		w.acc <<= 32
 		w.n -= 32
 	}
+}
+
+// grow makes room for k more octets.
+func (w *bitWriter) grow(k int) {
+	if len(w.buf)-w.o >= k+8 {
+		return
+	}
+	nb := make([]byte, max(2*len(w.buf), w.o+k+8, 4096))
+	copy(nb, w.buf[:w.o])
+	w.buf = nb
 }
 
 // zeros appends k zero bits.
@@ -111,12 +124,13 @@ func (w *bitWriter) zeros(k int) {
 }
 
 // pos is the number of bits written so far.
-func (w *bitWriter) pos() int { return len(w.out)*8 + int(w.n) }
+func (w *bitWriter) pos() int { return w.o*8 + int(w.n) }
 
-// flush pads to an octet boundary with zeros and moves all bits to out.
+// flush pads to an octet boundary with zeros and moves all bits to buf.
 func (w *bitWriter) flush() {
 	for w.n > 0 {
-		w.out = append(w.out, byte(w.acc>>56))
+		w.buf[w.o] = byte(w.acc >> 56)
+		w.o++
 		w.acc <<= 8
 		w.n -= min(w.n, 8)
 	}
@@ -139,7 +153,8 @@ type Encoder struct {
 	opt    EncodeOptions
 	bw     bitWriter
 	start  int    // where this page's bytes begin in bw.out (AppendPage)
-	line   []byte // the row being coded, padded with zero bytes to whole words
+	line   []byte // the last word of the row being coded, masked
+	rowMax int    // octets one row can take at most
 	cur    []int32
 	ref    []int32
 	row    int
@@ -192,12 +207,13 @@ func NewEncoder(w io.Writer, width int, opts *EncodeOptions) (*Encoder, error) {
 }
 
 func (e *Encoder) alloc() {
-	words := (e.width + 63) / 64
-	e.line = make([]byte, words*8)
-	e.cur = make([]int32, 0, e.width+8)
+	e.line = make([]byte, 8)
+	e.cur = make([]int32, e.width+8)
 	e.ref = make([]int32, 0, e.width+8)
+	// A run costs at most 25 bits, plus 3 for horizontal mode per pair.
+	e.rowMax = (e.width+2)*4 + e.opt.MinRowBits/8 + 64
 	if e.w != nil {
-		e.bw.out = make([]byte, 0, flushThreshold+4096)
+		e.bw.buf = make([]byte, flushThreshold+e.rowMax+64)
 	}
 	e.resetRef()
 }
@@ -210,7 +226,7 @@ func (e *Encoder) resetRef() {
 // with the same width and options to w.
 func (e *Encoder) Reset(w io.Writer) {
 	e.w = w
-	e.bw.out = e.bw.out[:0]
+	e.bw.o = 0
 	e.bw.acc, e.bw.n = 0, 0
 	e.start = 0
 	e.row = 0
@@ -249,7 +265,8 @@ func (e *Encoder) WriteRow(row []byte) error {
 	if len(row) < (e.width+7)/8 {
 		return fmt.Errorf("%w: row of %d bytes for width %d", ErrWidth, len(row), e.width)
 	}
-	e.cur = changes(e.line, row, e.width, e.cur)
+	e.bw.grow(e.rowMax)
+	e.cur = changes(e.line, row, e.width, e.cur[:cap(e.cur)])
 	switch {
 	case e.opt.NoEOL:
 		e.code1D(e.cur)
@@ -282,7 +299,7 @@ func (e *Encoder) WriteRow(row []byte) error {
 	}
 	e.cur, e.ref = e.ref, e.cur
 	e.row++
-	if e.w != nil && len(e.bw.out) >= flushThreshold {
+	if e.w != nil && e.bw.o >= flushThreshold {
 		return e.write()
 	}
 	return nil
@@ -290,12 +307,12 @@ func (e *Encoder) WriteRow(row []byte) error {
 
 // write hands the complete octets in bw.out to w.
 func (e *Encoder) write() error {
-	p := e.bw.out
+	p := e.bw.buf[:e.bw.o]
 	if e.opt.BitOrder == LSBFirst {
 		reverseBytes(p)
 	}
 	_, err := e.w.Write(p)
-	e.bw.out = e.bw.out[:0]
+	e.bw.o = 0
 	if err != nil {
 		e.err = err
 	}
@@ -313,6 +330,7 @@ func (e *Encoder) Close() error {
 		return nil
 	}
 	e.closed = true
+	e.bw.grow(64)
 	if !e.opt.NoRTC && !e.opt.NoEOL {
 		switch e.opt.Compression {
 		case MMR:
@@ -333,7 +351,7 @@ func (e *Encoder) Close() error {
 		return e.write()
 	}
 	if e.opt.BitOrder == LSBFirst {
-		reverseBytes(e.bw.out[e.start:])
+		reverseBytes(e.bw.buf[e.start:e.bw.o])
 	}
 	return nil
 }
@@ -341,31 +359,43 @@ func (e *Encoder) Close() error {
 // changes finds the changing elements of a packed row (T.4 4.2.1.3.1): the
 // positions of the pixels whose colour differs from the pixel to their left
 // (the pixel left of the row is white). It works 64 pixels at a time and
-// appends four sentinels equal to width. line is scratch of whole words.
-func changes(line, row []byte, width int, dst []int32) []int32 {
+// ends the list with four sentinels equal to width. dst must have room for
+// width+8 elements; tail is 8 octets of scratch.
+func changes(tail, row []byte, width int, dst []int32) []int32 {
 	n := (width + 7) / 8
-	copy(line, row[:n])
-	if r := width & 7; r != 0 {
-		line[n-1] &= 0xff << (8 - r)
-	}
-	dst = dst[:0]
-	var prev uint64
-	for i := 0; i+8 <= len(line); i += 8 {
-		w := binary.BigEndian.Uint64(line[i:])
+	row = row[:n]
+	full := width / 64 // whole words inside the row
+	k := 0
+	var prev uint64 // the last pixel of the previous word
+	for i := range full {
+		w := binary.BigEndian.Uint64(row[i*8:])
 		t := w ^ (w>>1 | prev<<63)
 		prev = w & 1
-		base := int32(i * 8)
+		base := int32(i * 64)
 		for t != 0 {
 			lz := bits.LeadingZeros64(t)
-			dst = append(dst, base+int32(lz))
+			dst[k] = base + int32(lz)
+			k++
 			t &^= (1 << 63) >> lz
 		}
 	}
-	if k := len(dst); k > 0 && int(dst[k-1]) >= width {
-		dst = dst[:k-1]
+	if rest := width - full*64; rest > 0 {
+		clear(tail)
+		copy(tail, row[full*8:])
+		w := binary.BigEndian.Uint64(tail) &^ (^uint64(0) >> uint(rest))
+		t := w ^ (w>>1 | prev<<63)
+		t &^= ^uint64(0) >> uint(rest) // no change at or past the width
+		base := int32(full * 64)
+		for t != 0 {
+			lz := bits.LeadingZeros64(t)
+			dst[k] = base + int32(lz)
+			k++
+			t &^= (1 << 63) >> lz
+		}
 	}
 	w := int32(width)
-	return append(dst, w, w, w, w)
+	dst[k], dst[k+1], dst[k+2], dst[k+3] = w, w, w, w
+	return dst[:k+4]
 }
 
 // putRun writes the make-up and terminating codes of a run (T.4 4.1.1).
@@ -478,7 +508,8 @@ func AppendPage(dst []byte, b *Bitmap, opts *EncodeOptions) ([]byte, error) {
 	}
 	e := &Encoder{width: b.Width, opt: o}
 	e.alloc()
-	e.bw.out = dst
+	e.bw.buf = dst[:cap(dst)]
+	e.bw.o = len(dst)
 	e.start = len(dst)
 	for y := range b.Height {
 		if err := e.WriteRow(b.Row(y)); err != nil {
@@ -488,5 +519,5 @@ func AppendPage(dst []byte, b *Bitmap, opts *EncodeOptions) ([]byte, error) {
 	if err := e.Close(); err != nil {
 		return dst, err
 	}
-	return e.bw.out, nil
+	return e.bw.buf[:e.bw.o], nil
 }
