@@ -1,0 +1,457 @@
+package tiff
+
+import (
+	"math"
+	"strconv"
+)
+
+// Tag numbers used by this package (TIFF 6.0 sections 8 and 11, TIFF Class F
+// / RFC 2306 for the fax tags, and BigTIFF).
+const (
+	tagNewSubfileType            = 254
+	tagImageWidth                = 256
+	tagImageLength               = 257
+	tagBitsPerSample             = 258
+	tagCompression               = 259
+	tagPhotometric               = 262
+	tagFillOrder                 = 266
+	tagDocumentName              = 269
+	tagImageDescription          = 270
+	tagMake                      = 271
+	tagModel                     = 272
+	tagStripOffsets              = 273
+	tagOrientation               = 274
+	tagSamplesPerPixel           = 277
+	tagRowsPerStrip              = 278
+	tagStripByteCounts           = 279
+	tagXResolution               = 282
+	tagYResolution               = 283
+	tagPlanarConfig              = 284
+	tagT4Options                 = 292
+	tagT6Options                 = 293
+	tagResolutionUnit            = 296
+	tagPageNumber                = 297
+	tagSoftware                  = 305
+	tagDateTime                  = 306
+	tagHostComputer              = 316
+	tagPredictor                 = 317
+	tagColorMap                  = 320
+	tagTileWidth                 = 322
+	tagTileLength                = 323
+	tagTileOffsets               = 324
+	tagTileByteCounts            = 325
+	tagBadFaxLines               = 326
+	tagCleanFaxData              = 327
+	tagConsecutiveBadFaxLines    = 328
+	tagExtraSamples              = 338
+	tagSampleFormat              = 339
+	tagJPEGTables                = 347
+	tagYCbCrSubsampling          = 530
+	tagReferenceBlackWhite       = 532
+	tagFaxRecvParams             = 34908
+	tagFaxSubAddress             = 34909
+	tagFaxRecvTime               = 34910
+	tagFaxDcs                    = 34911
+	tagStoNits                   = 37439
+	tagImageSourceData           = 37724
+	tagGlobalParametersIFD       = 400
+	tagProfileType               = 401
+	tagFaxProfile                = 402
+	tagCodingMethods             = 403
+	tagVersionYear               = 404
+	tagModeNumber                = 405
+	tagDecode                    = 433
+	tagDefaultImageColor         = 434
+	tagIndexed                   = 346
+	tagXMP                       = 700
+	tagIPTC                      = 33723
+	tagPhotoshop                 = 34377
+	tagExifIFD                   = 34665
+	tagICCProfile                = 34675
+	tagGPSIFD                    = 34853
+	tagSubIFDs                   = 330
+	tagYCbCrCoefficients         = 529
+	tagYCbCrPositioning          = 531
+	tagWhitePoint                = 318
+	tagPrimaryChromaticities     = 319
+	tagTransferFunction          = 301
+	tagArtist                    = 315
+	tagCopyright                 = 33432
+	tagThresholding              = 263
+	tagCellWidth                 = 264
+	tagCellLength                = 265
+	tagMinSampleValue            = 280
+	tagMaxSampleValue            = 281
+	tagGrayResponseUnit          = 290
+	tagGrayResponseCurve         = 291
+	tagXPosition                 = 286
+	tagYPosition                 = 287
+	tagInkSet                    = 332
+	tagHalftoneHints             = 321
+	tagSubfileType               = 255
+	tagFreeOffsets               = 288
+	tagFreeByteCounts            = 289
+	tagPageName                  = 285
+	tagTargetPrinter             = 337
+	tagSMinSampleValue           = 340
+	tagSMaxSampleValue           = 341
+	tagTransferRange             = 342
+	tagClipPath                  = 343
+	tagJPEGProc                  = 512
+	tagJPEGInterchangeFormat     = 513
+	tagJPEGInterchangeFormatLngh = 514
+)
+
+// TIFF field types (TIFF 6.0 section 2, BigTIFF).
+const (
+	typeByte      = 1
+	typeASCII     = 2
+	typeShort     = 3
+	typeLong      = 4
+	typeRational  = 5
+	typeSByte     = 6
+	typeUndefined = 7
+	typeSShort    = 8
+	typeSLong     = 9
+	typeSRational = 10
+	typeFloat     = 11
+	typeDouble    = 12
+	typeIFD       = 13
+	typeLong8     = 16
+	typeSLong8    = 17
+	typeIFD8      = 18
+)
+
+// typeSize is the size in bytes of one value of each field type; 0 marks an
+// unknown type (TIFF 6.0 says readers skip those fields).
+var typeSize = [...]int{
+	typeByte: 1, typeASCII: 1, typeShort: 2, typeLong: 4, typeRational: 8,
+	typeSByte: 1, typeUndefined: 1, typeSShort: 2, typeSLong: 4, typeSRational: 8,
+	typeFloat: 4, typeDouble: 8, typeIFD: 4, 14: 0, 15: 0, typeLong8: 8, typeSLong8: 8, typeIFD8: 8,
+}
+
+func sizeOfType(t uint16) int {
+	if int(t) < len(typeSize) {
+		return typeSize[t]
+	}
+	return 0
+}
+
+// Compression is the TIFF Compression tag (259).
+type Compression uint16
+
+// Compression schemes. Group3 is T.4 (1-D MH, or 2-D MR when T4Options bit 0
+// is set); Group4 is T.6 MMR; CCITTRLE is MH without EOLs, each row starting
+// on a byte boundary.
+const (
+	CompressionNone     Compression = 1
+	CompressionCCITTRLE Compression = 2
+	CompressionGroup3   Compression = 3
+	CompressionGroup4   Compression = 4
+	CompressionLZW      Compression = 5
+	CompressionOldJPEG  Compression = 6
+	CompressionJPEG     Compression = 7
+	CompressionDeflate  Compression = 8
+	CompressionPackBits Compression = 32773
+	// CompressionAdobeDeflate is the old code for Deflate (zlib) data.
+	CompressionAdobeDeflate Compression = 32946
+)
+
+func (c Compression) String() string {
+	switch c {
+	case CompressionNone:
+		return "none"
+	case CompressionCCITTRLE:
+		return "CCITT RLE"
+	case CompressionGroup3:
+		return "CCITT Group 3"
+	case CompressionGroup4:
+		return "CCITT Group 4"
+	case CompressionLZW:
+		return "LZW"
+	case CompressionOldJPEG:
+		return "old JPEG"
+	case CompressionJPEG:
+		return "JPEG"
+	case CompressionDeflate, CompressionAdobeDeflate:
+		return "Deflate"
+	case CompressionPackBits:
+		return "PackBits"
+	}
+	return "Compression(" + strconv.Itoa(int(c)) + ")"
+}
+
+// T4Options bits (TIFF 6.0 section 11, tag 292).
+const (
+	T4Option2D           = 1 << 0 // MR (2-D) coding
+	T4OptionUncompressed = 1 << 1 // uncompressed mode may occur (not supported)
+	T4OptionFillBits     = 1 << 2 // fill bits make every EOL end on a byte boundary
+)
+
+// T6Options bits (tag 293).
+const (
+	T6OptionUncompressed = 1 << 1 // uncompressed mode may occur (not supported)
+)
+
+// Photometric is the PhotometricInterpretation tag (262).
+type Photometric uint16
+
+// Photometric interpretations.
+const (
+	// WhiteIsZero: a 0 sample is white. Fax pages are stored this way.
+	WhiteIsZero Photometric = 0
+	// BlackIsZero: a 0 sample is black.
+	BlackIsZero Photometric = 1
+	RGB         Photometric = 2
+	Paletted    Photometric = 3
+	Mask        Photometric = 4
+	CMYK        Photometric = 5
+	YCbCr       Photometric = 6
+	CIELab      Photometric = 8
+)
+
+func (p Photometric) String() string {
+	switch p {
+	case WhiteIsZero:
+		return "min-is-white"
+	case BlackIsZero:
+		return "min-is-black"
+	case RGB:
+		return "RGB"
+	case Paletted:
+		return "palette"
+	case Mask:
+		return "mask"
+	case CMYK:
+		return "CMYK"
+	case YCbCr:
+		return "YCbCr"
+	case CIELab:
+		return "CIE L*a*b*"
+	}
+	return "Photometric(" + strconv.Itoa(int(p)) + ")"
+}
+
+// FillOrder is the FillOrder tag (266): the order of bits within a byte.
+type FillOrder uint16
+
+const (
+	// MSBFirst (FillOrder 1, the TIFF default): the first pixel or code bit
+	// is bit 7 of each byte.
+	MSBFirst FillOrder = 1
+	// LSBFirst (FillOrder 2): the first bit is bit 0, the order in which
+	// bits go down a fax line. HylaFAX and spandsp store received faxes so.
+	LSBFirst FillOrder = 2
+)
+
+func (f FillOrder) String() string {
+	switch f {
+	case MSBFirst:
+		return "msb-to-lsb"
+	case LSBFirst:
+		return "lsb-to-msb"
+	}
+	return "FillOrder(" + strconv.Itoa(int(f)) + ")"
+}
+
+// ResolutionUnit is the ResolutionUnit tag (296).
+type ResolutionUnit uint16
+
+const (
+	UnitNone       ResolutionUnit = 1
+	UnitInch       ResolutionUnit = 2
+	UnitCentimeter ResolutionUnit = 3
+)
+
+func (u ResolutionUnit) String() string {
+	switch u {
+	case UnitNone:
+		return "none"
+	case UnitInch:
+		return "inch"
+	case UnitCentimeter:
+		return "centimeter"
+	}
+	return "ResolutionUnit(" + strconv.Itoa(int(u)) + ")"
+}
+
+// CleanFaxData is the CleanFaxData tag (327): whether the page had coding
+// errors when it was received.
+type CleanFaxData uint16
+
+const (
+	// FaxClean: no errors, or the tag is absent.
+	FaxClean CleanFaxData = 0
+	// FaxRegenerated: bad rows were found and replaced (concealed).
+	FaxRegenerated CleanFaxData = 1
+	// FaxUnclean: bad rows remain in the data.
+	FaxUnclean CleanFaxData = 2
+)
+
+func (c CleanFaxData) String() string {
+	switch c {
+	case FaxClean:
+		return "clean"
+	case FaxRegenerated:
+		return "regenerated"
+	case FaxUnclean:
+		return "unclean"
+	}
+	return "CleanFaxData(" + strconv.Itoa(int(c)) + ")"
+}
+
+// Resolution is a fax resolution from ITU-T T.30 Table 2 (DIS/DCS bits) and
+// T.4 clause 2.3: a horizontal density in pels per mm (R8, R16) or per inch
+// and a vertical density in lines per mm or per inch.
+type Resolution uint8
+
+const (
+	// ResUnknown: the page's resolution is not a fax resolution.
+	ResUnknown Resolution = iota
+	// ResStandard is R8 x 3.85 lines/mm (204 x 98 dpi); 200 x 100 dpi is
+	// its inch-based equivalent.
+	ResStandard
+	// ResFine is R8 x 7.7 lines/mm (204 x 196 dpi), or 200 x 200 dpi.
+	ResFine
+	// ResSuperfine is R8 x 15.4 lines/mm (204 x 391 dpi), or 200 x 400 dpi.
+	ResSuperfine
+	// ResR16 is R16 x 15.4 lines/mm (408 x 391 dpi).
+	ResR16
+	// Res300 is 300 x 300 dpi.
+	Res300
+	// Res300x600 is 300 x 600 dpi.
+	Res300x600
+	// Res400 is 400 x 400 dpi (the inch-based twin of ResR16).
+	Res400
+	// Res400x800 is 400 x 800 dpi.
+	Res400x800
+	// Res600 is 600 x 600 dpi.
+	Res600
+	// Res600x1200 is 600 x 1200 dpi.
+	Res600x1200
+	// Res1200 is 1200 x 1200 dpi.
+	Res1200
+)
+
+// resTable gives each resolution's density in dots per inch, as fax
+// software writes it in TIFF (spandsp and HylaFAX use 204 x 98/196/391).
+var resTable = [...]struct {
+	name string
+	x, y float64
+}{
+	ResUnknown:   {"unknown", 0, 0},
+	ResStandard:  {"standard", 204, 98},
+	ResFine:      {"fine", 204, 196},
+	ResSuperfine: {"superfine", 204, 391},
+	ResR16:       {"R16 superfine", 408, 391},
+	Res300:       {"300x300", 300, 300},
+	Res300x600:   {"300x600", 300, 600},
+	Res400:       {"400x400", 400, 400},
+	Res400x800:   {"400x800", 400, 800},
+	Res600:       {"600x600", 600, 600},
+	Res600x1200:  {"600x1200", 600, 1200},
+	Res1200:      {"1200x1200", 1200, 1200},
+}
+
+func (r Resolution) String() string {
+	if int(r) < len(resTable) {
+		return resTable[r].name
+	}
+	return "Resolution(" + strconv.Itoa(int(r)) + ")"
+}
+
+// DPI returns the resolution's horizontal and vertical density in dots per
+// inch as stored in TIFF files (0, 0 for ResUnknown).
+func (r Resolution) DPI() (x, y float64) {
+	if int(r) < len(resTable) {
+		return resTable[r].x, resTable[r].y
+	}
+	return 0, 0
+}
+
+// Aspect returns the vertical density divided by the horizontal one: the
+// height of a square inch in rows per column (98/204 for standard).
+func (r Resolution) Aspect() float64 {
+	x, y := r.DPI()
+	if x == 0 {
+		return 1
+	}
+	return y / x
+}
+
+// ResolutionFromDPI maps densities in dots per inch to the nearest fax
+// resolution, within 4% on each axis (so that 200 x 100 dpi, 203.2 x 97.8
+// dpi from 8 pels/mm x 3.85 lines/mm and 204 x 98 dpi are all standard).
+// Densities matching none give ResUnknown.
+func ResolutionFromDPI(x, y float64) Resolution {
+	best, bestErr := ResUnknown, 0.04
+	for r := ResStandard; int(r) < len(resTable); r++ {
+		e := math.Max(math.Abs(x/resTable[r].x-1), math.Abs(y/resTable[r].y-1))
+		if e < bestErr {
+			best, bestErr = r, e
+		}
+	}
+	return best
+}
+
+// PageInfo is what a page's IFD says about it. Reader fills it from the
+// file; fields whose tag is absent hold the TIFF default (or zero).
+type PageInfo struct {
+	Width, Height   int // ImageWidth, ImageLength in pixels
+	BitsPerSample   int // of the first sample; 1 for bilevel pages
+	SamplesPerPixel int
+	Compression     Compression
+	T4Options       uint32 // T4Option* bits (Group 3 only)
+	T6Options       uint32 // T6Option* bits (Group 4 only)
+	Photometric     Photometric
+	FillOrder       FillOrder
+	// XResolution and YResolution are in ResolutionUnits; 0 when absent.
+	XResolution, YResolution float64
+	ResolutionUnit           ResolutionUnit
+	RowsPerStrip             int // rows in each strip but the last
+	Strips                   int // number of strips (or tiles)
+	Tiled                    bool
+	Orientation              int // 1 (top-left) when absent
+	SubfileType              uint32
+	// PageNumber is the zero-based page number and PageCount the number of
+	// pages in the document (0 when unknown), from the PageNumber tag;
+	// HasPageNumber tells whether the tag was present.
+	PageNumber, PageCount int
+	HasPageNumber         bool
+	Software              string
+	DateTime              string // "YYYY:MM:DD HH:MM:SS" as stored
+	ImageDescription      string
+	DocumentName          string
+	Make, Model           string
+	HostComputer          string
+	// Fax tags (TIFF Class F): rows received with errors, whether they
+	// were regenerated, and the longest run of consecutive bad rows.
+	BadFaxLines            int
+	CleanFaxData           CleanFaxData
+	ConsecutiveBadFaxLines int
+}
+
+// DPI returns the page's resolution in dots per inch (centimetre units are
+// converted; 0 when the file gives none).
+func (pi *PageInfo) DPI() (x, y float64) {
+	x, y = pi.XResolution, pi.YResolution
+	if pi.ResolutionUnit == UnitCentimeter {
+		x, y = x*2.54, y*2.54
+	}
+	return x, y
+}
+
+// Resolution returns the fax resolution nearest the page's, or ResUnknown.
+func (pi *PageInfo) Resolution() Resolution {
+	if pi.ResolutionUnit == UnitNone {
+		return ResUnknown
+	}
+	return ResolutionFromDPI(pi.DPI())
+}
+
+// Bilevel reports whether the page has one 1-bit sample per pixel with a
+// bilevel photometric interpretation, i.e. is a fax page.
+func (pi *PageInfo) Bilevel() bool {
+	return pi.BitsPerSample == 1 && pi.SamplesPerPixel == 1 &&
+		(pi.Photometric == WhiteIsZero || pi.Photometric == BlackIsZero)
+}
