@@ -299,7 +299,7 @@ func (l *AuditLog) Append(_ context.Context, e Event) (uint64, error) {
 		return 0, err
 	}
 	mac := chainMAC(l.cfg.Keys.MAC, l.prevMAC, e.Seq, ct)
-	line := fmt.Appendf(nil, "%d %s %s", e.Seq, base64.RawURLEncoding.EncodeToString(ct), hex.EncodeToString(mac[:]))
+	line := []byte(formatAuditLine(e.Seq, ct, mac))
 	if len(line) >= maxAuditLine {
 		return 0, errors.New("phi: audit event too large")
 	}
@@ -536,7 +536,7 @@ func VerifyAuditLog(dir string, keys AuditKeys, trusted ...[]byte) (AuditReport,
 
 func (v *auditVerifier) checkCheckpoint(cp Checkpoint) error {
 	if cp.Size > v.n {
-		return &AuditError{Seq: v.n, Reason: fmt.Sprintf("log has %d records, signed checkpoint of %s covers %d", v.n, cp.Time.Format(time.RFC3339), cp.Size), Err: ErrAuditTruncated}
+		return &AuditError{Seq: v.n, Reason: fmt.Sprintf("log truncated: it has %d records, but the signed checkpoint of %s covers %d", v.n, cp.Time.Format(time.RFC3339), cp.Size), Err: ErrAuditTruncated}
 	}
 	th, err := tlog.TreeHash(int64(cp.Size), v.hashReader())
 	if err != nil {
@@ -687,5 +687,11 @@ type exportEvent struct {
 	ActionName  string `json:"action_name"`
 	OutcomeName string `json:"outcome_name"`
 }
+
+func formatAuditLine(seq uint64, ct []byte, mac [32]byte) string {
+	return fmt.Sprintf("%d %s %s", seq, base64.RawURLEncoding.EncodeToString(ct), hex.EncodeToString(mac[:]))
+}
+
+func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }
 
 func decodeB64(s string) ([]byte, error) { return base64.StdEncoding.DecodeString(s) }

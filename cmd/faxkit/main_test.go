@@ -1,0 +1,130 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+func runCLI(t *testing.T, dir string, args ...string) result {
+	t.Helper()
+	var out, errb bytes.Buffer
+	e := &env{stdout: &out, stderr: &errb, stdin: strings.NewReader(""), getenv: func(k string) string {
+		switch k {
+		case "FAXKIT_DIR":
+			return dir
+		case "USER":
+			return "tester"
+		}
+		return ""
+	}}
+	code := run(context.Background(), e, args)
+	return result{code, out.String(), errb.String()}
+}
+
+func TestStoreAndAuditCommands(t *testing.T) {
+	dir := t.TempDir()
+	p1 := filepath.Join(t.TempDir(), "p1.tif")
+	p2 := filepath.Join(t.TempDir(), "p2.tif")
+	require.NoError(t, os.WriteFile(p1, []byte("synthetic page one"), 0o600))
+	require.NoError(t, os.WriteFile(p2, []byte("synthetic page two"), 0o600))
+
+	r := runCLI(t, dir, "store", "put", p1, p2)
+	require.Equal(t, 0, r.code, r.stderr)
+	id := strings.TrimSpace(r.stdout)
+	require.Len(t, id, 32)
+
+	r = runCLI(t, dir, "store", "list")
+	require.Equal(t, 0, r.code, r.stderr)
+	require.Contains(t, r.stdout, id)
+	require.NotContains(t, r.stdout, "p1.tif")
+
+	r = runCLI(t, dir, "store", "get", id)
+	require.Equal(t, 0, r.code, r.stderr)
+	require.Equal(t, "synthetic page onesynthetic page two", r.stdout)
+	r = runCLI(t, dir, "store", "get", "-page", "2", id)
+	require.Equal(t, "synthetic page two", r.stdout)
+
+	r = runCLI(t, dir, "store", "rotate-key", "-retire")
+	require.Equal(t, 0, r.code, r.stderr)
+	require.Contains(t, r.stdout, "re-wrapped 1 data keys")
+	require.Contains(t, r.stdout, "retired KEK")
+	r = runCLI(t, dir, "store", "get", id)
+	require.Equal(t, "synthetic page onesynthetic page two", r.stdout)
+
+	r = runCLI(t, dir, "store", "hold", id, "on")
+	require.Equal(t, 0, r.code, r.stderr)
+	r = runCLI(t, dir, "store", "purge", "-force", id)
+	require.Equal(t, 1, r.code)
+	require.Contains(t, r.stderr, "legal hold")
+	runCLI(t, dir, "store", "hold", id, "off")
+	r = runCLI(t, dir, "store", "purge", "-force", id)
+	require.Equal(t, 0, r.code, r.stderr)
+	r = runCLI(t, dir, "store", "get", id)
+	require.Equal(t, 1, r.code)
+	require.Contains(t, r.stderr, "not found")
+
+	r = runCLI(t, dir, "audit", "checkpoint")
+	require.Equal(t, 0, r.code, r.stderr)
+	cpFile := filepath.Join(t.TempDir(), "cp.note")
+	require.NoError(t, os.WriteFile(cpFile, []byte(r.stdout), 0o600))
+
+	r = runCLI(t, dir, "audit", "verify", "-checkpoint", cpFile)
+	require.Equal(t, 0, r.code, r.stderr)
+	require.Contains(t, r.stdout, "OK:")
+
+	r = runCLI(t, dir, "audit", "export")
+	require.Equal(t, 0, r.code, r.stderr)
+	for _, a := range []string{`"action_name":"create"`, `"action_name":"read-content"`, `"action_name":"rotate-keys"`, `"outcome_name":"denied"`, `"action_name":"delete"`} {
+		require.Contains(t, r.stdout, a)
+	}
+
+	// Tamper with record 3: verify fails and names it.
+	seg, err := filepath.Glob(filepath.Join(dir, "audit", "audit-*.log"))
+	require.NoError(t, err)
+	data, err := os.ReadFile(seg[0])
+	require.NoError(t, err)
+	lines := strings.Split(string(data), "\n")
+	lines[3], lines[4] = lines[4], lines[3]
+	require.NoError(t, os.WriteFile(seg[0], []byte(strings.Join(lines, "\n")), 0o600))
+	r = runCLI(t, dir, "audit", "verify")
+	require.Equal(t, 1, r.code)
+	require.Contains(t, r.stderr, "audit record 3")
+
+	// Truncation after the trusted checkpoint is caught by it.
+	require.NoError(t, os.WriteFile(seg[0], data, 0o600))
+	require.NoError(t, os.WriteFile(seg[0], []byte(strings.Join(strings.Split(string(data), "\n")[:5], "\n")+"\n"), 0o600))
+	require.NoError(t, os.Remove(filepath.Join(dir, "audit", "checkpoints")))
+	r = runCLI(t, dir, "audit", "verify", "-checkpoint", cpFile)
+	require.Equal(t, 1, r.code)
+	require.Contains(t, r.stderr, "truncated")
+}
+
+func TestDispatcher(t *testing.T) {
+	r := runCLI(t, "", "nope")
+	require.Equal(t, 2, r.code)
+	require.Contains(t, r.stderr, "unknown command")
+	r = runCLI(t, "", "help")
+	require.Equal(t, 0, r.code)
+	for _, c := range commands {
+		require.Contains(t, r.stdout, c.name)
+	}
+	r = runCLI(t, "", "store")
+	require.Equal(t, 2, r.code)
+	require.Contains(t, r.stderr, "usage: faxkit store")
+	r = runCLI(t, "", "store", "frobnicate")
+	require.Equal(t, 2, r.code)
+	r = runCLI(t, "", "store", "list", "-dir", "")
+	require.Equal(t, 1, r.code)
+	require.Contains(t, r.stderr, "-dir")
+}

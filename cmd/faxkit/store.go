@@ -1,0 +1,310 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"text/tabwriter"
+	"time"
+
+	"github.com/faxkit/faxkit/phi"
+)
+
+var storeCmd = &command{
+	name:    "store",
+	summary: "sealed (encrypted) document store: put, get, list, purge, rotate-key",
+	usage: `usage: faxkit store <subcommand> -dir DIR [flags] [args]
+
+  put [-retain DUR] [-content-type T] FILE...
+        seal the FILEs as the pages of one new document; prints its ID
+  get [-o OUT] [-page N] ID
+        decrypt a document (all pages concatenated, or page N from 1) to
+        OUT or stdout; every page's SHA-256 is verified
+  list  list documents (no PHI: IDs, dates, holds, sizes, key IDs)
+  purge [-force ID]...
+        crypto-shred every document past its retention date (never one under
+        legal hold); -force expires the named documents now
+  hold ID on|off
+        place or lift a legal hold
+  rotate-key [-retire]
+        add a new key-encryption key, re-wrap every data key with it, and
+        with -retire destroy the old KEKs
+
+Common flags: -dir, -keyfile, -auditdir, -auditkey (see "faxkit help audit").
+Every operation is written to the audit log.
+`,
+	run: func(ctx context.Context, e *env, args []string) error {
+		return dispatch(ctx, e, args, []subcommand{
+			{"put", storePut}, {"get", storeGet}, {"list", storeList},
+			{"purge", storePurge}, {"hold", storeHold}, {"rotate-key", storeRotate},
+		})
+	},
+}
+
+// storeSession opens the store and audit log for one subcommand.
+type storeSession struct {
+	s   *phi.Store
+	kf  *phi.LocalKeyFile
+	log *phi.AuditLog
+}
+
+func openSession(ctx context.Context, l *local) (*storeSession, error) {
+	if err := l.resolve(); err != nil {
+		return nil, err
+	}
+	s, kf, err := l.openStore(ctx)
+	if err != nil {
+		return nil, err
+	}
+	log, err := l.openAudit()
+	if err != nil {
+		return nil, fmt.Errorf("audit log: %w", err)
+	}
+	return &storeSession{s: s, kf: kf, log: log}, nil
+}
+
+func (ss *storeSession) close(err error) error {
+	return errors.Join(err, ss.log.Close())
+}
+
+func storePut(ctx context.Context, e *env, args []string) (err error) {
+	var l local
+	fs := newFlags(e, "store put")
+	l.register(fs, e)
+	retain := fs.Duration("retain", 0, "retention period (e.g. 52560h = 6 years; 0 = until deleted)")
+	ctype := fs.String("content-type", "image/tiff", "content type recorded in the sealed metadata")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() == 0 {
+		return errUsage
+	}
+	ss, err := openSession(ctx, &l)
+	if err != nil {
+		return err
+	}
+	defer func() { err = ss.close(err) }()
+	meta := phi.Metadata{Direction: phi.Outbound, ContentType: *ctype, FileName: phi.FileName(filepath.Base(fs.Arg(0)))}
+	w, err := ss.s.Create(ctx, meta)
+	if err != nil {
+		return audited(ctx, e, ss.log, phi.ActionCreate, "", err)
+	}
+	if *retain > 0 {
+		w.SetRetainUntil(time.Now().Add(*retain))
+	}
+	for _, name := range fs.Args() {
+		if err := copyPage(w, name); err != nil {
+			w.Abort()
+			return audited(ctx, e, ss.log, phi.ActionCreate, "", err)
+		}
+	}
+	info, err := w.Commit()
+	if err := audited(ctx, e, ss.log, phi.ActionCreate, info.ID, err); err != nil {
+		return err
+	}
+	fmt.Fprintln(e.stdout, info.ID)
+	return nil
+}
+
+func copyPage(w *phi.DocumentWriter, name string) error {
+	f, err := os.Open(name)
+	if err != nil {
+		return errors.New("cannot open an input file") // its name may be PHI
+	}
+	defer f.Close()
+	p, err := w.NewPage()
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(p, f); err != nil {
+		return err
+	}
+	return p.Close()
+}
+
+func storeGet(ctx context.Context, e *env, args []string) (err error) {
+	var l local
+	fs := newFlags(e, "store get")
+	l.register(fs, e)
+	out := fs.String("o", "", "output file (default stdout); created with mode 0600")
+	page := fs.Int("page", 0, "write only this page (1-based)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return errUsage
+	}
+	id := fs.Arg(0)
+	ss, err := openSession(ctx, &l)
+	if err != nil {
+		return err
+	}
+	defer func() { err = ss.close(err) }()
+	err = getDoc(ctx, ss.s, id, *out, *page, e.stdout)
+	return audited(ctx, e, ss.log, phi.ActionReadContent, id, err)
+}
+
+func getDoc(ctx context.Context, s *phi.Store, id, out string, page int, stdout io.Writer) error {
+	d, err := s.Open(ctx, id)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	w := stdout
+	if out != "" {
+		f, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		w = f
+	}
+	if page <= 0 {
+		_, err = io.Copy(w, d)
+		return err
+	}
+	for i := 1; ; i++ {
+		p, err := d.NextPage()
+		if err == io.EOF {
+			return fmt.Errorf("document has %d pages", i-1)
+		}
+		if err != nil {
+			return err
+		}
+		if i == page {
+			_, err = io.Copy(w, p)
+			return err
+		}
+	}
+}
+
+func storeList(ctx context.Context, e *env, args []string) (err error) {
+	var l local
+	fs := newFlags(e, "store list")
+	l.register(fs, e)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	ss, err := openSession(ctx, &l)
+	if err != nil {
+		return err
+	}
+	defer func() { err = ss.close(err) }()
+	docs, err := ss.s.List(ctx)
+	if err := audited(ctx, e, ss.log, phi.ActionList, "", err); err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tCREATED\tRETAIN UNTIL\tHOLD\tPAGES\tBYTES\tKEK")
+	for _, d := range docs {
+		ret := "-"
+		if !d.RetainUntil.IsZero() {
+			ret = d.RetainUntil.Format(time.RFC3339)
+		}
+		hold := ""
+		if d.LegalHold {
+			hold = "hold"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%s\n", d.ID, d.Created.Format(time.RFC3339), ret, hold, d.Pages, d.Size, d.KeyID)
+	}
+	return tw.Flush()
+}
+
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return fmt.Sprint(*m) }
+func (m *multiFlag) Set(s string) error { *m = append(*m, s); return nil }
+
+func storePurge(ctx context.Context, e *env, args []string) (err error) {
+	var l local
+	fs := newFlags(e, "store purge")
+	l.register(fs, e)
+	var force multiFlag
+	fs.Var(&force, "force", "force-expire this document now (repeatable)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	ss, err := openSession(ctx, &l)
+	if err != nil {
+		return err
+	}
+	defer func() { err = ss.close(err) }()
+	var errs []error
+	for _, id := range force {
+		err := ss.s.ForceExpire(ctx, id)
+		if err := audited(ctx, e, ss.log, phi.ActionDelete, id, err); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", id, err))
+			continue
+		}
+		fmt.Fprintf(e.stdout, "expired %s\n", id)
+	}
+	ids, err := ss.s.Purge(ctx)
+	for _, id := range ids {
+		audited(ctx, e, ss.log, phi.ActionDelete, id, nil)
+		fmt.Fprintf(e.stdout, "purged %s\n", id)
+	}
+	if err := audited(ctx, e, ss.log, phi.ActionPurge, "", err); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+func storeHold(ctx context.Context, e *env, args []string) (err error) {
+	var l local
+	fs := newFlags(e, "store hold")
+	l.register(fs, e)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 2 || (fs.Arg(1) != "on" && fs.Arg(1) != "off") {
+		return errUsage
+	}
+	ss, err := openSession(ctx, &l)
+	if err != nil {
+		return err
+	}
+	defer func() { err = ss.close(err) }()
+	err = ss.s.SetLegalHold(ctx, fs.Arg(0), fs.Arg(1) == "on")
+	return audited(ctx, e, ss.log, phi.ActionLegalHold, fs.Arg(0), err)
+}
+
+func storeRotate(ctx context.Context, e *env, args []string) (err error) {
+	var l local
+	fs := newFlags(e, "store rotate-key")
+	l.register(fs, e)
+	retire := fs.Bool("retire", false, "destroy KEKs no longer used after re-wrapping")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	ss, err := openSession(ctx, &l)
+	if err != nil {
+		return err
+	}
+	defer func() { err = ss.close(err) }()
+	newID, err := ss.kf.Rotate()
+	if err != nil {
+		return audited(ctx, e, ss.log, phi.ActionRotateKeys, "", err)
+	}
+	n, inUse, err := ss.s.RotateKeys(ctx)
+	if err := audited(ctx, e, ss.log, phi.ActionRotateKeys, "", err); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "new primary KEK %s; re-wrapped %d data keys\n", newID, n)
+	if *retire {
+		keep := map[string]bool{}
+		for id := range inUse {
+			keep[id] = true
+		}
+		retired, err := ss.kf.Retire(keep)
+		if err := audited(ctx, e, ss.log, phi.ActionRotateKeys, "", err); err != nil {
+			return err
+		}
+		for _, id := range retired {
+			fmt.Fprintf(e.stdout, "retired KEK %s\n", id)
+		}
+	}
+	return nil
+}
