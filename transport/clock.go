@@ -3,6 +3,7 @@ package transport
 import (
 	"container/heap"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -144,4 +145,51 @@ func (h *manualHeap) Pop() any {
 	t.index = -1
 	*h = old[:len(old)-1]
 	return t
+}
+
+// ChannelClock adapts a clock whose timers deliver on a channel (such as
+// time.NewTimer, or the fake clock a whole-call test runs on) to Clock, so
+// that impairment delays and idle timeouts follow the same time as the rest
+// of a call. newTimer returns the timer's channel and its Stop function.
+// Each pending AfterFunc holds one goroutine until it fires or is stopped.
+func ChannelClock(now func() time.Time, newTimer func(d time.Duration) (<-chan time.Time, func() bool)) Clock {
+	return channelClock{now: now, newTimer: newTimer}
+}
+
+type channelClock struct {
+	now      func() time.Time
+	newTimer func(time.Duration) (<-chan time.Time, func() bool)
+}
+
+func (c channelClock) Now() time.Time { return c.now() }
+
+func (c channelClock) AfterFunc(d time.Duration, f func()) Timer {
+	ch, stop := c.newTimer(d)
+	t := &channelTimer{stop: stop, done: make(chan struct{})}
+	go func() {
+		select {
+		case <-ch:
+			if t.fired.CompareAndSwap(false, true) {
+				f()
+			}
+		case <-t.done:
+		}
+	}()
+	return t
+}
+
+type channelTimer struct {
+	stop  func() bool
+	done  chan struct{}
+	fired atomic.Bool
+	once  sync.Once
+}
+
+func (t *channelTimer) Stop() bool {
+	if !t.fired.CompareAndSwap(false, true) {
+		return false
+	}
+	t.stop()
+	t.once.Do(func() { close(t.done) })
+	return true
 }
