@@ -11,7 +11,10 @@
 # per compression, the median MB/s (1e6 raw page bytes per second, Go's
 # b.SetBytes unit) of Go, libtiff and spandsp, aggregated over the eight
 # documents (total raw bytes / sum of the per-document medians), then per
-# document. Raw outputs are kept in $OUT (default: a temporary directory).
+# document. Two timings: the CPU time of the benchmarking thread (Go's
+# cpu-ns/op metric; CLOCK_THREAD_CPUTIME_ID in C), which is what to compare
+# on a shared, loaded machine, and the wall clock. Raw outputs are kept in
+# $OUT (default: a temporary directory).
 #
 # Needs: gcc, pkg-config, libtiff-dev, libspandsp-dev (apt-get install ...),
 # and ../shared/testdata/ccitt beside the checkout (or CCITT_DIR=...).
@@ -62,29 +65,32 @@ if ! grep -Eq '^Benchmark(Encode|Decode)/(MH|MR|MMR)' "$OUT/go.txt"; then
 fi
 grep -E '^(goos|goarch|cpu|pkg):' "$OUT/go.txt" | sed 's/^/   /' || true
 echo "== loadavg after: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)"
+loaded=$(awk -v n="$(nproc)" '{ print ($1 > n) ? 1 : 0 }' /proc/loadavg 2>/dev/null || echo 0)
 echo
 
-awk -v go_ok="$go_ok" '
+awk -v go_ok="$go_ok" -v loaded="$loaded" '
 function median(key,    n, i, j, v, t) {
 	n = cnt[key]
+	if (n == 0) return ""
 	for (i = 1; i <= n; i++) v[i] = val[key, i]
 	for (i = 2; i <= n; i++) { t = v[i]; for (j = i - 1; j >= 1 && v[j] > t; j--) v[j + 1] = v[j]; v[j + 1] = t }
 	if (n % 2) return v[(n + 1) / 2]
 	return (v[n / 2] + v[n / 2 + 1]) / 2
 }
-function add(key, x) { cnt[key]++; val[key, cnt[key]] = x }
+function add(key, x) { if (x != "") { cnt[key]++; val[key, cnt[key]] = x } }
 function fmt(x) { return x == "" ? "-" : sprintf("%.1f", x) }
 function ratio(a, b) { return (a == "" || b == "" || b == 0) ? "-" : sprintf("%.2fx", a / b) }
 FNR == 1 { file++ }
-# C reference: RESULT lib op comp page MB/s ns coded
+# C reference: RESULT lib op comp page wallMB/s wallns coded cpuMB/s cpuns
 file == 1 && $1 == "RESULT" {
 	lib = $2; op = $3; comp = $4; page = $5
-	c[lib, op, comp, page] = $6; cns[lib, op, comp, page] = $7; coded[lib, comp, page] = $8
+	c["wall", lib, op, comp, page] = $6; c["cpu", lib, op, comp, page] = $9
+	coded[lib, comp, page] = $8
 	docs[page] = 1
 	next
 }
-file == 1 && $1 == "TOTAL" { ctot[$2, $3, $4] = $6; next }
-# Go: BenchmarkEncode/MH[/sub]-N  iters  ns/op  MB/s ...
+file == 1 && $1 == "TOTAL" { ctot["wall", $2, $3, $4] = $6; ctot["cpu", $2, $3, $4] = $7; next }
+# Go: BenchmarkEncode/MH[/sub]-N  iters  ns/op  MB/s  [cpu-ns/op] ...
 file == 2 && $1 ~ /^Benchmark(Encode|Decode)\/(MH|MR|MMR)([\/-]|$)/ {
 	name = $1; sub(/-[0-9]+$/, "", name)
 	split(name, part, "/")
@@ -92,60 +98,73 @@ file == 2 && $1 ~ /^Benchmark(Encode|Decode)\/(MH|MR|MMR)([\/-]|$)/ {
 	comp = part[2]
 	s = ""
 	for (i = 3; i in part; i++) s = s (s == "" ? "" : "/") part[i]
-	ns = ""; mbs = ""
-	for (i = 2; i <= NF; i++) { if ($i == "ns/op") ns = $(i - 1); if ($i == "MB/s") mbs = $(i - 1) }
-	if (mbs == "") next
+	ns = ""; mbs = ""; cpu = ""
+	for (i = 2; i <= NF; i++) {
+		if ($i == "ns/op") ns = $(i - 1)
+		if ($i == "MB/s") mbs = $(i - 1)
+		if ($i == "cpu-ns/op") cpu = $(i - 1)
+	}
+	if (mbs == "" || ns == "") next
+	bytes = mbs * ns / 1e3
 	key = op SUBSEP comp SUBSEP s
 	if (!(key in seen)) { seen[key] = 1; gsubs[op, comp] = gsubs[op, comp] " " s }
-	add(key, mbs); add("ns" SUBSEP key, ns)
+	add("wall" SUBSEP key, mbs); add("nswall" SUBSEP key, ns)
+	if (cpu != "" && cpu > 0) { add("cpu" SUBSEP key, bytes / cpu * 1e3); add("nscpu" SUBSEP key, cpu) }
 	next
 }
 END {
-	nops = split("encode decode", ops, " "); ncomp = split("MH MR MMR", comps, " ")
-	# Go aggregate per (op, comp): a sub-benchmark per CCITT document -> total bytes / total time;
-	# else the benchmark without sub-name (assumed to cover the 8 documents).
-	for (o = 1; o <= nops; o++) for (k = 1; k <= ncomp; k++) {
-		op = ops[o]; comp = comps[k]
+	nops = split("encode decode", ops, " "); ncomp = split("MH MR MMR", comps, " "); nm = split("cpu wall", metrics, " ")
+	# Go aggregate per (metric, op, comp): with a sub-benchmark per CCITT document,
+	# total bytes / total median time; else the benchmark without sub-name.
+	for (mi = 1; mi <= nm; mi++) for (o = 1; o <= nops; o++) for (k = 1; k <= ncomp; k++) {
+		m = metrics[mi]; op = ops[o]; comp = comps[k]
 		n = split(gsubs[op, comp], subs, " ")
 		bytes = 0; tns = 0; ndoc = 0; whole = ""
 		for (i = 1; i <= n; i++) {
-			s = subs[i]; key = op SUBSEP comp SUBSEP s
-			m = median(key); mns = median("ns" SUBSEP key)
-			if (match(s, /itu[1-8]/)) {
-				d = substr(s, RSTART, RLENGTH)
-				g[op, comp, d] = m
-				ndoc++; bytes += m * mns / 1e3; tns += mns
-			} else if (s == "") {
-				whole = m
+			sname = subs[i]; key = op SUBSEP comp SUBSEP sname
+			v = median(m SUBSEP key); mns = median("ns" m SUBSEP key)
+			if (v == "") continue
+			if (match(sname, /itu[1-8]/)) {
+				d = substr(sname, RSTART, RLENGTH)
+				g[m, op, comp, d] = v
+				ndoc++; bytes += v * mns / 1e3; tns += mns
+			} else if (sname == "") {
+				whole = v
 			} else {
-				other[op, comp, s] = m; others[op, comp] = others[op, comp] " " s
+				other[m, op, comp, sname] = v; if (mi == 1) others[op, comp] = others[op, comp] " " sname
 			}
 		}
-		if (ndoc == 8) gtot[op, comp] = bytes / tns * 1e3
-		else if (whole != "") gtot[op, comp] = whole
+		if (ndoc == 8) gtot[m, op, comp] = bytes / tns * 1e3
+		else if (whole != "") gtot[m, op, comp] = whole
 	}
 	print "Medians in MB/s of raw page bytes (1728x2376/8 = 513216 bytes per page); higher is faster."
 	print "Aggregate over the 8 CCITT documents: total raw bytes / sum of per-document median times."
-	print ""
-	printf "%-7s %-4s %10s %10s %10s %11s %11s\n", "op", "comp", "Go", "libtiff", "spandsp", "Go/libtiff", "Go/spandsp"
-	for (o = 1; o <= nops; o++) for (k = 1; k <= ncomp; k++) {
-		op = ops[o]; comp = comps[k]
-		gv = ((op, comp) in gtot) ? gtot[op, comp] : ""
-		printf "%-7s %-4s %10s %10s %10s %11s %11s\n", op, comp, fmt(gv), fmt(ctot["libtiff", op, comp]), fmt(ctot["spandsp", op, comp]), ratio(gv, ctot["libtiff", op, comp]), ratio(gv, ctot["spandsp", op, comp])
+	if (loaded) print "The machine was loaded (load average above the CPU count): wall-clock figures include waiting for a core; compare the CPU-time table."
+	for (mi = 1; mi <= nm; mi++) {
+		m = metrics[mi]
+		print ""
+		print (m == "cpu") ? "By CPU time of the benchmarking thread (Go: cpu-ns/op; C: CLOCK_THREAD_CPUTIME_ID):" : "By wall-clock time:"
+		printf "%-7s %-4s %10s %10s %10s %11s %11s\n", "op", "comp", "Go", "libtiff", "spandsp", "Go/libtiff", "Go/spandsp"
+		for (o = 1; o <= nops; o++) for (k = 1; k <= ncomp; k++) {
+			op = ops[o]; comp = comps[k]
+			gv = ((m, op, comp) in gtot) ? gtot[m, op, comp] : ""
+			lt = ctot[m, "libtiff", op, comp]; sp = ctot[m, "spandsp", op, comp]
+			printf "%-7s %-4s %10s %10s %10s %11s %11s\n", op, comp, fmt(gv), fmt(lt), fmt(sp), ratio(gv, lt), ratio(gv, sp)
+		}
 	}
 	print ""
-	print "Per document (MB/s; coded bytes: libtiff / spandsp, which adds RTC or EOFB):"
-	printf "%-7s %-4s %-5s %10s %10s %10s %16s\n", "op", "comp", "page", "Go", "libtiff", "spandsp", "coded bytes"
+	print "Per document, by CPU time (MB/s); coded bytes: libtiff / spandsp (spandsp adds RTC or EOFB):"
+	printf "%-7s %-4s %-6s %10s %10s %10s %16s\n", "op", "comp", "page", "Go", "libtiff", "spandsp", "coded bytes"
 	for (o = 1; o <= nops; o++) for (k = 1; k <= ncomp; k++) {
 		op = ops[o]; comp = comps[k]
 		for (d = 1; d <= 8; d++) {
 			p = "itu" d
 			if (!(p in docs)) continue
-			gv = ((op, comp, p) in g) ? g[op, comp, p] : ""
-			printf "%-7s %-4s %-5s %10s %10s %10s %16s\n", op, comp, p, fmt(gv), fmt(c["libtiff", op, comp, p]), fmt(c["spandsp", op, comp, p]), coded["libtiff", comp, p] " / " coded["spandsp", comp, p]
+			gv = (("cpu", op, comp, p) in g) ? g["cpu", op, comp, p] : ""
+			printf "%-7s %-4s %-6s %10s %10s %10s %16s\n", op, comp, p, fmt(gv), fmt(c["cpu", "libtiff", op, comp, p]), fmt(c["cpu", "spandsp", op, comp, p]), coded["libtiff", comp, p] " / " coded["spandsp", comp, p]
 		}
 		n = split(others[op, comp], subs, " ")
-		for (i = 1; i <= n; i++) printf "%-7s %-4s %-5s %10s %10s %10s\n", op, comp, subs[i], fmt(other[op, comp, subs[i]]), "-", "-"
+		for (i = 1; i <= n; i++) printf "%-7s %-4s %-6s %10s %10s %10s\n", op, comp, subs[i], fmt(other["cpu", op, comp, subs[i]]), "-", "-"
 	}
 }
 ' "$OUT/cref.txt" "$OUT/go.txt"

@@ -14,17 +14,20 @@
  * Only the codec calls are inside the timed region: opening the in-memory TIFF,
  * setting tags and writing the directory are not timed. Each (library,
  * operation, compression, page) is run REPS times after one warm-up run and
- * the median is reported, in MB/s of raw page bytes (width*height/8 bytes,
- * 1 MB = 1e6 bytes), the unit of Go's b.SetBytes output.
+ * the medians of the wall-clock time and of the thread's CPU time
+ * (CLOCK_THREAD_CPUTIME_ID) are reported, in MB/s of raw page bytes
+ * (width*height/8 bytes, 1 MB = 1e6 bytes), the unit of Go's b.SetBytes
+ * output. On a loaded machine compare CPU time, which excludes the time spent
+ * waiting for a core.
  *
  * Every decode is checked pixel-for-pixel against the source page, so a
  * number is only printed for a codec that round-trips the page exactly.
  *
  * Usage:  bench [-n REPS] page.tif...
  * Output: one line per measurement,
- *   RESULT <lib> <op> <comp> <page> <median MB/s> <median ns> <coded bytes>
- * followed by aggregate lines over all pages (total raw bytes / total median time)
- *   TOTAL <lib> <op> <comp> <pages> <MB/s>
+ *   RESULT <lib> <op> <comp> <page> <wall MB/s> <wall ns> <coded bytes> <CPU MB/s> <CPU ns>
+ * followed by aggregate lines over all pages (total raw bytes / sum of medians)
+ *   TOTAL <lib> <op> <comp> <pages> <wall MB/s> <CPU MB/s>
  *
  * See README.md in this directory. Compile with:
  *   cc -O2 -o bench bench.c $(pkg-config --cflags --libs libtiff-4 spandsp) -lm
@@ -57,11 +60,32 @@ typedef struct {
 
 static int reps = 15;
 
-static double now_ns(void)
+static double clock_ns(clockid_t id)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(id, &ts);
     return (double) ts.tv_sec * 1e9 + (double) ts.tv_nsec;
+}
+
+/* A timing: wall-clock and CPU time of this thread. On a shared machine the
+   wall clock also counts the time spent waiting for a core; the thread's CPU
+   time does not, and is the figure to compare when the machine is loaded. */
+typedef struct {
+    double wall, cpu;
+} timing_t;
+
+static timing_t now(void)
+{
+    timing_t t = {clock_ns(CLOCK_MONOTONIC), clock_ns(CLOCK_THREAD_CPUTIME_ID)};
+    return t;
+}
+
+static timing_t since(timing_t t0)
+{
+    timing_t t = now();
+    t.wall -= t0.wall;
+    t.cpu -= t0.cpu;
+    return t;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -70,10 +94,25 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static double median(double *v, int n)
+static double median1(double *v, int n)
 {
     qsort(v, n, sizeof(double), cmp_double);
     return (n & 1) ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* median returns the medians of the wall and of the CPU times, separately. */
+static timing_t median(timing_t *t, int n)
+{
+    double w[n], c[n];
+    timing_t m;
+    for (int i = 0; i < n; i++)
+    {
+        w[i] = t[i].wall;
+        c[i] = t[i].cpu;
+    }
+    m.wall = median1(w, n);
+    m.cpu = median1(c, n);
+    return m;
 }
 
 static void die(const char *msg, const char *arg)
@@ -230,23 +269,23 @@ static void libtiff_set_fields(TIFF *tif, const page_t *p, int comp)
 
 /* Encodes p with libtiff into m (a complete TIFF); returns the median time and
    the coded strip size. */
-static double libtiff_encode(const page_t *p, int comp, memfile_t *m, size_t *coded)
+static timing_t libtiff_encode(const page_t *p, int comp, memfile_t *m, size_t *coded)
 {
-    double t[reps];
+    timing_t t[reps];
     for (int r = -1; r < reps; r++)
     {
         TIFF *tif;
-        double t0;
+        timing_t t0;
 
         m->len = m->pos = 0;
         if ((tif = mem_open(m, "wm")) == NULL)
             die("TIFFClientOpen(w) failed", p->name);
         libtiff_set_fields(tif, p, comp);
-        t0 = now_ns();
+        t0 = now();
         if (TIFFWriteEncodedStrip(tif, 0, p->pix, (tmsize_t) p->size) < 0)
             die("TIFFWriteEncodedStrip failed", p->name);
         if (r >= 0)
-            t[r] = now_ns() - t0;
+            t[r] = since(t0);
         TIFFClose(tif);
     }
     {
@@ -260,21 +299,21 @@ static double libtiff_encode(const page_t *p, int comp, memfile_t *m, size_t *co
     return median(t, reps);
 }
 
-static double libtiff_decode(const page_t *p, memfile_t *m, uint8_t *out)
+static timing_t libtiff_decode(const page_t *p, memfile_t *m, uint8_t *out)
 {
-    double t[reps];
+    timing_t t[reps];
     TIFF *tif = mem_open(m, "rm");
     if (tif == NULL)
         die("TIFFClientOpen(r) failed", p->name);
     for (int r = -1; r < reps; r++)
     {
-        double t0;
+        timing_t t0;
         memset(out, 0x55, p->size);
-        t0 = now_ns();
+        t0 = now();
         if (TIFFReadEncodedStrip(tif, 0, out, (tmsize_t) p->size) != (tmsize_t) p->size)
             die("TIFFReadEncodedStrip failed", p->name);
         if (r >= 0)
-            t[r] = now_ns() - t0;
+            t[r] = since(t0);
         if (memcmp(out, p->pix, p->size) != 0)
             die("libtiff decode differs from the page", p->name);
     }
@@ -318,9 +357,9 @@ static const int spandsp_enc[NCOMP] = {T4_COMPRESSION_ITU_T4_1D, T4_COMPRESSION_
    (LSB first, as on the fax line) and their number. t4_tx_init needs a TIFF to
    take the width and resolution from: the page's own file (196 lines/inch,
    so 0.0.6 uses K = 4 for MR); the rows then come from memory. */
-static double spandsp_encode(const page_t *p, int comp, uint8_t **code, size_t *coded)
+static timing_t spandsp_encode(const page_t *p, int comp, uint8_t **code, size_t *coded)
 {
-    double t[reps];
+    timing_t t[reps];
     rows_t c = {p, 0, NULL, 0};
     t4_tx_state_t *s = t4_tx_init(NULL, p->path, -1, -1);
     size_t cap = p->size + 65536;
@@ -334,13 +373,13 @@ static double spandsp_encode(const page_t *p, int comp, uint8_t **code, size_t *
     t4_tx_set_row_read_handler(s, row_read, &c);
     for (int r = -1; r < reps; r++)
     {
-        double t0;
+        timing_t t0;
         c.row = 0;
-        t0 = now_ns();
+        t0 = now();
         if (t4_tx_start_page(s) != 0)
             die("t4_tx_start_page failed", p->name);
         if (r >= 0)
-            t[r] = now_ns() - t0;
+            t[r] = since(t0);
     }
     if ((*code = malloc(cap)) == NULL)
         die("out of memory", NULL);
@@ -352,9 +391,9 @@ static double spandsp_encode(const page_t *p, int comp, uint8_t **code, size_t *
     return median(t, reps);
 }
 
-static double spandsp_decode(const page_t *p, int comp, const uint8_t *code, size_t coded, uint8_t *out)
+static timing_t spandsp_decode(const page_t *p, int comp, const uint8_t *code, size_t coded, uint8_t *out)
 {
-    double t[reps];
+    timing_t t[reps];
     char tmp[] = "/tmp/faxkit-cref-XXXXXX";
     int fd = mkstemp(tmp);
     rows_t c = {p, 0, out, 0};
@@ -372,18 +411,18 @@ static double spandsp_decode(const page_t *p, int comp, const uint8_t *code, siz
     t4_rx_set_row_write_handler(s, row_write, &c);
     for (int r = -1; r < reps; r++)
     {
-        double t0;
+        timing_t t0;
         t4_stats_t st;
         memset(out, 0x55, p->size);
         c.rows_out = 0;
-        t0 = now_ns();
+        t0 = now();
         if (t4_rx_start_page(s) != 0)
             die("t4_rx_start_page failed", p->name);
         t4_rx_put_chunk(s, code, (int) coded);
         if (t4_rx_end_page(s) != 0)
             die("t4_rx_end_page failed", p->name);
         if (r >= 0)
-            t[r] = now_ns() - t0;
+            t[r] = since(t0);
         t4_rx_get_transfer_statistics(s, &st);
         if (c.rows_out != p->height || st.bad_rows != 0 || memcmp(out, p->pix, p->size) != 0)
         {
@@ -400,16 +439,17 @@ static double spandsp_decode(const page_t *p, int comp, const uint8_t *code, siz
 /* ---- main ---- */
 
 typedef struct {
-    double ns_sum;
+    double wall_sum, cpu_sum;
     double bytes_sum;
 } total_t;
 
-static void report(const char *lib, const char *op, int comp, const page_t *p, double ns, size_t coded, total_t *tot)
+static void report(const char *lib, const char *op, int comp, const page_t *p, timing_t m, size_t coded, total_t *tot)
 {
-    printf("RESULT %s %s %s %s %.2f %.0f %zu\n", lib, op, comp_name[comp], p->name,
-           (double) p->size / ns * 1e3, ns, coded);
+    printf("RESULT %s %s %s %s %.2f %.0f %zu %.2f %.0f\n", lib, op, comp_name[comp], p->name,
+           (double) p->size / m.wall * 1e3, m.wall, coded, (double) p->size / m.cpu * 1e3, m.cpu);
     fflush(stdout);
-    tot->ns_sum += ns;
+    tot->wall_sum += m.wall;
+    tot->cpu_sum += m.cpu;
     tot->bytes_sum += (double) p->size;
 }
 
@@ -451,7 +491,7 @@ int main(int argc, char **argv)
             memfile_t m = {0};
             uint8_t *code = NULL;
             size_t coded = 0;
-            double ns;
+            timing_t ns;
 
             if (out == NULL)
                 die("out of memory", NULL);
@@ -473,7 +513,8 @@ int main(int argc, char **argv)
     for (int lib = 0; lib < 2; lib++)
         for (int op = 0; op < 2; op++)
             for (int comp = 0; comp < NCOMP; comp++)
-                printf("TOTAL %s %s %s %d %.2f\n", libs[lib], ops[op], comp_name[comp], npages,
-                       tot[lib][op][comp].bytes_sum / tot[lib][op][comp].ns_sum * 1e3);
+                printf("TOTAL %s %s %s %d %.2f %.2f\n", libs[lib], ops[op], comp_name[comp], npages,
+                       tot[lib][op][comp].bytes_sum / tot[lib][op][comp].wall_sum * 1e3,
+                       tot[lib][op][comp].bytes_sum / tot[lib][op][comp].cpu_sum * 1e3);
     return 0;
 }
