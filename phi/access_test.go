@@ -173,3 +173,26 @@ func TestPermissionAndEnumStrings(t *testing.T) {
 	_, err = ParseRole("root")
 	require.Error(t, err)
 }
+
+func TestEmergencyAccessIsAuditedBreakGlass(t *testing.T) {
+	ctx := context.Background()
+	f := newGuardFixture(t)
+	info, err := f.g.Put(ctx, alice, "s", testMeta, strings.NewReader("urgent page"))
+	require.NoError(t, err)
+	_, err = f.g.Open(ctx, admin, "s", info.ID)
+	require.ErrorIs(t, err, ErrDenied)
+	require.ErrorIs(t, f.g.EmergencyAccess(ctx, bob, "s", info.ID, "INC-1"), ErrDenied, "only admins break glass")
+	require.NoError(t, f.g.EmergencyAccess(ctx, admin, "s", info.ID, "INC-42"))
+	d, err := f.g.Open(ctx, admin, "s", info.ID)
+	require.NoError(t, err)
+	b, _ := io.ReadAll(d)
+	d.Close()
+	require.Equal(t, "urgent page", string(b))
+	var found bool
+	for _, e := range f.events(t) {
+		if e.Detail == "EMERGENCY ACCESS: INC-42" && e.Principal == admin.ID && e.Document == info.ID {
+			found = true
+		}
+	}
+	require.True(t, found, "emergency access must leave an audit record")
+}

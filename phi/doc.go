@@ -1,0 +1,144 @@
+// Package phi gives an application that handles faxes the technical
+// safeguards of the HIPAA Security Rule (45 CFR 164.312) as small,
+// composable, tested pieces: a sealed (encrypted, integrity-checked,
+// crash-safe) document store with retention and crypto-shredding, an
+// append-only encrypted audit log with signed checkpoints, a default-deny
+// access policy with roles and per-document grants, API-token
+// authentication, and a slog handler that keeps PHI out of logs.
+//
+// phi implements no ITU-T clause; it stores what the fax packages produce
+// (typically one TIFF Class F page per page, see package tiff).
+//
+// # HIPAA technical safeguards
+//
+//	45 CFR 164.312                  | phi feature                                   | test(s)
+//	--------------------------------+-----------------------------------------------+------------------------------------------------
+//	(a)(1)   Access control          | Policy (default deny, roles, metadata vs     | TestAccessDefaultDenyAndEveryDecisionAudited
+//	                                 | content permissions, per-document grants),   | TestAccessRefusedWhenAuditUnavailable
+//	                                 | Guard (every Store call checked and audited) |
+//	(a)(2)(i)  Unique user ident.    | Principal.ID in every decision and record;   | TestAccessDefaultDenyAndEveryDecisionAudited
+//	                                 | tokens bound to one principal                | TestTokenAuthentication
+//	(a)(2)(ii) Emergency access      | Guard.EmergencyAccess: admin break-glass,    | TestEmergencyAccessIsAuditedBreakGlass
+//	                                 | audited as "EMERGENCY ACCESS"                |
+//	(a)(2)(iii) Automatic logoff     | AuthConfig.IdleTimeout, TTL                  | TestTokenAuthentication/idle_timeout, /expiry
+//	(a)(2)(iv) Encryption/decryption | Store: per-document data key (Tink AES-256-  | TestStoreRoundTrip, TestAttackWrongKey,
+//	                                 | GCM-HKDF streaming AEAD), KEK envelope via   | TestKeyRotationRewrapsWithoutReencrypting,
+//	                                 | KeyProvider, rotation, crypto-shredding      | TestRetentionPurgeAndCryptoShred
+//	(b)      Audit controls          | AuditLog: encrypted, HMAC-chained records;   | TestAuditAppendVerifyExport,
+//	                                 | signed tlog checkpoints; VerifyAuditLog;     | TestAuditTamperDetection (edit, delete,
+//	                                 | ExportAuditLog (164.308(a)(1)(ii)(D));       | reorder, insert, truncation), TestAudit-
+//	                                 | denied requests audited too                  | PayloadEncryptedAtRest, TestAuthenticationAudited
+//	(c)(1)   Integrity               | AEAD per 4 KiB segment bound to document ID  | TestAttackFlippedByteInEveryChunk,
+//	                                 | and metadata; SHA-256 per page; crash-safe   | TestAttackTruncation, TestAttackChunkReordering,
+//	                                 | commit; retention, legal hold, purge         | TestCrashBetweenEveryWriteStep
+//	(c)(2)   Authenticate ePHI       | per-page SHA-256 in the sealed stream and in | TestPageDigestChecked,
+//	                                 | the sealed manifest, checked on every read;  | TestAttackReplayAcrossDocuments,
+//	                                 | cross-document replay rejected               | FuzzSealedReader, FuzzPageStream
+//	(d)      Person/entity authent.  | TokenAuthenticator: hashed tokens, constant- | TestTokenAuthentication/lockout...,
+//	                                 | time compare, expiry, lockout, audited       | TestAuthenticationAudited
+//	(e)(1)   Transmission security   | outside phi: T.38/RTP carry no encryption;   | (none in phi)
+//	                                 | run them over a VPN/SRTP and APIs over TLS.  |
+//	                                 | Sealed files and audit exports can be moved  |
+//	                                 | between hosts without exposing PHI.          |
+//	(e)(2)(i)  Integrity controls    | sealed documents stay authenticated in       | TestAttack* (any copy is verified on read)
+//	                                 | transit as files; audit chain + checkpoints  | TestAuditTamperDetection
+//	(e)(2)(ii) Encryption            | at rest as (a)(2)(iv); in transit: see (e)(1)| as (a)(2)(iv)
+//
+// # Sealed store
+//
+// A Store keeps each document as two files in <dir>/docs, named by a random
+// 128-bit ID (never by anything PHI):
+//
+//	<id>.seal  Tink streaming AEAD ciphertext of the page stream, associated
+//	           data = domain || ID || SHA-256(serialized metadata)
+//	<id>.rec   JSON record: creation and retention dates, legal hold, KEK ID,
+//	           the data keyset encrypted with the KEK (tink keyset.Write with
+//	           associated data = domain || ID), and the sealed manifest
+//	           (metadata and every page's size and SHA-256)
+//
+// Why this construction: Tink's AES256_GCM_HKDF streaming AEAD is a reviewed
+// online-AE scheme (per-stream HKDF subkey and nonce prefix, segment number
+// and last-segment flag in every nonce), so reordering, truncation,
+// extension and splicing are detected without a home-made format. Tink's
+// KMS envelope AEAD wraps only one-shot AEAD ciphertexts, so the streaming
+// data key is instead a Tink keyset encrypted with the KEK through Tink's
+// own keyset encryption, which any Tink KMS client (KMSKeyProvider) or the
+// local key file (LocalKeyFile) can serve. The KEK ID is kept beside the
+// wrapped key, so Store.RotateKeys re-wraps data keys without touching
+// bodies, and LocalKeyFile.Retire then destroys old KEKs.
+//
+// Writes: Create, NewPage (an io.WriteCloser per page, streamed straight
+// into the sealing writer in constant memory: plaintext never reaches disk),
+// then Commit: body to a temp file, fsync, rename, directory fsync; then the
+// record likewise. The record's rename is the commit point; OpenStore
+// removes temp files and bodies without a record, so a crash at any step
+// leaves the whole document or nothing.
+//
+// Reads: Open returns a DocumentReader with NextPage (one io.Reader per
+// page) and Read (the whole document). A page's SHA-256 is checked against
+// the stream and the sealed manifest before its io.EOF is returned.
+//
+// Deletion is crypto-shredding: the record (the only copy of the wrapped
+// data key) is overwritten with zeros and fsynced, then body and record are
+// removed. A copy of the body is useless without it. Purge deletes what has
+// passed its retention date; legal hold blocks deletion; ForceExpire deletes
+// at once. Time comes from StoreConfig.Clock.
+//
+// # Audit log
+//
+// AuditLog appends one line per Event (principal, action, document, time,
+// source, outcome, detail) to rotating segment files. Each payload is
+// AEAD-encrypted (associated data: its sequence number), and each line
+// carries HMAC-SHA256(key, previous MAC || seq || ciphertext), so editing,
+// inserting, deleting or reordering records breaks the chain;
+// VerifyAuditLog returns an *AuditError naming the first bad record.
+// Every AuditConfig.CheckpointEvery records and on Close, the RFC 6962 tree
+// head (golang.org/x/mod/sumdb/tlog) is signed as a note
+// (golang.org/x/mod/sumdb/note, Ed25519) and appended to <dir>/checkpoints.
+// A log shorter than any checkpoint fails with ErrAuditTruncated. An attacker
+// who can rewrite the disk can cut the checkpoints file too, so export
+// checkpoints (faxkit audit checkpoint) to another system and pass them to
+// VerifyAuditLog as trusted.
+//
+// Durability: with SyncEveryRecord (default) Append returns after fsync of
+// the record, so an acknowledged event survives power loss; rotation fsyncs
+// the directory; checkpoints are fsynced. SyncAtCheckpoint trades this for
+// speed and can lose up to CheckpointEvery acknowledged records. A torn
+// final line left by a crash is discarded by OpenAuditLog.
+//
+// # Access control and authentication
+//
+// Policy is default deny. Roles: admin (keys, retention, holds, grants,
+// metadata; content only by grant or EmergencyAccess), sender and receiver
+// (create; read what they are granted, which includes what they created),
+// auditor (audit log and listing; never metadata or content). Policy.Check
+// audits every decision, allowed or denied, and refuses the request if it
+// cannot be audited. Guard wraps a Store with these checks.
+//
+// TokenAuthenticator issues 256-bit API tokens, keeps only their SHA-256,
+// compares in constant time, and enforces TTL, idle timeout and lockout.
+//
+// # Logging without PHI
+//
+// FaxNumber, StationID, Name and FileName (and Metadata) redact themselves
+// in slog and fmt output. NewRedactingHandler wraps any slog.Handler and
+// also redacts attributes whose keys are marked PHI (DefaultPHIKeys).
+//
+// # Limitations
+//
+//   - LocalKeyFile and the audit key file hold keys in clear, protected only
+//     by file mode 0600; use a KMS (KMSKeyProvider) in production and keep
+//     key files off the data volume. Crypto-shredding assumes no backup
+//     holds both an old record and the KEK; zero-overwrite before unlink is
+//     best effort on SSDs and copy-on-write filesystems.
+//   - Retention dates and legal holds in the record are not authenticated;
+//     changes are audited when made through Guard or the CLI.
+//   - Policy grants live in memory; the embedding application persists them.
+//   - The audit verifier keeps two tree hashes per record in memory
+//     (about 64 bytes per record).
+//   - The crash tests model a process crash (operations after the crash
+//     point do not happen); they do not model a disk losing unsynced data.
+//   - Throughput: the per-page SHA-256 costs about as much as AES-GCM; see
+//     BenchmarkSealedVsRaw and the package README for measured ratios.
+//   - Until the tiff adapter lands, pages are opaque byte streams.
+package phi
