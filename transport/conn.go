@@ -162,9 +162,12 @@ func resolveUDP(ctx context.Context, r *net.Resolver, network, addr string) (*ne
 	return net.UDPAddrFromAddrPort(netip.AddrPortFrom(ips[0].Unmap(), uint16(pn))), nil
 }
 
-// NewConn wraps pc as one call with peer. The Conn owns pc: Close closes it.
-// pc may be any net.PacketConn, including an impaired one (see Impair) or
-// one end of a Pipe.
+// NewConn wraps pc as one call with peer. Close closes pc. A caller that
+// keeps ownership of pc (for example a Send given the application's own
+// socket) may simply drop the Conn instead: it holds no goroutines. It may
+// leave a read deadline set on pc, so reset that before reusing pc. pc may
+// be any net.PacketConn, including an impaired one (see Impair), one end of
+// a Pipe, or a Listener call.
 func NewConn(pc net.PacketConn, peer net.Addr, cfg *ConnConfig) *Conn {
 	c := &Conn{pc: pc, maxDg: cfg.maxDatagram()}
 	c.setPeer(peer)

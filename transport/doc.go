@@ -75,8 +75,13 @@
 // Impairment.Seed, with counters ([ImpairStats]). [Impair] applies a pair of
 // them (send, receive) to any net.PacketConn; [Pipe] returns two connected
 // in-memory PacketConns with one in each direction. Delays, jitter and
-// reorder hold-back run on a [Clock]: the system clock by default, or a
-// [ManualClock] that tests advance by hand so that nothing sleeps.
+// reorder hold-back run on a [Clock]: the system clock by default, a
+// [ManualClock] that tests advance by hand so that nothing sleeps, or any
+// channel-timer clock through [ChannelClock]. A Listener's socket belongs to
+// pion, but each of its calls is a net.PacketConn, so Impair wraps a call:
+//
+//	imp := transport.Impair(call, &transport.ImpairConfig{Send: transport.Impairment{Loss: 0.2, Seed: 1}})
+//	ep := transport.NewConn(imp, call.RemoteAddr(), nil)
 //
 // # Limitations
 //

@@ -289,3 +289,48 @@ func TestImpairUDP(t *testing.T) {
 	assert.Equal(t, ImpairStats{Offered: 1, Delivered: 1, Delayed: 1}, r)
 	assert.Zero(t, werr)
 }
+
+// TestImpairListenerCall impairs one call of a Listener: a *Conn is a
+// net.PacketConn, so Impair wraps it like any socket.
+func TestImpairListenerCall(t *testing.T) {
+	checkGoroutines(t)
+	ctx := testCtx(t)
+	l, err := Listen("udp4", "127.0.0.1:0", nil)
+	require.NoError(t, err)
+	defer l.Close()
+	client, err := Dial(ctx, "udp4", "127.0.0.1:0", l.Addr().String(), nil)
+	require.NoError(t, err)
+	defer client.Close()
+	require.NoError(t, client.WritePacket(ctx, []byte{0}))
+	call, err := l.Accept(ctx)
+	require.NoError(t, err)
+	imp := Impair(call, &ImpairConfig{
+		Send:    Impairment{Loss: 0.5, Seed: 3},
+		Receive: Impairment{Duplicate: 1},
+	})
+	c := NewConn(imp, call.RemoteAddr(), nil)
+	defer c.Close()
+
+	buf := make([]byte, 8)
+	n, err := c.ReadPacket(ctx, buf) // the first datagram, duplicated
+	require.NoError(t, err)
+	require.Equal(t, []byte{0}, buf[:n])
+	n, err = c.ReadPacket(ctx, buf)
+	require.NoError(t, err)
+	require.Equal(t, []byte{0}, buf[:n])
+
+	for i := range 200 {
+		require.NoError(t, c.WritePacket(ctx, []byte{byte(i)}))
+	}
+	s, r, _ := imp.Stats()
+	within(t, "call send loss", float64(s.Lost)/200, 0.5, 0.18)
+	assert.Equal(t, uint64(1), r.Duplicated)
+	got := 0
+	for got < int(s.Delivered) {
+		rctx, cancel := context.WithTimeout(ctx, time.Second)
+		_, err := client.ReadPacket(rctx, buf)
+		cancel()
+		require.NoError(t, err, "after %d of %d", got, s.Delivered)
+		got++
+	}
+}

@@ -100,8 +100,8 @@ type ListenerStats struct {
 	Active int
 	// Accepted counts calls handed out by Accept.
 	Accepted uint64
-	// Rejected counts new peers turned away: MaxCalls reached or the
-	// backlog full.
+	// Rejected counts datagrams from new peers turned away because
+	// MaxCalls calls were open or the Accept backlog was full.
 	Rejected uint64
 	// IdleClosed counts calls ended by IdleTimeout.
 	IdleClosed uint64
