@@ -486,6 +486,16 @@ func TestInteropLibtiffReadsOurs(t *testing.T) {
 				var stderr bytes.Buffer
 				cmd.Stderr = &stderr
 				if err := cmd.Run(); err != nil {
+					// Find the pages libtiff rejects, one file each.
+					for i, tp := range tps {
+						one := filepath.Join(dir, "one.tif")
+						require.NoError(t, os.WriteFile(one, writeTIFF(tp), 0o644))
+						os.Remove(out)
+						if msg, err := exec.Command(tiffcp, "-c", "none", one, out).CombinedOutput(); err != nil {
+							t.Errorf("%s: libtiff cannot decode our %s %s data (%d bytes): %v\n%s",
+								pages[i].name, v.name, bitOrderName(order), coded[i], err, msg)
+						}
+					}
 					t.Fatalf("tiffcp -c none on our %s pages: %v\n%s", v.name, err, stderr.String())
 				}
 				if s := stderr.String(); strings.Contains(s, "Fax") || strings.Contains(s, "rror") {
