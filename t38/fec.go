@@ -137,7 +137,7 @@ func (r *Receiver) repair() {
 						buf = xorInto(buf, r.slot(idx).buf)
 					}
 				}
-				if l := ifpLen(r.cfg.Version, buf); l > 0 && l < len(buf) {
+				if l := ifpLen(&r.scratch, r.cfg.Version, buf); l > 0 && l < len(buf) {
 					buf = buf[:l]
 				}
 				t.buf = buf

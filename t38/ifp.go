@@ -482,14 +482,10 @@ func (p *IFP) encode(b []byte) {
 // In version 0 both the X.691 layout (a field without data shares its octet
 // with the next field) and spandsp's octet-per-field layout are accepted.
 func (p *IFP) Unmarshal(b []byte) error {
-	n, err := p.decode(b, p.Version == 0)
-	if p.Version == 0 && (fatal(err) || n != len(b)) {
-		// spandsp's version 0 encoder starts every field on an octet.
-		if n2, err2 := p.decode(b, false); !fatal(err2) && n2 == len(b) {
-			return err2
-		}
-		n, err = p.decode(b, true)
+	if p.Version == 0 {
+		return p.unmarshalV0(b)
 	}
+	n, err := p.decode(b, false)
 	if fatal(err) {
 		return err
 	}
@@ -499,20 +495,73 @@ func (p *IFP) Unmarshal(b []byte) error {
 	return err
 }
 
+// unmarshalV0 tries the X.691 (packed) and spandsp (octet per field)
+// layouts of version 0. When both fit b exactly, the one with fewer empty
+// data-carrying fields wins, the packed one on a tie (as spandsp's decoder
+// reads it).
+func (p *IFP) unmarshalV0(b []byte) error {
+	n, err := p.decode(b, true)
+	if !fatal(err) && n == len(b) {
+		if !hasFields(b) || p.suspicious() == 0 {
+			return err
+		}
+		packed := p.suspicious()
+		var alt IFP
+		var fields [8]Field
+		alt.Fields = fields[:0]
+		if n2, err2 := alt.decode(b, false); !fatal(err2) && n2 == len(b) && alt.suspicious() < packed {
+			_, err = p.decode(b, false)
+			return err
+		}
+		return err
+	}
+	n2, err2 := p.decode(b, false)
+	if !fatal(err2) && n2 == len(b) {
+		return err2
+	}
+	if fatal(err) {
+		return err
+	}
+	if fatal(err2) {
+		return err2
+	}
+	return ErrTrailingData
+}
+
+// hasFields reports whether an encoded IFP has a data-field.
+func hasFields(b []byte) bool { return len(b) > 0 && b[0]&0xc0 == 0xc0 }
+
+// suspicious counts fields of a data-carrying type (hdlc-data,
+// t4-non-ecm-data) that carry no data: what a version 0 packet read in the
+// wrong layout tends to show.
+func (p *IFP) suspicious() int {
+	n := 0
+	for _, f := range p.Fields {
+		if len(f.Data) == 0 && (f.Type == FieldHDLCData || f.Type == FieldT4NonECMData) {
+			n++
+		}
+	}
+	return n
+}
+
 // fatal reports whether err is an error other than an unknown value.
 func fatal(err error) bool {
 	return err != nil && !errors.Is(err, ErrUnknownValue)
 }
 
-// ifpLen returns the length of the IFP encoding at the start of b, or -1.
+// ifpLen returns the length of the IFP encoding at the start of b, or -1,
+// decoding into the scratch packet p.
 // Used to trim packets rebuilt from FEC parity, which are padded to the
 // longest packet of their group.
-func ifpLen(v Version, b []byte) int {
-	var p IFP
+func ifpLen(p *IFP, v Version, b []byte) int {
 	p.Version = v
-	var fields [8]Field
-	p.Fields = fields[:0]
 	n, err := p.decode(b, v == 0)
+	if v == 0 && hasFields(b) && (fatal(err) || p.suspicious() > 0) {
+		packed := p.suspicious()
+		if n2, err2 := p.decode(b, false); !fatal(err2) && (fatal(err) || p.suspicious() < packed) {
+			return n2
+		}
+	}
 	if fatal(err) {
 		return -1
 	}

@@ -215,7 +215,7 @@ func TestIFPRoundTripAllValues(t *testing.T) {
 				if diff := cmp.Diff(canon(&p), canon(&q)); diff != "" {
 					t.Fatalf("v%d %v %v (-want +got)\n%s", v, dt, ft, diff)
 				}
-				require.Equal(t, len(b), ifpLen(v, append(b, 0xee, 0xee)))
+				require.Equal(t, len(b), ifpLen(new(IFP), v, append(b, 0xee, 0xee)))
 			}
 		}
 	}

@@ -279,6 +279,17 @@ func (p SDPParams) AppendAttributes(b []byte) []byte {
 	return b
 }
 
+// isToken reports whether s is a non-empty run of visible ASCII, safe as
+// one field of an SDP line.
+func isToken(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] >= 0x7f {
+			return false
+		}
+	}
+	return s != ""
+}
+
 // sanitizeLine keeps a value from breaking the SDP line structure.
 func sanitizeLine(s string) string {
 	return strings.Map(func(r rune) rune {
@@ -294,16 +305,16 @@ func sanitizeLine(s string) string {
 // written "udptl" unless Proto says otherwise.
 func (m Media) AppendSDP(b []byte) []byte {
 	proto := m.Proto
-	if proto == "" {
+	if !isToken(proto) {
 		proto = "udptl"
 	}
-	b = fmt.Appendf(b, "m=image %d %s t38\r\n", m.Port, sanitizeLine(proto))
-	if m.Addr != "" {
+	b = fmt.Appendf(b, "m=image %d %s t38\r\n", m.Port, proto)
+	if isToken(m.Addr) {
 		family := "IP4"
 		if strings.Contains(m.Addr, ":") {
 			family = "IP6"
 		}
-		b = fmt.Appendf(b, "c=IN %s %s\r\n", family, sanitizeLine(m.Addr))
+		b = fmt.Appendf(b, "c=IN %s %s\r\n", family, m.Addr)
 	}
 	return m.Params.AppendAttributes(b)
 }

@@ -696,6 +696,7 @@ type Receiver struct {
 	lastLost int64  // last logical index declared lost
 	ring     [rxRing]rxSlot
 	pkt      UDPTLPacket
+	scratch  IFP // for trimming packets rebuilt from FEC
 	out      []outEntry
 	outHead  int
 	stats    ReceiverStats
