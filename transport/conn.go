@@ -410,6 +410,10 @@ func (c *Conn) closeError() error {
 	return ErrClosed
 }
 
+// PacketConn returns the net.PacketConn a socket Conn wraps (nil for a
+// Listener call), for example to read an ImpairedConn's or PipeConn's Stats.
+func (c *Conn) PacketConn() net.PacketConn { return c.pc }
+
 // Stats returns the call's counters so far.
 func (c *Conn) Stats() ConnStats {
 	s := ConnStats{

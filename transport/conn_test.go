@@ -215,3 +215,21 @@ func TestConnOverPipe(t *testing.T) {
 	assert.Equal(t, "abc", string(buf[:n]))
 	assert.False(t, errors.Is(err, ErrClosed))
 }
+
+func TestPipeEndpoints(t *testing.T) {
+	checkGoroutines(t)
+	a, b := PipeEndpoints(&PipeConfig{AToB: Impairment{Duplicate: 1}})
+	defer a.Close()
+	defer b.Close()
+	ctx := testCtx(t)
+	var ep Endpoint = a
+	require.NoError(t, ep.WritePacket(ctx, []byte("ifp")))
+	buf := make([]byte, 8)
+	for range 2 {
+		n, err := b.ReadPacket(ctx, buf)
+		require.NoError(t, err)
+		require.Equal(t, "ifp", string(buf[:n]))
+	}
+	assert.Equal(t, uint64(1), a.PacketConn().(*PipeConn).Stats().Duplicated)
+	assert.Equal(t, b.LocalAddr(), a.RemoteAddr())
+}

@@ -493,6 +493,14 @@ func Pipe(cfg *PipeConfig) (a, b *PipeConn) {
 	return a, b
 }
 
+// PipeEndpoints is Pipe with each end wrapped in a Conn whose peer is the
+// other end: two connected Endpoints for testing a T.38 terminal (or two)
+// in memory. The PipeConns are reachable for Stats through Conn.PacketConn.
+func PipeEndpoints(cfg *PipeConfig) (a, b *Conn) {
+	pa, pb := Pipe(cfg)
+	return NewConn(pa, pb.LocalAddr(), nil), NewConn(pb, pa.LocalAddr(), nil)
+}
+
 // ReadFrom implements net.PacketConn.
 func (c *PipeConn) ReadFrom(p []byte) (int, net.Addr, error) {
 	if c.closed.Load() {
