@@ -1,0 +1,98 @@
+package tiff
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/faxkit/faxkit/t4"
+	"github.com/stretchr/testify/require"
+)
+
+var updateSeeds = flag.Bool("update-seeds", false, "rewrite testdata/fuzz/FuzzReader seeds made by our writer")
+
+// fuzzLimits keep one fuzz input cheap: small pages, few pages.
+var fuzzLimits = Limits{MaxPages: 16, MaxPixels: 1 << 20, MaxImageBytes: 8 << 20, MaxStrips: 4096, MaxValueBytes: 1 << 16}
+
+// FuzzReader feeds arbitrary bytes to the reader: it must never panic or
+// allocate beyond its limits, errors must wrap a sentinel, and every page it
+// does decode must survive a round trip through our writer.
+func FuzzReader(f *testing.F) {
+	for _, m := range writeModes {
+		f.Add(writeDoc(f, &m.cfg, []*t4.Bitmap{synthPage(61, 9, 1), synthPage(40, 5, 2)}, nil))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r, err := NewReader(bytes.NewReader(data), int64(len(data)), &ReaderConfig{Limits: fuzzLimits})
+		if err != nil {
+			checkSentinel(t, err)
+			return
+		}
+		for {
+			p, err := r.Next()
+			if err == io.EOF {
+				return
+			}
+			if err != nil {
+				checkSentinel(t, err)
+				return
+			}
+			b, err := p.Bitmap()
+			if err != nil {
+				checkSentinel(t, err)
+				continue
+			}
+			if b.Width != p.Info.Width || b.Height != p.Info.Height {
+				t.Fatalf("bitmap %dx%d for a %dx%d page", b.Width, b.Height, p.Info.Width, p.Info.Height)
+			}
+			var buf bytes.Buffer
+			w, _ := NewWriter(&buf, &WriterConfig{Compression: CompressionGroup4})
+			if err := w.WritePage(b, nil); err != nil {
+				t.Fatalf("writing a decoded page: %v", err)
+			}
+			if err := w.Close(); err != nil {
+				t.Fatal(err)
+			}
+			got, _ := readDoc(t, buf.Bytes())
+			if d := diffBitmaps(b, got[0]); d != "" {
+				t.Fatalf("round trip of a decoded page: %s", d)
+			}
+		}
+	})
+}
+
+func checkSentinel(t *testing.T, err error) {
+	t.Helper()
+	for _, s := range []error{ErrCorrupt, ErrUnsupported, ErrTooLarge} {
+		if errorsIs(err, s) {
+			return
+		}
+	}
+	t.Fatalf("error wraps no sentinel: %v", err)
+}
+
+// TestWriteFuzzSeeds rewrites the seed files made by our writer (run with
+// -update-seeds). The other seeds (from libtiff and ImageMagick) are
+// described in testdata/README.md.
+func TestWriteFuzzSeeds(t *testing.T) {
+	if !*updateSeeds {
+		t.Skip("run with -update-seeds to rewrite the seeds")
+	}
+	dir := filepath.Join("testdata", "fuzz", "FuzzReader")
+	require.NoError(t, os.MkdirAll(dir, 0o755))
+	for _, m := range writeModes {
+		for _, fo := range []FillOrder{MSBFirst, LSBFirst} {
+			cfg := m.cfg
+			cfg.FillOrder = fo
+			data := writeDoc(t, &cfg, []*t4.Bitmap{synthPage(61, 9, 1), synthPage(40, 5, 2)}, nil)
+			name := filepath.Join(dir, fmt.Sprintf("faxkit-%s-%s", m.name, fo))
+			require.NoError(t, os.WriteFile(name, []byte(fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n", data)), 0o644))
+		}
+	}
+}
+
+func errorsIs(err, target error) bool { return errors.Is(err, target) }
