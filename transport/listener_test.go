@@ -49,9 +49,15 @@ func echo(l *Listener, wg *sync.WaitGroup) {
 }
 
 func TestListenerManyCalls(t *testing.T) {
+	for _, batch := range []bool{false, true} {
+		t.Run(fmt.Sprintf("batch=%v", batch), func(t *testing.T) { testManyCalls(t, batch) })
+	}
+}
+
+func testManyCalls(t *testing.T, batch bool) {
 	checkGoroutines(t)
 	const calls, packets = 200, 20
-	l := listen(t, &ListenConfig{MaxCalls: calls, Backlog: calls})
+	l := listen(t, &ListenConfig{MaxCalls: calls, Backlog: calls, BatchIO: batch})
 	var srv sync.WaitGroup
 	srv.Add(1)
 	go echo(l, &srv)
