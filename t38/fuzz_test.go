@@ -84,8 +84,12 @@ func FuzzUDPTL(f *testing.F) {
 		}
 		r.Flush()
 		for {
-			if _, ok := r.Next(); !ok {
+			e, ok := r.Next()
+			if !ok {
 				break
+			}
+			if e.Lost == 0 {
+				delivered++
 			}
 		}
 		st := r.Stats()

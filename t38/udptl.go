@@ -812,8 +812,12 @@ func (r *Receiver) Push(b []byte) error {
 		r.old(idx, p.Primary)
 		return nil
 	}
-	if idx-r.next >= int64(r.cfg.Window) {
-		r.advance(idx - int64(r.cfg.Window) + 1)
+	// Keep every undelivered packet, and what FEC may still need, in the
+	// ring. The window itself is applied after this datagram's recovery
+	// information has been used (drain), so deep redundancy can still
+	// rebuild a packet that is about to leave the window.
+	if keep := int64(rxRing - maxRxFECReach); idx-r.next >= keep {
+		r.advance(idx - keep + 1)
 	}
 	if idx > r.highest {
 		from := max(r.highest+1, idx-rxRing+1)
@@ -1001,7 +1005,7 @@ func (r *Receiver) emit(idx int64, force bool) bool {
 		s.state = slotLost
 	}
 	r.gap(idx, 1)
-	return false
+	return true
 }
 
 // gap reports n lost packets from idx, merging with a gap just reported.
