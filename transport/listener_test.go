@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -22,6 +23,9 @@ func listen(t *testing.T, cfg *ListenConfig) *Listener {
 	return l
 }
 
+// overflow totals the receive-queue overflows of the calls echo served.
+var overflow atomic.Uint64
+
 // echo serves l: every call gets its datagrams back until it ends.
 func echo(l *Listener, wg *sync.WaitGroup) {
 	defer wg.Done()
@@ -33,6 +37,7 @@ func echo(l *Listener, wg *sync.WaitGroup) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			defer func() { overflow.Add(c.Stats().Overflow) }()
 			defer c.Close()
 			buf := make([]byte, DefaultMaxDatagram)
 			for {

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -72,6 +73,8 @@ func TestListenerScale(t *testing.T) {
 	var out bytes.Buffer
 	cmd.Stdout = &out
 	cmd.Stderr = os.Stderr
+	drops0 := udpRcvbufErrors()
+	overflow.Store(0)
 	cpu0 := cpuTime(syscall.RUSAGE_SELF)
 	start := time.Now()
 	require.NoError(t, cmd.Run(), "client process:\n%s", out.String())
@@ -80,6 +83,7 @@ func TestListenerScale(t *testing.T) {
 	st := l.Stats()
 	require.NoError(t, l.Close())
 	srv.Wait()
+	kernelDrops := udpRcvbufErrors() - drops0
 
 	i := bytes.Index(out.Bytes(), []byte("SCALE-RESULT "))
 	require.GreaterOrEqual(t, i, 0, "client output:\n%s", out.String())
@@ -91,6 +95,7 @@ func TestListenerScale(t *testing.T) {
 	callSeconds := float64(calls) * float64(secs)
 	t.Logf("BatchIO %v; %d calls × %d s at 50 datagrams/s each way: sent %d, echoed back %d (%.3f%% lost); listener accepted %d, rejected %d",
 		batch, calls, secs, r.Sent, r.Received, 100*float64(r.Sent-r.Received)/float64(max(r.Sent, 1)), st.Accepted, st.Rejected)
+	t.Logf("dropped: %d by the kernel (UDP RcvbufErrors, all sockets), %d by call queues", kernelDrops, overflow.Load())
 	t.Logf("server CPU %v over %v wall (%.2f cores): %.3f ms CPU per call-second",
 		serverCPU.Round(time.Millisecond), wall.Round(time.Millisecond), serverCPU.Seconds()/wall.Seconds(),
 		float64(serverCPU.Microseconds())/1000/callSeconds)
@@ -191,4 +196,32 @@ func TestScaleClient(t *testing.T) {
 	b, err := json.Marshal(r)
 	require.NoError(t, err)
 	os.Stdout.Write(append(append([]byte("SCALE-RESULT "), b...), '\n'))
+}
+
+// udpRcvbufErrors reads the kernel's count of UDP datagrams dropped for a
+// full receive buffer (Linux /proc/net/snmp), or 0 when unavailable.
+func udpRcvbufErrors() int64 {
+	b, err := os.ReadFile("/proc/net/snmp")
+	if err != nil {
+		return 0
+	}
+	var names, values []string
+	for _, line := range strings.Split(string(b), "\n") {
+		if !strings.HasPrefix(line, "Udp: ") {
+			continue
+		}
+		if names == nil {
+			names = strings.Fields(line)
+		} else {
+			values = strings.Fields(line)
+			break
+		}
+	}
+	for i, n := range names {
+		if n == "RcvbufErrors" && i < len(values) {
+			v, _ := strconv.ParseInt(values[i], 10, 64)
+			return v
+		}
+	}
+	return 0
 }
