@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/faxkit/faxkit/internal/peertest"
 	"github.com/stretchr/testify/require"
 )
 
@@ -127,4 +128,18 @@ func TestDispatcher(t *testing.T) {
 	r = runCLI(t, "", "store", "list", "-dir", "")
 	require.Equal(t, 1, r.code)
 	require.Contains(t, r.stderr, "-dir")
+}
+
+func TestStoreTIFFRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(peertest.SharedTestdata(t), "ccitt", "itu2.tif")
+	r := runCLI(t, dir, "store", "put", "-tiff", src)
+	require.Equal(t, 0, r.code, r.stderr)
+	id := strings.TrimSpace(r.stdout)
+	out := filepath.Join(t.TempDir(), "out.tif")
+	r = runCLI(t, dir, "store", "get", "-tiff", "-o", out, id)
+	require.Equal(t, 0, r.code, r.stderr)
+	data, err := os.ReadFile(out)
+	require.NoError(t, err)
+	require.True(t, bytes.HasPrefix(data, []byte("II*\x00")), "a TIFF file")
 }

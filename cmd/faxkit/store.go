@@ -18,11 +18,14 @@ var storeCmd = &command{
 	summary: "sealed (encrypted) document store: put, get, list, purge, rotate-key",
 	usage: `usage: faxkit store <subcommand> -dir DIR [flags] [args]
 
-  put [-retain DUR] [-content-type T] FILE...
-        seal the FILEs as the pages of one new document; prints its ID
-  get [-o OUT] [-page N] ID
+  put [-retain DUR] [-content-type T] [-tiff] FILE...
+        seal the FILEs as the pages of one new document; prints its ID.
+        With -tiff, every page of each TIFF FILE becomes a sealed
+        single-page TIFF
+  get [-o OUT] [-page N] [-tiff] ID
         decrypt a document (all pages concatenated, or page N from 1) to
-        OUT or stdout; every page's SHA-256 is verified
+        OUT or stdout; every page's SHA-256 is verified. With -tiff, write
+        a document stored with put -tiff as one multi-page TIFF
   list  list documents (no PHI: IDs, dates, holds, sizes, key IDs)
   purge [-force ID]...
         crypto-shred every document past its retention date (never one under
@@ -76,6 +79,7 @@ func storePut(ctx context.Context, e *env, args []string) (err error) {
 	l.register(fs, e)
 	retain := fs.Duration("retain", 0, "retention period (e.g. 52560h = 6 years; 0 = until deleted)")
 	ctype := fs.String("content-type", "image/tiff", "content type recorded in the sealed metadata")
+	asTIFF := fs.Bool("tiff", false, "split TIFF files into sealed single-page TIFFs")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -96,7 +100,11 @@ func storePut(ctx context.Context, e *env, args []string) (err error) {
 		w.SetRetainUntil(time.Now().Add(*retain))
 	}
 	for _, name := range fs.Args() {
-		if err := copyPage(w, name); err != nil {
+		copyFn := copyPage
+		if *asTIFF {
+			copyFn = copyTIFF
+		}
+		if err := copyFn(w, name); err != nil {
 			w.Abort()
 			return audited(ctx, e, ss.log, phi.ActionCreate, "", err)
 		}
@@ -125,12 +133,27 @@ func copyPage(w *phi.DocumentWriter, name string) error {
 	return p.Close()
 }
 
+func copyTIFF(w *phi.DocumentWriter, name string) error {
+	f, err := os.Open(name)
+	if err != nil {
+		return errors.New("cannot open an input file") // its name may be PHI
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	_, err = phi.SealTIFF(w, f, st.Size(), nil)
+	return err
+}
+
 func storeGet(ctx context.Context, e *env, args []string) (err error) {
 	var l local
 	fs := newFlags(e, "store get")
 	l.register(fs, e)
 	out := fs.String("o", "", "output file (default stdout); created with mode 0600")
 	page := fs.Int("page", 0, "write only this page (1-based)")
+	asTIFF := fs.Bool("tiff", false, "write the pages as one multi-page TIFF")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -143,11 +166,11 @@ func storeGet(ctx context.Context, e *env, args []string) (err error) {
 		return err
 	}
 	defer func() { err = ss.close(err) }()
-	err = getDoc(ctx, ss.s, id, *out, *page, e.stdout)
+	err = getDoc(ctx, ss.s, id, *out, *page, *asTIFF, e.stdout)
 	return audited(ctx, e, ss.log, phi.ActionReadContent, id, err)
 }
 
-func getDoc(ctx context.Context, s *phi.Store, id, out string, page int, stdout io.Writer) error {
+func getDoc(ctx context.Context, s *phi.Store, id, out string, page int, asTIFF bool, stdout io.Writer) error {
 	d, err := s.Open(ctx, id)
 	if err != nil {
 		return err
@@ -161,6 +184,10 @@ func getDoc(ctx context.Context, s *phi.Store, id, out string, page int, stdout 
 		}
 		defer f.Close()
 		w = f
+	}
+	if asTIFF {
+		_, err = d.WriteTIFF(w, nil)
+		return err
 	}
 	if page <= 0 {
 		_, err = io.Copy(w, d)
