@@ -1,6 +1,7 @@
 package t4
 
 import (
+	"encoding/binary"
 	"fmt"
 	"io"
 )
@@ -54,6 +55,7 @@ type Decoder struct {
 	width    int
 	opt      DecodeOptions
 	cur, ref []int32 // changing elements: row being decoded, last good row
+	line     []byte  // scratch row for fillRow
 	stats    Stats
 	badRun   int
 	started  bool // the optional leading EOL has been looked for
@@ -103,6 +105,7 @@ func NewDecoder(r io.Reader, width int, opts *DecodeOptions) (*Decoder, error) {
 	d := &Decoder{width: width, opt: o}
 	d.cur = make([]int32, 0, width+8)
 	d.ref = make([]int32, 0, width+8)
+	d.line = make([]byte, (width+7)/8+8)
 	d.Reset(r)
 	return d, nil
 }
@@ -183,14 +186,14 @@ func (d *Decoder) ReadRow(dst []byte) error {
 			}
 			return d.err
 		}
-		fillRow(dst, d.ref, d.width)
+		fillRow(dst, d.line, d.ref, d.width)
 		d.stats.Rows++
 		d.stats.BadRows++
 		d.badRun++
 		d.stats.LongestBadRun = max(d.stats.LongestBadRun, d.badRun)
 		return nil
 	}
-	fillRow(dst, d.cur, d.width)
+	fillRow(dst, d.line, d.cur, d.width)
 	d.cur, d.ref = d.ref, d.cur
 	d.stats.Rows++
 	d.badRun = 0
@@ -587,16 +590,28 @@ func (d *Decoder) code2D(acc uint64, n int) (_ uint64, _ int, err error) {
 // vertDelta[mode] is a1 - b1 for the vertical modes.
 var vertDelta = [16]int32{modeV0: 0, modeVR1: 1, modeVR2: 2, modeVR3: 3, modeVL1: -1, modeVL2: -2, modeVL3: -3}
 
-// fillRow writes the pixels of a row from its changing elements.
-func fillRow(dst []byte, ch []int32, width int) {
-	clear(dst[:(width+7)/8])
+// fillRow writes the pixels of a row from its changing elements. line is
+// scratch of at least (width+7)/8+8 octets: runs are set with 64-bit
+// stores there, then copied to dst.
+func fillRow(dst, line []byte, ch []int32, width int) {
+	n := (width + 7) / 8
+	line = line[:n+8]
+	clear(line)
 	for i := 0; ; i += 2 {
 		a := int(ch[i])
 		if a >= width {
-			return
+			break
 		}
-		setRun(dst, a, int(ch[i+1]))
+		b := int(ch[i+1])
+		p, off := a>>3, uint(a&7)
+		if end := off + uint(b-a); end <= 64 {
+			mask := ^uint64(0) >> off &^ (^uint64(0) >> end)
+			binary.BigEndian.PutUint64(line[p:], binary.BigEndian.Uint64(line[p:])|mask)
+		} else {
+			setRun(line, a, b)
+		}
 	}
+	copy(dst, line[:n])
 }
 
 // setRun sets pixels a..b-1 (a < b) to black.
