@@ -15,7 +15,8 @@ package t38
 // No length parity is sent, so a packet rebuilt from an entry is as long
 // as the longest packet of its group; because an IFP packet is
 // self-delimiting, the receiver trims the rebuilt packet to the length its
-// own encoding declares.
+// own encoding declares, and discards a rebuild that is not an IFP packet
+// at all (parity that does not match its group).
 //
 // The first packets of a call "wind up" the FEC: while fewer than S*E
 // packets have been sent, a datagram carries entries = sent/S (and span 0
@@ -137,10 +138,16 @@ func (r *Receiver) repair() {
 						buf = xorInto(buf, r.slot(idx).buf)
 					}
 				}
-				if l := ifpLen(&r.scratch, r.cfg.Version, buf); l > 0 && l < len(buf) {
-					buf = buf[:l]
+				l := ifpLen(&r.scratch, r.cfg.Version, buf)
+				if l <= 0 {
+					// Not an IFP packet: parity that does not match the
+					// group (spandsp truncates its entry list without
+					// recomputing it). Deliver nothing rather than junk.
+					t.buf = buf[:0]
+					s.fecDone |= 1 << m
+					continue
 				}
-				t.buf = buf
+				t.buf = buf[:l]
 				t.state = slotHave
 				t.recovered = RecoveredFEC
 				s.fecDone |= 1 << m

@@ -628,3 +628,31 @@ func TestUDPTLRoundTrip(t *testing.T) {
 	_, err = p.MarshalTo(buf)
 	require.ErrorIs(t, err, ErrBufferTooSmall)
 }
+
+func TestReceiverDiscardsMismatchedParity(t *testing.T) {
+	s, _ := NewSender(SenderConfig{EC: ECFEC, FECSpan: 2, FECEntries: 1})
+	var dgrams [][]byte
+	for _, ifp := range []string{"06", "02", "04", "08"} {
+		d, err := s.Append(nil, unhex(t, ifp))
+		require.NoError(t, err)
+		dgrams = append(dgrams, d)
+	}
+	require.Equal(t, unhex(t, "0002 01 04 80 0102 01 0104"), dgrams[2])
+	// Corrupt the parity so that the rebuilt packet 1 would be 0x80 (an
+	// indicator claiming a data field): not an IFP packet. Datagram 3's
+	// parity (packets 1 and 2) is corrupted the same way.
+	dgrams[2][len(dgrams[2])-1] = 0x86
+	dgrams[3][len(dgrams[3])-1] ^= 0x82
+	r, _ := NewReceiver(ReceiverConfig{})
+	var got []delivered
+	lost := 0
+	for _, i := range []int{0, 2, 3} {
+		require.NoError(t, r.Push(dgrams[i]))
+		collect(r, &got, &lost)
+	}
+	r.Flush()
+	collect(r, &got, &lost)
+	require.Equal(t, 1, lost)
+	require.Len(t, got, 3)
+	require.Zero(t, r.Stats().FEC)
+}
