@@ -61,6 +61,12 @@ type ConnConfig struct {
 	// MaxDatagram bounds writes; longer ones fail with ErrTooLarge.
 	// Default DefaultMaxDatagram.
 	MaxDatagram int
+	// Latch makes the Conn adopt the source address of the first datagram
+	// it receives as its peer ("symmetric" UDPTL/RTP, as SBCs call it): a
+	// peer behind NAT often sends from another address or port than the
+	// one it signalled. Until then writes go to the configured peer;
+	// afterwards datagrams from any other address are dropped.
+	Latch bool
 }
 
 func (c *ConnConfig) maxDatagram() int {
@@ -90,9 +96,10 @@ type ConnStats struct {
 // Endpoint, net.Conn and net.PacketConn; datagrams from addresses other than
 // the peer are dropped and counted.
 type Conn struct {
-	peer   net.Addr
-	peerAP netip.AddrPort // valid when peer is a *net.UDPAddr
-	maxDg  int
+	peerP   atomic.Pointer[peerInfo]
+	maxDg   int
+	latch   bool
+	latched atomic.Bool
 
 	// Socket mode.
 	pc      net.PacketConn
@@ -169,29 +176,48 @@ func resolveUDP(ctx context.Context, r *net.Resolver, network, addr string) (*ne
 // be any net.PacketConn, including an impaired one (see Impair), one end of
 // a Pipe, or a Listener call.
 func NewConn(pc net.PacketConn, peer net.Addr, cfg *ConnConfig) *Conn {
-	c := &Conn{pc: pc, maxDg: cfg.maxDatagram()}
+	c := &Conn{pc: pc, maxDg: cfg.maxDatagram(), latch: cfg != nil && cfg.Latch}
 	c.setPeer(peer)
 	c.udp, _ = pc.(*net.UDPConn)
 	return c
 }
 
-func (c *Conn) setPeer(peer net.Addr) {
-	c.peer = peer
-	if ua, ok := peer.(*net.UDPAddr); ok {
-		ap := ua.AddrPort()
-		c.peerAP = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
-	}
+// peerInfo is the peer's address, with its AddrPort form when it is UDP.
+type peerInfo struct {
+	addr net.Addr
+	ap   netip.AddrPort // valid when addr is a *net.UDPAddr
 }
 
+func (c *Conn) setPeer(peer net.Addr) {
+	pi := &peerInfo{addr: peer}
+	if ua, ok := peer.(*net.UDPAddr); ok {
+		ap := ua.AddrPort()
+		pi.ap = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+	}
+	c.peerP.Store(pi)
+}
+
+func (c *Conn) peer() *peerInfo { return c.peerP.Load() }
+
 func (c *Conn) isPeer(a net.Addr) bool {
-	if a == c.peer {
+	pi := c.peer()
+	if a == pi.addr {
 		return true
 	}
-	if ua, ok := a.(*net.UDPAddr); ok && c.peerAP.IsValid() {
+	if ua, ok := a.(*net.UDPAddr); ok && pi.ap.IsValid() {
 		ap := ua.AddrPort()
-		return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()) == c.peerAP
+		return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()) == pi.ap
 	}
-	return a != nil && c.peer != nil && a.Network() == c.peer.Network() && a.String() == c.peer.String()
+	return a != nil && pi.addr != nil && a.Network() == pi.addr.Network() && a.String() == pi.addr.String()
+}
+
+// latchTo adopts a as the peer if Latch is on and nothing was latched yet.
+func (c *Conn) latchTo(a net.Addr) bool {
+	if !c.latch || a == nil || !c.latched.CompareAndSwap(false, true) {
+		return false
+	}
+	c.setPeer(a)
+	return true
 }
 
 // ReadPacket implements Endpoint.
@@ -243,14 +269,24 @@ func (c *Conn) readSocket(ctx context.Context, p []byte) (int, error) {
 			from bool
 			err  error
 		)
-		if c.udp != nil && c.peerAP.IsValid() {
+		if pi := c.peer(); c.udp != nil && pi.ap.IsValid() {
 			var ap netip.AddrPort
 			n, ap, err = c.udp.ReadFromUDPAddrPort(p)
-			from = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()) == c.peerAP
+			ap = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+			from = ap == pi.ap
+			if !from && ap.IsValid() && (err == nil || errors.Is(err, ErrTruncated)) {
+				from = c.latchTo(net.UDPAddrFromAddrPort(ap))
+			}
 		} else {
 			var a net.Addr
 			n, a, err = c.pc.ReadFrom(p)
 			from = c.isPeer(a)
+			if !from && (err == nil || errors.Is(err, ErrTruncated)) {
+				from = c.latchTo(a)
+			}
+		}
+		if c.latch && from && err == nil && !c.latched.Load() {
+			c.latched.Store(true) // the configured peer spoke first
 		}
 		if stop != nil && !stop() {
 			<-cancelled
@@ -306,10 +342,12 @@ func (c *Conn) WritePacket(ctx context.Context, p []byte) error {
 	switch {
 	case c.call != nil:
 		err = c.call.write(p)
-	case c.udp != nil && c.peerAP.IsValid():
-		_, err = c.udp.WriteToUDPAddrPort(p, c.peerAP)
 	default:
-		_, err = c.pc.WriteTo(p, c.peer)
+		if pi := c.peer(); c.udp != nil && pi.ap.IsValid() {
+			_, err = c.udp.WriteToUDPAddrPort(p, pi.ap)
+		} else {
+			_, err = c.pc.WriteTo(p, pi.addr)
+		}
 	}
 	if err != nil {
 		if errors.Is(err, net.ErrClosed) || c.closed.Load() {
@@ -339,7 +377,7 @@ func (c *Conn) ReadFrom(p []byte) (int, net.Addr, error) {
 	if n == 0 && err != nil {
 		return 0, nil, err
 	}
-	return n, c.peer, err
+	return n, c.peer().addr, err
 }
 
 // WriteTo implements net.PacketConn. addr must be nil or the peer.
@@ -358,8 +396,8 @@ func (c *Conn) LocalAddr() net.Addr {
 	return c.pc.LocalAddr()
 }
 
-// RemoteAddr returns the peer.
-func (c *Conn) RemoteAddr() net.Addr { return c.peer }
+// RemoteAddr returns the peer (the latched one, with Latch).
+func (c *Conn) RemoteAddr() net.Addr { return c.peer().addr }
 
 // SetDeadline sets both deadlines, as net.Conn does.
 func (c *Conn) SetDeadline(t time.Time) error {

@@ -233,3 +233,53 @@ func TestPipeEndpoints(t *testing.T) {
 	assert.Equal(t, uint64(1), a.PacketConn().(*PipeConn).Stats().Duplicated)
 	assert.Equal(t, b.LocalAddr(), a.RemoteAddr())
 }
+
+func TestConnLatch(t *testing.T) {
+	ctx := testCtx(t)
+	local, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	require.NoError(t, err)
+	// The peer signalled one port (say, in SDP) but sends from another,
+	// as it would behind NAT.
+	signalled := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 9}
+	natted, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	require.NoError(t, err)
+	defer natted.Close()
+	stranger, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	require.NoError(t, err)
+	defer stranger.Close()
+
+	c := NewConn(local, signalled, &ConnConfig{Latch: true})
+	defer c.Close()
+	_, err = natted.WriteTo([]byte("hello"), local.LocalAddr())
+	require.NoError(t, err)
+	buf := make([]byte, 16)
+	n, err := c.ReadPacket(ctx, buf)
+	require.NoError(t, err)
+	assert.Equal(t, "hello", string(buf[:n]))
+	assert.Equal(t, natted.LocalAddr().String(), c.RemoteAddr().String(), "latched")
+
+	// Replies go to where the peer really is; others are now foreign.
+	require.NoError(t, c.WritePacket(ctx, []byte("reply")))
+	require.NoError(t, natted.SetReadDeadline(time.Now().Add(5*time.Second)))
+	n, _, err = natted.ReadFrom(buf)
+	require.NoError(t, err)
+	assert.Equal(t, "reply", string(buf[:n]))
+	_, err = stranger.WriteTo([]byte("spoof"), local.LocalAddr())
+	require.NoError(t, err)
+	_, err = natted.WriteTo([]byte("real"), local.LocalAddr())
+	require.NoError(t, err)
+	n, err = c.ReadPacket(ctx, buf)
+	require.NoError(t, err)
+	assert.Equal(t, "real", string(buf[:n]))
+	assert.Equal(t, uint64(1), c.Stats().Foreign)
+
+	// Without Latch the same first datagram is foreign.
+	a, b := dialPair(t, nil)
+	_, err = natted.WriteTo([]byte("x"), b.LocalAddr())
+	require.NoError(t, err)
+	require.NoError(t, a.WritePacket(ctx, []byte("y")))
+	n, err = b.ReadPacket(ctx, buf)
+	require.NoError(t, err)
+	assert.Equal(t, "y", string(buf[:n]))
+	assert.Equal(t, a.LocalAddr().String(), b.RemoteAddr().String())
+}

@@ -29,12 +29,16 @@
 //   - [Dial] opens one UDP socket per call with a fixed peer ([NewConn] wraps
 //     any net.PacketConn the same way, for example an [ImpairedConn] or a
 //     [Pipe] end). Datagrams from other addresses are dropped and counted.
+//     With ConnConfig.Latch the peer is instead learnt from the first
+//     datagram received, for peers behind NAT that send from another
+//     address than they signalled.
 //   - [Listen] serves many calls on one UDP port, demultiplexed by remote
 //     address with github.com/pion/transport/v5/udp; [Listener.Accept]
 //     returns each call as a [*Conn]. It bounds the number of calls
 //     (MaxCalls), the calls waiting for Accept (Backlog), each call's
 //     receive queue (QueueLen, oldest dropped first) and idle time
-//     (IdleTimeout). [Listener.Close] ends every call and returns once all
+//     (IdleTimeout), and can batch its socket I/O (BatchIO: recvmmsg and
+//     sendmmsg). [Listener.Close] ends every call and returns once all
 //     goroutines, pion's included, are gone; [Listener.Shutdown] first
 //     waits for open calls to finish.
 //   - [NewRTPConn] wraps an Endpoint so that its datagrams are RTP packets
@@ -74,7 +78,9 @@
 // reordering, delay and jitter, all drawn from a generator seeded by
 // Impairment.Seed, with counters ([ImpairStats]). [Impair] applies a pair of
 // them (send, receive) to any net.PacketConn; [Pipe] returns two connected
-// in-memory PacketConns with one in each direction. Delays, jitter and
+// in-memory PacketConns with one in each direction, and [PipeEndpoints] the
+// same pair as two connected Endpoints, ready for a terminal-to-terminal
+// test. Delays, jitter and
 // reorder hold-back run on a [Clock]: the system clock by default, a
 // [ManualClock] that tests advance by hand so that nothing sleeps, or any
 // channel-timer clock through [ChannelClock]. A Listener's socket belongs to

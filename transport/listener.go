@@ -236,6 +236,7 @@ func (l *Listener) acceptLoop() {
 		c := l.newCall(nc)
 		conn := &Conn{call: c, maxDg: l.cfg.maxDg}
 		conn.setPeer(nc.RemoteAddr())
+		conn.latched.Store(true)
 		select {
 		case l.accCh <- conn:
 		default:
