@@ -1,0 +1,356 @@
+package tiff
+
+import (
+	"errors"
+	"fmt"
+	"image"
+	"image/draw"
+	"io"
+	"math"
+	"strconv"
+
+	"github.com/faxkit/faxkit/t4"
+	xdraw "golang.org/x/image/draw"
+)
+
+// Paper is a page length for converted images.
+type Paper uint8
+
+const (
+	// A4 pages are 297 mm long (the default).
+	A4 Paper = iota
+	// Letter pages are 11 inches long.
+	Letter
+	// Legal pages are 14 inches long.
+	Legal
+	// B4 pages are 364 mm long and 2048 pixels wide at R8.
+	B4
+	// Continuous pages are as long as the image needs.
+	Continuous
+)
+
+var paperNames = [...]string{"A4", "Letter", "Legal", "B4", "continuous"}
+
+// paperMM is each paper's length in millimetres.
+var paperMM = [...]float64{297, 279.4, 355.6, 364, 0}
+
+func (p Paper) String() string {
+	if int(p) < len(paperNames) {
+		return paperNames[p]
+	}
+	return "Paper(" + strconv.Itoa(int(p)) + ")"
+}
+
+// Rows returns the page length in rows at resolution r, or 0 for
+// Continuous (and for an unknown resolution).
+func (p Paper) Rows(r Resolution) int {
+	if int(p) >= len(paperMM) || paperMM[p] == 0 {
+		return 0
+	}
+	_, y := r.DPI()
+	return int(math.Round(paperMM[p] / 25.4 * y))
+}
+
+// FaxWidth returns the standard scan line width in pixels for resolution r:
+// A4 (1728 at R8, 2592 at 300 dpi, 3456 at R16 and 400 dpi, 5184 at 600
+// dpi, 10368 at 1200 dpi; T.4 clause 2.2 and T.30 Table 2), or B4 (2048
+// at R8 ...) for B4 paper.
+func (p Paper) FaxWidth(r Resolution) int {
+	i := 0
+	if p == B4 {
+		i = 1
+	}
+	x, _ := r.DPI()
+	switch {
+	case x == 0:
+		return 0
+	case x < 250: // R8
+		return [2]int{t4.WidthA4R8, t4.WidthB4R8}[i]
+	case x < 350:
+		return [2]int{t4.WidthA4R300, t4.WidthB4R300}[i]
+	case x < 500: // R16, 400 dpi
+		return [2]int{t4.WidthA4R16, t4.WidthB4R16}[i]
+	case x < 900:
+		return [2]int{5184, 6144}[i]
+	}
+	return [2]int{10368, 12288}[i]
+}
+
+// Fit says how an image is fitted to fax pages.
+type Fit uint8
+
+const (
+	// FitPage scales the image to fit one page, keeping its aspect
+	// ratio: as wide as the page unless that would make it too long.
+	FitPage Fit = iota
+	// FitWidth scales the image to the page width and splits it over as
+	// many pages as it needs (a long receipt or a continuous document).
+	FitWidth
+)
+
+func (f Fit) String() string {
+	switch f {
+	case FitPage:
+		return "fit page"
+	case FitWidth:
+		return "fit width"
+	}
+	return "Fit(" + strconv.Itoa(int(f)) + ")"
+}
+
+// ConvertConfig controls ToFax. The zero value makes fine-resolution A4
+// pages 1728 pixels wide, thresholded at mid-grey, without rotation.
+type ConvertConfig struct {
+	// Resolution of the pages; default ResFine.
+	Resolution Resolution
+	// Width of the pages in pixels; default Paper.FaxWidth(Resolution).
+	Width int
+	// Paper sets the page length; default A4.
+	Paper Paper
+	// Fit selects how the image is fitted; default FitPage. With
+	// Continuous paper both give one page as long as the image.
+	Fit Fit
+	// Dither selects thresholding (the default: sharp text) or a halftone
+	// (t4.FloydSteinberg or t4.Ordered: photographs).
+	Dither t4.Dither
+	// Threshold is the grey level below which a pixel is black when
+	// thresholding; default 128.
+	Threshold uint8
+	// AutoRotate turns landscape images (wider than tall) a quarter turn
+	// clockwise so that they fill a portrait page.
+	AutoRotate bool
+	// Scaler resamples the image; nil means x/image/draw's CatmullRom.
+	Scaler xdraw.Scaler
+}
+
+func (c *ConvertConfig) withDefaults() (ConvertConfig, error) {
+	var o ConvertConfig
+	if c != nil {
+		o = *c
+	}
+	if o.Resolution == ResUnknown {
+		o.Resolution = ResFine
+	}
+	if int(o.Resolution) >= len(resTable) {
+		return o, fmt.Errorf("tiff: unknown resolution %v", o.Resolution)
+	}
+	if int(o.Paper) >= len(paperMM) {
+		return o, fmt.Errorf("tiff: unknown paper %v", o.Paper)
+	}
+	if o.Width == 0 {
+		o.Width = o.Paper.FaxWidth(o.Resolution)
+	}
+	if o.Width < 0 || o.Width > t4.MaxWidth {
+		return o, fmt.Errorf("tiff: page width %d out of range", o.Width)
+	}
+	return o, nil
+}
+
+// ErrEmptyImage is returned by ToFax for an image without pixels.
+var ErrEmptyImage = errors.New("tiff: empty image")
+
+// ToFax renders any image as fax pages: converted to grey, rotated if asked,
+// scaled to the page width and resolution keeping its aspect ratio (source
+// pixels are taken as square), centred, and made black and white by
+// threshold or dither. It returns one page with FitPage or Continuous paper,
+// and as many as the image needs with FitWidth.
+func ToFax(img image.Image, cfg *ConvertConfig) ([]*t4.Bitmap, error) {
+	return toFax(img, 1, cfg)
+}
+
+// toFax is ToFax for sources whose pixels are srcAspect times as tall as
+// they are wide.
+func toFax(img image.Image, srcAspect float64, cfg *ConvertConfig) ([]*t4.Bitmap, error) {
+	c, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if img.Bounds().Empty() {
+		return nil, ErrEmptyImage
+	}
+	gray := toGray(img)
+	if c.AutoRotate && gray.Rect.Dx() > gray.Rect.Dy() {
+		gray = rotateCW(gray)
+		srcAspect = 1 / srcAspect
+	}
+	sw, sh := float64(gray.Rect.Dx()), float64(gray.Rect.Dy())
+	aspect := c.Resolution.Aspect() * srcAspect // output rows per output column of one source pixel
+	pageH := c.Paper.Rows(c.Resolution)
+	W := c.Width
+	s := float64(W) / sw // output columns per source column
+	if c.Fit == FitPage && pageH > 0 {
+		s = math.Min(s, float64(pageH)/(sh*aspect))
+	}
+	tw := max(1, min(W, int(math.Round(sw*s))))
+	th := max(1, int(math.Round(sh*s*aspect)))
+	if pageH == 0 && th > DefaultMaxHeight {
+		return nil, fmt.Errorf("%w: continuous page of %d rows", ErrTooLarge, th)
+	}
+	bm := t4.FromGray(scaleGray(gray, tw, th, c.Scaler), c.Dither, c.Threshold)
+	x0 := (W - tw) / 2
+	if pageH == 0 {
+		pageH = th
+	}
+	var pages []*t4.Bitmap
+	for y0 := 0; y0 < th; y0 += pageH {
+		p := t4.NewBitmap(W, pageH)
+		for y := y0; y < min(y0+pageH, th); y++ {
+			blitRow(p.Row(y-y0), x0, bm.Row(y), tw)
+		}
+		pages = append(pages, p)
+	}
+	return pages, nil
+}
+
+// toGray returns img as an *image.Gray with its origin at (0, 0), with
+// transparent pixels white (as on paper). The common decoded types (JPEG's
+// YCbCr, PNG's RGBA, NRGBA, Gray and Paletted) take fast paths.
+func toGray(img image.Image) *image.Gray {
+	b := img.Bounds()
+	w, h := b.Dx(), b.Dy()
+	if g, ok := img.(*image.Gray); ok && b.Min == (image.Point{}) {
+		return g
+	}
+	g := image.NewGray(image.Rect(0, 0, w, h))
+	switch src := img.(type) {
+	case *image.Gray:
+		for y := 0; y < h; y++ {
+			copy(g.Pix[y*g.Stride:y*g.Stride+w], src.Pix[src.PixOffset(b.Min.X, b.Min.Y+y):])
+		}
+	case *image.YCbCr: // JPEG: the luma plane is the grey image
+		for y := 0; y < h; y++ {
+			copy(g.Pix[y*g.Stride:y*g.Stride+w], src.Y[src.YOffset(b.Min.X, b.Min.Y+y):])
+		}
+	case *image.RGBA: // premultiplied: over white adds 255-A
+		for y := 0; y < h; y++ {
+			row := src.Pix[src.PixOffset(b.Min.X, b.Min.Y+y):]
+			dst := g.Pix[y*g.Stride : y*g.Stride+w]
+			for x := range dst {
+				p := row[4*x : 4*x+4 : 4*x+4]
+				l := (19595*uint32(p[0]) + 38470*uint32(p[1]) + 7471*uint32(p[2]) + 1<<15) >> 16
+				dst[x] = uint8(min(255, l+255-uint32(p[3])))
+			}
+		}
+	case *image.NRGBA:
+		for y := 0; y < h; y++ {
+			row := src.Pix[src.PixOffset(b.Min.X, b.Min.Y+y):]
+			dst := g.Pix[y*g.Stride : y*g.Stride+w]
+			for x := range dst {
+				p := row[4*x : 4*x+4 : 4*x+4]
+				l := (19595*uint32(p[0]) + 38470*uint32(p[1]) + 7471*uint32(p[2]) + 1<<15) >> 16
+				a := uint32(p[3])
+				dst[x] = uint8((l*a + 255*(255-a) + 127) / 255)
+			}
+		}
+	default:
+		draw.Draw(g, g.Rect, image.White, image.Point{}, draw.Src)
+		draw.Draw(g, g.Rect, img, b.Min, draw.Over)
+	}
+	return g
+}
+
+// scaleGray resamples g to w x h. x/image/draw's fast paths write RGBA, so
+// the scaled image goes through one and its red channel (equal to green
+// and blue for a grey source) is kept.
+func scaleGray(g *image.Gray, w, h int, sc xdraw.Scaler) *image.Gray {
+	if g.Rect.Dx() == w && g.Rect.Dy() == h {
+		return g
+	}
+	if sc == nil {
+		sc = xdraw.CatmullRom
+	}
+	tmp := image.NewRGBA(image.Rect(0, 0, w, h))
+	sc.Scale(tmp, tmp.Rect, g, g.Rect, xdraw.Src, nil)
+	out := image.NewGray(tmp.Rect)
+	for i := range out.Pix {
+		out.Pix[i] = tmp.Pix[4*i]
+	}
+	return out
+}
+
+// rotateCW turns g a quarter turn clockwise.
+func rotateCW(g *image.Gray) *image.Gray {
+	w, h := g.Rect.Dx(), g.Rect.Dy()
+	r := image.NewGray(image.Rect(0, 0, h, w))
+	for y := 0; y < h; y++ {
+		src := g.Pix[y*g.Stride : y*g.Stride+w]
+		nx := h - 1 - y
+		for x, v := range src {
+			r.Pix[x*r.Stride+nx] = v
+		}
+	}
+	return r
+}
+
+// blitRow ORs the first n pixels of src (packed) into dst starting at pixel
+// x0.
+func blitRow(dst []byte, x0 int, src []byte, n int) {
+	full := n / 8
+	sh := uint(x0 & 7)
+	di := x0 >> 3
+	put := func(i int, v byte) {
+		dst[di+i] |= v >> sh
+		if sh != 0 && di+i+1 < len(dst) {
+			dst[di+i+1] |= v << (8 - sh)
+		}
+	}
+	for i := 0; i < full; i++ {
+		put(i, src[i])
+	}
+	if r := n & 7; r != 0 {
+		put(full, src[full]&(0xff<<uint(8-r)))
+	}
+}
+
+// ConvertDocument writes every page of r to w as fax pages, and returns how
+// many it wrote. Bilevel pages that already have a fax width for their fax
+// resolution are copied pixel for pixel with that resolution; all other
+// pages (other widths or resolutions, grey, colour) go through ToFax with
+// cfg, their pixel aspect ratio taken from their resolution tags.
+func ConvertDocument(w *Writer, r *Reader, cfg *ConvertConfig) (int, error) {
+	c, err := cfg.withDefaults()
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for {
+		p, err := r.Next()
+		if err == io.EOF {
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
+		in := &p.Info
+		res := in.Resolution()
+		if in.Bilevel() && res != ResUnknown && (in.Width == A4.FaxWidth(res) || in.Width == B4.FaxWidth(res)) {
+			b, err := p.Bitmap()
+			if err != nil {
+				return n, err
+			}
+			if err := w.WritePage(b, &PageOptions{Resolution: res}); err != nil {
+				return n, err
+			}
+			n++
+			continue
+		}
+		img, err := p.Image()
+		if err != nil {
+			return n, err
+		}
+		srcAspect := 1.0
+		if x, y := in.DPI(); x > 0 && y > 0 && in.ResolutionUnit != UnitNone {
+			srcAspect = x / y
+		}
+		pages, err := toFax(img, srcAspect, &c)
+		if err != nil {
+			return n, err
+		}
+		for _, pg := range pages {
+			if err := w.WritePage(pg, &PageOptions{Resolution: c.Resolution}); err != nil {
+				return n, err
+			}
+			n++
+		}
+	}
+}
