@@ -1,0 +1,189 @@
+package t4
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+)
+
+var writeSeeds = flag.Bool("fuzzseeds", false, "rewrite the seed corpora in testdata/fuzz")
+
+// fuzzMaxRows bounds the work and memory of one fuzz input.
+const fuzzMaxRows = 3000
+
+// fuzzDecode decodes data and checks the invariants every input must keep:
+// no panic, no error but ErrTooLarge (which needs many rows), consistent
+// counts, exactly Rows rows when Rows is given.
+func fuzzDecode(t *testing.T, comp Compression, data []byte, width uint16, flags uint8) {
+	w := 1 + int(width)%2500
+	opt := &DecodeOptions{
+		Compression: comp,
+		BitOrder:    BitOrder(flags & 1),
+		MaxRows:     fuzzMaxRows,
+		NoEOL:       comp == MH && flags&2 != 0,
+	}
+	if flags&4 != 0 {
+		opt.Rows = 1 + int(flags>>3)
+	}
+	d, err := NewDecoder(bytes.NewReader(data), w, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := make([]byte, (w+7)/8)
+	rows := 0
+	for {
+		err := d.ReadRow(row)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			if !errors.Is(err, ErrTooLarge) || rows != fuzzMaxRows {
+				t.Fatalf("row %d: %v", rows, err)
+			}
+			break
+		}
+		if r := w & 7; r != 0 && row[len(row)-1]&(0xff>>uint(r)) != 0 {
+			t.Fatalf("row %d: padding bits set", rows)
+		}
+		rows++
+	}
+	st := d.Stats()
+	if st.Rows != rows || st.BadRows > rows || st.LongestBadRun > st.BadRows {
+		t.Fatalf("stats %+v after %d rows", st, rows)
+	}
+	if opt.Rows > 0 && rows != opt.Rows {
+		t.Fatalf("%d rows, want %d", rows, opt.Rows)
+	}
+	if (st.BadRows > 0) != (d.Err() != nil) && !(st.BadRows > 0 && opt.Rows > 0) {
+		t.Fatalf("stats %+v but Err() = %v", st, d.Err())
+	}
+}
+
+func addDecodeSeeds(f *testing.F, comp Compression) {
+	for i, s := range decodeSeeds(comp) {
+		f.Add(s.data, s.width, s.flags)
+		if *writeSeeds {
+			writeSeed(f, fmt.Sprintf("FuzzDecode%v", comp), i, s)
+		}
+	}
+}
+
+type seed struct {
+	data  []byte
+	width uint16
+	flags uint8
+}
+
+// decodeSeeds are small pages of each kind, coded by this package.
+func decodeSeeds(comp Compression) []seed {
+	var seeds []seed
+	for i, kind := range pageKinds {
+		w := []int{1, 7, 64, 100, 203, 333}[i]
+		page := genPage(kind, w, 6, uint64(i))
+		o := EncodeOptions{Compression: comp, BitOrder: BitOrder(i & 1), K: 1 + i%3, AlignEOL: i == 2}
+		data, err := AppendPage(nil, page, &o)
+		if err != nil {
+			panic(err)
+		}
+		flags := uint8(i & 1)
+		if i%2 == 0 {
+			flags |= 4 | 5<<3 // Rows = 6
+		}
+		seeds = append(seeds, seed{data, uint16(w - 1), flags})
+	}
+	return seeds
+}
+
+func writeSeed(f *testing.F, target string, i int, s seed) {
+	dir := filepath.Join("testdata", "fuzz", target)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		f.Fatal(err)
+	}
+	body := fmt.Sprintf("go test fuzz v1\n[]byte(%s)\nuint16(%d)\nbyte(%s)\n", strconv.Quote(string(s.data)), s.width, strconv.QuoteRune(rune(s.flags)))
+	if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("seed%d", i)), []byte(body), 0o644); err != nil {
+		f.Fatal(err)
+	}
+}
+
+func FuzzDecodeMH(f *testing.F) {
+	addDecodeSeeds(f, MH)
+	f.Fuzz(func(t *testing.T, data []byte, width uint16, flags uint8) {
+		fuzzDecode(t, MH, data, width, flags)
+	})
+}
+
+func FuzzDecodeMR(f *testing.F) {
+	addDecodeSeeds(f, MR)
+	f.Fuzz(func(t *testing.T, data []byte, width uint16, flags uint8) {
+		fuzzDecode(t, MR, data, width, flags)
+	})
+}
+
+func FuzzDecodeMMR(f *testing.F) {
+	addDecodeSeeds(f, MMR)
+	f.Fuzz(func(t *testing.T, data []byte, width uint16, flags uint8) {
+		fuzzDecode(t, MMR, data, width, flags)
+	})
+}
+
+// FuzzRoundTrip encodes a page made of the fuzz bytes with options chosen
+// by flags and requires the decoder to give it back exactly.
+func FuzzRoundTrip(f *testing.F) {
+	for i, s := range decodeSeeds(MH) {
+		s.flags = uint8(i * 37)
+		f.Add(s.data, s.width, s.flags)
+		if *writeSeeds {
+			writeSeed(f, "FuzzRoundTrip", i, s)
+		}
+	}
+	f.Fuzz(func(t *testing.T, data []byte, width uint16, flags uint8) {
+		w := 1 + int(width)%3000
+		stride := (w + 7) / 8
+		h := min(len(data)/stride, 200)
+		page := NewBitmap(w, h)
+		copy(page.Pix, data)
+		if r := w & 7; r != 0 {
+			for y := range h {
+				page.Pix[y*stride+stride-1] &= 0xff << (8 - r)
+			}
+		}
+		o := EncodeOptions{
+			Compression: Compression(1 + flags%3),
+			BitOrder:    BitOrder(flags >> 2 & 1),
+			AlignEOL:    flags&8 != 0,
+			NoRTC:       flags&16 != 0,
+			K:           int(flags >> 5),
+		}
+		if o.Compression == MH && flags&128 != 0 {
+			o.NoEOL = true
+		}
+		if flags&64 != 0 {
+			o.MinRowBits = 200
+		}
+		enc, err := AppendPage(nil, page, &o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dopt := decodeOptionsFor(o)
+		dopt.Strict = true
+		if o.NoRTC || o.NoEOL {
+			dopt.Rows = h
+		}
+		got, st, err := DecodePage(bytes.NewReader(enc), w, dopt)
+		if h == 0 && (o.NoRTC || o.NoEOL) {
+			return // nothing to check: Rows 0 means "until the end"
+		}
+		if err != nil || st.BadRows != 0 {
+			t.Fatalf("decode %+v: %v %+v", o, err, st)
+		}
+		if !bytes.Equal(got.Pix, page.Pix) || got.Height != h {
+			t.Fatalf("round trip %+v: pixels differ", o)
+		}
+	})
+}
