@@ -630,7 +630,10 @@ func (v *auditVerifier) verifySegment(r io.Reader, name string) error {
 			return bad("malformed payload")
 		}
 		var mac [32]byte
-		if n, err := hex.Decode(mac[:], f[2]); err != nil || n != 32 || len(f[2]) != 64 {
+		if len(f[2]) != 2*len(mac) {
+			return bad("malformed MAC")
+		}
+		if n, err := hex.Decode(mac[:], f[2]); err != nil || n != len(mac) {
 			return bad("malformed MAC")
 		}
 		want := chainMAC(v.keys.MAC, v.prevMAC, seq, ct)

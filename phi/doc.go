@@ -30,7 +30,8 @@
 //	                                 | denied requests audited too                  | PayloadEncryptedAtRest, TestAuthenticationAudited
 //	(c)(1)   Integrity               | AEAD per 4 KiB segment bound to document ID  | TestAttackFlippedByteInEveryChunk,
 //	                                 | and metadata; SHA-256 per page; crash-safe   | TestAttackTruncation, TestAttackChunkReordering,
-//	                                 | commit; retention, legal hold, purge         | TestCrashBetweenEveryWriteStep
+//	                                 | commit; retention, legal hold and purge with | TestCrashBetweenEveryWriteStep,
+//	                                 | authenticated record fields                  | TestAttackTamperedRetentionOrHold
 //	(c)(2)   Authenticate ePHI       | per-page SHA-256 in the sealed stream and in | TestPageDigestChecked,
 //	                                 | the sealed manifest, checked on every read;  | TestAttackReplayAcrossDocuments,
 //	                                 | cross-document replay rejected               | FuzzSealedReader, FuzzPageStream
@@ -52,9 +53,11 @@
 //	<id>.seal  Tink streaming AEAD ciphertext of the page stream, associated
 //	           data = domain || ID || SHA-256(serialized metadata)
 //	<id>.rec   JSON record: creation and retention dates, legal hold, KEK ID,
-//	           the data keyset encrypted with the KEK (tink keyset.Write with
-//	           associated data = domain || ID), and the sealed manifest
-//	           (metadata and every page's size and SHA-256)
+//	           the data keyset encrypted with the KEK (Tink keyset encryption,
+//	           associated data = domain || ID || created || retain-until ||
+//	           hold, so editing those fields on disk makes the record fail
+//	           authentication), and the sealed manifest (metadata and every
+//	           page's size and SHA-256)
 //
 // Why this construction: Tink's AES256_GCM_HKDF streaming AEAD is a reviewed
 // online-AE scheme (per-stream HKDF subkey and nonce prefix, segment number
@@ -77,6 +80,11 @@
 // Reads: Open returns a DocumentReader with NextPage (one io.Reader per
 // page) and Read (the whole document). A page's SHA-256 is checked against
 // the stream and the sealed manifest before its io.EOF is returned.
+//
+// TIFF: NewTIFFWriter seals each fax page, row by row from the t4 decoder,
+// as its own single-page TIFF Class F file; DocumentReader.NextTIFFPage
+// returns tiff.Pages and WriteTIFF exports one multi-page TIFF. SealTIFF
+// imports an existing TIFF file page by page.
 //
 // Deletion is crypto-shredding: the record (the only copy of the wrapped
 // data key) is overwritten with zeros and fsynced, then body and record are
@@ -131,8 +139,9 @@
 //     key files off the data volume. Crypto-shredding assumes no backup
 //     holds both an old record and the KEK; zero-overwrite before unlink is
 //     best effort on SSDs and copy-on-write filesystems.
-//   - Retention dates and legal holds in the record are not authenticated;
-//     changes are audited when made through Guard or the CLI.
+//   - List and Stat report a record's clear fields without authenticating
+//     them; Open, Metadata, Delete, Purge and every change do authenticate
+//     them (a tampered hold or retention date cannot cause a deletion).
 //   - Policy grants live in memory; the embedding application persists them.
 //   - The audit verifier keeps two tree hashes per record in memory
 //     (about 64 bytes per record).
@@ -140,5 +149,6 @@
 //     point do not happen); they do not model a disk losing unsynced data.
 //   - Throughput: the per-page SHA-256 costs about as much as AES-GCM; see
 //     BenchmarkSealedVsRaw and the package README for measured ratios.
-//   - Until the tiff adapter lands, pages are opaque byte streams.
+//   - A TIFF page is read back into memory (up to MaxTIFFPageBytes) because
+//     tiff.Reader needs an io.ReaderAt; documents still stream page by page.
 package phi

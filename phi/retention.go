@@ -3,22 +3,23 @@ package phi
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 )
 
 // SetRetention sets a document's retention date (zero: none). Purge deletes
 // documents whose date has passed.
-func (s *Store) SetRetention(_ context.Context, id string, until time.Time) error {
-	return s.updateRecord(id, func(r *record) error {
-		r.RetainUntil = until.UTC()
+func (s *Store) SetRetention(ctx context.Context, id string, until time.Time) error {
+	return s.updateRecord(ctx, id, nil, func(r *record) error {
+		r.RetainUntil = normTime(until)
 		return nil
 	})
 }
 
 // SetLegalHold places or lifts a legal hold. A held document is never
 // deleted, purged or force-expired.
-func (s *Store) SetLegalHold(_ context.Context, id string, hold bool) error {
-	return s.updateRecord(id, func(r *record) error {
+func (s *Store) SetLegalHold(ctx context.Context, id string, hold bool) error {
+	return s.updateRecord(ctx, id, nil, func(r *record) error {
 		r.LegalHold = hold
 		return nil
 	})
@@ -36,8 +37,10 @@ func (d DocInfo) Expired(now time.Time) bool {
 }
 
 // Purge crypto-shreds every document whose retention date has passed
-// (per the store's Clock) and that is not under legal hold. It returns the
-// IDs deleted; on error, the IDs deleted so far.
+// (per the store's Clock) and that is not under legal hold. Each record is
+// authenticated first, so a retention date or hold edited on disk cannot
+// trigger a deletion; such documents are skipped and reported in the
+// error. It returns the IDs deleted.
 func (s *Store) Purge(ctx context.Context) ([]string, error) {
 	now := s.clock.Now()
 	docs, err := s.List(ctx)
@@ -45,6 +48,7 @@ func (s *Store) Purge(ctx context.Context) ([]string, error) {
 		return nil, err
 	}
 	var purged []string
+	var errs []error
 	for _, d := range docs {
 		if !d.Expired(now) || d.LegalHold {
 			continue
@@ -56,8 +60,8 @@ func (s *Store) Purge(ctx context.Context) ([]string, error) {
 		case errors.Is(err, ErrNotFound), errors.Is(err, ErrLegalHold):
 			// raced with another deletion or a new hold
 		default:
-			return purged, err
+			errs = append(errs, fmt.Errorf("document %s: %w", d.ID, err))
 		}
 	}
-	return purged, nil
+	return purged, errors.Join(errs...)
 }

@@ -57,7 +57,6 @@ const (
 	adDocument = "faxkit/phi document v1\x00"
 )
 
-func dataKeyAD(id string) []byte  { return append([]byte(adDataKey), id...) }
 func metadataAD(id string) []byte { return append([]byte(adMetadata), id...) }
 
 // documentAD binds the document ID and the digest of its immutable,
@@ -96,17 +95,17 @@ func dataKeyFromHandle(h *keyset.Handle) (*dataKey, error) {
 }
 
 // wrap encrypts the data keyset with the KEK (Tink keyset encryption), bound
-// to the document ID.
-func (k *dataKey) wrap(kek tink.AEAD, id string) ([]byte, error) {
+// to ad (record.keyAD: the document ID and the record's clear fields).
+func (k *dataKey) wrap(kek tink.AEAD, ad []byte) ([]byte, error) {
 	var buf bytes.Buffer
-	if err := k.h.WriteWithAssociatedData(keyset.NewBinaryWriter(&buf), kek, dataKeyAD(id)); err != nil {
+	if err := k.h.WriteWithAssociatedData(keyset.NewBinaryWriter(&buf), kek, ad); err != nil {
 		return nil, fmt.Errorf("phi: wrapping data key: %w", err)
 	}
 	return buf.Bytes(), nil
 }
 
-func unwrapDataKey(kek tink.AEAD, id string, wrapped []byte) (*dataKey, error) {
-	h, err := keyset.ReadWithAssociatedData(keyset.NewBinaryReader(bytes.NewReader(wrapped)), kek, dataKeyAD(id))
+func unwrapDataKey(kek tink.AEAD, ad, wrapped []byte) (*dataKey, error) {
+	h, err := keyset.ReadWithAssociatedData(keyset.NewBinaryReader(bytes.NewReader(wrapped)), kek, ad)
 	if err != nil {
 		return nil, fmt.Errorf("%w: unwrapping data key", ErrDecrypt)
 	}

@@ -3,6 +3,7 @@ package phi
 import (
 	"context"
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -16,6 +17,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/tink-crypto/tink-go/v2/tink"
 )
 
 // StoreConfig configures a Store. The zero value is not usable: Dir and Keys
@@ -124,6 +127,26 @@ type record struct {
 type manifest struct {
 	Meta  []byte     `json:"meta"` // exact JSON bound into the body AD
 	Pages []PageInfo `json:"pages"`
+}
+
+// keyAD is the associated data of the wrapped data key: the document ID and
+// every clear field that governs the document's life (creation, retention,
+// legal hold). Editing any of them on disk makes the key unwrap fail, so a
+// tampered record can neither be read nor purged.
+func (r *record) keyAD() []byte {
+	ad := append([]byte(adDataKey), r.ID...)
+	ad = binary.BigEndian.AppendUint64(ad, uint64(r.Created.UnixNano()))
+	var ret int64
+	if !r.RetainUntil.IsZero() {
+		ret = r.RetainUntil.UnixNano()
+	}
+	ad = binary.BigEndian.AppendUint64(ad, uint64(ret))
+	if r.LegalHold {
+		ad = append(ad, 1)
+	} else {
+		ad = append(ad, 0)
+	}
+	return ad
 }
 
 func (r *record) info() DocInfo {
@@ -305,7 +328,11 @@ func (s *Store) unwrap(ctx context.Context, r *record) (*dataKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	return unwrapDataKey(kek, r.ID, r.WrappedKey)
+	dk, err := unwrapDataKey(kek, r.keyAD(), r.WrappedKey)
+	if err != nil {
+		return nil, fmt.Errorf("%w (record of %s fails authentication)", err, r.ID)
+	}
+	return dk, nil
 }
 
 // DocumentWriter streams the pages of one new document into a sealed
@@ -316,7 +343,7 @@ type DocumentWriter struct {
 	metaJSON    []byte
 	dk          *dataKey
 	kekID       string
-	wrapped     []byte
+	kek         tink.AEAD
 	f           fsFile
 	cw          countingWriter
 	enc         io.WriteCloser
@@ -357,17 +384,13 @@ func (s *Store) Create(ctx context.Context, meta Metadata) (*DocumentWriter, err
 		return nil, err
 	}
 	id := newDocID()
-	wrapped, err := dk.wrap(kek, id)
-	if err != nil {
-		return nil, err
-	}
 	f, err := s.fs.CreateTemp(s.dir, tmpPrefix+"*")
 	if err != nil {
 		return nil, err
 	}
-	w := &DocumentWriter{s: s, id: id, metaJSON: metaJSON, dk: dk, kekID: kekID, wrapped: wrapped, f: f}
+	w := &DocumentWriter{s: s, id: id, metaJSON: metaJSON, dk: dk, kekID: kekID, kek: kek, f: f}
 	w.cw.w = f
-	w.created = s.clock.Now().UTC()
+	w.created = s.clock.Now().UTC().Round(0)
 	if s.retention > 0 {
 		w.retainUntil = w.created.Add(s.retention)
 	}
@@ -386,7 +409,16 @@ func (s *Store) Create(ctx context.Context, meta Metadata) (*DocumentWriter, err
 func (w *DocumentWriter) ID() string { return w.id }
 
 // SetRetainUntil sets the document's retention date (zero: none).
-func (w *DocumentWriter) SetRetainUntil(t time.Time) { w.retainUntil = t }
+func (w *DocumentWriter) SetRetainUntil(t time.Time) { w.retainUntil = normTime(t) }
+
+// normTime drops the monotonic reading and location so a time survives the
+// JSON round trip of the record unchanged (it is bound into keyAD).
+func normTime(t time.Time) time.Time {
+	if t.IsZero() {
+		return time.Time{}
+	}
+	return t.UTC().Round(0)
+}
 
 // NewPage starts the next page. Close the returned writer to end the page;
 // its SHA-256 is recorded and checked on every read.
@@ -457,8 +489,11 @@ func (w *DocumentWriter) Commit() (DocInfo, error) {
 	}
 	r := &record{
 		Version: recordVer, ID: w.id, Created: w.created, RetainUntil: w.retainUntil,
-		KeyID: w.kekID, WrappedKey: w.wrapped, SealedMeta: sealedMeta,
+		KeyID: w.kekID, SealedMeta: sealedMeta,
 		Pages: len(w.ps.pages), Size: w.ps.size, SealedSize: w.cw.n, Segment: s.seg.String(),
+	}
+	if r.WrappedKey, err = w.dk.wrap(w.kek, r.keyAD()); err != nil {
+		return DocInfo{}, err
 	}
 	if err := s.writeRecord(r); err != nil {
 		return DocInfo{}, err
@@ -658,12 +693,17 @@ func (s *Store) List(_ context.Context) ([]DocInfo, error) {
 
 // Delete crypto-shreds a document: the record holding its wrapped data key
 // is overwritten with zeros and fsynced, then the body and the record are
-// removed. Legal hold blocks deletion.
-func (s *Store) Delete(_ context.Context, id string) error {
+// removed. Legal hold blocks deletion. A record that fails authentication
+// (ErrDecrypt: its hold or retention may have been edited on disk) is not
+// deleted.
+func (s *Store) Delete(ctx context.Context, id string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r, err := s.readRecord(id)
 	if err != nil {
+		return err
+	}
+	if _, err := s.unwrap(ctx, r); err != nil {
 		return err
 	}
 	if r.LegalHold {
@@ -702,14 +742,29 @@ func (s *Store) shred(id string) error {
 	return s.fs.SyncDir(s.dir)
 }
 
-func (s *Store) updateRecord(id string, f func(*record) error) error {
+// updateRecord authenticates a record, lets f change it, re-wraps the data
+// key over the new clear fields with kek (nil: the record's own KEK), and
+// replaces the record atomically.
+func (s *Store) updateRecord(ctx context.Context, id string, kek tink.AEAD, f func(*record) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r, err := s.readRecord(id)
 	if err != nil {
 		return err
 	}
+	dk, err := s.unwrap(ctx, r)
+	if err != nil {
+		return err
+	}
 	if err := f(r); err != nil {
+		return err
+	}
+	if kek == nil {
+		if kek, err = s.keys.KeyEncryptionAEAD(ctx, r.KeyID); err != nil {
+			return err
+		}
+	}
+	if r.WrappedKey, err = dk.wrap(kek, r.keyAD()); err != nil {
 		return err
 	}
 	return s.writeRecord(r)
@@ -738,16 +793,8 @@ func (s *Store) RotateKeys(ctx context.Context) (int, map[string]int, error) {
 			inUse[primary]++
 			continue
 		}
-		err := s.updateRecord(d.ID, func(r *record) error {
-			dk, err := s.unwrap(ctx, r)
-			if err != nil {
-				return err
-			}
-			w, err := dk.wrap(kek, r.ID)
-			if err != nil {
-				return err
-			}
-			r.KeyID, r.WrappedKey = primary, w
+		err := s.updateRecord(ctx, d.ID, kek, func(r *record) error {
+			r.KeyID = primary
 			return nil
 		})
 		if errors.Is(err, ErrNotFound) {

@@ -564,3 +564,37 @@ func TestCrashBetweenEveryWriteStep(t *testing.T) {
 		}
 	})
 }
+
+// TestAttackTamperedRetentionOrHold edits a record's clear fields on disk:
+// the wrapped data key is bound to them, so the document can be neither
+// read nor deleted through the tampered record.
+func TestAttackTamperedRetentionOrHold(t *testing.T) {
+	ctx := context.Background()
+	clk := newFakeClock()
+	s, err := OpenStore(ctx, StoreConfig{Dir: t.TempDir(), Keys: newMemKeys(t, "k1"), Clock: clk, DefaultRetention: 365 * 24 * time.Hour})
+	require.NoError(t, err)
+	held := putPages(t, s, testMeta, []byte("evidence"))
+	require.NoError(t, s.SetLegalHold(ctx, held.ID, true))
+	young := putPages(t, s, testMeta, []byte("young"))
+
+	edit := func(id, from, to string) {
+		p := s.path(id, recExt)
+		b, err := os.ReadFile(p)
+		require.NoError(t, err)
+		require.Contains(t, string(b), from)
+		require.NoError(t, os.WriteFile(p, bytes.Replace(b, []byte(from), []byte(to), 1), 0o600))
+	}
+	edit(held.ID, `"legal_hold":true,`, ``)
+	st, _ := s.Stat(ctx, young.ID)
+	edit(young.ID, st.RetainUntil.Format(time.RFC3339Nano), clk.Now().Add(-time.Hour).Format(time.RFC3339Nano))
+
+	clk.Advance(2 * 365 * 24 * time.Hour) // everything is now past retention
+	purged, err := s.Purge(ctx)
+	require.Empty(t, purged, "tampered records must not be purged")
+	require.ErrorIs(t, err, ErrDecrypt)
+	require.ErrorIs(t, s.Delete(ctx, held.ID), ErrDecrypt)
+	_, err = s.Open(ctx, young.ID)
+	require.ErrorIs(t, err, ErrDecrypt)
+	_, err = os.Stat(s.path(held.ID, sealExt))
+	require.NoError(t, err, "the held document's body must still exist")
+}
