@@ -228,7 +228,9 @@ func (l *Listener) acceptLoop() {
 			l.lingered.Add(1)
 			continue
 		}
-		if l.stopping() || l.active.Load() >= int64(l.cfg.maxCalls) {
+		// Only this goroutine sends on accCh, so a slot seen free here
+		// stays free until the send below.
+		if l.stopping() || l.active.Load() >= int64(l.cfg.maxCalls) || len(l.accCh) == cap(l.accCh) {
 			_ = nc.Close()
 			l.rejected.Add(1)
 			continue
@@ -237,12 +239,7 @@ func (l *Listener) acceptLoop() {
 		conn := &Conn{call: c, maxDg: l.cfg.maxDg}
 		conn.setPeer(nc.RemoteAddr())
 		conn.latched.Store(true)
-		select {
-		case l.accCh <- conn:
-		default:
-			_ = c.close(ErrClosed)
-			l.rejected.Add(1)
-		}
+		l.accCh <- conn
 	}
 }
 

@@ -383,3 +383,36 @@ func TestListenerLinger(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "new call", string(buf[:n]))
 }
+
+// TestListenerBacklog: calls beyond the backlog are turned away without
+// penalty, and get in once Accept makes room.
+func TestListenerBacklog(t *testing.T) {
+	checkGoroutines(t)
+	l := listen(t, &ListenConfig{Backlog: 1})
+	ctx := testCtx(t)
+	a, err := Dial(ctx, "udp4", "127.0.0.1:0", l.Addr().String(), nil)
+	require.NoError(t, err)
+	defer a.Close()
+	b, err := Dial(ctx, "udp4", "127.0.0.1:0", l.Addr().String(), nil)
+	require.NoError(t, err)
+	defer b.Close()
+	require.NoError(t, a.WritePacket(ctx, []byte("a")))
+	require.Eventually(t, func() bool { return l.Stats().Active == 1 }, 5*time.Second, time.Millisecond)
+	require.NoError(t, b.WritePacket(ctx, []byte("b1")))
+	require.Eventually(t, func() bool { return l.Stats().Rejected == 1 }, 5*time.Second, time.Millisecond)
+
+	ca, err := l.Accept(ctx)
+	require.NoError(t, err)
+	defer ca.Close()
+	assert.Equal(t, a.LocalAddr().String(), ca.RemoteAddr().String())
+	// b's next datagram starts its call: a rejection does not linger.
+	require.NoError(t, b.WritePacket(ctx, []byte("b2")))
+	cb, err := l.Accept(ctx)
+	require.NoError(t, err)
+	defer cb.Close()
+	buf := make([]byte, 8)
+	n, err := cb.ReadPacket(ctx, buf)
+	require.NoError(t, err)
+	assert.Equal(t, "b2", string(buf[:n]))
+	assert.Zero(t, l.Stats().Lingered)
+}
