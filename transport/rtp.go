@@ -31,8 +31,8 @@ const (
 	// T.38 over RTP has no static one, so both sides agree on it in SDP
 	// ("a=rtpmap:96 t38/8000").
 	DefaultRTPPayloadType = 96
-	// DefaultRTPClockRate is the RTP clock rate registered for t38
-	// (RFC 4612): 8000 Hz.
+	// DefaultRTPClockRate is the RTP clock rate peers put in the rtpmap
+	// for t38 ("t38/8000"): 8000 Hz, as for narrowband audio.
 	DefaultRTPClockRate = 8000
 )
 
