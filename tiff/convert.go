@@ -119,7 +119,11 @@ type ConvertConfig struct {
 	// AutoRotate turns landscape images (wider than tall) a quarter turn
 	// clockwise so that they fill a portrait page.
 	AutoRotate bool
-	// Scaler resamples the image; nil means x/image/draw's CatmullRom.
+	// Scaler resamples the image. nil selects this package's resampler:
+	// an area average when shrinking (thin strokes survive), linear
+	// interpolation when growing, in fixed point; it is much faster and
+	// lighter than x/image/draw's kernels (xdraw.CatmullRom takes about
+	// 200 MB and seconds for an A4 scan at 300 dpi).
 	Scaler xdraw.Scaler
 }
 
@@ -249,15 +253,16 @@ func toGray(img image.Image) *image.Gray {
 	return g
 }
 
-// scaleGray resamples g to w x h. x/image/draw's fast paths write RGBA, so
-// the scaled image goes through one and its red channel (equal to green
-// and blue for a grey source) is kept.
+// scaleGray resamples g (origin at 0, 0) to w x h: with resampleGray, or
+// with sc when set. x/image/draw's fast paths write RGBA, so the scaled
+// image goes through one and its red channel (equal to green and blue for
+// a grey source) is kept.
 func scaleGray(g *image.Gray, w, h int, sc xdraw.Scaler) *image.Gray {
 	if g.Rect.Dx() == w && g.Rect.Dy() == h {
 		return g
 	}
 	if sc == nil {
-		sc = xdraw.CatmullRom
+		return resampleGray(g, w, h)
 	}
 	tmp := image.NewRGBA(image.Rect(0, 0, w, h))
 	sc.Scale(tmp, tmp.Rect, g, g.Rect, xdraw.Src, nil)
