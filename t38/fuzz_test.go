@@ -41,8 +41,11 @@ func FuzzIFP(f *testing.F) {
 		if canon(&p) != canon(&q) {
 			t.Fatalf("round trip changed %s to %s", canon(&p), canon(&q))
 		}
-		if n := ifpLen(new(IFP), q.Version, out); n != len(out) {
-			t.Fatalf("ifpLen %d for a %d-octet packet", n, len(b))
+		// Version 0 trimming may prefer spandsp's octet layout for packets
+		// whose packed reading looks wrong (see ifpLen); later versions
+		// have one layout.
+		if n := ifpLen(new(IFP), q.Version, out); n != len(out) && (q.Version != 0 || n <= 0 || n > len(out)) {
+			t.Fatalf("ifpLen %d for a %d-octet packet", n, len(out))
 		}
 	})
 }
