@@ -180,9 +180,10 @@ func (c *AuditConfig) fill() error {
 }
 
 // OpenAuditLog opens (creating if needed) the log in cfg.Dir. The existing
-// log is verified first; a torn final line left by a crash is discarded
-// (it was never acknowledged under SyncEveryRecord). A log that fails
-// verification is not appended to: the error is an *AuditError.
+// log is verified first (records, and checkpoints when Keys.Verifier is
+// set); a torn final line left by a crash is discarded (it was never
+// acknowledged under SyncEveryRecord). A log that fails verification is
+// not appended to: the error is an *AuditError.
 func OpenAuditLog(cfg AuditConfig) (*AuditLog, error) {
 	if err := cfg.fill(); err != nil {
 		return nil, err
@@ -199,6 +200,13 @@ func OpenAuditLog(cfg AuditConfig) (*AuditLog, error) {
 	v := newAuditVerifier(cfg.Keys, nil)
 	if err := v.verifyDir(cfg.Dir); err != nil {
 		return nil, err
+	}
+	// Appending to a truncated log would paper over the cut: check the
+	// signed checkpoints too.
+	if cfg.Keys.Verifier != nil {
+		if err := v.checkCheckpoints(cfg.Dir, cfg.Keys.Verifier, nil, &AuditReport{}); err != nil {
+			return nil, err
+		}
 	}
 	l := &AuditLog{cfg: cfg, clock: clockOr(cfg.Clock), n: v.n, prevMAC: v.prevMAC, hashes: v.hashes}
 	segs, _ := listSegments(cfg.Dir)
@@ -502,10 +510,17 @@ func VerifyAuditLog(dir string, keys AuditKeys, trusted ...[]byte) (AuditReport,
 		return AuditReport{}, err
 	}
 	rep := AuditReport{Records: v.n, Segments: v.segments}
+	err := v.checkCheckpoints(dir, keys.Verifier, trusted, &rep)
+	return rep, err
+}
+
+// checkCheckpoints verifies the log's own checkpoints and trusted ones
+// against the records v has read.
+func (v *auditVerifier) checkCheckpoints(dir string, verifier note.Verifier, trusted [][]byte, rep *AuditReport) error {
 	var cps [][]byte
 	data, err := os.ReadFile(filepath.Join(dir, checkpointsFile))
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return rep, err
+		return err
 	}
 	for i, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
 		if line == "" {
@@ -513,25 +528,25 @@ func VerifyAuditLog(dir string, keys AuditKeys, trusted ...[]byte) (AuditReport,
 		}
 		b, err := base64.StdEncoding.DecodeString(line)
 		if err != nil {
-			return rep, &AuditError{Seq: v.n, Segment: checkpointsFile, Line: i + 1, Reason: "malformed checkpoint line", Err: ErrAuditTampered}
+			return &AuditError{Seq: v.n, Segment: checkpointsFile, Line: i + 1, Reason: "malformed checkpoint line", Err: ErrAuditTampered}
 		}
 		cps = append(cps, b)
 	}
 	cps = append(cps, trusted...)
 	for _, signed := range cps {
-		cp, err := ParseCheckpoint(signed, keys.Verifier)
+		cp, err := ParseCheckpoint(signed, verifier)
 		if err != nil {
-			return rep, &AuditError{Seq: v.n, Segment: checkpointsFile, Reason: err.Error(), Err: ErrAuditTampered}
+			return &AuditError{Seq: v.n, Segment: checkpointsFile, Reason: err.Error(), Err: ErrAuditTampered}
 		}
 		if err := v.checkCheckpoint(cp); err != nil {
-			return rep, err
+			return err
 		}
 		rep.Checkpoints++
 		if cp.Size >= rep.Latest.Size {
 			rep.Latest = cp
 		}
 	}
-	return rep, nil
+	return nil
 }
 
 func (v *auditVerifier) checkCheckpoint(cp Checkpoint) error {

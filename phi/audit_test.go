@@ -198,6 +198,12 @@ func TestAuditTamperDetection(t *testing.T) {
 		_, err = VerifyAuditLog(dir, keys, signed[len(signed)-1])
 		requireAuditErr(t, err, ErrAuditTruncated, 6)
 	})
+	t.Run("append refused on truncated log", func(t *testing.T) {
+		dir, p, lines := setup(t)
+		writeLines(t, p, lines[:8])
+		_, err := OpenAuditLog(AuditConfig{Dir: dir, Keys: keys})
+		requireAuditErr(t, err, ErrAuditTruncated, 8)
+	})
 	t.Run("forged checkpoint", func(t *testing.T) {
 		dir, _, _ := setup(t)
 		other := testAuditKeys(t)

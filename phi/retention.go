@@ -44,11 +44,11 @@ func (d DocInfo) Expired(now time.Time) bool {
 func (s *Store) Purge(ctx context.Context) ([]string, error) {
 	now := s.clock.Now()
 	docs, err := s.List(ctx)
-	if err != nil {
-		return nil, err
-	}
 	var purged []string
 	var errs []error
+	if err != nil {
+		errs = append(errs, err) // damaged records; purge the rest
+	}
 	for _, d := range docs {
 		if !d.Expired(now) || d.LegalHold {
 			continue

@@ -661,13 +661,17 @@ func (s *Store) Get(ctx context.Context, id string, w io.Writer) (int64, error) 
 	return io.Copy(w, d)
 }
 
-// List returns the records of all committed documents, oldest first.
+// List returns the records of all committed documents, oldest first. A
+// record that cannot be parsed is left out and reported in the error (the
+// list of the others is still returned), so one damaged file cannot stop
+// retention from running.
 func (s *Store) List(_ context.Context) ([]DocInfo, error) {
 	entries, err := os.ReadDir(s.dir)
 	if err != nil {
 		return nil, err
 	}
 	var out []DocInfo
+	var errs []error
 	for _, e := range entries {
 		id, ok := strings.CutSuffix(e.Name(), recExt)
 		if !ok || !ValidID(id) {
@@ -678,7 +682,8 @@ func (s *Store) List(_ context.Context) ([]DocInfo, error) {
 			continue
 		}
 		if err != nil {
-			return nil, fmt.Errorf("document %s: %w", id, err)
+			errs = append(errs, fmt.Errorf("document %s: %w", id, err))
+			continue
 		}
 		out = append(out, r.info())
 	}
@@ -688,7 +693,7 @@ func (s *Store) List(_ context.Context) ([]DocInfo, error) {
 		}
 		return strings.Compare(a.ID, b.ID)
 	})
-	return out, nil
+	return out, errors.Join(errs...)
 }
 
 // Delete crypto-shreds a document: the record holding its wrapped data key
@@ -784,7 +789,7 @@ func (s *Store) RotateKeys(ctx context.Context) (int, map[string]int, error) {
 	}
 	docs, err := s.List(ctx)
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, err // re-wrap nothing until every record is readable
 	}
 	n := 0
 	inUse := map[string]int{}

@@ -598,3 +598,20 @@ func TestAttackTamperedRetentionOrHold(t *testing.T) {
 	_, err = os.Stat(s.path(held.ID, sealExt))
 	require.NoError(t, err, "the held document's body must still exist")
 }
+
+func TestDamagedRecordDoesNotBlockPurge(t *testing.T) {
+	ctx := context.Background()
+	clk := newFakeClock()
+	s, err := OpenStore(ctx, StoreConfig{Dir: t.TempDir(), Keys: newMemKeys(t, "k1"), Clock: clk, DefaultRetention: time.Hour})
+	require.NoError(t, err)
+	a := putPages(t, s, testMeta, []byte("a"))
+	b := putPages(t, s, testMeta, []byte("b"))
+	require.NoError(t, os.WriteFile(s.path(b.ID, recExt), []byte("{not json"), 0o600))
+	clk.Advance(2 * time.Hour)
+	l, err := s.List(ctx)
+	require.ErrorIs(t, err, ErrCorrupt)
+	require.Len(t, l, 1)
+	purged, err := s.Purge(ctx)
+	require.Equal(t, []string{a.ID}, purged)
+	require.ErrorIs(t, err, ErrCorrupt, "the damaged record is reported")
+}

@@ -220,10 +220,11 @@ func storeList(ctx context.Context, e *env, args []string) (err error) {
 		return err
 	}
 	defer func() { err = ss.close(err) }()
-	docs, err := ss.s.List(ctx)
-	if err := audited(ctx, e, ss.log, phi.ActionList, "", err); err != nil {
+	docs, listErr := ss.s.List(ctx) // damaged records are reported after the list
+	if err := audited(ctx, e, ss.log, phi.ActionList, "", listErr); err != nil && listErr == nil {
 		return err
 	}
+	defer func() { err = errors.Join(err, listErr) }()
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tCREATED\tRETAIN UNTIL\tHOLD\tPAGES\tBYTES\tKEK")
 	for _, d := range docs {
