@@ -1,0 +1,88 @@
+// Package t30 is faxkit's ITU-T T.30 fax protocol engine: the frames two
+// Group 3 fax terminals exchange, the negotiation of a common mode, and the
+// call itself as a pure, deterministic state machine.
+//
+// # What it implements
+//
+//   - T.30 5.3 frames: HDLC address/control, every control field of Table 5
+//     (FCF, with names), the X bit (5.3.6.1), and typed FIFs: DIS/DTC/DCS with
+//     every defined bit of Table 2 and its extend bits (DIS, DCS, Features,
+//     Bitmap; reserved bits survive a round trip), 20-character idents sent
+//     reversed (CSI/TSI/CIG/PWD/SUB/SEP/SID/PSA), NSF/NSS/NSC as opaque T.35
+//     data, post-message commands and responses including PRI-EOM/MPS/EOP,
+//     and the Annex A ECM frames: PPS-x, PPR with its 256-bit map, CTC/CTR,
+//     RR/RNR, EOR/ERR, and the T.4 Annex A FCD/RCP data frames. FCS
+//     (CRC-16/X.25) helpers for modems that carry it in band.
+//   - Negotiation (Capabilities, ChooseMode): the fastest common modem of
+//     V.17 14400/12000/9600/7200, V.29 9600/7200, V.27ter 4800/2400; MMR >
+//     MR > MH with MMR only under ECM; resolution, width, length; the minimum
+//     scan line time for the page's resolution (Table 2 bits 21-23, 46);
+//     ECM frames of 256 or 64 octets; the fallback order real terminals use
+//     after FTT. Checked against libspandsp's own choices.
+//   - The call (Session): calling and answering terminals, transmitting or
+//     receiving (and polling: a calling receiver sends DTC when the DIS offers
+//     a document); phases A to E; timers T1 (35 s), T2 (6 s), T4 (3 s, 4.5 s
+//     for automatic answering) and T5 (60 s) with three command repetitions
+//     (5.4.3); TCF generation and judgement; FTT with speed fallback;
+//     non-ECM pages answered MCF/RTP/RTN by a documented copy-quality policy
+//     (CopyQuality) over t4's bad-row statistics; ECM partial pages of up to
+//     256 frames, PPR with selective retransmission, CTC with speed fallback
+//     after the fourth PPR (EOR at the lowest speed), RR/RNR; multi-page
+//     documents with MPS, and EOM where the next page needs a new DCS.
+//   - Run, a driver that executes a Session over a Modem (the physical-layer
+//     interface a T.38 terminal or audio modems implement) on an injectable
+//     clock.
+//
+// # Usage
+//
+//	s, err := t30.NewSession(t30.Config{
+//		Calling:  true,
+//		Transmit: true,
+//		Document: &t30.BitmapDocument{Pages: pages, Resolution: t30.ResFine},
+//	})
+//	...
+//	result := t30.Run(ctx, s, modem, nil) // modem implements t30.Modem
+//	fmt.Println(result, s.Stats().Pages)
+//
+// Without Run, feed events yourself: actions := s.Handle(now, ev) after
+// actions := s.Start(now), carry out each Action, and call s.Tick(now) when
+// s.Deadline() passes. Nothing in Session reads a clock, starts a goroutine
+// or does I/O, so whole calls run back to back in memory in milliseconds
+// (see sim_test.go) and the session can be fuzzed.
+//
+// # Robustness
+//
+// Every state has a deadline, so every call ends and says how (Result, with
+// a stable string). A lost post-page response is recovered by repeating the
+// command, and the receiver repeats its answer rather than judging a page
+// twice (ECM uses the PPS page and block counters to tell a repeat from a
+// new block), so a page the receiver accepted is never reported failed
+// while any repetition gets through. A receiver that has confirmed the last
+// page ends successfully even if the final DCN is lost. A missing
+// EventSendDone cannot hang a call (each send has a watchdog). Frames are
+// delivered to the session whole; FrameAssembler helps modems guarantee that
+// a frame abandoned mid-way is never joined to the next one.
+//
+// # PHI
+//
+// Idents, NSF data, passwords and sub-addresses identify people or
+// terminals. Frame.String, Record and Stats.LogValue never print them;
+// Records of frames that carry them have PHI set so the phi package can
+// redact or seal them.
+//
+// # Limitations
+//
+//   - No T.30 Annex F (V.34 half duplex), no Annex H/T.36 security frames
+//     (TK/RK/PSS/DES/DEC/DER/DTR/SPI/SPT), no internet address signals beyond
+//     opaque FIFs (CIA/TSA/IRA/CSA/ISP), no BFT/colour/JBIG modes (their DIS
+//     bits are decoded, never offered), no procedure interrupts (PRI-x is
+//     handled as the plain command; PIP/PIN as MCF/RTN).
+//   - The session never sends CRP or RNR itself (it answers both), and never
+//     uses T3.
+//   - Received non-ECM pages are kept in memory until the post-page command
+//     (Config.MaxPageBytes caps them) and decoded then; a page that ends
+//     without RTC is answered RTN because the rows lost with its end cannot
+//     be counted.
+//   - A document keeps one resolution and width per DCS: a page in another
+//     format is announced with EOM and renegotiated, never rescaled.
+package t30
