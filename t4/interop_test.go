@@ -1042,9 +1042,18 @@ func TestInteropWeReadSpandsp(t *testing.T) {
 				Compression: 1, FillOrder: 1, YRes: p.yres, Strips: [][]byte{p.b.Pix}}
 			require.NoError(t, os.WriteFile(src, writeTIFF(tp), 0o644))
 		}
-		for _, comp := range []t4.Compression{t4.MH, t4.MR, t4.MMR} {
-			t.Run(p.name+"/"+comp.String(), func(t *testing.T) {
-				cmd := exec.Command(harness, "encode", spandspName[comp], src)
+		type variant struct {
+			comp    t4.Compression
+			minBits int // spandsp's minimum row length (fill bits before EOL)
+		}
+		variants := []variant{{t4.MH, 0}, {t4.MR, 0}, {t4.MMR, 0}, {t4.MH, t4.MinRowBits(20, 9600)}, {t4.MR, t4.MinRowBits(10, 14400)}}
+		for _, v := range variants {
+			comp := v.comp
+			if p.file != "" && v.minBits != 0 {
+				continue
+			}
+			t.Run(fmt.Sprintf("%s/%v/minbits=%d", p.name, comp, v.minBits), func(t *testing.T) {
+				cmd := exec.Command(harness, "encode", spandspName[comp], src, fmt.Sprint(v.minBits))
 				var stderr bytes.Buffer
 				cmd.Stderr = &stderr
 				data, err := cmd.Output()

@@ -2,11 +2,13 @@
  * spandsp_t4.c - lets faxkit's interop tests use spandsp 0.0.6's T.4/T.6
  * encoder and decoder as an independent peer (see README.md).
  *
- *   spandsp_t4 encode MH|MR|MMR page.tif  > coded
+ *   spandsp_t4 encode MH|MR|MMR page.tif [MINBITS]  > coded
  *       Encodes the first page of a bilevel TIFF the way spandsp sends a page:
  *       t4_tx_init on the file (K = 2 at 98 lines/inch, 4 at 196), then
  *       t4_tx_start_page and t4_tx_get_chunk. Output: the coded page, LSB
  *       first (fax line order), with EOLs and RTC (MH, MR) or EOFB (MMR).
+ *       MINBITS (default 0) is the minimum coded row length: spandsp pads
+ *       shorter rows with fill bits before the EOL (minimum scan line time).
  *
  *   spandsp_t4 decode MH|MR|MMR WIDTH  < coded  > rows
  *       Decodes a coded page (LSB first) with t4_rx_put_chunk and a row write
@@ -37,7 +39,7 @@ static int encoding(const char *name)
     exit(2);
 }
 
-static int encode(int enc, const char *path)
+static int encode(int enc, const char *path, int min_bits)
 {
     t4_tx_state_t *s;
     uint8_t buf[4096];
@@ -49,7 +51,7 @@ static int encode(int enc, const char *path)
         return 1;
     }
     t4_tx_set_tx_encoding(s, enc);
-    t4_tx_set_min_bits_per_row(s, 0);
+    t4_tx_set_min_bits_per_row(s, min_bits);
     t4_tx_set_header_info(s, NULL);
     if (t4_tx_start_page(s) != 0)
     {
@@ -124,11 +126,11 @@ static int decode(int enc, int width)
 int main(int argc, char **argv)
 {
     TIFFSetWarningHandler(NULL);
-    if (argc == 4 && strcmp(argv[1], "encode") == 0)
-        return encode(encoding(argv[2]), argv[3]);
+    if ((argc == 4 || argc == 5) && strcmp(argv[1], "encode") == 0)
+        return encode(encoding(argv[2]), argv[3], argc == 5 ? atoi(argv[4]) : 0);
     if (argc == 4 && strcmp(argv[1], "decode") == 0 && atoi(argv[3]) > 0)
         return decode(encoding(argv[2]), atoi(argv[3]));
-    fprintf(stderr, "usage: spandsp_t4 encode MH|MR|MMR page.tif > coded\n"
+    fprintf(stderr, "usage: spandsp_t4 encode MH|MR|MMR page.tif [MINBITS] > coded\n"
                     "       spandsp_t4 decode MH|MR|MMR WIDTH < coded > rows\n");
     return 2;
 }
