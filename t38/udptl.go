@@ -427,6 +427,18 @@ func (s *Sender) Stats() SenderStats { return s.stats }
 // NextSeq returns the sequence number the next datagram will carry.
 func (s *Sender) NextSeq() uint16 { return s.seq }
 
+// SetDepth changes the redundancy depth from the next datagram on, e.g. to
+// protect indicators and control data more deeply than image data (as
+// spandsp's per-category redundancy and T38FaxUdpECDepth's min/max do).
+// It has effect only with ECRedundancy.
+func (s *Sender) SetDepth(depth int) error {
+	if depth < 0 || depth > MaxDepth {
+		return fmt.Errorf("%w: redundancy depth %d (0..%d)", ErrInvalid, depth, MaxDepth)
+	}
+	s.cfg.Depth = depth
+	return nil
+}
+
 // MaxIFP returns the largest IFP packet that fits a datagram on its own
 // (with no error recovery information).
 func (s *Sender) MaxIFP() int {

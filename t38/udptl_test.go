@@ -656,3 +656,19 @@ func TestReceiverDiscardsMismatchedParity(t *testing.T) {
 	require.Len(t, got, 3)
 	require.Zero(t, r.Stats().FEC)
 }
+
+func TestSenderSetDepth(t *testing.T) {
+	s, _ := NewSender(SenderConfig{EC: ECRedundancy, Depth: 1})
+	for _, ifp := range []string{"02", "04", "06"} {
+		_, err := s.Append(nil, unhex(t, ifp))
+		require.NoError(t, err)
+	}
+	require.NoError(t, s.SetDepth(3))
+	got, err := s.Append(nil, unhex(t, "08"))
+	require.NoError(t, err)
+	require.Equal(t, unhex(t, "0003 0108 00 03 0106 0104 0102"), got)
+	require.NoError(t, s.SetDepth(0))
+	got, _ = s.Append(nil, unhex(t, "0a"))
+	require.Equal(t, unhex(t, "0004 010a 00 00"), got)
+	require.ErrorIs(t, s.SetDepth(16), ErrInvalid)
+}
