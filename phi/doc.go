@@ -130,7 +130,10 @@
 //
 // FaxNumber, StationID, Name and FileName (and Metadata) redact themselves
 // in slog and fmt output. NewRedactingHandler wraps any slog.Handler and
-// also redacts attributes whose keys are marked PHI (DefaultPHIKeys).
+// also redacts attributes whose keys are marked PHI (DefaultPHIKeys). The
+// types and the handler live in the leaf package phi/redact (standard
+// library only), which t30, t38, transport and the root package can import
+// without pulling in storage and crypto; phi re-exports them as aliases.
 //
 // # Limitations
 //

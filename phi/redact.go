@@ -1,125 +1,37 @@
 package phi
 
 import (
-	"context"
-	"fmt"
 	"log/slog"
-	"slices"
+
+	"github.com/faxkit/faxkit/phi/redact"
 )
 
-const redacted = "[REDACTED]"
+const redacted = redact.Redacted
 
-// PHI-bearing string types. Each redacts itself in logs (slog.LogValuer),
-// in fmt verbs (%v %s %q %x %#v via fmt.Formatter) and in errors built with
-// them. Convert explicitly (string(n) or n.Reveal()) where the clear value
-// is really needed, e.g. to dial.
+// PHI-bearing string types, defined in the leaf package phi/redact so that
+// packages which log but do not store faxes (t30, t38, transport) can use
+// them without importing phi. They redact themselves in slog and fmt
+// output; Reveal returns the clear value.
 type (
-	FaxNumber string // a telephone number (E.164 or local dial string)
-	StationID string // a T.30 TSI/CSI/CIG station identifier
-	Name      string // a person's or organisation's name
-	FileName  string // a document's original file name
+	FaxNumber = redact.FaxNumber // a telephone number
+	StationID = redact.StationID // a T.30 TSI/CSI/CIG station identifier
+	Name      = redact.Name      // a person's or organisation's name
+	FileName  = redact.FileName  // a document's original file name
 )
-
-func (FaxNumber) LogValue() slog.Value { return slog.StringValue("[REDACTED fax-number]") }
-func (StationID) LogValue() slog.Value { return slog.StringValue("[REDACTED station-id]") }
-func (Name) LogValue() slog.Value      { return slog.StringValue("[REDACTED name]") }
-func (FileName) LogValue() slog.Value  { return slog.StringValue("[REDACTED file-name]") }
-
-func (v FaxNumber) Format(f fmt.State, _ rune) { fmt.Fprint(f, v.LogValue().String()) }
-func (v StationID) Format(f fmt.State, _ rune) { fmt.Fprint(f, v.LogValue().String()) }
-func (v Name) Format(f fmt.State, _ rune)      { fmt.Fprint(f, v.LogValue().String()) }
-func (v FileName) Format(f fmt.State, _ rune)  { fmt.Fprint(f, v.LogValue().String()) }
-
-// Reveal returns the clear value. Never log it.
-func (v FaxNumber) Reveal() string { return string(v) }
-
-// Reveal returns the clear value. Never log it.
-func (v StationID) Reveal() string { return string(v) }
-
-// Reveal returns the clear value. Never log it.
-func (v Name) Reveal() string { return string(v) }
-
-// Reveal returns the clear value. Never log it.
-func (v FileName) Reveal() string { return string(v) }
 
 // RedactOptions configures NewRedactingHandler.
-type RedactOptions struct {
-	// Keys are attribute keys whose values are always redacted, whatever
-	// their type (matched case-sensitively at any group depth). Default:
-	// DefaultPHIKeys.
-	Keys []string
-}
+type RedactOptions = redact.Options
+
+// RedactingHandler is a slog.Handler that redacts PHI (see phi/redact).
+type RedactingHandler = redact.Handler
 
 // DefaultPHIKeys are attribute keys treated as PHI by default.
-var DefaultPHIKeys = []string{
-	"fax_number", "faxnumber", "number", "remote", "remote_number", "caller", "callee",
-	"tsi", "csi", "cig", "station_id", "ident", "remote_ident", "local_ident",
-	"name", "patient", "contact", "file", "filename", "file_name", "path",
-}
+var DefaultPHIKeys = redact.DefaultPHIKeys
 
-// RedactingHandler wraps another slog.Handler and redacts PHI before records
-// reach it: values of the PHI types (and any other slog.LogValuer, which is
-// resolved first), attributes whose key is marked PHI, inside groups too.
-// Every faxkit package that logs should be handed a logger built on it.
-type RedactingHandler struct {
-	next slog.Handler
-	keys map[string]bool
-}
-
-// NewRedactingHandler wraps next. A nil opts uses DefaultPHIKeys.
+// NewRedactingHandler wraps next so that PHI never reaches it: values of
+// the PHI types, Metadata, and attributes whose keys are marked PHI (nil
+// opts: DefaultPHIKeys) are redacted. Every faxkit package that logs should
+// be handed a logger built on it.
 func NewRedactingHandler(next slog.Handler, opts *RedactOptions) *RedactingHandler {
-	keys := DefaultPHIKeys
-	if opts != nil && opts.Keys != nil {
-		keys = opts.Keys
-	}
-	m := make(map[string]bool, len(keys))
-	for _, k := range keys {
-		m[k] = true
-	}
-	return &RedactingHandler{next: next, keys: m}
-}
-
-// Enabled implements slog.Handler.
-func (h *RedactingHandler) Enabled(ctx context.Context, l slog.Level) bool {
-	return h.next.Enabled(ctx, l)
-}
-
-// Handle implements slog.Handler.
-func (h *RedactingHandler) Handle(ctx context.Context, r slog.Record) error {
-	out := slog.NewRecord(r.Time, r.Level, r.Message, r.PC)
-	r.Attrs(func(a slog.Attr) bool {
-		out.AddAttrs(h.redact(a))
-		return true
-	})
-	return h.next.Handle(ctx, out)
-}
-
-// WithAttrs implements slog.Handler.
-func (h *RedactingHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
-	red := make([]slog.Attr, len(attrs))
-	for i, a := range attrs {
-		red[i] = h.redact(a)
-	}
-	return &RedactingHandler{next: h.next.WithAttrs(red), keys: h.keys}
-}
-
-// WithGroup implements slog.Handler.
-func (h *RedactingHandler) WithGroup(name string) slog.Handler {
-	return &RedactingHandler{next: h.next.WithGroup(name), keys: h.keys}
-}
-
-func (h *RedactingHandler) redact(a slog.Attr) slog.Attr {
-	if h.keys[a.Key] {
-		return slog.String(a.Key, redacted)
-	}
-	v := a.Value.Resolve() // PHI types turn into their redacted form here
-	switch v.Kind() {
-	case slog.KindGroup:
-		g := slices.Clone(v.Group())
-		for i := range g {
-			g[i] = h.redact(g[i])
-		}
-		return slog.Attr{Key: a.Key, Value: slog.GroupValue(g...)}
-	}
-	return slog.Attr{Key: a.Key, Value: v}
+	return redact.NewHandler(next, opts)
 }
