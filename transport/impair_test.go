@@ -334,3 +334,11 @@ func TestImpairListenerCall(t *testing.T) {
 		got++
 	}
 }
+
+func TestImpairmentClamps(t *testing.T) {
+	got, st := runStage(Impairment{Loss: -1, Duplicate: 7, Delay: -time.Second, Jitter: -1}, 10, nil, 0)
+	assert.Len(t, got, 20, "duplicate 7 means always; negative loss and delay mean none")
+	assert.Zero(t, st.Lost)
+	_, st = runStage(Impairment{GilbertElliott: &GilbertElliott{PGoodBad: 2, LossBad: 3}}, 10, nil, 0)
+	assert.Equal(t, uint64(10), st.Lost)
+}
