@@ -1069,7 +1069,11 @@ func (s *Session) rxAlive() {
 
 // onData handles non-ECM image data and TCF.
 func (s *Session) onData(p []byte) {
-	switch s.st {
+	st := s.st
+	if st == stSending && s.after == stWaitPage {
+		st = stWaitPage // our CFR/MCF is still going out; the page may already come
+	}
+	switch st {
 	case stWaitTCF:
 		for _, b := range p {
 			if b == 0 {

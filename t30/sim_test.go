@@ -34,7 +34,9 @@ type lineSim struct {
 	// frameFault decides the fate of the n-th (1-based) frame of type fcf sent by side from.
 	frameFault func(from int, f Frame, n int) fault
 	// tcfFault, imageFault may damage TCF / page data sent by side from (n-th time, 1-based).
-	tcfFault   func(from int, n int) bool
+	tcfFault func(from int, n int) bool
+	// replace may substitute the n-th frame of its type sent by side from.
+	replace    func(from int, f Frame, n int) (Frame, bool)
 	imageFault func(from int, n int, data []byte) []byte
 	hangupAt   [2]time.Time // side hangs up abruptly at this time
 	tcfN       [2]int
@@ -89,6 +91,12 @@ func (l *lineSim) do(side int, acts []Action) {
 				fl := deliver
 				if l.frameFault != nil {
 					fl = l.frameFault(side, f, l.count[side][f.FCF])
+				}
+				if l.replace != nil {
+					if g, ok := l.replace(side, f, l.count[side][f.FCF]); ok {
+						l.trace = append(l.trace, fmt.Sprintf("        line turns %s into %s", f.FCF, g.FCF))
+						f = g
+					}
 				}
 				b, err := f.MarshalBinary()
 				if err != nil {
