@@ -13,7 +13,9 @@ import (
 )
 
 // Impairment describes what the network does to datagrams travelling in one
-// direction. The zero value passes everything through untouched. All random
+// direction. The zero value passes everything through untouched;
+// probabilities are clamped to [0, 1] and negative durations read as zero
+// (NaN as zero too). All random
 // decisions come from a PCG generator seeded with Seed, so a run that
 // offers the same datagrams in the same order suffers the same impairments.
 //
@@ -108,7 +110,23 @@ type pending struct {
 	addr net.Addr
 }
 
+// clamp01 keeps a probability in [0, 1].
+func clamp01(p float64) float64 {
+	if !(p > 0) { // also NaN
+		return 0
+	}
+	return min(p, 1)
+}
+
 func newStage(m Impairment, clock Clock, deliver func([]byte, net.Addr)) *stage {
+	m.Loss, m.BurstRate, m.Duplicate, m.Reorder = clamp01(m.Loss), clamp01(m.BurstRate), clamp01(m.Duplicate), clamp01(m.Reorder)
+	if ge := m.GilbertElliott; ge != nil {
+		m.GilbertElliott = &GilbertElliott{
+			PGoodBad: clamp01(ge.PGoodBad), PBadGood: clamp01(ge.PBadGood),
+			LossGood: clamp01(ge.LossGood), LossBad: clamp01(ge.LossBad),
+		}
+	}
+	m.Delay, m.Jitter = max(m.Delay, 0), max(m.Jitter, 0)
 	if m.BurstRate > 0 && m.BurstLen <= 0 {
 		m.BurstLen = 4
 	}

@@ -341,4 +341,6 @@ func TestImpairmentClamps(t *testing.T) {
 	assert.Zero(t, st.Lost)
 	_, st = runStage(Impairment{GilbertElliott: &GilbertElliott{PGoodBad: 2, LossBad: 3}}, 10, nil, 0)
 	assert.Equal(t, uint64(10), st.Lost)
+	got, _ = runStage(Impairment{Loss: math.NaN(), Reorder: math.NaN()}, 10, nil, 0)
+	assert.Equal(t, []uint32{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}, got, "NaN means never")
 }
