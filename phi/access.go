@@ -412,3 +412,38 @@ func (g *Guard) EmergencyAccess(ctx context.Context, who Principal, source, id, 
 		Document: id, Source: source, Outcome: OutcomeSuccess, Detail: "EMERGENCY ACCESS: " + reason})
 	return err
 }
+
+// Grant is one per-document grant, for persisting a Policy. It holds no
+// PHI: document and principal IDs are opaque.
+type Grant struct {
+	Document  string     `json:"document"`
+	Principal string     `json:"principal"`
+	Perms     Permission `json:"perms"`
+}
+
+// Grants returns every per-document grant, sorted, so the embedding
+// application can persist them (Policy itself keeps them in memory).
+func (p *Policy) Grants() []Grant {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	var out []Grant
+	for doc, m := range p.grants {
+		for who, perms := range m {
+			out = append(out, Grant{Document: doc, Principal: who, Perms: perms})
+		}
+	}
+	slices.SortFunc(out, func(a, b Grant) int {
+		if c := strings.Compare(a.Document, b.Document); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Principal, b.Principal)
+	})
+	return out
+}
+
+// LoadGrants adds saved grants to the policy.
+func (p *Policy) LoadGrants(gs []Grant) {
+	for _, g := range gs {
+		p.Grant(g.Document, g.Principal, g.Perms)
+	}
+}

@@ -196,3 +196,16 @@ func TestEmergencyAccessIsAuditedBreakGlass(t *testing.T) {
 	}
 	require.True(t, found, "emergency access must leave an audit record")
 }
+
+func TestPolicyGrantsPersist(t *testing.T) {
+	f := newGuardFixture(t)
+	f.g.Policy.Grant("d2", "bob", PermReadContent)
+	f.g.Policy.Grant("d1", "alice", PermReadMetadata|PermDelete)
+	saved := f.g.Policy.Grants()
+	require.Equal(t, []Grant{{"d1", "alice", PermReadMetadata | PermDelete}, {"d2", "bob", PermReadContent}}, saved)
+	p2 := NewPolicy(f.log, f.clock)
+	require.False(t, p2.Allowed(bob, PermReadContent, "d2"))
+	p2.LoadGrants(saved)
+	require.True(t, p2.Allowed(bob, PermReadContent, "d2"))
+	require.False(t, p2.Allowed(bob, PermReadContent, "d1"))
+}

@@ -206,6 +206,11 @@ func TestAttackFlippedByteInEveryChunk(t *testing.T) {
 	got, err := readPages(s, info.ID)
 	require.NoError(t, err)
 	require.Equal(t, [][]byte{page}, got)
+	require.NoError(t, s.Verify(context.Background(), info.ID))
+	b := bytes.Clone(orig)
+	b[len(b)/2] ^= 0x80
+	require.NoError(t, os.WriteFile(path, b, 0o600))
+	require.ErrorIs(t, s.Verify(context.Background(), info.ID), ErrDecrypt)
 }
 
 func TestAttackTruncation(t *testing.T) {

@@ -56,6 +56,10 @@ func TestStoreAndAuditCommands(t *testing.T) {
 	r = runCLI(t, dir, "store", "get", "-page", "2", id)
 	require.Equal(t, "synthetic page two", r.stdout)
 
+	r = runCLI(t, dir, "store", "verify")
+	require.Equal(t, 0, r.code, r.stderr)
+	require.Contains(t, r.stdout, "ok "+id)
+
 	r = runCLI(t, dir, "store", "rotate-key", "-retire")
 	require.Equal(t, 0, r.code, r.stderr)
 	require.Contains(t, r.stdout, "re-wrapped 1 data keys")

@@ -27,6 +27,9 @@ var storeCmd = &command{
         OUT or stdout; every page's SHA-256 is verified. With -tiff, write
         a document stored with put -tiff as one multi-page TIFF
   list  list documents (no PHI: IDs, dates, holds, sizes, key IDs)
+  verify [ID]...
+        decrypt and check every segment and page SHA-256 of the named
+        documents (default: all) without writing their content
   purge [-force ID]...
         crypto-shred every document past its retention date (never one under
         legal hold); -force expires the named documents now
@@ -42,7 +45,7 @@ Every operation is written to the audit log.
 	run: func(ctx context.Context, e *env, args []string) error {
 		return dispatch(ctx, e, args, []subcommand{
 			{"put", storePut}, {"get", storeGet}, {"list", storeList},
-			{"purge", storePurge}, {"hold", storeHold}, {"rotate-key", storeRotate},
+			{"verify", storeVerify}, {"purge", storePurge}, {"hold", storeHold}, {"rotate-key", storeRotate},
 		})
 	},
 }
@@ -239,6 +242,45 @@ func storeList(ctx context.Context, e *env, args []string) (err error) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%s\n", d.ID, d.Created.Format(time.RFC3339), ret, hold, d.Pages, d.Size, d.KeyID)
 	}
 	return tw.Flush()
+}
+
+func storeVerify(ctx context.Context, e *env, args []string) (err error) {
+	var l local
+	fs := newFlags(e, "store verify")
+	l.register(fs, e)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	ss, err := openSession(ctx, &l)
+	if err != nil {
+		return err
+	}
+	defer func() { err = ss.close(err) }()
+	ids := fs.Args()
+	var errs []error
+	if len(ids) == 0 {
+		docs, err := ss.s.List(ctx)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		for _, d := range docs {
+			ids = append(ids, d.ID)
+		}
+	}
+	bad := 0
+	for _, id := range ids {
+		err := ss.s.Verify(ctx, id)
+		if err := audited(ctx, e, ss.log, phi.ActionReadContent, id, err); err != nil {
+			bad++
+			errs = append(errs, fmt.Errorf("%s: %w", id, err))
+			continue
+		}
+		fmt.Fprintf(e.stdout, "ok %s\n", id)
+	}
+	if len(errs) > 0 {
+		return &exitError{code: 1, err: fmt.Errorf("%d of %d documents failed: %w", bad, len(ids), errors.Join(errs...))}
+	}
+	return nil
 }
 
 type multiFlag []string
