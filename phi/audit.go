@@ -133,6 +133,7 @@ type AuditLog struct {
 	sinceCP int
 	unsync  bool
 	closed  bool
+	broken  error // sticky: a failed write may have left a torn line
 }
 
 const (
@@ -293,6 +294,9 @@ func (l *AuditLog) Append(_ context.Context, e Event) (uint64, error) {
 	if l.closed {
 		return 0, ErrClosed
 	}
+	if l.broken != nil {
+		return 0, fmt.Errorf("phi: audit log unusable after a failed write (reopen to repair): %w", l.broken)
+	}
 	if e.Time.IsZero() {
 		e.Time = l.clock.Now()
 	}
@@ -321,11 +325,13 @@ func (l *AuditLog) Append(_ context.Context, e Event) (uint64, error) {
 		return 0, err
 	}
 	if _, err := l.f.Write(append(line, '\n')); err != nil {
+		l.broken = err
 		return 0, err
 	}
 	l.unsync = true
 	if l.cfg.Sync == SyncEveryRecord {
 		if err := l.f.Sync(); err != nil {
+			l.broken = err
 			return 0, err
 		}
 		l.unsync = false
