@@ -41,7 +41,7 @@ func (b *bitReader) bitPos() int64 { return (b.base+int64(b.pos))*8 - int64(b.n)
 func (b *bitReader) refill() {
 	if b.end-b.pos >= 8 && b.n >= 0 {
 		v := binary.BigEndian.Uint64(b.buf[b.pos:])
-		b.acc |= v >> uint(b.n)
+		b.acc |= v >> (uint(b.n) & 63)
 		k := (64 - b.n) >> 3
 		b.pos += k
 		b.n += k << 3

@@ -360,7 +360,7 @@ func readWhite(br *bitReader, acc uint64, n, limit int) (int, uint64, int, error
 		if l == 0 {
 			return 0, acc, n, codeError(e)
 		}
-		acc <<= uint(l)
+		acc <<= uint(l) & 63
 		n -= l
 		r := int(e >> 4)
 		run += r
@@ -387,7 +387,7 @@ func readBlack(br *bitReader, acc uint64, n, limit int) (int, uint64, int, error
 		if l == 0 {
 			return 0, acc, n, codeError(e)
 		}
-		acc <<= uint(l)
+		acc <<= uint(l) & 63
 		n -= l
 		r := int(e >> 4)
 		run += r

@@ -94,7 +94,7 @@ type bitWriter struct {
 
 // put appends the low n bits of v (n <= 32; no other bits set).
 func (w *bitWriter) put(v uint32, n uint) {
-	w.acc |= uint64(v) << (64 - w.n - n)
+	w.acc |= uint64(v) << ((64 - w.n - n) & 63)
 	w.n += n
 	if w.n >= 32 {
 		binary.BigEndian.PutUint32(w.buf[w.o:], uint32(w.acc>>32))
@@ -376,7 +376,7 @@ func changes(tail, row []byte, width int, dst []int32) []int32 {
 			lz := bits.LeadingZeros64(t)
 			dst[k] = base + int32(lz)
 			k++
-			t &^= (1 << 63) >> lz
+			t &^= (1 << 63) >> (uint(lz) & 63)
 		}
 	}
 	if rest := width - full*64; rest > 0 {
@@ -390,7 +390,7 @@ func changes(tail, row []byte, width int, dst []int32) []int32 {
 			lz := bits.LeadingZeros64(t)
 			dst[k] = base + int32(lz)
 			k++
-			t &^= (1 << 63) >> lz
+			t &^= (1 << 63) >> (uint(lz) & 63)
 		}
 	}
 	w := int32(width)
