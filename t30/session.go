@@ -196,6 +196,7 @@ type Session struct {
 	rxCommit   [2]int // page and block counters of the last committed block, -1 none
 	rxPartial  bool
 	allDone    bool
+	rxIdle     int // consecutive T2 expiries while waiting for a command
 }
 
 // NewSession validates cfg and returns a session ready to Start.
@@ -304,6 +305,7 @@ func (s *Session) Handle(now time.Time, ev Event) []Action {
 			break
 		}
 		s.stats.FramesReceived++
+		s.rxIdle = 0
 		s.record(Record{Kind: RecordFrameReceived, Frame: f, PHI: f.CarriesPHI()})
 		s.onFrame(f)
 	case EventFrameBad:
@@ -495,7 +497,12 @@ func (s *Session) timeout() {
 			s.sendDIS()
 			return
 		}
-		s.disconnect(ResultTimeout)
+		s.rxIdle++
+		if s.rxIdle >= s.cfg.MaxTries {
+			s.disconnect(ResultTimeout)
+			return
+		}
+		s.enter(stWaitCmd)
 	case stWaitTCF:
 		if s.tcfTotal > 0 {
 			s.judgeTCF()
@@ -510,7 +517,16 @@ func (s *Session) timeout() {
 	case stRxPage:
 		s.enter(stWaitPost)
 	case stWaitPost:
-		s.disconnect(ResultTimeout)
+		// T2 (T.30 5.4.3.1). The transmitter repeats a lost command up to
+		// MaxTries times at T4 intervals, which takes longer than one T2:
+		// wait that long before giving up, so that loss does not end a
+		// call that repetition would have saved.
+		s.rxIdle++
+		if s.rxIdle >= s.cfg.MaxTries {
+			s.disconnect(ResultTimeout)
+			return
+		}
+		s.enter(stWaitPost)
 	case stWaitDCN:
 		s.end(ResultOK) // every page is confirmed; the DCN was lost
 	default:
