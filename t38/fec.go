@@ -1,5 +1,7 @@
 package t38
 
+import "crypto/subtle"
+
 // FEC layout (T.38 clause 9.1 fec-info, as spandsp and Asterisk implement
 // it, which is what interoperates in the field):
 //
@@ -40,16 +42,10 @@ func fecMember(n int64, m, span, entries, k int) int64 {
 // xorInto XORs src into dst (zero-padded), growing dst to len(src) if
 // shorter, and returns dst.
 func xorInto(dst, src []byte) []byte {
-	if len(src) > len(dst) {
-		old := len(dst)
-		dst = append(dst, src[old:]...)
-		for i := 0; i < old; i++ {
-			dst[i] ^= src[i]
-		}
-		return dst
-	}
-	for i, b := range src {
-		dst[i] ^= b
+	n := min(len(dst), len(src))
+	subtle.XORBytes(dst[:n], dst[:n], src[:n])
+	if len(src) > n {
+		dst = append(dst, src[n:]...)
 	}
 	return dst
 }
