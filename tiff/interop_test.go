@@ -196,23 +196,38 @@ func TestInteropImageMagickReadsOurs(t *testing.T) {
 	identify := peertest.Program(t, "identify", hintIM)
 	convert := peertest.Program(t, "convert", hintIM)
 	dir := t.TempDir()
+	// ImageMagick is slow to start: one identify and one convert for all.
+	var names []string
 	for _, m := range imModes {
-		t.Run(m.name, func(t *testing.T) {
-			t.Parallel()
-			name := filepath.Join(dir, m.name+".tif")
-			require.NoError(t, os.WriteFile(name, writeDoc(t, &m.cfg, interopPages, nil), 0o644))
-			out, stderr := run(t, identify, name)
-			require.Empty(t, string(stderr), "identify warnings")
-			require.Equal(t, len(interopPages), strings.Count(string(out), "TIFF"))
-			pbm, stderr := run(t, convert, name, "pbm:-")
-			require.Empty(t, string(stderr))
-			got := readPBMs(t, pbm)
-			require.Len(t, got, len(interopPages))
-			for i := range got {
-				require.Empty(t, diffBitmaps(interopPages[i], got[i]), "page %d decoded by ImageMagick", i)
-			}
-		})
+		name := filepath.Join(dir, m.name+".tif")
+		require.NoError(t, os.WriteFile(name, writeDoc(t, &m.cfg, interopPages, nil), 0o644))
+		names = append(names, name)
 	}
+	out, stderr := run(t, identify, names...)
+	require.Empty(t, string(stderr), "identify warnings")
+	require.Equal(t, len(names)*len(interopPages), strings.Count(string(out), " TIFF "), "%s", out)
+	pbm, stderr := run(t, convert, append(names, "pbm:-")...)
+	require.Empty(t, string(stderr))
+	got := readPBMs(t, pbm)
+	require.Len(t, got, len(names)*len(interopPages))
+	for i, m := range imModes {
+		for j, want := range interopPages {
+			require.Empty(t, diffBitmaps(want, got[i*len(interopPages)+j]), "%s page %d decoded by ImageMagick", m.name, j)
+		}
+	}
+}
+
+// convertMany runs ImageMagick once to write src with each settings list
+// to its own file: convert -respect-parentheses src ( +clone SETTINGS
+// -write OUT +delete ) ... null:
+func convertMany(t *testing.T, convert, src string, outs []string, settings [][]string) {
+	args := []string{"-respect-parentheses", src}
+	for i, s := range settings {
+		args = append(args, "(", "+clone")
+		args = append(args, s...)
+		args = append(args, "-write", outs[i], "+delete", ")")
+	}
+	run(t, convert, append(args, "null:")...)
 }
 
 func TestInteropWeReadImageMagickBilevel(t *testing.T) {
@@ -231,12 +246,14 @@ func TestInteropWeReadImageMagickBilevel(t *testing.T) {
 		{"-compress", "Zip"},
 		{"-compress", "RLE"},
 	}
+	var outs []string
+	for i := range tests {
+		outs = append(outs, filepath.Join(dir, fmt.Sprintf("%d.tif", i)))
+	}
+	convertMany(t, convert, src, outs, tests)
 	for i, args := range tests {
 		t.Run(strings.Join(args, ""), func(t *testing.T) {
-			t.Parallel()
-			out := filepath.Join(dir, fmt.Sprintf("%d.tif", i))
-			run(t, convert, append(append([]string{src}, args...), out)...)
-			got, _ := readDoc(t, readFile(t, out))
+			got, _ := readDoc(t, readFile(t, outs[i]))
 			require.Len(t, got, 1)
 			require.Empty(t, diffBitmaps(page, got[0]))
 		})
@@ -283,11 +300,16 @@ func TestInteropWeReadImageMagickGreyAndColour(t *testing.T) {
 		{"grey-lzw-strips", []string{"-type", "Grayscale", "-compress", "LZW", "-define", "tiff:rows-per-strip=16"}, true},
 		{"rgb-jpeg-strips", []string{"-type", "TrueColor", "-compress", "JPEG", "-quality", "95", "-define", "tiff:rows-per-strip=16"}, false},
 	}
+	var outs []string
+	var settings [][]string
 	for _, tt := range tests {
+		outs = append(outs, filepath.Join(dir, tt.name+".tif"))
+		settings = append(settings, tt.args)
+	}
+	convertMany(t, convert, src, outs, settings)
+	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			out := filepath.Join(dir, tt.name+".tif")
-			run(t, convert, append(append([]string{src}, tt.args...), out)...)
+			out := outs[i]
 			r, err := NewReader(bytes.NewReader(readFile(t, out)), int64(len(readFile(t, out))), nil)
 			require.NoError(t, err)
 			p, err := r.Next()
