@@ -283,3 +283,50 @@ func TestConnLatch(t *testing.T) {
 	assert.Equal(t, "y", string(buf[:n]))
 	assert.Equal(t, a.LocalAddr().String(), b.RemoteAddr().String())
 }
+
+// TestDialDualStack: a socket bound to the IPv6 wildcard sees IPv4 peers as
+// v4-mapped addresses; they must still match the IPv4 peer we were given.
+func TestDialDualStack(t *testing.T) {
+	ctx := testCtx(t)
+	v4, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	require.NoError(t, err)
+	defer v4.Close()
+	c, err := Dial(ctx, "udp", "[::]:0", v4.LocalAddr().String(), nil)
+	if err != nil {
+		t.Skipf("no dual-stack UDP here: %v", err)
+	}
+	defer c.Close()
+	port := c.LocalAddr().(*net.UDPAddr).Port
+	require.NoError(t, c.WritePacket(ctx, []byte("to v4")))
+	require.NoError(t, v4.SetReadDeadline(time.Now().Add(5*time.Second)))
+	buf := make([]byte, 16)
+	n, from, err := v4.ReadFrom(buf)
+	require.NoError(t, err)
+	assert.Equal(t, "to v4", string(buf[:n]))
+	assert.Equal(t, port, from.(*net.UDPAddr).Port)
+
+	_, err = v4.WriteTo([]byte("from v4"), &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port})
+	require.NoError(t, err)
+	n, err = c.ReadPacket(ctx, buf)
+	require.NoError(t, err)
+	assert.Equal(t, "from v4", string(buf[:n]))
+	assert.Zero(t, c.Stats().Foreign)
+}
+
+func TestDialIPv6Loopback(t *testing.T) {
+	ctx := testCtx(t)
+	p6, err := net.ListenPacket("udp6", "[::1]:0")
+	if err != nil {
+		t.Skipf("no IPv6 loopback here: %v", err)
+	}
+	a, err := Dial(ctx, "udp6", "[::1]:0", p6.LocalAddr().String(), nil)
+	require.NoError(t, err)
+	defer a.Close()
+	b := NewConn(p6, a.LocalAddr(), nil)
+	defer b.Close()
+	require.NoError(t, a.WritePacket(ctx, []byte("v6")))
+	buf := make([]byte, 8)
+	n, err := b.ReadPacket(ctx, buf)
+	require.NoError(t, err)
+	assert.Equal(t, "v6", string(buf[:n]))
+}
