@@ -117,7 +117,7 @@ func TestIFPUnknownValuesReported(t *testing.T) {
 }
 
 func TestIFPMalformed(t *testing.T) {
-	for _, h := range []string{"", "80", "01", "20", "30 00", "c0", "c0 00", "c0 01 80 00",
+	for _, h := range []string{"", "80", "20", "30 00", "c0", "c0 00", "c0 01 80 00",
 		"c0 01 80 0001 ff", "c0 c0", "c0 02 10", "c0 05 10", "c0 01 40", "c0 01 80 0000 01 00", "06 00"} {
 		var p IFP
 		p.Version = 1
