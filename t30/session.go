@@ -225,6 +225,9 @@ func (s *Session) Done() bool { return s.st == stDone }
 // Stats returns the statistics so far.
 func (s *Session) Stats() Stats { return s.stats }
 
+// Mode returns the mode negotiated (or commanded by the remote DCS) so far.
+func (s *Session) Mode() (Mode, bool) { return s.mode, s.haveMode }
+
 // Phase returns the current T.30 phase.
 func (s *Session) Phase() Phase { return s.phase }
 

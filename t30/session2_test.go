@@ -252,3 +252,26 @@ func TestRecords(t *testing.T) {
 		t.Errorf("page records %d", pages)
 	}
 }
+
+// TestMinScanLineTime: a receiver that needs 20 ms per row at standard
+// resolution (10 ms at fine) gets rows filled to that time at the
+// negotiated rate, and the page still decodes exactly.
+func TestMinScanLineTime(t *testing.T) {
+	doc := testDoc(1, 200, ResFine)
+	p := newPair(t, doc, withCaps(func(c *Capabilities) { c.ECM = false; c.MaxSpeed = V29_9600 },
+		func(c *Capabilities) { c.MinScanMs = 20; c.ScanHalfFine = true }))
+	runPair(t, p)
+	wantResults(t, p, ResultOK, ResultOK)
+	p.checkPages(t)
+	m, _ := p.tx.Mode()
+	if m.ScanTimeMs != 10 || m.Speed != V17_9600 || m.MinRowBits() != 96 {
+		t.Fatalf("mode %+v, min row bits %d", m, m.MinRowBits())
+	}
+	rm, _ := p.rx.Mode()
+	if rm.ScanTimeMs != 10 {
+		t.Errorf("receiver read %d ms from the DCS", rm.ScanTimeMs)
+	}
+	if bits := len(p.got[0].Data) * 8; bits < 200*96 {
+		t.Errorf("page of %d bits for 200 rows, want >= %d", bits, 200*96)
+	}
+}
