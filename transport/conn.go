@@ -107,6 +107,14 @@ type Conn struct {
 	userRDL atomic.Pointer[time.Time]
 	rdDirty bool // read deadline on pc may be stale; reader-owned
 
+	// Cancellation of socket reads: one context.AfterFunc per distinct
+	// context, kept across reads, so that a reader looping with its call's
+	// context allocates nothing per datagram.
+	cancelMu    sync.Mutex
+	cancelDone  <-chan struct{} // Done of the context watched
+	cancelStop  func() bool
+	cancelFired bool // the watched context's func has set a past deadline
+
 	// Listener mode.
 	call *call
 
@@ -246,22 +254,22 @@ func (c *Conn) readSocket(ctx context.Context, p []byte) (int, error) {
 		if t := c.userRDL.Load(); t != nil {
 			userDL = *t
 		}
-		if hasDL || c.rdDirty {
+		// Watch ctx first: a cancellation of a context watched before can
+		// then no longer touch the socket, and one that already did is
+		// seen by takeFired and undone here.
+		c.watch(ctx)
+		if hasDL || c.rdDirty || c.takeFired() {
 			// A deadline from an earlier context (or a cancellation) may
 			// still be set on the socket.
 			if err := c.pc.SetReadDeadline(earlier(userDL, ctxDL)); err != nil {
 				return 0, c.mapErr(ctx, err)
 			}
 			c.rdDirty = hasDL
-		}
-		var stop func() bool
-		var cancelled chan struct{}
-		if ctx.Done() != nil {
-			cancelled = make(chan struct{})
-			stop = context.AfterFunc(ctx, func() {
-				_ = c.pc.SetReadDeadline(time.Unix(1, 0))
-				close(cancelled)
-			})
+			// ctx may have ended just before the reset undid its
+			// cancellation deadline.
+			if err := ctx.Err(); err != nil {
+				return 0, err
+			}
 		}
 
 		var (
@@ -288,15 +296,20 @@ func (c *Conn) readSocket(ctx context.Context, p []byte) (int, error) {
 		if c.latch && from && err == nil && !c.latched.Load() {
 			c.latched.Store(true) // the configured peer spoke first
 		}
-		if stop != nil && !stop() {
-			<-cancelled
-			c.rdDirty = true
-		}
 		if err != nil && !(from && errors.Is(err, ErrTruncated)) {
-			if hasDL && errors.Is(err, os.ErrDeadlineExceeded) && !time.Now().Before(ctxDL) {
-				// The socket deadline came from ctx, whose own timer
-				// may not have fired yet.
-				return 0, context.DeadlineExceeded
+			if errors.Is(err, os.ErrDeadlineExceeded) && ctx.Err() == nil {
+				now := time.Now()
+				switch {
+				case hasDL && !now.Before(ctxDL):
+					// The socket deadline came from ctx, whose own
+					// timer may not have fired yet.
+					return 0, context.DeadlineExceeded
+				case userDL.IsZero() || now.Before(userDL):
+					// Neither deadline has passed: a stale
+					// cancellation deadline. Clear it and read on.
+					c.rdDirty = true
+					continue
+				}
 			}
 			return 0, c.mapErr(ctx, err)
 		}
@@ -307,6 +320,44 @@ func (c *Conn) readSocket(ctx context.Context, p []byte) (int, error) {
 		c.countIn(n)
 		return n, err
 	}
+}
+
+// watch makes sure that ctx ending interrupts a blocked read, by setting a
+// read deadline in the past. The watch stays in place for the next read
+// with the same context; a read with another context replaces it.
+func (c *Conn) watch(ctx context.Context) {
+	done := ctx.Done()
+	c.cancelMu.Lock()
+	defer c.cancelMu.Unlock()
+	if done == c.cancelDone {
+		return
+	}
+	if c.cancelStop != nil {
+		c.cancelStop()
+	}
+	c.cancelDone, c.cancelStop = done, nil
+	if done == nil {
+		return
+	}
+	c.cancelStop = context.AfterFunc(ctx, func() {
+		c.cancelMu.Lock()
+		defer c.cancelMu.Unlock()
+		if c.cancelDone != done {
+			return // replaced: another context is being watched
+		}
+		_ = c.pc.SetReadDeadline(time.Unix(1, 0))
+		c.cancelFired = true
+	})
+}
+
+// takeFired reports (once) whether a cancellation has set a past deadline
+// on the socket that the next read must clear.
+func (c *Conn) takeFired() bool {
+	c.cancelMu.Lock()
+	defer c.cancelMu.Unlock()
+	f := c.cancelFired
+	c.cancelFired = false
+	return f
 }
 
 // mapErr turns socket errors into this package's: a context that ended wins
@@ -437,6 +488,12 @@ func (c *Conn) Close() error {
 			return
 		}
 		c.closeErr = c.pc.Close()
+		c.cancelMu.Lock()
+		if c.cancelStop != nil {
+			c.cancelStop()
+		}
+		c.cancelDone, c.cancelStop = nil, nil
+		c.cancelMu.Unlock()
 	})
 	return c.closeErr
 }

@@ -330,3 +330,67 @@ func TestDialIPv6Loopback(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "v6", string(buf[:n]))
 }
+
+// TestConnContextSwitch: cancelling a context that an earlier read used
+// must not disturb a read with another context, and a reader looping with
+// one cancellable context allocates nothing per datagram.
+func TestConnContextSwitch(t *testing.T) {
+	checkGoroutines(t)
+	a, b := dialPair(t, nil)
+	buf := make([]byte, 16)
+	ctx1, cancel1 := context.WithCancel(context.Background())
+	require.NoError(t, a.WritePacket(context.Background(), []byte("1")))
+	_, err := b.ReadPacket(ctx1, buf)
+	require.NoError(t, err)
+
+	ctx2, cancel2 := context.WithCancel(context.Background())
+	defer cancel2()
+	got := make(chan string, 1)
+	go func() {
+		n, err := b.ReadPacket(ctx2, buf)
+		if err != nil {
+			got <- err.Error()
+			return
+		}
+		got <- string(buf[:n])
+	}()
+	time.Sleep(20 * time.Millisecond)
+	cancel1() // must not interrupt the read on ctx2
+	time.Sleep(20 * time.Millisecond)
+	require.NoError(t, a.WritePacket(context.Background(), []byte("2")))
+	select {
+	case s := <-got:
+		assert.Equal(t, "2", s)
+	case <-time.After(5 * time.Second):
+		t.Fatal("read on ctx2 never returned")
+	}
+
+	// The same context across reads: no allocation per read.
+	msg := []byte("x")
+	allocs := testing.AllocsPerRun(200, func() {
+		if err := a.WritePacket(ctx2, msg); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.ReadPacket(ctx2, buf); err != nil {
+			t.Fatal(err)
+		}
+	})
+	assert.Zero(t, allocs, "allocations per datagram with a reused cancellable context")
+
+	// And cancelling it still interrupts a blocked read.
+	errc := make(chan error, 1)
+	go func() { _, err := b.ReadPacket(ctx2, buf); errc <- err }()
+	time.Sleep(20 * time.Millisecond)
+	cancel2()
+	select {
+	case err := <-errc:
+		require.ErrorIs(t, err, context.Canceled)
+	case <-time.After(5 * time.Second):
+		t.Fatal("cancel did not interrupt the read")
+	}
+	// A fresh context reads normally after the cancelled one.
+	require.NoError(t, a.WritePacket(context.Background(), []byte("3")))
+	n, err := b.ReadPacket(testCtx(t), buf)
+	require.NoError(t, err)
+	assert.Equal(t, "3", string(buf[:n]))
+}

@@ -106,9 +106,10 @@
 //   - The Listener uses one reading goroutine (pion's) plus one pump
 //     goroutine per call. Per-call memory is bounded by QueueLen ×
 //     MaxDatagram plus a MaxDatagram buffer.
-//   - Conn's ReadPacket is for one goroutine at a time; a cancellable
-//     context costs a few small allocations per read on socket Conns
-//     (context.AfterFunc), none on listener calls.
+//   - Conn's ReadPacket is for one goroutine at a time. On socket Conns a
+//     cancellable context is watched with one context.AfterFunc per distinct
+//     context: a reader that reuses its call's context allocates nothing per
+//     datagram, one that makes a context per read pays a few allocations.
 //   - UDP writes are not interrupted by a context; they do not block for
 //     long on any OS this runs on.
 //   - Datagrams longer than the read buffer: the OS truncates silently on
