@@ -408,24 +408,53 @@ func (e *Encoder) putRun(run int, tab *[maxCombinedRun + 1]uint32) {
 	e.bw.put(c>>5, uint(c&31))
 }
 
+// emitBits is bitWriter.put on a writer held in registers: it appends the
+// low l bits of v to acc (n bits pending), storing 32 bits at buf[o:] when
+// 32 or more are pending.
+func emitBits(acc uint64, n uint, o int, buf []byte, v uint32, l uint) (uint64, uint, int) {
+	acc |= uint64(v) << ((64 - n - l) & 63)
+	n += l
+	if n >= 32 {
+		binary.BigEndian.PutUint32(buf[o:], uint32(acc>>32))
+		o += 4
+		acc <<= 32
+		n -= 32
+	}
+	return acc, n, o
+}
+
 // code1D codes a row as alternating white and black runs (T.4 4.1), from
 // its changing elements.
 func (e *Encoder) code1D(ch []int32) {
 	width := e.width
+	acc, n, o, buf := e.bw.acc, e.bw.n, e.bw.o, e.bw.buf
 	a0 := 0
-	for i := 0; ; i += 2 {
+	for i := 0; i+1 < len(ch); i += 2 {
 		a1 := int(ch[i])
-		e.putRun(a1-a0, whiteRun)
+		run := a1 - a0
+		for run > maxCombinedRun {
+			acc, n, o = emitBits(acc, n, o, buf, 0b000000011111, 12) // make-up 2560
+			run -= 2560
+		}
+		c := whiteRun[run]
+		acc, n, o = emitBits(acc, n, o, buf, c>>5, uint(c&31))
 		if a1 >= width {
-			return
+			break
 		}
 		a2 := int(ch[i+1])
-		e.putRun(a2-a1, blackRun)
+		run = a2 - a1
+		for run > maxCombinedRun {
+			acc, n, o = emitBits(acc, n, o, buf, 0b000000011111, 12)
+			run -= 2560
+		}
+		c = blackRun[run]
+		acc, n, o = emitBits(acc, n, o, buf, c>>5, uint(c&31))
 		if a2 >= width {
-			return
+			break
 		}
 		a0 = a2
 	}
+	e.bw.acc, e.bw.n, e.bw.o = acc, n, o
 }
 
 // code2D codes a row against the reference row (T.4 4.2.1.3, T.6 2.2.3):
