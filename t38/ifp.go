@@ -586,9 +586,7 @@ func (p *IFP) decode(b []byte, packed bool) (int, error) {
 			return 0, fmt.Errorf("%w: indicator with a data field", ErrMalformed)
 		}
 		if b[0]&0x20 == 0 {
-			if b[0]&0x01 != 0 {
-				return 0, fmt.Errorf("%w: non-zero padding", ErrMalformed)
-			}
+			// Bit 0 is padding; spandsp ignores it too.
 			p.Indicator = Indicator(b[0] >> 1 & 0x0f)
 			return 1, nil
 		}

@@ -118,7 +118,7 @@ func TestIFPUnknownValuesReported(t *testing.T) {
 
 func TestIFPMalformed(t *testing.T) {
 	for _, h := range []string{"", "80", "20", "30 00", "c0", "c0 00", "c0 01 80 00",
-		"c0 01 80 0001 ff", "c0 c0", "c0 02 10", "c0 05 10", "c0 01 40", "c0 01 80 0000 01 00", "06 00"} {
+		"c0 01 80 0001 ff", "c0 c0", "c0 02 10", "c0 05 10", "c0 01 40", "c0 01 80 0000 01 00", "06 00", "07 00"} {
 		var p IFP
 		p.Version = 1
 		require.Error(t, p.Unmarshal(unhex(t, h)), h)
@@ -218,5 +218,25 @@ func TestIFPRoundTripAllValues(t *testing.T) {
 				require.Equal(t, len(b), ifpLen(new(IFP), v, append(b, 0xee, 0xee)))
 			}
 		}
+	}
+}
+
+// Packets rebuilt from FEC are padded; trimming finds their own length,
+// including spandsp's version 0 octet-per-field layout.
+func TestIFPLenTrims(t *testing.T) {
+	var scratch IFP
+	for _, tc := range []struct {
+		v   Version
+		hex string
+		n   int
+	}{
+		{0, "06 eeee", 1},
+		{1, "2040 ee", 2},
+		{1, "c0 02 80 0001 ffc8 10 ee", 8},
+		{0, "c0 02 21 ee", 3},
+		{0, "c0 02 2010 eeee", 4}, // spandsp: fcs-OK, sig-end, one octet each
+		{1, "80 ee", -1},
+	} {
+		require.Equal(t, tc.n, ifpLen(&scratch, tc.v, unhex(t, tc.hex)), tc.hex)
 	}
 }

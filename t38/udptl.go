@@ -262,9 +262,8 @@ func (p *UDPTLPacket) Unmarshal(b []byte) error {
 		}
 		i += n
 	}
-	if choice&0x7f != 0 {
-		return fmt.Errorf("%w: error-recovery padding bits set", ErrMalformed)
-	}
+	// The 7 bits after the choice are padding; like spandsp and Asterisk
+	// we ignore their value.
 	count, i, err := readLength(b, i)
 	if err != nil {
 		return err

@@ -102,7 +102,7 @@ func TestUDPTLDecodeForms(t *testing.T) {
 	require.Equal(t, 128, p.FECSpan)
 	for _, bad := range []string{"", "00", "0001", "0001 02 06", "0001 0106", "0001 0106 00 02 0102",
 		"0001 0106 00 00 ff", "0001 0106 80", "0001 0106 80 00 00", "0001 0106 80 01", "0001 0106 80 0181 00",
-		"0001 c0", "0001 0106 00 c1", "0001 0106 40 00"} {
+		"0001 c0", "0001 0106 00 c1"} {
 		require.Error(t, p.Unmarshal(unhex(t, bad)), bad)
 	}
 }
@@ -671,6 +671,22 @@ func TestSenderSetDepth(t *testing.T) {
 	got, _ = s.Append(nil, unhex(t, "0a"))
 	require.Equal(t, unhex(t, "0004 010a 00 00"), got)
 	require.ErrorIs(t, s.SetDepth(16), ErrInvalid)
+}
+
+func TestUDPTLIgnoresPaddingBits(t *testing.T) {
+	var p UDPTLPacket
+	require.NoError(t, p.Unmarshal(unhex(t, "0001 0106 7f 00")))
+	require.Equal(t, RecoverySecondary, p.Recovery)
+	require.NoError(t, p.Unmarshal(unhex(t, "0001 0106 81 0103 00")))
+	require.Equal(t, RecoveryFEC, p.Recovery)
+}
+
+func TestReceiverRejectsOversizeIFP(t *testing.T) {
+	r, _ := NewReceiver(ReceiverConfig{MaxIFP: 16})
+	s, _ := NewSender(SenderConfig{})
+	d, _ := s.Append(nil, make([]byte, 17))
+	require.ErrorIs(t, r.Push(d), ErrTooLarge)
+	require.Equal(t, uint64(1), r.Stats().Malformed)
 }
 
 // TestReceiverChaos throws duplicated, reordered, renumbered and truncated
