@@ -27,7 +27,7 @@ func synthPage(width, height int, seed uint64) *t4.Bitmap {
 			}
 			for s := 0; s < 4; s++ {
 				x0, y0 := x+rng.IntN(16), y+rng.IntN(24)
-				dx, dy := rng.IntN(3)+1, rng.IntN(3)+1
+				var dx, dy int
 				if rng.IntN(2) == 0 {
 					dx, dy = rng.IntN(12)+2, 2
 				} else {

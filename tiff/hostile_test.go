@@ -137,6 +137,15 @@ func TestHostileFiles(t *testing.T) {
 				d[i] = 0
 			}
 		}), &ReaderConfig{Strict: true}, ErrCorrupt},
+		{"LZW bomb: a few bytes claiming a 4000 x 4000 grey page", patch(func(d []byte) {
+			e := entryAt(t, d, offs[0], tagBitsPerSample)
+			le.PutUint16(d[e+8:], 8)
+			c := entryAt(t, d, offs[0], tagCompression)
+			le.PutUint16(d[c+8:], uint16(CompressionLZW))
+			setLong(d, 0, tagImageWidth, 4000)
+			setLong(d, 0, tagImageLength, 4000)
+			setLong(d, 0, tagRowsPerStrip, 4000)
+		}), nil, ErrCorrupt},
 		{"huge grey page over MaxImageBytes", patch(func(d []byte) {
 			e := entryAt(t, d, offs[0], tagBitsPerSample)
 			le.PutUint16(d[e+8:], 8)

@@ -32,6 +32,9 @@ func (p *Page) decodeOther() (image.Image, error) {
 	if n := int64(in.Width) * int64(in.Height) * bpp; n > p.r.limits.MaxImageBytes {
 		return nil, p.errf(-1, ErrTooLarge, "decoded page would take %d bytes (limit %d)", n, p.r.limits.MaxImageBytes)
 	}
+	if err := p.checkExpansion(); err != nil {
+		return nil, err
+	}
 	switch in.Compression {
 	case CompressionJPEG:
 		return p.decodeJPEG()
@@ -73,6 +76,39 @@ func (p *Page) decodeOther() (image.Image, error) {
 		return nil, &FormatError{Page: p.index, Offset: -1, Msg: "x/image/tiff: " + err.Error(), Err: ErrCorrupt}
 	}
 	return img, nil
+}
+
+// maxExpansion is the most each compression can expand its data, with
+// room to spare: PackBits turns 2 bytes into 128, Deflate 1 into 1032, LZW
+// (12-bit codes, a string at most ~3840 bytes long per code) 1.5 into 3840,
+// and JPEG codes a flat 8x8 block in about 6 bits per component.
+var maxExpansion = map[Compression]int64{
+	CompressionNone: 1, CompressionPackBits: 64, CompressionDeflate: 1100,
+	CompressionAdobeDeflate: 1100, CompressionLZW: 4096, CompressionJPEG: 2048,
+}
+
+// checkExpansion refuses a page whose strips are too small to hold its
+// pixels in its compression: a truncated file, or one built to make us
+// allocate a large image for nothing.
+func (p *Page) checkExpansion() error {
+	in := &p.Info
+	ratio, ok := maxExpansion[in.Compression]
+	if !ok {
+		return nil
+	}
+	var have int64
+	size := uint64(p.r.size)
+	for i, off := range p.offsets {
+		if off < size {
+			have += int64(min(p.counts[i], size-off))
+		}
+	}
+	bits := int64(in.BitsPerSample) * int64(in.SamplesPerPixel)
+	need := (int64(in.Width)*bits + 7) / 8 * int64(in.Height)
+	if have*ratio < need {
+		return p.errf(-1, ErrCorrupt, "%d bytes of %s data cannot hold a %d x %d page (%d bytes)", have, in.Compression, in.Width, in.Height, need)
+	}
+	return nil
 }
 
 // headerView is a file with its first 8 bytes replaced, and the bits of the

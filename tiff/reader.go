@@ -65,7 +65,8 @@ type Limits struct {
 	// bilevel page of 32 MiB; an A3 page at 1200 dpi is 2.8e8 pixels).
 	MaxPixels int64
 	// MaxImageBytes bounds the memory one decoded non-bilevel (grey,
-	// palette, colour) page may take. Default 512 MiB.
+	// palette, colour) page may take. Default 256 MiB (an A4 colour
+	// scan at 600 dpi takes 139 MiB).
 	MaxImageBytes int64
 	// MaxStrips bounds the strips (or tiles) of a page. Default 1<<20.
 	MaxStrips int
@@ -81,7 +82,7 @@ const (
 	DefaultMaxWidth      = 1 << 16
 	DefaultMaxHeight     = 1 << 20
 	DefaultMaxPixels     = 1 << 28
-	DefaultMaxImageBytes = 512 << 20
+	DefaultMaxImageBytes = 256 << 20
 	DefaultMaxStrips     = 1 << 20
 	DefaultMaxValueBytes = 1 << 20
 )
