@@ -10,8 +10,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/pion/transport/v5/deadline"
 )
 
 // Sentinel errors, for errors.Is.
@@ -524,6 +522,3 @@ func (c *Conn) Stats() ConnStats {
 	}
 	return s
 }
-
-// newDeadline is split out so listener.go reads naturally.
-func newDeadline() *deadline.Deadline { return deadline.New() }

@@ -406,7 +406,7 @@ func (l *Listener) newCall(nc net.Conn) *call {
 		l:        l,
 		pc:       nc,
 		q:        newPacketQueue(l.cfg.queueLen),
-		rdl:      newDeadline(),
+		rdl:      deadline.New(),
 		pumpDone: make(chan struct{}),
 	}
 	c.lastRx.Store(l.cfg.clock.Now().UnixNano())
