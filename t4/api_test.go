@@ -334,3 +334,37 @@ func TestHostileInput(t *testing.T) {
 		}
 	}
 }
+
+// After setup, coding and decoding rows does not allocate.
+func TestNoAllocationPerRow(t *testing.T) {
+	page := genPage(pageText, 1728, 200, 8)
+	for _, comp := range []Compression{MH, MR, MMR} {
+		opt := &EncodeOptions{Compression: comp, K: 4, BitOrder: LSBFirst}
+		data, _ := AppendPage(nil, page, opt)
+		e, _ := NewEncoder(io.Discard, 1728, opt)
+		d, _ := NewDecoder(nil, 1728, &DecodeOptions{Compression: comp, BitOrder: LSBFirst})
+		r := bytes.NewReader(data)
+		row := make([]byte, page.Stride)
+		allocs := testing.AllocsPerRun(5, func() {
+			e.Reset(io.Discard)
+			for y := range page.Height {
+				if err := e.WriteRow(page.Row(y)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := e.Close(); err != nil {
+				t.Fatal(err)
+			}
+			r.Reset(data)
+			d.Reset(r)
+			for {
+				if err := d.ReadRow(row); err != nil {
+					break
+				}
+			}
+		})
+		if allocs != 0 {
+			t.Errorf("%v: %v allocations per page", comp, allocs)
+		}
+	}
+}

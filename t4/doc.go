@@ -56,6 +56,10 @@
 // whatever the input. Malformed input never panics and never loops: every
 // code consumes bits and the decoder stops at the end of the data.
 //
+// A Decoder reads ahead (up to 16 KiB) and may block in Read while it
+// looks for the end of a page: on a live stream, close the writing side at
+// the end of the page (or use Rows) so that the last rows come out.
+//
 // Not implemented: T.4 uncompressed mode (the 2-D extension code is treated
 // as corrupt data), T.4 Annex B/C error-limiting and JBIG/JPEG coding, and
 // the T.6 "EOL" variant used by some Group 4 devices. MR and MMR rows are
