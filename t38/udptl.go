@@ -324,6 +324,11 @@ const (
 	// drops datagrams with more than 5 FEC entries.
 	MaxFECEntries = 5
 	MaxFECSpan    = 5
+	// MaxFECReach is the largest FECSpan*FECEntries. spandsp and Asterisk
+	// keep the last 16 packets in a ring and compute (and check) parity
+	// over the wrong packets when a group reaches further back, so such
+	// FEC is neither sent nor trusted on receive.
+	MaxFECReach = 15
 	// DefaultWindow is the receiver's default reorder window, in packets.
 	DefaultWindow = 16
 	// MaxWindow is the largest reorder window.
@@ -344,7 +349,8 @@ type SenderConfig struct {
 	Depth int
 	// FECSpan (packets per parity group) and FECEntries (parity entries per
 	// datagram) shape ECFEC; defaults DefaultFECSpan and DefaultFECEntries,
-	// at most MaxFECSpan and MaxFECEntries.
+	// at most MaxFECSpan and MaxFECEntries, and their product at most
+	// MaxFECReach.
 	FECSpan, FECEntries int
 	// MaxDatagram is the far end's T38FaxMaxDatagram: no datagram is ever
 	// longer. Default DefaultMaxDatagram; see NormalizeMaxDatagram for the
@@ -376,6 +382,8 @@ func (c *SenderConfig) fill() error {
 		return fmt.Errorf("%w: FEC span %d (1..%d)", ErrInvalid, c.FECSpan, MaxFECSpan)
 	case c.FECEntries < 0 || c.FECEntries > MaxFECEntries:
 		return fmt.Errorf("%w: FEC entries %d (1..%d)", ErrInvalid, c.FECEntries, MaxFECEntries)
+	case c.FECSpan*c.FECEntries > MaxFECReach:
+		return fmt.Errorf("%w: FEC span %d x entries %d beyond %d", ErrInvalid, c.FECSpan, c.FECEntries, MaxFECReach)
 	case c.MaxDatagram < 8 || c.MaxDatagram > 65507:
 		return fmt.Errorf("%w: max datagram %d", ErrInvalid, c.MaxDatagram)
 	}
@@ -391,7 +399,7 @@ type SenderStats struct {
 	Reduced uint64
 }
 
-const txHistory = 32 // >= MaxDepth+1 and >= MaxFECSpan*MaxFECEntries+1
+const txHistory = 32 // >= MaxDepth+1 and >= MaxFECReach+1
 
 // Sender builds UDPTL datagrams around IFP packets: it numbers them, keeps
 // the recent history and adds redundancy or FEC so that no datagram
@@ -661,8 +669,10 @@ const (
 	rxRing = 128 // > MaxWindow + the farthest FEC reach used
 	// maxRxFECEntries bounds the parity kept per datagram.
 	maxRxFECEntries = 8
-	// maxRxFECReach: FEC whose groups reach further back is ignored.
-	maxRxFECReach = rxRing - MaxWindow - maxRxFECEntries
+	// rxKeep: how far ahead of the next packet to deliver a datagram may
+	// be before older packets are forced out (so the ring never overwrites
+	// an undelivered packet or one FEC may still need).
+	rxKeep = rxRing - MaxWindow
 )
 
 type slotState uint8
@@ -827,7 +837,7 @@ func (r *Receiver) Push(b []byte) error {
 	// ring. The window itself is applied after this datagram's recovery
 	// information has been used (drain), so deep redundancy can still
 	// rebuild a packet that is about to leave the window.
-	if keep := int64(rxRing - maxRxFECReach); idx-r.next >= keep {
+	if keep := int64(rxKeep); idx-r.next >= keep {
 		r.advance(idx - keep + 1)
 	}
 	if idx > r.highest {
@@ -951,7 +961,7 @@ func (r *Receiver) old(idx int64, primary []byte) {
 
 func (r *Receiver) storeFEC(s *rxSlot, p *UDPTLPacket) {
 	span, entries := p.FECSpan, len(p.FEC)
-	if span < 1 || entries < 1 || entries > maxRxFECEntries || span*entries > maxRxFECReach {
+	if span < 1 || entries < 1 || entries > maxRxFECEntries || span*entries > MaxFECReach {
 		return
 	}
 	for _, e := range p.FEC {

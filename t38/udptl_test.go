@@ -112,7 +112,7 @@ func TestSenderNeverExceedsMaxDatagram(t *testing.T) {
 	for _, cfg := range []SenderConfig{
 		{EC: ECRedundancy, Depth: 5, MaxDatagram: 120},
 		{EC: ECRedundancy, Depth: 15, MaxDatagram: 238},
-		{EC: ECFEC, FECSpan: 5, FECEntries: 5, MaxDatagram: 160},
+		{EC: ECFEC, FECSpan: 5, FECEntries: 3, MaxDatagram: 160},
 		{EC: ECFEC, MaxDatagram: 400},
 		{MaxDatagram: 72},
 	} {
@@ -516,7 +516,8 @@ func lossSchemes() []scheme {
 	}
 	s = append(s,
 		scheme{"fec3x3", SenderConfig{EC: ECFEC, FECSpan: 3, FECEntries: 3}},
-		scheme{"fec5x5", SenderConfig{EC: ECFEC, FECSpan: 5, FECEntries: 5}},
+		scheme{"fec5x3", SenderConfig{EC: ECFEC, FECSpan: 5, FECEntries: 3}},
+		scheme{"fec3x5", SenderConfig{EC: ECFEC, FECSpan: 3, FECEntries: 5}},
 	)
 	return s
 }
@@ -701,6 +702,7 @@ func TestReceiverChaos(t *testing.T) {
 			cfg.EC, cfg.Depth = ECRedundancy, 1+rng.IntN(MaxDepth)
 		case 2:
 			cfg.EC, cfg.FECSpan, cfg.FECEntries = ECFEC, 1+rng.IntN(MaxFECSpan), 1+rng.IntN(MaxFECEntries)
+			cfg.FECEntries = min(cfg.FECEntries, MaxFECReach/cfg.FECSpan)
 		}
 		s, err := NewSender(cfg)
 		require.NoError(t, err)
@@ -752,4 +754,9 @@ func TestReceiverChaos(t *testing.T) {
 		require.LessOrEqual(t, st.Recovered, st.Delivered)
 		require.Equal(t, st.Recovered, st.Redundancy+st.FEC)
 	}
+}
+
+func TestSenderRejectsFECBeyondReach(t *testing.T) {
+	_, err := NewSender(SenderConfig{EC: ECFEC, FECSpan: 4, FECEntries: 4})
+	require.ErrorIs(t, err, ErrInvalid)
 }
