@@ -120,8 +120,14 @@
 //   - Sequence-number rollover to 1 is detected from redundancy only;
 //     with FEC or no error correction, configure RolloverToOne or accept
 //     one reported gap at the rollover.
-//   - spandsp 0.0.6's library has no UDPTL, so UDPTL is checked against
-//     hand-worked vectors from the layout of Asterisk's main/udptl.c and
-//     spandsp's tests/udptl.c, not against a running peer.
+//   - spandsp 0.0.6's library has no UDPTL, so the committed UDPTL tests
+//     use hand-worked vectors from the layout of Asterisk's main/udptl.c and
+//     spandsp's tests/udptl.c. (A one-off comparison outside this
+//     repository with spandsp's test-suite UDPTL code found byte-identical
+//     datagrams for redundancy depths 1-5 and FEC shapes up to 15 packets,
+//     and exact recovery both ways.)
+//   - FEC is limited to FECSpan*FECEntries <= MaxFECReach (15): spandsp and
+//     Asterisk keep 16 packets and compute wrong parity beyond that, so
+//     such FEC is neither sent nor trusted.
 //   - IFP over RTP and TCP/TPKT framing are not here (transport package).
 package t38

@@ -20,6 +20,10 @@ import "crypto/subtle"
 // own encoding declares, and discards a rebuild that is not an IFP packet
 // at all (parity that does not match its group).
 //
+// spandsp and Asterisk keep the last 16 packets in a ring, so S*E must not
+// exceed 15 (MaxFECReach): beyond that their parity covers the wrong
+// packets.
+//
 // The first packets of a call "wind up" the FEC: while fewer than S*E
 // packets have been sent, a datagram carries entries = sent/S (and span 0
 // and no entries while fewer than S have been sent), so no group reaches
