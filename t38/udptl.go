@@ -898,7 +898,7 @@ func (r *Receiver) start(p *UDPTLPacket) {
 	}
 	back := 0
 	if p.Recovery == RecoverySecondary {
-		back = min(len(p.Secondary), r.cfg.Window-1)
+		back = min(len(p.Secondary), rxKeep/2)
 	}
 	r.next = base - int64(back)
 	r.highest = base - 1

@@ -760,3 +760,21 @@ func TestSenderRejectsFECBeyondReach(t *testing.T) {
 	_, err := NewSender(SenderConfig{EC: ECFEC, FECSpan: 4, FECEntries: 4})
 	require.ErrorIs(t, err, ErrInvalid)
 }
+
+// The first datagram's secondary packets were sent before it: they are
+// delivered, whatever the window.
+func TestReceiverFirstDatagramRedundancy(t *testing.T) {
+	s, _ := NewSender(SenderConfig{EC: ECRedundancy, Depth: 3, FirstSeq: 500})
+	var last []byte
+	for _, ifp := range []string{"02", "04", "06", "08"} {
+		last, _ = s.Append(nil, unhex(t, ifp))
+	}
+	r, _ := NewReceiver(ReceiverConfig{Window: 1})
+	require.NoError(t, r.Push(last))
+	var got []delivered
+	lost := 0
+	collect(r, &got, &lost)
+	require.Zero(t, lost)
+	require.Equal(t, []delivered{{500, "\x02", RecoveredRedundancy}, {501, "\x04", RecoveredRedundancy},
+		{502, "\x06", RecoveredRedundancy}, {503, "\x08", RecoveredNone}}, got)
+}
