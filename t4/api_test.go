@@ -368,3 +368,39 @@ func TestNoAllocationPerRow(t *testing.T) {
 		}
 	}
 }
+
+// A page of exactly MaxRows rows ends cleanly; one row more is an error.
+func TestMaxRowsExact(t *testing.T) {
+	page := genPage(pageText, 64, 40, 9)
+	for _, comp := range []Compression{MH, MR, MMR} {
+		data, _ := AppendPage(nil, page, &EncodeOptions{Compression: comp})
+		got, _, err := DecodePage(bytes.NewReader(data), 64, &DecodeOptions{Compression: comp, MaxRows: 40})
+		if err != nil || got.Height != 40 {
+			t.Fatalf("%v: %v", comp, err)
+		}
+		if _, _, err := DecodePage(bytes.NewReader(data), 64, &DecodeOptions{Compression: comp, MaxRows: 39}); !errors.Is(err, ErrTooLarge) {
+			t.Fatalf("%v: %v, want ErrTooLarge", comp, err)
+		}
+	}
+}
+
+// Data cut inside the last row's codes never yields that row as good, even
+// when the zeros past the end would complete a code.
+func TestTruncatedLastRow(t *testing.T) {
+	page := genPage(pageText, 1728, 12, 10)
+	for _, comp := range []Compression{MH, MR, MMR} {
+		data, starts := rowStarts(t, page, EncodeOptions{Compression: comp, NoRTC: true})
+		for cut := starts[11] + 1; cut < len(data)*8; cut++ {
+			if cut%8 != 0 {
+				continue
+			}
+			got, st, err := DecodePage(bytes.NewReader(data[:cut/8]), 1728, &DecodeOptions{Compression: comp})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Height == 12 && st.BadRows == 0 && !bytes.Equal(got.Row(11), page.Row(11)) {
+				t.Fatalf("%v cut at bit %d: a wrong last row passed as good", comp, cut)
+			}
+		}
+	}
+}

@@ -159,10 +159,6 @@ func (d *Decoder) ReadRow(dst []byte) error {
 	if d.opt.Rows > 0 && d.stats.Rows >= d.opt.Rows {
 		return io.EOF
 	}
-	if d.stats.Rows >= d.opt.MaxRows {
-		d.err = &DecodeError{Row: d.stats.Rows, Bit: d.br.bitPos(), Err: ErrTooLarge}
-		return d.err
-	}
 	st := rowEnd
 	if !d.done {
 		st = d.decodeRow()
@@ -170,6 +166,10 @@ func (d *Decoder) ReadRow(dst []byte) error {
 			d.err = d.br.err
 			return d.err
 		}
+	}
+	if st != rowEnd && d.stats.Rows >= d.opt.MaxRows {
+		d.err = &DecodeError{Row: d.stats.Rows, Bit: d.br.bitPos(), Err: ErrTooLarge}
+		return d.err
 	}
 	if st == rowEnd {
 		d.done = true
@@ -236,7 +236,11 @@ func (d *Decoder) rowMMR() rowStatus {
 			return rowEnd
 		}
 	}
-	if err := d.decode2D(); err != nil {
+	err := d.decode2D()
+	if err == nil && br.n < 0 {
+		err = errTruncated
+	}
+	if err != nil {
 		d.dead = true
 		return d.fail(err)
 	}
@@ -257,7 +261,11 @@ func (d *Decoder) rowNoEOL() rowStatus {
 	if br.restIsZero() {
 		return rowEnd
 	}
-	if err := d.decode1D(); err != nil {
+	err := d.decode1D()
+	if err == nil && br.n < 0 {
+		err = errTruncated
+	}
+	if err != nil {
 		d.dead = true
 		return d.fail(err)
 	}
