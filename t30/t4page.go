@@ -102,35 +102,37 @@ func (d *BitmapDocument) Encode(i int, m Mode) ([]byte, error) {
 		BitOrder: t4.LSBFirst, MinRowBits: m.MinRowBits()})
 }
 
-// hasPageEnd reports whether LSB-first page data ends with (at least two
-// EOLs of) RTC for MH/MR or EOFB for MMR, allowing fill after it.
+// hasPageEnd reports whether LSB-first page data contains, near its end,
+// two consecutive EOLs: the start of RTC for MH/MR (EOL+1 for MR) or EOFB
+// for MMR. Senders may add fill or a few stray bits after it (libspandsp
+// does), so the last 64 octets are searched rather than the very end.
 func hasPageEnd(data []byte, c Compression) bool {
-	// walk bits backwards from the end, skipping trailing zero fill
-	i := len(data)*8 - 1
-	bit := func(i int) int { return int(data[i>>3]>>(i&7)) & 1 }
-	for i >= 0 && bit(i) == 0 {
-		i--
-	}
-	for eol := 0; eol < 2; eol++ {
-		if c == MR {
-			// EOL+1: the tag bit 1 follows the EOL's 1
-			if i < 1 || bit(i) != 1 {
-				return false
-			}
-			i--
-		}
-		if i < 11 || bit(i) != 1 {
-			return false
-		}
-		i--
-		zeros := 0
-		for i >= 0 && bit(i) == 0 {
+	start := max(0, len(data)-64)
+	zeros, run := 0, 0
+	n := len(data) * 8
+	for i := start * 8; i < n; i++ {
+		if data[i>>3]>>(i&7)&1 == 0 {
 			zeros++
-			i--
+			continue
 		}
-		if zeros < 11 {
-			return false
+		if zeros >= 11 {
+			tag := true
+			if c == MR {
+				i++
+				tag = i < n && data[i>>3]>>(i&7)&1 == 1
+			}
+			if tag {
+				run++
+			} else {
+				run = 0
+			}
+			if run >= 2 {
+				return true
+			}
+		} else {
+			run = 0
 		}
+		zeros = 0
 	}
-	return true
+	return false
 }

@@ -1,0 +1,291 @@
+package t30
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"image"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	xtiff "golang.org/x/image/tiff"
+
+	"github.com/faxkit/faxkit/internal/peertest"
+	"github.com/faxkit/faxkit/t4"
+)
+
+// spandspPeer is libspandsp's T.30 engine behind an ideal modem
+// (testdata/spandsp/t30peer.c), driven in lockstep on virtual time.
+type spandspPeer struct {
+	cmd  *exec.Cmd
+	in   io.WriteCloser
+	out  *bufio.Reader
+	done bool
+	code int // spandsp completion code (0 = OK)
+	pgs  int
+	bad  int
+}
+
+// buildT30Peer compiles the harness for the test t (and its subtests).
+func buildT30Peer(t *testing.T) string {
+	flags := append(peertest.CFlags(t, "spandsp", "apt-get install libspandsp-dev libtiff-dev"), "-ltiff")
+	return peertest.BuildC(t, "t30peer", []string{filepath.Join("testdata", "spandsp", "t30peer.c")}, flags...)
+}
+
+func startSpandsp(t *testing.T, bin string, send, calling, ecm bool, comp int, file string) *spandspPeer {
+	t.Helper()
+	b := func(v bool) string {
+		if v {
+			return "1"
+		}
+		return "0"
+	}
+	mode := "recv"
+	if send {
+		mode = "send"
+	}
+	cmd := exec.Command(bin, mode, b(calling), b(ecm), strconv.Itoa(comp), file)
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &spandspPeer{cmd: cmd, in: in, out: bufio.NewReaderSize(out, 1<<20)}
+	t.Cleanup(func() { in.Close(); _ = cmd.Wait() })
+	return p
+}
+
+func speedForRate(rate int) Speed {
+	for s := V17_14400; s > SpeedNone; s-- {
+		if s.BitRate() == rate {
+			return s
+		}
+	}
+	return V27ter2400
+}
+
+// tick advances spandsp by ms and returns what it sent meanwhile as events.
+func (p *spandspPeer) tick(t *testing.T, ms int) []Event {
+	fmt.Fprintf(p.in, "tick %d\n", ms)
+	var evs []Event
+	for {
+		line, err := p.out.ReadString('\n')
+		if err != nil {
+			t.Fatalf("spandsp peer: %v", err)
+		}
+		f := strings.Fields(line)
+		switch f[0] {
+		case "ok":
+			return evs
+		case "done":
+			p.done = true
+			p.code, _ = strconv.Atoi(f[1])
+			p.pgs, _ = strconv.Atoi(f[2])
+			p.bad, _ = strconv.Atoi(f[3])
+		case "hdlc", "data":
+			rate, _ := strconv.Atoi(f[1])
+			sp := SpeedNone
+			if rate != 0 {
+				sp = speedForRate(rate)
+			}
+			evs = append(evs, Event{Kind: EventCarrierUp, Speed: sp})
+			for _, h := range f[2:] {
+				b, err := hex.DecodeString(h)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if f[0] == "hdlc" {
+					evs = append(evs, Event{Kind: EventFrame, Data: b})
+				} else {
+					evs = append(evs, Event{Kind: EventData, Data: b})
+				}
+			}
+			evs = append(evs, Event{Kind: EventCarrierDown})
+		}
+	}
+}
+
+// runWithSpandsp holds a call between s and spandsp, 20 ms of virtual time
+// per step, until both have ended.
+func runWithSpandsp(t *testing.T, s *Session, p *spandspPeer) {
+	t.Helper()
+	now := t0
+	var queue []Event
+	var exec func(acts []Action)
+	exec = func(acts []Action) {
+		for _, a := range acts {
+			switch a.Kind {
+			case ActionSendFrames:
+				var sb strings.Builder
+				sb.WriteString("hdlc")
+				for _, f := range a.Frames {
+					b, _ := f.MarshalBinary()
+					sb.WriteString(" " + strings.ToUpper(hex.EncodeToString(b)))
+				}
+				fmt.Fprintln(p.in, sb.String())
+				queue = append(queue, Event{Kind: EventSendDone})
+			case ActionSendTCF:
+				zeros := make([]byte, a.Speed.BitRate()/8*int(a.Duration/time.Millisecond)/1000)
+				fmt.Fprintf(p.in, "data %s\n", strings.ToUpper(hex.EncodeToString(zeros)))
+				queue = append(queue, Event{Kind: EventSendDone})
+			case ActionSendImage:
+				fmt.Fprintf(p.in, "data %s\n", strings.ToUpper(hex.EncodeToString(a.Data)))
+				queue = append(queue, Event{Kind: EventSendDone})
+			case ActionSendTone:
+				queue = append(queue, Event{Kind: EventSendDone})
+			}
+		}
+	}
+	exec(s.Start(now))
+	for step := 0; step < 30000; step++ {
+		for len(queue) > 0 {
+			ev := queue[0]
+			queue = queue[1:]
+			if !s.Done() {
+				exec(s.Handle(now, ev))
+			}
+		}
+		if s.Done() && p.done {
+			return
+		}
+		if !p.done {
+			queue = append(queue, p.tick(t, 20)...)
+		}
+		now = now.Add(20 * time.Millisecond)
+		if d, ok := s.Deadline(); ok && !now.Before(d) {
+			exec(s.Tick(now))
+		}
+		if s.Done() && !p.done && len(queue) == 0 {
+			// we hung up; let spandsp run its timers out
+			queue = append(queue, p.tick(t, 1000)...)
+		}
+	}
+	t.Fatalf("call with spandsp did not end: ours %v (done %v), spandsp done %v", s.Result(), s.Done(), p.done)
+}
+
+// TestSpandspSendsToUs: libspandsp's T.30 sends the ITU test chart 1 to our
+// receiving session; the page must arrive pixel for pixel.
+func TestSpandspSendsToUs(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short")
+	}
+	tif := filepath.Join(peertest.SharedTestdata(t), "ccitt", "itu1.tif")
+	bin := buildT30Peer(t)
+	for _, c := range []struct {
+		ecm  bool
+		comp int
+		want Compression
+	}{{false, 2, MH}, {false, 6, MR}, {true, 6, MR}, {true, 14, MMR}} {
+		t.Run(fmt.Sprintf("ecm=%v/%s", c.ecm, c.want), func(t *testing.T) {
+			var got []ReceivedPage
+			s, err := NewSession(Config{LocalIdent: "+1 555 0100", OnRecord: func(r Record) { t.Log(r) },
+				OnPage: func(p ReceivedPage) error { got = append(got, p); return nil }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := startSpandsp(t, bin, true, true, c.ecm, c.comp, tif)
+			runWithSpandsp(t, s, p)
+			if s.Result() != ResultOK || p.code != 0 || len(got) != 1 {
+				t.Fatalf("ours %v, spandsp code %d, pages %d", s.Result(), p.code, len(got))
+			}
+			st := s.Stats()
+			if st.Compression != c.want || st.ECM != c.ecm || st.RemoteIdent != "+1 555 0199" || st.BadRows != 0 {
+				t.Errorf("stats %+v", st)
+			}
+			b, q, err := t4.DecodePage(bytes.NewReader(got[0].Data), 1728, &t4.DecodeOptions{
+				Compression: T4Compression(got[0].Mode.Compression), BitOrder: t4.LSBFirst})
+			if err != nil || q.BadRows != 0 || b.Height != 2376 {
+				t.Fatalf("decode: %v %+v height %d", err, q, b.Height)
+			}
+			sum := sha256.Sum256(b.Pix)
+			if h := hex.EncodeToString(sum[:8]); h != "b4de070c35e376e8" {
+				t.Errorf("page sha256 %s, want b4de070c35e376e8 (testdata README)", h)
+			}
+		})
+	}
+}
+
+// TestWeSendToSpandsp: our transmitting session sends three pages to
+// libspandsp's T.30, which must accept them without bad rows; the first
+// page of the TIFF spandsp writes must equal what we sent.
+func TestWeSendToSpandsp(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short")
+	}
+	bin := buildT30Peer(t)
+	tiffcp := peertest.Program(t, "tiffcp", "apt-get install libtiff-tools")
+	for _, c := range []struct {
+		ecm  bool
+		comp int
+		want Compression
+	}{{false, 2, MH}, {false, 6, MR}, {true, 6, MR}, {true, 14, MMR}} {
+		t.Run(fmt.Sprintf("ecm=%v/%s", c.ecm, c.want), func(t *testing.T) {
+			doc := testDoc(3, 400, ResFine)
+			caps := DefaultCapabilities()
+			caps.ECM = c.ecm
+			s, err := NewSession(Config{Calling: true, Transmit: true, Document: doc, Capabilities: &caps,
+				LocalIdent: "+1 555 0100"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			out := filepath.Join(t.TempDir(), "rx.tif")
+			p := startSpandsp(t, bin, false, false, c.ecm, c.comp, out)
+			runWithSpandsp(t, s, p)
+			if s.Result() != ResultOK || p.code != 0 || p.pgs != 3 || p.bad != 0 {
+				t.Fatalf("ours %v, spandsp code %d pages %d bad rows %d", s.Result(), p.code, p.pgs, p.bad)
+			}
+			if st := s.Stats(); st.Compression != c.want || st.ECM != c.ecm || st.Pages != 3 {
+				t.Errorf("stats %+v", st)
+			}
+			// x/image/tiff cannot read every T.4 option spandsp writes:
+			// let libtiff uncompress the first page
+			plain := filepath.Join(t.TempDir(), "plain.tif")
+			if b, err := exec.Command(tiffcp, "-c", "none", "-f", "msb2lsb", out+",0", plain).CombinedOutput(); err != nil {
+				t.Fatalf("tiffcp: %v %s", err, b)
+			}
+			f, err := os.Open(plain)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			img, err := xtiff.Decode(f)
+			if err != nil {
+				t.Fatalf("spandsp's TIFF: %v", err)
+			}
+			want := doc.Pages[0]
+			if img.Bounds() != image.Rect(0, 0, want.Width, want.Height) {
+				t.Fatalf("spandsp page bounds %v", img.Bounds())
+			}
+			diff, inv := 0, 0
+			for y := 0; y < want.Height; y++ {
+				for x := 0; x < want.Width; x++ {
+					r, _, _, _ := img.At(x, y).RGBA()
+					black := want.Row(y)[x/8]&(0x80>>(x%8)) != 0
+					if black != (r < 0x8000) {
+						diff++
+					} else {
+						inv++
+					}
+				}
+			}
+			if diff != 0 {
+				t.Fatalf("%d pixels differ, %d agree; %T %v", diff, inv, img, img.At(0, 0))
+			}
+		})
+	}
+}
