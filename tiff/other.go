@@ -41,6 +41,9 @@ func (p *Page) decodeOther() (image.Image, error) {
 	case CompressionOldJPEG:
 		return nil, p.errf(-1, ErrUnsupported, "old-style JPEG (compression 6)")
 	}
+	if p.simpleOK() && (in.BitsPerSample < 8 || p.r.big) {
+		return p.decodeSimple()
+	}
 	if p.r.big {
 		return nil, p.errf(-1, ErrUnsupported, "%s %s pages in BigTIFF", in.Compression, in.Photometric)
 	}

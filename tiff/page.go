@@ -16,17 +16,19 @@ type Page struct {
 	// Info is what the page's tags say.
 	Info PageInfo
 
-	r       *Reader
-	index   int
-	ifdOff  int64
-	offsets []uint64 // strip (or tile) offsets
-	counts  []uint64 // strip (or tile) byte counts
-	bps     []uint64 // BitsPerSample, one per sample
-	tileW   int
-	tileH   int
-	planar  int
-	jpegTab *entry // JPEGTables, read when needed
-	stats   t4.Stats
+	r         *Reader
+	index     int
+	ifdOff    int64
+	offsets   []uint64 // strip (or tile) offsets
+	counts    []uint64 // strip (or tile) byte counts
+	bps       []uint64 // BitsPerSample, one per sample
+	tileW     int
+	tileH     int
+	planar    int
+	jpegTab   *entry // JPEGTables, read when needed
+	cmap      *entry // ColorMap, read when needed
+	predictor int
+	stats     t4.Stats
 }
 
 // Index returns the page's zero-based position in the file.
@@ -207,6 +209,12 @@ func (p *Page) parse(entries []entry) error {
 	}
 	p.planar = int(min(pl, 3))
 	p.jpegTab = byTag[tagJPEGTables]
+	p.cmap = byTag[tagColorMap]
+	pr, err := num(tagPredictor, 1)
+	if err != nil {
+		return err
+	}
+	p.predictor = int(min(pr, 4))
 
 	// Strips or tiles (TIFF 6.0 sections 3 and 15).
 	offTag, cntTag := uint16(tagStripOffsets), uint16(tagStripByteCounts)

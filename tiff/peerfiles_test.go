@@ -3,6 +3,7 @@ package tiff
 import (
 	"bytes"
 	"fmt"
+	"image"
 	"image/color"
 	"path/filepath"
 	"testing"
@@ -63,6 +64,31 @@ func TestPeerFilesBilevel(t *testing.T) {
 	}
 }
 
+// ImageMagick's -depth 4 and -depth 2 truncate: level = v * (2^bits-1) / 255.
+func TestPeerFilesLowDepthGrey(t *testing.T) {
+	w, h, pix := readPNM(t, "g.pgm")
+	for _, f := range []struct {
+		name   string
+		levels int
+	}{{"grey4-lzw.tif", 15}, {"grey2-none.tif", 3}} {
+		t.Run(f.name, func(t *testing.T) {
+			data := readFile(t, filepath.Join("testdata", "peers", f.name))
+			r, err := NewReader(bytes.NewReader(data), int64(len(data)), nil)
+			require.NoError(t, err)
+			p, err := r.Next()
+			require.NoError(t, err)
+			img, err := p.Image()
+			require.NoError(t, err)
+			g, ok := img.(*image.Gray)
+			require.True(t, ok, "%T", img)
+			for i, v := range pix[:w*h] {
+				want := int(v) * f.levels / 255 * 255 / f.levels
+				require.Equal(t, want, int(g.Pix[i]), "pixel %d", i)
+			}
+		})
+	}
+}
+
 func TestPeerFilesGrey(t *testing.T) {
 	w, h, pix := readPNM(t, "g.pgm")
 	for _, f := range []struct {
@@ -70,6 +96,9 @@ func TestPeerFilesGrey(t *testing.T) {
 		meanErr float64 // JPEG at quality 50 on a saw-tooth ramp: a few levels
 	}{
 		{"grey-lzw.tif", 0}, {"grey-zip-pred.tif", 0}, {"grey-jpeg.tif", 6}, {"rgb-jpeg.tif", 6},
+		{"bigtiff-grey-lzw.tif", 0},
+		{"palette-lzw.tif", 9},         // 16 colours chosen by ImageMagick
+		{"bigtiff-palette-zip.tif", 9}, // the same palette page in BigTIFF
 	} {
 		t.Run(f.name, func(t *testing.T) {
 			data := readFile(t, filepath.Join("testdata", "peers", f.name))

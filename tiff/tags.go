@@ -8,6 +8,8 @@ import (
 // Tag numbers used by this package (TIFF 6.0 sections 8 and 11, TIFF Class F
 // / RFC 2306 for the fax tags, and BigTIFF).
 const (
+	tagColorMap               = 320
+	tagPredictor              = 317
 	tagNewSubfileType         = 254
 	tagImageWidth             = 256
 	tagImageLength            = 257
