@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"image"
 	"io"
+	"math/rand"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -124,6 +125,13 @@ func (p *spandspPeer) tick(t *testing.T, ms int) []Event {
 // per step, until both have ended.
 func runWithSpandsp(t *testing.T, s *Session, p *spandspPeer) {
 	t.Helper()
+	runWithSpandspLossy(t, s, p, nil)
+}
+
+// runWithSpandspLossy is runWithSpandsp over a line where lose decides
+// whether a control frame is lost (dir 0: from us, 1: from spandsp).
+func runWithSpandspLossy(t *testing.T, s *Session, p *spandspPeer, lose func(dir int, f []byte) bool) {
+	t.Helper()
 	now := t0
 	var queue []Event
 	var exec func(acts []Action)
@@ -133,11 +141,18 @@ func runWithSpandsp(t *testing.T, s *Session, p *spandspPeer) {
 			case ActionSendFrames:
 				var sb strings.Builder
 				sb.WriteString("hdlc")
+				n := 0
 				for _, f := range a.Frames {
 					b, _ := f.MarshalBinary()
+					if lose != nil && lose(0, b) {
+						continue
+					}
+					n++
 					sb.WriteString(" " + strings.ToUpper(hex.EncodeToString(b)))
 				}
-				fmt.Fprintln(p.in, sb.String())
+				if n > 0 {
+					fmt.Fprintln(p.in, sb.String())
+				}
 				queue = append(queue, Event{Kind: EventSendDone})
 			case ActionSendTCF:
 				zeros := make([]byte, a.Speed.BitRate()/8*int(a.Duration/time.Millisecond)/1000)
@@ -164,7 +179,12 @@ func runWithSpandsp(t *testing.T, s *Session, p *spandspPeer) {
 			return
 		}
 		if !p.done {
-			queue = append(queue, p.tick(t, 20)...)
+			for _, ev := range p.tick(t, 20) {
+				if ev.Kind == EventFrame && lose != nil && lose(1, ev.Data) {
+					continue
+				}
+				queue = append(queue, ev)
+			}
 		}
 		now = now.Add(20 * time.Millisecond)
 		if d, ok := s.Deadline(); ok && !now.Before(d) {
@@ -288,4 +308,71 @@ func TestWeSendToSpandsp(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestSpandspMultiPage: spandsp sends ITU charts 1-3 in one file.
+func TestSpandspMultiPage(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short")
+	}
+	bin := buildT30Peer(t)
+	tiffcp := peertest.Program(t, "tiffcp", "apt-get install libtiff-tools")
+	dir := peertest.SharedTestdata(t)
+	multi := filepath.Join(t.TempDir(), "itu123.tif")
+	if b, err := exec.Command(tiffcp, filepath.Join(dir, "ccitt", "itu1.tif"), filepath.Join(dir, "ccitt", "itu2.tif"),
+		filepath.Join(dir, "ccitt", "itu3.tif"), multi).CombinedOutput(); err != nil {
+		t.Fatalf("tiffcp: %v %s", err, b)
+	}
+	for _, ecm := range []bool{false, true} {
+		var got []ReceivedPage
+		s, _ := NewSession(Config{OnPage: func(p ReceivedPage) error { got = append(got, p); return nil }})
+		p := startSpandsp(t, bin, true, true, ecm, 14, multi)
+		runWithSpandsp(t, s, p)
+		if s.Result() != ResultOK || p.code != 0 || len(got) != 3 {
+			t.Fatalf("ecm=%v: ours %v, spandsp %d, pages %d", ecm, s.Result(), p.code, len(got))
+		}
+		for i, want := range []string{"b4de070c35e376e8", "36bef714ea315e8c", "fc06f13146d3b7d7"} {
+			b, _, err := t4.DecodePage(bytes.NewReader(got[i].Data), 1728, &t4.DecodeOptions{
+				Compression: T4Compression(got[i].Mode.Compression), BitOrder: t4.LSBFirst})
+			if err != nil {
+				t.Fatal(err)
+			}
+			sum := sha256.Sum256(b.Pix)
+			if h := hex.EncodeToString(sum[:8]); h != want {
+				t.Errorf("ecm=%v page %d sha256 %s, want %s", ecm, i+1, h, want)
+			}
+		}
+	}
+}
+
+// TestSpandspLossy: control frames are lost at random both ways between
+// our transmitter and spandsp's receiver. Every call must end, and we must
+// never count a page spandsp did not accept.
+func TestSpandspLossy(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short")
+	}
+	bin := buildT30Peer(t)
+	outcomes := map[string]int{}
+	for seed := 0; seed < 20; seed++ {
+		for _, ecm := range []bool{false, true} {
+			rng := rand.New(rand.NewSource(int64(seed)))
+			caps := DefaultCapabilities()
+			caps.ECM = ecm
+			s, _ := NewSession(Config{Calling: true, Transmit: true, Document: testDoc(3, 200, ResFine), Capabilities: &caps})
+			p := startSpandsp(t, bin, false, false, ecm, 14, filepath.Join(t.TempDir(), "rx.tif"))
+			runWithSpandspLossy(t, s, p, func(dir int, f []byte) bool {
+				// FCD frames are image data: keep them, this test is about the procedure
+				return !(len(f) > 2 && f[2] == 0x06) && rng.Float64() < 0.1
+			})
+			outcomes[fmt.Sprintf("ours=%v spandsp=%d", s.Result(), p.code)]++
+			if s.Stats().Pages > p.pgs {
+				t.Fatalf("seed %d ecm=%v: we count %d pages, spandsp accepted %d", seed, ecm, s.Stats().Pages, p.pgs)
+			}
+			if s.Result() == ResultOK && p.pgs != 3 {
+				t.Fatalf("seed %d ecm=%v: OK but spandsp has %d pages", seed, ecm, p.pgs)
+			}
+		}
+	}
+	t.Logf("outcomes: %v", outcomes)
 }
