@@ -131,7 +131,8 @@ type AuditLog struct {
 	prevMAC [32]byte
 	hashes  []tlog.Hash // tlog stored hashes
 	sinceCP int
-	unsync  bool
+	synced  uint64     // records known to be on stable storage
+	syncMu  sync.Mutex // one group-commit fsync at a time
 	closed  bool
 	broken  error // sticky: a failed write may have left a torn line
 }
@@ -209,7 +210,7 @@ func OpenAuditLog(cfg AuditConfig) (*AuditLog, error) {
 			return nil, err
 		}
 	}
-	l := &AuditLog{cfg: cfg, clock: clockOr(cfg.Clock), n: v.n, prevMAC: v.prevMAC, hashes: v.hashes}
+	l := &AuditLog{cfg: cfg, clock: clockOr(cfg.Clock), n: v.n, synced: v.n, prevMAC: v.prevMAC, hashes: v.hashes}
 	segs, _ := listSegments(cfg.Dir)
 	if len(segs) > 0 {
 		last := segs[len(segs)-1]
@@ -287,8 +288,18 @@ func repairTornTail(dir string) error {
 }
 
 // Append writes one event, assigning its sequence number (and its time, if
-// zero). Under SyncEveryRecord the record is on stable storage on return.
+// zero). Under SyncEveryRecord the record is on stable storage on return;
+// concurrent appends share fsyncs (group commit). An error after the write
+// means the record may or may not have reached the disk.
 func (l *AuditLog) Append(_ context.Context, e Event) (uint64, error) {
+	seq, err := l.append(e)
+	if err != nil || l.cfg.Sync != SyncEveryRecord {
+		return seq, err
+	}
+	return seq, l.syncThrough(seq)
+}
+
+func (l *AuditLog) append(e Event) (uint64, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {
@@ -328,14 +339,6 @@ func (l *AuditLog) Append(_ context.Context, e Event) (uint64, error) {
 		l.broken = err
 		return 0, err
 	}
-	l.unsync = true
-	if l.cfg.Sync == SyncEveryRecord {
-		if err := l.f.Sync(); err != nil {
-			l.broken = err
-			return 0, err
-		}
-		l.unsync = false
-	}
 	l.hashes = append(l.hashes, hs...)
 	l.prevMAC = mac
 	l.n++
@@ -364,7 +367,7 @@ func (l *AuditLog) hashReader() tlog.HashReader {
 
 func (l *AuditLog) rotate() error {
 	if l.f != nil {
-		if err := l.f.Sync(); err != nil {
+		if err := l.syncLocked(); err != nil {
 			return err
 		}
 		if err := l.f.Close(); err != nil {
@@ -389,11 +392,47 @@ func (l *AuditLog) Sync() error {
 }
 
 func (l *AuditLog) syncLocked() error {
-	if l.f == nil || !l.unsync {
+	if l.f == nil || l.synced == l.n {
 		return nil
 	}
-	l.unsync = false
-	return l.f.Sync()
+	if err := l.f.Sync(); err != nil {
+		l.broken = err
+		return err
+	}
+	l.synced = l.n
+	return nil
+}
+
+// syncThrough returns once record seq is on stable storage. Appenders queue
+// on syncMu; the first fsync covers every record written before it, so the
+// others usually find their record already synced.
+func (l *AuditLog) syncThrough(seq uint64) error {
+	l.syncMu.Lock()
+	defer l.syncMu.Unlock()
+	l.mu.Lock()
+	if l.synced > seq {
+		l.mu.Unlock()
+		return nil
+	}
+	if l.broken != nil {
+		err := l.broken
+		l.mu.Unlock()
+		return err
+	}
+	f, target := l.f, l.n
+	l.mu.Unlock()
+	err := f.Sync() // outside mu: appends continue during the fsync
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.synced > seq {
+		return nil // a rotation, checkpoint or Close synced it meanwhile
+	}
+	if err != nil {
+		l.broken = err
+		return err
+	}
+	l.synced = max(l.synced, target)
+	return nil
 }
 
 // Checkpoint signs the current tree head, appends it to the checkpoints
@@ -457,7 +496,7 @@ func (l *AuditLog) Close() error {
 	}
 	l.closed = true
 	if l.f != nil {
-		if serr := l.f.Sync(); err == nil {
+		if serr := l.syncLocked(); err == nil {
 			err = serr
 		}
 		if cerr := l.f.Close(); err == nil {

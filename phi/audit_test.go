@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -274,4 +275,31 @@ func TestAuditTornTailRepairedOnOpen(t *testing.T) {
 	rep, err := VerifyAuditLog(dir, keys)
 	require.NoError(t, err)
 	require.Equal(t, uint64(5), rep.Records)
+}
+
+func TestAuditGroupCommitDurableOnReturn(t *testing.T) {
+	l := openTestLog(t, t.TempDir(), testAuditKeys(t), newFakeClock(), func(c *AuditConfig) { c.CheckpointEvery = 1 << 20 })
+	defer l.Close()
+	var wg sync.WaitGroup
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 20; i++ {
+				seq, err := l.Append(context.Background(), Event{Principal: "p", Action: ActionList})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				l.mu.Lock()
+				synced := l.synced
+				l.mu.Unlock()
+				if synced <= seq {
+					t.Errorf("Append(%d) returned before its fsync (synced %d)", seq, synced)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	require.Equal(t, uint64(160), l.Len())
 }
