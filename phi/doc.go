@@ -109,8 +109,11 @@
 // VerifyAuditLog as trusted.
 //
 // Durability: with SyncEveryRecord (default) Append returns after fsync of
-// the record, so an acknowledged event survives power loss; rotation fsyncs
-// the directory; checkpoints are fsynced. SyncAtCheckpoint trades this for
+// the record, so an acknowledged event survives power loss; concurrent
+// appenders share one fsync (group commit); rotation fsyncs the old segment
+// and the directory; checkpoints are written only over fsynced records and
+// are fsynced themselves. After a failed write or fsync the log refuses
+// further appends until reopened. SyncAtCheckpoint trades this for
 // speed and can lose up to CheckpointEvery acknowledged records. A torn
 // final line left by a crash is discarded by OpenAuditLog.
 //
