@@ -38,7 +38,9 @@ func FuzzIFP(f *testing.F) {
 		if err := q.Unmarshal(out); err != nil {
 			t.Fatalf("re-encoding %x of %x does not decode: %v", out, b, err)
 		}
-		if canon(&p) != canon(&q) {
+		// A version 0 packet with empty hdlc-data or t4-non-ecm-data fields
+		// is nonsense that may read differently in the two layouts.
+		if canon(&p) != canon(&q) && (p.Version != 0 || p.suspicious() == 0) {
 			t.Fatalf("round trip changed %s to %s", canon(&p), canon(&q))
 		}
 		// Version 0 trimming may prefer spandsp's octet layout for packets

@@ -496,20 +496,19 @@ func (p *IFP) Unmarshal(b []byte) error {
 }
 
 // unmarshalV0 tries the X.691 (packed) and spandsp (octet per field)
-// layouts of version 0. When both fit b exactly, the one with fewer empty
-// data-carrying fields wins, the packed one on a tie (as spandsp's decoder
-// reads it).
+// layouts of version 0. When both fit b exactly, the packed reading wins
+// (as spandsp's decoder reads it) unless it has empty data-carrying fields
+// and the octet reading has none.
 func (p *IFP) unmarshalV0(b []byte) error {
 	n, err := p.decode(b, true)
 	if !fatal(err) && n == len(b) {
 		if !hasFields(b) || p.suspicious() == 0 {
 			return err
 		}
-		packed := p.suspicious()
 		var alt IFP
 		var fields [8]Field
 		alt.Fields = fields[:0]
-		if n2, err2 := alt.decode(b, false); !fatal(err2) && n2 == len(b) && alt.suspicious() < packed {
+		if n2, err2 := alt.decode(b, false); !fatal(err2) && n2 == len(b) && alt.suspicious() == 0 {
 			_, err = p.decode(b, false)
 			return err
 		}
@@ -557,8 +556,7 @@ func ifpLen(p *IFP, v Version, b []byte) int {
 	p.Version = v
 	n, err := p.decode(b, v == 0)
 	if v == 0 && hasFields(b) && (fatal(err) || p.suspicious() > 0) {
-		packed := p.suspicious()
-		if n2, err2 := p.decode(b, false); !fatal(err2) && (fatal(err) || p.suspicious() < packed) {
+		if n2, err2 := p.decode(b, false); !fatal(err2) && (fatal(err) || p.suspicious() == 0) {
 			return n2
 		}
 	}
