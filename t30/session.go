@@ -614,6 +614,15 @@ func (s *Session) onFrame(f Frame) {
 		}
 		return
 	}
+	if s.st == stSending {
+		switch s.after {
+		case stWaitCFR, stWaitPostResp, stWaitCTR, stWaitERR, stWaitDIS:
+			// The answer overtook our modem's EventSendDone (a paced T.38
+			// terminal may report the end of a burst late): take it as if
+			// the wait had begun; the late EventSendDone is absorbed.
+			s.enter(s.after)
+		}
+	}
 	s.txFrame(f)
 }
 

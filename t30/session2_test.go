@@ -275,3 +275,24 @@ func TestMinScanLineTime(t *testing.T) {
 		t.Errorf("page of %d bits for 200 rows, want >= %d", bits, 200*96)
 	}
 }
+
+// TestLateSendDone: the modem reports the end of each burst 1.5 s after
+// the peer has it, longer than the answer takes; answers that arrive
+// before EventSendDone must not be lost.
+func TestLateSendDone(t *testing.T) {
+	for _, ecm := range []bool{false, true} {
+		p := newPair(t, testDoc(3, 150, ResFine), withCaps(func(c *Capabilities) { c.ECM = ecm }, nil))
+		p.sim.doneLag = 1500 * time.Millisecond
+		runPair(t, p)
+		wantResults(t, p, ResultOK, ResultOK)
+		p.checkPages(t)
+		for _, fcf := range []FCF{FCFDCS, FCFMPS, FCFEOP, FCFPPS} {
+			if n := p.sim.count[0][fcf]; n > 3 {
+				t.Errorf("ecm=%v: %s sent %d times: answers were missed", ecm, fcf, n)
+			}
+		}
+		if p.sim.count[0][FCFDCS] != 1 {
+			t.Errorf("ecm=%v: DCS sent %d times", ecm, p.sim.count[0][FCFDCS])
+		}
+	}
+}

@@ -38,7 +38,8 @@ type lineSim struct {
 	// replace may substitute the n-th frame of its type sent by side from.
 	replace    func(from int, f Frame, n int) (Frame, bool)
 	imageFault func(from int, n int, data []byte) []byte
-	hangupAt   [2]time.Time // side hangs up abruptly at this time
+	hangupAt   [2]time.Time  // side hangs up abruptly at this time
+	doneLag    time.Duration // EventSendDone comes this long after the peer got the signal
 	tcfN       [2]int
 	imgN       [2]int
 	trace      []string
@@ -80,7 +81,7 @@ func (l *lineSim) do(side int, acts []Action) {
 				rate, pre = a.Speed.BitRate(), 200*time.Millisecond
 			}
 			at := l.now.Add(pre + time.Duration(octets*8)*time.Second/time.Duration(rate))
-			l.push(at, side, Event{Kind: EventSendDone})
+			l.push(at.Add(l.doneLag), side, Event{Kind: EventSendDone})
 			if a.Speed != SpeedNone {
 				l.push(l.now.Add(pre), peer, Event{Kind: EventCarrierUp, Speed: a.Speed})
 			}
