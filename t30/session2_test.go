@@ -1,7 +1,10 @@
 package t30
 
 import (
+	"bytes"
 	"errors"
+	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -294,5 +297,32 @@ func TestLateSendDone(t *testing.T) {
 		if p.sim.count[0][FCFDCS] != 1 {
 			t.Errorf("ecm=%v: DCS sent %d times", ecm, p.sim.count[0][FCFDCS])
 		}
+	}
+}
+
+// TestLoggerRedacts: the debug log of a whole call never shows an ident.
+func TestLoggerRedacts(t *testing.T) {
+	var buf bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	p := newPair(t, testDoc(1, 50, ResFine), func(p *pair) {
+		p.txCfg.Logger, p.rxCfg.Logger = log, log
+		p.txCfg.LocalIdent, p.rxCfg.LocalIdent = "+1 555 867 5309", "+44 20 7946 0018"
+	})
+	runPair(t, p)
+	wantResults(t, p, ResultOK, ResultOK)
+	out := buf.String()
+	if !strings.Contains(out, "fcf=TSI") || !strings.Contains(out, "phi=true") {
+		t.Fatalf("log lacks frame records:\n%s", out)
+	}
+	for _, leak := range []string{"5309", "9035", "0018", "8100", "867", "7946"} {
+		if strings.Contains(out, leak) {
+			t.Fatalf("log leaks %q", leak)
+		}
+	}
+	st := slog.New(slog.NewTextHandler(&buf, nil))
+	buf.Reset()
+	st.Info("stats", "stats", p.rx.Stats())
+	if strings.Contains(buf.String(), "5309") || !strings.Contains(buf.String(), "REDACTED") {
+		t.Fatalf("stats log: %s", buf.String())
 	}
 }
