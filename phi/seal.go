@@ -130,11 +130,11 @@ func (k *dataKey) sealBytes(plain, ad []byte) ([]byte, error) {
 func (k *dataKey) openBytes(sealed, ad []byte, max int64) ([]byte, error) {
 	r, err := k.p.NewDecryptingReader(bytes.NewReader(sealed), ad)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrDecrypt, errors.Unwrap(err))
+		return nil, ErrDecrypt
 	}
 	b, err := io.ReadAll(io.LimitReader(r, max+1))
 	if err != nil {
-		return nil, fmt.Errorf("%w", ErrDecrypt)
+		return nil, ErrDecrypt
 	}
 	if int64(len(b)) > max {
 		return nil, fmt.Errorf("%w: blob too large", ErrCorrupt)
