@@ -80,7 +80,7 @@ func (p *Page) parse(entries []entry) error {
 	if w == 0 || h == 0 {
 		return p.errf(p.ifdOff, ErrCorrupt, "missing or zero ImageWidth/ImageLength")
 	}
-	if w > uint64(lim.MaxWidth) || h > uint64(lim.MaxHeight) || w*h > uint64(lim.MaxPixels) {
+	if w > uint64(lim.MaxWidth) || h > uint64(lim.MaxHeight) || w > uint64(lim.MaxPixels)/h {
 		return p.errf(p.ifdOff, ErrTooLarge, "page of %d x %d pixels (limits %d x %d, %d pixels)", w, h, lim.MaxWidth, lim.MaxHeight, lim.MaxPixels)
 	}
 	in.Width, in.Height = int(w), int(h)

@@ -27,7 +27,9 @@ type PDFConfig struct {
 	// pages are then scaled to the fax resolution, so a density above the
 	// fax's keeps small text legible.
 	DPI int
-	// MaxPages stops after this many pages; default 1000.
+	// MaxPages bounds the pages rendered; default 1000. A longer PDF is
+	// an ErrTooLarge error once its first MaxPages pages have been
+	// delivered (a fax must not silently lose pages).
 	MaxPages int
 	// MaxPageBytes bounds one rendered page image (a grey PNG is
 	// width*height bytes decoded); default 256 MiB.
@@ -106,9 +108,9 @@ func RenderPDF(ctx context.Context, pdf io.Reader, cfg *PDFConfig, page func(i i
 	case "gs":
 		args = []string{"-q", "-dSAFER", "-dBATCH", "-dNOPAUSE", "-dNOPROMPT",
 			"-sDEVICE=pnggray", "-r" + dpi, "-dTextAlphaBits=4", "-dGraphicsAlphaBits=4",
-			"-dLastPage=" + strconv.Itoa(c.MaxPages), "-sOutputFile=-", "-"}
+			"-dLastPage=" + strconv.Itoa(c.MaxPages+1), "-sOutputFile=-", "-"}
 	case "pdftoppm":
-		args = []string{"-gray", "-png", "-r", dpi, "-l", strconv.Itoa(c.MaxPages), "-"}
+		args = []string{"-gray", "-png", "-r", dpi, "-l", strconv.Itoa(c.MaxPages + 1), "-"}
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

@@ -116,3 +116,12 @@ func TestPDFCallbackErrorStopsRendering(t *testing.T) {
 	require.ErrorIs(t, err, stop)
 	require.Equal(t, 1, calls)
 }
+
+func TestPDFTooManyPages(t *testing.T) {
+	peertest.Program(t, "gs", "apt-get install ghostscript")
+	calls := 0
+	err := RenderPDF(context.Background(), bytes.NewReader(minimalPDF("", "", "")), &PDFConfig{DPI: 20, MaxPages: 2},
+		func(int, image.Image) error { calls++; return nil })
+	require.ErrorIs(t, err, ErrTooLarge)
+	require.Equal(t, 2, calls)
+}
