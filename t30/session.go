@@ -158,7 +158,6 @@ type Session struct {
 	stats    Stats
 	out      []Action
 	lastSent []Frame // last command or response burst, for CRP and repetition
-	lastSpd  Speed
 
 	disReceived bool
 	remote      DIS

@@ -134,8 +134,7 @@ func runWithSpandspLossy(t *testing.T, s *Session, p *spandspPeer, lose func(dir
 	t.Helper()
 	now := t0
 	var queue []Event
-	var exec func(acts []Action)
-	exec = func(acts []Action) {
+	exec := func(acts []Action) {
 		for _, a := range acts {
 			switch a.Kind {
 			case ActionSendFrames:
