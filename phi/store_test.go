@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"github.com/tink-crypto/tink-go/v2/tink"
 )
 
 func testStore(t testing.TB, keys KeyProvider, seg SegmentSize) (*Store, string) {
@@ -619,4 +620,37 @@ func TestDamagedRecordDoesNotBlockPurge(t *testing.T) {
 	purged, err := s.Purge(ctx)
 	require.Equal(t, []string{a.ID}, purged)
 	require.ErrorIs(t, err, ErrCorrupt, "the damaged record is reported")
+}
+
+// fakeKMS is a registry.KMSClient holding AEADs by key URI, standing in
+// for a cloud KMS.
+type fakeKMS struct{ keys *memKeys }
+
+func (f fakeKMS) Supported(uri string) bool { return strings.HasPrefix(uri, "fake-kms://") }
+func (f fakeKMS) GetAEAD(uri string) (tink.AEAD, error) {
+	return f.keys.KeyEncryptionAEAD(context.Background(), uri)
+}
+
+func TestKMSKeyProviderRotation(t *testing.T) {
+	ctx := context.Background()
+	kms := fakeKMS{newMemKeys(t, "fake-kms://k1", "fake-kms://k2")}
+	p := &KMSKeyProvider{Client: kms, KeyURI: "fake-kms://k1"}
+	s, _ := testStore(t, p, Segment4KB)
+	info := putPages(t, s, testMeta, []byte("via kms"))
+	require.Equal(t, "fake-kms://k1", info.KeyID)
+
+	p.KeyURI = "fake-kms://k2"
+	n, inUse, err := s.RotateKeys(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	require.Equal(t, map[string]int{"fake-kms://k2": 1}, inUse)
+	delete(kms.keys.keys, "fake-kms://k1") // the old KMS key is destroyed
+	got, err := readPages(s, info.ID)
+	require.NoError(t, err)
+	require.Equal(t, [][]byte{[]byte("via kms")}, got)
+
+	_, err = (&KMSKeyProvider{Client: kms}).PrimaryKeyID(ctx)
+	require.ErrorIs(t, err, ErrKeyNotFound)
+	_, err = p.KeyEncryptionAEAD(ctx, "gcp-kms://other")
+	require.ErrorIs(t, err, ErrKeyNotFound)
 }
