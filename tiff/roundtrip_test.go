@@ -2,6 +2,7 @@ package tiff
 
 import (
 	"bytes"
+	"log/slog"
 	"testing"
 	"time"
 
@@ -260,4 +261,19 @@ func buildRaw(t testing.TB, b *t4.Bitmap, rowsPerStrip int, ph Photometric) []by
 	require.NoError(t, w.write(data))
 	require.NoError(t, w.writeIFD(e, 0))
 	return out.Bytes()
+}
+
+func TestPageInfoLogValueRedactsFreeText(t *testing.T) {
+	var buf bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&buf, nil))
+	pi := PageInfo{Width: 1728, Height: 2292, Compression: CompressionGroup4, ImageDescription: "Jane Doe, MRN 12345",
+		DocumentName: "labs-jane-doe.pdf", XResolution: 204, YResolution: 196, ResolutionUnit: UnitInch}
+	log.Info("page", "info", pi)
+	out := buf.String()
+	require.NotContains(t, out, "Jane")
+	require.NotContains(t, out, "12345")
+	require.NotContains(t, out, "doe")
+	require.Contains(t, out, "info.width=1728")
+	require.Contains(t, out, "info.resolution=fine")
+	require.Contains(t, out, "info.image_description=[redacted]")
 }

@@ -1,6 +1,7 @@
 package tiff
 
 import (
+	"log/slog"
 	"math"
 	"strconv"
 )
@@ -398,4 +399,29 @@ func (pi *PageInfo) Resolution() Resolution {
 func (pi *PageInfo) Bilevel() bool {
 	return pi.BitsPerSample == 1 && pi.SamplesPerPixel == 1 &&
 		(pi.Photometric == WhiteIsZero || pi.Photometric == BlackIsZero)
+}
+
+// LogValue implements slog.LogValuer. The free-text tags (ImageDescription,
+// DocumentName, HostComputer) may name a patient or a sender, so they are
+// logged only as present or absent; the page's geometry, coding and fax
+// quality are logged in full.
+func (pi PageInfo) LogValue() slog.Value {
+	attrs := []slog.Attr{
+		slog.Int("width", pi.Width), slog.Int("height", pi.Height),
+		slog.String("compression", pi.Compression.String()),
+		slog.String("photometric", pi.Photometric.String()),
+		slog.String("fill_order", pi.FillOrder.String()),
+		slog.String("resolution", pi.Resolution().String()),
+		slog.Int("page", pi.PageNumber), slog.Int("pages", pi.PageCount),
+		slog.Int("bad_fax_lines", pi.BadFaxLines),
+		slog.String("clean_fax_data", pi.CleanFaxData.String()),
+	}
+	for _, f := range []struct{ k, v string }{
+		{"image_description", pi.ImageDescription}, {"document_name", pi.DocumentName}, {"host_computer", pi.HostComputer},
+	} {
+		if f.v != "" {
+			attrs = append(attrs, slog.String(f.k, "[redacted]"))
+		}
+	}
+	return slog.GroupValue(attrs...)
 }
