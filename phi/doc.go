@@ -23,7 +23,8 @@
 //	(a)(2)(iii) Automatic logoff     | AuthConfig.IdleTimeout, TTL                  | TestTokenAuthentication/idle_timeout, /expiry
 //	(a)(2)(iv) Encryption/decryption | Store: per-document data key (Tink AES-256-  | TestStoreRoundTrip, TestAttackWrongKey,
 //	                                 | GCM-HKDF streaming AEAD), KEK envelope via   | TestKeyRotationRewrapsWithoutReencrypting,
-//	                                 | KeyProvider, rotation, crypto-shredding      | TestRetentionPurgeAndCryptoShred
+//	                                 | KeyProvider, rotation, crypto-shredding      | TestRetentionPurgeAndCryptoShred,
+//	                                 |                                              | TestKMSKeyProviderRotation
 //	(b)      Audit controls          | AuditLog: encrypted, HMAC-chained records;   | TestAuditAppendVerifyExport,
 //	                                 | signed tlog checkpoints; VerifyAuditLog;     | TestAuditTamperDetection (edit, delete,
 //	                                 | ExportAuditLog (164.308(a)(1)(ii)(D));       | reorder, insert, truncation), TestAudit-
