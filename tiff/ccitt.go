@@ -13,9 +13,17 @@ import (
 // reference row). Rows the data lacks or codes wrongly are concealed by the
 // codec and counted in the page's Stats; with ReaderConfig.Strict they are
 // an ErrCorrupt error instead.
-func (p *Page) readCCITT(b *t4.Bitmap, y0, y1 int, sr *io.SectionReader) error {
+//
+// One decoder serves all the strips of a page (Reset), so that a page cut
+// into a great many strips does not allocate a decoder for each.
+func (p *Page) readCCITT(cs *ccittState, b *t4.Bitmap, y0, y1 int, sr *io.SectionReader) error {
+	if cs.d != nil {
+		cs.br.Reset(sr)
+		cs.d.Reset(cs.br)
+		return p.ccittRows(cs.d, b, y0, y1, sr)
+	}
 	in := &p.Info
-	opts := &t4.DecodeOptions{Rows: y1 - y0, MaxRows: y1 - y0, Strict: p.r.strict}
+	opts := &t4.DecodeOptions{Rows: in.RowsPerStrip, MaxRows: in.RowsPerStrip, Strict: p.r.strict}
 	if in.FillOrder == LSBFirst {
 		opts.BitOrder = t4.LSBFirst
 	}
@@ -37,10 +45,23 @@ func (p *Page) readCCITT(b *t4.Bitmap, y0, y1 int, sr *io.SectionReader) error {
 		}
 		opts.Compression = t4.MMR
 	}
-	d, err := t4.NewDecoder(bufio.NewReaderSize(sr, 8192), in.Width, opts)
+	cs.br = bufio.NewReaderSize(sr, 8192)
+	d, err := t4.NewDecoder(cs.br, in.Width, opts)
 	if err != nil {
 		return p.errf(-1, ErrUnsupported, "CCITT strip: %v", err)
 	}
+	cs.d = d
+	return p.ccittRows(d, b, y0, y1, sr)
+}
+
+// ccittState is the decoder shared by the strips of a page.
+type ccittState struct {
+	d  *t4.Decoder
+	br *bufio.Reader
+}
+
+// ccittRows decodes rows y0..y1-1 of b from d.
+func (p *Page) ccittRows(d *t4.Decoder, b *t4.Bitmap, y0, y1 int, sr *io.SectionReader) error {
 	for y := y0; y < y1; y++ {
 		err := d.ReadRow(b.Row(y))
 		if err == io.EOF {

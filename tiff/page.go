@@ -338,6 +338,7 @@ func (p *Page) Bitmap() (*t4.Bitmap, error) {
 		return nil, p.errf(-1, ErrTooLarge, "bilevel page %d pixels wide (limit %d)", in.Width, t4.MaxWidth)
 	}
 	b := t4.NewBitmap(in.Width, in.Height)
+	var cs ccittState
 	for i := 0; i < in.Strips; i++ {
 		y0 := i * in.RowsPerStrip
 		y1 := min(y0+in.RowsPerStrip, in.Height)
@@ -351,7 +352,7 @@ func (p *Page) Bitmap() (*t4.Bitmap, error) {
 		case CompressionPackBits:
 			err = p.readPackBits(b, y0, y1, sr)
 		default:
-			err = p.readCCITT(b, y0, y1, sr)
+			err = p.readCCITT(&cs, b, y0, y1, sr)
 		}
 		if err != nil {
 			return nil, err
