@@ -192,6 +192,7 @@ type Session struct {
 	lastResp   FCF
 	rxBlock    [256][]byte
 	rxHave     FrameMap
+	rxFrames   int // frames in the current ECM block: the largest PPS count seen
 	rxCommit   [2]int // page and block counters of the last committed block, -1 none
 	rxPartial  bool
 	allDone    bool
@@ -1224,6 +1225,7 @@ func (s *Session) rxFollow(cmd, resp FCF) {
 
 func (s *Session) clearBlock() {
 	s.rxHave = FrameMap{}
+	s.rxFrames = 0
 	for i := range s.rxBlock {
 		s.rxBlock[i] = s.rxBlock[i][:0]
 	}
@@ -1237,8 +1239,13 @@ func (s *Session) rxPPS(p PPS) {
 		s.rxFollowBlock(p.FCF2.WithoutPRI(), FCFMCF)
 		return
 	}
+	// T.30 leaves it unclear whether the PPS frame count is the size of the
+	// partial page or of the burst just sent: after a PPR, libspandsp sends
+	// the number of frames it retransmitted. The largest count seen for the
+	// block is its size.
+	s.rxFrames = max(s.rxFrames, p.Frames)
 	var miss FrameMap
-	for i := 0; i < p.Frames; i++ {
+	for i := 0; i < s.rxFrames; i++ {
 		if !s.rxHave.Has(i) {
 			miss.Set(i)
 		}
@@ -1251,7 +1258,7 @@ func (s *Session) rxPPS(p PPS) {
 		return
 	}
 	s.rxCommit = [2]int{int(p.Page), int(p.Block)}
-	s.commitBlockN(p.Frames)
+	s.commitBlockN(s.rxFrames)
 	s.rxAfterBlock(p.FCF2.WithoutPRI(), FCFMCF)
 }
 

@@ -326,3 +326,26 @@ func TestLoggerRedacts(t *testing.T) {
 		t.Fatalf("stats log: %s", buf.String())
 	}
 }
+
+// TestPPSBurstCount: after a PPR, libspandsp's PPS counts the frames it
+// resent rather than the block; our receiver must still see the whole block.
+func TestPPSBurstCount(t *testing.T) {
+	p := newPair(t, testDoc(1, 300, ResFine))
+	p.sim.frameFault = func(side int, f Frame, n int) fault {
+		if side == 0 && f.FCF == FCFFCD && p.tx.ppr == 0 && (f.Info[0] == 1 || f.Info[0] == 4) {
+			return drop
+		}
+		return deliver
+	}
+	p.sim.replace = func(side int, f Frame, n int) (Frame, bool) {
+		if side == 0 && f.FCF == FCFPPS && p.tx.ppr > 0 {
+			pps, _ := ParsePPS(f)
+			pps.Frames = p.tx.resend.Count()
+			return pps.Frame(f.X), true
+		}
+		return f, false
+	}
+	runPair(t, p)
+	wantResults(t, p, ResultOK, ResultOK)
+	p.checkPages(t)
+}

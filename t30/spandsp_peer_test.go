@@ -375,3 +375,42 @@ func TestSpandspLossy(t *testing.T) {
 	}
 	t.Logf("outcomes: %v", outcomes)
 }
+
+// TestSpandspPPR: ECM image frames are lost both ways, so each side's PPR
+// and selective retransmission must work with the other's.
+func TestSpandspPPR(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short")
+	}
+	bin := buildT30Peer(t)
+	tif := filepath.Join(peertest.SharedTestdata(t), "ccitt", "itu1.tif")
+	for seed := 0; seed < 4; seed++ {
+		rng := rand.New(rand.NewSource(int64(seed)))
+		loseFCD := func(dir int, f []byte) bool { return len(f) > 2 && f[2] == 0x06 && rng.Float64() < 0.08 }
+
+		// spandsp sends
+		var got []ReceivedPage
+		s, _ := NewSession(Config{OnPage: func(p ReceivedPage) error { got = append(got, p); return nil }})
+		p := startSpandsp(t, bin, true, true, true, 14, tif)
+		runWithSpandspLossy(t, s, p, loseFCD)
+		if s.Result() != ResultOK || p.code != 0 || len(got) != 1 || s.Stats().PPRs == 0 {
+			t.Fatalf("seed %d, spandsp sends: ours %v spandsp %d pages %d PPRs %d", seed, s.Result(), p.code, len(got), s.Stats().PPRs)
+		}
+		b, _, err := t4.DecodePage(bytes.NewReader(got[0].Data), 1728, &t4.DecodeOptions{Compression: T4Compression(got[0].Mode.Compression), BitOrder: t4.LSBFirst})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sum := sha256.Sum256(b.Pix); hex.EncodeToString(sum[:8]) != "b4de070c35e376e8" {
+			t.Fatalf("seed %d: page differs after retransmission", seed)
+		}
+
+		// we send
+		caps := DefaultCapabilities()
+		s, _ = NewSession(Config{Calling: true, Transmit: true, Document: testDoc(2, 1100, ResFine), Capabilities: &caps})
+		p = startSpandsp(t, bin, false, false, true, 14, filepath.Join(t.TempDir(), "rx.tif"))
+		runWithSpandspLossy(t, s, p, loseFCD)
+		if s.Result() != ResultOK || p.code != 0 || p.pgs != 2 || p.bad != 0 || s.Stats().PPRs == 0 {
+			t.Fatalf("seed %d, we send: ours %v spandsp %d pages %d bad %d PPRs %d", seed, s.Result(), p.code, p.pgs, p.bad, s.Stats().PPRs)
+		}
+	}
+}
