@@ -192,7 +192,7 @@ type Session struct {
 	lastResp   FCF
 	rxBlock    [256][]byte
 	rxHave     FrameMap
-	rxFrames   int // frames in the current ECM block: the largest PPS count seen
+	rxFrames   int    // frames in the current ECM block: the largest PPS count seen
 	rxCommit   [2]int // page and block counters of the last committed block, -1 none
 	rxPartial  bool
 	allDone    bool
