@@ -414,3 +414,42 @@ func TestSpandspPPR(t *testing.T) {
 		}
 	}
 }
+
+// TestSpandspCTC: one image frame is lost in four bursts running, so the
+// transmitter (spandsp or us) falls back with CTC and the other answers CTR.
+func TestSpandspCTC(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short")
+	}
+	bin := buildT30Peer(t)
+	tif := filepath.Join(peertest.SharedTestdata(t), "ccitt", "itu1.tif")
+	lose4 := func() func(int, []byte) bool {
+		n := 0
+		return func(dir int, f []byte) bool {
+			if len(f) > 3 && f[2] == 0x06 && f[3] == 5 && n < 4 {
+				n++
+				return true
+			}
+			return false
+		}
+	}
+	var got []ReceivedPage
+	s, _ := NewSession(Config{OnPage: func(p ReceivedPage) error { got = append(got, p); return nil }})
+	p := startSpandsp(t, bin, true, true, true, 14, tif)
+	runWithSpandspLossy(t, s, p, lose4())
+	// libspandsp 0.0.6 sends CTC naming the speed it already uses
+	if s.Result() != ResultOK || p.code != 0 || len(got) != 1 || s.Stats().CTCs != 1 {
+		t.Fatalf("spandsp sends: ours %v spandsp %d pages %d CTCs %d speed %v", s.Result(), p.code, len(got), s.Stats().CTCs, s.Stats().Speed)
+	}
+	b, _, _ := t4.DecodePage(bytes.NewReader(got[0].Data), 1728, &t4.DecodeOptions{Compression: T4Compression(got[0].Mode.Compression), BitOrder: t4.LSBFirst})
+	if sum := sha256.Sum256(b.Pix); hex.EncodeToString(sum[:8]) != "b4de070c35e376e8" {
+		t.Fatal("page differs after CTC")
+	}
+
+	s, _ = NewSession(Config{Calling: true, Transmit: true, Document: testDoc(1, 1100, ResFine)})
+	p = startSpandsp(t, bin, false, false, true, 14, filepath.Join(t.TempDir(), "rx.tif"))
+	runWithSpandspLossy(t, s, p, lose4())
+	if s.Result() != ResultOK || p.code != 0 || p.pgs != 1 || s.Stats().CTCs != 1 || s.Stats().Speed != V17_12000 {
+		t.Fatalf("we send: ours %v spandsp %d pages %d CTCs %d speed %v", s.Result(), p.code, p.pgs, s.Stats().CTCs, s.Stats().Speed)
+	}
+}
