@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/faxkit/faxkit/internal/peertest"
 	"github.com/faxkit/faxkit/t4"
@@ -115,12 +116,23 @@ func TestInteropLibtiffReadsOurs(t *testing.T) {
 				cfg.FillOrder = fo
 				cfg.PageCount = len(interopPages)
 				name := filepath.Join(dir, m.name+fo.String()+".tif")
-				require.NoError(t, os.WriteFile(name, writeDoc(t, &cfg, interopPages, nil), 0o644))
+				// Every optional tag we write, so that libtiff checks them too.
+				opts := []*PageOptions{
+					{Resolution: ResStandard, DateTime: time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC), Description: "test"},
+					{Resolution: ResSuperfine, Quality: &FaxQuality{BadLines: 2, Clean: FaxRegenerated, ConsecutiveBadLines: 1}},
+				}
+				require.NoError(t, os.WriteFile(name, writeDoc(t, &cfg, interopPages, opts), 0o644))
 
 				// tiffinfo -D decodes every strip; it must not warn.
 				out, stderr := run(t, tiffinfo, "-D", name)
 				require.Empty(t, string(stderr), "tiffinfo -D warnings")
 				require.Equal(t, len(interopPages), strings.Count(string(out), "TIFF Directory at offset"))
+				for _, want := range []string{"Resolution: 204, 98 pixels/inch", "Resolution: 204, 391 pixels/inch",
+					"Bad Fax Lines: 2", "Consecutive Bad Fax Lines: 1", "Fax Data: receiver regenerated",
+					"DateTime: 2026:11:23 08:00:00", "Page Number: 0-2", "Page Number: 1-2", "Software: faxkit",
+					"FillOrder: " + map[FillOrder]string{MSBFirst: "msb-to-lsb", LSBFirst: "lsb-to-msb"}[fo]} {
+					require.Contains(t, string(out), want)
+				}
 
 				// libtiff's decoding, pixel by pixel.
 				pbm, stderr := run(t, peer, "read", name)
