@@ -90,7 +90,8 @@ type PageOptions struct {
 	// Mind PHI: it is stored in clear in the file.
 	Description string
 	// Quality, when known (received pages), is written as the Class F
-	// fax tags.
+	// fax tags (with CCITT compressions only: libtiff knows these tags
+	// only for them).
 	Quality *FaxQuality
 }
 
@@ -486,7 +487,10 @@ func (w *Writer) pageEntries(pw *PageWriter, dataOff, dataLen int64) []ifdEntry 
 	if !o.DateTime.IsZero() {
 		e = append(e, ascii(tagDateTime, o.DateTime.Format("2006:01:02 15:04:05")))
 	}
-	if q := o.Quality; q != nil {
+	// libtiff registers the fax tags with its CCITT codecs only: with other
+	// compressions they are "unknown fields" and it warns.
+	ccitt := c.Compression == CompressionGroup3 || c.Compression == CompressionGroup4 || c.Compression == CompressionCCITTRLE
+	if q := o.Quality; q != nil && ccitt {
 		e = append(e,
 			w.long(tagBadFaxLines, uint32(max(q.BadLines, 0))),
 			w.short(tagCleanFaxData, uint16(q.Clean)),
