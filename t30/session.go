@@ -272,11 +272,12 @@ func (s *Session) Handle(now time.Time, ev Event) []Action {
 	if s.st == stDone {
 		return nil
 	}
-	s.now = now
-	s.out = nil
+	var started []Action
 	if s.st == stIdle {
-		s.Start(now)
+		started = s.Start(now)
 	}
+	s.now = now
+	s.out = started
 	switch ev.Kind {
 	case EventTimer:
 		if !s.deadline.IsZero() && !now.Before(s.deadline) {

@@ -349,3 +349,14 @@ func TestPPSBurstCount(t *testing.T) {
 	wantResults(t, p, ResultOK, ResultOK)
 	p.checkPages(t)
 }
+
+func TestHandleBeforeStart(t *testing.T) {
+	s, _ := NewSession(Config{})
+	acts := s.Handle(t0, Event{Kind: EventCarrierDown})
+	if len(acts) == 0 || acts[0].Kind != ActionSendTone || acts[0].Tone != ToneCED {
+		t.Fatalf("actions %v", acts)
+	}
+	if _, err := NewSession(Config{Transmit: true}); err == nil {
+		t.Fatal("Transmit without a Document accepted")
+	}
+}
