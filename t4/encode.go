@@ -371,12 +371,8 @@ func changes(tail, row []byte, width int, dst []int32) []int32 {
 		w := binary.BigEndian.Uint64(row[i*8:])
 		t := w ^ (w>>1 | prev<<63)
 		prev = w & 1
-		base := int32(i * 64)
-		for t != 0 {
-			lz := bits.LeadingZeros64(t)
-			dst[k] = base + int32(lz)
-			k++
-			t &^= (1 << 63) >> (uint(lz) & 63)
+		if t != 0 {
+			k = appendChanges(dst, k, t, int32(i*64))
 		}
 	}
 	if rest := width - full*64; rest > 0 {
@@ -385,17 +381,30 @@ func changes(tail, row []byte, width int, dst []int32) []int32 {
 		w := binary.BigEndian.Uint64(tail) &^ (^uint64(0) >> uint(rest))
 		t := w ^ (w>>1 | prev<<63)
 		t &^= ^uint64(0) >> uint(rest) // no change at or past the width
-		base := int32(full * 64)
-		for t != 0 {
-			lz := bits.LeadingZeros64(t)
-			dst[k] = base + int32(lz)
-			k++
-			t &^= (1 << 63) >> (uint(lz) & 63)
+		if t != 0 {
+			k = appendChanges(dst, k, t, int32(full*64))
 		}
 	}
 	w := int32(width)
 	dst[k], dst[k+1], dst[k+2], dst[k+3] = w, w, w, w
 	return dst[:k+4]
+}
+
+// appendChanges stores at dst[k:] the positions base+p of the set bits of t,
+// p counted from the most significant bit, in increasing order, and returns
+// the new length. It walks the bits from the least significant end, where
+// clearing the lowest set bit (t &= t-1) is the only dependency between
+// iterations, and fills dst backwards.
+func appendChanges(dst []int32, k int, t uint64, base int32) int {
+	cnt := bits.OnesCount64(t)
+	p := k + cnt
+	base += 63
+	for t != 0 {
+		p--
+		dst[p] = base - int32(bits.TrailingZeros64(t))
+		t &= t - 1
+	}
+	return k + cnt
 }
 
 // putRun writes the make-up and terminating codes of a run (T.4 4.1.1).
