@@ -1,6 +1,7 @@
 package t30
 
 import (
+	"bytes"
 	"reflect"
 	"testing"
 )
@@ -188,5 +189,33 @@ func TestScanTime(t *testing.T) {
 		if got := ScanTimeFor(d, c.r); got != c.want {
 			t.Errorf("%d ms half=%v at %s halves=%v: %d, want %d", c.ms, c.half, c.r, c.halves, got, c.want)
 		}
+	}
+}
+
+// TestRealMachineDIS decodes a DIS published in a vendor's service manual:
+// the Fuji Xerox DocuCentre SC2020 manual (05/2014, 6.6.4.1 "Protocol
+// Trace", T.30 protocol trace DIS/DCS) uses "DIS FIF=20EEFAC4801F" as its
+// example of an A3 Super G3 machine's DIS.
+func TestRealMachineDIS(t *testing.T) {
+	fif := unhex("20 EE FA C4 80 1F")
+	var d DIS
+	if err := d.UnmarshalBinary(fif); err != nil {
+		t.Fatal(err)
+	}
+	if !d.V8 || !d.ReadyToReceive || d.Modems != ModemsV17|ModemsV29|ModemsV27ter || !d.Fine || !d.MR ||
+		d.Width != WidthA3 || d.Length != LengthUnlimited || !d.ECM || !d.MMR || !d.Superfine ||
+		!d.R300x300 || !d.R400x400 || !d.InchBased || !d.MetricPreferred || d.Reserved != (Bitmap{}) {
+		t.Fatalf("decoded %+v", d)
+	}
+	if ms, half := d.ScanTime.Standard(); ms != 0 || half {
+		t.Errorf("scan time %d %v", ms, half)
+	}
+	out, _ := d.MarshalBinary()
+	if !bytes.Equal(out, fif) {
+		t.Errorf("re-encoded % X", out)
+	}
+	m, err := ChooseMode(DefaultCapabilities(), d, PageFormat{Resolution: ResFine, Width: WidthA4})
+	if err != nil || m.Speed != V17_14400 || m.Compression != MMR || !m.ECM || m.ECMFrameSize != 256 {
+		t.Errorf("mode %+v %v", m, err)
 	}
 }
