@@ -48,6 +48,34 @@ func writePBM(t testing.TB, name string, b *t4.Bitmap) {
 	require.NoError(t, os.WriteFile(name, buf.Bytes(), 0o644))
 }
 
+// pnmToken reads a PNM header token, skipping white space and # comments
+// (ImageMagick writes the ImageDescription as one). It leaves the white
+// space after the token unread.
+func pnmToken(r *bufio.Reader) (string, error) {
+	var tok []byte
+	for {
+		c, err := r.ReadByte()
+		if err != nil {
+			if len(tok) > 0 {
+				return string(tok), nil
+			}
+			return "", err
+		}
+		switch {
+		case c == '#' && len(tok) == 0:
+			if _, err := r.ReadString('\n'); err != nil {
+				return "", err
+			}
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
+			if len(tok) > 0 {
+				return string(tok), r.UnreadByte()
+			}
+		default:
+			tok = append(tok, c)
+		}
+	}
+}
+
 // readPBMs parses concatenated P4 PBM images, or P5 PGM images of a
 // bilevel page (ImageMagick writes PGM much faster than PBM): 0 is black,
 // maxval white, and nothing else may occur.
@@ -56,17 +84,22 @@ func readPBMs(t testing.TB, data []byte) []*t4.Bitmap {
 	r := bufio.NewReader(bytes.NewReader(data))
 	var out []*t4.Bitmap
 	for {
-		var magic string
-		var w, h, maxv int
-		_, err := fmt.Fscan(r, &magic)
+		magic, err := pnmToken(r)
 		if err == io.EOF {
 			return out
 		}
 		require.NoError(t, err)
-		_, err = fmt.Fscan(r, &w, &h)
-		require.NoError(t, err)
+		var w, h, maxv int
+		for _, dst := range []*int{&w, &h} {
+			tok, err := pnmToken(r)
+			require.NoError(t, err)
+			_, err = fmt.Sscan(tok, dst)
+			require.NoError(t, err)
+		}
 		if magic == "P5" {
-			_, err = fmt.Fscan(r, &maxv)
+			tok, err := pnmToken(r)
+			require.NoError(t, err)
+			_, err = fmt.Sscan(tok, &maxv)
 			require.NoError(t, err)
 			require.True(t, maxv > 0 && maxv < 256, "maxval %d", maxv)
 		} else {
@@ -232,7 +265,11 @@ func TestInteropImageMagickReadsOurs(t *testing.T) {
 	var names []string
 	for _, m := range imModes {
 		name := filepath.Join(dir, m.name+".tif")
-		require.NoError(t, os.WriteFile(name, writeDoc(t, &m.cfg, interopPages, nil), 0o644))
+		opts := []*PageOptions{
+			{Resolution: ResStandard, DateTime: time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC), Description: "test"},
+			{Resolution: ResFine, Quality: &FaxQuality{BadLines: 2, Clean: FaxRegenerated, ConsecutiveBadLines: 1}},
+		}
+		require.NoError(t, os.WriteFile(name, writeDoc(t, &m.cfg, interopPages, opts), 0o644))
 		names = append(names, name)
 	}
 	out, stderr := run(t, identify, names...)
