@@ -471,6 +471,7 @@ func (e *Encoder) code1D(ch []int32) {
 // element lists ending in sentinels.
 func (e *Encoder) code2D(cur, ref []int32) {
 	width := int32(e.width)
+	acc, n, o, buf := e.bw.acc, e.bw.n, e.bw.o, e.bw.buf
 	a0 := int32(-1)
 	i, j := 0, 0 // cur[i] = a1; ref[j] = b1
 	for a0 < width {
@@ -481,30 +482,48 @@ func (e *Encoder) code2D(cur, ref []int32) {
 		j = findB1(ref, j, a0, i&1)
 		b1, b2 := ref[j], ref[j+1]
 		if b2 < a1 {
-			e.bw.put(codePass, 4)
+			acc, n, o = emitBits(acc, n, o, buf, codePass, 4)
 			a0 = b2
 			continue
 		}
 		if d := a1 - b1; d >= -3 && d <= 3 {
 			c := vertCode[d+3]
-			e.bw.put(uint32(c.bits), uint(c.n))
+			acc, n, o = emitBits(acc, n, o, buf, uint32(c.bits), uint(c.n))
 			a0 = a1
 			i++
 			continue
 		}
 		a2 := cur[i+1]
 		start := max(a0, 0)
-		e.bw.put(codeHoriz, 3)
-		if i&1 == 0 {
-			e.putRun(int(a1-start), whiteRun)
-			e.putRun(int(a2-a1), blackRun)
-		} else {
-			e.putRun(int(a1-start), blackRun)
-			e.putRun(int(a2-a1), whiteRun)
+		acc, n, o = emitBits(acc, n, o, buf, codeHoriz, 3)
+		first, second := whiteRun, blackRun
+		if i&1 != 0 {
+			first, second = blackRun, whiteRun
+		}
+		for r := int(a1 - start); ; {
+			if r > maxCombinedRun {
+				acc, n, o = emitBits(acc, n, o, buf, 0b000000011111, 12) // make-up 2560
+				r -= 2560
+				continue
+			}
+			c := first[r]
+			acc, n, o = emitBits(acc, n, o, buf, c>>5, uint(c&31))
+			break
+		}
+		for r := int(a2 - a1); ; {
+			if r > maxCombinedRun {
+				acc, n, o = emitBits(acc, n, o, buf, 0b000000011111, 12)
+				r -= 2560
+				continue
+			}
+			c := second[r]
+			acc, n, o = emitBits(acc, n, o, buf, c>>5, uint(c&31))
+			break
 		}
 		a0 = a2
 		i += 2
 	}
+	e.bw.acc, e.bw.n, e.bw.o = acc, n, o
 }
 
 // findB1 returns the index of b1 in ref: the first changing element right of
