@@ -264,13 +264,28 @@ func cmpU64(a, b uint64) int {
 	return 0
 }
 
-// repairTornTail drops an unterminated last line of the newest segment.
+// repairTornTail drops an unterminated last line of the newest segment and
+// of the checkpoints file: a crash in the middle of an append leaves one,
+// and appending after it would glue the next line to the torn one.
 func repairTornTail(dir string) error {
 	segs, err := listSegments(dir)
-	if err != nil || len(segs) == 0 {
+	if err != nil {
 		return err
 	}
-	p := filepath.Join(dir, segs[len(segs)-1].name)
+	if len(segs) > 0 {
+		if err := truncateTornLine(filepath.Join(dir, segs[len(segs)-1].name)); err != nil {
+			return err
+		}
+	}
+	err = truncateTornLine(filepath.Join(dir, checkpointsFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	return err
+}
+
+// truncateTornLine cuts an unterminated last line off the file at p.
+func truncateTornLine(p string) error {
 	data, err := os.ReadFile(p)
 	if err != nil || len(data) == 0 || data[len(data)-1] == '\n' {
 		return err
@@ -567,7 +582,12 @@ func (v *auditVerifier) checkCheckpoints(dir string, verifier note.Verifier, tru
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
-	for i, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+	// An unterminated last line is a checkpoint whose write a crash cut
+	// short (it was never returned to anyone); OpenAuditLog removes it.
+	if i := bytes.LastIndexByte(data, '\n'); i+1 < len(data) {
+		data = data[:i+1]
+	}
+	for i, line := range strings.Split(string(data), "\n") {
 		if line == "" {
 			continue
 		}

@@ -104,10 +104,18 @@
 // Every AuditConfig.CheckpointEvery records and on Close, the RFC 6962 tree
 // head (golang.org/x/mod/sumdb/tlog) is signed as a note
 // (golang.org/x/mod/sumdb/note, Ed25519) and appended to <dir>/checkpoints.
-// A log shorter than any checkpoint fails with ErrAuditTruncated. An attacker
-// who can rewrite the disk can cut the checkpoints file too, so export
-// checkpoints (faxkit audit checkpoint) to another system and pass them to
-// VerifyAuditLog as trusted.
+// A log shorter than any checkpoint fails with ErrAuditTruncated. Records
+// after the newest checkpoint are covered by the HMAC chain only, and a
+// chain has no end marker: cutting them off (down to deleting the newest
+// segment) is not detected (TestAuditTailAfterLastCheckpointIsUncovered).
+// Close always writes a checkpoint, so what is exposed is at most
+// CheckpointEvery-1 records appended since the last checkpoint before a
+// crash or kill; AuditReport.Latest.Size < AuditReport.Records says how
+// many (faxkit audit verify prints it). An attacker who can rewrite the
+// disk can cut the checkpoints file too, so export checkpoints (faxkit
+// audit checkpoint) to another system and pass them to VerifyAuditLog as
+// trusted. A torn last checkpoint line left by a crash is ignored by the
+// verifier and removed by OpenAuditLog.
 //
 // Durability: with SyncEveryRecord (default) Append returns after fsync of
 // the record, so an acknowledged event survives power loss; concurrent
@@ -150,8 +158,10 @@
 //     them; Open, Metadata, Delete, Purge and every change do authenticate
 //     them (a tampered hold or retention date cannot cause a deletion).
 //   - Policy grants live in memory; the embedding application persists them.
-//   - The audit verifier keeps two tree hashes per record in memory
-//     (about 64 bytes per record).
+//   - The audit verifier, and an open AuditLog, keep two tree hashes per
+//     record in memory (about 64 bytes per record, 64 MB per million).
+//   - ExportAuditLog checks the records and the HMAC chain but not the
+//     checkpoints: run VerifyAuditLog for truncation.
 //   - The crash tests model a process crash (operations after the crash
 //     point do not happen); they do not model a disk losing unsynced data.
 //   - Throughput misses the target of 80% of raw AES-256-GCM. On
