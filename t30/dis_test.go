@@ -219,3 +219,65 @@ func TestRealMachineDIS(t *testing.T) {
 		t.Errorf("mode %+v %v", m, err)
 	}
 }
+
+// TestRealMachineTrace decodes the frames of the protocol trace printed as
+// an example in Epson's service manual for the WF-C5790/WF-C5210 series
+// (Revision A, "How to use command/response log", Table 4-4), a V.34
+// (Super G3) session: the DIS and DCS leave the V.27ter/V.29/V.17 rate bits
+// at zero because V.8 chose the modem.
+func TestRealMachineTrace(t *testing.T) {
+	frames := map[string]string{
+		"CSI": "FF 03 40 20 20 20 20 20 20 20 20 34 33 32 31 20 35 35 35 20 32 34 30",
+		"DIS": "FF 13 80 20 C2 8A C4 80 D5 83 80 18",
+		"TSI": "FF 03 43 20 20 20 20 20 20 20 20 20 20 31 33 32 31 31 32 33 35 33 30",
+		"DCS": "FF 13 83 00 42 F8 44",
+		"CFR": "FF 13 84",
+	}
+	for name, h := range frames {
+		f, err := ParseFrame(unhex(h))
+		if err != nil || f.FCF.String() != name {
+			t.Fatalf("%s: %v %v", name, f.FCF, err)
+		}
+		if out, _ := f.MarshalBinary(); !bytes.Equal(out, unhex(h)) {
+			t.Errorf("%s re-encoded % X", name, out)
+		}
+		switch f.FCF {
+		case FCFCSI, FCFTSI:
+			id, err := DecodeIdent(f.Info)
+			want := map[FCF]string{FCFCSI: "042 555 1234", FCFTSI: "0353211231"}[f.FCF]
+			if err != nil || id != want {
+				t.Errorf("%s ident %q, want %q (the manual's reading)", name, id, want)
+			}
+		case FCFDIS:
+			d, err := ParseDIS(f)
+			if err != nil || !d.V8 || !d.ReadyToReceive || d.Modems != ModemsV27terFallback || !d.Fine || !d.MR ||
+				d.Width != WidthA3 || d.Length != LengthUnlimited || !d.ECM || !d.MMR || !d.Superfine || !d.R400x400 ||
+				d.R300x300 || !d.MetricPreferred || !d.SelectivePolling || !d.Subaddressing || !d.Password ||
+				!d.T81 || !d.FullColour || d.Reserved != (Bitmap{}) {
+				t.Errorf("DIS %+v %v", d, err)
+			}
+			if ms, _ := d.ScanTime.Standard(); ms != 20 {
+				t.Errorf("DIS scan time %d ms", ms)
+			}
+			fif, _ := d.MarshalBinary()
+			if !bytes.Equal(fif, f.Info) {
+				t.Errorf("DIS FIF re-encoded % X", fif)
+			}
+		case FCFDCS:
+			// the manual: "[33,600 bps(V.34) / MMR / A4 / 8x7.7]"
+			m := ModeFromDCS(mustDCS(t, f))
+			if m.Compression != MMR || !m.ECM || m.Width != WidthA4 || m.Resolution != ResFine || m.ScanTimeMs != 0 {
+				t.Errorf("DCS mode %+v", m)
+			}
+		}
+	}
+}
+
+func mustDCS(t *testing.T, f Frame) DCS {
+	t.Helper()
+	c, err := ParseDCS(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
