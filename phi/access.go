@@ -2,6 +2,7 @@ package phi
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -181,9 +182,11 @@ func (p *Policy) Forget(doc string) {
 }
 
 // Allowed reports the decision without auditing it. Use Check in request
-// paths.
+// paths. A principal without an ID is denied everything, whatever its
+// roles: every decision must name a unique user (164.312(a)(2)(i)), and
+// per-document grants are keyed by ID.
 func (p *Policy) Allowed(who Principal, perm Permission, doc string) bool {
-	if perm == 0 {
+	if perm == 0 || who.ID == "" {
 		return false
 	}
 	var global, perDoc Permission
@@ -215,8 +218,12 @@ type Request struct {
 
 // Check decides req, writes the decision to the audit log, and returns nil
 // or a *DeniedError (errors.Is ErrDenied). If the decision cannot be
-// audited the request is refused.
+// audited (including a Policy built without an AuditLog) the request is
+// refused.
 func (p *Policy) Check(ctx context.Context, req Request) error {
+	if p.audit == nil {
+		return errNoAuditLog
+	}
 	ok := p.Allowed(req.Who, req.Perm, req.Document)
 	out := OutcomeSuccess
 	detail := "allowed " + req.Perm.String()
@@ -234,10 +241,17 @@ func (p *Policy) Check(ctx context.Context, req Request) error {
 	return nil
 }
 
-// Record appends the outcome of an allowed operation that failed or
+var errNoAuditLog = fmt.Errorf("phi: audit unavailable, request refused: %w", errors.New("phi: Policy has no AuditLog"))
+
+// record appends the outcome of an allowed operation that failed or
 // succeeded after its access check.
 func (p *Policy) record(ctx context.Context, req Request, err error) {
-	out, detail := OutcomeSuccess, "done"
+	p.recordDetail(ctx, req, err, "done")
+}
+
+// recordDetail is record with the success detail given (no PHI).
+func (p *Policy) recordDetail(ctx context.Context, req Request, err error, detail string) {
+	out := OutcomeSuccess
 	if err != nil {
 		out, detail = OutcomeFailure, errorClass(err)
 	}
@@ -248,7 +262,7 @@ func (p *Policy) record(ctx context.Context, req Request, err error) {
 // errorClass reduces an error to a PHI-free description for the audit log.
 func errorClass(err error) string {
 	for _, e := range []error{ErrNotFound, ErrInvalidID, ErrDecrypt, ErrPageDigest, ErrCorrupt, ErrLegalHold, ErrKeyNotFound} {
-		if isErr(err, e) {
+		if errors.Is(err, e) {
 			return e.Error()
 		}
 	}
@@ -377,16 +391,23 @@ func (g *Guard) RotateKeys(ctx context.Context, who Principal, source string) (i
 	return n, inUse, err
 }
 
-// GrantAccess gives another principal perms on a document.
+// GrantAccess gives another principal perms on a document. The audit
+// record names the grantee and the permissions, so that a review can see
+// who was given access (an admin granting itself content is visible).
 func (g *Guard) GrantAccess(ctx context.Context, who Principal, source, id, grantee string, perms Permission) error {
-	return g.do(ctx, Request{Who: who, Action: ActionGrant, Perm: PermGrant, Document: id, Source: source},
-		func() error {
-			if _, err := g.Store.Stat(ctx, id); err != nil {
-				return err
-			}
-			g.Policy.Grant(id, grantee, perms)
-			return nil
-		})
+	req := Request{Who: who, Action: ActionGrant, Perm: PermGrant, Document: id, Source: source}
+	if err := g.Policy.Check(ctx, req); err != nil {
+		return err
+	}
+	_, err := g.Store.Stat(ctx, id)
+	if err == nil && grantee == "" {
+		err = errors.New("phi: grant to a principal without an ID")
+	}
+	if err == nil {
+		g.Policy.Grant(id, grantee, perms)
+	}
+	g.Policy.recordDetail(ctx, req, err, fmt.Sprintf("granted %v to principal %q", perms, grantee))
+	return err
 }
 
 // EmergencyAccess is the break-glass procedure (164.312(a)(2)(ii)): an

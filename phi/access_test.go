@@ -209,3 +209,44 @@ func TestPolicyGrantsPersist(t *testing.T) {
 	require.True(t, p2.Allowed(bob, PermReadContent, "d2"))
 	require.False(t, p2.Allowed(bob, PermReadContent, "d1"))
 }
+
+// Default deny holds for a principal without an ID even when it carries
+// roles or a grant has (by mistake) been keyed by the empty ID.
+func TestAccessDeniedWithoutPrincipalID(t *testing.T) {
+	ctx := context.Background()
+	f := newGuardFixture(t)
+	info, err := f.g.Put(ctx, alice, "s", testMeta, strings.NewReader("p"))
+	require.NoError(t, err)
+	f.g.Policy.Grant(info.ID, "", PermReadContent)
+	anon := Principal{Roles: []Role{RoleAdmin, RoleReceiver}}
+	for _, perm := range []Permission{PermList, PermReadMetadata, PermReadContent, PermGrant} {
+		require.False(t, f.g.Policy.Allowed(anon, perm, info.ID), "%v", perm)
+	}
+	_, err = f.g.Open(ctx, anon, "s", info.ID)
+	require.ErrorIs(t, err, ErrDenied)
+	require.Error(t, f.g.GrantAccess(ctx, admin, "s", info.ID, "", PermReadContent))
+}
+
+func TestPolicyWithoutAuditLogRefuses(t *testing.T) {
+	p := NewPolicy(nil, nil)
+	p.Grant("d", alice.ID, PermReadContent)
+	err := p.Check(context.Background(), Request{Who: alice, Action: ActionReadContent, Perm: PermReadContent, Document: "d"})
+	require.Error(t, err)
+	require.NotErrorIs(t, err, ErrDenied)
+}
+
+func TestGrantAccessAuditsGranteeAndPermissions(t *testing.T) {
+	ctx := context.Background()
+	f := newGuardFixture(t)
+	info, err := f.g.Put(ctx, alice, "s", testMeta, strings.NewReader("p"))
+	require.NoError(t, err)
+	require.NoError(t, f.g.GrantAccess(ctx, admin, "s", info.ID, bob.ID, PermReadContent))
+	require.True(t, f.g.Policy.Allowed(bob, PermReadContent, info.ID))
+	evs := f.events(t)
+	last := evs[len(evs)-1]
+	require.Equal(t, ActionGrant, last.Action)
+	require.Equal(t, admin.ID, last.Principal)
+	require.Equal(t, info.ID, last.Document)
+	require.Equal(t, OutcomeSuccess, last.Outcome)
+	require.Equal(t, `granted read-content to principal "bob"`, last.Detail)
+}

@@ -56,5 +56,3 @@ func (e *DeniedError) Error() string {
 }
 
 func (e *DeniedError) Unwrap() error { return ErrDenied }
-
-func isErr(err, target error) bool { return errors.Is(err, target) }
