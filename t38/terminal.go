@@ -1,0 +1,397 @@
+package t38
+
+// The T.38 terminal: a t30.Modem that carries a T.30 session over IFP
+// packets (T.38 clauses 5 to 7), in UDPTL datagrams (clause 9.1) or one IFP
+// per datagram (IFP over RTP), on a transport.Endpoint.
+//
+// The exported API, kept small and stable for the root package and the CLI:
+//
+//	term, err := t38.NewTerminal(ep, t38.TerminalConfig{Version: 0, EC: t38.ECRedundancy})
+//	defer term.Close()             // ends its goroutines; does not close ep
+//	result := t30.Run(ctx, session, term, clk)
+//	st := term.Stats()             // packets, recovery, pacing lateness
+//
+// A Terminal runs three goroutines: a reader (ep.ReadPacket), a quiet-time
+// flusher of the UDPTL receiver, and a transmitter that sends each Send* in
+// order, paced in real time or not, and answers it with EventSendDone.
+// Close (after Run returned) lets the transmitter finish a hang-up's last
+// packets (bounded by CloseTimeout), stops the goroutines, waits for them,
+// and closes the Events channel. Close never closes the Endpoint: its
+// owner does.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/faxkit/faxkit/internal/clock"
+	"github.com/faxkit/faxkit/t30"
+	"github.com/faxkit/faxkit/transport"
+)
+
+// ErrClosed is returned by a Terminal's methods after Hangup or Close.
+var ErrClosed = errors.New("t38: terminal closed")
+
+// Pacing says how a Terminal spaces the packets it sends.
+type Pacing uint8
+
+// Pacing modes.
+const (
+	// PacingRealTime spaces packets as a modem at the signal's rate would
+	// deliver them (indicator, training or preamble time, data at the bit
+	// rate, 75 ms between signals), so that a gateway to the telephone
+	// network can keep up. It reads TerminalConfig.Clock.
+	PacingRealTime Pacing = iota
+	// PacingNone sends every packet as soon as it is built, for IP to IP
+	// delivery between terminals.
+	PacingNone
+)
+
+func (p Pacing) String() string {
+	switch p {
+	case PacingRealTime:
+		return "real-time"
+	case PacingNone:
+		return "none"
+	}
+	return fmt.Sprintf("Pacing(%d)", uint8(p))
+}
+
+// Encapsulation says how IFP packets travel in the Endpoint's datagrams.
+type Encapsulation uint8
+
+// Encapsulations.
+const (
+	// EncapUDPTL: each datagram is a UDPTL packet (T.38 clause 9.1) with
+	// the configured redundancy or FEC.
+	EncapUDPTL Encapsulation = iota
+	// EncapIFP: each datagram is one IFP packet, as over
+	// transport.RTPConn (T.38 over RTP). EC settings are ignored.
+	EncapIFP
+)
+
+func (e Encapsulation) String() string {
+	switch e {
+	case EncapUDPTL:
+		return "udptl"
+	case EncapIFP:
+		return "ifp"
+	}
+	return fmt.Sprintf("Encapsulation(%d)", uint8(e))
+}
+
+// Terminal defaults.
+const (
+	DefaultIndicatorRepeat = 3
+	DefaultPacketInterval  = 30 * time.Millisecond
+	DefaultQuietFlush      = 150 * time.Millisecond
+	DefaultCloseTimeout    = 5 * time.Second
+)
+
+// TerminalConfig configures a Terminal. The zero value works: T.38 version
+// 0, no error correction, 400-octet datagrams, real-time pacing on the
+// system clock.
+type TerminalConfig struct {
+	// Version is the negotiated T.38 version (T38FaxVersion), 0..3.
+	Version Version
+	// Encapsulation: EncapUDPTL (default) or EncapIFP (IFP over RTP).
+	Encapsulation Encapsulation
+	// EC is the UDPTL error correction we send (T38FaxUdpEC). Received
+	// datagrams may carry either kind at any time. Default ECNone.
+	EC ErrorCorrection
+	// Depth is the redundancy depth for image data (ECRedundancy);
+	// default DefaultDepth.
+	Depth int
+	// ControlDepth is the redundancy depth for indicators, V.21 control
+	// frames and end-of-signal packets, whose loss costs a T.30 command
+	// repetition (seconds) rather than an ECM retransmission; default
+	// Depth+2, at most MaxDepth.
+	ControlDepth int
+	// FECSpan and FECEntries shape ECFEC (see SenderConfig).
+	FECSpan, FECEntries int
+	// MaxDatagram is the far end's T38FaxMaxDatagram; default
+	// DefaultMaxDatagram. Data is chunked so that each datagram keeps its
+	// full redundancy or FEC within it.
+	MaxDatagram int
+	// FirstSeq is the first UDPTL sequence number sent.
+	FirstSeq uint16
+	// Pacing: PacingRealTime (default) or PacingNone.
+	Pacing Pacing
+	// PacketInterval is the line time of one paced data packet; default
+	// DefaultPacketInterval (30 ms, as spandsp).
+	PacketInterval time.Duration
+	// Clock paces packets and times the receiver's quiet flush; nil means
+	// the system clock.
+	Clock clock.Clock
+	// FillBitRemoval (T38FaxFillBitRemoval, when both ends negotiated it):
+	// fill bits before each EOL of non-ECM MH/MR page data are removed
+	// before sending. Received data needs no re-insertion by a terminal.
+	FillBitRemoval bool
+	// IndicatorRepeat is how many times indicators and end-of-signal
+	// packets are sent (each in its own datagram); default 3, as spandsp.
+	IndicatorRepeat int
+	// QuietFlush: when nothing has arrived for this long, packets still
+	// missing from the UDPTL stream are declared lost so that everything
+	// received is delivered; default DefaultQuietFlush.
+	QuietFlush time.Duration
+	// ReorderWindow is the UDPTL receiver's window (ReceiverConfig.Window).
+	ReorderWindow int
+	// CloseTimeout bounds how long Close waits for a hung-up call's last
+	// packets to go out; default DefaultCloseTimeout.
+	CloseTimeout time.Duration
+	// Logger gets signal-level debug records (never frame or page
+	// contents); nil discards.
+	Logger *slog.Logger
+}
+
+// TerminalStats counts what a Terminal sent and received.
+type TerminalStats struct {
+	Sender   SenderStats   // UDPTL datagrams built (EncapUDPTL)
+	Receiver ReceiverStats // UDPTL datagrams received (EncapUDPTL)
+
+	IFPSent        uint64 // IFP packets sent, repeats included
+	IFPReceived    uint64 // IFP packets received and decoded
+	IFPMalformed   uint64 // IFP packets that did not decode
+	Repeats        uint64 // received indicators and end-of-signal packets ignored as repeats
+	FramesReceived uint64 // HDLC frames delivered with a good FCS
+	FramesBad      uint64 // HDLC frames delivered bad (fcs-BAD, cut short, or data lost in the network)
+	DataLost       uint64 // received IFP packets lost for good (gaps), all kinds
+	ImageOctets    uint64 // non-ECM image and TCF octets received
+	WriteErrors    uint64 // datagrams the Endpoint refused (not counting after close)
+
+	// Paced packets and how late they went out against their schedule.
+	Paced        uint64
+	PacingMax    time.Duration
+	PacingTotal  time.Duration
+	PacingLate   [len(PacingBuckets) + 1]uint64 // histogram over PacingBuckets, then beyond
+	PacingErrors uint64                         // packets more than 20 ms late
+}
+
+// PacingBuckets are the upper bounds of TerminalStats.PacingLate's buckets.
+var PacingBuckets = [...]time.Duration{time.Millisecond, 2 * time.Millisecond, 5 * time.Millisecond,
+	10 * time.Millisecond, 20 * time.Millisecond, 50 * time.Millisecond, 100 * time.Millisecond}
+
+// Terminal is a T.38 fax terminal: it implements t30.Modem over IFP
+// packets on a transport.Endpoint. Create it with NewTerminal, hand it to
+// t30.Run, and Close it afterwards.
+type Terminal struct {
+	cfg    TerminalConfig
+	ep     transport.Endpoint
+	clk    clock.Clock
+	log    *slog.Logger
+	events chan t30.Event
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	jobs     chan txJob
+	hungup   atomic.Bool
+	txIdle   chan struct{} // closed when the transmitter has finished after Hangup
+	closeMu  sync.Mutex
+	closed   bool
+	expected atomic.Uint32 // image modem speed from Receive
+
+	tx txState
+	rx rxState
+
+	statsMu sync.Mutex
+	stats   TerminalStats
+}
+
+// NewTerminal starts a Terminal on ep. The Terminal does not own ep: close
+// it after Close.
+func NewTerminal(ep transport.Endpoint, cfg TerminalConfig) (*Terminal, error) {
+	if ep == nil {
+		return nil, fmt.Errorf("%w: nil endpoint", ErrInvalid)
+	}
+	if err := cfg.fill(); err != nil {
+		return nil, err
+	}
+	t := &Terminal{
+		cfg:    cfg,
+		ep:     ep,
+		clk:    cfg.Clock,
+		log:    cfg.Logger,
+		events: make(chan t30.Event, 1024),
+		jobs:   make(chan txJob, 64),
+		txIdle: make(chan struct{}),
+	}
+	t.ctx, t.cancel = context.WithCancel(context.Background())
+	if err := t.tx.init(t); err != nil {
+		return nil, err
+	}
+	if err := t.rx.init(t); err != nil {
+		return nil, err
+	}
+	t.wg.Add(3)
+	go t.txLoop()
+	go t.readLoop()
+	go t.flushLoop()
+	return t, nil
+}
+
+func (c *TerminalConfig) fill() error {
+	if c.Version > MaxVersion {
+		return fmt.Errorf("%w: T.38 version %d", ErrInvalid, c.Version)
+	}
+	if c.Encapsulation > EncapIFP || c.Pacing > PacingNone || c.EC > ECFEC {
+		return fmt.Errorf("%w: terminal configuration", ErrInvalid)
+	}
+	if c.Depth == 0 {
+		c.Depth = DefaultDepth
+	}
+	if c.Depth < 0 || c.Depth > MaxDepth || c.ControlDepth < 0 || c.ControlDepth > MaxDepth {
+		return fmt.Errorf("%w: redundancy depth", ErrInvalid)
+	}
+	if c.ControlDepth == 0 {
+		c.ControlDepth = min(c.Depth+2, MaxDepth)
+	}
+	if c.MaxDatagram == 0 {
+		c.MaxDatagram = DefaultMaxDatagram
+	}
+	if c.MaxDatagram < 32 {
+		return fmt.Errorf("%w: max datagram %d", ErrInvalid, c.MaxDatagram)
+	}
+	if c.PacketInterval <= 0 {
+		c.PacketInterval = DefaultPacketInterval
+	}
+	if c.Clock == nil {
+		c.Clock = clock.Real()
+	}
+	if c.IndicatorRepeat <= 0 {
+		c.IndicatorRepeat = DefaultIndicatorRepeat
+	}
+	if c.QuietFlush <= 0 {
+		c.QuietFlush = DefaultQuietFlush
+	}
+	if c.CloseTimeout <= 0 {
+		c.CloseTimeout = DefaultCloseTimeout
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return nil
+}
+
+// Config returns the terminal's configuration with defaults filled in.
+func (t *Terminal) Config() TerminalConfig { return t.cfg }
+
+// Stats returns the terminal's counters so far. It is safe to call at any
+// time, from any goroutine.
+func (t *Terminal) Stats() TerminalStats {
+	t.statsMu.Lock()
+	defer t.statsMu.Unlock()
+	return t.stats
+}
+
+func (t *Terminal) count(f func(s *TerminalStats)) {
+	t.statsMu.Lock()
+	f(&t.stats)
+	t.statsMu.Unlock()
+}
+
+// Events implements t30.Modem. The channel is closed by Close.
+func (t *Terminal) Events() <-chan t30.Event { return t.events }
+
+// emit delivers an event to the session; it gives up when the terminal
+// is closed.
+func (t *Terminal) emit(ev t30.Event) {
+	select {
+	case t.events <- ev:
+	case <-t.ctx.Done():
+	}
+}
+
+func (t *Terminal) enqueue(j txJob) error {
+	if t.hungup.Load() {
+		return ErrClosed
+	}
+	select {
+	case t.jobs <- j:
+		return nil
+	case <-t.ctx.Done():
+		return ErrClosed
+	}
+}
+
+// SendTone implements t30.Modem: the CNG or CED indicator.
+func (t *Terminal) SendTone(tone t30.Tone) error {
+	return t.enqueue(txJob{kind: jobTone, tone: tone})
+}
+
+// SendFrames implements t30.Modem: one HDLC burst at V.21 (s ==
+// SpeedNone) or at the image modem s (ECM phase C).
+func (t *Terminal) SendFrames(s t30.Speed, frames [][]byte) error {
+	if s != t30.SpeedNone && dataTypeFor(s) == 0 {
+		return fmt.Errorf("%w: speed %v", ErrInvalid, s)
+	}
+	return t.enqueue(txJob{kind: jobFrames, speed: s, frames: frames})
+}
+
+// SendTCF implements t30.Modem: the training check, transferred as
+// t4-non-ecm-data zeros (T.38 transferred TCF).
+func (t *Terminal) SendTCF(s t30.Speed, d time.Duration) error {
+	if dataTypeFor(s) == 0 {
+		return fmt.Errorf("%w: speed %v", ErrInvalid, s)
+	}
+	return t.enqueue(txJob{kind: jobTCF, speed: s, dur: d})
+}
+
+// SendImage implements t30.Modem: non-ECM page data.
+func (t *Terminal) SendImage(s t30.Speed, data []byte) error {
+	if dataTypeFor(s) == 0 {
+		return fmt.Errorf("%w: speed %v", ErrInvalid, s)
+	}
+	return t.enqueue(txJob{kind: jobImage, speed: s, data: data})
+}
+
+// Receive implements t30.Modem. A T.38 terminal receives whatever the far
+// end sends; s only names the image modem expected when data arrives
+// without its training indicator.
+func (t *Terminal) Receive(s t30.Speed) error {
+	t.expected.Store(uint32(s))
+	return nil
+}
+
+// Hangup implements t30.Modem: the call is over. Signals already queued
+// (the DCN) are still sent; nothing is sent afterwards.
+func (t *Terminal) Hangup() error {
+	if t.hungup.Load() {
+		return nil
+	}
+	err := t.enqueue(txJob{kind: jobHangup})
+	t.hungup.Store(true)
+	return err
+}
+
+// Close ends the terminal. After a Hangup it first waits (at most
+// CloseTimeout) for the last signals to be sent. It then stops the
+// terminal's goroutines, waits for them and closes Events. It does not
+// close the Endpoint. Close is idempotent.
+func (t *Terminal) Close() error {
+	t.closeMu.Lock()
+	defer t.closeMu.Unlock()
+	if t.closed {
+		return nil
+	}
+	t.closed = true
+	if t.hungup.Load() {
+		tm := t.clk.NewTimer(t.cfg.CloseTimeout)
+		select {
+		case <-t.txIdle:
+		case <-tm.C():
+		}
+		tm.Stop()
+	}
+	t.hungup.Store(true)
+	t.cancel()
+	t.wg.Wait()
+	close(t.events)
+	return nil
+}

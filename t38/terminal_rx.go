@@ -1,0 +1,329 @@
+package t38
+
+import (
+	"bytes"
+	"errors"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/faxkit/faxkit/t30"
+	"github.com/faxkit/faxkit/transport"
+)
+
+// rxState turns received IFP packets into t30 events (T.38 clause 5.3 and
+// 7): indicators start and end carriers, HDLC data is assembled into
+// frames closed by fcs-OK/BAD, non-ECM data passes through, and
+// end-of-signal fields drop the carrier.
+//
+// What peers actually send is accepted: repeated indicators and repeated
+// end-of-signal fields (each in its own datagram) are ignored as repeats,
+// as spandsp does by comparing each field with the previous one; HDLC or
+// image data with no preceding preamble or training indicator starts the
+// carrier implicitly; data inside fcs-OK belongs to the frame it ends; a
+// stray sig-end with no carrier up is ignored; TCF may end with
+// hdlc-sig-end instead of t4-non-ecm-sig-end. A frame any of whose packets
+// was lost in the network is reported bad, never glued together.
+type rxState struct {
+	t    *Terminal
+	mu   sync.Mutex
+	recv *Receiver
+	ifp  IFP
+	rev  []byte
+
+	lastRx time.Time
+	dirty  bool // packets received since the last flush
+
+	carrier bool
+	speed   t30.Speed // SpeedNone: V.21
+	asm     *t30.FrameAssembler
+	damaged bool // data of the frame in progress was lost
+
+	indValid     bool
+	lastInd      Indicator
+	dataSinceInd bool
+
+	endValid bool // the previous field was an end-of-signal field
+	endDT    DataType
+	endFT    FieldType
+	endData  []byte
+}
+
+func (r *rxState) init(t *Terminal) error {
+	r.t = t
+	r.ifp.Version = t.cfg.Version
+	r.asm = t30.NewFrameAssembler(0)
+	if t.cfg.Encapsulation == EncapUDPTL {
+		rc, err := NewReceiver(ReceiverConfig{Version: t.cfg.Version, Window: t.cfg.ReorderWindow})
+		if err != nil {
+			return err
+		}
+		r.recv = rc
+	}
+	return nil
+}
+
+func (t *Terminal) readLoop() {
+	defer t.wg.Done()
+	buf := make([]byte, 8192)
+	for {
+		n, err := t.ep.ReadPacket(t.ctx, buf)
+		if err != nil {
+			if t.ctx.Err() != nil {
+				return
+			}
+			if errors.Is(err, transport.ErrTruncated) {
+				t.count(func(s *TerminalStats) { s.IFPMalformed++ })
+				continue
+			}
+			if errors.Is(err, net.ErrClosed) || errors.Is(err, transport.ErrClosed) {
+				t.log.Debug("t38 receive: endpoint closed")
+			} else {
+				t.log.Debug("t38 receive", "err", err)
+			}
+			t.rx.hangup()
+			return
+		}
+		t.rx.push(buf[:n])
+	}
+}
+
+// flushLoop declares packets still missing lost once the peer has been
+// quiet for QuietFlush, so that what did arrive is delivered.
+func (t *Terminal) flushLoop() {
+	defer t.wg.Done()
+	r := &t.rx
+	wait := t.cfg.QuietFlush
+	for {
+		tm := t.clk.NewTimer(wait)
+		select {
+		case <-tm.C():
+		case <-t.ctx.Done():
+			tm.Stop()
+			return
+		}
+		wait = t.cfg.QuietFlush
+		r.mu.Lock()
+		if r.dirty {
+			if q := t.clk.Now().Sub(r.lastRx); q >= t.cfg.QuietFlush {
+				r.dirty = false
+				if r.recv != nil {
+					r.recv.Flush()
+					r.drain()
+				}
+			} else {
+				wait = t.cfg.QuietFlush - q
+			}
+		}
+		r.mu.Unlock()
+	}
+}
+
+func (r *rxState) hangup() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.recv != nil {
+		r.recv.Flush()
+		r.drain()
+	}
+	r.emit(t30.Event{Kind: t30.EventHangup})
+}
+
+func (r *rxState) push(b []byte) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.lastRx = r.t.clk.Now()
+	r.dirty = true
+	if r.recv == nil {
+		r.handle(b)
+		return
+	}
+	_ = r.recv.Push(b)
+	r.drain()
+	st := r.recv.Stats()
+	r.t.count(func(s *TerminalStats) { s.Receiver = st })
+}
+
+func (r *rxState) drain() {
+	for d, ok := r.recv.Next(); ok; d, ok = r.recv.Next() {
+		if d.Lost > 0 {
+			r.gap(d.Lost)
+			continue
+		}
+		r.handle(d.IFP)
+	}
+}
+
+func (r *rxState) emit(ev t30.Event) {
+	if r.t.hungup.Load() {
+		return
+	}
+	r.t.emit(ev)
+}
+
+// gap: packets were lost for good. Whatever HDLC frame they belonged to
+// (the one in progress, or one whose start they carried) is bad.
+func (r *rxState) gap(n int) {
+	r.damaged = true
+	r.endValid = false
+	r.t.count(func(s *TerminalStats) { s.DataLost += uint64(n) })
+	r.t.log.Debug("t38 receive: packets lost", "n", n)
+}
+
+func (r *rxState) handle(b []byte) {
+	if err := r.ifp.Unmarshal(b); err != nil {
+		r.t.count(func(s *TerminalStats) { s.IFPMalformed++ })
+		return
+	}
+	r.t.count(func(s *TerminalStats) { s.IFPReceived++ })
+	switch r.ifp.Type {
+	case TypeIndicator:
+		r.indicator(r.ifp.Indicator)
+	case TypeData:
+		r.data(r.ifp.DataType, r.ifp.Fields)
+	}
+}
+
+func (r *rxState) indicator(ind Indicator) {
+	if r.indValid && ind == r.lastInd && !r.dataSinceInd {
+		r.t.count(func(s *TerminalStats) { s.Repeats++ })
+		return
+	}
+	r.indValid, r.lastInd, r.dataSinceInd = true, ind, false
+	r.endValid = false
+	r.t.log.Debug("t38 receive", "indicator", ind)
+	if ind == IndV21Preamble {
+		r.endCarrier()
+		r.damaged = false
+		r.startCarrier(t30.SpeedNone)
+		return
+	}
+	if sp, ok := speedForTraining(ind); ok {
+		r.endCarrier()
+		r.damaged = false
+		r.startCarrier(sp)
+		return
+	}
+	// no-signal, CNG, CED, and the V.8/V.34/V.33 signals we do not
+	// support: whatever carrier was up has ended.
+	r.endCarrier()
+}
+
+func (r *rxState) startCarrier(sp t30.Speed) {
+	r.carrier, r.speed = true, sp
+	r.emit(t30.Event{Kind: t30.EventCarrierUp, Speed: sp})
+}
+
+// endCarrier drops the carrier; a frame in progress is reported bad.
+func (r *rxState) endCarrier() {
+	if !r.carrier {
+		return
+	}
+	if r.asm.Abandon() {
+		r.frameBad()
+	}
+	r.damaged = false
+	r.carrier = false
+	r.emit(t30.Event{Kind: t30.EventCarrierDown})
+}
+
+func (r *rxState) frameBad() {
+	r.t.count(func(s *TerminalStats) { s.FramesBad++ })
+	r.emit(t30.Event{Kind: t30.EventFrameBad})
+}
+
+func isEndField(f FieldType) bool {
+	switch f {
+	case FieldHDLCSigEnd, FieldHDLCFCSOK, FieldHDLCFCSBad, FieldHDLCFCSOKSigEnd, FieldHDLCFCSBadSigEnd, FieldT4NonECMSigEnd:
+		return true
+	}
+	return false
+}
+
+func (r *rxState) data(dt DataType, fields []Field) {
+	r.dataSinceInd = true
+	want, ok := speedForData(dt)
+	if !ok && dt != DataV21 {
+		return // V.8, V.34, V.33: not supported, ignored
+	}
+	for _, f := range fields {
+		end := isEndField(f.Type)
+		if end && r.endValid && r.endDT == dt && r.endFT == f.Type && bytes.Equal(r.endData, f.Data) {
+			r.t.count(func(s *TerminalStats) { s.Repeats++ })
+			continue
+		}
+		if end {
+			r.endValid, r.endDT, r.endFT = true, dt, f.Type
+			r.endData = append(r.endData[:0], f.Data...)
+		} else {
+			r.endValid = false
+		}
+		if !f.Type.Known() || f.Type > FieldT4NonECMSigEnd {
+			continue // V.34 fields
+		}
+		if !r.carrier || r.speed != want {
+			if end && len(f.Data) == 0 {
+				continue // a stray end of a signal that is already over
+			}
+			// Data without its preamble or training indicator.
+			r.endCarrier()
+			r.startCarrier(want)
+		}
+		switch f.Type {
+		case FieldHDLCData:
+			r.hdlc(f.Data)
+		case FieldHDLCFCSOK, FieldHDLCFCSOKSigEnd, FieldHDLCFCSBad, FieldHDLCFCSBadSigEnd:
+			r.hdlc(f.Data)
+			r.frameEnd(f.Type == FieldHDLCFCSOK || f.Type == FieldHDLCFCSOKSigEnd)
+			if f.Type == FieldHDLCFCSOKSigEnd || f.Type == FieldHDLCFCSBadSigEnd {
+				r.endCarrier()
+			}
+		case FieldHDLCSigEnd:
+			// Some peers end TCF (non-ECM data) with hdlc-sig-end, some put
+			// the last octets in it.
+			if len(f.Data) > 0 {
+				r.image(f.Data)
+			}
+			r.endCarrier()
+		case FieldT4NonECMData:
+			r.image(f.Data)
+		case FieldT4NonECMSigEnd:
+			r.image(f.Data)
+			r.endCarrier()
+		}
+	}
+}
+
+func (r *rxState) hdlc(b []byte) {
+	if len(b) == 0 {
+		return
+	}
+	r.rev = append(r.rev[:0], b...)
+	BitReverse(r.rev, r.rev)
+	r.asm.Write(r.rev)
+}
+
+func (r *rxState) frameEnd(ok bool) {
+	ev := r.asm.End(ok && !r.damaged)
+	if r.damaged && ev.Kind == t30.EventNone {
+		ev.Kind = t30.EventFrameBad
+	}
+	r.damaged = false
+	switch ev.Kind {
+	case t30.EventFrame:
+		r.t.count(func(s *TerminalStats) { s.FramesReceived++ })
+		r.emit(ev)
+	case t30.EventFrameBad:
+		r.frameBad()
+	}
+}
+
+func (r *rxState) image(b []byte) {
+	if len(b) == 0 {
+		return
+	}
+	d := make([]byte, len(b))
+	BitReverse(d, b)
+	r.t.count(func(s *TerminalStats) { s.ImageOctets += uint64(len(b)) })
+	r.emit(t30.Event{Kind: t30.EventData, Data: d})
+}
