@@ -7,6 +7,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
+	"fmt"
 	"strings"
 	"sync"
 	"time"
@@ -40,6 +41,10 @@ type TokenAuthenticator struct {
 	mu     sync.Mutex
 	tokens map[string]*tokenState // token id -> state
 	fails  map[string]*failState  // principal id -> failures
+	// pruneAt is the token count at which Issue next drops expired and
+	// idle tokens, so tokens that are issued and never presented again
+	// do not pile up in memory.
+	pruneAt int
 }
 
 type tokenState struct {
@@ -69,7 +74,20 @@ func NewTokenAuthenticator(cfg AuthConfig) *TokenAuthenticator {
 		cfg.Lockout = 15 * time.Minute
 	}
 	cfg.Clock = clockOr(cfg.Clock)
-	return &TokenAuthenticator{cfg: cfg, tokens: map[string]*tokenState{}, fails: map[string]*failState{}}
+	return &TokenAuthenticator{cfg: cfg, tokens: map[string]*tokenState{}, fails: map[string]*failState{}, pruneAt: minPruneAt}
+}
+
+const minPruneAt = 1024
+
+// pruneLocked drops tokens past their TTL or idle timeout; they could only
+// fail to authenticate. Called with a.mu held.
+func (a *TokenAuthenticator) pruneLocked(now time.Time) {
+	for id, st := range a.tokens {
+		if !now.Before(st.expires) || now.Sub(st.lastUsed) >= a.cfg.IdleTimeout {
+			delete(a.tokens, id)
+		}
+	}
+	a.pruneAt = max(minPruneAt, 2*len(a.tokens))
 }
 
 func randHex(n int) string {
@@ -91,6 +109,9 @@ func (a *TokenAuthenticator) Issue(p Principal) string {
 	s := base64.RawURLEncoding.EncodeToString(secret)
 	now := a.cfg.Clock.Now()
 	a.mu.Lock()
+	if len(a.tokens) >= a.pruneAt {
+		a.pruneLocked(now)
+	}
 	a.tokens[id] = &tokenState{hash: sha256.Sum256([]byte(s)), principal: p, expires: now.Add(a.cfg.TTL), lastUsed: now}
 	a.mu.Unlock()
 	return "fxk_" + id + "_" + s
@@ -116,15 +137,19 @@ func splitToken(tok string) (id, secret string, ok bool) {
 	return strings.Cut(rest, "_")
 }
 
-func (a *TokenAuthenticator) audit(ctx context.Context, principal string, act Action, source string, out Outcome, detail string) {
-	if a.cfg.Audit != nil {
-		a.cfg.Audit.Append(ctx, Event{Time: a.cfg.Clock.Now(), Principal: principal, Action: act, Source: source, Outcome: out, Detail: detail})
+func (a *TokenAuthenticator) audit(ctx context.Context, principal string, act Action, source string, out Outcome, detail string) error {
+	if a.cfg.Audit == nil {
+		return nil
 	}
+	_, err := a.cfg.Audit.Append(ctx, Event{Time: a.cfg.Clock.Now(), Principal: principal, Action: act, Source: source, Outcome: out, Detail: detail})
+	return err
 }
 
 // Authenticate checks a token and returns its principal. Errors:
 // ErrUnauthenticated (unknown or wrong token), ErrTokenExpired,
-// ErrIdleTimeout (the token is also revoked), ErrLockedOut.
+// ErrIdleTimeout (the token is also revoked), ErrLockedOut. With
+// AuthConfig.Audit set, a login that cannot be audited is refused (the
+// token stays valid), as Policy.Check refuses unaudited decisions.
 func (a *TokenAuthenticator) Authenticate(ctx context.Context, token, source string) (Principal, error) {
 	now := a.cfg.Clock.Now()
 	id, secret, ok := splitToken(token)
@@ -178,6 +203,8 @@ func (a *TokenAuthenticator) Authenticate(ctx context.Context, token, source str
 	delete(a.fails, pid)
 	p := st.principal
 	a.mu.Unlock()
-	a.audit(ctx, pid, ActionLogin, source, OutcomeSuccess, "")
+	if err := a.audit(ctx, pid, ActionLogin, source, OutcomeSuccess, ""); err != nil {
+		return Principal{}, fmt.Errorf("phi: audit unavailable, login refused: %w", err)
+	}
 	return p, nil
 }

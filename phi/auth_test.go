@@ -2,6 +2,7 @@ package phi
 
 import (
 	"context"
+	"crypto/sha256"
 	"strings"
 	"testing"
 	"time"
@@ -15,11 +16,15 @@ func TestTokenAuthentication(t *testing.T) {
 	a := NewTokenAuthenticator(AuthConfig{Clock: clk, TTL: time.Hour, IdleTimeout: 10 * time.Minute, MaxFailures: 3, Lockout: 5 * time.Minute})
 	tok := a.Issue(alice)
 
-	// Only a hash is kept.
-	for _, st := range a.tokens {
-		_, secret, _ := splitToken(tok)
-		require.NotContains(t, string(st.hash[:]), secret)
-	}
+	// Only the secret's SHA-256 is kept (tokenState has no other field
+	// that could hold it).
+	require.Len(t, a.tokens, 1)
+	id, secret, ok := splitToken(tok)
+	require.True(t, ok)
+	require.Len(t, secret, 43, "256-bit secret, base64url")
+	st := a.tokens[id]
+	require.NotNil(t, st)
+	require.Equal(t, sha256.Sum256([]byte(secret)), st.hash)
 
 	p, err := a.Authenticate(ctx, tok, "s")
 	require.NoError(t, err)
@@ -87,4 +92,29 @@ func TestAuthenticationAudited(t *testing.T) {
 	require.Equal(t, OutcomeSuccess, evs[0].Outcome)
 	require.Equal(t, OutcomeDenied, evs[1].Outcome)
 	require.Equal(t, "192.0.2.2", evs[1].Source)
+}
+
+func TestLoginRefusedWhenAuditUnavailable(t *testing.T) {
+	ctx := context.Background()
+	f := newGuardFixture(t)
+	a := NewTokenAuthenticator(AuthConfig{Clock: f.clock, Audit: f.log})
+	tok := a.Issue(alice)
+	require.NoError(t, f.log.Close())
+	_, err := a.Authenticate(ctx, tok, "s")
+	require.ErrorIs(t, err, ErrClosed)
+}
+
+// Tokens that are issued and never presented again are dropped once they
+// are past TTL or idle timeout, so memory follows the live tokens.
+func TestIssuePrunesDeadTokens(t *testing.T) {
+	clk := newFakeClock()
+	a := NewTokenAuthenticator(AuthConfig{Clock: clk, TTL: time.Hour, IdleTimeout: time.Minute})
+	for i := 0; i < 3*minPruneAt; i++ {
+		a.Issue(alice)
+		clk.Advance(time.Second)
+	}
+	live := a.Issue(bob)
+	require.LessOrEqual(t, len(a.tokens), 2*minPruneAt)
+	_, err := a.Authenticate(context.Background(), live, "s")
+	require.NoError(t, err)
 }
