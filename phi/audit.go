@@ -129,7 +129,7 @@ type AuditLog struct {
 	segRecs int
 	n       uint64 // records so far = next seq
 	prevMAC [32]byte
-	hashes  []tlog.Hash // tlog stored hashes
+	hashes  treeHashes
 	sinceCP int
 	synced  uint64     // records known to be on stable storage
 	syncMu  sync.Mutex // one group-commit fsync at a time
@@ -346,7 +346,7 @@ func (l *AuditLog) append(e Event) (uint64, error) {
 			return 0, err
 		}
 	}
-	hs, err := tlog.StoredHashes(int64(l.n), line, l.hashReader())
+	hs, err := tlog.StoredHashes(int64(l.n), line, l.hashes)
 	if err != nil {
 		return 0, err
 	}
@@ -367,17 +367,19 @@ func (l *AuditLog) append(e Event) (uint64, error) {
 	return e.Seq, nil
 }
 
-func (l *AuditLog) hashReader() tlog.HashReader {
-	return tlog.HashReaderFunc(func(idx []int64) ([]tlog.Hash, error) {
-		out := make([]tlog.Hash, len(idx))
-		for i, x := range idx {
-			if x < 0 || x >= int64(len(l.hashes)) {
-				return nil, errors.New("phi: audit tree index out of range")
-			}
-			out[i] = l.hashes[x]
+// treeHashes are the stored hashes of the log's RFC 6962 tree, in tlog's
+// storage order.
+type treeHashes []tlog.Hash
+
+func (h treeHashes) ReadHashes(idx []int64) ([]tlog.Hash, error) {
+	out := make([]tlog.Hash, len(idx))
+	for i, x := range idx {
+		if x < 0 || x >= int64(len(h)) {
+			return nil, errors.New("phi: audit tree index out of range")
 		}
-		return out, nil
-	})
+		out[i] = h[x]
+	}
+	return out, nil
 }
 
 func (l *AuditLog) rotate() error {
@@ -464,7 +466,7 @@ func (l *AuditLog) checkpointLocked() ([]byte, error) {
 	if err := l.syncLocked(); err != nil {
 		return nil, err
 	}
-	th, err := tlog.TreeHash(int64(l.n), l.hashReader())
+	th, err := tlog.TreeHash(int64(l.n), l.hashes)
 	if err != nil {
 		return nil, err
 	}
@@ -618,7 +620,7 @@ func (v *auditVerifier) checkCheckpoint(cp Checkpoint) error {
 	if cp.Size > v.n {
 		return &AuditError{Seq: v.n, Reason: fmt.Sprintf("log truncated: it has %d records, but the signed checkpoint of %s covers %d", v.n, cp.Time.Format(time.RFC3339), cp.Size), Err: ErrAuditTruncated}
 	}
-	th, err := tlog.TreeHash(int64(cp.Size), v.hashReader())
+	th, err := tlog.TreeHash(int64(cp.Size), v.hashes)
 	if err != nil {
 		return err
 	}
@@ -637,26 +639,13 @@ type auditVerifier struct {
 	keys     AuditKeys
 	n        uint64
 	prevMAC  [32]byte
-	hashes   []tlog.Hash
+	hashes   treeHashes
 	segments int
 	emit     func(Event) error // optional: receives each decrypted event
 }
 
 func newAuditVerifier(keys AuditKeys, emit func(Event) error) *auditVerifier {
 	return &auditVerifier{keys: keys, emit: emit}
-}
-
-func (v *auditVerifier) hashReader() tlog.HashReader {
-	return tlog.HashReaderFunc(func(idx []int64) ([]tlog.Hash, error) {
-		out := make([]tlog.Hash, len(idx))
-		for i, x := range idx {
-			if x < 0 || x >= int64(len(v.hashes)) {
-				return nil, errors.New("phi: audit tree index out of range")
-			}
-			out[i] = v.hashes[x]
-		}
-		return out, nil
-	})
 }
 
 func (v *auditVerifier) verifyDir(dir string) error {
@@ -728,7 +717,7 @@ func (v *auditVerifier) verifySegment(r io.Reader, name string) error {
 		if err := json.Unmarshal(plain, &e); err != nil || e.Seq != seq {
 			return bad("payload malformed")
 		}
-		hs, err := tlog.StoredHashes(int64(v.n), line, v.hashReader())
+		hs, err := tlog.StoredHashes(int64(v.n), line, v.hashes)
 		if err != nil {
 			return err
 		}
@@ -774,7 +763,3 @@ type exportEvent struct {
 func formatAuditLine(seq uint64, ct []byte, mac [32]byte) string {
 	return fmt.Sprintf("%d %s %s", seq, base64.RawURLEncoding.EncodeToString(ct), hex.EncodeToString(mac[:]))
 }
-
-func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }
-
-func decodeB64(s string) ([]byte, error) { return base64.StdEncoding.DecodeString(s) }

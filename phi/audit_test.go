@@ -234,7 +234,7 @@ func TestAuditTamperDetection(t *testing.T) {
 func checkpointNotes(t testing.TB, file []byte) [][]byte {
 	var out [][]byte
 	for _, line := range strings.Fields(string(file)) {
-		b, err := decodeB64(line)
+		b, err := base64.StdEncoding.DecodeString(line)
 		require.NoError(t, err)
 		out = append(out, b)
 	}

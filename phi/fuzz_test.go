@@ -2,6 +2,7 @@ package phi
 
 import (
 	"bytes"
+	"encoding/json"
 	"io"
 	"strings"
 	"testing"
@@ -151,7 +152,7 @@ func auditSegmentSeed(t testing.TB, n int) []byte {
 	var prev [32]byte
 	for seq := uint64(0); seq < uint64(n); seq++ {
 		e := Event{Seq: seq, Principal: "p", Action: ActionList, Outcome: OutcomeSuccess}
-		plain, _ := jsonMarshal(e)
+		plain, _ := json.Marshal(e)
 		ct, err := keys.AEAD.Encrypt(plain, auditAD(seq))
 		if err != nil {
 			t.Fatal(err)
