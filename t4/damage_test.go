@@ -243,3 +243,45 @@ func TestDamageRandomFlips(t *testing.T) {
 		}
 	}
 }
+
+// shiftBits returns data without its first k bits (MSB first), padded with
+// zero bits at the end.
+func shiftBits(data []byte, k int) []byte {
+	out := make([]byte, len(data))
+	for i := range (len(data) * 8) - k {
+		q := i + k
+		if data[q>>3]&(0x80>>uint(q&7)) != 0 {
+			out[i>>3] |= 0x80 >> uint(i&7)
+		}
+	}
+	return out
+}
+
+// Streams without the leading EOL (rows terminated by EOLs instead, as some
+// TIFF writers do) and with extra fill before the first EOL decode the same.
+func TestLeadingEOLOptional(t *testing.T) {
+	page := genPage(pageText, 1728, 30, 11)
+	for _, comp := range []Compression{MH, MR} {
+		data, starts := rowStarts(t, page, EncodeOptions{Compression: comp, K: 4})
+		// Drop the EOL (and tag) before row 0.
+		noEOL := shiftBits(data, starts[0])
+		got, st, err := DecodePage(bytes.NewReader(noEOL), 1728, &DecodeOptions{Compression: comp})
+		if err != nil || st.BadRows != 0 {
+			t.Fatalf("%v without leading EOL: %v %+v", comp, err, st)
+		}
+		requireSamePixels(t, page, got)
+		// 21 zero bits of fill before the first EOL.
+		filled := make([]byte, len(data)+3)
+		for i := range len(data) * 8 {
+			if data[i>>3]&(0x80>>uint(i&7)) != 0 {
+				q := i + 21
+				filled[q>>3] |= 0x80 >> uint(q&7)
+			}
+		}
+		got, st, err = DecodePage(bytes.NewReader(filled), 1728, &DecodeOptions{Compression: comp})
+		if err != nil || st.BadRows != 0 {
+			t.Fatalf("%v with leading fill: %v %+v", comp, err, st)
+		}
+		requireSamePixels(t, page, got)
+	}
+}
