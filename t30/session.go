@@ -532,7 +532,15 @@ func (s *Session) timeout() {
 		}
 		s.enter(stWaitPost)
 	case stWaitDCN:
-		s.end(ResultOK) // every page is confirmed; the DCN was lost
+		// Every page is confirmed. Keep listening as long as the
+		// transmitter may still be repeating EOP because our MCF was lost,
+		// then end: the DCN itself was lost.
+		s.rxIdle++
+		if s.rxIdle < s.cfg.MaxTries {
+			s.enter(stWaitDCN)
+			return
+		}
+		s.end(ResultOK)
 	default:
 		s.disconnect(ResultProtocolError)
 	}
