@@ -234,7 +234,7 @@ func (s *Store) recover() error {
 			if err != nil {
 				return err
 			}
-			if isZero(data) { // crypto-shred was interrupted: finish it
+			if shredStarted(data) { // crypto-shred was interrupted: finish it
 				id := strings.TrimSuffix(name, recExt)
 				if have[id+sealExt] {
 					if err := rm(id + sealExt); err != nil {
@@ -254,14 +254,12 @@ func (s *Store) recover() error {
 	return nil
 }
 
-func isZero(b []byte) bool {
-	for _, c := range b {
-		if c != 0 {
-			return false
-		}
-	}
-	return true
-}
+// shredStarted reports whether a record file is being (or was) shredded:
+// Delete overwrites it with zeros from the start, and a JSON record never
+// starts with a zero byte. A record only partly zeroed (power lost during
+// the overwrite) is therefore recognised too, instead of staying behind as
+// a corrupt record that blocks RotateKeys and cannot be deleted.
+func shredStarted(b []byte) bool { return len(b) == 0 || b[0] == 0 }
 
 func newDocID() string {
 	var b [16]byte
@@ -299,8 +297,8 @@ func (s *Store) readRecord(id string) (*record, error) {
 	if err != nil {
 		return nil, err
 	}
-	if isZero(data) {
-		return nil, ErrNotFound // shredded
+	if shredStarted(data) {
+		return nil, ErrNotFound // shredded, or its shredding was interrupted
 	}
 	if len(data) > maxRecordSize {
 		return nil, corrupt("record too large")

@@ -654,3 +654,35 @@ func TestKMSKeyProviderRotation(t *testing.T) {
 	_, err = p.KeyEncryptionAEAD(ctx, "gcp-kms://other")
 	require.ErrorIs(t, err, ErrKeyNotFound)
 }
+
+// Power lost while Delete zeroes a record leaves it partly zeroed. The
+// store treats it as shredded (Stat says not found) and OpenStore finishes
+// the deletion, instead of keeping a corrupt record that List reports and
+// RotateKeys refuses to get past.
+func TestPartlyZeroedRecordFinishesShred(t *testing.T) {
+	ctx := context.Background()
+	keys := newMemKeys(t, "k1")
+	s, dir := testStore(t, keys, Segment4KB)
+	gone := putPages(t, s, testMeta, randBytes(t, 3000))
+	kept := putPages(t, s, testMeta, randBytes(t, 3000))
+	rec := s.path(gone.ID, recExt)
+	data, err := os.ReadFile(rec)
+	require.NoError(t, err)
+	copy(data, make([]byte, len(data)/2))
+	require.NoError(t, os.WriteFile(rec, data, 0o600))
+
+	_, err = s.Stat(ctx, gone.ID)
+	require.ErrorIs(t, err, ErrNotFound)
+	l, err := s.List(ctx)
+	require.NoError(t, err)
+	require.Len(t, l, 1)
+
+	s2, err := OpenStore(ctx, StoreConfig{Dir: dir, Keys: keys})
+	require.NoError(t, err)
+	for _, ext := range []string{recExt, sealExt} {
+		_, err = os.Stat(s2.path(gone.ID, ext))
+		require.ErrorIs(t, err, os.ErrNotExist, ext)
+	}
+	_, err = s2.Stat(ctx, kept.ID)
+	require.NoError(t, err)
+}
