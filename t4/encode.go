@@ -407,16 +407,6 @@ func appendChanges(dst []int32, k int, t uint64, base int32) int {
 	return k + cnt
 }
 
-// putRun writes the make-up and terminating codes of a run (T.4 4.1.1).
-func (e *Encoder) putRun(run int, tab *[maxCombinedRun + 1]uint32) {
-	for run > maxCombinedRun {
-		e.bw.put(0b000000011111, 12) // make-up 2560, both colours
-		run -= 2560
-	}
-	c := tab[run]
-	e.bw.put(c>>5, uint(c&31))
-}
-
 // emitBits is bitWriter.put on a writer held in registers: it appends the
 // low l bits of v to acc (n bits pending), storing 32 bits at buf[o:] when
 // 32 or more are pending.
