@@ -70,8 +70,9 @@
 // transmitter picked from the same DIS. Whole calls run against
 // libspandsp's T.30 engine itself (testdata/spandsp/t30peer.c, an ideal
 // modem on virtual time): spandsp sends the ITU test charts to a Session and
-// a Session sends to spandsp, non-ECM MH/MR and ECM MR/MMR, pixel for pixel,
-// also with 10% of the control frames lost both ways.
+// a Session sends to spandsp, non-ECM MH/MR and ECM MR/MMR, pixel for pixel;
+// polling both ways; FTT, RTN, PPR with selective retransmission and CTC in
+// both directions; and with 10% of the control frames lost both ways.
 //
 // Frame octets here are in line order, the first transmitted bit in bit 0
 // (as spandsp's T.30 keeps them); T.38 IFP carries HDLC and non-ECM data

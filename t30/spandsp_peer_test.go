@@ -563,3 +563,31 @@ func TestSpandspRetrain(t *testing.T) {
 		t.Fatalf("we send: ours %v spandsp %d pages %d/%d rejected %d", s.Result(), p.code, s.Stats().Pages, p.pgs, s.Stats().PagesRejected)
 	}
 }
+
+// TestSpandspPolling: we call spandsp, which has a document ready (DIS bit
+// 9), and poll it with DTC; then spandsp calls us and polls our document.
+func TestSpandspPolling(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short")
+	}
+	bin := buildT30Peer(t)
+	tif := filepath.Join(peertest.SharedTestdata(t), "ccitt", "itu1.tif")
+	var got []ReceivedPage
+	s, _ := NewSession(Config{Calling: true, OnPage: func(p ReceivedPage) error { got = append(got, p); return nil }})
+	p := startSpandsp(t, bin, true, false, true, 14, tif)
+	runWithSpandsp(t, s, p)
+	if s.Result() != ResultOK || p.code != 0 || len(got) != 1 {
+		t.Fatalf("we poll: ours %v spandsp %d pages %d", s.Result(), p.code, len(got))
+	}
+	b, _, _ := t4.DecodePage(bytes.NewReader(got[0].Data), 1728, &t4.DecodeOptions{Compression: T4Compression(got[0].Mode.Compression), BitOrder: t4.LSBFirst})
+	if sum := sha256.Sum256(b.Pix); hex.EncodeToString(sum[:8]) != "b4de070c35e376e8" {
+		t.Fatal("polled page differs")
+	}
+
+	s, _ = NewSession(Config{Transmit: true, Document: testDoc(1, 300, ResFine)})
+	p = startSpandsp(t, bin, false, true, true, 14, filepath.Join(t.TempDir(), "rx.tif"))
+	runWithSpandsp(t, s, p)
+	if s.Result() != ResultOK || p.code != 0 || p.pgs != 1 {
+		t.Fatalf("spandsp polls: ours %v spandsp %d pages %d", s.Result(), p.code, p.pgs)
+	}
+}
