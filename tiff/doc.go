@@ -45,6 +45,10 @@
 // JPEGTables. Page.Bitmap thresholds such pages; ToFax scales and dithers
 // them.
 //
+// NewStreamReader reads from a plain io.Reader instead (a decrypting stream
+// from storage, a network body): files laid out front to back, as Writer,
+// libtiff and spandsp write them, stream with about one page buffered.
+//
 // Hostile files fail with errors that match ErrCorrupt, ErrUnsupported or
 // ErrTooLarge (errors.Is), carried by a *FormatError that gives the page and
 // file offset. Limits (ReaderConfig.Limits, each with a documented default)

@@ -28,6 +28,20 @@ func FuzzReader(f *testing.F) {
 		f.Add(writeDoc(f, &m.cfg, []*t4.Bitmap{synthPage(61, 9, 1), synthPage(40, 5, 2)}, nil))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
+		// The stream reader on the same bytes: no panic, sentinel errors.
+		if sr, err := NewStreamReader(bytes.NewBuffer(data), &ReaderConfig{Limits: fuzzLimits}); err != nil {
+			checkSentinel(t, err)
+		} else {
+			for p, err := range sr.Pages() {
+				if err != nil {
+					checkSentinel(t, err)
+					break
+				}
+				if _, err := p.Bitmap(); err != nil {
+					checkSentinel(t, err)
+				}
+			}
+		}
 		r, err := NewReader(bytes.NewReader(data), int64(len(data)), &ReaderConfig{Limits: fuzzLimits})
 		if err != nil {
 			checkSentinel(t, err)

@@ -128,10 +128,17 @@ type headerView struct {
 type span struct{ off, n int64 }
 
 func (v *headerView) ReadAt(p []byte, off int64) (int, error) {
-	n, err := v.r.ReadAt(p, off)
-	if off < 8 {
-		copy(p[:n], v.hdr[off:])
+	if off < 8 && off >= 0 {
+		// The header comes from hdr alone (a stream may have dropped
+		// the file's own).
+		h := copy(p, v.hdr[off:])
+		if h == len(p) {
+			return h, nil
+		}
+		n, err := v.ReadAt(p[h:], 8)
+		return h + n, err
 	}
+	n, err := v.r.ReadAt(p, off)
 	end := off + int64(n)
 	// Spans starting before end, walked back while one may reach off.
 	i, _ := slices.BinarySearchFunc(v.rev, end, func(s span, t int64) int { return cmp.Compare(s.off, t) })

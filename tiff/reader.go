@@ -73,6 +73,9 @@ type Limits struct {
 	// MaxValueBytes bounds the bytes of one tag value read (strings, colour
 	// maps, JPEG tables). Strip tables are bounded by MaxStrips. Default 1 MiB.
 	MaxValueBytes int
+	// MaxStreamBuffer bounds the bytes a NewStreamReader holds at once
+	// (about one page). Default 64 MiB.
+	MaxStreamBuffer int64
 }
 
 // Default limits.
@@ -85,11 +88,12 @@ const (
 	DefaultMaxImageBytes = 256 << 20
 	DefaultMaxStrips     = 1 << 20
 	DefaultMaxValueBytes = 1 << 20
+	DefaultMaxStream     = 64 << 20
 )
 
 func (l Limits) withDefaults() (Limits, error) {
 	for _, v := range []int64{int64(l.MaxPages), int64(l.MaxIFDEntries), int64(l.MaxWidth), int64(l.MaxHeight),
-		l.MaxPixels, l.MaxImageBytes, int64(l.MaxStrips), int64(l.MaxValueBytes)} {
+		l.MaxPixels, l.MaxImageBytes, int64(l.MaxStrips), int64(l.MaxValueBytes), l.MaxStreamBuffer} {
 		if v < 0 {
 			return l, errors.New("tiff: negative limit")
 		}
@@ -110,6 +114,9 @@ func (l Limits) withDefaults() (Limits, error) {
 	}
 	if l.MaxImageBytes == 0 {
 		l.MaxImageBytes = DefaultMaxImageBytes
+	}
+	if l.MaxStreamBuffer == 0 {
+		l.MaxStreamBuffer = DefaultMaxStream
 	}
 	return l, nil
 }
@@ -141,7 +148,8 @@ type Reader struct {
 	next    int64 // offset of the next IFD, 0 at the end
 	index   int   // pages returned so far
 	visited map[int64]struct{}
-	err     error // sticky
+	stream  *forwardReader // set by NewStreamReader
+	err     error          // sticky
 }
 
 // NewReader reads the TIFF header of the size-byte file r.
@@ -237,6 +245,7 @@ func (r *Reader) Next() (*Page, error) {
 		return nil, err
 	}
 	r.index++
+	r.release(p)
 	return p, nil
 }
 
