@@ -591,3 +591,29 @@ func TestSpandspPolling(t *testing.T) {
 		t.Fatalf("spandsp polls: ours %v spandsp %d pages %d", s.Result(), p.code, p.pgs)
 	}
 }
+
+// TestSpandspEOM: our document changes resolution between pages, so we
+// send EOM and negotiate again with spandsp's receiver.
+func TestSpandspEOM(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short")
+	}
+	bin := buildT30Peer(t)
+	doc := mixedDoc{pages: []*t4.Bitmap{testPage(0, 1728, 200), testPage(1, 1728, 100), testPage(2, 1728, 200)}}
+	for _, ecm := range []bool{false, true} {
+		caps := DefaultCapabilities()
+		caps.ECM = ecm
+		var dcs int
+		s, _ := NewSession(Config{Calling: true, Transmit: true, Document: doc, Capabilities: &caps,
+			OnRecord: func(r Record) {
+				if r.Kind == RecordFrameSent && r.Frame.FCF == FCFDCS {
+					dcs++
+				}
+			}})
+		p := startSpandsp(t, bin, false, false, ecm, 14, filepath.Join(t.TempDir(), "rx.tif"))
+		runWithSpandsp(t, s, p)
+		if s.Result() != ResultOK || p.code != 0 || p.pgs != 3 || p.bad != 0 || dcs != 3 {
+			t.Fatalf("ecm=%v: ours %v spandsp %d pages %d bad %d DCS %d", ecm, s.Result(), p.code, p.pgs, p.bad, dcs)
+		}
+	}
+}
