@@ -439,11 +439,12 @@ func trainingTime(s t30.Speed, long bool) time.Duration {
 }
 
 // removeFillBits appends src (T.4 MH/MR data, first line bit in bit 0 of
-// each octet) to dst with the fill bits removed: every run of more than 11
-// zero bits followed by a one (an EOL with fill before it, T.4 4.1.2 and
-// 4.1.3) is cut to 11 zeros. Trailing zeros are cut likewise and the last
-// octet is padded with zeros.
+// each octet) to dst with the fill bits removed (T.4 4.1.3 fill before
+// an EOL, T.38 fill-bit removal): every run of zero bits is cut to 14, the
+// EOL's 11 zeros plus the at most 3 zeros that end a code before it (as
+// spandsp's gateway does it). The last octet is padded with zeros.
 func removeFillBits(dst, src []byte) []byte {
+	const maxZeroRun = 14
 	var cur byte
 	nbits := 0
 	put := func(bit byte) {
@@ -465,14 +466,14 @@ func removeFillBits(dst, src []byte) []byte {
 				zeros++
 				continue
 			}
-			for z := min(zeros, 11); z > 0; z-- {
+			for z := min(zeros, maxZeroRun); z > 0; z-- {
 				put(0)
 			}
 			zeros = 0
 			put(1)
 		}
 	}
-	for z := min(zeros, 11); z > 0; z-- {
+	for z := min(zeros, maxZeroRun); z > 0; z-- {
 		put(0)
 	}
 	if nbits > 0 {
