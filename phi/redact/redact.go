@@ -9,16 +9,28 @@
 //	logger := slog.New(redact.NewHandler(slog.NewJSONHandler(os.Stderr, nil), nil))
 //	logger.Info("call", "remote", redact.FaxNumber(num)) // remote="[REDACTED fax-number]"
 //
+// Handler also catches PHI types nested in structs, maps, slices and
+// pointers logged with slog.Any, which the JSON handler would otherwise
+// marshal in clear: such values are rendered with fmt (so each PHI value
+// formats itself redacted), or redacted whole when a PHI type sits behind
+// an unexported field.
+//
 // Limitation: a PHI value already formatted into a plain string (for
 // example with string(n) inside an error message) cannot be recognised;
-// keep PHI typed until the point of use.
+// keep PHI typed until the point of use. Types with their own
+// MarshalJSON, MarshalText, String or Error method are trusted to keep
+// PHI types redacted.
 package redact
 
 import (
 	"context"
+	"encoding"
+	"encoding/json"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"slices"
+	"sync"
 )
 
 // Redacted replaces values of attributes whose key is marked PHI.
@@ -135,6 +147,89 @@ func (h *Handler) redact(a slog.Attr) slog.Attr {
 			g[i] = h.redact(g[i])
 		}
 		return slog.Attr{Key: a.Key, Value: slog.GroupValue(g...)}
+	case slog.KindAny:
+		return slog.Attr{Key: a.Key, Value: redactComposite(v)}
 	}
 	return slog.Attr{Key: a.Key, Value: v}
+}
+
+// redactComposite handles a struct, map, slice, array or pointer that
+// holds PHI types. Handlers render such values by reflection (the JSON
+// handler with encoding/json, which knows nothing of the PHI types and
+// writes them in clear), so a value whose type can reach a PHI type is
+// formatted with fmt instead, which calls each PHI value's Format; if a
+// PHI type (or an interface) is reachable only through an unexported
+// field, where fmt cannot call methods either, the whole value is
+// redacted. Values that render themselves (error, fmt.Stringer,
+// encoding.TextMarshaler, json.Marshaler) are left alone.
+func redactComposite(v slog.Value) slog.Value {
+	x := v.Any()
+	switch x.(type) {
+	case nil, error, fmt.Stringer, encoding.TextMarshaler, json.Marshaler:
+		return v
+	}
+	switch phiReach(reflect.TypeOf(x)) {
+	case reachFormatted:
+		return slog.StringValue(fmt.Sprintf("%+v", x))
+	case reachHidden:
+		return slog.StringValue(Redacted)
+	}
+	return v
+}
+
+type reach int
+
+const (
+	reachNone      reach = iota // no PHI type inside
+	reachFormatted              // PHI only where fmt calls Format
+	reachHidden                 // PHI possible behind an unexported field
+)
+
+var (
+	phiTypes = map[reflect.Type]bool{
+		reflect.TypeFor[FaxNumber](): true, reflect.TypeFor[StationID](): true,
+		reflect.TypeFor[Name](): true, reflect.TypeFor[FileName](): true,
+	}
+	reachCache sync.Map // reflect.Type -> reach
+)
+
+func phiReach(t reflect.Type) reach {
+	if r, ok := reachCache.Load(t); ok {
+		return r.(reach)
+	}
+	r := walkReach(t, false, map[reflect.Type]bool{})
+	reachCache.Store(t, r)
+	return r
+}
+
+// walkReach reports how a PHI type can be reached from t; hidden says t
+// itself was reached through an unexported struct field.
+func walkReach(t reflect.Type, hidden bool, seen map[reflect.Type]bool) reach {
+	if phiTypes[t] || t.Kind() == reflect.Interface {
+		if hidden {
+			return reachHidden
+		}
+		// fmt formats an exported interface's dynamic value with its
+		// Format method too; encoding/json would not.
+		return reachFormatted
+	}
+	if seen[t] {
+		return reachNone
+	}
+	seen[t] = true
+	defer delete(seen, t)
+	switch t.Kind() {
+	case reflect.Pointer, reflect.Slice, reflect.Array:
+		return walkReach(t.Elem(), hidden, seen)
+	case reflect.Map:
+		return max(walkReach(t.Key(), hidden, seen), walkReach(t.Elem(), hidden, seen))
+	case reflect.Struct:
+		r := reachNone
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			r = max(r, walkReach(f.Type, hidden || !f.IsExported(), seen))
+		}
+		return r
+	}
+	return reachNone
 }

@@ -55,3 +55,48 @@ func ExampleNewHandler() {
 	// Output:
 	// level=INFO msg=connected remote=[REDACTED] tsi=[REDACTED] rate=9600
 }
+
+// The JSON handler marshals slog.Any values with encoding/json, which would
+// write PHI types nested in structs, maps and slices in clear.
+func TestHandlerRedactsNestedPHI(t *testing.T) {
+	type call struct {
+		Remote redact.FaxNumber
+		Rate   int
+	}
+	type hidden struct {
+		ident redact.StationID
+		Pages int
+	}
+	type boxed struct{ V any }
+	type plain struct {
+		Pages int
+		Label string
+	}
+	var buf bytes.Buffer
+	log := slog.New(redact.NewHandler(slog.NewJSONHandler(&buf, nil), nil))
+	log.Info("m",
+		"call", call{Remote: "+15551230001", Rate: 9600},
+		"ptr", &call{Remote: "+15551230002"},
+		"slice", []redact.Name{"Jane Roe"},
+		"map", map[redact.FileName]int{"x-ray.tif": 1},
+		"hidden", hidden{ident: "CLINIC ABC", Pages: 2},
+		"boxed", boxed{V: redact.FaxNumber("+15551230003")},
+		"err", fmt.Errorf("dial %v: busy", redact.FaxNumber("+15551230004")),
+		"plain", plain{Pages: 3, Label: "cover"})
+	out := buf.String()
+	for _, s := range []string{"555123", "Jane", "x-ray", "CLINIC"} {
+		if strings.Contains(out, s) {
+			t.Errorf("log leaks %q: %s", s, out)
+		}
+	}
+	for _, want := range []string{
+		`"call":"{Remote:[REDACTED fax-number] Rate:9600}"`,
+		`"hidden":"[REDACTED]"`,
+		`"err":"dial [REDACTED fax-number]: busy"`,
+		`"plain":{"Pages":3,"Label":"cover"}`, // no PHI type: left as it was
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("want %s in %s", want, out)
+		}
+	}
+}
