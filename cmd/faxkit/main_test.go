@@ -147,3 +147,38 @@ func TestStoreTIFFRoundTrip(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, bytes.HasPrefix(data, []byte("II*\x00")), "a TIFF file")
 }
+
+// A document that fails verification must not leave a partial plaintext
+// in OUT (nor clobber what OUT held), and errors must not echo file names.
+func TestStoreGetLeavesNoUnverifiedOutput(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(t.TempDir(), "Jane-Roe-referral.tif")
+	page := bytes.Repeat([]byte("synthetic page "), 2000) // several 4 KiB segments
+	require.NoError(t, os.WriteFile(in, page, 0o600))
+	r := runCLI(t, dir, "store", "put", in)
+	require.Equal(t, 0, r.code, r.stderr)
+	id := strings.TrimSpace(r.stdout)
+
+	seal := filepath.Join(dir, "docs", id+".seal")
+	body, err := os.ReadFile(seal)
+	require.NoError(t, err)
+	body[len(body)-100] ^= 1 // last segment: earlier pages decrypt first
+	require.NoError(t, os.WriteFile(seal, body, 0o600))
+
+	outDir := t.TempDir()
+	out := filepath.Join(outDir, "Jane-Roe-out.tif")
+	require.NoError(t, os.WriteFile(out, []byte("previous"), 0o600))
+	r = runCLI(t, dir, "store", "get", "-o", out, id)
+	require.Equal(t, 1, r.code)
+	require.Contains(t, r.stderr, "decryption failed")
+	got, err := os.ReadFile(out)
+	require.NoError(t, err)
+	require.Equal(t, "previous", string(got), "OUT untouched")
+	ents, err := os.ReadDir(outDir)
+	require.NoError(t, err)
+	require.Len(t, ents, 1, "no temporary file left")
+
+	r = runCLI(t, dir, "store", "get", "-o", filepath.Join(outDir, "no-such-dir", "Jane-Roe.tif"), id)
+	require.Equal(t, 1, r.code)
+	require.NotContains(t, r.stderr, "Jane")
+}

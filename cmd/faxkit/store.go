@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"text/tabwriter"
@@ -24,8 +25,11 @@ var storeCmd = &command{
         single-page TIFF
   get [-o OUT] [-page N] [-tiff] ID
         decrypt a document (all pages concatenated, or page N from 1) to
-        OUT or stdout; every page's SHA-256 is verified. With -tiff, write
-        a document stored with put -tiff as one multi-page TIFF
+        OUT or stdout; every page's SHA-256 is verified. OUT appears only
+        once all of it has verified; stdout receives each page as it is
+        read, so on failure it may hold the pages before the bad one.
+        With -tiff, write a document stored with put -tiff as one
+        multi-page TIFF
   list  list documents (no PHI: IDs, dates, holds, sizes, key IDs)
   verify [ID]...
         decrypt and check every segment and page SHA-256 of the named
@@ -179,15 +183,45 @@ func getDoc(ctx context.Context, s *phi.Store, id, out string, page int, asTIFF 
 		return err
 	}
 	defer d.Close()
-	w := stdout
-	if out != "" {
-		f, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		w = f
+	if out == "" {
+		return writeDoc(d, page, asTIFF, stdout)
 	}
+	// Decrypt into a temporary file beside OUT and rename it only once
+	// every page has verified: a tampered document must not leave a
+	// partial, unverified plaintext behind (or clobber an older OUT).
+	f, err := os.CreateTemp(filepath.Dir(out), ".faxkit-get-*") // mode 0600
+	if err != nil {
+		return fmt.Errorf("cannot create the output file: %w", withoutPath(err)) // its name may be PHI
+	}
+	err = writeDoc(d, page, asTIFF, f)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = withoutPath(os.Rename(f.Name(), out))
+	}
+	if err != nil {
+		os.Remove(f.Name())
+	}
+	return err
+}
+
+// withoutPath strips the file name from an *fs.PathError or
+// *os.LinkError: a user's file names may be PHI.
+func withoutPath(err error) error {
+	var pe *fs.PathError
+	var le *os.LinkError
+	switch {
+	case errors.As(err, &pe):
+		return fmt.Errorf("%s: %w", pe.Op, pe.Err)
+	case errors.As(err, &le):
+		return fmt.Errorf("%s: %w", le.Op, le.Err)
+	}
+	return err
+}
+
+func writeDoc(d *phi.DocumentReader, page int, asTIFF bool, w io.Writer) error {
+	var err error
 	if asTIFF {
 		_, err = d.WriteTIFF(w, nil)
 		return err
