@@ -160,3 +160,32 @@ func ExamplePDFToFax() {
 	_ = w.Close()
 	fmt.Println(n, "pages")
 }
+
+func ExampleNewStreamReader() {
+	var file bytes.Buffer
+	w, _ := tiff.NewWriter(&file, &tiff.WriterConfig{Compression: tiff.CompressionGroup4})
+	for i := 0; i < 3; i++ {
+		_ = w.WritePage(t4.NewBitmap(1728, 200), nil)
+	}
+	_ = w.Close()
+
+	// Any io.Reader: here a buffer, in practice a decrypting stream.
+	r, err := tiff.NewStreamReader(&file, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	for page, err := range r.Pages() {
+		if err != nil {
+			log.Fatal(err)
+		}
+		bm, err := page.Bitmap() // before the next page: the stream moves on
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println(page.Index()+1, bm.Width, bm.Height)
+	}
+	// Output:
+	// 1 1728 200
+	// 2 1728 200
+	// 3 1728 200
+}
