@@ -199,8 +199,9 @@ func (s *stage) submit(p []byte, addr net.Addr) {
 	for range copies {
 		if m.Reorder > 0 && s.held == nil && s.rng.Float64() < m.Reorder {
 			s.st.Reordered++
-			s.held = &pending{b: append([]byte(nil), p...), addr: addr}
-			s.holdTimer = s.clock.AfterFunc(m.ReorderHold, s.releaseHeld)
+			h := &pending{b: append([]byte(nil), p...), addr: addr}
+			s.held = h
+			s.holdTimer = s.clock.AfterFunc(m.ReorderHold, func() { s.releaseHeld(h) })
 			continue
 		}
 		s.emit(p, addr)
@@ -212,10 +213,13 @@ func (s *stage) submit(p []byte, addr net.Addr) {
 	}
 }
 
-func (s *stage) releaseHeld() {
+// releaseHeld delivers h when its hold expires, unless a successor has
+// released it already. A timer that fired while submit was stopping it
+// finds another datagram held (or none) and must leave that one alone.
+func (s *stage) releaseHeld(h *pending) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if h := s.held; h != nil && !s.closed {
+	if s.held == h && !s.closed {
 		s.held = nil
 		s.emit(h.b, h.addr)
 	}

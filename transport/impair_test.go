@@ -344,3 +344,35 @@ func TestImpairmentClamps(t *testing.T) {
 	got, _ = runStage(Impairment{Loss: math.NaN(), Reorder: math.NaN()}, 10, nil, 0)
 	assert.Equal(t, []uint32{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}, got, "NaN means never")
 }
+
+// stuckClock's timers cannot be stopped, like a system timer that fired
+// just as Stop was called; the test fires them by hand.
+type stuckClock struct{ fns []func() }
+
+func (c *stuckClock) Now() time.Time { return time.Unix(0, 0) }
+func (c *stuckClock) AfterFunc(_ time.Duration, f func()) Timer {
+	c.fns = append(c.fns, f)
+	return stuckTimer{}
+}
+
+type stuckTimer struct{}
+
+func (stuckTimer) Stop() bool { return false }
+
+// A hold timer that fires after its datagram was already released by a
+// successor must not release the next held datagram early.
+func TestImpairmentStaleHoldTimer(t *testing.T) {
+	clk := &stuckClock{}
+	var got []uint32
+	s := newStage(Impairment{Reorder: 1}, clk, func(p []byte, _ net.Addr) {
+		got = append(got, binary.BigEndian.Uint32(p))
+	})
+	s.submit([]byte{0, 0, 0, 1}, nil) // held, timer 0
+	s.submit([]byte{0, 0, 0, 2}, nil) // delivered, then 1
+	s.submit([]byte{0, 0, 0, 3}, nil) // held, timer 1
+	require.Len(t, clk.fns, 2)
+	clk.fns[0]() // the stale timer of datagram 1
+	assert.Equal(t, []uint32{2, 1}, got, "3 is still held")
+	clk.fns[1]()
+	assert.Equal(t, []uint32{2, 1, 3}, got)
+}
