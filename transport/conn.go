@@ -294,7 +294,13 @@ func (c *Conn) readSocket(ctx context.Context, p []byte) (int, error) {
 		if c.latch && from && err == nil && !c.latched.Load() {
 			c.latched.Store(true) // the configured peer spoke first
 		}
-		if err != nil && !(from && errors.Is(err, ErrTruncated)) {
+		if !from && (err == nil || errors.Is(err, ErrTruncated)) {
+			// A stranger's datagram, whole or truncated: not ours to
+			// report.
+			c.foreign.Add(1)
+			continue
+		}
+		if err != nil && !errors.Is(err, ErrTruncated) {
 			if errors.Is(err, os.ErrDeadlineExceeded) && ctx.Err() == nil {
 				now := time.Now()
 				switch {
@@ -310,10 +316,6 @@ func (c *Conn) readSocket(ctx context.Context, p []byte) (int, error) {
 				}
 			}
 			return 0, c.mapErr(ctx, err)
-		}
-		if !from {
-			c.foreign.Add(1)
-			continue
 		}
 		c.countIn(n)
 		return n, err

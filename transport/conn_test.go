@@ -394,3 +394,45 @@ func TestConnContextSwitch(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "3", string(buf[:n]))
 }
+
+// scriptedPC returns scripted ReadFrom results, then blocks until closed.
+type scriptedPC struct {
+	net.PacketConn // nil: only the methods below are used
+	reads          []scriptedRead
+	closed         chan struct{}
+}
+
+type scriptedRead struct {
+	data string
+	from net.Addr
+	err  error
+}
+
+func (s *scriptedPC) ReadFrom(p []byte) (int, net.Addr, error) {
+	if len(s.reads) == 0 {
+		<-s.closed
+		return 0, nil, net.ErrClosed
+	}
+	r := s.reads[0]
+	s.reads = s.reads[1:]
+	return copy(p, r.data), r.from, r.err
+}
+func (s *scriptedPC) SetReadDeadline(time.Time) error { return nil }
+func (s *scriptedPC) Close() error                    { close(s.closed); return nil }
+
+// A stranger's datagram that did not fit the buffer (in-memory conns
+// report ErrTruncated) is dropped and counted, not reported to the reader.
+func TestConnDropsTruncatedForeignDatagram(t *testing.T) {
+	peer, stranger := PipeAddr("peer"), PipeAddr("stranger")
+	pc := &scriptedPC{closed: make(chan struct{}), reads: []scriptedRead{
+		{"intruder", stranger, ErrTruncated},
+		{"peer", peer, nil},
+	}}
+	c := NewConn(pc, peer, nil)
+	defer c.Close()
+	buf := make([]byte, 64)
+	n, err := c.ReadPacket(testCtx(t), buf)
+	require.NoError(t, err)
+	assert.Equal(t, "peer", string(buf[:n]))
+	assert.Equal(t, uint64(1), c.Stats().Foreign)
+}
