@@ -382,7 +382,10 @@ func (c *ImpairedConn) pump(size int) {
 			if errors.As(err, &ne) && ne.Timeout() && !c.closed.Load() {
 				continue
 			}
-			c.q.close(ErrClosed)
+			if c.closed.Load() || (errors.Is(err, net.ErrClosed) && !errors.Is(err, ErrClosed)) {
+				err = ErrClosed
+			}
+			c.q.close(err) // readers learn why: ErrIdle, a socket error...
 			return
 		}
 		c.recv.submit(buf[:n], addr)

@@ -376,3 +376,19 @@ func TestImpairmentStaleHoldTimer(t *testing.T) {
 	clk.fns[1]()
 	assert.Equal(t, []uint32{2, 1, 3}, got)
 }
+
+// When the wrapped connection fails (here: a listener call that idled
+// out), reads of the ImpairedConn report that error, not a bare ErrClosed.
+func TestImpairedConnReportsWrappedError(t *testing.T) {
+	pc := &scriptedPC{closed: make(chan struct{}), reads: []scriptedRead{{"x", PipeAddr("p"), nil}, {err: ErrIdle}}}
+	ic := Impair(pc, &ImpairConfig{Receive: Impairment{Duplicate: 1, Seed: 1}})
+	defer ic.Close()
+	buf := make([]byte, 8)
+	for range 2 {
+		n, _, err := ic.ReadFrom(buf)
+		require.NoError(t, err)
+		require.Equal(t, "x", string(buf[:n]))
+	}
+	_, _, err := ic.ReadFrom(buf)
+	require.ErrorIs(t, err, ErrIdle)
+}
