@@ -1,0 +1,299 @@
+package faxkit
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/faxkit/faxkit/internal/clock"
+	"github.com/faxkit/faxkit/phi/redact"
+	"github.com/faxkit/faxkit/t30"
+	"github.com/faxkit/faxkit/t4"
+	"github.com/faxkit/faxkit/tiff"
+	"github.com/faxkit/faxkit/transport"
+)
+
+// ErrNoPeer is returned by Send when no peer address is given.
+var ErrNoPeer = errors.New("faxkit: no peer address")
+
+// Send places a T.38 fax call to peer over conn and sends doc. It returns
+// when the call has ended: the Report says how, and the error is nil exactly
+// when the T.30 session succeeded (Report.OK). A failed session returns a
+// *t30.ResultError (errors.Is matches &t30.ResultError{Result: r}); options,
+// document and socket problems that prevent the call return other errors.
+//
+// conn stays the caller's: Send neither closes it nor reads it after
+// returning (its read deadline is reset). Datagrams from addresses other
+// than peer are ignored. Cancelling ctx, or Options.Timeout passing, ends
+// the call with DCN (Result "local-abort").
+func Send(ctx context.Context, conn net.PacketConn, peer net.Addr, doc Document, opts *Options) (Report, error) {
+	if peer == nil {
+		return Report{}, ErrNoPeer
+	}
+	if doc == nil || doc.NumPages() < 1 {
+		return Report{}, fmt.Errorf("faxkit: empty document")
+	}
+	o, err := opts.resolve()
+	if err != nil {
+		return Report{}, err
+	}
+	c := newCall(o)
+	cfg := c.config(true)
+	cfg.Transmit = true
+	cfg.Document = &docTap{Document: doc, c: c}
+	return c.run(ctx, conn, peer, cfg)
+}
+
+// Receive answers a T.38 fax call from peer over conn and writes each page
+// it accepts to sink, in order, as the page is accepted. The error is nil
+// exactly when the T.30 session succeeded; see Send for the rest.
+//
+// With a nil peer, Receive waits (bounded by ctx and Options.Timeout) for
+// the first datagram and answers whoever sent it. Receive does not close
+// sink: close or commit it afterwards, and discard it if the call failed
+// and partial documents are not wanted.
+func Receive(ctx context.Context, conn net.PacketConn, peer net.Addr, sink PageSink, opts *Options) (Report, error) {
+	if sink == nil {
+		return Report{}, fmt.Errorf("faxkit: nil page sink")
+	}
+	o, err := opts.resolve()
+	if err != nil {
+		return Report{}, err
+	}
+	c := newCall(o)
+	cfg := c.config(false)
+	cfg.OnPage = func(p t30.ReceivedPage) error { return c.writePage(sink, p) }
+	if peer == nil {
+		wctx, cancel := o.callContext(ctx)
+		conn, peer, err = awaitFirst(wctx, conn)
+		cancel()
+		if err != nil {
+			res := t30.ResultLocalAbort
+			if errors.Is(err, context.DeadlineExceeded) {
+				res = t30.ResultNoCommand
+			}
+			if !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+				return Report{}, err
+			}
+			return Report{Result: res}, res.Err()
+		}
+	}
+	return c.run(ctx, conn, peer, cfg)
+}
+
+func (o *resolved) callContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if o.Timeout > 0 {
+		return context.WithTimeout(ctx, o.Timeout)
+	}
+	return context.WithCancel(ctx)
+}
+
+// call is the state of one Send or Receive.
+type call struct {
+	o   *resolved
+	clk t30.Clock
+
+	mu    sync.Mutex // OnPage/Encode and OnRecord run on the driver goroutine; Report is read after
+	start time.Time
+	info  map[int]*PageStats // by page number, filled by Encode/OnPage
+	pages []PageStats
+}
+
+func newCall(o *resolved) *call {
+	c := &call{o: o, clk: o.Clock, info: map[int]*PageStats{}}
+	if c.clk == nil {
+		c.clk = clock.Real()
+	}
+	return c
+}
+
+func (c *call) config(calling bool) t30.Config {
+	return t30.Config{
+		Calling:      calling,
+		Capabilities: c.o.capabilities(),
+		LocalIdent:   c.o.LocalIdent,
+		OnRecord:     c.onRecord,
+		Logger:       c.o.logger,
+		T1:           c.o.T1,
+	}
+}
+
+func (c *call) onRecord(r t30.Record) {
+	var ps *PageStats
+	if r.Kind == t30.RecordPageSent || r.Kind == t30.RecordPageReceived {
+		c.mu.Lock()
+		p := PageStats{Number: r.Page}
+		if in := c.info[r.Page]; in != nil {
+			p = *in
+		}
+		p.Number = r.Page
+		if r.Kind == t30.RecordPageReceived {
+			p.Rows, p.BadRows, p.LongestBadRun = r.Quality.Rows, r.Quality.BadRows, r.Quality.LongestBadRun
+		}
+		if !c.start.IsZero() {
+			p.At = r.Time.Sub(c.start)
+		}
+		c.pages = append(c.pages, p)
+		c.mu.Unlock()
+		ps = &p
+	}
+	if c.o.OnEvent != nil {
+		c.o.OnEvent(Event{Record: r, Page: ps})
+	}
+}
+
+func modePage(n int, m t30.Mode) *PageStats {
+	return &PageStats{Number: n, Compression: m.Compression, Resolution: m.Resolution, ECM: m.ECM,
+		BitRate: m.Speed.BitRate(), Width: m.Resolution.RowPels(m.Width)}
+}
+
+// docTap records how each page was encoded.
+type docTap struct {
+	Document
+	c *call
+}
+
+func (d *docTap) Encode(i int, m t30.Mode) ([]byte, error) {
+	b, err := d.Document.Encode(i, m)
+	if err == nil {
+		p := modePage(i+1, m)
+		p.Bytes = len(b)
+		d.c.mu.Lock()
+		d.c.info[i+1] = p
+		d.c.mu.Unlock()
+	}
+	return b, err
+}
+
+// writePage decodes an accepted page and hands it to the sink.
+func (c *call) writePage(sink PageSink, p t30.ReceivedPage) error {
+	width := p.Mode.Resolution.RowPels(p.Mode.Width)
+	bm, st, err := t4.DecodePage(bytes.NewReader(p.Data), width, &t4.DecodeOptions{
+		Compression: t30.T4Compression(p.Mode.Compression), BitOrder: t4.LSBFirst})
+	if err != nil {
+		return err
+	}
+	ps := modePage(p.Number, p.Mode)
+	ps.Bytes = len(p.Data)
+	c.mu.Lock()
+	c.info[p.Number] = ps
+	c.mu.Unlock()
+	return sink.WritePage(bm, &tiff.PageOptions{
+		Resolution: tiffResolution(p.Mode.Resolution),
+		Quality:    tiff.QualityFromStats(st),
+		DateTime:   c.clk.Now(),
+	})
+}
+
+// run carries out the call over conn.
+func (c *call) run(ctx context.Context, conn net.PacketConn, peer net.Addr, cfg t30.Config) (Report, error) {
+	s, err := t30.NewSession(cfg)
+	if err != nil {
+		return Report{}, err
+	}
+	growReadBuffer(conn)
+	tc := transport.NewConn(conn, peer, &transport.ConnConfig{MaxDatagram: max(c.o.MaxDatagram, transport.DefaultMaxDatagram)})
+	defer conn.SetReadDeadline(time.Time{}) // NewConn may leave one set; conn is the caller's
+	m, err := newModem(keepOpen{tc}, c.o, cfg.Calling)
+	if err != nil {
+		return Report{}, err
+	}
+	rctx, cancel := c.o.callContext(ctx)
+	c.mu.Lock()
+	c.start = c.clk.Now()
+	c.mu.Unlock()
+	res := t30.Run(rctx, s, m, c.clk)
+	cancel()
+	m.Close()
+	t38s := m.Stats()
+
+	st := s.Stats()
+	c.mu.Lock()
+	rep := Report{
+		OK:            res.OK(),
+		Result:        res,
+		Pages:         st.Pages,
+		PagesRejected: st.PagesRejected,
+		BitRate:       st.Speed.BitRate(),
+		Compression:   st.Compression,
+		Resolution:    st.Resolution,
+		ECM:           st.ECM,
+		BadRows:       st.BadRows,
+		RemoteIdent:   redact.StationID(st.RemoteIdent),
+		Start:         st.Start,
+		Duration:      st.Duration(),
+		PageStats:     append([]PageStats(nil), c.pages...),
+		T30:           st,
+		T38:           t38s,
+	}
+	c.mu.Unlock()
+	ns := tc.Stats()
+	rep.Network = NetStats{PacketsIn: ns.PacketsIn, PacketsOut: ns.PacketsOut, BytesIn: ns.BytesIn, BytesOut: ns.BytesOut}
+	c.o.logger.Debug("faxkit: call ended", "report", rep)
+	return rep, res.Err()
+}
+
+// readBuffer is the socket receive buffer Send and Receive ask for. A page
+// arrives in bursts of hundreds of datagrams when the peer does not pace
+// (Unpaced), more than the usual 208 KiB default holds while the reading
+// goroutine waits for a CPU; the kernel caps the request at
+// net.core.rmem_max.
+const readBuffer = 4 << 20
+
+func growReadBuffer(conn net.PacketConn) {
+	if b, ok := conn.(interface{ SetReadBuffer(int) error }); ok {
+		_ = b.SetReadBuffer(readBuffer)
+	}
+}
+
+// keepOpen is an Endpoint whose Close does not close the caller's socket.
+type keepOpen struct{ *transport.Conn }
+
+func (keepOpen) Close() error { return nil }
+
+// awaitFirst waits for the first datagram on conn and returns a conn that
+// delivers it again, and its sender.
+func awaitFirst(ctx context.Context, conn net.PacketConn) (net.PacketConn, net.Addr, error) {
+	fired := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		conn.SetReadDeadline(time.Unix(1, 0))
+		close(fired)
+	})
+	buf := make([]byte, 65536)
+	n, from, err := conn.ReadFrom(buf)
+	if !stop() {
+		// ctx ended: wait until its deadline is set, then clear it.
+		<-fired
+		conn.SetReadDeadline(time.Time{})
+		if err != nil {
+			return nil, nil, ctx.Err()
+		}
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return &primedConn{PacketConn: conn, first: buf[:n:n], from: from}, from, nil
+}
+
+// primedConn replays one datagram already read before reading conn.
+type primedConn struct {
+	net.PacketConn
+	mu    sync.Mutex
+	first []byte
+	from  net.Addr
+}
+
+func (p *primedConn) ReadFrom(b []byte) (int, net.Addr, error) {
+	p.mu.Lock()
+	if f := p.first; f != nil {
+		p.first = nil
+		p.mu.Unlock()
+		return copy(b, f), p.from, nil
+	}
+	p.mu.Unlock()
+	return p.PacketConn.ReadFrom(b)
+}

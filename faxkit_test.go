@@ -1,0 +1,270 @@
+package faxkit_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/faxkit/faxkit"
+	"github.com/faxkit/faxkit/internal/sample"
+	"github.com/faxkit/faxkit/t30"
+	"github.com/faxkit/faxkit/t4"
+	"github.com/faxkit/faxkit/tiff"
+)
+
+// letters caches the synthetic pages (rendering costs ~100 ms a page).
+var letters = sync.OnceValues(func() ([]*t4.Bitmap, error) { return sample.Letters(3, sample.Fine) })
+
+func pages(t testing.TB, n int) []*t4.Bitmap {
+	t.Helper()
+	ps, err := letters()
+	require.NoError(t, err)
+	return ps[:n]
+}
+
+// memSink collects received pages.
+type memSink struct {
+	pages []*t4.Bitmap
+	opts  []tiff.PageOptions
+}
+
+func (m *memSink) WritePage(b *t4.Bitmap, o *tiff.PageOptions) error {
+	m.pages = append(m.pages, b.Clone())
+	m.opts = append(m.opts, *o)
+	return nil
+}
+
+func udpPair(t testing.TB) (a, b net.PacketConn) {
+	t.Helper()
+	a, err := net.ListenPacket("udp", "127.0.0.1:0")
+	require.NoError(t, err)
+	b, err = net.ListenPacket("udp", "127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { a.Close(); b.Close() })
+	return a, b
+}
+
+type callResult struct {
+	rep faxkit.Report
+	err error
+}
+
+// call runs Send on one socket and Receive on the other.
+func call(t testing.TB, doc faxkit.Document, sink faxkit.PageSink, so, ro *faxkit.Options, recvPeer bool) (send, recv callResult) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	a, b := udpPair(t)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		var peer net.Addr
+		if recvPeer {
+			peer = a.LocalAddr()
+		}
+		recv.rep, recv.err = faxkit.Receive(ctx, b, peer, sink, ro)
+	}()
+	send.rep, send.err = faxkit.Send(ctx, a, b.LocalAddr(), doc, so)
+	wg.Wait()
+	return send, recv
+}
+
+func TestSendReceiveLoopback(t *testing.T) {
+	ps := pages(t, 2)
+	for _, tc := range []struct {
+		name     string
+		opts     faxkit.Options
+		comp     t30.Compression
+		ecm      bool
+		recvPeer bool
+	}{
+		{"ECM MMR, answer first sender", faxkit.Options{}, t30.MMR, true, false},
+		{"non-ECM MR", faxkit.Options{DisableECM: true}, t30.MR, false, true},
+		{"ECM MH only, v3 FEC", faxkit.Options{Compressions: []t30.Compression{t30.MH}, T38Version: 3, ErrorCorrection: faxkit.FEC}, t30.MH, true, true},
+		{"non-ECM MH, no EC, 9600", faxkit.Options{DisableECM: true, Compressions: []t30.Compression{t30.MH}, ErrorCorrection: faxkit.NoEC, MaxBitRate: 9600}, t30.MH, false, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			so, ro := tc.opts, tc.opts
+			so.Pacing, ro.Pacing = faxkit.Unpaced, faxkit.Unpaced
+			so.LocalIdent, ro.LocalIdent = "+1 555 0100", "+1 555 0199"
+			var events []faxkit.Event
+			so.OnEvent = func(e faxkit.Event) { events = append(events, e) }
+			sink := &memSink{}
+			doc := &t30.BitmapDocument{Pages: ps, Resolution: t30.ResFine}
+			s, r := call(t, doc, sink, &so, &ro, tc.recvPeer)
+			require.NoError(t, s.err)
+			require.NoError(t, r.err)
+			for _, rep := range []faxkit.Report{s.rep, r.rep} {
+				require.True(t, rep.OK)
+				require.Equal(t, "ok", rep.Result.String())
+				require.Equal(t, 2, rep.Pages)
+				require.Equal(t, tc.comp, rep.Compression)
+				require.Equal(t, tc.ecm, rep.ECM)
+				require.Equal(t, t30.ResFine, rep.Resolution)
+				require.Len(t, rep.PageStats, 2)
+				require.Positive(t, rep.Duration)
+				require.Positive(t, rep.Network.PacketsIn)
+				require.Positive(t, rep.Network.PacketsOut)
+			}
+			wantRate := 14400
+			if tc.opts.MaxBitRate != 0 {
+				wantRate = tc.opts.MaxBitRate
+			}
+			require.Equal(t, wantRate, s.rep.BitRate)
+			require.Equal(t, "+1 555 0199", s.rep.RemoteIdent.Reveal())
+			require.Equal(t, "+1 555 0100", r.rep.RemoteIdent.Reveal())
+			require.Zero(t, r.rep.BadRows)
+			require.Len(t, sink.pages, 2)
+			for i := range ps {
+				require.True(t, ps[i].Equal(sink.pages[i]), "page %d differs", i+1)
+				require.Equal(t, tiff.ResFine, sink.opts[i].Resolution)
+				require.Equal(t, i+1, s.rep.PageStats[i].Number)
+				require.Positive(t, s.rep.PageStats[i].Bytes)
+				require.Equal(t, ps[i].Height, r.rep.PageStats[i].Rows)
+			}
+			var pageEvents int
+			for _, e := range events {
+				if e.Page != nil {
+					pageEvents++
+					require.Equal(t, t30.RecordPageSent, e.Record.Kind)
+				}
+			}
+			require.Equal(t, 2, pageEvents)
+			require.Equal(t, t30.RecordResult, events[len(events)-1].Record.Kind)
+		})
+	}
+}
+
+func TestSendTIFFDocument(t *testing.T) {
+	ps := pages(t, 2)
+	var buf bytes.Buffer
+	w, err := tiff.NewWriter(&buf, &tiff.WriterConfig{Compression: tiff.CompressionGroup4})
+	require.NoError(t, err)
+	for _, p := range ps {
+		require.NoError(t, w.WritePage(p, &tiff.PageOptions{Resolution: tiff.ResFine}))
+	}
+	require.NoError(t, w.Close())
+	r, err := tiff.NewReader(bytes.NewReader(buf.Bytes()), int64(buf.Len()), nil)
+	require.NoError(t, err)
+	doc, err := faxkit.TIFF(r)
+	require.NoError(t, err)
+	require.Equal(t, 2, doc.NumPages())
+
+	var out bytes.Buffer
+	tw, err := tiff.NewWriter(&out, nil)
+	require.NoError(t, err)
+	o := &faxkit.Options{Pacing: faxkit.Unpaced}
+	s, rc := call(t, doc, tw, o, o, true)
+	require.NoError(t, s.err)
+	require.NoError(t, rc.err)
+	require.NoError(t, tw.Close())
+
+	rr, err := tiff.NewReader(bytes.NewReader(out.Bytes()), int64(out.Len()), nil)
+	require.NoError(t, err)
+	i := 0
+	for p, err := range rr.Pages() {
+		require.NoError(t, err)
+		bm, err := p.Bitmap()
+		require.NoError(t, err)
+		require.True(t, ps[i].Equal(bm), "page %d differs", i+1)
+		require.Equal(t, tiff.ResFine, p.Info.Resolution())
+		i++
+	}
+	require.Equal(t, 2, i)
+}
+
+func TestSendNoAnswerEndsWithResult(t *testing.T) {
+	a, b := udpPair(t) // b never answers
+	o := &faxkit.Options{Pacing: faxkit.Unpaced, T1: 300 * time.Millisecond}
+	rep, err := faxkit.Send(context.Background(), a, b.LocalAddr(), &t30.BitmapDocument{Pages: pages(t, 1), Resolution: t30.ResFine}, o)
+	require.Error(t, err)
+	require.ErrorIs(t, err, &t30.ResultError{Result: t30.ResultNoAnswer})
+	require.False(t, rep.OK)
+	require.Equal(t, "no-answer", rep.Result.String())
+}
+
+func TestCancelEndsCallWithDCN(t *testing.T) {
+	ps := pages(t, 3)
+	a, b := udpPair(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var recvRep faxkit.Report
+	var recvErr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		recvRep, recvErr = faxkit.Receive(context.Background(), b, a.LocalAddr(), &memSink{}, &faxkit.Options{Pacing: faxkit.Unpaced})
+	}()
+	// Cancel once the first of three pages is confirmed. (The sender is
+	// unpaced: a paced terminal sends the DCN only after the signal in
+	// progress, which for a page is many seconds.)
+	o := &faxkit.Options{Pacing: faxkit.Unpaced, OnEvent: func(e faxkit.Event) {
+		if e.Record.Kind == t30.RecordPageSent {
+			cancel()
+		}
+	}}
+	start := time.Now()
+	rep, err := faxkit.Send(ctx, a, b.LocalAddr(), &t30.BitmapDocument{Pages: ps, Resolution: t30.ResFine}, o)
+	require.ErrorIs(t, err, &t30.ResultError{Result: t30.ResultLocalAbort})
+	require.Equal(t, "local-abort", rep.Result.String())
+	require.False(t, rep.OK)
+	require.Less(t, rep.Pages, 3)
+	<-done
+	require.Error(t, recvErr)
+	// The receiver heard our DCN (rather than timing out on T2 after 6 s).
+	require.Equal(t, t30.ResultRemoteDCN, recvRep.Result, "receiver result %v", recvRep.Result)
+	require.Less(t, time.Since(start), 20*time.Second)
+}
+
+func TestReceiveNoCallTimesOut(t *testing.T) {
+	_, b := udpPair(t)
+	start := time.Now()
+	rep, err := faxkit.Receive(context.Background(), b, nil, &memSink{}, &faxkit.Options{Timeout: 200 * time.Millisecond})
+	require.Error(t, err)
+	require.False(t, rep.OK)
+	require.Equal(t, t30.ResultNoCommand, rep.Result)
+	require.Less(t, time.Since(start), 5*time.Second)
+	// The socket is usable afterwards: no read deadline left behind.
+	require.NoError(t, b.SetReadDeadline(time.Now().Add(50*time.Millisecond)))
+	_, _, err = b.ReadFrom(make([]byte, 10))
+	require.True(t, errors.Is(err, errTimeout(err)))
+}
+
+func errTimeout(err error) error {
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return err
+	}
+	return errors.New("not a timeout")
+}
+
+func TestOptionsRejected(t *testing.T) {
+	a, b := udpPair(t)
+	doc := &t30.BitmapDocument{Pages: pages(t, 1), Resolution: t30.ResFine}
+	for _, o := range []faxkit.Options{
+		{T38Version: 4}, {MaxBitRate: 5000}, {ECDepth: 16}, {ErrorCorrection: faxkit.FEC, ECDepth: 6},
+		{MaxDatagram: 10}, {Compressions: []t30.Compression{t30.CompressionNone}}, {Timeout: -1},
+	} {
+		_, err := faxkit.Send(context.Background(), a, b.LocalAddr(), doc, &o)
+		require.ErrorIs(t, err, faxkit.ErrOptions, "%+v", o)
+	}
+	_, err := faxkit.Send(context.Background(), a, nil, doc, nil)
+	require.ErrorIs(t, err, faxkit.ErrNoPeer)
+}
+
+func TestParseCompressions(t *testing.T) {
+	c, err := faxkit.ParseCompressions("mh,mmr,MH")
+	require.NoError(t, err)
+	require.Equal(t, []t30.Compression{t30.MH, t30.MMR}, c)
+	_, err = faxkit.ParseCompressions("mh,,mr")
+	require.ErrorIs(t, err, faxkit.ErrOptions)
+	_, err = faxkit.ParseCompressions("jbig")
+	require.ErrorIs(t, err, faxkit.ErrOptions)
+}

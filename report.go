@@ -1,0 +1,106 @@
+package faxkit
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/faxkit/faxkit/phi/redact"
+	"github.com/faxkit/faxkit/t30"
+	"github.com/faxkit/faxkit/t38"
+)
+
+// Report describes a finished call. It holds no page images; RemoteIdent
+// (the other terminal's CSI or TSI, usually its fax number) is PHI-typed and
+// redacts itself when logged or printed with fmt; use RemoteIdent.Reveal()
+// where showing it is intended.
+type Report struct {
+	// OK is true exactly when the T.30 session succeeded (Result.OK()).
+	OK bool
+	// Result is how the call ended; its String is stable ("OK",
+	// "no-answer", ...).
+	Result t30.Result
+	// Pages is the number of pages confirmed by the receiver (sending) or
+	// accepted (receiving).
+	Pages int
+	// PagesRejected counts pages answered RTN.
+	PagesRejected int
+	// BitRate is the image modem rate last used, in bit/s (0 if no page
+	// phase was reached).
+	BitRate int
+	// Compression, Resolution and ECM are the negotiated mode.
+	Compression t30.Compression
+	Resolution  t30.Resolution
+	ECM         bool
+	// BadRows is the number of rows received damaged (concealed) over all
+	// pages; 0 when sending.
+	BadRows int
+	// RemoteIdent is the other terminal's ident (PHI).
+	RemoteIdent redact.StationID
+	// Start and Duration cover the T.30 session, from the first signal to
+	// the release of the line.
+	Start    time.Time
+	Duration time.Duration
+	// PageStats has one entry per page confirmed or accepted, in order.
+	PageStats []PageStats
+	// T30 has the session's full statistics (retrains, PPRs, frames ...).
+	// Its RemoteIdent is PHI too; T30.LogValue redacts it.
+	T30 t30.Stats
+	// Network counts the call's datagrams.
+	Network NetStats
+	// T38 has the T.38 terminal's counters: IFP packets, UDPTL recovery,
+	// and how late paced packets went out.
+	T38 t38.TerminalStats
+}
+
+// PageStats describe one page of a call.
+type PageStats struct {
+	// Number is the page number, from 1.
+	Number int
+	// Compression, Resolution, ECM and BitRate are the mode the page was
+	// sent in.
+	Compression t30.Compression
+	Resolution  t30.Resolution
+	ECM         bool
+	BitRate     int
+	// Width and Rows are the page's size in pixels (Rows is 0 for a sent
+	// page whose rows were not counted).
+	Width, Rows int
+	// Bytes is the size of the coded page data.
+	Bytes int
+	// BadRows and LongestBadRun count damaged rows (receiving).
+	BadRows, LongestBadRun int
+	// At is when the page was confirmed (sending) or accepted
+	// (receiving), from the start of the call.
+	At time.Duration
+}
+
+// NetStats count the datagrams of a call.
+type NetStats struct {
+	PacketsIn, PacketsOut uint64
+	BytesIn, BytesOut     uint64
+}
+
+// LogValue implements slog.LogValuer without revealing PHI.
+func (r Report) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.Bool("ok", r.OK),
+		slog.String("result", r.Result.String()),
+		slog.Int("pages", r.Pages),
+		slog.Int("bit_rate", r.BitRate),
+		slog.String("compression", r.Compression.String()),
+		slog.Bool("ecm", r.ECM),
+		slog.Int("bad_rows", r.BadRows),
+		slog.Any("remote_ident", r.RemoteIdent),
+		slog.Duration("duration", r.Duration),
+	)
+}
+
+// Event is one step of a call, passed to Options.OnEvent.
+type Event struct {
+	// Record is the T.30 event: a phase change, a frame sent or received,
+	// a page confirmed or accepted, or the result. Frames that carry PHI
+	// have Record.PHI set; Record's String and LogValue never show it.
+	Record t30.Record
+	// Page is set for RecordPageSent and RecordPageReceived.
+	Page *PageStats
+}
