@@ -31,6 +31,9 @@ type command struct {
 // commands is the table of subcommands, in help order. To add one (send,
 // receive, tiff), write <name>.go defining a command value and list it here.
 var commands = []*command{
+	sendCmd,
+	receiveCmd,
+	tiffCmd,
 	storeCmd,
 	auditCmd,
 }
