@@ -405,10 +405,9 @@ type RTPConn struct {
 	pz   *Packetizer
 	wbuf []byte
 
-	rbuf []byte // reader-owned
-	dz   *Depacketizer
-	smu  sync.Mutex // guards dz stats for Stats()
-	rst  RTPStats
+	rbuf []byte        // reader-owned
+	smu  sync.Mutex    // guards dz: the reader updates it, Stats reads it
+	dz   *Depacketizer // guarded by smu
 
 	closed atomic.Bool
 }
@@ -470,7 +469,6 @@ func (c *RTPConn) ReadIFP(ctx context.Context, p []byte) (int, RTPInfo, error) {
 		if errors.Is(err, ErrTruncated) || n > c.maxDg {
 			c.smu.Lock()
 			c.dz.st.Malformed++
-			c.rst = c.dz.st
 			c.smu.Unlock()
 			continue
 		}
@@ -487,7 +485,6 @@ func (c *RTPConn) ReadIFP(ctx context.Context, p []byte) (int, RTPInfo, error) {
 			c.dz.st.Dropped++
 			deliver = false
 		}
-		c.rst = c.dz.st
 		c.smu.Unlock()
 		if !deliver {
 			continue
@@ -504,7 +501,7 @@ func (c *RTPConn) ReadIFP(ctx context.Context, p []byte) (int, RTPInfo, error) {
 func (c *RTPConn) Stats() RTPStats {
 	c.smu.Lock()
 	defer c.smu.Unlock()
-	return c.rst
+	return c.dz.Stats()
 }
 
 // SSRC returns the SSRC of the stream we send.
