@@ -89,6 +89,20 @@
 //	imp := transport.Impair(call, &transport.ImpairConfig{Send: transport.Impairment{Loss: 0.2, Seed: 1}})
 //	ep := transport.NewConn(imp, call.RemoteAddr(), nil)
 //
+// # Why a Clock of its own
+//
+// faxkit's drivers read internal/clock (Now and channel timers). transport
+// has its own [Clock] (Now and AfterFunc) on purpose: its clock appears in
+// exported Config fields, which users outside this module must be able to
+// implement, and they cannot name an internal package's types; and the
+// delay line, reorder hold-back and idle timers are callbacks, which a
+// [ManualClock] runs synchronously inside Advance, in deadline order, so
+// impairment tests are deterministic without a goroutine per timer. A
+// channel-timer clock would need such a goroutine and would leave the order
+// of delivery against the test's next step to the scheduler.
+// [ChannelClock] is the bridge: it runs a call's impairments on the same
+// virtual time (internal/clock.Fake) as its T.30 timers.
+//
 // # Limitations
 //
 //   - No RTP redundancy (RFC 2198) or FEC for T.38 over RTP, and no RTCP:
@@ -114,4 +128,8 @@
 //     long on any OS this runs on.
 //   - Datagrams longer than the read buffer: the OS truncates silently on
 //     plain sockets; in-memory queues report ErrTruncated.
+//   - Impairment is a test tool. Its delay line holds every delayed
+//     datagram until due, so its memory is the offered rate times
+//     Delay+Jitter (unbounded for a hostile sender); the queues behind it
+//     are bounded (QueueLen).
 package transport
