@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -29,8 +30,9 @@ type auditKeyFile struct {
 // AES-256-GCM keyset and an Ed25519 note signing key named name) and writes
 // them to path, which must not exist.
 func CreateAuditKeyFile(path, name string) (AuditKeys, error) {
+	exists := fmt.Errorf("phi: audit key file %s: %w", filepath.Base(path), fs.ErrExist)
 	if _, err := os.Stat(path); err == nil {
-		return AuditKeys{}, fmt.Errorf("phi: audit key file already exists: %s", filepath.Base(path))
+		return AuditKeys{}, exists
 	}
 	var kf auditKeyFile
 	kf.MAC = make([]byte, 32)
@@ -54,11 +56,11 @@ func CreateAuditKeyFile(path, name string) (AuditKeys, error) {
 	if err != nil {
 		return AuditKeys{}, err
 	}
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	if err := writeFileAtomic(osFS{}, dir, base, data); err != nil {
+	dir, base := splitPath(path)
+	if err := createFileExclusive(dir, base, data); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return AuditKeys{}, exists
+		}
 		return AuditKeys{}, err
 	}
 	return kf.keys()
@@ -78,10 +80,14 @@ func OpenAuditKeyFile(path string) (AuditKeys, error) {
 }
 
 // OpenOrCreateAuditKeyFile opens path, creating it if it does not exist.
+// Processes racing to create it all end up with the one created first.
 func OpenOrCreateAuditKeyFile(path, name string) (AuditKeys, error) {
 	k, err := OpenAuditKeyFile(path)
 	if errors.Is(err, os.ErrNotExist) {
-		return CreateAuditKeyFile(path, name)
+		k, err = CreateAuditKeyFile(path, name)
+		if errors.Is(err, fs.ErrExist) {
+			return OpenAuditKeyFile(path)
+		}
 	}
 	return k, err
 }

@@ -151,7 +151,9 @@
 //
 //   - LocalKeyFile and the audit key file hold keys in clear, protected only
 //     by file mode 0600; use a KMS (KMSKeyProvider) in production and keep
-//     key files off the data volume. Crypto-shredding assumes no backup
+//     key files off the data volume. Creating them is safe against racing
+//     processes, but LocalKeyFile.Rotate and Retire are not: run one key
+//     rotation at a time per key file. Crypto-shredding assumes no backup
 //     holds both an old record and the KEK; zero-overwrite before unlink is
 //     best effort on SSDs and copy-on-write filesystems.
 //   - List and Stat report a record's clear fields without authenticating

@@ -1,7 +1,9 @@
 package phi
 
 import (
+	"errors"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 )
@@ -91,6 +93,59 @@ func writeFileAtomic(fs fsOps, dir, name string, data []byte) error {
 	}
 	ok = true
 	return fs.SyncDir(dir)
+}
+
+// createFileExclusive writes data to dir/name only if no file of that name
+// exists, and atomically: the complete, fsynced file appears at once or not
+// at all. It returns an error wrapping fs.ErrExist if the name is taken, so
+// two processes creating the same key file cannot both "win" (with a plain
+// rename the second would replace the first's keys, and whatever the first
+// had already encrypted with them would be lost).
+func createFileExclusive(dir, name string, data []byte) error {
+	f, err := os.CreateTemp(dir, tmpPrefix+"*") // mode 0600
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp)
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	dst := filepath.Join(dir, name)
+	if err := os.Link(tmp, dst); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return fs.ErrExist
+		}
+		// No hard links here (some network or FUSE filesystems): fall
+		// back to an exclusive create, which is not atomic in content
+		// but still never replaces another process's file.
+		g, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err != nil {
+			if errors.Is(err, fs.ErrExist) {
+				return fs.ErrExist
+			}
+			return err
+		}
+		_, err = g.Write(data)
+		if err == nil {
+			err = g.Sync()
+		}
+		if cerr := g.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			os.Remove(dst)
+			return err
+		}
+	}
+	return osFS{}.SyncDir(dir)
 }
 
 const tmpPrefix = ".tmp-"

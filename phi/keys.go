@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -76,18 +77,43 @@ const localKeyPrefix = "local:"
 // CreateLocalKeyFile generates a new KEK keyset with one AES-256-GCM key and
 // writes it to path (which must not exist).
 func CreateLocalKeyFile(path string) (*LocalKeyFile, error) {
+	exists := fmt.Errorf("phi: key file %s: %w", filepath.Base(path), fs.ErrExist)
 	if _, err := os.Stat(path); err == nil {
-		return nil, fmt.Errorf("phi: key file already exists: %s", filepath.Base(path))
+		return nil, exists
 	}
 	h, err := keyset.NewHandle(aead.AES256GCMKeyTemplate())
 	if err != nil {
 		return nil, err
 	}
-	k := &LocalKeyFile{path: path, h: h, fs: osFS{}}
-	if err := k.save(); err != nil {
+	data, err := cleartextKeyset(h)
+	if err != nil {
 		return nil, err
 	}
-	return k, nil
+	dir, name := splitPath(path)
+	if err := createFileExclusive(dir, name, data); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return nil, exists
+		}
+		return nil, err
+	}
+	return &LocalKeyFile{path: path, h: h, fs: osFS{}}, nil
+}
+
+func cleartextKeyset(h *keyset.Handle) ([]byte, error) {
+	var buf bytes.Buffer
+	if err := insecurecleartextkeyset.Write(h, keyset.NewJSONWriter(&buf)); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// splitPath splits a file path into its directory ("." if none) and name.
+func splitPath(path string) (dir, name string) {
+	dir, name = filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	return dir, name
 }
 
 // OpenLocalKeyFile reads a key file written by CreateLocalKeyFile.
@@ -104,25 +130,26 @@ func OpenLocalKeyFile(path string) (*LocalKeyFile, error) {
 }
 
 // OpenOrCreateLocalKeyFile opens path, creating a new key file if it does
-// not exist.
+// not exist. Processes racing to create it all end up with the one that
+// was created first.
 func OpenOrCreateLocalKeyFile(path string) (*LocalKeyFile, error) {
 	k, err := OpenLocalKeyFile(path)
 	if errors.Is(err, os.ErrNotExist) {
-		return CreateLocalKeyFile(path)
+		k, err = CreateLocalKeyFile(path)
+		if errors.Is(err, fs.ErrExist) {
+			return OpenLocalKeyFile(path)
+		}
 	}
 	return k, err
 }
 
 func (k *LocalKeyFile) save() error {
-	var buf bytes.Buffer
-	if err := insecurecleartextkeyset.Write(k.h, keyset.NewJSONWriter(&buf)); err != nil {
+	data, err := cleartextKeyset(k.h)
+	if err != nil {
 		return err
 	}
-	dir, name := filepath.Split(k.path)
-	if dir == "" {
-		dir = "."
-	}
-	return writeFileAtomic(k.fs, dir, name, buf.Bytes())
+	dir, name := splitPath(k.path)
+	return writeFileAtomic(k.fs, dir, name, data)
 }
 
 // PrimaryKeyID implements KeyProvider.

@@ -6,12 +6,15 @@ import (
 	"crypto/rand"
 	"errors"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/tink-crypto/tink-go/v2/tink"
 )
@@ -685,4 +688,45 @@ func TestPartlyZeroedRecordFinishesShred(t *testing.T) {
 	}
 	_, err = s2.Stat(ctx, kept.ID)
 	require.NoError(t, err)
+}
+
+// Processes that open-or-create the same key file at once (two faxkit CLI
+// runs on a fresh directory) must all end up with the same keys: if the
+// last writer won, what the others encrypted would be lost for good.
+func TestKeyFileCreationRace(t *testing.T) {
+	dir := t.TempDir()
+	const n = 8
+	kek := make([]string, n)
+	mac := make([][]byte, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			k, err := OpenOrCreateLocalKeyFile(filepath.Join(dir, "kek.json"))
+			if assert.NoError(t, err) {
+				kek[i], _ = k.PrimaryKeyID(context.Background())
+			}
+			a, err := OpenOrCreateAuditKeyFile(filepath.Join(dir, "audit.key"), "race")
+			if assert.NoError(t, err) {
+				mac[i] = a.MAC
+			}
+		}()
+	}
+	wg.Wait()
+	k, err := OpenLocalKeyFile(filepath.Join(dir, "kek.json"))
+	require.NoError(t, err)
+	want, err := k.PrimaryKeyID(context.Background())
+	require.NoError(t, err)
+	a, err := OpenAuditKeyFile(filepath.Join(dir, "audit.key"))
+	require.NoError(t, err)
+	for i := range n {
+		require.Equal(t, want, kek[i], "opener %d", i)
+		require.Equal(t, a.MAC, mac[i], "opener %d", i)
+	}
+	_, err = CreateLocalKeyFile(filepath.Join(dir, "kek.json"))
+	require.ErrorIs(t, err, fs.ErrExist)
+	ents, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	require.Len(t, ents, 2, "no temporary files left")
 }
