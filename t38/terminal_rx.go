@@ -38,6 +38,7 @@ type rxState struct {
 	speed   t30.Speed // SpeedNone: V.21
 	asm     *t30.FrameAssembler
 	damaged bool // data of the frame in progress was lost
+	pageEnd pageEndScanner
 
 	indValid     bool
 	lastInd      Indicator
@@ -211,6 +212,7 @@ func (r *rxState) indicator(ind Indicator) {
 
 func (r *rxState) startCarrier(sp t30.Speed) {
 	r.carrier, r.speed = true, sp
+	r.pageEnd = pageEndScanner{}
 	r.emit(t30.Event{Kind: t30.EventCarrierUp, Speed: sp})
 }
 
@@ -318,12 +320,76 @@ func (r *rxState) frameEnd(ok bool) {
 	}
 }
 
+// image delivers non-ECM data (page or TCF). Zero octets after the end
+// of a page (RTC: two EOLs in a row) are dropped: senders pad the end of
+// page data with zeros (spandsp sends a few hundred octets of them), which
+// carry nothing and would push the RTC away from the end of the data.
 func (r *rxState) image(b []byte) {
 	if len(b) == 0 {
 		return
 	}
+	r.t.count(func(s *TerminalStats) { s.ImageOctets += uint64(len(b)) })
+	if r.pageEnd.done && allZero(b) {
+		return
+	}
 	d := make([]byte, len(b))
 	BitReverse(d, b)
-	r.t.count(func(s *TerminalStats) { s.ImageOctets += uint64(len(b)) })
+	r.pageEnd.scan(d)
 	r.emit(t30.Event{Kind: t30.EventData, Data: d})
+}
+
+func allZero(b []byte) bool {
+	for _, o := range b {
+		if o != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// pageEndScanner looks for two consecutive EOLs (the start of RTC, T.4
+// 4.1.4 and 4.2.4; an MR EOL's tag bit is allowed) in LSB-first data.
+type pageEndScanner struct {
+	zeros   int
+	eols    int
+	prevEOL bool // the last 1 bit ended an EOL (or was its MR tag)
+	tagOK   bool // the next 1 bit may be an MR tag
+	done    bool
+}
+
+func (p *pageEndScanner) scan(b []byte) {
+	for _, o := range b {
+		if p.done {
+			return
+		}
+		if o == 0 {
+			p.zeros += 8
+			p.tagOK = false
+			continue
+		}
+		for i := 0; i < 8; i++ {
+			if o>>i&1 == 0 {
+				p.zeros++
+				p.tagOK = false
+				continue
+			}
+			switch {
+			case p.zeros >= 11:
+				if p.prevEOL {
+					p.eols++
+				} else {
+					p.eols = 1
+				}
+				p.prevEOL, p.tagOK = true, true
+				if p.eols >= 2 {
+					p.done = true
+				}
+			case p.zeros == 0 && p.tagOK:
+				p.tagOK = false
+			default:
+				p.prevEOL, p.tagOK, p.eols = false, false, 0
+			}
+			p.zeros = 0
+		}
+	}
 }

@@ -360,6 +360,12 @@ int main(int argc, char **argv)
     parse_addr(remote, &g.remote);
     if (bind(g.sock, (struct sockaddr *) &la, sizeof(la)) < 0)
         die("bind %s: %s", local, strerror(errno));
+    {
+        /* An unpaced peer sends a whole page in a burst: hold it (the
+           kernel caps this at net.core.rmem_max). */
+        int rcvbuf = 4 << 20;
+        setsockopt(g.sock, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+    }
 
     g.t38 = t38_terminal_init(NULL, calling, tx_packet_handler, NULL);
     if (!g.t38)

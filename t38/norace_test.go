@@ -1,0 +1,5 @@
+//go:build !race
+
+package t38
+
+const raceEnabled = false
