@@ -134,7 +134,8 @@ type AuditLog struct {
 	synced  uint64     // records known to be on stable storage
 	syncMu  sync.Mutex // one group-commit fsync at a time
 	closed  bool
-	broken  error // sticky: a failed write may have left a torn line
+	broken  error    // sticky: a failed write may have left a torn line
+	lock    *os.File // flock on <dir>/lock while open
 }
 
 const (
@@ -142,6 +143,7 @@ const (
 	segPrefix       = "audit-"
 	segSuffix       = ".log"
 	checkpointsFile = "checkpoints"
+	lockFile        = "lock"
 	checkpointHdr   = "faxkit audit log v1"
 	maxAuditLine    = 64 << 10
 )
@@ -185,7 +187,10 @@ func (c *AuditConfig) fill() error {
 // log is verified first (records, and checkpoints when Keys.Verifier is
 // set); a torn final line left by a crash is discarded (it was never
 // acknowledged under SyncEveryRecord). A log that fails verification is
-// not appended to: the error is an *AuditError.
+// not appended to: the error is an *AuditError. Only one AuditLog may be
+// open on a directory at a time, in any process (an flock on <dir>/lock
+// where the OS has flock): another open fails with ErrAuditBusy until
+// the first is closed.
 func OpenAuditLog(cfg AuditConfig) (*AuditLog, error) {
 	if err := cfg.fill(); err != nil {
 		return nil, err
@@ -196,6 +201,23 @@ func OpenAuditLog(cfg AuditConfig) (*AuditLog, error) {
 	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
 		return nil, err
 	}
+	// One writer at a time: two AuditLogs appending to one directory
+	// would both number from the same sequence and break the chain for
+	// good.
+	lock, err := lockDir(cfg.Dir, lockFile)
+	if err != nil {
+		return nil, err
+	}
+	l, err := openAuditLocked(cfg)
+	if err != nil {
+		lock.Close()
+		return nil, err
+	}
+	l.lock = lock
+	return l, nil
+}
+
+func openAuditLocked(cfg AuditConfig) (*AuditLog, error) {
 	if err := repairTornTail(cfg.Dir); err != nil {
 		return nil, err
 	}
@@ -519,6 +541,9 @@ func (l *AuditLog) Close() error {
 		if cerr := l.f.Close(); err == nil {
 			err = cerr
 		}
+	}
+	if l.lock != nil {
+		l.lock.Close() // releases the flock
 	}
 	return err
 }

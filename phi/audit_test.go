@@ -412,3 +412,23 @@ func TestAuditTailAfterLastCheckpointIsUncovered(t *testing.T) {
 	_, err = VerifyAuditLog(dir2, keys)
 	requireAuditErr(t, err, ErrAuditTruncated, 4)
 }
+
+// Two AuditLogs appending to one directory would both number from the same
+// sequence and break the chain; the second open is refused until the first
+// is closed.
+func TestAuditOneWriterAtATime(t *testing.T) {
+	dir := t.TempDir()
+	keys := testAuditKeys(t)
+	l := openTestLog(t, dir, keys, newFakeClock(), nil)
+	appendN(t, l, 2)
+	_, err := OpenAuditLog(AuditConfig{Dir: dir, Keys: keys})
+	require.ErrorIs(t, err, ErrAuditBusy)
+	appendN(t, l, 1)
+	require.NoError(t, l.Close())
+	l = openTestLog(t, dir, keys, newFakeClock(), nil)
+	appendN(t, l, 1)
+	require.NoError(t, l.Close())
+	rep, err := VerifyAuditLog(dir, keys)
+	require.NoError(t, err)
+	require.Equal(t, uint64(4), rep.Records)
+}

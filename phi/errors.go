@@ -23,6 +23,7 @@ var (
 	ErrLockedOut       = errors.New("phi: principal locked out after repeated failures")
 	ErrAuditTampered   = errors.New("phi: audit log verification failed")
 	ErrAuditTruncated  = errors.New("phi: audit log truncated (shorter than a signed checkpoint)")
+	ErrAuditBusy       = errors.New("phi: audit log is open elsewhere (one writer at a time)")
 )
 
 // AuditError names the first audit record that failed verification.
