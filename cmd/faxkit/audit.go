@@ -105,7 +105,7 @@ func auditExport(ctx context.Context, e *env, args []string) error {
 		return &exitError{code: 1, err: err}
 	}
 	// The export itself is an audited access.
-	log, err := phi.OpenAuditLog(phi.AuditConfig{Dir: l.auditDir, Keys: keys})
+	log, err := openAuditWait(ctx, &l)
 	if err != nil {
 		return err
 	}
@@ -122,7 +122,7 @@ func auditCheckpoint(ctx context.Context, e *env, args []string) error {
 	if err := l.resolve(); err != nil {
 		return err
 	}
-	log, err := l.openAudit()
+	log, err := openAuditWait(ctx, &l)
 	if err != nil {
 		return err
 	}

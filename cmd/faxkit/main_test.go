@@ -7,8 +7,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/faxkit/faxkit/internal/peertest"
+	"github.com/faxkit/faxkit/phi"
 	"github.com/stretchr/testify/require"
 )
 
@@ -181,4 +183,25 @@ func TestStoreGetLeavesNoUnverifiedOutput(t *testing.T) {
 	r = runCLI(t, dir, "store", "get", "-o", filepath.Join(outDir, "no-such-dir", "Jane-Roe.tif"), id)
 	require.Equal(t, 1, r.code)
 	require.NotContains(t, r.stderr, "Jane")
+}
+
+// Commands that overlap (an operator's get while a scheduled purge runs)
+// take turns on the audit log instead of corrupting its chain or failing.
+func TestCommandsWaitForTheAuditLog(t *testing.T) {
+	dir := t.TempDir()
+	r := runCLI(t, dir, "store", "list")
+	require.Equal(t, 0, r.code, r.stderr)
+	keys, err := phi.OpenAuditKeyFile(filepath.Join(dir, "audit.key"))
+	require.NoError(t, err)
+	held, err := phi.OpenAuditLog(phi.AuditConfig{Dir: filepath.Join(dir, "audit"), Keys: keys})
+	require.NoError(t, err)
+	go func() {
+		time.Sleep(200 * time.Millisecond)
+		held.Close()
+	}()
+	r = runCLI(t, dir, "store", "list")
+	require.Equal(t, 0, r.code, r.stderr)
+	r = runCLI(t, dir, "audit", "verify")
+	require.Equal(t, 0, r.code, r.stderr)
+	require.Contains(t, r.stdout, "OK: 2 records")
 }

@@ -69,11 +69,33 @@ func openSession(ctx context.Context, l *local) (*storeSession, error) {
 	if err != nil {
 		return nil, err
 	}
-	log, err := l.openAudit()
+	log, err := openAuditWait(ctx, l)
 	if err != nil {
 		return nil, fmt.Errorf("audit log: %w", err)
 	}
 	return &storeSession{s: s, kf: kf, log: log}, nil
+}
+
+// auditWait is how long a command waits for another faxkit process to
+// release the audit log (each command holds it for a moment).
+const auditWait = 10 * time.Second
+
+// openAuditWait opens the audit log, waiting while another process has it
+// open (phi.ErrAuditBusy) rather than failing a command that merely
+// overlapped with another, e.g. a scheduled purge.
+func openAuditWait(ctx context.Context, l *local) (*phi.AuditLog, error) {
+	deadline := time.Now().Add(auditWait)
+	for {
+		log, err := l.openAudit()
+		if !errors.Is(err, phi.ErrAuditBusy) || time.Now().After(deadline) {
+			return log, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
 
 func (ss *storeSession) close(err error) error {
