@@ -18,6 +18,7 @@ const (
 	deliver fault = iota
 	drop
 	corrupt
+	duplicate // delivered twice, as a T.38 peer repeating a packet may
 )
 
 // lineSim is an in-memory modem pair on a virtual clock: what one session
@@ -38,12 +39,14 @@ type lineSim struct {
 	// replace may substitute the n-th frame of its type sent by side from.
 	replace    func(from int, f Frame, n int) (Frame, bool)
 	imageFault func(from int, n int, data []byte) []byte
-	hangupAt   [2]time.Time  // side hangs up abruptly at this time
-	doneLag    time.Duration // EventSendDone comes this long after the peer got the signal
-	tcfN       [2]int
-	imgN       [2]int
-	trace      []string
-	steps      int
+	// delay holds back the n-th frame of type fcf sent by side from.
+	delay    func(from int, f Frame, n int) time.Duration
+	hangupAt [2]time.Time  // side hangs up abruptly at this time
+	doneLag  time.Duration // EventSendDone comes this long after the peer got the signal
+	tcfN     [2]int
+	imgN     [2]int
+	trace    []string
+	steps    int
 }
 
 type simEv struct {
@@ -103,11 +106,18 @@ func (l *lineSim) do(side int, acts []Action) {
 				if err != nil {
 					l.t.Fatalf("marshal %v: %v", f, err)
 				}
+				fa := fat
+				if l.delay != nil {
+					fa = fa.Add(l.delay(side, f, l.count[side][f.FCF]))
+				}
 				switch fl {
 				case deliver:
-					l.push(fat, peer, Event{Kind: EventFrame, Data: b})
+					l.push(fa, peer, Event{Kind: EventFrame, Data: b})
+				case duplicate:
+					l.push(fa, peer, Event{Kind: EventFrame, Data: b})
+					l.push(fa.Add(20*time.Millisecond), peer, Event{Kind: EventFrame, Data: b})
 				case corrupt:
-					l.push(fat, peer, Event{Kind: EventFrameBad})
+					l.push(fa, peer, Event{Kind: EventFrameBad})
 				}
 			}
 			l.push(at, peer, Event{Kind: EventCarrierDown})
