@@ -5,6 +5,8 @@ import (
 	"sort"
 	"testing"
 	"time"
+
+	"github.com/faxkit/faxkit/t4"
 )
 
 // TestOneFaultEverywhere runs a clean call, then the same call once for
@@ -73,6 +75,169 @@ func TestOneFaultEverywhere(t *testing.T) {
 					p.checkPages(t)
 					if tx, rx := p.tx.Stats().Pages, p.rx.Stats().Pages; tx != 3 || rx != 3 {
 						t.Fatalf("pages tx %d rx %d, want 3\n%s", tx, rx, p.sim.tail())
+					}
+				})
+			}
+		}
+	}
+}
+
+// TestOneFaultInRareExchanges is TestOneFaultEverywhere for the exchanges
+// a clean call never reaches: PPR, CTC/CTR, EOR/ERR, RTN, FTT, EOM, RNR/RR.
+// Each scenario is run clean, then once per control frame with that one
+// frame dropped, corrupted, duplicated or held back past T4; the outcome
+// must not change.
+func TestOneFaultInRareExchanges(t *testing.T) {
+	const A, B = 0, 1
+	type scenario struct {
+		name  string
+		pages int
+		opts  []pairOpt
+		base  func(p *pair) func(side int, f Frame, n int) fault
+		setup func(p *pair)
+	}
+	scenarios := []scenario{
+		{name: "PPR-CTC", pages: 1, base: func(p *pair) func(int, Frame, int) fault {
+			return func(side int, f Frame, n int) fault {
+				if side == A && f.FCF == FCFFCD && f.Info[0] == 3 && p.tx.mode.Speed == V17_14400 {
+					return drop
+				}
+				return deliver
+			}
+		}},
+		{name: "EOR", pages: 2, opts: []pairOpt{withCaps(func(c *Capabilities) { c.Modems = ModemsV27terFallback }, nil)},
+			base: func(p *pair) func(int, Frame, int) fault {
+				return func(side int, f Frame, n int) fault {
+					if side == A && f.FCF == FCFFCD && f.Info[0] == 1 && p.tx.page == 0 {
+						return drop
+					}
+					return deliver
+				}
+			}},
+		{name: "EOR-last-page", pages: 2, opts: []pairOpt{withCaps(func(c *Capabilities) { c.Modems = ModemsV27terFallback }, nil)},
+			base: func(p *pair) func(int, Frame, int) fault {
+				return func(side int, f Frame, n int) fault {
+					if side == A && f.FCF == FCFFCD && f.Info[0] == 1 && p.tx.page == 1 {
+						return drop
+					}
+					return deliver
+				}
+			}},
+		{name: "RTN", pages: 2, opts: []pairOpt{withCaps(nonECM, nil)}, setup: func(p *pair) {
+			p.sim.imageFault = func(side, n int, d []byte) []byte {
+				if n == 1 {
+					return d[:len(d)/4]
+				}
+				return d
+			}
+		}},
+		{name: "FTT", pages: 2, opts: []pairOpt{withCaps(nonECM, nil)}, setup: func(p *pair) {
+			p.sim.tcfFault = func(side, n int) bool { return n == 1 }
+		}},
+		{name: "RNR", pages: 2, setup: func(p *pair) {
+			p.sim.replace = func(side int, f Frame, n int) (Frame, bool) {
+				if side == B && f.FCF == FCFMCF && n == 1 {
+					return NewFrame(FCFRNR, false, true), true
+				}
+				return f, false
+			}
+		}},
+	}
+	for _, ecm := range []bool{false, true} {
+		scenarios = append(scenarios, scenario{name: fmt.Sprintf("EOM-ecm=%v", ecm), pages: 3,
+			opts: []pairOpt{withCaps(func(c *Capabilities) { c.ECM = ecm }, nil), func(p *pair) {
+				p.doc = nil
+				p.txCfg.Document = mixedDoc{pages: []*t4.Bitmap{testPage(0, 1728, 60), testPage(1, 1728, 60), testPage(2, 1728, 60)}}
+			}}})
+	}
+	control := func(fcf FCF) bool { return fcf != FCFFCD && fcf != FCFRCP }
+	for _, sc := range scenarios {
+		build := func(t *testing.T) *pair {
+			p := newPair(t, testDoc(sc.pages, 120, ResFine), sc.opts...)
+			if sc.setup != nil {
+				sc.setup(p)
+			}
+			return p
+		}
+		clean := build(t)
+		var base func(int, Frame, int) fault
+		if sc.base != nil {
+			base = sc.base(clean)
+			clean.sim.frameFault = base
+		}
+		runPair(t, clean)
+		type outcome struct {
+			tx, rx             Result
+			txPages, rxPages   int
+			delivered, partial int
+		}
+		result := func(p *pair) outcome {
+			o := outcome{tx: p.tx.Result(), rx: p.rx.Result(), txPages: p.tx.Stats().Pages, rxPages: p.rx.Stats().Pages, delivered: len(p.got)}
+			for _, g := range p.got {
+				if g.Partial {
+					o.partial++
+				}
+			}
+			return o
+		}
+		want := result(clean)
+		if want.rxPages != sc.pages {
+			t.Fatalf("%s: clean run: %+v\n%s", sc.name, want, clean.sim.tail())
+		}
+		var hits [][3]int
+		for side := 0; side < 2; side++ {
+			for fcf, n := range clean.sim.count[side] {
+				if !control(fcf) {
+					continue
+				}
+				for i := 1; i <= min(n, 4); i++ {
+					hits = append(hits, [3]int{side, int(fcf), i})
+				}
+			}
+		}
+		sort.Slice(hits, func(i, j int) bool {
+			for k := 0; k < 3; k++ {
+				if hits[i][k] != hits[j][k] {
+					return hits[i][k] < hits[j][k]
+				}
+			}
+			return false
+		})
+		for _, h := range hits {
+			for _, fa := range []struct {
+				name  string
+				fault fault
+				delay time.Duration
+			}{{"drop", drop, 0}, {"corrupt", corrupt, 0}, {"dup", duplicate, 0}, {"late3.5s", deliver, 3500 * time.Millisecond}} {
+				side, fcf, nth := h[0], FCF(h[1]), h[2]
+				t.Run(fmt.Sprintf("%s/%c-%s#%d/%s", sc.name, 'A'+side, fcf, nth, fa.name), func(t *testing.T) {
+					p := build(t)
+					var bf func(int, Frame, int) fault
+					if sc.base != nil {
+						bf = sc.base(p)
+					}
+					seen := map[FCF]int{}
+					p.sim.frameFault = func(s int, f Frame, n int) fault {
+						if s == side && f.FCF == fcf {
+							seen[fcf]++
+							if seen[fcf] == nth {
+								return fa.fault
+							}
+						}
+						if bf != nil {
+							return bf(s, f, n)
+						}
+						return deliver
+					}
+					p.sim.delay = func(s int, f Frame, n int) time.Duration {
+						if s == side && f.FCF == fcf && n == nth {
+							return fa.delay
+						}
+						return 0
+					}
+					runPair(t, p)
+					if got := result(p); got != want {
+						t.Fatalf("outcome %+v, want %+v\n%s", got, want, p.sim.tail())
 					}
 				})
 			}

@@ -194,6 +194,7 @@ type Session struct {
 	rxHave     FrameMap
 	rxFrames   int    // frames in the current ECM block: the largest PPS count seen
 	rxCommit   [2]int // page and block counters of the last committed block, -1 none
+	rxPPSAt    [2]int // page and block counters of the last PPS, -1 none
 	rxPartial  bool
 	allDone    bool
 	rxIdle     int // consecutive T2 expiries while waiting for a command
@@ -204,7 +205,7 @@ func NewSession(cfg Config) (*Session, error) {
 	if err := cfg.fill(); err != nil {
 		return nil, err
 	}
-	s := &Session{cfg: cfg, rxCommit: [2]int{-1, -1}}
+	s := &Session{cfg: cfg, rxCommit: [2]int{-1, -1}, rxPPSAt: [2]int{-1, -1}}
 	if cfg.Capabilities != nil {
 		s.caps = *cfg.Capabilities
 	} else {
@@ -1074,7 +1075,14 @@ func (s *Session) rxFrame(f Frame) {
 		if err != nil {
 			return
 		}
+		if s.rxCommit == s.rxPPSAt && s.rxHave.Count() == 0 {
+			// We answered this block's EOR already and the ERR was lost:
+			// answer again, but do not deliver the page a second time.
+			s.rxFollowBlock(fcf2.WithoutPRI(), FCFERR)
+			return
+		}
 		s.stats.EORs++
+		s.rxCommit = s.rxPPSAt
 		s.rxPartial = true
 		s.commitBlock()
 		s.rxAfterBlock(fcf2.WithoutPRI(), FCFERR)
@@ -1243,6 +1251,7 @@ func (s *Session) clearBlock() {
 // rxPPS answers a partial page signal (T.30 A.4): MCF when every frame of
 // the block arrived, else PPR with the missing ones.
 func (s *Session) rxPPS(p PPS) {
+	s.rxPPSAt = [2]int{int(p.Page), int(p.Block)}
 	if s.rxCommit == [2]int{int(p.Page), int(p.Block)} && s.rxHave.Count() == 0 {
 		// we answered MCF already and it was lost
 		s.rxFollowBlock(p.FCF2.WithoutPRI(), FCFMCF)
