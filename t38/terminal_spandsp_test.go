@@ -166,7 +166,7 @@ func runInterop(t testing.TB, s interopSpec) interopOutcome {
 	defer cancel()
 	pcfg := spandsp.Config{Send: !s.send, File: file, Local: peerAddr, Remote: pc.LocalAddr().String(),
 		NoECM: !s.ecm, Version: int(s.version), Compression: compName(s.comp), NoRedundancy: s.noRed,
-		Speedup: s.speedup, Timeout: 400 * time.Second, Loss: s.loss, Seed: s.seed + 1,
+		Speedup: s.speedup, Timeout: 200 * time.Second, Loss: s.loss, Seed: s.seed + 1,
 		Verbose: os.Getenv("FAXKIT_T38_DEBUG") != ""}
 	peer := spandsp.Start(ctx, t, pcfg)
 
@@ -197,7 +197,6 @@ func runInterop(t testing.TB, s interopSpec) interopOutcome {
 		cfg.CheckPage = func(data []byte, m t30.Mode) (t30.PageQuality, error) {
 			q, err := t30.CheckPageT4(data, m)
 			tcfg.Logger.Debug("page check", "octets", len(data), "quality", fmt.Sprintf("%+v", q), "err", err, "mode", fmt.Sprintf("%+v", m))
-			_ = os.WriteFile(fmt.Sprintf("/tmp/page-%d.bin", time.Now().UnixNano()), data, 0o600)
 			return q, err
 		}
 	}
@@ -296,7 +295,7 @@ func TestSpandspInterop(t *testing.T) {
 	}
 	// Real-time pacing on the matching clock, both directions.
 	for _, send := range []bool{true, false} {
-		s := interopSpec{send: send, ecm: true, comp: t30.MMR, pages: 1, ec: ECRedundancy, pacing: PacingRealTime}
+		s := interopSpec{send: send, ecm: true, comp: t30.MMR, pages: 1, ec: ECRedundancy, pacing: PacingRealTime, speedup: 10}
 		specs = append(specs, s)
 		core[s.name()] = true
 	}
@@ -329,4 +328,81 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(p)
+}
+
+// TestSpandspLoss holds ECM calls with spandsp over a lossy network, each
+// way (faxkit's packets are dropped by an impairment wrapper, spandsp's by
+// the peer itself). With redundancy 3 at 20% loss the calls must succeed,
+// pixel for pixel. Without redundancy, spandsp 0.0.6 fails calls at a few
+// percent loss (it does not recover lost HDLC frames well); there the
+// outcome is logged and only truthfulness is required: every call ends on
+// its own, and faxkit never claims a page the far end did not get, nor
+// delivers a page that differs from what was sent.
+func TestSpandspLoss(t *testing.T) {
+	cases := []struct {
+		name  string
+		loss  float64
+		ec    ErrorCorrection
+		noRed bool
+		must  bool // the call must succeed
+	}{
+		{"redundancy3-loss20", 20, ECRedundancy, false, true},
+		{"none-loss5", 5, ECNone, true, false},
+		{"none-loss2", 2, ECNone, true, false},
+	}
+	for _, c := range cases {
+		for _, send := range []bool{true, false} {
+			for _, seed := range []int{1, 2} {
+				s := interopSpec{send: send, pages: 2, ecm: true, comp: t30.MMR, ec: c.ec, noRed: c.noRed,
+					pacing: PacingNone, loss: c.loss, seed: seed}
+				t.Run(fmt.Sprintf("%s/%s/seed%d", c.name, s.name(), seed), func(t *testing.T) {
+					if !fullInterop() && seed > 1 {
+						t.Skip("part of the full matrix: run without -race or with FAXKIT_T38_FULL=1")
+					}
+					t.Parallel()
+					o := runInterop(t, s)
+					t.Logf("faxkit %v (pages %d, PPRs %d), spandsp %s (ok %v, pages %d); faxkit recovered %d lost %d",
+						o.res, o.st.Pages, o.st.PPRs, o.peer.Result, o.peer.OK, o.peer.Pages,
+						o.term.Receiver.Recovered, o.term.Receiver.Lost)
+					checkTruthful(t, s, o)
+					if c.must {
+						require.Equal(t, t30.ResultOK, o.res, "faxkit; spandsp: %+v", o.peer)
+						require.True(t, o.peer.OK, "spandsp: %+v", o.peer)
+						checkInteropPages(t, s, o)
+					}
+				})
+			}
+		}
+	}
+}
+
+// checkTruthful: what faxkit reports matches what happened.
+func checkTruthful(t *testing.T, s interopSpec, o interopOutcome) {
+	t.Helper()
+	if s.send {
+		// Pages faxkit counts as confirmed are in spandsp's file, intact.
+		var got []*t4.Bitmap
+		if st, err := os.Stat(o.rxFile); err == nil && st.Size() > 0 {
+			got = readTIFF(t, o.rxFile)
+		}
+		require.LessOrEqual(t, o.st.Pages, len(got), "faxkit claims pages spandsp did not store")
+		for i := 0; i < o.st.Pages; i++ {
+			require.Zero(t, rowsDiffer(got[i], o.doc.Pages[i]), "page %d", i+1)
+		}
+		if o.res == t30.ResultOK {
+			require.Equal(t, s.pages, o.st.Pages)
+		}
+		return
+	}
+	for i, rp := range o.got {
+		want := o.doc.Pages[i]
+		b, _, err := t4.DecodePage(bytes.NewReader(rp.Data), want.Width, &t4.DecodeOptions{
+			Compression: t30.T4Compression(rp.Mode.Compression), BitOrder: t4.LSBFirst})
+		require.NoError(t, err)
+		require.Zero(t, rowsDiffer(b, want), "page %d delivered damaged", i+1)
+	}
+	require.Equal(t, len(o.got), o.st.Pages)
+	if o.res == t30.ResultOK {
+		require.Equal(t, s.pages, len(o.got))
+	}
 }
