@@ -18,7 +18,7 @@ import (
 var updateSeeds = flag.Bool("update-seeds", false, "rewrite testdata/fuzz/FuzzReader seeds made by our writer")
 
 // fuzzLimits keep one fuzz input cheap: small pages, few pages.
-var fuzzLimits = Limits{MaxPages: 16, MaxPixels: 1 << 20, MaxImageBytes: 8 << 20, MaxStrips: 4096, MaxValueBytes: 1 << 16}
+var fuzzLimits = Limits{MaxPages: 16, MaxPixels: 1 << 20, MaxImageBytes: 8 << 20, MaxStrips: 4096, MaxValueBytes: 1 << 16, MaxStreamBuffer: 1 << 20}
 
 // FuzzReader feeds arbitrary bytes to the reader: it must never panic or
 // allocate beyond its limits, errors must wrap a sentinel, and every page it

@@ -189,8 +189,10 @@ func (p *Page) decodeJPEG() (image.Image, error) {
 		if sr.Size() > p.r.limits.MaxImageBytes {
 			return nil, p.errf(-1, ErrTooLarge, "JPEG strip of %d bytes", sr.Size())
 		}
-		data := make([]byte, sr.Size())
-		if _, err := io.ReadFull(sr, data); err != nil {
+		// ReadAll grows with the data there is: a stream's strip size is
+		// not checked against the file's.
+		data, err := io.ReadAll(sr)
+		if err != nil {
 			return nil, p.errf(-1, ErrCorrupt, "reading JPEG strip: %v", err)
 		}
 		if len(data) < 2 || data[0] != 0xff || data[1] != 0xd8 {

@@ -74,7 +74,9 @@ func (f *forwardReader) ReadAt(p []byte, off int64) (int, error) {
 		return 0, fmt.Errorf("%w: streaming would buffer %d bytes (limit %d)", ErrTooLarge, end-f.base, f.max)
 	}
 	for f.eof == nil && f.base+int64(len(f.buf)) < end {
-		grow := min(max(32<<10, end-f.base-int64(len(f.buf))), f.max-int64(len(f.buf)))
+		// Grow by doubling, not by what was asked: a hostile offset or
+		// count must not allocate more than the stream really holds.
+		grow := min(max(32<<10, int64(len(f.buf))), f.max-int64(len(f.buf)))
 		if int64(cap(f.buf)-len(f.buf)) < grow {
 			nb := make([]byte, len(f.buf), int64(len(f.buf))+max(grow, int64(len(f.buf))))
 			copy(nb, f.buf)
