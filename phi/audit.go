@@ -143,7 +143,7 @@ const (
 	segPrefix       = "audit-"
 	segSuffix       = ".log"
 	checkpointsFile = "checkpoints"
-	lockFile        = "lock"
+	auditLockFile   = "lock"
 	checkpointHdr   = "faxkit audit log v1"
 	maxAuditLine    = 64 << 10
 )
@@ -204,7 +204,10 @@ func OpenAuditLog(cfg AuditConfig) (*AuditLog, error) {
 	// One writer at a time: two AuditLogs appending to one directory
 	// would both number from the same sequence and break the chain for
 	// good.
-	lock, err := lockDir(cfg.Dir, lockFile)
+	lock, err := lockFile(filepath.Join(cfg.Dir, auditLockFile), true, false)
+	if errors.Is(err, errLockBusy) {
+		err = ErrAuditBusy
+	}
 	if err != nil {
 		return nil, err
 	}

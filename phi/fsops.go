@@ -149,3 +149,5 @@ func createFileExclusive(dir, name string, data []byte) error {
 }
 
 const tmpPrefix = ".tmp-"
+
+var errLockBusy = errors.New("phi: lock held elsewhere")

@@ -8,18 +8,32 @@ import (
 	"syscall"
 )
 
-// lockDir takes an exclusive advisory lock (flock) on dir/name, creating
-// the file if needed. It fails at once with ErrAuditBusy if another open
-// file description holds the lock, in this process or another.
-func lockDir(dir, name string) (*os.File, error) {
-	f, err := os.OpenFile(dir+string(os.PathSeparator)+name, os.O_RDWR|os.O_CREATE, 0o600)
+// lockFile opens (creating if needed) the file at path and takes an
+// advisory flock on it: shared or exclusive, waiting for it or failing at
+// once with errLockBusy. Locks conflict between open file descriptions, in
+// this process or another; closing the file releases the lock.
+func lockFile(path string, exclusive, wait bool) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, err
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+	how := syscall.LOCK_SH
+	if exclusive {
+		how = syscall.LOCK_EX
+	}
+	if !wait {
+		how |= syscall.LOCK_NB
+	}
+	for {
+		err = syscall.Flock(int(f.Fd()), how)
+		if !errors.Is(err, syscall.EINTR) {
+			break
+		}
+	}
+	if err != nil {
 		f.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, ErrAuditBusy
+			return nil, errLockBusy
 		}
 		return nil, err
 	}

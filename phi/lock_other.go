@@ -4,8 +4,8 @@ package phi
 
 import "os"
 
-// lockDir is a no-op where flock is unavailable: one writer per audit
-// directory is then the caller's responsibility.
-func lockDir(dir, name string) (*os.File, error) {
-	return os.OpenFile(dir+string(os.PathSeparator)+name, os.O_RDWR|os.O_CREATE, 0o600)
+// lockFile only opens the file where flock is unavailable: keeping one
+// process per audit directory and store is then the caller's job.
+func lockFile(path string, exclusive, wait bool) (*os.File, error) {
+	return os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 }

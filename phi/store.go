@@ -164,6 +164,10 @@ const (
 // OpenStore opens (creating if needed) the store in cfg.Dir and recovers
 // from any interrupted write: temporary files and bodies whose record was
 // never committed are removed, and half-finished deletions are completed.
+// While a DocumentWriter is open on the same directory, in this process or
+// another, temporary files and bodies are left for a later open: they may
+// be its work in progress. Several processes may use one store at once
+// where the OS has flock (see writersLock and recordsLock).
 func OpenStore(ctx context.Context, cfg StoreConfig) (*Store, error) {
 	if cfg.Dir == "" {
 		return nil, errors.New("phi: StoreConfig.Dir is required")
@@ -198,7 +202,46 @@ func OpenStore(ctx context.Context, cfg StoreConfig) (*Store, error) {
 	return s, nil
 }
 
+// Cross-process locks (flock, in the docs directory). Store.mu only
+// serializes one Store's own calls.
+const (
+	// writersLock is held shared by every DocumentWriter from Create to
+	// Commit or Abort, and exclusively by recovery: another process's
+	// OpenStore must not take a document being written for the leftovers
+	// of a crash (its temporary body, or its body renamed but not yet
+	// given a record) and delete it.
+	writersLock = ".lock-writers"
+	// recordsLock is held exclusively around every read-modify-write of a
+	// record (retention, hold, key rotation, deletion), so that a record
+	// rewritten by one process cannot resurrect one another process has
+	// just shredded.
+	recordsLock = ".lock-records"
+)
+
+func (s *Store) lockRecords() (release func(), err error) {
+	f, err := lockFile(filepath.Join(s.dir, recordsLock), true, true)
+	if err != nil {
+		return nil, err
+	}
+	return func() { f.Close() }, nil
+}
+
 func (s *Store) recover() error {
+	// If a writer is active elsewhere, temporary files and bodies without
+	// a record may be its work in progress: leave them to a later open.
+	wl, err := lockFile(filepath.Join(s.dir, writersLock), true, false)
+	writing := errors.Is(err, errLockBusy)
+	if err != nil && !writing {
+		return err
+	}
+	if wl != nil {
+		defer wl.Close()
+	}
+	release, err := s.lockRecords()
+	if err != nil {
+		return err
+	}
+	defer release()
 	entries, err := os.ReadDir(s.dir)
 	if err != nil {
 		return err
@@ -218,11 +261,11 @@ func (s *Store) recover() error {
 	for _, e := range entries {
 		name := e.Name()
 		switch {
-		case strings.HasPrefix(name, tmpPrefix):
+		case strings.HasPrefix(name, tmpPrefix) && !writing:
 			if err := rm(name); err != nil {
 				return err
 			}
-		case strings.HasSuffix(name, sealExt):
+		case strings.HasSuffix(name, sealExt) && !writing:
 			id := strings.TrimSuffix(name, sealExt)
 			if !have[id+recExt] {
 				if err := rm(name); err != nil { // uncommitted or deleted
@@ -349,6 +392,7 @@ type DocumentWriter struct {
 	created     time.Time
 	retainUntil time.Time
 	done        bool
+	lock        *os.File // writersLock, shared, until Commit or Abort ends
 }
 
 type countingWriter struct {
@@ -382,11 +426,16 @@ func (s *Store) Create(ctx context.Context, meta Metadata) (*DocumentWriter, err
 		return nil, err
 	}
 	id := newDocID()
-	f, err := s.fs.CreateTemp(s.dir, tmpPrefix+"*")
+	lock, err := lockFile(filepath.Join(s.dir, writersLock), false, true)
 	if err != nil {
 		return nil, err
 	}
-	w := &DocumentWriter{s: s, id: id, metaJSON: metaJSON, dk: dk, kekID: kekID, kek: kek, f: f}
+	f, err := s.fs.CreateTemp(s.dir, tmpPrefix+"*")
+	if err != nil {
+		lock.Close()
+		return nil, err
+	}
+	w := &DocumentWriter{s: s, id: id, metaJSON: metaJSON, dk: dk, kekID: kekID, kek: kek, f: f, lock: lock}
 	w.cw.w = f
 	w.created = s.clock.Now().UTC().Round(0)
 	if s.retention > 0 {
@@ -433,11 +482,19 @@ func (w *DocumentWriter) Abort() error {
 		return nil
 	}
 	w.done = true
+	defer w.unlock()
 	if w.ps != nil && w.ps.cur != nil {
 		w.ps.cur.h.stop()
 	}
 	w.f.Close()
 	return w.s.fs.Remove(w.f.Name())
+}
+
+func (w *DocumentWriter) unlock() {
+	if w.lock != nil {
+		w.lock.Close()
+		w.lock = nil
+	}
 }
 
 // Commit seals the document and makes it visible atomically:
@@ -453,6 +510,7 @@ func (w *DocumentWriter) Commit() (DocInfo, error) {
 	if w.done {
 		return DocInfo{}, ErrClosed
 	}
+	defer w.unlock()
 	s := w.s
 	fail := func(err error) (DocInfo, error) {
 		w.Abort()
@@ -702,6 +760,11 @@ func (s *Store) List(_ context.Context) ([]DocInfo, error) {
 func (s *Store) Delete(ctx context.Context, id string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	release, err := s.lockRecords()
+	if err != nil {
+		return err
+	}
+	defer release()
 	r, err := s.readRecord(id)
 	if err != nil {
 		return err
@@ -751,6 +814,11 @@ func (s *Store) shred(id string) error {
 func (s *Store) updateRecord(ctx context.Context, id string, kek tink.AEAD, f func(*record) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	release, err := s.lockRecords()
+	if err != nil {
+		return err
+	}
+	defer release()
 	r, err := s.readRecord(id)
 	if err != nil {
 		return err

@@ -730,3 +730,37 @@ func TestKeyFileCreationRace(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, ents, 2, "no temporary files left")
 }
+
+// Another process opening the store (a faxkit command run while a fax is
+// being received) must not take a document being written for the leftovers
+// of a crash: its temporary body, or its body renamed but not yet given a
+// record, must survive that open's recovery.
+func TestOpenStoreLeavesActiveWritersAlone(t *testing.T) {
+	ctx := context.Background()
+	keys := newMemKeys(t, "k1")
+	s, dir := testStore(t, keys, Segment4KB)
+	w, err := s.Create(ctx, testMeta)
+	require.NoError(t, err)
+	p, err := w.NewPage()
+	require.NoError(t, err)
+	page := randBytes(t, 9000)
+	_, err = p.Write(page)
+	require.NoError(t, err)
+	require.NoError(t, p.Close())
+
+	_, err = OpenStore(ctx, StoreConfig{Dir: dir, Keys: keys}) // "another process"
+	require.NoError(t, err)
+	info, err := w.Commit()
+	require.NoError(t, err, "the writer's temporary body was removed under it")
+	got, err := readPages(s, info.ID)
+	require.NoError(t, err)
+	require.Equal(t, [][]byte{page}, got)
+
+	// With no writer active, recovery runs again.
+	orphan := filepath.Join(dir, docsDir, tmpPrefix+"orphan")
+	require.NoError(t, os.WriteFile(orphan, []byte("x"), 0o600))
+	_, err = OpenStore(ctx, StoreConfig{Dir: dir, Keys: keys})
+	require.NoError(t, err)
+	_, err = os.Stat(orphan)
+	require.ErrorIs(t, err, os.ErrNotExist)
+}
