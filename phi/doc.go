@@ -159,6 +159,11 @@
 //   - List and Stat report a record's clear fields without authenticating
 //     them; Open, Metadata, Delete, Purge and every change do authenticate
 //     them (a tampered hold or retention date cannot cause a deletion).
+//   - Several processes may share a store and an audit directory where
+//     the OS has flock (Linux, macOS, BSDs); elsewhere use one process.
+//     Only one AuditLog may be open per directory (ErrAuditBusy). A
+//     DocumentWriter neither committed nor aborted keeps OpenStore from
+//     cleaning up crash leftovers until it is.
 //   - Policy grants live in memory; the embedding application persists them.
 //   - The audit verifier, and an open AuditLog, keep two tree hashes per
 //     record in memory (about 64 bytes per record, 64 MB per million).
