@@ -198,6 +198,7 @@ type Session struct {
 	rxPartial  bool
 	allDone    bool
 	rxIdle     int // consecutive T2 expiries while waiting for a command
+	rxRepeats  int // consecutive CRP/RR answered with our last response
 }
 
 // NewSession validates cfg and returns a session ready to Start.
@@ -487,12 +488,7 @@ func (s *Session) timeout() {
 			s.end(ResultNoAnswer)
 		}
 	case stWaitCFR, stWaitPostResp, stWaitCTR, stWaitERR:
-		s.tries++
-		if s.tries >= s.cfg.MaxTries {
-			s.disconnect(ResultNoResponse)
-			return
-		}
-		s.repeatCmd()
+		s.retry()
 	case stWaitCmd:
 		if s.repeatDIS {
 			if !s.now.Before(s.t1End) {
@@ -547,8 +543,21 @@ func (s *Session) timeout() {
 	}
 }
 
-// repeatCmd resends the last command burst (T4 expiry or CRP). A repeated
-// DCS is followed by TCF again.
+// retry repeats the last command after T4 expired or the peer answered
+// CRP (T.30 5.4.3.1, 5.3.6.1.7), or gives up after MaxTries. A CRP counts
+// as a try, as in libspandsp, so a peer that answers everything with CRP
+// cannot hold the call forever.
+func (s *Session) retry() {
+	s.tries++
+	if s.tries >= s.cfg.MaxTries {
+		s.disconnect(ResultNoResponse)
+		return
+	}
+	s.repeatCmd()
+}
+
+// repeatCmd resends the last command burst. A repeated DCS is followed by
+// TCF again.
 func (s *Session) repeatCmd() {
 	if len(s.lastSent) == 0 {
 		return
@@ -614,6 +623,9 @@ func (s *Session) onFrame(f Frame) {
 		return // we are disconnecting
 	}
 	if !s.cfg.Transmit {
+		if f.FCF != FCFCRP && f.FCF != FCFRR {
+			s.rxRepeats = 0
+		}
 		s.rxFrame(f)
 		return
 	}
@@ -669,7 +681,7 @@ func (s *Session) txFrame(f Frame) {
 			}
 			s.sendDCS()
 		case FCFCRP:
-			s.repeatCmd()
+			s.retry()
 		}
 	case stWaitPostResp:
 		if s.mode.ECM {
@@ -694,7 +706,7 @@ func (s *Session) txFrame(f Frame) {
 			}
 			s.sendDCS() // retrain, then the same page again
 		case FCFCRP:
-			s.repeatCmd()
+			s.retry()
 		}
 	case stWaitCTR:
 		switch f.FCF {
@@ -703,7 +715,7 @@ func (s *Session) txFrame(f Frame) {
 			s.ppr = 0
 			s.enter(stTxPage)
 		case FCFCRP:
-			s.repeatCmd()
+			s.retry()
 		}
 	case stWaitERR:
 		switch f.FCF {
@@ -713,7 +725,7 @@ func (s *Session) txFrame(f Frame) {
 			s.stats.EORs++
 			s.blockDone()
 		case FCFCRP:
-			s.repeatCmd()
+			s.retry()
 		}
 	}
 }
@@ -931,7 +943,7 @@ func (s *Session) txECMResponse(f Frame) {
 		}
 		s.sendCmd(stWaitPostResp, NewFrame(FCFRR, s.disReceived, true))
 	case FCFCRP:
-		s.repeatCmd()
+		s.retry()
 	}
 }
 
@@ -1086,15 +1098,25 @@ func (s *Session) rxFrame(f Frame) {
 		s.rxPartial = true
 		s.commitBlock()
 		s.rxAfterBlock(fcf2.WithoutPRI(), FCFERR)
-	case FCFRR:
-		if s.lastResp != 0 {
-			s.respond(s.st, s.lastResp)
-		}
-	case FCFCRP:
-		if len(s.lastSent) > 0 {
-			s.sendCmd(s.afterOrSelf(), s.lastSent...)
-		}
+	case FCFRR, FCFCRP:
+		s.rxRepeat()
 	}
+}
+
+// rxRepeat answers CRP (T.30 5.3.6.1.7) and RR (A.4.2: the transmitter
+// asks again for the response to its last PPS) with our last response,
+// frame map and all. MaxTries of them in a row, with nothing else from the
+// transmitter, end the call: it is not hearing us.
+func (s *Session) rxRepeat() {
+	if len(s.lastSent) == 0 {
+		return
+	}
+	s.rxRepeats++
+	if s.rxRepeats > s.cfg.MaxTries {
+		s.disconnect(ResultNoResponse)
+		return
+	}
+	s.sendCmd(s.afterOrSelf(), s.lastSent...)
 }
 
 func (s *Session) afterOrSelf() state {

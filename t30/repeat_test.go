@@ -1,0 +1,160 @@
+package t30
+
+import (
+	"testing"
+	"time"
+)
+
+// quietEnd lets s run with nothing more from the peer: every send
+// completes, every deadline passes. It fails when the session stops making
+// progress (a deadline that does not move: a driver would spin) or does
+// not end.
+func quietEnd(t *testing.T, s *Session, now time.Time, sends int) time.Time {
+	t.Helper()
+	count := func(acts []Action) {
+		for _, a := range acts {
+			switch a.Kind {
+			case ActionSendFrames, ActionSendTCF, ActionSendImage, ActionSendTone:
+				sends++
+			}
+		}
+	}
+	stuck := 0
+	for i := 0; i < 1000 && !s.Done(); i++ {
+		if sends > 0 {
+			sends--
+			count(s.Handle(now, Event{Kind: EventSendDone}))
+			continue
+		}
+		d, ok := s.Deadline()
+		if !ok {
+			t.Fatalf("state %v has no deadline", s.st)
+		}
+		if d.After(now) {
+			now, stuck = d, 0
+		} else if stuck++; stuck > 10 {
+			t.Fatalf("state %v: deadline %v does not move past now", s.st, d.Sub(t0))
+		}
+		count(s.Tick(now))
+	}
+	if !s.Done() {
+		t.Fatalf("session did not end: state %v", s.st)
+	}
+	return now
+}
+
+func frameEvent(t *testing.T, f Frame) Event {
+	t.Helper()
+	b, err := f.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Event{Kind: EventFrame, Data: b}
+}
+
+// trainedReceiver is an answering receiver that has sent CFR to a DCS and
+// good TCF; the CFR is still going out (no EventSendDone yet).
+func trainedReceiver(t *testing.T, ecm bool) (*Session, time.Time) {
+	t.Helper()
+	s, err := NewSession(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := t0
+	s.Start(now)
+	now = now.Add(time.Second)
+	s.Handle(now, Event{Kind: EventSendDone}) // CED
+	now = now.Add(2 * time.Second)
+	s.Handle(now, Event{Kind: EventSendDone}) // DIS
+	m := Mode{Speed: V17_14400, Compression: MR, Resolution: ResFine}
+	if ecm {
+		m.Compression, m.ECM, m.ECMFrameSize = MMR, true, 256
+	}
+	f, err := m.DCS().Frame()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Handle(now, frameEvent(t, f))
+	s.Handle(now, Event{Kind: EventCarrierUp, Speed: V17_14400})
+	s.Handle(now.Add(1500*time.Millisecond), Event{Kind: EventData, Data: make([]byte, 2700)})
+	now = now.Add(1500 * time.Millisecond)
+	acts := s.Handle(now, Event{Kind: EventCarrierDown})
+	if len(acts) != 1 || acts[0].Kind != ActionSendFrames || acts[0].Frames[0].FCF != FCFCFR {
+		t.Fatalf("after TCF: %v", acts)
+	}
+	return s, now
+}
+
+// TestRRWhileSending: an RR that arrives while our response is still
+// going out must not leave the session waiting for its own send forever.
+func TestRRWhileSending(t *testing.T) {
+	s, now := trainedReceiver(t, true)
+	acts := s.Handle(now, frameEvent(t, NewFrame(FCFRR, false, true)))
+	for _, a := range acts {
+		if a.Kind == ActionSendFrames {
+			for _, f := range a.Frames {
+				if len(f.Info) == 0 && f.FCF == FCFPPR {
+					t.Fatalf("RR answered with a PPR without its frame map")
+				}
+			}
+		}
+	}
+	quietEnd(t, s, now, 2)
+}
+
+// TestRRRepeatsPPR: RR asks for the response to the last PPS again; after a
+// PPR that is the PPR with its frame map, not a bare PPR.
+func TestRRRepeatsPPR(t *testing.T) {
+	s, now := trainedReceiver(t, true)
+	s.Handle(now, Event{Kind: EventSendDone}) // CFR
+	s.Handle(now, Event{Kind: EventCarrierUp, Speed: V17_14400})
+	for _, i := range []uint8{0, 2} {
+		s.Handle(now, frameEvent(t, FCDFrame(i, make([]byte, 256))))
+	}
+	s.Handle(now, frameEvent(t, RCPFrame()))
+	s.Handle(now, Event{Kind: EventCarrierDown})
+	acts := s.Handle(now, frameEvent(t, PPS{FCF2: FCFNull, Frames: 3}.Frame(false)))
+	if len(acts) == 0 || len(acts[0].Frames) != 1 || acts[0].Frames[0].FCF != FCFPPR {
+		t.Fatalf("PPS answered %v", acts)
+	}
+	ppr := acts[0].Frames[0]
+	s.Handle(now, Event{Kind: EventSendDone})
+	acts = s.Handle(now, frameEvent(t, NewFrame(FCFRR, false, true)))
+	if len(acts) == 0 || len(acts[0].Frames) != 1 || acts[0].Frames[0].FCF != FCFPPR ||
+		string(acts[0].Frames[0].Info) != string(ppr.Info) {
+		t.Fatalf("RR after PPR answered %v", acts)
+	}
+}
+
+// TestCRPStorm: a peer that answers everything with CRP (T.30 5.3.6.1.7:
+// repeat your last command) must not hold the call forever. A CRP counts as
+// a try, as in libspandsp, so the call ends after MaxTries.
+func TestCRPStorm(t *testing.T) {
+	for _, ecm := range []bool{false, true} {
+		// the receiver answers every post-page command with CRP
+		p := newPair(t, testDoc(2, 100, ResFine), withCaps(func(c *Capabilities) { c.ECM = ecm }, nil))
+		p.sim.replace = func(side int, f Frame, n int) (Frame, bool) {
+			if side == 1 && f.FCF == FCFMCF {
+				return NewFrame(FCFCRP, false, true), true
+			}
+			return f, false
+		}
+		runPair(t, p)
+		wantResults(t, p, ResultNoResponse, ResultRemoteDCN)
+		if n := p.sim.count[1][FCFMCF]; n != 3 { // every MCF became CRP
+			t.Errorf("ecm=%v: %d CRPs before giving up, want 3", ecm, n)
+		}
+		// the transmitter answers every response with CRP
+		p = newPair(t, testDoc(2, 100, ResFine), withCaps(func(c *Capabilities) { c.ECM = ecm }, nil))
+		p.sim.replace = func(side int, f Frame, n int) (Frame, bool) {
+			if side == 0 && (f.FCF == FCFMPS || f.FCF == FCFPPS) {
+				return NewFrame(FCFCRP, false, true), true
+			}
+			return f, false
+		}
+		runPair(t, p)
+		if p.tx.Result() != ResultNoResponse || p.rx.Result() == ResultOK {
+			t.Fatalf("ecm=%v: tx %v rx %v\n%s", ecm, p.tx.Result(), p.rx.Result(), p.sim.tail())
+		}
+	}
+}
