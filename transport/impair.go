@@ -274,7 +274,10 @@ func (s *stage) flush() {
 	if s.closed {
 		return
 	}
-	s.lineTimer = nil
+	// lineTimer is left as it is: if emit re-armed it for an earlier
+	// datagram while this call waited for the lock, it is a live timer
+	// that arm below keeps (same due time) or stops; forgetting it would
+	// leave it pending past close.
 	now := s.clock.Now()
 	k := 0
 	for k < len(s.line) && !s.line[k].due.After(now) {

@@ -392,3 +392,51 @@ func TestImpairedConnReportsWrappedError(t *testing.T) {
 	_, _, err := ic.ReadFrom(buf)
 	require.ErrorIs(t, err, ErrIdle)
 }
+
+// recClock records timers; the test decides when they fire and whether
+// Stop still works (a timer that has fired cannot be stopped).
+type recClock struct {
+	now    time.Time
+	timers []*recTimer
+}
+
+type recTimer struct {
+	f              func()
+	fired, stopped bool
+}
+
+func (c *recClock) Now() time.Time { return c.now }
+func (c *recClock) AfterFunc(_ time.Duration, f func()) Timer {
+	t := &recTimer{f: f}
+	c.timers = append(c.timers, t)
+	return t
+}
+func (t *recTimer) Stop() bool {
+	if t.fired || t.stopped {
+		return false
+	}
+	t.stopped = true
+	return true
+}
+
+// A delay-line timer re-armed while an older one had fired and was waiting
+// for the lock must still be stopped by close, not left pending.
+func TestImpairmentDelayTimerNotOrphaned(t *testing.T) {
+	clk := &recClock{now: time.Unix(100, 0)}
+	var got []uint32
+	s := newStage(Impairment{Delay: 10 * time.Millisecond}, clk, func(p []byte, _ net.Addr) {
+		got = append(got, binary.BigEndian.Uint32(p))
+	})
+	s.submit([]byte{0, 0, 0, 1}, nil) // due 100.010, timer 0
+	clk.timers[0].fired = true        // fired, its flush not yet run
+	clk.now = clk.now.Add(-5 * time.Millisecond)
+	s.submit([]byte{0, 0, 0, 2}, nil) // due 100.005: new head, timer 1
+	require.Len(t, clk.timers, 2)
+	clk.now = time.Unix(100, 0).Add(20 * time.Millisecond)
+	clk.timers[0].f() // the old flush delivers both, in due order
+	assert.Equal(t, []uint32{2, 1}, got)
+	s.close()
+	for i, tm := range clk.timers {
+		assert.True(t, tm.fired || tm.stopped, "timer %d left pending after close", i)
+	}
+}
