@@ -14,8 +14,9 @@ import (
 // codec and counted in the page's Stats; with ReaderConfig.Strict they are
 // an ErrCorrupt error instead.
 //
-// One decoder serves all the strips of a page (Reset), so that a page cut
-// into a great many strips does not allocate a decoder for each.
+// One decoder serves all the strips (or tiles, each decoded into a bitmap
+// of the tile's size) of a page (Reset), so that a page cut into a great
+// many strips does not allocate a decoder for each.
 func (p *Page) readCCITT(cs *ccittState, b *t4.Bitmap, y0, y1 int, sr *io.SectionReader) error {
 	if cs.d != nil {
 		cs.br.Reset(sr)
@@ -23,7 +24,11 @@ func (p *Page) readCCITT(cs *ccittState, b *t4.Bitmap, y0, y1 int, sr *io.Sectio
 		return p.ccittRows(cs.d, b, y0, y1, sr)
 	}
 	in := &p.Info
-	opts := &t4.DecodeOptions{Rows: in.RowsPerStrip, MaxRows: in.RowsPerStrip, Strict: p.r.strict}
+	rows := in.RowsPerStrip
+	if in.Tiled {
+		rows = p.tileH
+	}
+	opts := &t4.DecodeOptions{Rows: rows, MaxRows: rows, Strict: p.r.strict}
 	if in.FillOrder == LSBFirst {
 		opts.BitOrder = t4.LSBFirst
 	}
@@ -46,7 +51,7 @@ func (p *Page) readCCITT(cs *ccittState, b *t4.Bitmap, y0, y1 int, sr *io.Sectio
 		opts.Compression = t4.MMR
 	}
 	cs.br = bufio.NewReaderSize(sr, 8192)
-	d, err := t4.NewDecoder(cs.br, in.Width, opts)
+	d, err := t4.NewDecoder(cs.br, b.Width, opts)
 	if err != nil {
 		return p.errf(-1, ErrUnsupported, "CCITT strip: %v", err)
 	}

@@ -34,8 +34,9 @@
 //
 // Bilevel pages are decoded by this package (none, PackBits) and package t4
 // (CCITT RLE, Group 3 1-D and 2-D, Group 4; FillOrder 1 and 2; min-is-white
-// and min-is-black; one strip or many). 2- and 4-bit grey and palette pages
-// (and those of BigTIFF files) are decoded by this package too. Other grey,
+// and min-is-black; one strip or many, or tiles). 1-, 2- and 4-bit grey and
+// palette pages (and those of BigTIFF files) are decoded by this package
+// too. Other grey,
 // palette and colour pages (LZW, Deflate, PackBits, none) are decoded by
 // golang.org/x/image/tiff, which
 // reads only the first IFD of a file: it is shown a view of the file whose
@@ -96,12 +97,13 @@
 // # Limitations
 //
 //   - Written files are classic TIFF (4 GiB at most); BigTIFF is read only,
-//     and of its non-fax pages only 2-, 4- and 8-bit grey and palette ones
-//     are decoded (by this package; x/image/tiff reads classic TIFF only).
+//     and of its non-fax pages only 1-, 2-, 4- and 8-bit grey and palette
+//     ones in strips are decoded (by this package; x/image/tiff reads
+//     classic TIFF only).
 //   - Not read: T.4/T.6 uncompressed mode (T4Options/T6Options bit 1),
-//     old-style JPEG (compression 6), tiled or planar JPEG pages, CCITT
-//     pages in tiles (decoded by x/image/tiff, which knows only 1-D Group
-//     3), bit depths other than 1, 2, 4, 8 and 16 for non-bilevel pages
+//     old-style JPEG (compression 6), tiled or planar JPEG pages, tiled
+//     pages of BigTIFF files other than fax pages, bit depths other than
+//     1, 2, 4, 8 and 16 for non-bilevel pages
 //     (2 and 4 only for one grey or palette sample), CMYK,
 //     CIE Lab and YCbCr pages without JPEG compression.
 //   - Multi-strip CCITT pages are read; written pages have one strip.

@@ -227,7 +227,7 @@ func TestInteropTiffcpRecodes(t *testing.T) {
 	src := filepath.Join(dir, "src.tif")
 	require.NoError(t, os.WriteFile(src, writeDoc(t, &WriterConfig{Compression: CompressionNone, FillOrder: MSBFirst}, interopPages, nil), 0o644))
 	for _, c := range []string{"none", "packbits", "g3", "g3:2d", "g3:fill", "g3:2d:fill", "g4", "lzw", "zip"} {
-		for _, args := range [][]string{{}, {"-f", "lsb2msb", "-r", "50"}, {"-B"}} {
+		for _, args := range [][]string{{}, {"-f", "lsb2msb", "-r", "50"}, {"-B"}, {"-t", "-w", "256", "-l", "48"}, {"-8"}} {
 			name := c + strings.Join(args, "")
 			t.Run(name, func(t *testing.T) {
 				out := filepath.Join(dir, strings.ReplaceAll(name, ":", "_")+".tif")

@@ -306,7 +306,7 @@ func (p *Page) strip(i int) (*io.SectionReader, error) {
 // bilevel path (as opposed to x/image/tiff or the JPEG path).
 func (p *Page) bilevelNative() bool {
 	in := &p.Info
-	if !in.Bilevel() || in.Tiled {
+	if !in.Bilevel() || p.planar == 2 {
 		return false
 	}
 	switch in.Compression {
@@ -339,6 +339,15 @@ func (p *Page) Bitmap() (*t4.Bitmap, error) {
 	}
 	b := t4.NewBitmap(in.Width, in.Height)
 	var cs ccittState
+	if in.Tiled {
+		if err := p.readTiles(&cs, b); err != nil {
+			return nil, err
+		}
+		if in.Photometric == BlackIsZero {
+			invert(b)
+		}
+		return b, nil
+	}
 	for i := 0; i < in.Strips; i++ {
 		y0 := i * in.RowsPerStrip
 		y1 := min(y0+in.RowsPerStrip, in.Height)
@@ -362,6 +371,43 @@ func (p *Page) Bitmap() (*t4.Bitmap, error) {
 		invert(b)
 	}
 	return b, nil
+}
+
+// readTiles decodes a tiled bilevel page (TIFF 6.0 section 15): each tile
+// is a small image of TileWidth x TileLength pixels, coded on its own, laid
+// left to right and top to bottom; the tiles on the right and bottom edges
+// overhang the page and are cropped.
+func (p *Page) readTiles(cs *ccittState, b *t4.Bitmap) error {
+	in := &p.Info
+	if p.tileW > t4.MaxWidth || int64(p.tileW)*int64(p.tileH) > p.r.limits.MaxPixels {
+		return p.errf(-1, ErrTooLarge, "tile of %d x %d pixels", p.tileW, p.tileH)
+	}
+	across := (in.Width + p.tileW - 1) / p.tileW
+	tile := t4.NewBitmap(p.tileW, p.tileH)
+	for i := 0; i < in.Strips; i++ {
+		x0, y0 := i%across*p.tileW, i/across*p.tileH
+		sr, err := p.strip(i)
+		if err != nil {
+			return err
+		}
+		clear(tile.Pix)
+		switch in.Compression {
+		case CompressionNone:
+			err = p.readRaw(tile, 0, p.tileH, sr)
+		case CompressionPackBits:
+			err = p.readPackBits(tile, 0, p.tileH, sr)
+		default:
+			err = p.readCCITT(cs, tile, 0, p.tileH, sr)
+		}
+		if err != nil {
+			return err
+		}
+		n := min(p.tileW, in.Width-x0)
+		for y := y0; y < min(y0+p.tileH, in.Height); y++ {
+			blitRow(b.Row(y), x0, tile.Row(y-y0), n)
+		}
+	}
+	return nil
 }
 
 // readRaw copies uncompressed rows. With FillOrder 2 the bits of every byte

@@ -48,7 +48,7 @@ func TestPeerFilesBilevel(t *testing.T) {
 	}{
 		{"g3.tif", 2, false}, {"g3-2d-fill.tif", 2, false}, {"g4.tif", 2, false}, {"rle.tif", 2, false},
 		{"zip-be.tif", 2, false}, {"bigtiff-g4.tif", 2, true}, {"bigtiff-g3-2d.tif", 2, true},
-		{"minisblack-packbits.tif", 1, false},
+		{"minisblack-packbits.tif", 1, false}, {"tiled-g3-2d.tif", 2, false}, {"tiled-g4.tif", 2, false},
 	} {
 		t.Run(f.name, func(t *testing.T) {
 			data := readFile(t, filepath.Join("testdata", "peers", f.name))

@@ -11,17 +11,18 @@ import (
 )
 
 // simpleOK reports whether decodeSimple handles the page: one grey or
-// palette sample of 2, 4 or 8 bits in strips, uncompressed, LZW, Deflate
-// or PackBits, with horizontal differencing only for 8 bits. It serves what x/image/tiff does not:
-// 2- and 4-bit pages (scanners and ImageMagick write 4-bit palettes) and
-// the pages of BigTIFF files.
+// palette sample of 1, 2, 4 or 8 bits in strips, uncompressed, LZW,
+// Deflate or PackBits, with horizontal differencing only for 8 bits. It
+// serves what x/image/tiff does not: 2- and 4-bit pages (scanners and
+// ImageMagick write 4-bit palettes), the pages of BigTIFF files, and
+// bilevel LZW or Deflate pages with FillOrder 2.
 func (p *Page) simpleOK() bool {
 	in := &p.Info
 	if in.Tiled || p.planar == 2 || in.SamplesPerPixel != 1 || p.predictor > 2 || (p.predictor == 2 && in.BitsPerSample != 8) {
 		return false
 	}
 	switch in.BitsPerSample {
-	case 2, 4, 8:
+	case 1, 2, 4, 8:
 	default:
 		return false
 	}
