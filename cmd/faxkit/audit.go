@@ -101,15 +101,24 @@ func auditExport(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	// The export is itself an audited access: record it before any record
+	// leaves, and refuse if it cannot be recorded. A log that fails
+	// verification cannot be appended to; its good prefix is still
+	// exported for review (and the command fails).
+	log, err := openAuditWait(ctx, &l)
+	switch {
+	case err == nil:
+		if err := errors.Join(audited(ctx, e, log, phi.ActionAuditRead, "", nil), log.Close()); err != nil {
+			return err
+		}
+	case errors.Is(err, phi.ErrAuditTampered), errors.Is(err, phi.ErrAuditTruncated):
+	default:
+		return err
+	}
 	if _, err := phi.ExportAuditLog(l.auditDir, keys, e.stdout, from, to); err != nil {
 		return &exitError{code: 1, err: err}
 	}
-	// The export itself is an audited access.
-	log, err := openAuditWait(ctx, &l)
-	if err != nil {
-		return err
-	}
-	return errors.Join(audited(ctx, e, log, phi.ActionAuditRead, "", nil), log.Close())
+	return nil
 }
 
 func auditCheckpoint(ctx context.Context, e *env, args []string) error {
