@@ -112,6 +112,7 @@ type Conn struct {
 	cancelDone  <-chan struct{} // Done of the context watched
 	cancelStop  func() bool
 	cancelFired bool // the watched context's func has set a past deadline
+	detached    bool // Detach ran: watch nothing more
 
 	// Listener mode.
 	call *call
@@ -177,8 +178,9 @@ func resolveUDP(ctx context.Context, r *net.Resolver, network, addr string) (*ne
 
 // NewConn wraps pc as one call with peer. Close closes pc. A caller that
 // keeps ownership of pc (for example a Send given the application's own
-// socket) may simply drop the Conn instead: it holds no goroutines. It may
-// leave a read deadline set on pc, so reset that before reusing pc. pc may
+// socket) calls Detach instead: the Conn holds no goroutines, but a read
+// context it watched can still fire after the Conn is dropped and set a
+// past read deadline on pc. pc may
 // be any net.PacketConn, including an impaired one (see Impair), one end of
 // a Pipe, or a Listener call.
 func NewConn(pc net.PacketConn, peer net.Addr, cfg *ConnConfig) *Conn {
@@ -336,7 +338,7 @@ func (c *Conn) watch(ctx context.Context) {
 		c.cancelStop()
 	}
 	c.cancelDone, c.cancelStop = done, nil
-	if done == nil {
+	if done == nil || c.detached {
 		return
 	}
 	c.cancelStop = context.AfterFunc(ctx, func() {
@@ -496,6 +498,40 @@ func (c *Conn) Close() error {
 		c.cancelMu.Unlock()
 	})
 	return c.closeErr
+}
+
+// Detach ends the Conn like Close but leaves its net.PacketConn open for
+// the caller: it stops watching read contexts, waits out a cancellation
+// that is setting a deadline at that moment, and clears the read deadline
+// (restoring one set with SetReadDeadline). After Detach no context passed
+// to ReadPacket can touch pc. For a Listener call it is Close.
+func (c *Conn) Detach() error {
+	if c.call != nil {
+		return c.Close()
+	}
+	var err error
+	detached := false
+	c.closeOnce.Do(func() {
+		detached = true
+		c.closed.Store(true)
+		c.cancelMu.Lock()
+		if c.cancelStop != nil {
+			c.cancelStop()
+		}
+		// A callback already running waits for cancelMu, then finds it
+		// is no longer the watched context and leaves pc alone.
+		c.cancelDone, c.cancelStop, c.detached = nil, nil, true
+		c.cancelMu.Unlock()
+		var dl time.Time
+		if t := c.userRDL.Load(); t != nil {
+			dl = *t
+		}
+		err = c.pc.SetReadDeadline(dl)
+	})
+	if !detached {
+		return c.closeErr
+	}
+	return err
 }
 
 func (c *Conn) closeError() error {

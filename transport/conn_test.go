@@ -436,3 +436,40 @@ func TestConnDropsTruncatedForeignDatagram(t *testing.T) {
 	assert.Equal(t, "peer", string(buf[:n]))
 	assert.Equal(t, uint64(1), c.Stats().Foreign)
 }
+
+// A caller that keeps its socket after a call (Send given the
+// application's own socket) detaches the Conn; a read context cancelled
+// afterwards must not set a past deadline on the socket.
+func TestConnDetachLeavesSocketUsable(t *testing.T) {
+	pa, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	require.NoError(t, err)
+	defer pa.Close()
+	pb, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	require.NoError(t, err)
+	defer pb.Close()
+	c := NewConn(pb, pa.LocalAddr(), nil)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	_, err = pa.WriteTo([]byte("one"), pb.LocalAddr())
+	require.NoError(t, err)
+	buf := make([]byte, 64)
+	_, err = c.ReadPacket(ctx, buf) // watches ctx
+	require.NoError(t, err)
+	require.NoError(t, c.Detach())
+	cancel()
+	time.Sleep(50 * time.Millisecond) // let a stray AfterFunc run, if any
+
+	_, err = pa.WriteTo([]byte("two"), pb.LocalAddr())
+	require.NoError(t, err)
+	n, _, err := pb.ReadFrom(buf)
+	require.NoError(t, err, "the caller's socket was left with a past deadline")
+	assert.Equal(t, "two", string(buf[:n]))
+	_, err = c.ReadPacket(context.Background(), buf)
+	assert.ErrorIs(t, err, ErrClosed)
+	assert.NoError(t, c.Close(), "Close after Detach leaves the socket open")
+	_, err = pa.WriteTo([]byte("three"), pb.LocalAddr())
+	require.NoError(t, err)
+	n, _, err = pb.ReadFrom(buf)
+	require.NoError(t, err)
+	assert.Equal(t, "three", string(buf[:n]))
+}

@@ -47,7 +47,8 @@
 //     use as it would UDPTL sequence numbers.
 //
 // *Conn also implements net.Conn and net.PacketConn, so code written for
-// either can use it.
+// either can use it. A caller that lends its own socket to NewConn for one
+// call ends the Conn with [Conn.Detach], not Close, and keeps the socket.
 //
 // A UDPTL call from the sending side:
 //
