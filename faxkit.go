@@ -27,7 +27,9 @@ var ErrNoPeer = errors.New("faxkit: no peer address")
 // document and socket problems that prevent the call return other errors.
 //
 // conn stays the caller's: Send neither closes it nor reads it after
-// returning (its read deadline is reset). Datagrams from addresses other
+// returning (its read deadline is reset). If conn has SetReadBuffer (a
+// *net.UDPConn does), Send and Receive raise its receive buffer to 4 MiB,
+// so that an unpaced peer's bursts are not dropped by the kernel. Datagrams from addresses other
 // than peer are ignored. Cancelling ctx, or Options.Timeout passing, ends
 // the call with DCN (Result "local-abort").
 func Send(ctx context.Context, conn net.PacketConn, peer net.Addr, doc Document, opts *Options) (Report, error) {
@@ -41,6 +43,7 @@ func Send(ctx context.Context, conn net.PacketConn, peer net.Addr, doc Document,
 	if err != nil {
 		return Report{}, err
 	}
+	growReadBuffer(conn)
 	c := newCall(o)
 	cfg := c.config(true)
 	cfg.Transmit = true
@@ -64,9 +67,18 @@ func Receive(ctx context.Context, conn net.PacketConn, peer net.Addr, sink PageS
 	if err != nil {
 		return Report{}, err
 	}
+	growReadBuffer(conn)
 	c := newCall(o)
 	cfg := c.config(false)
 	cfg.OnPage = func(p t30.ReceivedPage) error { return c.writePage(sink, p) }
+	cfg.CheckPage = func(data []byte, m t30.Mode) (t30.PageQuality, error) {
+		ps := modePage(0, m)
+		ps.Bytes = len(data)
+		c.mu.Lock()
+		c.check = ps
+		c.mu.Unlock()
+		return t30.CheckPageT4(data, m)
+	}
 	if peer == nil {
 		wctx, cancel := o.callContext(ctx)
 		conn, peer, err = awaitFirst(wctx, conn)
@@ -99,7 +111,8 @@ type call struct {
 
 	mu    sync.Mutex // OnPage/Encode and OnRecord run on the driver goroutine; Report is read after
 	start time.Time
-	info  map[int]*PageStats // by page number, filled by Encode/OnPage
+	info  map[int]*PageStats // sent pages by number, filled by Encode
+	check *PageStats         // the received page being judged, from CheckPage
 	pages []PageStats
 }
 
@@ -127,8 +140,11 @@ func (c *call) onRecord(r t30.Record) {
 	if r.Kind == t30.RecordPageSent || r.Kind == t30.RecordPageReceived {
 		c.mu.Lock()
 		p := PageStats{Number: r.Page}
-		if in := c.info[r.Page]; in != nil {
+		if in := c.info[r.Page]; in != nil && r.Kind == t30.RecordPageSent {
 			p = *in
+		}
+		if r.Kind == t30.RecordPageReceived && c.check != nil {
+			p = *c.check
 		}
 		p.Number = r.Page
 		if r.Kind == t30.RecordPageReceived {
@@ -177,11 +193,6 @@ func (c *call) writePage(sink PageSink, p t30.ReceivedPage) error {
 	if err != nil {
 		return err
 	}
-	ps := modePage(p.Number, p.Mode)
-	ps.Bytes = len(p.Data)
-	c.mu.Lock()
-	c.info[p.Number] = ps
-	c.mu.Unlock()
 	return sink.WritePage(bm, &tiff.PageOptions{
 		Resolution: tiffResolution(p.Mode.Resolution),
 		Quality:    tiff.QualityFromStats(st),
@@ -195,7 +206,6 @@ func (c *call) run(ctx context.Context, conn net.PacketConn, peer net.Addr, cfg 
 	if err != nil {
 		return Report{}, err
 	}
-	growReadBuffer(conn)
 	tc := transport.NewConn(conn, peer, &transport.ConnConfig{MaxDatagram: max(c.o.MaxDatagram, transport.DefaultMaxDatagram)})
 	defer conn.SetReadDeadline(time.Time{}) // NewConn may leave one set; conn is the caller's
 	m, err := newModem(keepOpen{tc}, c.o, cfg.Calling)

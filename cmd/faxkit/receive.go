@@ -37,7 +37,7 @@ func runReceive(ctx context.Context, e *env, args []string) error {
 	f.register(fs, ":4000")
 	out := fs.String("o", "", "output TIFF")
 	if err := fs.Parse(args); err != nil {
-		return err
+		return usageErr(err)
 	}
 	if fs.NArg() != 0 {
 		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))

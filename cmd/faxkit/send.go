@@ -221,12 +221,20 @@ func (f *callFlags) finish(e *env, verb string, rep faxkit.Report, callErr error
 	return &exitError{code: 1, err: callErr}
 }
 
+// usageErr makes a flag parsing error a usage error (status 2, help text).
+func usageErr(err error) error {
+	if errors.Is(err, flag.ErrHelp) {
+		return err
+	}
+	return fmt.Errorf("%w: %v", errUsage, err)
+}
+
 func runSend(ctx context.Context, e *env, args []string) error {
 	var f callFlags
 	fs := newFlags(e, "send")
 	f.register(fs, ":0")
 	if err := fs.Parse(args); err != nil {
-		return err
+		return usageErr(err)
 	}
 	if fs.NArg() != 1 {
 		return fmt.Errorf("%w: want exactly one FILE", errUsage)

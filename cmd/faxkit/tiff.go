@@ -137,7 +137,7 @@ func runTIFFInfo(_ context.Context, e *env, args []string) error {
 	fs := newFlags(e, "tiff info")
 	fs.Usage = func() {}
 	if err := fs.Parse(args); err != nil {
-		return err
+		return usageErr(err)
 	}
 	if fs.NArg() != 1 {
 		return fmt.Errorf("%w: want one FILE", errUsage)
@@ -183,8 +183,11 @@ func runTIFFInfo(_ context.Context, e *env, args []string) error {
 			}
 		}
 		fmt.Fprintf(e.stdout, ", %d strip(s)", in.Strips)
-		if in.HasPageNumber {
+		switch {
+		case in.HasPageNumber && in.PageCount > 0:
 			fmt.Fprintf(e.stdout, ", page number %d of %d", in.PageNumber+1, in.PageCount)
+		case in.HasPageNumber:
+			fmt.Fprintf(e.stdout, ", page number %d", in.PageNumber+1)
 		}
 		fmt.Fprintln(e.stdout)
 		if in.BadFaxLines > 0 || in.ConsecutiveBadFaxLines > 0 {
@@ -243,7 +246,7 @@ func runTIFFConvert(ctx context.Context, e *env, args []string) error {
 	fill := fs.String("fill-order", "lsb", "lsb or msb")
 	resName := fs.String("resolution", "fine", "standard, fine or superfine (for pages that need scaling)")
 	if err := fs.Parse(args); err != nil {
-		return err
+		return usageErr(err)
 	}
 	if fs.NArg() != 2 {
 		return fmt.Errorf("%w: want IN and OUT", errUsage)
