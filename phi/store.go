@@ -758,6 +758,18 @@ func (s *Store) List(_ context.Context) ([]DocInfo, error) {
 // (ErrDecrypt: its hold or retention may have been edited on disk) is not
 // deleted.
 func (s *Store) Delete(ctx context.Context, id string) error {
+	return s.withRecord(ctx, id, func(r *record, _ *dataKey) error {
+		if r.LegalHold {
+			return ErrLegalHold
+		}
+		return s.shred(id)
+	})
+}
+
+// withRecord reads and authenticates id's record (unwrapping its data key)
+// and runs f on it, holding s.mu and the cross-process records lock, so
+// that no other change to the record can come between the check and f.
+func (s *Store) withRecord(ctx context.Context, id string, f func(*record, *dataKey) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	release, err := s.lockRecords()
@@ -769,13 +781,11 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := s.unwrap(ctx, r); err != nil {
+	dk, err := s.unwrap(ctx, r)
+	if err != nil {
 		return err
 	}
-	if r.LegalHold {
-		return ErrLegalHold
-	}
-	return s.shred(id)
+	return f(r, dk)
 }
 
 func (s *Store) shred(id string) error {
@@ -812,33 +822,21 @@ func (s *Store) shred(id string) error {
 // key over the new clear fields with kek (nil: the record's own KEK), and
 // replaces the record atomically.
 func (s *Store) updateRecord(ctx context.Context, id string, kek tink.AEAD, f func(*record) error) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	release, err := s.lockRecords()
-	if err != nil {
-		return err
-	}
-	defer release()
-	r, err := s.readRecord(id)
-	if err != nil {
-		return err
-	}
-	dk, err := s.unwrap(ctx, r)
-	if err != nil {
-		return err
-	}
-	if err := f(r); err != nil {
-		return err
-	}
-	if kek == nil {
-		if kek, err = s.keys.KeyEncryptionAEAD(ctx, r.KeyID); err != nil {
+	return s.withRecord(ctx, id, func(r *record, dk *dataKey) error {
+		if err := f(r); err != nil {
 			return err
 		}
-	}
-	if r.WrappedKey, err = dk.wrap(kek, r.keyAD()); err != nil {
-		return err
-	}
-	return s.writeRecord(r)
+		var err error
+		if kek == nil {
+			if kek, err = s.keys.KeyEncryptionAEAD(ctx, r.KeyID); err != nil {
+				return err
+			}
+		}
+		if r.WrappedKey, err = dk.wrap(kek, r.keyAD()); err != nil {
+			return err
+		}
+		return s.writeRecord(r)
+	})
 }
 
 // RotateKeys re-wraps every data key that is not wrapped by the provider's
