@@ -158,3 +158,23 @@ func TestCRPStorm(t *testing.T) {
 		}
 	}
 }
+
+// TestRRFlood: a transmitter that sends nothing but RR is answered for as
+// long as its own T5 allows, then the receiver gives up.
+func TestRRFlood(t *testing.T) {
+	s, now := trainedReceiver(t, true)
+	s.Handle(now, Event{Kind: EventSendDone}) // CFR
+	start := now
+	for i := 0; i < 100 && !s.Done(); i++ {
+		now = now.Add(2 * time.Second)
+		for _, a := range s.Handle(now, frameEvent(t, NewFrame(FCFRR, false, true))) {
+			if a.Kind == ActionSendFrames {
+				s.Handle(now, Event{Kind: EventSendDone})
+			}
+		}
+	}
+	quietEnd(t, s, now, 0)
+	if s.Result() != ResultNoResponse || now.Sub(start) > 70*time.Second {
+		t.Fatalf("%v after %v", s.Result(), now.Sub(start))
+	}
+}

@@ -181,24 +181,25 @@ type Session struct {
 	ecmFailed bool
 
 	// receiver
-	repeatDIS  bool
-	tcfTotal   int
-	tcfRun     int
-	tcfLongest int
-	rxData     []byte
-	rxOverflow bool
-	pageSeen   bool
-	lastCmd    FCF
-	lastResp   FCF
-	rxBlock    [256][]byte
-	rxHave     FrameMap
-	rxFrames   int    // frames in the current ECM block: the largest PPS count seen
-	rxCommit   [2]int // page and block counters of the last committed block, -1 none
-	rxPPSAt    [2]int // page and block counters of the last PPS, -1 none
-	rxPartial  bool
-	allDone    bool
-	rxIdle     int // consecutive T2 expiries while waiting for a command
-	rxRepeats  int // consecutive CRP/RR answered with our last response
+	repeatDIS    bool
+	tcfTotal     int
+	tcfRun       int
+	tcfLongest   int
+	rxData       []byte
+	rxOverflow   bool
+	pageSeen     bool
+	lastCmd      FCF
+	lastResp     FCF
+	rxBlock      [256][]byte
+	rxHave       FrameMap
+	rxFrames     int    // frames in the current ECM block: the largest PPS count seen
+	rxCommit     [2]int // page and block counters of the last committed block, -1 none
+	rxPPSAt      [2]int // page and block counters of the last PPS, -1 none
+	rxPartial    bool
+	allDone      bool
+	rxIdle       int       // consecutive T2 expiries while waiting for a command
+	rxRepeats    int       // consecutive CRP/RR answered with our last response
+	rxRepeatFrom time.Time // when the first of them came
 }
 
 // NewSession validates cfg and returns a session ready to Start.
@@ -1099,20 +1100,24 @@ func (s *Session) rxFrame(f Frame) {
 		s.commitBlock()
 		s.rxAfterBlock(fcf2.WithoutPRI(), FCFERR)
 	case FCFRR, FCFCRP:
-		s.rxRepeat()
+		s.rxRepeat(f.FCF)
 	}
 }
 
 // rxRepeat answers CRP (T.30 5.3.6.1.7) and RR (A.4.2: the transmitter
 // asks again for the response to its last PPS) with our last response,
-// frame map and all. MaxTries of them in a row, with nothing else from the
-// transmitter, end the call: it is not hearing us.
-func (s *Session) rxRepeat() {
+// frame map and all. MaxTries CRPs in a row, or RRs for longer than T5
+// (the transmitter's own limit), with nothing else from the transmitter,
+// end the call: it is not hearing us.
+func (s *Session) rxRepeat(fcf FCF) {
 	if len(s.lastSent) == 0 {
 		return
 	}
+	if s.rxRepeats == 0 {
+		s.rxRepeatFrom = s.now
+	}
 	s.rxRepeats++
-	if s.rxRepeats > s.cfg.MaxTries {
+	if fcf == FCFCRP && s.rxRepeats > s.cfg.MaxTries || s.now.Sub(s.rxRepeatFrom) > s.cfg.T5 {
 		s.disconnect(ResultNoResponse)
 		return
 	}
