@@ -309,21 +309,41 @@ func repairTornTail(dir string) error {
 	return err
 }
 
-// truncateTornLine cuts an unterminated last line off the file at p.
+// truncateTornLine cuts an unterminated last line off the file at p. It
+// reads only the file's tail, not the whole segment or checkpoints file.
 func truncateTornLine(p string) error {
-	data, err := os.ReadFile(p)
-	if err != nil || len(data) == 0 || data[len(data)-1] == '\n' {
-		return err
-	}
-	keep := bytes.LastIndexByte(data, '\n') + 1
-	if err := os.Truncate(p, int64(keep)); err != nil {
-		return err
-	}
-	f, err := os.OpenFile(p, os.O_WRONLY, 0)
+	f, err := os.OpenFile(p, os.O_RDWR, 0)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	end := st.Size()
+	var buf [4096]byte
+	keep := int64(0)
+	for off := end; off > 0; {
+		n := min(off, int64(len(buf)))
+		off -= n
+		if _, err := f.ReadAt(buf[:n], off); err != nil {
+			return err
+		}
+		if off+n == end && buf[n-1] == '\n' {
+			return nil // not torn
+		}
+		if i := bytes.LastIndexByte(buf[:n], '\n'); i >= 0 {
+			keep = off + int64(i) + 1
+			break
+		}
+	}
+	if end == 0 {
+		return nil
+	}
+	if err := f.Truncate(keep); err != nil {
+		return err
+	}
 	return f.Sync()
 }
 

@@ -432,3 +432,25 @@ func TestAuditOneWriterAtATime(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, uint64(4), rep.Records)
 }
+
+func TestTruncateTornLine(t *testing.T) {
+	long := strings.Repeat("y", 10000)
+	for _, c := range []struct{ in, want string }{
+		{"", ""},
+		{"a\n", "a\n"},
+		{"a\nbc", "a\n"},
+		{"abc", ""},
+		{"x\n" + long, "x\n"},
+		{long + "\n" + long, long + "\n"},
+		{long + "\n", long + "\n"},
+		{long, ""},
+	} {
+		p := filepath.Join(t.TempDir(), "f")
+		require.NoError(t, os.WriteFile(p, []byte(c.in), 0o600))
+		require.NoError(t, truncateTornLine(p))
+		got, err := os.ReadFile(p)
+		require.NoError(t, err)
+		require.Equal(t, len(c.want), len(got), "input of %d bytes", len(c.in))
+		require.Equal(t, c.want, string(got))
+	}
+}
