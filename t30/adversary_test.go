@@ -244,3 +244,28 @@ func TestOneFaultInRareExchanges(t *testing.T) {
 		}
 	}
 }
+
+// TestSlowResponder: a receiver whose answers begin 2.5 s after our
+// command (inside T4) but end after T4 expired. T.30 5.4.3.1 resets T4 when
+// flags are received, so the transmitter waits for the answer instead of
+// repeating its command over it (which, on T.38, leaves a second answer in
+// flight that can be taken for the answer to the next command).
+func TestSlowResponder(t *testing.T) {
+	for _, ecm := range []bool{false, true} {
+		p := newPair(t, testDoc(3, 120, ResFine), withCaps(func(c *Capabilities) { c.ECM = ecm }, nil))
+		p.sim.delay = func(side int, f Frame, n int) time.Duration {
+			if side == 1 && (f.FCF == FCFMCF || f.FCF == FCFCFR) {
+				return 2500 * time.Millisecond
+			}
+			return 0
+		}
+		runPair(t, p)
+		wantResults(t, p, ResultOK, ResultOK)
+		p.checkPages(t)
+		for _, fcf := range []FCF{FCFDCS, FCFMPS, FCFEOP, FCFPPS} {
+			if n, want := p.sim.count[0][fcf], map[FCF]int{FCFDCS: 1, FCFMPS: 2, FCFEOP: 1, FCFPPS: 3}[fcf]; ecm == (fcf == FCFPPS) && n != want || fcf == FCFDCS && n != want {
+				t.Errorf("ecm=%v: %s sent %d times, want %d", ecm, fcf, n, want)
+			}
+		}
+	}
+}

@@ -152,6 +152,7 @@ type Session struct {
 	t1End    time.Time
 	t5End    time.Time
 	sending  int
+	flagged  bool // flags seen since the current wait began (T4 reset once)
 
 	result   Result
 	pending  Result // result to report once the DCN has been sent
@@ -325,6 +326,8 @@ func (s *Session) Handle(now time.Time, ev Event) []Action {
 		}
 		if ev.Speed != SpeedNone {
 			s.rxAlive()
+		} else {
+			s.flagsSeen()
 		}
 	case EventData:
 		s.onData(ev.Data)
@@ -431,6 +434,7 @@ func (s *Session) end(r Result) {
 // enter moves to st, starting its timer and, for transient states, its send.
 func (s *Session) enter(st state) {
 	s.st = st
+	s.flagged = false
 	switch st {
 	case stWaitDIS:
 		s.listen(SpeedNone)
@@ -1129,6 +1133,28 @@ func (s *Session) afterOrSelf() state {
 		return s.after
 	}
 	return s.st
+}
+
+// flagsSeen restarts T4 when V.21 flags begin while we wait for a response
+// (T.30 5.4.3.1: "T4 is reset when an HDLC flag is received"), and the
+// answering receiver's DIS-repeat timer likewise: an answer that began in
+// time is waited for, not talked over by a repeated command. Once per wait,
+// so a line that brings only preambles still times out.
+func (s *Session) flagsSeen() {
+	switch s.st {
+	case stWaitCFR, stWaitPostResp, stWaitCTR, stWaitERR:
+	case stWaitCmd:
+		if !s.repeatDIS {
+			return
+		}
+	default:
+		return
+	}
+	if s.flagged {
+		return
+	}
+	s.flagged = true
+	s.deadline = s.now.Add(s.cfg.T4)
 }
 
 // rxAlive restarts T2 while phase C signals keep arriving, so a long page

@@ -87,6 +87,14 @@ func (l *lineSim) do(side int, acts []Action) {
 			l.push(at.Add(l.doneLag), side, Event{Kind: EventSendDone})
 			if a.Speed != SpeedNone {
 				l.push(l.now.Add(pre), peer, Event{Kind: EventCarrierUp, Speed: a.Speed})
+			} else if len(a.Frames) > 0 {
+				// V.21 flags begin now (later if the burst is held back)
+				var late time.Duration
+				if l.delay != nil {
+					f := a.Frames[0]
+					late = l.delay(side, f, l.count[side][f.FCF]+1)
+				}
+				l.push(l.now.Add(late), peer, Event{Kind: EventCarrierUp})
 			}
 			fat := l.now.Add(pre)
 			for _, f := range a.Frames {
