@@ -1,0 +1,43 @@
+package faxkit_test
+
+import (
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/faxkit/faxkit"
+	"github.com/faxkit/faxkit/t30"
+)
+
+// BenchmarkCallUnpaced is issue 7's end-to-end figure: one fine A4 page
+// (the synthetic letter, ~31 KB in MMR) sent faxkit to faxkit over UDP on
+// 127.0.0.1, unpaced, through Send and Receive, from the first CNG to both
+// sides having returned (sockets included). Target: under 100 ms.
+// SetBytes is the page's size in pixels (bits/8), so MB/s is page area.
+func BenchmarkCallUnpaced(b *testing.B) {
+	for _, bc := range []struct {
+		name string
+		opts faxkit.Options
+	}{
+		{"ECM-MMR", faxkit.Options{Pacing: faxkit.Unpaced}},
+		{"nonECM-MR", faxkit.Options{Pacing: faxkit.Unpaced, DisableECM: true}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			page := pages(b, 1)
+			doc := &t30.BitmapDocument{Pages: page, Resolution: t30.ResFine}
+			b.SetBytes(int64(len(page[0].Pix)))
+			b.ReportAllocs()
+			var durs []time.Duration
+			for b.Loop() {
+				start := time.Now()
+				s, r := call(b, doc, &memSink{}, &bc.opts, &bc.opts, true)
+				if s.err != nil || r.err != nil || r.rep.Pages != 1 {
+					b.Fatalf("send %v, receive %v, %d pages", s.err, r.err, r.rep.Pages)
+				}
+				durs = append(durs, time.Since(start))
+			}
+			sort.Slice(durs, func(i, j int) bool { return durs[i] < durs[j] })
+			b.ReportMetric(float64(durs[len(durs)/2].Microseconds())/1000, "median-ms")
+		})
+	}
+}
