@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"image"
-	"image/draw"
 	"io"
 	"math"
 	"strconv"
@@ -172,7 +171,7 @@ func toFax(img image.Image, srcAspect float64, cfg *ConvertConfig) ([]*t4.Bitmap
 	if img.Bounds().Empty() {
 		return nil, ErrEmptyImage
 	}
-	gray := toGray(img)
+	gray := t4.ToGray(img)
 	if c.AutoRotate && gray.Rect.Dx() > gray.Rect.Dy() {
 		gray = rotateCW(gray)
 		srcAspect = 1 / srcAspect
@@ -190,7 +189,7 @@ func toFax(img image.Image, srcAspect float64, cfg *ConvertConfig) ([]*t4.Bitmap
 	if pageH == 0 && th > DefaultMaxHeight {
 		return nil, fmt.Errorf("%w: continuous page of %d rows", ErrTooLarge, th)
 	}
-	bm := t4.FromGray(scaleGray(gray, tw, th, c.Scaler), c.Dither, c.Threshold)
+	bm := t4.FromGray(t4.ScaleGray(gray, tw, th, c.Scaler), c.Dither, c.Threshold)
 	x0 := (W - tw) / 2
 	if pageH == 0 {
 		pageH = th
@@ -204,73 +203,6 @@ func toFax(img image.Image, srcAspect float64, cfg *ConvertConfig) ([]*t4.Bitmap
 		pages = append(pages, p)
 	}
 	return pages, nil
-}
-
-// toGray returns img as an *image.Gray with its origin at (0, 0), with
-// transparent pixels white (as on paper). The common decoded types (JPEG's
-// YCbCr, PNG's RGBA, NRGBA, Gray and Paletted) take fast paths.
-func toGray(img image.Image) *image.Gray {
-	b := img.Bounds()
-	w, h := b.Dx(), b.Dy()
-	if g, ok := img.(*image.Gray); ok && b.Min == (image.Point{}) {
-		return g
-	}
-	g := image.NewGray(image.Rect(0, 0, w, h))
-	switch src := img.(type) {
-	case *image.Gray:
-		for y := 0; y < h; y++ {
-			copy(g.Pix[y*g.Stride:y*g.Stride+w], src.Pix[src.PixOffset(b.Min.X, b.Min.Y+y):])
-		}
-	case *image.YCbCr: // JPEG: the luma plane is the grey image
-		for y := 0; y < h; y++ {
-			copy(g.Pix[y*g.Stride:y*g.Stride+w], src.Y[src.YOffset(b.Min.X, b.Min.Y+y):])
-		}
-	case *image.RGBA: // premultiplied: over white adds 255-A
-		for y := 0; y < h; y++ {
-			row := src.Pix[src.PixOffset(b.Min.X, b.Min.Y+y):]
-			dst := g.Pix[y*g.Stride : y*g.Stride+w]
-			for x := range dst {
-				p := row[4*x : 4*x+4 : 4*x+4]
-				l := (19595*uint32(p[0]) + 38470*uint32(p[1]) + 7471*uint32(p[2]) + 1<<15) >> 16
-				dst[x] = uint8(min(255, l+255-uint32(p[3])))
-			}
-		}
-	case *image.NRGBA:
-		for y := 0; y < h; y++ {
-			row := src.Pix[src.PixOffset(b.Min.X, b.Min.Y+y):]
-			dst := g.Pix[y*g.Stride : y*g.Stride+w]
-			for x := range dst {
-				p := row[4*x : 4*x+4 : 4*x+4]
-				l := (19595*uint32(p[0]) + 38470*uint32(p[1]) + 7471*uint32(p[2]) + 1<<15) >> 16
-				a := uint32(p[3])
-				dst[x] = uint8((l*a + 255*(255-a) + 127) / 255)
-			}
-		}
-	default:
-		draw.Draw(g, g.Rect, image.White, image.Point{}, draw.Src)
-		draw.Draw(g, g.Rect, img, b.Min, draw.Over)
-	}
-	return g
-}
-
-// scaleGray resamples g (origin at 0, 0) to w x h: with resampleGray, or
-// with sc when set. x/image/draw's fast paths write RGBA, so the scaled
-// image goes through one and its red channel (equal to green and blue for
-// a grey source) is kept.
-func scaleGray(g *image.Gray, w, h int, sc xdraw.Scaler) *image.Gray {
-	if g.Rect.Dx() == w && g.Rect.Dy() == h {
-		return g
-	}
-	if sc == nil {
-		return resampleGray(g, w, h)
-	}
-	tmp := image.NewRGBA(image.Rect(0, 0, w, h))
-	sc.Scale(tmp, tmp.Rect, g, g.Rect, xdraw.Src, nil)
-	out := image.NewGray(tmp.Rect)
-	for i := range out.Pix {
-		out.Pix[i] = tmp.Pix[4*i]
-	}
-	return out
 }
 
 // rotateCW turns g a quarter turn clockwise.

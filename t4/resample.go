@@ -1,4 +1,4 @@
-package tiff
+package t4
 
 import (
 	"image"
