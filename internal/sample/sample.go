@@ -147,4 +147,3 @@ func paragraph(n, p int) []string {
 	}
 	return lines
 }
-
