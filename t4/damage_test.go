@@ -2,9 +2,12 @@ package t4
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // rowStarts encodes page with opts (MSB first) and returns the data and the
@@ -65,8 +68,8 @@ type damageWant struct {
 
 func checkDamage(t *testing.T, page *Bitmap, got *Bitmap, st Stats, want damageWant) {
 	t.Helper()
-	if st.BadRows != want.bad || st.LongestBadRun != want.longest || st.Rows != len(want.source) {
-		t.Fatalf("stats %+v, want rows %d bad %d longest %d", st, len(want.source), want.bad, want.longest)
+	if diff := cmp.Diff(Stats{Rows: len(want.source), BadRows: want.bad, LongestBadRun: want.longest}, st); diff != "" {
+		t.Fatalf("stats (-want +got):\n%s", diff)
 	}
 	if got.Height != len(want.source) {
 		t.Fatalf("%d rows, want %d", got.Height, len(want.source))
@@ -121,8 +124,8 @@ func TestDamageMHRows(t *testing.T) {
 			}
 			_, _, err := DecodePage(bytes.NewReader(data), 1728, &DecodeOptions{Strict: true})
 			var de *DecodeError
-			if !asDecodeError(err, &de) || de.Row != 0 {
-				t.Fatalf("strict: %v, want a DecodeError at row 0", err)
+			if !asDecodeError(err, &de) || de.Row != 0 || de.Bit < int64(starts[0]) || de.Bit >= int64(starts[1]) || !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("strict: %v, want ErrCorrupt at row 0, bits %d..%d", err, starts[0], starts[1])
 			}
 		})
 	}
