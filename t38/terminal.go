@@ -25,6 +25,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -91,6 +92,7 @@ const (
 	DefaultPacketInterval  = 30 * time.Millisecond
 	DefaultQuietFlush      = 150 * time.Millisecond
 	DefaultCloseTimeout    = 5 * time.Second
+	DefaultReadBuffer      = 4 << 20
 )
 
 // TerminalConfig configures a Terminal. The zero value works: T.38 version
@@ -141,6 +143,13 @@ type TerminalConfig struct {
 	QuietFlush time.Duration
 	// ReorderWindow is the UDPTL receiver's window (ReceiverConfig.Window).
 	ReorderWindow int
+	// ReadBuffer is the socket receive buffer (SO_RCVBUF) the terminal asks
+	// for when the Endpoint is a UDP socket (a transport.Conn from Dial or
+	// NewConn): an unpaced peer sends an ECM block of a few hundred
+	// datagrams at once, more than the usual 208 KiB default holds.
+	// Default DefaultReadBuffer (the kernel caps it at net.core.rmem_max);
+	// negative leaves the socket alone.
+	ReadBuffer int
 	// CloseTimeout bounds how long Close waits for a hung-up call's last
 	// packets to go out; default DefaultCloseTimeout.
 	CloseTimeout time.Duration
@@ -223,6 +232,9 @@ func NewTerminal(ep transport.Endpoint, cfg TerminalConfig) (*Terminal, error) {
 		txIdle: make(chan struct{}),
 	}
 	t.ctx, t.cancel = context.WithCancel(context.Background())
+	if cfg.ReadBuffer > 0 {
+		setReadBuffer(ep, cfg.ReadBuffer)
+	}
 	if err := t.tx.init(t); err != nil {
 		return nil, err
 	}
@@ -234,6 +246,17 @@ func NewTerminal(ep transport.Endpoint, cfg TerminalConfig) (*Terminal, error) {
 	go t.readLoop()
 	go t.flushLoop()
 	return t, nil
+}
+
+// setReadBuffer enlarges the receive buffer of a UDP socket endpoint.
+func setReadBuffer(ep transport.Endpoint, n int) {
+	pcer, ok := ep.(interface{ PacketConn() net.PacketConn })
+	if !ok {
+		return
+	}
+	if rb, ok := pcer.PacketConn().(interface{ SetReadBuffer(int) error }); ok {
+		_ = rb.SetReadBuffer(n)
+	}
 }
 
 func (c *TerminalConfig) fill() error {
@@ -269,6 +292,9 @@ func (c *TerminalConfig) fill() error {
 	}
 	if c.QuietFlush <= 0 {
 		c.QuietFlush = DefaultQuietFlush
+	}
+	if c.ReadBuffer == 0 {
+		c.ReadBuffer = DefaultReadBuffer
 	}
 	if c.CloseTimeout <= 0 {
 		c.CloseTimeout = DefaultCloseTimeout

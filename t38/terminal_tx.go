@@ -3,6 +3,7 @@ package t38
 import (
 	"errors"
 	"net"
+	"runtime"
 	"time"
 
 	"github.com/faxkit/faxkit/t30"
@@ -60,6 +61,7 @@ type txState struct {
 	cursor  time.Time // paced: when the next packet is due
 	lastEnd time.Time // paced: when the previous signal ended
 	dead    bool      // the endpoint is gone
+	burst   int       // unpaced: datagrams since the last yield
 }
 
 func (x *txState) init(t *Terminal) error {
@@ -295,6 +297,14 @@ func (x *txState) send(cat category, copies int) {
 				return
 			}
 			out = x.dgram
+		}
+		if !x.paced {
+			// Unpaced: let a reader in this process (the far end of a
+			// test, or a receiving call on the same machine) keep up.
+			if x.burst++; x.burst >= 64 {
+				x.burst = 0
+				runtime.Gosched()
+			}
 		}
 		if err := t.ep.WritePacket(t.ctx, out); err != nil {
 			if t.ctx.Err() != nil {
