@@ -1,0 +1,246 @@
+// Command loadtest runs many concurrent fax calls on this machine and
+// reports what they cost: CPU per call, how late the paced packets went
+// out (p99 pacing error), and whether every page arrived intact.
+//
+//	go run ./examples/loadtest -calls 100             # 100 paced one-page calls at once
+//	go run ./examples/loadtest -calls 1000 -ramp 5s   # issue 7's target: 1000 calls on 2 cores
+//	go run ./examples/loadtest -calls 50 -pace=false  # unpaced
+//
+// Senders each have their own UDP socket (as a gateway placing calls
+// does); all calls are answered on one port through transport.Listen (as a
+// fax server does). Every call sends the same synthetic fine A4 page; the
+// receiver checks each received page pixel for pixel.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"runtime"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/faxkit/faxkit"
+	"github.com/faxkit/faxkit/internal/sample"
+	"github.com/faxkit/faxkit/t30"
+	"github.com/faxkit/faxkit/t38"
+	"github.com/faxkit/faxkit/t4"
+	"github.com/faxkit/faxkit/tiff"
+	"github.com/faxkit/faxkit/transport"
+)
+
+func main() {
+	calls := flag.Int("calls", 100, "concurrent calls")
+	pages := flag.Int("pages", 1, "pages per call")
+	pace := flag.Bool("pace", true, "real-time pacing (false: unpaced)")
+	ramp := flag.Duration("ramp", 2*time.Second, "spread the call starts over this long")
+	ecm := flag.Bool("ecm", true, "error correction mode")
+	flag.Parse()
+	if err := run(*calls, *pages, *pace, *ecm, *ramp); err != nil {
+		fmt.Fprintln(os.Stderr, "loadtest:", err)
+		os.Exit(1)
+	}
+}
+
+// checkSink compares received pages with the sent ones.
+type checkSink struct {
+	want []*t4.Bitmap
+	n    int
+	bad  int
+}
+
+func (s *checkSink) WritePage(b *t4.Bitmap, _ *tiff.PageOptions) error {
+	if s.n >= len(s.want) || !b.Equal(s.want[s.n]) {
+		s.bad++
+	}
+	s.n++
+	return nil
+}
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+type pacing struct {
+	mu    sync.Mutex
+	hist  [len(t38.PacingBuckets) + 1]uint64
+	n     uint64
+	max   time.Duration
+	total time.Duration
+}
+
+func (p *pacing) add(s t38.TerminalStats) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for i, c := range s.PacingLate {
+		p.hist[i] += c
+	}
+	p.n += s.Paced
+	p.total += s.PacingTotal
+	p.max = max(p.max, s.PacingMax)
+}
+
+// quantile returns the upper bound of the histogram bucket holding
+// quantile q (or "> 100ms" beyond the last bucket).
+func (p *pacing) quantile(q float64) string {
+	if p.n == 0 {
+		return "n/a"
+	}
+	target := uint64(q * float64(p.n))
+	var cum uint64
+	for i, c := range p.hist {
+		cum += c
+		if cum > target {
+			if i < len(t38.PacingBuckets) {
+				return "≤ " + t38.PacingBuckets[i].String()
+			}
+			return "> " + t38.PacingBuckets[len(t38.PacingBuckets)-1].String()
+		}
+	}
+	return "?"
+}
+
+func run(calls, npages int, pace, ecm bool, ramp time.Duration) error {
+	letter, err := sample.Letters(npages, sample.Fine)
+	if err != nil {
+		return err
+	}
+	opts := faxkit.Options{DisableECM: !ecm, Timeout: 10 * time.Minute}
+	if !pace {
+		opts.Pacing = faxkit.Unpaced
+	}
+	l, err := transport.Listen("udp", "127.0.0.1:0", &transport.ListenConfig{MaxCalls: calls + 16, Backlog: calls + 16, QueueLen: 1024, MaxDatagram: 1500})
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	fmt.Printf("%d concurrent %d-page calls, %s pacing, ECM %v, started over %v, GOMAXPROCS %d, answered on %s\n",
+		calls, npages, opts.Pacing, ecm, ramp, runtime.GOMAXPROCS(0), l.Addr())
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var (
+		wg                 sync.WaitGroup
+		okRx, okTx, intact atomic.Int64
+		txPacing, rxPacing pacing
+		durMu              sync.Mutex
+		durs               []time.Duration
+		failures           = map[string]int{}
+		errMu              sync.Mutex
+	)
+	fail := func(what string) {
+		errMu.Lock()
+		failures[what]++
+		errMu.Unlock()
+	}
+	// The answering side: every call on one port.
+	go func() {
+		for {
+			c, err := l.Accept(ctx)
+			if err != nil {
+				return
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer c.Close()
+				sink := &checkSink{want: letter}
+				rep, err := faxkit.Receive(ctx, c, c.RemoteAddr(), sink, &opts)
+				rxPacing.add(rep.T38)
+				switch {
+				case err != nil:
+					fail("receive: " + rep.Result.String())
+				default:
+					okRx.Add(1)
+				}
+				if err == nil && sink.n == len(letter) && sink.bad == 0 {
+					intact.Add(1)
+				}
+			}()
+		}
+	}()
+
+	cpu0, wall0 := cpuTime(), time.Now()
+	var txwg sync.WaitGroup
+	for i := range calls {
+		txwg.Add(1)
+		go func() {
+			defer txwg.Done()
+			if ramp > 0 {
+				time.Sleep(ramp * time.Duration(i) / time.Duration(calls))
+			}
+			conn, err := net.ListenPacket("udp", "127.0.0.1:0")
+			if err != nil {
+				fail("socket: " + err.Error())
+				return
+			}
+			defer conn.Close()
+			start := time.Now()
+			rep, err := faxkit.Send(ctx, conn, l.Addr(), &t30.BitmapDocument{Pages: letter, Resolution: t30.ResFine}, &opts)
+			txPacing.add(rep.T38)
+			var re *t30.ResultError
+			switch {
+			case errors.As(err, &re):
+				fail("send: " + re.Result.String())
+			case err != nil:
+				fail("send: " + err.Error())
+			default:
+				okTx.Add(1)
+				durMu.Lock()
+				durs = append(durs, time.Since(start))
+				durMu.Unlock()
+			}
+		}()
+	}
+	txwg.Wait()
+	// Receivers finish right after their senders' DCN.
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		fmt.Println("some receivers did not finish within 30 s of the last sender")
+	}
+	cpu, wall := cpuTime()-cpu0, time.Since(wall0)
+
+	sort.Slice(durs, func(i, j int) bool { return durs[i] < durs[j] })
+	pct := func(q float64) time.Duration {
+		if len(durs) == 0 {
+			return 0
+		}
+		return durs[min(len(durs)-1, int(q*float64(len(durs))))].Round(time.Millisecond)
+	}
+	fmt.Printf("calls ok: %d sent, %d received, %d with every page intact (of %d)\n", okTx.Load(), okRx.Load(), intact.Load(), calls)
+	for k, v := range failures {
+		fmt.Printf("  failed: %-30s %d\n", k, v)
+	}
+	fmt.Printf("call duration: median %v, p99 %v, max %v\n", pct(0.5), pct(0.99), pct(1))
+	fmt.Printf("CPU: %v for %d calls (both ends) in %v wall: %v per call, %.2f cores busy\n",
+		cpu.Round(time.Millisecond), calls, wall.Round(time.Millisecond), (cpu / time.Duration(max(calls, 1))).Round(time.Microsecond), cpu.Seconds()/wall.Seconds())
+	for _, p := range []struct {
+		name string
+		p    *pacing
+	}{{"sender", &txPacing}, {"receiver", &rxPacing}} {
+		if p.p.n == 0 {
+			continue
+		}
+		fmt.Printf("pacing lateness (%s, %d packets): mean %v, p50 %s, p99 %s, p99.9 %s, max %v\n", p.name, p.p.n,
+			(p.p.total / time.Duration(p.p.n)).Round(time.Microsecond), p.p.quantile(0.5), p.p.quantile(0.99), p.p.quantile(0.999), p.p.max.Round(time.Millisecond))
+	}
+	ls := l.Stats()
+	fmt.Printf("listener: %+v\n", ls)
+	if intact.Load() != int64(calls) {
+		return fmt.Errorf("%d of %d calls did not deliver every page intact", int64(calls)-intact.Load(), calls)
+	}
+	return nil
+}
