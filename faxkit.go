@@ -240,6 +240,7 @@ func (c *call) run(ctx context.Context, conn net.PacketConn, peer net.Addr, cfg 
 		T30:           st,
 		T38:           t38s,
 	}
+	rep.T30.RemoteIdent = ""
 	c.mu.Unlock()
 	ns := tc.Stats()
 	rep.Network = NetStats{PacketsIn: ns.PacketsIn, PacketsOut: ns.PacketsOut, BytesIn: ns.BytesIn, BytesOut: ns.BytesOut}

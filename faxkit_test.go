@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
 	"net"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -12,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/faxkit/faxkit"
+	"github.com/faxkit/faxkit/internal/clock"
 	"github.com/faxkit/faxkit/internal/sample"
 	"github.com/faxkit/faxkit/t30"
 	"github.com/faxkit/faxkit/t4"
@@ -267,4 +271,55 @@ func TestParseCompressions(t *testing.T) {
 	require.ErrorIs(t, err, faxkit.ErrOptions)
 	_, err = faxkit.ParseCompressions("jbig")
 	require.ErrorIs(t, err, faxkit.ErrOptions)
+}
+
+func TestLoggingRedactsPHI(t *testing.T) {
+	var logs bytes.Buffer
+	logger := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	// Idents that cannot occur in timestamps or counters by chance.
+	so := &faxkit.Options{Pacing: faxkit.Unpaced, LocalIdent: "CLINIC ZETA", Logger: logger}
+	ro := &faxkit.Options{Pacing: faxkit.Unpaced, LocalIdent: "WARD OMEGA", Logger: logger}
+	s, r := call(t, &t30.BitmapDocument{Pages: pages(t, 1), Resolution: t30.ResFine}, &memSink{}, so, ro, true)
+	require.NoError(t, s.err)
+	require.NoError(t, r.err)
+	require.Contains(t, logs.String(), "call ended")
+	require.Contains(t, logs.String(), "REDACTED")
+	require.False(t, strings.Contains(logs.String(), "ZETA") || strings.Contains(logs.String(), "OMEGA"), "an ident reached the log")
+
+	// The Report redacts its ident in logs and fmt, not in Reveal.
+	logs.Reset()
+	logger.Info("report", "report", s.rep)
+	require.Contains(t, logs.String(), `"result":"ok"`)
+	require.NotContains(t, logs.String(), "OMEGA")
+	require.NotContains(t, fmt.Sprintf("%v %+v %#v %s", s.rep.RemoteIdent, s.rep, s.rep, s.rep), "OMEGA")
+	require.Equal(t, "WARD OMEGA", s.rep.RemoteIdent.Reveal())
+}
+
+// TestFakeClock runs a call's timers on a fake clock: T1 (35 s) passes
+// without the test waiting for it.
+func TestFakeClock(t *testing.T) {
+	a, b := udpPair(t) // b never answers
+	fake := clock.NewFake(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
+	done := make(chan struct{})
+	var rep faxkit.Report
+	var err error
+	go func() {
+		defer close(done)
+		rep, err = faxkit.Send(context.Background(), a, b.LocalAddr(), &t30.BitmapDocument{Pages: pages(t, 1), Resolution: t30.ResFine},
+			&faxkit.Options{Clock: fake})
+	}()
+	start := time.Now()
+	for running := true; running; {
+		select {
+		case <-done:
+			running = false
+		case <-time.After(time.Millisecond):
+			if fake.Pending() > 0 {
+				fake.Set(fake.Next())
+			}
+		}
+	}
+	require.ErrorIs(t, err, &t30.ResultError{Result: t30.ResultNoAnswer})
+	require.GreaterOrEqual(t, rep.Duration, 35*time.Second, "T1 on the fake clock")
+	require.Less(t, time.Since(start), 20*time.Second)
 }

@@ -1,6 +1,7 @@
 package faxkit
 
 import (
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -43,7 +44,7 @@ type Report struct {
 	// PageStats has one entry per page confirmed or accepted, in order.
 	PageStats []PageStats
 	// T30 has the session's full statistics (retrains, PPRs, frames ...).
-	// Its RemoteIdent is PHI too; T30.LogValue redacts it.
+	// Its RemoteIdent is left empty: the ident is in RemoteIdent, typed.
 	T30 t30.Stats
 	// Network counts the call's datagrams.
 	Network NetStats
@@ -94,6 +95,16 @@ func (r Report) LogValue() slog.Value {
 		slog.Duration("duration", r.Duration),
 	)
 }
+
+// String summarises the report without PHI.
+func (r Report) String() string {
+	return fmt.Sprintf("result=%s ok=%v pages=%d rejected=%d bit_rate=%d compression=%s resolution=%s ecm=%v bad_rows=%d remote_ident=%v duration=%v",
+		r.Result, r.OK, r.Pages, r.PagesRejected, r.BitRate, r.Compression, r.Resolution, r.ECM, r.BadRows, r.RemoteIdent, r.Duration)
+}
+
+// Format prints String for every verb (%v, %+v, %#v, %s), so that a Report
+// printed whole never shows PHI.
+func (r Report) Format(f fmt.State, _ rune) { fmt.Fprint(f, r.String()) }
 
 // Event is one step of a call, passed to Options.OnEvent.
 type Event struct {
