@@ -11,9 +11,11 @@ import (
 
 // TestOneFaultEverywhere runs a clean call, then the same call once for
 // every frame either side sent (the first three of each type) with that
-// one frame dropped, corrupted (bad FCS), duplicated, or held back past
-// T4. T.30's command repetition must save every such call: both ends
-// succeed with every page exact, and no page is counted or delivered twice.
+// one frame dropped, corrupted (bad FCS), duplicated, or held back (with
+// the frames behind it: T.38 delivers in order) by up to 7 s, so that
+// answers cross repeated commands. T.30's command repetition must save
+// every such call: both ends succeed with every page exact, and no page is
+// counted or delivered twice.
 func TestOneFaultEverywhere(t *testing.T) {
 	type hit struct {
 		side int
@@ -27,7 +29,8 @@ func TestOneFaultEverywhere(t *testing.T) {
 	}
 	fates := []fate{
 		{"drop", drop, 0}, {"corrupt", corrupt, 0}, {"dup", duplicate, 0},
-		{"late1s", deliver, time.Second}, {"late3.5s", deliver, 3500 * time.Millisecond},
+		{"late1s", deliver, time.Second},
+		{"late2.9s", deliver, 2900 * time.Millisecond}, {"late3.5s", deliver, 3500 * time.Millisecond}, {"late5s", deliver, 5 * time.Second}, {"late7s", deliver, 7 * time.Second},
 	}
 	for _, ecm := range []bool{false, true} {
 		opt := withCaps(func(c *Capabilities) { c.ECM = ecm }, nil)
@@ -208,7 +211,7 @@ func TestOneFaultInRareExchanges(t *testing.T) {
 				name  string
 				fault fault
 				delay time.Duration
-			}{{"drop", drop, 0}, {"corrupt", corrupt, 0}, {"dup", duplicate, 0}, {"late3.5s", deliver, 3500 * time.Millisecond}} {
+			}{{"drop", drop, 0}, {"corrupt", corrupt, 0}, {"dup", duplicate, 0}, {"late3.5s", deliver, 3500 * time.Millisecond}, {"late7s", deliver, 7 * time.Second}} {
 				side, fcf, nth := h[0], FCF(h[1]), h[2]
 				t.Run(fmt.Sprintf("%s/%c-%s#%d/%s", sc.name, 'A'+side, fcf, nth, fa.name), func(t *testing.T) {
 					p := build(t)
@@ -267,5 +270,52 @@ func TestSlowResponder(t *testing.T) {
 				t.Errorf("ecm=%v: %s sent %d times, want %d", ecm, fcf, n, want)
 			}
 		}
+	}
+}
+
+// TestStalePPS: a copy of a PPS (or EOR) held up on the network until
+// frames of the next block have arrived is not a command about those
+// frames. Answering it would hand the transmitter an MCF it takes for the
+// next block's, so it would count a page the receiver never confirmed.
+func TestStalePPS(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		fcf  FCF
+		n    int
+		opts []pairOpt
+		base func(p *pair) func(int, Frame, int) fault
+	}{
+		{name: "PPS", fcf: FCFPPS, n: 2},
+		{name: "EOR", fcf: FCFEOR, n: 1, opts: []pairOpt{withCaps(func(c *Capabilities) { c.Modems = ModemsV27terFallback }, nil)},
+			base: func(p *pair) func(int, Frame, int) fault {
+				return func(side int, f Frame, n int) fault {
+					if side == 0 && f.FCF == FCFFCD && f.Info[0] == 1 && p.tx.page == 0 {
+						return drop
+					}
+					return deliver
+				}
+			}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p := newPair(t, testDoc(3, 120, ResFine), c.opts...)
+			if c.base != nil {
+				p.sim.frameFault = c.base(p)
+			}
+			p.sim.reorder = true
+			p.sim.delay = func(side int, f Frame, n int) time.Duration {
+				if side == 0 && f.FCF == c.fcf && n == c.n {
+					return 7 * time.Second
+				}
+				return 0
+			}
+			runPair(t, p)
+			if p.tx.Stats().Pages > p.rx.Stats().Pages || len(p.got) != p.rx.Stats().Pages || p.rx.Stats().Pages > 3 {
+				t.Fatalf("tx counts %d pages, rx %d (%d delivered)\n%s", p.tx.Stats().Pages, p.rx.Stats().Pages, len(p.got), p.sim.tail())
+			}
+			if c.fcf == FCFPPS {
+				wantResults(t, p, ResultOK, ResultOK)
+				p.checkPages(t)
+			}
+		})
 	}
 }

@@ -1092,10 +1092,14 @@ func (s *Session) rxFrame(f Frame) {
 		if err != nil {
 			return
 		}
-		if s.rxCommit == s.rxPPSAt && s.rxHave.Count() == 0 {
-			// We answered this block's EOR already and the ERR was lost:
-			// answer again, but do not deliver the page a second time.
-			s.rxFollowBlock(fcf2.WithoutPRI(), FCFERR)
+		if s.rxCommit == s.rxPPSAt {
+			// We answered this block's EOR already. If the ERR was lost,
+			// answer again, but do not deliver the page a second time;
+			// if frames of the next block came since, this is a stale
+			// copy (see rxPPS): stay silent.
+			if s.rxHave.Count() == 0 {
+				s.rxFollowBlock(fcf2.WithoutPRI(), FCFERR)
+			}
 			return
 		}
 		s.stats.EORs++
@@ -1304,12 +1308,20 @@ func (s *Session) clearBlock() {
 // rxPPS answers a partial page signal (T.30 A.4): MCF when every frame of
 // the block arrived, else PPR with the missing ones.
 func (s *Session) rxPPS(p PPS) {
-	s.rxPPSAt = [2]int{int(p.Page), int(p.Block)}
-	if s.rxCommit == [2]int{int(p.Page), int(p.Block)} && s.rxHave.Count() == 0 {
-		// we answered MCF already and it was lost
-		s.rxFollowBlock(p.FCF2.WithoutPRI(), FCFMCF)
+	id := [2]int{int(p.Page), int(p.Block)}
+	if s.rxCommit == id {
+		if s.rxHave.Count() == 0 {
+			// we answered MCF already and it was lost
+			s.rxFollowBlock(p.FCF2.WithoutPRI(), FCFMCF)
+		}
+		// Else frames of the next block have arrived since: this PPS
+		// is a copy of the old one held up on the network, not a
+		// command about these frames. Answering it would be taken for
+		// the answer to the next block's PPS (libspandsp answers MCF
+		// and drops the new frames; we keep them and stay silent).
 		return
 	}
+	s.rxPPSAt = id
 	// T.30 leaves it unclear whether the PPS frame count is the size of the
 	// partial page or of the burst just sent: after a PPR, libspandsp sends
 	// the number of frames it retransmitted. The largest count seen for the

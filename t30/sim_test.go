@@ -41,6 +41,8 @@ type lineSim struct {
 	imageFault func(from int, n int, data []byte) []byte
 	// delay holds back the n-th frame of type fcf sent by side from.
 	delay    func(from int, f Frame, n int) time.Duration
+	reorder  bool          // a held-back frame may arrive after later ones
+	lastAt   [2]time.Time  // arrival of the last frame sent by each side
 	hangupAt [2]time.Time  // side hangs up abruptly at this time
 	doneLag  time.Duration // EventSendDone comes this long after the peer got the signal
 	tcfN     [2]int
@@ -117,6 +119,14 @@ func (l *lineSim) do(side int, acts []Action) {
 				fa := fat
 				if l.delay != nil {
 					fa = fa.Add(l.delay(side, f, l.count[side][f.FCF]))
+				}
+				if !l.reorder {
+					// a held-back frame holds back those after it, as
+					// T.38 UDPTL delivers in order
+					if fa.Before(l.lastAt[side]) {
+						fa = l.lastAt[side]
+					}
+					l.lastAt[side] = fa
 				}
 				switch fl {
 				case deliver:
