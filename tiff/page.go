@@ -5,6 +5,7 @@ import (
 	"image"
 	"io"
 	"math/bits"
+	"slices"
 
 	"github.com/faxkit/faxkit/t4"
 )
@@ -279,14 +280,39 @@ func (p *Page) parse(entries []entry) error {
 		if p.counts, err = r.uints(&c, lim.MaxStrips); err != nil {
 			return err
 		}
-	} else if want == 1 && p.offsets[0] < uint64(r.size) {
-		// libtiff's repair for a missing StripByteCounts: the rest of the file.
-		p.counts = []uint64{uint64(r.size) - p.offsets[0]}
 	} else {
-		return p.errf(p.ifdOff, ErrCorrupt, "missing or short StripByteCounts")
+		p.counts = make([]uint64, want)
 	}
+	p.estimateCounts()
 	in.Strips = int(want)
 	return nil
+}
+
+// estimateCounts repairs a missing, short or zero StripByteCounts, as
+// libtiff does for one strip ("Bogus StripByteCounts", software that
+// writes 0 when it does not know the size) and beyond it for many: a strip
+// whose count is 0 is taken to run to the next strip's start, or to the end
+// of the file. The data of every compression a fax page uses ends itself
+// (the page's rows), so the guess only bounds what may be read.
+func (p *Page) estimateCounts() {
+	var sorted []uint64
+	for i, n := range p.counts {
+		off := p.offsets[i]
+		if n != 0 || off == 0 {
+			continue
+		}
+		if sorted == nil {
+			sorted = slices.Clone(p.offsets)
+			slices.Sort(sorted)
+		}
+		end := uint64(p.r.size)
+		if j, _ := slices.BinarySearch(sorted, off+1); j < len(sorted) {
+			end = min(end, sorted[j])
+		}
+		if off < end {
+			p.counts[i] = end - off
+		}
+	}
 }
 
 // strip returns a reader of strip i's bytes. A strip that runs past the end

@@ -1,0 +1,68 @@
+package tiff
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/faxkit/faxkit/t4"
+	"github.com/stretchr/testify/require"
+)
+
+// Files as real fax software writes them, slightly wrong. Each case says
+// what libtiff 4.5 (tiffinfo, TIFFReadScanline) does with it; we read each
+// one pixel-exactly: as leniently as libtiff at least, further where the
+// data leaves no doubt.
+
+const quirkW, quirkH = 1728, 100
+
+func quirkPage() *t4.Bitmap { return synthPage(quirkW, quirkH, 7) }
+
+// quirkStrips codes the quirk page in strips of rps rows.
+func quirkStrips(t *testing.T, rps int, o t4.EncodeOptions) [][]byte {
+	b := quirkPage()
+	var s [][]byte
+	for y := 0; y < quirkH; y += rps {
+		s = append(s, encodeRows(t, b, y, min(y+rps, quirkH), o))
+	}
+	return s
+}
+
+// readQuirk reads the one page of data and checks it against the quirk
+// page, with no bad rows.
+func readQuirk(t *testing.T, data []byte) *Page {
+	t.Helper()
+	r, err := NewReader(bytes.NewReader(data), int64(len(data)), nil)
+	require.NoError(t, err)
+	p, err := r.Next()
+	require.NoError(t, err)
+	b, err := p.Bitmap()
+	require.NoError(t, err)
+	require.Empty(t, diffBitmaps(quirkPage(), b))
+	require.Zero(t, p.Stats().BadRows)
+	return p
+}
+
+func TestQuirkStripByteCounts(t *testing.T) {
+	mh := t4.EncodeOptions{NoRTC: true}
+	one := faxEntries(quirkW, quirkH, CompressionGroup3, 0, MSBFirst)
+	many := with(one, qLong(tagRowsPerStrip, 25))
+	strips := quirkStrips(t, 25, mh)
+	oneZero := []uint32{uint32(len(strips[0])), 0, uint32(len(strips[2])), uint32(len(strips[3]))}
+	for _, tc := range []struct {
+		name string
+		page qPage
+	}{
+		// libtiff: "missing required StripByteCounts, calculating".
+		{"missing, one strip", qPage{without(one, tagStripByteCounts), quirkStrips(t, quirkH, mh)}},
+		// libtiff: "Bogus StripByteCounts field, ignoring and calculating".
+		{"zero, one strip", qPage{with(one, qLong(tagStripByteCounts, 0)), quirkStrips(t, quirkH, mh)}},
+		// libtiff refuses both ("missing required", "invalid strip byte count 0").
+		{"missing, four strips", qPage{without(many, tagStripByteCounts), quirkStrips(t, 25, mh)}},
+		{"zero, four strips", qPage{with(many, qLong(tagStripByteCounts, 0, 0, 0, 0)), quirkStrips(t, 25, mh)}},
+		{"one zero of four", qPage{with(many, qLong(tagStripByteCounts, oneZero...)), strips}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			readQuirk(t, buildTIFF([]qPage{tc.page}))
+		})
+	}
+}
