@@ -178,3 +178,44 @@ func TestRRFlood(t *testing.T) {
 		t.Fatalf("%v after %v", s.Result(), now.Sub(start))
 	}
 }
+
+// TestECMInterrupts: in ECM, PIP is MCF with an interrupt request we do
+// not serve (libspandsp: the same), PIN ends the call at once rather than
+// after three unanswered PPS, and a receiver may answer EOR with RNR.
+func TestECMInterrupts(t *testing.T) {
+	turn := func(from, to FCF, nth int) func(int, Frame, int) (Frame, bool) {
+		return func(side int, f Frame, n int) (Frame, bool) {
+			if side == 1 && f.FCF == from && (nth == 0 || n == nth) {
+				return NewFrame(to, false, true), true
+			}
+			return f, false
+		}
+	}
+	p := newPair(t, testDoc(2, 100, ResFine))
+	p.sim.replace = turn(FCFMCF, FCFPIP, 0)
+	runPair(t, p)
+	wantResults(t, p, ResultOK, ResultOK)
+	p.checkPages(t)
+
+	p = newPair(t, testDoc(2, 100, ResFine))
+	p.sim.replace = turn(FCFMCF, FCFPIN, 1)
+	runPair(t, p)
+	wantResults(t, p, ResultPageRejected, ResultRemoteDCN)
+	if n := p.sim.count[0][FCFPPS]; n != 1 {
+		t.Errorf("PPS sent %d times after PIN", n)
+	}
+
+	p = newPair(t, testDoc(2, 120, ResFine), withCaps(func(c *Capabilities) { c.Modems = ModemsV27terFallback }, nil))
+	p.sim.frameFault = func(side int, f Frame, n int) fault {
+		if side == 0 && f.FCF == FCFFCD && f.Info[0] == 1 && p.tx.page == 0 {
+			return drop
+		}
+		return deliver
+	}
+	p.sim.replace = turn(FCFERR, FCFRNR, 1)
+	runPair(t, p)
+	wantResults(t, p, ResultECMFailure, ResultOK)
+	if n := p.sim.count[0][FCFRR]; n != 1 {
+		t.Errorf("RR sent %d times after RNR to EOR", n)
+	}
+}

@@ -726,9 +726,14 @@ func (s *Session) txFrame(f Frame) {
 		switch f.FCF {
 		case FCFERR:
 			s.tries = 0
+			s.t5End = time.Time{}
 			s.ecmFailed = true
 			s.stats.EORs++
 			s.blockDone()
+		case FCFRNR: // a busy receiver may answer EOR with RNR (T.30 A.4.2)
+			s.onRNR(stWaitERR)
+		case FCFPIN:
+			s.disconnect(ResultPageRejected)
 		case FCFCRP:
 			s.retry()
 		}
@@ -897,7 +902,7 @@ func (s *Session) txPost() {
 
 func (s *Session) txECMResponse(f Frame) {
 	switch f.FCF {
-	case FCFMCF:
+	case FCFMCF, FCFPIP: // PIP: MCF plus a procedure interrupt we do not serve
 		s.tries = 0
 		s.t5End = time.Time{}
 		s.blockDone()
@@ -938,18 +943,28 @@ func (s *Session) txECMResponse(f Frame) {
 		}
 		s.sendCmd(stWaitERR, EORFrame(fcf2, s.disReceived))
 	case FCFRNR:
-		s.tries = 0
-		if s.t5End.IsZero() {
-			s.t5End = s.now.Add(s.cfg.T5)
-		}
-		if !s.now.Before(s.t5End) {
-			s.disconnect(ResultNotReady)
-			return
-		}
-		s.sendCmd(stWaitPostResp, NewFrame(FCFRR, s.disReceived, true))
+		s.onRNR(stWaitPostResp)
+	case FCFPIN:
+		// A procedure interrupt we cannot serve (no operator): libspandsp
+		// also ends the call here.
+		s.disconnect(ResultPageRejected)
 	case FCFCRP:
 		s.retry()
 	}
+}
+
+// onRNR answers RNR with RR until T5 runs out (T.30 A.4.2), waiting in
+// wait for the response to the RR.
+func (s *Session) onRNR(wait state) {
+	s.tries = 0
+	if s.t5End.IsZero() {
+		s.t5End = s.now.Add(s.cfg.T5)
+	}
+	if !s.now.Before(s.t5End) {
+		s.disconnect(ResultNotReady)
+		return
+	}
+	s.sendCmd(wait, NewFrame(FCFRR, s.disReceived, true))
 }
 
 // blockDone moves past an ECM block that was confirmed (or abandoned).
