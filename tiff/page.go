@@ -257,6 +257,15 @@ func (p *Page) parse(entries []entry) error {
 	if oe == nil || oe.count == 0 {
 		return p.errf(p.ifdOff, ErrCorrupt, "no strip offsets")
 	}
+	if oe.count == 1 && want > 1 && !in.Tiled && p.planar != 2 {
+		if ce := byTag[cntTag]; ce == nil || ce.count == 1 {
+			// One strip but a RowsPerStrip smaller than the page: fax
+			// software that writes the page in one piece and a
+			// RowsPerStrip of its own. libtiff refuses the page; the
+			// strip is self-evidently the whole page.
+			in.RowsPerStrip, want = in.Height, 1
+		}
+	}
 	if oe.count < want {
 		return p.errf(p.ifdOff, ErrCorrupt, "%d strip offsets for %d strips", oe.count, want)
 	}

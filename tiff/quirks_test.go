@@ -66,3 +66,24 @@ func TestQuirkStripByteCounts(t *testing.T) {
 		})
 	}
 }
+
+func TestQuirkRowsPerStrip(t *testing.T) {
+	mh := t4.EncodeOptions{NoRTC: true}
+	one := faxEntries(quirkW, quirkH, CompressionGroup3, 0, MSBFirst)
+	for _, tc := range []struct {
+		name string
+		page qPage
+	}{
+		{"missing", qPage{without(one, tagRowsPerStrip), quirkStrips(t, quirkH, mh)}},
+		{"2^32-1", qPage{with(one, qLong(tagRowsPerStrip, 0xffffffff)), quirkStrips(t, quirkH, mh)}},
+		// One strip holding the whole page, but RowsPerStrip 16: libtiff
+		// ("Incorrect count for StripOffsets; tag ignored") reads no page.
+		{"smaller than the one strip", qPage{with(one, qLong(tagRowsPerStrip, 16)), quirkStrips(t, quirkH, mh)}},
+		{"smaller, no byte counts", qPage{without(with(one, qLong(tagRowsPerStrip, 16)), tagStripByteCounts), quirkStrips(t, quirkH, mh)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := readQuirk(t, buildTIFF([]qPage{tc.page}))
+			require.Equal(t, quirkH, p.Info.RowsPerStrip)
+		})
+	}
+}
