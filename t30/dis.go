@@ -224,6 +224,15 @@ func (w PaperWidth) Pels() int {
 	return 1728
 }
 
+// bits returns T.30 Table 2 bits 17-18 for w (those of A4 for a width
+// that has none).
+func (w PaperWidth) bits() uint8 {
+	if w > WidthA3 {
+		return 0
+	}
+	return uint8(w)
+}
+
 // PaperLength is the recording length (T.30 bits 19-20).
 type PaperLength uint8
 
@@ -244,6 +253,15 @@ func (l PaperLength) String() string {
 		return "unlimited"
 	}
 	return fmt.Sprintf("PaperLength(%d)", uint8(l))
+}
+
+// bits returns T.30 Table 2 bits 19-20 for l (those of A4 for a length
+// that has none).
+func (l PaperLength) bits() uint8 {
+	if l > LengthUnlimited {
+		return 0
+	}
+	return uint8(l)
 }
 
 // ScanTimeCap is the 3-bit minimum scan line time capability of a DIS/DTC
@@ -636,22 +654,8 @@ func (d DIS) Bitmap() Bitmap {
 	b.Set(9, d.ReadyToTransmit)
 	b.Set(10, d.ReadyToReceive)
 	b.setN(11, 4, d.Modems.disBits())
-	w := uint8(0)
-	switch d.Width {
-	case WidthB4:
-		w = 1
-	case WidthA3:
-		w = 2
-	}
-	b.setN(17, 2, w)
-	l := uint8(0)
-	switch d.Length {
-	case LengthB4:
-		l = 1
-	case LengthUnlimited:
-		l = 2
-	}
-	b.setN(19, 2, l)
+	b.setN(17, 2, d.Width.bits())
+	b.setN(19, 2, d.Length.bits())
 	b.setN(21, 3, uint8(d.ScanTime))
 	b.Set(34, d.MultipleSelectivePolling)
 	b.Set(35, d.PolledSubaddressing)
@@ -772,22 +776,8 @@ func (c DCS) Bitmap() Bitmap {
 	c.Features.toBits(&b)
 	b.Set(10, c.Receive)
 	b.setN(11, 4, c.Speed.dcsBits())
-	w := uint8(0)
-	switch c.Width {
-	case WidthB4:
-		w = 1
-	case WidthA3:
-		w = 2
-	}
-	b.setN(17, 2, w)
-	l := uint8(0)
-	switch c.Length {
-	case LengthB4:
-		l = 1
-	case LengthUnlimited:
-		l = 2
-	}
-	b.setN(19, 2, l)
+	b.setN(17, 2, c.Width.bits())
+	b.setN(19, 2, c.Length.bits())
 	b.setN(21, 3, scanTimeDCSBits(c.ScanTime))
 	b.Set(28, c.ECM64)
 	b.Set(70, c.PreferredHuffman)

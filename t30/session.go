@@ -503,36 +503,17 @@ func (s *Session) timeout() {
 			s.sendDIS()
 			return
 		}
-		s.rxIdle++
-		if s.rxIdle >= s.cfg.MaxTries {
-			s.disconnect(ResultTimeout)
-			return
-		}
-		s.enter(stWaitCmd)
+		s.rxWaitAgain()
 	case stWaitTCF:
 		if s.tcfTotal > 0 {
 			s.judgeTCF()
 			return
 		}
 		s.enter(stWaitCmd) // the transmitter will repeat DCS
-	case stWaitPage:
-		s.enter(stWaitPost)
-		if s.mode.ECM {
-			return
-		}
-	case stRxPage:
+	case stWaitPage, stRxPage:
 		s.enter(stWaitPost)
 	case stWaitPost:
-		// T2 (T.30 5.4.3.1). The transmitter repeats a lost command up to
-		// MaxTries times at T4 intervals, which takes longer than one T2:
-		// wait that long before giving up, so that loss does not end a
-		// call that repetition would have saved.
-		s.rxIdle++
-		if s.rxIdle >= s.cfg.MaxTries {
-			s.disconnect(ResultTimeout)
-			return
-		}
-		s.enter(stWaitPost)
+		s.rxWaitAgain()
 	case stWaitDCN:
 		// Every page is confirmed. Keep listening as long as the
 		// transmitter may still be repeating EOP because our MCF was lost,
@@ -548,6 +529,20 @@ func (s *Session) timeout() {
 	}
 }
 
+// rxWaitAgain restarts T2 (T.30 5.4.3.1) in the current state, or ends the
+// call after MaxTries expiries in a row. The transmitter repeats a lost
+// command up to MaxTries times at T4 intervals, which takes longer than one
+// T2: waiting that long keeps loss from ending a call that repetition would
+// have saved.
+func (s *Session) rxWaitAgain() {
+	s.rxIdle++
+	if s.rxIdle >= s.cfg.MaxTries {
+		s.disconnect(ResultTimeout)
+		return
+	}
+	s.enter(s.st)
+}
+
 // retry repeats the last command after T4 expired or the peer answered
 // CRP (T.30 5.4.3.1, 5.3.6.1.7), or gives up after MaxTries. A CRP counts
 // as a try, as in libspandsp, so a peer that answers everything with CRP
@@ -561,45 +556,18 @@ func (s *Session) retry() {
 	s.repeatCmd()
 }
 
-// repeatCmd resends the last command burst. A repeated DCS is followed by
-// TCF again.
+// repeatCmd resends the last command burst and waits again for its
+// response. A repeated DCS is followed by TCF again.
 func (s *Session) repeatCmd() {
 	if len(s.lastSent) == 0 {
 		return
 	}
 	frames := append([]Frame(nil), s.lastSent...)
-	last := frames[len(frames)-1].FCF
-	switch s.st {
-	case stWaitCFR:
-		if last == FCFDCS {
-			s.sendCmd(stTxTCF, frames...)
-			return
-		}
-	case stWaitCTR:
-		s.sendCmd(stWaitCTR, frames...)
-		return
-	case stWaitERR:
-		s.sendCmd(stWaitERR, frames...)
-		return
+	after := s.st
+	if frames[len(frames)-1].FCF == FCFDCS {
+		after = stTxTCF
 	}
-	s.sendCmd(s.stWaitFor(last), frames...)
-}
-
-func (s *Session) stWaitFor(cmd FCF) state {
-	switch cmd {
-	case FCFDCS:
-		return stTxTCF
-	case FCFCTC:
-		return stWaitCTR
-	case FCFEOR:
-		return stWaitERR
-	case FCFDCN:
-		return stHangup
-	}
-	if s.cfg.Transmit {
-		return stWaitPostResp
-	}
-	return s.st
+	s.sendCmd(after, frames...)
 }
 
 func (s *Session) onFrame(f Frame) {
