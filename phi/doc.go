@@ -15,9 +15,11 @@
 //	--------------------------------+-----------------------------------------------+------------------------------------------------
 //	(a)(1)   Access control          | Policy (default deny, roles, metadata vs     | TestAccessDefaultDenyAndEveryDecisionAudited
 //	                                 | content permissions, per-document grants),   | TestAccessRefusedWhenAuditUnavailable
-//	                                 | Guard (every Store call checked and audited) |
+//	                                 | Guard (every Store call checked and audited; | TestGrantAccessAuditsGranteeAndPermissions
+//	                                 | grants name grantee and permissions)         |
 //	(a)(2)(i)  Unique user ident.    | Principal.ID in every decision and record;   | TestAccessDefaultDenyAndEveryDecisionAudited
-//	                                 | tokens bound to one principal                | TestTokenAuthentication
+//	                                 | no ID, no access; tokens bound to one        | TestAccessDeniedWithoutPrincipalID
+//	                                 | principal                                    | TestTokenAuthentication
 //	(a)(2)(ii) Emergency access      | Guard.EmergencyAccess: admin break-glass,    | TestEmergencyAccessIsAuditedBreakGlass
 //	                                 | audited as "EMERGENCY ACCESS"                |
 //	(a)(2)(iii) Automatic logoff     | AuthConfig.IdleTimeout, TTL                  | TestTokenAuthentication/idle_timeout, /expiry
@@ -28,11 +30,14 @@
 //	(b)      Audit controls          | AuditLog: encrypted, HMAC-chained records;   | TestAuditAppendVerifyExport,
 //	                                 | signed tlog checkpoints; VerifyAuditLog;     | TestAuditTamperDetection (edit, delete,
 //	                                 | ExportAuditLog (164.308(a)(1)(ii)(D));       | reorder, insert, truncation), TestAudit-
-//	                                 | denied requests audited too                  | PayloadEncryptedAtRest, TestAuthenticationAudited
+//	                                 | denied requests audited too; one writer per  | PayloadEncryptedAtRest, TestAuthenticationAudited
+//	                                 | directory; torn lines repaired after a crash | TestAuditOneWriterAtATime,
+//	                                 |                                              | TestAuditTornCheckpointRepairedOnOpen
 //	(c)(1)   Integrity               | AEAD per 4 KiB segment bound to document ID  | TestAttackFlippedByteInEveryChunk,
 //	                                 | and metadata; SHA-256 per page; crash-safe   | TestAttackTruncation, TestAttackChunkReordering,
 //	                                 | commit; retention, legal hold and purge with | TestCrashBetweenEveryWriteStep,
-//	                                 | authenticated record fields                  | TestAttackTamperedRetentionOrHold
+//	                                 | authenticated record fields; safe to share   | TestAttackTamperedRetentionOrHold,
+//	                                 | between processes                            | TestOpenStoreLeavesActiveWritersAlone
 //	(c)(2)   Authenticate ePHI       | per-page SHA-256 in the sealed stream and in | TestPageDigestChecked,
 //	                                 | the sealed manifest, checked on every read;  | TestAttackReplayAcrossDocuments,
 //	                                 | cross-document replay rejected               | FuzzSealedReader, FuzzPageStream
