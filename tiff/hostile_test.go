@@ -113,7 +113,11 @@ func TestHostileFiles(t *testing.T) {
 			e := entryAt(t, d, offs[0], tagStripOffsets)
 			le.PutUint32(d[e+4:], 0x40000000) // count
 		}), &ReaderConfig{Limits: Limits{MaxStrips: 32}}, ErrTooLarge},
-		{"strip offsets short of the strips", patch(func(d []byte) { setLong(d, 0, tagRowsPerStrip, 1) }), nil, ErrCorrupt},
+		{"strip offsets short of the strips", patch(func(d []byte) {
+			setLong(d, 0, tagRowsPerStrip, 1)
+			// Two offsets for 64 strips (one would be read as the whole page).
+			le.PutUint32(d[entryAt(t, d, offs[0], tagStripOffsets)+4:], 2)
+		}), nil, ErrCorrupt},
 		{"strip table past the end", patch(func(d []byte) {
 			setLong(d, 0, tagRowsPerStrip, 2)
 			e := entryAt(t, d, offs[0], tagStripOffsets)
