@@ -288,3 +288,7 @@ func TestLeadingEOLOptional(t *testing.T) {
 		requireSamePixels(t, page, got)
 	}
 }
+
+// eolMode reports whether the encoder writes EOLs (MH and MR, not
+// Compression 2 or MMR).
+func (e *Encoder) eolMode() bool { return e.opt.Compression != MMR && !e.opt.NoEOL }

@@ -235,8 +235,6 @@ func (e *Encoder) Reset(w io.Writer) {
 	e.resetRef()
 }
 
-func (e *Encoder) eolMode() bool { return e.opt.Compression != MMR && !e.opt.NoEOL }
-
 // putEOL writes an EOL (with the MR tag bit tag when tag >= 0), padded
 // first so that the EOL ends on an octet boundary when AlignEOL is set.
 func (e *Encoder) putEOL(tag int) {
