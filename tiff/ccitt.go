@@ -29,7 +29,7 @@ func (p *Page) readCCITT(cs *ccittState, b *t4.Bitmap, y0, y1 int, sr *io.Sectio
 		rows = p.tileH
 	}
 	opts := &t4.DecodeOptions{Rows: rows, MaxRows: rows, Strict: p.r.strict}
-	if in.FillOrder == LSBFirst {
+	if (in.FillOrder == LSBFirst) != cs.flipFill {
 		opts.BitOrder = t4.LSBFirst
 	}
 	switch in.Compression {
@@ -41,7 +41,7 @@ func (p *Page) readCCITT(cs *ccittState, b *t4.Bitmap, y0, y1 int, sr *io.Sectio
 			return p.errf(-1, ErrUnsupported, "T.4 uncompressed mode (T4Options bit 1)")
 		}
 		opts.Compression = t4.MH
-		if in.T4Options&T4Option2D != 0 {
+		if (in.T4Options&T4Option2D != 0) != cs.flip2D {
 			opts.Compression = t4.MR
 		}
 	case CompressionGroup4:
@@ -59,10 +59,13 @@ func (p *Page) readCCITT(cs *ccittState, b *t4.Bitmap, y0, y1 int, sr *io.Sectio
 	return p.ccittRows(d, b, y0, y1, sr)
 }
 
-// ccittState is the decoder shared by the strips of a page.
+// ccittState is the decoder shared by the strips of a page, and how it
+// reads them: with the bit order or the 1-D/2-D coding opposite to what the
+// tags say when flipFill or flip2D is set.
 type ccittState struct {
-	d  *t4.Decoder
-	br *bufio.Reader
+	d                *t4.Decoder
+	br               *bufio.Reader
+	flipFill, flip2D bool
 }
 
 // ccittRows decodes rows y0..y1-1 of b from d.

@@ -372,8 +372,40 @@ func (p *Page) Bitmap() (*t4.Bitmap, error) {
 	if in.Width > t4.MaxWidth {
 		return nil, p.errf(-1, ErrTooLarge, "bilevel page %d pixels wide (limit %d)", in.Width, t4.MaxWidth)
 	}
+	b, err := p.decodeBilevel(ccittState{})
+	ccitt := in.Compression == CompressionCCITTRLE || in.Compression == CompressionGroup3 || in.Compression == CompressionGroup4
+	if !ccitt || (err == nil && p.stats.BadRows == 0) {
+		return b, err
+	}
+	// The page is damaged, or its tags misstate the coding: fax software
+	// gets FillOrder wrong (the bits of a fax line arrive LSB first) and
+	// Group 3 files claim 1-D data that is 2-D or the reverse. libtiff
+	// decodes such pages as noise. Try the other readings and keep the one
+	// with the fewest bad rows; wrong readings make nearly every row bad,
+	// so a page that is merely damaged keeps its tags' reading.
+	best, bestErr, bestStats := b, err, p.stats
+	for _, g := range []ccittState{{flipFill: true}, {flip2D: true}, {flipFill: true, flip2D: true}} {
+		if g.flip2D && in.Compression != CompressionGroup3 {
+			continue
+		}
+		p.stats = t4.Stats{}
+		b, err := p.decodeBilevel(g)
+		if err == nil && (bestErr != nil || p.stats.BadRows < bestStats.BadRows) {
+			best, bestErr, bestStats = b, nil, p.stats
+			if p.stats.BadRows == 0 {
+				break
+			}
+		}
+	}
+	p.stats = bestStats
+	return best, bestErr
+}
+
+// decodeBilevel decodes a page of the bilevel path, reading CCITT data as
+// cs says.
+func (p *Page) decodeBilevel(cs ccittState) (*t4.Bitmap, error) {
+	in := &p.Info
 	b := t4.NewBitmap(in.Width, in.Height)
-	var cs ccittState
 	if in.Tiled {
 		if err := p.readTiles(&cs, b); err != nil {
 			return nil, err

@@ -87,3 +87,62 @@ func TestQuirkRowsPerStrip(t *testing.T) {
 		})
 	}
 }
+
+func TestQuirkCodingMisstated(t *testing.T) {
+	g3 := faxEntries(quirkW, quirkH, CompressionGroup3, 0, MSBFirst)
+	g3lsb := faxEntries(quirkW, quirkH, CompressionGroup3, 0, LSBFirst)
+	g4 := faxEntries(quirkW, quirkH, CompressionGroup4, 0, MSBFirst)
+	lsbMH := quirkStrips(t, quirkH, t4.EncodeOptions{NoRTC: true, BitOrder: t4.LSBFirst})
+	for _, tc := range []struct {
+		name string
+		page qPage
+	}{
+		// libtiff decodes all of these as noise ("Bad code word").
+		{"FillOrder 1, data LSB first", qPage{g3, lsbMH}},
+		{"FillOrder absent, data LSB first", qPage{without(g3, tagFillOrder), lsbMH}},
+		{"FillOrder 2, data MSB first", qPage{g3lsb, quirkStrips(t, quirkH, t4.EncodeOptions{NoRTC: true})}},
+		{"G4 FillOrder 1, data LSB first", qPage{g4, quirkStrips(t, quirkH, t4.EncodeOptions{NoRTC: true, Compression: t4.MMR, BitOrder: t4.LSBFirst})}},
+		{"T4Options 1-D, data MR", qPage{g3, quirkStrips(t, quirkH, t4.EncodeOptions{NoRTC: true, Compression: t4.MR, K: 4})}},
+		{"T4Options 2-D, data MH", qPage{with(g3, qLong(tagT4Options, T4Option2D)), quirkStrips(t, quirkH, t4.EncodeOptions{NoRTC: true})}},
+		{"T4Options 2-D, data MH LSB first", qPage{with(g3, qLong(tagT4Options, T4Option2D)), lsbMH}},
+		{"four strips, FillOrder 1, data LSB first", qPage{with(g3, qLong(tagRowsPerStrip, 25)), quirkStrips(t, 25, t4.EncodeOptions{NoRTC: true, BitOrder: t4.LSBFirst})}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			readQuirk(t, buildTIFF([]qPage{tc.page}))
+		})
+	}
+}
+
+// TestQuirkDamagedKeepsTags: a page that is only damaged is read as its
+// tags say, with its few bad rows concealed.
+func TestQuirkDamagedKeepsTags(t *testing.T) {
+	strips := quirkStrips(t, quirkH, t4.EncodeOptions{NoRTC: true, Compression: t4.MR, K: 4})
+	data := strips[0]
+	for i := len(data) / 3; i < len(data)/3+6; i++ {
+		data[i] ^= 0x5a
+	}
+	f := buildTIFF([]qPage{{faxEntries(quirkW, quirkH, CompressionGroup3, T4Option2D, MSBFirst), strips}})
+	r, err := NewReader(bytes.NewReader(f), int64(len(f)), nil)
+	require.NoError(t, err)
+	p, err := r.Next()
+	require.NoError(t, err)
+	b, err := p.Bitmap()
+	require.NoError(t, err)
+	st := p.Stats()
+	require.Positive(t, st.BadRows)
+	require.Less(t, st.BadRows, quirkH/4)
+	want, same := quirkPage(), 0
+	for y := 0; y < quirkH; y++ {
+		if bytes.Equal(want.Row(y), b.Row(y)) {
+			same++
+		}
+	}
+	require.GreaterOrEqual(t, same, quirkH-st.BadRows)
+
+	_, err = func() (*t4.Bitmap, error) {
+		r, _ := NewReader(bytes.NewReader(f), int64(len(f)), &ReaderConfig{Strict: true})
+		p, _ := r.Next()
+		return p.Bitmap()
+	}()
+	require.ErrorIs(t, err, ErrCorrupt)
+}
