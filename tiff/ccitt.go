@@ -2,7 +2,9 @@ package tiff
 
 import (
 	"bufio"
+	"errors"
 	"io"
+	"math"
 
 	"github.com/faxkit/faxkit/t4"
 )
@@ -28,7 +30,25 @@ func (p *Page) readCCITT(cs *ccittState, b *t4.Bitmap, y0, y1 int, sr *io.Sectio
 	if in.Tiled {
 		rows = p.tileH
 	}
-	opts := &t4.DecodeOptions{Rows: rows, MaxRows: rows, Strict: p.r.strict}
+	opts, err := p.ccittOptions(cs)
+	if err != nil {
+		return err
+	}
+	opts.Rows, opts.MaxRows, opts.Strict = rows, rows, p.r.strict
+	cs.br = bufio.NewReaderSize(sr, 8192)
+	d, err := t4.NewDecoder(cs.br, b.Width, &opts)
+	if err != nil {
+		return p.errf(-1, ErrUnsupported, "CCITT strip: %v", err)
+	}
+	cs.d = d
+	return p.ccittRows(d, b, y0, y1, sr)
+}
+
+// ccittOptions returns the t4 options that read the page's coding as cs
+// says; the caller sets the rows.
+func (p *Page) ccittOptions(cs *ccittState) (t4.DecodeOptions, error) {
+	in := &p.Info
+	var opts t4.DecodeOptions
 	if (in.FillOrder == LSBFirst) != cs.flipFill {
 		opts.BitOrder = t4.LSBFirst
 	}
@@ -38,7 +58,7 @@ func (p *Page) readCCITT(cs *ccittState, b *t4.Bitmap, y0, y1 int, sr *io.Sectio
 		opts.NoEOL = true
 	case CompressionGroup3:
 		if in.T4Options&T4OptionUncompressed != 0 {
-			return p.errf(-1, ErrUnsupported, "T.4 uncompressed mode (T4Options bit 1)")
+			return opts, p.errf(-1, ErrUnsupported, "T.4 uncompressed mode (T4Options bit 1)")
 		}
 		opts.Compression = t4.MH
 		if (in.T4Options&T4Option2D != 0) != cs.flip2D {
@@ -46,17 +66,45 @@ func (p *Page) readCCITT(cs *ccittState, b *t4.Bitmap, y0, y1 int, sr *io.Sectio
 		}
 	case CompressionGroup4:
 		if in.T6Options&T6OptionUncompressed != 0 {
-			return p.errf(-1, ErrUnsupported, "T.6 uncompressed mode (T6Options bit 1)")
+			return opts, p.errf(-1, ErrUnsupported, "T.6 uncompressed mode (T6Options bit 1)")
 		}
 		opts.Compression = t4.MMR
 	}
-	cs.br = bufio.NewReaderSize(sr, 8192)
-	d, err := t4.NewDecoder(cs.br, b.Width, opts)
+	return opts, nil
+}
+
+// countRows returns the number of rows the page's one strip codes, up to
+// RTC, EOFB or the end of the data: the height of a page whose ImageLength
+// is missing or 0, as some streaming fax writers leave it.
+func (p *Page) countRows() (int, error) {
+	lim := p.r.limits
+	opts, err := p.ccittOptions(&ccittState{})
 	if err != nil {
-		return p.errf(-1, ErrUnsupported, "CCITT strip: %v", err)
+		return 0, err
 	}
-	cs.d = d
-	return p.ccittRows(d, b, y0, y1, sr)
+	opts.MaxRows = min(lim.MaxHeight, int(min(lim.MaxPixels/int64(p.Info.Width), math.MaxInt32)))
+	sr, err := p.strip(0)
+	if err != nil {
+		return 0, err
+	}
+	d, err := t4.NewDecoder(bufio.NewReaderSize(sr, 8192), p.Info.Width, &opts)
+	if err != nil {
+		return 0, p.errf(-1, ErrUnsupported, "CCITT strip: %v", err)
+	}
+	row := make([]byte, (p.Info.Width+7)/8)
+	for n := 0; ; n++ {
+		switch err := d.ReadRow(row); {
+		case err == io.EOF:
+			if n == 0 {
+				return 0, p.errf(p.ifdOff, ErrCorrupt, "no ImageLength and no rows in the data")
+			}
+			return n, nil
+		case errors.Is(err, t4.ErrTooLarge):
+			return 0, p.errf(p.ifdOff, ErrTooLarge, "no ImageLength and more than %d rows in the data", opts.MaxRows)
+		case err != nil:
+			return 0, &FormatError{Page: p.index, Offset: -1, Msg: "counting CCITT rows", Err: corruptErr{err}}
+		}
+	}
 }
 
 // ccittState is the decoder shared by the strips of a page, and how it

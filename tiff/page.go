@@ -78,6 +78,19 @@ func (p *Page) parse(entries []entry) error {
 	if err != nil {
 		return err
 	}
+	c, err := num(tagCompression, 1)
+	if err != nil {
+		return err
+	}
+	in.Compression = Compression(c)
+	ccitt := in.Compression == CompressionCCITTRLE || in.Compression == CompressionGroup3 || in.Compression == CompressionGroup4
+	// A fax written as it was received may lack ImageLength (or hold 0):
+	// with one strip of CCITT data the rows are counted from the data
+	// below. libtiff refuses such pages.
+	rowsFromData := h == 0 && ccitt && byTag[tagTileWidth] == nil && byTag[tagStripOffsets] != nil && byTag[tagStripOffsets].count == 1
+	if rowsFromData {
+		h = 1
+	}
 	if w == 0 || h == 0 {
 		return p.errf(p.ifdOff, ErrCorrupt, "missing or zero ImageWidth/ImageLength")
 	}
@@ -105,13 +118,6 @@ func (p *Page) parse(entries []entry) error {
 		return p.errf(p.ifdOff, ErrUnsupported, "%d bits per sample", p.bps[0])
 	}
 	in.BitsPerSample = int(p.bps[0])
-
-	c, err := num(tagCompression, 1)
-	if err != nil {
-		return err
-	}
-	in.Compression = Compression(c)
-	ccitt := in.Compression == CompressionCCITTRLE || in.Compression == CompressionGroup3 || in.Compression == CompressionGroup4
 
 	// A missing PhotometricInterpretation is an error in TIFF 6.0; like
 	// libtiff we assume min-is-white for fax data and min-is-black else.
@@ -294,6 +300,13 @@ func (p *Page) parse(entries []entry) error {
 	}
 	p.estimateCounts()
 	in.Strips = int(want)
+	if rowsFromData {
+		n, err := p.countRows()
+		if err != nil {
+			return err
+		}
+		in.Height, in.RowsPerStrip = n, n
+	}
 	return nil
 }
 

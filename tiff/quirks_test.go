@@ -146,3 +146,47 @@ func TestQuirkDamagedKeepsTags(t *testing.T) {
 	}()
 	require.ErrorIs(t, err, ErrCorrupt)
 }
+
+func TestQuirkImageLengthFromData(t *testing.T) {
+	g3 := faxEntries(quirkW, quirkH, CompressionGroup3, 0, LSBFirst)
+	withRTC := quirkStrips(t, quirkH, t4.EncodeOptions{BitOrder: t4.LSBFirst})
+	noRTC := quirkStrips(t, quirkH, t4.EncodeOptions{NoRTC: true, BitOrder: t4.LSBFirst})
+	g4 := quirkStrips(t, quirkH, t4.EncodeOptions{Compression: t4.MMR, BitOrder: t4.LSBFirst})
+	// libtiff refuses every one ("Cannot handle zero number of strips").
+	for _, tc := range []struct {
+		name string
+		page qPage
+	}{
+		{"missing, RTC", qPage{without(g3, tagImageLength, tagRowsPerStrip), withRTC}},
+		{"zero, RTC", qPage{with(g3, qLong(tagImageLength, 0), qLong(tagRowsPerStrip, 0xffffffff)), withRTC}},
+		{"zero, no RTC", qPage{with(g3, qLong(tagImageLength, 0)), noRTC}},
+		{"missing, no StripByteCounts, RTC", qPage{without(g3, tagImageLength, tagStripByteCounts), withRTC}},
+		{"G4, EOFB", qPage{without(faxEntries(quirkW, quirkH, CompressionGroup4, 0, LSBFirst), tagImageLength), g4}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			data := buildTIFF([]qPage{tc.page})
+			p := readQuirk(t, data)
+			require.Equal(t, quirkH, p.Info.Height)
+			// The stream reader counts the same rows.
+			r, err := NewStreamReader(bytes.NewReader(data), nil)
+			require.NoError(t, err)
+			p, err = r.Next()
+			require.NoError(t, err)
+			require.Equal(t, quirkH, p.Info.Height)
+		})
+	}
+	t.Run("limit", func(t *testing.T) {
+		data := buildTIFF([]qPage{{without(g3, tagImageLength), withRTC}})
+		r, err := NewReader(bytes.NewReader(data), int64(len(data)), &ReaderConfig{Limits: Limits{MaxHeight: quirkH - 1}})
+		require.NoError(t, err)
+		_, err = r.Next()
+		require.ErrorIs(t, err, ErrTooLarge)
+	})
+	t.Run("several strips", func(t *testing.T) {
+		data := buildTIFF([]qPage{{with(without(g3, tagImageLength), qLong(tagRowsPerStrip, 50)), quirkStrips(t, 50, t4.EncodeOptions{BitOrder: t4.LSBFirst})}})
+		r, err := NewReader(bytes.NewReader(data), int64(len(data)), nil)
+		require.NoError(t, err)
+		_, err = r.Next()
+		require.ErrorIs(t, err, ErrCorrupt)
+	})
+}
