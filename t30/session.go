@@ -1078,10 +1078,12 @@ func (s *Session) rxFrame(f Frame) {
 		if s.rxCommit == s.rxPPSAt {
 			// We answered this block's EOR already. If the ERR was lost,
 			// answer again, but do not deliver the page a second time;
-			// if frames of the next block came since, this is a stale
-			// copy (see rxPPS): stay silent.
+			// if frames came since, they are the old block's (see
+			// rxPPS): drop them and stay silent.
 			if s.rxHave.Count() == 0 {
 				s.rxFollowBlock(fcf2.WithoutPRI(), FCFERR)
+			} else {
+				s.clearBlock()
 			}
 			return
 		}
@@ -1296,12 +1298,16 @@ func (s *Session) rxPPS(p PPS) {
 		if s.rxHave.Count() == 0 {
 			// we answered MCF already and it was lost
 			s.rxFollowBlock(p.FCF2.WithoutPRI(), FCFMCF)
+			return
 		}
-		// Else frames of the next block have arrived since: this PPS
-		// is a copy of the old one held up on the network, not a
-		// command about these frames. Answering it would be taken for
-		// the answer to the next block's PPS (libspandsp answers MCF
-		// and drops the new frames; we keep them and stay silent).
+		// Frames came since we committed this block: the transmitter
+		// went on retransmitting it because our MCF was late or lost,
+		// so those frames are the old block's, not the next one's
+		// (frames arrive in order). Drop them, as libspandsp does. Do
+		// not answer: a transmitter that has moved on would take the
+		// answer for the next block's, one that has not will repeat
+		// this PPS and get MCF.
+		s.clearBlock()
 		return
 	}
 	s.rxPPSAt = id
