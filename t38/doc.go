@@ -14,6 +14,7 @@
 //     hdlc-fcs-BAD-sig-end, t4-non-ecm-data, t4-non-ecm-sig-end, and the
 //     V.34 cm-message, jm-message, ci-message, v34rate), any number of
 //     fields per packet: type IFP.
+//
 //   - T.38 clause 9.1, UDPTL: the UDPTLPacket with both error-recovery
 //     choices (secondary IFP packets, and fec-info), type UDPTLPacket; a
 //     Sender that numbers datagrams and adds redundancy or FEC without
@@ -21,11 +22,19 @@
 //     reorders, drops duplicates, rebuilds lost packets from redundancy or
 //     FEC (whichever each datagram carries), delivers IFP packets in order
 //     exactly once and reports what it could not rebuild, with counters.
+//
 //   - T.38 annex D (SIP/SDP) and RFC 3362: the T.38 SDP attributes, the
 //     "m=image <port> udptl t38" media line, and Answer, which computes an
 //     answer to an offer as gateways do.
 //
-// The T.38 terminal (the t30.Modem over IFP) builds on this package.
+//   - The T.38 terminal (T.38 clauses 5 to 7 and 9, in the role of a
+//     Group 3 facsimile terminal over IP): Terminal implements t30.Modem
+//     over IFP packets carried in UDPTL (or one IFP per datagram, for IFP
+//     over RTP) on a transport.Endpoint: CNG and CED, V.21 HDLC frames with
+//     fcs-OK/BAD and sig-end, transferred TCF, non-ECM image data, ECM
+//     frames at the image modems, fill-bit removal when negotiated, in real
+//     time (packets spaced as a modem at the signal's rate would deliver
+//     them, on an injectable clock) or unpaced.
 //
 // # Usage
 //
@@ -83,6 +92,65 @@
 //   - Malformed input returns an error and never panics (FuzzIFP,
 //     FuzzUDPTL, FuzzSDP); allocations are bounded by the datagram.
 //
+// # The terminal
+//
+//	term, err := t38.NewTerminal(ep, t38.TerminalConfig{
+//		Version: 0, EC: t38.ECRedundancy, MaxDatagram: peerMax, // from SDP
+//		Pacing: t38.PacingRealTime,                             // or PacingNone between IP terminals
+//	})
+//	if err != nil { ... }
+//	result := t30.Run(ctx, session, term, nil)
+//	term.Close() // sends the last packets of the hang-up, stops its goroutines
+//	ep.Close()   // the endpoint belongs to the caller
+//
+// What it sends, signal by signal: an indicator (CNG, CED, V.21 preamble, or
+// the training of the image modem: long before TCF, short before page data)
+// IndicatorRepeat times (3, as spandsp), then the data chunked to the
+// datagram budget that keeps the full redundancy (and, paced, to 30 ms of
+// line time per packet), then for HDLC one hdlc-fcs-OK per frame and
+// hdlc-sig-end after the last, for TCF and page data t4-non-ecm-sig-end, each
+// end repeated, and finally no-signal, repeated. It never sends a sig-end
+// after an fcs-OK-sig-end (it does not use the combined field). Indicators,
+// V.21 control data and the ends of signals get ControlDepth redundancy,
+// image data Depth. HDLC and non-ECM octets are bit-reversed as T.38
+// requires. TCF is always transferred (T.38 over UDP; spandsp never does
+// local TCF).
+//
+// What it accepts (what peers send in the field): repeated indicators and
+// repeated end-of-signal fields (ignored as repeats: spandsp filters them the
+// same way), data inside fcs-OK, repeated fcs-OK, HDLC or image data with no
+// preamble or training indicator before it, a stray hdlc-sig-end after
+// fcs-OK-sig-end, TCF ended by hdlc-sig-end, several fields in one packet.
+// Numeric rate-management values are not trusted. A frame any of whose
+// packets was lost in the network (a UDPTL gap the redundancy or FEC could
+// not fill) is reported bad, never glued together: ECM retransmits it, T.30
+// repeats the command. The UDPTL receiver is flushed after QuietFlush without
+// packets, so what did arrive is delivered. Zero octets after a page's RTC
+// (spandsp pads several hundred) are dropped so that the page end stays
+// where T.30's checks look for it.
+//
+// Interop: calls in both directions with libspandsp 0.0.6's own T.38
+// terminal (internal/spandsp's t38peer, UDPTL over UDP on loopback, its clock
+// accelerated and ours matched): ECM on and off, MH/MR/MMR, versions 0 and 3,
+// one and three pages, pixel-exact, unpaced and paced; at 20% loss each way
+// with redundancy 3 (see terminal_spandsp_test.go). Between two faxkit
+// terminals: redundancy 3 and FEC at 20% loss, no redundancy at 5% loss,
+// 4-packet bursts, 10% reordering and duplication (terminal_loss_test.go).
+//
+// Terminal limitations:
+//
+//   - No local TCF (T38FaxRateManagement localTCF, for TCP): TCF is always
+//     transferred. No TCP/TPKT transport, no V.34/V.8 signals (received ones
+//     are ignored), no TEP.
+//   - Losses in non-ECM page data are not marked in the data: the page's
+//     decoder finds the damaged rows (and T.30 counts them bad), but a loss
+//     that removes whole rows exactly may go unnoticed, as on a real line.
+//   - Unpaced sending has no flow control (UDP has none): it yields to other
+//     goroutines every 64 datagrams and asks for a 4 MiB socket receive
+//     buffer (ReadBuffer), but a slow far end may still drop a burst; ECM and
+//     T.30 recover, slowly.
+//   - A Terminal serves one call; Close does not close the Endpoint.
+//
 // # Interoperability and departures from a strict reading of X.691
 //
 // The encoder matches spandsp's t38_core octet for octet (golden vectors
@@ -129,5 +197,6 @@
 //   - FEC is limited to FECSpan*FECEntries <= MaxFECReach (15): spandsp and
 //     Asterisk keep 16 packets and compute wrong parity beyond that, so
 //     such FEC is neither sent nor trusted.
-//   - IFP over RTP and TCP/TPKT framing are not here (transport package).
+//   - IFP over RTP and TCP/TPKT framing are not here (transport package);
+//     the Terminal runs over transport.RTPConn with EncapIFP.
 package t38

@@ -200,6 +200,7 @@ type Terminal struct {
 	wg     sync.WaitGroup
 
 	jobs     chan txJob
+	cut      atomic.Bool // a DCN is waiting: cut the signal being sent short
 	hungup   atomic.Bool
 	txIdle   chan struct{} // closed when the transmitter has finished after Hangup
 	closeMu  sync.Mutex
@@ -353,11 +354,27 @@ func (t *Terminal) SendTone(tone t30.Tone) error {
 
 // SendFrames implements t30.Modem: one HDLC burst at V.21 (s ==
 // SpeedNone) or at the image modem s (ECM phase C).
+//
+// A DCN sent while another signal is still going out (the call was
+// aborted) cuts that signal short: its remaining data is not sent, its
+// end-of-signal packets are, and the DCN follows at once.
 func (t *Terminal) SendFrames(s t30.Speed, frames [][]byte) error {
 	if s != t30.SpeedNone && dataTypeFor(s) == 0 {
 		return fmt.Errorf("%w: speed %v", ErrInvalid, s)
 	}
-	return t.enqueue(txJob{kind: jobFrames, speed: s, frames: frames})
+	dcn := false
+	for _, f := range frames {
+		if len(f) > 2 && t30.FCF(f[2]&^1) == t30.FCFDCN {
+			dcn = true
+		}
+	}
+	if err := t.enqueue(txJob{kind: jobFrames, speed: s, frames: frames, dcn: dcn}); err != nil {
+		return err
+	}
+	if dcn {
+		t.cut.Store(true)
+	}
+	return nil
 }
 
 // SendTCF implements t30.Modem: the training check, transferred as

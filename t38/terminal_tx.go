@@ -26,6 +26,7 @@ type txJob struct {
 	frames [][]byte
 	data   []byte
 	dur    time.Duration
+	dcn    bool
 }
 
 // packet categories: control packets get ControlDepth redundancy.
@@ -122,6 +123,9 @@ func (t *Terminal) txLoop() {
 
 // run sends one signal; false means the terminal is closing.
 func (x *txState) run(j txJob) bool {
+	if j.dcn {
+		x.t.cut.Store(false)
+	}
 	x.begin()
 	rep := x.t.cfg.IndicatorRepeat
 	switch j.kind {
@@ -145,9 +149,15 @@ func (x *txState) run(j txJob) bool {
 		}
 		x.t.log.Debug("t38 send", "frames", len(j.frames), "data", dt)
 		for _, f := range j.frames {
+			if x.t.cut.Load() {
+				break
+			}
 			x.rev = append(x.rev[:0], f...)
 			BitReverse(x.rev, x.rev)
 			x.data(dt, FieldHDLCData, x.rev, rate, cat)
+			if x.t.cut.Load() {
+				break // no fcs-OK: the sig-end makes the far end drop the partial frame
+			}
 			x.field(dt, FieldHDLCFCSOK, nil, cat, 1)
 			x.advance(octetTime(3, rate)) // FCS and a flag
 		}
@@ -255,7 +265,7 @@ func (x *txState) data(dt DataType, ft FieldType, b []byte, rate int, cat catego
 	if x.paced {
 		chunk = min(chunk, max(1, int(int64(rate)*int64(x.t.cfg.PacketInterval)/int64(8*time.Second))))
 	}
-	for len(b) > 0 && x.t.ctx.Err() == nil {
+	for len(b) > 0 && x.t.ctx.Err() == nil && !x.t.cut.Load() {
 		n := min(chunk, len(b))
 		x.field(dt, ft, b[:n], cat, 1)
 		x.advance(octetTime(n, rate))

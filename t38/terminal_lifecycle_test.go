@@ -1,0 +1,114 @@
+package t38
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/faxkit/faxkit/t30"
+	"github.com/faxkit/faxkit/transport"
+)
+
+// TestTerminalAbort: cancelling the sender's context mid-call ends it with
+// DCN; the receiver hears the DCN and ends at once (not on a timer); both
+// terminals close and leave no goroutine behind.
+func TestTerminalAbort(t *testing.T) {
+	base := runtime.NumGoroutine()
+	clk := newScaledClock(20)
+	a, b := transport.PipeEndpoints(nil)
+	ta, err := NewTerminal(a, TerminalConfig{EC: ECRedundancy, Clock: clk})
+	require.NoError(t, err)
+	tb, err := NewTerminal(b, TerminalConfig{EC: ECRedundancy, Clock: clk})
+	require.NoError(t, err)
+	var trace []string
+	var traceMu sync.Mutex
+	rec := func(who string) func(t30.Record) {
+		return func(r t30.Record) {
+			traceMu.Lock()
+			trace = append(trace, fmt.Sprintf("%8.3fs %s %v", r.Time.Sub(clk.start).Seconds(), who, r))
+			traceMu.Unlock()
+		}
+	}
+	tx, err := t30.NewSession(t30.Config{Calling: true, Transmit: true, Document: testDoc(3, 2000, t30.ResFine), OnRecord: rec("tx")})
+	require.NoError(t, err)
+	rx, err := t30.NewSession(t30.Config{OnRecord: rec("rx")})
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	var rres t30.Result
+	var rxEnd time.Time
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		rres = t30.Run(context.Background(), rx, tb, clk)
+		rxEnd = clk.Now()
+	}()
+	go func() {
+		// Paced at 20x: phase C of the first page starts after about 10 s
+		// of call time.
+		for tx.Stats().Pages == 0 && clk.Now().Sub(clk.start) < 12*time.Second {
+			time.Sleep(time.Millisecond)
+		}
+		cancel()
+	}()
+	tres := t30.Run(ctx, tx, ta, clk)
+	txEnd := clk.Now()
+	wg.Wait()
+	require.Equal(t, t30.ResultLocalAbort, tres)
+	require.Equal(t, t30.ResultRemoteDCN, rres)
+	require.Less(t, rxEnd.Sub(txEnd), 3*time.Second, "the receiver ended on a timer, not on the DCN\n%s", strings.Join(trace, "\n"))
+	require.NoError(t, ta.Close())
+	require.NoError(t, tb.Close())
+	_, open := <-ta.Events()
+	require.False(t, open, "Events is closed by Close")
+	a.Close()
+	b.Close()
+	checkGoroutines(t, base)
+}
+
+// TestTerminalEndpointClosed: when the endpoint goes away under a call,
+// the session hears a hang-up instead of waiting for its timers.
+func TestTerminalEndpointClosed(t *testing.T) {
+	base := runtime.NumGoroutine()
+	a, b := transport.PipeEndpoints(nil)
+	ta, err := NewTerminal(a, TerminalConfig{Pacing: PacingNone})
+	require.NoError(t, err)
+	rx, err := t30.NewSession(t30.Config{})
+	require.NoError(t, err)
+	go func() {
+		time.Sleep(50 * time.Millisecond)
+		a.Close()
+	}()
+	start := time.Now()
+	res := t30.Run(context.Background(), rx, ta, nil)
+	require.Equal(t, t30.ResultHangup, res)
+	require.Less(t, time.Since(start), 5*time.Second)
+	require.NoError(t, ta.Close())
+	require.NoError(t, ta.Close(), "Close is idempotent")
+	require.ErrorIs(t, ta.SendTone(t30.ToneCED), ErrClosed)
+	b.Close()
+	checkGoroutines(t, base)
+}
+
+// TestTerminalPacedCall: a whole call with both terminals in real-time
+// pacing, over UDP on loopback, on a clock 20 times faster than real.
+func TestTerminalPacedCall(t *testing.T) {
+	o := runCall(t, callSpec{pages: 2, height: 300, ecm: true, comp: t30.MMR, udp: true,
+		term: TerminalConfig{EC: ECRedundancy, Pacing: PacingRealTime}})
+	require.Equal(t, t30.ResultOK, o.tx)
+	require.Equal(t, t30.ResultOK, o.rx)
+	checkPages(t, o)
+	for i, st := range o.term {
+		require.Positive(t, st.Paced)
+		t.Logf("terminal %d: %d packets paced, max %v late (at 20x), call %v of wall time", i, st.Paced, st.PacingMax, o.wall)
+	}
+	// A paced call cannot be much faster than the modems: 2 pages of
+	// call time at 20x is well over half a second of wall time.
+	require.Greater(t, o.wall, 500*time.Millisecond)
+}
