@@ -190,7 +190,20 @@ func TestResolutionMapping(t *testing.T) {
 		{80, 154, UnitCentimeter, ResSuperfine},
 		{160, 154, UnitCentimeter, ResR16},
 		{72, 72, UnitInch, ResUnknown},
-		{204, 98, UnitNone, ResUnknown},
+		{118.11, 118.11, UnitCentimeter, Res300},
+		// Units fax software gets wrong: pels per mm under the cm (or
+		// inch) unit, dpi under the cm unit or none.
+		{8, 3.85, UnitCentimeter, ResStandard},
+		{8, 7.7, UnitCentimeter, ResFine},
+		{8, 15.4, UnitCentimeter, ResSuperfine},
+		{8, 7.7, UnitInch, ResFine},
+		{204, 98, UnitCentimeter, ResStandard},
+		{204, 196, UnitCentimeter, ResFine},
+		{204, 98, UnitNone, ResStandard},
+		{204, 196, UnitNone, ResFine},
+		{72, 72, UnitNone, ResUnknown},
+		{118.11, 118.11, UnitInch, ResUnknown}, // not 300 dpi taken as per cm
+		{0, 0, UnitInch, ResUnknown},
 	}
 	for _, tt := range tests {
 		pi := PageInfo{XResolution: tt.x, YResolution: tt.y, ResolutionUnit: tt.unit}

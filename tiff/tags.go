@@ -387,11 +387,31 @@ func (pi *PageInfo) DPI() (x, y float64) {
 }
 
 // Resolution returns the fax resolution nearest the page's, or ResUnknown.
+//
+// Fax software often gets the metric units wrong (spandsp's t4_tx notes
+// it), so when the values in the stated unit match no fax resolution they
+// are tried as the units fax files are seen to mean: pels per millimetre
+// (8 x 3.85, 7.7 or 15.4, the T.4 figures) under the centimetre or inch
+// unit, and dots per inch (204 x 98) under the centimetre unit or none.
+// Densities under 20 per inch are no one's real resolution, and 204 pels
+// per centimetre (518 dpi) is no scanner's.
 func (pi *PageInfo) Resolution() Resolution {
-	if pi.ResolutionUnit == UnitNone {
-		return ResUnknown
+	x, y := pi.XResolution, pi.YResolution
+	var tries []float64 // factors to dots per inch, the stated unit's first
+	switch pi.ResolutionUnit {
+	case UnitInch:
+		tries = []float64{1, 25.4}
+	case UnitCentimeter:
+		tries = []float64{2.54, 25.4, 1}
+	case UnitNone:
+		tries = []float64{1, 25.4}
 	}
-	return ResolutionFromDPI(pi.DPI())
+	for _, f := range tries {
+		if r := ResolutionFromDPI(x*f, y*f); r != ResUnknown {
+			return r
+		}
+	}
+	return ResUnknown
 }
 
 // Bilevel reports whether the page has one 1-bit sample per pixel with a
