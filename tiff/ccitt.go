@@ -34,7 +34,9 @@ func (p *Page) readCCITT(cs *ccittState, b *t4.Bitmap, y0, y1 int, sr *io.Sectio
 	if err != nil {
 		return err
 	}
-	opts.Rows, opts.MaxRows, opts.Strict = rows, rows, p.r.strict
+	// Rows stays 0: the decoder then ends at the end of the data instead
+	// of repeating the last row down the rest of the page (ccittRows).
+	opts.MaxRows, opts.Strict = rows, p.r.strict
 	cs.br = bufio.NewReaderSize(sr, 8192)
 	d, err := t4.NewDecoder(cs.br, b.Width, &opts)
 	if err != nil {
@@ -118,19 +120,33 @@ type ccittState struct {
 
 // ccittRows decodes rows y0..y1-1 of b from d.
 func (p *Page) ccittRows(d *t4.Decoder, b *t4.Bitmap, y0, y1 int, sr *io.SectionReader) error {
-	for y := y0; y < y1; y++ {
+	y, run := y0, 0 // run: bad rows at the end so far
+	for ; y < y1; y++ {
+		bad := d.Stats().BadRows
 		err := d.ReadRow(b.Row(y))
 		if err == io.EOF {
-			break // cannot happen with Rows set; rows left stay white
+			break
 		}
 		if err != nil {
 			return &FormatError{Page: p.index, Offset: sr.Size(), Msg: "CCITT strip", Err: corruptErr{err}}
 		}
+		if d.Stats().BadRows > bad {
+			run++
+		} else {
+			run = 0
+		}
 	}
+	// Rows the data lacks (a fax cut short, an ImageLength larger than
+	// what was received) stay white and count as bad, after the codec's
+	// own bad rows at the end of the strip.
 	s := d.Stats()
-	p.stats.Rows += s.Rows
-	p.stats.BadRows += s.BadRows
-	p.stats.LongestBadRun = max(p.stats.LongestBadRun, s.LongestBadRun)
+	lost := y1 - y
+	if lost > 0 && p.r.strict {
+		return p.errf(sr.Size(), ErrCorrupt, "CCITT strip ends after %d of its %d rows", y-y0, y1-y0)
+	}
+	p.stats.Rows += s.Rows + lost
+	p.stats.BadRows += s.BadRows + lost
+	p.stats.LongestBadRun = max(p.stats.LongestBadRun, s.LongestBadRun, run+lost)
 	return nil
 }
 

@@ -190,3 +190,49 @@ func TestQuirkImageLengthFromData(t *testing.T) {
 		require.ErrorIs(t, err, ErrCorrupt)
 	})
 }
+
+// TestQuirkRowsLacking: an ImageLength beyond the rows the data codes (a
+// fax cut short, a length written before the page was received) leaves the
+// rows lacking white, counted bad, rather than the last row smeared down
+// the page.
+func TestQuirkRowsLacking(t *testing.T) {
+	const h = quirkH + 50
+	g3 := faxEntries(quirkW, h, CompressionGroup3, 0, LSBFirst)
+	lsb := t4.EncodeOptions{BitOrder: t4.LSBFirst}
+	noRTC := lsb
+	noRTC.NoRTC = true
+	for _, tc := range []struct {
+		name string
+		page qPage
+	}{
+		{"RTC", qPage{g3, quirkStrips(t, quirkH, lsb)}},
+		{"end of data", qPage{g3, quirkStrips(t, quirkH, noRTC)}},
+		{"G4 EOFB", qPage{faxEntries(quirkW, h, CompressionGroup4, 0, LSBFirst), quirkStrips(t, quirkH, t4.EncodeOptions{Compression: t4.MMR, BitOrder: t4.LSBFirst})}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			data := buildTIFF([]qPage{tc.page})
+			r, err := NewReader(bytes.NewReader(data), int64(len(data)), nil)
+			require.NoError(t, err)
+			p, err := r.Next()
+			require.NoError(t, err)
+			b, err := p.Bitmap()
+			require.NoError(t, err)
+			want := quirkPage()
+			for y := 0; y < h; y++ {
+				if y < quirkH {
+					require.Equal(t, want.Row(y), b.Row(y), "row %d", y)
+				} else {
+					require.Equal(t, make([]byte, b.Stride), b.Row(y), "row %d", y)
+				}
+			}
+			require.Equal(t, t4.Stats{Rows: h, BadRows: 50, LongestBadRun: 50}, p.Stats())
+
+			r, err = NewReader(bytes.NewReader(data), int64(len(data)), &ReaderConfig{Strict: true})
+			require.NoError(t, err)
+			p, err = r.Next()
+			require.NoError(t, err)
+			_, err = p.Bitmap()
+			require.ErrorIs(t, err, ErrCorrupt)
+		})
+	}
+}
