@@ -196,6 +196,7 @@ type Session struct {
 	rxFrames     int    // frames in the current ECM block: the largest PPS count seen
 	rxCommit     [2]int // page and block counters of the last committed block, -1 none
 	rxPPSAt      [2]int // page and block counters of the last PPS, -1 none
+	rxExpect     [2]int // counters the next new PPS must carry, -1 any (after DCS)
 	rxPartial    bool
 	allDone      bool
 	rxIdle       int       // consecutive T2 expiries while waiting for a command
@@ -208,7 +209,7 @@ func NewSession(cfg Config) (*Session, error) {
 	if err := cfg.fill(); err != nil {
 		return nil, err
 	}
-	s := &Session{cfg: cfg, rxCommit: [2]int{-1, -1}, rxPPSAt: [2]int{-1, -1}}
+	s := &Session{cfg: cfg, rxCommit: [2]int{-1, -1}, rxPPSAt: [2]int{-1, -1}, rxExpect: [2]int{-1, -1}}
 	if cfg.Capabilities != nil {
 		s.caps = *cfg.Capabilities
 	} else {
@@ -1023,6 +1024,9 @@ func (s *Session) rxFrame(f Frame) {
 		s.stats.Speed, s.stats.ECM, s.stats.ECMFrameSize = m.Speed, m.ECM, m.ECMFrameSize
 		s.stats.Compression, s.stats.Resolution, s.stats.Width = m.Compression, m.Resolution, m.Width
 		s.tcfTotal, s.tcfRun, s.tcfLongest = 0, 0, 0
+		// PPS counters may start afresh after EOM; a repeat of the last
+		// PPS cannot come after a DCS.
+		s.rxExpect, s.rxCommit, s.rxPPSAt = [2]int{-1, -1}, [2]int{-1, -1}, [2]int{-1, -1}
 		s.setPhase(PhaseB)
 		s.enter(stWaitTCF)
 	case FCFMPS, FCFEOM, FCFEOP, FCFPRIMPS, FCFPRIEOM, FCFPRIEOP:
@@ -1089,6 +1093,7 @@ func (s *Session) rxFrame(f Frame) {
 		}
 		s.stats.EORs++
 		s.rxCommit = s.rxPPSAt
+		s.rxExpect = nextBlock(s.rxPPSAt, fcf2)
 		s.rxPartial = true
 		s.commitBlock()
 		s.rxAfterBlock(fcf2.WithoutPRI(), FCFERR)
@@ -1310,6 +1315,16 @@ func (s *Session) rxPPS(p PPS) {
 		s.clearBlock()
 		return
 	}
+	if s.rxExpect[0] >= 0 && id != s.rxExpect {
+		// The transmitter has moved past a block we never confirmed:
+		// it took a late answer of ours for the answer to a PPS we
+		// have not seen, and the frames we hold are not the ones it
+		// means. Nothing truthful can follow; libspandsp also ends the
+		// call on a page/block mismatch.
+		s.disconnect(ResultProtocolError)
+		return
+	}
+	s.rxExpect = id
 	s.rxPPSAt = id
 	// T.30 leaves it unclear whether the PPS frame count is the size of the
 	// partial page or of the burst just sent: after a PPR, libspandsp sends
@@ -1329,9 +1344,19 @@ func (s *Session) rxPPS(p PPS) {
 		s.sendFrames(stWaitPage, SpeedNone, s.lastSent...)
 		return
 	}
-	s.rxCommit = [2]int{int(p.Page), int(p.Block)}
+	s.rxCommit = id
+	s.rxExpect = nextBlock(id, p.FCF2)
 	s.commitBlockN(s.rxFrames)
 	s.rxAfterBlock(p.FCF2.WithoutPRI(), FCFMCF)
+}
+
+// nextBlock returns the PPS page and block counters (T.30 A.4.1, modulo
+// 256) that follow block id when its PPS or EOR carried fcf2.
+func nextBlock(id [2]int, fcf2 FCF) [2]int {
+	if fcf2.WithoutPRI() == FCFNull {
+		return [2]int{id[0], (id[1] + 1) & 0xFF}
+	}
+	return [2]int{(id[0] + 1) & 0xFF, 0}
 }
 
 func (s *Session) commitBlock() {
