@@ -28,8 +28,13 @@ func TestTerminalAbort(t *testing.T) {
 	require.NoError(t, err)
 	var trace []string
 	var traceMu sync.Mutex
+	phaseC := make(chan struct{})
+	var once sync.Once
 	rec := func(who string) func(t30.Record) {
 		return func(r t30.Record) {
+			if who == "tx" && r.Kind == t30.RecordPhase && r.Phase == t30.PhaseC {
+				once.Do(func() { close(phaseC) })
+			}
 			traceMu.Lock()
 			trace = append(trace, fmt.Sprintf("%8.3fs %s %v", r.Time.Sub(clk.start).Seconds(), who, r))
 			traceMu.Unlock()
@@ -50,11 +55,10 @@ func TestTerminalAbort(t *testing.T) {
 		rxEnd = clk.Now()
 	}()
 	go func() {
-		// Paced at 20x: phase C of the first page starts after about 10 s
-		// of call time.
-		for tx.Stats().Pages == 0 && clk.Now().Sub(clk.start) < 12*time.Second {
-			time.Sleep(time.Millisecond)
-		}
+		// Abort early in the first page's phase C (paced at 20x: an ECM
+		// block takes seconds of call time).
+		<-phaseC
+		time.Sleep(20 * time.Millisecond)
 		cancel()
 	}()
 	tres := t30.Run(ctx, tx, ta, clk)

@@ -171,9 +171,14 @@ func runInterop(t testing.TB, s interopSpec) interopOutcome {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
+	// spandsp sometimes never reaches phase E after a lost DCN; bound it.
+	timeout := 200 * time.Second
+	if s.loss > 0 {
+		timeout = 120 * time.Second
+	}
 	pcfg := spandsp.Config{Send: !s.send, File: file, Local: peerAddr, Remote: pc.LocalAddr().String(),
 		NoECM: !s.ecm, Version: int(s.version), Compression: compName(s.comp), NoRedundancy: s.noRed,
-		Speedup: s.speedup, Timeout: 200 * time.Second, Loss: s.loss, Seed: s.seed + 1,
+		Speedup: s.speedup, Timeout: timeout, Loss: s.loss, Seed: s.seed + 1,
 		Verbose: os.Getenv("FAXKIT_T38_DEBUG") != ""}
 	peer := spandsp.Start(ctx, t, pcfg)
 
@@ -363,7 +368,7 @@ func TestSpandspLoss(t *testing.T) {
 				s := interopSpec{send: send, pages: 2, ecm: true, comp: t30.MMR, ec: c.ec, noRed: c.noRed,
 					pacing: PacingNone, loss: c.loss, seed: seed}
 				t.Run(fmt.Sprintf("%s/%s/seed%d", c.name, s.name(), seed), func(t *testing.T) {
-					if !fullInterop() && seed > 1 {
+					if !fullInterop() && (seed > 1 || c.loss < 5) {
 						t.Skip("part of the full matrix: run without -race or with FAXKIT_T38_FULL=1")
 					}
 					t.Parallel()

@@ -79,6 +79,7 @@ type callSpec struct {
 	term          TerminalConfig  // both terminals (Clock is set by the call)
 	imp           [2]transport.Impairment
 	udp           bool    // real UDP sockets on loopback instead of a pipe
+	rtp           bool    // IFP over RTP (transport.RTPConn) instead of UDPTL
 	speed         float64 // clock speed-up; 0 means 20
 	timeout       time.Duration
 }
@@ -137,6 +138,10 @@ func runCall(t testing.TB, spec callSpec) callOutcome {
 	out := callOutcome{doc: testDoc(spec.pages, spec.height, t30.ResFine)}
 	clk := newScaledClock(spec.speed)
 	epA, epB := endpoints(t, spec)
+	if spec.rtp {
+		epA = transport.NewRTPConn(epA, nil)
+		epB = transport.NewRTPConn(epB, nil)
+	}
 	defer epA.Close()
 	defer epB.Close()
 	cfg := spec.term
@@ -247,6 +252,8 @@ func TestTerminalCall(t *testing.T) {
 			term: TerminalConfig{Version: 3, EC: ECFEC, Pacing: PacingNone}}},
 		tc{"pipe/ifp-encapsulation", callSpec{pages: 1, ecm: true, comp: t30.MMR,
 			term: TerminalConfig{Encapsulation: EncapIFP, Pacing: PacingNone}}},
+		tc{"udp/rtp/v3/ecm/mmr/2p", callSpec{pages: 2, ecm: true, comp: t30.MMR, udp: true, rtp: true,
+			term: TerminalConfig{Version: 3, Encapsulation: EncapIFP, Pacing: PacingNone}}},
 		tc{"pipe/fill-bit-removal", callSpec{pages: 2, ecm: false, comp: t30.MR,
 			term: TerminalConfig{FillBitRemoval: true, Pacing: PacingNone}}},
 	)
