@@ -124,3 +124,23 @@ func readFile(t testing.TB, name string) []byte {
 }
 
 func leOrder() byteOrder { return binary.LittleEndian }
+
+// firstPage opens data with cfg and returns its first page.
+func firstPage(t testing.TB, data []byte, cfg *ReaderConfig) *Page {
+	t.Helper()
+	r, err := NewReader(bytes.NewReader(data), int64(len(data)), cfg)
+	require.NoError(t, err)
+	p, err := r.Next()
+	require.NoError(t, err)
+	return p
+}
+
+// writeSame writes n copies of page with cfg.
+func writeSame(t testing.TB, cfg *WriterConfig, page *t4.Bitmap, n int) []byte {
+	t.Helper()
+	pages := make([]*t4.Bitmap, n)
+	for i := range pages {
+		pages[i] = page
+	}
+	return writeDoc(t, cfg, pages, nil)
+}

@@ -73,10 +73,7 @@ func TestPeerFilesLowDepthGrey(t *testing.T) {
 	}{{"grey4-lzw.tif", 15}, {"grey2-none.tif", 3}} {
 		t.Run(f.name, func(t *testing.T) {
 			data := readFile(t, filepath.Join("testdata", "peers", f.name))
-			r, err := NewReader(bytes.NewReader(data), int64(len(data)), nil)
-			require.NoError(t, err)
-			p, err := r.Next()
-			require.NoError(t, err)
+			p := firstPage(t, data, nil)
 			img, err := p.Image()
 			require.NoError(t, err)
 			g, ok := img.(*image.Gray)
@@ -102,10 +99,7 @@ func TestPeerFilesGrey(t *testing.T) {
 	} {
 		t.Run(f.name, func(t *testing.T) {
 			data := readFile(t, filepath.Join("testdata", "peers", f.name))
-			r, err := NewReader(bytes.NewReader(data), int64(len(data)), nil)
-			require.NoError(t, err)
-			p, err := r.Next()
-			require.NoError(t, err)
+			p := firstPage(t, data, nil)
 			img, err := p.Image()
 			require.NoError(t, err)
 			require.Equal(t, w, img.Bounds().Dx())

@@ -31,10 +31,7 @@ func quirkStrips(t *testing.T, rps int, o t4.EncodeOptions) [][]byte {
 // page, with no bad rows.
 func readQuirk(t *testing.T, data []byte) *Page {
 	t.Helper()
-	r, err := NewReader(bytes.NewReader(data), int64(len(data)), nil)
-	require.NoError(t, err)
-	p, err := r.Next()
-	require.NoError(t, err)
+	p := firstPage(t, data, nil)
 	b, err := p.Bitmap()
 	require.NoError(t, err)
 	require.Empty(t, diffBitmaps(quirkPage(), b))
@@ -122,10 +119,7 @@ func TestQuirkDamagedKeepsTags(t *testing.T) {
 		data[i] ^= 0x5a
 	}
 	f := buildTIFF([]qPage{{faxEntries(quirkW, quirkH, CompressionGroup3, T4Option2D, MSBFirst), strips}})
-	r, err := NewReader(bytes.NewReader(f), int64(len(f)), nil)
-	require.NoError(t, err)
-	p, err := r.Next()
-	require.NoError(t, err)
+	p := firstPage(t, f, nil)
 	b, err := p.Bitmap()
 	require.NoError(t, err)
 	st := p.Stats()
@@ -139,11 +133,7 @@ func TestQuirkDamagedKeepsTags(t *testing.T) {
 	}
 	require.GreaterOrEqual(t, same, quirkH-st.BadRows)
 
-	_, err = func() (*t4.Bitmap, error) {
-		r, _ := NewReader(bytes.NewReader(f), int64(len(f)), &ReaderConfig{Strict: true})
-		p, _ := r.Next()
-		return p.Bitmap()
-	}()
+	_, err = firstPage(t, f, &ReaderConfig{Strict: true}).Bitmap()
 	require.ErrorIs(t, err, ErrCorrupt)
 }
 
@@ -211,10 +201,7 @@ func TestQuirkRowsLacking(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			data := buildTIFF([]qPage{tc.page})
-			r, err := NewReader(bytes.NewReader(data), int64(len(data)), nil)
-			require.NoError(t, err)
-			p, err := r.Next()
-			require.NoError(t, err)
+			p := firstPage(t, data, nil)
 			b, err := p.Bitmap()
 			require.NoError(t, err)
 			want := quirkPage()
@@ -227,11 +214,7 @@ func TestQuirkRowsLacking(t *testing.T) {
 			}
 			require.Equal(t, t4.Stats{Rows: h, BadRows: 50, LongestBadRun: 50}, p.Stats())
 
-			r, err = NewReader(bytes.NewReader(data), int64(len(data)), &ReaderConfig{Strict: true})
-			require.NoError(t, err)
-			p, err = r.Next()
-			require.NoError(t, err)
-			_, err = p.Bitmap()
+			_, err = firstPage(t, data, &ReaderConfig{Strict: true}).Bitmap()
 			require.ErrorIs(t, err, ErrCorrupt)
 		})
 	}

@@ -132,6 +132,14 @@ type ReaderConfig struct {
 	Strict bool
 }
 
+// limits returns the configured limits, defaults filled in; cfg may be nil.
+func (cfg *ReaderConfig) limits() (Limits, error) {
+	if cfg == nil {
+		return Limits{}.withDefaults()
+	}
+	return cfg.Limits.withDefaults()
+}
+
 // Reader reads the pages of a TIFF file one at a time. Only the IFD of the
 // current page and the metadata needed to decode it are held in memory; a
 // page's pixels are read from the io.ReaderAt when asked for.
@@ -154,15 +162,11 @@ type Reader struct {
 
 // NewReader reads the TIFF header of the size-byte file r.
 func NewReader(r io.ReaderAt, size int64, cfg *ReaderConfig) (*Reader, error) {
-	var c ReaderConfig
-	if cfg != nil {
-		c = *cfg
-	}
-	lim, err := c.Limits.withDefaults()
+	lim, err := cfg.limits()
 	if err != nil {
 		return nil, err
 	}
-	rd := &Reader{r: r, size: size, limits: lim, strict: c.Strict, visited: make(map[int64]struct{})}
+	rd := &Reader{r: r, size: size, limits: lim, strict: cfg != nil && cfg.Strict, visited: make(map[int64]struct{})}
 	var h [16]byte
 	n := 8
 	if size < 8 {

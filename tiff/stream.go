@@ -19,11 +19,7 @@ import (
 // page's data is held (bounded by Limits.MaxStreamBuffer). In exchange a
 // Page can be decoded only until the next call to Next.
 func NewStreamReader(r io.Reader, cfg *ReaderConfig) (*Reader, error) {
-	var c ReaderConfig
-	if cfg != nil {
-		c = *cfg
-	}
-	lim, err := c.Limits.withDefaults()
+	lim, err := cfg.limits()
 	if err != nil {
 		return nil, err
 	}

@@ -29,14 +29,7 @@ func (c *countingReaderAt) ReadAt(p []byte, off int64) (int, error) {
 // data is read only when that page is decoded.
 func TestReaderStreamsPages(t *testing.T) {
 	page := synthPage(1728, 400, 3)
-	var buf bytes.Buffer
-	w, err := NewWriter(&buf, &WriterConfig{Compression: CompressionGroup4})
-	require.NoError(t, err)
-	for i := 0; i < 200; i++ {
-		require.NoError(t, w.WritePage(page, nil))
-	}
-	require.NoError(t, w.Close())
-	data := buf.Bytes()
+	data := writeSame(t, &WriterConfig{Compression: CompressionGroup4}, page, 200)
 
 	cr := &countingReaderAt{r: bytes.NewReader(data)}
 	r, err := NewReader(cr, int64(len(data)), nil)
@@ -68,15 +61,9 @@ func (o onlyReader) Read(p []byte) (int, error) { return o.r.Read(p) }
 // about one page at a time.
 func TestStreamReader(t *testing.T) {
 	page := synthPage(1728, 400, 3)
-	var buf bytes.Buffer
-	w, err := NewWriter(&buf, &WriterConfig{Compression: CompressionGroup4})
-	require.NoError(t, err)
-	for i := 0; i < 200; i++ {
-		require.NoError(t, w.WritePage(page, nil))
-	}
-	require.NoError(t, w.Close())
+	data := writeSame(t, &WriterConfig{Compression: CompressionGroup4}, page, 200)
 
-	r, err := NewStreamReader(onlyReader{bytes.NewReader(buf.Bytes())}, nil)
+	r, err := NewStreamReader(onlyReader{bytes.NewReader(data)}, nil)
 	require.NoError(t, err)
 	n := 0
 	maxBuf := 0
@@ -89,8 +76,8 @@ func TestStreamReader(t *testing.T) {
 		n++
 	}
 	require.Equal(t, 200, n)
-	require.Less(t, maxBuf, 128<<10, "buffer of a %d-byte file", buf.Len())
-	t.Logf("file %d bytes, stream buffer at most %d bytes", buf.Len(), maxBuf)
+	require.Less(t, maxBuf, 128<<10, "buffer of a %d-byte file", len(data))
+	t.Logf("file %d bytes, stream buffer at most %d bytes", len(data), maxBuf)
 }
 
 func TestStreamReaderPeerFiles(t *testing.T) {
