@@ -216,6 +216,14 @@ func TestResolutionMapping(t *testing.T) {
 	require.Equal(t, "Resolution(99)", Resolution(99).String())
 	require.Equal(t, "Compression(77)", Compression(77).String())
 	require.Equal(t, "CCITT Group 4", CompressionGroup4.String())
+	require.Equal(t, "Deflate", CompressionAdobeDeflate.String())
+	require.Equal(t, "min-is-white", WhiteIsZero.String())
+	require.Equal(t, "Photometric(7)", Photometric(7).String())
+	require.Equal(t, "lsb-to-msb", LSBFirst.String())
+	require.Equal(t, "FillOrder(0)", FillOrder(0).String())
+	require.Equal(t, "centimeter", UnitCentimeter.String())
+	require.Equal(t, "regenerated", FaxRegenerated.String())
+	require.Equal(t, "CleanFaxData(3)", CleanFaxData(3).String())
 }
 
 func TestMultiStripAndBlackIsZero(t *testing.T) {

@@ -75,6 +75,14 @@ var typeSize = [...]int{
 	typeFloat: 4, typeDouble: 8, typeIFD: 4, 14: 0, 15: 0, typeLong8: 8, typeSLong8: 8, typeIFD8: 8,
 }
 
+// enumName returns v's name in names, or Kind(v) for a value without one.
+func enumName[T ~uint16](names map[T]string, v T, kind string) string {
+	if n, ok := names[v]; ok {
+		return n
+	}
+	return kind + "(" + strconv.Itoa(int(v)) + ")"
+}
+
 func sizeOfType(t uint16) int {
 	if int(t) < len(typeSize) {
 		return typeSize[t]
@@ -102,29 +110,14 @@ const (
 	CompressionAdobeDeflate Compression = 32946
 )
 
-func (c Compression) String() string {
-	switch c {
-	case CompressionNone:
-		return "none"
-	case CompressionCCITTRLE:
-		return "CCITT RLE"
-	case CompressionGroup3:
-		return "CCITT Group 3"
-	case CompressionGroup4:
-		return "CCITT Group 4"
-	case CompressionLZW:
-		return "LZW"
-	case CompressionOldJPEG:
-		return "old JPEG"
-	case CompressionJPEG:
-		return "JPEG"
-	case CompressionDeflate, CompressionAdobeDeflate:
-		return "Deflate"
-	case CompressionPackBits:
-		return "PackBits"
-	}
-	return "Compression(" + strconv.Itoa(int(c)) + ")"
+var compressionNames = map[Compression]string{
+	CompressionNone: "none", CompressionCCITTRLE: "CCITT RLE", CompressionGroup3: "CCITT Group 3",
+	CompressionGroup4: "CCITT Group 4", CompressionLZW: "LZW", CompressionOldJPEG: "old JPEG",
+	CompressionJPEG: "JPEG", CompressionDeflate: "Deflate", CompressionAdobeDeflate: "Deflate",
+	CompressionPackBits: "PackBits",
 }
+
+func (c Compression) String() string { return enumName(compressionNames, c, "Compression") }
 
 // T4Options bits (TIFF 6.0 section 11, tag 292).
 const (
@@ -155,27 +148,12 @@ const (
 	CIELab      Photometric = 8
 )
 
-func (p Photometric) String() string {
-	switch p {
-	case WhiteIsZero:
-		return "min-is-white"
-	case BlackIsZero:
-		return "min-is-black"
-	case RGB:
-		return "RGB"
-	case Paletted:
-		return "palette"
-	case Mask:
-		return "mask"
-	case CMYK:
-		return "CMYK"
-	case YCbCr:
-		return "YCbCr"
-	case CIELab:
-		return "CIE L*a*b*"
-	}
-	return "Photometric(" + strconv.Itoa(int(p)) + ")"
+var photometricNames = map[Photometric]string{
+	WhiteIsZero: "min-is-white", BlackIsZero: "min-is-black", RGB: "RGB", Paletted: "palette",
+	Mask: "mask", CMYK: "CMYK", YCbCr: "YCbCr", CIELab: "CIE L*a*b*",
 }
+
+func (p Photometric) String() string { return enumName(photometricNames, p, "Photometric") }
 
 // FillOrder is the FillOrder tag (266): the order of bits within a byte.
 type FillOrder uint16
@@ -189,15 +167,9 @@ const (
 	LSBFirst FillOrder = 2
 )
 
-func (f FillOrder) String() string {
-	switch f {
-	case MSBFirst:
-		return "msb-to-lsb"
-	case LSBFirst:
-		return "lsb-to-msb"
-	}
-	return "FillOrder(" + strconv.Itoa(int(f)) + ")"
-}
+var fillOrderNames = map[FillOrder]string{MSBFirst: "msb-to-lsb", LSBFirst: "lsb-to-msb"}
+
+func (f FillOrder) String() string { return enumName(fillOrderNames, f, "FillOrder") }
 
 // ResolutionUnit is the ResolutionUnit tag (296).
 type ResolutionUnit uint16
@@ -208,17 +180,9 @@ const (
 	UnitCentimeter ResolutionUnit = 3
 )
 
-func (u ResolutionUnit) String() string {
-	switch u {
-	case UnitNone:
-		return "none"
-	case UnitInch:
-		return "inch"
-	case UnitCentimeter:
-		return "centimeter"
-	}
-	return "ResolutionUnit(" + strconv.Itoa(int(u)) + ")"
-}
+var unitNames = map[ResolutionUnit]string{UnitNone: "none", UnitInch: "inch", UnitCentimeter: "centimeter"}
+
+func (u ResolutionUnit) String() string { return enumName(unitNames, u, "ResolutionUnit") }
 
 // CleanFaxData is the CleanFaxData tag (327): whether the page had coding
 // errors when it was received.
@@ -233,17 +197,9 @@ const (
 	FaxUnclean CleanFaxData = 2
 )
 
-func (c CleanFaxData) String() string {
-	switch c {
-	case FaxClean:
-		return "clean"
-	case FaxRegenerated:
-		return "regenerated"
-	case FaxUnclean:
-		return "unclean"
-	}
-	return "CleanFaxData(" + strconv.Itoa(int(c)) + ")"
-}
+var cleanNames = map[CleanFaxData]string{FaxClean: "clean", FaxRegenerated: "regenerated", FaxUnclean: "unclean"}
+
+func (c CleanFaxData) String() string { return enumName(cleanNames, c, "CleanFaxData") }
 
 // Resolution is a fax resolution from ITU-T T.30 Table 2 (DIS/DCS bits) and
 // T.4 clause 2.3: a horizontal density in pels per mm (R8, R16) or per inch
