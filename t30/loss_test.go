@@ -10,8 +10,8 @@ import (
 	"github.com/faxkit/faxkit/t4"
 )
 
-// TestRandomLoss holds many calls over a line that randomly drops and
-// corrupts frames, TCF and page data, and checks that every call ends on
+// TestRandomLoss holds many calls over a line that randomly drops,
+// corrupts and duplicates frames, and damages TCF and page data, and checks that every call ends on
 // its own and tells the truth: the transmitter never counts a page the
 // receiver did not accept, the receiver never accepts a page twice or out
 // of order, and accepted pages are exact (ECM) or decodable (non-ECM).
@@ -33,6 +33,8 @@ func TestRandomLoss(t *testing.T) {
 					return drop
 				case r < loss*1.3:
 					return corrupt
+				case r < loss*1.6:
+					return duplicate
 				}
 				return deliver
 			}
