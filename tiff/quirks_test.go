@@ -219,3 +219,42 @@ func TestQuirkRowsLacking(t *testing.T) {
 		})
 	}
 }
+
+// TestQuirkG3Framing pins down what already reads well: the framing of
+// Group 3 data as fax software varies it. libtiff reads all but the first
+// pixel-exactly too (without a leading EOL it stops one row short).
+func TestQuirkG3Framing(t *testing.T) {
+	g3 := faxEntries(quirkW, quirkH, CompressionGroup3, 0, MSBFirst)
+	mh := t4.EncodeOptions{NoRTC: true}
+	noLead := quirkStrips(t, quirkH, mh)
+	noLead[0] = dropBits(noLead[0], 12) // the leading EOL
+	for _, tc := range []struct {
+		name string
+		page qPage
+	}{
+		{"no leading EOL", qPage{g3, noLead}},
+		{"EOLs byte aligned, T4Options says not", qPage{g3, quirkStrips(t, quirkH, t4.EncodeOptions{NoRTC: true, AlignEOL: true})}},
+		{"T4Options says aligned, EOLs are not", qPage{with(g3, qLong(tagT4Options, T4OptionFillBits)), quirkStrips(t, quirkH, mh)}},
+		{"RTC in each of four strips", qPage{with(g3, qLong(tagRowsPerStrip, 25)), quirkStrips(t, 25, t4.EncodeOptions{})}},
+		{"MR, RTC in each of four strips", qPage{with(g3, qLong(tagRowsPerStrip, 25), qLong(tagT4Options, T4Option2D)), quirkStrips(t, 25, t4.EncodeOptions{Compression: t4.MR})}},
+		{"no PhotometricInterpretation", qPage{without(g3, tagPhotometric), quirkStrips(t, quirkH, mh)}},
+		{"no T4Options", qPage{without(g3, tagT4Options), quirkStrips(t, quirkH, mh)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			readQuirk(t, buildTIFF([]qPage{tc.page}))
+		})
+	}
+}
+
+// dropBits removes the first n bits of MSB-first data.
+func dropBits(data []byte, n int) []byte {
+	bits := len(data)*8 - n
+	out := make([]byte, (bits+7)/8)
+	for i := 0; i < bits; i++ {
+		j := i + n
+		if data[j/8]>>(7-j%8)&1 == 1 {
+			out[i/8] |= 0x80 >> (i % 8)
+		}
+	}
+	return out
+}
