@@ -171,6 +171,7 @@ type TerminalStats struct {
 	FramesBad      uint64 // HDLC frames delivered bad (fcs-BAD, cut short, or data lost in the network)
 	DataLost       uint64 // received IFP packets lost for good (gaps), all kinds
 	ImageOctets    uint64 // non-ECM image and TCF octets received
+	RowsMarked     uint64 // non-ECM rows marked bad in place of page data lost in the network
 	WriteErrors    uint64 // datagrams the Endpoint refused (not counting after close)
 
 	// Paced packets and how late they went out against their schedule.

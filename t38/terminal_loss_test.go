@@ -1,12 +1,14 @@
 package t38
 
 import (
+	"bytes"
 	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/faxkit/faxkit/t30"
+	"github.com/faxkit/faxkit/t4"
 	"github.com/faxkit/faxkit/transport"
 )
 
@@ -53,6 +55,44 @@ func TestTerminalImpaired(t *testing.T) {
 				require.Equal(t, t30.ResultOK, o.rx, "receiver")
 				require.Equal(t, 3, o.txStats.Pages)
 				checkPages(t, o)
+			})
+		}
+	}
+}
+
+// TestTerminalNonECMLoss: without ECM nothing is retransmitted, so pages
+// lose rows with the packets that carried them. The call still ends on
+// its own, and every page the receiver accepts differs from the sent one
+// only in rows it counted bad (what T.30's copy-quality check judged).
+func TestTerminalNonECMLoss(t *testing.T) {
+	for seed := uint64(1); seed <= 6; seed++ {
+		for _, comp := range []t30.Compression{t30.MH, t30.MR} {
+			t.Run(fmt.Sprintf("%v/seed%d", comp, seed), func(t *testing.T) {
+				t.Parallel()
+				o := runCall(t, callSpec{pages: 2, height: 1200, ecm: false, comp: comp, speed: 40,
+					term: TerminalConfig{EC: ECNone, Pacing: PacingNone},
+					imp:  [2]transport.Impairment{{Loss: 0.03, Seed: seed}, {Loss: 0.03, Seed: seed + 50}}})
+				bad := 0
+				for _, p := range o.got {
+					bad += p.Quality.BadRows
+				}
+				t.Logf("tx %v rx %v: %d pages accepted (%d bad rows), %d rejected, lost %d packets, %d rows marked",
+					o.tx, o.rx, len(o.got), bad, o.rxStats.PagesRejected, o.term[1].DataLost, o.term[1].RowsMarked)
+				require.NotEqual(t, t30.ResultInProgress, o.tx)
+				require.Equal(t, len(o.got), o.txStats.Pages, "pages the sender counts confirmed")
+				for i, rp := range o.got {
+					b, _, err := t4.DecodePage(bytes.NewReader(rp.Data), 1728, &t4.DecodeOptions{
+						Compression: t30.T4Compression(rp.Mode.Compression), BitOrder: t4.LSBFirst})
+					require.NoError(t, err)
+					want := o.doc.Pages[i]
+					// A page reported clean is exact; a damaged one is
+					// reported damaged, and rows lost whole are counted.
+					if rp.Quality.BadRows == 0 {
+						require.Zero(t, rowsDiffer(b, want), "page %d reported clean but differs", i+1)
+					}
+					hd := max(b.Height-want.Height, want.Height-b.Height)
+					require.LessOrEqual(t, hd, rp.Quality.BadRows, "page %d: %d rows (want %d), %d reported bad", i+1, b.Height, want.Height, rp.Quality.BadRows)
+				}
 			})
 		}
 	}

@@ -39,6 +39,7 @@ type rxState struct {
 	asm     *t30.FrameAssembler
 	damaged bool // data of the frame in progress was lost
 	pageEnd pageEndScanner
+	pkts    int // non-ECM data packets received in this signal
 
 	indValid     bool
 	lastInd      Indicator
@@ -169,6 +170,33 @@ func (r *rxState) gap(n int) {
 	r.endValid = false
 	r.t.count(func(s *TerminalStats) { s.DataLost += uint64(n) })
 	r.t.log.Debug("t38 receive: packets lost", "n", n)
+	r.markLoss(n)
+}
+
+// markLoss marks non-ECM page data lost in the network. The rows it
+// carried would otherwise vanish without trace (the decoder resynchronises
+// at the next EOL, and the page is merely shorter), and the receiver would
+// accept a page missing lines as clean. Instead, as many rows as the lost
+// packets probably held (EOLs seen per packet so far) are replaced by rows
+// that no decoder accepts: EOL, then 0000000001 (an MR tag of 0 and eight
+// zeros before a one: no MH or MR code), so that the page keeps its length
+// and T.30's copy-quality check counts the damage. TCF (no EOLs) and data
+// after the page end are left alone.
+func (r *rxState) markLoss(n int) {
+	if !r.carrier || r.speed == t30.SpeedNone || r.pkts == 0 || r.pageEnd.total == 0 || r.pageEnd.done {
+		return
+	}
+	k := (n*r.pageEnd.total + r.pkts/2) / r.pkts
+	k = min(max(k, 1), 4096)
+	const marker = "0000000000010000000001"
+	d := make([]byte, (k*len(marker)+7)/8)
+	for i := 0; i < k*len(marker); i++ {
+		if marker[i%len(marker)] == '1' {
+			d[i/8] |= 1 << (i % 8)
+		}
+	}
+	r.t.count(func(s *TerminalStats) { s.RowsMarked += uint64(k) })
+	r.emit(t30.Event{Kind: t30.EventData, Data: d})
 }
 
 func (r *rxState) handle(b []byte) {
@@ -213,6 +241,7 @@ func (r *rxState) indicator(ind Indicator) {
 func (r *rxState) startCarrier(sp t30.Speed) {
 	r.carrier, r.speed = true, sp
 	r.pageEnd = pageEndScanner{}
+	r.pkts = 0
 	r.emit(t30.Event{Kind: t30.EventCarrierUp, Speed: sp})
 }
 
@@ -334,6 +363,7 @@ func (r *rxState) image(b []byte) {
 	}
 	d := make([]byte, len(b))
 	BitReverse(d, b)
+	r.pkts++
 	r.pageEnd.scan(d)
 	r.emit(t30.Event{Kind: t30.EventData, Data: d})
 }
@@ -352,6 +382,7 @@ func allZero(b []byte) bool {
 type pageEndScanner struct {
 	zeros   int
 	eols    int
+	total   int  // EOLs seen
 	prevEOL bool // the last 1 bit ended an EOL (or was its MR tag)
 	tagOK   bool // the next 1 bit may be an MR tag
 	done    bool
@@ -375,6 +406,7 @@ func (p *pageEndScanner) scan(b []byte) {
 			}
 			switch {
 			case p.zeros >= 11:
+				p.total++
 				if p.prevEOL {
 					p.eols++
 				} else {
