@@ -385,55 +385,70 @@ func (p *Page) Bitmap() (*t4.Bitmap, error) {
 	if in.Width > t4.MaxWidth {
 		return nil, p.errf(-1, ErrTooLarge, "bilevel page %d pixels wide (limit %d)", in.Width, t4.MaxWidth)
 	}
-	b, err := p.decodeBilevel(ccittState{})
+	b := t4.NewBitmap(in.Width, in.Height)
+	err := p.decodeBilevel(ccittState{}, b)
 	ccitt := in.Compression == CompressionCCITTRLE || in.Compression == CompressionGroup3 || in.Compression == CompressionGroup4
 	if !ccitt || (err == nil && p.stats.BadRows == 0) {
-		return b, err
+		if err != nil {
+			return nil, err
+		}
+		return b, nil
 	}
 	// The page is damaged, or its tags misstate the coding: fax software
 	// gets FillOrder wrong (the bits of a fax line arrive LSB first) and
 	// Group 3 files claim 1-D data that is 2-D or the reverse. libtiff
 	// decodes such pages as noise. Try the other readings and keep the one
 	// with the fewest bad rows; wrong readings make nearly every row bad,
-	// so a page that is merely damaged keeps its tags' reading.
-	best, bestErr, bestStats := b, err, p.stats
+	// so a page that is merely damaged keeps its tags' reading. At most two
+	// bitmaps are held: the best so far and the one being tried.
+	best, bestErr, bestStats, spare := b, err, p.stats, (*t4.Bitmap)(nil)
+	if err != nil {
+		best, spare = nil, b
+	}
 	for _, g := range []ccittState{{flipFill: true}, {flip2D: true}, {flipFill: true, flip2D: true}} {
 		if g.flip2D && in.Compression != CompressionGroup3 {
 			continue
 		}
+		if spare == nil {
+			spare = t4.NewBitmap(in.Width, in.Height)
+		} else {
+			clear(spare.Pix)
+		}
 		p.stats = t4.Stats{}
-		b, err := p.decodeBilevel(g)
-		if err == nil && (bestErr != nil || p.stats.BadRows < bestStats.BadRows) {
-			best, bestErr, bestStats = b, nil, p.stats
+		if err := p.decodeBilevel(g, spare); err == nil && (bestErr != nil || p.stats.BadRows < bestStats.BadRows) {
+			best, spare = spare, best
+			bestErr, bestStats = nil, p.stats
 			if p.stats.BadRows == 0 {
 				break
 			}
 		}
 	}
 	p.stats = bestStats
-	return best, bestErr
+	if bestErr != nil {
+		return nil, bestErr
+	}
+	return best, nil
 }
 
-// decodeBilevel decodes a page of the bilevel path, reading CCITT data as
-// cs says.
-func (p *Page) decodeBilevel(cs ccittState) (*t4.Bitmap, error) {
+// decodeBilevel decodes a page of the bilevel path into the white bitmap
+// b, reading CCITT data as cs says.
+func (p *Page) decodeBilevel(cs ccittState, b *t4.Bitmap) error {
 	in := &p.Info
-	b := t4.NewBitmap(in.Width, in.Height)
 	if in.Tiled {
 		if err := p.readTiles(&cs, b); err != nil {
-			return nil, err
+			return err
 		}
 		if in.Photometric == BlackIsZero {
 			invert(b)
 		}
-		return b, nil
+		return nil
 	}
 	for i := 0; i < in.Strips; i++ {
 		y0 := i * in.RowsPerStrip
 		y1 := min(y0+in.RowsPerStrip, in.Height)
 		sr, err := p.strip(i)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		switch in.Compression {
 		case CompressionNone:
@@ -444,13 +459,13 @@ func (p *Page) decodeBilevel(cs ccittState) (*t4.Bitmap, error) {
 			err = p.readCCITT(&cs, b, y0, y1, sr)
 		}
 		if err != nil {
-			return nil, err
+			return err
 		}
 	}
 	if in.Photometric == BlackIsZero {
 		invert(b)
 	}
-	return b, nil
+	return nil
 }
 
 // readTiles decodes a tiled bilevel page (TIFF 6.0 section 15): each tile

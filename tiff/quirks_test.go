@@ -2,6 +2,7 @@ package tiff
 
 import (
 	"bytes"
+	"runtime"
 	"testing"
 
 	"github.com/faxkit/faxkit/t4"
@@ -257,4 +258,23 @@ func dropBits(data []byte, n int) []byte {
 		}
 	}
 	return out
+}
+
+// TestQuirkRetryMemory: trying the other readings of a damaged page holds
+// two bitmaps at most, not one per reading.
+func TestQuirkRetryMemory(t *testing.T) {
+	const w, h = 1728, 20000
+	garbage := bytes.Repeat([]byte{0x35, 0xc1, 0x07}, 2000)
+	data := buildTIFF([]qPage{{faxEntries(w, h, CompressionGroup3, T4Option2D, LSBFirst), [][]byte{garbage}}})
+	p := firstPage(t, data, nil)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	_, err := p.Bitmap()
+	runtime.ReadMemStats(&after)
+	require.NoError(t, err)
+	require.Equal(t, h, p.Stats().Rows)
+	require.Positive(t, p.Stats().BadRows)
+	bitmap := uint64(w / 8 * h)
+	require.Less(t, after.TotalAlloc-before.TotalAlloc, 2*bitmap+bitmap/2, "bytes allocated for a %d-byte bitmap", bitmap)
 }
