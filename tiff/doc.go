@@ -46,6 +46,25 @@
 // JPEGTables. Page.Bitmap thresholds such pages; ToFax scales and dithers
 // them.
 //
+// Real fax files bend the format; the reader takes them at least as
+// leniently as libtiff, and further where the data leaves no doubt (each
+// case is in quirks_test.go with what libtiff does):
+//
+//   - missing PhotometricInterpretation (min-is-white for CCITT data),
+//     RowsPerStrip, T4Options or FillOrder take their defaults;
+//   - a StripByteCounts missing, short or 0 is taken to run to the next
+//     strip or the end of the file (libtiff: one strip only);
+//   - one strip is the whole page whatever RowsPerStrip says;
+//   - a one-strip CCITT page without ImageLength (or with 0) is as tall as
+//     the rows its data codes, counted by Next;
+//   - a CCITT page that decodes with bad rows is also read with FillOrder
+//     and (Group 3) the 2-D flag flipped, and the reading with the fewest
+//     bad rows kept: files that misstate them read clean, damaged ones as
+//     their tags say;
+//   - rows the data lacks (a fax cut short) are white and counted bad;
+//   - Resolution maps the metric mix-ups of fax software (8 x 3.85 or 7.7
+//     under the centimetre unit, 204 x 98 or 196 under centimetre or none).
+//
 // NewStreamReader reads from a plain io.Reader instead (a decrypting stream
 // from storage, a network body): files laid out front to back, as Writer,
 // libtiff and spandsp write them, stream with about one page buffered.
