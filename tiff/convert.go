@@ -186,7 +186,7 @@ func toFax(img image.Image, srcAspect float64, cfg *ConvertConfig) ([]*t4.Bitmap
 	}
 	tw := max(1, min(W, int(math.Round(sw*s))))
 	th := max(1, int(math.Round(sh*s*aspect)))
-	if pageH == 0 && th > DefaultMaxHeight {
+	if pageH == 0 && th > defaultMaxHeight {
 		return nil, fmt.Errorf("%w: continuous page of %d rows", ErrTooLarge, th)
 	}
 	bm := t4.FromGray(t4.ScaleGray(gray, tw, th, c.Scaler), c.Dither, c.Threshold)

@@ -78,17 +78,17 @@ type Limits struct {
 	MaxStreamBuffer int64
 }
 
-// Default limits.
+// Default limits (documented on each Limits field).
 const (
-	DefaultMaxPages      = 10000
-	DefaultMaxIFDEntries = 4096
-	DefaultMaxWidth      = 1 << 16
-	DefaultMaxHeight     = 1 << 20
-	DefaultMaxPixels     = 1 << 28
-	DefaultMaxImageBytes = 256 << 20
-	DefaultMaxStrips     = 1 << 20
-	DefaultMaxValueBytes = 1 << 20
-	DefaultMaxStream     = 64 << 20
+	defaultMaxPages      = 10000
+	defaultMaxIFDEntries = 4096
+	defaultMaxWidth      = 1 << 16
+	defaultMaxHeight     = 1 << 20
+	defaultMaxPixels     = 1 << 28
+	defaultMaxImageBytes = 256 << 20
+	defaultMaxStrips     = 1 << 20
+	defaultMaxValueBytes = 1 << 20
+	defaultMaxStream     = 64 << 20
 )
 
 func (l Limits) withDefaults() (Limits, error) {
@@ -103,20 +103,20 @@ func (l Limits) withDefaults() (Limits, error) {
 			*p = d
 		}
 	}
-	def(&l.MaxPages, DefaultMaxPages)
-	def(&l.MaxIFDEntries, DefaultMaxIFDEntries)
-	def(&l.MaxWidth, DefaultMaxWidth)
-	def(&l.MaxHeight, DefaultMaxHeight)
-	def(&l.MaxStrips, DefaultMaxStrips)
-	def(&l.MaxValueBytes, DefaultMaxValueBytes)
+	def(&l.MaxPages, defaultMaxPages)
+	def(&l.MaxIFDEntries, defaultMaxIFDEntries)
+	def(&l.MaxWidth, defaultMaxWidth)
+	def(&l.MaxHeight, defaultMaxHeight)
+	def(&l.MaxStrips, defaultMaxStrips)
+	def(&l.MaxValueBytes, defaultMaxValueBytes)
 	if l.MaxPixels == 0 {
-		l.MaxPixels = DefaultMaxPixels
+		l.MaxPixels = defaultMaxPixels
 	}
 	if l.MaxImageBytes == 0 {
-		l.MaxImageBytes = DefaultMaxImageBytes
+		l.MaxImageBytes = defaultMaxImageBytes
 	}
 	if l.MaxStreamBuffer == 0 {
-		l.MaxStreamBuffer = DefaultMaxStream
+		l.MaxStreamBuffer = defaultMaxStream
 	}
 	return l, nil
 }
