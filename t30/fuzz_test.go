@@ -186,23 +186,9 @@ func runFuzzSession(t *testing.T, in []byte) {
 			count(s.Handle(now, ev))
 		}
 		// the peer has gone quiet: only timers and send completions remain
-		for i := 0; i < 1000 && !s.Done(); i++ {
-			if sends > 0 {
-				sends--
-				count(s.Handle(now, Event{Kind: EventSendDone}))
-				continue
-			}
-			d, ok := s.Deadline()
-			if !ok {
-				t.Fatalf("session in state %v has no deadline", s.st)
-			}
-			if d.After(now) {
-				now = d
-			}
-			count(s.Tick(now))
-		}
-		if !s.Done() || s.Result() == ResultInProgress {
-			t.Fatalf("session did not end: state %v", s.st)
+		now = quietEnd(t, s, now, sends)
+		if s.Result() == ResultInProgress {
+			t.Fatalf("session ended without a result: state %v", s.st)
 		}
 		if now.Sub(t0) > 24*time.Hour {
 			t.Fatalf("session took %v of virtual time", now.Sub(t0))

@@ -226,61 +226,29 @@ func TestECMInterrupts(t *testing.T) {
 // must not fill the next page, and the old PPS gets no answer that could be
 // taken for the next block's.
 func TestStaleRetransmission(t *testing.T) {
-	var got []ReceivedPage
-	s, err := NewSession(Config{OnPage: func(p ReceivedPage) error { got = append(got, p); return nil }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := t0
-	s.Start(now)
-	s.Handle(now, Event{Kind: EventSendDone}) // CED
-	s.Handle(now, Event{Kind: EventSendDone}) // DIS
-	m := Mode{Speed: V17_14400, Compression: MMR, Resolution: ResFine, ECM: true, ECMFrameSize: 256}
-	dcs, _ := m.DCS().Frame()
-	s.Handle(now, frameEvent(t, dcs))
-	s.Handle(now, Event{Kind: EventData, Data: make([]byte, 2700)})
-	s.Handle(now, Event{Kind: EventCarrierDown})
-	s.Handle(now, Event{Kind: EventSendDone}) // CFR
+	_, got, feed := ecmReceiver(t)
 	fill := func(b byte) []byte { d := make([]byte, 256); d[0] = b; return d }
-	send := func(f Frame) []Action {
-		now = now.Add(100 * time.Millisecond)
-		acts := s.Handle(now, frameEvent(t, f))
-		for _, a := range acts {
-			if a.Kind == ActionSendFrames {
-				s.Handle(now, Event{Kind: EventSendDone})
-			}
-		}
-		return acts
-	}
-	answer := func(acts []Action) FCF {
-		for _, a := range acts {
-			if a.Kind == ActionSendFrames {
-				return a.Frames[len(a.Frames)-1].FCF
-			}
-		}
-		return 0
-	}
 	// page 1: frames 0-2, PPS-MPS -> MCF
 	for i := uint8(0); i < 3; i++ {
-		send(FCDFrame(i, fill(0x10+i)))
+		feed(FCDFrame(i, fill(0x10+i)))
 	}
-	if a := answer(send(PPS{FCF2: FCFMPS, Page: 0, Block: 0, Frames: 3}.Frame(false))); a != FCFMCF {
+	if a := feed(PPS{FCF2: FCFMPS, Page: 0, Block: 0, Frames: 3}.Frame(false)); a != FCFMCF {
 		t.Fatalf("page 1 answered %v", a)
 	}
 	// a stale retransmission of page 1's frame 1 and its PPS
-	send(FCDFrame(1, fill(0x11)))
-	if a := answer(send(PPS{FCF2: FCFMPS, Page: 0, Block: 0, Frames: 1}.Frame(false))); a != 0 {
+	feed(FCDFrame(1, fill(0x11)))
+	if a := feed(PPS{FCF2: FCFMPS, Page: 0, Block: 0, Frames: 1}.Frame(false)); a != 0 {
 		t.Fatalf("stale PPS answered %v", a)
 	}
 	// page 2
 	for i := uint8(0); i < 3; i++ {
-		send(FCDFrame(i, fill(0x20+i)))
+		feed(FCDFrame(i, fill(0x20+i)))
 	}
-	if a := answer(send(PPS{FCF2: FCFEOP, Page: 1, Block: 0, Frames: 3}.Frame(false))); a != FCFMCF {
+	if a := feed(PPS{FCF2: FCFEOP, Page: 1, Block: 0, Frames: 3}.Frame(false)); a != FCFMCF {
 		t.Fatalf("page 2 answered %v", a)
 	}
-	if len(got) != 2 || len(got[1].Data) != 3*256 || got[1].Data[256] != 0x21 {
-		t.Fatalf("pages %d; page 2 frame 1 starts %#x, want 0x21", len(got), got[len(got)-1].Data[256])
+	if len(*got) != 2 || len((*got)[1].Data) != 3*256 || (*got)[1].Data[256] != 0x21 {
+		t.Fatalf("pages %d; page 2 frame 1 starts %#x, want 0x21", len(*got), (*got)[len(*got)-1].Data[256])
 	}
 }
 
