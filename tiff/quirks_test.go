@@ -153,6 +153,9 @@ func TestQuirkImageLengthFromData(t *testing.T) {
 		{"zero, no RTC", qPage{with(g3, qLong(tagImageLength, 0)), noRTC}},
 		{"missing, no StripByteCounts, RTC", qPage{without(g3, tagImageLength, tagStripByteCounts), withRTC}},
 		{"G4, EOFB", qPage{without(faxEntries(quirkW, quirkH, CompressionGroup4, 0, LSBFirst), tagImageLength), g4}},
+		// efax writes its header with the page's length and byte count
+		// when the page ends; a reception cut off leaves them 0.
+		{"efax cut off: length, rows per strip and byte count 0", qPage{with(g3, qLong(tagImageLength, 0), qLong(tagRowsPerStrip, 0), qLong(tagStripByteCounts, 0)), withRTC}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			data := buildTIFF([]qPage{tc.page})
