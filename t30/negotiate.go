@@ -75,53 +75,44 @@ func (r Resolution) widthScale2() int {
 // RowPels returns the pels per row for width w at resolution r (T.4 Table 1).
 func (r Resolution) RowPels(w PaperWidth) int { return w.Pels() * r.widthScale2() / 2 }
 
-// has reports whether features f enable resolution r.
-func (f Features) hasRes(r Resolution) bool {
+// resBit returns the feature bit that enables resolution r, nil for
+// standard resolution (always available) and unknown values.
+func (f *Features) resBit(r Resolution) *bool {
 	switch r {
-	case ResStandard:
-		return true
 	case ResFine:
-		return f.Fine
+		return &f.Fine
 	case ResSuperfine:
-		return f.Superfine
+		return &f.Superfine
 	case Res300:
-		return f.R300x300
+		return &f.R300x300
 	case ResR16:
-		return f.R400x400
+		return &f.R400x400
 	case Res600:
-		return f.R600x600
+		return &f.R600x600
 	case Res1200:
-		return f.R1200x1200
+		return &f.R1200x1200
 	case Res300x600:
-		return f.R300x600
+		return &f.R300x600
 	case Res400x800:
-		return f.R400x800
+		return &f.R400x800
 	case Res600x1200:
-		return f.R600x1200
+		return &f.R600x1200
 	}
-	return false
+	return nil
+}
+
+// hasRes reports whether features f enable resolution r.
+func (f Features) hasRes(r Resolution) bool {
+	if r == ResStandard {
+		return true
+	}
+	b := f.resBit(r)
+	return b != nil && *b
 }
 
 func (f *Features) setRes(r Resolution, v bool) {
-	switch r {
-	case ResFine:
-		f.Fine = v
-	case ResSuperfine:
-		f.Superfine = v
-	case Res300:
-		f.R300x300 = v
-	case ResR16:
-		f.R400x400 = v
-	case Res600:
-		f.R600x600 = v
-	case Res1200:
-		f.R1200x1200 = v
-	case Res300x600:
-		f.R300x600 = v
-	case Res400x800:
-		f.R400x800 = v
-	case Res600x1200:
-		f.R600x1200 = v
+	if b := f.resBit(r); b != nil {
+		*b = v
 	}
 }
 
