@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"sync"
 	"time"
@@ -187,9 +188,7 @@ func (d *docTap) Encode(i int, m t30.Mode) ([]byte, error) {
 
 // writePage decodes an accepted page and hands it to the sink.
 func (c *call) writePage(sink PageSink, p t30.ReceivedPage) error {
-	width := p.Mode.Resolution.RowPels(p.Mode.Width)
-	bm, st, err := t4.DecodePage(bytes.NewReader(p.Data), width, &t4.DecodeOptions{
-		Compression: t30.T4Compression(p.Mode.Compression), BitOrder: t4.LSBFirst})
+	bm, st, err := decodePage(p.Data, p.Mode)
 	if err != nil {
 		return err
 	}
@@ -198,6 +197,44 @@ func (c *call) writePage(sink PageSink, p t30.ReceivedPage) error {
 		Quality:    tiff.QualityFromStats(st),
 		DateTime:   c.clk.Now(),
 	})
+}
+
+// linesPerMM is each resolution's vertical density (T.4 Table 1).
+var linesPerMM = map[t30.Resolution]float64{t30.ResStandard: 3.85, t30.ResFine: 7.7, t30.ResSuperfine: 15.4,
+	t30.Res300: 11.81, t30.ResR16: 15.75, t30.Res600: 23.62, t30.Res1200: 47.24, t30.Res300x600: 23.62,
+	t30.Res400x800: 31.5, t30.Res600x1200: 47.24}
+
+// decodePage decodes received page data into a bitmap sized for an A4
+// page at the mode's resolution up front (t4.DecodePage grows from 1024
+// rows, copying a fine page twice).
+func decodePage(data []byte, m t30.Mode) (*t4.Bitmap, t4.Stats, error) {
+	width := m.Resolution.RowPels(m.Width)
+	dec, err := t4.NewDecoder(bytes.NewReader(data), width, &t4.DecodeOptions{
+		Compression: t30.T4Compression(m.Compression), BitOrder: t4.LSBFirst})
+	if err != nil {
+		return nil, t4.Stats{}, err
+	}
+	stride := (width + 7) / 8
+	// Room for an A4 page (297 mm) plus a little; longer pages grow.
+	rows := int(300 * linesPerMM[m.Resolution])
+	if rows == 0 {
+		rows = 1200
+	}
+	pix := make([]byte, 0, rows*stride)
+	for {
+		if len(pix)+stride > cap(pix) {
+			pix = append(pix, make([]byte, stride)...)[:len(pix)]
+		}
+		err := dec.ReadRow(pix[len(pix) : len(pix)+stride])
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, dec.Stats(), err
+		}
+		pix = pix[:len(pix)+stride]
+	}
+	return &t4.Bitmap{Width: width, Height: len(pix) / stride, Stride: stride, Pix: pix}, dec.Stats(), nil
 }
 
 // run carries out the call over conn.

@@ -20,6 +20,7 @@ import (
 	"net"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -41,9 +42,22 @@ func main() {
 	pace := flag.Bool("pace", true, "real-time pacing (false: unpaced)")
 	ramp := flag.Duration("ramp", 2*time.Second, "spread the call starts over this long")
 	ecm := flag.Bool("ecm", true, "error correction mode")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the calls to this file")
 	flag.Parse()
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "loadtest:", err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	if err := run(*calls, *pages, *pace, *ecm, *ramp); err != nil {
 		fmt.Fprintln(os.Stderr, "loadtest:", err)
+		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }
