@@ -16,7 +16,8 @@
 //
 // # Sending and receiving
 //
-// Send places a T.38 call (UDPTL over UDP, T.38 clause 9.1) to a peer
+// Send places a T.38 call (UDPTL over UDP, T.38 clause 9.1, or IFP over RTP
+// with Options.RTP) to a peer
 // and sends a Document; Receive answers one and hands each accepted page
 // to a PageSink. Both take the application's net.PacketConn, so the
 // signalling (SIP/SDP, see t38.ParseSDP and t38.Answer) and the socket stay
@@ -70,8 +71,8 @@
 //
 // # Limitations
 //
-//   - UDPTL only: IFP over RTP (transport.NewRTPConn, t38.EncapIFP) is
-//     there below but not offered by Send and Receive yet.
+//   - IFP over RTP (Options.RTP) has no redundancy or FEC (RFC 2198 is not
+//     implemented): loss is left to ECM and T.30 repetition.
 //   - One call per Send or Receive; a server answering many calls on one
 //     port uses transport.Listen and calls Receive on each accepted call
 //     (see examples/loadtest).

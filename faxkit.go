@@ -245,7 +245,11 @@ func (c *call) run(ctx context.Context, conn net.PacketConn, peer net.Addr, cfg 
 	}
 	tc := transport.NewConn(conn, peer, &transport.ConnConfig{MaxDatagram: max(c.o.MaxDatagram, transport.DefaultMaxDatagram)})
 	defer conn.SetReadDeadline(time.Time{}) // NewConn may leave one set; conn is the caller's
-	m, err := newModem(keepOpen{tc}, c.o, cfg.Calling)
+	var ep transport.Endpoint = keepOpen{tc}
+	if c.o.RTP {
+		ep = transport.NewRTPConn(ep, &transport.RTPConfig{PayloadType: c.o.RTPPayloadType, MaxDatagram: max(c.o.MaxDatagram, transport.DefaultMaxDatagram)})
+	}
+	m, err := newModem(ep, c.o, cfg.Calling)
 	if err != nil {
 		return Report{}, err
 	}

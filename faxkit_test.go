@@ -92,6 +92,8 @@ func TestSendReceiveLoopback(t *testing.T) {
 		{"ECM MMR, answer first sender", faxkit.Options{}, t30.MMR, true, false},
 		{"non-ECM MR", faxkit.Options{DisableECM: true}, t30.MR, false, true},
 		{"ECM MH only, v3 FEC", faxkit.Options{Compressions: []t30.Compression{t30.MH}, T38Version: 3, ErrorCorrection: faxkit.FEC}, t30.MH, true, true},
+		{"ECM MMR over RTP", faxkit.Options{RTP: true}, t30.MMR, true, true},
+		{"non-ECM MR over RTP, payload type 100", faxkit.Options{RTP: true, RTPPayloadType: 100, DisableECM: true}, t30.MR, false, true},
 		{"non-ECM MH, no EC, 9600", faxkit.Options{DisableECM: true, Compressions: []t30.Compression{t30.MH}, ErrorCorrection: faxkit.NoEC, MaxBitRate: 9600}, t30.MH, false, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -116,6 +118,12 @@ func TestSendReceiveLoopback(t *testing.T) {
 				require.Positive(t, rep.Duration)
 				require.Positive(t, rep.Network.PacketsIn)
 				require.Positive(t, rep.Network.PacketsOut)
+				require.Positive(t, rep.T38.IFPSent)
+				if tc.opts.RTP { // IFP over RTP: no UDPTL datagrams built
+					require.Zero(t, rep.T38.Sender.Packets)
+				} else {
+					require.Positive(t, rep.T38.Sender.Packets)
+				}
 			}
 			wantRate := 14400
 			if tc.opts.MaxBitRate != 0 {

@@ -106,6 +106,14 @@ type Options struct {
 	MaxBitRate int
 	// Pacing is real time (default) or unpaced.
 	Pacing Pacing
+	// RTP carries one IFP packet per RTP packet (T.38 over RTP, RFC 4612
+	// "image/t38" or "audio/t38") instead of UDPTL; ErrorCorrection and
+	// ECDepth are then unused (RTP has no UDPTL redundancy: loss is left
+	// to ECM and T.30). Default false: UDPTL.
+	RTP bool
+	// RTPPayloadType is the negotiated dynamic payload type with RTP.
+	// Default 96.
+	RTPPayloadType uint8
 	// LocalIdent is sent as our TSI (Send) or CSI (Receive): up to 20
 	// characters, usually the fax number. It is PHI and never logged.
 	LocalIdent string

@@ -33,6 +33,9 @@ var newModem = func(ep transport.Endpoint, o *resolved, calling bool) (modem, er
 			cfg.FECSpan--
 		}
 	}
+	if o.RTP {
+		cfg.Encapsulation = t38.EncapIFP
+	}
 	if o.Pacing == Unpaced {
 		cfg.Pacing = t38.PacingNone
 	}

@@ -127,6 +127,7 @@ func TestSendReceiveCLI(t *testing.T) {
 	}{
 		{"defaults", nil, "MMR", true},
 		{"non-ECM MR v3 fec", []string{"-ecm=false", "-t38-version", "3", "-ec", "fec", "-ec-depth", "2"}, "MR", false},
+		{"ECM MMR over RTP", []string{"-rtp", "-rtp-pt", "101"}, "MMR", true},
 		{"ECM MH, no EC, 9600, small datagrams", []string{"-compression", "mh", "-ec", "none", "-rate", "9600", "-max-datagram", "200"}, "MH", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -46,6 +46,7 @@ const callFlagsHelp = `flags:
   -ident STRING       local ident (TSI/CSI), up to 20 characters
   -timeout DURATION   end the call after this long (default: T.30 timers only)
   -json               print one JSON object with the result on stdout
+  -rtp                carry IFP over RTP (payload type -rtp-pt, default 96) instead of UDPTL
 `
 
 // callFlags are the flags of send and receive.
@@ -62,6 +63,8 @@ type callFlags struct {
 	ident         string
 	timeout       time.Duration
 	json          bool
+	rtp           bool
+	rtpPT         uint
 }
 
 func (f *callFlags) register(fs *flag.FlagSet, defLocal string) {
@@ -78,6 +81,8 @@ func (f *callFlags) register(fs *flag.FlagSet, defLocal string) {
 	fs.StringVar(&f.ident, "ident", "", "local ident")
 	fs.DurationVar(&f.timeout, "timeout", 0, "call time limit")
 	fs.BoolVar(&f.json, "json", false, "print the result as JSON on stdout")
+	fs.BoolVar(&f.rtp, "rtp", false, "IFP over RTP instead of UDPTL")
+	fs.UintVar(&f.rtpPT, "rtp-pt", 96, "RTP payload type with -rtp")
 	fs.Usage = func() {}
 }
 
@@ -86,6 +91,9 @@ func (f *callFlags) options(w io.Writer, verb string) (*faxkit.Options, error) {
 	comps, err := faxkit.ParseCompressions(f.compression)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if f.rtpPT == 0 || f.rtpPT > 127 {
+		return nil, fmt.Errorf("%w: -rtp-pt %d (want 1..127)", errUsage, f.rtpPT)
 	}
 	ec, err := faxkit.ParseErrorCorrection(f.ec)
 	if err != nil {
@@ -100,6 +108,8 @@ func (f *callFlags) options(w io.Writer, verb string) (*faxkit.Options, error) {
 		MaxDatagram:     f.maxDatagram,
 		MaxBitRate:      f.rate,
 		LocalIdent:      f.ident,
+		RTP:             f.rtp,
+		RTPPayloadType:  uint8(f.rtpPT),
 		Timeout:         f.timeout,
 		OnEvent: func(ev faxkit.Event) {
 			if ev.Page != nil {
