@@ -32,7 +32,8 @@ type rxState struct {
 	rev  []byte
 
 	lastRx time.Time
-	dirty  bool // packets received since the last flush
+	dirty  bool          // packets received since the last flush
+	kick   chan struct{} // wakes flushLoop when packets arrive
 
 	carrier bool
 	speed   t30.Speed // SpeedNone: V.21
@@ -53,6 +54,7 @@ type rxState struct {
 
 func (r *rxState) init(t *Terminal) error {
 	r.t = t
+	r.kick = make(chan struct{}, 1)
 	r.ifp.Version = t.cfg.Version
 	r.asm = t30.NewFrameAssembler(0)
 	if t.cfg.Encapsulation == EncapUDPTL {
@@ -91,33 +93,40 @@ func (t *Terminal) readLoop() {
 }
 
 // flushLoop declares packets still missing lost once the peer has been
-// quiet for QuietFlush, so that what did arrive is delivered.
+// quiet for QuietFlush, so that what did arrive is delivered. It sleeps
+// while nothing arrives (push kicks it), so an idle call costs no wakeups.
 func (t *Terminal) flushLoop() {
 	defer t.wg.Done()
 	r := &t.rx
-	wait := t.cfg.QuietFlush
 	for {
-		tm := t.clk.NewTimer(wait)
 		select {
-		case <-tm.C():
+		case <-r.kick:
 		case <-t.ctx.Done():
-			tm.Stop()
 			return
 		}
-		wait = t.cfg.QuietFlush
-		r.mu.Lock()
-		if r.dirty {
-			if q := t.clk.Now().Sub(r.lastRx); q >= t.cfg.QuietFlush {
+		wait := t.cfg.QuietFlush
+		for {
+			tm := t.clk.NewTimer(wait)
+			select {
+			case <-tm.C():
+			case <-t.ctx.Done():
+				tm.Stop()
+				return
+			}
+			r.mu.Lock()
+			q := t.clk.Now().Sub(r.lastRx)
+			if q >= t.cfg.QuietFlush {
 				r.dirty = false
 				if r.recv != nil {
 					r.recv.Flush()
 					r.drain()
 				}
-			} else {
-				wait = t.cfg.QuietFlush - q
+				r.mu.Unlock()
+				break
 			}
+			r.mu.Unlock()
+			wait = t.cfg.QuietFlush - q
 		}
-		r.mu.Unlock()
 	}
 }
 
@@ -135,7 +144,13 @@ func (r *rxState) push(b []byte) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.lastRx = r.t.clk.Now()
-	r.dirty = true
+	if !r.dirty {
+		r.dirty = true
+		select {
+		case r.kick <- struct{}{}:
+		default:
+		}
+	}
 	if r.recv == nil {
 		r.handle(b)
 		return
