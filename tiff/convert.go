@@ -276,7 +276,8 @@ func ConvertDocument(w *Writer, r *Reader, cfg *ConvertConfig) (int, error) {
 			return n, err
 		}
 		srcAspect := 1.0
-		if x, y := in.DPI(); x > 0 && y > 0 && in.ResolutionUnit != UnitNone {
+		if x, y := in.DPI(); x > 0 && y > 0 { // with unit none too: an aspect ratio
+
 			srcAspect = x / y
 		}
 		pages, err := toFax(img, srcAspect, &c)

@@ -165,3 +165,39 @@ func TestConvertDocument(t *testing.T) {
 	require.Equal(t, 860*196, blackIn(got[1], image.Rect(2, 2, 862, 198)))
 	require.Zero(t, blackIn(got[1], image.Rect(868, 0, 1728, 200)))
 }
+
+// TestConvertDocumentUnitNone: ResolutionUnit 1 (none) still gives the
+// pixels' aspect ratio (TIFF 6.0), so a 102 x 98 page is stretched as one
+// in inches would be.
+func TestConvertDocumentUnitNone(t *testing.T) {
+	half := t4.NewBitmap(864, 100)
+	for y := 0; y < 100; y++ {
+		for x := 0; x < 432; x++ {
+			half.SetBlack(x, y, true)
+		}
+	}
+	e := with(faxEntries(864, 100, CompressionNone, 0, MSBFirst),
+		qRat(tagXResolution, 102, 1), qRat(tagYResolution, 98, 1), qShort(tagResolutionUnit, uint32(UnitNone)), qShort(tagPhotometric, uint32(BlackIsZero)))
+	data := buildTIFF([]qPage{{e, [][]byte{invertedCopy(half)}}})
+	r, err := NewReader(bytes.NewReader(data), int64(len(data)), nil)
+	require.NoError(t, err)
+	var out bytes.Buffer
+	w, err := NewWriter(&out, nil)
+	require.NoError(t, err)
+	_, err = ConvertDocument(w, r, &ConvertConfig{Paper: Continuous})
+	require.NoError(t, err)
+	require.NoError(t, w.Close())
+	got, _ := readDoc(t, out.Bytes())
+	require.Len(t, got, 1)
+	require.Equal(t, 1728, got[0].Width)
+	require.Equal(t, 200, got[0].Height)
+	require.Equal(t, 860*196, blackIn(got[0], image.Rect(2, 2, 862, 198)))
+}
+
+func invertedCopy(b *t4.Bitmap) []byte {
+	out := make([]byte, len(b.Pix))
+	for i, v := range b.Pix {
+		out[i] = ^v
+	}
+	return out
+}
