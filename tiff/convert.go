@@ -277,7 +277,6 @@ func ConvertDocument(w *Writer, r *Reader, cfg *ConvertConfig) (int, error) {
 		}
 		srcAspect := 1.0
 		if x, y := in.DPI(); x > 0 && y > 0 { // with unit none too: an aspect ratio
-
 			srcAspect = x / y
 		}
 		pages, err := toFax(img, srcAspect, &c)
