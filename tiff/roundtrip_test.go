@@ -22,6 +22,7 @@ var writeModes = []struct {
 	{"G3-2D-K1-aligned", WriterConfig{Compression: CompressionGroup3, TwoD: true, K: 1, AlignEOL: true}},
 	{"G3-2D-K7", WriterConfig{Compression: CompressionGroup3, TwoD: true, K: 7}},
 	{"G4", WriterConfig{Compression: CompressionGroup4}},
+	{"G4-big-endian", WriterConfig{Compression: CompressionGroup4, BigEndian: true}},
 	{"RLE", WriterConfig{Compression: CompressionCCITTRLE}},
 	{"none", WriterConfig{Compression: CompressionNone}},
 	{"PackBits", WriterConfig{Compression: CompressionPackBits}},
