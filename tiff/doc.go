@@ -76,9 +76,10 @@
 // memory of a decoded non-bilevel page, strips and tag value sizes; IFD
 // loops are detected; strips and tag values are read only inside the file;
 // CCITT decoding stops at the page's height, so a small strip cannot expand
-// beyond the (limited) page. A CCITT page whose data is damaged or cut short
-// is decoded like a fax receiver would, with bad rows concealed and counted
-// in Page.Stats, unless ReaderConfig.Strict asks for an error.
+// beyond the (limited) page. A CCITT page whose data is damaged is decoded
+// like a fax receiver would, with bad rows concealed (the row above
+// repeated); rows missing from data cut short are left white; both are
+// counted in Page.Stats, unless ReaderConfig.Strict asks for an error.
 //
 // # Writing
 //
