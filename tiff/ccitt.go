@@ -30,10 +30,7 @@ func (p *Page) readCCITT(cs *ccittState, b *t4.Bitmap, y0, y1 int, sr *io.Sectio
 	if in.Tiled {
 		rows = p.tileH
 	}
-	opts, err := p.ccittOptions(cs)
-	if err != nil {
-		return err
-	}
+	opts := p.ccittOptions(cs)
 	// Rows stays 0: the decoder then ends at the end of the data instead
 	// of repeating the last row down the rest of the page (ccittRows).
 	opts.MaxRows, opts.Strict = rows, p.r.strict
@@ -48,7 +45,7 @@ func (p *Page) readCCITT(cs *ccittState, b *t4.Bitmap, y0, y1 int, sr *io.Sectio
 
 // ccittOptions returns the t4 options that read the page's coding as cs
 // says; the caller sets the rows.
-func (p *Page) ccittOptions(cs *ccittState) (t4.DecodeOptions, error) {
+func (p *Page) ccittOptions(cs *ccittState) t4.DecodeOptions {
 	in := &p.Info
 	var opts t4.DecodeOptions
 	if (in.FillOrder == LSBFirst) != cs.flipFill {
@@ -59,20 +56,17 @@ func (p *Page) ccittOptions(cs *ccittState) (t4.DecodeOptions, error) {
 		opts.Compression = t4.MH
 		opts.NoEOL = true
 	case CompressionGroup3:
-		if in.T4Options&T4OptionUncompressed != 0 {
-			return opts, p.errf(-1, ErrUnsupported, "T.4 uncompressed mode (T4Options bit 1)")
-		}
+		// T4Options and T6Options bit 1 only allow uncompressed mode; the
+		// codec reads such codes, if the data has any, as corrupt rows
+		// (libtiff likewise reads the page and fails at those rows).
 		opts.Compression = t4.MH
 		if (in.T4Options&T4Option2D != 0) != cs.flip2D {
 			opts.Compression = t4.MR
 		}
 	case CompressionGroup4:
-		if in.T6Options&T6OptionUncompressed != 0 {
-			return opts, p.errf(-1, ErrUnsupported, "T.6 uncompressed mode (T6Options bit 1)")
-		}
 		opts.Compression = t4.MMR
 	}
-	return opts, nil
+	return opts
 }
 
 // countRows returns the number of rows the page's one strip codes, up to
@@ -80,10 +74,7 @@ func (p *Page) ccittOptions(cs *ccittState) (t4.DecodeOptions, error) {
 // is missing or 0, as some streaming fax writers leave it.
 func (p *Page) countRows() (int, error) {
 	lim := p.r.limits
-	opts, err := p.ccittOptions(&ccittState{})
-	if err != nil {
-		return 0, err
-	}
+	opts := p.ccittOptions(&ccittState{})
 	opts.MaxRows = min(lim.MaxHeight, int(min(lim.MaxPixels/int64(p.Info.Width), math.MaxInt32)))
 	sr, err := p.strip(0)
 	if err != nil {

@@ -120,8 +120,9 @@
 //     and of its non-fax pages only 1-, 2-, 4- and 8-bit grey and palette
 //     ones in strips are decoded (by this package; x/image/tiff reads
 //     classic TIFF only).
-//   - Not read: T.4/T.6 uncompressed mode (T4Options/T6Options bit 1),
-//     old-style JPEG (compression 6), tiled or planar JPEG pages, tiled
+//   - Not read: T.4/T.6 uncompressed mode (pages whose T4Options or
+//     T6Options allow it are read; rows that use it come out as corrupt
+//     rows), old-style JPEG (compression 6), tiled or planar JPEG pages, tiled
 //     pages of BigTIFF files other than fax pages, bit depths other than
 //     1, 2, 4, 8 and 16 for non-bilevel pages
 //     (2 and 4 only for one grey or palette sample), CMYK,

@@ -133,7 +133,6 @@ func TestHostileFiles(t *testing.T) {
 			e := entryAt(t, d, offs[0], tagCompression)
 			le.PutUint16(d[e+8:], 12345)
 		}), nil, ErrUnsupported},
-		{"T.6 uncompressed mode", patch(func(d []byte) { setLong(d, 0, tagT6Options, T6OptionUncompressed) }), nil, ErrUnsupported},
 		{"strict: corrupt G4 data", patch(func(d []byte) {
 			e := entryAt(t, d, offs[0], tagStripOffsets)
 			o := le.Uint32(d[e+8:])

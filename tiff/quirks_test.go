@@ -281,3 +281,32 @@ func TestQuirkRetryMemory(t *testing.T) {
 	bitmap := uint64(w / 8 * h)
 	require.Less(t, after.TotalAlloc-before.TotalAlloc, 2*bitmap+bitmap/2, "bytes allocated for a %d-byte bitmap", bitmap)
 }
+
+// TestQuirkUncompressedModeAllowed: T4Options/T6Options bit 1 only allows
+// uncompressed mode. libtiff reads such pages and fails only at rows that
+// use it; so do we (the rows are concealed).
+func TestQuirkUncompressedModeAllowed(t *testing.T) {
+	g3 := faxEntries(quirkW, quirkH, CompressionGroup3, 0, MSBFirst)
+	g4 := faxEntries(quirkW, quirkH, CompressionGroup4, 0, MSBFirst)
+	for _, tc := range []struct {
+		name string
+		page qPage
+	}{
+		{"T4Options 2-D + uncompressed", qPage{with(g3, qLong(tagT4Options, T4Option2D|T4OptionUncompressed)), quirkStrips(t, quirkH, t4.EncodeOptions{NoRTC: true, Compression: t4.MR})}},
+		{"T6Options uncompressed", qPage{with(g4, qLong(tagT6Options, T6OptionUncompressed)), quirkStrips(t, quirkH, t4.EncodeOptions{NoRTC: true, Compression: t4.MMR})}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			readQuirk(t, buildTIFF([]qPage{tc.page}))
+		})
+	}
+	t.Run("data in uncompressed mode", func(t *testing.T) {
+		// The T.6 extension code 0000001 111 (uncompressed mode) at once.
+		data := buildTIFF([]qPage{{with(g4, qLong(tagT6Options, T6OptionUncompressed)), [][]byte{{0x03, 0xc0, 0x12, 0x34}}}})
+		p := firstPage(t, data, nil)
+		_, err := p.Bitmap()
+		require.NoError(t, err)
+		require.Greater(t, p.Stats().BadRows, quirkH-5) // no reading makes sense of it
+		_, err = firstPage(t, data, &ReaderConfig{Strict: true}).Bitmap()
+		require.ErrorIs(t, err, ErrCorrupt)
+	})
+}

@@ -122,13 +122,13 @@ func (c Compression) String() string { return enumName(compressionNames, c, "Com
 // T4Options bits (TIFF 6.0 section 11, tag 292).
 const (
 	T4Option2D           = 1 << 0 // MR (2-D) coding
-	T4OptionUncompressed = 1 << 1 // uncompressed mode may occur (not supported)
+	T4OptionUncompressed = 1 << 1 // uncompressed mode may occur (its codes read as corrupt rows)
 	T4OptionFillBits     = 1 << 2 // fill bits make every EOL end on a byte boundary
 )
 
 // T6Options bits (tag 293).
 const (
-	T6OptionUncompressed = 1 << 1 // uncompressed mode may occur (not supported)
+	T6OptionUncompressed = 1 << 1 // uncompressed mode may occur (its codes read as corrupt rows)
 )
 
 // Photometric is the PhotometricInterpretation tag (262).
