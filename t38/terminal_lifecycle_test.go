@@ -1,8 +1,10 @@
 package t38
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
 	"runtime"
 	"strings"
 	"sync"
@@ -115,4 +117,22 @@ func TestTerminalPacedCall(t *testing.T) {
 	// A paced call cannot be much faster than the modems: 2 pages of
 	// call time at 20x is well over half a second of wall time.
 	require.Greater(t, o.wall, 500*time.Millisecond)
+}
+
+// TestTerminalLogNoPHI: the terminal's debug log names signals, never
+// their contents: no ident, no frame or page octets.
+func TestTerminalLogNoPHI(t *testing.T) {
+	var buf bytes.Buffer
+	var mu sync.Mutex
+	log := slog.New(slog.NewTextHandler(lockedWriter{&mu, &buf}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	o := runCall(t, callSpec{pages: 1, ecm: true, comp: t30.MMR,
+		term: TerminalConfig{EC: ECRedundancy, Pacing: PacingNone, Logger: log}})
+	require.Equal(t, t30.ResultOK, o.tx)
+	mu.Lock()
+	defer mu.Unlock()
+	out := buf.String()
+	require.Contains(t, out, "v21-preamble", "the log is written")
+	for _, phi := range []string{"555", "0100", "0199", "3535", "35 35"} {
+		require.NotContains(t, out, phi)
+	}
 }

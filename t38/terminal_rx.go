@@ -70,6 +70,7 @@ func (r *rxState) init(t *Terminal) error {
 func (t *Terminal) readLoop() {
 	defer t.wg.Done()
 	buf := make([]byte, 8192)
+	errs := 0
 	for {
 		n, err := t.ep.ReadPacket(t.ctx, buf)
 		if err != nil {
@@ -80,14 +81,18 @@ func (t *Terminal) readLoop() {
 				t.count(func(s *TerminalStats) { s.IFPMalformed++ })
 				continue
 			}
-			if errors.Is(err, net.ErrClosed) || errors.Is(err, transport.ErrClosed) {
-				t.log.Debug("t38 receive: endpoint closed")
-			} else {
+			// A closed endpoint ends the call; other errors (an ICMP
+			// report on a connected socket, a malformed RTP packet) are
+			// transient, unless they never stop.
+			if errs++; errs < 100 && !errors.Is(err, net.ErrClosed) {
 				t.log.Debug("t38 receive", "err", err)
+				continue
 			}
+			t.log.Debug("t38 receive: endpoint gone", "err", err)
 			t.rx.hangup()
 			return
 		}
+		errs = 0
 		t.rx.push(buf[:n])
 	}
 }

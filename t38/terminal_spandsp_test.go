@@ -418,3 +418,26 @@ func checkTruthful(t *testing.T, s interopSpec, o interopOutcome) {
 		require.Equal(t, s.pages, len(o.got))
 	}
 }
+
+// TestSpandspRealTime holds calls with spandsp at real time (spandsp's
+// clock unaccelerated, faxkit paced on the system clock), one each way.
+// A call takes half a minute, so it runs only with FAXKIT_T38_REALTIME=1.
+func TestSpandspRealTime(t *testing.T) {
+	if os.Getenv("FAXKIT_T38_REALTIME") != "1" {
+		t.Skip("set FAXKIT_T38_REALTIME=1 to hold real-time calls with spandsp (about 30 s each)")
+	}
+	for _, send := range []bool{true, false} {
+		s := interopSpec{send: send, pages: 1, height: 600, ecm: true, comp: t30.MMR, ec: ECRedundancy,
+			pacing: PacingRealTime, speedup: 1}
+		t.Run(s.name(), func(t *testing.T) {
+			t.Parallel()
+			start := time.Now()
+			o := runInterop(t, s)
+			t.Logf("faxkit %v, spandsp %s in %v of wall time (spandsp's clock: %d ms); pacing max late %v over %d packets",
+				o.res, o.peer.Result, time.Since(start).Round(time.Millisecond), o.peer.VirtualMS, o.term.PacingMax, o.term.Paced)
+			require.Equal(t, t30.ResultOK, o.res)
+			require.True(t, o.peer.OK, "spandsp: %+v", o.peer)
+			checkInteropPages(t, s, o)
+		})
+	}
+}
