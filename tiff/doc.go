@@ -73,10 +73,11 @@
 // ErrTooLarge (errors.Is), carried by a *FormatError that gives the page and
 // file offset. Limits (ReaderConfig.Limits, each with a documented default)
 // bound the pages followed, IFD entries, page width, height and pixels, the
-// memory of a decoded non-bilevel page, strips and tag value sizes; IFD
-// loops are detected; strips and tag values are read only inside the file;
-// CCITT decoding stops at the page's height, so a small strip cannot expand
-// beyond the (limited) page. A CCITT page whose data is damaged is decoded
+// memory of a decoded non-bilevel page, strips and tag value sizes; an IFD
+// pointing back to one already read ends the file (libtiff warns and
+// stops: every page has been read); strips and tag values are read only
+// inside the file; CCITT decoding stops at the page's height, so a small
+// strip cannot expand beyond the (limited) page. A CCITT page whose data is damaged is decoded
 // like a fax receiver would, with bad rows concealed (the row above
 // repeated); rows missing from data cut short are left white; both are
 // counted in Page.Stats, unless ReaderConfig.Strict asks for an error.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"testing"
 
@@ -92,8 +93,6 @@ func TestHostileFiles(t *testing.T) {
 		{"header only", valid[:8], nil, ErrCorrupt},
 		{"first IFD past the end", patch(func(d []byte) { le.PutUint32(d[4:], uint32(len(d)+100)) }), nil, ErrCorrupt},
 		{"no IFD", patch(func(d []byte) { le.PutUint32(d[4:], 0) }), nil, ErrCorrupt},
-		{"IFD loop to itself", patch(func(d []byte) { le.PutUint32(d[nextAt(d, offs[1]):], uint32(offs[1])) }), nil, ErrCorrupt},
-		{"IFD loop to the first", patch(func(d []byte) { le.PutUint32(d[nextAt(d, offs[1]):], uint32(offs[0])) }), nil, ErrCorrupt},
 		{"IFD cut short", valid[:offs[1]+20], nil, ErrCorrupt},
 		{"absurd entry count", patch(func(d []byte) { le.PutUint16(d[offs[0]:], 0xffff) }), nil, ErrTooLarge},
 		{"zero entries", patch(func(d []byte) { le.PutUint16(d[offs[0]:], 0) }), nil, ErrCorrupt},
@@ -182,13 +181,39 @@ func TestErrorsNamePageAndOffset(t *testing.T) {
 	valid := writeDoc(t, nil, []*t4.Bitmap{synthPage(100, 10, 1), synthPage(100, 10, 2)}, nil)
 	offs := ifdOffsets(t, valid)
 	d := append([]byte(nil), valid...)
-	binary.LittleEndian.PutUint32(d[nextAt(d, offs[1]):], uint32(offs[0]))
+	binary.LittleEndian.PutUint32(d[entryAt(t, d, offs[1], tagImageWidth)+8:], 0)
 	err := readAll(d, nil)
 	var fe *FormatError
 	require.ErrorAs(t, err, &fe)
-	require.Equal(t, 2, fe.Page)
-	require.Equal(t, offs[0], fe.Offset)
-	require.Contains(t, err.Error(), "IFD loop")
+	require.Equal(t, 1, fe.Page)
+	require.Equal(t, offs[1], fe.Offset)
+	require.Contains(t, err.Error(), "ImageWidth")
+	require.Contains(t, err.Error(), fmt.Sprintf("(page 2, offset %d)", offs[1]))
+}
+
+// TestIFDLoopEndsTheFile: a last IFD that points back to one already read
+// (to itself, to the first) ends the file after every page, as libtiff
+// warns ("IFD looping") and stops.
+func TestIFDLoopEndsTheFile(t *testing.T) {
+	pages := []*t4.Bitmap{synthPage(100, 10, 1), synthPage(100, 10, 2)}
+	valid := writeDoc(t, nil, pages, nil)
+	offs := ifdOffsets(t, valid)
+	for i, to := range offs {
+		d := append([]byte(nil), valid...)
+		binary.LittleEndian.PutUint32(d[nextAt(d, offs[1]):], uint32(to))
+		got, _ := readDoc(t, d)
+		require.Len(t, got, 2, "loop to IFD %d", i)
+		require.Empty(t, diffBitmaps(pages[1], got[1]))
+		// The stream reader too.
+		r, err := NewStreamReader(bytes.NewReader(d), nil)
+		require.NoError(t, err)
+		n := 0
+		for _, err := range r.Pages() {
+			require.NoError(t, err)
+			n++
+		}
+		require.Equal(t, 2, n)
+	}
 }
 
 func TestTruncatedFaxKeepsPartialPage(t *testing.T) {

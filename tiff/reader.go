@@ -243,6 +243,13 @@ func (r *Reader) Next() (*Page, error) {
 	if r.next == 0 {
 		return nil, io.EOF
 	}
+	if _, seen := r.visited[r.next]; seen {
+		// The last IFD points back to one already read (writers that
+		// reuse the first offset do): every page has been read, and the
+		// loop ends the file, as libtiff warns and stops.
+		r.next = 0
+		return nil, io.EOF
+	}
 	p, err := r.readIFD(r.next)
 	if err != nil {
 		r.err = err
@@ -295,9 +302,6 @@ func (r *Reader) readIFD(off int64) (*Page, error) {
 	page := r.index
 	if page >= r.limits.MaxPages {
 		return nil, r.errf(page, off, ErrTooLarge, "more than %d pages", r.limits.MaxPages)
-	}
-	if _, seen := r.visited[off]; seen {
-		return nil, r.errf(page, off, ErrCorrupt, "IFD loop")
 	}
 	r.visited[off] = struct{}{}
 	// TIFF asks for word-aligned IFDs, but libtiff accepts odd offsets; so
