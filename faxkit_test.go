@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"image"
 	"log/slog"
 	"net"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	xtiff "golang.org/x/image/tiff"
 
 	"github.com/faxkit/faxkit"
 	"github.com/faxkit/faxkit/internal/clock"
@@ -330,4 +332,47 @@ func TestFakeClock(t *testing.T) {
 	require.ErrorIs(t, err, &t30.ResultError{Result: t30.ResultNoAnswer})
 	require.GreaterOrEqual(t, rep.Duration, 35*time.Second, "T1 on the fake clock")
 	require.Less(t, time.Since(start), 20*time.Second)
+}
+
+// TestTIFFConvertsOtherPages: a grey page, and a bilevel page of no fax
+// width, become fine A4 fax pages; fax pages keep their own resolution.
+func TestTIFFConvertsOtherPages(t *testing.T) {
+	g := image.NewGray(image.Rect(0, 0, 300, 400))
+	for i := range g.Pix {
+		g.Pix[i] = 255
+	}
+	for y := 100; y < 200; y++ {
+		for x := 50; x < 250; x++ {
+			g.Pix[y*300+x] = 0
+		}
+	}
+	var buf bytes.Buffer
+	require.NoError(t, xtiff.Encode(&buf, g, nil))
+	r, err := tiff.NewReader(bytes.NewReader(buf.Bytes()), int64(buf.Len()), nil)
+	require.NoError(t, err)
+	doc, err := faxkit.TIFF(r)
+	require.NoError(t, err)
+	require.Equal(t, 1, doc.NumPages())
+	f := doc.Format(0)
+	require.Equal(t, t30.PageFormat{Resolution: t30.ResFine, Width: t30.WidthA4, Length: t30.LengthA4}, f)
+	data, err := doc.Encode(0, t30.Mode{Compression: t30.MMR, ECM: true, Resolution: f.Resolution, Width: f.Width})
+	require.NoError(t, err)
+	bm, _, err := t4.DecodePage(bytes.NewReader(data), 1728, &t4.DecodeOptions{Compression: t4.MMR, BitOrder: t4.LSBFirst})
+	require.NoError(t, err)
+	require.Equal(t, 1728, bm.Width)
+	require.Positive(t, bm.Black(), "the black box survived")
+
+	// A standard-resolution fax page stays standard.
+	buf.Reset()
+	w, err := tiff.NewWriter(&buf, nil)
+	require.NoError(t, err)
+	require.NoError(t, w.WritePage(t4.NewBitmap(1728, 1100), &tiff.PageOptions{Resolution: tiff.ResStandard}))
+	require.NoError(t, w.Close())
+	r, err = tiff.NewReader(bytes.NewReader(buf.Bytes()), int64(buf.Len()), nil)
+	require.NoError(t, err)
+	doc, err = faxkit.TIFF(r)
+	require.NoError(t, err)
+	require.Equal(t, t30.ResStandard, doc.Format(0).Resolution)
+	_, err = doc.Encode(1, t30.Mode{})
+	require.Error(t, err)
 }
