@@ -125,7 +125,10 @@
 //   - Non-ECM commands and responses carry no sequence numbers. An answer
 //     delayed on the network past T4 and the transmitter's repetition (a
 //     T.38 path holding packets for seconds) can still be taken for the
-//     answer to the next command; in a random hunt of 800 calls with drops,
+//     answer to the next command, and a non-ECM page lost whole (no
+//     carrier, no data: a long burst of loss) followed by MPS is taken for
+//     a repeat of the previous MPS and answered again, as in libspandsp.
+//     In a random hunt of 800 calls with drops,
 //     duplicates and delays of up to 6 s on some frames, 5 or 6 ended with
 //     the transmitter counting a page the receiver had not confirmed. With
 //     drops, corruption and duplication alone, none of 800 did.
