@@ -150,6 +150,14 @@ type TerminalConfig struct {
 	// Default DefaultReadBuffer (the kernel caps it at net.core.rmem_max);
 	// negative leaves the socket alone.
 	ReadBuffer int
+	// Turnaround is how long after the far end's no-signal our next signal
+	// starts (T.30's 75 ms between signals); before it, the terminal waits
+	// for that no-signal, at most TurnaroundMax. Terminals such as
+	// spandsp's only hear our answer once their own signal is over.
+	// Default 75 ms with real-time pacing, 0 unpaced (the wait for the
+	// no-signal remains); negative turns the wait off.
+	Turnaround    time.Duration
+	TurnaroundMax time.Duration // default 500 ms
 	// CloseTimeout bounds how long Close waits for a hung-up call's last
 	// packets to go out; default DefaultCloseTimeout.
 	CloseTimeout time.Duration
@@ -294,6 +302,12 @@ func (c *TerminalConfig) fill() error {
 	}
 	if c.QuietFlush <= 0 {
 		c.QuietFlush = DefaultQuietFlush
+	}
+	if c.Turnaround == 0 && c.Pacing == PacingRealTime {
+		c.Turnaround = signalGap
+	}
+	if c.TurnaroundMax <= 0 {
+		c.TurnaroundMax = 500 * time.Millisecond
 	}
 	if c.ReadBuffer == 0 {
 		c.ReadBuffer = DefaultReadBuffer

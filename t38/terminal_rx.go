@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/faxkit/faxkit/t30"
@@ -32,8 +33,14 @@ type rxState struct {
 	rev  []byte
 
 	lastRx time.Time
-	dirty  bool          // packets received since the last flush
-	kick   chan struct{} // wakes flushLoop when packets arrive
+	// busy: the far end is sending a signal (since an indicator or data,
+	// until its no-signal); quietAt: when it last went quiet (clock
+	// UnixNano); quiet is signalled then. The transmitter reads them.
+	busy    atomic.Bool
+	quietAt atomic.Int64
+	quiet   chan struct{}
+	dirty   bool          // packets received since the last flush
+	kick    chan struct{} // wakes flushLoop when packets arrive
 
 	carrier bool
 	speed   t30.Speed // SpeedNone: V.21
@@ -55,6 +62,7 @@ type rxState struct {
 func (r *rxState) init(t *Terminal) error {
 	r.t = t
 	r.kick = make(chan struct{}, 1)
+	r.quiet = make(chan struct{}, 1)
 	r.ifp.Version = t.cfg.Version
 	r.asm = t30.NewFrameAssembler(0)
 	if t.cfg.Encapsulation == EncapUDPTL {
@@ -240,6 +248,13 @@ func (r *rxState) indicator(ind Indicator) {
 	}
 	r.indValid, r.lastInd, r.dataSinceInd = true, ind, false
 	r.endValid = false
+	switch ind {
+	case IndNoSignal, IndCNG, IndCED:
+		// A calling or answering tone: the far end listens meanwhile.
+		r.setBusy(false)
+	default:
+		r.setBusy(true)
+	}
 	r.t.log.Debug("t38 receive", "indicator", ind)
 	if ind == IndV21Preamble {
 		r.endCarrier()
@@ -256,6 +271,22 @@ func (r *rxState) indicator(ind Indicator) {
 	// no-signal, CNG, CED, and the V.8/V.34/V.33 signals we do not
 	// support: whatever carrier was up has ended.
 	r.endCarrier()
+}
+
+func (r *rxState) setBusy(b bool) {
+	if r.busy.Load() == b {
+		return
+	}
+	if !b {
+		r.quietAt.Store(r.t.clk.Now().UnixNano())
+	}
+	r.busy.Store(b)
+	if !b {
+		select {
+		case r.quiet <- struct{}{}:
+		default:
+		}
+	}
 }
 
 func (r *rxState) startCarrier(sp t30.Speed) {
@@ -293,6 +324,7 @@ func isEndField(f FieldType) bool {
 
 func (r *rxState) data(dt DataType, fields []Field) {
 	r.dataSinceInd = true
+	r.setBusy(true)
 	want, ok := speedForData(dt)
 	if !ok && dt != DataV21 {
 		return // V.8, V.34, V.33: not supported, ignored

@@ -193,6 +193,7 @@ func (x *txState) run(j txJob) bool {
 
 // begin starts a signal: paced, no earlier than the gap after the last.
 func (x *txState) begin() {
+	x.turnaround()
 	if !x.paced {
 		return
 	}
@@ -202,6 +203,43 @@ func (x *txState) begin() {
 		if g := x.lastEnd.Add(signalGap); g.After(now) {
 			x.cursor = g
 		}
+	}
+}
+
+// turnaround waits, before a signal, until the far end has finished its
+// own: T.30 is half duplex, and a terminal such as spandsp's only listens
+// for our next signal once it has sent its no-signal, so a response sent
+// on its fcs-OK (as an unpaced terminal would) can arrive while it is still
+// transmitting and be lost. It waits for the far end's no-signal (at most
+// TurnaroundMax) and then Turnaround more.
+func (x *txState) turnaround() {
+	t := x.t
+	if t.cfg.Turnaround < 0 {
+		return
+	}
+	start := t.clk.Now()
+	for t.ctx.Err() == nil {
+		now := t.clk.Now()
+		var until time.Time
+		if t.rx.busy.Load() {
+			until = start.Add(t.cfg.TurnaroundMax)
+		} else {
+			until = time.Unix(0, t.rx.quietAt.Load()).Add(t.cfg.Turnaround)
+		}
+		d := until.Sub(now)
+		if d <= 0 {
+			return
+		}
+		tm := t.clk.NewTimer(d)
+		select {
+		case <-tm.C():
+			if t.rx.busy.Load() && !t.clk.Now().Before(start.Add(t.cfg.TurnaroundMax)) {
+				return // the far end never said no-signal: go anyway
+			}
+		case <-t.rx.quiet:
+		case <-t.ctx.Done():
+		}
+		tm.Stop()
 	}
 }
 
