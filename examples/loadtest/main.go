@@ -42,6 +42,7 @@ func main() {
 	pace := flag.Bool("pace", true, "real-time pacing (false: unpaced)")
 	ramp := flag.Duration("ramp", 2*time.Second, "spread the call starts over this long")
 	ecm := flag.Bool("ecm", true, "error correction mode")
+	batch := flag.Bool("batch", false, "batch the listener's socket I/O (recvmmsg/sendmmsg)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the calls to this file")
 	flag.Parse()
 	if *cpuprofile != "" {
@@ -55,7 +56,7 @@ func main() {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	if err := run(*calls, *pages, *pace, *ecm, *ramp); err != nil {
+	if err := run(*calls, *pages, *pace, *ecm, *batch, *ramp); err != nil {
 		fmt.Fprintln(os.Stderr, "loadtest:", err)
 		pprof.StopCPUProfile()
 		os.Exit(1)
@@ -124,7 +125,7 @@ func (p *pacing) quantile(q float64) string {
 	return "?"
 }
 
-func run(calls, npages int, pace, ecm bool, ramp time.Duration) error {
+func run(calls, npages int, pace, ecm, batch bool, ramp time.Duration) error {
 	letter, err := sample.Letters(npages, sample.Fine)
 	if err != nil {
 		return err
@@ -133,7 +134,7 @@ func run(calls, npages int, pace, ecm bool, ramp time.Duration) error {
 	if !pace {
 		opts.Pacing = faxkit.Unpaced
 	}
-	l, err := transport.Listen("udp", "127.0.0.1:0", &transport.ListenConfig{MaxCalls: calls + 16, Backlog: calls + 16, QueueLen: 1024, MaxDatagram: 1500})
+	l, err := transport.Listen("udp", "127.0.0.1:0", &transport.ListenConfig{MaxCalls: calls + 16, Backlog: calls + 16, QueueLen: 1024, MaxDatagram: 1500, BatchIO: batch})
 	if err != nil {
 		return err
 	}
