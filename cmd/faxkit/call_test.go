@@ -321,6 +321,21 @@ func TestTIFFInfoAndConvert(t *testing.T) {
 	require.EqualValues(t, 1, got[0].ColorIndexAt(1728*200/850, 300))
 	require.EqualValues(t, 0, got[0].ColorIndexAt(1728*600/850, 300))
 
+	// Free-text tags may name a patient: info says they are there, never
+	// what they say.
+	desc := filepath.Join(dir, "desc.tif")
+	f, err = os.Create(desc)
+	require.NoError(t, err)
+	tw, err := tiff.NewWriter(f, nil)
+	require.NoError(t, err)
+	require.NoError(t, tw.WritePage(pages[0], &tiff.PageOptions{Resolution: tiff.ResFine, Description: "Referral for Patient ZETA"}))
+	require.NoError(t, tw.Close())
+	require.NoError(t, f.Close())
+	r = runCLI(t, "", "tiff", "info", desc)
+	require.Equal(t, 0, r.code, r.stderr)
+	require.Contains(t, r.stdout, "free-text tags present (not shown, may be PHI): [description]")
+	require.NotContains(t, r.stdout, "ZETA")
+
 	// A file that is none of TIFF, PDF or image fails cleanly.
 	junk := filepath.Join(dir, "junk.bin")
 	require.NoError(t, os.WriteFile(junk, []byte("not an image at all"), 0o600))

@@ -194,9 +194,10 @@ func runTIFFInfo(_ context.Context, e *env, args []string) error {
 			fmt.Fprintf(e.stdout, "  fax tags: %d bad lines, longest run %d, %s\n", in.BadFaxLines, in.ConsecutiveBadFaxLines, in.CleanFaxData)
 		}
 		var present []string
-		for name, v := range map[string]string{"description": in.ImageDescription, "document name": in.DocumentName} {
-			if v != "" {
-				present = append(present, name)
+		for _, t := range []struct{ name, v string }{{"description", in.ImageDescription}, {"document name", in.DocumentName},
+			{"host computer", in.HostComputer}} {
+			if t.v != "" {
+				present = append(present, t.name)
 			}
 		}
 		if len(present) > 0 {
