@@ -45,7 +45,8 @@
 // T.30 event as it happens (a page confirmed, a frame, the result).
 //
 // Cancelling the context, or Options.Timeout passing, ends the call with
-// DCN; the Report then says "local-abort". Every call ends by itself too:
+// DCN, within about a second even mid-page at real-time pacing
+// (TestCancelPacedMidPage); the Report then says "local-abort". Every call ends by itself too:
 // the T.30 timers (T1 35 s to find the other terminal, T2, T4 and T5) bound
 // every wait.
 //
@@ -80,8 +81,6 @@
 //     resolution or width the remote lacks ends the call "incompatible".
 //     TIFF converts non-fax pages (grey, colour, odd sizes) to fine A4 when
 //     it opens the document, holding them in memory.
-//   - A paced terminal sends the DCN of a cancelled call after the signal
-//     in progress (a page can take many seconds at 14400 bit/s).
 //   - The calling side sends CNG once (three indicator packets): start the
 //     receiver first, or give it the caller's address so that it calls back
 //     with DIS.

@@ -376,3 +376,34 @@ func TestTIFFConvertsOtherPages(t *testing.T) {
 	_, err = doc.Encode(1, t30.Mode{})
 	require.Error(t, err)
 }
+
+// TestCancelPacedMidPage cancels a real-time paced call while its page is
+// on the line: the DCN still reaches the receiver within seconds (rather
+// than after the page's 17 s, or the receiver's T2).
+func TestCancelPacedMidPage(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a paced call takes real time")
+	}
+	ps := pages(t, 1)
+	a, b := udpPair(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan faxkit.Report, 1)
+	go func() {
+		r, _ := faxkit.Receive(context.Background(), b, a.LocalAddr(), &memSink{}, nil)
+		done <- r
+	}()
+	var cancelled time.Time
+	o := &faxkit.Options{OnEvent: func(e faxkit.Event) {
+		if e.Record.Kind == t30.RecordPhase && e.Record.Phase == t30.PhaseC && cancelled.IsZero() {
+			time.AfterFunc(500*time.Millisecond, cancel)
+			cancelled = time.Now().Add(500 * time.Millisecond)
+		}
+	}}
+	rep, err := faxkit.Send(ctx, a, b.LocalAddr(), &t30.BitmapDocument{Pages: ps, Resolution: t30.ResFine}, o)
+	require.ErrorIs(t, err, &t30.ResultError{Result: t30.ResultLocalAbort})
+	require.Zero(t, rep.Pages)
+	r := <-done
+	require.Equal(t, t30.ResultRemoteDCN, r.Result)
+	require.Less(t, time.Since(cancelled), 5*time.Second, "DCN sent promptly after the cancellation")
+}
