@@ -137,13 +137,13 @@
 // terminals: redundancy 3 and FEC at 20% loss, no redundancy at 5% loss,
 // 4-packet bursts, 10% reordering and duplication (terminal_loss_test.go).
 //
-// Measured here (2 shared cores): an unpaced one-page fine A4 call
-// (1728 x 2287, ECM/MMR) between two terminals over UDP on loopback takes
-// about 13 ms end to end (BenchmarkCallLoopbackUDP, median of -count 5);
-// 1000 concurrent real-time paced one-page calls all succeed at about
-// 9-11 ms of CPU per call (TestConcurrentPacedCalls with
-// FAXKIT_T38_CALLS=1000); their pacing lateness depends on the machine's
-// load (mean 2 ms, p99 within 50 ms on a quiet run).
+// Measured here (2 cores shared with other work): an unpaced one-page fine
+// A4 call (1728 x 2287, ECM/MMR) between two terminals over UDP on loopback
+// takes about 14 ms end to end (BenchmarkCallLoopbackUDP, median of -count
+// 5); 1000 concurrent real-time paced one-page calls all succeed at about
+// 10 ms of CPU per call, with paced packets a mean 0.8 ms late and the 99th
+// percentile within 10 ms (TestConcurrentPacedCalls with
+// FAXKIT_T38_CALLS=1000; lateness grows with the machine's load).
 //
 // Terminal limitations:
 //

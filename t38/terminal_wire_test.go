@@ -24,7 +24,6 @@ type farEnd struct {
 	snd  *Sender
 	rcv  *Receiver
 	ver  Version
-	ifp  IFP
 }
 
 func newFarEnd(t *testing.T, cfg TerminalConfig) *farEnd {
