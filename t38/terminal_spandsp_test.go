@@ -50,6 +50,7 @@ type interopSpec struct {
 	ec      ErrorCorrection // what faxkit sends
 	noRed   bool            // spandsp sends no redundancy
 	pacing  Pacing
+	maxDG   int     // T38FaxMaxDatagram both ways (0: 400)
 	loss    float64 // percent, each way (spandsp's own sending and ours)
 	seed    int
 	speedup float64
@@ -178,12 +179,12 @@ func runInterop(t testing.TB, s interopSpec) interopOutcome {
 	}
 	pcfg := spandsp.Config{Send: !s.send, File: file, Local: peerAddr, Remote: pc.LocalAddr().String(),
 		NoECM: !s.ecm, Version: int(s.version), Compression: compName(s.comp), NoRedundancy: s.noRed,
-		Speedup: s.speedup, Timeout: timeout, Loss: s.loss, Seed: s.seed + 1,
+		MaxDatagram: s.maxDG, Speedup: s.speedup, Timeout: timeout, Loss: s.loss, Seed: s.seed + 1,
 		Verbose: os.Getenv("FAXKIT_T38_DEBUG") != ""}
 	peer := spandsp.Start(ctx, t, pcfg)
 
 	clk := newScaledClock(s.speedup)
-	tcfg := TerminalConfig{Version: s.version, EC: s.ec, Pacing: s.pacing, Clock: clk}
+	tcfg := TerminalConfig{Version: s.version, EC: s.ec, Pacing: s.pacing, Clock: clk, MaxDatagram: s.maxDG}
 	var trace bytes.Buffer
 	var traceMu sync.Mutex
 	if os.Getenv("FAXKIT_T38_DEBUG") != "" {
@@ -274,6 +275,12 @@ func (s interopSpec) name() string {
 	if s.pacing == PacingRealTime {
 		n += "/paced"
 	}
+	if s.ec == ECFEC {
+		n += "/fec"
+	}
+	if s.maxDG != 0 {
+		n += fmt.Sprintf("/max-datagram-%d", s.maxDG)
+	}
 	return n
 }
 
@@ -308,6 +315,15 @@ func TestSpandspInterop(t *testing.T) {
 	// Real-time pacing on the matching clock, both directions.
 	for _, send := range []bool{true, false} {
 		s := interopSpec{send: send, ecm: true, comp: t30.MMR, pages: 1, ec: ECRedundancy, pacing: PacingRealTime, speedup: 10}
+		specs = append(specs, s)
+		core[s.name()] = true
+	}
+	// FEC from faxkit, and the small datagrams some gateways ask for.
+	for _, s := range []interopSpec{
+		{send: true, version: 3, ecm: true, comp: t30.MMR, pages: 1, ec: ECFEC, pacing: PacingNone},
+		{send: true, version: 0, ecm: true, comp: t30.MMR, pages: 1, ec: ECRedundancy, pacing: PacingNone, maxDG: 238},
+		{send: false, version: 0, ecm: false, comp: t30.MR, pages: 1, ec: ECRedundancy, pacing: PacingNone, maxDG: 238},
+	} {
 		specs = append(specs, s)
 		core[s.name()] = true
 	}
