@@ -107,6 +107,11 @@ func (d *BitmapDocument) Encode(i int, m Mode) ([]byte, error) {
 // for MMR. Senders may add fill or a few stray bits after it (libspandsp
 // does), so the last 64 octets are searched rather than the very end.
 func hasPageEnd(data []byte, c Compression) bool {
+	// RTC/EOFB ends on a 1 bit; zero octets after it are fill (spandsp
+	// pads 180 or more), so look back from the last non-zero octet.
+	for len(data) > 0 && data[len(data)-1] == 0 {
+		data = data[:len(data)-1]
+	}
 	start := max(0, len(data)-64)
 	zeros, run := 0, 0
 	n := len(data) * 8
