@@ -244,7 +244,7 @@ func (c *call) run(ctx context.Context, conn net.PacketConn, peer net.Addr, cfg 
 		return Report{}, err
 	}
 	tc := transport.NewConn(conn, peer, &transport.ConnConfig{MaxDatagram: max(c.o.MaxDatagram, transport.DefaultMaxDatagram)})
-	defer conn.SetReadDeadline(time.Time{}) // NewConn may leave one set; conn is the caller's
+	defer tc.Detach() // conn is the caller's: leave it open, with no deadline a late ctx could set
 	var ep transport.Endpoint = keepOpen{tc}
 	if c.o.RTP {
 		ep = transport.NewRTPConn(ep, &transport.RTPConfig{PayloadType: c.o.RTPPayloadType, MaxDatagram: max(c.o.MaxDatagram, transport.DefaultMaxDatagram)})
