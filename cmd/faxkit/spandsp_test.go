@@ -43,7 +43,11 @@ func TestCLIWithSpandsp(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 			defer cancel()
 			pc := spandsp.Config{Send: !tc.send, Local: sp, Remote: fk, NoECM: !tc.ecm, Version: tc.version,
-				Compression: tc.comp, Timeout: 150 * time.Second, Ident: "SPANDSP PEER"}
+				Compression: tc.comp, Timeout: 150 * time.Second, Ident: "SPANDSP PEER",
+				// The CLI runs on the wall clock, so spandsp's timers must not
+				// run much faster than faxkit's: at 10x its 3 s T4 is 300 ms,
+				// which a CPU-starved CI machine can miss.
+				Speedup: 4}
 			args := append([]string{"-local", fk, "-remote", sp, "-pace=false", "-json", "-timeout", "120s", "-ident", "FAXKIT CLI",
 				"-t38-version", "0"}, tc.flags...)
 			var r result
@@ -55,7 +59,7 @@ func TestCLIWithSpandsp(t *testing.T) {
 				r = runCLI(t, "", append(append([]string{"send"}, args...), in)...)
 				pr, err := peer.Wait()
 				require.NoError(t, err, peer.Log())
-				require.True(t, pr.OK, "spandsp: %+v", pr)
+				require.True(t, pr.OK, "spandsp: %+v\nfaxkit: %s\n%s", pr, r.stdout, r.stderr)
 				require.Equal(t, tc.pages, pr.Pages)
 				require.Equal(t, "FAXKIT CLI", pr.RemoteIdent)
 			} else {
@@ -71,7 +75,7 @@ func TestCLIWithSpandsp(t *testing.T) {
 				wg.Wait()
 				pr, err := peer.Wait()
 				require.NoError(t, err, peer.Log())
-				require.True(t, pr.OK, "spandsp: %+v", pr)
+				require.True(t, pr.OK, "spandsp: %+v\nfaxkit: %s\n%s", pr, r.stdout, r.stderr)
 			}
 			require.Equal(t, 0, r.code, "%s\n%s", r.stdout, r.stderr)
 			m := decodeJSON(t, r.stdout)
