@@ -33,18 +33,25 @@ type Config struct {
 	Local, Remote string // UDP addresses, host:port (IPv4 loopback in tests)
 	Calling       *bool  // calling terminal; nil means "calls when sending"
 	NoECM         bool
-	Version       int     // T.38 version 0..3
-	Compression   string  // "mh,mr,mmr" (default) or a subset
-	Rate          int     // highest bit rate, 2400..14400; 0 means 14400
-	NoRedundancy  bool    // send no secondary IFPs
-	ECDepth       int     // secondaries per packet; 0 means 3
-	MaxDatagram   int     // 0 means 400
-	Speedup       float64 // virtual clock speed-up; 0 means 10
-	Timeout       time.Duration
-	Loss          float64 // percent of our outgoing datagrams dropped
-	Seed          int
-	Ident         string
-	Verbose       bool // spandsp's protocol log on stderr
+	Version       int    // T.38 version 0..3
+	Compression   string // "mh,mr,mmr" (default) or a subset
+	Rate          int    // highest bit rate, 2400..14400; 0 means 14400
+	NoRedundancy  bool   // send no secondary IFPs
+	ECDepth       int    // secondaries per packet; 0 means 3
+	// FEC sends fec-info parity (Asterisk's layout, see peer/t38peer.c)
+	// instead of secondaries. FECSpan (packets per parity group) and
+	// FECEntries (parity entries per datagram) default to 3 each; each is
+	// at most 5 and their product at most 15. The peer always accepts
+	// both kinds of error recovery, whatever it sends.
+	FEC                 bool
+	FECSpan, FECEntries int
+	MaxDatagram         int     // 0 means 400
+	Speedup             float64 // virtual clock speed-up; 0 means 10
+	Timeout             time.Duration
+	Loss                float64 // percent of our outgoing datagrams dropped
+	Seed                int
+	Ident               string
+	Verbose             bool // spandsp's protocol log on stderr
 }
 
 // Result is how the peer's call ended, as spandsp reports it.
@@ -65,9 +72,13 @@ type Result struct {
 	PacketsSent      int    `json:"packets_sent"`
 	PacketsDropped   int    `json:"packets_dropped"`
 	PacketsReceived  int    `json:"packets_received"`
-	IFPRecovered     int    `json:"ifp_recovered"`
-	IFPLost          int    `json:"ifp_lost"`
-	Duplicates       int    `json:"duplicates"`
+	IFPRecovered     int    `json:"ifp_recovered"` // from secondaries
+	IFPRecoveredFEC  int    `json:"ifp_recovered_fec"`
+	// FECRebuildRejected counts packets rebuilt from parity that were not
+	// IFP packets (parity that does not match its group) and were dropped.
+	FECRebuildRejected int `json:"fec_rebuild_rejected"`
+	IFPLost            int `json:"ifp_lost"`
+	Duplicates         int `json:"duplicates"`
 }
 
 func (c *Config) args() []string {
@@ -90,7 +101,16 @@ func (c *Config) args() []string {
 	if c.Rate != 0 {
 		add("-rate", strconv.Itoa(c.Rate))
 	}
-	if c.NoRedundancy {
+	switch {
+	case c.FEC:
+		add("-ec", "fec")
+		if c.FECSpan != 0 {
+			add("-fec-span", strconv.Itoa(c.FECSpan))
+		}
+		if c.FECEntries != 0 {
+			add("-fec-entries", strconv.Itoa(c.FECEntries))
+		}
+	case c.NoRedundancy:
 		add("-ec", "none")
 	}
 	if c.ECDepth != 0 {

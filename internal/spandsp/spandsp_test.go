@@ -92,6 +92,7 @@ func TestPeerToPeer(t *testing.T) {
 		{"ecm", Config{}},
 		{"non-ecm-mh", Config{NoECM: true, Compression: "mh"}},
 		{"ecm-v3-loss20-redundancy3", Config{Version: 3, Loss: 20}},
+		{"ecm-v0-loss20-fec3x3", Config{FEC: true, Loss: 20}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			a, b := freeAddrs(t)
@@ -112,9 +113,17 @@ func TestPeerToPeer(t *testing.T) {
 			assert.True(t, rres.OK, "receiver: %+v", rres)
 			assert.Equal(t, 1, rres.Pages)
 			assert.Equal(t, !tc.cfg.NoECM, rres.ECM)
-			if tc.cfg.Loss > 0 {
+			switch {
+			case tc.cfg.Loss > 0 && tc.cfg.FEC:
+				// Both sides send FEC: each rebuilds what the other lost.
+				assert.Positive(t, rres.IFPRecoveredFEC, "receiver: 20%% loss with FEC must rebuild packets")
+				assert.Positive(t, sres.IFPRecoveredFEC, "sender: 20%% loss with FEC must rebuild packets")
+				assert.Zero(t, rres.IFPRecovered+sres.IFPRecovered, "no secondaries were sent")
+				assert.Zero(t, rres.FECRebuildRejected+sres.FECRebuildRejected, "parity that matches no group")
+			case tc.cfg.Loss > 0:
 				assert.Positive(t, rres.IFPRecovered, "20%% loss with redundancy must recover packets")
 			}
+			t.Logf("sender %+v\nreceiver %+v", sres, rres)
 			if rres.BadRows == 0 {
 				// The README of the shared data gives itu1's pixel hash.
 				assert.Equal(t, []string{"b4de070c35e376e8"}, pagePixels(t, rx))
