@@ -151,6 +151,7 @@ type Session struct {
 	deadline time.Time
 	t1End    time.Time
 	t5End    time.Time
+	cngNext  time.Time // calling terminal: when CNG is due again; zero once the far end is heard
 	sending  int
 	flagged  bool // flags seen since the current wait began (T4 reset once)
 
@@ -255,12 +256,11 @@ func (s *Session) Start(now time.Time) []Action {
 	s.setPhase(PhaseA)
 	if s.cfg.Calling {
 		s.t1End = now.Add(s.cfg.T1)
-		s.sending++ // the CNG's EventSendDone is absorbed
-		s.emit(Action{Kind: ActionSendTone, Tone: ToneCNG})
+		s.sendCNG()
 		s.emit(Action{Kind: ActionReceive})
 		s.setPhase(PhaseB)
 		s.st = stWaitDIS
-		s.deadline = s.t1End
+		s.cngDeadline()
 	} else {
 		s.t1End = now.Add(s.cfg.T1)
 		s.repeatDIS = true
@@ -307,6 +307,7 @@ func (s *Session) Handle(now time.Time, ev Event) []Action {
 			s.enter(s.after)
 		}
 	case EventFrame:
+		s.heard()
 		f, err := ParseFrame(ev.Data)
 		if err != nil {
 			s.stats.BadFrames++
@@ -318,10 +319,12 @@ func (s *Session) Handle(now time.Time, ev Event) []Action {
 		s.record(Record{Kind: RecordFrameReceived, Frame: f, PHI: f.CarriesPHI()})
 		s.onFrame(f)
 	case EventFrameBad:
+		s.heard()
 		s.stats.BadFrames++
 		s.record(Record{Kind: RecordFrameReceived, Bad: true})
 		s.rxAlive()
 	case EventCarrierUp:
+		s.heard()
 		if ev.Speed != SpeedNone && (s.st == stWaitPage || s.st == stRxPage) && s.haveMode && !s.mode.ECM {
 			s.pageSeen = true
 		}
@@ -393,6 +396,32 @@ func (s *Session) sendCmd(after state, frames ...Frame) {
 	s.sendFrames(after, SpeedNone, frames...)
 }
 
+// cngPeriod is one cycle of the T.30 calling tone: 0.5 s of CNG, 3 s of silence.
+const cngPeriod = 3500 * time.Millisecond
+
+// sendCNG sends one CNG cycle while the calling terminal waits for the
+// first frame and schedules the next (T.30: CNG repeats until a
+// valid frame arrives or T1 expires). Repeating matters over T.38: an
+// answering gateway or terminal that starts listening after the first CNG
+// learns of the call only from a later one. The tone's EventSendDone is
+// absorbed; the wait for DIS goes on meanwhile.
+func (s *Session) sendCNG() {
+	s.sending++
+	s.emit(Action{Kind: ActionSendTone, Tone: ToneCNG})
+	s.cngNext = s.now.Add(cngPeriod)
+}
+
+// cngDeadline sets the stWaitDIS deadline: T1, or the next CNG if sooner.
+func (s *Session) cngDeadline() {
+	s.deadline = s.t1End
+	if !s.cngNext.IsZero() && s.cngNext.Before(s.t1End) {
+		s.deadline = s.cngNext
+	}
+}
+
+// heard stops CNG: the far end has answered.
+func (s *Session) heard() { s.cngNext = time.Time{} }
+
 func (s *Session) sendTone(t Tone, after state) {
 	s.emit(Action{Kind: ActionSendTone, Tone: t})
 	s.waitSend(after, 5*time.Second)
@@ -439,7 +468,7 @@ func (s *Session) enter(st state) {
 	switch st {
 	case stWaitDIS:
 		s.listen(SpeedNone)
-		s.deadline = s.t1End
+		s.cngDeadline()
 	case stWaitCFR, stWaitPostResp, stWaitCTR, stWaitERR:
 		s.listen(SpeedNone)
 		s.deadline = s.now.Add(s.cfg.T4)
@@ -488,6 +517,14 @@ func (s *Session) timeout() {
 		s.sending = 0
 		s.enter(s.after)
 	case stWaitDIS:
+		if s.now.Before(s.t1End) {
+			// the CNG timer, not T1
+			if !s.cngNext.IsZero() && !s.now.Before(s.cngNext) {
+				s.sendCNG()
+			}
+			s.cngDeadline()
+			return
+		}
 		if s.stats.Pages > 0 || s.haveRemote {
 			s.disconnect(ResultNoResponse) // after EOM
 		} else {

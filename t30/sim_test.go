@@ -44,6 +44,7 @@ type lineSim struct {
 	reorder  bool          // a held-back frame may arrive after later ones
 	lastAt   [2]time.Time  // arrival of the last frame sent by each side
 	hangupAt [2]time.Time  // side hangs up abruptly at this time
+	startAt  [2]time.Time  // side starts late, at this time (zero: at once)
 	doneLag  time.Duration // EventSendDone comes this long after the peer got the signal
 	tcfN     [2]int
 	imgN     [2]int
@@ -178,7 +179,8 @@ func (l *lineSim) do(side int, acts []Action) {
 func (l *lineSim) run(limit time.Duration) {
 	l.t.Helper()
 	for i, s := range l.s {
-		if s != nil {
+		if s != nil && !l.startAt[i].After(l.now) {
+			l.startAt[i] = time.Time{}
 			l.do(i, s.Start(l.now))
 		}
 	}
@@ -217,6 +219,9 @@ func (l *lineSim) run(limit time.Duration) {
 			if h := l.hangupAt[i]; !h.IsZero() && (kind < 0 || h.Before(next)) {
 				next, kind, who = h, 2, i
 			}
+			if st := l.startAt[i]; !st.IsZero() && (kind < 0 || st.Before(next)) {
+				next, kind, who = st, 3, i
+			}
 		}
 		if kind < 0 {
 			l.t.Fatalf("nothing to do but sessions not done\n%s", l.tail())
@@ -231,9 +236,9 @@ func (l *lineSim) run(limit time.Duration) {
 		case 0:
 			e := l.q[0]
 			l.q = l.q[1:]
-			if s := l.s[e.to]; s != nil && !s.Done() {
+			if s := l.s[e.to]; s != nil && !s.Done() && l.startAt[e.to].IsZero() {
 				l.do(e.to, s.Handle(l.now, e.ev))
-			}
+			} // a side not started yet hears nothing
 		case 1:
 			l.do(who, l.s[who].Tick(l.now))
 		case 2:
@@ -242,6 +247,10 @@ func (l *lineSim) run(limit time.Duration) {
 			l.trace = append(l.trace, fmt.Sprintf("%6.2fs %c vanishes", l.now.Sub(t0).Seconds(), 'A'+who))
 			l.s[who].end(ResultHangup)
 			l.push(l.now, 1-who, Event{Kind: EventHangup})
+		case 3:
+			l.startAt[who] = time.Time{}
+			l.trace = append(l.trace, fmt.Sprintf("%6.2fs %c starts", l.now.Sub(t0).Seconds(), 'A'+who))
+			l.do(who, l.s[who].Start(l.now))
 		}
 	}
 }
