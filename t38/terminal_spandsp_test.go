@@ -49,6 +49,7 @@ type interopSpec struct {
 	version Version
 	ec      ErrorCorrection // what faxkit sends
 	noRed   bool            // spandsp sends no redundancy
+	peerFEC bool            // spandsp sends FEC (3x3) instead of redundancy
 	pacing  Pacing
 	maxDG   int     // T38FaxMaxDatagram both ways (0: 400)
 	loss    float64 // percent, each way (spandsp's own sending and ours)
@@ -178,7 +179,7 @@ func runInterop(t testing.TB, s interopSpec) interopOutcome {
 		timeout = 120 * time.Second
 	}
 	pcfg := spandsp.Config{Send: !s.send, File: file, Local: peerAddr, Remote: pc.LocalAddr().String(),
-		NoECM: !s.ecm, Version: int(s.version), Compression: compName(s.comp), NoRedundancy: s.noRed,
+		NoECM: !s.ecm, Version: int(s.version), Compression: compName(s.comp), NoRedundancy: s.noRed, FEC: s.peerFEC,
 		MaxDatagram: s.maxDG, Speedup: s.speedup, Timeout: timeout, Loss: s.loss, Seed: s.seed + 1,
 		Verbose: os.Getenv("FAXKIT_T38_DEBUG") != ""}
 	peer := spandsp.Start(ctx, t, pcfg)
