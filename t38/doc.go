@@ -133,7 +133,10 @@
 // terminal (internal/spandsp's t38peer, UDPTL over UDP on loopback, its clock
 // accelerated and ours matched): ECM on and off, MH/MR/MMR, versions 0 and 3,
 // one and three pages, pixel-exact, unpaced and paced; at 20% loss each way
-// with redundancy 3 (see terminal_spandsp_test.go). Between two faxkit
+// with redundancy 3 (see terminal_spandsp_test.go), and with FEC 3x3 sent
+// both ways, each side rebuilding packets from the other's parity (the peer
+// implements the Asterisk layout itself; terminal_spandsp_fec_test.go).
+// Between two faxkit
 // terminals: redundancy 3 and FEC at 20% loss, no redundancy at 5% loss,
 // 4-packet bursts, 10% reordering and duplication (terminal_loss_test.go).
 //
