@@ -21,7 +21,8 @@
 //     after FTT. Checked against libspandsp's own choices.
 //   - The call (Session): calling and answering terminals, transmitting or
 //     receiving (and polling: a calling receiver sends DTC when the DIS offers
-//     a document); phases A to E; timers T1 (35 s), T2 (6 s), T4 (3 s, 4.5 s
+//     a document); phases A to E; CNG repeated every 3.5 s (0.5 s on, 3 s
+//     off) until the far end is heard or T1 ends the call; timers T1 (35 s), T2 (6 s), T4 (3 s, 4.5 s
 //     for automatic answering) and T5 (60 s) with three command repetitions
 //     (5.4.3); TCF generation and judgement; FTT with speed fallback;
 //     non-ECM pages answered MCF/RTP/RTN by a documented copy-quality policy
