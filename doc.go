@@ -83,9 +83,9 @@
 //     resolution or width the remote lacks ends the call "incompatible".
 //     TIFF converts non-fax pages (grey, colour, odd sizes) to fine A4 when
 //     it opens the document, holding them in memory.
-//   - The calling side sends CNG once (three indicator packets): start the
-//     receiver first, or give it the caller's address so that it calls back
-//     with DIS.
+//   - The calling side repeats CNG every 3.5 s until answered or T1 (35 s)
+//     expires, so a receiver with a nil peer may start up to T1 after the
+//     caller.
 //   - No polling (DTC) through this API, no T.30 passwords/sub-addresses,
 //     and no fill-bit removal negotiation.
 package faxkit
