@@ -2,6 +2,7 @@ package t30
 
 import (
 	"fmt"
+	"github.com/faxkit/faxkit/t4"
 )
 
 // Speed is a fax image modem and data signalling rate (T.30 Table 2 bits
@@ -217,11 +218,11 @@ func (w PaperWidth) String() string {
 func (w PaperWidth) Pels() int {
 	switch w {
 	case WidthB4:
-		return 2048
+		return t4.WidthB4R8
 	case WidthA3:
-		return 2432
+		return t4.WidthA3R8
 	}
-	return 1728
+	return t4.WidthA4R8
 }
 
 // bits returns T.30 Table 2 bits 17-18 for w (those of A4 for a width
