@@ -15,7 +15,7 @@
 // 160 samples is the usual RTP packet), keeps fixed-size state, allocates
 // nothing per block and has Reset for reuse. Levels are in dBm0 with
 // spandsp's convention (see internal/dsp): 0 dBm0 is a sine of RMS
-// 16096.3 in 16-bit samples, 3.14 dB below a full-scale sine.
+// 16140.7 in 16-bit samples, 3.14 dB below a full-scale sine.
 //
 // The shared signal processing (noise, levels, oscillators, filters,
 // Goertzel) lives in internal/dsp. The modems are checked against
