@@ -68,7 +68,9 @@ func (o *NCO) Freq() float64 { return float64(int32(o.step)) * SampleRate / (1 <
 
 // AdjustPhase advances (or, negative, retards) the phase by rad radians:
 // the correction step of a phase-locked loop.
-func (o *NCO) AdjustPhase(rad float64) { o.phase += Phase(uint32(int64(rad * (1 << 32) / (2 * math.Pi)))) }
+func (o *NCO) AdjustPhase(rad float64) {
+	o.phase += Phase(uint32(int64(rad * (1 << 32) / (2 * math.Pi))))
+}
 
 // SetPhase sets the current phase.
 func (o *NCO) SetPhase(p Phase) { o.phase = p }
