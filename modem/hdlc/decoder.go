@@ -4,12 +4,12 @@ package hdlc
 type Result uint8
 
 const (
-	None     Result = iota // nothing completed
-	FramingOK              // the configured number of consecutive flags: a preamble
-	FrameOK                // a frame with a good FCS: see Frame
-	FrameBad               // a frame with a bad FCS or not a whole number of octets: see Frame
-	Abort                  // a frame in progress was aborted (seven ones)
-	TooLong                // a frame longer than MaxFrame was dropped
+	None      Result = iota // nothing completed
+	FramingOK               // the configured number of consecutive flags: a preamble
+	FrameOK                 // a frame with a good FCS: see Frame
+	FrameBad                // a frame with a bad FCS or not a whole number of octets: see Frame
+	Abort                   // a frame in progress was aborted (seven ones)
+	TooLong                 // a frame longer than MaxFrame was dropped
 )
 
 var resultNames = [...]string{"none", "framing-ok", "frame-ok", "frame-bad", "abort", "too-long"}

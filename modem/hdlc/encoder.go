@@ -33,9 +33,9 @@ type Encoder struct {
 	bufUsed    int
 	cur        item
 	active     bool
-	pos        int // octet index in the current item (frame), or flags sent
-	bit        int // next bit of the current octet
-	ones       int // consecutive ones sent inside a frame
+	pos        int  // octet index in the current item (frame), or flags sent
+	bit        int  // next bit of the current octet
+	ones       int  // consecutive ones sent inside a frame
 	lastFlag   bool // the last complete thing sent was a flag
 	ended      bool
 	Underflows int // idle flags sent because the queue ran empty
