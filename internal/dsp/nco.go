@@ -63,6 +63,13 @@ func NewNCO(hz float64) NCO { return NCO{step: PhaseStep(hz)} }
 // SetFreq sets the frequency in Hz, keeping the phase continuous.
 func (o *NCO) SetFreq(hz float64) { o.step = PhaseStep(hz) }
 
+// SetStep sets the per-sample phase increment (see PhaseStep): switching
+// between precomputed frequencies, as an FSK modulator does.
+func (o *NCO) SetStep(p Phase) { o.step = p }
+
+// Step returns the per-sample phase increment.
+func (o *NCO) Step() Phase { return o.step }
+
 // Freq returns the frequency in Hz.
 func (o *NCO) Freq() float64 { return float64(int32(o.step)) * SampleRate / (1 << 32) }
 

@@ -11,10 +11,11 @@
  *   fskref tonegen F LEVEL ON OFF N    N samples of tone_gen: F Hz at LEVEL dBm0,
  *                                      ON ms on, OFF ms off, repeating
  *   fskref fsktx LEVEL                 stdin: bytes 0/1 (bits); stdout: V.21 ch2
- *   fskref fskrx                       stdin: samples; stdout: bytes 0/1 (bits)
+ *   fskref fskrx [CUTOFF]              stdin: samples; stdout: bytes 0/1 (bits);
+ *                                      CUTOFF sets fsk_rx_signal_cutoff (dBm0)
  *   fskref hdlctx LEVEL FLAGS          stdin: frames as hex lines; stdout: V.21 ch2
  *                                      FLAGS preamble flags, the frames, closing flags
- *   fskref hdlcrx                      stdin: samples; stdout lines
+ *   fskref hdlcrx [CUTOFF]             stdin: samples; stdout lines
  *                                      "frame HEX OK" and "status CODE"
  *   fskref tonerx TYPE                 stdin: samples; stdout "tone CODE SAMPLE" lines
  *                                      from modem_connect_tones_rx(TYPE)
@@ -245,6 +246,8 @@ int main(int argc, char *argv[])
         size_t n, i;
         int16_t *in = read_samples(&n);
         fsk_rx_state_t *s = fsk_rx_init(NULL, &preset_fsk_specs[FSK_V21CH2], FSK_FRAME_MODE_SYNC, put_bit_out, NULL);
+        if (argc > 2)
+            fsk_rx_signal_cutoff(s, atof(argv[2]));
         for (i = 0; i < n; i += 160)
             fsk_rx(s, in + i, (n - i) < 160 ? (int) (n - i) : 160);
         return 0;
@@ -283,6 +286,8 @@ int main(int argc, char *argv[])
         hdlc_rx_state_t *h = hdlc_rx_init(NULL, 0, 1, 5, frame_out, NULL);
         fsk_rx_state_t *s = fsk_rx_init(NULL, &preset_fsk_specs[FSK_V21CH2], FSK_FRAME_MODE_SYNC, (put_bit_func_t) hdlc_rx_put_bit, h);
         hdlc_rx_set_status_handler(h, status_out, NULL);
+        if (argc > 2)
+            fsk_rx_signal_cutoff(s, atof(argv[2]));
         for (i = 0; i < n; i += 160)
             fsk_rx(s, in + i, (n - i) < 160 ? (int) (n - i) : 160);
         return 0;
