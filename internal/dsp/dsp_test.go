@@ -259,3 +259,28 @@ func BenchmarkBlock(b *testing.B) {
 		}
 	}
 }
+
+func TestFreqShifter(t *testing.T) {
+	for _, c := range []struct{ f, shift float64 }{{1650, 7}, {1850, -7}, {1000, 100}, {3000, -500}} {
+		s := NewFreqShifter(c.shift)
+		o := NewNCO(c.f)
+		var x [4000]int16
+		for i := range x {
+			x[i] = Sat16(10000 * o.NextSin())
+		}
+		s.Process(x[:])
+		tail := x[1000:]
+		w := Blackman(len(tail)) // so that a bin 14 Hz away does not leak
+		power := func(hz float64) float64 {
+			g := NewGoertzel(hz, len(tail))
+			var p float64
+			for i, v := range tail {
+				p, _ = g.Update(float64(v) * w[i] / 0.42)
+			}
+			return p
+		}
+		want, image := power(c.f+c.shift), power(c.f-c.shift)
+		assert.InDelta(t, 0, 10*math.Log10(want/math.Pow(10000*float64(len(tail))/2, 2)), 0.1, "%+v gain", c)
+		assert.Less(t, 10*math.Log10(image/want), -40.0, "%+v image", c)
+	}
+}
