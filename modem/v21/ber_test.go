@@ -43,7 +43,7 @@ func (s *bitSlice) NextBit() int {
 // bitCollector is a BitSink that keeps the bits.
 type bitCollector struct{ bits []byte }
 
-func (c *bitCollector) PutBit(b int)  { c.bits = append(c.bits, byte(b)) }
+func (c *bitCollector) PutBit(b int) { c.bits = append(c.bits, byte(b)) }
 func (c *bitCollector) Carrier(bool) {}
 
 func testBits(n int, seed uint64) []byte {
