@@ -184,3 +184,53 @@ func TestNoAllocs(t *testing.T) {
 	})
 	assert.Zero(t, allocs)
 }
+
+// Level and carrier reporting: the level while the carrier is up, and the
+// carrier dropping within a few tens of ms of the signal's end.
+func TestCarrierAndLevel(t *testing.T) {
+	for _, level := range []float64{-6, -20, -43} {
+		sig := transmit(t, level, 500*time.Millisecond, testFrames[:1])
+		end := 800 + len(sig)
+		sig = pad(sig, 800, 4000)
+		rx := NewReceiver()
+		var up, down int64 = -1, -1
+		for i := 0; i < len(sig); i += 160 {
+			for _, e := range rx.Process(sig[i : i+160]) {
+				switch e.Kind {
+				case CarrierUp:
+					up = e.At
+				case CarrierDown:
+					down = e.At
+				}
+			}
+			if i == 800+4000 {
+				assert.InDelta(t, level, rx.Level(), 0.5, "level while up")
+				assert.True(t, rx.Carrier())
+			}
+		}
+		assert.InDelta(t, 800, up, 80, "carrier up within 10 ms (level %v)", level)
+		assert.InDelta(t, end, down, 240, "carrier down within 30 ms (level %v)", level)
+		assert.False(t, rx.Carrier())
+	}
+}
+
+// FuzzReceiver: arbitrary audio never panics, and a real transmission that
+// follows it is received.
+func FuzzReceiver(f *testing.F) {
+	f.Add([]byte{0, 0, 0xff, 0x7f, 0, 0x80})
+	f.Add(fskref.PCM(transmit(f, -13, 100*time.Millisecond, testFrames[:1])[:2000]))
+	good := pad(transmit(f, -13, 300*time.Millisecond, testFrames[2:]), 1600, 800)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) > 1<<16 {
+			return
+		}
+		junk := make([]int16, len(data)/2)
+		for i := range junk {
+			junk[i] = int16(uint16(data[2*i]) | uint16(data[2*i+1])<<8)
+		}
+		rx := NewReceiver()
+		receive(rx, junk, 160)
+		r := receive(rx, good, 160)
+		require.Equal(t, testFrames[2:], r.frames)
+	})
+}
