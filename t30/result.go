@@ -136,6 +136,7 @@ type Stats struct {
 	FramesSent     int
 	FramesReceived int
 	BadFrames      int // frames received with a bad FCS
+	EarlyDIS       int // answering: DIS repeated at once on hearing the caller (CNG) instead of after T4
 	Start, End     time.Time
 }
 
