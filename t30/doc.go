@@ -7,7 +7,7 @@
 //   - T.30 5.3 frames: HDLC address/control, every control field of Table 5
 //     (FCF, with names), the X bit (5.3.6.1), and typed FIFs: DIS/DTC/DCS with
 //     every defined bit of Table 2 and its extend bits (DIS, DCS, Features,
-//     Bitmap; reserved bits survive a round trip), 20-character idents sent
+//     DISBits; reserved bits survive a round trip), 20-character idents sent
 //     reversed (CSI/TSI/CIG/PWD/SUB/SEP/SID/PSA), NSF/NSS/NSC as opaque T.35
 //     data, post-message commands and responses including PRI-EOM/MPS/EOP,
 //     and the Annex A ECM frames: PPS-x, PPR with its 256-bit map, CTC/CTR,

@@ -107,7 +107,7 @@ func TestHandoverWaitsForSend(t *testing.T) {
 		t.Fatal("DIS not sent on the new modem, or it was not told to listen")
 	}
 	next.ev <- Event{Kind: EventHangup}
-	if r := <-res; r != ResultHangup {
+	if r := <-res; r != ResultCallDropped {
 		t.Fatalf("result %v", r)
 	}
 }
@@ -130,7 +130,7 @@ func TestHandoverOnClosedModem(t *testing.T) {
 	close(old.ev)
 	<-next.sends // the DIS
 	next.ev <- Event{Kind: EventHangup}
-	if r := <-res; r != ResultHangup {
+	if r := <-res; r != ResultCallDropped {
 		t.Fatalf("result %v", r)
 	}
 }

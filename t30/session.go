@@ -298,7 +298,7 @@ func (s *Session) Handle(now time.Time, ev Event) []Action {
 		case s.pending != ResultInProgress:
 			s.end(s.pending)
 		default:
-			s.end(ResultHangup)
+			s.end(ResultCallDropped)
 		}
 	case EventSendDone:
 		if s.sending > 0 {
@@ -647,7 +647,7 @@ func (s *Session) onFrame(f Frame) {
 			s.end(s.pending)
 			return
 		}
-		s.end(ResultRemoteDCN)
+		s.end(ResultRemoteDisconnect)
 		return
 	case FCFCSI, FCFTSI, FCFCIG:
 		if id, err := DecodeIdent(f.Info); err == nil {
@@ -995,7 +995,7 @@ func (s *Session) onRNR(wait state) {
 		s.t5End = s.now.Add(s.cfg.T5)
 	}
 	if !s.now.Before(s.t5End) {
-		s.disconnect(ResultNotReady)
+		s.disconnect(ResultReceiverNotReady)
 		return
 	}
 	s.sendCmd(wait, NewFrame(FCFRR, s.disReceived, true))
