@@ -100,17 +100,21 @@ func (f *callFlags) options(w io.Writer, verb string) (*faxkit.Options, error) {
 		return nil, fmt.Errorf("%w: %v", errUsage, err)
 	}
 	o := &faxkit.Options{
-		DisableECM:      !f.ecm,
-		Compressions:    comps,
-		T38Version:      f.version,
-		ErrorCorrection: ec,
-		ECDepth:         f.ecDepth,
-		MaxDatagram:     f.maxDatagram,
-		MaxBitRate:      f.rate,
-		LocalIdent:      f.ident,
-		RTP:             f.rtp,
-		RTPPayloadType:  uint8(f.rtpPT),
-		Timeout:         f.timeout,
+		Fax: faxkit.FaxOptions{
+			DisableECM:   !f.ecm,
+			Compressions: comps,
+			MaxBitRate:   f.rate,
+			LocalIdent:   f.ident,
+		},
+		T38: faxkit.T38Options{
+			Version:         f.version,
+			ErrorCorrection: ec,
+			ECDepth:         f.ecDepth,
+			MaxDatagram:     f.maxDatagram,
+			RTP:             f.rtp,
+			RTPPayloadType:  uint8(f.rtpPT),
+		},
+		Timeout: f.timeout,
 		OnEvent: func(ev faxkit.Event) {
 			if ev.Page != nil {
 				fmt.Fprintln(w, progressLine(verb, ev.Page))
@@ -118,7 +122,7 @@ func (f *callFlags) options(w io.Writer, verb string) (*faxkit.Options, error) {
 		},
 	}
 	if !f.pace {
-		o.Pacing = faxkit.Unpaced
+		o.T38.Pacing = faxkit.Unpaced
 	}
 	return o, nil
 }

@@ -162,9 +162,9 @@ func run(ctx context.Context, out io.Writer, cfg config) error {
 			}
 		}
 	}
-	common := faxkit.Options{Pacing: pacing, DisableECM: !cfg.ecm, Timeout: 10 * time.Minute}
+	common := faxkit.Options{Fax: faxkit.FaxOptions{DisableECM: !cfg.ecm}, T38: faxkit.T38Options{Pacing: pacing}, Timeout: 10 * time.Minute}
 	txOpts, rxOpts := common, common
-	txOpts.LocalIdent, rxOpts.LocalIdent = "+1 555 0100", "+1 555 0199" // fictitious numbers
+	txOpts.Fax.LocalIdent, rxOpts.Fax.LocalIdent = "+1 555 0100", "+1 555 0199" // fictitious numbers
 	txOpts.OnEvent, rxOpts.OnEvent = progress("sent"), progress("received")
 
 	var rxRep faxkit.Report
