@@ -44,6 +44,10 @@ type Config struct {
 	// MaxTries is how often a command is sent without a valid response
 	// before giving up (default 3, T.30 5.4.3.1).
 	MaxTries int
+	// MaxDamagedTries is how often a command is repeated because its
+	// response arrived damaged (bad FCS, or flags without a valid frame),
+	// which shows a live line, not a dead one (default 3 × MaxTries).
+	MaxDamagedTries int
 	// MaxPageTries is how often a page answered RTN is retried (default 3).
 	MaxPageTries int
 	// MaxPageBytes caps received page data (default 32 MiB).
@@ -80,6 +84,9 @@ func (c *Config) fill() error {
 	}
 	if c.MaxTries <= 0 {
 		c.MaxTries = 3
+	}
+	if c.MaxDamagedTries <= 0 {
+		c.MaxDamagedTries = 3 * c.MaxTries
 	}
 	if c.MaxPageTries <= 0 {
 		c.MaxPageTries = 3
@@ -170,18 +177,23 @@ type Session struct {
 	common      []Speed
 
 	// transmitter
-	page      int
-	pageData  []byte
-	pageTries int
-	tries     int
-	postCmd   FCF
-	retrain   bool // next phase C needs DCS+TCF first
-	block     int
-	blockOff  int
-	blockN    int
-	resend    FrameMap // frames to (re)send in the next burst; all for a new block
-	ppr       int      // PPRs for the current block
-	ecmFailed bool
+	page         int
+	pageData     []byte
+	pageTries    int
+	tries        int  // the command in progress was sent this often without any answer
+	damagedTries int  // ... and this often answered with damaged frames only
+	heardBad     bool // this response wait saw a damaged frame
+	heardGood    bool // ... and a valid one (not necessarily a response)
+	converge     int  // ECM: frames the receiver missed at the last CTC decision (block size + 1 at its start)
+	pprFirst     int  // ECM: frames the first PPR since the block or the last CTC asked for
+	postCmd      FCF
+	retrain      bool // next phase C needs DCS+TCF first
+	block        int
+	blockOff     int
+	blockN       int
+	resend       FrameMap // frames to (re)send in the next burst; all for a new block
+	ppr          int      // PPRs for the current block
+	ecmFailed    bool
 
 	// receiver
 	repeatDIS    bool
@@ -316,6 +328,7 @@ func (s *Session) Handle(now time.Time, ev Event) []Action {
 			break
 		}
 		s.stats.FramesReceived++
+		s.heardGood = true
 		s.rxIdle = 0
 		s.record(Record{Kind: RecordFrameReceived, Frame: f, PHI: f.CarriesPHI()})
 		s.onFrame(f)
@@ -324,6 +337,7 @@ func (s *Session) Handle(now time.Time, ev Event) []Action {
 		s.stats.BadFrames++
 		s.record(Record{Kind: RecordFrameReceived, Bad: true})
 		s.rxAlive()
+		s.damagedResponse()
 	case EventCarrierUp:
 		s.heard()
 		if ev.Speed != SpeedNone && (s.st == stWaitPage || s.st == stRxPage) && s.haveMode && !s.mode.ECM {
@@ -493,6 +507,7 @@ func (s *Session) end(r Result) {
 func (s *Session) enter(st state) {
 	s.st = st
 	s.flagged = false
+	s.heardBad, s.heardGood = false, false
 	switch st {
 	case stWaitDIS:
 		s.listen(SpeedNone)
@@ -559,6 +574,11 @@ func (s *Session) timeout() {
 			s.end(ResultNoAnswer)
 		}
 	case stWaitCFR, stWaitPostResp, stWaitCTR, stWaitERR:
+		if s.heardBad || s.flagged && !s.heardGood {
+			// something came, but no valid frame: damaged, not silent
+			s.retryDamaged()
+			return
+		}
 		s.retry()
 	case stWaitCmd:
 		if s.repeatDIS {
@@ -607,6 +627,63 @@ func (s *Session) rxWaitAgain() {
 		return
 	}
 	s.enter(s.st)
+}
+
+// answered notes a valid response to the command in progress: its tries,
+// silent and damaged, start again for the next command.
+func (s *Session) answered() {
+	s.tries = 0
+	s.damagedTries = 0
+}
+
+// isResponseWait reports whether st waits for the response to a command
+// of ours (T4 runs).
+func isResponseWait(st state) bool {
+	switch st {
+	case stWaitCFR, stWaitPostResp, stWaitCTR, stWaitERR:
+		return true
+	}
+	return false
+}
+
+// damagedResponse notes a frame with a bad FCS (or abandoned mid-way)
+// while we wait for a response: when T4 expires with no valid response,
+// the answer was damaged, not missing (timeout).
+func (s *Session) damagedResponse() {
+	if s.st == stSending && isResponseWait(s.after) {
+		// the answer overtook our modem's EventSendDone (see onFrame)
+		s.enter(s.after)
+	}
+	if isResponseWait(s.st) {
+		s.heardBad = true
+	}
+}
+
+// retryDamaged repeats the command when T4 expired after a damaged
+// response (frames with a bad FCS, or V.21 flags without any valid
+// frame). T.30 treats a corrupted response differently from silence: the
+// far end is there and answering (5.3.6.1.7 lets a receiver ask for a
+// repeat with CRP; a transmitter repeats the command whose response was
+// in error). Such a repeat is not a try of a dead line (MaxTries); it has
+// its own, larger budget (MaxDamagedTries), so a long answer that keeps
+// arriving damaged (a PPR spread over many lossy T.38 packets) does not
+// end a call the next repetition would save, and a peer that only ever
+// sends garbage still cannot hold the call for ever.
+//
+// The repeat waits for T4 rather than going out when the damaged burst
+// ends: an answer to a duplicated command (T.38 redundancy) may follow at
+// once, and a repeat sent over it would draw a second answer that crosses
+// the next command and is taken for its answer (a page counted that the
+// receiver never confirmed: found by TestRandomLoss).
+func (s *Session) retryDamaged() {
+	s.heardBad = false
+	s.damagedTries++
+	if s.damagedTries > s.cfg.MaxDamagedTries {
+		s.disconnect(ResultNoResponse)
+		return
+	}
+	s.stats.DamagedResponses++
+	s.repeatCmd()
 }
 
 // retry repeats the last command after T4 expired or the peer answered
@@ -698,12 +775,12 @@ func (s *Session) txFrame(f Frame) {
 	case stWaitCFR:
 		switch f.FCF {
 		case FCFCFR:
-			s.tries = 0
+			s.answered()
 			s.retrain = false
 			s.enter(stTxPage)
 		case FCFFTT:
 			s.stats.FTTs++
-			s.tries = 0
+			s.answered()
 			next := NextSpeed(s.common, s.mode.Speed)
 			if next == SpeedNone {
 				s.disconnect(ResultTrainingFailed)
@@ -729,11 +806,11 @@ func (s *Session) txFrame(f Frame) {
 		}
 		switch f.FCF {
 		case FCFMCF, FCFRTP, FCFPIP:
-			s.tries = 0
+			s.answered()
 			s.retrain = f.FCF == FCFRTP
 			s.pageConfirmed()
 		case FCFRTN, FCFPIN:
-			s.tries = 0
+			s.answered()
 			s.stats.PagesRejected++
 			s.pageTries++
 			if s.pageTries >= s.cfg.MaxPageTries {
@@ -750,7 +827,7 @@ func (s *Session) txFrame(f Frame) {
 	case stWaitCTR:
 		switch f.FCF {
 		case FCFCTR:
-			s.tries = 0
+			s.answered()
 			s.ppr = 0
 			s.enter(stTxPage)
 		case FCFCRP:
@@ -759,7 +836,7 @@ func (s *Session) txFrame(f Frame) {
 	case stWaitERR:
 		switch f.FCF {
 		case FCFERR:
-			s.tries = 0
+			s.answered()
 			s.t5End = time.Time{}
 			s.ecmFailed = true
 			s.stats.EORs++
@@ -819,7 +896,7 @@ func (s *Session) onDIS(f Frame) {
 	s.stats.Compression = m.Compression
 	s.stats.Resolution = m.Resolution
 	s.stats.Width = m.Width
-	s.tries = 0
+	s.answered()
 	s.sendDCS()
 }
 
@@ -894,6 +971,7 @@ func (s *Session) newBlock() {
 	n := (rest + fs - 1) / fs
 	n = max(1, min(n, 256))
 	s.blockN = n
+	s.converge = n + 1
 	s.resend = FrameMap{}
 	for i := 0; i < n; i++ {
 		s.resend.Set(i)
@@ -937,11 +1015,11 @@ func (s *Session) txPost() {
 func (s *Session) txECMResponse(f Frame) {
 	switch f.FCF {
 	case FCFMCF, FCFPIP: // PIP: MCF plus a procedure interrupt we do not serve
-		s.tries = 0
+		s.answered()
 		s.t5End = time.Time{}
 		s.blockDone()
 	case FCFPPR:
-		s.tries = 0
+		s.answered()
 		s.t5End = time.Time{}
 		m, err := ParsePPR(f)
 		if err != nil {
@@ -959,9 +1037,26 @@ func (s *Session) txECMResponse(f Frame) {
 		}
 		s.stats.PPRs++
 		s.ppr++
+		if s.ppr == 1 {
+			s.pprFirst = want.Count()
+		}
 		s.resend = want
 		if s.ppr < 4 {
 			s.enter(stTxPage)
+			return
+		}
+		// The fourth PPR (T.30 A.4.4): continue to correct (CTC) or give
+		// the block up (EOR). A block that is converging (the receiver
+		// misses fewer frames now than at the first of these four PPRs,
+		// and than at the last such decision) is worth
+		// correcting at the same speed: a lower one would only make each
+		// frame longer on a line whose trouble is loss, not noise. One
+		// that is not converging falls back a speed, and at the lowest
+		// speed ends with EOR, as before.
+		if miss := want.Count(); miss < s.pprFirst && miss < s.converge {
+			s.converge = miss
+			s.stats.CTCs++
+			s.sendCmd(stWaitCTR, CTCFrame(s.mode.Speed, s.disReceived))
 			return
 		}
 		if next := NextSpeed(s.common, s.mode.Speed); next != SpeedNone {
@@ -990,7 +1085,7 @@ func (s *Session) txECMResponse(f Frame) {
 // onRNR answers RNR with RR until T5 runs out (T.30 A.4.2), waiting in
 // wait for the response to the RR.
 func (s *Session) onRNR(wait state) {
-	s.tries = 0
+	s.answered()
 	if s.t5End.IsZero() {
 		s.t5End = s.now.Add(s.cfg.T5)
 	}
