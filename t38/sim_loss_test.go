@@ -17,6 +17,7 @@ type simSpec struct {
 	comp          t30.Compression
 	term          TerminalConfig
 	loss          [2]simLoss // a→b, b→a
+	trace         func(who string, r t30.Record)
 }
 
 type simOutcome struct {
@@ -39,14 +40,20 @@ func runSim(tb testing.TB, s simSpec) simOutcome {
 		s.comp = t30.MMR
 	}
 	o := simOutcome{doc: testDoc(s.pages, s.height, t30.ResFine)}
-	a, err := newSimEnd("tx", t30.Config{Calling: true, Transmit: true, Document: o.doc,
+	rec := func(who string) func(t30.Record) {
+		if s.trace == nil {
+			return nil
+		}
+		return func(r t30.Record) { s.trace(who, r) }
+	}
+	a, err := newSimEnd("tx", t30.Config{Calling: true, Transmit: true, Document: o.doc, OnRecord: rec("tx"),
 		Capabilities: capsFor(s.ecm, s.comp), LocalIdent: "+1 555 0100"}, s.term, &s.loss[0])
 	if err != nil {
 		tb.Fatal(err)
 	}
 	bt := s.term
 	bt.FirstSeq = 40000
-	b, err := newSimEnd("rx", t30.Config{LocalIdent: "+1 555 0199", Capabilities: capsFor(s.ecm, t30.MMR),
+	b, err := newSimEnd("rx", t30.Config{LocalIdent: "+1 555 0199", Capabilities: capsFor(s.ecm, t30.MMR), OnRecord: rec("rx"),
 		OnPage: func(p t30.ReceivedPage) error { o.got = append(o.got, p); return nil }}, bt, &s.loss[1])
 	if err != nil {
 		tb.Fatal(err)
