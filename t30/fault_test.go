@@ -81,7 +81,7 @@ func TestFaults(t *testing.T) {
 			}},
 		{name: "FTT always", pages: 1, opts: []pairOpt{withCaps(nonECM, nil)},
 			setup: func(p *pair) { p.sim.tcfFault = func(side, n int) bool { return true } },
-			tx:    ResultTrainingFailed, rx: ResultRemoteDCN,
+			tx:    ResultTrainingFailed, rx: ResultRemoteDisconnect,
 			check: func(t *testing.T, p *pair) {
 				if got := p.tx.Stats().FTTs; got != 8 {
 					t.Errorf("FTTs %d, want one per speed (8)", got)
@@ -104,7 +104,7 @@ func TestFaults(t *testing.T) {
 		{name: "RTN always", pages: 1, opts: []pairOpt{withCaps(nonECM, nil)},
 			setup: func(p *pair) {
 				p.sim.imageFault = func(side, n int, d []byte) []byte { return nil }
-			}, tx: ResultPageRejected, rx: ResultRemoteDCN},
+			}, tx: ResultPageRejected, rx: ResultRemoteDisconnect},
 		{name: "ECM PPR of chosen frames", pages: 2,
 			setup: func(p *pair) {
 				p.sim.frameFault = func(side int, f Frame, n int) fault {
@@ -173,7 +173,7 @@ func TestFaults(t *testing.T) {
 			}},
 		{name: "peer hangs up", pages: 3, opts: []pairOpt{withCaps(nonECM, nil)},
 			setup: func(p *pair) { p.sim.hangupAt[B] = t0.Add(12 * time.Second) },
-			tx:    ResultHangup, rx: ResultHangup},
+			tx:    ResultCallDropped, rx: ResultCallDropped},
 		{name: "all post-page responses lost", pages: 1, opts: []pairOpt{withCaps(nonECM, nil)},
 			setup: func(p *pair) { p.sim.frameFault = dropNth(B, FCFMCF, 1, 2, 3) },
 			tx:    ResultNoResponse, rx: ResultOK},

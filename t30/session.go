@@ -88,7 +88,7 @@ func (c *Config) fill() error {
 		c.MaxPageBytes = 32 << 20
 	}
 	if c.TCFDuration <= 0 {
-		c.TCFDuration = 1500 * time.Millisecond
+		c.TCFDuration = TCFDuration
 	}
 	if c.TCFMinZeros <= 0 {
 		c.TCFMinZeros = time.Second
@@ -152,6 +152,7 @@ type Session struct {
 	t1End    time.Time
 	t5End    time.Time
 	cngNext  time.Time // calling terminal: when CNG is due again; zero once the far end is heard
+	farHeard bool      // a frame or carrier has come from the far end
 	sending  int
 	flagged  bool // flags seen since the current wait began (T4 reset once)
 
@@ -297,7 +298,7 @@ func (s *Session) Handle(now time.Time, ev Event) []Action {
 		case s.pending != ResultInProgress:
 			s.end(s.pending)
 		default:
-			s.end(ResultHangup)
+			s.end(ResultCallDropped)
 		}
 	case EventSendDone:
 		if s.sending > 0 {
@@ -337,6 +338,12 @@ func (s *Session) Handle(now time.Time, ev Event) []Action {
 		s.onData(ev.Data)
 	case EventCarrierDown:
 		s.onCarrierDown()
+	case EventCED:
+		s.heard()
+	case EventCNG:
+		s.callerHeard(true)
+	case EventSignal:
+		s.callerHeard(false)
 	}
 	return s.flush()
 }
@@ -396,9 +403,6 @@ func (s *Session) sendCmd(after state, frames ...Frame) {
 	s.sendFrames(after, SpeedNone, frames...)
 }
 
-// cngPeriod is one cycle of the T.30 calling tone: 0.5 s of CNG, 3 s of silence.
-const cngPeriod = 3500 * time.Millisecond
-
 // sendCNG sends one CNG cycle while the calling terminal waits for the
 // first frame and schedules the next (T.30: CNG repeats until a
 // valid frame arrives or T1 expires). Repeating matters over T.38: an
@@ -408,7 +412,7 @@ const cngPeriod = 3500 * time.Millisecond
 func (s *Session) sendCNG() {
 	s.sending++
 	s.emit(Action{Kind: ActionSendTone, Tone: ToneCNG})
-	s.cngNext = s.now.Add(cngPeriod)
+	s.cngNext = s.now.Add(CNGPeriod)
 }
 
 // cngDeadline sets the stWaitDIS deadline: T1, or the next CNG if sooner.
@@ -419,8 +423,29 @@ func (s *Session) cngDeadline() {
 	}
 }
 
-// heard stops CNG: the far end has answered.
-func (s *Session) heard() { s.cngNext = time.Time{} }
+// heard notes a frame or carrier from the far end; it stops CNG: the far
+// end has answered.
+func (s *Session) heard() {
+	s.cngNext = time.Time{}
+	s.farHeard = true
+}
+
+// callerHeard repeats DIS at once when an answering terminal waiting for
+// a command hears the caller (its CNG, or any signal before the caller has
+// sent anything else) instead of sitting out T4: a caller still sending
+// CNG has not heard our DIS, typically because it was not listening yet
+// when it went out. A caller whose V.21 flags began in this wait is
+// answering: nothing is repeated over it.
+func (s *Session) callerHeard(cng bool) {
+	if s.st != stWaitCmd || !s.repeatDIS || s.flagged || !cng && s.farHeard {
+		return
+	}
+	if !s.now.Before(s.t1End) {
+		return
+	}
+	s.stats.EarlyDIS++
+	s.sendDIS()
+}
 
 func (s *Session) sendTone(t Tone, after state) {
 	s.emit(Action{Kind: ActionSendTone, Tone: t})
@@ -446,6 +471,9 @@ func (s *Session) disconnect(r Result) {
 	s.pending = r
 	s.setPhase(PhaseE)
 	s.sendCmd(stHangup, NewFrame(FCFDCN, s.disReceived, true))
+	// Once the call is being ended nothing still going out matters: the
+	// DCN pre-empts it (the modem cuts it short, Preempter).
+	s.out[len(s.out)-1].Preempt = true
 }
 
 func (s *Session) end(r Result) {
@@ -619,7 +647,7 @@ func (s *Session) onFrame(f Frame) {
 			s.end(s.pending)
 			return
 		}
-		s.end(ResultRemoteDCN)
+		s.end(ResultRemoteDisconnect)
 		return
 	case FCFCSI, FCFTSI, FCFCIG:
 		if id, err := DecodeIdent(f.Info); err == nil {
@@ -967,7 +995,7 @@ func (s *Session) onRNR(wait state) {
 		s.t5End = s.now.Add(s.cfg.T5)
 	}
 	if !s.now.Before(s.t5End) {
-		s.disconnect(ResultNotReady)
+		s.disconnect(ResultReceiverNotReady)
 		return
 	}
 	s.sendCmd(wait, NewFrame(FCFRR, s.disReceived, true))
