@@ -51,9 +51,15 @@ type Call struct {
 	clk     Clock
 	calling bool
 
-	swapc chan swapReq
-	endc  chan struct{}
-	done  chan struct{}
+	endc chan struct{}
+	done chan struct{}
+
+	driver *t30.Driver
+	swapMu sync.Mutex // one SwapMedia at a time
+	legMu  sync.Mutex // legs and the current path's start; the driver goroutine adds legs
+	legs   []MediaStats
+	from   time.Duration               // when the path in use started
+	swaps  map[t30.Modem]chan struct{} // closed when the driver takes the modem
 
 	startMu sync.Mutex
 	started bool
@@ -71,11 +77,6 @@ type Call struct {
 	pages []PageStats
 }
 
-type swapReq struct {
-	m   Media
-	err chan error
-}
-
 // NewCall returns a call that has not started.
 func NewCall(cfg CallConfig) (*Call, error) {
 	if (cfg.Document == nil) == (cfg.Sink == nil) {
@@ -89,7 +90,7 @@ func NewCall(cfg CallConfig) (*Call, error) {
 		return nil, err
 	}
 	c := &Call{o: o, clk: o.Clock, calling: cfg.Document != nil, info: map[int]*PageStats{},
-		swapc: make(chan swapReq), endc: make(chan struct{}), done: make(chan struct{})}
+		endc: make(chan struct{}), done: make(chan struct{}), swaps: map[t30.Modem]chan struct{}{}}
 	if c.clk == nil {
 		c.clk = clock.Real()
 	}
@@ -136,9 +137,14 @@ func (c *Call) Start(ctx context.Context, m Media) error {
 	c.mu.Lock()
 	c.start = c.clk.Now()
 	c.mu.Unlock()
+	c.driver = t30.NewDriver(c.session, mm, &t30.DriverConfig{
+		Clock:      c.clk,
+		OnSignal:   c.onSignal,
+		OnHandover: c.onHandover,
+	})
 	go func() {
 		defer cancel()
-		c.drive(rctx, m.Kind(), mm)
+		c.drive(rctx)
 	}()
 	return nil
 }
@@ -147,13 +153,15 @@ func (c *Call) env() mediaEnv {
 	return mediaEnv{calling: c.calling, clock: c.clk, logger: c.o.logger}
 }
 
-// SwapMedia hands the running call to media m: the current path is closed
-// and the session continues on m from where it is. A signal being sent
-// when the swap happens is cut short and T.30's repetition recovers it, so
-// call control swaps at a quiet point where it can (a re-INVITE is
-// usually answered before phase B). It returns when m is in use, or the
-// error that kept it from opening (the call then continues on the old
-// path).
+// SwapMedia hands the running call to media m: the session continues on
+// m from where it is. The switch happens at the next clean point, when
+// nothing is being sent on the current path (between one T.30 signal and
+// the next); what the old path still receives after that is dropped, and
+// T.30's repetitions cover it as they cover any loss. The old path is
+// closed. SwapMedia returns once m is in use, or with the error that kept
+// m from opening (the call then continues on the old path), or
+// ErrCallEnded. It must not be called from Options.OnEvent or
+// CallConfig.OnEvent, which run on the call's goroutine.
 func (c *Call) SwapMedia(m Media) error {
 	c.startMu.Lock()
 	started := c.started
@@ -161,11 +169,36 @@ func (c *Call) SwapMedia(m Media) error {
 	if !started {
 		return errors.New("faxkit: call not started")
 	}
-	req := swapReq{m: m, err: make(chan error, 1)}
 	select {
-	case c.swapc <- req:
-		return <-req.err
 	case <-c.done:
+		return ErrCallEnded
+	default:
+	}
+	c.swapMu.Lock()
+	defer c.swapMu.Unlock()
+	mm, err := m.open(c.env())
+	if err != nil {
+		return err
+	}
+	taken := make(chan struct{})
+	c.legMu.Lock()
+	c.swaps[mm] = taken
+	c.legMu.Unlock()
+	c.driver.Handover(mm)
+	select {
+	case <-taken:
+		return nil
+	case <-c.done:
+		// The call ended before the switch: the new path was never used.
+		c.legMu.Lock()
+		delete(c.swaps, mm)
+		c.legMu.Unlock()
+		select {
+		case <-taken:
+			return nil
+		default:
+		}
+		mm.Close()
 		return ErrCallEnded
 	}
 }
@@ -185,134 +218,72 @@ func (c *Call) Wait() (Report, error) {
 	return c.rep, c.err
 }
 
-// drive runs the session over the media path until the call ends: the
-// one goroutine that owns the session, the path in use and the timers.
-func (c *Call) drive(ctx context.Context, kind string, m mediaModem) {
+// drive runs the t30.Driver (the one goroutine that owns the session and
+// the path in use) until the call ends, then closes the last path and
+// makes the Report.
+func (c *Call) drive(ctx context.Context) {
 	defer close(c.done)
-	s := c.session
-	clk := c.clk
-	var (
-		legs     []MediaStats
-		legStart time.Duration
-		pending  int       // Send* handed to m and not yet answered by EventSendDone
-		rxSpeed  t30.Speed // the last Receive, repeated on a new path
-		received bool      // whether Receive was called at all
-		done     = ctx.Done()
-		endc     = c.endc
-		events   = m.Events()
-	)
-	since := func() time.Duration { return clk.Now().Sub(c.start) }
-	closeLeg := func() {
-		m.Close()
-		st := m.Stats()
-		st.Kind, st.From, st.To = kind, legStart, since()
-		legs = append(legs, st)
-	}
-	exec := func(acts []t30.Action) []t30.Action {
-		for _, a := range acts {
-			switch a.Kind {
-			case t30.ActionSendTone, t30.ActionSendFrames, t30.ActionSendTCF, t30.ActionSendImage:
-				pending++
-			case t30.ActionReceive:
-				rxSpeed, received = a.Speed, true
-			}
-			if err := execute(m, a); err != nil {
-				c.o.logger.Debug("faxkit: media error", "media", kind, "err", err)
-				return s.Handle(clk.Now(), t30.Event{Kind: t30.EventHangup})
-			}
-		}
-		return nil
-	}
-	acts := s.Start(clk.Now())
-	for {
-		for len(acts) > 0 {
-			acts = exec(acts)
-		}
-		if s.Done() {
-			break
-		}
-		var tc <-chan time.Time
-		var timer t30.Timer
-		if d, ok := s.Deadline(); ok {
-			timer = clk.NewTimer(d.Sub(clk.Now()))
-			tc = timer.C()
-		}
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
 		select {
-		case ev, ok := <-events:
-			if !ok {
-				events = nil
-				ev = t30.Event{Kind: t30.EventHangup}
-			}
-			if ev.Kind == t30.EventSendDone && pending > 0 {
-				pending--
-			}
-			acts = s.Handle(clk.Now(), ev)
-		case <-tc:
-			acts = s.Tick(clk.Now())
-		case <-done:
-			done = nil
-			acts = s.Handle(clk.Now(), t30.Event{Kind: t30.EventAbort})
-		case <-endc:
-			endc = nil
-			acts = s.Handle(clk.Now(), t30.Event{Kind: t30.EventAbort})
-		case req := <-c.swapc:
-			nm, err := req.m.open(c.env())
-			req.err <- err
-			if err != nil {
-				break
-			}
-			closeLeg()
-			old := kind
-			m, kind, events, legStart = nm, req.m.Kind(), nm.Events(), since()
-			c.o.logger.Debug("faxkit: media swapped", "from", old, "to", kind, "pending", pending)
-			if c.o.OnEvent != nil {
-				c.o.OnEvent(Event{Media: kind})
-			}
-			if received {
-				if err := m.Receive(rxSpeed); err != nil {
-					acts = s.Handle(clk.Now(), t30.Event{Kind: t30.EventHangup})
-					break
-				}
-			}
-			// Signals cut short by the swap are over as far as T.30 is
-			// concerned: its timers and repetitions take it from here.
-			for ; pending > 0; pending-- {
-				acts = append(acts, s.Handle(clk.Now(), t30.Event{Kind: t30.EventSendDone})...)
-			}
+		case <-c.endc:
+			cancel()
+		case <-rctx.Done():
 		}
-		if timer != nil {
-			timer.Stop()
-		}
-	}
-	closeLeg()
-	c.finish(s, legs)
+	}()
+	c.driver.Run(rctx)
+	c.closeLeg(c.driver.Modem())
+	c.legMu.Lock()
+	legs := c.legs
+	c.legMu.Unlock()
+	c.finish(c.session, legs)
 }
 
-// execute carries out one session action on the modem (as t30.Run does).
-func execute(m t30.Modem, a t30.Action) error {
-	switch a.Kind {
-	case t30.ActionSendTone:
-		return m.SendTone(a.Tone)
-	case t30.ActionSendFrames:
-		frames := make([][]byte, len(a.Frames))
-		for i, f := range a.Frames {
-			b, err := f.MarshalBinary()
-			if err != nil {
-				return err
-			}
-			frames[i] = b
-		}
-		return m.SendFrames(a.Speed, frames)
-	case t30.ActionSendTCF:
-		return m.SendTCF(a.Speed, a.Duration)
-	case t30.ActionSendImage:
-		return m.SendImage(a.Speed, a.Data)
-	case t30.ActionReceive:
-		return m.Receive(a.Speed)
-	case t30.ActionHangup:
-		return m.Hangup()
+// since is the time from the start of the call.
+func (c *Call) since() time.Duration { return c.clk.Now().Sub(c.start) }
+
+// closeLeg closes a path the call no longer uses and keeps its statistics.
+func (c *Call) closeLeg(m t30.Modem) {
+	mm, ok := m.(mediaModem)
+	if !ok {
+		return
 	}
-	return nil
+	mm.Close()
+	st := mm.Stats()
+	c.legMu.Lock()
+	st.From, st.To = c.from, c.since()
+	c.from = st.To
+	c.legs = append(c.legs, st)
+	c.legMu.Unlock()
+}
+
+// onHandover runs on the driver goroutine when it has moved to a new path.
+func (c *Call) onHandover(old, new t30.Modem) {
+	c.closeLeg(old)
+	c.legMu.Lock()
+	taken := c.swaps[new]
+	delete(c.swaps, new)
+	c.legMu.Unlock()
+	kind := ""
+	if mm, ok := new.(mediaModem); ok {
+		kind = mm.kind()
+	}
+	c.o.logger.Debug("faxkit: media swapped", "to", kind)
+	if c.o.OnEvent != nil {
+		c.o.OnEvent(Event{Media: kind})
+	}
+	if taken != nil {
+		close(taken)
+	}
+}
+
+// onSignal passes what the modem heard of the far end to OnEvent.
+func (c *Call) onSignal(ev t30.Event) {
+	c.o.logger.Debug("faxkit: heard", "signal", ev.Kind, "speed", ev.Speed)
+	if c.o.OnEvent != nil {
+		c.o.OnEvent(Event{Heard: &t30.Event{Kind: ev.Kind, Speed: ev.Speed}})
+	}
 }
 
 // finish builds the Report once the session is done.

@@ -38,6 +38,8 @@ type mediaModem interface {
 	Close() error
 	// Stats returns the path's counters; called after Close.
 	Stats() MediaStats
+	// kind is the Media's Kind.
+	kind() string
 }
 
 // MediaStats are the counters of one media path a call used. Report.Media
@@ -114,7 +116,7 @@ func (m *t38Media) open(env mediaEnv) (mediaModem, error) {
 		tc.Detach()
 		return nil, err
 	}
-	return &t38Modem{Modem: term, term: term, tc: tc, kind: m.Kind()}, nil
+	return &t38Modem{Modem: term, term: term, tc: tc, k: m.Kind()}, nil
 }
 
 // terminal is what t38Modem needs of a T.38 terminal.
@@ -158,7 +160,18 @@ type t38Modem struct {
 	t30.Modem
 	term terminal
 	tc   *transport.Conn
-	kind string
+	k    string
+}
+
+func (m *t38Modem) kind() string { return m.k }
+
+// Preempt cuts short the signal being sent (t30.Preempter), when the
+// terminal can.
+func (m *t38Modem) Preempt() error {
+	if p, ok := m.term.(t30.Preempter); ok {
+		return p.Preempt()
+	}
+	return nil
 }
 
 func (m *t38Modem) Close() error {
@@ -170,7 +183,7 @@ func (m *t38Modem) Close() error {
 func (m *t38Modem) Stats() MediaStats {
 	ts := m.term.Stats()
 	ns := m.tc.Stats()
-	return MediaStats{Kind: m.kind, T38: &ts,
+	return MediaStats{Kind: m.k, T38: &ts,
 		Network: NetStats{PacketsIn: ns.PacketsIn, PacketsOut: ns.PacketsOut, BytesIn: ns.BytesIn, BytesOut: ns.BytesOut}}
 }
 

@@ -112,4 +112,9 @@ type Event struct {
 	// Media is set, and Record is zero, when the call moved to another
 	// media path (Call.SwapMedia): the new path's Kind.
 	Media string
+	// Heard is set, and Record is zero, when the media path heard a sign
+	// of the far end: t30.EventCNG, EventCED, EventSignal, or
+	// EventCarrierUp (Speed SpeedNone: V.21 flags; otherwise the image
+	// modem's training). Call control uses it to decide a media change.
+	Heard *t30.Event
 }
