@@ -9,6 +9,7 @@ package v21
 
 import (
 	"fmt"
+	"math/cmplx"
 	"math/rand/v2"
 	"os"
 	"strconv"
@@ -101,12 +102,49 @@ type channel struct {
 	law    g711.Law
 	noise  float64 // dBm0 over 0-4 kHz; below −200 is none
 	offset float64 // carrier frequency offset, Hz
+	ppm    float64 // sample clock offset of the transmitter, parts per million
+	line   bool    // the band-limited line model (lineFilter)
 	seed   uint64
 }
 
+// lineFilter is the telephone-line model: a fixed, echo-free 300-3400 Hz
+// band-pass (63-tap Hamming-windowed FIR, the −6 dB points of a voice
+// channel), linear phase, unity gain at 1850 Hz.
+var lineFilter = func() []float64 {
+	taps := dsp.BandpassTaps(63, 300, 3400, nil)
+	g := cmplx.Abs(dsp.Response(taps, 1850))
+	for i := range taps {
+		taps[i] /= g
+	}
+	return taps
+}()
+
+// resample plays sig with a sample clock off by ppm (linear interpolation).
+func resample(sig []int16, ppm float64) []int16 {
+	step := 1 + ppm*1e-6
+	n := int(float64(len(sig)-1) / step)
+	out := make([]int16, n)
+	for i := range out {
+		t := float64(i) * step
+		k := int(t)
+		f := t - float64(k)
+		out[i] = dsp.Sat16(float64(sig[k])*(1-f) + float64(sig[k+1])*f)
+	}
+	return out
+}
+
 func (c channel) apply(sig []int16) []int16 {
+	if c.ppm != 0 {
+		sig = resample(sig, c.ppm)
+	}
 	out := make([]int16, 1600+len(sig)+1600)
 	copy(out[1600:], sig)
+	if c.line {
+		f := dsp.NewFIR(lineFilter)
+		for i, v := range out {
+			out[i] = dsp.Sat16(f.Filter(float64(v)))
+		}
+	}
 	if c.offset != 0 {
 		dsp.NewFreqShifter(c.offset).Process(out)
 	}
@@ -198,6 +236,8 @@ func TestBER(t *testing.T) {
 		{"-24dBm0 SNR 6dB µ-law", -24, channel{law: g711.ULaw, noise: -30}, false},
 		{"-37dBm0 SNR 6dB A-law +7Hz", -37, channel{law: g711.ALaw, noise: -43, offset: 7}, false},
 		{"-37dBm0 SNR 6dB µ-law -7Hz", -37, channel{law: g711.ULaw, noise: -43, offset: -7}, false},
+		{"-24dBm0 SNR 6dB line +100ppm", -24, channel{law: g711.ALaw, noise: -30, ppm: 100, line: true}, false},
+		{"-24dBm0 SNR 6dB line -100ppm", -24, channel{law: g711.ULaw, noise: -30, ppm: -100, line: true}, false},
 		{"-26dBm0 SNR 4dB µ-law", -26, channel{law: g711.ULaw, noise: -30}, true},
 		{"-39dBm0 SNR 4dB A-law +7Hz", -39, channel{law: g711.ALaw, noise: -43, offset: 7}, true},
 	}
@@ -232,6 +272,7 @@ func TestBERSweep(t *testing.T) {
 		{"noise -30 dBm0, A-law", channel{law: g711.ALaw, noise: -30}},
 		{"noise -30 dBm0, µ-law, +7 Hz", channel{law: g711.ULaw, noise: -30, offset: 7}},
 		{"noise -30 dBm0, µ-law, -7 Hz", channel{law: g711.ULaw, noise: -30, offset: -7}},
+		{"noise -30 dBm0, line, +100 ppm", channel{law: g711.ULaw, noise: -30, line: true, ppm: 100}},
 		{"no noise (level floor), µ-law", channel{law: g711.ULaw, noise: -300}},
 	}
 	var tab strings.Builder
