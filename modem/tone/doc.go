@@ -30,6 +30,13 @@
 // Sixty seconds of synthetic voiced speech, white noise, an 1100+1336 Hz
 // dual tone and a V.21 flag stream raise no tone.
 //
+// CPU per 20 ms block (go test ./modem/tone -bench . -benchtime 20000x,
+// CPU time, spandsp timed in the same run): the detector (CNG and the
+// ANS family together) 1.2 µs, against 1.2 µs for spandsp's CNG detector
+// plus 1.4 µs for its ANS detector; 3.1 µs with the V.21 preamble
+// detector; the ANSam/PR generator 0.75 µs (spandsp 1.5 µs); 0
+// allocations per block.
+//
 // Limitations: the CNG cadence (the 3 s gaps) is not required for
 // recognition, only the burst; V.8's CI, CM and JM sequences and the
 // Bell 2225 Hz answer tone are not implemented; detection is on a clean
