@@ -58,7 +58,6 @@
 // 34000 times real time on one core; 0 allocations per block.
 //
 // Limitations: channel 1 (980/1180 Hz, the calling modem's channel in
-// V.21 data calls) is not implemented, as T.30 does not use it. A new
-// transmission after Done needs Reset. T.30's turnaround silences (75 ms
+// V.21 data calls) is not implemented, as T.30 does not use it. T.30's turnaround silences (75 ms
 // ± 20 ms before a response) are the caller's to insert.
 package v21

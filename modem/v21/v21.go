@@ -193,21 +193,36 @@ func (t *Transmitter) Reset() {
 	t.enc.Reset()
 }
 
+// again starts a new transmission when queuing after the last one ended.
+func (t *Transmitter) again() {
+	if t.mod.Ended() {
+		t.Reset()
+	}
+}
+
 // Preamble queues flags lasting d: T.30 clause 5.3.1 sends 1 s ± 15 % of
 // flags before the first frame of a transmission at V.21.
 func (t *Transmitter) Preamble(d time.Duration) error {
+	t.again()
 	n := int((d*BitRate/time.Second + 7) / 8)
 	return t.enc.Flags(n)
 }
 
 // Frame queues a frame (without FCS; the transmitter appends it).
-func (t *Transmitter) Frame(f []byte) error { return t.enc.Frame(f) }
+func (t *Transmitter) Frame(f []byte) error {
+	t.again()
+	return t.enc.Frame(f)
+}
 
 // Abort queues an HDLC abort.
-func (t *Transmitter) Abort() error { return t.enc.Abort() }
+func (t *Transmitter) Abort() error {
+	t.again()
+	return t.enc.Abort()
+}
 
 // End queues the end of the transmission: after the queued frames and a
-// closing flag the carrier stops.
+// closing flag the carrier stops. Queuing anything after Done starts a
+// new transmission.
 func (t *Transmitter) End() error { return t.enc.End() }
 
 // Active reports whether the transmitter has something to send or is

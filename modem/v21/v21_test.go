@@ -175,7 +175,6 @@ func TestNoAllocs(t *testing.T) {
 		rx.Process(sig[i : i+160])
 		i += 160
 		if !tx.Active() {
-			tx.Reset()
 			_ = tx.Preamble(100 * time.Millisecond)
 			_ = tx.Frame(testFrames[2])
 			_ = tx.End()
@@ -233,4 +232,26 @@ func FuzzReceiver(f *testing.F) {
 		r := receive(rx, good, 160)
 		require.Equal(t, testFrames[2:], r.frames)
 	})
+}
+
+// Two transmissions from one transmitter, the second queued after the
+// first is Done, without Reset.
+func TestTransmitterAgain(t *testing.T) {
+	tx := NewTransmitter(TxConfig{})
+	var sig []int16
+	var blk [160]int16
+	for round := range 2 {
+		require.NoError(t, tx.Preamble(200*time.Millisecond))
+		require.NoError(t, tx.Frame(testFrames[round]))
+		require.NoError(t, tx.End())
+		for i := 0; !tx.Done() && i < 500; i++ {
+			n := tx.Process(blk[:])
+			sig = append(sig, blk[:n]...)
+		}
+		sig = append(sig, make([]int16, 800)...)
+	}
+	r := receive(NewReceiver(), sig, 160)
+	assert.Equal(t, testFrames[:2], r.frames)
+	assert.Equal(t, 2, r.up)
+	assert.Equal(t, 2, r.down)
 }
