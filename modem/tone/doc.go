@@ -27,6 +27,8 @@
 // CNG, ANS, ANS/PR, ANSam, ANSam/PR; tone_gen for CNG at −6 and −43 dBm0)
 // are recognised through µ-law and A-law, and its detector
 // (modem_connect_tones_rx) recognises each of our tones as the same kind.
+// spandsp's V.21 flag preamble (hdlc_tx through fsk_tx) is reported as the
+// V.21 preamble within 200 ms at −6 to −43 dBm0 through both laws.
 // Sixty seconds of synthetic voiced speech, white noise, an 1100+1336 Hz
 // dual tone and a V.21 flag stream raise no tone.
 //

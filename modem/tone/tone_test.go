@@ -302,3 +302,22 @@ func FuzzDetector(f *testing.F) {
 		require.True(t, found, "%+v", ev)
 	})
 }
+
+// spandsp's V.21 HDLC preamble (hdlc_tx flags through fsk_tx) is found,
+// and raises no connect tone, through both laws and from −6 to −43 dBm0.
+func TestDetectSpandspPreamble(t *testing.T) {
+	for _, level := range []string{"-6", "-14", "-43"} {
+		for _, law := range []g711.Law{g711.ULaw, g711.ALaw} {
+			sig := fskref.Samples(fskref.Run(t, []byte("ff13800011\n"), "hdlctx", level, "38"))
+			sig = append(make([]int16, 800), sig...)
+			g711.Channel(law, sig)
+			ev := detect(NewDetector(DetConfig{Preamble: true}), sig)
+			require.NotEmpty(t, ev, "%s %v", level, law)
+			assert.Equal(t, V21Preamble, ev[0].Tone, "%s %v", level, law)
+			assert.Less(t, ms(ev[0].At-800), 200.0, "%s %v", level, law)
+			for _, e := range ev {
+				assert.Equal(t, V21Preamble, e.Tone)
+			}
+		}
+	}
+}
