@@ -62,6 +62,7 @@ type Demodulator struct {
 	prev           float64 // last decision variable
 	baud           int     // bit clock, units of 1/8000 bit, sample at ≥ baudUnit
 	bits           int     // bits since carrier-up
+	n              int64   // samples since Reset
 }
 
 // NewDemodulator returns a demodulator with the default carrier thresholds.
@@ -83,6 +84,7 @@ func (d *Demodulator) SetThresholds(on, off float64) {
 // Reset forgets the signal.
 func (d *Demodulator) Reset() {
 	d.carrier = false
+	d.n = 0
 	d.fast, d.slow = 0, 0
 	d.mark.Reset()
 	d.space.Reset()
@@ -102,6 +104,10 @@ func (d *Demodulator) restart() {
 // Carrier reports whether a carrier is present.
 func (d *Demodulator) Carrier() bool { return d.carrier }
 
+// Samples returns the number of samples processed since Reset, including
+// the one being processed while a BitSink method runs.
+func (d *Demodulator) Samples() int64 { return d.n }
+
 // Level returns the received level in dBm0 near the channel's two tones.
 func (d *Demodulator) Level() float64 { return dsp.PowerToDBm0(d.slow) }
 
@@ -109,6 +115,7 @@ func (d *Demodulator) Level() float64 { return dsp.PowerToDBm0(d.slow) }
 // to sink.
 func (d *Demodulator) Process(in []int16, sink BitSink) {
 	for _, v := range in {
+		d.n++
 		x := float64(v)
 		mc, ms := d.mark.Next()
 		sc, ss := d.space.Next()
