@@ -24,8 +24,12 @@ import (
 	"github.com/faxkit/faxkit/modem/internal/fskref"
 )
 
-// syncBits of alternating ones and zeros lead every run, uncounted.
-const syncBits = 32
+// syncBits of alternating ones and zeros lead every run, and tailBits end
+// it (so that the last counted bit is followed by signal), uncounted.
+const (
+	syncBits = 32
+	tailBits = 16
+)
 
 // bitSlice is a BitSource over a slice.
 type bitSlice struct {
@@ -49,9 +53,9 @@ func (c *bitCollector) Carrier(bool) {}
 
 func testBits(n int, seed uint64) []byte {
 	rng := rand.New(rand.NewPCG(seed, 99))
-	b := make([]byte, syncBits+n)
+	b := make([]byte, syncBits+n+tailBits)
 	for i := range b {
-		if i < syncBits {
+		if i < syncBits || i >= syncBits+n {
 			b[i] = byte(i & 1)
 		} else {
 			b[i] = byte(rng.UintN(2))
@@ -159,7 +163,7 @@ func (c channel) apply(sig []int16) []int16 {
 // differences in the random part, a missing bit counting as an error.
 func countErrors(sent, got []byte) int {
 	const probe = 128
-	body := sent[syncBits:]
+	body := sent[syncBits : len(sent)-tailBits]
 	if len(body) < probe || len(got) < probe/2 {
 		return len(body)
 	}
@@ -297,7 +301,7 @@ func TestCountErrors(t *testing.T) {
 	got := append([]byte{1, 0, 1}, bits[5:]...)
 	require.Zero(t, countErrors(bits, got))
 	got[200] ^= 1
-	got = got[:len(got)-10]
+	got = got[:len(got)-tailBits-10]
 	require.Equal(t, 11, countErrors(bits, got))
 	require.Equal(t, 500, countErrors(bits, nil))
 }
