@@ -207,7 +207,7 @@ func TestCarrierAndLevel(t *testing.T) {
 				assert.True(t, rx.Carrier())
 			}
 		}
-		assert.InDelta(t, 800, up, 80, "carrier up within 10 ms (level %v)", level)
+		assert.InDelta(t, 800, up, 160, "carrier up within 20 ms (level %v)", level)
 		assert.InDelta(t, end, down, 240, "carrier down within 30 ms (level %v)", level)
 		assert.False(t, rx.Carrier())
 	}
@@ -254,4 +254,15 @@ func TestTransmitterAgain(t *testing.T) {
 	assert.Equal(t, testFrames[:2], r.frames)
 	assert.Equal(t, 2, r.up)
 	assert.Equal(t, 2, r.down)
+}
+
+// White noise alone, from −50 to −10 dBm0, raises no carrier and no frame.
+func TestNoiseRaisesNoCarrier(t *testing.T) {
+	for _, level := range []float64{-50, -40, -35, -30, -25, -20, -15, -10} {
+		sig := make([]int16, 4*8000)
+		dsp.NewAWGN(uint64(-level), level).Fill(sig)
+		g711.Channel(g711.ALaw, sig)
+		r := receive(NewReceiver(), sig, 160)
+		assert.Equal(t, result{}, r, "noise at %v dBm0", level)
+	}
 }
