@@ -266,3 +266,27 @@ func TestNoiseRaisesNoCarrier(t *testing.T) {
 		assert.Equal(t, result{}, r, "noise at %v dBm0", level)
 	}
 }
+
+// In noise (−30 dBm0 over 0-4 kHz, 10 dB under a −20 dBm0 signal) the
+// carrier is still seen to start and to stop promptly, once.
+func TestCarrierInNoise(t *testing.T) {
+	sig := transmit(t, -20, 500*time.Millisecond, testFrames[:1])
+	end := 4000 + len(sig)
+	sig = pad(sig, 4000, 8000)
+	dsp.NewAWGN(11, -30).Add(sig)
+	rx := NewReceiver()
+	r := receive(rx, sig, 160)
+	assert.Equal(t, testFrames[:1], r.frames)
+	assert.Equal(t, 1, r.up)
+	assert.Equal(t, 1, r.down)
+	rx.Reset()
+	var down int64
+	for i := 0; i < len(sig); i += 160 {
+		for _, e := range rx.Process(sig[i : i+160]) {
+			if e.Kind == CarrierDown {
+				down = e.At
+			}
+		}
+	}
+	assert.InDelta(t, end, down, 240, "carrier down within 30 ms")
+}
