@@ -321,3 +321,14 @@ func TestDetectSpandspPreamble(t *testing.T) {
 		}
 	}
 }
+
+// faxkit's dBm0 (internal/dsp) is spandsp's: its tone_gen and
+// awgn_init_dbm0 at a level measure that level with our meter.
+func TestLevelConventionMatchesSpandsp(t *testing.T) {
+	for _, level := range []float64{-10, -30} {
+		tone := fskref.Samples(fskref.Run(t, nil, "tonegen", "1000", fskref.Ftoa(level), "1000", "0", "8000"))
+		assert.InDelta(t, level, dsp.PowerToDBm0(dsp.MeanPower(tone)), 0.05, "tone_gen at %v dBm0", level)
+		noise := fskref.Samples(fskref.Run(t, nil, "awgn", fskref.Ftoa(level), "80000"))
+		assert.InDelta(t, level, dsp.PowerToDBm0(dsp.MeanPower(noise)), 0.1, "awgn at %v dBm0", level)
+	}
+}

@@ -17,6 +17,7 @@
  *                                      FLAGS preamble flags, the frames, closing flags
  *   fskref hdlcrx [CUTOFF]             stdin: samples; stdout lines
  *                                      "frame HEX OK" and "status CODE"
+ *   fskref awgn LEVEL N                N samples of awgn_init_dbm0(seed 1234, LEVEL)
  *   fskref tonerx TYPE                 stdin: samples; stdout "tone CODE SAMPLE" lines
  *                                      from modem_connect_tones_rx(TYPE)
  *   fskref bench N                     CPU ns per 160-sample block of fsk_rx and
@@ -200,6 +201,17 @@ int main(int argc, char *argv[])
                 memset(amp + got, 0, (k - got) * 2);
             fwrite(amp, 2, k, stdout);
             n -= k;
+        }
+        return 0;
+    }
+    if (strcmp(argv[1], "awgn") == 0 && argc == 4)
+    {
+        awgn_state_t *s = awgn_init_dbm0(NULL, 1234, atof(argv[2]));
+        long n = atol(argv[3]), i;
+        for (i = 0; i < n; i++)
+        {
+            int16_t v = awgn(s);
+            fwrite(&v, 2, 1, stdout);
         }
         return 0;
     }
