@@ -39,9 +39,9 @@ func itoa(v int) string {
 
 // RxConfig configures a receiver.
 type RxConfig struct {
-	Rate   int             // 4800, 7200 or 9600; 0 means 9600
-	PutBit func(bit int)   // receives each descrambled data bit (0 or 1)
-	Status func(s Status)  // optional
+	Rate   int            // 4800, 7200 or 9600; 0 means 9600
+	PutBit func(bit int)  // receives each descrambled data bit (0 or 1)
+	Status func(s Status) // optional
 	// CarrierOn is the carrier-detect threshold in dBm0; 0 means -45.5.
 	// Carrier is lost 3 dB below it.
 	CarrierOn float64
@@ -103,7 +103,15 @@ type Rx struct {
 	desc      qam.Scrambler
 	prevPhase int
 	symbols   int
+	prevD     complex128
+	prevZ     complex128
 }
+
+// timingGain is the Mueller-Müller loop gain, samples per unit of normalised
+// timing error.
+var timingGain = 0.02
+
+var dataMu, dataAlpha, dataBeta = 0.01, 0.01, 0.000025
 
 // NewRx returns a receiver.
 func NewRx(cfg RxConfig) (*Rx, error) {
@@ -456,10 +464,14 @@ func (r *Rx) data(zr complex128) {
 	}
 	want := r.pts[bi]
 	r.mse += (best - r.mse) * (1.0 / 256)
-	r.adapt(zr, want, 0.02)
-	r.track(zr, want, 0.02, 0.0002)
-	// Symbol timing: keep the equaliser's energy centred on its centre tap.
-	r.dem.Adjust(0.002 * r.eq.TapCentroid() * r.dem.Step)
+	r.adapt(zr, want, dataMu)
+	r.track(zr, want, dataAlpha, dataBeta)
+	// Symbol timing: a decision-directed Mueller-Müller detector on the
+	// equaliser output, plus a slow pull keeping the equaliser's energy
+	// on its centre tap.
+	te := real(cmplx.Conj(r.prevD)*zr-cmplx.Conj(want)*r.prevZ) / r.es
+	r.prevD, r.prevZ = want, zr
+	r.dem.Adjust(timingGain*te - 0.05*r.eq.TapCentroid()*r.dem.Step)
 	r.symbols++
 
 	ph := bi & 7

@@ -237,3 +237,56 @@ func Compare(sent, got []byte) (errs, offset int) {
 	}
 	return errs, bestOff
 }
+
+// Link is one transmitter-receiver pairing under test.
+type Link struct {
+	Tx func(bits []byte) []int16 // whole transmission, training to shutdown
+	Rx func(audio []int16) []byte
+}
+
+// Trial sends nbits random bits (after a Preamble) from seed through ch
+// and returns the bit errors.
+func (l Link) Trial(ch Channel, nbits int, seed uint64) int {
+	bits := Bits(Preamble+nbits, seed)
+	audio := l.Tx(bits)
+	// Silence after the transmission lets the receiver see the carrier go.
+	audio = append(audio, make([]int16, 800)...)
+	ch.Seed = seed
+	errs, _ := Compare(bits, l.Rx(ch.Apply(audio)))
+	return errs
+}
+
+// Step is one step of a sweep.
+type Step struct {
+	Signal, SNR float64
+	Errors      int
+}
+
+// Sweep reproduces spandsp's receiver test: with the noise fixed at
+// noise dBm0, the signal starts at noise+startSNR and drops 1 dB per
+// error-free step of nbits bits. It returns every step run; the last
+// error-free one is the result.
+func (l Link) Sweep(ch Channel, noise, startSNR, minSNR float64, nbits int) []Step {
+	var steps []Step
+	for snr := startSNR; snr >= minSNR; snr-- {
+		ch.Signal, ch.SNR = noise+snr, snr
+		e := l.Trial(ch, nbits, uint64(1000+snr))
+		steps = append(steps, Step{Signal: ch.Signal, SNR: snr, Errors: e})
+		if e != 0 {
+			break
+		}
+	}
+	return steps
+}
+
+// Lowest returns the lowest error-free step of a sweep, and false if none.
+func Lowest(steps []Step) (Step, bool) {
+	var best Step
+	ok := false
+	for _, s := range steps {
+		if s.Errors == 0 {
+			best, ok = s, true
+		}
+	}
+	return best, ok
+}

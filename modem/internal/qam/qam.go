@@ -41,7 +41,7 @@ func DBm0FromPower(ms float64) float64 {
 	if ms <= 0 {
 		return -200
 	}
-	return 10*math.Log10(ms/PowerFromDBm0(0))
+	return 10 * math.Log10(ms/PowerFromDBm0(0))
 }
 
 // RRC returns the root-raised-cosine impulse response with roll-off beta at

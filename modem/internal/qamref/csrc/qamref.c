@@ -13,7 +13,8 @@
  *                                   160-sample block of the receiver
  *   qamref bench-tx MODEM RATE BLOCKS prints CPU ns per 160-sample block
  *                                   of the transmitter
- * MODEM is v29, v27ter or v17.
+ * MODEM is v29, v27ter or v17. Receivers use spandsp's test cutoff of
+ * -45.5 dBm0 (carrier on at -43, off at -48 dBm0), as its v*_tests do.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,10 +104,13 @@ static void make_rx(struct modem *m, const char *name, int rate, put_bit_func_t 
 {
     if (strcmp(name, "v29") == 0) {
         m->rx = v29_rx_init(NULL, rate, pb, NULL); m->rxf = rx29;
+        if (m->rx) v29_rx_signal_cutoff(m->rx, -45.5f);
     } else if (strcmp(name, "v27ter") == 0) {
         m->rx = v27ter_rx_init(NULL, rate, pb, NULL); m->rxf = rx27;
+        if (m->rx) v27ter_rx_signal_cutoff(m->rx, -45.5f);
     } else if (strcmp(name, "v17") == 0) {
         m->rx = v17_rx_init(NULL, rate, pb, NULL); m->rxf = rx17;
+        if (m->rx) v17_rx_signal_cutoff(m->rx, -45.5f);
     } else {
         fprintf(stderr, "unknown modem %s\n", name);
         exit(2);
