@@ -194,6 +194,8 @@ type Equalizer struct {
 	buf []complex128
 	pos int
 	n   int
+	pow float64 // running sum of |input|^2 over the window
+	cnt int     // pushes since pow was last recomputed exactly
 }
 
 // NewEqualizer returns an equaliser of n taps.
@@ -206,11 +208,22 @@ func (e *Equalizer) Reset(centre complex128) {
 	clear(e.W)
 	clear(e.buf)
 	e.pos = 0
+	e.pow = 0
 	e.W[e.n/2] = centre
 }
 
 // Push enters an input sample.
 func (e *Equalizer) Push(x complex128) {
+	old := e.buf[e.pos]
+	e.pow += real(x)*real(x) + imag(x)*imag(x) - real(old)*real(old) - imag(old)*imag(old)
+	if e.cnt++; e.cnt == 1024 {
+		e.cnt = 0
+		e.pow = 0
+		for _, v := range e.buf[e.pos+1 : e.pos+e.n] {
+			e.pow += real(v)*real(v) + imag(v)*imag(v)
+		}
+		e.pow += real(x)*real(x) + imag(x)*imag(x)
+	}
 	e.buf[e.pos] = x
 	e.buf[e.pos+e.n] = x
 	e.pos++
@@ -252,15 +265,12 @@ func (e *Equalizer) Scale(f float64) {
 	for i := range e.buf {
 		e.buf[i] *= complex(f, 0)
 	}
+	e.pow *= f * f
 }
 
 // Power returns the mean power of the stored inputs.
 func (e *Equalizer) Power() float64 {
-	var p float64
-	for _, v := range e.inputs() {
-		p += real(v)*real(v) + imag(v)*imag(v)
-	}
-	return p / float64(e.n)
+	return max(e.pow, 0) / float64(e.n)
 }
 
 // TapCentroid returns the energy-weighted mean tap position relative to
