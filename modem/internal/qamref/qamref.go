@@ -120,3 +120,21 @@ func pcm(a []int16) []byte {
 	}
 	return b
 }
+
+// G711 returns spandsp's G.711 tables: the µ-law and A-law code of every
+// linear value from -32768 up, and the linear value of every code.
+func G711(t testing.TB) (ulaw, alaw []byte, ulin, alin []int16) {
+	t.Helper()
+	out, _ := run(t, nil, "g711", "-", "-")
+	if len(out) != 2*65536+4*256 {
+		t.Fatalf("qamref g711: %d bytes", len(out))
+	}
+	ulaw, alaw = out[:65536], out[65536:131072]
+	lin := out[131072:]
+	ulin, alin = make([]int16, 256), make([]int16, 256)
+	for i := range 256 {
+		ulin[i] = int16(binary.LittleEndian.Uint16(lin[2*i:]))
+		alin[i] = int16(binary.LittleEndian.Uint16(lin[512+2*i:]))
+	}
+	return
+}

@@ -13,6 +13,10 @@
  *                                   160-sample block of the receiver
  *   qamref bench-tx MODEM RATE BLOCKS prints CPU ns per 160-sample block
  *                                   of the transmitter
+ *   qamref g711 - - 	     spandsp's G.711: for every 16-bit linear value
+ *                                   its µ-law then A-law code (2×65536 bytes),
+ *                                   then the linear value of every µ-law and
+ *                                   A-law code (2×256 int16 LE)
  * MODEM is v29, v27ter or v17. Receivers use spandsp's test cutoff of
  * -45.5 dBm0 (carrier on at -43, off at -48 dBm0), as its v*_tests do.
  */
@@ -161,6 +165,21 @@ int main(int argc, char **argv)
         return 2;
     }
     memset(&m, 0, sizeof(m));
+    if (strcmp(argv[1], "g711") == 0) {
+        for (int v = -32768; v < 32768; v++)
+            putchar(linear_to_ulaw(v));
+        for (int v = -32768; v < 32768; v++)
+            putchar(linear_to_alaw(v));
+        for (int c = 0; c < 256; c++) {
+            int16_t x = ulaw_to_linear(c);
+            fwrite(&x, 2, 1, stdout);
+        }
+        for (int c = 0; c < 256; c++) {
+            int16_t x = alaw_to_linear(c);
+            fwrite(&x, 2, 1, stdout);
+        }
+        return 0;
+    }
     const char *mode = argv[1], *name = argv[2];
     int rate = atoi(argv[3]);
     if (strcmp(mode, "tx") == 0) {
