@@ -82,6 +82,7 @@ type Rx struct {
 	prev    int
 	prevD   complex128
 	prevZ   complex128
+	nsym    int
 }
 
 // NewRx returns a receiver.
@@ -97,7 +98,7 @@ func NewRx(cfg RxConfig) (*Rx, error) {
 	}
 	r := &Rx{
 		cfg: cfg,
-		dem: qam.NewDemod(baud(cfg.Rate), carrier, beta, 6, 2),
+		dem: qam.NewDemod(baud(cfg.Rate), carrier, beta, 4, 2),
 		eq:  qam.NewEqualizer(eqTaps),
 		on:  qam.PowerFromDBm0(cfg.CarrierOn),
 		off: qam.PowerFromDBm0(cfg.CarrierOn - 3),
@@ -336,7 +337,12 @@ func (r *Rx) symbol(z complex128) {
 func (r *Rx) timing(zr, want complex128) {
 	te := real(cmplx.Conj(r.prevD)*zr-cmplx.Conj(want)*r.prevZ) / symPower
 	r.prevD, r.prevZ = want, zr
-	r.dem.Adjust(timingGain*te - 0.05*r.eq.TapCentroid()*r.dem.Step)
+	adj := timingGain * te
+	if r.nsym++; r.nsym&7 == 0 {
+		// The centroid moves slowly: look at it every 8 symbols.
+		adj -= 8 * 0.05 * r.eq.TapCentroid() * r.dem.Step
+	}
+	r.dem.Adjust(adj)
 }
 
 func (r *Rx) data(zr complex128) {

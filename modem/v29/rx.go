@@ -105,6 +105,7 @@ type Rx struct {
 	symbols   int
 	prevD     complex128
 	prevZ     complex128
+	nsym      int
 }
 
 // timingGain is the Mueller-Müller loop gain, samples per unit of normalised
@@ -126,7 +127,7 @@ func NewRx(cfg RxConfig) (*Rx, error) {
 	}
 	r := &Rx{
 		cfg: cfg,
-		dem: qam.NewDemod(baud, carrier, beta, 6, 2),
+		dem: qam.NewDemod(baud, carrier, beta, 4, 2),
 		eq:  qam.NewEqualizer(eqTaps),
 		on:  qam.PowerFromDBm0(cfg.CarrierOn),
 		off: qam.PowerFromDBm0(cfg.CarrierOn - 3),
@@ -471,7 +472,12 @@ func (r *Rx) data(zr complex128) {
 	// on its centre tap.
 	te := real(cmplx.Conj(r.prevD)*zr-cmplx.Conj(want)*r.prevZ) / r.es
 	r.prevD, r.prevZ = want, zr
-	r.dem.Adjust(timingGain*te - 0.05*r.eq.TapCentroid()*r.dem.Step)
+	adj := timingGain * te
+	if r.nsym++; r.nsym&7 == 0 {
+		// The centroid moves slowly: look at it every 8 symbols.
+		adj -= 8 * 0.05 * r.eq.TapCentroid() * r.dem.Step
+	}
+	r.dem.Adjust(adj)
 	r.symbols++
 
 	ph := bi & 7
