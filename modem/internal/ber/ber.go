@@ -24,6 +24,8 @@ import (
 	"math/cmplx"
 	"math/rand/v2"
 
+	"github.com/faxkit/faxkit/internal/dsp"
+	"github.com/faxkit/faxkit/modem/g711"
 	"github.com/faxkit/faxkit/modem/internal/qam"
 )
 
@@ -77,10 +79,9 @@ func (c Channel) Apply(in []int16) []int16 {
 		x = resample(x, 1+c.TimingPPM*1e-6)
 	}
 	if c.SNR != NoNoise {
-		r := rand.New(rand.NewPCG(c.Seed, 0x9e3779b97f4a7c15))
-		sd := math.Sqrt(qam.PowerFromDBm0(c.Signal - c.SNR))
+		n := dsp.NewAWGN(c.Seed, c.Signal-c.SNR)
 		for i := range x {
-			x[i] += r.NormFloat64() * sd
+			x[i] += n.Next()
 		}
 	}
 	out := make([]int16, len(x))
@@ -88,9 +89,9 @@ func (c Channel) Apply(in []int16) []int16 {
 		s := int16(max(-32768, min(32767, math.Round(v))))
 		switch c.Codec {
 		case ULaw:
-			s = ULawDecode(ULawEncode(s))
+			s = g711.ULawToLinear(g711.LinearToULaw(s))
 		case ALaw:
-			s = ALawDecode(ALawEncode(s))
+			s = g711.ALawToLinear(g711.LinearToALaw(s))
 		}
 		out[i] = s
 	}

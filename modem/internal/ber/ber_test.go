@@ -4,31 +4,33 @@ import (
 	"math"
 	"testing"
 
+	"github.com/faxkit/faxkit/modem/g711"
 	"github.com/faxkit/faxkit/modem/internal/qam"
 	"github.com/faxkit/faxkit/modem/internal/qamref"
 )
 
-// TestG711AgainstSpandsp checks the channel's companding code for code
-// and value for value against libspandsp's G.711.
+// TestG711AgainstSpandsp checks the channel's companding (modem/g711)
+// code for code and value for value against libspandsp's G.711, so that
+// faxkit's and spandsp's modems meet the same channel.
 func TestG711AgainstSpandsp(t *testing.T) {
 	ulaw, alaw, ulin, alin := qamref.G711(t)
 	bad := 0
 	for i := range 65536 {
 		v := int16(i - 32768)
-		if u := ULawEncode(v); u != ulaw[i] && bad < 10 {
+		if u := g711.LinearToULaw(v); u != ulaw[i] && bad < 10 {
 			t.Errorf("ULawEncode(%d) = %#02x, spandsp %#02x", v, u, ulaw[i])
 			bad++
 		}
-		if a := ALawEncode(v); a != alaw[i] && bad < 10 {
+		if a := g711.LinearToALaw(v); a != alaw[i] && bad < 10 {
 			t.Errorf("ALawEncode(%d) = %#02x, spandsp %#02x", v, a, alaw[i])
 			bad++
 		}
 	}
 	for c := range 256 {
-		if v := ULawDecode(byte(c)); v != ulin[c] {
+		if v := g711.ULawToLinear(byte(c)); v != ulin[c] {
 			t.Errorf("ULawDecode(%#02x) = %d, spandsp %d", c, v, ulin[c])
 		}
-		if v := ALawDecode(byte(c)); v != alin[c] {
+		if v := g711.ALawToLinear(byte(c)); v != alin[c] {
 			t.Errorf("ALawDecode(%#02x) = %d, spandsp %d", c, v, alin[c])
 		}
 	}
