@@ -299,6 +299,18 @@ const readyTimeout = 10 * time.Second
 // is killed when ctx ends or the test ends, whichever is first.
 func Start(ctx context.Context, t testing.TB, cfg Config) *Call {
 	t.Helper()
+	return start(ctx, t, cfg, true)
+}
+
+// Run runs sipfaxpeer to its end without waiting for it to be ready (for
+// runs that are meant to fail early, such as a refused registration).
+func Run(ctx context.Context, t testing.TB, cfg Config) (Result, error) {
+	t.Helper()
+	return start(ctx, t, cfg, false).Wait()
+}
+
+func start(ctx context.Context, t testing.TB, cfg Config, waitReady bool) *Call {
+	t.Helper()
 	exe := Peer(t)
 	if cfg.SIP == "" {
 		cfg.SIP = FreeUDP(t)
@@ -341,6 +353,9 @@ func Start(ctx context.Context, t testing.TB, cfg Config) *Call {
 		cancel()
 		<-call.done
 	})
+	if !waitReady {
+		return call
+	}
 	select {
 	case <-ready:
 	case <-call.done:

@@ -1123,7 +1123,14 @@ int main(int argc, char **argv)
         if (!g.done && g.uac && g.registered && !g.call) {
             build_sdp(g.t38_mode == T38_OFFER);
             g.call_id_owner = 1;
-            g.call = nua_handle(g.nua, NULL, SIPTAG_TO_STR(g.to), TAG_END());
+            char from[256] = "";
+            if (g.user) {
+                /* From carries the user whose credentials we hold, at the
+                   host we call (the proxy or registrar checks it). */
+                const char *host = strchr(g.to, '@');
+                snprintf(from, sizeof(from), "<sip:%s@%s>", g.user, host ? host + 1 : g.to + 4);
+            }
+            g.call = nua_handle(g.nua, NULL, SIPTAG_TO_STR(g.to), TAG_IF(from[0], SIPTAG_FROM_STR(from)), TAG_END());
             nua_invite(g.call, NUTAG_URL(g.to), SIPTAG_CONTENT_TYPE_STR("application/sdp"),
                        SIPTAG_PAYLOAD_STR(g.local_sdp), TAG_END());
         }
