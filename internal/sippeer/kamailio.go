@@ -218,4 +218,3 @@ func kamailioModules(t testing.TB) string {
 	peertest.Missing(t, "Kamailio modules (dispatcher.so)", "apt-get install kamailio")
 	return ""
 }
-
