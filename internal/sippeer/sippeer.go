@@ -74,6 +74,7 @@ type Config struct {
 	T38                      T38           // "" means Request
 	ReinviteDelay            time.Duration // Request: wait this long after the call is up
 	AwaitTimeout             time.Duration // Await: give up after this; 0 means 10 s
+	AnswerDelay              time.Duration // UAS: ring this long before answering
 	// SDPBoth offers T.38 by re-INVITE as m=audio 0 plus m=image (RFC 3264
 	// style) instead of m=image alone (FreeSWITCH's style).
 	SDPBoth bool
@@ -185,6 +186,9 @@ func (c *Config) args() []string {
 	}
 	if c.AwaitTimeout != 0 {
 		add("-await-timeout", ms(c.AwaitTimeout))
+	}
+	if c.AnswerDelay != 0 {
+		add("-answer-delay", ms(c.AnswerDelay))
 	}
 	if c.SDPBoth {
 		add("-sdp-style", "both")

@@ -25,6 +25,7 @@
  *     [-await-timeout MS]                 await: give up without a re-INVITE
  *     [-sdp-style replace|both]           T.38 offer: m=image alone (FreeSWITCH)
  *                                         or m=audio 0 + m=image (RFC 3264)
+ *     [-answer-delay MS]                  UAS: ring this long before the 200
  *     [-refresh-after N]                  after N fast-modem IFPs (mid-page),
  *                                         send a re-INVITE with identical SDP
  *     [-bye first|wait]                   after phase E send BYE at once, or
@@ -97,7 +98,7 @@ static struct {
     /* options */
     int uac, sending, t38_mode, sdp_both, bye_first, verbose;
     const char *to, *proxy, *reg, *user, *password, *ident;
-    int reinvite_delay_ms, await_timeout_ms, refresh_after;
+    int reinvite_delay_ms, await_timeout_ms, refresh_after, answer_delay_ms;
     double speedup, timeout_s;
     int version, max_datagram, ec_depth;
     double loss;
@@ -117,7 +118,7 @@ static struct {
     int bye_sent, bye_received;
     int offer_in_ack;           /* we offered in a 2xx; the ACK has the answer */
     int shutdown_sent, shutdown_done;
-    double reinvite_at, bye_at, await_deadline, deadline, call_up_at;
+    double reinvite_at, bye_at, await_deadline, deadline, call_up_at, answer_at;
     int t38_switch_ms;
 
     /* SDP we send */
@@ -686,6 +687,21 @@ static void authenticate(nua_handle_t *nh, sip_t const *sip, int *tries)
     nua_authenticate(nh, NUTAG_AUTH(cred), TAG_END());
 }
 
+/* Answer an INVITE with g.local_sdp: at once for a re-INVITE, after 180
+   and -answer-delay for a new call. */
+static void answer(nua_handle_t *nh, int reinvite)
+{
+    if (!reinvite) {
+        nua_respond(nh, SIP_180_RINGING, TAG_END());
+        if (g.answer_delay_ms > 0) {
+            g.answer_at = now_ms() + g.answer_delay_ms;
+            return;
+        }
+    }
+    nua_respond(nh, SIP_200_OK, SIPTAG_CONTENT_TYPE_STR("application/sdp"), SIPTAG_PAYLOAD_STR(g.local_sdp),
+                TAG_END());
+}
+
 /* An INVITE or re-INVITE arrived on the call. */
 static void on_invite(nua_handle_t *nh, sip_t const *sip)
 {
@@ -716,10 +732,7 @@ static void on_invite(nua_handle_t *nh, sip_t const *sip)
         else
             build_sdp(g.t38_mode == T38_OFFER);
         g.offer_in_ack = 1;
-        if (!reinvite)
-            nua_respond(nh, SIP_180_RINGING, TAG_END());
-        nua_respond(nh, SIP_200_OK, SIPTAG_CONTENT_TYPE_STR("application/sdp"),
-                    SIPTAG_PAYLOAD_STR(g.local_sdp), TAG_END());
+        answer(nh, reinvite);
         return;
     }
     if (o.image_port > 0) {
@@ -742,10 +755,7 @@ static void on_invite(nua_handle_t *nh, sip_t const *sip)
         build_answer(&o, 1);
         set_remote(&o);
         g.media = MEDIA_T38;
-        if (!reinvite)
-            nua_respond(nh, SIP_180_RINGING, TAG_END());
-        nua_respond(nh, SIP_200_OK, SIPTAG_CONTENT_TYPE_STR("application/sdp"), SIPTAG_PAYLOAD_STR(g.local_sdp),
-                    TAG_END());
+        answer(nh, reinvite);
         if (reinvite)
             start_t38();
         return;
@@ -762,10 +772,7 @@ static void on_invite(nua_handle_t *nh, sip_t const *sip)
     build_answer(&o, 0);
     set_remote(&o);
     g.media = MEDIA_AUDIO;
-    if (!reinvite)
-        nua_respond(nh, SIP_180_RINGING, TAG_END());
-    nua_respond(nh, SIP_200_OK, SIPTAG_CONTENT_TYPE_STR("application/sdp"), SIPTAG_PAYLOAD_STR(g.local_sdp),
-                TAG_END());
+    answer(nh, reinvite);
 }
 
 /* The answer to our INVITE or re-INVITE. */
@@ -997,6 +1004,7 @@ int main(int argc, char **argv)
         else if (OPT("-await-timeout")) g.await_timeout_ms = atoi(v);
         else if (OPT("-sdp-style")) style = v;
         else if (OPT("-refresh-after")) g.refresh_after = atoi(v);
+        else if (OPT("-answer-delay")) g.answer_delay_ms = atoi(v);
         else if (OPT("-bye")) bye = v;
         else if (OPT("-version")) g.version = atoi(v);
         else if (OPT("-max-datagram")) g.max_datagram = atoi(v);
@@ -1133,6 +1141,12 @@ int main(int argc, char **argv)
             g.call = nua_handle(g.nua, NULL, SIPTAG_TO_STR(g.to), TAG_IF(from[0], SIPTAG_FROM_STR(from)), TAG_END());
             nua_invite(g.call, NUTAG_URL(g.to), SIPTAG_CONTENT_TYPE_STR("application/sdp"),
                        SIPTAG_PAYLOAD_STR(g.local_sdp), TAG_END());
+        }
+        if (g.answer_at > 0 && now >= g.answer_at) {
+            g.answer_at = 0;
+            if (!g.call_ended && !g.done)
+                nua_respond(g.call, SIP_200_OK, SIPTAG_CONTENT_TYPE_STR("application/sdp"),
+                            SIPTAG_PAYLOAD_STR(g.local_sdp), TAG_END());
         }
         if (!g.done && g.call_ended) {
             if (g.phase_e_seen)
