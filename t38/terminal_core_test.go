@@ -1,6 +1,8 @@
 package t38
 
 import (
+	"bytes"
+	"log/slog"
 	"testing"
 	"time"
 
@@ -65,4 +67,20 @@ func TestCoreGapJudgesFrames(t *testing.T) {
 			require.Equal(t, c.want, got)
 		})
 	}
+}
+
+// TestLogNames: the terminal's debug log names indicators, data types and
+// field types (as a JSON handler writes them), never their numeric codes.
+func TestLogNames(t *testing.T) {
+	var buf bytes.Buffer
+	lg := slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	o := runSim(t, simSpec{pages: 1, height: 100, ecm: true, term: TerminalConfig{EC: ECNone, Logger: lg},
+		loss: [2]simLoss{{P: 0.05, Seed: 3}, {P: 0.05, Seed: 4}}})
+	require.Equal(t, t30.ResultOK, o.tx)
+	out := buf.String()
+	for _, want := range []string{`"indicator":"v21-preamble"`, `"indicator":"no-signal"`, `"tone":"cng"`,
+		`"data":"v21"`, `"field":"hdlc-sig-end"`, `"frames":`, `"tcf":"v17-14400"`} {
+		require.Contains(t, out, want)
+	}
+	require.NotRegexp(t, `"(indicator|data|field|tone|tcf|image)":[0-9]`, out)
 }

@@ -281,8 +281,12 @@ func (r *rxState) data(dt DataType, fields []Field) {
 				continue // a stray end of a signal that is already over
 			}
 			// Data without its preamble or training indicator.
+			r.c.log.Debug("t38 receive: data without its indicator", "data", dt.String(), "field", f.Type.String())
 			r.endCarrier()
 			r.startCarrier(want)
+		}
+		if end {
+			r.c.log.Debug("t38 receive", "data", dt.String(), "field", f.Type.String())
 		}
 		switch f.Type {
 		case FieldHDLCData:
@@ -335,6 +339,9 @@ func (r *rxState) frameEnd(ok bool) {
 	ev := r.asm.End(ok && !r.damaged)
 	if (r.damaged || r.suspect) && ev.Kind == t30.EventNone {
 		ev.Kind = t30.EventFrameBad
+	}
+	if ev.Kind == t30.EventFrameBad {
+		r.c.log.Debug("t38 receive: frame bad", "fcs-ok", ok, "data-lost", r.damaged || r.suspect)
 	}
 	r.damaged, r.suspect, r.inFrame = false, false, false
 	switch ev.Kind {
