@@ -147,3 +147,39 @@ func TestSimDeterministic(t *testing.T) {
 		t.Fatalf("different seeds, same packets")
 	}
 }
+
+// TestPacedNonECMLoss: non-ECM pages over paced calls with 2% loss each
+// way. Lost page data is replaced by as many marked rows as it probably
+// held, so the page keeps about its length (within 3%: before, a marker
+// that began with an EOL could form an RTC with the EOL the last packet
+// ended on, and a page of 2292 rows ended after 268) and the damage is
+// counted: the rows the page gained or lost are at most the bad rows.
+func TestPacedNonECMLoss(t *testing.T) {
+	for _, comp := range []t30.Compression{t30.MH, t30.MR} {
+		for seed := uint64(1); seed <= 3; seed++ {
+			t.Run(fmt.Sprintf("%v/seed%d", comp, seed), func(t *testing.T) {
+				t.Parallel()
+				o := runSim(t, simSpec{pages: 1, height: 2292, comp: comp, term: TerminalConfig{EC: ECNone},
+					loss: [2]simLoss{{P: 0.02, Seed: seed}, {P: 0.02, Seed: seed + 1000}}})
+				if o.tx != t30.ResultOK || o.rx != t30.ResultOK || len(o.got) != 1 {
+					t.Fatalf("tx %v rx %v, %d pages", o.tx, o.rx, len(o.got))
+				}
+				rp := o.got[0]
+				b, _, err := t4.DecodePage(bytes.NewReader(rp.Data), 1728, &t4.DecodeOptions{
+					Compression: t30.T4Compression(rp.Mode.Compression), BitOrder: t4.LSBFirst})
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := o.doc.Pages[0].Height
+				d := max(b.Height-want, want-b.Height)
+				t.Logf("%d rows of %d, %d bad, %d marked for %d packets lost", b.Height, want, rp.Quality.BadRows, o.term[1].RowsMarked, o.term[1].DataLost)
+				if d*100 > want*3 {
+					t.Errorf("%d rows, sent %d", b.Height, want)
+				}
+				if d > rp.Quality.BadRows || rp.Quality.BadRows == 0 {
+					t.Errorf("%d rows gained or lost, %d reported bad", d, rp.Quality.BadRows)
+				}
+			})
+		}
+	}
+}
