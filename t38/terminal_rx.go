@@ -42,7 +42,7 @@ type rxState struct {
 	damaged bool // data of the frame in progress was lost
 	suspect bool // packets were lost since the last frame ended
 	pageEnd pageEndScanner
-	pkts    int // non-ECM data packets received in this signal
+	pkts    int    // non-ECM data packets received in this signal
 	recent  [8]int // EOLs in each of the last non-ECM packets (a ring)
 	recentN int
 	recentI int
