@@ -145,3 +145,65 @@ func TestFaxOverSIP(t *testing.T) {
 		})
 	}
 }
+
+// A re-INVITE to T.38 answered 488 ends the call truthfully, at once, on
+// both sides (no audio fax yet): never a hang.
+func TestT38RefusedEndsCall(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	a := endpoint(t, sip.Config{Policy: sip.PolicyRequest})
+	b := endpoint(t, sip.Config{Policy: sip.PolicyOff})
+	got := make(chan *sip.Call, 1)
+	go func() {
+		c, err := b.Accept(ctx)
+		if err != nil {
+			close(got)
+			return
+		}
+		got <- c
+	}()
+	c, err := a.Dial(ctx, b.URI("5551234"), nil)
+	require.NoError(t, err)
+	start := time.Now()
+	require.Equal(t, sip.ResultT38Refused, c.Wait(ctx))
+	require.Less(t, time.Since(start), 3*time.Second)
+	_, err = awaitT38(ctx, c)
+	require.Error(t, err, "media channel closed without T.38")
+	bc := <-got
+	require.NotNil(t, bc)
+	require.Equal(t, sip.ResultRemoteHangup, bc.Wait(ctx))
+}
+
+// BYE from the answerer while the caller is still in audio.
+func TestByeFromAnswerer(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	a := endpoint(t, sip.Config{Policy: sip.PolicyAwait})
+	b := endpoint(t, sip.Config{Policy: sip.PolicyAwait})
+	go func() {
+		if c, err := b.Accept(ctx); err == nil {
+			<-c.Media() // audio is up
+			c.Hangup()
+		}
+	}()
+	c, err := a.Dial(ctx, b.URI("5551234"), nil)
+	require.NoError(t, err)
+	require.Equal(t, sip.ResultRemoteHangup, c.Wait(ctx))
+}
+
+// A call to a user agent that rejects it reports the status.
+func TestDialRejected(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	a := endpoint(t, sip.Config{})
+	b := endpoint(t, sip.Config{})
+	// An INVITE offering only G.722 cannot be answered: 488.
+	_, err := a.Dial(ctx, b.URI("5551234"), nil)
+	require.NoError(t, err, "sanity: a normal call works")
+	a2 := endpoint(t, sip.Config{Codecs: []sdp.Codec{{PT: 9, Name: "G722", Rate: 8000}}})
+	_, err = a2.Dial(ctx, b.URI("5551234"), nil)
+	var se *sip.StatusError
+	require.ErrorAs(t, err, &se)
+	require.Equal(t, 488, se.Code)
+	require.ErrorIs(t, err, sip.ErrRejected)
+}

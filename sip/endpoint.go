@@ -563,23 +563,38 @@ func (e *Endpoint) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	e.answer(req, tx)
 }
 
+// inviteAnswer decides the answer to an initial INVITE: the SDP answer
+// (or, for an INVITE without SDP, our offer to put in the 200), or a
+// failure status. It is pure: no I/O.
+func inviteAnswer(req *sip.Request, l sdp.Local, p Policy) (ans, offer *sdp.Session, neg sdp.Negotiated, code int) {
+	if len(req.Body()) == 0 {
+		// Delayed offer: our offer goes in the 200, the answer in the ACK.
+		return sdp.Offer(l, sdp.KindAudio, nil), nil, neg, 200
+	}
+	if ct := req.ContentType(); ct != nil {
+		mt, _, _ := strings.Cut(ct.Value(), ";")
+		if !strings.EqualFold(strings.TrimSpace(mt), "application/sdp") {
+			return nil, nil, neg, 415
+		}
+	}
+	offer, err := sdp.Parse(req.Body())
+	if err != nil {
+		return nil, nil, neg, 400
+	}
+	ans, neg, err = sdp.Answer(l, offer, nil, p != PolicyOff)
+	if err != nil {
+		return nil, nil, neg, 488
+	}
+	return ans, offer, neg, 200
+}
+
 func (e *Endpoint) answer(req *sip.Request, tx sip.ServerTransaction) {
 	respond := func(code int, reason string) {
-		_ = tx.Respond(sip.NewResponseFromRequest(req, code, reason, nil))
-	}
-	var offer *sdp.Session
-	if len(req.Body()) > 0 {
-		if ct := req.ContentType(); ct != nil && !strings.EqualFold(strings.TrimSpace(strings.Split(ct.Value(), ";")[0]), "application/sdp") {
-			res := sip.NewResponseFromRequest(req, 415, "Unsupported Media Type", nil)
+		res := sip.NewResponseFromRequest(req, code, reason, nil)
+		if code == 415 {
 			res.AppendHeader(sip.NewHeader("Accept", "application/sdp"))
-			_ = tx.Respond(res)
-			return
 		}
-		var err error
-		if offer, err = sdp.Parse(req.Body()); err != nil {
-			respond(400, "Bad Session Description")
-			return
-		}
+		_ = tx.Respond(res)
 	}
 	mc, err := newMediaConn(e.cfg.MediaAddr)
 	if err != nil {
@@ -588,18 +603,11 @@ func (e *Endpoint) answer(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	sessID := uint64(time.Now().UnixNano()/1000) & (1<<53 - 1)
 	l := e.local(mc.port(), sessID)
-	var ans *sdp.Session
-	var neg sdp.Negotiated
-	if offer != nil {
-		ans, neg, err = sdp.Answer(l, offer, nil, e.cfg.Policy != PolicyOff)
-		if err != nil {
-			mc.Close()
-			respond(488, "Not Acceptable Here")
-			return
-		}
-	} else {
-		// Delayed offer: our offer goes in the 200, the answer in the ACK.
-		ans = sdp.Offer(l, sdp.KindAudio, nil)
+	ans, offer, neg, code := inviteAnswer(req, l, e.cfg.Policy)
+	if code != 200 {
+		mc.Close()
+		respond(code, map[int]string{400: "Bad Session Description", 415: "Unsupported Media Type", 488: "Not Acceptable Here"}[code])
+		return
 	}
 	ds, err := e.dua.ReadInvite(req, tx)
 	if err != nil {
