@@ -183,7 +183,9 @@ func NewEndpoint(cfg Config) (*Endpoint, error) {
 		e.ua.Close()
 		return nil, err
 	}
-	// Listen ourselves so that an ephemeral port is known before serving.
+	// Listen ourselves so that an ephemeral port is known before serving;
+	// serve once the handlers are in place.
+	var serve func()
 	switch cfg.Transport {
 	case "udp":
 		pc, err := net.ListenPacket("udp", cfg.Listen)
@@ -192,7 +194,7 @@ func NewEndpoint(cfg Config) (*Endpoint, error) {
 			return nil, err
 		}
 		e.addr, e.closer = pc.LocalAddr(), pc
-		go e.srv.ServeUDP(pc)
+		serve = func() { go e.srv.ServeUDP(pc) }
 	case "tcp":
 		l, err := net.Listen("tcp", cfg.Listen)
 		if err != nil {
@@ -200,7 +202,7 @@ func NewEndpoint(cfg Config) (*Endpoint, error) {
 			return nil, err
 		}
 		e.addr, e.closer = l.Addr(), l
-		go e.srv.ServeTCP(l)
+		serve = func() { go e.srv.ServeTCP(l) }
 	case "tls":
 		l, err := tls.Listen("tcp", cfg.Listen, cfg.TLS)
 		if err != nil {
@@ -208,10 +210,11 @@ func NewEndpoint(cfg Config) (*Endpoint, error) {
 			return nil, err
 		}
 		e.addr, e.closer = l.Addr(), l
-		go e.srv.ServeTLS(l)
+		serve = func() { go e.srv.ServeTLS(l) }
 	}
 	ap, err := netip.ParseAddrPort(e.addr.String())
 	if err != nil {
+		e.closer.Close()
 		e.Close()
 		return nil, err
 	}
@@ -252,6 +255,7 @@ func NewEndpoint(cfg Config) (*Endpoint, error) {
 		_ = tx.Respond(res)
 	})
 	e.srv.OnUpdate(e.onUpdate)
+	serve()
 	return e, nil
 }
 

@@ -155,14 +155,9 @@ func (m *mediaConn) startAudio(a sdp.AudioStream, caller bool, heard func(Tone))
 					return
 				default:
 				}
-				_ = m.UDPConn.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
 				n, _, err := m.ReadFrom(buf)
 				if err != nil {
-					var ne net.Error
-					if errors.As(err, &ne) && ne.Timeout() {
-						continue
-					}
-					return
+					return // closed, or woken by stopAudio
 				}
 				if pkt.Unmarshal(buf[:n]) != nil || (pkt.PayloadType != 0 && pkt.PayloadType != 8) {
 					continue
@@ -216,6 +211,7 @@ func (m *mediaConn) stopAudio() {
 	m.mu.Unlock()
 	if stop != nil {
 		close(stop)
+		_ = m.UDPConn.SetReadDeadline(time.Now()) // wake the receiver now
 		<-done
 	}
 }
