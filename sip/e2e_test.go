@@ -39,16 +39,20 @@ func endpoint(t testing.TB, cfg sip.Config) *sip.Endpoint {
 // faxOptions maps the negotiated T.38 parameters onto faxkit's options, as
 // the CLI does.
 func faxOptions(p *sdp.T38Params) *faxkit.Options {
-	o := &faxkit.Options{T38Version: int(p.Version), MaxDatagram: sdp.NormalizeMaxDatagram(p.MaxDatagram),
-		Pacing: faxkit.Unpaced, Timeout: 60 * time.Second}
+	o := &faxkit.Options{T38: faxT38Options(p), Timeout: 60 * time.Second}
+	if p.MaxBitRate > 0 && p.MaxBitRate < 14400 {
+		o.Fax.MaxBitRate = p.MaxBitRate
+	}
+	return o
+}
+
+func faxT38Options(p *sdp.T38Params) faxkit.T38Options {
+	o := faxkit.T38Options{Version: int(p.Version), MaxDatagram: sdp.NormalizeMaxDatagram(p.MaxDatagram), Pacing: faxkit.Unpaced}
 	switch p.EC {
 	case t38.ECFEC:
 		o.ErrorCorrection = faxkit.FEC
 	case t38.ECNone:
 		o.ErrorCorrection = faxkit.NoEC
-	}
-	if p.MaxBitRate > 0 && p.MaxBitRate < 14400 {
-		o.MaxBitRate = p.MaxBitRate
 	}
 	return o
 }
