@@ -79,6 +79,11 @@ type Config struct {
 	// application with an audio fax modem). Default false: such a call is
 	// hung up with ResultT38Refused.
 	AudioFallback bool
+	// ByeWait is how long, after the application's FaxDone, the call
+	// waits for the peer's BYE before sending its own (the peer may still
+	// be pacing out its DCN). Default 3 s when we answered the call, 0.5 s
+	// when we placed it.
+	ByeWait time.Duration
 	// AnswerQueue is how many incoming calls wait for Accept before new
 	// ones are answered 486 Busy Here. Default 16.
 	AnswerQueue int
@@ -337,9 +342,17 @@ func (e *Endpoint) local(mediaPort int, sessionID uint64) sdp.Local {
 }
 
 func (e *Endpoint) machineConfig(role Role, l sdp.Local) machineConfig {
+	byeWait := e.cfg.ByeWait
+	if byeWait <= 0 {
+		byeWait = 500 * time.Millisecond
+		if role == RoleAnswerer {
+			byeWait = 3 * time.Second
+		}
+	}
 	return machineConfig{role: role, policy: e.cfg.Policy, local: l, switchTimeout: e.cfg.SwitchTimeout,
 		autoRequestDelay: e.cfg.AutoRequestDelay, awaitTimeout: e.cfg.AwaitTimeout, audioFallback: e.cfg.AudioFallback,
-		rand: rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))}
+		byeWait: byeWait,
+		rand:    rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))}
 }
 
 func (e *Endpoint) register(c *Call) bool {
