@@ -81,8 +81,9 @@ type Config struct {
 	AudioFallback bool
 	// ByeWait is how long, after the application's FaxDone, the call
 	// waits for the peer's BYE before sending its own (the peer may still
-	// be pacing out its DCN). Default 3 s when we answered the call, 0.5 s
-	// when we placed it.
+	// be pacing out its DCN, about 1.2 s at 300 bit/s). Default 4 s when we
+	// answered the call, 2 s when we placed it (so two faxkit ends do not
+	// cross BYEs).
 	ByeWait time.Duration
 	// AnswerQueue is how many incoming calls wait for Accept before new
 	// ones are answered 486 Busy Here. Default 16.
@@ -110,6 +111,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Listen == "" {
 		c.Listen = "127.0.0.1:0"
+	}
+	if c.ByeWait < 0 {
+		return c, fmt.Errorf("%w: negative ByeWait", ErrConfig)
 	}
 	if c.RegisterExpiry <= 0 {
 		c.RegisterExpiry = time.Hour
@@ -338,15 +342,15 @@ func (e *Endpoint) Close() error {
 
 func (e *Endpoint) local(mediaPort int, sessionID uint64) sdp.Local {
 	return sdp.Local{SessionID: sessionID, Addr: e.cfg.MediaAddr, AudioPort: mediaPort, T38Port: mediaPort,
-		Codecs: e.cfg.Codecs, T38: e.cfg.T38}
+		Codecs: e.cfg.Codecs, T38: e.cfg.T38, T38MaxVersion: t38.MaxVersion}
 }
 
 func (e *Endpoint) machineConfig(role Role, l sdp.Local) machineConfig {
 	byeWait := e.cfg.ByeWait
 	if byeWait <= 0 {
-		byeWait = 500 * time.Millisecond
+		byeWait = 2 * time.Second
 		if role == RoleAnswerer {
-			byeWait = 3 * time.Second
+			byeWait = 4 * time.Second
 		}
 	}
 	return machineConfig{role: role, policy: e.cfg.Policy, local: l, switchTimeout: e.cfg.SwitchTimeout,
