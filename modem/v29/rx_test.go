@@ -157,3 +157,43 @@ func pcmBytes(a []int16) []byte {
 	}
 	return b
 }
+
+// TestTEP receives a transmission that starts with the optional talker
+// echo protection tone.
+func TestTEP(t *testing.T) {
+	bits := ber.Bits(ber.Preamble+4000, 12)
+	i := 0
+	tx, err := NewTx(TxConfig{Rate: 7200, TEP: true, GetBit: func() int {
+		if i == len(bits) {
+			return EndOfData
+		}
+		i++
+		return int(bits[i-1])
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var audio []int16
+	buf := make([]int16, 160)
+	for !tx.Done() {
+		audio = append(audio, buf[:tx.Modulate(buf)]...)
+	}
+	got, _ := receive(t, 7200, append(audio, make([]int16, 800)...))
+	if e, _ := ber.Compare(bits, got); e != 0 {
+		t.Errorf("%d bit errors after TEP", e)
+	}
+}
+
+// TestBelowThreshold: a transmission 4 dB under the carrier-detect level
+// raises no carrier.
+func TestBelowThreshold(t *testing.T) {
+	audio := ber.Channel{Signal: -49.5, SNR: ber.NoNoise}.Apply(transmit(t, 9600, ber.Bits(2000, 1)))
+	_, rx := receive(t, 9600, audio)
+	var up bool
+	rx.cfg.Status = func(s Status) { up = up || s == CarrierUp }
+	rx.Reset()
+	run(rx, audio)
+	if up {
+		t.Error("carrier detected at -49.5 dBm0")
+	}
+}
