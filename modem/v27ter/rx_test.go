@@ -157,6 +157,7 @@ func pcmBytes(a []int16) []byte {
 	}
 	return b
 }
+
 // TestTEP receives a transmission that starts with the optional talker
 // echo protection tone.
 func TestTEP(t *testing.T) {
