@@ -100,6 +100,7 @@ type Rx struct {
 	mse       float64
 	es        float64
 	pts       []complex128
+	slicer    *qam.Slicer
 	desc      qam.Scrambler
 	prevPhase int
 	symbols   int
@@ -146,6 +147,7 @@ func NewRx(cfg RxConfig) (*Rx, error) {
 	default:
 		r.pts = []complex128{points[0], 0, points[2], 0, points[4], 0, points[6], 0}
 	}
+	r.slicer = qam.NewSlicer(r.pts)
 	r.Reset()
 	return r, nil
 }
@@ -454,15 +456,7 @@ func (r *Rx) minQuality() float64 {
 }
 
 func (r *Rx) data(zr complex128) {
-	best, bi := math.Inf(1), 0
-	for i, p := range r.pts {
-		if p == 0 {
-			continue
-		}
-		if d := sq(zr - p); d < best {
-			best, bi = d, i
-		}
-	}
+	bi, best := r.slicer.Nearest(zr)
 	want := r.pts[bi]
 	r.mse += (best - r.mse) * (1.0 / 256)
 	r.adapt(zr, want, dataMu)
