@@ -19,8 +19,8 @@ func BenchmarkCallUnpaced(b *testing.B) {
 		name string
 		opts faxkit.Options
 	}{
-		{"ECM-MMR", faxkit.Options{Pacing: faxkit.Unpaced}},
-		{"nonECM-MR", faxkit.Options{Pacing: faxkit.Unpaced, DisableECM: true}},
+		{"ECM-MMR", faxkit.Options{T38: faxkit.T38Options{Pacing: faxkit.Unpaced}}},
+		{"nonECM-MR", faxkit.Options{Fax: faxkit.FaxOptions{DisableECM: true}, T38: faxkit.T38Options{Pacing: faxkit.Unpaced}}},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			page := pages(b, 1)

@@ -6,6 +6,8 @@
 //   - tone: the fax connect tones of T.30 and V.8 (CNG, CED/ANS, ANSam),
 //     generators and detectors, and the V.21 flag-preamble detector used
 //     to switch to T.38 early.
+//   - hdlc: T.30's HDLC framing (flags, bit stuffing, FCS-16, aborts) as a
+//     bit source and sink, shared by V.21 and the image modems' ECM.
 //   - v21: V.21 channel 2 FSK at 300 bit/s with HDLC framing (T.30 control
 //     frames).
 //   - v27ter, v29, v17: the image-phase modems (a separate work item).

@@ -7,7 +7,7 @@
 //   - T.30 5.3 frames: HDLC address/control, every control field of Table 5
 //     (FCF, with names), the X bit (5.3.6.1), and typed FIFs: DIS/DTC/DCS with
 //     every defined bit of Table 2 and its extend bits (DIS, DCS, Features,
-//     Bitmap; reserved bits survive a round trip), 20-character idents sent
+//     DISBits; reserved bits survive a round trip), 20-character idents sent
 //     reversed (CSI/TSI/CIG/PWD/SUB/SEP/SID/PSA), NSF/NSS/NSC as opaque T.35
 //     data, post-message commands and responses including PRI-EOM/MPS/EOP,
 //     and the Annex A ECM frames: PPS-x, PPR with its 256-bit map, CTC/CTR,
@@ -30,9 +30,19 @@
 //     256 frames, PPR with selective retransmission, CTC with speed fallback
 //     after the fourth PPR (EOR at the lowest speed), RR/RNR; multi-page
 //     documents with MPS, and EOM where the next page needs a new DCS.
-//   - Run, a driver that executes a Session over a Modem (the physical-layer
-//     interface a T.38 terminal or audio modems implement) on an injectable
-//     clock.
+//   - Driver (and Run, its one-line form), which executes a Session over a
+//     Modem (the physical-layer interface a T.38 terminal or audio modems
+//     implement) on an injectable clock. Driver.Handover replaces the modem
+//     mid-call at a clean point (no signal being sent), for a SIP re-INVITE
+//     from audio to T.38; DriverConfig.OnSignal tells call control what the
+//     modem heard (CNG, CED/ANSam, V.21 flags, image training, any other
+//     signal). A DCN pre-empts (Action.Preempt): a modem implementing
+//     Preempter cuts short what it is sending, without reading frames.
+//   - The T.30 signal timing every modem needs (timing.go): CNG cadence,
+//     CED, the 75 ms gap, the V.21 preamble, TCF, training times.
+//   - An answering terminal that hears the caller's CNG while waiting for a
+//     command repeats DIS at once rather than after T4 (the caller was not
+//     listening when the first DIS went out).
 //
 // # Usage
 //

@@ -44,6 +44,10 @@ type Config struct {
 	// MaxTries is how often a command is sent without a valid response
 	// before giving up (default 3, T.30 5.4.3.1).
 	MaxTries int
+	// MaxDamagedTries is how often a command is repeated because its
+	// response arrived damaged (bad FCS, or flags without a valid frame),
+	// which shows a live line, not a dead one (default 3 × MaxTries).
+	MaxDamagedTries int
 	// MaxPageTries is how often a page answered RTN is retried (default 3).
 	MaxPageTries int
 	// MaxPageBytes caps received page data (default 32 MiB).
@@ -81,6 +85,9 @@ func (c *Config) fill() error {
 	if c.MaxTries <= 0 {
 		c.MaxTries = 3
 	}
+	if c.MaxDamagedTries <= 0 {
+		c.MaxDamagedTries = 3 * c.MaxTries
+	}
 	if c.MaxPageTries <= 0 {
 		c.MaxPageTries = 3
 	}
@@ -88,7 +95,7 @@ func (c *Config) fill() error {
 		c.MaxPageBytes = 32 << 20
 	}
 	if c.TCFDuration <= 0 {
-		c.TCFDuration = 1500 * time.Millisecond
+		c.TCFDuration = TCFDuration
 	}
 	if c.TCFMinZeros <= 0 {
 		c.TCFMinZeros = time.Second
@@ -152,6 +159,7 @@ type Session struct {
 	t1End    time.Time
 	t5End    time.Time
 	cngNext  time.Time // calling terminal: when CNG is due again; zero once the far end is heard
+	farHeard bool      // a frame or carrier has come from the far end
 	sending  int
 	flagged  bool // flags seen since the current wait began (T4 reset once)
 
@@ -169,18 +177,23 @@ type Session struct {
 	common      []Speed
 
 	// transmitter
-	page      int
-	pageData  []byte
-	pageTries int
-	tries     int
-	postCmd   FCF
-	retrain   bool // next phase C needs DCS+TCF first
-	block     int
-	blockOff  int
-	blockN    int
-	resend    FrameMap // frames to (re)send in the next burst; all for a new block
-	ppr       int      // PPRs for the current block
-	ecmFailed bool
+	page         int
+	pageData     []byte
+	pageTries    int
+	tries        int  // the command in progress was sent this often without any answer
+	damagedTries int  // ... and this often answered with damaged frames only
+	heardBad     bool // this response wait saw a damaged frame
+	heardGood    bool // ... and a valid one (not necessarily a response)
+	converge     int  // ECM: frames the receiver missed at the last CTC decision (block size + 1 at its start)
+	pprFirst     int  // ECM: frames the first PPR since the block or the last CTC asked for
+	postCmd      FCF
+	retrain      bool // next phase C needs DCS+TCF first
+	block        int
+	blockOff     int
+	blockN       int
+	resend       FrameMap // frames to (re)send in the next burst; all for a new block
+	ppr          int      // PPRs for the current block
+	ecmFailed    bool
 
 	// receiver
 	repeatDIS    bool
@@ -297,7 +310,7 @@ func (s *Session) Handle(now time.Time, ev Event) []Action {
 		case s.pending != ResultInProgress:
 			s.end(s.pending)
 		default:
-			s.end(ResultHangup)
+			s.end(ResultCallDropped)
 		}
 	case EventSendDone:
 		if s.sending > 0 {
@@ -315,6 +328,7 @@ func (s *Session) Handle(now time.Time, ev Event) []Action {
 			break
 		}
 		s.stats.FramesReceived++
+		s.heardGood = true
 		s.rxIdle = 0
 		s.record(Record{Kind: RecordFrameReceived, Frame: f, PHI: f.CarriesPHI()})
 		s.onFrame(f)
@@ -323,6 +337,7 @@ func (s *Session) Handle(now time.Time, ev Event) []Action {
 		s.stats.BadFrames++
 		s.record(Record{Kind: RecordFrameReceived, Bad: true})
 		s.rxAlive()
+		s.damagedResponse()
 	case EventCarrierUp:
 		s.heard()
 		if ev.Speed != SpeedNone && (s.st == stWaitPage || s.st == stRxPage) && s.haveMode && !s.mode.ECM {
@@ -337,6 +352,12 @@ func (s *Session) Handle(now time.Time, ev Event) []Action {
 		s.onData(ev.Data)
 	case EventCarrierDown:
 		s.onCarrierDown()
+	case EventCED:
+		s.heard()
+	case EventCNG:
+		s.callerHeard(true)
+	case EventSignal:
+		s.callerHeard(false)
 	}
 	return s.flush()
 }
@@ -396,9 +417,6 @@ func (s *Session) sendCmd(after state, frames ...Frame) {
 	s.sendFrames(after, SpeedNone, frames...)
 }
 
-// cngPeriod is one cycle of the T.30 calling tone: 0.5 s of CNG, 3 s of silence.
-const cngPeriod = 3500 * time.Millisecond
-
 // sendCNG sends one CNG cycle while the calling terminal waits for the
 // first frame and schedules the next (T.30: CNG repeats until a
 // valid frame arrives or T1 expires). Repeating matters over T.38: an
@@ -408,7 +426,7 @@ const cngPeriod = 3500 * time.Millisecond
 func (s *Session) sendCNG() {
 	s.sending++
 	s.emit(Action{Kind: ActionSendTone, Tone: ToneCNG})
-	s.cngNext = s.now.Add(cngPeriod)
+	s.cngNext = s.now.Add(CNGPeriod)
 }
 
 // cngDeadline sets the stWaitDIS deadline: T1, or the next CNG if sooner.
@@ -419,8 +437,29 @@ func (s *Session) cngDeadline() {
 	}
 }
 
-// heard stops CNG: the far end has answered.
-func (s *Session) heard() { s.cngNext = time.Time{} }
+// heard notes a frame or carrier from the far end; it stops CNG: the far
+// end has answered.
+func (s *Session) heard() {
+	s.cngNext = time.Time{}
+	s.farHeard = true
+}
+
+// callerHeard repeats DIS at once when an answering terminal waiting for
+// a command hears the caller (its CNG, or any signal before the caller has
+// sent anything else) instead of sitting out T4: a caller still sending
+// CNG has not heard our DIS, typically because it was not listening yet
+// when it went out. A caller whose V.21 flags began in this wait is
+// answering: nothing is repeated over it.
+func (s *Session) callerHeard(cng bool) {
+	if s.st != stWaitCmd || !s.repeatDIS || s.flagged || !cng && s.farHeard {
+		return
+	}
+	if !s.now.Before(s.t1End) {
+		return
+	}
+	s.stats.EarlyDIS++
+	s.sendDIS()
+}
 
 func (s *Session) sendTone(t Tone, after state) {
 	s.emit(Action{Kind: ActionSendTone, Tone: t})
@@ -446,6 +485,9 @@ func (s *Session) disconnect(r Result) {
 	s.pending = r
 	s.setPhase(PhaseE)
 	s.sendCmd(stHangup, NewFrame(FCFDCN, s.disReceived, true))
+	// Once the call is being ended nothing still going out matters: the
+	// DCN pre-empts it (the modem cuts it short, Preempter).
+	s.out[len(s.out)-1].Preempt = true
 }
 
 func (s *Session) end(r Result) {
@@ -465,6 +507,7 @@ func (s *Session) end(r Result) {
 func (s *Session) enter(st state) {
 	s.st = st
 	s.flagged = false
+	s.heardBad, s.heardGood = false, false
 	switch st {
 	case stWaitDIS:
 		s.listen(SpeedNone)
@@ -531,6 +574,11 @@ func (s *Session) timeout() {
 			s.end(ResultNoAnswer)
 		}
 	case stWaitCFR, stWaitPostResp, stWaitCTR, stWaitERR:
+		if s.heardBad || s.flagged && !s.heardGood {
+			// something came, but no valid frame: damaged, not silent
+			s.retryDamaged()
+			return
+		}
 		s.retry()
 	case stWaitCmd:
 		if s.repeatDIS {
@@ -581,6 +629,63 @@ func (s *Session) rxWaitAgain() {
 	s.enter(s.st)
 }
 
+// answered notes a valid response to the command in progress: its tries,
+// silent and damaged, start again for the next command.
+func (s *Session) answered() {
+	s.tries = 0
+	s.damagedTries = 0
+}
+
+// isResponseWait reports whether st waits for the response to a command
+// of ours (T4 runs).
+func isResponseWait(st state) bool {
+	switch st {
+	case stWaitCFR, stWaitPostResp, stWaitCTR, stWaitERR:
+		return true
+	}
+	return false
+}
+
+// damagedResponse notes a frame with a bad FCS (or abandoned mid-way)
+// while we wait for a response: when T4 expires with no valid response,
+// the answer was damaged, not missing (timeout).
+func (s *Session) damagedResponse() {
+	if s.st == stSending && isResponseWait(s.after) {
+		// the answer overtook our modem's EventSendDone (see onFrame)
+		s.enter(s.after)
+	}
+	if isResponseWait(s.st) {
+		s.heardBad = true
+	}
+}
+
+// retryDamaged repeats the command when T4 expired after a damaged
+// response (frames with a bad FCS, or V.21 flags without any valid
+// frame). T.30 treats a corrupted response differently from silence: the
+// far end is there and answering (5.3.6.1.7 lets a receiver ask for a
+// repeat with CRP; a transmitter repeats the command whose response was
+// in error). Such a repeat is not a try of a dead line (MaxTries); it has
+// its own, larger budget (MaxDamagedTries), so a long answer that keeps
+// arriving damaged (a PPR spread over many lossy T.38 packets) does not
+// end a call the next repetition would save, and a peer that only ever
+// sends garbage still cannot hold the call for ever.
+//
+// The repeat waits for T4 rather than going out when the damaged burst
+// ends: an answer to a duplicated command (T.38 redundancy) may follow at
+// once, and a repeat sent over it would draw a second answer that crosses
+// the next command and is taken for its answer (a page counted that the
+// receiver never confirmed: found by TestRandomLoss).
+func (s *Session) retryDamaged() {
+	s.heardBad = false
+	s.damagedTries++
+	if s.damagedTries > s.cfg.MaxDamagedTries {
+		s.disconnect(ResultNoResponse)
+		return
+	}
+	s.stats.DamagedResponses++
+	s.repeatCmd()
+}
+
 // retry repeats the last command after T4 expired or the peer answered
 // CRP (T.30 5.4.3.1, 5.3.6.1.7), or gives up after MaxTries. A CRP counts
 // as a try, as in libspandsp, so a peer that answers everything with CRP
@@ -619,7 +724,7 @@ func (s *Session) onFrame(f Frame) {
 			s.end(s.pending)
 			return
 		}
-		s.end(ResultRemoteDCN)
+		s.end(ResultRemoteDisconnect)
 		return
 	case FCFCSI, FCFTSI, FCFCIG:
 		if id, err := DecodeIdent(f.Info); err == nil {
@@ -670,12 +775,12 @@ func (s *Session) txFrame(f Frame) {
 	case stWaitCFR:
 		switch f.FCF {
 		case FCFCFR:
-			s.tries = 0
+			s.answered()
 			s.retrain = false
 			s.enter(stTxPage)
 		case FCFFTT:
 			s.stats.FTTs++
-			s.tries = 0
+			s.answered()
 			next := NextSpeed(s.common, s.mode.Speed)
 			if next == SpeedNone {
 				s.disconnect(ResultTrainingFailed)
@@ -701,11 +806,11 @@ func (s *Session) txFrame(f Frame) {
 		}
 		switch f.FCF {
 		case FCFMCF, FCFRTP, FCFPIP:
-			s.tries = 0
+			s.answered()
 			s.retrain = f.FCF == FCFRTP
 			s.pageConfirmed()
 		case FCFRTN, FCFPIN:
-			s.tries = 0
+			s.answered()
 			s.stats.PagesRejected++
 			s.pageTries++
 			if s.pageTries >= s.cfg.MaxPageTries {
@@ -722,7 +827,7 @@ func (s *Session) txFrame(f Frame) {
 	case stWaitCTR:
 		switch f.FCF {
 		case FCFCTR:
-			s.tries = 0
+			s.answered()
 			s.ppr = 0
 			s.enter(stTxPage)
 		case FCFCRP:
@@ -731,7 +836,7 @@ func (s *Session) txFrame(f Frame) {
 	case stWaitERR:
 		switch f.FCF {
 		case FCFERR:
-			s.tries = 0
+			s.answered()
 			s.t5End = time.Time{}
 			s.ecmFailed = true
 			s.stats.EORs++
@@ -791,7 +896,7 @@ func (s *Session) onDIS(f Frame) {
 	s.stats.Compression = m.Compression
 	s.stats.Resolution = m.Resolution
 	s.stats.Width = m.Width
-	s.tries = 0
+	s.answered()
 	s.sendDCS()
 }
 
@@ -866,6 +971,7 @@ func (s *Session) newBlock() {
 	n := (rest + fs - 1) / fs
 	n = max(1, min(n, 256))
 	s.blockN = n
+	s.converge = n + 1
 	s.resend = FrameMap{}
 	for i := 0; i < n; i++ {
 		s.resend.Set(i)
@@ -909,11 +1015,11 @@ func (s *Session) txPost() {
 func (s *Session) txECMResponse(f Frame) {
 	switch f.FCF {
 	case FCFMCF, FCFPIP: // PIP: MCF plus a procedure interrupt we do not serve
-		s.tries = 0
+		s.answered()
 		s.t5End = time.Time{}
 		s.blockDone()
 	case FCFPPR:
-		s.tries = 0
+		s.answered()
 		s.t5End = time.Time{}
 		m, err := ParsePPR(f)
 		if err != nil {
@@ -931,9 +1037,26 @@ func (s *Session) txECMResponse(f Frame) {
 		}
 		s.stats.PPRs++
 		s.ppr++
+		if s.ppr == 1 {
+			s.pprFirst = want.Count()
+		}
 		s.resend = want
 		if s.ppr < 4 {
 			s.enter(stTxPage)
+			return
+		}
+		// The fourth PPR (T.30 A.4.4): continue to correct (CTC) or give
+		// the block up (EOR). A block that is converging (the receiver
+		// misses fewer frames now than at the first of these four PPRs,
+		// and than at the last such decision) is worth
+		// correcting at the same speed: a lower one would only make each
+		// frame longer on a line whose trouble is loss, not noise. One
+		// that is not converging falls back a speed, and at the lowest
+		// speed ends with EOR, as before.
+		if miss := want.Count(); miss < s.pprFirst && miss < s.converge {
+			s.converge = miss
+			s.stats.CTCs++
+			s.sendCmd(stWaitCTR, CTCFrame(s.mode.Speed, s.disReceived))
 			return
 		}
 		if next := NextSpeed(s.common, s.mode.Speed); next != SpeedNone {
@@ -962,12 +1085,12 @@ func (s *Session) txECMResponse(f Frame) {
 // onRNR answers RNR with RR until T5 runs out (T.30 A.4.2), waiting in
 // wait for the response to the RR.
 func (s *Session) onRNR(wait state) {
-	s.tries = 0
+	s.answered()
 	if s.t5End.IsZero() {
 		s.t5End = s.now.Add(s.cfg.T5)
 	}
 	if !s.now.Before(s.t5End) {
-		s.disconnect(ResultNotReady)
+		s.disconnect(ResultReceiverNotReady)
 		return
 	}
 	s.sendCmd(wait, NewFrame(FCFRR, s.disReceived, true))

@@ -2,14 +2,9 @@ package t38
 
 import (
 	"bytes"
-	"errors"
-	"net"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/faxkit/faxkit/t30"
-	"github.com/faxkit/faxkit/transport"
 )
 
 // rxState turns received IFP packets into t30 events (T.38 clause 5.3 and
@@ -26,21 +21,19 @@ import (
 // hdlc-sig-end instead of t4-non-ecm-sig-end. A frame any of whose packets
 // was lost in the network is reported bad, never glued together.
 type rxState struct {
-	t    *Terminal
-	mu   sync.Mutex
+	c    *core
 	recv *Receiver
 	ifp  IFP
 	rev  []byte
 
-	lastRx time.Time
 	// busy: the far end is sending a signal (since an indicator or data,
-	// until its no-signal); quietAt: when it last went quiet (clock
-	// UnixNano); quiet is signalled then. The transmitter reads them.
-	busy    atomic.Bool
-	quietAt atomic.Int64
-	quiet   chan struct{}
-	dirty   bool          // packets received since the last flush
-	kick    chan struct{} // wakes flushLoop when packets arrive
+	// until its no-signal); quietAt: when it last went quiet. The
+	// transmitter's turnaround reads them.
+	busy    bool
+	quietAt time.Time
+	lastRx  time.Time
+	now     time.Time // of the datagram or flush being handled
+	dirty   bool      // packets received since the last quiet flush
 
 	carrier bool
 	speed   t30.Speed // SpeedNone: V.21
@@ -59,14 +52,12 @@ type rxState struct {
 	endData  []byte
 }
 
-func (r *rxState) init(t *Terminal) error {
-	r.t = t
-	r.kick = make(chan struct{}, 1)
-	r.quiet = make(chan struct{}, 1)
-	r.ifp.Version = t.cfg.Version
+func (r *rxState) init(c *core) error {
+	r.c = c
+	r.ifp.Version = c.cfg.Version
 	r.asm = t30.NewFrameAssembler(0)
-	if t.cfg.Encapsulation == EncapUDPTL {
-		rc, err := NewReceiver(ReceiverConfig{Version: t.cfg.Version, Window: t.cfg.ReorderWindow})
+	if c.cfg.Encapsulation == EncapUDPTL {
+		rc, err := NewReceiver(ReceiverConfig{Version: c.cfg.Version, Window: c.cfg.ReorderWindow})
 		if err != nil {
 			return err
 		}
@@ -75,106 +66,47 @@ func (r *rxState) init(t *Terminal) error {
 	return nil
 }
 
-func (t *Terminal) readLoop() {
-	defer t.wg.Done()
-	buf := make([]byte, 8192)
-	errs := 0
-	for {
-		n, err := t.ep.ReadPacket(t.ctx, buf)
-		if err != nil {
-			if t.ctx.Err() != nil {
-				return
-			}
-			if errors.Is(err, transport.ErrTruncated) {
-				t.count(func(s *TerminalStats) { s.IFPMalformed++ })
-				continue
-			}
-			// A closed endpoint ends the call; other errors (an ICMP
-			// report on a connected socket, a malformed RTP packet) are
-			// transient, unless they never stop.
-			if errs++; errs < 100 && !errors.Is(err, net.ErrClosed) {
-				t.log.Debug("t38 receive", "err", err)
-				continue
-			}
-			t.log.Debug("t38 receive: endpoint gone", "err", err)
-			t.rx.hangup()
-			return
-		}
-		errs = 0
-		t.rx.push(buf[:n])
-	}
-}
-
-// flushLoop declares packets still missing lost once the peer has been
-// quiet for QuietFlush, so that what did arrive is delivered. It sleeps
-// while nothing arrives (push kicks it), so an idle call costs no wakeups.
-func (t *Terminal) flushLoop() {
-	defer t.wg.Done()
-	r := &t.rx
-	for {
-		select {
-		case <-r.kick:
-		case <-t.ctx.Done():
-			return
-		}
-		wait := t.cfg.QuietFlush
-		for {
-			tm := t.clk.NewTimer(wait)
-			select {
-			case <-tm.C():
-			case <-t.ctx.Done():
-				tm.Stop()
-				return
-			}
-			r.mu.Lock()
-			q := t.clk.Now().Sub(r.lastRx)
-			if q >= t.cfg.QuietFlush {
-				r.dirty = false
-				if r.recv != nil {
-					r.recv.Flush()
-					r.drain()
-				}
-				r.mu.Unlock()
-				break
-			}
-			r.mu.Unlock()
-			wait = t.cfg.QuietFlush - q
-		}
-	}
-}
-
-func (r *rxState) hangup() {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.recv != nil {
-		r.recv.Flush()
-		r.drain()
-	}
-	r.emit(t30.Event{Kind: t30.EventHangup})
-}
-
-func (r *rxState) push(b []byte) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.lastRx = r.t.clk.Now()
-	if !r.dirty {
-		r.dirty = true
-		select {
-		case r.kick <- struct{}{}:
-		default:
-		}
-	}
+// push takes one received datagram.
+func (r *rxState) push(now time.Time, b []byte) {
+	r.now = now
+	r.lastRx = now
+	r.dirty = true
 	if r.recv == nil {
 		r.handle(b)
 		return
 	}
 	_ = r.recv.Push(b)
-	r.drain()
-	st := r.recv.Stats()
-	r.t.count(func(s *TerminalStats) { s.Receiver = st })
+	r.drain(now)
+	r.c.stats.Receiver = r.recv.Stats()
 }
 
-func (r *rxState) drain() {
+// flushAt is when the quiet flush is due (zero: none): when nothing has
+// arrived for QuietFlush, packets still missing are declared lost so
+// that what did arrive is delivered.
+func (r *rxState) flushAt() time.Time {
+	if !r.dirty || r.recv == nil {
+		return time.Time{}
+	}
+	return r.lastRx.Add(r.c.cfg.QuietFlush)
+}
+
+func (r *rxState) flush(now time.Time) {
+	r.now = now
+	r.dirty = false
+	if r.recv != nil {
+		r.recv.Flush()
+		r.drain(now)
+		r.c.stats.Receiver = r.recv.Stats()
+	}
+}
+
+// hangup: the endpoint is gone.
+func (r *rxState) hangup(now time.Time) {
+	r.flush(now)
+	r.c.emit(t30.Event{Kind: t30.EventHangup})
+}
+
+func (r *rxState) drain(now time.Time) {
 	for d, ok := r.recv.Next(); ok; d, ok = r.recv.Next() {
 		if d.Lost > 0 {
 			r.gap(d.Lost)
@@ -184,20 +116,13 @@ func (r *rxState) drain() {
 	}
 }
 
-func (r *rxState) emit(ev t30.Event) {
-	if r.t.hungup.Load() {
-		return
-	}
-	r.t.emit(ev)
-}
-
 // gap: packets were lost for good. Whatever HDLC frame they belonged to
 // (the one in progress, or one whose start they carried) is bad.
 func (r *rxState) gap(n int) {
 	r.damaged = true
 	r.endValid = false
-	r.t.count(func(s *TerminalStats) { s.DataLost += uint64(n) })
-	r.t.log.Debug("t38 receive: packets lost", "n", n)
+	r.c.stats.DataLost += uint64(n)
+	r.c.log.Debug("t38 receive: packets lost", "n", n)
 	r.markLoss(n)
 }
 
@@ -223,16 +148,16 @@ func (r *rxState) markLoss(n int) {
 			d[i/8] |= 1 << (i % 8)
 		}
 	}
-	r.t.count(func(s *TerminalStats) { s.RowsMarked += uint64(k) })
-	r.emit(t30.Event{Kind: t30.EventData, Data: d})
+	r.c.stats.RowsMarked += uint64(k)
+	r.c.emit(t30.Event{Kind: t30.EventData, Data: d})
 }
 
 func (r *rxState) handle(b []byte) {
 	if err := r.ifp.Unmarshal(b); err != nil {
-		r.t.count(func(s *TerminalStats) { s.IFPMalformed++ })
+		r.c.stats.IFPMalformed++
 		return
 	}
-	r.t.count(func(s *TerminalStats) { s.IFPReceived++ })
+	r.c.stats.IFPReceived++
 	switch r.ifp.Type {
 	case TypeIndicator:
 		r.indicator(r.ifp.Indicator)
@@ -243,7 +168,7 @@ func (r *rxState) handle(b []byte) {
 
 func (r *rxState) indicator(ind Indicator) {
 	if r.indValid && ind == r.lastInd && !r.dataSinceInd {
-		r.t.count(func(s *TerminalStats) { s.Repeats++ })
+		r.c.stats.Repeats++
 		return
 	}
 	r.indValid, r.lastInd, r.dataSinceInd = true, ind, false
@@ -255,7 +180,7 @@ func (r *rxState) indicator(ind Indicator) {
 	default:
 		r.setBusy(true)
 	}
-	r.t.log.Debug("t38 receive", "indicator", ind)
+	r.c.log.Debug("t38 receive", "indicator", ind.String())
 	if ind == IndV21Preamble {
 		r.endCarrier()
 		r.damaged = false
@@ -274,26 +199,20 @@ func (r *rxState) indicator(ind Indicator) {
 }
 
 func (r *rxState) setBusy(b bool) {
-	if r.busy.Load() == b {
+	if r.busy == b {
 		return
 	}
 	if !b {
-		r.quietAt.Store(r.t.clk.Now().UnixNano())
+		r.quietAt = r.now
 	}
-	r.busy.Store(b)
-	if !b {
-		select {
-		case r.quiet <- struct{}{}:
-		default:
-		}
-	}
+	r.busy = b
 }
 
 func (r *rxState) startCarrier(sp t30.Speed) {
 	r.carrier, r.speed = true, sp
 	r.pageEnd = pageEndScanner{}
 	r.pkts = 0
-	r.emit(t30.Event{Kind: t30.EventCarrierUp, Speed: sp})
+	r.c.emit(t30.Event{Kind: t30.EventCarrierUp, Speed: sp})
 }
 
 // endCarrier drops the carrier; a frame in progress is reported bad.
@@ -306,12 +225,12 @@ func (r *rxState) endCarrier() {
 	}
 	r.damaged = false
 	r.carrier = false
-	r.emit(t30.Event{Kind: t30.EventCarrierDown})
+	r.c.emit(t30.Event{Kind: t30.EventCarrierDown})
 }
 
 func (r *rxState) frameBad() {
-	r.t.count(func(s *TerminalStats) { s.FramesBad++ })
-	r.emit(t30.Event{Kind: t30.EventFrameBad})
+	r.c.stats.FramesBad++
+	r.c.emit(t30.Event{Kind: t30.EventFrameBad})
 }
 
 func isEndField(f FieldType) bool {
@@ -332,7 +251,7 @@ func (r *rxState) data(dt DataType, fields []Field) {
 	for _, f := range fields {
 		end := isEndField(f.Type)
 		if end && r.endValid && r.endDT == dt && r.endFT == f.Type && bytes.Equal(r.endData, f.Data) {
-			r.t.count(func(s *TerminalStats) { s.Repeats++ })
+			r.c.stats.Repeats++
 			continue
 		}
 		if end {
@@ -394,8 +313,8 @@ func (r *rxState) frameEnd(ok bool) {
 	r.damaged = false
 	switch ev.Kind {
 	case t30.EventFrame:
-		r.t.count(func(s *TerminalStats) { s.FramesReceived++ })
-		r.emit(ev)
+		r.c.stats.FramesReceived++
+		r.c.emit(ev)
 	case t30.EventFrameBad:
 		r.frameBad()
 	}
@@ -409,7 +328,7 @@ func (r *rxState) image(b []byte) {
 	if len(b) == 0 {
 		return
 	}
-	r.t.count(func(s *TerminalStats) { s.ImageOctets += uint64(len(b)) })
+	r.c.stats.ImageOctets += uint64(len(b))
 	if r.pageEnd.done && allZero(b) {
 		return
 	}
@@ -417,7 +336,7 @@ func (r *rxState) image(b []byte) {
 	BitReverse(d, b)
 	r.pkts++
 	r.pageEnd.scan(d)
-	r.emit(t30.Event{Kind: t30.EventData, Data: d})
+	r.c.emit(t30.Event{Kind: t30.EventData, Data: d})
 }
 
 func allZero(b []byte) bool {

@@ -104,7 +104,7 @@ func run(ctx context.Context, logger *slog.Logger, dir, httpAddr, t38Addr, certF
 	svc.Logger = logger
 	svc.FaxOptions = faxkit.Options{Logger: logger, Timeout: 30 * time.Minute}
 	if !pace {
-		svc.FaxOptions.Pacing = faxkit.Unpaced
+		svc.FaxOptions.T38.Pacing = faxkit.Unpaced
 	}
 	faxAddr, err := svc.Start(ctx, workers, t38Addr)
 	if err != nil {

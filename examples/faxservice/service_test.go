@@ -28,7 +28,7 @@ func TestFaxService(t *testing.T) {
 	dir := t.TempDir()
 	svc, err := open(ctx, dir, 0)
 	require.NoError(t, err)
-	svc.FaxOptions = faxkit.Options{Pacing: faxkit.Unpaced, Timeout: time.Minute}
+	svc.FaxOptions = faxkit.Options{T38: faxkit.T38Options{Pacing: faxkit.Unpaced}, Timeout: time.Minute}
 	faxAddr, err := svc.Start(ctx, 2, "127.0.0.1:0")
 	require.NoError(t, err)
 	ts := httptest.NewTLSServer(svc.Handler())

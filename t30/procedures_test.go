@@ -104,7 +104,7 @@ func TestRNRAndRR(t *testing.T) {
 		return f, false
 	}
 	runPair(t, p)
-	if p.tx.Result() != ResultNotReady {
+	if p.tx.Result() != ResultReceiverNotReady {
 		t.Fatalf("tx %v", p.tx.Result())
 	}
 }
@@ -178,18 +178,18 @@ func TestIncompatible(t *testing.T) {
 	doc := &BitmapDocument{Resolution: ResFine, Width: WidthB4, Pages: []*t4.Bitmap{testPage(0, 2048, 50)}}
 	p := newPair(t, doc, withCaps(nil, func(c *Capabilities) { c.Width = WidthA4 }))
 	runPair(t, p)
-	wantResults(t, p, ResultIncompatible, ResultRemoteDCN)
+	wantResults(t, p, ResultIncompatible, ResultRemoteDisconnect)
 }
 
 func TestAbortAndRemoteDCN(t *testing.T) {
 	p := newPair(t, testDoc(3, 100, ResFine), withCaps(nonECM, nil))
 	p.sim.push(t0.Add(12*time.Second), 0, Event{Kind: EventAbort})
 	runPair(t, p)
-	wantResults(t, p, ResultLocalAbort, ResultRemoteDCN)
+	wantResults(t, p, ResultLocalAbort, ResultRemoteDisconnect)
 	p = newPair(t, testDoc(3, 100, ResFine))
 	p.sim.push(t0.Add(12*time.Second), 1, Event{Kind: EventAbort})
 	runPair(t, p)
-	wantResults(t, p, ResultRemoteDCN, ResultLocalAbort)
+	wantResults(t, p, ResultRemoteDisconnect, ResultLocalAbort)
 }
 
 func TestLostPPR(t *testing.T) {
