@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/faxkit/faxkit/modem/internal/ber"
+	"github.com/faxkit/faxkit/modem/internal/qamref"
 )
 
 func TestBadRate(t *testing.T) {
@@ -195,5 +196,16 @@ func TestBelowThreshold(t *testing.T) {
 	run(rx, audio)
 	if up {
 		t.Error("carrier detected at -49.5 dBm0")
+	}
+}
+
+// TestSpandspTEP receives libspandsp's transmission with its talker echo
+// protection tone.
+func TestSpandspTEP(t *testing.T) {
+	bits := ber.Bits(ber.Preamble+4000, 13)
+	audio := append(qamref.TxTEP(t, "v29", 7200, -20, bits), make([]int16, 800)...)
+	got, _ := receive(t, 7200, audio)
+	if e, _ := ber.Compare(bits, got); e != 0 {
+		t.Errorf("%d bit errors after spandsp's TEP", e)
 	}
 }

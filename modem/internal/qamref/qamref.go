@@ -100,7 +100,18 @@ func run(t testing.TB, stdin []byte, args ...string) ([]byte, string) {
 // its shutdown.
 func Tx(t testing.TB, modem string, rate int, level float64, bits []byte) []int16 {
 	t.Helper()
-	out, _ := run(t, bits, "tx", modem, strconv.Itoa(rate), strconv.FormatFloat(level, 'f', 2, 64))
+	return tx(t, modem, rate, level, bits, "notep")
+}
+
+// TxTEP is Tx with the optional talker echo protection tone first.
+func TxTEP(t testing.TB, modem string, rate int, level float64, bits []byte) []int16 {
+	t.Helper()
+	return tx(t, modem, rate, level, bits, "tep")
+}
+
+func tx(t testing.TB, modem string, rate int, level float64, bits []byte, tep string) []int16 {
+	t.Helper()
+	out, _ := run(t, bits, "tx", modem, strconv.Itoa(rate), strconv.FormatFloat(level, 'f', 2, 64), tep)
 	s := make([]int16, len(out)/2)
 	for i := range s {
 		s[i] = int16(binary.LittleEndian.Uint16(out[2*i:]))
