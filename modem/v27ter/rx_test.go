@@ -209,3 +209,26 @@ func TestSpandspTEP(t *testing.T) {
 		t.Errorf("%d bit errors after spandsp's TEP", e)
 	}
 }
+
+// TestWrongRate: a receiver set for one rate must not deliver data from a
+// transmission at the other (the baud rates differ, so segment 3's
+// reversals are not found).
+func TestWrongRate(t *testing.T) {
+	for _, c := range []struct{ tx, rx int }{{2400, 4800}, {4800, 2400}} {
+		audio := append(transmit(t, c.tx, ber.Bits(4000, 1)), make([]int16, 800)...)
+		var st []Status
+		n := 0
+		rx, err := NewRx(RxConfig{Rate: c.rx, PutBit: func(int) { n++ }, Status: func(s Status) { st = append(st, s) }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		run(rx, audio)
+		trained := false
+		for _, s := range st {
+			trained = trained || s == TrainingSucceeded
+		}
+		if trained || n != 0 {
+			t.Errorf("%d bit/s signal into a %d receiver: statuses %v, %d bits", c.tx, c.rx, st, n)
+		}
+	}
+}

@@ -209,3 +209,22 @@ func TestSpandspTEP(t *testing.T) {
 		t.Errorf("%d bit errors after spandsp's TEP", e)
 	}
 }
+
+// TestWrongRate: a receiver set for 9600 bit/s must not deliver data from
+// a 4800 or 7200 bit/s transmission (T.30 then sees the TCF fail).
+func TestWrongRate(t *testing.T) {
+	for _, rate := range []int{4800, 7200} {
+		audio := append(transmit(t, rate, ber.Bits(4000, 1)), make([]int16, 800)...)
+		var st []Status
+		n := 0
+		rx, err := NewRx(RxConfig{Rate: 9600, PutBit: func(int) { n++ }, Status: func(s Status) { st = append(st, s) }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		run(rx, audio)
+		want := []Status{CarrierUp, TrainingFailed, CarrierDown}
+		if n != 0 || len(st) != 3 || st[0] != want[0] || st[1] != want[1] || st[2] != want[2] {
+			t.Errorf("%d bit/s signal into a 9600 receiver: statuses %v, %d bits; want %v and no bits", rate, st, n, want)
+		}
+	}
+}
