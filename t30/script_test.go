@@ -320,3 +320,27 @@ func TestReceiverECMPartialPage(t *testing.T) {
 		t.Fatalf("pages %d", len(got))
 	}
 }
+
+// TestAnswerRestoresTries: an answer ends its command's tries. DCS is
+// met by silence twice, then FTT: the DCS at the next speed starts with
+// all three tries again (T.30 5.4.3.1 counts per command).
+func TestAnswerRestoresTries(t *testing.T) {
+	caps := t30.DefaultCapabilities()
+	caps.ECM = false
+	c := caller(t, page(10, 1), caps)
+	for i := 0; i < 2; i++ {
+		c.Advance(t30test.T4)
+		c.Want("repeats DCS after T4", t30.FCFDCS)
+		c.WantAction("and trains", t30.ActionSendTCF)
+	}
+	c.Recv(t30test.Frame(t30.FCFFTT))
+	c.Want("falls back a speed", t30.FCFDCS)
+	c.WantAction("and trains", t30.ActionSendTCF)
+	for i := 0; i < 2; i++ {
+		c.Advance(t30test.T4)
+		c.Want("has its tries again", t30.FCFDCS)
+		c.WantAction("and trains", t30.ActionSendTCF)
+	}
+	c.Advance(t30test.T4)
+	c.WantEnd("gives up after three tries of the new DCS", t30.ResultNoResponse)
+}
