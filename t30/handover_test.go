@@ -50,11 +50,20 @@ func TestHandoverMidPhaseB(t *testing.T) {
 				OnSignal:   func(ev Event) { txSignals = append(txSignals, ev.Kind) },
 			})
 			rxd = NewDriver(p.rx, b1, &DriverConfig{OnHandover: onHand("rx")})
+			// The caller starts first: its CNG is out (and done) before
+			// the answerer's DIS can arrive, so the caller is between
+			// signals when it asks for the hand-over.
 			var wg sync.WaitGroup
-			var rx Result
-			wg.Add(1)
+			var tx, rx Result
+			wg.Add(2)
+			go func() { defer wg.Done(); tx = txd.Run(context.Background()) }()
+			for i := 0; len(b1.ev) == 0; i++ {
+				if i > 5000 {
+					t.Fatal("caller sent no CNG")
+				}
+				time.Sleep(time.Millisecond)
+			}
 			go func() { defer wg.Done(); rx = rxd.Run(context.Background()) }()
-			tx := txd.Run(context.Background())
 			wg.Wait()
 			if tx != ResultOK || rx != ResultOK {
 				t.Fatalf("tx %v rx %v", tx, rx)

@@ -124,29 +124,30 @@ func (p Phase) String() string {
 
 // Stats describe a call. RemoteIdent is PHI: LogValue redacts it.
 type Stats struct {
-	Pages          int // pages transferred and confirmed (MCF/RTP, or PPS-x answered MCF)
-	PagesRejected  int // pages answered RTN (sent or received)
-	Speed          Speed
-	Compression    Compression
-	Resolution     Resolution
-	Width          PaperWidth
-	ECM            bool
-	ECMFrameSize   int
-	BadRows        int // receive: bad rows over all accepted pages
-	LongestBadRun  int // receive: longest run of bad rows on any page
-	RemoteIdent    string
-	RemoteVendor   string // T.35 country and provider code of the remote NSF, hex
-	Retrains       int    // DCS/TCF sequences after the first
-	FTTs           int
-	PPRs           int
-	CTCs           int
-	EORs           int
-	FramesResent   int // ECM frames retransmitted
-	FramesSent     int
-	FramesReceived int
-	BadFrames      int // frames received with a bad FCS
-	EarlyDIS       int // answering: DIS repeated at once on hearing the caller (CNG) instead of after T4
-	Start, End     time.Time
+	Pages            int // pages transferred and confirmed (MCF/RTP, or PPS-x answered MCF)
+	PagesRejected    int // pages answered RTN (sent or received)
+	Speed            Speed
+	Compression      Compression
+	Resolution       Resolution
+	Width            PaperWidth
+	ECM              bool
+	ECMFrameSize     int
+	BadRows          int // receive: bad rows over all accepted pages
+	LongestBadRun    int // receive: longest run of bad rows on any page
+	RemoteIdent      string
+	RemoteVendor     string // T.35 country and provider code of the remote NSF, hex
+	Retrains         int    // DCS/TCF sequences after the first
+	FTTs             int
+	PPRs             int
+	CTCs             int
+	EORs             int
+	FramesResent     int // ECM frames retransmitted
+	FramesSent       int
+	FramesReceived   int
+	BadFrames        int // frames received with a bad FCS
+	EarlyDIS         int // answering: DIS repeated at once on hearing the caller (CNG) instead of after T4
+	DamagedResponses int // commands repeated because their response arrived damaged
+	Start, End       time.Time
 }
 
 // Duration is End - Start.

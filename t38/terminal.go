@@ -164,6 +164,10 @@ type TerminalConfig struct {
 	// Logger gets signal-level debug records (never frame or page
 	// contents); nil discards.
 	Logger *slog.Logger
+
+	// splitFrames cuts HDLC frames into PacketInterval chunks, as before
+	// whole-frame packets; kept to measure what those buy.
+	splitFrames bool
 }
 
 // TerminalStats counts what a Terminal sent and received.

@@ -67,7 +67,7 @@ type txState struct {
 	sender *Sender
 	depth  int
 	ifp    IFP
-	fields [1]Field
+	fields [2]Field
 	rev    []byte
 	budget [2]int // per category: data octets per packet that keep full EC
 	paced  bool
@@ -231,11 +231,7 @@ func (x *txState) build(j *txJob, c *core) {
 			for _, f := range j.frames {
 				x.rev = append(x.rev[:0], f...)
 				BitReverse(x.rev, x.rev)
-				x.data(dt, FieldHDLCData, x.rev, rate, cat)
-				// No fcs-OK once cut: the sig-end makes the far end
-				// drop the partial frame.
-				x.field(dt, FieldHDLCFCSOK, nil, cat, 1, true)
-				x.advance(octetTime(3, rate)) // FCS and a flag
+				x.frame(dt, x.rev, rate, cat)
 			}
 		}
 		x.field(dt, FieldHDLCSigEnd, nil, catControl, rep, false)
@@ -276,8 +272,45 @@ func (x *txState) indicator(ind Indicator, copies int) {
 
 func (x *txState) field(dt DataType, ft FieldType, data []byte, cat category, copies int, cut bool) {
 	x.fields[0] = Field{Type: ft, Data: data}
-	x.ifp.Type, x.ifp.DataType, x.ifp.Fields = TypeData, dt, x.fields[:]
+	x.ifp.Type, x.ifp.DataType, x.ifp.Fields = TypeData, dt, x.fields[:1]
 	x.add(cat, copies, cut)
+}
+
+// frame lays out one HDLC frame (T.38 clause 6.2: hdlc-data fields, then
+// hdlc-fcs-OK), in as few packets as keep the full error correction: the
+// whole frame and its fcs-OK in one packet when it fits, else chunks of
+// the budget with the fcs-OK beside the last. Every packet lost in the
+// network costs the whole frame, so fewer packets per frame means fewer
+// frames lost: at 5% loss a 256-octet ECM frame cut into 30 ms chunks at
+// 14400 bit/s (6 packets) is lost 26% of the time, whole 5%; a V.21 frame
+// cut into 30 ms chunks (1 octet each) is almost always lost. The packet
+// leaves when the frame starts on the line, and the next after the
+// frame's line time, so the signal keeps its real-time length.
+// (TerminalConfig.splitFrames restores the 30 ms chunking, to measure.)
+func (x *txState) frame(dt DataType, b []byte, rate int, cat category) {
+	const fieldOverhead = 4 // a second field's header and length
+	chunk := x.budget[cat] - fieldOverhead
+	if x.paced && x.cfg.splitFrames {
+		chunk = min(chunk, max(1, int(int64(rate)*int64(x.cfg.PacketInterval)/int64(8*time.Second))))
+	}
+	chunk = max(chunk, 1)
+	for {
+		n := min(chunk, len(b))
+		if n == len(b) {
+			x.fields[0] = Field{Type: FieldHDLCData, Data: b}
+			x.fields[1] = Field{Type: FieldHDLCFCSOK}
+			x.ifp.Type, x.ifp.DataType, x.ifp.Fields = TypeData, dt, x.fields[:2]
+			if n == 0 {
+				x.ifp.Fields = x.fields[1:2]
+			}
+			x.add(cat, 1, true)
+			x.advance(octetTime(n+3, rate)) // the data, FCS and a flag
+			return
+		}
+		x.field(dt, FieldHDLCData, b[:n], cat, 1, true)
+		x.advance(octetTime(n, rate))
+		b = b[n:]
+	}
 }
 
 // data lays out b as fields of type ft, chunked to the datagram budget

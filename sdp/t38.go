@@ -1,9 +1,8 @@
-package t38
+package sdp
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
+	"github.com/faxkit/faxkit/t38"
 	"strconv"
 	"strings"
 )
@@ -31,18 +30,15 @@ func (r RateManagement) String() string {
 	return "RateManagement(" + strconv.Itoa(int(r)) + ")"
 }
 
-// ErrNoT38 is returned by ParseSDP when the description has no T.38 media.
-var ErrNoT38 = errors.New("t38: no m=image t38 media in SDP")
-
-// SDPParams are the T.38 SDP attributes of ITU-T T.38 annex D (and RFC
+// T38Params are the T.38 SDP attributes of ITU-T T.38 annex D (and RFC
 // 3362's media type parameters). Zero fields mean "not stated".
-type SDPParams struct {
-	Version        Version        // T38FaxVersion
+type T38Params struct {
+	Version        t38.Version    // T38FaxVersion
 	MaxBitRate     int            // T38MaxBitRate (also T38FaxMaxRate, T38FaxMaxBitRate)
 	RateManagement RateManagement // T38FaxRateManagement
 	MaxBuffer      int            // T38FaxMaxBuffer (also T38FaxMaxBufferSize)
 	MaxDatagram    int            // T38FaxMaxDatagram (also T38MaxDatagram)
-	EC             ErrorCorrection
+	EC             t38.ErrorCorrection
 	// ECDepthMin and ECDepthMax are T38FaxUdpECDepth (T.38 2010), the
 	// redundancy depth for control and image packets.
 	ECDepthMin, ECDepthMax int
@@ -53,103 +49,13 @@ type SDPParams struct {
 	VendorInfo             string // T38VendorInfo, as sent
 }
 
-// Media is a T.38 media description: the m=image line, its connection
-// address and attributes.
-type Media struct {
-	Port   int
-	Proto  string // transport as written, e.g. "udptl" (also "UDPTL")
-	Addr   string // connection address (media-level c= line, else session-level)
-	Params SDPParams
-}
-
-// ParseSDP finds the first T.38 media description ("m=image <port> udptl
-// t38", the transport matched case-insensitively) in an SDP body and
-// returns it with its attributes. Lines may end in CRLF or LF. Attributes
-// it does not know are ignored; a known attribute with a bad value is an
-// error.
-func ParseSDP(body []byte) (Media, error) {
-	var m Media
-	var sessionAddr string
-	state := 0 // 0 session, 1 in our media, 2 in other media, 3 done
-	for len(body) > 0 && state != 3 {
-		var line []byte
-		line, body, _ = bytes.Cut(body, []byte{'\n'})
-		l := strings.TrimRight(string(line), "\r \t")
-		if len(l) < 2 || l[1] != '=' {
-			continue
-		}
-		switch l[0] {
-		case 'm':
-			if state == 1 {
-				state = 3
-				continue
-			}
-			f := strings.Fields(l[2:])
-			if len(f) >= 4 && strings.EqualFold(f[0], "image") && hasFormat(f[3:], "t38") {
-				port, err := strconv.Atoi(f[1])
-				if p, _, ok := strings.Cut(f[1], "/"); ok { // port/count
-					port, err = strconv.Atoi(p)
-				}
-				if err != nil || port < 0 || port > 65535 {
-					return m, fmt.Errorf("%w: bad port in %q", ErrInvalid, l)
-				}
-				m.Port, m.Proto = port, f[2]
-				state = 1
-			} else {
-				state = 2
-			}
-		case 'c':
-			addr := connAddr(l[2:])
-			switch state {
-			case 0:
-				sessionAddr = addr
-			case 1:
-				m.Addr = addr
-			}
-		case 'a':
-			if state != 1 {
-				continue
-			}
-			if _, err := ParseAttribute(l, &m.Params); err != nil {
-				return m, err
-			}
-		}
-	}
-	if state == 0 || state == 2 {
-		return m, ErrNoT38
-	}
-	if m.Addr == "" {
-		m.Addr = sessionAddr
-	}
-	return m, nil
-}
-
-func hasFormat(fmts []string, want string) bool {
-	for _, f := range fmts {
-		if strings.EqualFold(f, want) {
-			return true
-		}
-	}
-	return false
-}
-
-// connAddr returns the address of "IN IP4 192.0.2.1[/ttl]".
-func connAddr(v string) string {
-	f := strings.Fields(v)
-	if len(f) < 3 {
-		return ""
-	}
-	a, _, _ := strings.Cut(f[2], "/")
-	return a
-}
-
-// ParseAttribute parses one SDP attribute line ("a=name:value", with or
+// ParseT38Attribute parses one SDP attribute line ("a=name:value", with or
 // without the "a=") into p and reports whether it was a T.38 attribute.
 // Names are matched case-insensitively, with the vendor spellings seen in
 // the field (T38MaxDatagram, T38FaxMaxRate, T38FaxMaxBufferSize, ...).
 // Boolean attributes are true when bare or with ":1" (also "true", "yes")
 // and false with ":0" (also "false", "no").
-func ParseAttribute(line string, p *SDPParams) (bool, error) {
+func ParseT38Attribute(line string, p *T38Params) (bool, error) {
 	line = strings.TrimPrefix(strings.TrimSpace(line), "a=")
 	name, value, hasValue := strings.Cut(line, ":")
 	name = strings.TrimSpace(name)
@@ -178,7 +84,7 @@ func ParseAttribute(line string, p *SDPParams) (bool, error) {
 	case "t38faxversion":
 		var n int
 		if n, err = num(255); err == nil {
-			p.Version = Version(n)
+			p.Version = t38.Version(n)
 		}
 	case "t38maxbitrate", "t38faxmaxrate", "t38faxmaxbitrate":
 		p.MaxBitRate, err = num(1 << 30)
@@ -198,22 +104,22 @@ func ParseAttribute(line string, p *SDPParams) (bool, error) {
 	case "t38faxudpec":
 		switch strings.ToLower(value) {
 		case "t38udpredundancy":
-			p.EC = ECRedundancy
+			p.EC = t38.ECRedundancy
 		case "t38udpfec":
-			p.EC = ECFEC
+			p.EC = t38.ECFEC
 		case "t38udpnoec", "none", "":
-			p.EC = ECNone
+			p.EC = t38.ECNone
 		default:
 			err = fmt.Errorf("%w: T38FaxUdpEC %q", ErrInvalid, value)
 		}
 	case "t38faxudpecdepth":
 		lo, hi, two := strings.Cut(value, " ")
 		value = lo
-		if p.ECDepthMin, err = num(MaxDepth * 8); err == nil {
+		if p.ECDepthMin, err = num(t38.MaxDepth * 8); err == nil {
 			p.ECDepthMax = p.ECDepthMin
 			if two {
 				value = strings.TrimSpace(hi)
-				p.ECDepthMax, err = num(MaxDepth * 8)
+				p.ECDepthMax, err = num(t38.MaxDepth * 8)
 			}
 		}
 	case "t38faxudpfecmaxspan":
@@ -236,7 +142,7 @@ func ParseAttribute(line string, p *SDPParams) (bool, error) {
 // the canonical spelling, in the order Asterisk and FreeSWITCH use. Fields
 // that are zero are left out, except T38FaxVersion; boolean attributes are
 // written bare when true.
-func (p SDPParams) AppendAttributes(b []byte) []byte {
+func (p T38Params) AppendAttributes(b []byte) []byte {
 	b = fmt.Appendf(b, "a=T38FaxVersion:%d\r\n", p.Version)
 	if p.MaxBitRate > 0 {
 		b = fmt.Appendf(b, "a=T38MaxBitRate:%d\r\n", p.MaxBitRate)
@@ -260,7 +166,7 @@ func (p SDPParams) AppendAttributes(b []byte) []byte {
 		b = fmt.Appendf(b, "a=T38FaxMaxDatagram:%d\r\n", p.MaxDatagram)
 	}
 	switch p.EC {
-	case ECRedundancy, ECFEC:
+	case t38.ECRedundancy, t38.ECFEC:
 		b = fmt.Appendf(b, "a=T38FaxUdpEC:%v\r\n", p.EC)
 	}
 	if p.ECDepthMin > 0 {
@@ -300,38 +206,19 @@ func sanitizeLine(s string) string {
 	}, s)
 }
 
-// AppendSDP appends m as a media description: "m=image <port> udptl
-// t38", a c= line when Addr is set, and the attributes. The transport is
-// written "udptl" unless Proto says otherwise.
-func (m Media) AppendSDP(b []byte) []byte {
-	proto := m.Proto
-	if !isToken(proto) {
-		proto = "udptl"
-	}
-	b = fmt.Appendf(b, "m=image %d %s t38\r\n", m.Port, proto)
-	if isToken(m.Addr) {
-		family := "IP4"
-		if strings.Contains(m.Addr, ":") {
-			family = "IP6"
-		}
-		b = fmt.Appendf(b, "c=IN %s %s\r\n", family, m.Addr)
-	}
-	return m.Params.AppendAttributes(b)
-}
-
 // NormalizeMaxDatagram returns the datagram size to use for a peer's
 // T38FaxMaxDatagram: as Asterisk does, a missing or zero value, or one above
 // 1400 (often a confusion with the buffer size), is taken as
-// DefaultMaxDatagram (400). FreeSWITCH always advertises 400 and some
+// t38.DefaultMaxDatagram (400). FreeSWITCH always advertises 400 and some
 // gateways 238; those are used as stated.
 func NormalizeMaxDatagram(n int) int {
 	if n <= 0 || n > 1400 {
-		return DefaultMaxDatagram
+		return t38.DefaultMaxDatagram
 	}
 	return n
 }
 
-// Answer computes the T.38 parameters to answer offer with, given what the
+// AnswerT38 computes the T.38 parameters to answer offer with, given what the
 // local side supports, as gateways do:
 //   - version: the lower of the two;
 //   - max bit rate: the lower of the stated ones;
@@ -345,7 +232,7 @@ func NormalizeMaxDatagram(n int) int {
 //   - fill-bit removal and MMR/JBIG transcoding: only when both sides have
 //     them;
 //   - max buffer, EC depth and vendor info: the local side's.
-func Answer(offer, local SDPParams) SDPParams {
+func AnswerT38(offer, local T38Params) T38Params {
 	a := local
 	a.Version = min(offer.Version, local.Version)
 	a.MaxBitRate = minStated(offer.MaxBitRate, local.MaxBitRate)
@@ -357,14 +244,14 @@ func Answer(offer, local SDPParams) SDPParams {
 		a.MaxDatagram = min(a.MaxDatagram, local.MaxDatagram)
 	}
 	switch {
-	case offer.EC == ECFEC && local.EC == ECFEC:
-		a.EC = ECFEC
+	case offer.EC == t38.ECFEC && local.EC == t38.ECFEC:
+		a.EC = t38.ECFEC
 		a.FECMaxSpan = minStated(offer.FECMaxSpan, local.FECMaxSpan)
-	case offer.EC != ECNone && local.EC != ECNone:
-		a.EC = ECRedundancy
+	case offer.EC != t38.ECNone && local.EC != t38.ECNone:
+		a.EC = t38.ECRedundancy
 		a.FECMaxSpan = 0
 	default:
-		a.EC = ECNone
+		a.EC = t38.ECNone
 		a.ECDepthMin, a.ECDepthMax, a.FECMaxSpan = 0, 0, 0
 	}
 	a.FillBitRemoval = offer.FillBitRemoval && local.FillBitRemoval
