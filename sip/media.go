@@ -7,9 +7,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/faxkit/faxkit/sdp"
 	"github.com/faxkit/faxkit/modem/g711"
 	"github.com/faxkit/faxkit/modem/tone"
+	"github.com/faxkit/faxkit/sdp"
 	"github.com/pion/rtp"
 )
 
