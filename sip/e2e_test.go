@@ -211,3 +211,31 @@ func TestDialRejected(t *testing.T) {
 	require.Equal(t, 488, se.Code)
 	require.ErrorIs(t, err, sip.ErrRejected)
 }
+
+// The same fax over SIP on TCP.
+func TestFaxOverSIPTCP(t *testing.T) {
+	pages, err := letters()
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	a := endpoint(t, sip.Config{Transport: "tcp", Policy: sip.PolicyAuto})
+	b := endpoint(t, sip.Config{Transport: "tcp", Policy: sip.PolicyAuto})
+	sink := &memSink{}
+	recv := make(chan faxResult, 1)
+	go func() {
+		c, err := b.Accept(ctx)
+		if err != nil {
+			recv <- faxResult{err: err}
+			return
+		}
+		recv <- runFax(ctx, c, false, nil, sink)
+	}()
+	c, err := a.Dial(ctx, b.URI("5551234"), nil)
+	require.NoError(t, err)
+	s := runFax(ctx, c, true, &t30.BitmapDocument{Pages: pages[:1], Resolution: t30.ResFine}, nil)
+	r := <-recv
+	require.NoError(t, s.err)
+	require.NoError(t, r.err)
+	require.Len(t, sink.pages, 1)
+	require.True(t, pages[0].Equal(sink.pages[0]), "page not pixel-exact")
+}
