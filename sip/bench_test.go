@@ -18,7 +18,7 @@ import (
 func BenchmarkT38Switch(b *testing.B) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	a := endpoint(b, sip.Config{Policy: sip.PolicyAuto})
+	a := endpoint(b, sip.Config{Policy: sip.PolicyAuto, ByeWait: time.Millisecond})
 	callee := endpoint(b, sip.Config{Policy: sip.PolicyAuto})
 	go func() {
 		for {

@@ -79,6 +79,12 @@ type Config struct {
 	// application with an audio fax modem). Default false: such a call is
 	// hung up with ResultT38Refused.
 	AudioFallback bool
+	// ByeWait is how long, after the application's FaxDone, the call
+	// waits for the peer's BYE before sending its own (the peer may still
+	// be pacing out its DCN, about 1.2 s at 300 bit/s). Default 4 s when we
+	// answered the call, 2 s when we placed it (so two faxkit ends do not
+	// cross BYEs).
+	ByeWait time.Duration
 	// AnswerQueue is how many incoming calls wait for Accept before new
 	// ones are answered 486 Busy Here. Default 16.
 	AnswerQueue int
@@ -105,6 +111,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Listen == "" {
 		c.Listen = "127.0.0.1:0"
+	}
+	if c.ByeWait < 0 {
+		return c, fmt.Errorf("%w: negative ByeWait", ErrConfig)
 	}
 	if c.RegisterExpiry <= 0 {
 		c.RegisterExpiry = time.Hour
@@ -333,13 +342,21 @@ func (e *Endpoint) Close() error {
 
 func (e *Endpoint) local(mediaPort int, sessionID uint64) sdp.Local {
 	return sdp.Local{SessionID: sessionID, Addr: e.cfg.MediaAddr, AudioPort: mediaPort, T38Port: mediaPort,
-		Codecs: e.cfg.Codecs, T38: e.cfg.T38}
+		Codecs: e.cfg.Codecs, T38: e.cfg.T38, T38MaxVersion: t38.MaxVersion}
 }
 
 func (e *Endpoint) machineConfig(role Role, l sdp.Local) machineConfig {
+	byeWait := e.cfg.ByeWait
+	if byeWait <= 0 {
+		byeWait = 2 * time.Second
+		if role == RoleAnswerer {
+			byeWait = 4 * time.Second
+		}
+	}
 	return machineConfig{role: role, policy: e.cfg.Policy, local: l, switchTimeout: e.cfg.SwitchTimeout,
 		autoRequestDelay: e.cfg.AutoRequestDelay, awaitTimeout: e.cfg.AwaitTimeout, audioFallback: e.cfg.AudioFallback,
-		rand: rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))}
+		byeWait: byeWait,
+		rand:    rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))}
 }
 
 func (e *Endpoint) register(c *Call) bool {

@@ -141,6 +141,7 @@ type machineConfig struct {
 	autoRequestDelay time.Duration // caller in auto: request T.38 ourselves after this
 	awaitTimeout     time.Duration // await: no T.38 offer within this ends the call
 	audioFallback    bool          // stay in audio when T.38 is refused (an audio modem exists)
+	byeWait          time.Duration // after the fax: wait this long for the peer's BYE before sending ours
 	rand             *rand.Rand    // glare back-off
 }
 
@@ -166,7 +167,8 @@ type machine struct {
 	requestAt     time.Time // send our T.38 re-INVITE then
 	offerDeadline time.Time // our re-INVITE unanswered by then: refused
 	awaitDeadline time.Time
-	tries         int // our T.38 re-INVITEs sent (glare retries)
+	byeAt         time.Time // fax done: send BYE then unless the peer's comes first
+	tries         int       // our T.38 re-INVITEs sent (glare retries)
 }
 
 const maxGlareTries = 4
@@ -199,7 +201,7 @@ func (m *machine) start(now time.Time, sent, remote *sdp.Session, neg sdp.Negoti
 // deadline is when timeout must next be called (zero: no timer).
 func (m *machine) deadline() time.Time {
 	var d time.Time
-	for _, t := range []time.Time{m.requestAt, m.offerDeadline, m.awaitDeadline} {
+	for _, t := range []time.Time{m.requestAt, m.offerDeadline, m.awaitDeadline, m.byeAt} {
 		if !t.IsZero() && (d.IsZero() || t.Before(d)) {
 			d = t
 		}
@@ -211,6 +213,9 @@ func (m *machine) deadline() time.Time {
 func (m *machine) timeout(now time.Time) []action {
 	if m.state >= stEnding {
 		return nil
+	}
+	if !m.byeAt.IsZero() && !now.Before(m.byeAt) {
+		return m.hangup(ResultFaxDone)
 	}
 	if !m.offerDeadline.IsZero() && !now.Before(m.offerDeadline) {
 		// RFC 3261 leaves a re-INVITE that is never answered to Timer B
@@ -376,10 +381,19 @@ func (m *machine) ackAnswer(now time.Time, answer *sdp.Session) []action {
 	return m.setMedia(neg)
 }
 
-// faxDone: the application's fax ended (T.30 phase E, or failed).
+// faxDone: the application's fax ended (T.30 phase E, or failed). The
+// peer may still be finishing its own phase E (a sender's DCN is still
+// being paced out when the receiver has it), so our BYE waits byeWait for
+// the peer's: the answering side waits longer than the calling side, so
+// that two faxkit ends do not cross BYEs.
 func (m *machine) faxDone(now time.Time) []action {
+	if m.state >= stEnding || m.faxEnded {
+		return nil
+	}
 	m.faxEnded = true
-	return m.hangup(ResultFaxDone)
+	m.requestAt, m.offerDeadline, m.awaitDeadline = time.Time{}, time.Time{}, time.Time{}
+	m.byeAt = now.Add(m.cfg.byeWait)
+	return m.timeout(now)
 }
 
 // hangupLocal: the application hangs up without a fax result.
@@ -391,7 +405,7 @@ func (m *machine) hangup(r Result) []action {
 	}
 	m.state = stEnding
 	m.result = r
-	m.requestAt, m.offerDeadline, m.awaitDeadline = time.Time{}, time.Time{}, time.Time{}
+	m.requestAt, m.offerDeadline, m.awaitDeadline, m.byeAt = time.Time{}, time.Time{}, time.Time{}, time.Time{}
 	return []action{{kind: actBye}, {kind: actEnd, result: r}}
 }
 
@@ -402,10 +416,13 @@ func (m *machine) byeReceived(now time.Time) []action {
 	}
 	wasEnding := m.state == stEnding
 	m.state = stEnded
-	m.requestAt, m.offerDeadline, m.awaitDeadline = time.Time{}, time.Time{}, time.Time{}
+	m.requestAt, m.offerDeadline, m.awaitDeadline, m.byeAt = time.Time{}, time.Time{}, time.Time{}, time.Time{}
 	if wasEnding {
 		return nil
 	}
 	m.result = ResultRemoteHangup
-	return []action{{kind: actEnd, result: ResultRemoteHangup}}
+	if m.faxEnded {
+		m.result = ResultFaxDone // the fax was over; the peer hung up first
+	}
+	return []action{{kind: actEnd, result: m.result}}
 }

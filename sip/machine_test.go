@@ -185,9 +185,18 @@ func TestMachineHangups(t *testing.T) {
 	require.Empty(t, m.faxDone(t0.Add(time.Second)), "nothing after the end")
 
 	m, _, _ = newMachine(t, RoleCaller, PolicyAwait, false)
-	acts = m.faxDone(t0.Add(time.Second))
+	m.cfg.byeWait = 500 * time.Millisecond
+	require.Empty(t, m.faxDone(t0.Add(time.Second)), "wait for the peer's BYE first")
+	require.Equal(t, t0.Add(1500*time.Millisecond), m.deadline())
+	acts = m.timeout(t0.Add(1500 * time.Millisecond))
 	require.Equal(t, []actKind{actBye, actEnd}, kinds(acts))
 	require.Equal(t, ResultFaxDone, acts[1].result)
+
+	// The peer's BYE within the wait: the call ends as a finished fax.
+	m, _, _ = newMachine(t, RoleAnswerer, PolicyAwait, false)
+	m.cfg.byeWait = 3 * time.Second
+	require.Empty(t, m.faxDone(t0.Add(time.Second)))
+	require.Equal(t, []action{{kind: actEnd, result: ResultFaxDone}}, m.byeReceived(t0.Add(1200*time.Millisecond)))
 	require.Equal(t, []action{{kind: actRespond, code: 481}}, m.remoteOffer(t0.Add(2*time.Second), m.remote))
 }
 
