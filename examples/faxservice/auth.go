@@ -119,10 +119,10 @@ func checkSecretStrength(name, pw string) error {
 
 // User is an account. Names and IDs are not PHI (staff accounts).
 type User struct {
-	ID       string   `json:"id"`
-	Name     string   `json:"name"`
-	Roles    []string `json:"roles"`
-	Disabled bool     `json:"disabled"`
+	ID       string    `json:"id"`
+	Name     string    `json:"name"`
+	Roles    []string  `json:"roles"`
+	Disabled bool      `json:"disabled"`
 	Created  time.Time `json:"created"`
 }
 

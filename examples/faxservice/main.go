@@ -168,7 +168,6 @@ func (s *Service) purgeLoop(ctx context.Context, every time.Duration) {
 	}
 }
 
-
 func printDevHelp(out io.Writer, base string) {
 	fmt.Fprintf(out, `
 Try it (a self-signed certificate, hence -k):

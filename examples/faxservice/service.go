@@ -335,7 +335,10 @@ func (s *Service) runJob(ctx context.Context, c claim) {
 		return
 	}
 	if status == statusCancelled {
-		s.fenced(ctx, c, func(tx *Tx) error { _, err := tx.exec(ctx, `UPDATE jobs SET state = 'done' WHERE fax_id = ?`, c.fax); return err })
+		s.fenced(ctx, c, func(tx *Tx) error {
+			_, err := tx.exec(ctx, `UPDATE jobs SET state = 'done' WHERE fax_id = ?`, c.fax)
+			return err
+		})
 		return
 	}
 	if prevFinished == 0 && prevPages >= nPages && nPages > 0 {

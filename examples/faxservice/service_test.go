@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
-
 )
 
 // TestSendReceiveEndToEnd drives the API over TLS: an admin creates a
