@@ -40,17 +40,23 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-type testEnv struct {
+// remote is an API client for tests, keeping every response body for
+// the PHI grep.
+type remote struct {
 	t      *testing.T
+	base   string
+	client *http.Client
+	mu     sync.Mutex
+	bodies [][]byte
+}
+
+type testEnv struct {
+	*remote
 	svc    *Service
 	ts     *httptest.Server
-	client *http.Client
 	logs   *syncBuffer
 	admin  string
 	cancel context.CancelFunc
-	// every response body, for the PHI grep
-	mu     sync.Mutex
-	bodies [][]byte
 }
 
 const testDID = "+15550100"
@@ -77,7 +83,7 @@ func newEnv(t *testing.T, tweak func(*Config)) *testEnv {
 	tok, err := svc.bootstrap(ctx)
 	require.NoError(t, err)
 	ts := httptest.NewTLSServer(svc.Handler())
-	e := &testEnv{t: t, svc: svc, ts: ts, client: ts.Client(), logs: logs, admin: tok, cancel: cancel}
+	e := &testEnv{remote: &remote{t: t, base: ts.URL, client: ts.Client()}, svc: svc, ts: ts, logs: logs, admin: tok, cancel: cancel}
 	t.Cleanup(func() {
 		ts.Close()
 		cancel()
@@ -86,9 +92,9 @@ func newEnv(t *testing.T, tweak func(*Config)) *testEnv {
 	return e
 }
 
-func (e *testEnv) do(method, path, token string, body io.Reader, hdr map[string]string) (int, []byte, http.Header) {
+func (e *remote) do(method, path, token string, body io.Reader, hdr map[string]string) (int, []byte, http.Header) {
 	e.t.Helper()
-	req, err := http.NewRequest(method, e.ts.URL+path, body)
+	req, err := http.NewRequest(method, e.base+path, body)
 	require.NoError(e.t, err)
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
@@ -107,7 +113,7 @@ func (e *testEnv) do(method, path, token string, body io.Reader, hdr map[string]
 	return resp.StatusCode, b, resp.Header
 }
 
-func (e *testEnv) json(method, path, token string, in any, out any) int {
+func (e *remote) json(method, path, token string, in any, out any) int {
 	e.t.Helper()
 	var body io.Reader
 	if in != nil {
@@ -122,13 +128,18 @@ func (e *testEnv) json(method, path, token string, in any, out any) int {
 }
 
 // user creates a user with roles and returns its ID and an API token.
-func (e *testEnv) user(name string, roles ...string) (string, string) {
+func (e *remote) user(admin, name string, roles ...string) (string, string) {
 	e.t.Helper()
 	var u User
-	require.Equal(e.t, http.StatusCreated, e.json("POST", "/v1/users", e.admin, map[string]any{"name": name, "roles": roles}, &u))
+	require.Equal(e.t, http.StatusCreated, e.json("POST", "/v1/users", admin, map[string]any{"name": name, "roles": roles}, &u))
 	var tok struct{ ID, Token string }
-	require.Equal(e.t, http.StatusCreated, e.json("POST", "/v1/users/"+u.ID+"/tokens", e.admin, nil, &tok))
+	require.Equal(e.t, http.StatusCreated, e.json("POST", "/v1/users/"+u.ID+"/tokens", admin, nil, &tok))
 	return u.ID, tok.Token
+}
+
+func (e *testEnv) user(name string, roles ...string) (string, string) {
+	e.t.Helper()
+	return e.remote.user(e.admin, name, roles...)
 }
 
 type part struct {
@@ -154,7 +165,7 @@ func multipartBody(t *testing.T, parts ...part) (*bytes.Buffer, string) {
 	return &b, mw.FormDataContentType()
 }
 
-func (e *testEnv) send(token string, hdr map[string]string, parts ...part) (int, FaxStatus, []byte) {
+func (e *remote) send(token string, hdr map[string]string, parts ...part) (int, FaxStatus, []byte) {
 	e.t.Helper()
 	body, ct := multipartBody(e.t, parts...)
 	h := map[string]string{"Content-Type": ct}
@@ -169,7 +180,7 @@ func (e *testEnv) send(token string, hdr map[string]string, parts ...part) (int,
 	return code, st, b
 }
 
-func (e *testEnv) waitStatus(token, id string, done func(FaxStatus) bool) FaxStatus {
+func (e *remote) wait(token, id string, done func(FaxStatus) bool) FaxStatus {
 	e.t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for {

@@ -120,7 +120,6 @@ func run(ctx context.Context, cfg Config, logger *slog.Logger, out io.Writer, de
 		return err
 	}
 	base := "https://" + ln.Addr().String()
-	fmt.Fprintf(out, "faxservice %s: API %s (state in %s)\n", cfg.Instance, base, cfg.Dir)
 	for i, a := range addrs {
 		fmt.Fprintf(out, "inbound T.38 for DID %s on udp %s\n", cfg.Inbound[i].DID, a)
 	}
@@ -130,6 +129,8 @@ func run(ctx context.Context, cfg Config, logger *slog.Logger, out io.Writer, de
 			printDevHelp(out, base)
 		}
 	}
+	// Last: tests read the lines above until this one.
+	fmt.Fprintf(out, "faxservice %s: API %s (state in %s)\n", cfg.Instance, base, cfg.Dir)
 	srv := &http.Server{Handler: svc.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
 		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
 	done := make(chan error, 1)

@@ -355,8 +355,8 @@ func (s *Service) runJob(ctx context.Context, c claim) {
 		return
 	}
 	if prevFinished == 0 {
-		s.db.exec(ctx, `UPDATE attempts SET finished = ?, result = 'call-dropped', code = ? WHERE fax_id = ? AND n = ?`,
-			s.now().UnixNano(), int(t30.ResultHangup), c.fax, c.attempt-1)
+		s.db.exec(ctx, `UPDATE attempts SET finished = ?, result = ?, code = ? WHERE fax_id = ? AND n = ?`,
+			s.now().UnixNano(), resultInterrupted, int(t30.ResultInProgress), c.fax, c.attempt-1)
 	}
 	start := s.now()
 	err = s.fenced(ctx, c, func(tx *Tx) error {
@@ -484,6 +484,9 @@ func (s *Service) sendFax(ctx context.Context, c claim, confirmed chan<- int) (f
 	}
 	return faxkit.Send(ctx, conn, peer, doc, &opts)
 }
+
+// resultInterrupted marks an attempt whose instance died mid-call.
+const resultInterrupted = "interrupted"
 
 // retryable says whether a failed call is worth another attempt.
 func retryable(r t30.Result, err error) bool {
@@ -677,6 +680,12 @@ func splitHostPort(a string) (string, string, error) { return net.SplitHostPort(
 
 // resultText is the T.30 result's description, or "" for non-T.30 ends.
 func resultText(code int, name string) string {
+	switch name {
+	case resultInterrupted:
+		return "the sending instance stopped during the call; the fax was sent again"
+	case "error":
+		return "the call could not be placed"
+	}
 	if t30.Result(code).String() != name {
 		return ""
 	}

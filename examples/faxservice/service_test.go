@@ -37,7 +37,7 @@ func TestSendReceiveEndToEnd(t *testing.T) {
 	require.Equal(t, http.StatusOK, code)
 	require.Equal(t, st.ID, again.ID, "the idempotency key returns the same fax")
 
-	st = e.waitStatus(alice, st.ID, func(s FaxStatus) bool { return s.Status != statusQueued && s.Status != statusSending })
+	st = e.wait(alice, st.ID, func(s FaxStatus) bool { return s.Status != statusQueued && s.Status != statusSending })
 	require.Equal(t, statusDelivered, st.Status, "%+v", st)
 	require.Len(t, st.Attempts, 1)
 	a := st.Attempts[0]
@@ -71,7 +71,7 @@ func TestSendReceiveEndToEnd(t *testing.T) {
 		if len(list.Faxes) > 0 {
 			break
 		}
-		e.waitStatus(alice, st.ID, func(FaxStatus) bool { return true })
+		e.wait(alice, st.ID, func(FaxStatus) bool { return true })
 	}
 	require.Len(t, list.Faxes, 1)
 	in := list.Faxes[0]
