@@ -47,7 +47,12 @@ type remote struct {
 	base   string
 	client *http.Client
 	mu     sync.Mutex
-	bodies [][]byte
+	bodies []response
+}
+
+type response struct {
+	path string
+	body []byte
 }
 
 type testEnv struct {
@@ -108,7 +113,7 @@ func (e *remote) do(method, path, token string, body io.Reader, hdr map[string]s
 	b, err := io.ReadAll(resp.Body)
 	require.NoError(e.t, err)
 	e.mu.Lock()
-	e.bodies = append(e.bodies, b)
+	e.bodies = append(e.bodies, response{path, b})
 	e.mu.Unlock()
 	return resp.StatusCode, b, resp.Header
 }

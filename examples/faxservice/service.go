@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/faxkit/faxkit"
@@ -32,11 +33,16 @@ type Service struct {
 	policy *phi.Policy
 	log    *phi.AuditLog
 	logger *slog.Logger
-	now    func() time.Time
+	// skew is added to the system clock: tests move time forward
+	// (token expiry, idle timeout) without sleeping.
+	skew atomic.Int64
 	fax    faxkit.Options
 
 	wake chan struct{} // nudges idle workers after an enqueue
 	wg   sync.WaitGroup
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // The service's own principals. IDs are opaque, never PHI.
@@ -94,13 +100,15 @@ func openService(ctx context.Context, cfg Config, logger *slog.Logger) (*Service
 	}
 	pol := phi.NewPolicy(alog, nil)
 	s := &Service{cfg: cfg, db: db, policy: pol, guard: &phi.Guard{Store: store, Policy: pol}, log: alog,
-		logger: logger, now: time.Now, wake: make(chan struct{}, 1)}
+		logger: logger, wake: make(chan struct{}, 1)}
 	s.fax = faxkit.Options{Logger: logger, Timeout: time.Duration(cfg.CallTimeout)}
 	if cfg.Unpaced {
 		s.fax.Pacing = faxkit.Unpaced
 	}
 	return s, nil
 }
+
+func (s *Service) now() time.Time { return time.Now().Add(time.Duration(s.skew.Load())) }
 
 // safeName keeps an instance name usable as a directory name.
 func safeName(s string) string {
@@ -115,12 +123,14 @@ func safeName(s string) string {
 // Close waits for the workers (after ctx is cancelled) and closes the
 // database and the audit log.
 func (s *Service) Close() error {
-	s.wg.Wait()
-	err := s.db.Close()
-	if e := s.log.Close(); err == nil {
-		err = e
-	}
-	return err
+	s.closeOnce.Do(func() {
+		s.wg.Wait()
+		s.closeErr = s.db.Close()
+		if e := s.log.Close(); s.closeErr == nil {
+			s.closeErr = e
+		}
+	})
+	return s.closeErr
 }
 
 func (s *Service) audit(ctx context.Context, e phi.Event) {
@@ -395,8 +405,10 @@ func (s *Service) runJob(ctx context.Context, c claim) {
 	<-hbDone
 
 	if ctx.Err() != nil {
-		// Shutting down: leave the lease to expire and the job to be
-		// retried by whoever runs next (the call was cut with DCN).
+		// Shutting down: the call was cut with DCN. Give the job back at
+		// once (unless every page was confirmed: then it is delivered)
+		// so that the next instance need not wait for the lease.
+		s.release(c, rep, sendErr, start)
 		return
 	}
 	s.finishAttempt(ctx, c, rep, sendErr, start)
@@ -487,6 +499,24 @@ func (s *Service) sendFax(ctx context.Context, c claim, confirmed chan<- int) (f
 
 // resultInterrupted marks an attempt whose instance died mid-call.
 const resultInterrupted = "interrupted"
+
+// release ends an attempt cut short by shutdown.
+func (s *Service) release(c claim, rep faxkit.Report, sendErr error, start time.Time) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if rep.OK {
+		s.finishAttempt(ctx, c, rep, sendErr, start)
+		return
+	}
+	now := s.now().UnixNano()
+	s.fenced(ctx, c, func(tx *Tx) error {
+		tx.exec(ctx, `UPDATE attempts SET finished = ?, result = ?, pages = ?, duration_ms = ? WHERE fax_id = ? AND n = ?`,
+			now, resultInterrupted, rep.Pages, rep.Duration.Milliseconds(), c.fax, c.attempt)
+		tx.exec(ctx, `UPDATE jobs SET state = 'queued', run_at = ?, lease_owner = '', lease_until = 0 WHERE fax_id = ?`, now, c.fax)
+		_, err := tx.exec(ctx, `UPDATE faxes SET status = ?, updated = ? WHERE id = ?`, statusQueued, now, c.fax)
+		return err
+	})
+}
 
 // retryable says whether a failed call is worth another attempt.
 func retryable(r t30.Result, err error) bool {
