@@ -36,7 +36,7 @@ type Service struct {
 	// skew is added to the system clock: tests move time forward
 	// (token expiry, idle timeout) without sleeping.
 	skew atomic.Int64
-	fax    faxkit.Options
+	fax  faxkit.Options
 
 	wake chan struct{} // nudges idle workers after an enqueue
 	wg   sync.WaitGroup
