@@ -35,6 +35,7 @@ func (s *Service) routes() []route {
 		{"GET /healthz", s.healthz},
 		{"GET /readyz", s.readyz},
 		{"GET /openapi.json", serveOpenAPI},
+		{"GET /metrics", s.metrics},
 		{"POST /v1/sessions", s.postSession},
 		{"DELETE /v1/sessions/current", s.authed(s.deleteSession)},
 		{"POST /v1/faxes", s.authed(s.postFax)},
@@ -47,6 +48,9 @@ func (s *Service) routes() []route {
 		{"GET /v1/faxes/{id}/events", s.authed(s.getEvents)},
 		{"POST /v1/faxes/{id}/cancel", s.authed(s.cancelFax)},
 		{"POST /v1/faxes/{id}/resend", s.authed(s.resendFax)},
+		{"POST /v1/webhooks", s.authed(s.postWebhook)},
+		{"GET /v1/webhooks", s.authed(s.listWebhooks)},
+		{"DELETE /v1/webhooks/{id}", s.authed(s.deleteWebhook)},
 		{"GET /v1/users", s.authed(s.admin(s.listUsers))},
 		{"POST /v1/users", s.authed(s.admin(s.postUser))},
 		{"POST /v1/users/{id}/tokens", s.authed(s.admin(s.postToken))},
@@ -74,6 +78,7 @@ func (s *Service) Handler() http.Handler {
 		_, pattern := mux.Handler(r)
 		mux.ServeHTTP(rw, r)
 		// The pattern, not the path: IDs stay out of the access log too.
+		httpRequests.WithLabelValues(pattern, strconv.Itoa(rw.code)).Inc()
 		s.logger.Info("http", "route", pattern, "status", rw.code, "ms", time.Since(start).Milliseconds())
 	})
 }
@@ -167,6 +172,13 @@ func phiError(w http.ResponseWriter, err error) {
 	default:
 		httpError(w, http.StatusInternalServerError, "internal error")
 	}
+}
+
+// metrics serves Prometheus metrics (no PHI, no IDs). Expose it on a
+// trusted network only, as with any scrape endpoint.
+func (s *Service) metrics(w http.ResponseWriter, r *http.Request) {
+	s.metricsOnce.Do(func() { s.metricsH = s.metricsHandler() })
+	s.metricsH.ServeHTTP(w, r)
 }
 
 func (s *Service) healthz(w http.ResponseWriter, r *http.Request) {

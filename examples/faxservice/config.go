@@ -82,6 +82,9 @@ type Config struct {
 	IdempotencyTTL Duration `json:"idempotency_ttl"`
 	// MaxUploadBytes bounds a send request; default 64 MiB.
 	MaxUploadBytes int64 `json:"max_upload_bytes"`
+	// WebhookRetryFor is how long a failing webhook delivery is retried;
+	// default 72h.
+	WebhookRetryFor Duration `json:"webhook_retry_for"`
 	// PasswordIterations is the PBKDF2-SHA256 work factor; default 600000.
 	PasswordIterations int `json:"password_iterations"`
 }
@@ -190,6 +193,7 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	def(&c.LockoutFor, 15*time.Minute)
 	def(&c.IdempotencyTTL, 24*time.Hour)
+	def(&c.WebhookRetryFor, 72*time.Hour)
 	if c.MaxUploadBytes <= 0 {
 		c.MaxUploadBytes = 64 << 20
 	}

@@ -216,7 +216,7 @@ func TestKillNineRestart(t *testing.T) {
 	conn.Close()
 	require.NoError(t, err, "%v", rep)
 	var inbound string
-	for range 100 {
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); {
 		var l struct{ Faxes []FaxStatus }
 		require.Equal(t, http.StatusOK, e.json("GET", "/v1/faxes", bob, nil, &l))
 		if len(l.Faxes) == 1 {

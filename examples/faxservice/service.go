@@ -3,10 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -38,8 +40,14 @@ type Service struct {
 	skew atomic.Int64
 	fax  faxkit.Options
 
+	// hookClient delivers webhooks (TLS 1.2+).
+	hookClient *http.Client
+
 	wake chan struct{} // nudges idle workers after an enqueue
 	wg   sync.WaitGroup
+
+	metricsOnce sync.Once
+	metricsH    http.Handler
 
 	closeOnce sync.Once
 	closeErr  error
@@ -100,7 +108,9 @@ func openService(ctx context.Context, cfg Config, logger *slog.Logger) (*Service
 	}
 	pol := phi.NewPolicy(alog, nil)
 	s := &Service{cfg: cfg, db: db, policy: pol, guard: &phi.Guard{Store: store, Policy: pol}, log: alog,
-		logger: logger, wake: make(chan struct{}, 1)}
+		logger: logger, wake: make(chan struct{}, 1),
+		hookClient: &http.Client{Timeout: 15 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{MinVersion: tls.VersionTLS12}},
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 	s.fax = faxkit.Options{Logger: logger, Timeout: time.Duration(cfg.CallTimeout)}
 	if cfg.Unpaced {
 		s.fax.Pacing = faxkit.Unpaced
@@ -192,9 +202,11 @@ func (s *Service) addEvent(ctx context.Context, tx *Tx, faxID, typ string) error
 	if err := tx.queryRow(ctx, `UPDATE faxes SET event_seq = event_seq + 1 WHERE id = ? RETURNING event_seq`, faxID).Scan(&seq); err != nil {
 		return err
 	}
-	_, err := tx.exec(ctx, `INSERT INTO events (id, fax_id, seq, type, created) VALUES (?, ?, ?, ?, ?)`,
-		"evt_"+randomHex(12), faxID, seq, typ, s.now().UnixNano())
-	return err
+	id, now := "evt_"+randomHex(12), s.now().UnixNano()
+	if _, err := tx.exec(ctx, `INSERT INTO events (id, fax_id, seq, type, created) VALUES (?, ?, ?, ?, ?)`, id, faxID, seq, typ, now); err != nil {
+		return err
+	}
+	return s.enqueueDeliveries(ctx, tx, id, faxID, seq, typ, now)
 }
 
 func (s *Service) nudge() {
@@ -237,6 +249,11 @@ func (s *Service) Start(ctx context.Context) ([]net.Addr, error) {
 			}
 		}()
 	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.deliverLoop(ctx)
+	}()
 	for range s.cfg.Workers {
 		s.wg.Add(1)
 		go func() {
@@ -594,6 +611,9 @@ func (s *Service) finishAttempt(ctx context.Context, c claim, rep faxkit.Report,
 		s.logger.Warn("queue: attempt not recorded", "err", err)
 		return
 	}
+	callsTotal.WithLabelValues("outbound", result).Inc()
+	pagesTotal.WithLabelValues("outbound").Add(float64(rep.Pages))
+	attemptSeconds.Observe(now.Sub(start).Seconds())
 	s.audit(ctx, phi.Event{Principal: c.owner, Action: phi.ActionSend, Document: c.fax, Source: "queue:" + s.cfg.Instance,
 		Outcome: outcome(sendErr), Detail: fmt.Sprintf("attempt %d: t30 result %s, %d pages", c.attempt, result, rep.Pages)})
 	s.logger.Info("fax attempt", "fax", c.fax, "attempt", c.attempt, "result", result, "pages", rep.Pages, "event", event)
@@ -637,6 +657,8 @@ func (s *Service) receive(ctx context.Context, c *transport.Conn, did string) {
 	rep, err := faxkit.Receive(ctx, c, c.RemoteAddr(), phi.NewTIFFWriter(dw, nil), &s.fax)
 	s.audit(ctx, phi.Event{Principal: gateway.ID, Action: phi.ActionReceive, Source: src,
 		Outcome: outcome(err), Detail: fmt.Sprintf("t30 result %s, %d pages", rep.Result, rep.Pages)})
+	callsTotal.WithLabelValues("inbound", rep.Result.String()).Inc()
+	pagesTotal.WithLabelValues("inbound").Add(float64(rep.Pages))
 	if rep.Pages == 0 {
 		dw.Abort()
 		return
