@@ -275,10 +275,12 @@ func (s *Service) authFailed(ctx context.Context, userID, src, why string) {
 			lock = now.Add(time.Duration(s.cfg.LockoutFor)).UnixNano()
 			failed = 0
 		}
-		_, err := tx.exec(ctx, `UPDATE users SET failed = ?, locked_until = CASE WHEN ? > 0 THEN ? ELSE locked_until END WHERE id = ?`, failed, lock, lock, userID)
 		if lock > 0 {
 			why += "; account locked"
+			_, err := tx.exec(ctx, `UPDATE users SET failed = ?, locked_until = ? WHERE id = ?`, failed, lock, userID)
+			return err
 		}
+		_, err := tx.exec(ctx, `UPDATE users SET failed = ? WHERE id = ?`, failed, userID)
 		return err
 	})
 	s.auditAuth(ctx, userID, src, phi.OutcomeDenied, why)

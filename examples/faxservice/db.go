@@ -13,7 +13,8 @@ import (
 	"strings"
 	"time"
 
-	_ "modernc.org/sqlite" // pure-Go SQLite driver ("sqlite")
+	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL driver ("pgx")
+	_ "modernc.org/sqlite"             // pure-Go SQLite driver ("sqlite")
 )
 
 //go:embed migrations/*.sql
@@ -41,6 +42,8 @@ func openDB(ctx context.Context, driver, dsn string) (*DB, error) {
 		q.Add("_pragma", "foreign_keys(1)")
 		q.Add("_pragma", "synchronous(FULL)")
 		dsn = "file:" + dsn + "?" + q.Encode()
+	case "pgx", "postgres":
+		driver = "pgx"
 	default:
 		return nil, fmt.Errorf("faxservice: unsupported database driver %q", driver)
 	}
@@ -48,9 +51,13 @@ func openDB(ctx context.Context, driver, dsn string) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	// One connection: SQLite has one writer anyway, and this keeps
-	// transactions from waiting on each other inside one process.
-	sdb.SetMaxOpenConns(1)
+	if driver == "sqlite" {
+		// One connection: SQLite has one writer anyway, and this keeps
+		// transactions from waiting on each other inside one process.
+		sdb.SetMaxOpenConns(1)
+	} else {
+		sdb.SetMaxOpenConns(16)
+	}
 	db := &DB{DB: sdb, driver: driver}
 	if err := db.migrate(ctx); err != nil {
 		sdb.Close()
@@ -158,6 +165,24 @@ func migrations() ([]migration, error) {
 // migrations newer than the database's version. A database newer than
 // this binary is refused rather than half-understood.
 func (db *DB) migrate(ctx context.Context) error {
+	if db.driver == "pgx" {
+		// Instances starting together migrate one at a time: a
+		// session-level advisory lock held on one connection.
+		conn, err := db.Conn(ctx)
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock(7243911)`); err != nil {
+			return err
+		}
+		defer conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(7243911)`)
+		return db.migrateOn(ctx)
+	}
+	return db.migrateOn(ctx)
+}
+
+func (db *DB) migrateOn(ctx context.Context) error {
 	if _, err := db.exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied BIGINT NOT NULL)`); err != nil {
 		return err
 	}

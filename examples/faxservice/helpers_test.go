@@ -73,6 +73,9 @@ func newEnv(t *testing.T, tweak func(*Config)) *testEnv {
 	cfg := Config{Dir: t.TempDir(), Inbound: []Inbound{{Addr: "127.0.0.1:0", DID: testDID}}, Unpaced: true,
 		PasswordIterations: 1000, PollInterval: Duration(50 * time.Millisecond), Instance: "test",
 		RetryDelays: []Duration{Duration(100 * time.Millisecond)}, CallTimeout: Duration(time.Minute)}
+	if pgDSN != "" {
+		cfg.DBDriver, cfg.DSN = "pgx", pgDSN
+	}
 	if tweak != nil {
 		tweak(&cfg)
 	}

@@ -336,13 +336,17 @@ func (s *Service) worker(ctx context.Context) {
 // fenced runs f in a transaction only while we still hold the lease.
 func (s *Service) fenced(ctx context.Context, c claim, f func(tx *Tx) error) error {
 	return s.db.tx(ctx, func(tx *Tx) error {
-		var n int
-		if err := tx.queryRow(ctx, `SELECT COUNT(*) FROM jobs WHERE fax_id = ? AND state = 'leased' AND lease_owner = ? AND attempt = ?`,
-			c.fax, s.cfg.Instance, c.attempt).Scan(&n); err != nil {
-			return err
+		q := `SELECT fax_id FROM jobs WHERE fax_id = ? AND state = 'leased' AND lease_owner = ? AND attempt = ?`
+		if s.db.driver == "pgx" {
+			q += ` FOR UPDATE` // hold the row: no reclaim between check and write
 		}
-		if n == 0 {
+		var id string
+		err := tx.queryRow(ctx, q, c.fax, s.cfg.Instance, c.attempt).Scan(&id)
+		if isNoRows(err) {
 			return errLeaseLost
+		}
+		if err != nil {
+			return err
 		}
 		return f(tx)
 	})

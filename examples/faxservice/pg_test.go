@@ -1,0 +1,104 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/faxkit/faxkit/internal/peertest"
+)
+
+// startPostgres starts a throw-away PostgreSQL cluster (Debian's
+// postgresql package) on a loopback port, as an unprivileged user when
+// the test runs as root, and returns its DSN. The cluster is stopped and
+// removed when the test ends.
+func startPostgres(t *testing.T) string {
+	t.Helper()
+	bins, _ := filepath.Glob("/usr/lib/postgresql/*/bin/initdb")
+	if len(bins) == 0 {
+		peertest.Missing(t, "PostgreSQL server", "apt-get install postgresql")
+	}
+	sort.Strings(bins)
+	bin := filepath.Dir(bins[len(bins)-1])
+	dir, err := os.MkdirTemp("", "faxpg")
+	require.NoError(t, err)
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	var prefix []string
+	if os.Geteuid() == 0 {
+		// PostgreSQL refuses to run as root.
+		u, err := user.Lookup("nobody")
+		if err != nil {
+			peertest.Missing(t, "an unprivileged user (nobody) to run PostgreSQL", "useradd nobody")
+		}
+		uid, _ := strconv.Atoi(u.Uid)
+		gid, _ := strconv.Atoi(u.Gid)
+		require.NoError(t, os.Chown(dir, uid, gid))
+		runuser, err := exec.LookPath("runuser")
+		if err != nil {
+			peertest.Missing(t, "runuser", "apt-get install util-linux")
+		}
+		prefix = []string{runuser, "-u", "nobody", "--"}
+	}
+	run := func(args ...string) {
+		t.Helper()
+		full := append(append([]string{}, prefix...), args...)
+		cmd := exec.Command(full[0], full[1:]...)
+		cmd.Dir = dir
+		out, err := cmd.CombinedOutput()
+		require.NoError(t, err, "%s: %s", strings.Join(args, " "), out)
+	}
+	data := filepath.Join(dir, "data")
+	run(filepath.Join(bin, "initdb"), "-D", data, "-U", "faxtest", "--auth=trust", "-E", "UTF8", "--no-sync")
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	run(filepath.Join(bin, "pg_ctl"), "-D", data, "-l", filepath.Join(dir, "log"), "-w", "-t", "60", "-o",
+		fmt.Sprintf("-k %s -c listen_addresses=127.0.0.1 -p %d -c fsync=off -c max_connections=200", dir, port), "start")
+	t.Cleanup(func() {
+		full := append(append([]string{}, prefix...), filepath.Join(bin, "pg_ctl"), "-D", data, "-m", "immediate", "stop")
+		exec.Command(full[0], full[1:]...).Run()
+	})
+	return fmt.Sprintf("host=127.0.0.1 port=%d user=faxtest dbname=postgres sslmode=disable", port)
+}
+
+// newDatabase creates an empty database on the cluster and returns its DSN.
+func newDatabase(t *testing.T, dsn, name string) string {
+	db, err := sql.Open("pgx", dsn)
+	require.NoError(t, err)
+	defer db.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, err = db.ExecContext(ctx, "CREATE DATABASE "+name)
+	require.NoError(t, err)
+	return strings.Replace(dsn, "dbname=postgres", "dbname="+name, 1)
+}
+
+// pgDSN, when set, makes newEnv use PostgreSQL.
+var pgDSN string
+
+// TestPostgres runs the API tests against a real PostgreSQL server: the
+// same schema and queries as SQLite.
+func TestPostgres(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a PostgreSQL server")
+	}
+	dsn := startPostgres(t)
+	for i, f := range []func(*testing.T){TestSendReceiveEndToEnd, TestBadInput, TestWebhooks, TestNoPHIInLogsOrResponses} {
+		pgDSN = newDatabase(t, dsn, fmt.Sprintf("t%d", i))
+		t.Run(strconv.Itoa(i), f)
+		pgDSN = ""
+	}
+}
