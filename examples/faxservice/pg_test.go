@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"os/user"
@@ -12,6 +13,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -100,5 +102,73 @@ func TestPostgres(t *testing.T) {
 		pgDSN = newDatabase(t, dsn, fmt.Sprintf("t%d", i))
 		t.Run(strconv.Itoa(i), f)
 		pgDSN = ""
+	}
+}
+
+// TestPostgresTwoInstancesOneKilled runs two service processes on one
+// PostgreSQL database and one shared sealed store, queues faxes through
+// one of them, kills the other with SIGKILL while it is in a call, and
+// checks that the survivor finishes every fax and that each reaches the
+// receiver completely exactly once.
+func TestPostgresTwoInstancesOneKilled(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a PostgreSQL server")
+	}
+	dsn := newDatabase(t, startPostgres(t), "two")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	rcv := newReceiver(t, ctx)
+	cfg := Config{Dir: t.TempDir(), DBDriver: "pgx", DSN: dsn, HTTPAddr: "127.0.0.1:0",
+		Peers: map[string]string{"+1": rcv.addr.String()}, Workers: 1, LeaseTTL: Duration(2 * time.Second),
+		PollInterval: Duration(50 * time.Millisecond), PasswordIterations: 1000, Instance: "A",
+		RetryDelays: []Duration{Duration(200 * time.Millisecond)}}
+	a := startChild(t, cfg)
+	cfg.Instance = "B"
+	b := startChild(t, cfg)
+	require.NotEmpty(t, a.admin)
+	require.Empty(t, b.admin, "one bootstrap for the shared database")
+
+	ea := &remote{t: t, base: a.api, client: apiClient()}
+	eb := &remote{t: t, base: b.api, client: apiClient()}
+	_, alice := ea.user(a.admin, "alice", "sender")
+	want := map[[32]byte]string{}
+	var ids []string
+	for i := range 3 {
+		img, h := markedPNG(t, i)
+		code, st, body := eb.send(alice, nil, part{name: "to", data: []byte(fmt.Sprintf("+1555010%d", i))}, part{name: "file", file: "p.png", data: img})
+		require.Equal(t, http.StatusAccepted, code, "%s", body)
+		ids = append(ids, st.ID)
+		want[h] = st.ID
+	}
+	db, err := sql.Open("pgx", dsn)
+	require.NoError(t, err)
+	defer db.Close()
+	// Both instances take a job each; kill A a moment into its call.
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		var na, nb int
+		require.NoError(t, db.QueryRow(`SELECT COUNT(*) FILTER (WHERE lease_owner = 'A'), COUNT(*) FILTER (WHERE lease_owner = 'B') FROM jobs WHERE state = 'leased'`).Scan(&na, &nb))
+		if na == 1 && nb == 1 {
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "both instances never held a job")
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(time.Second)
+	require.NoError(t, a.cmd.Process.Signal(syscall.SIGKILL))
+	a.cmd.Wait()
+
+	for _, id := range ids {
+		st := eb.wait(alice, id, func(s FaxStatus) bool { return s.Status == statusDelivered || s.Status == statusFailed })
+		require.Equal(t, statusDelivered, st.Status, "%+v", st)
+	}
+	var interrupted int
+	require.NoError(t, db.QueryRow(`SELECT COUNT(*) FROM attempts WHERE instance = 'A' AND result = $1`, resultInterrupted).Scan(&interrupted))
+	require.Equal(t, 1, interrupted, "A's call was cut and recorded as such")
+	time.Sleep(time.Second)
+	rcv.mu.Lock()
+	defer rcv.mu.Unlock()
+	for h, id := range want {
+		require.Equal(t, 1, rcv.complete[h], "fax %s delivered %d times", id, rcv.complete[h])
 	}
 }
