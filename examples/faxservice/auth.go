@@ -255,8 +255,16 @@ func (s *Service) authenticate(ctx context.Context, tok, src string) (phi.Princi
 		s.audit(ctx, phi.Event{Principal: userID, Action: phi.ActionLogout, Source: src, Outcome: phi.OutcomeSuccess, Detail: "session idle timeout"})
 		return phi.Principal{}, "", errAuth
 	}
-	s.db.exec(ctx, `UPDATE tokens SET last_used = ? WHERE id = ?`, now.UnixNano(), id)
-	s.db.exec(ctx, `UPDATE users SET failed = 0 WHERE id = ? AND failed <> 0`, userID)
+	// Only sessions need their last use (idle timeout); a write per
+	// request would serialize every reader on the database, so it is
+	// refreshed at most every few seconds.
+	if kind == "session" && now.Sub(time.Unix(0, lastUsed)) > 5*time.Second {
+		s.db.exec(ctx, `UPDATE tokens SET last_used = ? WHERE id = ?`, now.UnixNano(), id)
+	}
+	var failed int
+	if s.db.queryRow(ctx, `SELECT failed FROM users WHERE id = ?`, userID).Scan(&failed) == nil && failed != 0 {
+		s.db.exec(ctx, `UPDATE users SET failed = 0 WHERE id = ?`, userID)
+	}
 	return principalOf(userID, roles), id, nil
 }
 
