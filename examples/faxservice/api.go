@@ -48,6 +48,8 @@ func (s *Service) routes() []route {
 		{"GET /v1/faxes/{id}/events", s.authed(s.getEvents)},
 		{"POST /v1/faxes/{id}/cancel", s.authed(s.cancelFax)},
 		{"POST /v1/faxes/{id}/resend", s.authed(s.resendFax)},
+		{"PUT /v1/faxes/{id}/hold", s.authed(s.admin(s.putHold))},
+		{"POST /v1/faxes/{id}/emergency-access", s.authed(s.admin(s.emergencyAccess))},
 		{"POST /v1/webhooks", s.authed(s.postWebhook)},
 		{"GET /v1/webhooks", s.authed(s.listWebhooks)},
 		{"DELETE /v1/webhooks/{id}", s.authed(s.deleteWebhook)},
@@ -167,6 +169,8 @@ func (s *Service) refuse(w http.ResponseWriter, r *http.Request, who phi.Princip
 // that does not exist look the same: 404.
 func phiError(w http.ResponseWriter, err error) {
 	switch {
+	case errors.Is(err, phi.ErrLegalHold):
+		httpError(w, http.StatusConflict, "the fax is under legal hold")
 	case errors.Is(err, phi.ErrDenied), errors.Is(err, phi.ErrNotFound), errors.Is(err, phi.ErrInvalidID):
 		httpError(w, http.StatusNotFound, "fax not found")
 	default:
@@ -1041,4 +1045,52 @@ func (s *Service) deleteRoute(w http.ResponseWriter, r *http.Request, who phi.Pr
 	}
 	s.audit(r.Context(), phi.Event{Principal: who.ID, Action: phi.ActionGrant, Source: src, Outcome: phi.OutcomeSuccess, Detail: "route deleted"})
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// putHold places or lifts a legal hold (admin): a held fax cannot be
+// deleted, by its owner, an admin or the retention purge.
+func (s *Service) putHold(w http.ResponseWriter, r *http.Request, who phi.Principal, src string) {
+	var req struct {
+		Hold *bool `json:"hold"`
+	}
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1024)).Decode(&req); err != nil || req.Hold == nil {
+		s.refuse(w, r, who, phi.ActionLegalHold, "", http.StatusBadRequest, "body must be JSON {hold: true|false}")
+		return
+	}
+	st, ok := s.checkFax(w, r, who, src)
+	if !ok {
+		return
+	}
+	if err := s.guard.SetLegalHold(r.Context(), who, src, st.ID, *req.Hold); err != nil {
+		phiError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"id": st.ID, "hold": *req.Hold})
+}
+
+var reasonRE = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,64}$`)
+
+// emergencyAccess is break-glass (164.312(a)(2)(ii)): an admin takes
+// content access to one fax, with a reason code (a ticket number, never
+// PHI). The guard audits it as an emergency; the service also logs a
+// warning so that monitoring sees every use at once.
+func (s *Service) emergencyAccess(w http.ResponseWriter, r *http.Request, who phi.Principal, src string) {
+	var req struct {
+		Reason string `json:"reason"`
+	}
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1024)).Decode(&req); err != nil || !reasonRE.MatchString(req.Reason) {
+		s.refuse(w, r, who, phi.ActionGrant, "", http.StatusBadRequest, "body must be JSON {reason: ticket reference (letters, digits, . _ : -)}")
+		return
+	}
+	st, ok := s.checkFax(w, r, who, src)
+	if !ok {
+		return
+	}
+	if err := s.guard.EmergencyAccess(r.Context(), who, src, st.ID, req.Reason); err != nil {
+		phiError(w, err)
+		return
+	}
+	s.saveGrant(r.Context(), st.ID, who.ID, phi.PermReadMetadata|phi.PermReadContent)
+	s.logger.Warn("ALERT break-glass access", "principal", who.ID, "fax", st.ID, "reason", req.Reason)
+	writeJSON(w, http.StatusOK, map[string]any{"id": st.ID, "granted": []string{"read-metadata", "read-content"}})
 }

@@ -162,3 +162,28 @@ func TestBadInput(t *testing.T) {
 	}
 	require.Equal(t, 401, e.json("POST", "/v1/sessions", "", map[string]string{"name": "dave", "password": "Correct-Horse-42"}, nil))
 }
+
+// TestLegalHoldAndBreakGlass: a held fax cannot be deleted by its owner;
+// an admin sees no content until break-glass, which is audited.
+func TestLegalHoldAndBreakGlass(t *testing.T) {
+	e := newEnv(t, nil)
+	_, alice := e.user("alice", "sender")
+	doc, _ := letterTIFF(t, 1)
+	code, st, _ := e.send(alice, nil, part{name: "to", data: []byte("+15550199")}, part{name: "file", file: "a.tif", data: doc})
+	require.Equal(t, http.StatusAccepted, code)
+	e.wait(alice, st.ID, func(s FaxStatus) bool { return s.Status == statusDelivered })
+
+	require.Equal(t, http.StatusForbidden, e.json("PUT", "/v1/faxes/"+st.ID+"/hold", alice, map[string]bool{"hold": true}, nil))
+	require.Equal(t, http.StatusOK, e.json("PUT", "/v1/faxes/"+st.ID+"/hold", e.admin, map[string]bool{"hold": true}, nil))
+	require.Equal(t, http.StatusConflict, e.json("DELETE", "/v1/faxes/"+st.ID, alice, nil, nil))
+
+	require.Equal(t, http.StatusNotFound, e.json("GET", "/v1/faxes/"+st.ID+"/content", e.admin, nil, nil), "admins see metadata, not content")
+	require.Equal(t, http.StatusBadRequest, e.json("POST", "/v1/faxes/"+st.ID+"/emergency-access", e.admin, map[string]string{"reason": "patient Jane Doe"}, nil))
+	require.Equal(t, http.StatusOK, e.json("POST", "/v1/faxes/"+st.ID+"/emergency-access", e.admin, map[string]string{"reason": "INC-1234"}, nil))
+	code, _, _ = e.do("GET", "/v1/faxes/"+st.ID+"/content", e.admin, nil, nil)
+	require.Equal(t, http.StatusOK, code)
+	require.Contains(t, e.logs.String(), "ALERT break-glass")
+
+	require.Equal(t, http.StatusOK, e.json("PUT", "/v1/faxes/"+st.ID+"/hold", e.admin, map[string]bool{"hold": false}, nil))
+	require.Equal(t, http.StatusNoContent, e.json("DELETE", "/v1/faxes/"+st.ID, alice, nil, nil))
+}
