@@ -1,12 +1,150 @@
 package faxkit
 
 import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
 	"fmt"
+	"image"
+	_ "image/gif" // the image formats OpenDocument reads
+	_ "image/jpeg"
+	_ "image/png"
+	"io"
+	"os"
+
+	_ "golang.org/x/image/bmp"
+	_ "golang.org/x/image/webp"
 
 	"github.com/faxkit/faxkit/t30"
 	"github.com/faxkit/faxkit/t4"
 	"github.com/faxkit/faxkit/tiff"
 )
+
+// DocumentOptions say how OpenDocument turns files that are not fax pages
+// into fax pages. The zero value (or nil) works.
+type DocumentOptions struct {
+	// Resolution is the fax resolution of converted pages: tiff.ResStandard,
+	// tiff.ResFine or tiff.ResSuperfine. Default fine. Pages of a TIFF that
+	// are fax pages already keep their own.
+	Resolution tiff.Resolution
+	// PDF configures the PDF renderer (Ghostscript or pdftoppm, found at
+	// run time); nil uses its defaults.
+	PDF *tiff.PDFConfig
+}
+
+// ErrUnknownFormat is returned by OpenDocument for a file that is none of
+// the formats it reads.
+var ErrUnknownFormat = errors.New("faxkit: not a TIFF, PDF or readable image")
+
+// OpenedDocument is a Document read from a file by OpenDocument. Close it
+// after the call.
+type OpenedDocument struct {
+	Document
+	// FileType is what the file was: "tiff", "pdf", "png", "jpeg", "gif",
+	// "bmp" or "webp".
+	FileType string
+	close    func() error
+}
+
+// Close releases the file.
+func (d *OpenedDocument) Close() error { return d.close() }
+
+// OpenDocument opens a file to fax, whatever it is: a TIFF (fax pages are
+// sent as they are, read a page at a time; other pages are converted as
+// TIFF does), a PDF (rendered with Ghostscript or pdftoppm, which must be
+// installed; see tiff.RenderPDF), or a PNG, JPEG, GIF, BMP or WebP image
+// (converted with tiff.ToFax: greys thresholded, scaled and rotated to
+// A4). The format is found from the file's first octets, not its name.
+// ctx bounds the PDF renderer.
+func OpenDocument(ctx context.Context, path string, opts *DocumentOptions) (*OpenedDocument, error) {
+	var o DocumentOptions
+	if opts != nil {
+		o = *opts
+	}
+	switch o.Resolution {
+	case tiff.ResUnknown:
+		o.Resolution = tiff.ResFine
+	case tiff.ResStandard, tiff.ResFine, tiff.ResSuperfine:
+	default:
+		return nil, fmt.Errorf("%w: resolution %v for converted pages (want standard, fine or superfine)", ErrOptions, o.Resolution)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	d, err := readDocument(ctx, f, &o)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	if d.close == nil {
+		f.Close()
+		d.close = func() error { return nil }
+	}
+	return d, nil
+}
+
+func readDocument(ctx context.Context, f *os.File, o *DocumentOptions) (*OpenedDocument, error) {
+	var head [4]byte
+	n, err := io.ReadFull(f, head[:])
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+		return nil, err
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return nil, err
+	}
+	conv := &tiff.ConvertConfig{Resolution: o.Resolution, AutoRotate: true}
+	switch s := string(head[:n]); {
+	case s == "II*\x00" || s == "MM\x00*" || s == "II+\x00" || s == "MM\x00+":
+		st, err := f.Stat()
+		if err != nil {
+			return nil, err
+		}
+		r, err := tiff.NewReader(f, st.Size(), nil)
+		if err != nil {
+			return nil, err
+		}
+		doc, err := TIFF(r)
+		if err != nil {
+			return nil, err
+		}
+		return &OpenedDocument{Document: doc, FileType: "tiff", close: f.Close}, nil
+	case s == "%PDF":
+		// The renderer's pages become fax pages in a TIFF in memory (MH
+		// coded: a few tens of kilobytes a page), sent from there.
+		var buf bytes.Buffer
+		w, err := tiff.NewWriter(&buf, nil)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := tiff.PDFToFax(ctx, w, f, o.PDF, conv); err != nil {
+			return nil, err
+		}
+		if err := w.Close(); err != nil {
+			return nil, err
+		}
+		r, err := tiff.NewReader(bytes.NewReader(buf.Bytes()), int64(buf.Len()), nil)
+		if err != nil {
+			return nil, err
+		}
+		doc, err := TIFF(r)
+		if err != nil {
+			return nil, err
+		}
+		return &OpenedDocument{Document: doc, FileType: "pdf"}, nil
+	}
+	img, format, err := image.Decode(bufio.NewReader(f))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrUnknownFormat, err)
+	}
+	pages, err := tiff.ToFax(img, conv)
+	if err != nil {
+		return nil, err
+	}
+	res, _ := t30Resolution(o.Resolution)
+	return &OpenedDocument{Document: &t30.BitmapDocument{Pages: pages, Resolution: res}, FileType: format}, nil
+}
 
 // Document is what Send transmits: a page source the T.30 session encodes
 // page by page in the coding it negotiates. A *t30.BitmapDocument holds

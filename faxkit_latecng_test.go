@@ -52,11 +52,11 @@ func TestReceiverStartsAfterFirstCNG(t *testing.T) {
 			t.Error(err)
 			return
 		}
-		recv.rep, recv.err = faxkit.Receive(ctx, b, nil, &memSink{}, &faxkit.Options{Pacing: faxkit.Unpaced})
+		recv.rep, recv.err = faxkit.Receive(ctx, b, nil, &memSink{}, &faxkit.Options{T38: faxkit.T38Options{Pacing: faxkit.Unpaced}})
 	}()
 
 	start := time.Now()
-	so := &faxkit.Options{Pacing: faxkit.Unpaced, T1: 12 * time.Second}
+	so := &faxkit.Options{Fax: faxkit.FaxOptions{T1: 12 * time.Second}, T38: faxkit.T38Options{Pacing: faxkit.Unpaced}}
 	rep, err := faxkit.Send(ctx, a, b.LocalAddr(), &t30.BitmapDocument{Pages: ps, Resolution: t30.ResFine}, so)
 	if err != nil {
 		cancel() // the receiver may still be waiting for a first datagram

@@ -92,16 +92,16 @@ func TestSendReceiveLoopback(t *testing.T) {
 		recvPeer bool
 	}{
 		{"ECM MMR, answer first sender", faxkit.Options{}, t30.MMR, true, false},
-		{"non-ECM MR", faxkit.Options{DisableECM: true}, t30.MR, false, true},
-		{"ECM MH only, v3 FEC", faxkit.Options{Compressions: []t30.Compression{t30.MH}, T38Version: 3, ErrorCorrection: faxkit.FEC}, t30.MH, true, true},
-		{"ECM MMR over RTP", faxkit.Options{RTP: true}, t30.MMR, true, true},
-		{"non-ECM MR over RTP, payload type 100", faxkit.Options{RTP: true, RTPPayloadType: 100, DisableECM: true}, t30.MR, false, true},
-		{"non-ECM MH, no EC, 9600", faxkit.Options{DisableECM: true, Compressions: []t30.Compression{t30.MH}, ErrorCorrection: faxkit.NoEC, MaxBitRate: 9600}, t30.MH, false, true},
+		{"non-ECM MR", faxkit.Options{Fax: faxkit.FaxOptions{DisableECM: true}}, t30.MR, false, true},
+		{"ECM MH only, v3 FEC", faxkit.Options{Fax: faxkit.FaxOptions{Compressions: []t30.Compression{t30.MH}}, T38: faxkit.T38Options{Version: 3, ErrorCorrection: faxkit.FEC}}, t30.MH, true, true},
+		{"ECM MMR over RTP", faxkit.Options{T38: faxkit.T38Options{RTP: true}}, t30.MMR, true, true},
+		{"non-ECM MR over RTP, payload type 100", faxkit.Options{Fax: faxkit.FaxOptions{DisableECM: true}, T38: faxkit.T38Options{RTP: true, RTPPayloadType: 100}}, t30.MR, false, true},
+		{"non-ECM MH, no EC, 9600", faxkit.Options{Fax: faxkit.FaxOptions{DisableECM: true, Compressions: []t30.Compression{t30.MH}, MaxBitRate: 9600}, T38: faxkit.T38Options{ErrorCorrection: faxkit.NoEC}}, t30.MH, false, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			so, ro := tc.opts, tc.opts
-			so.Pacing, ro.Pacing = faxkit.Unpaced, faxkit.Unpaced
-			so.LocalIdent, ro.LocalIdent = "+1 555 0100", "+1 555 0199"
+			so.T38.Pacing, ro.T38.Pacing = faxkit.Unpaced, faxkit.Unpaced
+			so.Fax.LocalIdent, ro.Fax.LocalIdent = "+1 555 0100", "+1 555 0199"
 			var events []faxkit.Event
 			so.OnEvent = func(e faxkit.Event) { events = append(events, e) }
 			sink := &memSink{}
@@ -120,16 +120,23 @@ func TestSendReceiveLoopback(t *testing.T) {
 				require.Positive(t, rep.Duration)
 				require.Positive(t, rep.Network.PacketsIn)
 				require.Positive(t, rep.Network.PacketsOut)
-				require.Positive(t, rep.T38.IFPSent)
-				if tc.opts.RTP { // IFP over RTP: no UDPTL datagrams built
-					require.Zero(t, rep.T38.Sender.Packets)
+				require.Len(t, rep.Media, 1)
+				m := rep.Media[0]
+				require.Equal(t, rep.Network, m.Network, "one media path carried the call")
+				require.NotNil(t, m.T38)
+				require.Positive(t, m.T38.IFPSent)
+				if tc.opts.T38.RTP { // IFP over RTP: no UDPTL datagrams built
+					require.Equal(t, "t38-rtp", m.Kind)
+					require.Zero(t, m.T38.Sender.Packets)
 				} else {
-					require.Positive(t, rep.T38.Sender.Packets)
+					require.Equal(t, "t38", m.Kind)
+					require.Positive(t, m.T38.Sender.Packets)
 				}
+				require.Positive(t, m.To)
 			}
 			wantRate := 14400
-			if tc.opts.MaxBitRate != 0 {
-				wantRate = tc.opts.MaxBitRate
+			if tc.opts.Fax.MaxBitRate != 0 {
+				wantRate = tc.opts.Fax.MaxBitRate
 			}
 			require.Equal(t, wantRate, s.rep.BitRate)
 			require.Equal(t, "+1 555 0199", s.rep.RemoteIdent.Reveal())
@@ -174,7 +181,7 @@ func TestSendTIFFDocument(t *testing.T) {
 	var out bytes.Buffer
 	tw, err := tiff.NewWriter(&out, nil)
 	require.NoError(t, err)
-	o := &faxkit.Options{Pacing: faxkit.Unpaced}
+	o := &faxkit.Options{T38: faxkit.T38Options{Pacing: faxkit.Unpaced}}
 	s, rc := call(t, doc, tw, o, o, true)
 	require.NoError(t, s.err)
 	require.NoError(t, rc.err)
@@ -196,7 +203,7 @@ func TestSendTIFFDocument(t *testing.T) {
 
 func TestSendNoAnswerEndsWithResult(t *testing.T) {
 	a, b := udpPair(t) // b never answers
-	o := &faxkit.Options{Pacing: faxkit.Unpaced, T1: 300 * time.Millisecond}
+	o := &faxkit.Options{Fax: faxkit.FaxOptions{T1: 300 * time.Millisecond}, T38: faxkit.T38Options{Pacing: faxkit.Unpaced}}
 	rep, err := faxkit.Send(context.Background(), a, b.LocalAddr(), &t30.BitmapDocument{Pages: pages(t, 1), Resolution: t30.ResFine}, o)
 	require.Error(t, err)
 	require.ErrorIs(t, err, &t30.ResultError{Result: t30.ResultNoAnswer})
@@ -214,12 +221,12 @@ func TestCancelEndsCallWithDCN(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		recvRep, recvErr = faxkit.Receive(context.Background(), b, a.LocalAddr(), &memSink{}, &faxkit.Options{Pacing: faxkit.Unpaced})
+		recvRep, recvErr = faxkit.Receive(context.Background(), b, a.LocalAddr(), &memSink{}, &faxkit.Options{T38: faxkit.T38Options{Pacing: faxkit.Unpaced}})
 	}()
 	// Cancel once the first of three pages is confirmed. (The sender is
 	// unpaced: a paced terminal sends the DCN only after the signal in
 	// progress, which for a page is many seconds.)
-	o := &faxkit.Options{Pacing: faxkit.Unpaced, OnEvent: func(e faxkit.Event) {
+	o := &faxkit.Options{T38: faxkit.T38Options{Pacing: faxkit.Unpaced}, OnEvent: func(e faxkit.Event) {
 		if e.Record.Kind == t30.RecordPageSent {
 			cancel()
 		}
@@ -263,8 +270,9 @@ func TestOptionsRejected(t *testing.T) {
 	a, b := udpPair(t)
 	doc := &t30.BitmapDocument{Pages: pages(t, 1), Resolution: t30.ResFine}
 	for _, o := range []faxkit.Options{
-		{T38Version: 4}, {MaxBitRate: 5000}, {ECDepth: 16}, {ErrorCorrection: faxkit.FEC, ECDepth: 6},
-		{MaxDatagram: 10}, {Compressions: []t30.Compression{t30.CompressionNone}}, {Timeout: -1},
+		{T38: faxkit.T38Options{Version: 4}}, {Fax: faxkit.FaxOptions{MaxBitRate: 5000}}, {T38: faxkit.T38Options{ECDepth: 16}},
+		{T38: faxkit.T38Options{ErrorCorrection: faxkit.FEC, ECDepth: 6}}, {T38: faxkit.T38Options{MaxDatagram: 10}},
+		{Fax: faxkit.FaxOptions{Compressions: []t30.Compression{t30.CompressionNone}}}, {Timeout: -1},
 	} {
 		_, err := faxkit.Send(context.Background(), a, b.LocalAddr(), doc, &o)
 		require.ErrorIs(t, err, faxkit.ErrOptions, "%+v", o)
@@ -287,8 +295,8 @@ func TestLoggingRedactsPHI(t *testing.T) {
 	var logs bytes.Buffer
 	logger := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	// Idents that cannot occur in timestamps or counters by chance.
-	so := &faxkit.Options{Pacing: faxkit.Unpaced, LocalIdent: "CLINIC ZETA", Logger: logger}
-	ro := &faxkit.Options{Pacing: faxkit.Unpaced, LocalIdent: "WARD OMEGA", Logger: logger}
+	so := &faxkit.Options{Fax: faxkit.FaxOptions{LocalIdent: "CLINIC ZETA"}, T38: faxkit.T38Options{Pacing: faxkit.Unpaced}, Logger: logger}
+	ro := &faxkit.Options{Fax: faxkit.FaxOptions{LocalIdent: "WARD OMEGA"}, T38: faxkit.T38Options{Pacing: faxkit.Unpaced}, Logger: logger}
 	s, r := call(t, &t30.BitmapDocument{Pages: pages(t, 1), Resolution: t30.ResFine}, &memSink{}, so, ro, true)
 	require.NoError(t, s.err)
 	require.NoError(t, r.err)

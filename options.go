@@ -76,11 +76,43 @@ func (p Pacing) String() string {
 	return fmt.Sprintf("Pacing(%d)", uint8(p))
 }
 
-// Options configure Send and Receive. The zero value (or nil) works: ECM on,
-// MH, MR and MMR, T.38 version 0, redundancy of depth 3, 400-octet
-// datagrams, up to 14400 bit/s, real-time pacing, no ident, T.30's own
-// timers, no callback, no logging, the system clock.
+// Options configure Send and Receive: the fax part (T.30), the T.38 media
+// part, and what belongs to the call as a whole. The zero value (or nil)
+// works: ECM on, MH, MR and MMR, up to 14400 bit/s, no ident, T.30's own
+// timers; T.38 version 0 over UDPTL, redundancy of depth 3, 400-octet
+// datagrams, real-time pacing; no time limit, no callback, no logging, the
+// system clock.
 type Options struct {
+	// Fax is the T.30 part, the same for every media a call runs over.
+	Fax FaxOptions
+	// T38 is the T.38 media part (UDPTL, or IFP over RTP).
+	T38 T38Options
+	// Timeout bounds the whole call; when it passes the call is ended
+	// with DCN like a cancelled context. Default 0: only the T.30 timers
+	// (T1 35 s to find the other terminal, T2/T4/T5) bound it.
+	Timeout time.Duration
+	// OnEvent, when set, is called from the call's goroutine for every
+	// T.30 event (phase changes, frames, pages, the result) and every
+	// change of media. It must not block for long: the call's timing
+	// depends on it.
+	OnEvent func(Event)
+	// Logger receives the call's debug stream. Nil discards it. It is
+	// wrapped in a redacting handler, so PHI-typed and PHI-named
+	// attributes never reach the underlying handler in clear.
+	Logger *slog.Logger
+	// Clock drives T.30 timers and media pacing. Nil means the system
+	// clock; tests pass a fake one.
+	Clock Clock
+}
+
+// Clock is the time source of a call: the system clock unless a test
+// injects another (see Options.Clock).
+type Clock = t30.Clock
+
+// FaxOptions are the T.30 settings of a call: what the session offers,
+// accepts and says about itself. They do not depend on the media (T.38 or
+// audio) that carries the call.
+type FaxOptions struct {
 	// DisableECM turns off error correction mode (T.30 Annex A). ECM is
 	// on by default: it retransmits damaged image frames so pages arrive
 	// intact, and MMR needs it.
@@ -90,20 +122,31 @@ type Options struct {
 	// always included, as T.30 requires of every terminal; MMR is used
 	// only with ECM.
 	Compressions []t30.Compression
-	// T38Version is the T.38 IFP version, 0 to 3. Default 0 (the version
+	// MaxBitRate caps the image modem: 2400, 4800, 7200, 9600, 12000 or
+	// 14400 bit/s. Default 14400 (V.17).
+	MaxBitRate int
+	// LocalIdent is sent as our TSI (sending) or CSI (receiving): up to 20
+	// characters, usually the fax number. It is PHI and never logged.
+	LocalIdent string
+	// T1 overrides T.30's T1 (35 s): how long to wait for the other
+	// terminal to appear.
+	T1 time.Duration
+}
+
+// T38Options are the settings of a T.38 media path (T.38 clause 9: UDPTL,
+// or IFP over RTP with RTP set), usually agreed through SDP.
+type T38Options struct {
+	// Version is the T.38 IFP version, 0 to 3. Default 0 (the version
 	// most peers default to; both ends must agree, usually through SDP).
-	T38Version int
+	Version int
 	// ErrorCorrection is the UDPTL loss protection. Default Redundancy.
 	ErrorCorrection ErrorCorrection
 	// ECDepth is the redundancy depth (secondary packets per datagram,
 	// 1..15) or, for FEC, the number of FEC entries (1..5). Default 3.
 	ECDepth int
-	// MaxDatagram is the largest UDPTL datagram sent, in octets: the far
-	// end's T38FaxMaxDatagram. Default 400 (Asterisk's and FreeSWITCH's).
+	// MaxDatagram is the largest datagram sent, in octets: the far end's
+	// T38FaxMaxDatagram. Default 400 (Asterisk's and FreeSWITCH's).
 	MaxDatagram int
-	// MaxBitRate caps the image modem: 2400, 4800, 7200, 9600, 12000 or
-	// 14400 bit/s. Default 14400 (V.17).
-	MaxBitRate int
 	// Pacing is real time (default) or unpaced.
 	Pacing Pacing
 	// RTP carries one IFP packet per RTP packet (T.38 over RTP, RFC 4612
@@ -114,27 +157,6 @@ type Options struct {
 	// RTPPayloadType is the negotiated dynamic payload type with RTP.
 	// Default 96.
 	RTPPayloadType uint8
-	// LocalIdent is sent as our TSI (Send) or CSI (Receive): up to 20
-	// characters, usually the fax number. It is PHI and never logged.
-	LocalIdent string
-	// Timeout bounds the whole call; when it passes the call is ended
-	// with DCN like a cancelled context. Default 0: only the T.30 timers
-	// (T1 35 s to find the other terminal, T2/T4/T5) bound it.
-	Timeout time.Duration
-	// T1 overrides T.30's T1 (35 s): how long to wait for the other
-	// terminal to appear.
-	T1 time.Duration
-	// OnEvent, when set, is called from the call's goroutine for every
-	// T.30 event (phase changes, frames, pages, the result). It must not
-	// block for long: the call's timing depends on it.
-	OnEvent func(Event)
-	// Logger receives the call's debug stream. Nil discards it. It is
-	// wrapped in a redacting handler, so PHI-typed and PHI-named
-	// attributes never reach the underlying handler in clear.
-	Logger *slog.Logger
-	// Clock drives T.30 timers and T.38 pacing. Nil means the system
-	// clock; tests pass a fake one.
-	Clock t30.Clock
 }
 
 // ErrOptions is wrapped by errors that reject Options.
@@ -146,73 +168,85 @@ var bitRates = map[int]t30.Speed{
 	9600: t30.V17_9600, 12000: t30.V17_12000, 14400: t30.V17_14400,
 }
 
-// resolved is Options with defaults filled in and validated.
+// resolved is the call part of Options (fax and call-wide settings) with
+// defaults filled in and validated.
 type resolved struct {
-	Options
+	Fax      FaxOptions
+	Timeout  time.Duration
+	OnEvent  func(Event)
+	Clock    Clock
 	maxSpeed t30.Speed
 	logger   *slog.Logger
 }
 
-func (o *Options) resolve() (*resolved, error) {
-	r := &resolved{}
-	if o != nil {
-		r.Options = *o
+func resolveCall(f FaxOptions, timeout time.Duration, onEvent func(Event), logger *slog.Logger, clk Clock) (*resolved, error) {
+	r := &resolved{Fax: f, Timeout: timeout, OnEvent: onEvent, Clock: clk}
+	if r.Fax.MaxBitRate == 0 {
+		r.Fax.MaxBitRate = 14400
 	}
-	if r.T38Version < 0 || r.T38Version > 3 {
-		return nil, fmt.Errorf("%w: T.38 version %d (want 0..3)", ErrOptions, r.T38Version)
-	}
-	if r.ErrorCorrection > NoEC {
-		return nil, fmt.Errorf("%w: %v", ErrOptions, r.ErrorCorrection)
-	}
-	if r.ECDepth == 0 {
-		r.ECDepth = t38.DefaultDepth
-	}
-	switch {
-	case r.ErrorCorrection == Redundancy && (r.ECDepth < 1 || r.ECDepth > t38.MaxDepth):
-		return nil, fmt.Errorf("%w: redundancy depth %d (want 1..%d)", ErrOptions, r.ECDepth, t38.MaxDepth)
-	case r.ErrorCorrection == FEC && (r.ECDepth < 1 || r.ECDepth > t38.MaxFECEntries):
-		return nil, fmt.Errorf("%w: FEC entries %d (want 1..%d)", ErrOptions, r.ECDepth, t38.MaxFECEntries)
-	}
-	if r.MaxDatagram == 0 {
-		r.MaxDatagram = t38.DefaultMaxDatagram
-	}
-	if r.MaxDatagram < 64 || r.MaxDatagram > 65507 {
-		return nil, fmt.Errorf("%w: max datagram %d (want 64..65507)", ErrOptions, r.MaxDatagram)
-	}
-	if r.MaxBitRate == 0 {
-		r.MaxBitRate = 14400
-	}
-	sp, ok := bitRates[r.MaxBitRate]
+	sp, ok := bitRates[r.Fax.MaxBitRate]
 	if !ok {
-		return nil, fmt.Errorf("%w: bit rate %d (want 2400, 4800, 7200, 9600, 12000 or 14400)", ErrOptions, r.MaxBitRate)
+		return nil, fmt.Errorf("%w: bit rate %d (want 2400, 4800, 7200, 9600, 12000 or 14400)", ErrOptions, r.Fax.MaxBitRate)
 	}
 	r.maxSpeed = sp
-	if r.Pacing > Unpaced {
-		return nil, fmt.Errorf("%w: %v", ErrOptions, r.Pacing)
-	}
-	for _, c := range r.Compressions {
+	for _, c := range r.Fax.Compressions {
 		if c != t30.MH && c != t30.MR && c != t30.MMR {
 			return nil, fmt.Errorf("%w: compression %v", ErrOptions, c)
 		}
 	}
-	if r.Timeout < 0 || r.T1 < 0 {
+	if r.Timeout < 0 || r.Fax.T1 < 0 {
 		return nil, fmt.Errorf("%w: negative timeout", ErrOptions)
 	}
-	if r.Logger == nil {
+	if logger == nil {
 		r.logger = slog.New(slog.DiscardHandler)
 	} else {
-		r.logger = slog.New(redact.NewHandler(r.Logger.Handler(), nil))
+		r.logger = slog.New(redact.NewHandler(logger.Handler(), nil))
 	}
 	return r, nil
+}
+
+// resolve fills the defaults of a T.38 media path and validates it.
+func (t T38Options) resolve() (T38Options, error) {
+	if t.Version < 0 || t.Version > 3 {
+		return t, fmt.Errorf("%w: T.38 version %d (want 0..3)", ErrOptions, t.Version)
+	}
+	if t.ErrorCorrection > NoEC {
+		return t, fmt.Errorf("%w: %v", ErrOptions, t.ErrorCorrection)
+	}
+	if t.ECDepth == 0 {
+		t.ECDepth = t38.DefaultDepth
+	}
+	switch {
+	case t.ErrorCorrection == Redundancy && (t.ECDepth < 1 || t.ECDepth > t38.MaxDepth):
+		return t, fmt.Errorf("%w: redundancy depth %d (want 1..%d)", ErrOptions, t.ECDepth, t38.MaxDepth)
+	case t.ErrorCorrection == FEC && (t.ECDepth < 1 || t.ECDepth > t38.MaxFECEntries):
+		return t, fmt.Errorf("%w: FEC entries %d (want 1..%d)", ErrOptions, t.ECDepth, t38.MaxFECEntries)
+	}
+	if t.RTPPayloadType == 0 {
+		t.RTPPayloadType = 96
+	}
+	if t.RTPPayloadType > 127 {
+		return t, fmt.Errorf("%w: RTP payload type %d (want 0..127)", ErrOptions, t.RTPPayloadType)
+	}
+	if t.MaxDatagram == 0 {
+		t.MaxDatagram = t38.DefaultMaxDatagram
+	}
+	if t.MaxDatagram < 64 || t.MaxDatagram > 65507 {
+		return t, fmt.Errorf("%w: max datagram %d (want 64..65507)", ErrOptions, t.MaxDatagram)
+	}
+	if t.Pacing > Unpaced {
+		return t, fmt.Errorf("%w: %v", ErrOptions, t.Pacing)
+	}
+	return t, nil
 }
 
 // capabilities returns what the T.30 session offers or accepts.
 func (r *resolved) capabilities() *t30.Capabilities {
 	c := t30.DefaultCapabilities()
-	c.ECM = !r.DisableECM
-	if r.Compressions != nil {
-		c.MR = slices.Contains(r.Compressions, t30.MR)
-		c.MMR = slices.Contains(r.Compressions, t30.MMR)
+	c.ECM = !r.Fax.DisableECM
+	if r.Fax.Compressions != nil {
+		c.MR = slices.Contains(r.Fax.Compressions, t30.MR)
+		c.MMR = slices.Contains(r.Fax.Compressions, t30.MMR)
 	}
 	if !c.ECM {
 		c.MMR = false

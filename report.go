@@ -7,7 +7,6 @@ import (
 
 	"github.com/faxkit/faxkit/phi/redact"
 	"github.com/faxkit/faxkit/t30"
-	"github.com/faxkit/faxkit/t38"
 )
 
 // Report describes a finished call. It holds no page images; RemoteIdent
@@ -17,7 +16,7 @@ import (
 type Report struct {
 	// OK is true exactly when the T.30 session succeeded (Result.OK()).
 	OK bool
-	// Result is how the call ended; its String is stable ("OK",
+	// Result is how the call ended; its String is stable ("ok",
 	// "no-answer", ...).
 	Result t30.Result
 	// Pages is the number of pages confirmed by the receiver (sending) or
@@ -46,11 +45,12 @@ type Report struct {
 	// T30 has the session's full statistics (retrains, PPRs, frames ...).
 	// Its RemoteIdent is left empty: the ident is in RemoteIdent, typed.
 	T30 t30.Stats
-	// Network counts the call's datagrams.
+	// Network counts the call's datagrams over every media path.
 	Network NetStats
-	// T38 has the T.38 terminal's counters: IFP packets, UDPTL recovery,
-	// and how late paced packets went out.
-	T38 t38.TerminalStats
+	// Media has the statistics of each media path the call used, in
+	// order: one for Send and Receive, more when call control swapped the
+	// path (Call.SwapMedia).
+	Media []MediaStats
 }
 
 // PageStats describe one page of a call.
@@ -73,12 +73,6 @@ type PageStats struct {
 	// At is when the page was confirmed (sending) or accepted
 	// (receiving), from the start of the call.
 	At time.Duration
-}
-
-// NetStats count the datagrams of a call.
-type NetStats struct {
-	PacketsIn, PacketsOut uint64
-	BytesIn, BytesOut     uint64
 }
 
 // LogValue implements slog.LogValuer without revealing PHI.
@@ -106,7 +100,8 @@ func (r Report) String() string {
 // printed whole never shows PHI.
 func (r Report) Format(f fmt.State, _ rune) { fmt.Fprint(f, r.String()) }
 
-// Event is one step of a call, passed to Options.OnEvent.
+// Event is one step of a call, passed to Options.OnEvent: a T.30 record,
+// or (Media set) a change of media path.
 type Event struct {
 	// Record is the T.30 event: a phase change, a frame sent or received,
 	// a page confirmed or accepted, or the result. Frames that carry PHI
@@ -114,4 +109,12 @@ type Event struct {
 	Record t30.Record
 	// Page is set for RecordPageSent and RecordPageReceived.
 	Page *PageStats
+	// Media is set, and Record is zero, when the call moved to another
+	// media path (Call.SwapMedia): the new path's Kind.
+	Media string
+	// Heard is set, and Record is zero, when the media path heard a sign
+	// of the far end: t30.EventCNG, EventCED, EventSignal, or
+	// EventCarrierUp (Speed SpeedNone: V.21 flags; otherwise the image
+	// modem's training). Call control uses it to decide a media change.
+	Heard *t30.Event
 }

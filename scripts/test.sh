@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # The whole faxkit test suite, including interop with independent peers
-# (libtiff's tools, libspandsp). It installs the Debian packages those peers
-# need when they are missing (as root, or through sudo), then runs the
-# formatting and vet checks and every test with the race detector.
+# (libtiff's tools, libspandsp, sofia-sip, SIPp, Kamailio, PostgreSQL,
+# Chromium). It installs the Debian packages those peers need when they are
+# missing (as root, or through sudo), then runs, in order: gofmt, go vet,
+# staticcheck, a check that go.mod and go.sum are tidy, every test with the
+# race detector, the interop matrices that are too slow under the race
+# detector (without it), and a short run of every fuzz target over its seeds
+# and fresh inputs (FAXKIT_FUZZTIME each, default 3s; 0 skips it).
 #
 # Under CI=true a missing peer makes the tests that need it fail instead of
 # skipping; this script exports FAXKIT_REQUIRE_PEERS=1 so that holds here too.
@@ -10,7 +14,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages for the interop peers and C reference harnesses.
-pkgs=(libtiff-tools libtiff-dev libspandsp-dev pkg-config gcc imagemagick ghostscript poppler-utils)
+pkgs=(libtiff-tools libtiff-dev libspandsp-dev pkg-config gcc imagemagick ghostscript poppler-utils
+	libsofia-sip-ua-dev sip-tester kamailio postgresql chromium)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -36,6 +41,45 @@ go vet ./...
 echo "== staticcheck"
 go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 
-echo "== go test -race"
+echo "== go mod tidy (must change nothing)"
+tidy=$(mktemp -d)
+cp go.mod go.sum "$tidy"/
+go mod tidy
+if ! cmp -s go.mod "$tidy/go.mod" || ! cmp -s go.sum "$tidy/go.sum"; then
+	echo "go.mod/go.sum are not tidy: run go mod tidy"
+	diff -u "$tidy/go.mod" go.mod || true
+	cp "$tidy/go.mod" "$tidy/go.sum" .
+	exit 1
+fi
+rm -rf "$tidy"
+
 export FAXKIT_REQUIRE_PEERS=1
+start=$SECONDS
+echo "== go test -race"
 go test -race -count=1 -timeout 25m ./...
+echo "   (race run took $((SECONDS - start)) s)"
+
+# The full spandsp interop matrices skip themselves under the race detector
+# (they would take most of an hour there); here they run without it.
+start=$SECONDS
+echo "== go test (interop matrices without -race)"
+go test -count=1 -timeout 20m ./t38/...
+echo "   (matrix run took $((SECONDS - start)) s)"
+
+fuzztime=${FAXKIT_FUZZTIME:-3s}
+if [ "$fuzztime" != "0" ]; then
+	start=$SECONDS
+	echo "== fuzz smoke: every target for $fuzztime"
+	n=0
+	for dir in $(go list -f '{{.Dir}}' ./...); do
+		pkg=.${dir#"$PWD"}
+		for target in $(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(f \*testing\.F).*/\1/p' "$dir"/*_test.go 2>/dev/null); do
+			go test -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" "$pkg" >/tmp/faxkit-fuzz.log 2>&1 || {
+				echo "fuzz $pkg $target failed:"; cat /tmp/faxkit-fuzz.log; exit 1
+			}
+			n=$((n + 1))
+		done
+	done
+	echo "   ($n fuzz targets, $((SECONDS - start)) s)"
+fi
+echo "== all tests passed"

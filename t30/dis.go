@@ -513,7 +513,7 @@ type DIS struct {
 	InternetSelectivePolling bool        // bit 101
 	BlackAndWhiteMRC         bool        // bit 115
 	KGreaterThan4            bool        // bit 122
-	Reserved                 Bitmap      // bits set on the line that no field above names
+	Reserved                 DISBits     // bits set on the line that no field above names
 	Octets                   int         // FIF length to emit at least (0: as short as possible)
 }
 
@@ -528,18 +528,19 @@ type DCS struct {
 	ScanTime         int         // bits 21-23: minimum scan line time in ms (0,5,10,20,40)
 	ECM64            bool        // bit 28: 64-octet ECM frames (else 256)
 	PreferredHuffman bool        // bit 70
-	Reserved         Bitmap      // bits set on the line that no field above names
+	Reserved         DISBits     // bits set on the line that no field above names
 	Octets           int         // FIF length to emit at least (0: as short as possible)
 }
 
-// Bitmap is a raw Table 2 bit map: bit n (1-based) is bit (n-1)%8 of octet
-// (n-1)/8, the first transmitted bit in bit 0.
-type Bitmap [maxDISOctets]byte
+// DISBits is a raw DIS/DTC/DCS bit map (T.30 Table 2; a page bitmap is
+// t4.Bitmap): bit n (1-based) is bit (n-1)%8 of octet (n-1)/8, the first
+// transmitted bit in bit 0.
+type DISBits [maxDISOctets]byte
 
 const maxDISOctets = 16 // bits 1..128
 
 // Get reports whether Table 2 bit n is set.
-func (b *Bitmap) Get(n int) bool {
+func (b *DISBits) Get(n int) bool {
 	if n < 1 || n > maxDISOctets*8 {
 		return false
 	}
@@ -547,7 +548,7 @@ func (b *Bitmap) Get(n int) bool {
 }
 
 // Set sets Table 2 bit n to v.
-func (b *Bitmap) Set(n int, v bool) {
+func (b *DISBits) Set(n int, v bool) {
 	if n < 1 || n > maxDISOctets*8 {
 		return
 	}
@@ -558,7 +559,7 @@ func (b *Bitmap) Set(n int, v bool) {
 	}
 }
 
-func (b *Bitmap) getN(first, count int) uint8 {
+func (b *DISBits) getN(first, count int) uint8 {
 	var v uint8
 	for i := 0; i < count; i++ {
 		if b.Get(first + i) {
@@ -568,7 +569,7 @@ func (b *Bitmap) getN(first, count int) uint8 {
 	return v
 }
 
-func (b *Bitmap) setN(first, count int, v uint8) {
+func (b *DISBits) setN(first, count int, v uint8) {
 	for i := 0; i < count; i++ {
 		b.Set(first+i, v&(1<<i) != 0)
 	}
@@ -579,7 +580,7 @@ func isExtendBit(n int) bool { return n >= 24 && n%8 == 0 }
 // encodeBitmap turns a bit map into a FIF: extend bits (24, 32, ...) are set
 // on every octet but the last; trailing zero octets are dropped unless
 // minOctets asks for them (T.30 needs at least 3 octets).
-func encodeBitmap(b Bitmap, minOctets int) []byte {
+func encodeBitmap(b DISBits, minOctets int) []byte {
 	for n := 24; n <= maxDISOctets*8; n += 8 {
 		b.Set(n, false)
 	}
@@ -604,8 +605,8 @@ func encodeBitmap(b Bitmap, minOctets int) []byte {
 // decodeBitmap reads a FIF up to the first octet (from the third) whose
 // extend bit is clear, ignoring any octets after it. It returns the bitmap
 // without extend bits and the number of octets used.
-func decodeBitmap(fif []byte) (Bitmap, int, error) {
-	var b Bitmap
+func decodeBitmap(fif []byte) (DISBits, int, error) {
+	var b DISBits
 	if len(fif) < 3 {
 		return b, 0, fmt.Errorf("%w: capability FIF of %d octets, want >= 3", ErrFIF, len(fif))
 	}
@@ -624,7 +625,7 @@ func decodeBitmap(fif []byte) (Bitmap, int, error) {
 	return b, n, nil
 }
 
-func (f *Features) toBits(b *Bitmap) {
+func (f *Features) toBits(b *DISBits) {
 	for _, fb := range featureBits {
 		b.Set(fb.bit, *fb.f(f))
 	}
@@ -633,7 +634,7 @@ func (f *Features) toBits(b *Bitmap) {
 	b.setN(124, 3, f.T88)
 }
 
-func (f *Features) fromBits(b *Bitmap, used *Bitmap) {
+func (f *Features) fromBits(b *DISBits, used *DISBits) {
 	for _, fb := range featureBits {
 		*fb.f(f) = b.Get(fb.bit)
 		used.Set(fb.bit, true)
@@ -646,8 +647,8 @@ func (f *Features) fromBits(b *Bitmap, used *Bitmap) {
 	used.setN(124, 3, 7)
 }
 
-// Bitmap returns the Table 2 bit map of d (without extend bits).
-func (d DIS) Bitmap() Bitmap {
+// Bits returns the Table 2 bit map of d (without extend bits).
+func (d DIS) Bits() DISBits {
 	b := d.Reserved
 	d.Features.toBits(&b)
 	b.Set(6, d.V8)
@@ -673,11 +674,11 @@ func (d DIS) Bitmap() Bitmap {
 	return b
 }
 
-var disUsed, dcsUsed Bitmap
+var disUsed, dcsUsed DISBits
 
 func init() {
 	var d DIS
-	var b Bitmap
+	var b DISBits
 	for i := range b {
 		b[i] = 0xFF
 	}
@@ -686,8 +687,8 @@ func init() {
 	c.fromBitmap(b, &dcsUsed)
 }
 
-func (d *DIS) fromBitmap(b Bitmap, used *Bitmap) {
-	var u Bitmap
+func (d *DIS) fromBitmap(b DISBits, used *DISBits) {
+	var u DISBits
 	d.Features.fromBits(&b, &u)
 	get := func(n int) bool { u.Set(n, true); return b.Get(n) }
 	d.V8 = get(6)
@@ -735,7 +736,7 @@ func (d *DIS) fromBitmap(b Bitmap, used *Bitmap) {
 }
 
 // MarshalBinary encodes d as a DIS/DTC FIF.
-func (d DIS) MarshalBinary() ([]byte, error) { return encodeBitmap(d.Bitmap(), d.Octets), nil }
+func (d DIS) MarshalBinary() ([]byte, error) { return encodeBitmap(d.Bits(), d.Octets), nil }
 
 // UnmarshalBinary decodes a DIS/DTC FIF. Reserved bits are kept in
 // d.Reserved and the FIF length in d.Octets, so re-encoding is exact for
@@ -771,8 +772,8 @@ func ParseDIS(f Frame) (DIS, error) {
 	return d, err
 }
 
-// Bitmap returns the Table 2 bit map of c (without extend bits).
-func (c DCS) Bitmap() Bitmap {
+// Bits returns the Table 2 bit map of c (without extend bits).
+func (c DCS) Bits() DISBits {
 	b := c.Reserved
 	c.Features.toBits(&b)
 	b.Set(10, c.Receive)
@@ -785,8 +786,8 @@ func (c DCS) Bitmap() Bitmap {
 	return b
 }
 
-func (c *DCS) fromBitmap(b Bitmap, used *Bitmap) error {
-	var u Bitmap
+func (c *DCS) fromBitmap(b DISBits, used *DISBits) error {
+	var u DISBits
 	c.Features.fromBits(&b, &u)
 	get := func(n int) bool { u.Set(n, true); return b.Get(n) }
 	c.Receive = get(10)
@@ -835,7 +836,7 @@ func (c DCS) MarshalBinary() ([]byte, error) {
 	if c.Speed == SpeedNone || c.Speed > V17_14400 {
 		return nil, fmt.Errorf("%w: DCS without a valid speed", ErrFIF)
 	}
-	return encodeBitmap(c.Bitmap(), c.Octets), nil
+	return encodeBitmap(c.Bits(), c.Octets), nil
 }
 
 // UnmarshalBinary decodes a DCS FIF; reserved rate, width or length codes

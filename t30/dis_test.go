@@ -7,8 +7,8 @@ import (
 )
 
 // setOnly returns a bitmap with only Table 2 bit n set.
-func setOnly(n ...int) Bitmap {
-	var b Bitmap
+func setOnly(n ...int) DISBits {
+	var b DISBits
 	for _, x := range n {
 		b.Set(x, true)
 	}
@@ -27,7 +27,7 @@ func TestFeatureBits(t *testing.T) {
 		var d DIS
 		d.Modems = ModemsV27terFallback
 		*fb.f(&d.Features) = true
-		b := d.Bitmap()
+		b := d.Bits()
 		if b != setOnly(21, 22, 23, fb.bit) && b != setOnly(fb.bit) {
 			// ScanTime 0 encodes as code 0 (20 ms): no bits; so only fb.bit
 			t.Errorf("bit %d: DIS bitmap % X", fb.bit, b)
@@ -39,14 +39,14 @@ func TestFeatureBits(t *testing.T) {
 		}
 		c := DCS{Speed: V27ter2400, ScanTime: 20}
 		*fb.f(&c.Features) = true
-		if got := c.Bitmap(); got != setOnly(fb.bit) {
+		if got := c.Bits(); got != setOnly(fb.bit) {
 			t.Errorf("bit %d: DCS bitmap % X", fb.bit, got)
 		}
 	}
 	// multi-bit fields
 	f := Features{MRCMode: 5, SharedMemory: 2, T88: 3}
 	d := DIS{Features: f}
-	if got := d.Bitmap(); got != setOnly(92, 94, 118, 124, 125) {
+	if got := d.Bits(); got != setOnly(92, 94, 118, 124, 125) {
 		t.Errorf("multi-bit fields % X", got)
 	}
 }
@@ -95,7 +95,7 @@ func TestDISFields(t *testing.T) {
 				c.d.Modems = ModemsV27terFallback
 			}
 			want := setOnly(c.bits...)
-			if got := c.d.Bitmap(); got != want {
+			if got := c.d.Bits(); got != want {
 				t.Fatalf("bitmap % X want % X", got, want)
 			}
 			fif, _ := c.d.MarshalBinary()
@@ -116,7 +116,7 @@ func TestDCSFields(t *testing.T) {
 		V17_14400: {14}, V17_12000: {12, 14}, V17_9600: {11, 14}, V17_7200: {11, 12, 14}}
 	for s, bits := range speeds {
 		c := DCS{Speed: s, ScanTime: 20}
-		if got := c.Bitmap(); got != setOnly(bits...) {
+		if got := c.Bits(); got != setOnly(bits...) {
 			t.Errorf("%v: % X", s, got)
 		}
 		fif, _ := c.MarshalBinary()
@@ -127,13 +127,13 @@ func TestDCSFields(t *testing.T) {
 	}
 	for ms, bits := range map[int][]int{0: {21, 22, 23}, 5: {21}, 10: {22}, 20: nil, 40: {23}} {
 		c := DCS{Speed: V27ter2400, ScanTime: ms}
-		if got := c.Bitmap(); got != setOnly(bits...) {
+		if got := c.Bits(); got != setOnly(bits...) {
 			t.Errorf("%d ms: % X", ms, got)
 		}
 	}
 	c := DCS{Speed: V27ter2400, ScanTime: 20, ECM64: true, Receive: true, PreferredHuffman: true,
 		Width: WidthA3, Length: LengthB4}
-	if got := c.Bitmap(); got != setOnly(10, 18, 19, 28, 70) {
+	if got := c.Bits(); got != setOnly(10, 18, 19, 28, 70) {
 		t.Errorf("DCS fields % X", got)
 	}
 	// reserved and invalid codes are refused
@@ -204,7 +204,7 @@ func TestRealMachineDIS(t *testing.T) {
 	}
 	if !d.V8 || !d.ReadyToReceive || d.Modems != ModemsV17|ModemsV29|ModemsV27ter || !d.Fine || !d.MR ||
 		d.Width != WidthA3 || d.Length != LengthUnlimited || !d.ECM || !d.MMR || !d.Superfine ||
-		!d.R300x300 || !d.R400x400 || !d.InchBased || !d.MetricPreferred || d.Reserved != (Bitmap{}) {
+		!d.R300x300 || !d.R400x400 || !d.InchBased || !d.MetricPreferred || d.Reserved != (DISBits{}) {
 		t.Fatalf("decoded %+v", d)
 	}
 	if ms, half := d.ScanTime.Standard(); ms != 0 || half {
@@ -253,7 +253,7 @@ func TestRealMachineTrace(t *testing.T) {
 			if err != nil || !d.V8 || !d.ReadyToReceive || d.Modems != ModemsV27terFallback || !d.Fine || !d.MR ||
 				d.Width != WidthA3 || d.Length != LengthUnlimited || !d.ECM || !d.MMR || !d.Superfine || !d.R400x400 ||
 				d.R300x300 || !d.MetricPreferred || !d.SelectivePolling || !d.Subaddressing || !d.Password ||
-				!d.T81 || !d.FullColour || d.Reserved != (Bitmap{}) {
+				!d.T81 || !d.FullColour || d.Reserved != (DISBits{}) {
 				t.Errorf("DIS %+v %v", d, err)
 			}
 			if ms, _ := d.ScanTime.Standard(); ms != 20 {

@@ -7,7 +7,7 @@
 //   - T.30 5.3 frames: HDLC address/control, every control field of Table 5
 //     (FCF, with names), the X bit (5.3.6.1), and typed FIFs: DIS/DTC/DCS with
 //     every defined bit of Table 2 and its extend bits (DIS, DCS, Features,
-//     Bitmap; reserved bits survive a round trip), 20-character idents sent
+//     DISBits; reserved bits survive a round trip), 20-character idents sent
 //     reversed (CSI/TSI/CIG/PWD/SUB/SEP/SID/PSA), NSF/NSS/NSC as opaque T.35
 //     data, post-message commands and responses including PRI-EOM/MPS/EOP,
 //     and the Annex A ECM frames: PPS-x, PPR with its 256-bit map, CTC/CTR,
@@ -30,9 +30,19 @@
 //     256 frames, PPR with selective retransmission, CTC with speed fallback
 //     after the fourth PPR (EOR at the lowest speed), RR/RNR; multi-page
 //     documents with MPS, and EOM where the next page needs a new DCS.
-//   - Run, a driver that executes a Session over a Modem (the physical-layer
-//     interface a T.38 terminal or audio modems implement) on an injectable
-//     clock.
+//   - Driver (and Run, its one-line form), which executes a Session over a
+//     Modem (the physical-layer interface a T.38 terminal or audio modems
+//     implement) on an injectable clock. Driver.Handover replaces the modem
+//     mid-call at a clean point (no signal being sent), for a SIP re-INVITE
+//     from audio to T.38; DriverConfig.OnSignal tells call control what the
+//     modem heard (CNG, CED/ANSam, V.21 flags, image training, any other
+//     signal). A DCN pre-empts (Action.Preempt): a modem implementing
+//     Preempter cuts short what it is sending, without reading frames.
+//   - The T.30 signal timing every modem needs (timing.go): CNG cadence,
+//     CED, the 75 ms gap, the V.21 preamble, TCF, training times.
+//   - An answering terminal that hears the caller's CNG while waiting for a
+//     command repeats DIS at once rather than after T4 (the caller was not
+//     listening when the first DIS went out).
 //
 // # Usage
 //
@@ -49,7 +59,16 @@
 // actions := s.Start(now), carry out each Action, and call s.Tick(now) when
 // s.Deadline() passes. Nothing in Session reads a clock, starts a goroutine
 // or does I/O, so whole calls run back to back in memory in milliseconds
-// (see sim_test.go) and the session can be fuzzed.
+// (see sim_test.go) and the session can be fuzzed. Package t30test
+// scripts such conversations step by step (script_test.go).
+//
+// The source follows the standard: session.go holds the state machine
+// with T.30 Figure 5-2 drawn above it and its timers (each sub-state
+// timer on its own, combined by min in Deadline); exchange.go the
+// command/response exchanges (the responses each command accepts, its
+// tries); transmit.go and receive.go the two roles; send.go the signals;
+// driver.go the goroutine that runs a session over a Modem; timing.go the
+// signal timing modems need.
 //
 // # Robustness
 //
@@ -63,6 +82,12 @@
 // flags begin (T.30 5.4.3.1), so a slow answer is waited for rather than
 // talked over. CRP counts as a try (as in libspandsp), so a peer answering
 // everything with CRP cannot hold the call; RR is answered for up to T5.
+// A response that arrives damaged (bad FCS, or V.21 flags with no valid
+// frame) is not silence: the command is repeated after T4 as usual, but
+// against its own budget (Config.MaxDamagedTries, 9), not the three tries
+// meant for a dead line. An ECM block whose fourth PPR asks for fewer
+// frames than the first is converging and is corrected on at the same
+// speed (CTC); one that is not falls back a speed, or ends with EOR.
 // A receiver that has confirmed the last page ends successfully even if the
 // final DCN is lost. A missing EventSendDone cannot hang a call (each send
 // has a watchdog). Frames are delivered to the session whole;

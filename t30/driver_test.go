@@ -15,6 +15,7 @@ type chanModem struct {
 	ev   chan Event
 	peer *chanModem
 	once sync.Once
+	sent []FCF // control fields of the frames sent, in order
 }
 
 func modemPair() (*chanModem, *chanModem) {
@@ -34,8 +35,17 @@ func (m *chanModem) toPeer(ev Event) {
 	}
 }
 
-func (m *chanModem) done()                { m.ev <- Event{Kind: EventSendDone} }
-func (m *chanModem) SendTone(Tone) error  { m.done(); return nil }
+func (m *chanModem) done() { m.ev <- Event{Kind: EventSendDone} }
+func (m *chanModem) SendTone(t Tone) error {
+	switch t {
+	case ToneCNG:
+		m.toPeer(Event{Kind: EventCNG})
+	case ToneCED:
+		m.toPeer(Event{Kind: EventCED})
+	}
+	m.done()
+	return nil
+}
 func (m *chanModem) Receive(Speed) error  { return nil }
 func (m *chanModem) Events() <-chan Event { return m.ev }
 func (m *chanModem) Hangup() error {
@@ -63,6 +73,9 @@ func (m *chanModem) SendFrames(s Speed, frames [][]byte) error {
 		m.toPeer(Event{Kind: EventCarrierUp, Speed: s})
 	}
 	for _, f := range frames {
+		if fr, err := ParseFrame(f); err == nil {
+			m.sent = append(m.sent, fr.FCF)
+		}
 		m.toPeer(Event{Kind: EventFrame, Data: f})
 	}
 	m.toPeer(Event{Kind: EventCarrierDown})

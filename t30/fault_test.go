@@ -81,7 +81,7 @@ func TestFaults(t *testing.T) {
 			}},
 		{name: "FTT always", pages: 1, opts: []pairOpt{withCaps(nonECM, nil)},
 			setup: func(p *pair) { p.sim.tcfFault = func(side, n int) bool { return true } },
-			tx:    ResultTrainingFailed, rx: ResultRemoteDCN,
+			tx:    ResultTrainingFailed, rx: ResultRemoteDisconnect,
 			check: func(t *testing.T, p *pair) {
 				if got := p.tx.Stats().FTTs; got != 8 {
 					t.Errorf("FTTs %d, want one per speed (8)", got)
@@ -104,7 +104,7 @@ func TestFaults(t *testing.T) {
 		{name: "RTN always", pages: 1, opts: []pairOpt{withCaps(nonECM, nil)},
 			setup: func(p *pair) {
 				p.sim.imageFault = func(side, n int, d []byte) []byte { return nil }
-			}, tx: ResultPageRejected, rx: ResultRemoteDCN},
+			}, tx: ResultPageRejected, rx: ResultRemoteDisconnect},
 		{name: "ECM PPR of chosen frames", pages: 2,
 			setup: func(p *pair) {
 				p.sim.frameFault = func(side int, f Frame, n int) fault {
@@ -173,10 +173,17 @@ func TestFaults(t *testing.T) {
 			}},
 		{name: "peer hangs up", pages: 3, opts: []pairOpt{withCaps(nonECM, nil)},
 			setup: func(p *pair) { p.sim.hangupAt[B] = t0.Add(12 * time.Second) },
-			tx:    ResultHangup, rx: ResultHangup},
+			tx:    ResultCallDropped, rx: ResultCallDropped},
+		// Each lost MCF still shows its V.21 flags: a live line whose
+		// answers come damaged, repeated MaxDamagedTries (9) times.
 		{name: "all post-page responses lost", pages: 1, opts: []pairOpt{withCaps(nonECM, nil)},
-			setup: func(p *pair) { p.sim.frameFault = dropNth(B, FCFMCF, 1, 2, 3) },
-			tx:    ResultNoResponse, rx: ResultOK},
+			setup: func(p *pair) { p.sim.frameFault = dropNth(B, FCFMCF, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10) },
+			tx:    ResultNoResponse, rx: ResultOK,
+			check: func(t *testing.T, p *pair) {
+				if st := p.tx.Stats(); st.DamagedResponses != 9 {
+					t.Errorf("damaged responses %d, want 9", st.DamagedResponses)
+				}
+			}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -20,10 +20,18 @@ const (
 	EventHangup                // the remote end or the transport went away
 	EventTimer                 // the session deadline passed (drivers may use Session.Tick)
 	EventAbort                 // the local application wants to stop the call
+
+	// What the modem heard that is not a frame or a carrier (optional: a
+	// modem that cannot tell reports nothing). The driver passes them to
+	// DriverConfig.OnSignal too, so call control can act on them (switch
+	// an audio call to T.38 on CED or V.21 flags, for instance).
+	EventCNG    // the calling tone (CNG) from the far end
+	EventCED    // the answer tone (CED, ANS or ANSam) from the far end
+	EventSignal // some other sign of the far end (a T.38 packet, energy on the line)
 )
 
 var eventNames = [...]string{"none", "frame", "frame-bad", "carrier-up", "carrier-down", "data",
-	"send-done", "hangup", "timer", "abort"}
+	"send-done", "hangup", "timer", "abort", "CNG", "CED", "signal"}
 
 func (k EventKind) String() string {
 	if int(k) < len(eventNames) {
@@ -93,6 +101,11 @@ type Action struct {
 	Data     []byte // ActionSendImage; owned by the receiver of the action
 	Duration time.Duration
 	Tone     Tone
+	// Preempt marks a send that must not wait behind a signal still going
+	// out (the DCN of an aborted call): the driver asks a Preempter modem
+	// to cut that signal short first. Modems need not look into frames to
+	// find it.
+	Preempt bool
 }
 
 func (a Action) String() string {
@@ -104,6 +117,9 @@ func (a Action) String() string {
 		}
 		for _, f := range a.Frames {
 			s += " " + f.FCF.String()
+		}
+		if a.Preempt {
+			s += " (preempting)"
 		}
 		return s
 	case ActionSendTCF:
@@ -125,13 +141,21 @@ func (a Action) String() string {
 // A Modem must:
 //   - answer every Send* with exactly one EventSendDone, in order, after the
 //     signal has been fully handed to the line (T.30 timers start then);
-//   - insert the T.30 gaps (75 ms of silence between signals) and the V.21
-//     preamble (flags) itself;
+//   - insert the T.30 gaps (SignalGap between signals) and the V.21
+//     preamble (V21Preamble of flags) itself, with the times in timing.go;
 //   - deliver each received HDLC frame whole with its FCS verdict: a frame
 //     whose end never arrived (carrier lost, a new preamble, fcs-BAD) is
 //     reported as EventFrameBad and its octets are never joined to the next
 //     frame (FrameAssembler does this for modems that receive octets);
-//   - report image data and carrier changes as they happen.
+//   - report image data and carrier changes as they happen: EventCarrierUp
+//     with SpeedNone when V.21 flags (a preamble) begin, with the image
+//     modem's speed when its training is heard;
+//   - optionally, report tones and other signs of the far end (EventCNG,
+//     EventCED, EventSignal): the answering session repeats DIS at once
+//     when it hears the caller, and call control learns what is on the line.
+//
+// Optional interfaces add to it without changing it: Preempter (cut a
+// signal short for a preempting action).
 type Modem interface {
 	SendTone(t Tone) error
 	// SendFrames sends frames (encoded, without FCS) in one HDLC burst, at
@@ -148,6 +172,16 @@ type Modem interface {
 	Events() <-chan Event
 	// Hangup ends the call.
 	Hangup() error
+}
+
+// Preempter is an optional Modem interface. Preempt cuts short the signal
+// being sent, if any: its remaining data is dropped, its end is signalled
+// as usual (and its EventSendDone still comes), and the next Send* starts
+// at once. The driver calls it before carrying out an Action with Preempt
+// set. A Modem without it sends the preempting action after the signals
+// queued before it.
+type Preempter interface {
+	Preempt() error
 }
 
 // FrameAssembler turns a stream of received HDLC octets and frame-end

@@ -140,7 +140,7 @@ func TestCRPStorm(t *testing.T) {
 			return f, false
 		}
 		runPair(t, p)
-		wantResults(t, p, ResultNoResponse, ResultRemoteDCN)
+		wantResults(t, p, ResultNoResponse, ResultRemoteDisconnect)
 		if n := p.sim.count[1][FCFMCF]; n != 3 { // every MCF became CRP
 			t.Errorf("ecm=%v: %d CRPs before giving up, want 3", ecm, n)
 		}
@@ -200,7 +200,7 @@ func TestECMInterrupts(t *testing.T) {
 	p = newPair(t, testDoc(2, 100, ResFine))
 	p.sim.replace = turn(FCFMCF, FCFPIN, 1)
 	runPair(t, p)
-	wantResults(t, p, ResultPageRejected, ResultRemoteDCN)
+	wantResults(t, p, ResultPageRejected, ResultRemoteDisconnect)
 	if n := p.sim.count[0][FCFPPS]; n != 1 {
 		t.Errorf("PPS sent %d times after PIN", n)
 	}

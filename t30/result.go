@@ -12,23 +12,32 @@ type Result uint8
 
 // Results.
 const (
-	ResultInProgress     Result = iota // the call has not ended
-	ResultOK                           // every page was confirmed and the call released normally
-	ResultNoAnswer                     // T1 expired: the called terminal never sent DIS
-	ResultNoCommand                    // T1 expired: the calling terminal never sent a command after our DIS
-	ResultIncompatible                 // no common modem, coding, width or resolution
-	ResultNoDocument                   // polling asked, but nothing to poll on either side
-	ResultTrainingFailed               // TCF failed at every speed
-	ResultRemoteDCN                    // the remote sent DCN before the procedure ended
-	ResultPageRejected                 // the receiver kept answering RTN
-	ResultNoResponse                   // three commands got no valid response (T4)
-	ResultTimeout                      // T2 expired waiting for the remote
-	ResultECMFailure                   // ECM retransmission abandoned (EOR) or impossible
-	ResultNotReady                     // T5 expired while the receiver kept answering RNR
-	ResultLocalAbort                   // the application aborted the call
-	ResultHangup                       // the line went away before the procedure ended
-	ResultProtocolError                // the remote sent a frame that T.30 does not allow here
-	ResultDocumentError                // the page source or sink failed
+	ResultInProgress       Result = iota // the call has not ended
+	ResultOK                             // every page was confirmed and the call released normally
+	ResultNoAnswer                       // T1 expired: the called terminal never sent DIS
+	ResultNoCommand                      // T1 expired: the calling terminal never sent a command after our DIS
+	ResultIncompatible                   // no common modem, coding, width or resolution
+	ResultNoDocument                     // polling asked, but nothing to poll on either side
+	ResultTrainingFailed                 // TCF failed at every speed
+	ResultRemoteDisconnect               // the remote sent DCN before the procedure ended
+	ResultPageRejected                   // the receiver kept answering RTN
+	ResultNoResponse                     // three commands got no valid response (T4)
+	ResultTimeout                        // T2 expired waiting for the remote
+	ResultECMFailure                     // ECM retransmission abandoned (EOR) or impossible
+	ResultReceiverNotReady               // T5 expired while the receiver kept answering RNR
+	ResultLocalAbort                     // the application aborted the call
+	ResultCallDropped                    // the line went away before the procedure ended
+	ResultProtocolError                  // the remote sent a frame that T.30 does not allow here
+	ResultDocumentError                  // the page source or sink failed
+)
+
+// Deprecated names, kept because packages outside t30 (t38 and root
+// tests) still use them: the identifiers now say what their strings say.
+const (
+	// Deprecated: use ResultRemoteDisconnect ("remote-disconnect").
+	ResultRemoteDCN = ResultRemoteDisconnect
+	// Deprecated: use ResultCallDropped ("call-dropped").
+	ResultHangup = ResultCallDropped
 )
 
 var resultNames = [...]string{
@@ -115,28 +124,30 @@ func (p Phase) String() string {
 
 // Stats describe a call. RemoteIdent is PHI: LogValue redacts it.
 type Stats struct {
-	Pages          int // pages transferred and confirmed (MCF/RTP, or PPS-x answered MCF)
-	PagesRejected  int // pages answered RTN (sent or received)
-	Speed          Speed
-	Compression    Compression
-	Resolution     Resolution
-	Width          PaperWidth
-	ECM            bool
-	ECMFrameSize   int
-	BadRows        int // receive: bad rows over all accepted pages
-	LongestBadRun  int // receive: longest run of bad rows on any page
-	RemoteIdent    string
-	RemoteVendor   string // T.35 country and provider code of the remote NSF, hex
-	Retrains       int    // DCS/TCF sequences after the first
-	FTTs           int
-	PPRs           int
-	CTCs           int
-	EORs           int
-	FramesResent   int // ECM frames retransmitted
-	FramesSent     int
-	FramesReceived int
-	BadFrames      int // frames received with a bad FCS
-	Start, End     time.Time
+	Pages            int // pages transferred and confirmed (MCF/RTP, or PPS-x answered MCF)
+	PagesRejected    int // pages answered RTN (sent or received)
+	Speed            Speed
+	Compression      Compression
+	Resolution       Resolution
+	Width            PaperWidth
+	ECM              bool
+	ECMFrameSize     int
+	BadRows          int // receive: bad rows over all accepted pages
+	LongestBadRun    int // receive: longest run of bad rows on any page
+	RemoteIdent      string
+	RemoteVendor     string // T.35 country and provider code of the remote NSF, hex
+	Retrains         int    // DCS/TCF sequences after the first
+	FTTs             int
+	PPRs             int
+	CTCs             int
+	EORs             int
+	FramesResent     int // ECM frames retransmitted
+	FramesSent       int
+	FramesReceived   int
+	BadFrames        int // frames received with a bad FCS
+	EarlyDIS         int // answering: DIS repeated at once on hearing the caller (CNG) instead of after T4
+	DamagedResponses int // commands repeated because their response arrived damaged
+	Start, End       time.Time
 }
 
 // Duration is End - Start.

@@ -245,7 +245,7 @@ func (l *lineSim) run(limit time.Duration) {
 			// abrupt hangup: the session just vanishes; the peer sees the line drop
 			l.hangupAt[who] = time.Time{}
 			l.trace = append(l.trace, fmt.Sprintf("%6.2fs %c vanishes", l.now.Sub(t0).Seconds(), 'A'+who))
-			l.s[who].end(ResultHangup)
+			l.s[who].end(ResultCallDropped)
 			l.push(l.now, 1-who, Event{Kind: EventHangup})
 		case 3:
 			l.startAt[who] = time.Time{}

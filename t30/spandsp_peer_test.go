@@ -539,7 +539,7 @@ func TestSpandspRetrain(t *testing.T) {
 	runWithSpandspFaults(t, s, p, nil, cutFirstPage())
 	// libspandsp 0.0.6 does not send a page again after RTN to EOP: it
 	// disconnects (and reports success). We must say the page was not received.
-	if s.Result() != ResultRemoteDCN || len(got) != 0 || s.Stats().PagesRejected != 1 || s.Stats().Pages != 0 {
+	if s.Result() != ResultRemoteDisconnect || len(got) != 0 || s.Stats().PagesRejected != 1 || s.Stats().Pages != 0 {
 		t.Fatalf("spandsp sends: ours %v spandsp %d pages %d rejected %d", s.Result(), p.code, len(got), s.Stats().PagesRejected)
 	}
 	// spandsp does not notice a page that ends early (no RTC), so garble

@@ -2,7 +2,6 @@ package t38_test
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/faxkit/faxkit/t38"
 )
@@ -78,32 +77,4 @@ func ExampleReceiver() {
 	// seq 2 ifp 06 (redundancy)
 	// seq 3 ifp 08 (primary)
 	// {Packets:3 Malformed:0 Delivered:4 Recovered:2 Redundancy:2 FEC:0 Lost:0 Gaps:0 Duplicates:0 Late:0 Resyncs:0}
-}
-
-func ExampleParseSDP() {
-	offer := "v=0\r\nc=IN IP4 192.0.2.1\r\nm=image 4002 udptl t38\r\n" +
-		"a=T38FaxVersion:0\r\na=T38MaxBitRate:14400\r\na=T38FaxRateManagement:transferredTCF\r\n" +
-		"a=T38FaxMaxDatagram:400\r\na=T38FaxUdpEC:t38UDPRedundancy\r\n"
-	m, err := t38.ParseSDP([]byte(offer))
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	fmt.Println(m.Addr, m.Port, m.Params.Version, m.Params.MaxDatagram, m.Params.EC)
-	// Output: 192.0.2.1 4002 0 400 t38UDPRedundancy
-}
-
-func ExampleAnswer() {
-	offer := t38.SDPParams{Version: 0, MaxBitRate: 14400, RateManagement: t38.RateTransferredTCF,
-		MaxDatagram: 1500, EC: t38.ECFEC}
-	local := t38.SDPParams{Version: 3, MaxBitRate: 14400, MaxDatagram: 1400, EC: t38.ECRedundancy}
-	answer := t38.Media{Port: 5000, Params: t38.Answer(offer, local)}
-	fmt.Print(strings.ReplaceAll(string(answer.AppendSDP(nil)), "\r\n", "\n"))
-	// Output:
-	// m=image 5000 udptl t38
-	// a=T38FaxVersion:0
-	// a=T38MaxBitRate:14400
-	// a=T38FaxRateManagement:transferredTCF
-	// a=T38FaxMaxDatagram:400
-	// a=T38FaxUdpEC:t38UDPRedundancy
 }

@@ -103,22 +103,3 @@ func FuzzUDPTL(f *testing.F) {
 		}
 	})
 }
-
-// FuzzSDP parses hostile SDP: no panic, and what parses re-formats to SDP
-// that parses the same.
-func FuzzSDP(f *testing.F) {
-	for _, s := range []string{asteriskOffer, ciscoOffer, vendorOffer, "m=image 0 udptl t38\n", "a=T38FaxVersion:1"} {
-		f.Add([]byte(s))
-	}
-	f.Fuzz(func(t *testing.T, b []byte) {
-		m, err := ParseSDP(b)
-		if err != nil {
-			return
-		}
-		m2, err := ParseSDP(m.AppendSDP(nil))
-		if err != nil {
-			t.Fatalf("re-parsing our own SDP: %v\n%s", err, m.AppendSDP(nil))
-		}
-		_ = m2
-	})
-}

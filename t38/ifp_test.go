@@ -25,7 +25,6 @@ func TestEnumStrings(t *testing.T) {
 	require.Equal(t, "fec-info", RecoveryFEC.String())
 	require.Equal(t, "fec", RecoveredFEC.String())
 	require.Equal(t, "to-one", RolloverToOne.String())
-	require.Equal(t, "transferredTCF", RateTransferredTCF.String())
 }
 
 // Hand-worked encodings from the PER layout (T.38 annex A, X.691 aligned).

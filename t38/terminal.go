@@ -11,13 +11,14 @@ package t38
 //	result := t30.Run(ctx, session, term, clk)
 //	st := term.Stats()             // packets, recovery, pacing lateness
 //
-// A Terminal runs three goroutines: a reader (ep.ReadPacket), a quiet-time
-// flusher of the UDPTL receiver, and a transmitter that sends each Send* in
-// order, paced in real time or not, and answers it with EventSendDone.
-// Close (after Run returned) lets the transmitter finish a hang-up's last
-// packets (bounded by CloseTimeout), stops the goroutines, waits for them,
-// and closes the Events channel. Close never closes the Endpoint: its
-// owner does.
+// A Terminal is a pure protocol core (core: indicators, HDLC chunking,
+// the pacing schedule, end-of-signal handling, receive reassembly, driven
+// by events and the time) owned by one goroutine per call, which also owns
+// the clock and every write to the Endpoint; a second goroutine only reads
+// the Endpoint. Close (after Run returned) lets the owner finish a
+// hang-up's last packets (bounded by CloseTimeout), stops both goroutines,
+// waits for them, and closes the Events channel. Close never closes the
+// Endpoint: its owner does.
 
 import (
 	"context"
@@ -27,7 +28,6 @@ import (
 	"log/slog"
 	"net"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/faxkit/faxkit/internal/clock"
@@ -164,6 +164,10 @@ type TerminalConfig struct {
 	// Logger gets signal-level debug records (never frame or page
 	// contents); nil discards.
 	Logger *slog.Logger
+
+	// splitFrames cuts HDLC frames into PacketInterval chunks, as before
+	// whole-frame packets; kept to measure what those buy.
+	splitFrames bool
 }
 
 // TerminalStats counts what a Terminal sent and received.
@@ -197,31 +201,46 @@ var PacingBuckets = [...]time.Duration{time.Millisecond, 2 * time.Millisecond, 5
 // Terminal is a T.38 fax terminal: it implements t30.Modem over IFP
 // packets on a transport.Endpoint. Create it with NewTerminal, hand it to
 // t30.Run, and Close it afterwards.
+//
+// One goroutine owns the call: the protocol core, the clock, and every
+// write to the Endpoint (the shape of x/net/quic's connection loop). A
+// second goroutine only blocks in ep.ReadPacket and hands each datagram
+// over. The t30.Modem methods queue signals for the owner and never
+// block on the network.
 type Terminal struct {
 	cfg    TerminalConfig
 	ep     transport.Endpoint
 	clk    clock.Clock
-	log    *slog.Logger
 	events chan t30.Event
 
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	jobs     chan txJob
-	cut      atomic.Bool // a DCN is waiting: cut the signal being sent short
-	hungup   atomic.Bool
-	txIdle   chan struct{} // closed when the transmitter has finished after Hangup
-	closeMu  sync.Mutex
-	closed   bool
-	expected atomic.Uint32 // image modem speed from Receive
+	mu     sync.Mutex // guards inbox and hungup
+	inbox  []txJob
+	hungup bool
+	wake   chan struct{} // capacity 1: the inbox has jobs
 
-	tx txState
-	rx rxState
+	rxc    chan rxMsg    // reader → owner
+	free   chan []byte   // owner → reader: buffers to reuse
+	txIdle chan struct{} // closed once the signals before Hangup are sent
+
+	closeMu sync.Mutex
+	closed  bool
 
 	statsMu sync.Mutex
 	stats   TerminalStats
 }
+
+// rxMsg is what the reading goroutine hands the owner.
+type rxMsg struct {
+	b         []byte
+	truncated bool // a datagram longer than the buffer
+	gone      bool // the endpoint failed for good
+}
+
+const readBufSize = 8192
 
 // NewTerminal starts a Terminal on ep. The Terminal does not own ep: close
 // it after Close.
@@ -236,25 +255,23 @@ func NewTerminal(ep transport.Endpoint, cfg TerminalConfig) (*Terminal, error) {
 		cfg:    cfg,
 		ep:     ep,
 		clk:    cfg.Clock,
-		log:    cfg.Logger,
 		events: make(chan t30.Event, 1024),
-		jobs:   make(chan txJob, 64),
+		wake:   make(chan struct{}, 1),
+		rxc:    make(chan rxMsg, 64),
+		free:   make(chan []byte, 16),
 		txIdle: make(chan struct{}),
+	}
+	c, err := newCore(&t.cfg)
+	if err != nil {
+		return nil, err
 	}
 	t.ctx, t.cancel = context.WithCancel(context.Background())
 	if cfg.ReadBuffer > 0 {
 		setReadBuffer(ep, cfg.ReadBuffer)
 	}
-	if err := t.tx.init(t); err != nil {
-		return nil, err
-	}
-	if err := t.rx.init(t); err != nil {
-		return nil, err
-	}
-	t.wg.Add(3)
-	go t.txLoop()
+	t.wg.Add(2)
+	go t.loop(c)
 	go t.readLoop()
-	go t.flushLoop()
 	return t, nil
 }
 
@@ -332,34 +349,25 @@ func (t *Terminal) Stats() TerminalStats {
 	return t.stats
 }
 
-func (t *Terminal) count(f func(s *TerminalStats)) {
-	t.statsMu.Lock()
-	f(&t.stats)
-	t.statsMu.Unlock()
-}
-
 // Events implements t30.Modem. The channel is closed by Close.
 func (t *Terminal) Events() <-chan t30.Event { return t.events }
 
-// emit delivers an event to the session; it gives up when the terminal
-// is closed.
-func (t *Terminal) emit(ev t30.Event) {
-	select {
-	case t.events <- ev:
-	case <-t.ctx.Done():
-	}
-}
-
 func (t *Terminal) enqueue(j txJob) error {
-	if t.hungup.Load() {
+	t.mu.Lock()
+	if t.hungup {
+		t.mu.Unlock()
 		return ErrClosed
 	}
+	t.inbox = append(t.inbox, j)
+	if j.kind == jobHangup {
+		t.hungup = true
+	}
+	t.mu.Unlock()
 	select {
-	case t.jobs <- j:
-		return nil
-	case <-t.ctx.Done():
-		return ErrClosed
+	case t.wake <- struct{}{}:
+	default:
 	}
+	return nil
 }
 
 // SendTone implements t30.Modem: the CNG or CED indicator.
@@ -374,8 +382,16 @@ func (t *Terminal) SendTone(tone t30.Tone) error {
 // aborted) cuts that signal short: its remaining data is not sent, its
 // end-of-signal packets are, and the DCN follows at once.
 func (t *Terminal) SendFrames(s t30.Speed, frames [][]byte) error {
+	j, err := framesJob(s, frames)
+	if err != nil {
+		return err
+	}
+	return t.enqueue(j)
+}
+
+func framesJob(s t30.Speed, frames [][]byte) (txJob, error) {
 	if s != t30.SpeedNone && dataTypeFor(s) == 0 {
-		return fmt.Errorf("%w: speed %v", ErrInvalid, s)
+		return txJob{}, fmt.Errorf("%w: speed %v", ErrInvalid, s)
 	}
 	dcn := false
 	for _, f := range frames {
@@ -383,13 +399,7 @@ func (t *Terminal) SendFrames(s t30.Speed, frames [][]byte) error {
 			dcn = true
 		}
 	}
-	if err := t.enqueue(txJob{kind: jobFrames, speed: s, frames: frames, dcn: dcn}); err != nil {
-		return err
-	}
-	if dcn {
-		t.cut.Store(true)
-	}
-	return nil
+	return txJob{kind: jobFrames, speed: s, frames: frames, dcn: dcn}, nil
 }
 
 // SendTCF implements t30.Modem: the training check, transferred as
@@ -410,22 +420,20 @@ func (t *Terminal) SendImage(s t30.Speed, data []byte) error {
 }
 
 // Receive implements t30.Modem. A T.38 terminal receives whatever the far
-// end sends; s only names the image modem expected when data arrives
-// without its training indicator.
-func (t *Terminal) Receive(s t30.Speed) error {
-	t.expected.Store(uint32(s))
-	return nil
-}
+// end sends, so it has nothing to do: the training indicator (or the data
+// type, when that is missing) names the image modem.
+func (t *Terminal) Receive(t30.Speed) error { return nil }
 
 // Hangup implements t30.Modem: the call is over. Signals already queued
 // (the DCN) are still sent; nothing is sent afterwards.
 func (t *Terminal) Hangup() error {
-	if t.hungup.Load() {
+	t.mu.Lock()
+	h := t.hungup
+	t.mu.Unlock()
+	if h {
 		return nil
 	}
-	err := t.enqueue(txJob{kind: jobHangup})
-	t.hungup.Store(true)
-	return err
+	return t.enqueue(txJob{kind: jobHangup})
 }
 
 // Close ends the terminal. After a Hangup it first waits (at most
@@ -439,7 +447,11 @@ func (t *Terminal) Close() error {
 		return nil
 	}
 	t.closed = true
-	if t.hungup.Load() {
+	t.mu.Lock()
+	h := t.hungup
+	t.hungup = true
+	t.mu.Unlock()
+	if h {
 		tm := t.clk.NewTimer(t.cfg.CloseTimeout)
 		select {
 		case <-t.txIdle:
@@ -447,9 +459,190 @@ func (t *Terminal) Close() error {
 		}
 		tm.Stop()
 	}
-	t.hungup.Store(true)
 	t.cancel()
 	t.wg.Wait()
 	close(t.events)
 	return nil
+}
+
+// loop is the owner goroutine: it feeds the core the session's signals,
+// the received datagrams and the time, writes what the core releases and
+// delivers its events, sleeping until the core's next deadline.
+func (t *Terminal) loop(c *core) {
+	defer t.wg.Done()
+	var pending []t30.Event
+	idle := false
+	var inbox []txJob
+	for {
+		now := t.clk.Now()
+		t.mu.Lock()
+		inbox, t.inbox = t.inbox, inbox[:0]
+		t.mu.Unlock()
+		for i := range inbox {
+			c.enqueue(now, inbox[i])
+			inbox[i] = txJob{}
+		}
+		c.step(now)
+		t.write(now, c)
+		if c.hungup {
+			pending = pending[:0]
+		}
+		pending = append(pending, c.events...)
+		clear(c.events)
+		c.events = c.events[:0]
+		t.statsMu.Lock()
+		t.stats = c.stats
+		t.statsMu.Unlock()
+		if !idle && c.idle() {
+			idle = true
+			close(t.txIdle)
+		}
+	deliver:
+		for len(pending) > 0 {
+			select {
+			case t.events <- pending[0]:
+				pending = pending[1:]
+			default:
+				break deliver
+			}
+		}
+		var evc chan<- t30.Event
+		var head t30.Event
+		if len(pending) > 0 {
+			evc, head = t.events, pending[0]
+		}
+		var timer clock.Timer
+		var tc <-chan time.Time
+		if d, ok := c.deadline(); ok {
+			wait := d.Sub(t.clk.Now())
+			if wait <= 0 {
+				// More is due at once: take what has arrived meanwhile,
+				// then go round again.
+				select {
+				case m := <-t.rxc:
+					t.received(c, m)
+				case <-t.ctx.Done():
+					return
+				default:
+				}
+				continue
+			}
+			timer = t.clk.NewTimer(wait)
+			tc = timer.C()
+		}
+		select {
+		case <-t.ctx.Done():
+			if timer != nil {
+				timer.Stop()
+			}
+			return
+		case <-t.wake:
+		case m := <-t.rxc:
+			t.received(c, m)
+		case evc <- head:
+			pending = pending[1:]
+		case <-tc:
+		}
+		if timer != nil {
+			timer.Stop()
+		}
+	}
+}
+
+// received hands a datagram (and any others already waiting) to the core.
+func (t *Terminal) received(c *core, m rxMsg) {
+	now := t.clk.Now()
+	for n := 0; ; n++ {
+		switch {
+		case m.gone:
+			c.endpointGone(now)
+		case m.truncated:
+			c.stats.IFPMalformed++
+		default:
+			c.receive(now, m.b)
+		}
+		if m.b != nil {
+			select {
+			case t.free <- m.b[:cap(m.b)]:
+			default:
+			}
+		}
+		if n == maxBatch {
+			return
+		}
+		select {
+		case m = <-t.rxc:
+		default:
+			return
+		}
+	}
+}
+
+// write sends the datagrams the core released, in one batch when the
+// Endpoint can write batches.
+func (t *Terminal) write(now time.Time, c *core) {
+	out := &c.out
+	defer out.reset()
+	if out.Len() == 0 || c.tx.dead || t.ctx.Err() != nil {
+		return
+	}
+	for i := 0; i < out.Len(); i++ {
+		err := t.ep.WritePacket(t.ctx, out.At(i))
+		if err != nil {
+			if t.ctx.Err() != nil {
+				return
+			}
+			if errors.Is(err, net.ErrClosed) {
+				c.endpointGone(now)
+				return
+			}
+			c.stats.WriteErrors++
+			continue
+		}
+		c.stats.IFPSent++
+	}
+	if c.tx.sender != nil {
+		c.stats.Sender = c.tx.sender.Stats()
+	}
+}
+
+// readLoop blocks in ep.ReadPacket and hands each datagram to the owner.
+func (t *Terminal) readLoop() {
+	defer t.wg.Done()
+	errs := 0
+	for {
+		var buf []byte
+		select {
+		case buf = <-t.free:
+		default:
+			buf = make([]byte, readBufSize)
+		}
+		n, err := t.ep.ReadPacket(t.ctx, buf)
+		var m rxMsg
+		switch {
+		case err == nil:
+			errs = 0
+			m.b = buf[:n]
+		case t.ctx.Err() != nil:
+			return
+		case errors.Is(err, transport.ErrTruncated):
+			m.truncated = true
+		default:
+			// A closed endpoint ends the call; other errors (an ICMP
+			// report on a connected socket, a malformed RTP packet) are
+			// transient, unless they never stop.
+			if errs++; errs < 100 && !errors.Is(err, net.ErrClosed) {
+				continue
+			}
+			m.gone = true
+		}
+		select {
+		case t.rxc <- m:
+		case <-t.ctx.Done():
+			return
+		}
+		if m.gone {
+			return
+		}
+	}
 }

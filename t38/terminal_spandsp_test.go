@@ -66,6 +66,7 @@ type interopOutcome struct {
 	got    []t30.ReceivedPage
 	rxFile string
 	log    string
+	trace  string // faxkit's debug log (FAXKIT_T38_DEBUG)
 }
 
 func compName(c t30.Compression) string {
@@ -224,6 +225,7 @@ func runInterop(t testing.TB, s interopSpec) interopOutcome {
 	out.log = peer.Log()
 	if os.Getenv("FAXKIT_T38_DEBUG") != "" {
 		traceMu.Lock()
+		out.trace = trace.String()
 		t.Logf("faxkit %v %+v, spandsp %+v\n--- spandsp log\n%s\n--- faxkit log\n%s", out.res, out.term, out.peer, out.log, trace.String())
 		traceMu.Unlock()
 	}

@@ -239,7 +239,10 @@ func signalShape(ps []IFP) (shape []string, data [][]byte) {
 		var d []byte
 		if p.Type == TypeData {
 			k = p.DataType.String() + "/"
-			for _, f := range p.Fields {
+			for i, f := range p.Fields {
+				if i > 0 {
+					k += "+"
+				}
 				k += f.Type.String()
 				d = append(d, f.Data...)
 			}
@@ -272,25 +275,30 @@ func TestTerminalSendShape(t *testing.T) {
 		for _, p := range ps {
 			k := p.Indicator.String()
 			if p.Type == TypeData {
-				k = p.DataType.String() + "/" + p.Fields[0].Type.String()
+				for _, fl := range p.Fields {
+					counts[p.DataType.String()+"/"+fl.Type.String()]++
+				}
+				continue
 			}
 			counts[k]++
 		}
+		// A frame's last data and its fcs-OK travel in one packet; a
+		// frame that fits the budget is one packet (the DIS here).
 		want := []string{
-			"v21-preamble", "v21/hdlc-data", "v21/hdlc-fcs-OK", "v21/hdlc-data", "v21/hdlc-fcs-OK", "v21/hdlc-sig-end", "no-signal",
+			"v21-preamble", "v21/hdlc-data", "v21/hdlc-data+hdlc-fcs-OK", "v21/hdlc-sig-end", "no-signal",
 			"v17-14400-long-training", "v17-14400/t4-non-ecm-data", "v17-14400/t4-non-ecm-sig-end", "no-signal",
 			"v27-4800-training", "v27-4800/t4-non-ecm-data", "v27-4800/t4-non-ecm-sig-end", "no-signal",
-			"v29-9600-training", "v29-9600/hdlc-data", "v29-9600/hdlc-fcs-OK", "v29-9600/hdlc-data", "v29-9600/hdlc-fcs-OK", "v29-9600/hdlc-sig-end", "no-signal",
+			"v29-9600-training", "v29-9600/hdlc-data", "v29-9600/hdlc-data+hdlc-fcs-OK",
+			"v29-9600/hdlc-data", "v29-9600/hdlc-data+hdlc-fcs-OK", "v29-9600/hdlc-sig-end", "no-signal",
 			"ced", "no-signal",
 		}
 		if d := cmp.Diff(want, shape); d != "" {
 			t.Fatalf("v%d: signal shape (-want +got):\n%s", v, d)
 		}
-		require.Equal(t, rev(frameCSI), data[1])
-		require.Equal(t, rev(frameDIS), data[3])
-		require.Equal(t, make([]byte, 14400/8/10), data[8])
-		require.Equal(t, rev(long), data[12])
-		require.Equal(t, rev(long[:70]), data[16])
+		require.Equal(t, append(rev(frameCSI), rev(frameDIS)...), append(data[1], data[2]...))
+		require.Equal(t, make([]byte, 14400/8/10), data[6])
+		require.Equal(t, rev(long), data[10])
+		require.Equal(t, append(rev(long[:70]), rev(long[:20])...), bytes.Join(data[14:18], nil))
 		// Indicators and ends of signals three times each; fcs-OK once per frame.
 		require.Equal(t, 3, counts["v21-preamble"])
 		require.Equal(t, 3, counts["v21/hdlc-sig-end"])

@@ -17,7 +17,7 @@ import (
 	"github.com/faxkit/faxkit/internal/peertest"
 )
 
-// The eight CCITT test documents (../shared/testdata/ccitt, see its
+// The eight CCITT test documents (testdata/ccitt at the repository root, see its
 // README.md): 1728x2376 G4 TIFFs. ituSHA holds the first 16 hex digits of
 // the SHA-256 of each page's packed rows, from that README (computed from
 // the source PBM files, independently of this package).

@@ -160,6 +160,7 @@ func (d *Decoder) ReadRow(dst []byte) error {
 		return io.EOF
 	}
 	st := rowEnd
+	first := d.first
 	if !d.done {
 		st = d.decodeRow()
 		if d.br.err != nil {
@@ -168,6 +169,10 @@ func (d *Decoder) ReadRow(dst []byte) error {
 		}
 	}
 	if st != rowEnd && d.stats.Rows >= d.opt.MaxRows {
+		// The row past the limit is not part of the page: whatever its
+		// coding, it is neither counted in Stats nor reported by Err, so
+		// the two always describe the same rows.
+		d.first = first
 		d.err = &DecodeError{Row: d.stats.Rows, Bit: d.br.bitPos(), Err: ErrTooLarge}
 		return d.err
 	}

@@ -42,7 +42,7 @@ import (
 
 // ccittSHA256 are the first 16 hex digits of the SHA-256 of each CCITT test
 // document's packed rows (1 = black, MSB first, 216 bytes per row), from
-// ../shared/testdata/ccitt/README.md.
+// testdata/ccitt/README.md at the repository root.
 var ccittSHA256 = [8]string{
 	"b4de070c35e376e8", "36bef714ea315e8c", "fc06f13146d3b7d7", "c86239c32c27bede",
 	"0ec3a75089bb5234", "bb69e36efdaa54f5", "04aba43b3f0d5aed", "30af73b241a6c02b",

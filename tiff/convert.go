@@ -26,12 +26,14 @@ const (
 	B4
 	// Continuous pages are as long as the image needs.
 	Continuous
+	// A3 pages are 420 mm long and 2432 pixels wide at R8.
+	A3
 )
 
-var paperNames = [...]string{"A4", "Letter", "Legal", "B4", "continuous"}
+var paperNames = [...]string{"A4", "Letter", "Legal", "B4", "continuous", "A3"}
 
 // paperMM is each paper's length in millimetres.
-var paperMM = [...]float64{297, 279.4, 355.6, 364, 0}
+var paperMM = [...]float64{297, 279.4, 355.6, 364, 0, 420}
 
 func (p Paper) String() string {
 	if int(p) < len(paperNames) {
@@ -50,29 +52,40 @@ func (p Paper) Rows(r Resolution) int {
 	return int(math.Round(paperMM[p] / 25.4 * y))
 }
 
-// FaxWidth returns the standard scan line width in pixels for resolution r:
-// A4 (1728 at R8, 2592 at 300 dpi, 3456 at R16 and 400 dpi, 5184 at 600
-// dpi, 10368 at 1200 dpi; T.4 clause 2.2 and T.30 Table 2), or B4 (2048
-// at R8 ...) for B4 paper.
+// FaxWidth returns the standard scan line width in pixels for resolution r
+// (T.4 clause 2.2 and T.30 Table 2): for A4, and for the other papers that
+// fax on an A4 line (Letter, Legal, continuous), 1728 at R8, 2592 at 300
+// dpi, 3456 at R16 and 400 dpi, 5184 at 600 dpi and 10368 at 1200 dpi; for
+// B4 2048, 3072, 4096, 6144 and 12288; for A3 2432, 3648, 4864, 7296 and
+// 14592. It returns 0 for an unknown resolution.
 func (p Paper) FaxWidth(r Resolution) int {
 	i := 0
-	if p == B4 {
+	switch p {
+	case B4:
 		i = 1
+	case A3:
+		i = 2
 	}
 	x, _ := r.DPI()
 	switch {
 	case x == 0:
 		return 0
-	case x < 250: // R8
-		return [2]int{t4.WidthA4R8, t4.WidthB4R8}[i]
+	case x < 250: // R8 and 200 dpi
+		return [3]int{t4.WidthA4R8, t4.WidthB4R8, t4.WidthA3R8}[i]
 	case x < 350:
-		return [2]int{t4.WidthA4R300, t4.WidthB4R300}[i]
+		return [3]int{t4.WidthA4R300, t4.WidthB4R300, t4.WidthA3R300}[i]
 	case x < 500: // R16, 400 dpi
-		return [2]int{t4.WidthA4R16, t4.WidthB4R16}[i]
+		return [3]int{t4.WidthA4R16, t4.WidthB4R16, t4.WidthA3R16}[i]
 	case x < 900:
-		return [2]int{5184, 6144}[i]
+		return [3]int{5184, 6144, 7296}[i]
 	}
-	return [2]int{10368, 12288}[i]
+	return [3]int{10368, 12288, 14592}[i]
+}
+
+// isFaxWidth reports whether w is a standard T.4 scan line width (A4, B4 or
+// A3) at resolution r: such bilevel pages are faxed as they are.
+func isFaxWidth(w int, r Resolution) bool {
+	return w > 0 && (w == A4.FaxWidth(r) || w == B4.FaxWidth(r) || w == A3.FaxWidth(r))
 }
 
 // Fit says how an image is fitted to fax pages.
@@ -260,7 +273,7 @@ func ConvertDocument(w *Writer, r *Reader, cfg *ConvertConfig) (int, error) {
 		}
 		in := &p.Info
 		res := in.Resolution()
-		if in.Bilevel() && res != ResUnknown && (in.Width == A4.FaxWidth(res) || in.Width == B4.FaxWidth(res)) {
+		if in.Bilevel() && res != ResUnknown && isFaxWidth(in.Width, res) {
 			b, err := p.Bitmap()
 			if err != nil {
 				return n, err

@@ -2,6 +2,7 @@ package tiff
 
 import (
 	"bytes"
+	"fmt"
 	"image"
 	"image/draw"
 	"testing"
@@ -200,4 +201,38 @@ func invertedCopy(b *t4.Bitmap) []byte {
 		out[i] = ^v
 	}
 	return out
+}
+
+// TestConvertDocumentKeepsEveryFaxWidth: a bilevel page at any T.4 width
+// (A4, B4, A3) of any fax resolution is copied pixel for pixel, never
+// scaled to A4 (an A3 page at R8 is 2432 pixels wide).
+func TestConvertDocumentKeepsEveryFaxWidth(t *testing.T) {
+	for _, res := range []Resolution{ResStandard, ResFine, ResSuperfine, ResR16, Res300, Res400, Res600, Res1200} {
+		for _, paper := range []Paper{A4, B4, A3} {
+			width := paper.FaxWidth(res)
+			t.Run(fmt.Sprintf("%v/%v/%d", res, paper, width), func(t *testing.T) {
+				page := synthPage(width, 40, 3)
+				var buf bytes.Buffer
+				w, err := NewWriter(&buf, &WriterConfig{Compression: CompressionGroup4})
+				require.NoError(t, err)
+				require.NoError(t, w.WritePage(page, &PageOptions{Resolution: res}))
+				require.NoError(t, w.Close())
+				r, err := NewReader(bytes.NewReader(buf.Bytes()), int64(buf.Len()), nil)
+				require.NoError(t, err)
+				var out bytes.Buffer
+				w2, err := NewWriter(&out, nil)
+				require.NoError(t, err)
+				n, err := ConvertDocument(w2, r, nil)
+				require.NoError(t, err)
+				require.Equal(t, 1, n)
+				require.NoError(t, w2.Close())
+				got, infos := readDoc(t, out.Bytes())
+				require.Len(t, got, 1)
+				require.Equal(t, res, infos[0].Resolution())
+				require.Empty(t, diffBitmaps(page, got[0]))
+			})
+		}
+	}
+	require.Equal(t, []int{2432, 3648, 4864, 7296, 14592},
+		[]int{A3.FaxWidth(ResFine), A3.FaxWidth(Res300), A3.FaxWidth(ResR16), A3.FaxWidth(Res600), A3.FaxWidth(Res1200)})
 }

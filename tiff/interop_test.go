@@ -416,7 +416,7 @@ func abs(v int) int {
 }
 
 // The ITU test pages (G4, written by an independent tool; see
-// ../shared/testdata/ccitt/README.md) decode to the PBMs' pixels.
+// testdata/ccitt/README.md at the repository root) decode to the PBMs' pixels.
 func TestSharedITUPages(t *testing.T) {
 	dir := filepath.Join(peertest.SharedTestdata(t), "ccitt")
 	want := map[string]string{

@@ -26,10 +26,12 @@ import (
 
 // letterTIFF writes a synthetic n-page letter as a TIFF and returns its
 // path and pages.
-func letterTIFF(t *testing.T, n int, cfg *tiff.WriterConfig) (string, []*t4.Bitmap) {
+func letterTIFF(t testing.TB, n int, cfg *tiff.WriterConfig) (string, []*t4.Bitmap) {
 	t.Helper()
-	pages, err := sample.Letters(n, sample.Fine)
+	all, err := letters()
 	require.NoError(t, err)
+	require.LessOrEqual(t, n, len(all))
+	pages := all[:n]
 	path := filepath.Join(t.TempDir(), "letter.tif")
 	f, err := os.Create(path)
 	require.NoError(t, err)
@@ -64,8 +66,12 @@ func bitmapsOf(t *testing.T, path string) ([]*t4.Bitmap, []tiff.PageInfo) {
 	return bms, infos
 }
 
+// letters renders the synthetic pages once (about 100 ms a page, much
+// more under -race).
+var letters = sync.OnceValues(func() ([]*t4.Bitmap, error) { return sample.Letters(3, sample.Fine) })
+
 // freePort returns a UDP port on 127.0.0.1 that was free a moment ago.
-func freePort(t *testing.T) string {
+func freePort(t testing.TB) string {
 	t.Helper()
 	c, err := net.ListenPacket("udp", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -78,28 +84,36 @@ func freePort(t *testing.T) string {
 // receiver), so that the sender's CNG is not sent into the void. It reads
 // /proc/net/udp rather than trying to bind, which would race with the
 // receiver; elsewhere it just waits a little.
-func waitBound(t *testing.T, addr string) {
+func waitBound(t testing.TB, addr string) {
 	t.Helper()
+	require.NoError(t, waitListening(addr))
+}
+
+func waitListening(addr string) error {
 	_, port, err := net.SplitHostPort(addr)
-	require.NoError(t, err)
+	if err != nil {
+		return err
+	}
 	pn, err := strconv.Atoi(port)
-	require.NoError(t, err)
+	if err != nil {
+		return err
+	}
 	want := fmt.Sprintf(":%04X ", pn)
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
 		b, err := os.ReadFile("/proc/net/udp")
 		if err != nil {
 			time.Sleep(500 * time.Millisecond)
-			return
+			return nil
 		}
 		for _, line := range strings.Split(string(b), "\n")[1:] {
 			if f := strings.Fields(line); len(f) > 1 && strings.HasSuffix(f[1]+" ", want) {
-				return
+				return nil
 			}
 		}
-		time.Sleep(5 * time.Millisecond)
+		time.Sleep(time.Millisecond)
 	}
-	t.Fatalf("nothing listens on %s", addr)
+	return fmt.Errorf("nothing listens on %s", addr)
 }
 
 // requiredJSON are the fields issue 7 promises in -json output.

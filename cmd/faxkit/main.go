@@ -16,6 +16,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 )
 
 // command is one top-level subcommand. Each lives in its own file
@@ -36,10 +37,11 @@ var commands = []*command{
 	tiffCmd,
 	storeCmd,
 	auditCmd,
+	versionCmd,
 }
 
-// env is what a command may touch: its streams, environment and clock
-// source, so tests can run commands in-process.
+// env is what a command may touch: its streams and environment, so tests
+// can run commands in-process.
 type env struct {
 	stdout, stderr io.Writer
 	stdin          io.Reader
@@ -101,6 +103,11 @@ func run(ctx context.Context, e *env, args []string) int {
 	case err == nil:
 		return 0
 	case errors.Is(err, errUsage), errors.Is(err, flag.ErrHelp):
+		// Say what is wrong first (flag errors were printed by the flag
+		// package), then how to use the command.
+		if err != errUsage && !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintf(e.stderr, "faxkit %s: %s\n", c.name, strings.TrimPrefix(err.Error(), errUsage.Error()+": "))
+		}
 		fmt.Fprint(e.stderr, c.usage)
 		return 2
 	case errors.As(err, &ee):

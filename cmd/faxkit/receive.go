@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/faxkit/faxkit"
 	"github.com/faxkit/faxkit/tiff"
@@ -40,22 +41,25 @@ func runReceive(ctx context.Context, e *env, args []string) error {
 		return usageErr(err)
 	}
 	if fs.NArg() != 0 {
-		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
+		return usagef("unexpected argument %q: receive writes to -o OUT.tif and takes no FILE", fs.Arg(0))
 	}
 	if *out == "" {
-		return fmt.Errorf("%w: -o is required", errUsage)
+		return usagef("-o is required: the TIFF file to write the fax to")
+	}
+	var raddr net.Addr
+	if f.remote != "" {
+		ua, err := udpAddr("-remote", f.remote)
+		if err != nil {
+			return err
+		}
+		raddr = ua
+	}
+	if _, err := udpAddr("-local", f.local); err != nil {
+		return err
 	}
 	opts, err := f.options(e.stderr, "received")
 	if err != nil {
 		return err
-	}
-	var raddr net.Addr
-	if f.remote != "" {
-		ua, err := net.ResolveUDPAddr("udp", f.remote)
-		if err != nil {
-			return fmt.Errorf("%w: -remote: %v", errUsage, err)
-		}
-		raddr = ua
 	}
 	conn, err := net.ListenPacket("udp", f.local)
 	if err != nil {
@@ -74,10 +78,20 @@ func runReceive(ctx context.Context, e *env, args []string) error {
 		tmp.Close()
 		return err
 	}
-	if !f.json {
-		fmt.Fprintf(e.stderr, "waiting for a call on %s\n", conn.LocalAddr())
+	tr, err := newTracer(e.stderr, f.trace, f.traceJSON)
+	if err != nil {
+		tmp.Close()
+		return err
 	}
+	defer tr.close()
+	opts.Logger = tr.logger()
+	if !f.json {
+		fmt.Fprintf(e.stderr, "waiting for a call on %s (call %s)\n", conn.LocalAddr(), tr.id)
+	}
+	tr.info("call", "role", "receive", "local", conn.LocalAddr().String())
+	start := time.Now()
 	rep, callErr := faxkit.Receive(ctx, conn, raddr, w, opts)
+	elapsed := time.Since(start)
 	written := ""
 	if w.Pages() > 0 {
 		err := w.Close()
@@ -97,5 +111,5 @@ func runReceive(ctx context.Context, e *env, args []string) error {
 	} else {
 		tmp.Close()
 	}
-	return f.finish(e, "received", rep, callErr, written)
+	return f.finish(e, "received", tr, rep, callErr, written, elapsed)
 }

@@ -8,7 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
+	"strings"
 	"time"
 
 	"github.com/faxkit/faxkit"
@@ -45,9 +45,13 @@ const callFlagsHelp = `flags:
   -pace=true|false    real-time pacing (default true); false sends as fast as possible
   -ident STRING       local ident (TSI/CSI), up to 20 characters
   -timeout DURATION   end the call after this long (default: T.30 timers only)
-  -json               print one JSON object with the result on stdout
+  -json               print one JSON object with the result on stdout: ok, result,
+                      pages, pages_rejected, bit_rate, compression, resolution, ecm,
+                      bad_rows, remote_ident, duration_ms, call_id, output (receive),
+                      page_detail (per page), error (what ended the call, when
+                      not the T.30 result: e.g. -timeout)
   -rtp                carry IFP over RTP (payload type -rtp-pt, default 96) instead of UDPTL
-`
+` + traceHelp
 
 // callFlags are the flags of send and receive.
 type callFlags struct {
@@ -65,6 +69,8 @@ type callFlags struct {
 	json          bool
 	rtp           bool
 	rtpPT         uint
+	trace         bool
+	traceJSON     string
 }
 
 func (f *callFlags) register(fs *flag.FlagSet, defLocal string) {
@@ -83,34 +89,59 @@ func (f *callFlags) register(fs *flag.FlagSet, defLocal string) {
 	fs.BoolVar(&f.json, "json", false, "print the result as JSON on stdout")
 	fs.BoolVar(&f.rtp, "rtp", false, "IFP over RTP instead of UDPTL")
 	fs.UintVar(&f.rtpPT, "rtp-pt", 96, "RTP payload type with -rtp")
+	fs.BoolVar(&f.trace, "trace", false, "trace the call on stderr")
+	fs.StringVar(&f.traceJSON, "trace-json", "", "write the call's trace to this file as JSON lines")
 	fs.Usage = func() {}
+}
+
+// usagef is a usage error with a specific message: the command prints
+// the message, then its help text, and exits with status 2.
+func usagef(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{errUsage}, args...)...)
+}
+
+// udpAddr checks a -local or -remote address.
+func udpAddr(flag, s string) (*net.UDPAddr, error) {
+	a, err := net.ResolveUDPAddr("udp", s)
+	if err != nil {
+		var ae *net.AddrError
+		if errors.As(err, &ae) {
+			return nil, usagef("%s %q is not a valid UDP address (want HOST:PORT): %s", flag, s, ae.Err)
+		}
+		return nil, usagef("%s %q is not a valid UDP address (want HOST:PORT): %v", flag, s, err)
+	}
+	return a, nil
 }
 
 // options turns the flags into faxkit.Options; progress lines go to w.
 func (f *callFlags) options(w io.Writer, verb string) (*faxkit.Options, error) {
 	comps, err := faxkit.ParseCompressions(f.compression)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", errUsage, err)
+		return nil, usagef("-compression %q: want a comma-separated list of mh, mr and mmr", f.compression)
 	}
 	if f.rtpPT == 0 || f.rtpPT > 127 {
-		return nil, fmt.Errorf("%w: -rtp-pt %d (want 1..127)", errUsage, f.rtpPT)
+		return nil, usagef("-rtp-pt %d (want 1..127)", f.rtpPT)
 	}
 	ec, err := faxkit.ParseErrorCorrection(f.ec)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", errUsage, err)
+		return nil, usagef("unknown -ec value %q (want redundancy, fec or none)", f.ec)
 	}
 	o := &faxkit.Options{
-		DisableECM:      !f.ecm,
-		Compressions:    comps,
-		T38Version:      f.version,
-		ErrorCorrection: ec,
-		ECDepth:         f.ecDepth,
-		MaxDatagram:     f.maxDatagram,
-		MaxBitRate:      f.rate,
-		LocalIdent:      f.ident,
-		RTP:             f.rtp,
-		RTPPayloadType:  uint8(f.rtpPT),
-		Timeout:         f.timeout,
+		Fax: faxkit.FaxOptions{
+			DisableECM:   !f.ecm,
+			Compressions: comps,
+			MaxBitRate:   f.rate,
+			LocalIdent:   f.ident,
+		},
+		T38: faxkit.T38Options{
+			Version:         f.version,
+			ErrorCorrection: ec,
+			ECDepth:         f.ecDepth,
+			MaxDatagram:     f.maxDatagram,
+			RTP:             f.rtp,
+			RTPPayloadType:  uint8(f.rtpPT),
+		},
+		Timeout: f.timeout,
 		OnEvent: func(ev faxkit.Event) {
 			if ev.Page != nil {
 				fmt.Fprintln(w, progressLine(verb, ev.Page))
@@ -118,7 +149,7 @@ func (f *callFlags) options(w io.Writer, verb string) (*faxkit.Options, error) {
 		},
 	}
 	if !f.pace {
-		o.Pacing = faxkit.Unpaced
+		o.T38.Pacing = faxkit.Unpaced
 	}
 	return o, nil
 }
@@ -149,6 +180,7 @@ type jsonReport struct {
 	RemoteIdent   string     `json:"remote_ident"`
 	DurationMS    int64      `json:"duration_ms"`
 	Output        string     `json:"output,omitempty"`
+	CallID        string     `json:"call_id"`
 	PageDetail    []jsonPage `json:"page_detail"`
 	Error         string     `json:"error,omitempty"`
 }
@@ -187,16 +219,32 @@ func toJSON(r faxkit.Report) jsonReport {
 }
 
 // finish prints the outcome and returns the command's error: nil exactly
-// when the session succeeded.
-func (f *callFlags) finish(e *env, verb string, rep faxkit.Report, callErr error, output string) error {
+// when the session succeeded. elapsed is how long the call ran, to tell
+// -timeout's end from T.30's timers.
+func (f *callFlags) finish(e *env, verb string, tr *tracer, rep faxkit.Report, callErr error, output string, elapsed time.Duration) error {
+	timedOut := ""
+	if !rep.OK && f.timeout > 0 && elapsed >= f.timeout {
+		switch rep.Result {
+		case t30.ResultNoCommand, t30.ResultNoAnswer, t30.ResultLocalAbort:
+			if verb == "received" && rep.Result == t30.ResultNoCommand && rep.Duration == 0 {
+				timedOut = fmt.Sprintf("no call arrived within -timeout %v", f.timeout)
+			} else {
+				timedOut = fmt.Sprintf("the call did not finish within -timeout %v", f.timeout)
+			}
+		}
+	}
 	if f.json {
 		j := toJSON(rep)
+		j.CallID = tr.id
 		j.Output = output
 		if callErr != nil && !rep.OK {
 			var re *t30.ResultError
 			if !errors.As(callErr, &re) {
 				j.Error = callErr.Error()
 			}
+		}
+		if timedOut != "" {
+			j.Error = timedOut
 		}
 		enc := json.NewEncoder(e.stdout)
 		if err := enc.Encode(j); err != nil {
@@ -207,10 +255,14 @@ func (f *callFlags) finish(e *env, verb string, rep faxkit.Report, callErr error
 		if rep.ECM {
 			ecm = "ECM"
 		}
-		if rep.OK {
+		switch {
+		case rep.OK:
 			fmt.Fprintf(e.stderr, "fax %s: %s, %d page(s), %d bit/s, %s %s, %s, %d bad rows, %.1f s\n",
 				verb, rep.Result, rep.Pages, rep.BitRate, rep.Compression, rep.Resolution, ecm, rep.BadRows, rep.Duration.Seconds())
-		} else {
+		case timedOut != "":
+			fmt.Fprintf(e.stderr, "fax failed: %s (%s), %d page(s) %s, %.1f s\n",
+				rep.Result, timedOut, rep.Pages, verb, elapsed.Seconds())
+		default:
 			fmt.Fprintf(e.stderr, "fax failed: %s (%s), %d page(s) %s, %.1f s\n",
 				rep.Result, rep.Result.Text(), rep.Pages, verb, rep.Duration.Seconds())
 		}
@@ -226,17 +278,21 @@ func (f *callFlags) finish(e *env, verb string, rep faxkit.Report, callErr error
 	}
 	var re *t30.ResultError
 	if errors.As(callErr, &re) {
+		if timedOut != "" {
+			return &exitError{code: 1, err: fmt.Errorf("T.30 session failed: %s: %s", re.Result, timedOut)}
+		}
 		return &exitError{code: 1, err: fmt.Errorf("T.30 session failed: %s", re.Result)}
 	}
 	return &exitError{code: 1, err: callErr}
 }
 
 // usageErr makes a flag parsing error a usage error (status 2, help text).
+// The flag package has printed the message already.
 func usageErr(err error) error {
 	if errors.Is(err, flag.ErrHelp) {
 		return err
 	}
-	return fmt.Errorf("%w: %v", errUsage, err)
+	return errUsage
 }
 
 func runSend(ctx context.Context, e *env, args []string) error {
@@ -246,71 +302,48 @@ func runSend(ctx context.Context, e *env, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return usageErr(err)
 	}
-	if fs.NArg() != 1 {
-		return fmt.Errorf("%w: want exactly one FILE", errUsage)
+	switch fs.NArg() {
+	case 0:
+		return usagef("no FILE to send")
+	case 1:
+	default:
+		return usagef("%d input files given (%s): send takes exactly one FILE", fs.NArg(), strings.Join(fs.Args(), ", "))
 	}
 	if f.remote == "" {
-		return fmt.Errorf("%w: -remote is required", errUsage)
+		return usagef("-remote is required: the peer's UDP address, HOST:PORT")
+	}
+	raddr, err := udpAddr("-remote", f.remote)
+	if err != nil {
+		return err
+	}
+	if _, err := udpAddr("-local", f.local); err != nil {
+		return err
 	}
 	opts, err := f.options(e.stderr, "sent")
 	if err != nil {
 		return err
 	}
-	doc, closeDoc, err := openDocument(ctx, fs.Arg(0))
+	doc, err := faxkit.OpenDocument(ctx, fs.Arg(0), nil)
 	if err != nil {
 		return err
 	}
-	defer closeDoc()
-	raddr, err := net.ResolveUDPAddr("udp", f.remote)
-	if err != nil {
-		return fmt.Errorf("%w: -remote: %v", errUsage, err)
-	}
+	defer doc.Close()
 	conn, err := net.ListenPacket("udp", f.local)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
+	tr, err := newTracer(e.stderr, f.trace, f.traceJSON)
+	if err != nil {
+		return err
+	}
+	defer tr.close()
+	opts.Logger = tr.logger()
 	if !f.json {
-		fmt.Fprintf(e.stderr, "sending %d page(s) from %s to %s\n", doc.NumPages(), conn.LocalAddr(), raddr)
+		fmt.Fprintf(e.stderr, "sending %d page(s) from %s to %s (call %s)\n", doc.NumPages(), conn.LocalAddr(), raddr, tr.id)
 	}
+	tr.info("call", "role", "send", "pages", doc.NumPages(), "file_type", doc.FileType, "local", conn.LocalAddr().String(), "remote", raddr.String())
+	start := time.Now()
 	rep, err := faxkit.Send(ctx, conn, raddr, doc, opts)
-	return f.finish(e, "sent", rep, err, "")
-}
-
-// openDocument opens a file to send: a TIFF directly, other images and PDF
-// through the conversions of "faxkit tiff convert".
-func openDocument(ctx context.Context, path string) (faxkit.Document, func(), error) {
-	fh, err := os.Open(path)
-	if err != nil {
-		return nil, nil, err
-	}
-	kind, err := sniff(fh)
-	if err != nil {
-		fh.Close()
-		return nil, nil, err
-	}
-	if kind == kindTIFF {
-		st, err := fh.Stat()
-		if err != nil {
-			fh.Close()
-			return nil, nil, err
-		}
-		r, err := newTIFFReader(fh, st.Size())
-		if err != nil {
-			fh.Close()
-			return nil, nil, err
-		}
-		doc, err := faxkit.TIFF(r)
-		if err != nil {
-			fh.Close()
-			return nil, nil, err
-		}
-		return doc, func() { fh.Close() }, nil
-	}
-	defer fh.Close()
-	pages, err := loadPages(ctx, fh, kind, convertSettings{})
-	if err != nil {
-		return nil, nil, err
-	}
-	return pages, func() {}, nil
+	return f.finish(e, "sent", tr, rep, err, "", time.Since(start))
 }

@@ -2,8 +2,8 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"image"
@@ -17,8 +17,6 @@ import (
 	_ "golang.org/x/image/bmp"
 	_ "golang.org/x/image/webp"
 
-	"github.com/faxkit/faxkit"
-	"github.com/faxkit/faxkit/t30"
 	"github.com/faxkit/faxkit/tiff"
 )
 
@@ -27,11 +25,19 @@ var tiffCmd = &command{
 	summary: "inspect and convert TIFF fax documents",
 	usage: `usage: faxkit tiff <subcommand> [flags] [args]
 
-  info FILE
+  info [-json] FILE
         Print each page's size, coding, fill order, resolution and fax
         quality tags, and decode it to count damaged rows. Free-text tags
         (description, document name) are shown as present, never printed:
-        they may name a patient.
+        they may name a patient. -json prints one JSON object instead:
+          format ("TIFF"/"BigTIFF"), byte_order, bytes, and pages, each with
+          number, width, height, bits_per_sample, samples_per_pixel,
+          compression (TIFF's name), coding ("MH", "MR", "MMR" for fax
+          pages), photometric, fill_order, resolution, dpi_x, dpi_y, strips,
+          page_number and page_count (when tagged), bad_fax_lines,
+          consecutive_bad_fax_lines, clean_fax_data (when damaged),
+          free_text_tags (names only), decoded {rows, bad_rows,
+          longest_bad_run} or decode_error.
 
   convert [-compression mh|mr|mmr] [-fill-order lsb|msb]
           [-resolution standard|fine|superfine] IN OUT
@@ -94,53 +100,56 @@ func (c convertSettings) config() *tiff.ConvertConfig {
 	return &tiff.ConvertConfig{Resolution: res, AutoRotate: true}
 }
 
-// loadPages converts a non-TIFF file (an image or a PDF) to fax pages.
-func loadPages(ctx context.Context, r io.Reader, kind fileKind, cs convertSettings) (faxkit.Document, error) {
-	conv := cs.config()
-	if kind == kindPDF {
-		var buf bytes.Buffer
-		w, err := tiff.NewWriter(&buf, nil)
-		if err != nil {
-			return nil, err
-		}
-		if _, err := tiff.PDFToFax(ctx, w, r, nil, conv); err != nil {
-			return nil, err
-		}
-		if err := w.Close(); err != nil {
-			return nil, err
-		}
-		tr, err := tiff.NewReader(bytes.NewReader(buf.Bytes()), int64(buf.Len()), nil)
-		if err != nil {
-			return nil, err
-		}
-		return faxkit.TIFF(tr)
-	}
-	img, _, err := image.Decode(bufio.NewReader(r))
-	if err != nil {
-		return nil, fmt.Errorf("not a TIFF, PDF or readable image: %w", err)
-	}
-	pages, err := tiff.ToFax(img, conv)
-	if err != nil {
-		return nil, err
-	}
-	res := t30.ResFine
-	switch conv.Resolution {
-	case tiff.ResStandard:
-		res = t30.ResStandard
-	case tiff.ResSuperfine:
-		res = t30.ResSuperfine
-	}
-	return &t30.BitmapDocument{Pages: pages, Resolution: res}, nil
+// tiffInfo is "tiff info -json": one object for the file.
+type tiffInfo struct {
+	Format    string         `json:"format"`     // "TIFF" or "BigTIFF"
+	ByteOrder string         `json:"byte_order"` // "little-endian" or "big-endian"
+	Bytes     int64          `json:"bytes"`
+	Pages     []tiffPageInfo `json:"pages"`
+}
+
+// tiffPageInfo is one page of tiffInfo.
+type tiffPageInfo struct {
+	Number          int     `json:"number"` // from 1, in file order
+	Width           int     `json:"width"`
+	Height          int     `json:"height"`
+	BitsPerSample   int     `json:"bits_per_sample"`
+	SamplesPerPixel int     `json:"samples_per_pixel"`
+	Compression     string  `json:"compression"`      // TIFF Compression, e.g. "CCITT Group 3"
+	Coding          string  `json:"coding,omitempty"` // fax coding: "MH", "MR" or "MMR"
+	Photometric     string  `json:"photometric"`
+	FillOrder       string  `json:"fill_order"`
+	Resolution      string  `json:"resolution"` // fax resolution name, e.g. "fine"
+	DPIX            float64 `json:"dpi_x"`
+	DPIY            float64 `json:"dpi_y"`
+	Strips          int     `json:"strips"`
+	PageNumber      int     `json:"page_number,omitempty"` // PageNumber tag + 1; 0 when absent
+	PageCount       int     `json:"page_count,omitempty"`
+	BadFaxLines     int     `json:"bad_fax_lines"`
+	BadFaxLinesRun  int     `json:"consecutive_bad_fax_lines"`
+	CleanFaxData    string  `json:"clean_fax_data,omitempty"`
+	// FreeTextTags names the free-text tags present; their text is
+	// never shown (it may name a patient).
+	FreeTextTags []string      `json:"free_text_tags"`
+	Decoded      *decodedStats `json:"decoded,omitempty"`
+	DecodeError  string        `json:"decode_error,omitempty"`
+}
+
+type decodedStats struct {
+	Rows          int `json:"rows"`
+	BadRows       int `json:"bad_rows"`
+	LongestBadRun int `json:"longest_bad_run"`
 }
 
 func runTIFFInfo(_ context.Context, e *env, args []string) error {
 	fs := newFlags(e, "tiff info")
+	asJSON := fs.Bool("json", false, "print one JSON object")
 	fs.Usage = func() {}
 	if err := fs.Parse(args); err != nil {
 		return usageErr(err)
 	}
 	if fs.NArg() != 1 {
-		return fmt.Errorf("%w: want one FILE", errUsage)
+		return usagef("tiff info takes one FILE, %d given", fs.NArg())
 	}
 	f, err := os.Open(fs.Arg(0))
 	if err != nil {
@@ -155,66 +164,92 @@ func runTIFFInfo(_ context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	order := "little-endian"
+	info := tiffInfo{Format: "TIFF", ByteOrder: "little-endian", Bytes: st.Size(), Pages: []tiffPageInfo{}}
 	if r.ByteOrder().String() == "BigEndian" {
-		order = "big-endian"
+		info.ByteOrder = "big-endian"
 	}
-	kind := "TIFF"
 	if r.BigTIFF() {
-		kind = "BigTIFF"
+		info.Format = "BigTIFF"
 	}
-	fmt.Fprintf(e.stdout, "%s, %s, %d bytes\n", kind, order, st.Size())
-	n := 0
 	for p, err := range r.Pages() {
 		if err != nil {
 			return err
 		}
-		n++
 		in := p.Info
-		xd, yd := in.DPI()
-		fmt.Fprintf(e.stdout, "page %d: %dx%d, %d bit(s)/sample x %d, %s, %s, fill order %s, resolution %s (%.0fx%.0f dpi)",
-			n, in.Width, in.Height, in.BitsPerSample, in.SamplesPerPixel, in.Compression, photometric(in.Photometric),
-			in.FillOrder, in.Resolution(), xd, yd)
-		if in.Compression == tiff.CompressionGroup3 {
+		pi := tiffPageInfo{Number: len(info.Pages) + 1, Width: in.Width, Height: in.Height,
+			BitsPerSample: int(in.BitsPerSample), SamplesPerPixel: int(in.SamplesPerPixel),
+			Compression: in.Compression.String(), Photometric: photometric(in.Photometric),
+			FillOrder: in.FillOrder.String(), Resolution: in.Resolution().String(), Strips: in.Strips,
+			BadFaxLines: int(in.BadFaxLines), BadFaxLinesRun: int(in.ConsecutiveBadFaxLines), FreeTextTags: []string{}}
+		pi.DPIX, pi.DPIY = in.DPI()
+		switch in.Compression {
+		case tiff.CompressionGroup3:
+			pi.Coding = "MH"
 			if in.T4Options&tiff.T4Option2D != 0 {
-				fmt.Fprint(e.stdout, ", 2-D (MR)")
-			} else {
-				fmt.Fprint(e.stdout, ", 1-D (MH)")
+				pi.Coding = "MR"
 			}
+		case tiff.CompressionGroup4:
+			pi.Coding = "MMR"
 		}
-		fmt.Fprintf(e.stdout, ", %d strip(s)", in.Strips)
-		switch {
-		case in.HasPageNumber && in.PageCount > 0:
-			fmt.Fprintf(e.stdout, ", page number %d of %d", in.PageNumber+1, in.PageCount)
-		case in.HasPageNumber:
-			fmt.Fprintf(e.stdout, ", page number %d", in.PageNumber+1)
+		if in.HasPageNumber {
+			pi.PageNumber = int(in.PageNumber) + 1
+			pi.PageCount = int(in.PageCount)
 		}
-		fmt.Fprintln(e.stdout)
 		if in.BadFaxLines > 0 || in.ConsecutiveBadFaxLines > 0 {
-			fmt.Fprintf(e.stdout, "  fax tags: %d bad lines, longest run %d, %s\n", in.BadFaxLines, in.ConsecutiveBadFaxLines, in.CleanFaxData)
+			pi.CleanFaxData = in.CleanFaxData.String()
 		}
-		var present []string
 		for _, t := range []struct{ name, v string }{{"description", in.ImageDescription}, {"document name", in.DocumentName},
 			{"host computer", in.HostComputer}} {
 			if t.v != "" {
-				present = append(present, t.name)
+				pi.FreeTextTags = append(pi.FreeTextTags, t.name)
 			}
-		}
-		if len(present) > 0 {
-			fmt.Fprintf(e.stdout, "  free-text tags present (not shown, may be PHI): %v\n", present)
 		}
 		if in.Bilevel() {
 			if _, err := p.Bitmap(); err != nil {
-				fmt.Fprintf(e.stdout, "  decode error: %v\n", err)
-				continue
-			}
-			s := p.Stats()
-			if in.Compression == tiff.CompressionGroup3 || in.Compression == tiff.CompressionGroup4 || in.Compression == tiff.CompressionCCITTRLE {
-				fmt.Fprintf(e.stdout, "  decoded: %d rows, %d bad, longest bad run %d\n", s.Rows, s.BadRows, s.LongestBadRun)
+				pi.DecodeError = err.Error()
+			} else if in.Compression == tiff.CompressionGroup3 || in.Compression == tiff.CompressionGroup4 || in.Compression == tiff.CompressionCCITTRLE {
+				s := p.Stats()
+				pi.Decoded = &decodedStats{Rows: s.Rows, BadRows: s.BadRows, LongestBadRun: s.LongestBadRun}
 			}
 		}
+		info.Pages = append(info.Pages, pi)
 	}
-	fmt.Fprintf(e.stdout, "%d page(s)\n", n)
+	if *asJSON {
+		return json.NewEncoder(e.stdout).Encode(info)
+	}
+	fmt.Fprintf(e.stdout, "%s, %s, %d bytes\n", info.Format, info.ByteOrder, info.Bytes)
+	for _, pi := range info.Pages {
+		fmt.Fprintf(e.stdout, "page %d: %dx%d, %d bit(s)/sample x %d, %s, %s, fill order %s, resolution %s (%.0fx%.0f dpi)",
+			pi.Number, pi.Width, pi.Height, pi.BitsPerSample, pi.SamplesPerPixel, pi.Compression, pi.Photometric,
+			pi.FillOrder, pi.Resolution, pi.DPIX, pi.DPIY)
+		switch pi.Coding {
+		case "MH":
+			fmt.Fprint(e.stdout, ", 1-D (MH)")
+		case "MR":
+			fmt.Fprint(e.stdout, ", 2-D (MR)")
+		}
+		fmt.Fprintf(e.stdout, ", %d strip(s)", pi.Strips)
+		switch {
+		case pi.PageNumber > 0 && pi.PageCount > 0:
+			fmt.Fprintf(e.stdout, ", page number %d of %d", pi.PageNumber, pi.PageCount)
+		case pi.PageNumber > 0:
+			fmt.Fprintf(e.stdout, ", page number %d", pi.PageNumber)
+		}
+		fmt.Fprintln(e.stdout)
+		if pi.CleanFaxData != "" {
+			fmt.Fprintf(e.stdout, "  fax tags: %d bad lines, longest run %d, %s\n", pi.BadFaxLines, pi.BadFaxLinesRun, pi.CleanFaxData)
+		}
+		if len(pi.FreeTextTags) > 0 {
+			fmt.Fprintf(e.stdout, "  free-text tags present (not shown, may be PHI): %v\n", pi.FreeTextTags)
+		}
+		if pi.DecodeError != "" {
+			fmt.Fprintf(e.stdout, "  decode error: %v\n", pi.DecodeError)
+		}
+		if d := pi.Decoded; d != nil {
+			fmt.Fprintf(e.stdout, "  decoded: %d rows, %d bad, longest bad run %d\n", d.Rows, d.BadRows, d.LongestBadRun)
+		}
+	}
+	fmt.Fprintf(e.stdout, "%d page(s)\n", len(info.Pages))
 	return nil
 }
 

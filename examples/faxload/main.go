@@ -101,9 +101,9 @@ func page(i int) ([]byte, [32]byte, error) {
 }
 
 func run(api, admin, listen string, n, conc int, timeout time.Duration, paced bool) error {
-	ropts := faxkit.Options{Timeout: 2 * time.Minute, Pacing: faxkit.Unpaced}
+	ropts := faxkit.Options{Timeout: 2 * time.Minute, T38: faxkit.T38Options{Pacing: faxkit.Unpaced}}
 	if paced {
-		ropts.Pacing = faxkit.RealTime
+		ropts.T38.Pacing = faxkit.RealTime
 	}
 	if admin == "" {
 		return fmt.Errorf("-admin (or $BOOTSTRAP_ADMIN_TOKEN) is required")

@@ -212,7 +212,7 @@ func TestKillNineRestart(t *testing.T) {
 	require.NoError(t, err)
 	peer, err := net.ResolveUDPAddr("udp", c1.inbound)
 	require.NoError(t, err)
-	rep, err := faxkit.Send(ctx, conn, peer, fd, &faxkit.Options{Pacing: faxkit.Unpaced})
+	rep, err := faxkit.Send(ctx, conn, peer, fd, &faxkit.Options{T38: faxkit.T38Options{Pacing: faxkit.Unpaced}})
 	conn.Close()
 	require.NoError(t, err, "%v", rep)
 	var inbound string

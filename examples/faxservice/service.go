@@ -113,7 +113,7 @@ func openService(ctx context.Context, cfg Config, logger *slog.Logger) (*Service
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 	s.fax = faxkit.Options{Logger: logger, Timeout: time.Duration(cfg.CallTimeout)}
 	if cfg.Unpaced {
-		s.fax.Pacing = faxkit.Unpaced
+		s.fax.T38.Pacing = faxkit.Unpaced
 	}
 	return s, nil
 }
@@ -500,9 +500,9 @@ func (s *Service) sendFax(ctx context.Context, c claim, confirmed chan<- int) (f
 		s.db.queryRow(ctx, `SELECT result FROM attempts WHERE fax_id = ? AND n = ?`, c.fax, c.attempt-1).Scan(&prev)
 		switch prev {
 		case "training-failed":
-			opts.MaxBitRate = 9600
+			opts.Fax.MaxBitRate = 9600
 		case "ecm-failure":
-			opts.DisableECM = true
+			opts.Fax.DisableECM = true
 		}
 	}
 	pages := 0
@@ -543,7 +543,7 @@ func (s *Service) release(c claim, rep faxkit.Report, sendErr error, start time.
 func retryable(r t30.Result, err error) bool {
 	switch r {
 	case t30.ResultNoAnswer, t30.ResultTrainingFailed, t30.ResultRemoteDCN, t30.ResultNoResponse, t30.ResultTimeout,
-		t30.ResultECMFailure, t30.ResultNotReady, t30.ResultHangup, t30.ResultPageRejected, t30.ResultProtocolError:
+		t30.ResultECMFailure, t30.ResultReceiverNotReady, t30.ResultCallDropped, t30.ResultPageRejected, t30.ResultProtocolError:
 		return true
 	case t30.ResultInProgress:
 		return err != nil // the call never started (socket, peer): try again

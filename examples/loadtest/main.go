@@ -94,15 +94,22 @@ type pacing struct {
 	total time.Duration
 }
 
-func (p *pacing) add(s t38.TerminalStats) {
+// add counts the pacing of every T.38 media path of a call.
+func (p *pacing) add(r faxkit.Report) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for i, c := range s.PacingLate {
-		p.hist[i] += c
+	for _, m := range r.Media {
+		s := m.T38
+		if s == nil {
+			continue
+		}
+		for i, c := range s.PacingLate {
+			p.hist[i] += c
+		}
+		p.n += s.Paced
+		p.total += s.PacingTotal
+		p.max = max(p.max, s.PacingMax)
 	}
-	p.n += s.Paced
-	p.total += s.PacingTotal
-	p.max = max(p.max, s.PacingMax)
 }
 
 // quantile returns the upper bound of the histogram bucket holding
@@ -130,9 +137,9 @@ func run(calls, npages int, pace, ecm, batch bool, ramp time.Duration) error {
 	if err != nil {
 		return err
 	}
-	opts := faxkit.Options{DisableECM: !ecm, Timeout: 10 * time.Minute}
+	opts := faxkit.Options{Fax: faxkit.FaxOptions{DisableECM: !ecm}, Timeout: 10 * time.Minute}
 	if !pace {
-		opts.Pacing = faxkit.Unpaced
+		opts.T38.Pacing = faxkit.Unpaced
 	}
 	l, err := transport.Listen("udp", "127.0.0.1:0", &transport.ListenConfig{MaxCalls: calls + 16, Backlog: calls + 16, QueueLen: 1024, MaxDatagram: 1500, BatchIO: batch})
 	if err != nil {
@@ -140,7 +147,7 @@ func run(calls, npages int, pace, ecm, batch bool, ramp time.Duration) error {
 	}
 	defer l.Close()
 	fmt.Printf("%d concurrent %d-page calls, %s pacing, ECM %v, started over %v, GOMAXPROCS %d, answered on %s\n",
-		calls, npages, opts.Pacing, ecm, ramp, runtime.GOMAXPROCS(0), l.Addr())
+		calls, npages, opts.T38.Pacing, ecm, ramp, runtime.GOMAXPROCS(0), l.Addr())
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -171,7 +178,7 @@ func run(calls, npages int, pace, ecm, batch bool, ramp time.Duration) error {
 				defer c.Close()
 				sink := &checkSink{want: letter}
 				rep, err := faxkit.Receive(ctx, c, c.RemoteAddr(), sink, &opts)
-				rxPacing.add(rep.T38)
+				rxPacing.add(rep)
 				switch {
 				case err != nil:
 					fail("receive: " + rep.Result.String())
@@ -202,7 +209,7 @@ func run(calls, npages int, pace, ecm, batch bool, ramp time.Duration) error {
 			defer conn.Close()
 			start := time.Now()
 			rep, err := faxkit.Send(ctx, conn, l.Addr(), &t30.BitmapDocument{Pages: letter, Resolution: t30.ResFine}, &opts)
-			txPacing.add(rep.T38)
+			txPacing.add(rep)
 			var re *t30.ResultError
 			switch {
 			case errors.As(err, &re):

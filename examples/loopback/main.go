@@ -162,9 +162,9 @@ func run(ctx context.Context, out io.Writer, cfg config) error {
 			}
 		}
 	}
-	common := faxkit.Options{Pacing: pacing, DisableECM: !cfg.ecm, Timeout: 10 * time.Minute}
+	common := faxkit.Options{Fax: faxkit.FaxOptions{DisableECM: !cfg.ecm}, T38: faxkit.T38Options{Pacing: pacing}, Timeout: 10 * time.Minute}
 	txOpts, rxOpts := common, common
-	txOpts.LocalIdent, rxOpts.LocalIdent = "+1 555 0100", "+1 555 0199" // fictitious numbers
+	txOpts.Fax.LocalIdent, rxOpts.Fax.LocalIdent = "+1 555 0100", "+1 555 0199" // fictitious numbers
 	txOpts.OnEvent, rxOpts.OnEvent = progress("sent"), progress("received")
 
 	var rxRep faxkit.Report
@@ -175,11 +175,11 @@ func run(ctx context.Context, out io.Writer, cfg config) error {
 		defer wg.Done()
 		rxRep, rxErr = faxkit.Receive(ctx, rxConn, txConn.LocalAddr(), sealed, &rxOpts)
 	}()
-	sendDoc, closeDoc, err := openTIFF(sentPath)
+	sendDoc, err := faxkit.OpenDocument(ctx, sentPath, nil)
 	if err != nil {
 		return err
 	}
-	defer closeDoc()
+	defer sendDoc.Close()
 	txRep, txErr := faxkit.Send(ctx, txConn, rxConn.LocalAddr(), sendDoc, &txOpts)
 	wg.Wait()
 
@@ -310,29 +310,6 @@ func writeTIFF(path string, pages []*t4.Bitmap) error {
 		err = cerr
 	}
 	return err
-}
-
-func openTIFF(path string) (faxkit.Document, func(), error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, nil, err
-	}
-	st, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, nil, err
-	}
-	r, err := tiff.NewReader(f, st.Size(), nil)
-	if err != nil {
-		f.Close()
-		return nil, nil, err
-	}
-	doc, err := faxkit.TIFF(r)
-	if err != nil {
-		f.Close()
-		return nil, nil, err
-	}
-	return doc, func() { f.Close() }, nil
 }
 
 func exportTIFF(ctx context.Context, guard *phi.Guard, id, path string) error {

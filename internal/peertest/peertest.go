@@ -1,5 +1,6 @@
 // Package peertest finds the independent peers that interop tests run
-// against (libtiff's tools, libspandsp, ...) and the shared reference data.
+// against (libtiff's tools, libspandsp, ...) and the repository's shared
+// reference data.
 //
 // A test that needs a peer that is absent is skipped with a message saying
 // how to install it, except when CI=true or FAXKIT_REQUIRE_PEERS=1, where an
@@ -69,16 +70,18 @@ func BuildC(t testing.TB, name string, sources []string, flags ...string) string
 	return exe
 }
 
-// SharedTestdata returns the path of the project's shared reference data
-// (../shared/testdata beside the checkout), or skips/fails t when absent.
+// SharedTestdata returns the path of the repository's shared reference data
+// (<repo>/testdata: the eight CCITT documents and their provenance), which
+// every package's tests may read. It is part of the repository, so a fresh
+// clone has it; t fails if it is missing.
 func SharedTestdata(t testing.TB) string {
 	t.Helper()
 	_, file, _, _ := runtime.Caller(0)
 	// file is <repo>/internal/peertest/peertest.go
 	repo := filepath.Dir(filepath.Dir(filepath.Dir(file)))
-	dir := filepath.Join(filepath.Dir(repo), "shared", "testdata")
-	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
-		Missing(t, "shared test data "+dir, "check out the project with shared/ beside it")
+	dir := filepath.Join(repo, "testdata")
+	if st, err := os.Stat(filepath.Join(dir, "ccitt")); err != nil || !st.IsDir() {
+		t.Fatalf("repository test data %s is missing: %v", dir, err)
 	}
 	return dir
 }
