@@ -132,7 +132,8 @@ func newReceiver(t *testing.T, ctx context.Context) *receiver {
 				defer c.Close()
 				var buf bytes.Buffer
 				w, _ := tiff.NewWriter(&buf, nil)
-				rep, err := faxkit.Receive(ctx, c, c.RemoteAddr(), w, &faxkit.Options{Timeout: 40 * time.Second})
+				// Unpaced: the service's pacing alone sets a call's length.
+				rep, err := faxkit.Receive(ctx, c, c.RemoteAddr(), w, &faxkit.Options{Timeout: 40 * time.Second, T38: faxkit.T38Options{Pacing: faxkit.Unpaced}})
 				w.Close()
 				r.mu.Lock()
 				defer r.mu.Unlock()
@@ -242,7 +243,7 @@ func TestKillNineRestart(t *testing.T) {
 	require.NoError(t, c1.cmd.Process.Signal(syscall.SIGKILL))
 	c1.cmd.Wait()
 
-	cfg.Instance, cfg.Workers = "second", 3
+	cfg.Instance, cfg.Workers, cfg.Unpaced = "second", 3, true // the rest quickly
 	c2 := startChild(t, cfg)
 	require.Empty(t, c2.admin, "no bootstrap credential on restart")
 	e.base = c2.api
