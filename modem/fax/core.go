@@ -61,15 +61,16 @@ type imageTx interface {
 
 // Stats counts what a Core has done since it was made.
 type Stats struct {
-	Samples        int64     // samples processed
-	FramesOK       int       // V.21 and image-modem HDLC frames received with a good FCS
-	FramesBad      int       // and with a bad one
-	Trainings      int       // image-modem trainings heard
-	TrainingFailed int       // image-modem trainings that failed
-	Level          float64   // last image-modem receive level, dBm0
-	SNR            float64   // last image-modem signal quality (decision-point SNR), dB
-	CarrierOffset  float64   // last image-modem carrier offset, Hz
-	LastSpeed      t30.Speed // the image modem last trained
+	Samples        int64 // samples processed
+	FramesOK       int   // V.21 and image-modem HDLC frames received with a good FCS
+	FramesBad      int   // and with a bad one
+	Trainings      int   // image-modem trainings heard
+	TrainingFailed int   // image-modem trainings that failed
+	// The image receiver's last measurements while it was trained.
+	Level         float64   // receive level, dBm0
+	SNR           float64   // signal quality: signal-to-error at the decision point, dB
+	CarrierOffset float64   // carrier frequency offset, Hz
+	LastSpeed     t30.Speed // the image modem last trained
 }
 
 // Core is the audio fax modem's pure state machine: the t30.Modem
@@ -104,8 +105,9 @@ type Core struct {
 	rxSpeed t30.Speed
 	trained bool
 	hdlcDec *hdlc.Decoder
-	rxMode  int // 0 undecided, 1 raw data (TCF, non-ECM page), 2 HDLC (ECM)
+	rxMode  int // 0 undecided, 1 raw data (TCF, non-ECM page), 2 HDLC (ECM), 3 after the data
 	rxBits  int // zeros in a row while undecided
+	held    int // ones held back in raw mode
 	octet   byte
 	nbit    int
 	data    []byte // octets of this block
@@ -469,6 +471,9 @@ func (c *Core) receive(in []int16) {
 	if c.rx != nil {
 		c.data = c.data[:0]
 		c.rx.Process(in)
+		if c.trained && (c.rxMode == 1 || c.rxMode == 2) {
+			c.measure()
+		}
 		c.flushData()
 	}
 	imageBusy := c.trained
@@ -500,6 +505,12 @@ func (c *Core) receive(in []int16) {
 	}
 }
 
+// carrierOn is the image receivers' carrier threshold, dBm0 (off 3 dB
+// below): T.30 receivers work down to −43 dBm0, and a line's noise floor
+// must stay below the off threshold or the receiver never sees a carrier
+// start.
+const carrierOn = -43
+
 func (c *Core) newImageRx(s t30.Speed) imageRx {
 	status := func(up, down, ok, failed bool) {
 		switch {
@@ -507,8 +518,9 @@ func (c *Core) newImageRx(s t30.Speed) imageRx {
 			c.trained = true
 			c.stats.Trainings++
 			c.stats.LastSpeed = c.rxSpeed
-			c.rxMode, c.rxBits, c.nbit, c.octet = 0, 0, 0, 0
+			c.rxMode, c.rxBits, c.held, c.nbit, c.octet = 0, 0, 0, 0, 0
 			c.hdlcDec.Reset()
+			c.measure()
 			c.emit(t30.Event{Kind: t30.EventCarrierUp, Speed: c.rxSpeed})
 		case failed:
 			c.stats.TrainingFailed++
@@ -517,12 +529,12 @@ func (c *Core) newImageRx(s t30.Speed) imageRx {
 		}
 	}
 	if s.Modulation() == t30.V29 {
-		r, _ := v29.NewRx(v29.RxConfig{Rate: s.BitRate(), PutBit: c.putBit, Status: func(st v29.Status) {
+		r, _ := v29.NewRx(v29.RxConfig{Rate: s.BitRate(), CarrierOn: carrierOn, PutBit: c.putBit, Status: func(st v29.Status) {
 			status(st == v29.CarrierUp, st == v29.CarrierDown, st == v29.TrainingSucceeded, st == v29.TrainingFailed)
 		}})
 		return r
 	}
-	r, _ := v27ter.NewRx(v27ter.RxConfig{Rate: s.BitRate(), PutBit: c.putBit, Status: func(st v27ter.Status) {
+	r, _ := v27ter.NewRx(v27ter.RxConfig{Rate: s.BitRate(), CarrierOn: carrierOn, PutBit: c.putBit, Status: func(st v27ter.Status) {
 		status(st == v27ter.CarrierUp, st == v27ter.CarrierDown, st == v27ter.TrainingSucceeded, st == v27ter.TrainingFailed)
 	}})
 	return r
@@ -536,6 +548,11 @@ func (c *Core) newImageRx(s t30.Speed) imageRx {
 // training's scrambled ones) are dropped, so that TCF and page data arrive
 // aligned as they were sent.
 const zeroRun = 8
+
+// tailOnes is the run of ones taken as the end of TCF or page data: T.4
+// MH and MR code words never make one, and the shortest closing run (32
+// V.27ter 2400 symbols) has 64.
+const tailOnes = 40
 
 func (c *Core) putBit(b int) {
 	if !c.trained {
@@ -558,8 +575,32 @@ func (c *Core) putBit(b int) {
 			}
 		}
 	case 1:
-		c.rawBit(b)
+		// Ones are held back: a run of tailOnes of them is the
+		// transmitter's closing ones (V.29 and V.27ter send 32 symbols of
+		// scrambled ones after the data), and what follows until the
+		// carrier is seen to drop is the noise of the dying signal, which
+		// is not delivered.
+		if b != 0 {
+			if c.held++; c.held == tailOnes {
+				c.rxMode = 3
+			}
+			return
+		}
+		for ; c.held > 0; c.held-- {
+			c.rawBit(1)
+		}
+		c.rawBit(0)
 	case 2:
+		// Fifteen ones in a row are no frame and no flag: the closing
+		// ones of the image modem; the dying carrier after them would
+		// only make bad frames.
+		if b != 0 {
+			if c.held++; c.held == 15 {
+				c.rxMode = 3
+			}
+		} else {
+			c.held = 0
+		}
 		switch c.hdlcDec.PutBit(b) {
 		case hdlc.FrameOK:
 			c.stats.FramesOK++
@@ -589,16 +630,17 @@ func (c *Core) flushData() {
 	}
 }
 
+func (c *Core) measure() {
+	c.stats.SNR = c.rx.SignalQuality()
+	c.stats.Level = c.rx.Power()
+	c.stats.CarrierOffset = c.rx.CarrierOffset()
+}
+
 // endImage closes an image-modem reception: the carrier dropped (report)
 // or the receiver was reset.
 func (c *Core) endImage(report bool) {
 	if !c.trained {
 		return
-	}
-	if c.rx != nil {
-		c.stats.SNR = c.rx.SignalQuality()
-		c.stats.Level = c.rx.Power()
-		c.stats.CarrierOffset = c.rx.CarrierOffset()
 	}
 	c.trained = false
 	c.flushData()

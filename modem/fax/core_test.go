@@ -30,7 +30,7 @@ func pump(t *testing.T, a, b *Core, blocks int) []t30.Event {
 func TestImageRoundTrip(t *testing.T) {
 	for _, s := range []t30.Speed{t30.V29_9600, t30.V29_7200, t30.V27ter4800, t30.V27ter2400} {
 		t.Run(s.String(), func(t *testing.T) {
-			data, err := t4.AppendPage(nil, testPage(0, 1728, 200), &t4.EncodeOptions{Compression: t4.MH, BitOrder: t4.LSBFirst})
+			data, err := t4.AppendPage(nil, testPage(0, 1728, 400), &t4.EncodeOptions{Compression: t4.MR, K: 4, BitOrder: t4.LSBFirst})
 			require.NoError(t, err)
 			a, b := NewCore(nil), NewCore(nil)
 			require.NoError(t, b.Receive(s))

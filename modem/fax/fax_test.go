@@ -114,7 +114,13 @@ func runCall(t testing.TB, spec callSpec) callOutcome {
 	txs, err := t30.NewSession(t30.Config{Calling: true, OnRecord: trace("A"), Transmit: true, Document: o.doc,
 		Capabilities: audioCaps(spec.ecm, spec.modems), LocalIdent: "+1 555 0100"})
 	require.NoError(t, err)
-	rxs, err := t30.NewSession(t30.Config{OnRecord: trace("B"), LocalIdent: "+1 555 0199", Capabilities: audioCaps(spec.ecm, t30.ModemsV29|t30.ModemsV27ter),
+	rxs, err := t30.NewSession(t30.Config{OnRecord: trace("B"), CheckPage: func(data []byte, m t30.Mode) (t30.PageQuality, error) {
+		q, err := t30.DefaultPageChecker(data, m)
+		if os.Getenv("FAX_TRACE") != "" {
+			t.Logf("page check: %d octets %+v %v head % x tail % x", len(data), q, err, data[:min(16, len(data))], data[max(0, len(data)-24):])
+		}
+		return q, err
+	}, LocalIdent: "+1 555 0199", Capabilities: audioCaps(spec.ecm, t30.ModemsV29|t30.ModemsV27ter),
 		OnPage: func(p t30.ReceivedPage) error { o.got = append(o.got, p); return nil }})
 	require.NoError(t, err)
 	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -177,6 +183,10 @@ func TestBackToBack(t *testing.T) {
 			require.Equal(t, t30.ResultOK, o.rx, fmt.Sprint(o.rx))
 			checkPages(t, o)
 			require.Equal(t, c.want, o.rxCore.LastSpeed)
+			require.Zero(t, o.rxCore.FramesBad, "bad frames")
+			require.Zero(t, o.rxCore.TrainingFailed)
+			require.InDelta(t, -10, o.rxCore.Level, 1, "receive level")
+			require.Greater(t, o.rxCore.SNR, 25.0)
 		})
 	}
 }
