@@ -321,7 +321,7 @@ func (c *TerminalConfig) fill() error {
 		c.QuietFlush = DefaultQuietFlush
 	}
 	if c.Turnaround == 0 && c.Pacing == PacingRealTime {
-		c.Turnaround = signalGap
+		c.Turnaround = t30.SignalGap
 	}
 	if c.TurnaroundMax <= 0 {
 		c.TurnaroundMax = 500 * time.Millisecond
@@ -377,10 +377,6 @@ func (t *Terminal) SendTone(tone t30.Tone) error {
 
 // SendFrames implements t30.Modem: one HDLC burst at V.21 (s ==
 // SpeedNone) or at the image modem s (ECM phase C).
-//
-// A DCN sent while another signal is still going out (the call was
-// aborted) cuts that signal short: its remaining data is not sent, its
-// end-of-signal packets are, and the DCN follows at once.
 func (t *Terminal) SendFrames(s t30.Speed, frames [][]byte) error {
 	j, err := framesJob(s, frames)
 	if err != nil {
@@ -393,13 +389,15 @@ func framesJob(s t30.Speed, frames [][]byte) (txJob, error) {
 	if s != t30.SpeedNone && dataTypeFor(s) == 0 {
 		return txJob{}, fmt.Errorf("%w: speed %v", ErrInvalid, s)
 	}
-	dcn := false
-	for _, f := range frames {
-		if len(f) > 2 && t30.FCF(f[2]&^1) == t30.FCFDCN {
-			dcn = true
-		}
-	}
-	return txJob{kind: jobFrames, speed: s, frames: frames, dcn: dcn}, nil
+	return txJob{kind: jobFrames, speed: s, frames: frames}, nil
+}
+
+// Preempt implements t30.Preempter: the signals queued or being sent are
+// cut short (their remaining data is not sent, their end-of-signal
+// packets are, and each still answers EventSendDone), so that the next
+// Send* (the DCN of an aborted call) follows at once.
+func (t *Terminal) Preempt() error {
+	return t.enqueue(txJob{kind: jobPreempt})
 }
 
 // SendTCF implements t30.Modem: the training check, transferred as
