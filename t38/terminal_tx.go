@@ -41,7 +41,6 @@ const (
 	catImage
 )
 
-
 // scheduled is one IFP packet of the signal being sent: due at the
 // signal's start plus off, sent copies times, each copy in its own
 // datagram.
@@ -488,7 +487,6 @@ func speedForTraining(i Indicator) (t30.Speed, bool) {
 	}
 	return t30.SpeedNone, false
 }
-
 
 // removeFillBits appends src (T.4 MH/MR data, first line bit in bit 0 of
 // each octet) to dst with the fill bits removed (T.4 4.1.3 fill before
