@@ -229,6 +229,8 @@ type Terminal struct {
 	closeMu sync.Mutex
 	closed  bool
 
+	batch [][]byte // the owner's: datagrams of one write
+
 	statsMu sync.Mutex
 	stats   TerminalStats
 }
@@ -577,27 +579,45 @@ func (t *Terminal) received(c *core, m rxMsg) {
 }
 
 // write sends the datagrams the core released, in one batch when the
-// Endpoint can write batches.
+// Endpoint can write batches (transport.BatchWriter: sendmmsg).
 func (t *Terminal) write(now time.Time, c *core) {
 	out := &c.out
 	defer out.reset()
 	if out.Len() == 0 || c.tx.dead || t.ctx.Err() != nil {
 		return
 	}
+	t.batch = t.batch[:0]
 	for i := 0; i < out.Len(); i++ {
-		err := t.ep.WritePacket(t.ctx, out.At(i))
-		if err != nil {
-			if t.ctx.Err() != nil {
-				return
+		t.batch = append(t.batch, out.At(i))
+	}
+	defer clear(t.batch)
+	for ps := t.batch; len(ps) > 0; {
+		var n int
+		var err error
+		if bw, ok := t.ep.(transport.BatchWriter); ok && len(ps) > 1 {
+			n, err = bw.WritePackets(t.ctx, ps)
+		} else {
+			err = t.ep.WritePacket(t.ctx, ps[0])
+			if err == nil {
+				n = 1
 			}
-			if errors.Is(err, net.ErrClosed) {
-				c.endpointGone(now)
-				return
-			}
-			c.stats.WriteErrors++
+		}
+		c.stats.IFPSent += uint64(n)
+		ps = ps[n:]
+		if err == nil {
 			continue
 		}
-		c.stats.IFPSent++
+		if t.ctx.Err() != nil {
+			return
+		}
+		if errors.Is(err, net.ErrClosed) {
+			c.endpointGone(now)
+			return
+		}
+		c.stats.WriteErrors++
+		if len(ps) > 0 {
+			ps = ps[1:] // that datagram is dropped; go on with the rest
+		}
 	}
 	if c.tx.sender != nil {
 		c.stats.Sender = c.tx.sender.Stats()
