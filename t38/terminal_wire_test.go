@@ -327,8 +327,8 @@ func TestTerminalSendShape(t *testing.T) {
 
 // TestTerminalPacing: in real-time mode a signal takes the time a modem
 // would need (indicator, training or preamble, data at the bit rate). It
-// runs in a synctest bubble, so the times are exact to the 5 ms the far
-// end polls at.
+// runs in a synctest bubble, so the times are exact to within the far
+// end's 5 ms polls (20 ms allowed).
 func TestTerminalPacing(t *testing.T) {
 	synctest.Test(t, testTerminalPacing)
 }
@@ -367,7 +367,7 @@ func testTerminalPacing(t *testing.T) {
 		}
 		took := clk.Now().Sub(start)
 		t.Logf("signal %d: %v (want %v), %d packets", i, took, c.want, len(arrivals))
-		require.InDelta(t, c.want.Seconds(), took.Seconds(), 0.006, "signal %d duration", i)
+		require.InDelta(t, c.want.Seconds(), took.Seconds(), 0.02, "signal %d duration", i)
 		// Data packets are spread over the data time, not sent in a burst.
 		require.Greater(t, arrivals[len(arrivals)-1].Sub(arrivals[0]).Seconds(), 0.6*c.want.Seconds())
 	}
