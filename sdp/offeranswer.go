@@ -2,6 +2,7 @@ package sdp
 
 import (
 	"fmt"
+	"github.com/faxkit/faxkit/t38"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -38,7 +39,12 @@ type Local struct {
 	// TelephoneEvent is the payload type offered for telephone-event; a
 	// negative value leaves telephone-event out of offers and answers.
 	TelephoneEvent int
-	T38            T38Params // local T.38 capabilities
+	T38            T38Params // local T.38 capabilities (offers state T38.Version)
+	// T38MaxVersion is the highest T38FaxVersion accepted when answering
+	// (the answer is the lower of the offer's and this). Default
+	// T38.Version. Offers keep T38.Version: most gateways default to 0
+	// and some mishandle a higher one offered to them.
+	T38MaxVersion t38.Version
 }
 
 func (l Local) withDefaults() Local {
@@ -198,7 +204,9 @@ func Answer(l Local, offer *Session, prev *Session, acceptT38 bool) (*Session, N
 		remote, _ := offer.ConnAddr(om)
 		if om.IsT38() {
 			p, _ := om.T38()
-			ap := AnswerT38(p, l.T38)
+			lt := l.T38
+			lt.Version = max(lt.Version, l.T38MaxVersion)
+			ap := AnswerT38(p, lt)
 			am := l.imageMedia(ap, om.Proto)
 			am.Attrs = append(am.Attrs, Attr{Name: answerDirection(om.Direction())})
 			s.Media[i] = am

@@ -177,6 +177,15 @@ func TestReinviteVersions(t *testing.T) {
 	require.Equal(t, t38.ECRedundancy, neg.T38.Params.EC, "redundancy as offered")
 	require.True(t, neg.T38.Params.FillBitRemoval == false, "fill-bit removal only when both have it")
 
+	// Version: the lower of the offer's and our maximum.
+	l3 := l
+	l3.T38.Version, l3.T38MaxVersion = 0, 3
+	v2 := fs.Clone()
+	v2.Media[0].Attrs[0].Value = "2"
+	_, negv, err := Answer(l3, v2, nil, true)
+	require.NoError(t, err)
+	require.Equal(t, t38.Version(2), negv.T38.Params.Version)
+
 	a3, neg3, err := Answer(l, fs, a2, true)
 	require.NoError(t, err)
 	require.Equal(t, string(a2.Marshal()), string(a3.Marshal()), "identical refresh: identical answer, same version")

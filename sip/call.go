@@ -1,0 +1,553 @@
+package sip
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+	"github.com/faxkit/faxkit/sdp"
+)
+
+// URI is a party of a call (the dialed number or the caller). It is PHI:
+// it logs itself redacted.
+type URI struct {
+	uri  string
+	user string
+}
+
+// String returns the URI in full (PHI: never log it).
+func (u URI) String() string { return u.uri }
+
+// User returns the user part: the dialed number (Request-URI user) or the
+// calling number.
+func (u URI) User() string { return u.user }
+
+// LogValue redacts the URI: the user part keeps at most its last two
+// characters.
+func (u URI) LogValue() slog.Value {
+	if u.user == "" {
+		return slog.StringValue("[redacted]")
+	}
+	keep := min(2, len(u.user)/4)
+	return slog.StringValue("[redacted]" + u.user[len(u.user)-keep:])
+}
+
+// Media is a change of a call's media, delivered on Call.Media.
+type Media struct {
+	// Kind is sdp.KindAudio or sdp.KindT38.
+	Kind sdp.Kind
+	// Conn is the call's media socket (the same one before and after the
+	// switch). With T.38 the application owns reading it until the next
+	// Media value or the end of the call; it must not close it. Writes to
+	// Remote go where the peer's packets come from (symmetric latching).
+	Conn net.PacketConn
+	// Remote is the peer's media address from its SDP.
+	Remote net.Addr
+	// Audio is the negotiated audio stream (Kind audio).
+	Audio *sdp.AudioStream
+	// T38 is the negotiated T.38 parameters (Kind T.38): run the T.38
+	// terminal with T38.Version, T38.EC (redundancy or FEC as answered) and
+	// datagrams of at most sdp.NormalizeMaxDatagram(T38.MaxDatagram)
+	// octets.
+	T38 *sdp.T38Params
+}
+
+type evKind uint8
+
+const (
+	evReinvite evKind = iota + 1
+	evReinviteResult
+	evAck
+	evBye
+	evHangup
+	evFaxDone
+	evTone
+	evAbort
+)
+
+type callEvent struct {
+	kind evKind
+	req  *sip.Request
+	tx   sip.ServerTransaction
+	code int
+	body []byte
+	tone Tone
+	done chan struct{} // closed once a request event is answered
+}
+
+// Call is one SIP call. Its dialog, media negotiation and timers belong to
+// one goroutine; the methods only post to it.
+type Call struct {
+	e       *Endpoint
+	role    Role
+	callID  string
+	to      URI
+	from    URI
+	mc      *mediaConn
+	dcs     *sipgo.DialogClientSession
+	dss     *sipgo.DialogServerSession
+	machine machine
+	events  chan callEvent
+	media   chan Media
+
+	status    atomic.Int32
+	setupMS   time.Duration
+	confirmed chan struct{}
+	done      chan struct{}
+	endOnce   sync.Once
+	result    atomic.Uint32
+	ackAt     time.Time
+
+	switchMu sync.Mutex
+	switchD  time.Duration // ACK to first T.38 packet; -1 until seen
+}
+
+func newCall(e *Endpoint, role Role, mc *mediaConn, callID string, to, from URI) *Call {
+	c := &Call{e: e, role: role, mc: mc, callID: callID, to: to, from: from,
+		events: make(chan callEvent, 32), media: make(chan Media, 8),
+		confirmed: make(chan struct{}), done: make(chan struct{}), switchD: -1}
+	mc.onFirstT38 = c.firstT38
+	return c
+}
+
+// To is the called party (Request-URI user: the dialed number). PHI.
+func (c *Call) To() URI { return c.to }
+
+// From is the calling party. PHI.
+func (c *Call) From() URI { return c.from }
+
+// Role says whether we placed or answered the call.
+func (c *Call) Role() Role { return c.role }
+
+// Status is the final SIP status of the initial INVITE (200 for an
+// answered call).
+func (c *Call) Status() int { return int(c.status.Load()) }
+
+// Media delivers the call's media: the audio first, then each change (the
+// switch to T.38). It is closed when the call ends.
+func (c *Call) Media() <-chan Media { return c.media }
+
+// Done is closed when the call has ended.
+func (c *Call) Done() <-chan struct{} { return c.done }
+
+// Result says how the call ended (ResultNone while it is up).
+func (c *Call) Result() Result { return Result(c.result.Load()) }
+
+// SwitchDelay is t38_switch_ms: from the ACK of the initial INVITE to the
+// first T.38 packet sent or received. ok is false if T.38 never flowed.
+func (c *Call) SwitchDelay() (d time.Duration, ok bool) {
+	c.switchMu.Lock()
+	defer c.switchMu.Unlock()
+	return c.switchD, c.switchD >= 0
+}
+
+// FaxDone tells the call that the fax ended (T.30 phase E, or the fax
+// failed): the call sends BYE and ends with ResultFaxDone. It returns when
+// the call has ended or ctx is done.
+func (c *Call) FaxDone(ctx context.Context) {
+	c.post(callEvent{kind: evFaxDone})
+	c.wait(ctx)
+}
+
+// Hangup ends the call (BYE) with ResultLocalAbort unless it already
+// ended, and waits for it like FaxDone.
+func (c *Call) Hangup() {
+	c.post(callEvent{kind: evHangup})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c.wait(ctx)
+}
+
+// Wait blocks until the call ends or ctx is done and returns the result.
+func (c *Call) Wait(ctx context.Context) Result {
+	c.wait(ctx)
+	return c.Result()
+}
+
+func (c *Call) wait(ctx context.Context) {
+	select {
+	case <-c.done:
+	case <-ctx.Done():
+	}
+}
+
+func (c *Call) post(ev callEvent) {
+	select {
+	case c.events <- ev:
+	case <-c.done:
+	}
+}
+
+func (c *Call) abort() { c.post(callEvent{kind: evAbort}) }
+
+func (c *Call) firstT38() {
+	c.switchMu.Lock()
+	if c.switchD < 0 && !c.ackAt.IsZero() {
+		c.switchD = time.Since(c.ackAt)
+	}
+	c.switchMu.Unlock()
+}
+
+// failSetup ends a call that never got confirmed.
+func (c *Call) failSetup(code int) {
+	if code != 0 {
+		c.status.Store(int32(code))
+	}
+	c.finish(ResultRejected)
+}
+
+func (c *Call) failAfterAck(ctx context.Context) {
+	bctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	_ = c.dcs.Bye(bctx)
+	cancel()
+	c.dcs.Close()
+	c.finish(ResultError)
+}
+
+func (c *Call) finish(r Result) {
+	c.endOnce.Do(func() {
+		c.result.Store(uint32(r))
+		c.mc.Close()
+		c.e.unregister(c)
+		close(c.media)
+		close(c.done)
+		c.e.wg.Done()
+	})
+}
+
+// runAnswerer waits for the ACK of our 200, then runs the call.
+func (c *Call) runAnswerer(sent, offer *sdp.Session, neg sdp.Negotiated) {
+	if offer != nil {
+		// WriteResponse returned: the ACK came (onAck read it).
+		close(c.confirmed)
+		c.run(time.Now(), sent, offer, neg)
+		return
+	}
+	timer := time.NewTimer(64*sip.T1 + time.Second)
+	defer timer.Stop()
+	for {
+		select {
+		case ev := <-c.events:
+			switch ev.kind {
+			case evAck:
+				if ev.req.CSeq() == nil || ev.req.CSeq().SeqNo != c.dss.InviteRequest.CSeq().SeqNo {
+					continue
+				}
+				if offer == nil {
+					// Delayed offer: the answer is in the ACK.
+					ans, err := sdp.Parse(ev.req.Body())
+					if err == nil {
+						neg, err = sdp.Result(sent, ans)
+					}
+					if err != nil {
+						c.byeAndFinish(ResultError)
+						return
+					}
+					offer = ans
+				}
+				close(c.confirmed)
+				c.run(time.Now(), sent, offer, neg)
+				return
+			case evBye, evAbort:
+				c.finish(ResultRemoteHangup)
+				return
+			case evHangup:
+				c.byeAndFinish(ResultLocalAbort)
+				return
+			case evReinvite:
+				_ = ev.tx.Respond(sip.NewResponseFromRequest(ev.req, 491, "Request Pending", nil))
+				close(ev.done)
+			}
+		case <-c.dss.Context().Done():
+			c.finish(ResultRemoteHangup) // CANCEL
+			return
+		case <-timer.C:
+			c.byeAndFinish(ResultError)
+			return
+		}
+	}
+}
+
+func (c *Call) byeAndFinish(r Result) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if c.dss != nil {
+		_ = c.dss.Bye(ctx)
+		c.dss.Close()
+	}
+	if c.dcs != nil {
+		_ = c.dcs.Bye(ctx)
+		c.dcs.Close()
+	}
+	c.finish(r)
+}
+
+// run is the call's owner goroutine once the dialog is confirmed. sent
+// and remote are the descriptions of the initial exchange.
+func (c *Call) run(ackAt time.Time, sent, remote *sdp.Session, neg sdp.Negotiated) {
+	if c.role == RoleCaller {
+		close(c.confirmed)
+	}
+	c.switchMu.Lock()
+	c.ackAt = ackAt
+	c.switchMu.Unlock()
+	log := c.e.cfg.Logger.With("role", c.role, "call", callIDHash(c.callID))
+	var pending *callEvent // the incoming re-INVITE being answered
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	var cancels []context.CancelFunc // of our re-INVITE transactions
+	defer func() {
+		for _, f := range cancels {
+			f()
+		}
+	}()
+
+	acts := c.machine.start(ackAt, sent, remote, neg)
+	for {
+		for _, a := range acts {
+			switch a.kind {
+			case actMedia:
+				c.applyMedia(a.media, log)
+			case actReinvite:
+				log.Debug("sip re-INVITE sent", "kind", sdp.KindT38)
+				ctx, cancel := context.WithTimeout(context.Background(), c.machine.cfg.switchTimeout+time.Second)
+				cancels = append(cancels, cancel)
+				go c.sendReinvite(ctx, a.sdp.Marshal())
+			case actRespond:
+				if pending != nil {
+					res := sip.NewResponseFromRequest(pending.req, a.code, reasonPhrase(a.code), nil)
+					if a.code == 200 {
+						res = sip.NewSDPResponseFromRequest(pending.req, a.sdp.Marshal())
+						copySessionExpires(pending.req, res)
+						res.AppendHeader(sip.NewHeader("Allow", allowed))
+					}
+					if a.code == 491 {
+						res.AppendHeader(sip.NewHeader("Retry-After", "1"))
+					}
+					c.addContact(res)
+					_ = pending.tx.Respond(res)
+					close(pending.done)
+					log.Debug("sip re-INVITE answered", "status", a.code)
+					pending = nil
+				}
+			case actBye:
+				c.mc.stopAudio()
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				var err error
+				if c.dcs != nil {
+					err = c.dcs.Bye(ctx)
+				} else {
+					err = c.dss.Bye(ctx)
+				}
+				cancel()
+				if err != nil {
+					log.Debug("sip BYE failed", "err", err)
+				}
+			case actEnd:
+				log.Debug("sip call ended", "result", a.result)
+				if c.dcs != nil {
+					c.dcs.Close()
+				}
+				if c.dss != nil {
+					c.dss.Close()
+				}
+				c.finish(a.result)
+				return
+			}
+		}
+		acts = nil
+		if d := c.machine.deadline(); !d.IsZero() {
+			timer.Reset(max(time.Until(d), 0))
+		} else {
+			timer.Reset(time.Hour)
+		}
+		select {
+		case ev := <-c.events:
+			now := time.Now()
+			switch ev.kind {
+			case evReinvite:
+				if err := c.dialog().ReadRequest(ev.req, ev.tx); err != nil {
+					_ = ev.tx.Respond(sip.NewResponseFromRequest(ev.req, 500, "Server Internal Error", nil))
+					close(ev.done)
+					continue
+				}
+				var offer *sdp.Session
+				if len(ev.req.Body()) > 0 {
+					var err error
+					if offer, err = sdp.Parse(ev.req.Body()); err != nil {
+						_ = ev.tx.Respond(sip.NewResponseFromRequest(ev.req, 488, "Not Acceptable Here", nil))
+						close(ev.done)
+						continue
+					}
+				}
+				pending = &ev
+				acts = c.machine.remoteOffer(now, offer)
+			case evReinviteResult:
+				var ans *sdp.Session
+				if len(ev.body) > 0 {
+					ans, _ = sdp.Parse(ev.body)
+				}
+				log.Debug("sip re-INVITE response", "status", ev.code)
+				acts = c.machine.offerAnswered(now, ev.code, ans)
+			case evAck:
+				if len(ev.req.Body()) > 0 {
+					if ans, err := sdp.Parse(ev.req.Body()); err == nil {
+						acts = c.machine.ackAnswer(now, ans)
+					}
+				}
+			case evBye:
+				acts = c.machine.byeReceived(now)
+				if len(acts) == 0 {
+					continue
+				}
+			case evFaxDone:
+				acts = c.machine.faxDone(now)
+			case evHangup, evAbort:
+				acts = c.machine.hangupLocal(now)
+			case evTone:
+				log.Debug("sip audio leg heard", "tone", ev.tone)
+				acts = c.machine.heard(now, ev.tone)
+			}
+		case <-timer.C:
+			acts = c.machine.timeout(time.Now())
+		}
+	}
+}
+
+func reasonPhrase(code int) string {
+	switch code {
+	case 200:
+		return "OK"
+	case 481:
+		return "Call/Transaction Does Not Exist"
+	case 488:
+		return "Not Acceptable Here"
+	case 491:
+		return "Request Pending"
+	}
+	return "Server Internal Error"
+}
+
+func (c *Call) dialog() *sipgo.Dialog {
+	if c.dcs != nil {
+		return &c.dcs.Dialog
+	}
+	return &c.dss.Dialog
+}
+
+func (c *Call) addContact(res *sip.Response) {
+	if res.Contact() == nil {
+		res.AppendHeader(sip.HeaderClone(&c.e.contact))
+	}
+}
+
+// remoteTarget is the peer's Contact (RFC 3261 clause 12.1).
+func (c *Call) remoteTarget() sip.Uri {
+	if c.dcs != nil {
+		if h := c.dcs.InviteResponse.Contact(); h != nil {
+			return h.Address
+		}
+		return c.dcs.InviteRequest.Recipient
+	}
+	if h := c.dss.InviteRequest.Contact(); h != nil {
+		return h.Address
+	}
+	return c.dss.InviteRequest.From().Address
+}
+
+// sendReinvite runs one re-INVITE client transaction (and its ACK) and
+// posts the final status to the owner goroutine.
+func (c *Call) sendReinvite(ctx context.Context, body []byte) {
+	req := sip.NewRequest(sip.INVITE, c.remoteTarget())
+	req.SetBody(body)
+	ct := sip.ContentTypeHeader("application/sdp")
+	req.AppendHeader(&ct)
+	var tx sip.ClientTransaction
+	var err error
+	if c.dcs != nil {
+		tx, err = c.dcs.TransactionRequest(ctx, req)
+	} else {
+		tx, err = c.dss.TransactionRequest(ctx, req)
+	}
+	result := callEvent{kind: evReinviteResult, code: 408}
+	defer func() { c.post(result) }()
+	if err != nil {
+		return
+	}
+	defer tx.Terminate()
+	for {
+		select {
+		case res := <-tx.Responses():
+			if res.IsProvisional() {
+				continue
+			}
+			result.code, result.body = res.StatusCode, res.Body()
+			if res.IsSuccess() {
+				ack := sip.NewRequest(sip.ACK, c.remoteTarget())
+				ack.AppendHeader(&sip.CSeqHeader{SeqNo: req.CSeq().SeqNo, MethodName: sip.ACK})
+				if c.dcs != nil {
+					ack.AppendHeader(sip.HeaderClone(c.dcs.InviteResponse.To()))
+					_ = c.dcs.WriteRequest(ack)
+				} else {
+					_ = c.dss.WriteRequest(ack)
+				}
+			}
+			return
+		case <-tx.Done():
+			return
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+func (c *Call) applyMedia(n sdp.Negotiated, log *slog.Logger) {
+	m := Media{Kind: n.Kind(), Conn: c.mc}
+	switch {
+	case n.T38 != nil:
+		c.mc.stopAudio()
+		c.mc.setRemote(n.T38.Remote, true)
+		m.Remote = net.UDPAddrFromAddrPort(n.T38.Remote)
+		p := n.T38.Params
+		m.T38 = &p
+	case n.Audio != nil:
+		c.mc.setRemote(n.Audio.Remote, false)
+		m.Remote = net.UDPAddrFromAddrPort(n.Audio.Remote)
+		a := *n.Audio
+		m.Audio = &a
+		c.mc.startAudio(a, c.role == RoleCaller, func(t Tone) { c.post(callEvent{kind: evTone, tone: t}) })
+	}
+	log.Debug("sip media", "kind", m.Kind)
+	select {
+	case c.media <- m:
+	default:
+		// The application is not reading: drop the oldest so the latest
+		// state is delivered.
+		select {
+		case <-c.media:
+		default:
+		}
+		c.media <- m
+	}
+}
+
+// callIDHash is a short, non-reversible tag for logs (Call-IDs may embed
+// addresses).
+func callIDHash(id string) string {
+	var h uint32 = 2166136261
+	for i := 0; i < len(id); i++ {
+		h = (h ^ uint32(id[i])) * 16777619
+	}
+	const hex = "0123456789abcdef"
+	var b strings.Builder
+	for i := 28; i >= 0; i -= 4 {
+		b.WriteByte(hex[(h>>uint(i))&0xf])
+	}
+	return b.String()
+}

@@ -1,0 +1,428 @@
+package sip
+
+import (
+	"errors"
+	"math/rand/v2"
+	"strconv"
+	"time"
+
+	"github.com/faxkit/faxkit/sdp"
+)
+
+// Policy is the T.38 switch policy of a call (the CLI's -t38 flag).
+type Policy uint8
+
+// Policies. The zero value is PolicyAuto.
+const (
+	// PolicyAuto: the answering side requests T.38 as soon as the call is
+	// up; the calling side accepts the peer's re-INVITE and requests T.38
+	// itself if none comes within Config.AutoRequestDelay (or as soon as
+	// it hears the answerer's CED or V.21 flags). T.38 offered in an
+	// initial INVITE is accepted.
+	PolicyAuto Policy = iota
+	// PolicyRequest: this side sends the re-INVITE to T.38 once the call
+	// is up.
+	PolicyRequest
+	// PolicyAwait: wait for the peer's re-INVITE; never send one.
+	PolicyAwait
+	// PolicyOffer: T.38 (with audio) in the initial INVITE; then as auto.
+	PolicyOffer
+	// PolicyOff: audio only; T.38 offers are refused with 488.
+	PolicyOff
+)
+
+var policyNames = [...]string{"auto", "request", "await", "offer", "off"}
+
+func (p Policy) String() string {
+	if int(p) < len(policyNames) {
+		return policyNames[p]
+	}
+	return "Policy(" + strconv.Itoa(int(p)) + ")"
+}
+
+// ParsePolicy parses a -t38 flag value.
+func ParsePolicy(s string) (Policy, error) {
+	for i, n := range policyNames {
+		if s == n {
+			return Policy(i), nil
+		}
+	}
+	return 0, errors.New("sip: unknown T.38 policy (want auto, request, await, offer or off)")
+}
+
+// Role is which side of the call this is.
+type Role uint8
+
+// Roles.
+const (
+	RoleCaller   Role = iota // UAC of the initial INVITE
+	RoleAnswerer             // UAS of the initial INVITE
+)
+
+// Result says how the call ended, from the SIP side.
+type Result uint8
+
+// Results.
+const (
+	ResultNone          Result = iota // still up
+	ResultFaxDone                     // the application said the fax ended; we sent BYE
+	ResultRemoteHangup                // the peer sent BYE (or CANCEL)
+	ResultT38Refused                  // our re-INVITE to T.38 was refused (488/415/...) or unanswered within SwitchTimeout
+	ResultT38NotOffered               // await: the peer never offered T.38 within AwaitTimeout
+	ResultLocalAbort                  // the application hung up before the fax ended
+	ResultRejected                    // the initial INVITE failed (see Call.Status)
+	ResultError                       // transport or protocol failure
+)
+
+var resultNames = [...]string{"", "fax-done", "remote-hangup", "t38-refused", "t38-not-offered", "local-abort", "rejected", "error"}
+
+func (r Result) String() string {
+	if int(r) < len(resultNames) {
+		return resultNames[r]
+	}
+	return "Result(" + strconv.Itoa(int(r)) + ")"
+}
+
+// Tone is a fax signal the audio leg heard.
+type Tone uint8
+
+// Tones the audio detector reports.
+const (
+	ToneCNG Tone = iota + 1 // 1100 Hz calling tone
+	ToneCED                 // 2100 Hz answer tone
+	ToneV21                 // V.21 channel 2 HDLC flags (the T.30 preamble)
+)
+
+var toneNames = [...]string{"", "CNG", "CED", "V21"}
+
+func (t Tone) String() string {
+	if int(t) < len(toneNames) {
+		return toneNames[t]
+	}
+	return "Tone(" + strconv.Itoa(int(t)) + ")"
+}
+
+// state of the machine after the dialog is confirmed.
+type state uint8
+
+const (
+	stAudio    state = iota // media is audio
+	stOffering              // our re-INVITE is outstanding
+	stT38                   // media is T.38
+	stEnding                // BYE sent
+	stEnded
+)
+
+// actKind is what the driver must do.
+type actKind uint8
+
+const (
+	actReinvite actKind = iota + 1 // send a re-INVITE with sdp as offer
+	actRespond                     // answer the pending incoming re-INVITE with code (and sdp on 2xx)
+	actMedia                       // media changed to neg
+	actBye                         // send BYE
+	actEnd                         // the call is over with result
+)
+
+type action struct {
+	kind   actKind
+	code   int
+	sdp    *sdp.Session
+	media  sdp.Negotiated
+	result Result
+}
+
+// machineConfig is what the state machine needs of Config.
+type machineConfig struct {
+	role             Role
+	policy           Policy
+	local            sdp.Local
+	switchTimeout    time.Duration // our re-INVITE unanswered: give up
+	autoRequestDelay time.Duration // caller in auto: request T.38 ourselves after this
+	awaitTimeout     time.Duration // await: no T.38 offer within this ends the call
+	audioFallback    bool          // stay in audio when T.38 is refused (an audio modem exists)
+	byeWait          time.Duration // after the fax: wait this long for the peer's BYE before sending ours
+	rand             *rand.Rand    // glare back-off
+}
+
+// machine is the dialog and media-negotiation logic of one confirmed call:
+// a pure state machine. The driver feeds it events with the time they
+// happened and carries out the actions it returns; deadline says when to
+// call timeout next. It does no I/O and reads no clock.
+//
+// The SIP transactions themselves (retransmission, CANCEL, ACK of the
+// initial INVITE) are sipgo's; this machine decides what to offer, how to
+// answer, when to switch to T.38, and when the call ends.
+type machine struct {
+	cfg   machineConfig
+	state state
+
+	sent     *sdp.Session // our last description in the dialog (offer or answer)
+	remote   *sdp.Session // the peer's last description
+	offer    *sdp.Session // our outstanding re-INVITE offer
+	media    sdp.Negotiated
+	result   Result
+	faxEnded bool
+
+	requestAt     time.Time // send our T.38 re-INVITE then
+	offerDeadline time.Time // our re-INVITE unanswered by then: refused
+	awaitDeadline time.Time
+	byeAt         time.Time // fax done: send BYE then unless the peer's comes first
+	tries         int       // our T.38 re-INVITEs sent (glare retries)
+}
+
+const maxGlareTries = 4
+
+// start is called when the dialog is confirmed (ACK sent or received) with
+// the descriptions exchanged in the initial INVITE.
+func (m *machine) start(now time.Time, sent, remote *sdp.Session, neg sdp.Negotiated) []action {
+	m.sent, m.remote, m.media = sent, remote, neg
+	acts := []action{{kind: actMedia, media: neg}}
+	if neg.T38 != nil {
+		m.state = stT38
+		return acts
+	}
+	m.state = stAudio
+	switch m.cfg.policy {
+	case PolicyRequest:
+		m.requestAt = now
+	case PolicyAuto, PolicyOffer:
+		if m.cfg.role == RoleAnswerer {
+			m.requestAt = now
+		} else {
+			m.requestAt = now.Add(m.cfg.autoRequestDelay)
+		}
+	case PolicyAwait:
+		m.awaitDeadline = now.Add(m.cfg.awaitTimeout)
+	}
+	return append(acts, m.timeout(now)...)
+}
+
+// deadline is when timeout must next be called (zero: no timer).
+func (m *machine) deadline() time.Time {
+	var d time.Time
+	for _, t := range []time.Time{m.requestAt, m.offerDeadline, m.awaitDeadline, m.byeAt} {
+		if !t.IsZero() && (d.IsZero() || t.Before(d)) {
+			d = t
+		}
+	}
+	return d
+}
+
+// timeout fires the timers due at now.
+func (m *machine) timeout(now time.Time) []action {
+	if m.state >= stEnding {
+		return nil
+	}
+	if !m.byeAt.IsZero() && !now.Before(m.byeAt) {
+		return m.hangup(ResultFaxDone)
+	}
+	if !m.offerDeadline.IsZero() && !now.Before(m.offerDeadline) {
+		// RFC 3261 leaves a re-INVITE that is never answered to Timer B
+		// (32 s); a fax cannot wait that long. Treat it as refused.
+		m.offerDeadline = time.Time{}
+		m.offer = nil
+		m.state = stAudio
+		return m.refused()
+	}
+	if !m.awaitDeadline.IsZero() && !now.Before(m.awaitDeadline) {
+		m.awaitDeadline = time.Time{}
+		if m.state == stAudio && !m.cfg.audioFallback {
+			return m.hangup(ResultT38NotOffered)
+		}
+	}
+	if !m.requestAt.IsZero() && !now.Before(m.requestAt) {
+		m.requestAt = time.Time{}
+		if m.state == stAudio {
+			return m.sendT38Offer(now)
+		}
+	}
+	return nil
+}
+
+func (m *machine) sendT38Offer(now time.Time) []action {
+	m.tries++
+	m.offer = sdp.Offer(m.cfg.local, sdp.KindT38, m.sent)
+	m.state = stOffering
+	m.offerDeadline = now.Add(m.cfg.switchTimeout)
+	return []action{{kind: actReinvite, sdp: m.offer}}
+}
+
+// heard reports a fax tone on the audio leg: a caller in auto that hears
+// the answerer's CED or V.21 flags requests T.38 at once instead of
+// waiting for AutoRequestDelay.
+func (m *machine) heard(now time.Time, t Tone) []action {
+	if m.state != stAudio || m.tries > 0 || m.requestAt.IsZero() {
+		return nil
+	}
+	if t == ToneCED || t == ToneV21 || m.cfg.policy == PolicyRequest {
+		m.requestAt = now
+		return m.timeout(now)
+	}
+	return nil
+}
+
+// offerAnswered is the final response to our re-INVITE (answer is its
+// body, nil when none).
+func (m *machine) offerAnswered(now time.Time, code int, answer *sdp.Session) []action {
+	if m.state != stOffering {
+		return nil // a late response after we gave up or hung up
+	}
+	offer := m.offer
+	m.offer, m.offerDeadline = nil, time.Time{}
+	m.state = stAudio
+	switch {
+	case code >= 200 && code < 300:
+		if answer == nil {
+			return m.refused()
+		}
+		neg, err := sdp.Result(offer, answer)
+		if err != nil || neg.T38 == nil {
+			return m.refused()
+		}
+		m.sent, m.remote = offer, answer
+		return m.setMedia(neg)
+	case code == 491:
+		// RFC 3261 clause 14.1: the owner of the Call-ID (the caller)
+		// retries after 2.1 to 4 s, the other side after 0 to 2 s, in
+		// units of 10 ms.
+		if m.tries >= maxGlareTries {
+			return m.refused()
+		}
+		var wait time.Duration
+		if m.cfg.role == RoleCaller {
+			wait = time.Duration(210+m.cfg.rand.IntN(191)) * 10 * time.Millisecond
+		} else {
+			wait = time.Duration(m.cfg.rand.IntN(201)) * 10 * time.Millisecond
+		}
+		m.requestAt = now.Add(wait)
+		return nil
+	}
+	return m.refused() // 488, 415, 606, 500...
+}
+
+// refused: T.38 was not obtained. With an audio modem the call stays in
+// audio; without one it ends truthfully.
+func (m *machine) refused() []action {
+	if m.cfg.audioFallback {
+		return nil
+	}
+	return m.hangup(ResultT38Refused)
+}
+
+func (m *machine) setMedia(neg sdp.Negotiated) []action {
+	if neg.T38 != nil {
+		m.state = stT38
+		m.requestAt, m.awaitDeadline = time.Time{}, time.Time{}
+	} else {
+		m.state = stAudio
+	}
+	if negEqual(neg, m.media) {
+		return nil
+	}
+	m.media = neg
+	return []action{{kind: actMedia, media: neg}}
+}
+
+func negEqual(a, b sdp.Negotiated) bool {
+	switch {
+	case a.T38 != nil && b.T38 != nil:
+		return *a.T38 == *b.T38
+	case a.Audio != nil && b.Audio != nil:
+		return *a.Audio == *b.Audio
+	}
+	return a.T38 == nil && b.T38 == nil && a.Audio == nil && b.Audio == nil
+}
+
+// remoteOffer is an incoming re-INVITE (offer nil: a re-INVITE without
+// SDP, answered with an offer of the current media; the answer then
+// comes in the ACK, see ackAnswer). It returns exactly one actRespond
+// first, possibly followed by a media change.
+func (m *machine) remoteOffer(now time.Time, offer *sdp.Session) []action {
+	switch m.state {
+	case stOffering:
+		// Glare: we have a re-INVITE outstanding (RFC 3261 clause 14.2).
+		return []action{{kind: actRespond, code: 491}}
+	case stEnding, stEnded:
+		return []action{{kind: actRespond, code: 481}}
+	}
+	if offer == nil {
+		kind := sdp.KindAudio
+		if m.state == stT38 {
+			kind = sdp.KindT38
+		}
+		o := sdp.Offer(m.cfg.local, kind, m.sent)
+		m.sent = o
+		m.offer = o // the ACK carries the answer
+		return []action{{kind: actRespond, code: 200, sdp: o}}
+	}
+	allowT38 := m.cfg.policy != PolicyOff
+	ans, neg, err := sdp.Answer(m.cfg.local, offer, m.sent, allowT38)
+	if err != nil {
+		return []action{{kind: actRespond, code: 488}}
+	}
+	m.sent, m.remote = ans, offer
+	return append([]action{{kind: actRespond, code: 200, sdp: ans}}, m.setMedia(neg)...)
+}
+
+// ackAnswer is the SDP answer in the ACK of a 200 that carried our offer
+// (a re-INVITE without SDP).
+func (m *machine) ackAnswer(now time.Time, answer *sdp.Session) []action {
+	offer := m.offer
+	if offer == nil || m.state == stOffering || answer == nil {
+		return nil
+	}
+	m.offer = nil
+	neg, err := sdp.Result(offer, answer)
+	if err != nil {
+		return nil // keep the media as it was
+	}
+	m.remote = answer
+	return m.setMedia(neg)
+}
+
+// faxDone: the application's fax ended (T.30 phase E, or failed). The
+// peer may still be finishing its own phase E (a sender's DCN is still
+// being paced out when the receiver has it), so our BYE waits byeWait for
+// the peer's: the answering side waits longer than the calling side, so
+// that two faxkit ends do not cross BYEs.
+func (m *machine) faxDone(now time.Time) []action {
+	if m.state >= stEnding || m.faxEnded {
+		return nil
+	}
+	m.faxEnded = true
+	m.requestAt, m.offerDeadline, m.awaitDeadline = time.Time{}, time.Time{}, time.Time{}
+	m.byeAt = now.Add(m.cfg.byeWait)
+	return m.timeout(now)
+}
+
+// hangupLocal: the application hangs up without a fax result.
+func (m *machine) hangupLocal(now time.Time) []action { return m.hangup(ResultLocalAbort) }
+
+func (m *machine) hangup(r Result) []action {
+	if m.state >= stEnding {
+		return nil
+	}
+	m.state = stEnding
+	m.result = r
+	m.requestAt, m.offerDeadline, m.awaitDeadline, m.byeAt = time.Time{}, time.Time{}, time.Time{}, time.Time{}
+	return []action{{kind: actBye}, {kind: actEnd, result: r}}
+}
+
+// byeReceived: the peer hung up (we answer 200 in the driver).
+func (m *machine) byeReceived(now time.Time) []action {
+	if m.state == stEnded {
+		return nil
+	}
+	wasEnding := m.state == stEnding
+	m.state = stEnded
+	m.requestAt, m.offerDeadline, m.awaitDeadline, m.byeAt = time.Time{}, time.Time{}, time.Time{}, time.Time{}
+	if wasEnding {
+		return nil
+	}
+	m.result = ResultRemoteHangup
+	if m.faxEnded {
+		m.result = ResultFaxDone // the fax was over; the peer hung up first
+	}
+	return []action{{kind: actEnd, result: m.result}}
+}

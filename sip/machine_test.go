@@ -1,0 +1,226 @@
+package sip
+
+import (
+	"math/rand/v2"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/faxkit/faxkit/sdp"
+	"github.com/faxkit/faxkit/t38"
+)
+
+var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+func testLocal(port int, id uint64) sdp.Local {
+	return sdp.Local{SessionID: id, Addr: netip.MustParseAddr("192.0.2.1"), AudioPort: port, T38Port: port,
+		T38: sdp.T38Params{Version: 0, MaxBitRate: 14400, RateManagement: sdp.RateTransferredTCF, MaxDatagram: 400, EC: t38.ECRedundancy}}
+}
+
+// newMachine returns a machine whose call is up in audio: we offered
+// audio (caller) or answered the peer's audio offer (answerer).
+func newMachine(t *testing.T, role Role, p Policy, fallback bool) (*machine, []action, sdp.Local) {
+	t.Helper()
+	us, peer := testLocal(6000, 100), testLocal(7000, 200)
+	peer.Addr = netip.MustParseAddr("192.0.2.2")
+	m := &machine{cfg: machineConfig{role: role, policy: p, local: us, switchTimeout: 5 * time.Second,
+		autoRequestDelay: 3 * time.Second, awaitTimeout: 35 * time.Second, audioFallback: fallback,
+		rand: rand.New(rand.NewPCG(1, 2))}}
+	var sent, remote *sdp.Session
+	var neg sdp.Negotiated
+	if role == RoleCaller {
+		sent = sdp.Offer(us, sdp.KindAudio, nil)
+		var err error
+		remote, _, err = sdp.Answer(peer, sent, nil, true)
+		require.NoError(t, err)
+		neg, err = sdp.Result(sent, remote)
+		require.NoError(t, err)
+	} else {
+		remote = sdp.Offer(peer, sdp.KindAudio, nil)
+		var err error
+		sent, neg, err = sdp.Answer(us, remote, nil, true)
+		require.NoError(t, err)
+	}
+	acts := m.start(t0, sent, remote, neg)
+	return m, acts, peer
+}
+
+func kinds(acts []action) []actKind {
+	var k []actKind
+	for _, a := range acts {
+		k = append(k, a.kind)
+	}
+	return k
+}
+
+// peerAnswer is the peer's 200 answer to our re-INVITE.
+func peerAnswer(t *testing.T, peer sdp.Local, offer *sdp.Session) *sdp.Session {
+	t.Helper()
+	ans, _, err := sdp.Answer(peer, offer, nil, true)
+	require.NoError(t, err)
+	return ans
+}
+
+func TestMachineAnswererRequestsAtOnce(t *testing.T) {
+	m, acts, peer := newMachine(t, RoleAnswerer, PolicyAuto, false)
+	require.Equal(t, []actKind{actMedia, actReinvite}, kinds(acts), "auto answerer: re-INVITE right after the ACK")
+	require.True(t, acts[1].sdp.Media[0].IsT38())
+	require.Equal(t, t0.Add(5*time.Second), m.deadline(), "switch timeout armed")
+
+	acts = m.offerAnswered(t0.Add(40*time.Millisecond), 200, peerAnswer(t, peer, acts[1].sdp))
+	require.Equal(t, []actKind{actMedia}, kinds(acts))
+	require.NotNil(t, acts[0].media.T38)
+	require.Equal(t, "192.0.2.2:7000", acts[0].media.T38.Remote.String())
+	require.True(t, m.deadline().IsZero(), "no timer left once in T.38")
+}
+
+func TestMachineCallerAutoWaitsThenRequests(t *testing.T) {
+	m, acts, _ := newMachine(t, RoleCaller, PolicyAuto, false)
+	require.Equal(t, []actKind{actMedia}, kinds(acts))
+	require.Equal(t, t0.Add(3*time.Second), m.deadline())
+	require.Empty(t, m.timeout(t0.Add(2999*time.Millisecond)))
+	acts = m.timeout(t0.Add(3 * time.Second))
+	require.Equal(t, []actKind{actReinvite}, kinds(acts))
+}
+
+func TestMachineCallerHearsCED(t *testing.T) {
+	m, _, _ := newMachine(t, RoleCaller, PolicyAuto, false)
+	require.Empty(t, m.heard(t0.Add(time.Second), ToneCNG), "our own kind of tone does not trigger")
+	acts := m.heard(t0.Add(1500*time.Millisecond), ToneCED)
+	require.Equal(t, []actKind{actReinvite}, kinds(acts))
+}
+
+func TestMachineRefused(t *testing.T) {
+	for _, code := range []int{488, 415, 606, 500} {
+		m, acts, _ := newMachine(t, RoleAnswerer, PolicyRequest, false)
+		require.Equal(t, actReinvite, acts[1].kind)
+		acts = m.offerAnswered(t0.Add(time.Second), code, nil)
+		require.Equal(t, []actKind{actBye, actEnd}, kinds(acts), "code %d", code)
+		require.Equal(t, ResultT38Refused, acts[1].result)
+	}
+	// With an audio modem the call stays in audio.
+	m, _, _ := newMachine(t, RoleAnswerer, PolicyRequest, true)
+	require.Empty(t, m.offerAnswered(t0.Add(time.Second), 488, nil))
+	require.Equal(t, stAudio, m.state)
+}
+
+func TestMachineReinviteUnanswered(t *testing.T) {
+	m, _, _ := newMachine(t, RoleAnswerer, PolicyRequest, false)
+	require.Empty(t, m.timeout(t0.Add(4999*time.Millisecond)))
+	acts := m.timeout(t0.Add(5 * time.Second))
+	require.Equal(t, []actKind{actBye, actEnd}, kinds(acts))
+	require.Equal(t, ResultT38Refused, acts[1].result)
+	// A 200 arriving after we gave up is ignored.
+	require.Empty(t, m.offerAnswered(t0.Add(6*time.Second), 200, nil))
+}
+
+// RFC 3261 clause 14.1: after 491 the Call-ID owner waits 2.1-4 s, the
+// other side 0-2 s; in both cases the offer is sent again.
+func TestMachineGlare(t *testing.T) {
+	for _, tc := range []struct {
+		role     Role
+		min, max time.Duration
+	}{
+		{RoleCaller, 2100 * time.Millisecond, 4 * time.Second},
+		{RoleAnswerer, 0, 2 * time.Second},
+	} {
+		for range 50 {
+			m, acts, _ := newMachine(t, tc.role, PolicyRequest, false)
+			require.Equal(t, []actKind{actMedia, actReinvite}, kinds(acts))
+			now := t0.Add(100 * time.Millisecond)
+			// The peer's own re-INVITE crosses ours: we answer it 491.
+			peerOffer := sdp.Offer(testLocal(7000, 200), sdp.KindT38, nil)
+			acts = m.remoteOffer(now, peerOffer)
+			require.Equal(t, []action{{kind: actRespond, code: 491}}, acts)
+			// Ours is answered 491 too.
+			require.Empty(t, m.offerAnswered(now, 491, nil))
+			wait := m.deadline().Sub(now)
+			require.GreaterOrEqual(t, wait, tc.min)
+			require.LessOrEqual(t, wait, tc.max)
+			require.Zero(t, wait%(10*time.Millisecond))
+			require.Equal(t, []actKind{actReinvite}, kinds(m.timeout(m.deadline())))
+		}
+	}
+}
+
+// A session-timer refresh re-INVITE with the same SDP mid-page: answered
+// 200 with our identical description, no media change.
+func TestMachineRefreshMidFax(t *testing.T) {
+	m, acts, peer := newMachine(t, RoleCaller, PolicyAwait, false)
+	require.Equal(t, []actKind{actMedia}, kinds(acts))
+	peerOffer := sdp.Offer(peer, sdp.KindT38, m.remote)
+	acts = m.remoteOffer(t0.Add(time.Second), peerOffer)
+	require.Equal(t, []actKind{actRespond, actMedia}, kinds(acts))
+	require.Equal(t, 200, acts[0].code)
+	first := acts[0].sdp.Marshal()
+
+	acts = m.remoteOffer(t0.Add(60*time.Second), peerOffer)
+	require.Equal(t, []actKind{actRespond}, kinds(acts), "no media change")
+	require.Equal(t, string(first), string(acts[0].sdp.Marshal()), "identical answer, same o= version")
+	require.Equal(t, stT38, m.state)
+}
+
+func TestMachinePolicyOffRefusesT38(t *testing.T) {
+	m, _, peer := newMachine(t, RoleCaller, PolicyOff, true)
+	acts := m.remoteOffer(t0.Add(time.Second), sdp.Offer(peer, sdp.KindT38, m.remote))
+	require.Equal(t, []action{{kind: actRespond, code: 488}}, acts)
+	require.True(t, m.deadline().IsZero(), "off never requests")
+}
+
+func TestMachineAwaitTimeout(t *testing.T) {
+	m, _, _ := newMachine(t, RoleAnswerer, PolicyAwait, false)
+	require.Equal(t, t0.Add(35*time.Second), m.deadline())
+	acts := m.timeout(t0.Add(35 * time.Second))
+	require.Equal(t, []actKind{actBye, actEnd}, kinds(acts))
+	require.Equal(t, ResultT38NotOffered, acts[1].result)
+}
+
+func TestMachineHangups(t *testing.T) {
+	m, _, _ := newMachine(t, RoleAnswerer, PolicyAwait, false)
+	acts := m.byeReceived(t0.Add(time.Second))
+	require.Equal(t, []action{{kind: actEnd, result: ResultRemoteHangup}}, acts)
+	require.Empty(t, m.byeReceived(t0.Add(time.Second)))
+	require.Empty(t, m.faxDone(t0.Add(time.Second)), "nothing after the end")
+
+	m, _, _ = newMachine(t, RoleCaller, PolicyAwait, false)
+	m.cfg.byeWait = 500 * time.Millisecond
+	require.Empty(t, m.faxDone(t0.Add(time.Second)), "wait for the peer's BYE first")
+	require.Equal(t, t0.Add(1500*time.Millisecond), m.deadline())
+	acts = m.timeout(t0.Add(1500 * time.Millisecond))
+	require.Equal(t, []actKind{actBye, actEnd}, kinds(acts))
+	require.Equal(t, ResultFaxDone, acts[1].result)
+
+	// The peer's BYE within the wait: the call ends as a finished fax.
+	m, _, _ = newMachine(t, RoleAnswerer, PolicyAwait, false)
+	m.cfg.byeWait = 3 * time.Second
+	require.Empty(t, m.faxDone(t0.Add(time.Second)))
+	require.Equal(t, []action{{kind: actEnd, result: ResultFaxDone}}, m.byeReceived(t0.Add(1200*time.Millisecond)))
+	require.Equal(t, []action{{kind: actRespond, code: 481}}, m.remoteOffer(t0.Add(2*time.Second), m.remote))
+}
+
+// A re-INVITE without SDP: we offer in the 200 and take the answer from
+// the ACK.
+func TestMachineReinviteWithoutSDP(t *testing.T) {
+	m, _, peer := newMachine(t, RoleAnswerer, PolicyAwait, false)
+	acts := m.remoteOffer(t0.Add(time.Second), nil)
+	require.Equal(t, []actKind{actRespond}, kinds(acts))
+	require.Equal(t, 200, acts[0].code)
+	require.True(t, acts[0].sdp.Media[0].IsAudioRTP())
+	ans := peerAnswer(t, peer, acts[0].sdp)
+	require.Empty(t, m.ackAnswer(t0.Add(time.Second), ans), "same audio: no change")
+}
+
+func TestEnumNames(t *testing.T) {
+	require.Equal(t, "t38-refused", ResultT38Refused.String())
+	require.Equal(t, "Result(99)", Result(99).String())
+	require.Equal(t, "await", PolicyAwait.String())
+	require.Equal(t, "Policy(9)", Policy(9).String())
+	require.Equal(t, "CED", ToneCED.String())
+	p, err := ParsePolicy("offer")
+	require.NoError(t, err)
+	require.Equal(t, PolicyOffer, p)
+	_, err = ParsePolicy("maybe")
+	require.Error(t, err)
+}
