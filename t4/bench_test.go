@@ -2,7 +2,10 @@ package t4
 
 import (
 	"bytes"
+	"image"
 	"io"
+	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -28,7 +31,12 @@ type benchPage struct {
 // benchPages returns the generated dense page and, when the shared data is
 // present, the eight CCITT documents (a nil page means skip with peertest).
 func benchPages(b *testing.B) []benchPage {
-	pages := []benchPage{{"dense", genPage(pageGrid, 1728, 2376, 1)}}
+	pages := []benchPage{
+		{"dense", genPage(pageGrid, 1728, 2376, 1)},
+		{"blank", NewBitmap(1728, 2376)},
+		{"nearblank", nearBlankPage()},
+		{"photo", photoPage()},
+	}
 	_, file, _, _ := runtime.Caller(0)
 	shared := filepath.Join(filepath.Dir(filepath.Dir(filepath.Dir(file))), "shared", "testdata", "ccitt")
 	if _, err := os.Stat(shared); err != nil {
@@ -110,6 +118,33 @@ func BenchmarkDecode(b *testing.B) {
 			}
 		})
 	}
+}
+
+// nearBlankPage is an A4 fine page that is white but for a few lines of
+// text near the top (a cover sheet's or a short note's header).
+func nearBlankPage() *Bitmap {
+	text := genPage(pageText, 1728, 2376, 7)
+	b := NewBitmap(1728, 2376)
+	copy(b.Pix[200*b.Stride:], text.Pix[8*text.Stride:88*text.Stride]) // four lines of "glyphs"
+	return b
+}
+
+// photoPage is an A4 fine page holding a synthetic photograph (a diagonal
+// gradient with smooth blobs and noise) error-diffused with
+// Floyd-Steinberg: the densest realistic fax page.
+func photoPage() *Bitmap {
+	const w, h = 1728, 2376
+	g := image.NewGray(image.Rect(0, 0, w, h))
+	rng := rand.New(rand.NewPCG(3, 4))
+	for y := range h {
+		for x := range w {
+			v := 40 + 170*float64(x+y)/float64(w+h)
+			v += 50 * math.Sin(float64(x)/90) * math.Cos(float64(y)/130)
+			v += float64(rng.IntN(41) - 20)
+			g.Pix[y*g.Stride+x] = uint8(min(max(v, 0), 255))
+		}
+	}
+	return FromGray(g, FloydSteinberg, 0)
 }
 
 // cpuMetric reports the thread CPU time per op as "cpu-ns/op" when the

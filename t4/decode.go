@@ -55,7 +55,6 @@ type Decoder struct {
 	width    int
 	opt      DecodeOptions
 	cur, ref []int32 // changing elements: row being decoded, last good row
-	line     []byte  // scratch row for fillRow
 	stats    Stats
 	badRun   int
 	started  bool // the optional leading EOL has been looked for
@@ -105,7 +104,6 @@ func NewDecoder(r io.Reader, width int, opts *DecodeOptions) (*Decoder, error) {
 	d := &Decoder{width: width, opt: o}
 	d.cur = make([]int32, 0, width+8)
 	d.ref = make([]int32, 0, width+8)
-	d.line = make([]byte, (width+7)/8+8)
 	d.Reset(r)
 	return d, nil
 }
@@ -191,14 +189,14 @@ func (d *Decoder) ReadRow(dst []byte) error {
 			}
 			return d.err
 		}
-		fillRow(dst, d.line, d.ref, d.width)
+		fillRow(dst, d.ref, d.width)
 		d.stats.Rows++
 		d.stats.BadRows++
 		d.badRun++
 		d.stats.LongestBadRun = max(d.stats.LongestBadRun, d.badRun)
 		return nil
 	}
-	fillRow(dst, d.line, d.cur, d.width)
+	fillRow(dst, d.cur, d.width)
 	d.cur, d.ref = d.ref, d.cur
 	d.stats.Rows++
 	d.badRun = 0
@@ -514,6 +512,19 @@ func (d *Decoder) code2D(acc uint64, n int) (_ uint64, _ int, err error) {
 	width := int32(d.width)
 	ref := d.ref
 	cur := d.cur[:cap(d.cur)]
+	if ref[0] >= width {
+		// Under a white reference row a white row is a single V0.
+		if n < 1 {
+			br.acc, br.n = acc, n
+			br.refill()
+			acc, n = br.acc, br.n
+		}
+		if n >= 1 && acc>>63 == 1 {
+			cur[0], cur[1], cur[2], cur[3] = width, width, width, width
+			d.cur = cur[:4]
+			return acc << 1, n - 1, nil
+		}
+	}
 	k := 0
 	a0 := int32(-1)
 	j := 0 // index of b1 in ref
@@ -603,13 +614,14 @@ func (d *Decoder) code2D(acc uint64, n int) (_ uint64, _ int, err error) {
 // vertDelta[mode] is a1 - b1 for the vertical modes.
 var vertDelta = [16]int32{modeV0: 0, modeVR1: 1, modeVR2: 2, modeVR3: 3, modeVL1: -1, modeVL2: -2, modeVL3: -3}
 
-// fillRow writes the pixels of a row from its changing elements. line is
-// scratch of at least (width+7)/8+8 octets: runs are set with 64-bit
-// stores there, then copied to dst.
-func fillRow(dst, line []byte, ch []int32, width int) {
+// fillRow writes the pixels of a row from its changing elements straight
+// into dst: one clear, then each black run ORed in with a 64-bit store
+// where eight octets fit inside the row, octet by octet near its end. A
+// white row (no changing elements) is the clear alone.
+func fillRow(dst []byte, ch []int32, width int) {
 	n := (width + 7) / 8
-	line = line[:n+8]
-	clear(line)
+	dst = dst[:n]
+	clear(dst)
 	for i := 0; ; i += 2 {
 		a := int(ch[i])
 		if a >= width {
@@ -617,14 +629,13 @@ func fillRow(dst, line []byte, ch []int32, width int) {
 		}
 		b := int(ch[i+1])
 		p, off := a>>3, uint(a&7)
-		if end := off + uint(b-a); end <= 64 {
+		if end := off + uint(b-a); end <= 64 && p+8 <= n {
 			mask := ^uint64(0) >> off &^ (^uint64(0) >> end)
-			binary.BigEndian.PutUint64(line[p:], binary.BigEndian.Uint64(line[p:])|mask)
+			binary.BigEndian.PutUint64(dst[p:], binary.BigEndian.Uint64(dst[p:])|mask)
 		} else {
-			setRun(line, a, b)
+			setRun(dst, a, b)
 		}
 	}
-	copy(dst, line[:n])
 }
 
 // setRun sets pixels a..b-1 (a < b) to black.

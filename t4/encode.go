@@ -264,13 +264,25 @@ func (e *Encoder) WriteRow(row []byte) error {
 		return fmt.Errorf("%w: row of %d bytes for width %d", ErrWidth, len(row), e.width)
 	}
 	e.bw.grow(e.rowMax)
-	e.cur = changes(e.line, row, e.width, e.cur[:cap(e.cur)])
+	white := whiteRow(row, e.width)
+	if white {
+		// No transitions to look for: the changing element list is the
+		// sentinels alone.
+		w := int32(e.width)
+		e.cur = append(e.cur[:0], w, w, w, w)
+	} else {
+		e.cur = changes(e.line, row, e.width, e.cur[:cap(e.cur)])
+	}
 	switch {
 	case e.opt.NoEOL:
 		e.code1D(e.cur)
 		e.bw.alignByte()
 	case e.opt.Compression == MMR:
-		e.code2D(e.cur, e.ref)
+		if white && e.ref[0] >= int32(e.width) {
+			e.bw.put(1, 1) // white under white: a single V0
+		} else {
+			e.code2D(e.cur, e.ref)
+		}
 	default:
 		tag := -1
 		twoD := false
@@ -287,7 +299,11 @@ func (e *Encoder) WriteRow(row []byte) error {
 			start--
 		}
 		if twoD {
-			e.code2D(e.cur, e.ref)
+			if white && e.ref[0] >= int32(e.width) {
+				e.bw.put(1, 1) // white under white: a single V0
+			} else {
+				e.code2D(e.cur, e.ref)
+			}
 		} else {
 			e.code1D(e.cur)
 		}
@@ -352,6 +368,29 @@ func (e *Encoder) Close() error {
 		reverseBytes(e.bw.buf[e.start:e.bw.o])
 	}
 	return nil
+}
+
+// whiteRow reports whether the first width pixels of a packed row are all
+// white, eight octets at a time.
+func whiteRow(row []byte, width int) bool {
+	n := width >> 3
+	row = row[:(width+7)/8]
+	var or uint64
+	i := 0
+	for ; i+32 <= n; i += 32 {
+		or |= binary.LittleEndian.Uint64(row[i:]) | binary.LittleEndian.Uint64(row[i+8:]) |
+			binary.LittleEndian.Uint64(row[i+16:]) | binary.LittleEndian.Uint64(row[i+24:])
+	}
+	for ; i+8 <= n; i += 8 {
+		or |= binary.LittleEndian.Uint64(row[i:])
+	}
+	for ; i < n; i++ {
+		or |= uint64(row[i])
+	}
+	if r := width & 7; r != 0 {
+		or |= uint64(row[n] & (0xff << uint(8-r)))
+	}
+	return or == 0
 }
 
 // changes finds the changing elements of a packed row (T.4 4.2.1.3.1): the
