@@ -55,6 +55,7 @@ type Decoder struct {
 	width    int
 	opt      DecodeOptions
 	cur, ref []int32 // changing elements: row being decoded, last good row
+	spare    []byte  // ReadPage: where a row past the bitmap would go (never filled)
 	stats    Stats
 	badRun   int
 	started  bool // the optional leading EOL has been looked for
@@ -103,6 +104,7 @@ func NewDecoder(r io.Reader, width int, opts *DecodeOptions) (*Decoder, error) {
 	}
 	d := &Decoder{width: width, opt: o}
 	d.cur = make([]int32, 0, width+8)
+	d.spare = make([]byte, (width+7)/8)
 	d.ref = make([]int32, 0, width+8)
 	d.Reset(r)
 	return d, nil
@@ -120,6 +122,68 @@ func (d *Decoder) Reset(r io.Reader) {
 	d.started, d.haveEOL, d.next2D, d.refBad, d.dead, d.done = false, false, false, false, false, false
 	d.err = nil
 	d.first = nil
+}
+
+// ResetBytes prepares d to decode a new page held in data, with the same
+// width and options. data is read in place, not copied (except to reverse
+// LSBFirst bits, into scratch that is kept) and must not change until the
+// page is decoded.
+func (d *Decoder) ResetBytes(data []byte) {
+	d.Reset(nil)
+	d.br.resetBytes(data, d.opt.BitOrder == LSBFirst)
+}
+
+// DecodeInto decodes the page in data into dst, whose Width is the page
+// width, and returns the counts (Stats.Rows rows of dst were written; the
+// rest are left as they were). opts.Rows, if set, must fit in dst; a page
+// with more rows than dst.Height fails with ErrTooLarge. See DecodePage
+// for the handling of damage. To decode many pages without allocating, use
+// a Decoder with ResetBytes and ReadPage.
+func DecodeInto(dst *Bitmap, data []byte, opts *DecodeOptions) (Stats, error) {
+	o := DecodeOptions{}
+	if opts != nil {
+		o = *opts
+	}
+	if o.MaxRows == 0 || o.MaxRows > dst.Height {
+		o.MaxRows = max(dst.Height, 1)
+	}
+	d, err := NewDecoder(nil, dst.Width, &o)
+	if err != nil {
+		return Stats{}, err
+	}
+	d.ResetBytes(data)
+	return d.ReadPage(dst)
+}
+
+// ReadPage decodes the page into dst from its first row: it calls ReadRow
+// until io.EOF and returns Stats (Stats.Rows rows of dst were written).
+// dst.Width must be the decoder's width; a page with more rows than
+// dst.Height fails with ErrTooLarge, as past MaxRows.
+func (d *Decoder) ReadPage(dst *Bitmap) (Stats, error) {
+	if dst.Width != d.width || dst.Stride < (d.width+7)/8 || len(dst.Pix) < dst.Stride*dst.Height {
+		return d.stats, fmt.Errorf("%w: bitmap width %d for decoder width %d", ErrWidth, dst.Width, d.width)
+	}
+	if d.opt.Rows > dst.Height {
+		return d.stats, fmt.Errorf("%w: %d rows for a bitmap of %d", ErrTooLarge, d.opt.Rows, dst.Height)
+	}
+	if limit := d.stats.Rows + dst.Height; limit < d.opt.MaxRows {
+		save := d.opt.MaxRows
+		d.opt.MaxRows = limit
+		defer func() { d.opt.MaxRows = save }()
+	}
+	for y := 0; ; y++ {
+		row := d.spare
+		if y < dst.Height {
+			row = dst.Row(y)
+		}
+		err := d.ReadRow(row)
+		if err == io.EOF {
+			return d.stats, nil
+		}
+		if err != nil {
+			return d.stats, err
+		}
+	}
 }
 
 // Stats returns the counts so far.

@@ -25,13 +25,30 @@ type bitReader struct {
 	eof  bool  // r has reported an error or io.EOF
 	err  error // r's error, if not io.EOF
 	lsb  bool
+	own  []byte // the reader's own buffer (buf may be the caller's data)
+	rev  []byte // resetBytes: LSBFirst data bit-reversed
 }
 
 func (b *bitReader) reset(r io.Reader, lsb bool) {
-	if b.buf == nil {
-		b.buf = make([]byte, readBufSize)
+	if b.own == nil {
+		b.own = make([]byte, readBufSize)
 	}
-	*b = bitReader{r: r, buf: b.buf, lsb: lsb}
+	*b = bitReader{r: r, buf: b.own, lsb: lsb, own: b.own, rev: b.rev}
+}
+
+// resetBytes makes data, read in place and never written, the whole input.
+// LSBFirst data is bit-reversed into a scratch copy kept for the next page.
+func (b *bitReader) resetBytes(data []byte, lsb bool) {
+	if lsb {
+		if cap(b.rev) < len(data) {
+			b.rev = make([]byte, len(data))
+		}
+		rev := b.rev[:len(data)]
+		copy(rev, data)
+		reverseBytes(rev)
+		data = rev
+	}
+	*b = bitReader{buf: data, end: len(data), eof: true, lsb: lsb, own: b.own, rev: b.rev}
 }
 
 // bitPos is the stream offset, in bits, of the next unread bit.

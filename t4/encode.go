@@ -584,7 +584,8 @@ func EncodePage(w io.Writer, b *Bitmap, opts *EncodeOptions) error {
 	return e.Close()
 }
 
-// AppendPage codes a whole page and appends it to dst.
+// AppendPage codes a whole page and appends it to dst. To code many pages
+// without allocating, reuse an Encoder's AppendPage.
 func AppendPage(dst []byte, b *Bitmap, opts *EncodeOptions) ([]byte, error) {
 	o, err := checkEncodeOptions(b.Width, opts)
 	if err != nil {
@@ -592,16 +593,35 @@ func AppendPage(dst []byte, b *Bitmap, opts *EncodeOptions) ([]byte, error) {
 	}
 	e := &Encoder{width: b.Width, opt: o}
 	e.alloc()
+	return e.AppendPage(dst, b)
+}
+
+// AppendPage codes the whole page b (its Width must be e's width) with e's
+// options, RTC/EOFB included unless NoRTC, and appends it to dst, growing
+// dst only when its capacity runs out: no copy through an io.Writer. It
+// resets e first and leaves it closed; e's io.Writer is not used and is
+// kept for a later Reset.
+func (e *Encoder) AppendPage(dst []byte, b *Bitmap) ([]byte, error) {
+	if b.Width != e.width {
+		return dst, fmt.Errorf("%w: bitmap width %d for encoder width %d", ErrWidth, b.Width, e.width)
+	}
+	own, w := e.bw.buf, e.w
+	e.Reset(nil)
 	e.bw.buf = dst[:cap(dst)]
 	e.bw.o = len(dst)
 	e.start = len(dst)
-	for y := range b.Height {
-		if err := e.WriteRow(b.Row(y)); err != nil {
-			return dst, err
-		}
+	var err error
+	for y := 0; y < b.Height && err == nil; y++ {
+		err = e.WriteRow(b.Row(y))
 	}
-	if err := e.Close(); err != nil {
+	if err == nil {
+		err = e.Close()
+	}
+	out := e.bw.buf[:e.bw.o]
+	e.bw.buf, e.bw.o, e.start, e.w = own, 0, 0, w
+	e.closed = true
+	if err != nil {
 		return dst, err
 	}
-	return e.bw.buf[:e.bw.o], nil
+	return out, nil
 }
