@@ -2,6 +2,7 @@ package t4
 
 import (
 	"bytes"
+	"fmt"
 	"image"
 	"io"
 	"math"
@@ -9,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 )
 
@@ -30,7 +32,7 @@ type benchPage struct {
 
 // benchPages returns the generated dense page and, when the shared data is
 // present, the eight CCITT documents (a nil page means skip with peertest).
-func benchPages(b *testing.B) []benchPage {
+func benchPages(b testing.TB) []benchPage {
 	pages := []benchPage{
 		{"dense", genPage(pageGrid, 1728, 2376, 1)},
 		{"blank", NewBitmap(1728, 2376)},
@@ -157,5 +159,96 @@ func cpuMetric(b *testing.B) func() {
 			b.ReportMetric(float64(used)/float64(b.N), "cpu-ns/op")
 		}
 		runtime.UnlockOSThread()
+	}
+}
+
+// BenchmarkAppendPage codes whole pages into a reused slice with
+// Encoder.AppendPage (no io.Writer).
+func BenchmarkAppendPage(b *testing.B) {
+	pages := benchPages(b)
+	for _, c := range benchCodecs {
+		b.Run(c.name, func(b *testing.B) {
+			for _, p := range pages {
+				b.Run(p.name, func(b *testing.B) {
+					if p.page == nil {
+						loadITU(b)
+					}
+					e, err := NewEncoder(nil, p.page.Width, &c.opt)
+					if err != nil {
+						b.Fatal(err)
+					}
+					buf, err := e.AppendPage(nil, p.page)
+					if err != nil {
+						b.Fatal(err)
+					}
+					b.SetBytes(int64(len(p.page.Pix)))
+					b.ReportAllocs()
+					defer cpuMetric(b)()
+					for b.Loop() {
+						buf, _ = e.AppendPage(buf[:0], p.page)
+					}
+				})
+			}
+		})
+	}
+}
+
+// BenchmarkReadPage decodes whole pages from bytes into a reused Bitmap
+// with Decoder.ResetBytes and ReadPage (no io.Reader).
+func BenchmarkReadPage(b *testing.B) {
+	pages := benchPages(b)
+	for _, c := range benchCodecs {
+		b.Run(c.name, func(b *testing.B) {
+			for _, p := range pages {
+				b.Run(p.name, func(b *testing.B) {
+					if p.page == nil {
+						loadITU(b)
+					}
+					data, err := AppendPage(nil, p.page, &c.opt)
+					if err != nil {
+						b.Fatal(err)
+					}
+					out := NewBitmap(p.page.Width, p.page.Height)
+					d, err := NewDecoder(nil, p.page.Width, &DecodeOptions{Compression: c.opt.Compression})
+					if err != nil {
+						b.Fatal(err)
+					}
+					b.SetBytes(int64(len(p.page.Pix)))
+					b.ReportAllocs()
+					defer cpuMetric(b)()
+					var st Stats
+					for b.Loop() {
+						d.ResetBytes(data)
+						if st, err = d.ReadPage(out); err != nil {
+							b.Fatal(err)
+						}
+					}
+					b.StopTimer()
+					if !bytes.Equal(out.Pix, p.page.Pix) || st.BadRows != 0 || st.Rows != p.page.Height {
+						b.Fatal("decoded page differs")
+					}
+				})
+			}
+		})
+	}
+}
+
+// TestWriteBenchPages writes the synthetic benchmark pages as raw PBM (P4
+// is Bitmap's packed format) into $FAXKIT_T4_PBM_DIR, so that the C
+// reference can be run on them (convert to TIFF with ImageMagick, then
+// t4/cref/bench.c). Skipped without the variable.
+func TestWriteBenchPages(t *testing.T) {
+	dir := os.Getenv("FAXKIT_T4_PBM_DIR")
+	if dir == "" {
+		t.Skip("FAXKIT_T4_PBM_DIR not set")
+	}
+	for _, p := range benchPages(t) {
+		if p.page == nil || strings.HasPrefix(p.name, "itu") {
+			continue
+		}
+		hdr := fmt.Sprintf("P4\n%d %d\n", p.page.Width, p.page.Height)
+		if err := os.WriteFile(filepath.Join(dir, p.name+".pbm"), append([]byte(hdr), p.page.Pix...), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
