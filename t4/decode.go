@@ -371,6 +371,11 @@ func (d *Decoder) rowEOL() rowStatus {
 	} else if !d.haveEOL {
 		return rowEnd
 	}
+	if d.haveEOL && !d.opt.NoEOL {
+		if st, ok := d.whiteEOLRow(); ok {
+			return st
+		}
+	}
 	if d.haveEOL {
 		// RTC: a second EOL with no row between.
 		if found, end := br.skipEOL(); found || end {
@@ -409,6 +414,44 @@ func (d *Decoder) rowEOL() rowStatus {
 	st := d.fail(err)
 	d.resync()
 	return st
+}
+
+// whiteEOLRow decodes, when it comes next, a white row coded the way
+// every encoder codes it and followed at once by an EOL: the white run
+// of the full width then EOL in 1-D rows, V0 then EOL in 2-D rows under a
+// white reference. It compares the bits with that fixed pattern instead of
+// going through the code tables. A white row with fill bits, or any other
+// row, takes the general path (ok false, nothing consumed).
+func (d *Decoder) whiteEOLRow() (rowStatus, bool) {
+	br := &d.br
+	if br.n < 57 {
+		br.refill()
+	}
+	w := int32(d.width)
+	var pat uint64
+	var l int
+	if d.next2D && d.opt.Compression == MR {
+		if d.refBad || d.ref[0] < w {
+			return rowGood, false
+		}
+		pat, l = 1<<12|1, 13
+	} else {
+		if d.width > maxCombinedRun {
+			return rowGood, false
+		}
+		c := whiteRun[d.width]
+		pat, l = uint64(c>>5)<<12|1, int(c&31)+12
+	}
+	if br.n < l || br.acc>>uint(64-l) != pat {
+		return rowGood, false
+	}
+	br.consume(l)
+	cur := d.cur[:cap(d.cur)]
+	cur[0], cur[1], cur[2], cur[3] = w, w, w, w
+	d.cur = cur[:4]
+	d.readTag()
+	d.refBad = false
+	return rowGood, true
 }
 
 // resync skips to the next EOL and reads its tag.
