@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"testing"
 )
 
@@ -174,6 +175,59 @@ func TestAppendDecodeNoAllocs(t *testing.T) {
 		}
 		if !bytes.Equal(dst.Pix, p.Pix) {
 			t.Errorf("%v %v: round trip differs", o.Compression, o.BitOrder)
+		}
+	}
+}
+
+// TestReadPageMatchesReadRow: on white and nearly white pages, clean and
+// damaged, with and without Rows, ReadPage (with its white-row fast paths)
+// delivers the pixels, Stats and Err of the plain ReadRow path.
+func TestReadPageMatchesReadRow(t *testing.T) {
+	pages := map[string]*Bitmap{"blank": NewBitmap(1728, 300), "nearblank": NewBitmap(1728, 300), "text": genPage(pageText, 1728, 300, 3)}
+	copy(pages["nearblank"].Pix[100*216:], genPage(pageText, 1728, 40, 1).Pix)
+	for name, p := range pages {
+		for _, o := range appendCodecs {
+			clean, err := AppendPage(nil, p, &o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for dmg := range 4 {
+				for _, rows := range []int{0, p.Height} {
+					data := bytes.Clone(clean)
+					if dmg > 0 {
+						for i := range 6 * dmg {
+							data[(len(data)*(i+1)/(6*dmg+1)+dmg*7)%len(data)] ^= byte(0x11 << uint(i%4))
+						}
+					}
+					opt := &DecodeOptions{Compression: o.Compression, BitOrder: o.BitOrder, Rows: rows}
+					ref, err := NewDecoder(bytes.NewReader(data), 1728, opt)
+					if err != nil {
+						t.Fatal(err)
+					}
+					want := NewBitmap(1728, 400)
+					var werr error
+					y := 0
+					for ; y < want.Height; y++ {
+						if werr = ref.ReadRow(want.Row(y)); werr != nil {
+							break
+						}
+					}
+					if werr == io.EOF {
+						werr = nil
+					}
+					got := NewBitmap(1728, 400)
+					d, _ := NewDecoder(nil, 1728, opt)
+					d.ResetBytes(data)
+					st, err := d.ReadPage(got)
+					label := fmt.Sprintf("%s %v %v damage %d rows %d", name, o.Compression, o.BitOrder, dmg, rows)
+					if st != ref.Stats() || (err == nil) != (werr == nil) || fmt.Sprint(d.Err()) != fmt.Sprint(ref.Err()) {
+						t.Fatalf("%s: ReadPage %+v %v %v; ReadRow %+v %v %v", label, st, err, d.Err(), ref.Stats(), werr, ref.Err())
+					}
+					if !bytes.Equal(got.Pix, want.Pix) {
+						t.Fatalf("%s: pixels differ", label)
+					}
+				}
+			}
 		}
 	}
 }

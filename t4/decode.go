@@ -172,6 +172,9 @@ func (d *Decoder) ReadPage(dst *Bitmap) (Stats, error) {
 		defer func() { d.opt.MaxRows = save }()
 	}
 	for y := 0; ; y++ {
+		if y > 0 && y < dst.Height {
+			y = d.whiteRows(dst, y)
+		}
 		row := d.spare
 		if y < dst.Height {
 			row = dst.Row(y)
@@ -184,6 +187,47 @@ func (d *Decoder) ReadPage(dst *Bitmap) (Stats, error) {
 			return d.stats, err
 		}
 	}
+}
+
+// whiteRows decodes, from row y of dst on, the white rows that follow a
+// good white row, as long as each is coded the usual way (see whiteEOLRow;
+// in MMR a V0 bit), without the per-row bookkeeping of ReadRow. It stops
+// before any other row and at every limit, and returns the next row.
+func (d *Decoder) whiteRows(dst *Bitmap, y int) int {
+	w := int32(d.width)
+	if d.err != nil || d.done || d.dead || !d.started && d.opt.Compression != MMR ||
+		d.badRun != 0 || d.ref[0] < w {
+		return y
+	}
+	limit := d.opt.MaxRows
+	if d.opt.Rows > 0 {
+		limit = min(limit, d.opt.Rows)
+	}
+	n := (d.width + 7) / 8
+	br := &d.br
+	for y < dst.Height && d.stats.Rows < limit {
+		switch {
+		case d.opt.Compression == MMR:
+			if br.n < 1 {
+				br.refill()
+			}
+			if br.n < 1 || br.acc>>63 == 0 {
+				return y
+			}
+			br.consume(1)
+		case d.opt.NoEOL || !d.haveEOL:
+			return y
+		default:
+			if _, ok := d.whiteEOLRow(); !ok {
+				return y
+			}
+			d.cur, d.ref = d.ref, d.cur // both white now
+		}
+		clear(dst.Row(y)[:n])
+		d.stats.Rows++
+		y++
+	}
+	return y
 }
 
 // Stats returns the counts so far.
