@@ -51,7 +51,6 @@ type Call struct {
 	clk     Clock
 	calling bool
 
-	endc chan struct{}
 	done chan struct{}
 
 	driver *t30.Driver
@@ -63,7 +62,8 @@ type Call struct {
 
 	startMu sync.Mutex
 	started bool
-	endOnce sync.Once
+	ended   bool               // End was called
+	cancel  context.CancelFunc // ends the running call
 
 	session *t30.Session
 	rep     Report // set before done closes
@@ -90,7 +90,7 @@ func NewCall(cfg CallConfig) (*Call, error) {
 		return nil, err
 	}
 	c := &Call{o: o, clk: o.Clock, calling: cfg.Document != nil, info: map[int]*PageStats{},
-		endc: make(chan struct{}), done: make(chan struct{}), swaps: map[t30.Modem]chan struct{}{}}
+		done: make(chan struct{}), swaps: map[t30.Modem]chan struct{}{}}
 	if c.clk == nil {
 		c.clk = clock.Real()
 	}
@@ -134,6 +134,10 @@ func (c *Call) Start(ctx context.Context, m Media) error {
 	}
 	c.started = true
 	rctx, cancel := c.o.callContext(ctx)
+	c.cancel = cancel
+	if c.ended {
+		cancel()
+	}
 	c.mu.Lock()
 	c.start = c.clk.Now()
 	c.mu.Unlock()
@@ -205,7 +209,14 @@ func (c *Call) SwapMedia(m Media) error {
 
 // End ends the call: DCN if the session is still running, then the result
 // "local-abort". It does not wait; use Wait.
-func (c *Call) End() { c.endOnce.Do(func() { close(c.endc) }) }
+func (c *Call) End() {
+	c.startMu.Lock()
+	defer c.startMu.Unlock()
+	c.ended = true
+	if c.cancel != nil {
+		c.cancel()
+	}
+}
 
 // Done is closed when the call has ended.
 func (c *Call) Done() <-chan struct{} { return c.done }
@@ -223,16 +234,7 @@ func (c *Call) Wait() (Report, error) {
 // makes the Report.
 func (c *Call) drive(ctx context.Context) {
 	defer close(c.done)
-	rctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	go func() {
-		select {
-		case <-c.endc:
-			cancel()
-		case <-rctx.Done():
-		}
-	}()
-	c.driver.Run(rctx)
+	c.driver.Run(ctx)
 	c.closeLeg(c.driver.Modem())
 	c.legMu.Lock()
 	legs := c.legs

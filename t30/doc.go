@@ -59,7 +59,16 @@
 // actions := s.Start(now), carry out each Action, and call s.Tick(now) when
 // s.Deadline() passes. Nothing in Session reads a clock, starts a goroutine
 // or does I/O, so whole calls run back to back in memory in milliseconds
-// (see sim_test.go) and the session can be fuzzed.
+// (see sim_test.go) and the session can be fuzzed. Package t30test
+// scripts such conversations step by step (script_test.go).
+//
+// The source follows the standard: session.go holds the state machine
+// with T.30 Figure 5-2 drawn above it and its timers (each sub-state
+// timer on its own, combined by min in Deadline); exchange.go the
+// command/response exchanges (the responses each command accepts, its
+// tries); transmit.go and receive.go the two roles; send.go the signals;
+// driver.go the goroutine that runs a session over a Modem; timing.go the
+// signal timing modems need.
 //
 // # Robustness
 //
@@ -73,6 +82,12 @@
 // flags begin (T.30 5.4.3.1), so a slow answer is waited for rather than
 // talked over. CRP counts as a try (as in libspandsp), so a peer answering
 // everything with CRP cannot hold the call; RR is answered for up to T5.
+// A response that arrives damaged (bad FCS, or V.21 flags with no valid
+// frame) is not silence: the command is repeated after T4 as usual, but
+// against its own budget (Config.MaxDamagedTries, 9), not the three tries
+// meant for a dead line. An ECM block whose fourth PPR asks for fewer
+// frames than the first is converging and is corrected on at the same
+// speed (CTC); one that is not falls back a speed, or ends with EOR.
 // A receiver that has confirmed the last page ends successfully even if the
 // final DCN is lost. A missing EventSendDone cannot hang a call (each send
 // has a watchdog). Frames are delivered to the session whole;

@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/require"
@@ -118,7 +119,27 @@ func endpoints(t testing.TB, spec callSpec) (a, b transport.Endpoint) {
 	return transport.NewConn(ia, cb.LocalAddr(), nil), transport.NewConn(ib, ca.LocalAddr(), nil)
 }
 
-func runCall(t testing.TB, spec callSpec) callOutcome {
+// runCall holds the call. Over the in-memory pipe it runs in a synctest
+// bubble, on virtual time: T.30's timers and pacing cost no wall time,
+// and a loaded machine cannot make a side miss its timers. Over UDP it
+// runs on a clock spec.speed times faster than real time.
+func runCall(t *testing.T, spec callSpec) callOutcome {
+	t.Helper()
+	if spec.udp {
+		if spec.speed == 0 {
+			spec.speed = 20
+		}
+		return runCallOn(t, spec, newScaledClock(spec.speed))
+	}
+	if spec.timeout == 0 {
+		spec.timeout = 20 * time.Minute // of virtual time
+	}
+	var out callOutcome
+	synctest.Test(t, func(t *testing.T) { out = runCallOn(t, spec, clock.Real()) })
+	return out
+}
+
+func runCallOn(t testing.TB, spec callSpec, clk clock.Clock) callOutcome {
 	t.Helper()
 	if spec.height == 0 {
 		spec.height = 300
@@ -136,7 +157,6 @@ func runCall(t testing.TB, spec callSpec) callOutcome {
 		spec.timeout = 60 * time.Second
 	}
 	out := callOutcome{doc: testDoc(spec.pages, spec.height, t30.ResFine)}
-	clk := newScaledClock(spec.speed)
 	epA, epB := endpoints(t, spec)
 	if spec.rtp {
 		epA = transport.NewRTPConn(epA, nil)

@@ -28,8 +28,10 @@ import (
 // path and pages.
 func letterTIFF(t testing.TB, n int, cfg *tiff.WriterConfig) (string, []*t4.Bitmap) {
 	t.Helper()
-	pages, err := sample.Letters(n, sample.Fine)
+	all, err := letters()
 	require.NoError(t, err)
+	require.LessOrEqual(t, n, len(all))
+	pages := all[:n]
 	path := filepath.Join(t.TempDir(), "letter.tif")
 	f, err := os.Create(path)
 	require.NoError(t, err)
@@ -63,6 +65,10 @@ func bitmapsOf(t *testing.T, path string) ([]*t4.Bitmap, []tiff.PageInfo) {
 	}
 	return bms, infos
 }
+
+// letters renders the synthetic pages once (about 100 ms a page, much
+// more under -race).
+var letters = sync.OnceValues(func() ([]*t4.Bitmap, error) { return sample.Letters(3, sample.Fine) })
 
 // freePort returns a UDP port on 127.0.0.1 that was free a moment ago.
 func freePort(t testing.TB) string {

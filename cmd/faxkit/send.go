@@ -45,7 +45,11 @@ const callFlagsHelp = `flags:
   -pace=true|false    real-time pacing (default true); false sends as fast as possible
   -ident STRING       local ident (TSI/CSI), up to 20 characters
   -timeout DURATION   end the call after this long (default: T.30 timers only)
-  -json               print one JSON object with the result on stdout
+  -json               print one JSON object with the result on stdout: ok, result,
+                      pages, pages_rejected, bit_rate, compression, resolution, ecm,
+                      bad_rows, remote_ident, duration_ms, call_id, output (receive),
+                      page_detail (per page), error (what ended the call, when
+                      not the T.30 result: e.g. -timeout)
   -rtp                carry IFP over RTP (payload type -rtp-pt, default 96) instead of UDPTL
 ` + traceHelp
 

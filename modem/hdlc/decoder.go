@@ -92,7 +92,7 @@ func (d *Decoder) Frame() []byte { return d.frame }
 // Stats returns the counts so far.
 func (d *Decoder) Stats() Stats { return d.stats }
 
-// FramingOK reports whether a preamble has been seen since the last Reset.
+// Framing reports whether a preamble has been seen since the last Reset.
 func (d *Decoder) Framing() bool { return d.framingOK }
 
 // PutBit takes the next received bit (only its low bit counts) and

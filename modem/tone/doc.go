@@ -27,8 +27,17 @@
 // CNG, ANS, ANS/PR, ANSam, ANSam/PR; tone_gen for CNG at −6 and −43 dBm0)
 // are recognised through µ-law and A-law, and its detector
 // (modem_connect_tones_rx) recognises each of our tones as the same kind.
+// spandsp's V.21 flag preamble (hdlc_tx through fsk_tx) is reported as the
+// V.21 preamble within 200 ms at −6 to −43 dBm0 through both laws.
 // Sixty seconds of synthetic voiced speech, white noise, an 1100+1336 Hz
 // dual tone and a V.21 flag stream raise no tone.
+//
+// CPU per 20 ms block (go test ./modem/tone -bench . -benchtime 20000x,
+// CPU time, spandsp timed in the same run): the detector (CNG and the
+// ANS family together) 1.2 µs, against 1.2 µs for spandsp's CNG detector
+// plus 1.4 µs for its ANS detector; 3.1 µs with the V.21 preamble
+// detector; the ANSam/PR generator 0.75 µs (spandsp 1.5 µs); 0
+// allocations per block.
 //
 // Limitations: the CNG cadence (the 3 s gaps) is not required for
 // recognition, only the burst; V.8's CI, CM and JM sequences and the

@@ -196,10 +196,11 @@ func TestSpandspDetectsOurTones(t *testing.T) {
 }
 
 // speechLike synthesises voiced sounds: a gliding pitch with harmonics
-// shaped by two moving formants, syllables of 100-300 ms with pauses.
+// shaped by two formants, syllables of 100-300 ms with pauses.
 func speechLike(rng *rand.Rand, n int) []int16 {
 	out := make([]int16, n)
-	var ph [40]float64
+	var ph [40]dsp.Phase
+	var gain [40]float64
 	i := 0
 	for i < n {
 		syl := 800 + rng.IntN(1600)
@@ -207,14 +208,21 @@ func speechLike(rng *rand.Rand, n int) []int16 {
 		glide := (rng.Float64() - 0.5) * 60
 		f1, f2 := 300+500*rng.Float64(), 900+1500*rng.Float64()
 		amp := dsp.DBm0ToPeak(-10 - 20*rng.Float64())
+		for h := 1; h < len(gain); h++ {
+			fh := float64(h) * f0
+			gain[h] = 0
+			if fh < 3800 {
+				gain[h] = 1/(1+math.Pow((fh-f1)/150, 2)) + 0.5/(1+math.Pow((fh-f2)/200, 2))
+			}
+		}
 		for k := 0; k < syl && i < n; k, i = k+1, i+1 {
-			f := f0 + glide*float64(k)/float64(syl)
+			step := dsp.PhaseStep(f0 + glide*float64(k)/float64(syl))
 			var v float64
-			for h := 1; h < len(ph) && float64(h)*f < 3800; h++ {
-				fh := float64(h) * f
-				ph[h] += 2 * math.Pi * fh / 8000
-				g := 1/(1+math.Pow((fh-f1)/150, 2)) + 0.5/(1+math.Pow((fh-f2)/200, 2))
-				v += g * math.Sin(ph[h])
+			for h := 1; h < len(ph); h++ {
+				ph[h] += step * dsp.Phase(h)
+				if gain[h] != 0 {
+					v += gain[h] * dsp.Sin(ph[h])
+				}
 			}
 			env := math.Sin(math.Pi * float64(k) / float64(syl))
 			out[i] = dsp.Sat16(amp * 0.3 * env * v)
@@ -226,9 +234,9 @@ func speechLike(rng *rand.Rand, n int) []int16 {
 
 func TestNoFalseAlarms(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
-	inputs := map[string][]int16{
-		"speech": speechLike(rng, 60*8000),
-	}
+	speech := speechLike(rng, 60*8000)
+	assert.InDelta(t, -25, dsp.PowerToDBm0(dsp.MeanPower(speech)), 10, "speech level")
+	inputs := map[string][]int16{"speech": speech}
 	noise := make([]int16, 30*8000)
 	dsp.NewAWGN(9, -20).Fill(noise)
 	inputs["noise"] = noise
@@ -293,4 +301,34 @@ func FuzzDetector(f *testing.F) {
 		}
 		require.True(t, found, "%+v", ev)
 	})
+}
+
+// spandsp's V.21 HDLC preamble (hdlc_tx flags through fsk_tx) is found,
+// and raises no connect tone, through both laws and from −6 to −43 dBm0.
+func TestDetectSpandspPreamble(t *testing.T) {
+	for _, level := range []string{"-6", "-14", "-43"} {
+		for _, law := range []g711.Law{g711.ULaw, g711.ALaw} {
+			sig := fskref.Samples(fskref.Run(t, []byte("ff13800011\n"), "hdlctx", level, "38"))
+			sig = append(make([]int16, 800), sig...)
+			g711.Channel(law, sig)
+			ev := detect(NewDetector(DetConfig{Preamble: true}), sig)
+			require.NotEmpty(t, ev, "%s %v", level, law)
+			assert.Equal(t, V21Preamble, ev[0].Tone, "%s %v", level, law)
+			assert.Less(t, ms(ev[0].At-800), 200.0, "%s %v", level, law)
+			for _, e := range ev {
+				assert.Equal(t, V21Preamble, e.Tone)
+			}
+		}
+	}
+}
+
+// faxkit's dBm0 (internal/dsp) is spandsp's: its tone_gen and
+// awgn_init_dbm0 at a level measure that level with our meter.
+func TestLevelConventionMatchesSpandsp(t *testing.T) {
+	for _, level := range []float64{-10, -30} {
+		tone := fskref.Samples(fskref.Run(t, nil, "tonegen", "1000", fskref.Ftoa(level), "1000", "0", "8000"))
+		assert.InDelta(t, level, dsp.PowerToDBm0(dsp.MeanPower(tone)), 0.05, "tone_gen at %v dBm0", level)
+		noise := fskref.Samples(fskref.Run(t, nil, "awgn", fskref.Ftoa(level), "80000"))
+		assert.InDelta(t, level, dsp.PowerToDBm0(dsp.MeanPower(noise)), 0.1, "awgn at %v dBm0", level)
+	}
 }

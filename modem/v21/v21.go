@@ -79,7 +79,6 @@ type Receiver struct {
 	events [maxEvents]Event
 	frames [maxEvents][hdlc.MaxFrame]byte
 	nev    int
-	at     int64
 	stats  RxStats
 }
 
@@ -92,7 +91,7 @@ func NewReceiver() *Receiver {
 func (r *Receiver) Reset() {
 	r.demod.Reset()
 	r.dec.Reset()
-	r.nev, r.at, r.stats = 0, 0, RxStats{}
+	r.nev, r.stats = 0, RxStats{}
 }
 
 // Carrier reports whether a carrier is present.
@@ -108,14 +107,7 @@ func (r *Receiver) Stats() RxStats { return r.stats }
 // slice and the frames in it are valid until the next call.
 func (r *Receiver) Process(in []int16) []Event {
 	r.nev = 0
-	for len(in) > 0 {
-		// Sample-exact event times: process in runs of up to 40 samples
-		// (a bit and a half), then advance the clock.
-		n := min(len(in), 40)
-		r.demod.Process(in[:n], (*sink)(r))
-		r.at += int64(n)
-		in = in[n:]
-	}
+	r.demod.Process(in, (*sink)(r))
 	return r.events[:r.nev]
 }
 
@@ -124,7 +116,7 @@ func (r *Receiver) add(k EventKind, frame []byte) {
 		r.stats.Dropped++
 		return
 	}
-	e := Event{Kind: k, At: r.at}
+	e := Event{Kind: k, At: r.demod.Samples() - 1}
 	if frame != nil {
 		n := copy(r.frames[r.nev][:], frame)
 		e.Frame = r.frames[r.nev][:n]
@@ -193,21 +185,36 @@ func (t *Transmitter) Reset() {
 	t.enc.Reset()
 }
 
+// again starts a new transmission when queuing after the last one ended.
+func (t *Transmitter) again() {
+	if t.mod.Ended() {
+		t.Reset()
+	}
+}
+
 // Preamble queues flags lasting d: T.30 clause 5.3.1 sends 1 s ± 15 % of
 // flags before the first frame of a transmission at V.21.
 func (t *Transmitter) Preamble(d time.Duration) error {
+	t.again()
 	n := int((d*BitRate/time.Second + 7) / 8)
 	return t.enc.Flags(n)
 }
 
 // Frame queues a frame (without FCS; the transmitter appends it).
-func (t *Transmitter) Frame(f []byte) error { return t.enc.Frame(f) }
+func (t *Transmitter) Frame(f []byte) error {
+	t.again()
+	return t.enc.Frame(f)
+}
 
 // Abort queues an HDLC abort.
-func (t *Transmitter) Abort() error { return t.enc.Abort() }
+func (t *Transmitter) Abort() error {
+	t.again()
+	return t.enc.Abort()
+}
 
 // End queues the end of the transmission: after the queued frames and a
-// closing flag the carrier stops.
+// closing flag the carrier stops. Queuing anything after Done starts a
+// new transmission.
 func (t *Transmitter) End() error { return t.enc.End() }
 
 // Active reports whether the transmitter has something to send or is

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/faxkit/faxkit/modem/internal/ber"
+	"github.com/faxkit/faxkit/modem/internal/qamref"
 )
 
 func TestBadRate(t *testing.T) {
@@ -156,4 +157,78 @@ func pcmBytes(a []int16) []byte {
 		binary.LittleEndian.PutUint16(b[2*i:], uint16(v))
 	}
 	return b
+}
+
+// TestTEP receives a transmission that starts with the optional talker
+// echo protection tone.
+func TestTEP(t *testing.T) {
+	bits := ber.Bits(ber.Preamble+4000, 12)
+	i := 0
+	tx, err := NewTx(TxConfig{Rate: 2400, TEP: true, GetBit: func() int {
+		if i == len(bits) {
+			return EndOfData
+		}
+		i++
+		return int(bits[i-1])
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var audio []int16
+	buf := make([]int16, 160)
+	for !tx.Done() {
+		audio = append(audio, buf[:tx.Modulate(buf)]...)
+	}
+	got, _ := receive(t, 2400, append(audio, make([]int16, 800)...))
+	if e, _ := ber.Compare(bits, got); e != 0 {
+		t.Errorf("%d bit errors after TEP", e)
+	}
+}
+
+// TestBelowThreshold: a transmission 4 dB under the carrier-detect level
+// raises no carrier.
+func TestBelowThreshold(t *testing.T) {
+	audio := ber.Channel{Signal: -49.5, SNR: ber.NoNoise}.Apply(transmit(t, 4800, ber.Bits(2000, 1)))
+	_, rx := receive(t, 4800, audio)
+	var up bool
+	rx.cfg.Status = func(s Status) { up = up || s == CarrierUp }
+	rx.Reset()
+	run(rx, audio)
+	if up {
+		t.Error("carrier detected at -49.5 dBm0")
+	}
+}
+
+// TestSpandspTEP receives libspandsp's transmission with its talker echo
+// protection tone.
+func TestSpandspTEP(t *testing.T) {
+	bits := ber.Bits(ber.Preamble+4000, 13)
+	audio := append(qamref.TxTEP(t, "v27ter", 2400, -20, bits), make([]int16, 800)...)
+	got, _ := receive(t, 2400, audio)
+	if e, _ := ber.Compare(bits, got); e != 0 {
+		t.Errorf("%d bit errors after spandsp's TEP", e)
+	}
+}
+
+// TestWrongRate: a receiver set for one rate must not deliver data from a
+// transmission at the other (the baud rates differ, so segment 3's
+// reversals are not found).
+func TestWrongRate(t *testing.T) {
+	for _, c := range []struct{ tx, rx int }{{2400, 4800}, {4800, 2400}} {
+		audio := append(transmit(t, c.tx, ber.Bits(4000, 1)), make([]int16, 800)...)
+		var st []Status
+		n := 0
+		rx, err := NewRx(RxConfig{Rate: c.rx, PutBit: func(int) { n++ }, Status: func(s Status) { st = append(st, s) }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		run(rx, audio)
+		trained := false
+		for _, s := range st {
+			trained = trained || s == TrainingSucceeded
+		}
+		if trained || n != 0 {
+			t.Errorf("%d bit/s signal into a %d receiver: statuses %v, %d bits", c.tx, c.rx, st, n)
+		}
+	}
 }

@@ -34,8 +34,12 @@
 // equaliser is trained by normalised LMS on the remaining 382 symbols of
 // segment 3; if the mean squared error over its last 128 symbols leaves
 // less than 10 dB (9600), 8 dB (7200) or 5 dB (4800) signal-to-error, the
-// training fails and the receiver waits for the carrier to drop. From
-// segment 4 on it is decision directed: the equaliser keeps adapting, the
+// training fails and the receiver waits for the carrier to drop. Segment
+// 4 must then decode as ones (at most 10% zeros after the descrambler's
+// 23 bits): a signal at another V.29 rate can train the equaliser, but
+// not pass this, so a receiver set to the wrong rate reports training
+// failed and delivers nothing. Segment 4's ones are not delivered. From
+// then on it is decision directed: the equaliser keeps adapting, the
 // carrier loop (which reports the frequency offset) keeps the phase, and a
 // Mueller-Müller detector on the equaliser output, with a slow pull that
 // keeps the equaliser's energy on its centre tap, keeps the symbol timing.

@@ -55,7 +55,8 @@ const (
 	stFit                   // estimating gain and phase on the alternations
 	stABAB                  // tracking ABAB, waiting for segment 3
 	stTrain                 // training the equaliser on segment 3
-	stData                  // decision directed: segment 4, then data
+	stOnes                  // segment 4: checking that it decodes as ones
+	stData                  // decision directed: data
 	stFailed                // training failed; waiting for the carrier to drop
 )
 
@@ -100,12 +101,15 @@ type Rx struct {
 	mse       float64
 	es        float64
 	pts       []complex128
+	slicer    *qam.Slicer
 	desc      qam.Scrambler
 	prevPhase int
 	symbols   int
 	prevD     complex128
 	prevZ     complex128
 	nsym      int
+	nbits     int // segment 4 bits decoded
+	zeros     int // of which (after the descrambler's 23) were 0
 }
 
 // timingGain is the Mueller-Müller loop gain, samples per unit of normalised
@@ -146,6 +150,7 @@ func NewRx(cfg RxConfig) (*Rx, error) {
 	default:
 		r.pts = []complex128{points[0], 0, points[2], 0, points[4], 0, points[6], 0}
 	}
+	r.slicer = qam.NewSlicer(r.pts)
 	r.Reset()
 	return r, nil
 }
@@ -169,7 +174,7 @@ func (r *Rx) Trained() bool { return r.st == stData }
 // ratio at the decision point, in dB (the ratio of the mean constellation
 // power to the mean squared decision error), or 0 before training.
 func (r *Rx) SignalQuality() float64 {
-	if r.st != stData && r.st != stTrain || r.mse <= 0 {
+	if r.st != stData && r.st != stTrain && r.st != stOnes || r.mse <= 0 {
 		return 0
 	}
 	return 10 * math.Log10(r.es/r.mse)
@@ -200,7 +205,7 @@ func (r *Rx) Process(samples []int16) {
 			}
 		} else if r.pow < r.off {
 			r.carrier = false
-			if r.st == stData || r.st == stTrain {
+			if r.st == stData || r.st == stTrain || r.st == stOnes {
 				r.desc.Reg = 0
 			}
 			r.st = stIdle
@@ -432,13 +437,13 @@ func (r *Rx) symbol(z complex128) {
 				r.status(TrainingFailed)
 				return
 			}
-			r.st = stData
+			r.st = stOnes
 			r.desc = qam.Scrambler{A: 18, B: 23}
 			r.prevPhase = 0
 			r.symbols = 0
-			r.status(TrainingSucceeded)
+			r.nbits, r.zeros = 0, 0
 		}
-	case stData:
+	case stOnes, stData:
 		r.data(zr)
 	}
 }
@@ -454,15 +459,7 @@ func (r *Rx) minQuality() float64 {
 }
 
 func (r *Rx) data(zr complex128) {
-	best, bi := math.Inf(1), 0
-	for i, p := range r.pts {
-		if p == 0 {
-			continue
-		}
-		if d := sq(zr - p); d < best {
-			best, bi = d, i
-		}
-	}
+	bi, best := r.slicer.Nearest(zr)
 	want := r.pts[bi]
 	r.mse += (best - r.mse) * (1.0 / 256)
 	r.adapt(zr, want, dataMu)
@@ -499,11 +496,36 @@ func (r *Rx) data(zr complex128) {
 		r.put(put, q>>2)
 		r.put(put, q>>1)
 	}
+	if r.st == stOnes && r.symbols == seg4Len {
+		r.checkOnes()
+	}
 }
 
 func (r *Rx) put(put func(int), b int) {
 	b = r.desc.Descramble(b & 1)
+	if r.st == stOnes {
+		// Segment 4 is scrambled ones: once the descrambler has
+		// synchronised (23 bits), count what does not decode as one.
+		if r.nbits++; r.nbits > 23 && b == 0 {
+			r.zeros++
+		}
+		return
+	}
 	if put != nil {
 		put(b)
 	}
+}
+
+// checkOnes ends segment 4: training succeeded only if it decoded as
+// ones. A signal at another V.29 rate can train the equaliser (an FIR
+// can learn the affine map between two rates' C/D points on the
+// pseudo-random segment 3) but decodes segment 4 as noise.
+func (r *Rx) checkOnes() {
+	if r.zeros*10 > r.nbits-23 {
+		r.st = stFailed
+		r.status(TrainingFailed)
+		return
+	}
+	r.st = stData
+	r.status(TrainingSucceeded)
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/faxkit/faxkit/modem/internal/ber"
+	"github.com/faxkit/faxkit/modem/internal/qamref"
 )
 
 func TestBadRate(t *testing.T) {
@@ -156,4 +157,74 @@ func pcmBytes(a []int16) []byte {
 		binary.LittleEndian.PutUint16(b[2*i:], uint16(v))
 	}
 	return b
+}
+
+// TestTEP receives a transmission that starts with the optional talker
+// echo protection tone.
+func TestTEP(t *testing.T) {
+	bits := ber.Bits(ber.Preamble+4000, 12)
+	i := 0
+	tx, err := NewTx(TxConfig{Rate: 7200, TEP: true, GetBit: func() int {
+		if i == len(bits) {
+			return EndOfData
+		}
+		i++
+		return int(bits[i-1])
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var audio []int16
+	buf := make([]int16, 160)
+	for !tx.Done() {
+		audio = append(audio, buf[:tx.Modulate(buf)]...)
+	}
+	got, _ := receive(t, 7200, append(audio, make([]int16, 800)...))
+	if e, _ := ber.Compare(bits, got); e != 0 {
+		t.Errorf("%d bit errors after TEP", e)
+	}
+}
+
+// TestBelowThreshold: a transmission 4 dB under the carrier-detect level
+// raises no carrier.
+func TestBelowThreshold(t *testing.T) {
+	audio := ber.Channel{Signal: -49.5, SNR: ber.NoNoise}.Apply(transmit(t, 9600, ber.Bits(2000, 1)))
+	_, rx := receive(t, 9600, audio)
+	var up bool
+	rx.cfg.Status = func(s Status) { up = up || s == CarrierUp }
+	rx.Reset()
+	run(rx, audio)
+	if up {
+		t.Error("carrier detected at -49.5 dBm0")
+	}
+}
+
+// TestSpandspTEP receives libspandsp's transmission with its talker echo
+// protection tone.
+func TestSpandspTEP(t *testing.T) {
+	bits := ber.Bits(ber.Preamble+4000, 13)
+	audio := append(qamref.TxTEP(t, "v29", 7200, -20, bits), make([]int16, 800)...)
+	got, _ := receive(t, 7200, audio)
+	if e, _ := ber.Compare(bits, got); e != 0 {
+		t.Errorf("%d bit errors after spandsp's TEP", e)
+	}
+}
+
+// TestWrongRate: a receiver set for 9600 bit/s must not deliver data from
+// a 4800 or 7200 bit/s transmission (T.30 then sees the TCF fail).
+func TestWrongRate(t *testing.T) {
+	for _, rate := range []int{4800, 7200} {
+		audio := append(transmit(t, rate, ber.Bits(4000, 1)), make([]int16, 800)...)
+		var st []Status
+		n := 0
+		rx, err := NewRx(RxConfig{Rate: 9600, PutBit: func(int) { n++ }, Status: func(s Status) { st = append(st, s) }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		run(rx, audio)
+		want := []Status{CarrierUp, TrainingFailed, CarrierDown}
+		if n != 0 || len(st) != 3 || st[0] != want[0] || st[1] != want[1] || st[2] != want[2] {
+			t.Errorf("%d bit/s signal into a 9600 receiver: statuses %v, %d bits; want %v and no bits", rate, st, n, want)
+		}
+	}
 }

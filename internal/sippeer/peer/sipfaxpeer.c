@@ -119,6 +119,7 @@ static struct {
     int offer_in_ack;           /* we offered in a 2xx; the ACK has the answer */
     int shutdown_sent, shutdown_done;
     double reinvite_at, bye_at, await_deadline, deadline, call_up_at, answer_at;
+    double grace_until;         /* hung up mid-T.30: let spandsp end its side */
     int t38_switch_ms;
 
     /* SDP we send */
@@ -1148,6 +1149,14 @@ int main(int argc, char **argv)
                 nua_respond(g.call, SIP_200_OK, SIPTAG_CONTENT_TYPE_STR("application/sdp"),
                             SIPTAG_PAYLOAD_STR(g.local_sdp), TAG_END());
         }
+        if (!g.done && g.call_ended && g.t38_running && !g.phase_e_seen) {
+            /* A BYE right after the last T.30 message (a receiver hangs up
+               on DCN): give spandsp a moment of its clock to reach phase E. */
+            if (g.grace_until == 0)
+                g.grace_until = now + 1000.0 / g.speedup + 100;
+            if (now < g.grace_until)
+                goto media;
+        }
         if (!g.done && g.call_ended) {
             if (g.phase_e_seen)
                 finish(g.completion == T30_ERR_OK ? EXIT_OK : EXIT_T30, NULL);
@@ -1180,6 +1189,7 @@ int main(int argc, char **argv)
                     ; /* finished when the BYE completes, above */
             }
         }
+    media:
         /* audio */
         if (g.call_up && !g.call_ended && g.media == MEDIA_AUDIO && g.have_rtp_remote) {
             if (now >= g.next_rtp) {
@@ -1190,7 +1200,7 @@ int main(int argc, char **argv)
                 next = g.next_rtp;
         }
         /* T.38 clock */
-        if (g.t38_running && !g.call_ended) {
+        if (g.t38_running && (!g.call_ended || (!g.done && now < g.grace_until))) {
             if (now >= g.next_tick) {
                 drain_sockets();
                 g.next_tick += 20.0 / g.speedup;

@@ -8,9 +8,14 @@
 // Levels and SNR: the channel scales the transmitted signal to exactly
 // Signal dBm0, measured over the middle half of the transmission (the
 // data), so that every transmitter, faxkit's or spandsp's, meets the same
-// signal-to-noise ratio; the noise is white Gaussian over 0-4 kHz at
-// Signal-SNR dBm0. 0 dBm0 is the G.711 level (+3.14 dBm0 is the largest
-// sine wave in µ-law).
+// signal-to-noise ratio; the noise (internal/dsp.AWGN, seeded) is white
+// Gaussian over 0-4 kHz at Signal-SNR dBm0, added before the G.711 codec
+// (modem/g711) as in spandsp's line model. 0 dBm0 is the G.711 level
+// (+3.14 dBm0 is the largest sine wave in µ-law).
+//
+// Offsets: CarrierOffset shifts every frequency by a single-sideband
+// mixer (127-tap Hilbert transformer); TimingPPM resamples the signal
+// (windowed sinc, 32 taps) as a receiver clock that fast would.
 //
 // The line filter (LineFilter) is a fixed telephone-channel model without
 // echo: a 2nd-order Butterworth high-pass at 300 Hz followed by a

@@ -163,3 +163,27 @@ func TestEqualizerLMS(t *testing.T) {
 		t.Errorf("equaliser MSE %.2g after training", mse)
 	}
 }
+
+func TestSlicerExact(t *testing.T) {
+	v29 := []complex128{3, 1 + 1i, 3i, -1 + 1i, -3, -1 - 1i, -3i, 1 - 1i,
+		5, 3 + 3i, 5i, -3 + 3i, -5, -3 - 3i, -5i, 3 - 3i}
+	sets := [][]complex128{v29, v29[:8], {3, 0, 3i, 0, -3, 0, -3i, 0}}
+	seed := uint64(3)
+	for _, pts := range sets {
+		s := NewSlicer(pts)
+		for range 200000 {
+			seed = seed*6364136223846793005 + 1442695040888963407
+			z := complex(float64(int32(seed>>32))/float64(1<<31)*8, float64(int32(seed))/float64(1<<31)*8)
+			got, gd := s.Nearest(z)
+			want, wd := 0, math.Inf(1)
+			for i, p := range pts {
+				if p != 0 && sq(z-p) < wd {
+					want, wd = i, sq(z-p)
+				}
+			}
+			if got != want && math.Abs(gd-wd) > 1e-12 {
+				t.Fatalf("Nearest(%v) = %d (%v), want %d (%v)", z, got, gd, want, wd)
+			}
+		}
+	}
+}

@@ -9,6 +9,7 @@ package qamref
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
 	"os"
@@ -34,20 +35,44 @@ func Exe(t testing.TB) string {
 	t.Helper()
 	flags := peertest.CFlags(t, "spandsp", "apt-get install libspandsp-dev")
 	build.once.Do(func() {
-		// Built once per test process into a directory that outlives
-		// the first test (t.TempDir would not).
+		// The binary is cached under the user cache directory, keyed by
+		// the source and flags, so that test runs neither rebuild it nor
+		// leave copies behind.
 		_, file, _, _ := runtime.Caller(0)
 		src := filepath.Join(filepath.Dir(file), "csrc", "qamref.c")
-		dir, err := os.MkdirTemp("", "faxkit-qamref")
+		code, err := os.ReadFile(src)
 		if err != nil {
 			build.err = err
 			return
 		}
-		exe := filepath.Join(dir, "qamref")
-		args := append([]string{"-O2", "-Wall", "-o", exe, src}, flags...)
+		h := sha256.New()
+		h.Write(code)
+		h.Write([]byte(strings.Join(flags, " ")))
+		dir, err := os.UserCacheDir()
+		if err != nil {
+			dir = os.TempDir()
+		}
+		dir = filepath.Join(dir, "faxkit-qamref")
+		exe := filepath.Join(dir, fmt.Sprintf("qamref-%x", h.Sum(nil)[:8]))
+		if _, err := os.Stat(exe); err == nil {
+			build.exe = exe
+			return
+		}
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			build.err = err
+			return
+		}
+		tmp := fmt.Sprintf("%s.%d", exe, os.Getpid())
+		args := append([]string{"-O2", "-Wall", "-o", tmp, src}, flags...)
 		args = append(args, "-lm")
 		if out, err := exec.Command("cc", args...).CombinedOutput(); err != nil {
 			build.err = fmt.Errorf("building qamref: %v\n%s", err, out)
+			return
+		}
+		// Rename is atomic: concurrent test processes each build and
+		// one copy wins.
+		if err := os.Rename(tmp, exe); err != nil {
+			build.err = err
 			return
 		}
 		build.exe = exe
@@ -75,7 +100,18 @@ func run(t testing.TB, stdin []byte, args ...string) ([]byte, string) {
 // its shutdown.
 func Tx(t testing.TB, modem string, rate int, level float64, bits []byte) []int16 {
 	t.Helper()
-	out, _ := run(t, bits, "tx", modem, strconv.Itoa(rate), strconv.FormatFloat(level, 'f', 2, 64))
+	return tx(t, modem, rate, level, bits, "notep")
+}
+
+// TxTEP is Tx with the optional talker echo protection tone first.
+func TxTEP(t testing.TB, modem string, rate int, level float64, bits []byte) []int16 {
+	t.Helper()
+	return tx(t, modem, rate, level, bits, "tep")
+}
+
+func tx(t testing.TB, modem string, rate int, level float64, bits []byte, tep string) []int16 {
+	t.Helper()
+	out, _ := run(t, bits, "tx", modem, strconv.Itoa(rate), strconv.FormatFloat(level, 'f', 2, 64), tep)
 	s := make([]int16, len(out)/2)
 	for i := range s {
 		s[i] = int16(binary.LittleEndian.Uint16(out[2*i:]))

@@ -17,10 +17,15 @@
  *                                      FLAGS preamble flags, the frames, closing flags
  *   fskref hdlcrx [CUTOFF]             stdin: samples; stdout lines
  *                                      "frame HEX OK" and "status CODE"
+ *   fskref awgn LEVEL N                N samples of awgn_init_dbm0(seed 1234, LEVEL)
  *   fskref tonerx TYPE                 stdin: samples; stdout "tone CODE SAMPLE" lines
  *                                      from modem_connect_tones_rx(TYPE)
  *   fskref bench N                     CPU ns per 160-sample block of fsk_rx and
  *                                      fsk_tx over N blocks, as "rx NS\ntx NS"
+ *   fskref tonebench N                 CPU ns per 160-sample block of
+ *                                      modem_connect_tones_rx (CNG and ANS
+ *                                      detectors) and _tx (ANSam/PR), as
+ *                                      "cng NS\nans NS\ntx NS"
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -199,6 +204,17 @@ int main(int argc, char *argv[])
         }
         return 0;
     }
+    if (strcmp(argv[1], "awgn") == 0 && argc == 4)
+    {
+        awgn_state_t *s = awgn_init_dbm0(NULL, 1234, atof(argv[2]));
+        long n = atol(argv[3]), i;
+        for (i = 0; i < n; i++)
+        {
+            int16_t v = awgn(s);
+            fwrite(&v, 2, 1, stdout);
+        }
+        return 0;
+    }
     if (strcmp(argv[1], "tonerx") == 0 && argc == 3)
     {
         size_t n, i;
@@ -309,6 +325,32 @@ int main(int argc, char *argv[])
             fsk_tx(tx, amp, 160);
         t2 = cpu_ns();
         printf("rx %.1f\ntx %.1f\nsink %d\n", (t1 - t0) / blocks, (t2 - t1) / blocks, amp[7] & 1);
+        return 0;
+    }
+    if (strcmp(argv[1], "tonebench") == 0 && argc == 3)
+    {
+        long blocks = atol(argv[2]), b;
+        modem_connect_tones_tx_state_t *tx = modem_connect_tones_tx_init(NULL, MODEM_CONNECT_TONES_ANSAM_PR);
+        modem_connect_tones_rx_state_t *cng = modem_connect_tones_rx_init(NULL, MODEM_CONNECT_TONES_FAX_CNG, NULL, NULL);
+        modem_connect_tones_rx_state_t *ans = modem_connect_tones_rx_init(NULL, MODEM_CONNECT_TONES_ANS, NULL, NULL);
+        int16_t sig[8000];
+        double t0, t1, t2, t3;
+        for (b = 0; b < 50; b++)
+            modem_connect_tones_tx(tx, sig + 160 * b, 160);
+        t0 = cpu_ns();
+        for (b = 0; b < blocks; b++)
+            modem_connect_tones_rx(cng, sig + 160 * (b % 50), 160);
+        t1 = cpu_ns();
+        for (b = 0; b < blocks; b++)
+            modem_connect_tones_rx(ans, sig + 160 * (b % 50), 160);
+        t2 = cpu_ns();
+        for (b = 0; b < blocks; b++)
+        {
+            if (modem_connect_tones_tx(tx, amp, 160) < 160)
+                tx = modem_connect_tones_tx_init(tx, MODEM_CONNECT_TONES_ANSAM_PR);
+        }
+        t3 = cpu_ns();
+        printf("cng %.1f\nans %.1f\ntx %.1f\n", (t1 - t0) / blocks, (t2 - t1) / blocks, (t3 - t2) / blocks);
         return 0;
     }
     return 2;

@@ -5,8 +5,9 @@
  * and never linked into faxkit. spandsp is LGPL: this file only calls its
  * public API.
  *
- *   qamref tx MODEM RATE LEVEL      data bits (bytes 0/1) on stdin,
- *                                   16-bit little-endian 8 kHz audio on stdout
+ *   qamref tx MODEM RATE LEVEL [tep] data bits (bytes 0/1) on stdin,
+ *                                   16-bit little-endian 8 kHz audio on stdout;
+ *                                   "tep" sends the talker echo protection tone
  *   qamref rx MODEM RATE            audio on stdin, received bits (bytes 0/1)
  *                                   on stdout, status changes on stderr
  *   qamref bench-rx MODEM RATE REPS audio on stdin; prints CPU ns per
@@ -80,18 +81,18 @@ static int rx27(void *s, const int16_t *a, int n) { return v27ter_rx((v27ter_rx_
 static int tx17(void *s, int16_t *a, int n) { return v17_tx((v17_tx_state_t *) s, a, n); }
 static int rx17(void *s, const int16_t *a, int n) { return v17_rx((v17_rx_state_t *) s, a, n); }
 
-static void make_tx(struct modem *m, const char *name, int rate, float level, get_bit_func_t gb)
+static void make_tx(struct modem *m, const char *name, int rate, float level, int tep, get_bit_func_t gb)
 {
     if (strcmp(name, "v29") == 0) {
-        v29_tx_state_t *s = v29_tx_init(NULL, rate, 0, gb, NULL);
+        v29_tx_state_t *s = v29_tx_init(NULL, rate, tep, gb, NULL);
         v29_tx_power(s, level);
         m->tx = s; m->txf = tx29;
     } else if (strcmp(name, "v27ter") == 0) {
-        v27ter_tx_state_t *s = v27ter_tx_init(NULL, rate, 0, gb, NULL);
+        v27ter_tx_state_t *s = v27ter_tx_init(NULL, rate, tep, gb, NULL);
         v27ter_tx_power(s, level);
         m->tx = s; m->txf = tx27;
     } else if (strcmp(name, "v17") == 0) {
-        v17_tx_state_t *s = v17_tx_init(NULL, rate, 0, gb, NULL);
+        v17_tx_state_t *s = v17_tx_init(NULL, rate, tep, gb, NULL);
         v17_tx_power(s, level);
         m->tx = s; m->txf = tx17;
     } else {
@@ -184,8 +185,9 @@ int main(int argc, char **argv)
     int rate = atoi(argv[3]);
     if (strcmp(mode, "tx") == 0) {
         float level = argc > 4 ? atof(argv[4]) : -10.0f;
+        int tep = argc > 5 && strcmp(argv[5], "tep") == 0;
         in_bits = slurp(&n_bits);
-        make_tx(&m, name, rate, level, get_bit);
+        make_tx(&m, name, rate, level, tep, get_bit);
         /* Bounded: the data at the lowest rate plus 10 s of training and tail. */
         long limit = (long) (n_bits / 2400.0 * 8000) + 80000, total = 0;
         for (;;) {
@@ -235,7 +237,7 @@ int main(int argc, char **argv)
     }
     if (strcmp(mode, "bench-tx") == 0) {
         long blocks = argc > 4 ? atol(argv[4]) : 1000;
-        make_tx(&m, name, rate, -10.0f, ones);
+        make_tx(&m, name, rate, -10.0f, 0, ones);
         double t0 = cpu_ns();
         for (long b = 0; b < blocks; b++)
             m.txf(m.tx, amp, BLOCK);
