@@ -36,7 +36,8 @@ type Config struct {
 	// "127.0.0.1:0" (an ephemeral port: see Endpoint.Addr).
 	Listen string
 	// MediaAddr is the address media sockets bind to and SDP advertises.
-	// Default: Listen's host.
+	// Default: Listen's host. Required when Listen's host is unspecified
+	// (0.0.0.0 or ::); it is then also the host of Contact and Via.
 	MediaAddr netip.Addr
 	// TLS is the certificate configuration with Transport "tls" (server
 	// side; its RootCAs/InsecureSkipVerify also apply to outgoing calls).
@@ -227,9 +228,19 @@ func NewEndpoint(cfg Config) (*Endpoint, error) {
 		e.Close()
 		return nil, err
 	}
+	if ap.Addr().IsUnspecified() && !e.cfg.MediaAddr.IsValid() {
+		// 0.0.0.0 in Contact, Via or SDP c= would be unreachable (and c=
+		// 0.0.0.0 means hold).
+		e.closer.Close()
+		e.Close()
+		return nil, fmt.Errorf("%w: listening on an unspecified address needs Config.MediaAddr", ErrConfig)
+	}
 	e.host, e.port = ap.Addr().Unmap().String(), int(ap.Port())
 	if !e.cfg.MediaAddr.IsValid() {
 		e.cfg.MediaAddr = ap.Addr().Unmap()
+	}
+	if ap.Addr().IsUnspecified() {
+		e.host = e.cfg.MediaAddr.String() // advertised in Contact and Via
 	}
 	cliOpts := []sipgo.ClientOption{sipgo.WithClientLogger(cfg.Logger), sipgo.WithClientHostname(e.host)}
 	if cfg.Transport == "udp" {
