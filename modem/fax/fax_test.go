@@ -105,12 +105,7 @@ func runCall(t testing.TB, spec callSpec) callOutcome {
 		spec.height = 400
 	}
 	o := callOutcome{doc: testDoc(spec.pages, spec.height)}
-	trace := func(who string) func(t30.Record) {
-		if !testing.Verbose() || os.Getenv("FAX_TRACE") == "" {
-			return nil
-		}
-		return func(r t30.Record) { t.Logf("%s %s %+v", who, r.Time.Format("04:05.000"), r) }
-	}
+	trace := func(who string) func(t30.Record) { return traceFn(t, who) }
 	txs, err := t30.NewSession(t30.Config{Calling: true, OnRecord: trace("A"), Transmit: true, Document: o.doc,
 		Capabilities: audioCaps(spec.ecm, spec.modems), LocalIdent: "+1 555 0100"})
 	require.NoError(t, err)
@@ -189,4 +184,12 @@ func TestBackToBack(t *testing.T) {
 			require.Greater(t, o.rxCore.SNR, 25.0)
 		})
 	}
+}
+
+// traceFn logs the session's records with FAX_TRACE=1 and -v.
+func traceFn(t testing.TB, who string) func(t30.Record) {
+	if !testing.Verbose() || os.Getenv("FAX_TRACE") == "" {
+		return nil
+	}
+	return func(r t30.Record) { t.Logf("%s %s %+v", who, r.Time.Format("04:05.000"), r) }
 }
