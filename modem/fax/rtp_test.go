@@ -91,22 +91,25 @@ func (n *netSim) recv(now int, out []int16) []int16 {
 
 // TestCallOverRTP holds faxkit-to-faxkit calls through simulated G.711 RTP
 // with 0.5 % loss and 20 ms of jitter into 60 ms fixed jitter buffers. ECM
-// pages must arrive pixel-exact (lost blocks cost retransmissions).
+// pages must arrive pixel-exact (lost blocks cost retransmissions); in
+// non-ECM pages only the rows reported bad may differ.
 func TestCallOverRTP(t *testing.T) {
 	for _, c := range []struct {
 		name   string
 		modems t30.ModemSet
+		ecm    bool
 		seed   uint64
 	}{
-		{"V29", t30.ModemsV29 | t30.ModemsV27ter, 1},
-		{"V27ter", t30.ModemsV27ter, 2},
+		{"V29-ECM", t30.ModemsV29 | t30.ModemsV27ter, true, 1},
+		{"V27ter-ECM", t30.ModemsV27ter, true, 2},
+		{"V29-nonECM", t30.ModemsV29 | t30.ModemsV27ter, false, 3},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			doc := testDoc(1, 600)
 			var got []t30.ReceivedPage
-			txs, err := t30.NewSession(t30.Config{OnRecord: traceFn(t, "A"), Calling: true, Transmit: true, Document: doc, Capabilities: audioCaps(true, c.modems)})
+			txs, err := t30.NewSession(t30.Config{OnRecord: traceFn(t, "A"), Calling: true, Transmit: true, Document: doc, Capabilities: audioCaps(c.ecm, c.modems)})
 			require.NoError(t, err)
-			rxs, err := t30.NewSession(t30.Config{OnRecord: traceFn(t, "B"), Capabilities: audioCaps(true, t30.ModemsV29|t30.ModemsV27ter),
+			rxs, err := t30.NewSession(t30.Config{OnRecord: traceFn(t, "B"), Capabilities: audioCaps(c.ecm, t30.ModemsV29|t30.ModemsV27ter),
 				OnPage: func(p t30.ReceivedPage) error { got = append(got, p); return nil }})
 			require.NoError(t, err)
 			start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -126,7 +129,7 @@ func TestCallOverRTP(t *testing.T) {
 				txs.Stats().PPRs, ab.jb.Stats(), ba.jb.Stats())
 			require.Equal(t, t30.ResultOK, txs.Result())
 			require.Equal(t, t30.ResultOK, rxs.Result())
-			checkPages(t, callOutcome{doc: doc, got: got})
+			checkPages(t, callOutcome{doc: doc, got: got, lossy: true})
 			require.NotZero(t, ab.jb.Stats().Missing+ba.jb.Stats().Missing, "the channel lost nothing: the test tests nothing")
 		})
 	}
