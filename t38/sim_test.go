@@ -102,6 +102,9 @@ func (e *simEnd) act(now time.Time, acts []t30.Action) {
 		a := acts[0]
 		acts = acts[1:]
 		var j txJob
+		if a.Preempt {
+			e.core.enqueue(now, txJob{kind: jobPreempt})
+		}
 		switch a.Kind {
 		case t30.ActionSendTone:
 			j = txJob{kind: jobTone, tone: a.Tone}

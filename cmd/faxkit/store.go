@@ -65,6 +65,9 @@ func openSession(ctx context.Context, l *local) (*storeSession, error) {
 	if err := l.resolve(); err != nil {
 		return nil, err
 	}
+	if err := checkKeyFile(l); err != nil {
+		return nil, err
+	}
 	s, kf, err := l.openStore(ctx)
 	if err != nil {
 		return nil, err
@@ -74,6 +77,29 @@ func openSession(ctx context.Context, l *local) (*storeSession, error) {
 		return nil, fmt.Errorf("audit log: %w", err)
 	}
 	return &storeSession{s: s, kf: kf, log: log}, nil
+}
+
+// errKeyMissing refuses to create a fresh key for a store that already
+// holds documents: their data keys are wrapped by the missing key, and a
+// new one would only make later documents unreadable alongside them.
+var errKeyMissing = errors.New("the key file is missing but the store holds documents; point -keyfile (or $FAXKIT_KEYFILE) at its KEK file (a new key cannot read them)")
+
+// checkKeyFile lets the store commands create a key only for a new, empty
+// store, never silently for one that has documents.
+func checkKeyFile(l *local) error {
+	if _, err := os.Stat(l.keyfile); !errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	ents, err := os.ReadDir(filepath.Join(l.dir, "docs"))
+	if err != nil {
+		return nil // no docs directory: a new store
+	}
+	for _, e := range ents {
+		if filepath.Ext(e.Name()) == ".rec" || filepath.Ext(e.Name()) == ".seal" {
+			return errKeyMissing
+		}
+	}
+	return nil
 }
 
 // auditWait is how long a command waits for another faxkit process to

@@ -1,23 +1,16 @@
-// Command faxservice is a reference HIPAA-minded fax service built on
-// faxkit: an HTTPS API (token authentication, automatic logoff), an
-// outbound queue sending over T.38, a T.38 listener receiving inbound
-// faxes straight into a sealed store, default-deny access with every
-// decision audited, and a retention purge.
+// Command faxservice is a HIPAA fax service built on faxkit: an HTTPS JSON
+// API (openapi.json) with users, roles, API tokens and sign-in sessions;
+// uploads of PDF, TIFF, PNG and JPEG converted and sealed at once; a
+// durable job queue on the database (SQLite by default) with leases, so
+// that a crash or restart loses nothing and sends nothing twice; retries
+// on a configurable ladder; inbound T.38 listeners routing faxes by the
+// dialled number to users; default-deny access through phi.Guard with
+// every decision audited.
 //
-//	go run ./examples/faxservice -dir /tmp/faxsvc
+//	go run ./examples/faxservice
 //
-// prints API tokens for a sender, an inbox user and an auditor, then
-// serves. Send a fax to the service's own T.38 port and read it back:
-//
-//	curl -k -H "Authorization: Bearer $SENDER" --data-binary @letter.tif \
-//	     "https://127.0.0.1:8443/v1/faxes?to=127.0.0.1:4000"
-//	curl -k -H "Authorization: Bearer $INBOX" https://127.0.0.1:8443/v1/faxes
-//	curl -k -H "Authorization: Bearer $INBOX" -o fax.tif \
-//	     https://127.0.0.1:8443/v1/faxes/ID/content
-//
-// This is an example, not a product: grants and fax statuses live in
-// memory, keys sit in local files, and the TLS certificate is self-signed
-// unless -cert and -key are given.
+// starts a development instance in a temporary directory and prints the
+// bootstrap admin token and the curl commands to try it. See README.md.
 package main
 
 import (
@@ -30,6 +23,7 @@ import (
 	"crypto/x509/pkix"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"math/big"
 	"net"
@@ -37,102 +31,79 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"syscall"
 	"time"
 
-	"github.com/faxkit/faxkit"
 	"github.com/faxkit/faxkit/phi"
 )
 
 func main() {
-	dir := flag.String("dir", "", "state directory (store, keys, audit log); required")
-	httpAddr := flag.String("http", "127.0.0.1:8443", "HTTPS API address")
-	t38Addr := flag.String("t38", "127.0.0.1:4000", "UDP address for inbound T.38 calls")
-	cert := flag.String("cert", "", "TLS certificate (PEM); default a self-signed one")
-	key := flag.String("key", "", "TLS key (PEM)")
-	retention := flag.Duration("retention", 30*24*time.Hour, "how long faxes are kept")
-	pace := flag.Bool("pace", true, "real-time pacing (needed towards gateways)")
-	workers := flag.Int("workers", 4, "concurrent outbound calls")
+	cfgPath := flag.String("config", "", "configuration file (JSON); FAXSERVICE_* environment variables override it")
+	dir := flag.String("dir", "", "state directory (overrides the config's dir); default a development directory")
 	flag.Parse()
-	if *dir == "" {
-		fmt.Fprintln(os.Stderr, "faxservice: -dir is required")
+	cfg, err := loadConfig(*cfgPath, os.Environ())
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "faxservice:", err)
 		os.Exit(2)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	if *dir != "" {
+		cfg.Dir = *dir
+	}
+	dev := cfg.Dir == ""
+	if dev {
+		cfg = devConfig(cfg)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	logger := slog.New(phi.NewRedactingHandler(slog.NewTextHandler(os.Stderr, nil), nil))
-	if err := run(ctx, logger, *dir, *httpAddr, *t38Addr, *cert, *key, *retention, *pace, *workers); err != nil {
+	if err := run(ctx, cfg, logger, os.Stdout, dev); err != nil {
 		fmt.Fprintln(os.Stderr, "faxservice:", err)
 		os.Exit(1)
 	}
 }
 
-// open builds a Service on dir.
-func open(ctx context.Context, dir string, retention time.Duration) (*Service, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, err
+// devConfig is the development instance: everything on loopback, faxes to
+// +1555 numbers go to the service's own inbound port (DID +15550100).
+func devConfig(c Config) Config {
+	c.Dir = filepath.Join(os.TempDir(), "faxservice-dev")
+	if c.Inbound == nil {
+		c.Inbound = []Inbound{{Addr: "127.0.0.1:4000", DID: "+15550100"}}
 	}
-	kek, err := phi.OpenOrCreateLocalKeyFile(filepath.Join(dir, "kek.json"))
-	if err != nil {
-		return nil, err
+	if c.Peers == nil {
+		c.Peers = map[string]string{"+1555": "127.0.0.1:4000"}
 	}
-	store, err := phi.OpenStore(ctx, phi.StoreConfig{Dir: filepath.Join(dir, "store"), Keys: kek, DefaultRetention: retention})
-	if err != nil {
-		return nil, err
+	c.Unpaced = true
+	if c.PasswordIterations == 0 {
+		c.PasswordIterations = 100_000
 	}
-	ak, err := phi.OpenOrCreateAuditKeyFile(filepath.Join(dir, "audit.key"), "faxservice")
-	if err != nil {
-		return nil, err
-	}
-	audit, err := phi.OpenAuditLog(phi.AuditConfig{Dir: filepath.Join(dir, "audit"), Keys: ak})
-	if err != nil {
-		return nil, err
-	}
-	return &Service{
-		Guard: &phi.Guard{Store: store, Policy: phi.NewPolicy(audit, nil)},
-		Auth:  phi.NewTokenAuthenticator(phi.AuthConfig{Audit: audit}),
-		Audit: audit,
-		Inbox: "inbox-user",
-	}, nil
+	return c
 }
 
-func run(ctx context.Context, logger *slog.Logger, dir, httpAddr, t38Addr, certFile, keyFile string, retention time.Duration, pace bool, workers int) error {
-	svc, err := open(ctx, dir, retention)
+// run serves until ctx ends, then shuts down gracefully: the HTTP server
+// drains, calls in flight end with DCN and their jobs stay leased until
+// the lease runs out, when the next instance retries them.
+func run(ctx context.Context, cfg Config, logger *slog.Logger, out io.Writer, dev bool) error {
+	svc, err := openService(ctx, cfg, logger)
 	if err != nil {
 		return err
 	}
-	defer svc.Audit.Close()
-	svc.Logger = logger
-	svc.FaxOptions = faxkit.Options{Logger: logger, Timeout: 30 * time.Minute}
-	if !pace {
-		svc.FaxOptions.T38.Pacing = faxkit.Unpaced
-	}
-	faxAddr, err := svc.Start(ctx, workers, t38Addr)
+	defer svc.Close()
+	cfg = svc.cfg
+	tok, err := svc.bootstrap(ctx)
 	if err != nil {
 		return err
 	}
-	fmt.Printf("T.38 inbound on udp %s\n", faxAddr)
-	fmt.Printf("SENDER=%s\n", svc.Auth.Issue(phi.Principal{ID: "sender-user", Roles: []phi.Role{phi.RoleSender}}))
-	fmt.Printf("INBOX=%s\n", svc.Auth.Issue(phi.Principal{ID: svc.Inbox, Roles: []phi.Role{phi.RoleReceiver}}))
-	fmt.Printf("AUDITOR=%s\n", svc.Auth.Issue(phi.Principal{ID: "auditor-user", Roles: []phi.Role{phi.RoleAuditor}}))
-
-	go func() {
-		t := time.NewTicker(time.Hour)
-		defer t.Stop()
-		for {
-			if ids, err := svc.Purge(ctx); err != nil || len(ids) > 0 {
-				logger.Info("retention purge", "deleted", len(ids), "err", err)
-			}
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-		}
-	}()
+	workCtx, stopWork := context.WithCancel(context.Background())
+	defer stopWork()
+	addrs, err := svc.Start(workCtx)
+	if err != nil {
+		return err
+	}
+	go svc.purgeLoop(workCtx, time.Hour)
 
 	tlsCfg := &tls.Config{MinVersion: tls.VersionTLS12}
-	if certFile != "" {
-		c, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if cfg.CertFile != "" {
+		c, err := tls.LoadX509KeyPair(cfg.CertFile, cfg.KeyFile)
 		if err != nil {
 			return err
 		}
@@ -144,22 +115,78 @@ func run(ctx context.Context, logger *slog.Logger, dir, httpAddr, t38Addr, certF
 		}
 		tlsCfg.Certificates = []tls.Certificate{c}
 	}
-	ln, err := tls.Listen("tcp", httpAddr, tlsCfg)
+	ln, err := tls.Listen("tcp", cfg.HTTPAddr, tlsCfg)
 	if err != nil {
 		return err
 	}
-	fmt.Printf("HTTPS API on https://%s/v1/faxes\n", ln.Addr())
-	srv := &http.Server{Handler: svc.Handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
-	go func() {
-		<-ctx.Done()
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		srv.Shutdown(sctx)
-	}()
-	if err := srv.Serve(ln); err != nil && err != http.ErrServerClosed {
+	base := "https://" + ln.Addr().String()
+	for i, a := range addrs {
+		fmt.Fprintf(out, "inbound T.38 for DID %s on udp %s\n", cfg.Inbound[i].DID, a)
+	}
+	if tok != "" {
+		fmt.Fprintf(out, "BOOTSTRAP_ADMIN_TOKEN=%s\n(shown once: it expires in 24 h; create users and tokens with it, then let it expire)\n", tok)
+		if dev {
+			printDevHelp(out, base)
+		}
+	}
+	// Last: tests read the lines above until this one.
+	fmt.Fprintf(out, "faxservice %s: API %s (state in %s)\n", cfg.Instance, base, cfg.Dir)
+	srv := &http.Server{Handler: svc.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	select {
+	case <-ctx.Done():
+	case err := <-done:
 		return err
 	}
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	srv.Shutdown(sctx)
+	stopWork()
 	return nil
+}
+
+// purgeLoop crypto-shreds what has passed its retention date.
+func (s *Service) purgeLoop(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		ids, err := s.guard.Purge(ctx, router, "retention-job")
+		for _, id := range ids {
+			s.policy.Forget(id)
+			s.db.exec(ctx, `DELETE FROM grants WHERE document = ?`, id)
+			s.db.exec(ctx, `UPDATE faxes SET deleted = 1 WHERE id = ?`, id)
+		}
+		if err != nil || len(ids) > 0 {
+			s.logger.Info("retention purge", "deleted", len(ids), "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func printDevHelp(out io.Writer, base string) {
+	fmt.Fprintf(out, `
+Try it (a self-signed certificate, hence -k):
+
+  A=$BOOTSTRAP_ADMIN_TOKEN   # the token above
+  # a sender and an inbox user, and a route for the service's own DID
+  curl -k -H "Authorization: Bearer $A" -d '{"name":"alice","roles":["sender"]}' %[1]s/v1/users
+  curl -k -H "Authorization: Bearer $A" -d '{"name":"bob","roles":["inbox"]}' %[1]s/v1/users
+  curl -k -H "Authorization: Bearer $A" -X POST %[1]s/v1/users/<alice id>/tokens     # -> SENDER token
+  curl -k -H "Authorization: Bearer $A" -X POST %[1]s/v1/users/<bob id>/tokens       # -> INBOX token
+  curl -k -H "Authorization: Bearer $A" -X PUT -d '{"targets":["<bob id>"]}' %[1]s/v1/routes/default
+  # send a PDF, TIFF, PNG or JPEG to +15550100 (routed back to this service)
+  curl -k -H "Authorization: Bearer $SENDER" -F to=+15550100 -F file=@letter.pdf -F cover_subject=Hello %[1]s/v1/faxes
+  curl -k -H "Authorization: Bearer $SENDER" %[1]s/v1/faxes/<fax id>
+  curl -k -H "Authorization: Bearer $INBOX" %[1]s/v1/faxes
+  curl -k -H "Authorization: Bearer $INBOX" -o fax.pdf "%[1]s/v1/faxes/<inbound id>/content?format=pdf"
+
+`, base)
 }
 
 func selfSigned() (tls.Certificate, error) {
@@ -169,7 +196,7 @@ func selfSigned() (tls.Certificate, error) {
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(time.Now().UnixNano()),
-		Subject:      pkix.Name{CommonName: "faxservice example"},
+		Subject:      pkix.Name{CommonName: "faxservice"},
 		NotBefore:    time.Now().Add(-time.Hour),
 		NotAfter:     time.Now().Add(30 * 24 * time.Hour),
 		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},

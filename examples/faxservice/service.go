@@ -3,41 +3,54 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
+	"crypto/tls"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/faxkit/faxkit"
 	"github.com/faxkit/faxkit/phi"
+	"github.com/faxkit/faxkit/t30"
 	"github.com/faxkit/faxkit/tiff"
 	"github.com/faxkit/faxkit/transport"
 )
 
-// Service is a small HIPAA-minded fax service: an HTTPS API to send and
-// fetch faxes, an outbound queue, a T.38 listener for inbound calls, a
-// sealed store behind a default-deny guard, an audit log, and a retention
-// purge. Everything a request touches is authenticated and audited.
+// Service is a HIPAA fax service: an HTTPS API, a durable job queue on the
+// database with leases, T.38 listeners routing inbound faxes by DID, a
+// sealed store behind a default-deny guard, and an audit log. Its state
+// lives in the database and the store, so a restart (or a crash) loses
+// nothing: grants, tokens, routes, statuses and queued jobs survive.
 type Service struct {
-	Guard *phi.Guard
-	Auth  *phi.TokenAuthenticator
-	Audit *phi.AuditLog
-	// Inbox is the principal inbound faxes are routed to (granted read
-	// access to each one).
-	Inbox string
-	// FaxOptions configure every call (pacing, ECM, ident ...).
-	FaxOptions faxkit.Options
-	Logger     *slog.Logger
+	cfg    Config
+	db     *DB
+	guard  *phi.Guard
+	policy *phi.Policy
+	log    *phi.AuditLog
+	logger *slog.Logger
+	// skew is added to the system clock: tests move time forward
+	// (token expiry, idle timeout) without sleeping.
+	skew atomic.Int64
+	fax  faxkit.Options
 
-	queue chan job
-	mu    sync.Mutex
-	faxes map[string]*faxStatus // by document ID
+	// hookClient delivers webhooks (TLS 1.2+).
+	hookClient *http.Client
+
+	wake chan struct{} // nudges idle workers after an enqueue
+	wg   sync.WaitGroup
+
+	metricsOnce sync.Once
+	metricsH    http.Handler
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // The service's own principals. IDs are opaque, never PHI.
@@ -46,155 +59,410 @@ var (
 	router  = phi.Principal{ID: "svc-router", Roles: []phi.Role{phi.RoleAdmin}}
 )
 
-type job struct {
-	id  string
-	who phi.Principal
-	to  string
-}
+// Fax statuses.
+const (
+	statusQueued    = "queued"
+	statusSending   = "sending"
+	statusDelivered = "delivered"
+	statusFailed    = "failed"
+	statusCancelled = "cancelled"
+	statusReceived  = "received"
+	statusPartial   = "partial" // inbound: pages before a failure were kept
+)
 
-// faxStatus is what the API reports about a fax: no PHI (the remote number
-// and ident stay sealed in the document's metadata).
-type faxStatus struct {
-	ID        string    `json:"id"`
-	Direction string    `json:"direction"`
-	Status    string    `json:"status"` // queued, sending, sent, failed, received
-	Result    string    `json:"result,omitempty"`
-	Pages     int       `json:"pages"`
-	Created   time.Time `json:"created"`
-	Finished  time.Time `json:"finished,omitzero"`
-	owner     string    // principal who may see this status
-}
-
-// Start starts the outbound workers and the inbound T.38 listener on
-// t38Addr ("" for none); both stop when ctx ends.
-func (s *Service) Start(ctx context.Context, workers int, t38Addr string) (net.Addr, error) {
-	if s.Logger == nil {
-		s.Logger = slog.New(slog.DiscardHandler)
-	}
-	s.queue = make(chan job, 1024)
-	s.faxes = map[string]*faxStatus{}
-	for range workers {
-		go s.worker(ctx)
-	}
-	if t38Addr == "" {
-		return nil, nil
-	}
-	l, err := transport.Listen("udp", t38Addr, &transport.ListenConfig{QueueLen: 1024})
+// openService opens the store, audit log and database under cfg.Dir.
+func openService(ctx context.Context, cfg Config, logger *slog.Logger) (*Service, error) {
+	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
 	}
-	go func() {
-		<-ctx.Done()
-		l.Close()
-	}()
-	go func() {
-		for {
-			c, err := l.Accept(ctx)
-			if err != nil {
-				return
+	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
+		return nil, err
+	}
+	kek, err := phi.OpenOrCreateLocalKeyFile(filepath.Join(cfg.Dir, "kek.json"))
+	if err != nil {
+		return nil, err
+	}
+	store, err := phi.OpenStore(ctx, phi.StoreConfig{Dir: filepath.Join(cfg.Dir, "store"), Keys: kek, DefaultRetention: time.Duration(cfg.Retention)})
+	if err != nil {
+		return nil, err
+	}
+	ak, err := phi.OpenOrCreateAuditKeyFile(filepath.Join(cfg.Dir, "audit.key"), "faxservice")
+	if err != nil {
+		return nil, err
+	}
+	alog, err := phi.OpenAuditLog(phi.AuditConfig{Dir: filepath.Join(cfg.Dir, "audit-"+safeName(cfg.Instance)), Keys: ak})
+	if err != nil {
+		return nil, err
+	}
+	if cfg.DSN == "" && cfg.DBDriver == "sqlite" {
+		cfg.DSN = filepath.Join(cfg.Dir, "faxservice.db")
+	}
+	db, err := openDB(ctx, cfg.DBDriver, cfg.DSN)
+	if err != nil {
+		alog.Close()
+		return nil, err
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	pol := phi.NewPolicy(alog, nil)
+	s := &Service{cfg: cfg, db: db, policy: pol, guard: &phi.Guard{Store: store, Policy: pol}, log: alog,
+		logger: logger, wake: make(chan struct{}, 1),
+		hookClient: &http.Client{Timeout: 15 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{MinVersion: tls.VersionTLS12}},
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	s.fax = faxkit.Options{Logger: logger, Timeout: time.Duration(cfg.CallTimeout)}
+	if cfg.Unpaced {
+		s.fax.T38.Pacing = faxkit.Unpaced
+	}
+	return s, nil
+}
+
+func (s *Service) now() time.Time { return time.Now().Add(time.Duration(s.skew.Load())) }
+
+// safeName keeps an instance name usable as a directory name.
+func safeName(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' {
+			return r
+		}
+		return '_'
+	}, s)
+}
+
+// Close waits for the workers (after ctx is cancelled) and closes the
+// database and the audit log.
+func (s *Service) Close() error {
+	s.closeOnce.Do(func() {
+		s.wg.Wait()
+		s.closeErr = s.db.Close()
+		if e := s.log.Close(); s.closeErr == nil {
+			s.closeErr = e
+		}
+	})
+	return s.closeErr
+}
+
+func (s *Service) audit(ctx context.Context, e phi.Event) {
+	if _, err := s.log.Append(ctx, e); err != nil {
+		s.logger.Error("audit append failed", "err", err)
+	}
+}
+
+// loadGrants brings a document's persisted grants into the policy before
+// a guarded call (another instance may have made them).
+func (s *Service) loadGrants(ctx context.Context, doc string) {
+	rows, err := s.db.query(ctx, `SELECT principal, perms FROM grants WHERE document = ?`, doc)
+	if err != nil {
+		return
+	}
+	defer rows.Close()
+	var gs []phi.Grant
+	for rows.Next() {
+		var g phi.Grant
+		var p int64
+		if rows.Scan(&g.Principal, &p) == nil {
+			g.Document, g.Perms = doc, phi.Permission(p)
+			gs = append(gs, g)
+		}
+	}
+	s.policy.LoadGrants(gs)
+}
+
+func (s *Service) saveGrant(ctx context.Context, doc, principal string, perms phi.Permission) error {
+	_, err := s.db.exec(ctx, `INSERT INTO grants (document, principal, perms) VALUES (?, ?, ?)
+		ON CONFLICT (document, principal) DO UPDATE SET perms = grants.perms | excluded.perms`, doc, principal, int64(perms))
+	return err
+}
+
+const ownerPerms = phi.PermReadMetadata | phi.PermReadContent | phi.PermDelete
+
+// commitDoc commits a document written through the guard, grants and
+// persists the creator's access, and audits the outcome.
+func (s *Service) commitDoc(ctx context.Context, who phi.Principal, src string, dw *phi.DocumentWriter) (phi.DocInfo, error) {
+	info, err := dw.Commit()
+	s.guard.Committed(ctx, who, src, info, err)
+	if err != nil {
+		return info, err
+	}
+	return info, s.saveGrant(ctx, info.ID, who.ID, ownerPerms)
+}
+
+// grant gives principal perms on doc as the router (audited) and persists it.
+func (s *Service) grant(ctx context.Context, src, doc, principal string, perms phi.Permission) error {
+	if err := s.guard.GrantAccess(ctx, router, src, doc, principal, perms); err != nil {
+		return err
+	}
+	return s.saveGrant(ctx, doc, principal, perms)
+}
+
+// addEvent records a fax event with the fax's next sequence number.
+func (s *Service) addEvent(ctx context.Context, tx *Tx, faxID, typ string) error {
+	var seq int
+	if err := tx.queryRow(ctx, `UPDATE faxes SET event_seq = event_seq + 1 WHERE id = ? RETURNING event_seq`, faxID).Scan(&seq); err != nil {
+		return err
+	}
+	id, now := "evt_"+randomHex(12), s.now().UnixNano()
+	if _, err := tx.exec(ctx, `INSERT INTO events (id, fax_id, seq, type, created) VALUES (?, ?, ?, ?, ?)`, id, faxID, seq, typ, now); err != nil {
+		return err
+	}
+	return s.enqueueDeliveries(ctx, tx, id, faxID, seq, typ, now)
+}
+
+func (s *Service) nudge() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Start runs the outbound workers and the inbound listeners until ctx
+// ends. It returns the listeners' addresses, in cfg.Inbound's order.
+func (s *Service) Start(ctx context.Context) ([]net.Addr, error) {
+	var addrs []net.Addr
+	for _, in := range s.cfg.Inbound {
+		l, err := transport.Listen("udp", in.Addr, &transport.ListenConfig{QueueLen: 1024})
+		if err != nil {
+			return nil, err
+		}
+		addrs = append(addrs, l.Addr())
+		s.wg.Add(2)
+		go func() {
+			defer s.wg.Done()
+			<-ctx.Done()
+			l.Close()
+		}()
+		go func() {
+			defer s.wg.Done()
+			var calls sync.WaitGroup
+			defer calls.Wait()
+			for {
+				c, err := l.Accept(ctx)
+				if err != nil {
+					return
+				}
+				calls.Add(1)
+				go func() {
+					defer calls.Done()
+					s.receive(ctx, c, in.DID)
+				}()
 			}
-			go s.receive(ctx, c)
+		}()
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.deliverLoop(ctx)
+	}()
+	for range s.cfg.Workers {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.worker(ctx)
+		}()
+	}
+	return addrs, nil
+}
+
+// --- the queue -------------------------------------------------------------
+//
+// jobs is the queue: one row per outbound fax. A worker claims the oldest
+// ready row (queued and due, or leased by someone whose lease has run
+// out) by writing its instance name, an attempt number and a lease
+// deadline, in one statement. While the call runs, a heartbeat pushes the
+// deadline forward; a process that dies stops the heartbeat and its job
+// becomes claimable again after LeaseTTL. Every write that ends an
+// attempt is fenced on (lease_owner, attempt), so a worker that lost its
+// lease can change nothing. A call is cancelled as soon as its heartbeat
+// fails, so two instances never run the same fax at once.
+//
+// Exactly once: each page the receiver confirms (MCF) is written to the
+// attempt's row as it happens. A job reclaimed from a dead instance whose
+// last attempt had every page confirmed is marked delivered without a new
+// call; any other is sent again whole.
+
+type claim struct {
+	fax     string
+	attempt int
+	owner   string
+	peer    string
+}
+
+func (s *Service) claimJob(ctx context.Context) (claim, bool, error) {
+	now := s.now().UnixNano()
+	var c claim
+	err := s.db.tx(ctx, func(tx *Tx) error {
+		sel := `SELECT j.fax_id FROM jobs j WHERE (j.state = 'queued' AND j.run_at <= ?) OR (j.state = 'leased' AND j.lease_until < ?)
+			ORDER BY j.run_at, j.fax_id LIMIT 1`
+		if s.db.driver == "pgx" {
+			sel += ` FOR UPDATE SKIP LOCKED`
+		}
+		if err := tx.queryRow(ctx, sel, now, now).Scan(&c.fax); err != nil {
+			return err
+		}
+		return tx.queryRow(ctx, `UPDATE jobs SET state = 'leased', lease_owner = ?, lease_until = ?, attempt = attempt + 1
+			WHERE fax_id = ? RETURNING attempt`, s.cfg.Instance, now+int64(s.cfg.LeaseTTL), c.fax).Scan(&c.attempt)
+	})
+	if isNoRows(err) {
+		return c, false, nil
+	}
+	if err != nil {
+		return c, false, err
+	}
+	err = s.db.queryRow(ctx, `SELECT owner, peer FROM faxes WHERE id = ?`, c.fax).Scan(&c.owner, &c.peer)
+	return c, err == nil, err
+}
+
+func (s *Service) worker(ctx context.Context) {
+	for ctx.Err() == nil {
+		c, ok, err := s.claimJob(ctx)
+		if err != nil && ctx.Err() == nil {
+			s.logger.Error("queue: claim failed", "err", err)
+		}
+		if ok {
+			s.runJob(ctx, c)
+			continue
+		}
+		t := time.NewTimer(time.Duration(s.cfg.PollInterval))
+		select {
+		case <-ctx.Done():
+		case <-s.wake:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+}
+
+// fenced runs f in a transaction only while we still hold the lease.
+func (s *Service) fenced(ctx context.Context, c claim, f func(tx *Tx) error) error {
+	return s.db.tx(ctx, func(tx *Tx) error {
+		q := `SELECT fax_id FROM jobs WHERE fax_id = ? AND state = 'leased' AND lease_owner = ? AND attempt = ?`
+		if s.db.driver == "pgx" {
+			q += ` FOR UPDATE` // hold the row: no reclaim between check and write
+		}
+		var id string
+		err := tx.queryRow(ctx, q, c.fax, s.cfg.Instance, c.attempt).Scan(&id)
+		if isNoRows(err) {
+			return errLeaseLost
+		}
+		if err != nil {
+			return err
+		}
+		return f(tx)
+	})
+}
+
+var errLeaseLost = errors.New("lease lost")
+
+func (s *Service) runJob(ctx context.Context, c claim) {
+	// Recovery: what did the previous attempt achieve?
+	var pages, status string
+	var nPages, prevPages, prevFinished int64
+	err := s.db.queryRow(ctx, `SELECT f.status, f.pages, COALESCE(a.pages, 0), COALESCE(a.finished, 1) FROM faxes f
+		LEFT JOIN attempts a ON a.fax_id = f.id AND a.n = ? WHERE f.id = ?`, c.attempt-1, c.fax).Scan(&status, &nPages, &prevPages, &prevFinished)
+	_ = pages
+	if err != nil {
+		s.logger.Error("queue: job without fax", "err", err)
+		return
+	}
+	if status == statusCancelled {
+		s.fenced(ctx, c, func(tx *Tx) error {
+			_, err := tx.exec(ctx, `UPDATE jobs SET state = 'done' WHERE fax_id = ?`, c.fax)
+			return err
+		})
+		return
+	}
+	if prevFinished == 0 && prevPages >= nPages && nPages > 0 {
+		// The instance died after the receiver confirmed the last page.
+		s.fenced(ctx, c, func(tx *Tx) error {
+			tx.exec(ctx, `UPDATE attempts SET finished = ?, result = 'ok', code = ? WHERE fax_id = ? AND n = ?`, s.now().UnixNano(), int(t30.ResultOK), c.fax, c.attempt-1)
+			tx.exec(ctx, `UPDATE jobs SET state = 'done' WHERE fax_id = ?`, c.fax)
+			tx.exec(ctx, `UPDATE faxes SET status = ?, result = 'ok', pages_sent = ?, finished = ?, updated = ? WHERE id = ?`,
+				statusDelivered, prevPages, s.now().UnixNano(), s.now().UnixNano(), c.fax)
+			return s.addEvent(ctx, tx, c.fax, "fax.delivered")
+		})
+		s.audit(ctx, phi.Event{Principal: c.owner, Action: phi.ActionSend, Document: c.fax, Source: "queue:" + s.cfg.Instance,
+			Outcome: phi.OutcomeSuccess, Detail: "recovered: every page was confirmed before the previous instance stopped"})
+		return
+	}
+	if prevFinished == 0 {
+		s.db.exec(ctx, `UPDATE attempts SET finished = ?, result = ?, code = ? WHERE fax_id = ? AND n = ?`,
+			s.now().UnixNano(), resultInterrupted, int(t30.ResultInProgress), c.fax, c.attempt-1)
+	}
+	start := s.now()
+	err = s.fenced(ctx, c, func(tx *Tx) error {
+		if _, err := tx.exec(ctx, `INSERT INTO attempts (fax_id, n, instance, started) VALUES (?, ?, ?, ?)`, c.fax, c.attempt, s.cfg.Instance, start.UnixNano()); err != nil {
+			return err
+		}
+		if _, err := tx.exec(ctx, `UPDATE faxes SET status = ?, attempts = ?, updated = ? WHERE id = ?`, statusSending, c.attempt, start.UnixNano(), c.fax); err != nil {
+			return err
+		}
+		return s.addEvent(ctx, tx, c.fax, "fax.sending")
+	})
+	if err != nil {
+		return
+	}
+
+	callCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	hbDone := make(chan struct{})
+	go func() {
+		defer close(hbDone)
+		s.heartbeat(callCtx, c, cancel)
+	}()
+	confirmed := make(chan int, 64)
+	progDone := make(chan struct{})
+	go func() {
+		defer close(progDone)
+		for n := range confirmed {
+			s.db.exec(context.WithoutCancel(ctx), `UPDATE attempts SET pages = ? WHERE fax_id = ? AND n = ?`, n, c.fax, c.attempt)
+			s.db.exec(context.WithoutCancel(ctx), `UPDATE faxes SET pages_sent = ? WHERE id = ?`, n, c.fax)
 		}
 	}()
-	return l.Addr(), nil
-}
+	rep, sendErr := s.sendFax(callCtx, c, confirmed)
+	close(confirmed)
+	<-progDone
+	cancel()
+	<-hbDone
 
-// Purge deletes the documents past their retention date, as the router.
-func (s *Service) Purge(ctx context.Context) ([]string, error) {
-	ids, err := s.Guard.Purge(ctx, router, "retention-job")
-	s.mu.Lock()
-	for _, id := range ids {
-		delete(s.faxes, id)
-	}
-	s.mu.Unlock()
-	return ids, err
-}
-
-// receive answers one inbound call, sealing the pages as they arrive.
-func (s *Service) receive(ctx context.Context, c *transport.Conn) {
-	defer c.Close()
-	src := "t38:" + c.RemoteAddr().String()
-	doc, err := s.Guard.Create(ctx, gateway, src, phi.Metadata{Direction: phi.Inbound, ContentType: "image/tiff"})
-	if err != nil {
-		s.Logger.Error("inbound: cannot create document", "err", err)
+	if ctx.Err() != nil {
+		// Shutting down: the call was cut with DCN. Give the job back at
+		// once (unless every page was confirmed: then it is delivered)
+		// so that the next instance need not wait for the lease.
+		s.release(c, rep, sendErr, start)
 		return
 	}
-	rep, err := faxkit.Receive(ctx, c, c.RemoteAddr(), phi.NewTIFFWriter(doc, nil), &s.FaxOptions)
-	s.Audit.Append(ctx, phi.Event{Principal: gateway.ID, Action: phi.ActionReceive, Document: doc.ID(), Source: src,
-		Outcome: outcome(err), Detail: fmt.Sprintf("t30 result %s, %d pages", rep.Result, rep.Pages)})
-	if rep.Pages == 0 {
-		doc.Abort()
-		return
-	}
-	// Pages received before a failure are kept: a partial fax is still
-	// patient data that someone must see. (The remote ident is not kept:
-	// a document's metadata is fixed when it is created, before the call
-	// has identified the remote.)
-	info, err := doc.Commit()
-	s.Guard.Committed(ctx, gateway, src, info, err)
-	if err != nil {
-		s.Logger.Error("inbound: commit failed", "err", err)
-		return
-	}
-	if err := s.Guard.GrantAccess(ctx, router, "router", info.ID, s.Inbox, phi.PermReadMetadata|phi.PermReadContent); err != nil {
-		s.Logger.Error("inbound: routing failed", "err", err)
-	}
-	st := &faxStatus{ID: info.ID, Direction: "inbound", Status: "received", Result: rep.Result.String(), Pages: rep.Pages,
-		Created: info.Created, Finished: time.Now(), owner: s.Inbox}
-	if !rep.OK {
-		st.Status = "partial"
-	}
-	s.mu.Lock()
-	s.faxes[info.ID] = st
-	s.mu.Unlock()
-	s.Logger.Info("fax received", "id", info.ID, "result", rep.Result.String(), "pages", rep.Pages)
+	s.finishAttempt(ctx, c, rep, sendErr, start)
 }
 
-func outcome(err error) phi.Outcome {
-	if err != nil {
-		return phi.OutcomeFailure
-	}
-	return phi.OutcomeSuccess
-}
-
-// worker sends queued faxes.
-func (s *Service) worker(ctx context.Context) {
+func (s *Service) heartbeat(ctx context.Context, c claim, cancel func()) {
+	t := time.NewTicker(time.Duration(s.cfg.LeaseTTL) / 3)
+	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case j := <-s.queue:
-			s.send(ctx, j)
+		case <-t.C:
+		}
+		var cancelReq int
+		err := s.db.queryRow(ctx, `UPDATE jobs SET lease_until = ? WHERE fax_id = ? AND lease_owner = ? AND attempt = ? AND state = 'leased' RETURNING cancel`,
+			s.now().Add(time.Duration(s.cfg.LeaseTTL)).UnixNano(), c.fax, s.cfg.Instance, c.attempt).Scan(&cancelReq)
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil || cancelReq != 0 {
+			cancel() // lease lost or cancel requested: end the call with DCN
+			return
 		}
 	}
 }
 
-func (s *Service) setStatus(id string, f func(st *faxStatus)) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if st := s.faxes[id]; st != nil {
-		f(st)
-	}
-}
-
-func (s *Service) send(ctx context.Context, j job) {
-	s.setStatus(j.id, func(st *faxStatus) { st.Status = "sending" })
-	rep, err := s.sendDoc(ctx, j)
-	s.Audit.Append(ctx, phi.Event{Principal: j.who.ID, Action: phi.ActionSend, Document: j.id, Source: "worker",
-		Outcome: outcome(err), Detail: fmt.Sprintf("t30 result %s, %d pages", rep.Result, rep.Pages)})
-	s.setStatus(j.id, func(st *faxStatus) {
-		st.Status, st.Result, st.Finished = "sent", rep.Result.String(), time.Now()
-		if err != nil {
-			st.Status = "failed"
-			if st.Result == "in-progress" {
-				st.Result = "error"
-			}
-		}
-	})
-}
-
-func (s *Service) sendDoc(ctx context.Context, j job) (faxkit.Report, error) {
-	rd, err := s.Guard.Open(ctx, j.who, "worker", j.id)
+// sendFax opens the sealed document (as its owner: the read is guarded and
+// audited) and calls the peer.
+func (s *Service) sendFax(ctx context.Context, c claim, confirmed chan<- int) (faxkit.Report, error) {
+	s.loadGrants(ctx, c.fax)
+	who := phi.Principal{ID: c.owner, Roles: []phi.Role{phi.RoleSender}}
+	rd, err := s.guard.Open(ctx, who, "queue:"+s.cfg.Instance, c.fax)
 	if err != nil {
 		return faxkit.Report{}, err
 	}
@@ -212,174 +480,270 @@ func (s *Service) sendDoc(ctx context.Context, j job) (faxkit.Report, error) {
 	if err != nil {
 		return faxkit.Report{}, err
 	}
-	peer, err := net.ResolveUDPAddr("udp", j.to)
+	peer, err := net.ResolveUDPAddr("udp", c.peer)
 	if err != nil {
 		return faxkit.Report{}, err
 	}
-	conn, err := net.ListenPacket("udp", ":0")
+	conn, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if peer.IP != nil && !peer.IP.IsLoopback() {
+		conn, err = net.ListenPacket("udp", ":0")
+	}
 	if err != nil {
 		return faxkit.Report{}, err
 	}
 	defer conn.Close()
-	return faxkit.Send(ctx, conn, peer, doc, &s.FaxOptions)
-}
-
-// Handler returns the HTTP API:
-//
-//	POST /v1/faxes?to=HOST:PORT   body: a TIFF; queues it (sender role)
-//	GET  /v1/faxes                the caller's faxes (status only)
-//	GET  /v1/faxes/{id}           one fax's status
-//	GET  /v1/faxes/{id}/content   the fax as TIFF (needs read-content)
-//
-// Requests carry "Authorization: Bearer <token>".
-func (s *Service) Handler() http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("POST /v1/faxes", s.authed(s.postFax))
-	mux.HandleFunc("GET /v1/faxes", s.authed(s.listFaxes))
-	mux.HandleFunc("GET /v1/faxes/{id}", s.authed(s.getFax))
-	mux.HandleFunc("GET /v1/faxes/{id}/content", s.authed(s.getContent))
-	return mux
-}
-
-type authedHandler func(w http.ResponseWriter, r *http.Request, who phi.Principal, src string)
-
-func (s *Service) authed(h authedHandler) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		src := r.RemoteAddr
-		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok {
-			httpError(w, http.StatusUnauthorized, "missing bearer token")
-			return
+	opts := s.fax
+	// Retry ladder: a training failure is retried at a lower rate, an
+	// ECM failure without ECM.
+	if c.attempt > 1 {
+		var prev string
+		s.db.queryRow(ctx, `SELECT result FROM attempts WHERE fax_id = ? AND n = ?`, c.fax, c.attempt-1).Scan(&prev)
+		switch prev {
+		case "training-failed":
+			opts.Fax.MaxBitRate = 9600
+		case "ecm-failure":
+			opts.Fax.DisableECM = true
 		}
-		who, err := s.Auth.Authenticate(r.Context(), tok, src)
-		if err != nil {
-			httpError(w, http.StatusUnauthorized, "authentication failed")
-			return
+	}
+	pages := 0
+	opts.OnEvent = func(e faxkit.Event) {
+		if e.Record.Kind == t30.RecordPageSent {
+			pages++
+			select {
+			case confirmed <- pages:
+			default:
+			}
 		}
-		h(w, r, who, src)
 	}
+	return faxkit.Send(ctx, conn, peer, doc, &opts)
 }
 
-func httpError(w http.ResponseWriter, code int, msg string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	json.NewEncoder(w).Encode(map[string]string{"error": msg})
-}
+// resultInterrupted marks an attempt whose instance died mid-call.
+const resultInterrupted = "interrupted"
 
-// phiError maps phi errors to HTTP statuses without echoing details.
-func phiError(w http.ResponseWriter, err error) {
-	switch {
-	case errors.Is(err, phi.ErrDenied):
-		httpError(w, http.StatusForbidden, "access denied")
-	case errors.Is(err, phi.ErrNotFound), errors.Is(err, phi.ErrInvalidID):
-		httpError(w, http.StatusNotFound, "not found")
-	default:
-		httpError(w, http.StatusInternalServerError, "internal error")
-	}
-}
-
-const maxUpload = 64 << 20
-
-func (s *Service) postFax(w http.ResponseWriter, r *http.Request, who phi.Principal, src string) {
-	to := r.URL.Query().Get("to")
-	if _, _, err := net.SplitHostPort(to); err != nil {
-		httpError(w, http.StatusBadRequest, "to must be the peer's HOST:PORT")
+// release ends an attempt cut short by shutdown.
+func (s *Service) release(c claim, rep faxkit.Report, sendErr error, start time.Time) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if rep.OK {
+		s.finishAttempt(ctx, c, rep, sendErr, start)
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxUpload))
+	now := s.now().UnixNano()
+	s.fenced(ctx, c, func(tx *Tx) error {
+		tx.exec(ctx, `UPDATE attempts SET finished = ?, result = ?, pages = ?, duration_ms = ? WHERE fax_id = ? AND n = ?`,
+			now, resultInterrupted, rep.Pages, rep.Duration.Milliseconds(), c.fax, c.attempt)
+		tx.exec(ctx, `UPDATE jobs SET state = 'queued', run_at = ?, lease_owner = '', lease_until = 0 WHERE fax_id = ?`, now, c.fax)
+		_, err := tx.exec(ctx, `UPDATE faxes SET status = ?, updated = ? WHERE id = ?`, statusQueued, now, c.fax)
+		return err
+	})
+}
+
+// retryable says whether a failed call is worth another attempt.
+func retryable(r t30.Result, err error) bool {
+	switch r {
+	case t30.ResultNoAnswer, t30.ResultTrainingFailed, t30.ResultRemoteDCN, t30.ResultNoResponse, t30.ResultTimeout,
+		t30.ResultECMFailure, t30.ResultReceiverNotReady, t30.ResultCallDropped, t30.ResultPageRejected, t30.ResultProtocolError:
+		return true
+	case t30.ResultInProgress:
+		return err != nil // the call never started (socket, peer): try again
+	}
+	return false
+}
+
+func (s *Service) retryDelay(attempt int) time.Duration {
+	l := s.cfg.RetryDelays
+	if attempt-1 < len(l) {
+		return time.Duration(l[attempt-1])
+	}
+	return time.Duration(l[len(l)-1])
+}
+
+func (s *Service) finishAttempt(ctx context.Context, c claim, rep faxkit.Report, sendErr error, start time.Time) {
+	now := s.now()
+	result := rep.Result.String()
+	if sendErr != nil && rep.Result == t30.ResultInProgress {
+		result = "error"
+	}
+	var cancelReq int
+	s.db.queryRow(ctx, `SELECT cancel FROM jobs WHERE fax_id = ?`, c.fax).Scan(&cancelReq)
+	// The remote's ident is PHI: it is sealed in a small call-record
+	// document readable by whoever may read the fax's metadata.
+	recDoc := ""
+	if ident := rep.RemoteIdent.Reveal(); ident != "" {
+		recDoc = s.sealCallRecord(ctx, c.fax, rep, c.owner)
+	}
+	var event string
+	err := s.fenced(ctx, c, func(tx *Tx) error {
+		ecm := 0
+		if rep.ECM {
+			ecm = 1
+		}
+		coding := ""
+		if rep.BitRate > 0 {
+			coding = rep.Compression.String()
+		}
+		if _, err := tx.exec(ctx, `UPDATE attempts SET finished = ?, result = ?, code = ?, pages = ?, bit_rate = ?, coding = ?, ecm = ?, duration_ms = ?, record_doc = ?
+			WHERE fax_id = ? AND n = ?`, now.UnixNano(), result, int(rep.Result), rep.Pages, rep.BitRate, coding, ecm, rep.Duration.Milliseconds(), recDoc, c.fax, c.attempt); err != nil {
+			return err
+		}
+		status, jobState, runAt := statusFailed, "done", int64(0)
+		switch {
+		case sendErr == nil && rep.OK:
+			status, event = statusDelivered, "fax.delivered"
+		case cancelReq != 0:
+			status, event = statusCancelled, "fax.cancelled"
+		case retryable(rep.Result, sendErr) && c.attempt < s.cfg.MaxAttempts:
+			status, jobState, runAt, event = statusQueued, "queued", now.Add(s.retryDelay(c.attempt)).UnixNano(), "fax.queued"
+		default:
+			event = "fax.failed"
+		}
+		if _, err := tx.exec(ctx, `UPDATE jobs SET state = ?, run_at = ?, lease_owner = '', lease_until = 0 WHERE fax_id = ?`, jobState, runAt, c.fax); err != nil {
+			return err
+		}
+		fin := now.UnixNano()
+		if status == statusQueued {
+			fin = 0
+		}
+		if _, err := tx.exec(ctx, `UPDATE faxes SET status = ?, result = ?, pages_sent = ?, updated = ?, finished = ? WHERE id = ?`,
+			status, result, rep.Pages, now.UnixNano(), fin, c.fax); err != nil {
+			return err
+		}
+		return s.addEvent(ctx, tx, c.fax, event)
+	})
 	if err != nil {
-		httpError(w, http.StatusRequestEntityTooLarge, "document too large")
+		s.logger.Warn("queue: attempt not recorded", "err", err)
 		return
 	}
-	dw, err := s.Guard.Create(r.Context(), who, src, phi.Metadata{Direction: phi.Outbound, Remote: phi.FaxNumber(to), ContentType: "image/tiff"})
+	callsTotal.WithLabelValues("outbound", result).Inc()
+	pagesTotal.WithLabelValues("outbound").Add(float64(rep.Pages))
+	attemptSeconds.Observe(now.Sub(start).Seconds())
+	s.audit(ctx, phi.Event{Principal: c.owner, Action: phi.ActionSend, Document: c.fax, Source: "queue:" + s.cfg.Instance,
+		Outcome: outcome(sendErr), Detail: fmt.Sprintf("attempt %d: t30 result %s, %d pages", c.attempt, result, rep.Pages)})
+	s.logger.Info("fax attempt", "fax", c.fax, "attempt", c.attempt, "result", result, "pages", rep.Pages, "event", event)
+}
+
+// sealCallRecord stores the PHI learned during a call (the remote ident)
+// as a sealed one-page document, readable (metadata) by the fax's owner.
+func (s *Service) sealCallRecord(ctx context.Context, faxID string, rep faxkit.Report, owners ...string) string {
+	info, err := s.guard.Put(ctx, gateway, "call-record", phi.Metadata{RemoteIdent: rep.RemoteIdent, ContentType: "application/x-faxkit-call-record",
+		Labels: map[string]string{"fax": faxID}}, strings.NewReader(rep.String()))
 	if err != nil {
-		phiError(w, err)
+		s.logger.Error("call record not sealed", "err", err)
+		return ""
+	}
+	s.saveGrant(ctx, info.ID, gateway.ID, ownerPerms)
+	for _, o := range owners {
+		s.grant(ctx, "call-record", info.ID, o, phi.PermReadMetadata|phi.PermDelete)
+	}
+	return info.ID
+}
+
+func outcome(err error) phi.Outcome {
+	if err != nil {
+		return phi.OutcomeFailure
+	}
+	return phi.OutcomeSuccess
+}
+
+// --- inbound ---------------------------------------------------------------
+
+// receive answers one inbound call for did, sealing pages as they arrive,
+// and routes the fax to the DID's route (or the default route).
+func (s *Service) receive(ctx context.Context, c *transport.Conn, did string) {
+	defer c.Close()
+	src := "t38-inbound"
+	dw, err := s.guard.Create(ctx, gateway, src, phi.Metadata{Direction: phi.Inbound, ContentType: "image/tiff", Labels: map[string]string{"did": did}})
+	if err != nil {
+		s.logger.Error("inbound: cannot create document", "err", err)
 		return
 	}
-	n, err := phi.SealTIFF(dw, bytes.NewReader(body), int64(len(body)), nil)
-	if err != nil || n == 0 {
+	rep, err := faxkit.Receive(ctx, c, c.RemoteAddr(), phi.NewTIFFWriter(dw, nil), &s.fax)
+	s.audit(ctx, phi.Event{Principal: gateway.ID, Action: phi.ActionReceive, Source: src,
+		Outcome: outcome(err), Detail: fmt.Sprintf("t30 result %s, %d pages", rep.Result, rep.Pages)})
+	callsTotal.WithLabelValues("inbound", rep.Result.String()).Inc()
+	pagesTotal.WithLabelValues("inbound").Add(float64(rep.Pages))
+	if rep.Pages == 0 {
 		dw.Abort()
-		httpError(w, http.StatusBadRequest, "not a readable TIFF")
 		return
 	}
-	info, err := dw.Commit()
-	s.Guard.Committed(r.Context(), who, src, info, err)
+	// Pages received before a failure are kept: a partial fax is still
+	// patient data that someone must see.
+	info, err := s.commitDoc(ctx, gateway, src, dw)
 	if err != nil {
-		phiError(w, err)
+		s.logger.Error("inbound: commit failed", "err", err)
 		return
 	}
-	st := &faxStatus{ID: info.ID, Direction: "outbound", Status: "queued", Pages: n, Created: info.Created, owner: who.ID}
-	s.mu.Lock()
-	s.faxes[info.ID] = st
-	s.mu.Unlock()
-	resp := s.status(info.ID) // as queued, before a worker takes it
-	select {
-	case s.queue <- job{id: info.ID, who: who, to: to}:
-	default:
-		s.setStatus(info.ID, func(st *faxStatus) { st.Status = "failed"; st.Result = "queue-full" })
-		resp = s.status(info.ID)
+	targets, err := s.routeFor(ctx, did)
+	if err != nil {
+		s.logger.Error("inbound: no route", "err", err)
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusAccepted)
-	json.NewEncoder(w).Encode(resp)
-}
-
-func (s *Service) status(id string) *faxStatus {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	st := s.faxes[id]
-	if st == nil {
-		return nil
-	}
-	c := *st
-	return &c
-}
-
-func (s *Service) listFaxes(w http.ResponseWriter, r *http.Request, who phi.Principal, src string) {
-	s.mu.Lock()
-	out := []faxStatus{}
-	for _, st := range s.faxes {
-		if st.owner == who.ID {
-			out = append(out, *st)
+	for _, t := range targets {
+		if err := s.grant(ctx, "router", info.ID, t, ownerPerms); err != nil {
+			s.logger.Error("inbound: routing grant failed", "err", err)
 		}
 	}
-	s.mu.Unlock()
-	s.Audit.Append(r.Context(), phi.Event{Principal: who.ID, Action: phi.ActionList, Source: src, Outcome: phi.OutcomeSuccess,
-		Detail: fmt.Sprintf("%d faxes", len(out))})
-	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(out)
-}
-
-func (s *Service) getFax(w http.ResponseWriter, r *http.Request, who phi.Principal, src string) {
-	id := r.PathValue("id")
-	// Status is metadata: the guard decides (and audits) whether the
-	// caller may see it.
-	if _, err := s.Guard.Metadata(r.Context(), who, src, id); err != nil {
-		phiError(w, err)
-		return
+	recDoc := ""
+	if rep.RemoteIdent.Reveal() != "" {
+		recDoc = s.sealCallRecord(ctx, info.ID, rep, targets...)
 	}
-	st := s.status(id)
-	if st == nil {
-		httpError(w, http.StatusNotFound, "not found")
-		return
+	status := statusReceived
+	if !rep.OK {
+		status = statusPartial
 	}
-	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(st)
-}
-
-func (s *Service) getContent(w http.ResponseWriter, r *http.Request, who phi.Principal, src string) {
-	rd, err := s.Guard.Open(r.Context(), who, src, r.PathValue("id"))
+	now := s.now().UnixNano()
+	owner := gateway.ID
+	if len(targets) > 0 {
+		owner = targets[0]
+	}
+	ecm := 0
+	if rep.ECM {
+		ecm = 1
+	}
+	err = s.db.tx(ctx, func(tx *Tx) error {
+		if _, err := tx.exec(ctx, `INSERT INTO faxes (id, owner, direction, status, result, pages, attempts, did, created, updated, finished)
+			VALUES (?, ?, 'inbound', ?, ?, ?, 1, ?, ?, ?, ?)`, info.ID, owner, status, rep.Result.String(), rep.Pages, did, now, now, now); err != nil {
+			return err
+		}
+		if _, err := tx.exec(ctx, `INSERT INTO attempts (fax_id, n, instance, started, finished, result, code, pages, bit_rate, coding, ecm, duration_ms, record_doc)
+			VALUES (?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, info.ID, s.cfg.Instance, rep.Start.UnixNano(), now, rep.Result.String(), int(rep.Result),
+			rep.Pages, rep.BitRate, rep.Compression.String(), ecm, rep.Duration.Milliseconds(), recDoc); err != nil {
+			return err
+		}
+		return s.addEvent(ctx, tx, info.ID, "fax.received")
+	})
 	if err != nil {
-		phiError(w, err)
-		return
+		s.logger.Error("inbound: not recorded", "err", err)
 	}
-	defer rd.Close()
-	var buf bytes.Buffer
-	if _, err := rd.WriteTIFF(&buf, &tiff.WriterConfig{Compression: tiff.CompressionGroup4}); err != nil {
-		phiError(w, err)
-		return
+	s.logger.Info("fax received", "fax", info.ID, "result", rep.Result.String(), "pages", rep.Pages)
+}
+
+// routeFor returns the users a fax to did goes to: the DID's route, or
+// the default route ("default").
+func (s *Service) routeFor(ctx context.Context, did string) ([]string, error) {
+	var t string
+	err := s.db.queryRow(ctx, `SELECT targets FROM routes WHERE did = ?`, did).Scan(&t)
+	if isNoRows(err) {
+		err = s.db.queryRow(ctx, `SELECT targets FROM routes WHERE did = 'default'`).Scan(&t)
 	}
-	w.Header().Set("Content-Type", "image/tiff")
-	w.Header().Set("Cache-Control", "no-store")
-	w.Write(buf.Bytes())
+	if err != nil {
+		return nil, err
+	}
+	return strings.Split(t, ","), nil
+}
+
+func splitHostPort(a string) (string, string, error) { return net.SplitHostPort(a) }
+
+// resultText is the T.30 result's description, or "" for non-T.30 ends.
+func resultText(code int, name string) string {
+	switch name {
+	case resultInterrupted:
+		return "the sending instance stopped during the call; the fax was sent again"
+	case "error":
+		return "the call could not be placed"
+	}
+	if t30.Result(code).String() != name {
+		return ""
+	}
+	return t30.Result(code).Text()
 }

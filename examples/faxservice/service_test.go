@@ -2,12 +2,8 @@ package main
 
 import (
 	"bytes"
-	"context"
-	"encoding/json"
-	"fmt"
-	"io"
+	"image/png"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,157 +11,128 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-
-	"github.com/faxkit/faxkit"
-	"github.com/faxkit/faxkit/internal/sample"
-	"github.com/faxkit/faxkit/phi"
-	"github.com/faxkit/faxkit/tiff"
 )
 
-func TestFaxService(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	dir := t.TempDir()
-	svc, err := open(ctx, dir, 0)
-	require.NoError(t, err)
-	svc.FaxOptions = faxkit.Options{T38: faxkit.T38Options{Pacing: faxkit.Unpaced}, Timeout: time.Minute}
-	faxAddr, err := svc.Start(ctx, 2, "127.0.0.1:0")
-	require.NoError(t, err)
-	ts := httptest.NewTLSServer(svc.Handler())
-	defer ts.Close()
-	client := ts.Client()
+// TestSendReceiveEndToEnd drives the API over TLS: an admin creates a
+// sender and an inbox user and routes the DID to the inbox; the sender
+// uploads a TIFF and a PNG with a cover page to an E.164 number that the
+// peer map sends to the service's own inbound port; the inbox user finds
+// the fax, pixel-identical to what was sealed for sending, as TIFF, PDF
+// and PNG previews; the sender's status shows the attempt; an idempotent
+// retry of the request returns the same fax; delete shreds it.
+func TestSendReceiveEndToEnd(t *testing.T) {
+	e := newEnv(t, nil)
+	_, alice := e.user("alice", "sender")
+	bobID, bob := e.user("bob", "inbox")
+	require.Equal(t, http.StatusOK, e.json("PUT", "/v1/routes/default", e.admin, map[string]any{"targets": []string{bobID}}, nil))
 
-	sender := svc.Auth.Issue(phi.Principal{ID: "sender-user", Roles: []phi.Role{phi.RoleSender}})
-	inbox := svc.Auth.Issue(phi.Principal{ID: svc.Inbox, Roles: []phi.Role{phi.RoleReceiver}})
-	auditor := svc.Auth.Issue(phi.Principal{ID: "auditor-user", Roles: []phi.Role{phi.RoleAuditor}})
-
-	do := func(method, path, token string, body []byte) (int, []byte) {
-		t.Helper()
-		req, err := http.NewRequest(method, ts.URL+path, bytes.NewReader(body))
-		require.NoError(t, err)
-		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
-		}
-		resp, err := client.Do(req)
-		require.NoError(t, err)
-		defer resp.Body.Close()
-		b, err := io.ReadAll(resp.Body)
-		require.NoError(t, err)
-		return resp.StatusCode, b
-	}
-
-	pages, err := sample.Letters(2, sample.Fine)
-	require.NoError(t, err)
-	var doc bytes.Buffer
-	w, err := tiff.NewWriter(&doc, nil)
-	require.NoError(t, err)
-	for _, p := range pages {
-		require.NoError(t, w.WritePage(p, &tiff.PageOptions{Resolution: tiff.ResFine}))
-	}
-	require.NoError(t, w.Close())
-	post := "/v1/faxes?to=" + faxAddr.String()
-
-	code, _ := do("POST", post, "", doc.Bytes())
-	require.Equal(t, http.StatusUnauthorized, code)
-	code, _ = do("POST", post, "fxk_bogus_token", doc.Bytes())
-	require.Equal(t, http.StatusUnauthorized, code)
-	code, _ = do("POST", post, auditor, doc.Bytes())
-	require.Equal(t, http.StatusForbidden, code, "auditors may not send")
-	code, _ = do("POST", "/v1/faxes?to=nowhere", sender, doc.Bytes())
-	require.Equal(t, http.StatusBadRequest, code)
-	code, _ = do("POST", post, sender, []byte("not a tiff"))
-	require.Equal(t, http.StatusBadRequest, code)
-
-	// The service sends the fax to its own T.38 port.
-	code, body := do("POST", post, sender, doc.Bytes())
+	doc, pages := letterTIFF(t, 2)
+	parts := []part{{name: "to", data: []byte("+15550199")}, {name: "file", file: "a.tif", data: doc},
+		{name: "file", file: "b.png", data: pngOf(t, pages[0])}, {name: "cover_subject", data: []byte("Lab results")}}
+	code, st, body := e.send(alice, map[string]string{"Idempotency-Key": "k1"}, parts...)
 	require.Equal(t, http.StatusAccepted, code, "%s", body)
-	var st faxStatus
-	require.NoError(t, json.Unmarshal(body, &st))
-	require.Equal(t, "queued", st.Status)
-	require.Equal(t, 2, st.Pages)
-	deadline := time.Now().Add(60 * time.Second)
-	for st.Status == "queued" || st.Status == "sending" {
-		require.True(t, time.Now().Before(deadline), "fax still %s", st.Status)
-		time.Sleep(50 * time.Millisecond)
-		code, body = do("GET", "/v1/faxes/"+st.ID, sender, nil)
-		require.Equal(t, http.StatusOK, code, "%s", body)
-		require.NoError(t, json.Unmarshal(body, &st))
-	}
-	require.Equal(t, "sent", st.Status, "%+v", st)
-	require.Equal(t, "ok", st.Result)
+	require.Equal(t, statusQueued, st.Status)
+	require.Equal(t, 4, st.Pages, "cover + 2 TIFF pages + 1 PNG page")
 
-	// The inbox sees the inbound copy (the receiving side may finish a
-	// moment after the sender).
-	var list []faxStatus
-	for range 100 {
-		code, body = do("GET", "/v1/faxes", inbox, nil)
-		require.Equal(t, http.StatusOK, code)
-		require.NoError(t, json.Unmarshal(body, &list))
-		if len(list) > 0 {
+	code, again, _ := e.send(alice, map[string]string{"Idempotency-Key": "k1"}, parts...)
+	require.Equal(t, http.StatusOK, code)
+	require.Equal(t, st.ID, again.ID, "the idempotency key returns the same fax")
+
+	st = e.wait(alice, st.ID, func(s FaxStatus) bool { return s.Status != statusQueued && s.Status != statusSending })
+	require.Equal(t, statusDelivered, st.Status, "%+v", st)
+	require.Len(t, st.Attempts, 1)
+	a := st.Attempts[0]
+	require.Equal(t, "ok", a.Result)
+	require.Equal(t, 4, a.Pages)
+	require.Equal(t, 14400, a.BitRate)
+	require.True(t, a.ECM)
+	require.NotEmpty(t, a.ResultText)
+
+	var evs struct {
+		Events []struct {
+			ID   string
+			Seq  int
+			Type string
+		}
+	}
+	require.Equal(t, http.StatusOK, e.json("GET", "/v1/faxes/"+st.ID+"/events", alice, nil, &evs))
+	var types []string
+	for i, ev := range evs.Events {
+		require.Equal(t, i+1, ev.Seq)
+		types = append(types, ev.Type)
+	}
+	require.Equal(t, []string{"fax.queued", "fax.sending", "fax.delivered"}, types)
+
+	// The inbox user sees the inbound copy.
+	var list struct {
+		Faxes []FaxStatus
+	}
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); {
+		require.Equal(t, http.StatusOK, e.json("GET", "/v1/faxes?direction=inbound", bob, nil, &list))
+		if len(list.Faxes) > 0 {
 			break
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	require.Len(t, list, 1)
-	in := list[0]
-	require.Equal(t, "inbound", in.Direction)
-	require.Equal(t, "received", in.Status)
-	require.Equal(t, 2, in.Pages)
+	require.Len(t, list.Faxes, 1)
+	in := list.Faxes[0]
+	require.Equal(t, statusReceived, in.Status)
+	require.Equal(t, 4, in.Pages)
 
-	code, body = do("GET", "/v1/faxes/"+in.ID+"/content", inbox, nil)
-	require.Equal(t, http.StatusOK, code, "%s", body)
-	r, err := tiff.NewReader(bytes.NewReader(body), int64(len(body)), nil)
-	require.NoError(t, err)
-	i := 0
-	for p, err := range r.Pages() {
-		require.NoError(t, err)
-		bm, err := p.Bitmap()
-		require.NoError(t, err)
-		require.True(t, pages[i].Equal(bm), "page %d differs", i+1)
-		i++
-	}
-	require.Equal(t, 2, i)
-
-	// Default deny: neither the auditor nor the sender may read the
-	// inbound fax; nobody but its sender may read the outbound one.
-	for _, tok := range []string{auditor, sender} {
-		code, _ = do("GET", "/v1/faxes/"+in.ID+"/content", tok, nil)
-		require.Equal(t, http.StatusForbidden, code)
-	}
-	code, _ = do("GET", "/v1/faxes/"+st.ID+"/content", inbox, nil)
-	require.Equal(t, http.StatusForbidden, code)
-	code, _ = do("GET", "/v1/faxes/"+st.ID+"/content", sender, nil)
+	code, sent, _ := e.do("GET", "/v1/faxes/"+st.ID+"/content", alice, nil, nil)
 	require.Equal(t, http.StatusOK, code)
-	code, _ = do("GET", "/v1/faxes/0123456789abcdef0123456789abcdef", inbox, nil)
-	require.Contains(t, []int{http.StatusForbidden, http.StatusNotFound}, code)
+	code, got, _ := e.do("GET", "/v1/faxes/"+in.ID+"/content", bob, nil, nil)
+	require.Equal(t, http.StatusOK, code)
+	sp, gp := tiffPages(t, sent), tiffPages(t, got)
+	require.Len(t, gp, 4)
+	for i := range sp {
+		require.True(t, sp[i].Equal(gp[i]), "page %d differs", i+1)
+	}
+	require.True(t, pages[1].Equal(gp[2]), "the second TIFF page arrives as sent")
 
-	// Nothing is stored in clear: no TIFF header in any file on disk.
-	require.NoError(t, filepath.Walk(filepath.Join(dir, "store"), func(path string, fi os.FileInfo, err error) error {
+	code, pdf, hdr := e.do("GET", "/v1/faxes/"+in.ID+"/content?format=pdf", bob, nil, nil)
+	require.Equal(t, http.StatusOK, code)
+	require.Equal(t, "application/pdf", hdr.Get("Content-Type"))
+	require.True(t, bytes.HasPrefix(pdf, []byte("%PDF-1.4")))
+	require.Equal(t, 4, strings.Count(string(pdf), "/Type /Page "))
+
+	code, pv, hdr := e.do("GET", "/v1/faxes/"+in.ID+"/pages/3", bob, nil, nil)
+	require.Equal(t, http.StatusOK, code)
+	require.Equal(t, "no-store", hdr.Get("Cache-Control"))
+	img, err := png.Decode(bytes.NewReader(pv))
+	require.NoError(t, err)
+	require.Equal(t, 1728, img.Bounds().Dx())
+
+	// The sender reads the sealed number; the inbox user is refused the
+	// outbound fax and the sender the inbound one (both 404).
+	var md struct{ Remote string }
+	require.Equal(t, http.StatusOK, e.json("GET", "/v1/faxes/"+st.ID+"/metadata", alice, nil, &md))
+	require.Equal(t, "+15550199", md.Remote)
+	require.Equal(t, http.StatusNotFound, e.json("GET", "/v1/faxes/"+st.ID, bob, nil, nil))
+	require.Equal(t, http.StatusNotFound, e.json("GET", "/v1/faxes/"+in.ID+"/content", alice, nil, nil))
+
+	code, mt, _ := e.do("GET", "/metrics", "", nil, nil)
+	require.Equal(t, http.StatusOK, code)
+	require.Contains(t, string(mt), `faxservice_calls_total{direction="outbound",result="ok"}`)
+	require.Contains(t, string(mt), "faxservice_queue_depth 0")
+	require.Contains(t, string(mt), "faxservice_attempt_duration_seconds_count")
+
+	// Delete is crypto-shredding.
+	require.Equal(t, http.StatusNoContent, e.json("DELETE", "/v1/faxes/"+in.ID, bob, nil, nil))
+	require.Equal(t, http.StatusNotFound, e.json("GET", "/v1/faxes/"+in.ID, bob, nil, nil))
+	_, err = os.Stat(filepath.Join(e.svc.cfg.Dir, "store", "docs", in.ID+".rec"))
+	require.True(t, os.IsNotExist(err), "record gone")
+
+	// Nothing is stored in clear: no TIFF header anywhere under the dir
+	// but in the keys.
+	require.NoError(t, filepath.Walk(e.svc.cfg.Dir, func(path string, fi os.FileInfo, err error) error {
 		if err != nil || fi.IsDir() {
 			return err
 		}
 		b, err := os.ReadFile(path)
 		require.NoError(t, err)
 		require.False(t, bytes.Contains(b, []byte("II*\x00")), "%s holds a clear TIFF", path)
+		require.False(t, bytes.Contains(b, []byte("15550199")), "%s holds the number in clear", path)
 		return nil
 	}))
-
-	// The audit log verifies and records the send, the receive, and the
-	// denials, without PHI.
-	cancel()
-	require.NoError(t, svc.Audit.Close())
-	ak, err := phi.OpenAuditKeyFile(filepath.Join(dir, "audit.key"))
-	require.NoError(t, err)
-	_, err = phi.VerifyAuditLog(filepath.Join(dir, "audit"), ak)
-	require.NoError(t, err)
-	var exp bytes.Buffer
-	_, err = phi.ExportAuditLog(filepath.Join(dir, "audit"), ak, &exp, time.Time{}, time.Time{})
-	require.NoError(t, err)
-	log := exp.String()
-	for _, want := range []string{`"principal":"svc-gateway"`, `"principal":"sender-user"`, `"principal":"svc-router"`} {
-		require.Contains(t, log, want)
-	}
-	require.Contains(t, log, fmt.Sprintf(`"action":%d`, int(phi.ActionSend)))
-	require.Contains(t, log, fmt.Sprintf(`"action":%d`, int(phi.ActionReceive)))
-	require.True(t, strings.Count(log, "denied") >= 4, "denials are audited")
 }

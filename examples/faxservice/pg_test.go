@@ -1,0 +1,179 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/faxkit/faxkit/internal/peertest"
+)
+
+// startPostgres starts a throw-away PostgreSQL cluster (Debian's
+// postgresql package) on a loopback port, as an unprivileged user when
+// the test runs as root, and returns its DSN. The cluster is stopped and
+// removed when the test ends.
+func startPostgres(t *testing.T) string {
+	t.Helper()
+	bins, _ := filepath.Glob("/usr/lib/postgresql/*/bin/initdb")
+	if len(bins) == 0 {
+		peertest.Missing(t, "PostgreSQL server", "apt-get install postgresql")
+	}
+	sort.Strings(bins)
+	bin := filepath.Dir(bins[len(bins)-1])
+	dir, err := os.MkdirTemp("", "faxpg")
+	require.NoError(t, err)
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	var prefix []string
+	if os.Geteuid() == 0 {
+		// PostgreSQL refuses to run as root.
+		u, err := user.Lookup("nobody")
+		if err != nil {
+			peertest.Missing(t, "an unprivileged user (nobody) to run PostgreSQL", "useradd nobody")
+		}
+		uid, _ := strconv.Atoi(u.Uid)
+		gid, _ := strconv.Atoi(u.Gid)
+		require.NoError(t, os.Chown(dir, uid, gid))
+		runuser, err := exec.LookPath("runuser")
+		if err != nil {
+			peertest.Missing(t, "runuser", "apt-get install util-linux")
+		}
+		prefix = []string{runuser, "-u", "nobody", "--"}
+	}
+	run := func(args ...string) {
+		t.Helper()
+		full := append(append([]string{}, prefix...), args...)
+		cmd := exec.Command(full[0], full[1:]...)
+		cmd.Dir = dir
+		out, err := cmd.CombinedOutput()
+		require.NoError(t, err, "%s: %s", strings.Join(args, " "), out)
+	}
+	data := filepath.Join(dir, "data")
+	run(filepath.Join(bin, "initdb"), "-D", data, "-U", "faxtest", "--auth=trust", "-E", "UTF8", "--no-sync")
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	run(filepath.Join(bin, "pg_ctl"), "-D", data, "-l", filepath.Join(dir, "log"), "-w", "-t", "60", "-o",
+		fmt.Sprintf("-k %s -c listen_addresses=127.0.0.1 -p %d -c fsync=off -c max_connections=200", dir, port), "start")
+	t.Cleanup(func() {
+		full := append(append([]string{}, prefix...), filepath.Join(bin, "pg_ctl"), "-D", data, "-m", "immediate", "stop")
+		exec.Command(full[0], full[1:]...).Run()
+	})
+	return fmt.Sprintf("host=127.0.0.1 port=%d user=faxtest dbname=postgres sslmode=disable", port)
+}
+
+// newDatabase creates an empty database on the cluster and returns its DSN.
+func newDatabase(t *testing.T, dsn, name string) string {
+	db, err := sql.Open("pgx", dsn)
+	require.NoError(t, err)
+	defer db.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, err = db.ExecContext(ctx, "CREATE DATABASE "+name)
+	require.NoError(t, err)
+	return strings.Replace(dsn, "dbname=postgres", "dbname="+name, 1)
+}
+
+// pgDSN, when set, makes newEnv use PostgreSQL.
+var pgDSN string
+
+// TestPostgres runs the API tests against a real PostgreSQL server: the
+// same schema and queries as SQLite.
+func TestPostgres(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a PostgreSQL server")
+	}
+	dsn := startPostgres(t)
+	for i, f := range []func(*testing.T){TestSendReceiveEndToEnd, TestBadInput, TestWebhooks, TestNoPHIInLogsOrResponses} {
+		pgDSN = newDatabase(t, dsn, fmt.Sprintf("t%d", i))
+		t.Run(strconv.Itoa(i), f)
+		pgDSN = ""
+	}
+}
+
+// TestPostgresTwoInstancesOneKilled runs two service processes on one
+// PostgreSQL database and one shared sealed store, queues faxes through
+// one of them, kills the other with SIGKILL while it is in a call, and
+// checks that the survivor finishes every fax and that each reaches the
+// receiver completely exactly once.
+func TestPostgresTwoInstancesOneKilled(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a PostgreSQL server")
+	}
+	dsn := newDatabase(t, startPostgres(t), "two")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	rcv := newReceiver(t, ctx)
+	cfg := Config{Dir: t.TempDir(), DBDriver: "pgx", DSN: dsn, HTTPAddr: "127.0.0.1:0",
+		Peers: map[string]string{"+1": rcv.addr.String()}, Workers: 1, LeaseTTL: Duration(2 * time.Second),
+		PollInterval: Duration(50 * time.Millisecond), PasswordIterations: 1000, Instance: "A",
+		RetryDelays: []Duration{Duration(200 * time.Millisecond)}}
+	a := startChild(t, cfg)
+	require.NotEmpty(t, a.admin)
+	ea := &remote{t: t, base: a.api, client: apiClient()}
+	_, alice := ea.user(a.admin, "alice", "sender")
+	want := map[[32]byte]string{}
+	var ids []string
+	for i := range 3 {
+		img, h := markedPNG(t, i)
+		code, st, body := ea.send(alice, nil, part{name: "to", data: []byte(fmt.Sprintf("+1555010%d", i))}, part{name: "file", file: "p.png", data: img})
+		require.Equal(t, http.StatusAccepted, code, "%s", body)
+		ids = append(ids, st.ID)
+		want[h] = st.ID
+	}
+	db, err := sql.Open("pgx", dsn)
+	require.NoError(t, err)
+	defer db.Close()
+	// A is paced (long calls), B not.
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		var na int
+		require.NoError(t, db.QueryRow(`SELECT COUNT(*) FROM jobs WHERE state = 'leased' AND lease_owner = 'A'`).Scan(&na))
+		if na == 1 {
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "A never took a job")
+		time.Sleep(20 * time.Millisecond)
+	}
+	// B joins while A is in its (paced) call and takes the queued faxes.
+	cfg.Instance, cfg.Unpaced = "B", true
+	b := startChild(t, cfg)
+	require.Empty(t, b.admin, "one bootstrap for the shared database")
+	eb := &remote{t: t, base: b.api, client: apiClient()}
+	var na int
+	require.NoError(t, db.QueryRow(`SELECT COUNT(*) FROM jobs WHERE state = 'leased' AND lease_owner = 'A'`).Scan(&na))
+	require.Equal(t, 1, na, "A is still in its call")
+	require.NoError(t, a.cmd.Process.Signal(syscall.SIGKILL))
+	a.cmd.Wait()
+
+	for _, id := range ids {
+		st := eb.wait(alice, id, func(s FaxStatus) bool { return s.Status == statusDelivered || s.Status == statusFailed })
+		require.Equal(t, statusDelivered, st.Status, "%+v", st)
+	}
+	var interrupted int
+	require.NoError(t, db.QueryRow(`SELECT COUNT(*) FROM attempts WHERE instance = 'A' AND result = $1`, resultInterrupted).Scan(&interrupted))
+	require.Equal(t, 1, interrupted, "A's call was cut and recorded as such")
+	var byB int
+	require.NoError(t, db.QueryRow(`SELECT COUNT(DISTINCT fax_id) FROM attempts WHERE instance = 'B' AND result = 'ok'`).Scan(&byB))
+	require.Equal(t, 3, byB, "B sent its own faxes and took over A's")
+	time.Sleep(time.Second)
+	rcv.mu.Lock()
+	defer rcv.mu.Unlock()
+	for h, id := range want {
+		require.Equal(t, 1, rcv.complete[h], "fax %s delivered %d times", id, rcv.complete[h])
+	}
+}
