@@ -499,7 +499,10 @@ func (c *Core) receive(in []int16) {
 			c.stats.FramesOK++
 			c.emit(t30.Event{Kind: t30.EventFrame, Data: append([]byte(nil), e.Frame...)})
 		case v21.FrameBad, v21.Abort:
-			if e.Kind == v21.FrameBad && len(e.Frame) == 0 {
+			// A damaged frame counts only inside a V.21 burst (after its
+			// preamble): other signals (an image modem's training) can
+			// make the V.21 receiver find "frames" of noise.
+			if !c.v21Pre || e.Kind == v21.FrameBad && len(e.Frame) == 0 {
 				continue
 			}
 			c.stats.FramesBad++
