@@ -3,6 +3,8 @@
 package fax
 
 import (
+	"context"
+	"net"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -106,4 +108,55 @@ func BenchmarkSpandspCall(b *testing.B) {
 	b.ReportMetric(float64(ours.Nanoseconds())/float64(b.N), "faxkit-cpu-ns/call")
 	b.ReportMetric(float64(theirs.Nanoseconds())/float64(b.N), "spandsp-cpu-ns/call")
 	b.ReportMetric(line.Seconds()/float64(b.N), "line-s/call")
+}
+
+// BenchmarkRTPCallRealTime holds one real-time faxkit-to-faxkit ECM call
+// (one fine page of 300 rows, V.29 9600) over G.711 RTP on 127.0.0.1:
+// two t30.Drivers, two Modems, two RTPLines with 60 ms jitter buffers. It
+// takes the call's line time (about 18 s) of wall time per iteration and
+// reports the process CPU per call (both ends, sockets included).
+func BenchmarkRTPCallRealTime(b *testing.B) {
+	for range b.N {
+		ca, err := net.ListenPacket("udp4", "127.0.0.1:0")
+		if err != nil {
+			b.Fatal(err)
+		}
+		cb, err := net.ListenPacket("udp4", "127.0.0.1:0")
+		if err != nil {
+			b.Fatal(err)
+		}
+		doc := testDoc(1, 300)
+		var got []t30.ReceivedPage
+		txs, _ := t30.NewSession(t30.Config{Calling: true, Transmit: true, Document: doc, Capabilities: audioCaps(true, t30.ModemsV29|t30.ModemsV27ter)})
+		rxs, _ := t30.NewSession(t30.Config{Capabilities: audioCaps(true, t30.ModemsV29|t30.ModemsV27ter),
+			OnPage: func(p t30.ReceivedPage) error { got = append(got, p); return nil }})
+		la := NewRTPLine(ca, cb.LocalAddr(), &RTPConfig{Law: g711.ALaw})
+		lb := NewRTPLine(cb, ca.LocalAddr(), &RTPConfig{Law: g711.ALaw})
+		ma, mb := NewModem(nil), NewModem(nil)
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		go func() { _ = ma.Run(ctx, la) }()
+		go func() { _ = mb.Run(ctx, lb) }()
+		c0 := cpuNow()
+		done := make(chan t30.Result)
+		go func() { done <- t30.Run(ctx, rxs, mb, nil) }()
+		txr := t30.Run(ctx, txs, ma, nil)
+		rxr := <-done
+		cpu := cpuNow() - c0
+		cancel()
+		_ = ma.Close()
+		_ = mb.Close()
+		_ = la.Close()
+		_ = lb.Close()
+		_ = ca.Close()
+		_ = cb.Close()
+		if txr != t30.ResultOK || rxr != t30.ResultOK || len(got) != 1 {
+			b.Fatalf("call: %v %v, %d pages; rtp %+v / %+v", txr, rxr, len(got), la.Stats(), lb.Stats())
+		}
+		checkPages(b, callOutcome{doc: doc, got: got})
+		b.ReportMetric(float64(cpu.Nanoseconds()), "cpu-ns/call")
+		b.ReportMetric(ma.LineTime().Seconds(), "line-s/call")
+		st := lb.Stats()
+		b.ReportMetric(float64(st.Jitter.Missing), "missing-blocks")
+		b.ReportMetric(float64(st.Jitter.Late), "late-packets")
+	}
 }
