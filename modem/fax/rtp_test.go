@@ -205,3 +205,36 @@ func TestRTPLine(t *testing.T) {
 		})
 	}
 }
+
+// FuzzJitterBuffer puts packets with arbitrary timestamps and takes blocks:
+// no panic, every played block is a put one or silence, and the counts add
+// up.
+func FuzzJitterBuffer(f *testing.F) {
+	f.Add([]byte{0, 0, 0, 0, 0, 0, 0, 160, 1, 0, 0, 0, 0, 0, 1, 64}, uint8(3))
+	f.Add([]byte{255, 255, 255, 200, 0, 0, 0, 100, 128, 0, 0, 0}, uint8(1))
+	f.Fuzz(func(t *testing.T, ops []byte, depth uint8) {
+		j := NewJitterBuffer(int(depth % 16))
+		out := make([]int16, BlockSize)
+		var gets, puts uint64
+		for len(ops) >= 4 {
+			ts := uint32(ops[0])<<24 | uint32(ops[1])<<16 | uint32(ops[2])<<8 | uint32(ops[3])
+			ops = ops[4:]
+			if ts&1 == 0 {
+				j.Put(ts, block(int16(ts>>16|1)))
+				puts++
+			} else {
+				j.Get(out)
+				gets++
+				for _, v := range out[1:] {
+					if v != out[0] {
+						t.Fatal("a played block mixes packets")
+					}
+				}
+			}
+		}
+		st := j.Stats()
+		if st.Received != puts || st.Played+st.Missing > gets || st.Late+st.Duplicate+st.Overflow > puts {
+			t.Fatalf("counts %+v after %d puts, %d gets", st, puts, gets)
+		}
+	})
+}
