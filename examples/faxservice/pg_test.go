@@ -179,10 +179,5 @@ func TestPostgresTwoInstancesOneKilled(t *testing.T) {
 	default:
 		t.Fatalf("A's attempt ended %q", aResult)
 	}
-	time.Sleep(time.Second)
-	rcv.mu.Lock()
-	defer rcv.mu.Unlock()
-	for h, id := range want {
-		require.Equal(t, 1, rcv.complete[h], "fax %s delivered %d times", id, rcv.complete[h])
-	}
+	rcv.requireOnce(t, want)
 }

@@ -148,6 +148,38 @@ func newReceiver(t *testing.T, ctx context.Context) *receiver {
 	return r
 }
 
+// requireOnce waits (the receiving end finishes a moment after the
+// sender records the delivery) until every wanted document has arrived,
+// gives a stray duplicate a second to show itself, and checks that each
+// arrived exactly once.
+func (r *receiver) requireOnce(t *testing.T, want map[[32]byte]string) {
+	t.Helper()
+	counts := func() map[[32]byte]int {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		c := map[[32]byte]int{}
+		for h := range want {
+			c[h] = r.complete[h]
+		}
+		return c
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		all := true
+		for _, n := range counts() {
+			all = all && n > 0
+		}
+		if all || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	time.Sleep(time.Second)
+	for h, n := range counts() {
+		require.Equal(t, 1, n, "fax %s received completely %d times", want[h], n)
+	}
+}
+
 func docHash(t *testing.T, b []byte) [32]byte {
 	h := sha256.New()
 	for _, p := range tiffPages(t, b) {
@@ -263,13 +295,7 @@ func TestKillNineRestart(t *testing.T) {
 		require.Equal(t, resultInterrupted, st.Attempts[0].Result, "the killed attempt is recorded: %+v", st.Attempts)
 	}
 
-	// Give a stray duplicate call time to show itself, then count.
-	time.Sleep(time.Second)
-	rcv.mu.Lock()
-	for h, id := range want {
-		require.Equal(t, 1, rcv.complete[h], "fax %s delivered %d times", id, rcv.complete[h])
-	}
-	rcv.mu.Unlock()
+	rcv.requireOnce(t, want)
 
 	// Tokens, routes and grants survived: bob reads the fax received
 	// before the kill; alice her own; routes are as set.
