@@ -63,13 +63,14 @@ func TestOpenDocument(t *testing.T) {
 	for _, tc := range []struct {
 		name, typ string
 		enc       func(f *os.File) error
+		res       tiff.Resolution
 	}{
-		{"box.jpg", "jpeg", func(f *os.File) error { return jpeg.Encode(f, img, nil) }},
-		{"box.gif", "gif", func(f *os.File) error { return gif.Encode(f, img, nil) }},
-		{"box.png.renamed", "png", func(f *os.File) error { return pngEncode(f, img) }}, // found by content, not name
+		{"box.jpg", "jpeg", func(f *os.File) error { return jpeg.Encode(f, img, nil) }, tiff.ResUnknown},
+		{"box.gif", "gif", func(f *os.File) error { return gif.Encode(f, paletted(img), nil) }, tiff.ResStandard},
+		{"box.png.renamed", "png", func(f *os.File) error { return pngEncode(f, img) }, tiff.ResUnknown}, // found by content, not name
 	} {
 		p := write(tc.name, tc.enc)
-		for _, res := range []tiff.Resolution{tiff.ResUnknown, tiff.ResStandard} {
+		for _, res := range []tiff.Resolution{tc.res} {
 			doc, err := faxkit.OpenDocument(ctx, p, &faxkit.DocumentOptions{Resolution: res})
 			require.NoError(t, err, tc.name)
 			require.Equal(t, tc.typ, doc.FileType)
@@ -89,7 +90,13 @@ func TestOpenDocument(t *testing.T) {
 	}
 
 	// A fax TIFF: pages are sent as they are, pixel for pixel.
-	pg := pages(t, 2)
+	pg := []*t4.Bitmap{t4.NewBitmap(1728, 2287), t4.NewBitmap(1728, 2287)}
+	for y := 100; y < 300; y++ {
+		for x := 64; x < 1600; x += 3 {
+			pg[0].SetBlack(x, y, true)
+			pg[1].SetBlack(x, y+1000, true)
+		}
+	}
 	tp := write("letter.tif", func(f *os.File) error {
 		w, err := tiff.NewWriter(f, nil)
 		if err != nil {
@@ -137,3 +144,15 @@ func TestOpenDocumentPDF(t *testing.T) {
 }
 
 func pngEncode(f *os.File, img image.Image) error { return png.Encode(f, img) }
+
+// paletted makes a two-colour copy of g: GIF's own quantiser is slow
+// under -race.
+func paletted(g *image.Gray) *image.Paletted {
+	p := image.NewPaletted(g.Bounds(), color.Palette{color.Black, color.White})
+	for i, v := range g.Pix {
+		if v >= 128 {
+			p.Pix[i] = 1
+		}
+	}
+	return p
+}

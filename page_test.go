@@ -1,6 +1,7 @@
 package faxkit
 
 import (
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -10,6 +11,9 @@ import (
 	"github.com/faxkit/faxkit/t4"
 	"github.com/faxkit/faxkit/tiff"
 )
+
+// letter renders the synthetic page once for this file's tests.
+var letter = sync.OnceValues(func() ([]*t4.Bitmap, error) { return sample.Letters(1, sample.Fine) })
 
 type keepSink struct{ got []*t4.Bitmap }
 
@@ -21,7 +25,7 @@ func (k *keepSink) WritePage(b *t4.Bitmap, _ *tiff.PageOptions) error {
 // TestPageDecodedOnce: the page the session judged (CheckPage) is the page
 // the sink gets, not a second decoding of the same data.
 func TestPageDecodedOnce(t *testing.T) {
-	ps, err := sample.Letters(1, sample.Fine)
+	ps, err := letter()
 	require.NoError(t, err)
 	for _, m := range []t30.Mode{
 		{Compression: t30.MMR, ECM: true, Resolution: t30.ResFine, Width: t30.WidthA4},
@@ -56,7 +60,7 @@ func TestPageDecodedOnce(t *testing.T) {
 // TestDecodeTruncated: a page that lost its end (no RTC/EOFB) is reported
 // truncated, as t30.CheckPageT4 reports it.
 func TestDecodeTruncated(t *testing.T) {
-	ps, err := sample.Letters(1, sample.Fine)
+	ps, err := letter()
 	require.NoError(t, err)
 	for _, m := range []t30.Mode{
 		{Compression: t30.MMR, ECM: true, Resolution: t30.ResFine, Width: t30.WidthA4},

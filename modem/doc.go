@@ -10,7 +10,8 @@
 //     bit source and sink, shared by V.21 and the image modems' ECM.
 //   - v21: V.21 channel 2 FSK at 300 bit/s with HDLC framing (T.30 control
 //     frames).
-//   - v27ter, v29, v17: the image-phase modems (a separate work item).
+//   - v27ter, v29 (and v17): the image-phase QAM modems, on shared code in
+//     modem/internal (see their package docs for their state and figures).
 //
 // Every transmitter and receiver is a streaming block processor: it takes
 // or fills blocks of 8 kHz 16-bit linear samples of any length (20 ms =

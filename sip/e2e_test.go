@@ -2,7 +2,15 @@ package sip_test
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"errors"
+	"math/big"
+	"net"
 	"sync"
 	"testing"
 	"time"
@@ -210,4 +218,79 @@ func TestDialRejected(t *testing.T) {
 	require.ErrorAs(t, err, &se)
 	require.Equal(t, 488, se.Code)
 	require.ErrorIs(t, err, sip.ErrRejected)
+}
+
+// The same fax over SIP on TCP.
+func TestFaxOverSIPTCP(t *testing.T) {
+	pages, err := letters()
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	a := endpoint(t, sip.Config{Transport: "tcp", Policy: sip.PolicyAuto})
+	b := endpoint(t, sip.Config{Transport: "tcp", Policy: sip.PolicyAuto})
+	sink := &memSink{}
+	recv := make(chan faxResult, 1)
+	go func() {
+		c, err := b.Accept(ctx)
+		if err != nil {
+			recv <- faxResult{err: err}
+			return
+		}
+		recv <- runFax(ctx, c, false, nil, sink)
+	}()
+	c, err := a.Dial(ctx, b.URI("5551234"), nil)
+	require.NoError(t, err)
+	s := runFax(ctx, c, true, &t30.BitmapDocument{Pages: pages[:1], Resolution: t30.ResFine}, nil)
+	r := <-recv
+	require.NoError(t, s.err)
+	require.NoError(t, r.err)
+	require.Len(t, sink.pages, 1)
+	require.True(t, pages[0].Equal(sink.pages[0]), "page not pixel-exact")
+}
+
+func selfSignedTLS(t *testing.T) *tls.Config {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "127.0.0.1"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, KeyUsage: x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth}, IsCA: true, BasicConstraintsValid: true}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	require.NoError(t, err)
+	cert, err := x509.ParseCertificate(der)
+	require.NoError(t, err)
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}, RootCAs: pool, MinVersion: tls.VersionTLS12}
+}
+
+// Call set-up and the switch to T.38 over SIP on TLS.
+func TestSwitchOverTLS(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cfg := selfSignedTLS(t)
+	a := endpoint(t, sip.Config{Transport: "tls", TLS: cfg, ByeWait: time.Millisecond})
+	b := endpoint(t, sip.Config{Transport: "tls", TLS: cfg})
+	got := make(chan *sip.Call, 1)
+	go func() {
+		c, err := b.Accept(ctx)
+		if err == nil {
+			got <- c
+		}
+	}()
+	c, err := a.Dial(ctx, b.URI("5551234"), nil)
+	require.NoError(t, err)
+	_, err = awaitT38(ctx, c)
+	require.NoError(t, err)
+	c.FaxDone(ctx)
+	require.Equal(t, sip.ResultFaxDone, c.Result())
+	require.Equal(t, sip.ResultRemoteHangup, (<-got).Wait(ctx))
+}
+
+func TestUnspecifiedListenNeedsMediaAddr(t *testing.T) {
+	_, err := sip.NewEndpoint(sip.Config{Listen: "0.0.0.0:0"})
+	require.ErrorIs(t, err, sip.ErrConfig)
+	_, err = sip.NewEndpoint(sip.Config{Transport: "sctp"})
+	require.ErrorIs(t, err, sip.ErrConfig)
 }

@@ -31,8 +31,33 @@ import (
 )
 
 // interopSpeedup is how much faster than real time T.30 runs on both
-// sides of an interop call.
-const interopSpeedup = 10
+// sides of an interop call: 10, or 4 under the race detector.
+var interopSpeedup = func() float64 {
+	if interopRace {
+		return 4
+	}
+	return 10
+}()
+
+// callSlots bounds how many interop fax calls run at once, so that
+// T.30's accelerated timing holds on a loaded two-core machine.
+var callSlots = make(chan struct{}, func() int {
+	if interopRace {
+		return 2
+	}
+	return 4
+}())
+
+// callSlot takes a slot for the rest of the test.
+func callSlot(t testing.TB) {
+	t.Helper()
+	callSlots <- struct{}{}
+	t.Cleanup(func() { <-callSlots })
+}
+
+// fullInterop says whether every interop case runs: always without the
+// race detector, under it only with FAXKIT_SIP_FULL=1.
+func fullInterop() bool { return !interopRace || os.Getenv("FAXKIT_SIP_FULL") == "1" }
 
 // scaledClock runs k times faster than the system clock.
 type scaledClock struct {
@@ -128,7 +153,14 @@ func fkFax(ctx context.Context, c *sip.Call, src, rx string) fkOutcome {
 	go func() {
 		select {
 		case <-c.Done():
-			cancel()
+			// A peer that hangs up on our last T.30 message (DCN) may
+			// be quicker than our own phase E: let the fax end on its
+			// own for a moment before abandoning it.
+			select {
+			case <-time.After(2 * time.Second):
+				cancel()
+			case <-fctx.Done():
+			}
 		case <-fctx.Done():
 		}
 	}()
@@ -208,6 +240,7 @@ func samePages(t testing.TB, src, rx string) {
 // sofiaCase is one call between faxkit and sipfaxpeer.
 type sofiaCase struct {
 	name      string
+	core      bool // runs under the race detector too
 	fkCalls   bool // faxkit is the UAC; otherwise sipfaxpeer calls faxkit
 	fkSends   bool // faxkit sends the fax; otherwise it receives
 	policy    sip.Policy
@@ -309,7 +342,7 @@ var ended = []sip.Result{sip.ResultFaxDone, sip.ResultRemoteHangup}
 func TestInteropSofia(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []sofiaCase{
-		{name: "faxkit-calls-sends-requests", fkCalls: true, fkSends: true, policy: sip.PolicyRequest,
+		{name: "faxkit-calls-sends-requests", core: true, fkCalls: true, fkSends: true, policy: sip.PolicyRequest,
 			peer: sippeer.Config{T38: sippeer.Await}, wantFax: true, fkResults: ended,
 			check: func(t *testing.T, fk fkOutcome, p sippeer.Result) {
 				assert.Equal(t, 1, p.ReinvitesReceived)
@@ -323,7 +356,7 @@ func TestInteropSofia(t *testing.T) {
 			}},
 		{name: "faxkit-calls-receives-auto", fkCalls: true, policy: sip.PolicyAuto,
 			peer: sippeer.Config{T38: sippeer.Request}, wantFax: true, fkResults: ended},
-		{name: "peer-calls-faxkit-receives-requests", policy: sip.PolicyRequest,
+		{name: "peer-calls-faxkit-receives-requests", core: true, policy: sip.PolicyRequest,
 			peer: sippeer.Config{T38: sippeer.Await}, wantFax: true, fkResults: ended,
 			check: func(t *testing.T, fk fkOutcome, p sippeer.Result) {
 				assert.Equal(t, 1, p.ReinvitesReceived)
@@ -335,7 +368,7 @@ func TestInteropSofia(t *testing.T) {
 			}},
 		{name: "peer-calls-rfc3264-style-faxkit-sends", fkSends: true, policy: sip.PolicyAwait,
 			peer: sippeer.Config{T38: sippeer.Request, SDPBoth: true}, wantFax: true, fkResults: ended},
-		{name: "peer-offers-t38-in-invite", policy: sip.PolicyAuto,
+		{name: "peer-offers-t38-in-invite", core: true, policy: sip.PolicyAuto,
 			peer: sippeer.Config{T38: sippeer.Offer}, wantFax: true, fkResults: ended,
 			check: func(t *testing.T, fk fkOutcome, p sippeer.Result) {
 				assert.Zero(t, p.ReinvitesSent+p.ReinvitesReceived, "T.38 from the start needs no re-INVITE")
@@ -345,19 +378,19 @@ func TestInteropSofia(t *testing.T) {
 			check: func(t *testing.T, fk fkOutcome, p sippeer.Result) {
 				assert.Zero(t, p.ReinvitesReceived)
 			}},
-		{name: "peer-refuses-488", fkCalls: true, fkSends: true, policy: sip.PolicyRequest,
+		{name: "peer-refuses-488", core: true, fkCalls: true, fkSends: true, policy: sip.PolicyRequest,
 			peer: sippeer.Config{T38: sippeer.Reject}, peerExit: sippeer.ExitRefused,
 			fkResults: []sip.Result{sip.ResultT38Refused},
 			check: func(t *testing.T, fk fkOutcome, p sippeer.Result) {
 				assert.Equal(t, 1, p.ReinvitesRejected)
 				assert.True(t, p.ByeReceived, "faxkit must hang up a refused call")
 			}},
-		{name: "faxkit-refuses-488", policy: sip.PolicyOff,
+		{name: "faxkit-refuses-488", core: true, policy: sip.PolicyOff,
 			peer: sippeer.Config{T38: sippeer.Request}, peerExit: sippeer.ExitRefused,
 			check: func(t *testing.T, fk fkOutcome, p sippeer.Result) {
 				assert.Equal(t, 488, p.ReinviteStatus)
 			}},
-		{name: "glare-faxkit-calls", fkCalls: true, fkSends: true, policy: sip.PolicyRequest,
+		{name: "glare-faxkit-calls", core: true, fkCalls: true, fkSends: true, policy: sip.PolicyRequest,
 			peer: sippeer.Config{T38: sippeer.Request}, wantFax: true, fkResults: ended,
 			check: func(t *testing.T, fk fkOutcome, p sippeer.Result) {
 				t.Logf("491s: peer received %d", p.Glare491Received)
@@ -367,7 +400,7 @@ func TestInteropSofia(t *testing.T) {
 			check: func(t *testing.T, fk fkOutcome, p sippeer.Result) {
 				t.Logf("491s: peer received %d", p.Glare491Received)
 			}},
-		{name: "refresh-mid-page-peer-sends", policy: sip.PolicyAwait,
+		{name: "refresh-mid-page-peer-sends", core: true, policy: sip.PolicyAwait,
 			peer: sippeer.Config{T38: sippeer.Request, RefreshAfter: 40}, wantFax: true, fkResults: ended,
 			check: func(t *testing.T, fk fkOutcome, p sippeer.Result) {
 				assert.Equal(t, 1, p.RefreshSent)
@@ -379,7 +412,7 @@ func TestInteropSofia(t *testing.T) {
 				assert.Equal(t, 1, p.RefreshSent)
 				assert.Equal(t, 200, p.RefreshStatus)
 			}},
-		{name: "udptl-loss-10pct-faxkit-receives", policy: sip.PolicyRequest,
+		{name: "udptl-loss-10pct-faxkit-receives", core: true, policy: sip.PolicyRequest,
 			peer: sippeer.Config{T38: sippeer.Await, Loss: 10, Seed: 3}, wantFax: true, fkResults: ended,
 			check: func(t *testing.T, fk fkOutcome, p sippeer.Result) {
 				assert.Positive(t, p.PacketsDropped)
@@ -392,6 +425,10 @@ func TestInteropSofia(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
+			if !tc.core && !fullInterop() {
+				t.Skip("not a core case: under -race set FAXKIT_SIP_FULL=1 to run it")
+			}
+			callSlot(t)
 			runSofiaCase(t, tc)
 		})
 	}

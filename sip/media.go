@@ -7,8 +7,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/faxkit/faxkit/modem/g711"
+	"github.com/faxkit/faxkit/modem/tone"
 	"github.com/faxkit/faxkit/sdp"
-	"github.com/faxkit/faxkit/sip/internal/audio"
 	"github.com/pion/rtp"
 )
 
@@ -138,17 +139,23 @@ func (m *mediaConn) startAudio(a sdp.AudioStream, caller bool, heard func(Tone))
 	m.mu.Lock()
 	m.audioStop, m.audioDone = stop, done
 	m.mu.Unlock()
-	alaw := a.Codec.Name == "PCMA"
+	law := g711.ULaw
+	if a.Codec.Name == "PCMA" {
+		law = g711.ALaw
+	}
 	go func() {
 		defer close(done)
 		var wg sync.WaitGroup
 		wg.Add(1)
 		go func() { // receiver
 			defer wg.Done()
-			det := audio.NewDetector()
+			// One detector per RTP source: two streams (an SBC switching
+			// sources, a peer's comfort noise and tone generator) must not
+			// be blended into one signal.
+			dets := map[uint32]*tone.Detector{}
 			buf := make([]byte, 1500)
 			var pkt rtp.Packet
-			pcm := make([]int16, 0, 320)
+			pcm := make([]int16, 1500)
 			for {
 				select {
 				case <-stop:
@@ -162,20 +169,42 @@ func (m *mediaConn) startAudio(a sdp.AudioStream, caller bool, heard func(Tone))
 				if pkt.Unmarshal(buf[:n]) != nil || (pkt.PayloadType != 0 && pkt.PayloadType != 8) {
 					continue
 				}
-				pcm = audio.Decode(pcm[:0], pkt.Payload, pkt.PayloadType == 8)
-				for _, t := range det.Write(pcm) {
-					switch t {
-					case audio.CNG:
+				rlaw := g711.ULaw
+				if pkt.PayloadType == 8 {
+					rlaw = g711.ALaw
+				}
+				n = g711.Decode(rlaw, pcm, pkt.Payload)
+				det := dets[pkt.SSRC]
+				if det == nil {
+					if len(dets) >= 4 {
+						continue
+					}
+					det = tone.NewDetector(tone.DetConfig{Preamble: true})
+					dets[pkt.SSRC] = det
+				}
+				for _, ev := range det.Process(pcm[:n]) {
+					if !ev.On {
+						continue
+					}
+					switch ev.Tone {
+					case tone.CNG:
 						heard(ToneCNG)
-					case audio.CED:
+					case tone.CED, tone.ANSPR, tone.ANSam, tone.ANSamPR:
 						heard(ToneCED)
-					case audio.V21:
+					case tone.V21Preamble:
 						heard(ToneV21)
 					}
 				}
 			}
 		}()
-		gen := audio.NewGenerator(caller)
+		// T.30's calling terminal sends CNG until the far end is heard;
+		// the answerer sends silence until its fax starts on T.38.
+		kind := tone.None
+		if caller {
+			kind = tone.CNG
+		}
+		gen := tone.NewGenerator(kind, tone.GenConfig{})
+		samples := make([]int16, 160)
 		tick := time.NewTicker(20 * time.Millisecond)
 		defer tick.Stop()
 		pkt := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: a.Codec.PT, SSRC: uint32(time.Now().UnixNano()), Marker: true}}
@@ -189,7 +218,8 @@ func (m *mediaConn) startAudio(a sdp.AudioStream, caller bool, heard func(Tone))
 				return
 			case <-tick.C:
 			}
-			gen.Next(payload, alaw)
+			gen.Process(samples)
+			g711.Encode(law, payload, samples)
 			pkt.Payload = payload
 			if b, err := pkt.Marshal(); err == nil {
 				if _, err := m.WriteTo(b, dst); err != nil && errors.Is(err, net.ErrClosed) {

@@ -221,3 +221,126 @@ func TestECMDamagedPPR(t *testing.T) {
 	ppr(c, 1)
 	c.WantAction("resends the frame asked for", t30.ActionSendFrames)
 }
+
+// TestReceiverNonECM: an answering receiver, phase by phase (Figure 5-2 c).
+func TestReceiverNonECM(t *testing.T) {
+	doc := page(20, 3)
+	m := t30.Mode{Speed: t30.V29_9600, Compression: t30.MR, Resolution: t30.ResFine,
+		Width: t30.WidthA4, Length: t30.LengthA4, ScanTimeMs: 0}
+	data, err := doc.Encode(0, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []t30.ReceivedPage
+	c := t30test.New(t, t30.Config{OnPage: func(p t30.ReceivedPage) error { got = append(got, p); return nil }})
+	c.WantTone("answers with CED", t30.ToneCED)
+	c.Want("offers its capabilities", t30.FCFDIS)
+	c.Recv(t30test.DCS(m))
+	c.RecvTCF(m.Speed, t30.TCFDuration)
+	c.Want("confirms the training", t30.FCFCFR)
+	c.RecvPage(m.Speed, data)
+	c.Recv(t30test.Frame(t30.FCFMPS))
+	c.Want("confirms the page, more to come", t30.FCFMCF)
+	c.RecvPage(m.Speed, data)
+	c.Recv(t30test.Frame(t30.FCFEOP))
+	c.Want("confirms the last page", t30.FCFMCF)
+	c.Recv(t30test.Frame(t30.FCFEOP))
+	c.Want("answers a repeated EOP (our MCF was lost) again, without a third page", t30.FCFMCF)
+	c.Recv(t30test.Frame(t30.FCFDCN))
+	c.WantEnd("ends on DCN", t30.ResultOK)
+	if len(got) != 2 {
+		t.Fatalf("%d pages delivered, want 2", len(got))
+	}
+}
+
+// TestReceiverTrainingFails: a TCF with no run of zeros is answered FTT
+// and the receiver waits for the next DCS (T2), not repeating DIS.
+func TestReceiverTrainingFails(t *testing.T) {
+	m := t30.Mode{Speed: t30.V17_14400, Resolution: t30.ResFine, Width: t30.WidthA4, Length: t30.LengthA4}
+	c := answerer(t)
+	c.Recv(t30test.DCS(m))
+	c.Handle(t30.Event{Kind: t30.EventCarrierUp, Speed: m.Speed})
+	noise := make([]byte, 2000)
+	for i := range noise {
+		noise[i] = 0x55
+	}
+	c.Handle(t30.Event{Kind: t30.EventData, Data: noise})
+	c.Handle(t30.Event{Kind: t30.EventCarrierDown})
+	c.Want("fails the training", t30.FCFFTT)
+	c.Advance(t30test.T4Auto)
+	c.WantQuiet("waits for the transmitter's next DCS")
+	c.Recv(t30test.DCS(t30.Mode{Speed: t30.V17_12000, Resolution: t30.ResFine, Width: t30.WidthA4, Length: t30.LengthA4}))
+	c.RecvTCF(t30.V17_12000, t30.TCFDuration)
+	c.Want("confirms at the lower speed", t30.FCFCFR)
+}
+
+// TestReceiverECMPartialPage: the receiver of an ECM block asks with PPR
+// for exactly the frames that did not arrive, then confirms (Annex A.4).
+func TestReceiverECMPartialPage(t *testing.T) {
+	m := t30.Mode{Speed: t30.V17_14400, Compression: t30.MMR, ECM: true, ECMFrameSize: 256,
+		Resolution: t30.ResFine, Width: t30.WidthA4, Length: t30.LengthA4}
+	data, err := page(60, 4).Encode(0, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var frames []t30.Frame
+	for i := 0; i*256 < len(data); i++ {
+		frames = append(frames, t30.FCDFrame(uint8(i), data[i*256:min((i+1)*256, len(data))]))
+	}
+	if len(frames) < 3 {
+		t.Fatalf("%d frames, want 3 or more", len(frames))
+	}
+	var got []t30.ReceivedPage
+	c := t30test.New(t, t30.Config{OnPage: func(p t30.ReceivedPage) error { got = append(got, p); return nil }})
+	c.WantTone("answers with CED", t30.ToneCED)
+	c.Want("offers its capabilities", t30.FCFDIS)
+	c.Recv(t30test.DCS(m))
+	c.RecvTCF(m.Speed, t30.TCFDuration)
+	c.Want("confirms the training", t30.FCFCFR)
+	lost := 1
+	var sent []t30.Frame
+	for i, f := range frames {
+		if i != lost {
+			sent = append(sent, f)
+		}
+	}
+	c.RecvImage(m.Speed, append(sent, t30.RCPFrame())...)
+	pps := t30.PPS{FCF2: t30.FCFEOP, Page: 0, Block: 0, Frames: len(frames)}
+	c.Recv(pps.Frame(false))
+	f := c.Want("asks for the frame that did not arrive", t30.FCFPPR)
+	m2, err := t30.ParsePPR(f[0])
+	if err != nil || m2.Count() != 1 || !m2.Has(lost) {
+		t.Fatalf("PPR asks for %d frames (%v)", m2.Count(), err)
+	}
+	c.RecvImage(m.Speed, frames[lost], t30.RCPFrame())
+	pps.Frames = 1
+	c.Recv(pps.Frame(false))
+	c.Want("confirms the page", t30.FCFMCF)
+	if len(got) != 1 || got[0].Partial {
+		t.Fatalf("pages %d", len(got))
+	}
+}
+
+// TestAnswerRestoresTries: an answer ends its command's tries. DCS is
+// met by silence twice, then FTT: the DCS at the next speed starts with
+// all three tries again (T.30 5.4.3.1 counts per command).
+func TestAnswerRestoresTries(t *testing.T) {
+	caps := t30.DefaultCapabilities()
+	caps.ECM = false
+	c := caller(t, page(10, 1), caps)
+	for i := 0; i < 2; i++ {
+		c.Advance(t30test.T4)
+		c.Want("repeats DCS after T4", t30.FCFDCS)
+		c.WantAction("and trains", t30.ActionSendTCF)
+	}
+	c.Recv(t30test.Frame(t30.FCFFTT))
+	c.Want("falls back a speed", t30.FCFDCS)
+	c.WantAction("and trains", t30.ActionSendTCF)
+	for i := 0; i < 2; i++ {
+		c.Advance(t30test.T4)
+		c.Want("has its tries again", t30.FCFDCS)
+		c.WantAction("and trains", t30.ActionSendTCF)
+	}
+	c.Advance(t30test.T4)
+	c.WantEnd("gives up after three tries of the new DCS", t30.ResultNoResponse)
+}

@@ -479,6 +479,39 @@ func TestSpandspCTC(t *testing.T) {
 	}
 }
 
+// TestSpandspCTCConverging: frames 5 and 6 are lost in the first two
+// bursts, frame 5 in the next two as well, so the PPRs ask for 2, 2, 1, 1
+// frames: the block is converging, and our CTC after the fourth PPR names
+// the speed already in use. spandsp accepts it (CTR) and stores the page.
+func TestSpandspCTCConverging(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short")
+	}
+	bin := buildT30Peer(t)
+	var n5, n6 int
+	lose := func(dir int, f []byte) bool {
+		if dir != 0 || len(f) < 4 || f[2] != 0x06 {
+			return false
+		}
+		switch {
+		case f[3] == 5 && n5 < 4:
+			n5++
+			return true
+		case f[3] == 6 && n6 < 2:
+			n6++
+			return true
+		}
+		return false
+	}
+	s, _ := NewSession(Config{Calling: true, Transmit: true, Document: testDoc(1, 1100, ResFine)})
+	p := startSpandsp(t, bin, false, false, true, 14, filepath.Join(t.TempDir(), "rx.tif"))
+	runWithSpandspLossy(t, s, p, lose)
+	st := s.Stats()
+	if s.Result() != ResultOK || p.code != 0 || p.pgs != 1 || st.CTCs != 1 || st.PPRs != 4 || st.Speed != V17_14400 {
+		t.Fatalf("ours %v spandsp %d pages %d CTCs %d PPRs %d speed %v", s.Result(), p.code, p.pgs, st.CTCs, st.PPRs, st.Speed)
+	}
+}
+
 // TestSpandspTraining: TCF is damaged both ways; the receiver (spandsp or
 // us) answers FTT and the transmitter falls back a speed.
 func TestSpandspTraining(t *testing.T) {

@@ -7,9 +7,19 @@ import (
 	"time"
 )
 
+// txFrame handles a frame from the receiver. While we wait for a
+// response, a frame that does not answer our command (exchange.go) is
+// ignored and T4 runs on; one that does ends the exchange's tries, except
+// CRP (send it again) and a DIS after DCS (the DCS was lost), which are
+// requests to repeat and count as tries.
 func (s *Session) txFrame(f Frame) {
-	if isResponseWait(s.st) && !s.ex.answers(f.FCF) {
-		return // no answer to our command: T4 runs on
+	if isResponseWait(s.st) {
+		if !s.ex.answers(f.FCF) {
+			return
+		}
+		if f.FCF != FCFCRP && f.FCF != FCFDIS {
+			s.answered()
+		}
 	}
 	switch s.st {
 	case stWaitDIS:
@@ -19,12 +29,10 @@ func (s *Session) txFrame(f Frame) {
 	case stWaitCFR:
 		switch f.FCF {
 		case FCFCFR:
-			s.answered()
 			s.retrain = false
 			s.enter(stTxPage)
 		case FCFFTT:
 			s.stats.FTTs++
-			s.answered()
 			next := NextSpeed(s.common, s.mode.Speed)
 			if next == SpeedNone {
 				s.disconnect(ResultTrainingFailed)
@@ -50,11 +58,9 @@ func (s *Session) txFrame(f Frame) {
 		}
 		switch f.FCF {
 		case FCFMCF, FCFRTP, FCFPIP:
-			s.answered()
 			s.retrain = f.FCF == FCFRTP
 			s.pageConfirmed()
 		case FCFRTN, FCFPIN:
-			s.answered()
 			s.stats.PagesRejected++
 			s.pageTries++
 			if s.pageTries >= s.cfg.MaxPageTries {
@@ -71,7 +77,6 @@ func (s *Session) txFrame(f Frame) {
 	case stWaitCTR:
 		switch f.FCF {
 		case FCFCTR:
-			s.answered()
 			s.ppr = 0
 			s.enter(stTxPage)
 		case FCFCRP:
@@ -80,7 +85,6 @@ func (s *Session) txFrame(f Frame) {
 	case stWaitERR:
 		switch f.FCF {
 		case FCFERR:
-			s.answered()
 			s.t5End = time.Time{}
 			s.ecmFailed = true
 			s.stats.EORs++
@@ -259,11 +263,9 @@ func (s *Session) txPost() {
 func (s *Session) txECMResponse(f Frame) {
 	switch f.FCF {
 	case FCFMCF, FCFPIP: // PIP: MCF plus a procedure interrupt we do not serve
-		s.answered()
 		s.t5End = time.Time{}
 		s.blockDone()
 	case FCFPPR:
-		s.answered()
 		s.t5End = time.Time{}
 		m, err := ParsePPR(f)
 		if err != nil {
@@ -329,7 +331,6 @@ func (s *Session) txECMResponse(f Frame) {
 // onRNR answers RNR with RR until T5 runs out (T.30 A.4.2), waiting in
 // wait for the response to the RR.
 func (s *Session) onRNR(wait state) {
-	s.answered()
 	if s.t5End.IsZero() {
 		s.t5End = s.now.Add(s.cfg.T5)
 	}

@@ -103,13 +103,29 @@
 //	term.Close() // sends the last packets of the hang-up, stops its goroutines
 //	ep.Close()   // the endpoint belongs to the caller
 //
+// Inside, the protocol is a pure core (terminal_core.go): a deterministic
+// state machine fed the session's signals, the received datagrams and the
+// time, which returns the datagrams due, the events for the session and its
+// next deadline. It schedules each signal's packets at their line times
+// (pacing), waits for the far end's no-signal before a signal (turnaround),
+// repeats indicators and ends of signals, and reassembles what it
+// receives. One goroutine per call owns the core, the clock and every write
+// (batched: transport.BatchWriter); a second one only blocks reading the
+// Endpoint. Tests drive the core directly (a discrete-event simulator of two
+// cores and two T.30 sessions paces exactly like real time) or the whole
+// Terminal in a testing/synctest bubble.
+//
 // What it sends, signal by signal: an indicator (CNG, CED, V.21 preamble, or
 // the training of the image modem: long before TCF, short before page data)
-// IndicatorRepeat times (3, as spandsp), then the data chunked to the
-// datagram budget that keeps the full redundancy (and, paced, to 30 ms of
-// line time per packet), then for HDLC one hdlc-fcs-OK per frame and
-// hdlc-sig-end after the last, for TCF and page data t4-non-ecm-sig-end, each
-// end repeated, and finally no-signal, repeated. It never sends a sig-end
+// IndicatorRepeat times (3, as spandsp), then the data. An HDLC frame goes
+// in as few packets as keep the full redundancy: the whole frame with its
+// hdlc-fcs-OK in one packet when it fits, otherwise chunks of the budget
+// with the fcs-OK beside the last (each lost packet costs the whole frame,
+// so fewer packets per frame lose fewer frames: spandsp's 30 ms chunks put
+// one octet of a V.21 frame in each packet). TCF and page data are chunked
+// to the budget and, paced, to 30 ms of line time per packet. Then
+// hdlc-sig-end after the last frame, or t4-non-ecm-sig-end, repeated, and
+// finally no-signal, repeated. It never sends a sig-end
 // after an fcs-OK-sig-end (it does not use the combined field). Indicators,
 // V.21 control data and the ends of signals get ControlDepth redundancy,
 // image data Depth. HDLC and non-ECM octets are bit-reversed as T.38
@@ -123,8 +139,13 @@
 // fcs-OK-sig-end, TCF ended by hdlc-sig-end, several fields in one packet.
 // Numeric rate-management values are not trusted. A frame any of whose
 // packets was lost in the network (a UDPTL gap the redundancy or FEC could
-// not fill) is reported bad, never glued together: ECM retransmits it, T.30
-// repeats the command. The UDPTL receiver is flushed after QuietFlush without
+// not fill, inside the frame, or just before it when the frame does not
+// begin with a T.30 address and control field) is reported bad, never glued
+// together: ECM retransmits it, T.30 repeats the command. A gap between
+// frames (a lost indicator repeat, a whole lost frame) leaves the frames
+// that did arrive good. Non-ECM page data lost in the network is replaced
+// by as many undecodable rows as the nearby packets suggest, so that the
+// page keeps about its length and T.30 counts the damage. The UDPTL receiver is flushed after QuietFlush without
 // packets, so what did arrive is delivered. Zero octets after a page's RTC
 // (spandsp pads several hundred) are dropped so that the page end stays
 // where T.30's checks look for it.
@@ -138,7 +159,11 @@
 // implements the Asterisk layout itself; terminal_spandsp_fec_test.go).
 // Between two faxkit
 // terminals: redundancy 3 and FEC at 20% loss, no redundancy at 5% loss,
-// 4-packet bursts, 10% reordering and duplication (terminal_loss_test.go).
+// 4-packet bursts, 10% reordering and duplication (terminal_loss_test.go);
+// paced exactly as in real time, without UDPTL error correction at 5% and
+// 10% random loss each way and with redundancy 3 under Gilbert-Elliott
+// bursts, ECM, 1 and 3 pages pixel-exact (TestPacedLoss). The loss table
+// beside spandsp: TestLossTable with FAXKIT_T38_TABLE=1.
 //
 // Measured here (2 cores shared with other work): an unpaced one-page fine
 // A4 call (1728 x 2287, ECM/MMR) between two terminals over UDP on loopback
@@ -153,13 +178,14 @@
 //   - No local TCF (T38FaxRateManagement localTCF, for TCP): TCF is always
 //     transferred. No TCP/TPKT transport, no V.34/V.8 signals (received ones
 //     are ignored), no TEP.
-//   - Losses in non-ECM page data are not marked in the data: the page's
-//     decoder finds the damaged rows (and T.30 counts them bad), but a loss
-//     that removes whole rows exactly may go unnoticed, as on a real line.
-//   - Unpaced sending has no flow control (UDP has none): it yields to other
-//     goroutines every 64 datagrams and asks for a 4 MiB socket receive
-//     buffer (ReadBuffer), but a slow far end may still drop a burst; ECM and
-//     T.30 recover, slowly.
+//   - The rows replacing lost non-ECM page data are an estimate (EOLs per
+//     packet of the last 8 packets): a page comes out within a few percent
+//     of its length (MH short by 1-3% at 2-5% loss, MR within 1.5%), not
+//     exactly; T.4 gives no way to know the rows a lost packet held.
+//   - Unpaced sending has no flow control (UDP has none): it sends at most
+//     64 datagrams per step and asks for a 4 MiB socket receive buffer
+//     (ReadBuffer), but a slow far end may still drop a burst; ECM and T.30
+//     recover, slowly.
 //   - A Terminal serves one call; Close does not close the Endpoint.
 //
 // # Interoperability and departures from a strict reading of X.691

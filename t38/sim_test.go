@@ -67,10 +67,9 @@ type simEnd struct {
 	cfg   TerminalConfig
 	res   t30.Result
 	done  bool
-	link  *simLoss     // the direction this end sends into
-	queue []simPacket  // in flight towards the other end
-	hash  hash.Hash64  // of every datagram this end sent, with its time
-	trace func(string) // optional
+	link  *simLoss    // the direction this end sends into
+	queue []simPacket // in flight towards the other end
+	hash  hash.Hash64 // of every datagram this end sent, with its time
 }
 
 func newSimEnd(name string, sc t30.Config, tc TerminalConfig, link *simLoss) (*simEnd, error) {
@@ -102,6 +101,9 @@ func (e *simEnd) act(now time.Time, acts []t30.Action) {
 		a := acts[0]
 		acts = acts[1:]
 		var j txJob
+		if a.Preempt {
+			e.core.enqueue(now, txJob{kind: jobPreempt})
+		}
 		switch a.Kind {
 		case t30.ActionSendTone:
 			j = txJob{kind: jobTone, tone: a.Tone}

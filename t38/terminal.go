@@ -229,6 +229,8 @@ type Terminal struct {
 	closeMu sync.Mutex
 	closed  bool
 
+	batch [][]byte // the owner's: datagrams of one write
+
 	statsMu sync.Mutex
 	stats   TerminalStats
 }
@@ -321,7 +323,7 @@ func (c *TerminalConfig) fill() error {
 		c.QuietFlush = DefaultQuietFlush
 	}
 	if c.Turnaround == 0 && c.Pacing == PacingRealTime {
-		c.Turnaround = signalGap
+		c.Turnaround = t30.SignalGap
 	}
 	if c.TurnaroundMax <= 0 {
 		c.TurnaroundMax = 500 * time.Millisecond
@@ -377,10 +379,6 @@ func (t *Terminal) SendTone(tone t30.Tone) error {
 
 // SendFrames implements t30.Modem: one HDLC burst at V.21 (s ==
 // SpeedNone) or at the image modem s (ECM phase C).
-//
-// A DCN sent while another signal is still going out (the call was
-// aborted) cuts that signal short: its remaining data is not sent, its
-// end-of-signal packets are, and the DCN follows at once.
 func (t *Terminal) SendFrames(s t30.Speed, frames [][]byte) error {
 	j, err := framesJob(s, frames)
 	if err != nil {
@@ -393,13 +391,15 @@ func framesJob(s t30.Speed, frames [][]byte) (txJob, error) {
 	if s != t30.SpeedNone && dataTypeFor(s) == 0 {
 		return txJob{}, fmt.Errorf("%w: speed %v", ErrInvalid, s)
 	}
-	dcn := false
-	for _, f := range frames {
-		if len(f) > 2 && t30.FCF(f[2]&^1) == t30.FCFDCN {
-			dcn = true
-		}
-	}
-	return txJob{kind: jobFrames, speed: s, frames: frames, dcn: dcn}, nil
+	return txJob{kind: jobFrames, speed: s, frames: frames}, nil
+}
+
+// Preempt implements t30.Preempter: the signals queued or being sent are
+// cut short (their remaining data is not sent, their end-of-signal
+// packets are, and each still answers EventSendDone), so that the next
+// Send* (the DCN of an aborted call) follows at once.
+func (t *Terminal) Preempt() error {
+	return t.enqueue(txJob{kind: jobPreempt})
 }
 
 // SendTCF implements t30.Modem: the training check, transferred as
@@ -579,27 +579,45 @@ func (t *Terminal) received(c *core, m rxMsg) {
 }
 
 // write sends the datagrams the core released, in one batch when the
-// Endpoint can write batches.
+// Endpoint can write batches (transport.BatchWriter: sendmmsg).
 func (t *Terminal) write(now time.Time, c *core) {
 	out := &c.out
 	defer out.reset()
 	if out.Len() == 0 || c.tx.dead || t.ctx.Err() != nil {
 		return
 	}
+	t.batch = t.batch[:0]
 	for i := 0; i < out.Len(); i++ {
-		err := t.ep.WritePacket(t.ctx, out.At(i))
-		if err != nil {
-			if t.ctx.Err() != nil {
-				return
+		t.batch = append(t.batch, out.At(i))
+	}
+	defer clear(t.batch)
+	for ps := t.batch; len(ps) > 0; {
+		var n int
+		var err error
+		if bw, ok := t.ep.(transport.BatchWriter); ok && len(ps) > 1 {
+			n, err = bw.WritePackets(t.ctx, ps)
+		} else {
+			err = t.ep.WritePacket(t.ctx, ps[0])
+			if err == nil {
+				n = 1
 			}
-			if errors.Is(err, net.ErrClosed) {
-				c.endpointGone(now)
-				return
-			}
-			c.stats.WriteErrors++
+		}
+		c.stats.IFPSent += uint64(n)
+		ps = ps[n:]
+		if err == nil {
 			continue
 		}
-		c.stats.IFPSent++
+		if t.ctx.Err() != nil {
+			return
+		}
+		if errors.Is(err, net.ErrClosed) {
+			c.endpointGone(now)
+			return
+		}
+		c.stats.WriteErrors++
+		if len(ps) > 0 {
+			ps = ps[1:] // that datagram is dropped; go on with the rest
+		}
 	}
 	if c.tx.sender != nil {
 		c.stats.Sender = c.tx.sender.Stats()

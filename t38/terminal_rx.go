@@ -34,6 +34,7 @@ type rxState struct {
 	lastRx  time.Time
 	now     time.Time // of the datagram or flush being handled
 	dirty   bool      // packets received since the last quiet flush
+	heard   bool      // a packet has come from the far end
 
 	carrier bool
 	speed   t30.Speed // SpeedNone: V.21
@@ -205,6 +206,13 @@ func (r *rxState) handle(b []byte) {
 		return
 	}
 	r.c.stats.IFPReceived++
+	if !r.heard {
+		// The far end's first packet: a sign of it whatever it carries
+		// (an answering session repeats its DIS at once on hearing the
+		// caller).
+		r.heard = true
+		r.c.emit(t30.Event{Kind: t30.EventSignal})
+	}
 	switch r.ifp.Type {
 	case TypeIndicator:
 		r.indicator(r.ifp.Indicator)
@@ -228,6 +236,12 @@ func (r *rxState) indicator(ind Indicator) {
 		r.setBusy(true)
 	}
 	r.c.log.Debug("t38 receive", "indicator", ind.String())
+	switch ind {
+	case IndCNG:
+		r.c.emit(t30.Event{Kind: t30.EventCNG})
+	case IndCED:
+		r.c.emit(t30.Event{Kind: t30.EventCED})
+	}
 	if ind == IndV21Preamble {
 		r.endCarrier()
 		r.damaged, r.suspect = false, false

@@ -126,6 +126,9 @@ func endpoints(t testing.TB, spec callSpec) (a, b transport.Endpoint) {
 func runCall(t *testing.T, spec callSpec) callOutcome {
 	t.Helper()
 	if spec.udp {
+		if spec.speed == 0 {
+			spec.speed = 20
+		}
 		return runCallOn(t, spec, newScaledClock(spec.speed))
 	}
 	if spec.timeout == 0 {

@@ -20,6 +20,7 @@ const (
 	jobTCF
 	jobImage
 	jobHangup
+	jobPreempt // not a signal: cut short the signals queued so far
 )
 
 type txJob struct {
@@ -29,7 +30,7 @@ type txJob struct {
 	frames [][]byte
 	data   []byte
 	dur    time.Duration
-	dcn    bool // the signal pre-empts those before it (DCN on abort)
+	cut    bool // pre-empted before it began: send no data, only its ends
 }
 
 // packet categories: control packets get ControlDepth redundancy.
@@ -38,17 +39,6 @@ type category uint8
 const (
 	catControl category = iota
 	catImage
-)
-
-// Line times of the start of each signal (T.30 and T.38 practice, as
-// spandsp's t38_core tables them): the gap between signals, the V.21
-// preamble, and each image modem's training plus its 200 ms of flags.
-const (
-	signalGap  = 75 * time.Millisecond
-	v21Flags   = time.Second
-	cedTime    = 3 * time.Second
-	cngTime    = 500 * time.Millisecond
-	flagsAfter = 200 * time.Millisecond
 )
 
 // scheduled is one IFP packet of the signal being sent: due at the
@@ -82,7 +72,6 @@ type txState struct {
 	arena    []byte
 	off      time.Duration // build cursor
 	lastEnd  time.Time     // paced: when the previous signal ended
-	cutting  bool          // a DCN is queued: signals before it lose their data
 	done     bool          // a hangup reached the head of the queue
 	dead     bool          // the endpoint is gone: packets are discarded
 }
@@ -120,12 +109,16 @@ func (x *txState) init(cfg *TerminalConfig) error {
 	return nil
 }
 
-// enqueue queues a signal. A DCN cuts the signals queued before it short:
-// their remaining data is not sent, their end-of-signal packets are.
+// enqueue queues a signal. jobPreempt (t30.Preempter: the DCN of an
+// aborted call follows) cuts the signals queued so far short: their
+// remaining data is not sent, their end-of-signal packets are.
 func (x *txState) enqueue(j txJob) {
-	if j.dcn && len(x.queue) > 0 {
-		x.cutting = true
+	if j.kind == jobPreempt {
+		for i := range x.queue {
+			x.queue[i].cut = true
+		}
 		x.preempt()
+		return
 	}
 	x.queue = append(x.queue, j)
 }
@@ -183,12 +176,9 @@ func (x *txState) begin(now time.Time, c *core) {
 	x.next = 0
 	x.start = now
 	if x.paced && !x.lastEnd.IsZero() {
-		if g := x.lastEnd.Add(signalGap); g.After(now) {
+		if g := x.lastEnd.Add(t30.SignalGap); g.After(now) {
 			x.start = g
 		}
-	}
-	if j.dcn {
-		x.cutting = false
 	}
 	x.build(j, c)
 }
@@ -209,9 +199,9 @@ func (x *txState) build(j *txJob, c *core) {
 	rep := x.cfg.IndicatorRepeat
 	switch j.kind {
 	case jobTone:
-		ind, d := IndCNG, cngTime
+		ind, d := IndCNG, t30.CNGOn
 		if j.tone == t30.ToneCED {
-			ind, d = IndCED, cedTime
+			ind, d = IndCED, t30.CEDDuration
 		}
 		c.log.Debug("t38 send", "tone", ind.String())
 		x.indicator(ind, rep)
@@ -220,14 +210,14 @@ func (x *txState) build(j *txJob, c *core) {
 		rate, dt, cat := 300, DataV21, catControl
 		if j.speed == t30.SpeedNone {
 			x.indicator(IndV21Preamble, rep)
-			x.advance(v21Flags)
+			x.advance(t30.V21Preamble)
 		} else {
 			rate, dt, cat = j.speed.BitRate(), dataTypeFor(j.speed), catImage
 			x.indicator(trainingFor(j.speed, false), rep)
-			x.advance(trainingTime(j.speed, false) + flagsAfter)
+			x.advance(t30.TrainingTime(j.speed, false) + t30.ECMFlags)
 		}
 		c.log.Debug("t38 send", "frames", len(j.frames), "data", dt.String())
-		if !x.cutting {
+		if !j.cut {
 			for _, f := range j.frames {
 				x.rev = append(x.rev[:0], f...)
 				BitReverse(x.rev, x.rev)
@@ -239,8 +229,8 @@ func (x *txState) build(j *txJob, c *core) {
 		rate, dt := j.speed.BitRate(), dataTypeFor(j.speed)
 		c.log.Debug("t38 send", "tcf", dt.String())
 		x.indicator(trainingFor(j.speed, true), rep)
-		x.advance(trainingTime(j.speed, true))
-		if !x.cutting {
+		x.advance(t30.TrainingTime(j.speed, true))
+		if !j.cut {
 			n := int(int64(rate/8) * int64(j.dur) / int64(time.Second))
 			x.rev = append(x.rev[:0], make([]byte, n)...)
 			x.data(dt, FieldT4NonECMData, x.rev, rate, catImage)
@@ -250,8 +240,8 @@ func (x *txState) build(j *txJob, c *core) {
 		rate, dt := j.speed.BitRate(), dataTypeFor(j.speed)
 		c.log.Debug("t38 send", "image", dt.String(), "octets", len(j.data))
 		x.indicator(trainingFor(j.speed, false), rep)
-		x.advance(trainingTime(j.speed, false) + flagsAfter)
-		if !x.cutting {
+		x.advance(t30.TrainingTime(j.speed, false) + t30.ECMFlags)
+		if !j.cut {
 			if x.cfg.FillBitRemoval {
 				x.rev = removeFillBits(x.rev[:0], j.data)
 			} else {
@@ -496,25 +486,6 @@ func speedForTraining(i Indicator) (t30.Speed, bool) {
 		return t30.V17_14400, true
 	}
 	return t30.SpeedNone, false
-}
-
-// trainingTime is the modem's training time (ITU-T V.27ter, V.29, V.17).
-func trainingTime(s t30.Speed, long bool) time.Duration {
-	switch s.Modulation() {
-	case t30.V27ter:
-		if s == t30.V27ter2400 {
-			return 943 * time.Millisecond
-		}
-		return 708 * time.Millisecond
-	case t30.V29:
-		return 234 * time.Millisecond
-	case t30.V17:
-		if long {
-			return 1393 * time.Millisecond
-		}
-		return 142 * time.Millisecond
-	}
-	return 0
 }
 
 // removeFillBits appends src (T.4 MH/MR data, first line bit in bit 0 of

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/net/ipv4"
 )
 
 // Sentinel errors, for errors.Is.
@@ -122,10 +124,28 @@ type Conn struct {
 	closeErr  error
 
 	packetsIn, packetsOut, bytesIn, bytesOut, foreign atomic.Uint64
+
+	// Batched writes (WritePackets): one sendmmsg for many datagrams.
+	batchMu   sync.Mutex
+	batch4    *ipv4.PacketConn
+	batchMsgs []ipv4.Message
+	batchAddr *net.UDPAddr
+}
+
+// BatchWriter is implemented by Endpoints that can send several datagrams
+// at once (Conn: sendmmsg on Linux). A terminal that has many datagrams due
+// at the same moment (an unpaced ECM block, indicator repeats) hands them
+// over in one call.
+type BatchWriter interface {
+	// WritePackets sends ps to the peer in order, each as one datagram. It
+	// returns how many were sent; when that is fewer than len(ps), err
+	// says why the next one was not.
+	WritePackets(ctx context.Context, ps [][]byte) (int, error)
 }
 
 var (
 	_ Endpoint       = (*Conn)(nil)
+	_ BatchWriter    = (*Conn)(nil)
 	_ net.Conn       = (*Conn)(nil)
 	_ net.PacketConn = (*Conn)(nil)
 )
@@ -411,6 +431,78 @@ func (c *Conn) WritePacket(ctx context.Context, p []byte) error {
 	c.packetsOut.Add(1)
 	c.bytesOut.Add(uint64(len(p)))
 	return nil
+}
+
+// WritePackets implements BatchWriter. On a UDP socket with an IPv4 peer
+// it sends the datagrams with as few sendmmsg system calls as the kernel
+// allows; otherwise it writes them one by one.
+func (c *Conn) WritePackets(ctx context.Context, ps [][]byte) (int, error) {
+	pi := c.peer()
+	if c.call != nil || c.udp == nil || !pi.ap.IsValid() || !pi.ap.Addr().Is4() || len(ps) < 2 {
+		for i, p := range ps {
+			if err := c.WritePacket(ctx, p); err != nil {
+				return i, err
+			}
+		}
+		return len(ps), nil
+	}
+	if c.closed.Load() {
+		return 0, c.closeError()
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	for _, p := range ps {
+		if len(p) > c.maxDg {
+			return 0, ErrTooLarge
+		}
+	}
+	c.batchMu.Lock()
+	defer c.batchMu.Unlock()
+	if c.batch4 == nil {
+		c.batch4 = ipv4.NewPacketConn(c.udp)
+	}
+	if c.batchAddr == nil || c.batchAddr.AddrPort() != pi.ap {
+		c.batchAddr = net.UDPAddrFromAddrPort(pi.ap)
+	}
+	if cap(c.batchMsgs) < len(ps) {
+		c.batchMsgs = make([]ipv4.Message, len(ps))
+	}
+	msgs := c.batchMsgs[:len(ps)]
+	for i, p := range ps {
+		if msgs[i].Buffers == nil {
+			msgs[i].Buffers = make([][]byte, 1)
+		}
+		msgs[i].Buffers[0] = p
+		msgs[i].Addr = c.batchAddr
+	}
+	sent := 0
+	for sent < len(msgs) {
+		n, err := c.batch4.WriteBatch(msgs[sent:], 0)
+		for _, m := range msgs[sent : sent+max(n, 0)] {
+			c.packetsOut.Add(1)
+			c.bytesOut.Add(uint64(len(m.Buffers[0])))
+		}
+		sent += max(n, 0)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) || c.closed.Load() {
+				err = c.closeError()
+			}
+			clearBuffers(msgs)
+			return sent, err
+		}
+		if n <= 0 {
+			break
+		}
+	}
+	clearBuffers(msgs)
+	return sent, nil
+}
+
+func clearBuffers(msgs []ipv4.Message) {
+	for i := range msgs {
+		msgs[i].Buffers[0] = nil
+	}
 }
 
 // Read implements net.Conn: ReadPacket without a context.

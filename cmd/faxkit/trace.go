@@ -17,8 +17,11 @@ const traceHelp = `  -trace              print what happens in the call on stder
   -trace-json FILE    write the same trace to FILE, one JSON object per line:
                         time     RFC 3339 time of the step
                         level    "INFO" for the command's opening record, "DEBUG" for the rest
-                        msg      the layer: "t30" (session), "t38 send", "t38 receive",
-                                 "faxkit: call ended", "call"
+                        msg      what reports the step: "call" (the command's opening
+                                 record: role, pages, file_type, local, remote), "t30" (the session), "t38 send", "t38 receive"
+                                 (the T.38 terminal), "faxkit: heard" (a sign of the far
+                                 end: signal, speed), "faxkit: media swapped" (to),
+                                 "faxkit: call ended" (report.*)
                         call     the call ID (also in -json output as call_id)
                         t_ms     milliseconds since the command started the call
                       t30 steps carry event.kind (phase, frame-sent, frame-received,
@@ -26,7 +29,7 @@ const traceHelp = `  -trace              print what happens in the call on stder
                       event.frame (frames with PHI show "[N octets redacted]"),
                       event.page, event.result; t38 steps carry indicator, tone,
                       frames, data (the data type, e.g. v17-14400), tcf, image, octets,
-                      or n (packets lost); the end carries report.* (the outcome)
+                      or n (packets lost)
 `
 
 // tracer is the -trace/-trace-json output of one call.

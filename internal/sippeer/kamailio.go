@@ -218,3 +218,19 @@ func kamailioModules(t testing.TB) string {
 	peertest.Missing(t, "Kamailio modules (dispatcher.so)", "apt-get install kamailio")
 	return ""
 }
+
+// WaitLog reports whether Kamailio's log contains s, waiting up to limit
+// for it (the log arrives through a pipe, a little after the SIP
+// messages that caused it).
+func (k *Kamailio) WaitLog(s string, limit time.Duration) bool {
+	deadline := time.Now().Add(limit)
+	for {
+		if strings.Contains(k.Log(), s) {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

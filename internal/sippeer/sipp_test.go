@@ -65,6 +65,9 @@ func TestSIPpScenarios(t *testing.T) {
 				assert.Equal(t, 200, r.InviteStatus)
 				assert.Equal(t, 488, r.ReinviteStatus)
 			}},
+		{"uas_cancel.xml", Config{Role: UAC, Send: true, Timeout: 2 * time.Second}, ExitTimeout, func(t *testing.T, r Result) {
+			assert.Equal(t, 487, r.InviteStatus)
+		}},
 		{"uas_out_of_order.xml", Config{Role: UAC, Send: true, T38: Await}, ExitSIP, func(t *testing.T, r Result) {
 			assert.Equal(t, 200, r.InviteStatus)
 			assert.True(t, r.ByeReceived)

@@ -35,7 +35,9 @@ import (
 //     which fall half a bit before the best sampling point (where the
 //     window covers exactly one bit). It corrects a quarter of the timing
 //     error at each transition for the first 16 bits after carrier-up,
-//     then an eighth.
+//     then a sixteenth: at 0 dB SNR an eighth let noise slip bits (23,336
+//     errors in 60,000 bits, against 126 with a sixteenth and 154 with a
+//     thirty-second).
 const (
 	carrierOnDBm0  = -45.0
 	carrierOffDBm0 = -48.0
@@ -182,7 +184,7 @@ func (d *Demodulator) decide(v float64, sink BitSink) {
 	if (v > 0) != (d.prev > 0) {
 		// A transition: it should fall half a bit before sampling.
 		err := d.baud - baudUnit/2
-		gain := 8
+		gain := 16
 		if d.bits < 16 {
 			gain = 4
 		}

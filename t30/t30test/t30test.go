@@ -121,6 +121,14 @@ func (c *Conversation) RecvTCF(s t30.Speed, d time.Duration) {
 	c.Handle(t30.Event{Kind: t30.EventCarrierDown})
 }
 
+// RecvPage delivers non-ECM page data at the image modem s: carrier,
+// data, end of carrier.
+func (c *Conversation) RecvPage(s t30.Speed, data []byte) {
+	c.Handle(t30.Event{Kind: t30.EventCarrierUp, Speed: s})
+	c.Handle(t30.Event{Kind: t30.EventData, Data: data})
+	c.Handle(t30.Event{Kind: t30.EventCarrierDown})
+}
+
 // RecvImage delivers ECM frames (FCD, RCP) at the image modem s.
 func (c *Conversation) RecvImage(s t30.Speed, frames ...t30.Frame) {
 	c.t.Helper()

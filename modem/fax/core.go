@@ -1,0 +1,661 @@
+package fax
+
+import (
+	"errors"
+	"time"
+
+	"github.com/faxkit/faxkit/modem/hdlc"
+	"github.com/faxkit/faxkit/modem/tone"
+	"github.com/faxkit/faxkit/modem/v21"
+	"github.com/faxkit/faxkit/modem/v27ter"
+	"github.com/faxkit/faxkit/modem/v29"
+	"github.com/faxkit/faxkit/t30"
+)
+
+// SampleRate is the line's sample rate (8 kHz, G.711's).
+const SampleRate = 8000
+
+// BlockSize is the usual block: 20 ms, one G.711 RTP packet.
+const BlockSize = 160
+
+// Errors.
+var (
+	ErrClosed = errors.New("fax: modem hung up")
+	ErrSpeed  = errors.New("fax: image modem not available (V.27ter and V.29 only)")
+)
+
+// Config configures a Core. The zero value works.
+type Config struct {
+	// TxLevel is the image modems' and V.21's sending level in dBm0; 0
+	// means −10 dBm0 for the image modems and −13 dBm0 for V.21.
+	TxLevel float64
+	// CEDDelay is the silence before CED; 0 means t30.CEDDelay.
+	CEDDelay time.Duration
+}
+
+func samples(d time.Duration) int { return int(int64(d) * SampleRate / int64(time.Second)) }
+
+type jobKind uint8
+
+const (
+	jobTone jobKind = iota
+	jobFrames
+	jobTCF
+	jobImage
+)
+
+type job struct {
+	kind   jobKind
+	tone   t30.Tone
+	speed  t30.Speed
+	frames [][]byte
+	data   []byte
+	dur    time.Duration
+}
+
+// imageTx is what v29.Tx and v27ter.Tx have in common.
+type imageTx interface {
+	Modulate(dst []int16) int
+	Done() bool
+}
+
+// Stats counts what a Core has done since it was made.
+type Stats struct {
+	Samples        int64 // samples processed
+	FramesOK       int   // V.21 and image-modem HDLC frames received with a good FCS
+	FramesBad      int   // and with a bad one
+	Trainings      int   // image-modem trainings heard
+	TrainingFailed int   // image-modem trainings that failed
+	// The image receiver's last measurements while it was trained.
+	Level         float64   // receive level, dBm0
+	SNR           float64   // signal quality: signal-to-error at the decision point, dB
+	CarrierOffset float64   // carrier frequency offset, Hz
+	LastSpeed     t30.Speed // the image modem last trained
+}
+
+// Core is the audio fax modem's pure state machine: the t30.Modem
+// operations (SendTone, SendFrames, ...) queue signals, and Process turns
+// one block of received samples into events and fills one block of
+// samples to send. It has no goroutine, no clock and no locks: time is
+// the count of samples processed. Modem wraps it for real time.
+type Core struct {
+	cfg Config
+
+	// transmit
+	queue   []job
+	cur     *job
+	gap     int // silence samples still to send before cur's signal
+	started bool
+	toneGen *tone.Generator
+	v21tx   *v21.Transmitter
+	img     imageTx
+	enc     hdlc.Encoder
+	frameQ  [][]byte
+	bits    []byte
+	bitPos  int
+	zeros   int
+	sending bool // a signal (not silence) went out in the last block
+
+	// receive
+	listen  t30.Speed
+	v21rx   *v21.Receiver
+	det     *tone.Detector
+	v21Pre  bool // preamble reported for this V.21 carrier
+	rx      imageRx
+	rxSpeed t30.Speed
+	trained bool
+	hdlcDec *hdlc.Decoder
+	rxMode  int // 0 undecided, 1 raw data (TCF, non-ECM page), 2 HDLC (ECM), 3 after the data
+	rxBits  int // zeros in a row while undecided
+	held    int // ones held back in raw mode
+	octet   byte
+	nbit    int
+	data    []byte // octets of this block
+
+	events []t30.Event
+	hung   bool
+	stats  Stats
+}
+
+type imageRx interface {
+	Process(samples []int16)
+	Reset()
+	Trained() bool
+	SignalQuality() float64
+	Power() float64
+	CarrierOffset() float64
+}
+
+// NewCore returns a modem core; cfg may be nil.
+func NewCore(cfg *Config) *Core {
+	c := &Core{}
+	if cfg != nil {
+		c.cfg = *cfg
+	}
+	if c.cfg.CEDDelay == 0 {
+		c.cfg.CEDDelay = t30.CEDDelay
+	}
+	v21Level := c.cfg.TxLevel
+	if v21Level == 0 {
+		v21Level = -13
+	}
+	c.v21tx = v21.NewTransmitter(v21.TxConfig{Level: v21Level})
+	c.v21rx = v21.NewReceiver()
+	c.det = tone.NewDetector(tone.DetConfig{})
+	c.hdlcDec = hdlc.NewDecoder(hdlc.DecoderConfig{})
+	return c
+}
+
+// Stats returns the counts and the last receive measurements.
+func (c *Core) Stats() Stats { return c.stats }
+
+func checkSpeed(s t30.Speed) error {
+	switch s.Modulation() {
+	case t30.V27ter, t30.V29:
+		return nil
+	}
+	return ErrSpeed
+}
+
+func (c *Core) push(j job) error {
+	if c.hung {
+		return ErrClosed
+	}
+	c.queue = append(c.queue, j)
+	return nil
+}
+
+// SendTone queues CNG (0.5 s of 1100 Hz; the session repeats it) or CED
+// (after CEDDelay of silence, 3 s of 2100 Hz).
+func (c *Core) SendTone(t t30.Tone) error { return c.push(job{kind: jobTone, tone: t}) }
+
+// SendFrames queues an HDLC burst: at V.21 with the 1 s preamble when s is
+// SpeedNone, else at the image modem after its training and 200 ms of
+// flags (ECM phase C).
+func (c *Core) SendFrames(s t30.Speed, frames [][]byte) error {
+	if s != t30.SpeedNone {
+		if err := checkSpeed(s); err != nil {
+			return err
+		}
+	}
+	fs := make([][]byte, len(frames))
+	for i, f := range frames {
+		fs[i] = append([]byte(nil), f...)
+	}
+	return c.push(job{kind: jobFrames, speed: s, frames: fs})
+}
+
+// SendTCF queues the training check: the image modem's training, then d
+// of zeros.
+func (c *Core) SendTCF(s t30.Speed, d time.Duration) error {
+	if err := checkSpeed(s); err != nil {
+		return err
+	}
+	return c.push(job{kind: jobTCF, speed: s, dur: d})
+}
+
+// SendImage queues non-ECM page data (line bit order: the first bit on
+// the line is the least significant bit of the first octet).
+func (c *Core) SendImage(s t30.Speed, data []byte) error {
+	if err := checkSpeed(s); err != nil {
+		return err
+	}
+	return c.push(job{kind: jobImage, speed: s, data: data})
+}
+
+// Receive sets what to listen for: V.21 always, and the image modem at s
+// unless s is SpeedNone.
+func (c *Core) Receive(s t30.Speed) error {
+	if c.hung {
+		return ErrClosed
+	}
+	if s != t30.SpeedNone {
+		if err := checkSpeed(s); err != nil {
+			return err
+		}
+	}
+	c.listen = s
+	return nil
+}
+
+// Preempt cuts the signal being sent short; its EventSendDone follows at
+// the next Process.
+func (c *Core) Preempt() error {
+	if c.cur != nil {
+		c.finishJob()
+	}
+	return nil
+}
+
+// Hangup stops sending and receiving.
+func (c *Core) Hangup() error {
+	c.hung = true
+	c.queue, c.cur = nil, nil
+	return nil
+}
+
+// Hungup reports whether Hangup was called.
+func (c *Core) Hungup() bool { return c.hung }
+
+// Busy reports whether a signal is queued or being sent.
+func (c *Core) Busy() bool { return c.cur != nil || len(c.queue) > 0 }
+
+// Poll returns the events of the last Process calls and forgets them. The
+// slice is valid until the next Process.
+func (c *Core) Poll() []t30.Event {
+	ev := c.events
+	c.events = c.events[:0]
+	return ev
+}
+
+func (c *Core) emit(e t30.Event) { c.events = append(c.events, e) }
+
+// Process handles one block: rx is what the line brought (any length),
+// tx is filled with what to send (the same length or another). A nil rx
+// says the block was lost (a missing RTP packet): the receivers skip it
+// rather than hear silence. 20 ms is a whole number of symbols and carrier
+// cycles of every fax modem (V.29: 48 symbols of 1700 Hz, 34 cycles;
+// V.27ter 4800: 32 symbols of 1800 Hz, 36 cycles; V.21: 6 bits), so a
+// trained receiver keeps its timing and phase and loses only the block's
+// bits (one ECM frame, a few non-ECM rows) instead of its carrier.
+func (c *Core) Process(rx, tx []int16) {
+	c.stats.Samples += int64(len(tx))
+	wasSending := c.sending
+	c.transmit(tx)
+	if c.hung {
+		return
+	}
+	// Half duplex, as fax machines are: while we talk we do not listen
+	// (what comes back is our own echo).
+	if c.sending || wasSending {
+		if !wasSending {
+			c.resetRx()
+		}
+		return
+	}
+	if rx != nil {
+		c.receive(rx)
+	}
+}
+
+// ---- transmit ----
+
+func (c *Core) transmit(out []int16) {
+	c.sending = false
+	for len(out) > 0 {
+		if c.hung {
+			clear(out)
+			return
+		}
+		if c.cur == nil {
+			if len(c.queue) == 0 {
+				clear(out)
+				return
+			}
+			j := c.queue[0]
+			c.queue = c.queue[1:]
+			c.cur = &j
+			c.started = false
+			c.gap = samples(t30.SignalGap)
+			if j.kind == jobTone && j.tone == t30.ToneCED {
+				c.gap = samples(c.cfg.CEDDelay)
+			} else if j.kind == jobTone {
+				c.gap = 0
+			}
+		}
+		if c.gap > 0 {
+			n := min(c.gap, len(out))
+			clear(out[:n])
+			c.gap -= n
+			out = out[n:]
+			continue
+		}
+		if !c.started {
+			c.startJob()
+		}
+		n := c.produce(out)
+		if n > 0 {
+			c.sending = true
+		}
+		out = out[n:]
+		if c.cur != nil && len(out) > 0 {
+			// The signal ended inside this block.
+			c.finishJob()
+		}
+	}
+}
+
+func (c *Core) startJob() {
+	c.started = true
+	j := c.cur
+	lvl := c.cfg.TxLevel
+	switch j.kind {
+	case jobTone:
+		k, d := tone.CNG, t30.CNGOn
+		if j.tone == t30.ToneCED {
+			k, d = tone.CED, t30.CEDDuration
+		}
+		c.toneGen = tone.NewGenerator(k, tone.GenConfig{Duration: d})
+	case jobFrames:
+		if j.speed == t30.SpeedNone {
+			c.v21tx.Reset()
+			_ = c.v21tx.Preamble(t30.V21Preamble)
+			for _, f := range j.frames {
+				_ = c.v21tx.Frame(f)
+			}
+			_ = c.v21tx.End()
+			return
+		}
+		c.enc.Reset()
+		_ = c.enc.Flags(int(int64(j.speed.BitRate()) * int64(t30.ECMFlags) / int64(time.Second) / 8))
+		c.frameQ = j.frames
+		c.img = newImageTx(j.speed, lvl, c.hdlcBit)
+	case jobTCF:
+		c.zeros = int(int64(j.speed.BitRate()) * int64(j.dur) / int64(time.Second))
+		c.img = newImageTx(j.speed, lvl, func() int {
+			if c.zeros == 0 {
+				return v29.EndOfData
+			}
+			c.zeros--
+			return 0
+		})
+	case jobImage:
+		c.bits, c.bitPos = j.data, 0
+		c.img = newImageTx(j.speed, lvl, func() int {
+			if c.bitPos >= 8*len(c.bits) {
+				return v29.EndOfData
+			}
+			b := int(c.bits[c.bitPos>>3]>>(c.bitPos&7)) & 1
+			c.bitPos++
+			return b
+		})
+	}
+}
+
+// hdlcBit feeds the image modem from the HDLC encoder, queuing frames as
+// the encoder makes room.
+func (c *Core) hdlcBit() int {
+	for len(c.frameQ) > 0 && c.enc.Pending() < 4 {
+		if c.enc.Frame(c.frameQ[0]) != nil {
+			break
+		}
+		c.frameQ = c.frameQ[1:]
+		if len(c.frameQ) == 0 {
+			_ = c.enc.End()
+		}
+	}
+	if c.frameQ == nil && c.enc.Idle() {
+		// No frames at all.
+		_ = c.enc.End()
+	}
+	b := c.enc.NextBit()
+	if b < 0 {
+		return v29.EndOfData
+	}
+	return b
+}
+
+func newImageTx(s t30.Speed, level float64, get func() int) imageTx {
+	if s.Modulation() == t30.V29 {
+		t, err := v29.NewTx(v29.TxConfig{Rate: s.BitRate(), Level: level, GetBit: get})
+		if err != nil {
+			panic(err) // checkSpeed let only valid rates in
+		}
+		return t
+	}
+	t, err := v27ter.NewTx(v27ter.TxConfig{Rate: s.BitRate(), Level: level, GetBit: func() int {
+		b := get()
+		if b == v29.EndOfData {
+			return v27ter.EndOfData
+		}
+		return b
+	}})
+	if err != nil {
+		panic(err)
+	}
+	return t
+}
+
+// produce writes the current signal into out and returns how many
+// samples it wrote; fewer than len(out) means the signal ended.
+func (c *Core) produce(out []int16) int {
+	j := c.cur
+	switch {
+	case j.kind == jobTone:
+		n := c.toneGen.Process(out)
+		if c.toneGen.Done() {
+			return n
+		}
+		return len(out)
+	case j.kind == jobFrames && j.speed == t30.SpeedNone:
+		n := c.v21tx.Process(out)
+		if c.v21tx.Done() {
+			return n
+		}
+		return len(out)
+	default:
+		return c.img.Modulate(out)
+	}
+}
+
+func (c *Core) finishJob() {
+	c.cur, c.img, c.toneGen, c.frameQ, c.bits = nil, nil, nil, nil, nil
+	c.v21tx.Reset()
+	c.emit(t30.Event{Kind: t30.EventSendDone})
+}
+
+// ---- receive ----
+
+func (c *Core) resetRx() {
+	c.v21rx.Reset()
+	c.det.Reset()
+	c.v21Pre = false
+	if c.rx != nil {
+		c.rx.Reset()
+	}
+	c.endImage(false)
+}
+
+func (c *Core) receive(in []int16) {
+	for _, e := range c.det.Process(in) {
+		if !e.On {
+			continue
+		}
+		switch e.Tone {
+		case tone.CNG:
+			c.emit(t30.Event{Kind: t30.EventCNG})
+		case tone.CED, tone.ANSPR, tone.ANSam, tone.ANSamPR:
+			c.emit(t30.Event{Kind: t30.EventCED})
+		}
+	}
+	if c.listen != c.rxSpeed {
+		c.rxSpeed = c.listen
+		c.rx = nil
+		c.endImage(false)
+		if c.listen != t30.SpeedNone {
+			c.rx = c.newImageRx(c.listen)
+		}
+	}
+	if c.rx != nil {
+		c.data = c.data[:0]
+		c.rx.Process(in)
+		if c.trained && (c.rxMode == 1 || c.rxMode == 2) {
+			c.measure()
+		}
+		c.flushData()
+	}
+	imageBusy := c.trained
+	for _, e := range c.v21rx.Process(in) {
+		if imageBusy {
+			continue // a V.29 or V.27ter signal can look like V.21 in part
+		}
+		switch e.Kind {
+		case v21.Preamble:
+			if !c.v21Pre {
+				c.v21Pre = true
+				c.emit(t30.Event{Kind: t30.EventCarrierUp, Speed: t30.SpeedNone})
+			}
+		case v21.FrameOK:
+			c.stats.FramesOK++
+			c.emit(t30.Event{Kind: t30.EventFrame, Data: append([]byte(nil), e.Frame...)})
+		case v21.FrameBad, v21.Abort:
+			// A damaged frame counts only inside a V.21 burst (after its
+			// preamble): other signals (an image modem's training) can
+			// make the V.21 receiver find "frames" of noise.
+			if !c.v21Pre || e.Kind == v21.FrameBad && len(e.Frame) == 0 {
+				continue
+			}
+			c.stats.FramesBad++
+			c.emit(t30.Event{Kind: t30.EventFrameBad})
+		case v21.CarrierDown:
+			if c.v21Pre {
+				c.v21Pre = false
+				c.emit(t30.Event{Kind: t30.EventCarrierDown})
+			}
+		}
+	}
+}
+
+// carrierOn is the image receivers' carrier threshold, dBm0 (off 3 dB
+// below): T.30 receivers work down to −43 dBm0, and a line's noise floor
+// must stay below the off threshold or the receiver never sees a carrier
+// start.
+const carrierOn = -43
+
+func (c *Core) newImageRx(s t30.Speed) imageRx {
+	status := func(up, down, ok, failed bool) {
+		switch {
+		case ok:
+			c.trained = true
+			c.stats.Trainings++
+			c.stats.LastSpeed = c.rxSpeed
+			c.rxMode, c.rxBits, c.held, c.nbit, c.octet = 0, 0, 0, 0, 0
+			c.hdlcDec.Reset()
+			c.measure()
+			c.emit(t30.Event{Kind: t30.EventCarrierUp, Speed: c.rxSpeed})
+		case failed:
+			c.stats.TrainingFailed++
+		case down:
+			c.endImage(true)
+		}
+	}
+	if s.Modulation() == t30.V29 {
+		r, _ := v29.NewRx(v29.RxConfig{Rate: s.BitRate(), CarrierOn: carrierOn, PutBit: c.putBit, Status: func(st v29.Status) {
+			status(st == v29.CarrierUp, st == v29.CarrierDown, st == v29.TrainingSucceeded, st == v29.TrainingFailed)
+		}})
+		return r
+	}
+	r, _ := v27ter.NewRx(v27ter.RxConfig{Rate: s.BitRate(), CarrierOn: carrierOn, PutBit: c.putBit, Status: func(st v27ter.Status) {
+		status(st == v27ter.CarrierUp, st == v27ter.CarrierDown, st == v27ter.TrainingSucceeded, st == v27ter.TrainingFailed)
+	}})
+	return r
+}
+
+// What follows an image modem's training is told apart by its first bits:
+// ECM's 200 ms of HDLC flags (four in a row make the decoder report
+// framing), or a run of eight zeros, which TCF (all zeros) and a non-ECM
+// page (it opens with an EOL, eleven zeros and a one) begin with and flags
+// never contain. The bits before either (V.27ter delivers the end of its
+// training's scrambled ones) are dropped, so that TCF and page data arrive
+// aligned as they were sent.
+const zeroRun = 8
+
+// tailOnes is the run of ones taken as the end of TCF or page data: T.4
+// MH and MR code words never make one, and the shortest closing run (32
+// V.27ter 2400 symbols) has 64.
+const tailOnes = 40
+
+func (c *Core) putBit(b int) {
+	if !c.trained {
+		return
+	}
+	switch c.rxMode {
+	case 0:
+		if c.hdlcDec.PutBit(b) == hdlc.FramingOK {
+			c.rxMode = 2
+			return
+		}
+		if b != 0 {
+			c.rxBits = 0
+			return
+		}
+		if c.rxBits++; c.rxBits == zeroRun {
+			c.rxMode = 1
+			for range zeroRun {
+				c.rawBit(0)
+			}
+		}
+	case 1:
+		// Ones are held back: a run of tailOnes of them is the
+		// transmitter's closing ones (V.29 and V.27ter send 32 symbols of
+		// scrambled ones after the data), and what follows until the
+		// carrier is seen to drop is the noise of the dying signal, which
+		// is not delivered.
+		if b != 0 {
+			if c.held++; c.held == tailOnes {
+				c.rxMode = 3
+			}
+			return
+		}
+		for ; c.held > 0; c.held-- {
+			c.rawBit(1)
+		}
+		c.rawBit(0)
+	case 2:
+		// Fifteen ones in a row are no frame and no flag: the closing
+		// ones of the image modem; the dying carrier after them would
+		// only make bad frames.
+		if b != 0 {
+			if c.held++; c.held == 15 {
+				c.rxMode = 3
+			}
+		} else {
+			c.held = 0
+		}
+		switch c.hdlcDec.PutBit(b) {
+		case hdlc.FrameOK:
+			c.stats.FramesOK++
+			c.flushData()
+			c.emit(t30.Event{Kind: t30.EventFrame, Data: append([]byte(nil), c.hdlcDec.Frame()...)})
+		case hdlc.FrameBad, hdlc.TooLong:
+			c.stats.FramesBad++
+			c.flushData()
+			c.emit(t30.Event{Kind: t30.EventFrameBad})
+		}
+	}
+}
+
+func (c *Core) rawBit(b int) {
+	c.octet |= byte(b&1) << c.nbit
+	c.nbit++
+	if c.nbit == 8 {
+		c.data = append(c.data, c.octet)
+		c.octet, c.nbit = 0, 0
+	}
+}
+
+func (c *Core) flushData() {
+	if len(c.data) > 0 {
+		c.emit(t30.Event{Kind: t30.EventData, Data: append([]byte(nil), c.data...)})
+		c.data = c.data[:0]
+	}
+}
+
+func (c *Core) measure() {
+	c.stats.SNR = c.rx.SignalQuality()
+	c.stats.Level = c.rx.Power()
+	c.stats.CarrierOffset = c.rx.CarrierOffset()
+}
+
+// endImage closes an image-modem reception: the carrier dropped (report)
+// or the receiver was reset.
+func (c *Core) endImage(report bool) {
+	if !c.trained {
+		return
+	}
+	c.trained = false
+	c.flushData()
+	if report {
+		c.emit(t30.Event{Kind: t30.EventCarrierDown})
+	}
+}

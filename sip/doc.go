@@ -1,0 +1,92 @@
+// Package sip is faxkit's SIP call control: a user agent that places and
+// answers fax calls over SIP trunks, PBXs and SBCs, and moves them from
+// G.711 audio to T.38 by re-INVITE. It hands the media to the application
+// (the fax itself runs in faxkit's T.30/T.38 code, which this package does
+// not import).
+//
+// # Standards
+//
+//   - RFC 3261 (SIP) through github.com/emiago/sipgo v1.7 (transactions,
+//     transports UDP/TCP/TLS, dialog IDs, 2xx retransmission, CANCEL):
+//     INVITE/200/ACK both ways, BYE from either side in any phase, CANCEL
+//     (a cancelled Dial sends it; an incoming one ends the pending call),
+//     re-INVITE sent and received, re-INVITE without SDP (offer in the 200,
+//     answer in the ACK), delayed-offer INVITEs, 491 glare with the clause
+//     14.1 back-off (2.1-4 s for the Call-ID owner, 0-2 s for the other
+//     side, 10 ms units), 481 for requests outside any dialog, 415 for
+//     non-SDP bodies, 488 for offers that cannot be answered.
+//   - RFC 3264 offer/answer and RFC 8866 SDP via package sdp.
+//   - RFC 4028 session timers: refresh re-INVITEs (identical SDP,
+//     mid-page) and UPDATEs are answered 200 without touching the media;
+//     Session-Expires is echoed. This side never sends refreshes.
+//   - RFC 2617/3261 digest authentication on INVITE and REGISTER (401 and
+//     407), REGISTER with refresh at half the granted lifetime (clause 10).
+//   - RFC 3581 rport (Config.NAT) and symmetric media latching: media is
+//     sent to where the peer's media comes from.
+//   - ITU-T T.38 annex D: the switch to T.38 and its parameters.
+//
+// # Design
+//
+// Each call is owned by one goroutine. Its dialog and media-negotiation
+// logic (machine.go) is a pure state machine: events (the call confirmed,
+// a re-INVITE offer, the answer to ours, a BYE, a tone heard, the fax done)
+// go in with the time they happened; actions (send a re-INVITE, respond,
+// media changed, send BYE, end) and the next deadline come out. Its tests
+// run on virtual time without sockets.
+//
+// # T.38 switch policy
+//
+// Config.Policy is the CLI's -t38 flag:
+//   - auto (default): the answering side sends the re-INVITE to T.38 as
+//     soon as the ACK arrives (FreeSWITCH waits a blind 1-2 s, Asterisk's
+//     SendFAX up to 10.5 s); the calling side accepts the peer's re-INVITE
+//     and requests T.38 itself after AutoRequestDelay (3 s) or as soon as
+//     it hears CED or V.21 flags; T.38 offered in an initial INVITE is
+//     accepted.
+//   - request: this side sends the re-INVITE once the call is up.
+//   - await: wait for the peer's (AwaitTimeout, 35 s, then "t38-not-offered").
+//   - offer: audio and T.38 in the initial INVITE, then as auto.
+//   - off: audio only; T.38 offers are answered 488.
+//
+// Our re-INVITE answered 488/415 (or any failure) or not answered within
+// SwitchTimeout (5 s) leaves the call in audio: with AudioFallback the
+// application continues in audio, without it (the default, until faxkit
+// has audio modems) the call is hung up with ResultT38Refused. The answer
+// to a T.38 offer honours the offered T38FaxVersion (up to t38.MaxVersion),
+// error correction (FEC or redundancy as offered) and T38FaxMaxDatagram
+// (see sdp.AnswerT38 and sdp.NormalizeMaxDatagram).
+//
+// # Use
+//
+//	ep, err := sip.NewEndpoint(sip.Config{Listen: "192.0.2.1:5060", Policy: sip.PolicyAuto})
+//	call, err := ep.Dial(ctx, "sip:15551234567@trunk.example", nil) // or ep.Accept(ctx)
+//	for m := range call.Media() {
+//		if m.Kind == sdp.KindT38 {
+//			// run the fax on m.Conn towards m.Remote with m.T38's parameters
+//			// (faxkit.T38Media(m.Conn, m.Remote, &opts)), then:
+//			call.FaxDone(ctx)
+//		}
+//	}
+//	// call.Result(), call.Status(), call.SwitchDelay() (t38_switch_ms)
+//
+// Call.To and Call.From carry the dialed number and the caller for
+// routing; they are PHI and log themselves redacted (slog.LogValuer).
+// Call-IDs are logged as a hash.
+//
+// # Limits
+//
+//   - No audio fax: before the switch the audio leg sends G.711 silence
+//     (CNG from the caller) and only listens for CNG, CED and V.21 flags.
+//   - Outgoing out-of-dialog UDP requests leave from an ephemeral socket
+//     (sipgo opens one per destination); Via carries it, so responses come
+//     back, and Contact names the listening port for requests.
+//   - A 2xx to a re-INVITE is sent once (sipgo retransmits only the
+//     initial INVITE's 2xx); over UDP a lost one is recovered by the peer's
+//     re-INVITE retransmission.
+//   - No PRACK (RFC 3262), no SRTP/DTLS (m=image UDP/TLS/UDPTL is parsed by
+//     package sdp but refused), no ICE, no session-timer refreshes of our
+//     own, no DNS SRV/NAPTR beyond what sipgo does.
+//   - sipgo logs a few warnings through its package-global logger
+//     (sip.DefaultLogger); the endpoint's transaction and transport layers
+//     use Config.Logger.
+package sip
