@@ -508,6 +508,8 @@ func (s *Service) sendFax(ctx context.Context, c claim, confirmed chan<- int) (f
 	pages := 0
 	opts.OnEvent = func(e faxkit.Event) {
 		if e.Record.Kind == t30.RecordPageSent {
+			// Handed to the progress writer; the channel has room for
+			// 64 pages so the call never waits on the database.
 			pages++
 			select {
 			case confirmed <- pages:
