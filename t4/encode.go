@@ -304,6 +304,9 @@ func (e *Encoder) WriteRow(row []byte) error {
 			} else {
 				e.code2D(e.cur, e.ref)
 			}
+		} else if white && e.width <= maxCombinedRun {
+			c := whiteRun[e.width] // the whole row is one white run
+			e.bw.put(c>>5, uint(c&31))
 		} else {
 			e.code1D(e.cur)
 		}
