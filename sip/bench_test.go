@@ -2,12 +2,16 @@ package sip_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net"
 	"slices"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/faxkit/faxkit/sip"
+	"github.com/faxkit/faxkit/t30"
 )
 
 // BenchmarkT38Switch places a call, lets the answerer request T.38 (the
@@ -55,4 +59,76 @@ func BenchmarkT38Switch(b *testing.B) {
 	b.StopTimer()
 	slices.Sort(sw)
 	b.ReportMetric(sw[len(sw)/2], "t38_switch_ms")
+}
+
+// BenchmarkConcurrentFaxCalls runs 200 SIP fax calls at once from one
+// calling endpoint to one answering endpoint (one listener each) on
+// loopback, every call switched to T.38 and carrying one unpaced page;
+// it fails unless every page arrives pixel-exact. cpu-ms/call is the
+// process CPU time (both ends) divided by the calls.
+func BenchmarkConcurrentFaxCalls(b *testing.B) {
+	const calls = 200
+	pages, err := letters()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		a := endpoint(b, sip.Config{AnswerQueue: calls})
+		callee := endpoint(b, sip.Config{AnswerQueue: calls})
+		results := make(chan error, 2*calls)
+		go func() {
+			for range calls {
+				c, err := callee.Accept(ctx)
+				if err != nil {
+					results <- err
+					return
+				}
+				go func() {
+					sink := &memSink{}
+					r := runFax(ctx, c, false, nil, sink)
+					switch {
+					case r.err != nil:
+						results <- fmt.Errorf("receiver: %w (sip %s, %v)", r.err, r.res, r.rep)
+					case len(sink.pages) != 1 || !pages[0].Equal(sink.pages[0]):
+						results <- errors.New("page not intact")
+					default:
+						results <- nil
+					}
+				}()
+			}
+		}()
+		cpu0 := cpuTime()
+		for range calls {
+			go func() {
+				c, err := a.Dial(ctx, callee.URI("5551234"), nil)
+				if err != nil {
+					results <- err
+					return
+				}
+				r := runFax(ctx, c, true, &t30.BitmapDocument{Pages: pages[:1], Resolution: t30.ResFine}, nil)
+				if r.err != nil {
+					r.err = fmt.Errorf("sender: %w (sip %s, %v)", r.err, r.res, r.rep)
+				}
+				results <- r.err
+			}()
+		}
+		var failed []error
+		for range 2 * calls {
+			if err := <-results; err != nil {
+				failed = append(failed, err)
+			}
+		}
+		if len(failed) > 0 {
+			b.Fatalf("%d of %d call ends failed, first: %v", len(failed), 2*calls, errors.Join(failed...))
+		}
+		b.ReportMetric(float64(cpuTime()-cpu0)/1e6/calls, "cpu-ms/call")
+		cancel()
+	}
+}
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -87,6 +87,7 @@ type Call struct {
 	e       *Endpoint
 	role    Role
 	callID  string
+	key     string // Call-ID and our tag: the dialog as the endpoint finds it
 	to      URI
 	from    URI
 	mc      *mediaConn
@@ -108,8 +109,8 @@ type Call struct {
 	switchD  time.Duration // ACK to first T.38 packet; -1 until seen
 }
 
-func newCall(e *Endpoint, role Role, mc *mediaConn, callID string, to, from URI) *Call {
-	c := &Call{e: e, role: role, mc: mc, callID: callID, to: to, from: from,
+func newCall(e *Endpoint, role Role, mc *mediaConn, callID, localTag string, to, from URI) *Call {
+	c := &Call{e: e, role: role, mc: mc, callID: callID, key: dialogKey(callID, localTag), to: to, from: from,
 		events: make(chan callEvent, 32), media: make(chan Media, 8),
 		confirmed: make(chan struct{}), done: make(chan struct{}), switchD: -1}
 	mc.onFirstT38 = c.firstT38
@@ -551,3 +552,8 @@ func callIDHash(id string) string {
 	}
 	return b.String()
 }
+
+// dialogKey names a dialog by its Call-ID and our tag (RFC 3261 clause
+// 12: the dialog ID is the Call-ID and both tags; our tag alone is unique
+// among our dialogs with that Call-ID).
+func dialogKey(callID, localTag string) string { return callID + "\x00" + localTag }

@@ -287,3 +287,10 @@ func TestSwitchOverTLS(t *testing.T) {
 	require.Equal(t, sip.ResultFaxDone, c.Result())
 	require.Equal(t, sip.ResultRemoteHangup, (<-got).Wait(ctx))
 }
+
+func TestUnspecifiedListenNeedsMediaAddr(t *testing.T) {
+	_, err := sip.NewEndpoint(sip.Config{Listen: "0.0.0.0:0"})
+	require.ErrorIs(t, err, sip.ErrConfig)
+	_, err = sip.NewEndpoint(sip.Config{Transport: "sctp"})
+	require.ErrorIs(t, err, sip.ErrConfig)
+}

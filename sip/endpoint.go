@@ -36,7 +36,8 @@ type Config struct {
 	// "127.0.0.1:0" (an ephemeral port: see Endpoint.Addr).
 	Listen string
 	// MediaAddr is the address media sockets bind to and SDP advertises.
-	// Default: Listen's host.
+	// Default: Listen's host. Required when Listen's host is unspecified
+	// (0.0.0.0 or ::); it is then also the host of Contact and Via.
 	MediaAddr netip.Addr
 	// TLS is the certificate configuration with Transport "tls" (server
 	// side; its RootCAs/InsecureSkipVerify also apply to outgoing calls).
@@ -227,9 +228,19 @@ func NewEndpoint(cfg Config) (*Endpoint, error) {
 		e.Close()
 		return nil, err
 	}
+	if ap.Addr().IsUnspecified() && !e.cfg.MediaAddr.IsValid() {
+		// 0.0.0.0 in Contact, Via or SDP c= would be unreachable (and c=
+		// 0.0.0.0 means hold).
+		e.closer.Close()
+		e.Close()
+		return nil, fmt.Errorf("%w: listening on an unspecified address needs Config.MediaAddr", ErrConfig)
+	}
 	e.host, e.port = ap.Addr().Unmap().String(), int(ap.Port())
 	if !e.cfg.MediaAddr.IsValid() {
 		e.cfg.MediaAddr = ap.Addr().Unmap()
+	}
+	if ap.Addr().IsUnspecified() {
+		e.host = e.cfg.MediaAddr.String() // advertised in Contact and Via
 	}
 	cliOpts := []sipgo.ClientOption{sipgo.WithClientLogger(cfg.Logger), sipgo.WithClientHostname(e.host)}
 	if cfg.Transport == "udp" {
@@ -365,25 +376,65 @@ func (e *Endpoint) register(c *Call) bool {
 	if e.closed {
 		return false
 	}
-	e.calls[c.callID] = c
+	e.calls[c.key] = c
 	e.wg.Add(1)
 	return true
 }
 
 func (e *Endpoint) unregister(c *Call) {
 	e.mu.Lock()
-	delete(e.calls, c.callID)
+	if e.calls[c.key] == c {
+		delete(e.calls, c.key)
+	}
 	e.mu.Unlock()
 }
 
+// lookup finds the dialog of an in-dialog request: its Call-ID and our
+// tag, which the peer puts in To.
 func (e *Endpoint) lookup(req *sip.Request) *Call {
-	id := req.CallID()
-	if id == nil {
+	id, to := req.CallID(), req.To()
+	if id == nil || to == nil || to.Params == nil {
+		return nil
+	}
+	tag, _ := to.Params.Get("tag")
+	if tag == "" {
 		return nil
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return e.calls[id.Value()]
+	return e.calls[dialogKey(id.Value(), tag)]
+}
+
+// merged reports whether an INVITE without a To tag repeats one we
+// answered already: the same Call-ID, From tag and CSeq.
+func (e *Endpoint) merged(req *sip.Request) bool {
+	ftag, _ := req.From().Params.Get("tag")
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, c := range e.calls {
+		if c.dss == nil || c.callID != req.CallID().Value() {
+			continue
+		}
+		inv := c.dss.InviteRequest
+		t, _ := inv.From().Params.Get("tag")
+		if t == ftag && inv.CSeq().SeqNo == req.CSeq().SeqNo {
+			return true
+		}
+	}
+	return false
+}
+
+// validRequest checks what faxkit relies on before handling a request
+// (RFC 3261 clause 8.2): Call-ID, From with a tag, To, and a CSeq whose
+// method is the request's. A bad request is answered 400 (except ACK,
+// which gets no response) and false is returned.
+func validRequest(req *sip.Request, tx sip.ServerTransaction) bool {
+	ok := req.CallID() != nil && req.From() != nil && req.To() != nil && req.CSeq() != nil &&
+		req.CSeq().MethodName == req.Method && req.From().Params != nil && req.From().Params.Has("tag")
+	if !ok && !req.IsAck() && tx != nil {
+		_ = tx.Respond(sip.NewResponseFromRequest(req, 400, "Bad Request", nil))
+	}
+	return ok
 }
 
 // DialOptions are per-call settings of Dial. Nil means none.
@@ -452,7 +503,8 @@ func (e *Endpoint) Dial(ctx context.Context, uri string, opts *DialOptions) (*Ca
 		return nil, err
 	}
 
-	c := newCall(e, RoleCaller, mc, req.CallID().Value(), URI{uri: req.Recipient.String(), user: target.User}, URI{uri: fromHdr.Address.String(), user: from})
+	ftag, _ := fromHdr.Params.Get("tag")
+	c := newCall(e, RoleCaller, mc, req.CallID().Value(), ftag, URI{uri: req.Recipient.String(), user: target.User}, URI{uri: fromHdr.Address.String(), user: from})
 	if !e.register(c) {
 		mc.Close()
 		return nil, ErrClosed
@@ -558,6 +610,9 @@ func (e *Endpoint) Accept(ctx context.Context) (*Call, error) {
 }
 
 func (e *Endpoint) onInvite(req *sip.Request, tx sip.ServerTransaction) {
+	if !validRequest(req, tx) {
+		return
+	}
 	if to := req.To(); to != nil && to.Params != nil && to.Params.Has("tag") {
 		c := e.lookup(req)
 		if c == nil {
@@ -574,10 +629,10 @@ func (e *Endpoint) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		}
 		return
 	}
-	if e.lookup(req) != nil {
-		// A retransmitted or forked copy of an INVITE we hold: the
-		// transaction layer absorbs retransmissions; anything else is a
-		// loop (RFC 3261 clause 8.2.2.2).
+	if e.merged(req) {
+		// The same INVITE (Call-ID, From tag, CSeq) arriving again outside
+		// its transaction: a loop or a merged request (RFC 3261 clause
+		// 8.2.2.2).
 		_ = tx.Respond(sip.NewResponseFromRequest(req, 482, "Loop Detected", nil))
 		return
 	}
@@ -643,7 +698,8 @@ func (e *Endpoint) answer(req *sip.Request, tx sip.ServerTransaction) {
 	if h := req.From(); h != nil {
 		from = URI{uri: h.Address.String(), user: h.Address.User}
 	}
-	c := newCall(e, RoleAnswerer, mc, req.CallID().Value(), to, from)
+	ltag, _ := ds.InviteRequest.To().Params.Get("tag")
+	c := newCall(e, RoleAnswerer, mc, req.CallID().Value(), ltag, to, from)
 	c.dss = ds
 	c.machine.cfg = e.machineConfig(RoleAnswerer, l)
 	if !e.register(c) {
@@ -676,6 +732,9 @@ func (e *Endpoint) answer(req *sip.Request, tx sip.ServerTransaction) {
 }
 
 func (e *Endpoint) onAck(req *sip.Request, tx sip.ServerTransaction) {
+	if !validRequest(req, tx) {
+		return
+	}
 	c := e.lookup(req)
 	if c == nil {
 		return
@@ -689,6 +748,9 @@ func (e *Endpoint) onAck(req *sip.Request, tx sip.ServerTransaction) {
 }
 
 func (e *Endpoint) onBye(req *sip.Request, tx sip.ServerTransaction) {
+	if !validRequest(req, tx) {
+		return
+	}
 	c := e.lookup(req)
 	if c == nil {
 		_ = tx.Respond(sip.NewResponseFromRequest(req, 481, "Call/Transaction Does Not Exist", nil))
@@ -702,6 +764,9 @@ func (e *Endpoint) onBye(req *sip.Request, tx sip.ServerTransaction) {
 // use for refreshes: 200 without a body; an UPDATE with an offer is
 // answered 488 (this endpoint changes media only by re-INVITE).
 func (e *Endpoint) onUpdate(req *sip.Request, tx sip.ServerTransaction) {
+	if !validRequest(req, tx) {
+		return
+	}
 	if e.lookup(req) == nil {
 		_ = tx.Respond(sip.NewResponseFromRequest(req, 481, "Call/Transaction Does Not Exist", nil))
 		return

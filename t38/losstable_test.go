@@ -101,7 +101,6 @@ func tableCall(t *testing.T, snd, rcv tableEnd, c tableCell, pages int, seed uin
 
 	type side struct {
 		addr  net.Addr
-		ep    *transport.Conn
 		pc    net.PacketConn
 		local string
 	}

@@ -67,10 +67,9 @@ type simEnd struct {
 	cfg   TerminalConfig
 	res   t30.Result
 	done  bool
-	link  *simLoss     // the direction this end sends into
-	queue []simPacket  // in flight towards the other end
-	hash  hash.Hash64  // of every datagram this end sent, with its time
-	trace func(string) // optional
+	link  *simLoss    // the direction this end sends into
+	queue []simPacket // in flight towards the other end
+	hash  hash.Hash64 // of every datagram this end sent, with its time
 }
 
 func newSimEnd(name string, sc t30.Config, tc TerminalConfig, link *simLoss) (*simEnd, error) {
