@@ -93,11 +93,12 @@ func TestCallSwapMedia(t *testing.T) {
 		}
 	}
 	require.Equal(t, []string{"t38"}, media, "one media change reported")
-	// The answerer heard its caller: the first packet, then CNG, on each
-	// path (call control decides media changes on these).
-	require.GreaterOrEqual(t, len(heard), 2, "%v", heard)
-	require.Equal(t, t30.EventSignal, heard[0])
-	require.Contains(t, heard, t30.EventCNG)
+	// The answerer heard its caller: the first packet on a path (then
+	// CNG, if the caller sent it before hearing DIS, and carriers). Call
+	// control decides media changes on these.
+	require.NotEmpty(t, heard)
+	require.Equal(t, t30.EventSignal, heard[0], "%v", heard)
+	require.Contains(t, heard, t30.EventCarrierUp, "%v", heard)
 
 	// The calls are over: no more swaps.
 	require.ErrorIs(t, sender.SwapMedia(faxkit.T38Media(a1, b1.LocalAddr(), nil)), faxkit.ErrCallEnded)
