@@ -98,7 +98,7 @@ type Call struct {
 	media   chan Media
 
 	status    atomic.Int32
-	setupMS   time.Duration
+	setup     time.Duration // from Dial to the 2xx, for diagnostics
 	confirmed chan struct{}
 	done      chan struct{}
 	endOnce   sync.Once

@@ -530,7 +530,7 @@ func (e *Endpoint) Dial(ctx context.Context, uri string, opts *DialOptions) (*Ca
 		c.failSetup(0)
 		return nil, fmt.Errorf("sip: INVITE: %w", err)
 	}
-	c.setupMS = time.Since(started)
+	c.setup = time.Since(started)
 	// Reading the answer before the ACK, as a re-INVITE or BYE may follow it
 	// at once.
 	var answer *sdp.Session

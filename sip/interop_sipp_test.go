@@ -6,7 +6,6 @@ package sip_test
 
 import (
 	"context"
-	"os"
 	"testing"
 	"time"
 
@@ -26,31 +25,23 @@ func TestInteropSIPpUAS(t *testing.T) {
 		fax      bool // run a receiving fax once T.38 is up
 		want     sip.Result
 		t38      bool // the call must reach T.38
-		// knownBug skips a case that fails because of a recorded faxkit
-		// bug, until it is fixed (FAXKIT_SIP_KNOWN_BUGS=1 runs it anyway).
-		knownBug string
 	}{
 		// faxkit's own re-INVITE meets a 491; SIPp's arrives at once and
 		// must be accepted, and faxkit must not retry its own after that.
-		{"uac_glare.xml", sip.PolicyRequest, false, sip.ResultRemoteHangup, true, ""},
+		{"uac_glare.xml", sip.PolicyRequest, false, sip.ResultRemoteHangup, true},
 		// 488 to faxkit's T.38 re-INVITE: faxkit hangs up, "t38-refused".
-		{"uac_reinvite_488.xml", sip.PolicyRequest, false, sip.ResultT38Refused, false, ""},
+		{"uac_reinvite_488.xml", sip.PolicyRequest, false, sip.ResultT38Refused, false},
 		// BYE mid-fax: faxkit's fax stops, the call ends remote-hangup.
-		{"uac_bye_midfax.xml", sip.PolicyRequest, true, sip.ResultRemoteHangup, true, ""},
+		{"uac_bye_midfax.xml", sip.PolicyRequest, true, sip.ResultRemoteHangup, true},
 		// re-INVITE without SDP: faxkit offers in its 200, takes the answer
 		// in the ACK.
-		{"uac_reinvite_no_sdp.xml", sip.PolicyAwait, false, sip.ResultRemoteHangup, false, ""},
+		{"uac_reinvite_no_sdp.xml", sip.PolicyAwait, false, sip.ResultRemoteHangup, false},
 		// Stray BYE (481), stray ACK, bad CSeq (400), short body, then a
 		// well-formed call that must still work.
-		{"uac_malformed.xml", sip.PolicyAwait, false, sip.ResultRemoteHangup, false,
-			"faxkit answers 200 to an INVITE whose CSeq method is BYE (RFC 3261 8.2: 400), and that call then " +
-				"outlives a BYE: see the sipinterop report"},
+		{"uac_malformed.xml", sip.PolicyAwait, false, sip.ResultRemoteHangup, false},
 	} {
 		t.Run(tc.scenario, func(t *testing.T) {
 			t.Parallel()
-			if tc.knownBug != "" && os.Getenv("FAXKIT_SIP_KNOWN_BUGS") != "1" {
-				t.Skip("known faxkit bug: " + tc.knownBug)
-			}
 			ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
 			defer cancel()
 			e := newEndpoint(t, sip.Config{Policy: tc.policy})

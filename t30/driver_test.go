@@ -37,13 +37,15 @@ func (m *chanModem) toPeer(ev Event) {
 
 func (m *chanModem) done() { m.ev <- Event{Kind: EventSendDone} }
 func (m *chanModem) SendTone(t Tone) error {
+	// EventSendDone first: a test that waits for the tone at the peer
+	// knows the sender's own done is queued before any answer.
+	m.done()
 	switch t {
 	case ToneCNG:
 		m.toPeer(Event{Kind: EventCNG})
 	case ToneCED:
 		m.toPeer(Event{Kind: EventCED})
 	}
-	m.done()
 	return nil
 }
 func (m *chanModem) Receive(Speed) error  { return nil }

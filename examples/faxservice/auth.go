@@ -292,6 +292,10 @@ func (s *Service) authFailed(ctx context.Context, userID, src, why string) {
 		return err
 	})
 	s.auditAuth(ctx, userID, src, phi.OutcomeDenied, why)
+	if strings.HasSuffix(why, "account locked") {
+		// Repeated failures: an alert for monitoring (IDs only).
+		s.logger.Warn("ALERT account locked after repeated authentication failures", "user", userID)
+	}
 }
 
 func (s *Service) auditAuth(ctx context.Context, who, src string, out phi.Outcome, detail string) {

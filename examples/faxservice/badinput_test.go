@@ -151,6 +151,7 @@ func TestBadInput(t *testing.T) {
 	code, resp, _ := e.do("GET", "/v1/faxes", carol, nil, nil)
 	require.Equal(t, 401, code)
 	require.Contains(t, string(resp), "locked")
+	require.Contains(t, e.logs.String(), "ALERT account locked")
 	e.svc.skew.Store(int64(16 * time.Minute))
 	code, _, _ = e.do("GET", "/v1/faxes", carol, nil, nil)
 	e.svc.skew.Store(0)

@@ -238,6 +238,4 @@ func splitSQL(s string) []string {
 	return out
 }
 
-var errNoRows = sql.ErrNoRows
-
 func isNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }

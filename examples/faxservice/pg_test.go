@@ -164,16 +164,20 @@ func TestPostgresTwoInstancesOneKilled(t *testing.T) {
 		st := eb.wait(alice, id, func(s FaxStatus) bool { return s.Status == statusDelivered || s.Status == statusFailed })
 		require.Equal(t, statusDelivered, st.Status, "%+v", st)
 	}
-	var interrupted int
-	require.NoError(t, db.QueryRow(`SELECT COUNT(*) FROM attempts WHERE instance = 'A' AND result = $1`, resultInterrupted).Scan(&interrupted))
-	require.Equal(t, 1, interrupted, "A's call was cut and recorded as such")
+	// A's one attempt was cut ("interrupted", B sent that fax again) or,
+	// if the kill landed after its last page was confirmed, completed by
+	// B's recovery without a new call.
+	var aResult string
+	require.NoError(t, db.QueryRow(`SELECT result FROM attempts WHERE instance = 'A'`).Scan(&aResult))
 	var byB int
 	require.NoError(t, db.QueryRow(`SELECT COUNT(DISTINCT fax_id) FROM attempts WHERE instance = 'B' AND result = 'ok'`).Scan(&byB))
-	require.Equal(t, 3, byB, "B sent its own faxes and took over A's")
-	time.Sleep(time.Second)
-	rcv.mu.Lock()
-	defer rcv.mu.Unlock()
-	for h, id := range want {
-		require.Equal(t, 1, rcv.complete[h], "fax %s delivered %d times", id, rcv.complete[h])
+	switch aResult {
+	case resultInterrupted:
+		require.Equal(t, 3, byB, "B sent its own faxes and took over A's")
+	case "ok":
+		require.Equal(t, 2, byB)
+	default:
+		t.Fatalf("A's attempt ended %q", aResult)
 	}
+	rcv.requireOnce(t, want)
 }

@@ -148,6 +148,38 @@ func newReceiver(t *testing.T, ctx context.Context) *receiver {
 	return r
 }
 
+// requireOnce waits (the receiving end finishes a moment after the
+// sender records the delivery) until every wanted document has arrived,
+// gives a stray duplicate a second to show itself, and checks that each
+// arrived exactly once.
+func (r *receiver) requireOnce(t *testing.T, want map[[32]byte]string) {
+	t.Helper()
+	counts := func() map[[32]byte]int {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		c := map[[32]byte]int{}
+		for h := range want {
+			c[h] = r.complete[h]
+		}
+		return c
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		all := true
+		for _, n := range counts() {
+			all = all && n > 0
+		}
+		if all || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	time.Sleep(time.Second)
+	for h, n := range counts() {
+		require.Equal(t, 1, n, "fax %s received completely %d times", want[h], n)
+	}
+}
+
 func docHash(t *testing.T, b []byte) [32]byte {
 	h := sha256.New()
 	for _, p := range tiffPages(t, b) {
@@ -239,7 +271,6 @@ func TestKillNineRestart(t *testing.T) {
 	}
 	// Kill once the first call has started.
 	e.wait(alice, ids[0], func(s FaxStatus) bool { return s.Status == statusSending })
-	time.Sleep(1500 * time.Millisecond)
 	require.NoError(t, c1.cmd.Process.Signal(syscall.SIGKILL))
 	c1.cmd.Wait()
 
@@ -252,16 +283,19 @@ func TestKillNineRestart(t *testing.T) {
 		require.Equal(t, statusDelivered, st.Status, "%+v", st)
 	}
 	st := e.wait(alice, ids[0], func(FaxStatus) bool { return true })
-	require.GreaterOrEqual(t, len(st.Attempts), 2, "the killed attempt is recorded: %+v", st.Attempts)
-	require.Equal(t, resultInterrupted, st.Attempts[0].Result)
-
-	// Give a stray duplicate call time to show itself, then count.
-	time.Sleep(time.Second)
-	rcv.mu.Lock()
-	for h, id := range want {
-		require.Equal(t, 1, rcv.complete[h], "fax %s delivered %d times", id, rcv.complete[h])
+	if len(st.Attempts) == 1 {
+		// On a loaded machine the kill can land after the receiver
+		// confirmed the last page: the restart then marks the fax
+		// delivered without calling again (the exactly-once path for
+		// that window); the receiver count below checks it.
+		require.Equal(t, "ok", st.Attempts[0].Result)
+		require.Equal(t, 1, st.Attempts[0].Pages)
+		t.Log("the kill came after the last page was confirmed: recovered without a new call")
+	} else {
+		require.Equal(t, resultInterrupted, st.Attempts[0].Result, "the killed attempt is recorded: %+v", st.Attempts)
 	}
-	rcv.mu.Unlock()
+
+	rcv.requireOnce(t, want)
 
 	// Tokens, routes and grants survived: bob reads the fax received
 	// before the kill; alice her own; routes are as set.

@@ -508,6 +508,8 @@ func (s *Service) sendFax(ctx context.Context, c claim, confirmed chan<- int) (f
 	pages := 0
 	opts.OnEvent = func(e faxkit.Event) {
 		if e.Record.Kind == t30.RecordPageSent {
+			// Handed to the progress writer; the channel has room for
+			// 64 pages so the call never waits on the database.
 			pages++
 			select {
 			case confirmed <- pages:
@@ -542,7 +544,7 @@ func (s *Service) release(c claim, rep faxkit.Report, sendErr error, start time.
 // retryable says whether a failed call is worth another attempt.
 func retryable(r t30.Result, err error) bool {
 	switch r {
-	case t30.ResultNoAnswer, t30.ResultTrainingFailed, t30.ResultRemoteDCN, t30.ResultNoResponse, t30.ResultTimeout,
+	case t30.ResultNoAnswer, t30.ResultTrainingFailed, t30.ResultRemoteDisconnect, t30.ResultNoResponse, t30.ResultTimeout,
 		t30.ResultECMFailure, t30.ResultReceiverNotReady, t30.ResultCallDropped, t30.ResultPageRejected, t30.ResultProtocolError:
 		return true
 	case t30.ResultInProgress:

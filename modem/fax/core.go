@@ -251,7 +251,13 @@ func (c *Core) Poll() []t30.Event {
 func (c *Core) emit(e t30.Event) { c.events = append(c.events, e) }
 
 // Process handles one block: rx is what the line brought (any length),
-// tx is filled with what to send (the same length or another).
+// tx is filled with what to send (the same length or another). A nil rx
+// says the block was lost (a missing RTP packet): the receivers skip it
+// rather than hear silence. 20 ms is a whole number of symbols and carrier
+// cycles of every fax modem (V.29: 48 symbols of 1700 Hz, 34 cycles;
+// V.27ter 4800: 32 symbols of 1800 Hz, 36 cycles; V.21: 6 bits), so a
+// trained receiver keeps its timing and phase and loses only the block's
+// bits (one ECM frame, a few non-ECM rows) instead of its carrier.
 func (c *Core) Process(rx, tx []int16) {
 	c.stats.Samples += int64(len(tx))
 	wasSending := c.sending
@@ -267,7 +273,9 @@ func (c *Core) Process(rx, tx []int16) {
 		}
 		return
 	}
-	c.receive(rx)
+	if rx != nil {
+		c.receive(rx)
+	}
 }
 
 // ---- transmit ----
@@ -491,7 +499,10 @@ func (c *Core) receive(in []int16) {
 			c.stats.FramesOK++
 			c.emit(t30.Event{Kind: t30.EventFrame, Data: append([]byte(nil), e.Frame...)})
 		case v21.FrameBad, v21.Abort:
-			if e.Kind == v21.FrameBad && len(e.Frame) == 0 {
+			// A damaged frame counts only inside a V.21 burst (after its
+			// preamble): other signals (an image modem's training) can
+			// make the V.21 receiver find "frames" of noise.
+			if !c.v21Pre || e.Kind == v21.FrameBad && len(e.Frame) == 0 {
 				continue
 			}
 			c.stats.FramesBad++

@@ -58,3 +58,29 @@ func TestImageRoundTrip(t *testing.T) {
 		})
 	}
 }
+
+// TestPreempt: Preempt cuts a V.21 burst short; its EventSendDone comes at
+// once and the next signal starts after the gap, not after the burst.
+func TestPreempt(t *testing.T) {
+	c := NewCore(nil)
+	require.NoError(t, c.SendFrames(t30.SpeedNone, [][]byte{{0xff, 0x13, 0x80, 0, 0xce}}))
+	var rx, tx [BlockSize]int16
+	for range 10 {
+		c.Process(rx[:], tx[:])
+	}
+	require.Empty(t, c.Poll())
+	require.NoError(t, c.Preempt())
+	require.NoError(t, c.SendFrames(t30.SpeedNone, [][]byte{{0xff, 0x13, 0xfb}}))
+	require.Equal(t, []t30.Event{{Kind: t30.EventSendDone}}, c.Poll())
+	// DCN: 1 s preamble + 5 octets ≈ 1.15 s, plus the 75 ms gap.
+	n := 0
+	for c.Busy() && n < 200 {
+		c.Process(rx[:], tx[:])
+		n++
+	}
+	require.Equal(t, []t30.Event{{Kind: t30.EventSendDone}}, c.Poll())
+	require.InDelta(t, 62, n, 3, "blocks for the preempting burst")
+	require.ErrorIs(t, c.SendTCF(t30.V17_14400, t30.TCFDuration), ErrSpeed)
+	require.NoError(t, c.Hangup())
+	require.ErrorIs(t, c.SendTone(t30.ToneCNG), ErrClosed)
+}

@@ -11,9 +11,10 @@ import (
 // Line is the audio path of a real-time call, one block at a time: an RTP
 // stream (a jitter buffer's output and a packetiser), a sound card, a
 // test's pipe. ReadBlock blocks until the next block is due and sets the
-// call's pace.
+// call's pace; it reports whether the block was heard (false: lost, as a
+// missing RTP packet, and rx is silence).
 type Line interface {
-	ReadBlock(rx []int16) error
+	ReadBlock(rx []int16) (bool, error)
 	WriteBlock(tx []int16) error
 }
 
@@ -70,7 +71,8 @@ func (m *Modem) forward() {
 	}
 }
 
-// Process runs one block: rx received, tx filled with what to send.
+// Process runs one block: rx received (nil: lost), tx filled with what
+// to send.
 func (m *Modem) Process(rx, tx []int16) {
 	m.mu.Lock()
 	m.core.Process(rx, tx)
@@ -104,10 +106,15 @@ func (m *Modem) Run(ctx context.Context, l Line) error {
 			return ErrClosed
 		default:
 		}
-		if err := l.ReadBlock(rx[:]); err != nil {
+		ok, err := l.ReadBlock(rx[:])
+		if err != nil {
 			return err
 		}
-		m.Process(rx[:], tx[:])
+		if ok {
+			m.Process(rx[:], tx[:])
+		} else {
+			m.Process(nil, tx[:])
+		}
 		if err := l.WriteBlock(tx[:]); err != nil {
 			return err
 		}

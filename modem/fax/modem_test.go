@@ -19,13 +19,13 @@ type pipeEnd struct {
 	out chan []int16
 }
 
-func (p *pipeEnd) ReadBlock(rx []int16) error {
+func (p *pipeEnd) ReadBlock(rx []int16) (bool, error) {
 	b, ok := <-p.in
 	if !ok {
-		return context.Canceled
+		return false, context.Canceled
 	}
 	copy(rx, b)
-	return nil
+	return true, nil
 }
 
 func (p *pipeEnd) WriteBlock(tx []int16) error {

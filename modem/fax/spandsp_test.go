@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"image"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -48,6 +49,71 @@ func withSpandsp(t *testing.T, term *Terminal, p *faxref.Peer, l *line) faxref.R
 }
 
 func spandspLine(law g711.Law) *line { return &line{g711: true, law: law} }
+
+// TestSpandspImpaired: spandsp sends ITU chart 1 with ECM through an
+// impaired path to us: its signal 10 dB down (about −24 dBm0 for V.29),
+// white noise at −50 dBm0, G.711, and RTP with 0.5 % loss and up to 20 ms
+// of jitter into a fixed 60 ms jitter buffer. Our path back to spandsp is
+// clean (spandsp's receivers do not ride through a lost packet). The page
+// must arrive pixel for pixel.
+func TestSpandspImpaired(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short")
+	}
+	exe := faxref.Build(t)
+	tif := filepath.Join(peertest.SharedTestdata(t), "ccitt", "itu1.tif")
+	for _, c := range []struct {
+		modems string
+		law    g711.Law
+		seed   uint64
+	}{{"v29", g711.ULaw, 7}, {"v27", g711.ALaw, 8}} {
+		t.Run(c.modems, func(t *testing.T) {
+			var got []t30.ReceivedPage
+			s, err := t30.NewSession(t30.Config{OnRecord: traceFn(t, "B"), Capabilities: audioCaps(true, t30.ModemsV29|t30.ModemsV27ter),
+				OnPage: func(p t30.ReceivedPage) error { got = append(got, p); return nil }})
+			require.NoError(t, err)
+			term := NewTerminal(s, NewCore(nil), time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+			p := faxref.Start(t, exe, faxref.Config{Send: true, File: tif, Calling: true, Modems: c.modems,
+				Verbose: os.Getenv("FAX_TRACE") != ""})
+			rng := rand.New(rand.NewPCG(c.seed, 5))
+			net := &netSim{rng: rng, loss: 0.005, jitter: 20, jb: NewJitterBuffer(3), law: c.law}
+			noise := &line{noise: -50, rng: rng}
+			back := spandspLine(c.law)
+			var ours, theirs, in, pin [BlockSize]int16
+			var heard []int16
+			after := 0
+			for i := 0; i < 12000 && after < 500; i++ {
+				term.Process(heard, ours[:])
+				pin = ours
+				back.carry(pin[:])
+				require.NoError(t, p.Step(pin[:], theirs[:]))
+				for k, v := range theirs {
+					theirs[k] = int16(float64(v) * 0.31623) // −10 dB
+				}
+				noise.carry(theirs[:])
+				net.send(i*20, theirs[:])
+				heard = net.recv(i*20, in[:])
+				if term.Done() {
+					after++
+				}
+			}
+			r, err := p.Close()
+			require.NoError(t, err)
+			st := term.Core().Stats()
+			t.Logf("ours %v; spandsp %+v; our receiver %+v; jitter buffer %+v; PPRs sent %d", s.Result(), r, st, net.jb.Stats(), s.Stats().PPRs)
+			require.Equal(t, t30.ResultOK, s.Result())
+			require.True(t, r.OK, "spandsp: %s", r.Result)
+			require.NotZero(t, net.jb.Stats().Missing)
+			require.Len(t, got, 1)
+			b, q, err := t4.DecodePage(bytes.NewReader(got[0].Data), 1728, &t4.DecodeOptions{
+				Compression: t30.T4Compression(got[0].Mode.Compression), BitOrder: t4.LSBFirst})
+			require.NoError(t, err)
+			require.Zero(t, q.BadRows)
+			sum := sha256.Sum256(b.Pix)
+			require.Equal(t, "b4de070c35e376e8", hex.EncodeToString(sum[:8]))
+		})
+	}
+}
 
 // TestSpandspSendsToUs: spandsp's fax_state_t sends ITU test chart 1 over
 // audio (V.29 9600, or V.27ter 4800 when capped) to our receiving terminal;

@@ -41,8 +41,8 @@ func (t *Terminal) Now() time.Time { return t.now }
 func (t *Terminal) Done() bool { return t.s.Done() }
 
 // Process runs one block: the session's due timers, the modem on rx and
-// tx, and the session on what the modem heard or finished. After the call
-// ends it sends silence.
+// tx (rx nil: the block was lost, see Core.Process), and the session on
+// what the modem heard or finished. After the call ends it sends silence.
 func (t *Terminal) Process(rx, tx []int16) {
 	if !t.began {
 		t.began = true

@@ -23,6 +23,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/faxkit/faxkit/internal/peertest"
 )
@@ -56,6 +57,9 @@ type Result struct {
 	LongestBadRowRun int    `json:"longest_bad_row_run"`
 	ECMRetries       int    `json:"ecm_retries"`
 	LineMS           int    `json:"line_ms"`
+	// CPU is the peer process's user and system time (spandsp's modems
+	// and T.30, plus the harness's pipe I/O).
+	CPU time.Duration `json:"-"`
 }
 
 // Build compiles the harness (once per test binary run is enough; the
@@ -152,10 +156,13 @@ func (p *Peer) Close() (Result, error) {
 	if err := p.cmd.Wait(); err != nil {
 		return r, fmt.Errorf("faxref: %w", err)
 	}
+	r.CPU = p.cmd.ProcessState.UserTime() + p.cmd.ProcessState.SystemTime()
 	b, err := os.ReadFile(p.result)
 	if err != nil {
 		return r, err
 	}
+	cpu := r.CPU
 	err = json.Unmarshal([]byte(strings.TrimSpace(string(b))), &r)
+	r.CPU = cpu
 	return r, err
 }

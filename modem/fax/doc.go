@@ -1,0 +1,112 @@
+// Package fax is the audio fax terminal's modem: a t30.Modem that carries
+// a T.30 session over 8 kHz linear audio (a G.711 voice path), with the
+// pure-Go modems of package modem: V.21 channel 2 HDLC for control frames,
+// V.29 (9600, 7200) and V.27ter (4800, 2400) for TCF, non-ECM page data
+// and ECM frames, and the CNG and CED tones.
+//
+// # Layers
+//
+//   - Core is the pure state machine. The t30.Modem operations queue
+//     signals; Process(rx, tx) takes one block of received samples and
+//     fills one block to send; Poll returns the events (t30.Event) in the
+//     order they happened. No goroutine, lock or clock: time is the sample
+//     count.
+//   - Terminal runs a t30.Session over a Core in lockstep with the samples
+//     (the session's clock is the line's), for tests, simulations and media
+//     loops that already run on the sample clock. Calls between two
+//     Terminals, or with libspandsp's fax_state_t (modem/internal/faxref),
+//     are deterministic and take no real time.
+//   - Modem is the real-time t30.Modem for a t30.Driver: a Core behind a
+//     lock, its events forwarded in order on a channel by one goroutine,
+//     the sample clock run by Run over a Line (ReadBlock paces the call) or
+//     by the media owner calling Process every 20 ms.
+//
+// # Signals (what the Core puts on the line)
+//
+//   - CNG: 1100 Hz for 0.5 s (the session repeats it every 3.5 s); CED:
+//     CEDDelay (0.2 s) of silence, then 2100 Hz for 3 s.
+//   - Every other signal starts after 75 ms of silence (t30.SignalGap: the
+//     gap between signals of different direction or modulation).
+//   - V.21 bursts: 1 s of flags (t30.V21Preamble), the frames with their
+//     FCS, a closing flag, carrier off.
+//   - TCF: the image modem's training, then 1.5 s (the session's duration)
+//     of zeros. Pages: training, then the page's bits in line order (the
+//     first bit on the line is the least significant of the first octet).
+//     ECM: training, 200 ms of flags (t30.ECMFlags), the frames.
+//   - Each Send* is answered by one EventSendDone once its last sample is
+//     out. Preempt cuts the current signal short.
+//
+// # What it hears
+//
+// Half duplex, as a fax machine: while it sends it does not listen, and
+// its receivers restart when it stops. It always runs the V.21 receiver
+// and the tone detector, and the image receiver at the speed the session
+// asked for (Receive). It reports:
+//
+//   - EventCNG, EventCED when the tone is recognised (400 ms into it);
+//   - EventCarrierUp (SpeedNone) at a V.21 preamble (four flags),
+//     EventFrame / EventFrameBad per frame, EventCarrierDown when that
+//     carrier drops;
+//   - EventCarrierUp with the speed when the image modem's training
+//     succeeds; then either HDLC frames (ECM, recognised by the flags that
+//     open phase C) or EventData (TCF and non-ECM pages, recognised by a
+//     run of eight zeros, which both begin with). Bits before that
+//     (V.27ter hands over the end of its training) are dropped, so data
+//     arrives aligned as sent; TCF is judged by the session as T.30 asks
+//     (an unbroken run of zeros). The closing ones of the transmitter end
+//     the data (40 ones in a row: T.4 code never has them; in ECM, 15),
+//     so the dying carrier's noise is never delivered;
+//   - EventCarrierDown when the image carrier drops.
+//
+// V.21 events are ignored while the image receiver is trained (its signal
+// can look like V.21 in part). The image receivers' carrier threshold is
+// −43 dBm0 (off at −46): a line noise floor must stay below that.
+//
+// Only V.29 and V.27ter exist: offer them alone in the session's
+// capabilities (Capabilities.Modems = ModemsV29|ModemsV27ter); a Send* at
+// a V.17 speed fails with ErrSpeed.
+//
+// # RTP
+//
+// RTPLine is a Line over G.711 RTP: 20 ms PCMU or PCMA packets, sequence
+// numbers and timestamps continuous from random starts for the whole call,
+// a fixed JitterBuffer (60 ms by default; no adaptation, no concealment)
+// counting missing, late, duplicate and overflowing packets. A missing
+// block is not played as silence: ReadBlock reports it lost and the Core
+// skips it (Process with rx nil), since 20 ms is a whole number of symbols
+// and carrier cycles of every fax modem, so a trained receiver keeps its
+// timing and phase and loses only that block's bits.
+//
+// # Measured
+//
+// Calls with libspandsp 0.0.6's fax_state_t (modem/internal/faxref, in
+// lockstep over pipes): TestSpandspSendsToUs and TestWeSendToSpandsp, ECM
+// and non-ECM, V.29 9600 and V.27ter 4800, µ-law and A-law, both
+// directions, complete with every page pixel-exact and no bad rows;
+// TestSpandspImpaired has spandsp's signal 10 dB down (about −24 dBm0),
+// −50 dBm0 white noise, G.711, 0.5 % RTP loss and 20 ms of jitter on the
+// way to us: ECM pages arrive pixel-exact (the losses cost 6 to 14 ECM
+// retransmissions). faxkit to faxkit: ±50 ppm sample-clock skew
+// (TestClockSkew) passes without PPR or FTT; 0.5 % loss and 20 ms jitter
+// (TestCallOverRTP) passes, ECM pixel-exact, non-ECM with only rows
+// reported bad wrong; −40 dBm0 and −45 dBm0 noise pass. Stats reports the
+// image receiver's level, signal-to-error (dB) and carrier offset.
+//
+// CPU (go test ./modem/fax -run X -bench . -benchtime 3x, same run):
+// a whole faxkit-to-faxkit call in lockstep, one fine page of 1100 rows
+// at V.29 9600 through µ-law, both terminals together: 29 ms of CPU for
+// 29 s of line time (ECM), about 1000 such calls in real time per core.
+// Receiving ITU chart 1 from spandsp (ECM, V.29 9600, 40 s of line): our
+// terminal 21 ms of thread CPU, spandsp's process 36 ms (its pipe I/O
+// included). In real time over RTP on 127.0.0.1 (BenchmarkRTPCallRealTime:
+// two Drivers, Modems and RTPLines) a call costs the process 0.38 s of CPU
+// for 18 s of line, about 2 % of a core per call (both ends): the sockets,
+// tickers and goroutine wake-ups, not the modems, dominate.
+//
+// # Not yet
+//
+// V.17 (no modem yet: never offered); V.8/ANSam; the faxkit.Call media
+// and the CLI's -media audio (they live in the root package and cmd); the
+// RTP line's ticker is the system clock (no injectable clock: tests use
+// the lockstep Terminal or synctest instead).
+package fax
