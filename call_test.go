@@ -43,7 +43,14 @@ func TestCallSwapMedia(t *testing.T) {
 	})
 	require.NoError(t, err)
 	sink := &memSink{}
-	receiver, err := faxkit.NewCall(faxkit.CallConfig{Sink: sink})
+	var heard []t30.EventKind
+	receiver, err := faxkit.NewCall(faxkit.CallConfig{Sink: sink, OnEvent: func(e faxkit.Event) {
+		if e.Heard != nil {
+			evMu.Lock()
+			heard = append(heard, e.Heard.Kind)
+			evMu.Unlock()
+		}
+	}})
 	require.NoError(t, err)
 
 	require.NoError(t, receiver.Start(ctx, faxkit.T38Media(b1, a1.LocalAddr(), unpaced)))
@@ -86,6 +93,12 @@ func TestCallSwapMedia(t *testing.T) {
 		}
 	}
 	require.Equal(t, []string{"t38"}, media, "one media change reported")
+	// The answerer heard its caller: the first packet on a path (then
+	// CNG, if the caller sent it before hearing DIS, and carriers). Call
+	// control decides media changes on these.
+	require.NotEmpty(t, heard)
+	require.Equal(t, t30.EventSignal, heard[0], "%v", heard)
+	require.Contains(t, heard, t30.EventCarrierUp, "%v", heard)
 
 	// The calls are over: no more swaps.
 	require.ErrorIs(t, sender.SwapMedia(faxkit.T38Media(a1, b1.LocalAddr(), nil)), faxkit.ErrCallEnded)

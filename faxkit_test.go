@@ -240,7 +240,7 @@ func TestCancelEndsCallWithDCN(t *testing.T) {
 	<-done
 	require.Error(t, recvErr)
 	// The receiver heard our DCN (rather than timing out on T2 after 6 s).
-	require.Equal(t, t30.ResultRemoteDCN, recvRep.Result, "receiver result %v", recvRep.Result)
+	require.Equal(t, t30.ResultRemoteDisconnect, recvRep.Result, "receiver result %v", recvRep.Result)
 	require.Less(t, time.Since(start), 20*time.Second)
 }
 
@@ -412,6 +412,6 @@ func TestCancelPacedMidPage(t *testing.T) {
 	require.ErrorIs(t, err, &t30.ResultError{Result: t30.ResultLocalAbort})
 	require.Zero(t, rep.Pages)
 	r := <-done
-	require.Equal(t, t30.ResultRemoteDCN, r.Result)
+	require.Equal(t, t30.ResultRemoteDisconnect, r.Result)
 	require.Less(t, time.Since(cancelled), 5*time.Second, "DCN sent promptly after the cancellation")
 }
