@@ -37,6 +37,7 @@ func (s *Session) sendDIS() {
 	}
 	frames = append(frames, d.Frame(false))
 	s.repeatDIS = true
+	s.disHeard = s.callerSeen || s.farHeard
 	s.sendCmd(stWaitCmd, frames...)
 }
 

@@ -57,6 +57,27 @@ func TestAnswererHearsCaller(t *testing.T) {
 		c.Advance(t30test.T4Auto)
 		c.Want("repeats DIS after T4", t30.FCFDIS)
 	})
+	t.Run("not when the DIS went out to a caller already heard", func(t *testing.T) {
+		// The usual order: the caller's CNG is heard, CED and DIS answer
+		// it. A later CNG burst (or a repeated CNG indicator) crossed our
+		// DIS on the way; a second DIS now would land on the caller's DCS.
+		c := t30test.New(t, t30.Config{})
+		c.Hear(t30.EventCNG)
+		c.WantTone("answers with CED", t30.ToneCED)
+		c.Want("offers its capabilities", t30.FCFDIS)
+		c.Advance(500 * time.Millisecond)
+		c.Hear(t30.EventCNG)
+		c.WantQuiet("waits for the caller's command")
+		c.Advance(t30test.T4Auto)
+		c.Want("repeats DIS after T4", t30.FCFDIS)
+	})
+	t.Run("once: after the early repeat, T4 rules again", func(t *testing.T) {
+		c := answerer(t)
+		c.Hear(t30.EventCNG)
+		c.Want("repeats DIS at once on hearing CNG", t30.FCFDIS)
+		c.Hear(t30.EventCNG)
+		c.WantQuiet("a second CNG crossed that DIS")
+	})
 	t.Run("without the caller, after T4", func(t *testing.T) {
 		c := answerer(t)
 		c.Advance(t30test.T4Auto - time.Millisecond)

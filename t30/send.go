@@ -57,8 +57,19 @@ func (s *Session) heard() {
 // CNG has not heard our DIS, typically because it was not listening yet
 // when it went out. A caller whose V.21 flags began in this wait is
 // answering: nothing is repeated over it.
+//
+// Only a DIS that may have gone to nobody is repeated early: one sent
+// after the caller was already heard reached a listening caller, or is
+// crossing its next CNG burst (or a repeated CNG indicator) on the way; a
+// DIS sent over the caller's DCS is "unexpected" to it (libspandsp ends
+// the call). T4 repeats such a DIS as usual.
 func (s *Session) callerHeard(cng bool) {
+	seenBefore := s.callerSeen || s.farHeard
+	s.callerSeen = true
 	if s.st != stWaitCmd || !s.repeatDIS || s.flagged || !cng && s.farHeard {
+		return
+	}
+	if seenBefore && s.disHeard {
 		return
 	}
 	if !s.now.Before(s.t1End) {

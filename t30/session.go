@@ -82,13 +82,15 @@ type Session struct {
 	phase Phase
 	now   time.Time
 
-	deadline time.Time
-	t1End    time.Time
-	t5End    time.Time
-	cngNext  time.Time // calling terminal: when CNG is due again; zero once the far end is heard
-	farHeard bool      // a frame or carrier has come from the far end
-	sending  int
-	flagged  bool // flags seen since the current wait began (T4 reset once)
+	deadline   time.Time
+	t1End      time.Time
+	t5End      time.Time
+	cngNext    time.Time // calling terminal: when CNG is due again; zero once the far end is heard
+	farHeard   bool      // a frame or carrier has come from the far end
+	callerSeen bool      // answering: the caller has been heard (CNG, a frame, any signal)
+	disHeard   bool      // answering: the last DIS went out after the caller was heard
+	sending    int
+	flagged    bool // flags seen since the current wait began (T4 reset once)
 
 	result  Result
 	pending Result // result to report once the DCN has been sent
