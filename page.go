@@ -61,45 +61,6 @@ func decodePage(data []byte, m t30.Mode) (*decoded, error) {
 	return &decoded{
 		bitmap:    &t4.Bitmap{Width: width, Height: len(pix) / stride, Stride: stride, Pix: pix},
 		stats:     dec.Stats(),
-		truncated: !hasPageEnd(data, m.Compression),
+		truncated: !t30.HasPageEnd(data, m.Compression),
 	}, err
-}
-
-// hasPageEnd reports whether data ends with RTC (MH, MR: six EOLs) or
-// EOFB (MMR: two EOLs), ignoring zero fill after it. It is t30's test for
-// PageQuality.Truncated, which t30 does not export.
-func hasPageEnd(data []byte, c t30.Compression) bool {
-	// RTC/EOFB ends on a 1 bit; zero octets after it are fill (spandsp
-	// pads 180 or more), so look back from the last non-zero octet.
-	for len(data) > 0 && data[len(data)-1] == 0 {
-		data = data[:len(data)-1]
-	}
-	start := max(0, len(data)-64)
-	zeros, run := 0, 0
-	n := len(data) * 8
-	for i := start * 8; i < n; i++ {
-		if data[i>>3]>>(i&7)&1 == 0 {
-			zeros++
-			continue
-		}
-		if zeros >= 11 {
-			tag := true
-			if c == t30.MR {
-				i++
-				tag = i < n && data[i>>3]>>(i&7)&1 == 1
-			}
-			if tag {
-				run++
-			} else {
-				run = 0
-			}
-			if run >= 2 {
-				return true
-			}
-		} else {
-			run = 0
-		}
-		zeros = 0
-	}
-	return false
 }

@@ -21,9 +21,9 @@ func TestHasPageEndAfterZeroFill(t *testing.T) {
 		require.NoError(t, t4.EncodePage(&buf, page, &t4.EncodeOptions{
 			Compression: T4Compression(c), K: 2, BitOrder: t4.LSBFirst}))
 		data := buf.Bytes()
-		require.True(t, hasPageEnd(data, c), "%v", c)
+		require.True(t, HasPageEnd(data, c), "%v", c)
 		padded := append(append([]byte(nil), data...), make([]byte, 300)...)
-		require.True(t, hasPageEnd(padded, c), "%v with 300 zero octets after the end", c)
-		require.False(t, hasPageEnd(data[:len(data)-8], c), "%v cut before its end", c)
+		require.True(t, HasPageEnd(padded, c), "%v with 300 zero octets after the end", c)
+		require.False(t, HasPageEnd(data[:len(data)-8], c), "%v cut before its end", c)
 	}
 }

@@ -51,7 +51,7 @@ func CheckPageT4(data []byte, m Mode) (PageQuality, error) {
 	}
 	st := dec.Stats()
 	q := PageQuality{Rows: st.Rows, BadRows: st.BadRows, LongestBadRun: st.LongestBadRun,
-		Truncated: !hasPageEnd(data, m.Compression)}
+		Truncated: !HasPageEnd(data, m.Compression)}
 	if errors.Is(err, io.EOF) {
 		err = nil
 	}
@@ -102,11 +102,11 @@ func (d *BitmapDocument) Encode(i int, m Mode) ([]byte, error) {
 		BitOrder: t4.LSBFirst, MinRowBits: m.MinRowBits()})
 }
 
-// hasPageEnd reports whether LSB-first page data contains, near its end,
+// HasPageEnd reports whether LSB-first page data contains, near its end,
 // two consecutive EOLs: the start of RTC for MH/MR (EOL+1 for MR) or EOFB
 // for MMR. Senders may add fill or a few stray bits after it (libspandsp
 // does), so the last 64 octets are searched rather than the very end.
-func hasPageEnd(data []byte, c Compression) bool {
+func HasPageEnd(data []byte, c Compression) bool {
 	// RTC/EOFB ends on a 1 bit; zero octets after it are fill (spandsp
 	// pads 180 or more), so look back from the last non-zero octet.
 	for len(data) > 0 && data[len(data)-1] == 0 {
