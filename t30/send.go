@@ -52,8 +52,7 @@ func (s *Session) heard() {
 }
 
 // callerHeard repeats DIS at once when an answering terminal waiting for
-// a command hears the caller (its CNG, or any signal before the caller has
-// sent anything else) instead of sitting out T4: a caller still sending
+// a command hears the caller's CNG, instead of sitting out T4: a caller still sending
 // CNG has not heard our DIS, typically because it was not listening yet
 // when it went out. A caller whose V.21 flags began in this wait is
 // answering: nothing is repeated over it.
@@ -63,10 +62,16 @@ func (s *Session) heard() {
 // crossing its next CNG burst (or a repeated CNG indicator) on the way; a
 // DIS sent over the caller's DCS is "unexpected" to it (libspandsp ends
 // the call). T4 repeats such a DIS as usual.
+//
+// Only the caller's CNG (a caller still in phase A) draws the early
+// repeat. Any other first sign of the caller does not: a T.38 terminal
+// sends no-signal as it starts, whether or not it has heard our DIS, and
+// libspandsp, having heard it, takes a second DIS over its own DCS for an
+// unexpected message and ends the call.
 func (s *Session) callerHeard(cng bool) {
 	seenBefore := s.callerSeen || s.farHeard
 	s.callerSeen = true
-	if s.st != stWaitCmd || !s.repeatDIS || s.flagged || !cng && s.farHeard {
+	if !cng || s.st != stWaitCmd || !s.repeatDIS || s.flagged {
 		return
 	}
 	if seenBefore && s.disHeard {
