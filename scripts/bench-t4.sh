@@ -17,13 +17,13 @@
 # $OUT (default: a temporary directory).
 #
 # Needs: gcc, pkg-config, libtiff-dev, libspandsp-dev (apt-get install ...),
-# and ../shared/testdata/ccitt beside the checkout (or CCITT_DIR=...).
+# and the CCITT pages in testdata/ccitt (or CCITT_DIR=...).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 COUNT=${COUNT:-5}
 REPS=${REPS:-15}
-CCITT_DIR=${CCITT_DIR:-../shared/testdata/ccitt}
+CCITT_DIR=${CCITT_DIR:-testdata/ccitt}
 OUT=${OUT:-$(mktemp -d /tmp/bench-t4.XXXXXX)}
 mkdir -p "$OUT"
 
