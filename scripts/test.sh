@@ -74,9 +74,16 @@ if [ "$fuzztime" != "0" ]; then
 	for dir in $(go list -f '{{.Dir}}' ./...); do
 		pkg=.${dir#"$PWD"}
 		for target in $(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(f \*testing\.F).*/\1/p' "$dir"/*_test.go 2>/dev/null); do
-			go test -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" "$pkg" >/tmp/faxkit-fuzz.log 2>&1 || {
-				echo "fuzz $pkg $target failed:"; cat /tmp/faxkit-fuzz.log; exit 1
-			}
+			if ! go test -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" "$pkg" >/tmp/faxkit-fuzz.log 2>&1; then
+				# The Go fuzzing engine sometimes reports its own -fuzztime
+				# deadline as a failure when a worker is mid-input as time
+				# runs out; a real finding always writes its failing input.
+				if grep -q 'context deadline exceeded' /tmp/faxkit-fuzz.log && ! grep -q 'Failing input written' /tmp/faxkit-fuzz.log; then
+					echo "   fuzz $pkg $target: stopped by the engine's deadline with no finding"
+				else
+					echo "fuzz $pkg $target failed:"; cat /tmp/faxkit-fuzz.log; exit 1
+				fi
+			fi
 			n=$((n + 1))
 		done
 	done
