@@ -300,8 +300,12 @@ func (c *Call) run(ackAt time.Time, sent, remote *sdp.Session, neg sdp.Negotiate
 	c.switchMu.Unlock()
 	log := c.e.cfg.Logger.With("role", c.role, "call", callIDHash(c.callID))
 	var pending *callEvent // the incoming re-INVITE being answered
+	var held *callEvent    // a peer re-INVITE held while ours awaits its answer
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
+	holdTimer := time.NewTimer(time.Hour)
+	holdTimer.Stop()
+	defer holdTimer.Stop()
 	var cancels []context.CancelFunc // of our re-INVITE transactions
 	defer func() {
 		for _, f := range cancels {
@@ -368,27 +372,34 @@ func (c *Call) run(ackAt time.Time, sent, remote *sdp.Session, neg sdp.Negotiate
 		} else {
 			timer.Reset(time.Hour)
 		}
+		var holdC <-chan time.Time
+		if held != nil {
+			holdC = holdTimer.C
+		}
 		select {
+		case <-holdC:
+			// Our re-INVITE is still unanswered: a real glare (491).
+			ev := *held
+			held = nil
+			acts = c.remoteReinvite(time.Now(), ev, &pending)
 		case ev := <-c.events:
 			now := time.Now()
 			switch ev.kind {
 			case evReinvite:
-				if err := c.dialog().ReadRequest(ev.req, ev.tx); err != nil {
-					_ = ev.tx.Respond(sip.NewResponseFromRequest(ev.req, 500, "Server Internal Error", nil))
-					close(ev.done)
+				if c.machine.state == stOffering && held == nil {
+					// Our own re-INVITE may already have its final
+					// response in the transaction layer (which ACKed a
+					// 491 or 488 at once) while the goroutine that posts
+					// it has not run yet: a peer that answered ours with
+					// 491 and sent its own at once is then no glare at
+					// all. Hold the peer's INVITE briefly for that
+					// response (its server transaction absorbs
+					// retransmissions) before answering 491.
+					held = &ev
+					holdTimer.Reset(glareHold)
 					continue
 				}
-				var offer *sdp.Session
-				if len(ev.req.Body()) > 0 {
-					var err error
-					if offer, err = sdp.Parse(ev.req.Body()); err != nil {
-						_ = ev.tx.Respond(sip.NewResponseFromRequest(ev.req, 488, "Not Acceptable Here", nil))
-						close(ev.done)
-						continue
-					}
-				}
-				pending = &ev
-				acts = c.machine.remoteOffer(now, offer)
+				acts = c.remoteReinvite(now, ev, &pending)
 			case evReinviteResult:
 				var ans *sdp.Session
 				if len(ev.body) > 0 {
@@ -396,6 +407,12 @@ func (c *Call) run(ackAt time.Time, sent, remote *sdp.Session, neg sdp.Negotiate
 				}
 				log.Debug("sip re-INVITE response", "status", ev.code)
 				acts = c.machine.offerAnswered(now, ev.code, ans)
+				if held != nil {
+					holdTimer.Stop()
+					ev := *held
+					held = nil
+					acts = append(acts, c.remoteReinvite(now, ev, &pending)...)
+				}
 			case evAck:
 				if len(ev.req.Body()) > 0 {
 					if ans, err := sdp.Parse(ev.req.Body()); err == nil {
@@ -419,6 +436,32 @@ func (c *Call) run(ackAt time.Time, sent, remote *sdp.Session, neg sdp.Negotiate
 			acts = c.machine.timeout(time.Now())
 		}
 	}
+}
+
+// glareHold is how long a peer's re-INVITE waits for the final response
+// to ours before it is answered 491 (well under T1, so the peer's
+// retransmission timer never sees it).
+const glareHold = 150 * time.Millisecond
+
+// remoteReinvite reads a peer's re-INVITE into the dialog and the
+// machine; *pending becomes the request the machine's actRespond answers.
+func (c *Call) remoteReinvite(now time.Time, ev callEvent, pending **callEvent) []action {
+	if err := c.dialog().ReadRequest(ev.req, ev.tx); err != nil {
+		_ = ev.tx.Respond(sip.NewResponseFromRequest(ev.req, 500, "Server Internal Error", nil))
+		close(ev.done)
+		return nil
+	}
+	var offer *sdp.Session
+	if len(ev.req.Body()) > 0 {
+		var err error
+		if offer, err = sdp.Parse(ev.req.Body()); err != nil {
+			_ = ev.tx.Respond(sip.NewResponseFromRequest(ev.req, 488, "Not Acceptable Here", nil))
+			close(ev.done)
+			return nil
+		}
+	}
+	*pending = &ev
+	return c.machine.remoteOffer(now, offer)
 }
 
 func reasonPhrase(code int) string {
