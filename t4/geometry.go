@@ -238,6 +238,9 @@ func (p Paper) String() string {
 	return "Paper(" + strconv.Itoa(int(p)) + ")"
 }
 
+// Known reports whether p is one of the papers above.
+func (p Paper) Known() bool { return int(p) < len(papers) }
+
 // LengthMM returns the paper's length in millimetres, 0 for
 // PaperContinuous and unknown papers.
 func (p Paper) LengthMM() float64 {
