@@ -217,6 +217,10 @@ func (r *Rx) Process(samples []int16) {
 			}
 		} else if r.pow < r.off {
 			r.carrier = false
+			if r.st >= stTrain && r.st <= stTrellis && !r.Trained() {
+				// The carrier went in the middle of a training.
+				r.status(TrainingFailed)
+			}
 			r.st = stIdle
 			r.status(CarrierDown)
 		}
@@ -284,8 +288,11 @@ func (r *Rx) search(y complex128) {
 		c1 += v * jpow(-i)
 		c2 += v * jpow(i)
 	}
+	// The alternating part is about half of ABAB's energy; an unmodulated
+	// carrier (the talker echo protection tone) has none.
 	ac := e - sq(s)/corrLen
-	if ac <= 0 {
+	if ac <= 0.2*e {
+		r.wait = 0
 		return
 	}
 	if (sq(c1)+sq(c2))/corrLen/ac < 0.5 {
@@ -430,6 +437,7 @@ func (r *Rx) symbol(z complex128) {
 			n = seg2ShortLen
 			r.adapt(zr, want, shortMu)
 			r.track(zr, want, trainAlpha, trainBeta/4)
+			r.timing(zr, want)
 			if r.idx >= n-30 {
 				r.errAcc += e
 			}
@@ -441,6 +449,9 @@ func (r *Rx) symbol(z complex128) {
 				mu = trainMuMid
 			}
 			r.adapt(zr, want, mu)
+			if r.idx >= 400 {
+				r.timing(zr, want)
+			}
 			if r.idx < 1000 {
 				r.track(zr, want, trainAlpha, trainBeta)
 			} else {
@@ -473,6 +484,7 @@ func (r *Rx) symbol(z complex128) {
 		want := abcd[training.bridge[r.idx]]
 		r.adapt(zr, want, trainMuLo)
 		r.track(zr, want, dataAlpha, dataBeta)
+		r.timing(zr, want)
 		if r.idx++; r.idx == seg3Len {
 			r.startTrellis()
 		}
@@ -494,7 +506,9 @@ func b2i(b bool) int {
 func (r *Rx) abab(zr complex128) {
 	r.nabab++
 	if r.nabab > ababLimit {
-		r.fail()
+		// Not a V.17 training after all (or its start was missed): look
+		// again.
+		r.startSearch()
 		return
 	}
 	want := abcd[1]
@@ -533,6 +547,8 @@ func (r *Rx) abab(zr complex128) {
 		r.st = stTrain
 		r.idx = detLen
 		r.errAcc = 0
+		r.es = abcdPow
+		r.prevD, r.prevZ = 0, 0
 	}
 }
 
@@ -549,15 +565,10 @@ func (r *Rx) startTrellis() {
 	r.mse *= r.es / abcdPow
 }
 
-func (r *Rx) data(zr complex128) {
-	tent, dec, ok := r.vit.step(zr)
-	want := r.ri.pts[tent]
-	r.mse += (sq(zr-want) - r.mse) * (1.0 / 256)
-	r.adapt(zr, want, dataMu)
-	r.track(zr, want, dataAlpha, dataBeta)
-	// Symbol timing: a decision-directed Mueller-Müller detector on the
-	// equaliser output, plus a slow pull keeping the equaliser's energy
-	// on its centre tap.
+// timing keeps the symbol timing: a Mueller-Müller detector on the
+// equaliser output against the decided or known symbol want, plus a slow
+// pull keeping the equaliser's energy on its centre tap.
+func (r *Rx) timing(zr, want complex128) {
 	te := real(cmplx.Conj(r.prevD)*zr-cmplx.Conj(want)*r.prevZ) / r.es
 	r.prevD, r.prevZ = want, zr
 	adj := timingGain * te
@@ -565,6 +576,15 @@ func (r *Rx) data(zr complex128) {
 		adj -= 8 * 0.05 * r.eq.TapCentroid() * r.dem.Step
 	}
 	r.dem.Adjust(adj)
+}
+
+func (r *Rx) data(zr complex128) {
+	tent, dec, ok := r.vit.step(zr)
+	want := r.ri.pts[tent]
+	r.mse += (sq(zr-want) - r.mse) * (1.0 / 256)
+	r.adapt(zr, want, dataMu)
+	r.track(zr, want, dataAlpha, dataBeta)
+	r.timing(zr, want)
 	if !ok {
 		return
 	}
