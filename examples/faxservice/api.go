@@ -57,6 +57,7 @@ func (s *Service) routes() []route {
 		{"POST /v1/users", s.authed(s.admin(s.postUser))},
 		{"POST /v1/users/{id}/tokens", s.authed(s.admin(s.postToken))},
 		{"DELETE /v1/tokens/{id}", s.authed(s.admin(s.deleteToken))},
+		{"POST /v1/backups", s.authed(s.admin(s.postBackup))},
 		{"GET /v1/routes", s.authed(s.admin(s.listRoutes))},
 		{"PUT /v1/routes/{did}", s.authed(s.admin(s.putRoute))},
 		{"DELETE /v1/routes/{did}", s.authed(s.admin(s.deleteRoute))},

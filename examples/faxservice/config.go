@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -36,6 +37,14 @@ type Inbound struct {
 type Config struct {
 	// Dir holds the sealed store, keys, audit log and the SQLite file.
 	Dir string `json:"dir"`
+	// KEKFile is the customer's key: the phi key file (Tink keyset of
+	// KEKs) that wraps every document's data key and every backup's.
+	// Default <Dir>/kek.json, created on first start; keep it off the
+	// data volume in production (and out of backups: they hold none).
+	KEKFile string `json:"kek_file"`
+	// AuditKeyFile holds the audit log's keys; default <Dir>/audit.key.
+	// Backups carry it (encrypted).
+	AuditKeyFile string `json:"audit_key_file"`
 	// DBDriver is "sqlite" (default) or "pgx"; DSN its data source
 	// (default <Dir>/faxservice.db for SQLite).
 	DBDriver string `json:"db_driver"`
@@ -166,6 +175,12 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.DBDriver == "" {
 		c.DBDriver = "sqlite"
+	}
+	if c.KEKFile == "" {
+		c.KEKFile = filepath.Join(c.Dir, "kek.json")
+	}
+	if c.AuditKeyFile == "" {
+		c.AuditKeyFile = filepath.Join(c.Dir, "audit.key")
 	}
 	if c.HTTPAddr == "" {
 		c.HTTPAddr = "127.0.0.1:8443"

@@ -79,6 +79,13 @@ func newEnv(t *testing.T, tweak func(*Config)) *testEnv {
 	if tweak != nil {
 		tweak(&cfg)
 	}
+	return startEnv(t, cfg)
+}
+
+// startEnv starts a service on cfg, and the bootstrap admin if the
+// database has none.
+func startEnv(t *testing.T, cfg Config) *testEnv {
+	t.Helper()
 	logs := &syncBuffer{}
 	svc, err := openService(context.Background(), cfg, slog.New(slog.NewTextHandler(logs, nil)))
 	require.NoError(t, err)

@@ -32,6 +32,8 @@ type Service struct {
 	cfg    Config
 	db     *DB
 	guard  *phi.Guard
+	store  *phi.Store
+	keys   phi.KeyProvider
 	policy *phi.Policy
 	log    *phi.AuditLog
 	logger *slog.Logger
@@ -79,7 +81,7 @@ func openService(ctx context.Context, cfg Config, logger *slog.Logger) (*Service
 	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
 		return nil, err
 	}
-	kek, err := phi.OpenOrCreateLocalKeyFile(filepath.Join(cfg.Dir, "kek.json"))
+	kek, err := phi.OpenOrCreateLocalKeyFile(cfg.KEKFile)
 	if err != nil {
 		return nil, err
 	}
@@ -87,7 +89,7 @@ func openService(ctx context.Context, cfg Config, logger *slog.Logger) (*Service
 	if err != nil {
 		return nil, err
 	}
-	ak, err := phi.OpenOrCreateAuditKeyFile(filepath.Join(cfg.Dir, "audit.key"), "faxservice")
+	ak, err := phi.OpenOrCreateAuditKeyFile(cfg.AuditKeyFile, "faxservice")
 	if err != nil {
 		return nil, err
 	}
@@ -107,7 +109,7 @@ func openService(ctx context.Context, cfg Config, logger *slog.Logger) (*Service
 		logger = slog.New(slog.DiscardHandler)
 	}
 	pol := phi.NewPolicy(alog, nil)
-	s := &Service{cfg: cfg, db: db, policy: pol, guard: &phi.Guard{Store: store, Policy: pol}, log: alog,
+	s := &Service{cfg: cfg, db: db, policy: pol, guard: &phi.Guard{Store: store, Policy: pol}, store: store, keys: kek, log: alog,
 		logger: logger, wake: make(chan struct{}, 1),
 		hookClient: &http.Client{Timeout: 15 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{MinVersion: tls.VersionTLS12}},
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
