@@ -301,6 +301,7 @@ func (c *Call) run(ackAt time.Time, sent, remote *sdp.Session, neg sdp.Negotiate
 	log := c.e.cfg.Logger.With("role", c.role, "call", callIDHash(c.callID))
 	var pending *callEvent // the incoming re-INVITE being answered
 	var held *callEvent    // a peer re-INVITE held while ours awaits its answer
+	var lastOK *okSent     // our 2xx to a re-INVITE, until its ACK
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	holdTimer := time.NewTimer(time.Hour)
@@ -337,9 +338,17 @@ func (c *Call) run(ackAt time.Time, sent, remote *sdp.Session, neg sdp.Negotiate
 					}
 					c.addContact(res)
 					_ = pending.tx.Respond(res)
+					if a.code == 200 {
+						lastOK = &okSent{tx: pending.tx, res: res, cseq: pending.req.CSeq().SeqNo}
+					}
 					close(pending.done)
 					log.Debug("sip re-INVITE answered", "status", a.code)
 					pending = nil
+				}
+			case actResend:
+				if lastOK != nil {
+					log.Debug("sip re-INVITE 2xx retransmitted")
+					_ = lastOK.tx.Respond(lastOK.res)
 				}
 			case actBye:
 				c.mc.stopAudio()
@@ -414,6 +423,10 @@ func (c *Call) run(ackAt time.Time, sent, remote *sdp.Session, neg sdp.Negotiate
 					acts = append(acts, c.remoteReinvite(now, ev, &pending)...)
 				}
 			case evAck:
+				if lastOK != nil && ev.req.CSeq().SeqNo == lastOK.cseq {
+					c.machine.acked(now)
+					lastOK = nil
+				}
 				if len(ev.req.Body()) > 0 {
 					if ans, err := sdp.Parse(ev.req.Body()); err == nil {
 						acts = c.machine.ackAnswer(now, ans)
@@ -436,6 +449,16 @@ func (c *Call) run(ackAt time.Time, sent, remote *sdp.Session, neg sdp.Negotiate
 			acts = c.machine.timeout(time.Now())
 		}
 	}
+}
+
+// okSent is a 2xx we sent to a re-INVITE, kept for retransmission until
+// the ACK arrives (RFC 3261 clause 13.3.1.4). The server transaction is in
+// RFC 6026's Accepted state, which sends what the core passes it and
+// absorbs retransmitted INVITEs.
+type okSent struct {
+	tx   sip.ServerTransaction
+	res  *sip.Response
+	cseq uint32
 }
 
 // glareHold is how long a peer's re-INVITE waits for the final response
@@ -524,7 +547,6 @@ func (c *Call) sendReinvite(ctx context.Context, body []byte) {
 	if err != nil {
 		return
 	}
-	defer tx.Terminate()
 	for {
 		select {
 		case res := <-tx.Responses():
@@ -532,22 +554,41 @@ func (c *Call) sendReinvite(ctx context.Context, body []byte) {
 				continue
 			}
 			result.code, result.body = res.StatusCode, res.Body()
-			if res.IsSuccess() {
-				ack := sip.NewRequest(sip.ACK, c.remoteTarget())
-				ack.AppendHeader(&sip.CSeqHeader{SeqNo: req.CSeq().SeqNo, MethodName: sip.ACK})
-				if c.dcs != nil {
-					ack.AppendHeader(sip.HeaderClone(c.dcs.InviteResponse.To()))
-					_ = c.dcs.WriteRequest(ack)
-				} else {
-					_ = c.dss.WriteRequest(ack)
-				}
+			if !res.IsSuccess() {
+				tx.Terminate()
+				return
 			}
+			ack := sip.NewRequest(sip.ACK, c.remoteTarget())
+			ack.AppendHeader(&sip.CSeqHeader{SeqNo: req.CSeq().SeqNo, MethodName: sip.ACK})
+			if c.dcs != nil {
+				ack.AppendHeader(sip.HeaderClone(c.dcs.InviteResponse.To()))
+			}
+			c.writeInDialog(ack)
+			// RFC 3261 clause 13.2.2.4: every retransmission of the 2xx
+			// is answered with the same ACK (the peer retransmits until
+			// it has one). The transaction stays in RFC 6026's Accepted
+			// state, passing them here, until Timer M (64*T1) ends it.
+			tmpl := ack.Clone()
+			tx.OnRetransmission(func(r *sip.Response) {
+				if r.IsSuccess() {
+					c.writeInDialog(tmpl.Clone())
+				}
+			})
 			return
 		case <-tx.Done():
 			return
 		case <-ctx.Done():
+			tx.Terminate()
 			return
 		}
+	}
+}
+
+func (c *Call) writeInDialog(req *sip.Request) {
+	if c.dcs != nil {
+		_ = c.dcs.WriteRequest(req)
+	} else {
+		_ = c.dss.WriteRequest(req)
 	}
 }
 

@@ -10,7 +10,10 @@
 //     transports UDP/TCP/TLS, dialog IDs, 2xx retransmission, CANCEL):
 //     INVITE/200/ACK both ways, BYE from either side in any phase, CANCEL
 //     (a cancelled Dial sends it; an incoming one ends the pending call),
-//     re-INVITE sent and received, re-INVITE without SDP (offer in the 200,
+//     re-INVITE sent and received (our 2xx to a re-INVITE is retransmitted
+//     by the call's goroutine at T1 doubling to T2 until its ACK or 64*T1,
+//     clause 13.3.1.4, which sipgo leaves to the core; a retransmitted 2xx
+//     to our re-INVITE is ACKed again, clause 13.2.2.4), re-INVITE without SDP (offer in the 200,
 //     answer in the ACK), delayed-offer INVITEs, 491 glare with the clause
 //     14.1 back-off (2.1-4 s for the Call-ID owner, 0-2 s for the other
 //     side, 10 ms units), 481 for requests outside any dialog, 415 for
@@ -80,9 +83,6 @@
 //   - Outgoing out-of-dialog UDP requests leave from an ephemeral socket
 //     (sipgo opens one per destination); Via carries it, so responses come
 //     back, and Contact names the listening port for requests.
-//   - A 2xx to a re-INVITE is sent once (sipgo retransmits only the
-//     initial INVITE's 2xx); over UDP a lost one is recovered by the peer's
-//     re-INVITE retransmission.
 //   - No PRACK (RFC 3262), no SRTP/DTLS (m=image UDP/TLS/UDPTL is parsed by
 //     package sdp but refused), no ICE, no session-timer refreshes of our
 //     own, no DNS SRV/NAPTR beyond what sipgo does.

@@ -122,6 +122,7 @@ const (
 	actMedia                       // media changed to neg
 	actBye                         // send BYE
 	actEnd                         // the call is over with result
+	actResend                      // retransmit our last 2xx to a re-INVITE (no ACK yet)
 )
 
 type action struct {
@@ -169,7 +170,20 @@ type machine struct {
 	awaitDeadline time.Time
 	byeAt         time.Time // fax done: send BYE then unless the peer's comes first
 	tries         int       // our T.38 re-INVITEs sent (glare retries)
+
+	// Our 2xx to the peer's last re-INVITE, retransmitted until its ACK
+	// (RFC 3261 clause 13.3.1.4; the transaction layer does not do it,
+	// RFC 6026 leaves it to the core).
+	okNext     time.Time     // retransmit then (zero: ACKed or given up)
+	okInterval time.Duration // T1 doubling up to T2
+	okUntil    time.Time     // 64*T1 after the first 2xx
 }
+
+// RFC 3261 clause 17 timer values (sipgo's defaults).
+const (
+	timerT1 = 500 * time.Millisecond
+	timerT2 = 4 * time.Second
+)
 
 const maxGlareTries = 4
 
@@ -201,7 +215,7 @@ func (m *machine) start(now time.Time, sent, remote *sdp.Session, neg sdp.Negoti
 // deadline is when timeout must next be called (zero: no timer).
 func (m *machine) deadline() time.Time {
 	var d time.Time
-	for _, t := range []time.Time{m.requestAt, m.offerDeadline, m.awaitDeadline, m.byeAt} {
+	for _, t := range []time.Time{m.requestAt, m.offerDeadline, m.awaitDeadline, m.byeAt, m.okNext} {
 		if !t.IsZero() && (d.IsZero() || t.Before(d)) {
 			d = t
 		}
@@ -214,9 +228,45 @@ func (m *machine) timeout(now time.Time) []action {
 	if m.state >= stEnding {
 		return nil
 	}
+	acts := m.resend2xx(now)
 	if !m.byeAt.IsZero() && !now.Before(m.byeAt) {
-		return m.hangup(ResultFaxDone)
+		return append(acts, m.hangup(ResultFaxDone)...)
 	}
+	return append(acts, m.timers(now)...)
+}
+
+// resend2xx: RFC 3261 clause 13.3.1.4: "the 2xx response is passed to the
+// transport with an interval that starts at T1 seconds and doubles for
+// each retransmission until it reaches T2 seconds", ending at the ACK or
+// after 64*T1. The clause says a UAS that never gets the ACK SHOULD end
+// the session with BYE; a fax whose media flows is left alone (the peer
+// evidently had our answer), so retransmission simply stops.
+func (m *machine) resend2xx(now time.Time) []action {
+	if m.okNext.IsZero() || now.Before(m.okNext) {
+		return nil
+	}
+	if !now.Before(m.okUntil) {
+		m.okNext = time.Time{}
+		return nil
+	}
+	m.okInterval = min(2*m.okInterval, timerT2)
+	m.okNext = now.Add(m.okInterval)
+	return []action{{kind: actResend}}
+}
+
+// sent2xx arms the retransmission of the 2xx just sent to a re-INVITE
+// (a newer one replaces an older one still unacknowledged).
+func (m *machine) sent2xx(now time.Time) {
+	m.okInterval = timerT1
+	m.okNext = now.Add(timerT1)
+	m.okUntil = now.Add(64 * timerT1)
+}
+
+// acked is the ACK of our 2xx to the peer's re-INVITE.
+func (m *machine) acked(now time.Time) { m.okNext = time.Time{} }
+
+// timers fires the negotiation timers due at now.
+func (m *machine) timers(now time.Time) []action {
 	if !m.offerDeadline.IsZero() && !now.Before(m.offerDeadline) {
 		// RFC 3261 leaves a re-INVITE that is never answered to Timer B
 		// (32 s); a fax cannot wait that long. Treat it as refused.
@@ -354,6 +404,7 @@ func (m *machine) remoteOffer(now time.Time, offer *sdp.Session) []action {
 		o := sdp.Offer(m.cfg.local, kind, m.sent)
 		m.sent = o
 		m.offer = o // the ACK carries the answer
+		m.sent2xx(now)
 		return []action{{kind: actRespond, code: 200, sdp: o}}
 	}
 	allowT38 := m.cfg.policy != PolicyOff
@@ -362,6 +413,7 @@ func (m *machine) remoteOffer(now time.Time, offer *sdp.Session) []action {
 		return []action{{kind: actRespond, code: 488}}
 	}
 	m.sent, m.remote = ans, offer
+	m.sent2xx(now)
 	return append([]action{{kind: actRespond, code: 200, sdp: ans}}, m.setMedia(neg)...)
 }
 
@@ -405,7 +457,7 @@ func (m *machine) hangup(r Result) []action {
 	}
 	m.state = stEnding
 	m.result = r
-	m.requestAt, m.offerDeadline, m.awaitDeadline, m.byeAt = time.Time{}, time.Time{}, time.Time{}, time.Time{}
+	m.requestAt, m.offerDeadline, m.awaitDeadline, m.byeAt, m.okNext = time.Time{}, time.Time{}, time.Time{}, time.Time{}, time.Time{}
 	return []action{{kind: actBye}, {kind: actEnd, result: r}}
 }
 
@@ -416,7 +468,7 @@ func (m *machine) byeReceived(now time.Time) []action {
 	}
 	wasEnding := m.state == stEnding
 	m.state = stEnded
-	m.requestAt, m.offerDeadline, m.awaitDeadline, m.byeAt = time.Time{}, time.Time{}, time.Time{}, time.Time{}
+	m.requestAt, m.offerDeadline, m.awaitDeadline, m.byeAt, m.okNext = time.Time{}, time.Time{}, time.Time{}, time.Time{}, time.Time{}
 	if wasEnding {
 		return nil
 	}

@@ -224,3 +224,36 @@ func TestEnumNames(t *testing.T) {
 	_, err = ParsePolicy("maybe")
 	require.Error(t, err)
 }
+
+// RFC 3261 clause 13.3.1.4: our 2xx to a re-INVITE is retransmitted at T1,
+// 2*T1, 4*T1, then every T2, until the ACK (or 64*T1).
+func TestMachineRetransmits2xxUntilAck(t *testing.T) {
+	m, _, peer := newMachine(t, RoleAnswerer, PolicyAwait, false)
+	offer := sdp.Offer(peer, sdp.KindT38, nil)
+	acts := m.remoteOffer(t0, offer)
+	require.Equal(t, []actKind{actRespond, actMedia}, kinds(acts))
+	var at []time.Duration
+	for range 6 {
+		d := m.deadline()
+		acts = m.timeout(d)
+		require.Equal(t, []actKind{actResend}, kinds(acts))
+		at = append(at, d.Sub(t0))
+	}
+	require.Equal(t, []time.Duration{500 * time.Millisecond, 1500 * time.Millisecond, 3500 * time.Millisecond,
+		7500 * time.Millisecond, 11500 * time.Millisecond, 15500 * time.Millisecond}, at)
+	m.acked(t0.Add(16 * time.Second))
+	require.True(t, m.deadline().IsZero(), "the ACK stops retransmission")
+
+	// Without an ACK it stops at 64*T1 and the call stays up.
+	m2, _, _ := newMachine(t, RoleAnswerer, PolicyAwait, false)
+	m2.remoteOffer(t0, offer)
+	n := 0
+	for d := m2.deadline(); !d.IsZero(); d = m2.deadline() {
+		if len(m2.timeout(d)) > 0 {
+			n++
+		}
+		require.Less(t, n, 20)
+	}
+	require.Equal(t, 10, n, "T1, 2T1, 4T1, then T2 up to 64*T1")
+	require.Equal(t, stT38, m2.state)
+}
