@@ -291,6 +291,9 @@ func (s *Service) peerFor(num string) string {
 			best, peer = len(p), a
 		}
 	}
+	if peer == "" && s.cfg.SIP != nil && s.cfg.SIP.Trunk != "" {
+		return peerSIPTrunk
+	}
 	return peer
 }
 

@@ -18,6 +18,7 @@ import (
 
 	"github.com/faxkit/faxkit"
 	"github.com/faxkit/faxkit/phi"
+	"github.com/faxkit/faxkit/sip"
 	"github.com/faxkit/faxkit/t30"
 	"github.com/faxkit/faxkit/tiff"
 	"github.com/faxkit/faxkit/transport"
@@ -46,6 +47,7 @@ type Service struct {
 	hookClient *http.Client
 
 	wake  chan struct{} // nudges idle workers after an enqueue
+	sip   *sip.Endpoint // nil without Config.SIP
 	reads readMonitor   // bulk-read alerts
 	wg    sync.WaitGroup
 
@@ -228,6 +230,21 @@ func (s *Service) nudge() {
 // ends. It returns the listeners' addresses, in cfg.Inbound's order.
 func (s *Service) Start(ctx context.Context) ([]net.Addr, error) {
 	var addrs []net.Addr
+	if err := s.openSIP(); err != nil {
+		return nil, err
+	}
+	if s.sip != nil {
+		s.wg.Add(2)
+		go func() {
+			defer s.wg.Done()
+			<-ctx.Done()
+			s.sip.Close()
+		}()
+		go func() {
+			defer s.wg.Done()
+			s.acceptSIP(ctx)
+		}()
+	}
 	for _, in := range s.cfg.Inbound {
 		l, err := transport.Listen("udp", in.Addr, &transport.ListenConfig{QueueLen: 1024})
 		if err != nil {
@@ -503,18 +520,6 @@ func (s *Service) sendFax(ctx context.Context, c claim, plan attemptPlan, confir
 	if skip := plan.FirstPage - 1; skip > 0 && skip < doc.NumPages() {
 		doc = fromPage{Document: doc, skip: skip}
 	}
-	peer, err := net.ResolveUDPAddr("udp", c.peer)
-	if err != nil {
-		return faxkit.Report{}, err
-	}
-	conn, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if peer.IP != nil && !peer.IP.IsLoopback() {
-		conn, err = net.ListenPacket("udp", ":0")
-	}
-	if err != nil {
-		return faxkit.Report{}, err
-	}
-	defer conn.Close()
 	opts := s.fax
 	// The retry ladder's plan (retry.go).
 	if plan.MaxRate > 0 {
@@ -532,6 +537,27 @@ func (s *Service) sendFax(ctx context.Context, c claim, plan attemptPlan, confir
 			}
 		}
 	}
+	if c.peer == peerSIPTrunk {
+		// The number is in the sealed metadata only (read as the owner,
+		// audited).
+		m, err := s.guard.Metadata(ctx, who, "queue:"+s.cfg.Instance, c.fax)
+		if err != nil {
+			return faxkit.Report{}, err
+		}
+		return s.sendSIP(ctx, m.Remote.Reveal(), doc, opts)
+	}
+	peer, err := net.ResolveUDPAddr("udp", c.peer)
+	if err != nil {
+		return faxkit.Report{}, err
+	}
+	conn, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if peer.IP != nil && !peer.IP.IsLoopback() {
+		conn, err = net.ListenPacket("udp", ":0")
+	}
+	if err != nil {
+		return faxkit.Report{}, err
+	}
+	defer conn.Close()
 	return faxkit.Send(ctx, conn, peer, doc, &opts)
 }
 
@@ -674,13 +700,22 @@ func outcome(err error) phi.Outcome {
 // and routes the fax to the DID's route (or the default route).
 func (s *Service) receive(ctx context.Context, c *transport.Conn, did string) {
 	defer c.Close()
-	src := "t38-inbound"
-	dw, err := s.guard.Create(ctx, gateway, src, phi.Metadata{Direction: phi.Inbound, ContentType: "image/tiff", Labels: map[string]string{"did": did}})
+	s.receiveCall(ctx, did, "t38-inbound", phi.Metadata{}, func(sink faxkit.PageSink) (faxkit.Report, error) {
+		return faxkit.Receive(ctx, c, c.RemoteAddr(), sink, &s.fax)
+	})
+}
+
+// receiveCall receives one fax for did (run runs the call into the sink),
+// seals it as it arrives, and routes it. meta may carry the caller's
+// number when call control knows it.
+func (s *Service) receiveCall(ctx context.Context, did, src string, meta phi.Metadata, run func(faxkit.PageSink) (faxkit.Report, error)) {
+	meta.Direction, meta.ContentType, meta.Labels = phi.Inbound, "image/tiff", map[string]string{"did": did}
+	dw, err := s.guard.Create(ctx, gateway, src, meta)
 	if err != nil {
 		s.logger.Error("inbound: cannot create document", "err", err)
 		return
 	}
-	rep, err := faxkit.Receive(ctx, c, c.RemoteAddr(), phi.NewTIFFWriter(dw, nil), &s.fax)
+	rep, err := run(phi.NewTIFFWriter(dw, nil))
 	s.audit(ctx, phi.Event{Principal: gateway.ID, Action: phi.ActionReceive, Source: src,
 		Outcome: outcome(err), Detail: fmt.Sprintf("t30 result %s, %d pages", rep.Result, rep.Pages)})
 	callsTotal.WithLabelValues("inbound", rep.Result.String()).Inc()
