@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/faxkit/faxkit"
+	"github.com/faxkit/faxkit/internal/clock"
 	"github.com/faxkit/faxkit/phi"
 	"github.com/faxkit/faxkit/sip"
 	"github.com/faxkit/faxkit/t30"
@@ -92,7 +93,7 @@ func openService(ctx context.Context, cfg Config, logger *slog.Logger) (*Service
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 	// One clock for the store (creation and retention dates, purge), the
 	// audit log and the policy: tests move it forward through skew.
-	clk := phi.ClockFunc(s.now)
+	clk := serviceClock{s}
 	kek, err := phi.OpenOrCreateLocalKeyFile(cfg.KEKFile)
 	if err != nil {
 		return nil, err
@@ -119,7 +120,7 @@ func openService(ctx context.Context, cfg Config, logger *slog.Logger) (*Service
 		return nil, err
 	}
 	pol := phi.NewPolicy(alog, clk)
-	s.db, s.policy, s.guard, s.store, s.keys, s.log = db, pol, &phi.Guard{Store: store, Policy: pol}, store, kek, alog
+	s.db, s.policy, s.guard, s.store, s.keys, s.log = db, pol, phi.NewGuard(store, pol), store, kek, alog
 	s.fax = faxkit.Options{Logger: logger, Timeout: time.Duration(cfg.CallTimeout)}
 	s.fax.Fax.LocalIdent = cfg.StationID
 	if cfg.Unpaced {
@@ -129,6 +130,13 @@ func openService(ctx context.Context, cfg Config, logger *slog.Logger) (*Service
 }
 
 func (s *Service) now() time.Time { return time.Now().Add(time.Duration(s.skew.Load())) }
+
+// serviceClock is the service's time (the system clock plus the tests'
+// skew) as the clock.Clock phi reads.
+type serviceClock struct{ s *Service }
+
+func (c serviceClock) Now() time.Time                       { return c.s.now() }
+func (c serviceClock) NewTimer(d time.Duration) clock.Timer { return clock.Real().NewTimer(d) }
 
 // safeName keeps an instance name usable as a directory name.
 func safeName(s string) string {
@@ -190,8 +198,7 @@ const ownerPerms = phi.PermReadMetadata | phi.PermReadContent | phi.PermDelete
 // commitDoc commits a document written through the guard, grants and
 // persists the creator's access, and audits the outcome.
 func (s *Service) commitDoc(ctx context.Context, who phi.Principal, src string, dw *phi.DocumentWriter) (phi.DocInfo, error) {
-	info, err := dw.Commit()
-	s.guard.Committed(ctx, who, src, info, err)
+	info, err := dw.Commit() // the guard grants the creator and audits
 	if err != nil {
 		return info, err
 	}
@@ -724,6 +731,9 @@ func (s *Service) receiveCall(ctx context.Context, did, src string, meta phi.Met
 		dw.Abort()
 		return
 	}
+	// The sender's ident, learned during the call, is sealed with the
+	// fax itself.
+	dw.UpdateMetadata(func(m *phi.Metadata) { m.RemoteIdent = rep.RemoteIdent })
 	// Pages received before a failure are kept: a partial fax is still
 	// patient data that someone must see.
 	info, err := s.commitDoc(ctx, gateway, src, dw)
@@ -741,10 +751,7 @@ func (s *Service) receiveCall(ctx context.Context, did, src string, meta phi.Met
 			s.logger.Error("inbound: routing grant failed", "err", err)
 		}
 	}
-	recDoc := ""
-	if rep.RemoteIdent.Reveal() != "" {
-		recDoc = s.sealCallRecord(ctx, info.ID, rep, targets...)
-	}
+	recDoc := "" // the ident is in the document's own metadata
 	status := statusReceived
 	if !rep.OK {
 		status = statusPartial
