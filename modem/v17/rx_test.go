@@ -308,3 +308,28 @@ func TestWrongRate(t *testing.T) {
 		}
 	}
 }
+
+// TestLongAfterShortExpected: a receiver restarted for the short
+// training takes a long one too (T.30 sends a long TCF again after FTT or
+// RTN at the same rate), and then a short one again.
+func TestLongAfterShortExpected(t *testing.T) {
+	for _, rate := range []int{14400, 7200} {
+		bits := ber.Bits(ber.Preamble+8000, 8)
+		long := append(transmit(t, rate, bits), make([]int16, 800)...)
+		short := append(transmitCfg(t, TxConfig{Rate: rate, ShortTrain: true}, bits), make([]int16, 800)...)
+		var got []byte
+		var st []Status
+		rx, err := NewRx(RxConfig{Rate: rate, PutBit: func(b int) { got = append(got, byte(b)) }, Status: func(s Status) { st = append(st, s) }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, audio := range [][]int16{long, long, short, long, short} {
+			got, st = got[:0], st[:0]
+			rx.Restart(true)
+			run(rx, ber.Channel{Signal: -30, SNR: goalSNR[rate] + 3, Codec: ber.ULaw, Seed: uint64(i)}.Apply(audio))
+			if e, _ := ber.Compare(bits, got); e != 0 {
+				t.Errorf("%d: transmission %d: %d bit errors; statuses %v", rate, i, e, st)
+			}
+		}
+	}
+}
