@@ -162,7 +162,9 @@ func (r *Rx) Reset() {
 	r.Restart(false)
 }
 
-// Restart returns the receiver to waiting for a carrier. With short set,
+// Restart returns the receiver to waiting for a carrier. (After a
+// carrier that trained successfully the receiver restarts by itself as
+// Restart(true) does, as spandsp's does.) With short set,
 // it expects the short training (V.17 §7.3) that T.30 uses for the pages
 // after a long-trained TCF: it then starts from the equaliser, level and
 // carrier frequency of its last successful training (without one, it
@@ -224,6 +226,11 @@ func (r *Rx) Process(samples []int16) {
 			if r.st >= stTrain && r.st <= stTrellis && !r.Trained() {
 				// The carrier went in the middle of a training.
 				r.status(TrainingFailed)
+			}
+			if r.Trained() {
+				// As T.30 goes: the next transmission (a page after TCF)
+				// may come with the short training.
+				r.wantShort = true
 			}
 			r.st = stIdle
 			r.status(CarrierDown)
