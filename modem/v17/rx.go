@@ -87,6 +87,7 @@ type Rx struct {
 	agc     float64
 	theta   float64
 	omega   float64
+	rot     complex128 // e^-jθ for the current symbol
 	expectA bool
 	hist    [detLen]complex128 // last symbols during ABAB (carrier-corrected)
 	histAB  [detLen]uint8      // the ABAB point expected for each
@@ -411,7 +412,9 @@ func (r *Rx) adapt(zr, want complex128, mu float64) {
 	if p <= 0 {
 		return
 	}
-	err := (want - zr) * cmplx.Rect(1, r.theta)
+	// Back to the equaliser's frame: r.rot is the carrier rotation this
+	// symbol was taken with (track runs after adapt).
+	err := (want - zr) * cmplx.Conj(r.rot)
 	r.eq.Update(err, mu/(eqTaps*p))
 }
 
@@ -421,7 +424,8 @@ func (r *Rx) fail() {
 }
 
 func (r *Rx) symbol(z complex128) {
-	zr := z * cmplx.Rect(1, -r.theta)
+	r.rot = cmplx.Rect(1, -r.theta)
+	zr := z * r.rot
 	switch r.st {
 	case stFit:
 		if r.skip > 0 {
