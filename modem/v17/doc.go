@@ -64,9 +64,13 @@
 // are not delivered.
 //
 // A successful training leaves the equaliser, level and carrier frequency
-// for Restart(true), which expects the short training: the receiver
-// restores them, fits the new gain and phase on segment 1 through the
-// restored equaliser, and refines it on the 38 symbols of segment 2.
+// for the short training, which the receiver then expects (as T.30 pages
+// follow TCF; Restart(true) asks for it explicitly, Restart(false) or
+// Reset for a long one): it restores them, fits the new gain and phase on
+// segment 1 through the restored equaliser, and refines it on the 38
+// symbols of segment 2. Expecting the short training, it still takes a
+// long one: when segment 2 goes on past 38 symbols (16 more matching its
+// known continuation), it trains on the rest as usual.
 //
 // SignalQuality reports the signal-to-error ratio at the decision point
 // (about the line SNR over 0-4 kHz plus 2.2 dB when the receiver is
