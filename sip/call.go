@@ -69,6 +69,8 @@ const (
 	evFaxDone
 	evTone
 	evAbort
+	evUpdate
+	evRefreshResult
 )
 
 type callEvent struct {
@@ -78,6 +80,7 @@ type callEvent struct {
 	code int
 	body []byte
 	tone Tone
+	st   sessionTimer  // the session timer a 2xx to our request negotiated
 	done chan struct{} // closed once a request event is answered
 }
 
@@ -264,6 +267,9 @@ func (c *Call) runAnswerer(sent, offer *sdp.Session, neg sdp.Negotiated) {
 			case evReinvite:
 				_ = ev.tx.Respond(sip.NewResponseFromRequest(ev.req, 491, "Request Pending", nil))
 				close(ev.done)
+			case evUpdate:
+				_ = ev.tx.Respond(sip.NewResponseFromRequest(ev.req, 200, "OK", nil))
+				close(ev.done)
 			}
 		case <-c.dss.Context().Done():
 			c.finish(ResultRemoteHangup) // CANCEL
@@ -315,6 +321,7 @@ func (c *Call) run(ackAt time.Time, sent, remote *sdp.Session, neg sdp.Negotiate
 	}()
 
 	acts := c.machine.start(ackAt, sent, remote, neg)
+	c.machine.sessionTimerSet(ackAt, c.machine.st)
 	for {
 		for _, a := range acts {
 			switch a.kind {
@@ -324,13 +331,22 @@ func (c *Call) run(ackAt time.Time, sent, remote *sdp.Session, neg sdp.Negotiate
 				log.Debug("sip re-INVITE sent", "kind", sdp.KindT38)
 				ctx, cancel := context.WithTimeout(context.Background(), c.machine.cfg.switchTimeout+time.Second)
 				cancels = append(cancels, cancel)
-				go c.sendReinvite(ctx, a.sdp.Marshal())
+				go c.sendRequest(ctx, sip.INVITE, a.sdp.Marshal(), a.se, evReinviteResult)
+			case actRefresh:
+				log.Debug("sip session refresh sent", "update", a.update)
+				ctx, cancel := context.WithTimeout(context.Background(), 64*sip.T1)
+				cancels = append(cancels, cancel)
+				if a.update {
+					go c.sendRequest(ctx, sip.UPDATE, nil, a.se, evRefreshResult)
+				} else {
+					go c.sendRequest(ctx, sip.INVITE, a.sdp.Marshal(), a.se, evRefreshResult)
+				}
 			case actRespond:
 				if pending != nil {
 					res := sip.NewResponseFromRequest(pending.req, a.code, reasonPhrase(a.code), nil)
 					if a.code == 200 {
 						res = sip.NewSDPResponseFromRequest(pending.req, a.sdp.Marshal())
-						copySessionExpires(pending.req, res)
+						c.answerSessionTimer(pending.req, res)
 						res.AppendHeader(sip.NewHeader("Allow", allowed))
 					}
 					if a.code == 491 {
@@ -409,12 +425,26 @@ func (c *Call) run(ackAt time.Time, sent, remote *sdp.Session, neg sdp.Negotiate
 					continue
 				}
 				acts = c.remoteReinvite(now, ev, &pending)
+			case evUpdate:
+				res := sip.NewResponseFromRequest(ev.req, 200, "OK", nil)
+				if !c.answerSessionTimer(ev.req, res) {
+					res = sip.NewResponseFromRequest(ev.req, 422, "Session Interval Too Small", nil)
+					res.AppendHeader(sip.NewHeader("Min-SE", seValue(c.e.cfg.MinSE, "")))
+				}
+				_ = ev.tx.Respond(res)
+				close(ev.done)
+			case evRefreshResult:
+				log.Debug("sip session refresh response", "status", ev.code)
+				acts = c.machine.refreshAnswered(now, ev.code, ev.st)
 			case evReinviteResult:
 				var ans *sdp.Session
 				if len(ev.body) > 0 {
 					ans, _ = sdp.Parse(ev.body)
 				}
 				log.Debug("sip re-INVITE response", "status", ev.code)
+				if ev.code >= 200 && ev.code < 300 && c.machine.st.interval > 0 && c.machine.state == stOffering {
+					c.machine.sessionTimerSet(now, ev.st)
+				}
 				acts = c.machine.offerAnswered(now, ev.code, ans)
 				if held != nil {
 					holdTimer.Stop()
@@ -474,6 +504,13 @@ func (c *Call) remoteReinvite(now time.Time, ev callEvent, pending **callEvent) 
 		close(ev.done)
 		return nil
 	}
+	if _, _, _, tooSmall := uasSessionTimer(ev.req, c.machine.st.interval, c.e.cfg.MinSE); tooSmall {
+		res := sip.NewResponseFromRequest(ev.req, 422, "Session Interval Too Small", nil)
+		res.AppendHeader(sip.NewHeader("Min-SE", seValue(c.e.cfg.MinSE, "")))
+		_ = ev.tx.Respond(res)
+		close(ev.done)
+		return nil
+	}
 	var offer *sdp.Session
 	if len(ev.req.Body()) > 0 {
 		var err error
@@ -528,13 +565,34 @@ func (c *Call) remoteTarget() sip.Uri {
 	return c.dss.InviteRequest.From().Address
 }
 
-// sendReinvite runs one re-INVITE client transaction (and its ACK) and
-// posts the final status to the owner goroutine.
-func (c *Call) sendReinvite(ctx context.Context, body []byte) {
-	req := sip.NewRequest(sip.INVITE, c.remoteTarget())
-	req.SetBody(body)
-	ct := sip.ContentTypeHeader("application/sdp")
-	req.AppendHeader(&ct)
+// answerSessionTimer adds the session timer to our 2xx to a peer's
+// re-INVITE or UPDATE (RFC 4028 clause 9) and hands the negotiated timer
+// to the machine; false means the request's interval is under MinSE (422).
+// With a timer running and a request that names none, we keep refreshing.
+func (c *Call) answerSessionTimer(req *sip.Request, res *sip.Response) bool {
+	se, requireTimer, st, tooSmall := uasSessionTimer(req, c.machine.st.interval, c.e.cfg.MinSE)
+	if tooSmall {
+		return false
+	}
+	addSessionExpires(res, se, requireTimer)
+	c.machine.sessionTimerSet(time.Now(), st)
+	return true
+}
+
+// sendRequest runs one in-dialog client transaction (a re-INVITE and its
+// ACK, or an UPDATE) and posts the final status to the owner goroutine as
+// an event of kind. se is the Session-Expires to send ("" none).
+func (c *Call) sendRequest(ctx context.Context, method sip.RequestMethod, body []byte, se string, kind evKind) {
+	req := sip.NewRequest(method, c.remoteTarget())
+	if len(body) > 0 {
+		req.SetBody(body)
+		ct := sip.ContentTypeHeader("application/sdp")
+		req.AppendHeader(&ct)
+	}
+	if se != "" {
+		req.AppendHeader(sip.NewHeader("Session-Expires", se))
+		req.AppendHeader(sip.NewHeader("Supported", "timer"))
+	}
 	var tx sip.ClientTransaction
 	var err error
 	if c.dcs != nil {
@@ -542,7 +600,7 @@ func (c *Call) sendReinvite(ctx context.Context, body []byte) {
 	} else {
 		tx, err = c.dss.TransactionRequest(ctx, req)
 	}
-	result := callEvent{kind: evReinviteResult, code: 408}
+	result := callEvent{kind: kind, code: 408}
 	defer func() { c.post(result) }()
 	if err != nil {
 		return
@@ -554,7 +612,10 @@ func (c *Call) sendReinvite(ctx context.Context, body []byte) {
 				continue
 			}
 			result.code, result.body = res.StatusCode, res.Body()
-			if !res.IsSuccess() {
+			if res.IsSuccess() {
+				result.st = uacSessionTimer(res)
+			}
+			if !res.IsSuccess() || method != sip.INVITE {
 				tx.Terminate()
 				return
 			}
