@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/faxkit/faxkit/modem/internal/ber"
@@ -305,6 +306,55 @@ func TestWrongRate(t *testing.T) {
 		want := []Status{CarrierUp, TrainingFailed, CarrierDown}
 		if n != 0 || fmt.Sprint(st) != fmt.Sprint(want) {
 			t.Errorf("%d bit/s signal into a %d receiver: statuses %v, %d bits; want %v and no bits", c[1], c[0], st, n, want)
+		}
+	}
+}
+
+// TestLongAfterShortExpected: a receiver restarted for the short
+// training takes a long one too (T.30 sends a long TCF again after FTT or
+// RTN at the same rate), and then a short one again.
+func TestLongAfterShortExpected(t *testing.T) {
+	for _, rate := range []int{14400, 7200} {
+		bits := ber.Bits(ber.Preamble+8000, 8)
+		long := append(transmit(t, rate, bits), make([]int16, 800)...)
+		short := append(transmitCfg(t, TxConfig{Rate: rate, ShortTrain: true}, bits), make([]int16, 800)...)
+		var got []byte
+		var st []Status
+		rx, err := NewRx(RxConfig{Rate: rate, PutBit: func(b int) { got = append(got, byte(b)) }, Status: func(s Status) { st = append(st, s) }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, audio := range [][]int16{long, long, short, long, short} {
+			got, st = got[:0], st[:0]
+			rx.Restart(true)
+			run(rx, ber.Channel{Signal: -30, SNR: goalSNR[rate] + 3, Codec: ber.ULaw, Seed: uint64(i)}.Apply(audio))
+			if e, _ := ber.Compare(bits, got); e != 0 {
+				t.Errorf("%d: transmission %d: %d bit errors; statuses %v", rate, i, e, st)
+			}
+		}
+	}
+}
+
+// TestSubsets checks the subset slicer against comparing every point,
+// inside and outside its grid.
+func TestSubsets(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 1))
+	for rate, ri := range rates {
+		s := newSubsets(ri.pts)
+		var near [8]uint8
+		var dist [8]float64
+		for range 20000 {
+			z := complex(r.NormFloat64()*6, r.NormFloat64()*6)
+			s.nearest(z, &near, &dist)
+			for sub := range 8 {
+				best := math.Inf(1)
+				for i := sub; i < len(ri.pts); i += 8 {
+					best = min(best, sq(z-ri.pts[i]))
+				}
+				if int(near[sub])%8 != sub || math.Abs(dist[sub]-best) > 1e-9 || math.Abs(sq(z-ri.pts[near[sub]])-best) > 1e-9 {
+					t.Fatalf("%d: subset %d of %v: point %d at %v, want distance %v", rate, sub, z, near[sub], dist[sub], best)
+				}
+			}
 		}
 	}
 }
