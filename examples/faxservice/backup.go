@@ -69,7 +69,7 @@ type backupHeader struct {
 // foreign keys on restore. TestBackupCoversEveryTable checks the list
 // against the schema.
 var backupTables = []string{"users", "tokens", "grants", "routes", "faxes", "jobs", "attempts", "events",
-	"idempotency", "webhooks", "deliveries"}
+	"idempotency", "webhooks", "deliveries", "alerts", "groups", "group_members"}
 
 // BackupReport counts what a backup or restore holds.
 type BackupReport struct {

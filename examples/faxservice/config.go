@@ -76,6 +76,13 @@ type Config struct {
 	MaxAttempts int `json:"max_attempts"`
 	// Retention is how long documents are kept; default 30 days.
 	Retention Duration `json:"retention"`
+	// PurgeInterval is how often expired documents are shredded;
+	// default 1h.
+	PurgeInterval Duration `json:"purge_interval"`
+	// StationID is the service's own fax ident, sent as TSI when sending
+	// and CSI when receiving (20 characters: digits, +, space); default
+	// none.
+	StationID string `json:"station_id"`
 	// Unpaced sends without real-time pacing (loopback peers only).
 	Unpaced bool `json:"unpaced"`
 	// CallTimeout bounds one call; default 30m.
@@ -94,6 +101,11 @@ type Config struct {
 	// WebhookRetryFor is how long a failing webhook delivery is retried;
 	// default 72h.
 	WebhookRetryFor Duration `json:"webhook_retry_for"`
+	// AlertReads and AlertWindow: reading the content or metadata of
+	// more than AlertReads distinct faxes within AlertWindow raises an
+	// alert; defaults 50 and 10m.
+	AlertReads  int      `json:"alert_reads"`
+	AlertWindow Duration `json:"alert_window"`
 	// PasswordIterations is the PBKDF2-SHA256 work factor; default 600000.
 	PasswordIterations int `json:"password_iterations"`
 }
@@ -201,6 +213,11 @@ func (c Config) withDefaults() (Config, error) {
 		c.MaxAttempts = 3
 	}
 	def(&c.Retention, 30*24*time.Hour)
+	def(&c.PurgeInterval, time.Hour)
+	def(&c.AlertWindow, 10*time.Minute)
+	if c.AlertReads <= 0 {
+		c.AlertReads = 50
+	}
 	def(&c.CallTimeout, 30*time.Minute)
 	def(&c.SessionIdle, 30*time.Minute)
 	if c.LockoutAfter <= 0 {

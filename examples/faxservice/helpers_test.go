@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"mime/multipart"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -62,6 +63,7 @@ type testEnv struct {
 	logs   *syncBuffer
 	admin  string
 	cancel context.CancelFunc
+	addrs  []net.Addr // inbound listeners, in cfg.Inbound's order
 }
 
 const testDID = "+15550100"
@@ -98,7 +100,7 @@ func startEnv(t *testing.T, cfg Config) *testEnv {
 	tok, err := svc.bootstrap(ctx)
 	require.NoError(t, err)
 	ts := httptest.NewTLSServer(svc.Handler())
-	e := &testEnv{remote: &remote{t: t, base: ts.URL, client: ts.Client()}, svc: svc, ts: ts, logs: logs, admin: tok, cancel: cancel}
+	e := &testEnv{remote: &remote{t: t, base: ts.URL, client: ts.Client()}, svc: svc, ts: ts, logs: logs, admin: tok, cancel: cancel, addrs: addrs}
 	t.Cleanup(func() {
 		ts.Close()
 		cancel()

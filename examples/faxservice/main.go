@@ -108,7 +108,7 @@ func run(ctx context.Context, cfg Config, logger *slog.Logger, out io.Writer, de
 	if err != nil {
 		return err
 	}
-	go svc.purgeLoop(workCtx, time.Hour)
+	go svc.purgeLoop(workCtx, time.Duration(cfg.PurgeInterval))
 
 	tlsCfg := &tls.Config{MinVersion: tls.VersionTLS12}
 	if cfg.CertFile != "" {
@@ -154,28 +154,6 @@ func run(ctx context.Context, cfg Config, logger *slog.Logger, out io.Writer, de
 	srv.Shutdown(sctx)
 	stopWork()
 	return nil
-}
-
-// purgeLoop crypto-shreds what has passed its retention date.
-func (s *Service) purgeLoop(ctx context.Context, every time.Duration) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		ids, err := s.guard.Purge(ctx, router, "retention-job")
-		for _, id := range ids {
-			s.policy.Forget(id)
-			s.db.exec(ctx, `DELETE FROM grants WHERE document = ?`, id)
-			s.db.exec(ctx, `UPDATE faxes SET deleted = 1 WHERE id = ?`, id)
-		}
-		if err != nil || len(ids) > 0 {
-			s.logger.Info("retention purge", "deleted", len(ids), "err", err)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
 }
 
 // backupCommand is -backup and -restore: offline, on the configured state.
