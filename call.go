@@ -340,6 +340,7 @@ func (c *Call) onRecord(r t30.Record) {
 		p.Number = r.Page
 		if r.Kind == t30.RecordPageReceived {
 			p.Rows, p.BadRows, p.LongestBadRun = r.Quality.Rows, r.Quality.BadRows, r.Quality.LongestBadRun
+			p.RowsUncertain = r.Quality.RowsUncertain
 		}
 		if !c.start.IsZero() {
 			p.At = r.Time.Sub(c.start)
