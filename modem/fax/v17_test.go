@@ -136,3 +136,33 @@ func TestV17Spandsp(t *testing.T) {
 		})
 	}
 }
+
+// TestV17TrainingLength: TCF and the first ECM burst after CTC have V.17's
+// long training; a burst after TCF at the same speed the short one (about
+// 1.3 s shorter).
+func TestV17TrainingLength(t *testing.T) {
+	s := t30.V17_14400
+	frames := [][]byte{{0xff, 0x03, 0x06, 0x00, 1, 2, 3}}
+	blocks := func(c *Core, send func() error) int {
+		require.NoError(t, send())
+		var rx, tx [BlockSize]int16
+		n := 0
+		for c.Busy() && n < 2000 {
+			c.Process(rx[:], tx[:])
+			c.Poll()
+			n++
+		}
+		return n
+	}
+	c := NewCore(nil)
+	first := blocks(c, func() error { return c.SendFrames(s, frames) })
+	blocks(c, func() error { return c.SendTCF(s, t30.TCFDuration) })
+	short := blocks(c, func() error { return c.SendFrames(s, frames) })
+	blocks(c, func() error { return c.SendFrames(t30.SpeedNone, [][]byte{{0xff, 0x13, 0x12, 0x00, 0x46}}) }) // CTC
+	afterCTC := blocks(c, func() error { return c.SendFrames(s, frames) })
+	t.Logf("blocks: before TCF %d, after TCF %d, after CTC %d", first, short, afterCTC)
+	// Long training: 256+2976+64+48 symbols at 2400 baud ≈ 1.39 s; short:
+	// 256+38+48 ≈ 0.14 s.
+	require.InDelta(t, first-short, 62, 3, "training after TCF not short")
+	require.Equal(t, first, afterCTC, "training after CTC not long")
+}
