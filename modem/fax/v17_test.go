@@ -166,3 +166,20 @@ func TestV17TrainingLength(t *testing.T) {
 	require.InDelta(t, first-short, 62, 3, "training after TCF not short")
 	require.Equal(t, first, afterCTC, "training after CTC not long")
 }
+
+// TestV17Fallback: on a line too noisy for 14 400 bit/s (both ends send
+// at -34 dBm0, white noise at -50 dBm0: 16 dB SNR, the noise below the
+// carrier-off threshold as on a real line), the TCF at V.17 14 400 fails, the receiver answers
+// FTT and the sender steps down the V.17 rates until a TCF passes; the
+// page then arrives (ECM) at the lower rate.
+func TestV17Fallback(t *testing.T) {
+	all := t30.ModemsV17 | t30.ModemsV29 | t30.ModemsV27ter
+	o := runCall(t, callSpec{ecm: true, modems: all, g711: true, law: g711.ULaw, noise: -50, level: -34})
+	t.Logf("tx %v rx %v; line time %v; rx modem %+v; tx session %+v", o.tx, o.rx, o.lineTime, o.rxCore, o.txSt)
+	require.Equal(t, t30.ResultOK, o.tx, fmt.Sprint(o.tx))
+	require.Equal(t, t30.ResultOK, o.rx, fmt.Sprint(o.rx))
+	checkPages(t, o)
+	require.Less(t, o.rxCore.LastSpeed.BitRate(), 14400, "no fallback")
+	require.GreaterOrEqual(t, o.txSt.FTTs, 1)
+	require.Equal(t, t30.V17, o.rxCore.LastSpeed.Modulation())
+}

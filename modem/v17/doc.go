@@ -57,8 +57,10 @@
 // is then differentially decoded and descrambled. The per-symbol nearest
 // point drives the equaliser (step 0.01), the second-order carrier loop
 // and a Mueller-Müller timing detector with a slow pull that keeps the
-// equaliser's energy on its centre tap. Segment 4 must decode as ones
-// (at most 10% zeros after the descrambler's 23 bits): the training is
+// equaliser's energy on its centre tap. Segment 4 must decode mostly as
+// ones (at most 30% zeros after the descrambler's 23 bits, where another
+// rate's signal gives about half; a poor line at the right rate trains,
+// so that T.30's TCF check decides and steps down): the training is
 // the same at every rate, so this is what makes a receiver set to the
 // wrong rate report TrainingFailed and deliver nothing. Segment 4's ones
 // are not delivered.
