@@ -130,7 +130,7 @@ func TestShortTrain(t *testing.T) {
 // TestShortTrainToSpandsp: spandsp's receiver, which expects the short
 // training after a successful long one, receives faxkit's.
 func TestShortTrainToSpandsp(t *testing.T) {
-	for _, rate := range []int{14400, 7200} {
+	for _, rate := range []int{14400, 12000, 9600, 7200} {
 		bits := ber.Bits(ber.Preamble+20000, 6)
 		audio, _ := transmitShort(t, rate, bits)
 		audio = ber.Channel{Signal: -42, SNR: refSNR[rate] + 2, Codec: ber.ULaw, Seed: 6}.Apply(audio)
