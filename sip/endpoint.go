@@ -76,9 +76,11 @@ type Config struct {
 	// AwaitTimeout is how long PolicyAwait waits for the peer's T.38
 	// offer. Default 35 s (T.30's T1).
 	AwaitTimeout time.Duration
-	// AudioFallback keeps a call whose T.38 switch failed in audio (for an
-	// application with an audio fax modem). Default false: such a call is
-	// hung up with ResultT38Refused.
+	// AudioFallback keeps a call whose T.38 switch failed in audio and
+	// hands its audio path to the application's audio fax modem (a Media
+	// with AudioFax); with PolicyAwait the audio fax starts at once.
+	// Default false: such a call is hung up with ResultT38Refused
+	// (PolicyOff is audio fax from the start either way).
 	AudioFallback bool
 	// ByeWait is how long, after the application's FaxDone, the call
 	// waits for the peer's BYE before sending its own (the peer may still
