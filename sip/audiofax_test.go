@@ -18,6 +18,16 @@ import (
 	"github.com/faxkit/faxkit/t4"
 )
 
+// realtimeSlots runs one real-time audio fax call at a time: its modems
+// must keep up with the 8 kHz sample clock on a loaded two-core machine.
+var realtimeSlots = make(chan struct{}, 1)
+
+func realtimeSlot(t testing.TB) {
+	t.Helper()
+	realtimeSlots <- struct{}{}
+	t.Cleanup(func() { <-realtimeSlots })
+}
+
 // audioPage is a synthetic fine page of 200 rows (a few seconds of V.29).
 func audioPage() *t4.Bitmap {
 	b := t4.NewBitmap(1728, 200)
@@ -112,6 +122,7 @@ func TestAudioFallbackFax(t *testing.T) {
 		t.Skip("a real-time audio fax: the race detector slows the modems below real time")
 	}
 	t.Parallel()
+	realtimeSlot(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	a := endpoint(t, sip.Config{Policy: sip.PolicyRequest, AudioFallback: true})

@@ -88,6 +88,12 @@ type Config struct {
 	// when one it awaits does not come.
 	SessionExpires, MinSE int
 	Refresher             string
+	// Audio, "pcmu" or "pcma", runs the peer in audio mode: libspandsp's
+	// audio fax engine (fax_state_t) on G.711 RTP in 20 ms packets, in real
+	// time (Speedup must stay 0 or 1), from the moment the call is up;
+	// every T.38 offer is refused with 488.
+	Audio string
+	NoECM bool // T.30 without error correction
 	// ByeFirst and ByeWait choose who hangs up after phase E; by default
 	// the UAC sends BYE at once and the UAS waits up to 3 s for it.
 	ByeFirst, ByeWait bool
@@ -204,6 +210,13 @@ func (c *Config) args() []string {
 	}
 	if c.RefreshAfter != 0 {
 		add("-refresh-after", strconv.Itoa(c.RefreshAfter))
+	}
+	if c.Audio != "" {
+		add("-media", "audio")
+		add("-codec", c.Audio)
+	}
+	if c.NoECM {
+		a = append(a, "-no-ecm")
 	}
 	if c.SessionExpires != 0 {
 		add("-session-expires", strconv.Itoa(c.SessionExpires))
