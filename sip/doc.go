@@ -103,7 +103,9 @@
 //   - No PRACK (RFC 3262), no SRTP/DTLS (m=image UDP/TLS/UDPTL is parsed by
 //     package sdp but refused), no ICE, no DNS SRV/NAPTR beyond what sipgo
 //     does; a 422 to our own INVITE is not retried with the peer's Min-SE.
-//   - sipgo logs a few warnings through its package-global logger
-//     (sip.DefaultLogger); the endpoint's transaction and transport layers
-//     use Config.Logger.
+//   - sipgo logs a few messages through its package-global logger
+//     (sip.DefaultLogger): the first NewEndpoint sets it, unless the
+//     application did, to slog.Default() keeping errors only (its warnings,
+//     such as "UDP ref went negative", are noise). The endpoint's
+//     transaction and transport layers use Config.Logger.
 package sip

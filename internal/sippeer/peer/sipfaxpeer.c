@@ -40,6 +40,8 @@
  *                                         offer is refused with 488 (-t38 is
  *                                         taken as reject)
  *     [-no-ecm]                           T.30 without error correction
+ *     [-transport udp|tcp]                SIP transport to listen on (a UAC's
+ *                                         -to names its own with ;transport=)
  *     [-bye first|wait]                   after phase E send BYE at once, or
  *                                         wait up to 3 s for the peer's
  *                                         (default: UAC first, UAS wait)
@@ -1046,7 +1048,7 @@ static void report(void)
 int main(int argc, char **argv)
 {
     const char *role = NULL, *mode = NULL, *file = NULL, *sip_addr = NULL, *t38 = "request", *bye = NULL;
-    const char *ec = "redundancy", *style = "replace";
+    const char *ec = "redundancy", *style = "replace", *transport = "udp";
     char url[256];
     int i, calling, modems, comp;
     logging_state_t *logs[2];
@@ -1083,6 +1085,7 @@ int main(int argc, char **argv)
         else if (OPT("-refresh-after")) g.refresh_after = atoi(v);
         else if (OPT("-answer-delay")) g.answer_delay_ms = atoi(v);
         else if (OPT("-session-expires")) g.session_expires = atoi(v);
+        else if (OPT("-transport")) transport = v;
         else if (OPT("-media")) g.audio_mode = strcmp(v, "audio") == 0;
         else if (OPT("-codec")) g.codec_pt = strcmp(v, "pcma") == 0 ? 8 : 0;
         else if (strcmp(a, "-no-ecm") == 0) g.no_ecm = 1;
@@ -1118,6 +1121,8 @@ int main(int argc, char **argv)
     else if (strcmp(t38, "offer") == 0) g.t38_mode = T38_OFFER;
     else if (strcmp(t38, "reject") == 0) g.t38_mode = T38_REJECT;
     else die("-t38 must be request, await, offer or reject");
+    if (strcmp(transport, "udp") != 0 && strcmp(transport, "tcp") != 0)
+        die("-transport must be udp or tcp");
     if (g.audio_mode) {
         g.t38_mode = T38_REJECT;
         if (g.speedup != 1)
@@ -1185,7 +1190,7 @@ int main(int argc, char **argv)
     g.root = su_root_create(NULL);
     if (!g.root)
         die("su_root_create failed");
-    snprintf(url, sizeof(url), "sip:%s;transport=udp", sip_addr);
+    snprintf(url, sizeof(url), "sip:%s;transport=%s", sip_addr, transport);
     g.nua = nua_create(g.root, callback, NULL, NUTAG_URL(url), NUTAG_MEDIA_ENABLE(0),
                        NUTAG_OUTBOUND("no-outbound no-validate no-natify no-options-keepalive"),
                        TAG_IF(g.proxy, NUTAG_PROXY(g.proxy)), TAG_IF(g.user, NUTAG_M_USERNAME(g.user)),
