@@ -70,8 +70,8 @@
 //
 // Every T.30 image speed exists (the session's fallback order V.17 →
 // V.29 → V.27ter applies on FTT); a Send* at SpeedNone fails with
-// ErrSpeed. After CTC (ECM) at an unchanged V.17 speed, T.30 asks for the
-// long training, but the core sends the short one (it does not see CTC).
+// ErrSpeed. After it sends CTC (ECM), the next V.17 burst has the long
+// training again, as T.30 asks.
 //
 // # RTP
 //
