@@ -62,7 +62,8 @@ SIP-less T.38 to -remote):
                       for the SIP listener (default: a throw-away self-signed one)
 With -to, -t38-version, -ec and -rate set what the SDP offers, the T.38
 session follows what was negotiated, -max-datagram (when given) caps the
-peer's T38FaxMaxDatagram, and -local, -remote and -rtp do not apply.
+peer's T38FaxMaxDatagram, -timeout bounds the whole call (set-up
+included), and -local, -remote and -rtp do not apply.
 `
 
 const sipReceiveHelp = `SIP flags (answer one SIP call, then exit; without -sip-local, receive is
@@ -83,6 +84,8 @@ SIP-less T.38 on -local):
                       and key (PEM; required)
   -sip-tls-ca FILE    with tls: PEM CA certificates for requests we send
                       (REGISTER, BYE on a new connection)
+With -sip-local, -timeout bounds the whole command (registration and the
+wait for a call included), and -local, -remote and -rtp do not apply.
 `
 
 // sipJSONHelp documents the -json fields SIP calls add.
