@@ -31,6 +31,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/faxkit/faxkit/internal/peertest"
 	"github.com/faxkit/faxkit/internal/sippeer"
 )
 
@@ -559,3 +560,26 @@ func median(v []float64) float64 {
 }
 
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
+
+// TestBinarySIPByeMidFax: SIPp calls the receiver, accepts its T.38
+// re-INVITE and hangs up a second later, before any fax: the receiver
+// answers the BYE, ends the fax at once and says the far end hung up.
+func TestBinarySIPByeMidFax(t *testing.T) {
+	peertest.Program(t, "sipp", "apt-get install sip-tester")
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+	defer cancel()
+	addr := freePort(t)
+	r := startCLI(t, "receive", "-sip-local", addr, "-t38", "request", "-json", "-timeout", "30s",
+		"-o", filepath.Join(t.TempDir(), "rx.tif"))
+	waitBound(t, addr)
+	sp := sippeer.StartSIPp(ctx, t, sippeer.SIPpConfig{Scenario: "uac_bye_midfax.xml", Remote: addr, Service: "5550100"})
+	p := r.wait(t, 35*time.Second)
+	require.NoError(t, sp.Wait())
+	require.Equal(t, 1, p.code, "%s", p)
+	m := decodeJSON(t, p.stdout)
+	require.Equal(t, false, m["ok"])
+	require.Equal(t, "remote-hangup", m["result"])
+	require.Equal(t, "t38", m["media"])
+	require.Contains(t, m["error"], "the far end hung up (SIP BYE) before the fax ended")
+	require.Less(t, p.took, 10*time.Second)
+}

@@ -94,7 +94,9 @@ const sipJSONHelp = `  -json with SIP adds: media ("t38" or "audio": the media t
                       absent when T.38 never flowed), sip_status (final status of
                       the INVITE: 200 once answered, else the rejection, 0 if none
                       came); result is "t38-refused", "t38-not-offered",
-                      "rejected", "remote-hangup" or "error" when no fax ran
+                      "rejected", "no-answer", "no-call", "remote-hangup" or
+                      "error" when no fax ran, and "remote-hangup" when the
+                      far end's BYE cut the fax short
 `
 
 // sipFlags are the SIP flags of send and receive.
@@ -672,7 +674,7 @@ type sipOutcome struct {
 	rep     faxkit.Report
 	err     error  // nil exactly on T.30 success
 	ran     bool   // a fax session ran
-	result  string // the SIP result when no fax ran ("t38-refused", ...)
+	result  string // the SIP result when no fax ran ("t38-refused", ...) or the peer's BYE ended it
 	media   string // "t38" or "audio": the media the call had last
 	status  int    // final SIP status of the INVITE
 	switchD time.Duration
@@ -711,7 +713,7 @@ func runSIPFax(ctx context.Context, call *sip.Call, policy sip.Policy, f *callFl
 				// right after its last T.30 signal (DCN), which our session
 				// is still taking in: give it a moment to end on its own.
 				hungUp = true
-				grace = time.After(2 * time.Second)
+				grace = time.After(time.Second)
 				debugf(log, "sip call ended before the fax", "result", call.Result())
 				continue
 			}
@@ -781,9 +783,10 @@ func runSIPFax(ctx context.Context, call *sip.Call, policy sip.Policy, f *callFl
 			cancel()
 			out.switchD, out.hasSw = call.SwitchDelay()
 			if hungUp && !out.rep.OK {
-				out.err = fmt.Errorf("the far end hung up (SIP BYE) before the fax ended: T.30 %s", out.rep.Result)
-			} else if out.err != nil && errors.Is(out.err, errAudioUnavailable) {
-				// keep it
+				// Ended by the peer's BYE, not by T.30: say so.
+				out.result = sip.ResultRemoteHangup.String()
+				out.err = fmt.Errorf("the far end hung up (SIP BYE) before the fax ended (%d page(s) done; T.30 ended %s)",
+					out.rep.Pages, out.rep.Result)
 			}
 			if out.media == "" {
 				out.media = "t38"
@@ -818,7 +821,7 @@ func (o sipOutcome) extra() callExtra {
 		ms := (o.switchD + time.Millisecond - 1).Milliseconds() // whole ms, rounded up
 		x.switchMS = &ms
 	}
-	if !o.ran {
+	if !o.ran || o.result != "" {
 		x.result = o.result
 	}
 	return x
