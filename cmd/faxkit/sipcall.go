@@ -89,14 +89,21 @@ wait for a call included), and -local, -remote and -rtp do not apply.
 `
 
 // sipJSONHelp documents the -json fields SIP calls add.
-const sipJSONHelp = `  -json with SIP adds: media ("t38" or "audio": the media the call had last),
-                      t38_switch_ms (ACK of the INVITE to the first T.38 packet;
-                      absent when T.38 never flowed), sip_status (final status of
-                      the INVITE: 200 once answered, else the rejection, 0 if none
-                      came); result is "t38-refused", "t38-not-offered",
+const sipJSONHelp = `  -json also has media ("t38" or "audio"; with SIP, the media the call had
+                      last) and, for SIP calls: t38_switch_ms (from the ACK of the
+                      INVITE to the first T.38 packet, whole ms rounded up; absent
+                      when T.38 never flowed) and sip_status (final status of the
+                      INVITE: 200 once answered, else the rejection, 0 if none came).
+                      With SIP, result is "t38-refused", "t38-not-offered",
                       "rejected", "no-answer", "no-call", "remote-hangup" or
-                      "error" when no fax ran, and "remote-hangup" when the
-                      far end's BYE cut the fax short
+                      "error" when no fax ran, and "remote-hangup" when the far
+                      end's BYE cut the fax short
+  -trace with SIP adds the call's SIP steps: "call" (sip_local, to, transport,
+                      t38), "sip call answered" (status), "sip media" (kind),
+                      "sip re-INVITE sent", "sip re-INVITE answered" and "sip
+                      re-INVITE response" (status), "sip audio leg heard" (tone),
+                      "sip fax started" (version, ec, max_datagram), "sip call
+                      ended" (result); the parties show as [redacted]
 `
 
 // sipFlags are the SIP flags of send and receive.
