@@ -340,6 +340,7 @@ func (c *Call) onRecord(r t30.Record) {
 		p.Number = r.Page
 		if r.Kind == t30.RecordPageReceived {
 			p.Rows, p.BadRows, p.LongestBadRun = r.Quality.Rows, r.Quality.BadRows, r.Quality.LongestBadRun
+			p.RowsUncertain = r.Quality.RowsUncertain
 		}
 		if !c.start.IsZero() {
 			p.At = r.Time.Sub(c.start)
@@ -355,7 +356,7 @@ func (c *Call) onRecord(r t30.Record) {
 
 func modePage(n int, m t30.Mode) *PageStats {
 	return &PageStats{Number: n, Compression: m.Compression, Resolution: m.Resolution, ECM: m.ECM,
-		BitRate: m.Speed.BitRate(), Width: m.Resolution.RowPels(m.Width)}
+		BitRate: m.Speed.BitRate(), Width: m.RowPels()}
 }
 
 // docTap records how each page was encoded.
@@ -420,7 +421,7 @@ func (c *Call) writePage(sink PageSink, p t30.ReceivedPage) error {
 		}
 	}
 	return sink.WritePage(d.bitmap, &tiff.PageOptions{
-		Resolution: tiffResolution(p.Mode.Resolution),
+		Resolution: p.Mode.Resolution,
 		Quality:    tiff.QualityFromStats(d.stats),
 		DateTime:   c.clk.Now(),
 	})
