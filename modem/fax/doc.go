@@ -115,7 +115,7 @@
 //
 // # Not yet
 //
-// V.8/ANSam; ptimes other than 20 ms; the CLI's -media audio lives in cmd.
+// V.8/ANSam; ptimes other than 20 ms.
 // faxkit.AudioMedia (root package) runs a call's session over a Modem and
 // an RTPLine. The RTP line's ticker is the system clock (no injectable
 // clock: tests use the lockstep Terminal or synctest instead).
