@@ -29,6 +29,7 @@ exactly when the T.30 session succeeded. OUT.tif is written only if at
 least one page arrived; pages received before a failure are kept.
 
   -o FILE             output TIFF (required)
+
 ` + sipReceiveHelp + "\n" + callFlagsHelp + sipJSONHelp + `
 Examples:
   faxkit receive -sip-local 192.0.2.10:5060 -json -o fax.tif

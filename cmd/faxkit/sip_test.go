@@ -408,7 +408,8 @@ const sipPeerSpeedup = 4
 // through libtiff.
 func TestBinarySIPWithSofia(t *testing.T) {
 	sippeer.Peer(t)
-	src := filepath.Join(peertest.SharedTestdata(t), "ccitt", "itu1.tif")
+	// The synthetic letter: mostly white, so quick at the peer's 4x clock.
+	src, _ := letterTIFF(t, 1, nil)
 	t.Run("cli-sends-to-peer", func(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 		defer cancel()
@@ -419,6 +420,8 @@ func TestBinarySIPWithSofia(t *testing.T) {
 			"-timeout", "60s", src)
 		pr, err := peer.Wait()
 		require.NoError(t, err, peer.Log())
+		t.Logf("faxkit send: %v, %s", p.took, p.stdout)
+		t.Logf("sipfaxpeer: %+v", pr)
 		checkSIPJSON(t, p)
 		require.True(t, pr.Delivered(1), "sipfaxpeer: %+v\n%s", pr, peer.Log())
 		require.Equal(t, "t38", pr.Media)
@@ -437,6 +440,8 @@ func TestBinarySIPWithSofia(t *testing.T) {
 		p := r.wait(t, 80*time.Second)
 		pr, err := peer.Wait()
 		require.NoError(t, err, peer.Log())
+		t.Logf("faxkit receive: %v, %s", p.took, p.stdout)
+		t.Logf("sipfaxpeer: %+v", pr)
 		checkSIPJSON(t, p)
 		require.True(t, pr.Delivered(1), "sipfaxpeer: %+v\n%s", pr, peer.Log())
 		require.Equal(t, 200, pr.ReinviteStatus)
@@ -506,11 +511,14 @@ func TestBinarySIPKamailio(t *testing.T) {
 // BenchmarkBinarySIPSwitch measures t38_switch_ms as the requesting side
 // (the sender, -t38 request, against a receiver that awaits) reports it,
 // and the sender's wall time, over CLI-to-CLI calls on 127.0.0.1 (one
-// page, unpaced). It reports the median of each.
+// page, unpaced), and the sender process's CPU time (user + system). It
+// reports the median of each. The sender's wall time includes the 300 ms
+// it waits, after its phase E, for the receiver's BYE before sending its
+// own (sendByeWait).
 func BenchmarkBinarySIPSwitch(b *testing.B) {
 	bin := binary(b)
 	in, _ := letterTIFF(b, 1, nil)
-	var sw, wall []float64
+	var sw, wall, cpu []float64
 	for b.Loop() {
 		b.StopTimer()
 		addr := freePort(b)
@@ -522,10 +530,13 @@ func BenchmarkBinarySIPSwitch(b *testing.B) {
 		require.NoError(b, waitListening(addr))
 		b.StartTimer()
 		start := time.Now()
-		out, err := exec.Command(bin, "send", "-to", "sip:5550100@"+addr, "-t38", "request", "-json", "-pace=false",
-			"-timeout", "30s", in).Output()
+		send := exec.Command(bin, "send", "-to", "sip:5550100@"+addr, "-t38", "request", "-json", "-pace=false",
+			"-timeout", "30s", in)
+		out, err := send.Output()
 		wall = append(wall, float64(time.Since(start).Microseconds())/1000)
 		require.NoError(b, err)
+		ps := send.ProcessState
+		cpu = append(cpu, float64((ps.UserTime()+ps.SystemTime()).Microseconds())/1000)
 		require.NoError(b, r.Wait())
 		m := map[string]any{}
 		require.NoError(b, jsonUnmarshal(out, &m))
@@ -533,6 +544,7 @@ func BenchmarkBinarySIPSwitch(b *testing.B) {
 	}
 	b.ReportMetric(median(sw), "t38_switch_ms")
 	b.ReportMetric(median(wall), "ms-sender-wall")
+	b.ReportMetric(median(cpu), "ms-sender-cpu")
 }
 
 func median(v []float64) float64 {
@@ -548,3 +560,26 @@ func median(v []float64) float64 {
 }
 
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
+
+// TestBinarySIPByeMidFax: SIPp calls the receiver, accepts its T.38
+// re-INVITE and hangs up a second later, before any fax: the receiver
+// answers the BYE, ends the fax at once and says the far end hung up.
+func TestBinarySIPByeMidFax(t *testing.T) {
+	peertest.Program(t, "sipp", "apt-get install sip-tester")
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+	defer cancel()
+	addr := freePort(t)
+	r := startCLI(t, "receive", "-sip-local", addr, "-t38", "request", "-json", "-timeout", "30s",
+		"-o", filepath.Join(t.TempDir(), "rx.tif"))
+	waitBound(t, addr)
+	sp := sippeer.StartSIPp(ctx, t, sippeer.SIPpConfig{Scenario: "uac_bye_midfax.xml", Remote: addr, Service: "5550100"})
+	p := r.wait(t, 35*time.Second)
+	require.NoError(t, sp.Wait())
+	require.Equal(t, 1, p.code, "%s", p)
+	m := decodeJSON(t, p.stdout)
+	require.Equal(t, false, m["ok"])
+	require.Equal(t, "remote-hangup", m["result"])
+	require.Equal(t, "t38", m["media"])
+	require.Contains(t, m["error"], "the far end hung up (SIP BYE) before the fax ended")
+	require.Less(t, p.took, 10*time.Second)
+}

@@ -62,7 +62,8 @@ SIP-less T.38 to -remote):
                       for the SIP listener (default: a throw-away self-signed one)
 With -to, -t38-version, -ec and -rate set what the SDP offers, the T.38
 session follows what was negotiated, -max-datagram (when given) caps the
-peer's T38FaxMaxDatagram, and -local, -remote and -rtp do not apply.
+peer's T38FaxMaxDatagram, -timeout bounds the whole call (set-up
+included), and -local, -remote and -rtp do not apply.
 `
 
 const sipReceiveHelp = `SIP flags (answer one SIP call, then exit; without -sip-local, receive is
@@ -83,15 +84,26 @@ SIP-less T.38 on -local):
                       and key (PEM; required)
   -sip-tls-ca FILE    with tls: PEM CA certificates for requests we send
                       (REGISTER, BYE on a new connection)
+With -sip-local, -timeout bounds the whole command (registration and the
+wait for a call included), and -local, -remote and -rtp do not apply.
 `
 
 // sipJSONHelp documents the -json fields SIP calls add.
-const sipJSONHelp = `  -json with SIP adds: media ("t38" or "audio": the media the call had last),
-                      t38_switch_ms (ACK of the INVITE to the first T.38 packet;
-                      absent when T.38 never flowed), sip_status (final status of
-                      the INVITE: 200 once answered, else the rejection, 0 if none
-                      came); result is "t38-refused", "t38-not-offered",
-                      "rejected", "remote-hangup" or "error" when no fax ran
+const sipJSONHelp = `  -json also has media ("t38" or "audio"; with SIP, the media the call had
+                      last) and, for SIP calls: t38_switch_ms (from the ACK of the
+                      INVITE to the first T.38 packet, whole ms rounded up; absent
+                      when T.38 never flowed) and sip_status (final status of the
+                      INVITE: 200 once answered, else the rejection, 0 if none came).
+                      With SIP, result is "t38-refused", "t38-not-offered",
+                      "rejected", "no-answer", "no-call", "remote-hangup" or
+                      "error" when no fax ran, and "remote-hangup" when the far
+                      end's BYE cut the fax short
+  -trace with SIP adds the call's SIP steps: "call" (sip_local, to, transport,
+                      t38), "sip call answered" (status), "sip media" (kind),
+                      "sip re-INVITE sent", "sip re-INVITE answered" and "sip
+                      re-INVITE response" (status), "sip audio leg heard" (tone),
+                      "sip fax started" (version, ec, max_datagram), "sip call
+                      ended" (result); the parties show as [redacted]
 `
 
 // sipFlags are the SIP flags of send and receive.
@@ -669,7 +681,7 @@ type sipOutcome struct {
 	rep     faxkit.Report
 	err     error  // nil exactly on T.30 success
 	ran     bool   // a fax session ran
-	result  string // the SIP result when no fax ran ("t38-refused", ...)
+	result  string // the SIP result when no fax ran ("t38-refused", ...) or the peer's BYE ended it
 	media   string // "t38" or "audio": the media the call had last
 	status  int    // final SIP status of the INVITE
 	switchD time.Duration
@@ -708,7 +720,7 @@ func runSIPFax(ctx context.Context, call *sip.Call, policy sip.Policy, f *callFl
 				// right after its last T.30 signal (DCN), which our session
 				// is still taking in: give it a moment to end on its own.
 				hungUp = true
-				grace = time.After(2 * time.Second)
+				grace = time.After(time.Second)
 				debugf(log, "sip call ended before the fax", "result", call.Result())
 				continue
 			}
@@ -778,9 +790,10 @@ func runSIPFax(ctx context.Context, call *sip.Call, policy sip.Policy, f *callFl
 			cancel()
 			out.switchD, out.hasSw = call.SwitchDelay()
 			if hungUp && !out.rep.OK {
-				out.err = fmt.Errorf("the far end hung up (SIP BYE) before the fax ended: T.30 %s", out.rep.Result)
-			} else if out.err != nil && errors.Is(out.err, errAudioUnavailable) {
-				// keep it
+				// Ended by the peer's BYE, not by T.30: say so.
+				out.result = sip.ResultRemoteHangup.String()
+				out.err = fmt.Errorf("the far end hung up (SIP BYE) before the fax ended (%d page(s) done; T.30 ended %s)",
+					out.rep.Pages, out.rep.Result)
 			}
 			if out.media == "" {
 				out.media = "t38"
@@ -815,7 +828,7 @@ func (o sipOutcome) extra() callExtra {
 		ms := (o.switchD + time.Millisecond - 1).Milliseconds() // whole ms, rounded up
 		x.switchMS = &ms
 	}
-	if !o.ran {
+	if !o.ran || o.result != "" {
 		x.result = o.result
 	}
 	return x
