@@ -87,6 +87,7 @@ type Rx struct {
 	agc     float64
 	theta   float64
 	omega   float64
+	rot     complex128 // e^-jθ for the current symbol
 	expectA bool
 	hist    [detLen]complex128 // last symbols during ABAB (carrier-corrected)
 	histAB  [detLen]uint8      // the ABAB point expected for each
@@ -104,6 +105,8 @@ type Rx struct {
 	zeros   int // of which (after the descrambler's 23) were 0
 	prevD   complex128
 	prevZ   complex128
+	probe   int     // symbols left to tell a short training from a long one
+	eLong   float64 // their squared distance from segment 2's continuation
 
 	// What a successful training leaves for a short train.
 	saved struct {
@@ -160,11 +163,15 @@ func (r *Rx) Reset() {
 	r.Restart(false)
 }
 
-// Restart returns the receiver to waiting for a carrier. With short set,
+// Restart returns the receiver to waiting for a carrier. (After a
+// carrier that trained successfully the receiver restarts by itself as
+// Restart(true) does, as spandsp's does.) With short set,
 // it expects the short training (V.17 §7.3) that T.30 uses for the pages
 // after a long-trained TCF: it then starts from the equaliser, level and
 // carrier frequency of its last successful training (without one, it
-// expects a long training).
+// expects a long training). A receiver expecting the short training
+// still takes a long one: it sees segment 2 go on past the short one's 38
+// symbols and trains on the rest.
 func (r *Rx) Restart(short bool) {
 	r.dem.Reset()
 	r.eq.Reset(1)
@@ -220,6 +227,11 @@ func (r *Rx) Process(samples []int16) {
 			if r.st >= stTrain && r.st <= stTrellis && !r.Trained() {
 				// The carrier went in the middle of a training.
 				r.status(TrainingFailed)
+			}
+			if r.Trained() {
+				// As T.30 goes: the next transmission (a page after TCF)
+				// may come with the short training.
+				r.wantShort = true
 			}
 			r.st = stIdle
 			r.status(CarrierDown)
@@ -400,7 +412,9 @@ func (r *Rx) adapt(zr, want complex128, mu float64) {
 	if p <= 0 {
 		return
 	}
-	err := (want - zr) * cmplx.Rect(1, r.theta)
+	// Back to the equaliser's frame: r.rot is the carrier rotation this
+	// symbol was taken with (track runs after adapt).
+	err := (want - zr) * cmplx.Conj(r.rot)
 	r.eq.Update(err, mu/(eqTaps*p))
 }
 
@@ -410,7 +424,8 @@ func (r *Rx) fail() {
 }
 
 func (r *Rx) symbol(z complex128) {
-	zr := z * cmplx.Rect(1, -r.theta)
+	r.rot = cmplx.Rect(1, -r.theta)
+	zr := z * r.rot
 	switch r.st {
 	case stFit:
 		if r.skip > 0 {
@@ -561,6 +576,10 @@ func (r *Rx) startTrellis() {
 		r.prevY = 0
 	}
 	r.nout, r.nbits, r.zeros = 0, 0, 0
+	r.probe, r.eLong = 0, 0
+	if r.short {
+		r.probe = probeLen
+	}
 	r.es = r.ri.pow
 	r.mse *= r.es / abcdPow
 }
@@ -578,7 +597,25 @@ func (r *Rx) timing(zr, want complex128) {
 	r.dem.Adjust(adj)
 }
 
+// probeLen is how many symbols after a short segment 2 are compared with
+// the long segment 2's continuation.
+const probeLen = 16
+
 func (r *Rx) data(zr complex128) {
+	if r.probe > 0 {
+		// A receiver expecting the short training also takes a long one
+		// (T.30 retrains with a long TCF at the same rate after RTN or
+		// FTT): then segment 2 goes on where the short one stops.
+		r.eLong += sq(zr - abcd[training.seg2[seg2ShortLen+probeLen-r.probe]])
+		if r.probe--; r.probe == 0 && r.eLong < probeLen*abcdPow/4 {
+			r.short = false
+			r.st = stTrain
+			r.idx = seg2ShortLen + probeLen
+			r.errAcc = 0
+			r.es = abcdPow
+			return
+		}
+	}
 	tent, dec, ok := r.vit.step(zr)
 	want := r.ri.pts[tent]
 	r.mse += (sq(zr-want) - r.mse) * (1.0 / 256)
@@ -611,11 +648,15 @@ func (r *Rx) data(zr complex128) {
 	}
 }
 
-// checkOnes ends segment 4: training succeeded only if it decoded as
-// ones. A signal at another V.17 rate trains the equaliser just as well
+// checkOnes ends segment 4: training succeeded only if it decoded
+// mostly as ones. A signal at another V.17 rate trains the equaliser just as well
 // (the training is the same at every rate) but decodes as noise here.
 func (r *Rx) checkOnes() {
-	if r.zeros*10 > r.nbits-23 {
+	// Noise that decodes as another rate's signal gives about half
+	// zeros; up to 30 % is this rate on a poor line, which trains, so
+	// that T.30 judges the TCF (and answers FTT, stepping down) rather
+	// than hearing nothing.
+	if r.zeros*10 > (r.nbits-23)*3 {
 		r.fail()
 		return
 	}

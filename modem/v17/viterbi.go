@@ -1,7 +1,5 @@
 package v17
 
-import "github.com/faxkit/faxkit/modem/internal/qam"
-
 // depth is the Viterbi decoder's decision depth in symbols: a decision
 // on a symbol is taken once depth-1 later symbols have been seen. Five
 // to six times the code's memory (3) reaches the code's error bound;
@@ -32,8 +30,7 @@ var preds = func() (p [8][4]branch) {
 // its nearest point, extends the 8 survivors with those branch metrics,
 // and traces the best survivor back depth symbols for the decision.
 type viterbi struct {
-	pts    []complex128
-	subset [8]*qam.Slicer
+	sub    *subsets
 	metric [8]float64
 	prev   [depth][8]uint8 // survivor into each state: the state before
 	point  [depth][8]uint8 // and the point on its last branch
@@ -45,15 +42,7 @@ type viterbi struct {
 }
 
 func newViterbi(pts []complex128) *viterbi {
-	v := &viterbi{pts: pts}
-	for sub := range 8 {
-		p := make([]complex128, len(pts))
-		for i := sub; i < len(pts); i += 8 {
-			p[i] = pts[i]
-		}
-		v.subset[sub] = qam.NewSlicer(p)
-	}
-	return v
+	return &viterbi{sub: newSubsets(pts)}
 }
 
 func (v *viterbi) reset() {
@@ -67,11 +56,10 @@ func (v *viterbi) reset() {
 // nearest point, and, once the decoder is depth symbols deep, the
 // decided point index of the symbol depth-1 symbols back and true.
 func (v *viterbi) step(z complex128) (tentative int, decided int, ok bool) {
+	v.sub.nearest(z, &v.near, &v.dist)
 	best := 0
-	for sub := range 8 {
-		i, d := v.subset[sub].Nearest(z)
-		v.near[sub], v.dist[sub] = uint8(i), d
-		if d < v.dist[best] {
+	for sub := 1; sub < 8; sub++ {
+		if v.dist[sub] < v.dist[best] {
 			best = sub
 		}
 	}
