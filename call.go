@@ -346,6 +346,7 @@ func (c *Call) onRecord(r t30.Record) {
 		p.Number = r.Page
 		if r.Kind == t30.RecordPageReceived {
 			p.Rows, p.BadRows, p.LongestBadRun = r.Quality.Rows, r.Quality.BadRows, r.Quality.LongestBadRun
+			p.RowsUncertain = r.Quality.RowsUncertain
 		}
 		c.pageMedia(&p, r)
 		if !c.start.IsZero() {
@@ -362,7 +363,7 @@ func (c *Call) onRecord(r t30.Record) {
 
 func modePage(n int, m t30.Mode) *PageStats {
 	return &PageStats{Number: n, Compression: m.Compression, Resolution: m.Resolution, ECM: m.ECM,
-		BitRate: m.Speed.BitRate(), Width: m.Resolution.RowPels(m.Width)}
+		BitRate: m.Speed.BitRate(), Width: m.RowPels()}
 }
 
 // docTap records how each page was encoded.
@@ -427,7 +428,7 @@ func (c *Call) writePage(sink PageSink, p t30.ReceivedPage) error {
 		}
 	}
 	return sink.WritePage(d.bitmap, &tiff.PageOptions{
-		Resolution: tiffResolution(p.Mode.Resolution),
+		Resolution: p.Mode.Resolution,
 		Quality:    tiff.QualityFromStats(d.stats),
 		DateTime:   c.clk.Now(),
 	})

@@ -58,6 +58,7 @@ type Decoder struct {
 	spare    []byte  // ReadPage: where a row past the bitmap would go (never filled)
 	stats    Stats
 	badRun   int
+	lastBad  bool // the row last delivered was concealed
 	started  bool // the optional leading EOL has been looked for
 	haveEOL  bool // the EOL (and MR tag) before the next row has been consumed
 	next2D   bool // MR: the next row's tag says 2-D
@@ -118,7 +119,7 @@ func (d *Decoder) Reset(r io.Reader) {
 	d.ref = append(d.ref[:0], w, w, w, w)
 	d.cur = d.cur[:0]
 	d.stats = Stats{}
-	d.badRun = 0
+	d.badRun, d.lastBad = 0, false
 	d.started, d.haveEOL, d.next2D, d.refBad, d.dead, d.done = false, false, false, false, false, false
 	d.err = nil
 	d.first = nil
@@ -300,6 +301,7 @@ func (d *Decoder) ReadRow(dst []byte) error {
 		fillRow(dst, d.ref, d.width)
 		d.stats.Rows++
 		d.stats.BadRows++
+		d.lastBad = true
 		d.badRun++
 		d.stats.LongestBadRun = max(d.stats.LongestBadRun, d.badRun)
 		return nil
@@ -307,9 +309,13 @@ func (d *Decoder) ReadRow(dst []byte) error {
 	fillRow(dst, d.cur, d.width)
 	d.cur, d.ref = d.ref, d.cur
 	d.stats.Rows++
-	d.badRun = 0
+	d.badRun, d.lastBad = 0, false
 	return nil
 }
+
+// RowBad reports whether the row last delivered by ReadRow was corrupt or
+// lost, and concealed (counted in Stats.BadRows).
+func (d *Decoder) RowBad() bool { return d.lastBad }
 
 // fail records the first error and reports a bad row.
 func (d *Decoder) fail(err error) rowStatus {

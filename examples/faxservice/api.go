@@ -49,6 +49,7 @@ func (s *Service) routes() []route {
 		{"POST /v1/faxes/{id}/cancel", s.authed(s.cancelFax)},
 		{"POST /v1/faxes/{id}/resend", s.authed(s.resendFax)},
 		{"PUT /v1/faxes/{id}/hold", s.authed(s.admin(s.putHold))},
+		{"PUT /v1/faxes/{id}/retention", s.authed(s.admin(s.putRetention))},
 		{"POST /v1/faxes/{id}/emergency-access", s.authed(s.admin(s.emergencyAccess))},
 		{"POST /v1/webhooks", s.authed(s.postWebhook)},
 		{"GET /v1/webhooks", s.authed(s.listWebhooks)},
@@ -57,6 +58,12 @@ func (s *Service) routes() []route {
 		{"POST /v1/users", s.authed(s.admin(s.postUser))},
 		{"POST /v1/users/{id}/tokens", s.authed(s.admin(s.postToken))},
 		{"DELETE /v1/tokens/{id}", s.authed(s.admin(s.deleteToken))},
+		{"POST /v1/backups", s.authed(s.admin(s.postBackup))},
+		{"GET /v1/alerts", s.authed(s.listAlerts)},
+		{"GET /v1/groups", s.authed(s.admin(s.listGroups))},
+		{"POST /v1/groups", s.authed(s.admin(s.postGroup))},
+		{"PUT /v1/groups/{id}/members", s.authed(s.admin(s.putGroupMembers))},
+		{"DELETE /v1/groups/{id}", s.authed(s.admin(s.deleteGroup))},
 		{"GET /v1/routes", s.authed(s.admin(s.listRoutes))},
 		{"PUT /v1/routes/{did}", s.authed(s.admin(s.putRoute))},
 		{"DELETE /v1/routes/{did}", s.authed(s.admin(s.deleteRoute))},
@@ -70,6 +77,7 @@ func (s *Service) Handler() http.Handler {
 	for _, r := range s.routes() {
 		mux.HandleFunc(r.pattern, r.h)
 	}
+	s.mountConsole(mux)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		h := w.Header()
@@ -245,6 +253,10 @@ type FaxStatus struct {
 	Created   time.Time `json:"created"`
 	Updated   time.Time `json:"updated"`
 	Finished  time.Time `json:"finished,omitzero"`
+	// RetainUntil is when the retention purge shreds the fax (unless
+	// LegalHold).
+	RetainUntil time.Time `json:"retain_until,omitzero"`
+	LegalHold   bool      `json:"legal_hold"`
 }
 
 // Attempt is one call. The remote CSI is sealed (see /metadata).
@@ -498,6 +510,9 @@ func (s *Service) status(ctx context.Context, id string) (FaxStatus, error) {
 	if finished != 0 {
 		st.Finished = time.Unix(0, finished).UTC()
 	}
+	if info, err := s.store.Stat(ctx, id); err == nil {
+		st.RetainUntil, st.LegalHold = info.RetainUntil, info.LegalHold
+	}
 	st.Attempts, err = s.attempts(ctx, id)
 	return st, err
 }
@@ -570,6 +585,7 @@ func (s *Service) getMetadata(w http.ResponseWriter, r *http.Request, who phi.Pr
 		phiError(w, err)
 		return
 	}
+	s.noteRead(r.Context(), who, src, st.ID)
 	type att struct {
 		N           int    `json:"n"`
 		RemoteIdent string `json:"remote_ident,omitempty"`
@@ -604,6 +620,7 @@ func (s *Service) openDoc(w http.ResponseWriter, r *http.Request, who phi.Princi
 		return nil, false
 	}
 	defer rd.Close()
+	s.noteRead(r.Context(), who, src, st.ID)
 	var buf bytes.Buffer
 	if _, err := rd.WriteTIFF(&buf, &tiff.WriterConfig{Compression: tiff.CompressionGroup4}); err != nil {
 		phiError(w, err)
@@ -727,16 +744,7 @@ func (s *Service) deleteFax(w http.ResponseWriter, r *http.Request, who phi.Prin
 		phiError(w, err)
 		return
 	}
-	s.policy.Forget(st.ID)
-	for _, a := range st.Attempts {
-		if a.recordDoc != "" {
-			s.guard.Store.Delete(r.Context(), a.recordDoc)
-			s.policy.Forget(a.recordDoc)
-			s.db.exec(r.Context(), `DELETE FROM grants WHERE document = ?`, a.recordDoc)
-		}
-	}
-	s.db.exec(r.Context(), `DELETE FROM grants WHERE document = ?`, st.ID)
-	s.db.exec(r.Context(), `UPDATE faxes SET deleted = 1, updated = ? WHERE id = ?`, s.now().UnixNano(), st.ID)
+	s.forgetDoc(r.Context(), st.ID)
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -1016,16 +1024,12 @@ func (s *Service) putRoute(w http.ResponseWriter, r *http.Request, who phi.Princ
 		Targets []string `json:"targets"`
 	}
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 8192)).Decode(&req); err != nil || len(req.Targets) == 0 {
-		s.refuse(w, r, who, phi.ActionGrant, "", http.StatusBadRequest, "body must be JSON {targets: [user IDs]}")
+		s.refuse(w, r, who, phi.ActionGrant, "", http.StatusBadRequest, "body must be JSON {targets: [user or group IDs]}")
 		return
 	}
-	for _, t := range req.Targets {
-		var n int
-		s.db.queryRow(r.Context(), `SELECT COUNT(*) FROM users WHERE id = ?`, t).Scan(&n)
-		if n == 0 {
-			s.refuse(w, r, who, phi.ActionGrant, "", http.StatusBadRequest, "unknown user in targets")
-			return
-		}
+	if !s.checkTargets(r.Context(), req.Targets) {
+		s.refuse(w, r, who, phi.ActionGrant, "", http.StatusBadRequest, "unknown user or group in targets")
+		return
 	}
 	_, err := s.db.exec(r.Context(), `INSERT INTO routes (did, targets, updated) VALUES (?, ?, ?) ON CONFLICT (did) DO UPDATE SET targets = excluded.targets, updated = excluded.updated`,
 		did, strings.Join(req.Targets, ","), s.now().UnixNano())
@@ -1065,6 +1069,13 @@ func (s *Service) putHold(w http.ResponseWriter, r *http.Request, who phi.Princi
 		phiError(w, err)
 		return
 	}
+	// The fax's call records (remote idents) are held with it.
+	for _, rec := range s.callRecords(r.Context(), st.ID) {
+		if err := s.store.SetLegalHold(r.Context(), rec, *req.Hold); err != nil && !errors.Is(err, phi.ErrNotFound) {
+			phiError(w, err)
+			return
+		}
+	}
 	writeJSON(w, http.StatusOK, map[string]any{"id": st.ID, "hold": *req.Hold})
 }
 
@@ -1091,6 +1102,6 @@ func (s *Service) emergencyAccess(w http.ResponseWriter, r *http.Request, who ph
 		return
 	}
 	s.saveGrant(r.Context(), st.ID, who.ID, phi.PermReadMetadata|phi.PermReadContent)
-	s.logger.Warn("ALERT break-glass access", "principal", who.ID, "fax", st.ID, "reason", req.Reason)
+	s.raiseAlert(r.Context(), alertBreakGlass, who.ID, src, 1, "emergency access to fax "+st.ID+" with reason code "+req.Reason)
 	writeJSON(w, http.StatusOK, map[string]any{"id": st.ID, "granted": []string{"read-metadata", "read-content"}})
 }

@@ -32,6 +32,8 @@ type Service struct {
 	cfg    Config
 	db     *DB
 	guard  *phi.Guard
+	store  *phi.Store
+	keys   phi.KeyProvider
 	policy *phi.Policy
 	log    *phi.AuditLog
 	logger *slog.Logger
@@ -43,8 +45,9 @@ type Service struct {
 	// hookClient delivers webhooks (TLS 1.2+).
 	hookClient *http.Client
 
-	wake chan struct{} // nudges idle workers after an enqueue
-	wg   sync.WaitGroup
+	wake  chan struct{} // nudges idle workers after an enqueue
+	reads readMonitor   // bulk-read alerts
+	wg    sync.WaitGroup
 
 	metricsOnce sync.Once
 	metricsH    http.Handler
@@ -79,39 +82,44 @@ func openService(ctx context.Context, cfg Config, logger *slog.Logger) (*Service
 	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
 		return nil, err
 	}
-	kek, err := phi.OpenOrCreateLocalKeyFile(filepath.Join(cfg.Dir, "kek.json"))
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Service{cfg: cfg, logger: logger, wake: make(chan struct{}, 1),
+		hookClient: &http.Client{Timeout: 15 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{MinVersion: tls.VersionTLS12}},
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	// One clock for the store (creation and retention dates, purge), the
+	// audit log and the policy: tests move it forward through skew.
+	clk := phi.ClockFunc(s.now)
+	kek, err := phi.OpenOrCreateLocalKeyFile(cfg.KEKFile)
 	if err != nil {
 		return nil, err
 	}
-	store, err := phi.OpenStore(ctx, phi.StoreConfig{Dir: filepath.Join(cfg.Dir, "store"), Keys: kek, DefaultRetention: time.Duration(cfg.Retention)})
+	store, err := phi.OpenStore(ctx, phi.StoreConfig{Dir: filepath.Join(cfg.Dir, "store"), Keys: kek, Clock: clk, DefaultRetention: time.Duration(cfg.Retention)})
 	if err != nil {
 		return nil, err
 	}
-	ak, err := phi.OpenOrCreateAuditKeyFile(filepath.Join(cfg.Dir, "audit.key"), "faxservice")
+	ak, err := phi.OpenOrCreateAuditKeyFile(cfg.AuditKeyFile, "faxservice")
 	if err != nil {
 		return nil, err
 	}
-	alog, err := phi.OpenAuditLog(phi.AuditConfig{Dir: filepath.Join(cfg.Dir, "audit-"+safeName(cfg.Instance)), Keys: ak})
+	alog, err := phi.OpenAuditLog(phi.AuditConfig{Dir: filepath.Join(cfg.Dir, "audit-"+safeName(cfg.Instance)), Keys: ak, Clock: clk})
 	if err != nil {
 		return nil, err
 	}
 	if cfg.DSN == "" && cfg.DBDriver == "sqlite" {
 		cfg.DSN = filepath.Join(cfg.Dir, "faxservice.db")
+		s.cfg.DSN = cfg.DSN
 	}
 	db, err := openDB(ctx, cfg.DBDriver, cfg.DSN)
 	if err != nil {
 		alog.Close()
 		return nil, err
 	}
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
-	}
-	pol := phi.NewPolicy(alog, nil)
-	s := &Service{cfg: cfg, db: db, policy: pol, guard: &phi.Guard{Store: store, Policy: pol}, log: alog,
-		logger: logger, wake: make(chan struct{}, 1),
-		hookClient: &http.Client{Timeout: 15 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{MinVersion: tls.VersionTLS12}},
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	pol := phi.NewPolicy(alog, clk)
+	s.db, s.policy, s.guard, s.store, s.keys, s.log = db, pol, &phi.Guard{Store: store, Policy: pol}, store, kek, alog
 	s.fax = faxkit.Options{Logger: logger, Timeout: time.Duration(cfg.CallTimeout)}
+	s.fax.Fax.LocalIdent = cfg.StationID
 	if cfg.Unpaced {
 		s.fax.T38.Pacing = faxkit.Unpaced
 	}
@@ -678,6 +686,7 @@ func (s *Service) receive(ctx context.Context, c *transport.Conn, did string) {
 	}
 	targets, err := s.routeFor(ctx, did)
 	if err != nil {
+		// Kept by the gateway for an admin to see and re-route.
 		s.logger.Error("inbound: no route", "err", err)
 	}
 	for _, t := range targets {
@@ -718,20 +727,6 @@ func (s *Service) receive(ctx context.Context, c *transport.Conn, did string) {
 		s.logger.Error("inbound: not recorded", "err", err)
 	}
 	s.logger.Info("fax received", "fax", info.ID, "result", rep.Result.String(), "pages", rep.Pages)
-}
-
-// routeFor returns the users a fax to did goes to: the DID's route, or
-// the default route ("default").
-func (s *Service) routeFor(ctx context.Context, did string) ([]string, error) {
-	var t string
-	err := s.db.queryRow(ctx, `SELECT targets FROM routes WHERE did = ?`, did).Scan(&t)
-	if isNoRows(err) {
-		err = s.db.queryRow(ctx, `SELECT targets FROM routes WHERE did = 'default'`).Scan(&t)
-	}
-	if err != nil {
-		return nil, err
-	}
-	return strings.Split(t, ","), nil
 }
 
 func splitHostPort(a string) (string, string, error) { return net.SplitHostPort(a) }

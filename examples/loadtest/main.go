@@ -28,7 +28,6 @@ import (
 	"time"
 
 	"github.com/faxkit/faxkit"
-	"github.com/faxkit/faxkit/internal/sample"
 	"github.com/faxkit/faxkit/t30"
 	"github.com/faxkit/faxkit/t38"
 	"github.com/faxkit/faxkit/t4"
@@ -133,7 +132,7 @@ func (p *pacing) quantile(q float64) string {
 }
 
 func run(calls, npages int, pace, ecm, batch bool, ramp time.Duration) error {
-	letter, err := sample.Letters(npages, sample.Fine)
+	letter, err := syntheticLetter(npages)
 	if err != nil {
 		return err
 	}

@@ -81,6 +81,13 @@ type Config struct {
 	// RefreshAfter sends a re-INVITE with identical SDP once N fast-modem
 	// (image data) IFPs have been sent or received: a refresh mid-page.
 	RefreshAfter int
+	// SessionExpires asks for an RFC 4028 session timer (seconds) in the
+	// peer's INVITE and in its answers; MinSE is the smallest interval it
+	// accepts (sofia's default is 120 s); Refresher is "local", "remote" or
+	// "" (sofia decides). sofia's nua answers refreshes itself and hangs up
+	// when one it awaits does not come.
+	SessionExpires, MinSE int
+	Refresher             string
 	// ByeFirst and ByeWait choose who hangs up after phase E; by default
 	// the UAC sends BYE at once and the UAS waits up to 3 s for it.
 	ByeFirst, ByeWait bool
@@ -144,6 +151,8 @@ type Result struct {
 	IFPLost           int    `json:"ifp_lost"`
 	Duplicates        int    `json:"duplicates"`
 	VirtualMS         int    `json:"virtual_ms"`
+	UpdatesReceived   int    `json:"updates_received"`
+	RefreshMidFax     int    `json:"refresh_mid_fax"` // refreshes received while T.30 ran on T.38
 	RemoteIdent       string `json:"remote_ident"`
 }
 
@@ -195,6 +204,15 @@ func (c *Config) args() []string {
 	}
 	if c.RefreshAfter != 0 {
 		add("-refresh-after", strconv.Itoa(c.RefreshAfter))
+	}
+	if c.SessionExpires != 0 {
+		add("-session-expires", strconv.Itoa(c.SessionExpires))
+	}
+	if c.MinSE != 0 {
+		add("-min-se", strconv.Itoa(c.MinSE))
+	}
+	if c.Refresher != "" {
+		add("-refresher", c.Refresher)
 	}
 	switch {
 	case c.ByeFirst:

@@ -6,6 +6,7 @@ import (
 
 	"github.com/faxkit/faxkit/modem/hdlc"
 	"github.com/faxkit/faxkit/modem/tone"
+	"github.com/faxkit/faxkit/modem/v17"
 	"github.com/faxkit/faxkit/modem/v21"
 	"github.com/faxkit/faxkit/modem/v27ter"
 	"github.com/faxkit/faxkit/modem/v29"
@@ -21,7 +22,7 @@ const BlockSize = 160
 // Errors.
 var (
 	ErrClosed = errors.New("fax: modem hung up")
-	ErrSpeed  = errors.New("fax: image modem not available (V.27ter and V.29 only)")
+	ErrSpeed  = errors.New("fax: not an image modem speed")
 )
 
 // Config configures a Core. The zero value works.
@@ -53,7 +54,7 @@ type job struct {
 	dur    time.Duration
 }
 
-// imageTx is what v29.Tx and v27ter.Tx have in common.
+// imageTx is what v17.Tx, v29.Tx and v27ter.Tx have in common.
 type imageTx interface {
 	Modulate(dst []int16) int
 	Done() bool
@@ -94,7 +95,8 @@ type Core struct {
 	bits    []byte
 	bitPos  int
 	zeros   int
-	sending bool // a signal (not silence) went out in the last block
+	sending bool      // a signal (not silence) went out in the last block
+	v17TCF  t30.Speed // the V.17 speed of the last TCF sent: pages after it use the short training
 
 	// receive
 	listen  t30.Speed
@@ -155,7 +157,7 @@ func (c *Core) Stats() Stats { return c.stats }
 
 func checkSpeed(s t30.Speed) error {
 	switch s.Modulation() {
-	case t30.V27ter, t30.V29:
+	case t30.V27ter, t30.V29, t30.V17:
 		return nil
 	}
 	return ErrSpeed
@@ -353,10 +355,15 @@ func (c *Core) startJob() {
 		c.enc.Reset()
 		_ = c.enc.Flags(int(int64(j.speed.BitRate()) * int64(t30.ECMFlags) / int64(time.Second) / 8))
 		c.frameQ = j.frames
-		c.img = newImageTx(j.speed, lvl, c.hdlcBit)
+		c.img = newImageTx(j.speed, lvl, c.v17TCF == j.speed, c.hdlcBit)
 	case jobTCF:
 		c.zeros = int(int64(j.speed.BitRate()) * int64(j.dur) / int64(time.Second))
-		c.img = newImageTx(j.speed, lvl, func() int {
+		// TCF always has the long training, the pages after it the short one.
+		c.v17TCF = t30.SpeedNone
+		if j.speed.Modulation() == t30.V17 {
+			c.v17TCF = j.speed
+		}
+		c.img = newImageTx(j.speed, lvl, false, func() int {
 			if c.zeros == 0 {
 				return v29.EndOfData
 			}
@@ -365,7 +372,7 @@ func (c *Core) startJob() {
 		})
 	case jobImage:
 		c.bits, c.bitPos = j.data, 0
-		c.img = newImageTx(j.speed, lvl, func() int {
+		c.img = newImageTx(j.speed, lvl, c.v17TCF == j.speed, func() int {
 			if c.bitPos >= 8*len(c.bits) {
 				return v29.EndOfData
 			}
@@ -399,7 +406,16 @@ func (c *Core) hdlcBit() int {
 	return b
 }
 
-func newImageTx(s t30.Speed, level float64, get func() int) imageTx {
+// newImageTx returns the image modem's transmitter; short asks V.17 for
+// its short training (the pages after a long-trained TCF at that speed).
+func newImageTx(s t30.Speed, level float64, short bool, get func() int) imageTx {
+	if s.Modulation() == t30.V17 {
+		t, err := v17.NewTx(v17.TxConfig{Rate: s.BitRate(), Level: level, ShortTrain: short, GetBit: get})
+		if err != nil {
+			panic(err) // checkSpeed let only valid rates in
+		}
+		return t
+	}
 	if s.Modulation() == t30.V29 {
 		t, err := v29.NewTx(v29.TxConfig{Rate: s.BitRate(), Level: level, GetBit: get})
 		if err != nil {
@@ -543,6 +559,12 @@ func (c *Core) newImageRx(s t30.Speed) imageRx {
 			c.endImage(true)
 		}
 	}
+	if s.Modulation() == t30.V17 {
+		r, _ := v17.NewRx(v17.RxConfig{Rate: s.BitRate(), CarrierOn: carrierOn, PutBit: c.putBit, Status: func(st v17.Status) {
+			status(st == v17.CarrierUp, st == v17.CarrierDown, st == v17.TrainingSucceeded, st == v17.TrainingFailed)
+		}})
+		return v17Rx{r}
+	}
 	if s.Modulation() == t30.V29 {
 		r, _ := v29.NewRx(v29.RxConfig{Rate: s.BitRate(), CarrierOn: carrierOn, PutBit: c.putBit, Status: func(st v29.Status) {
 			status(st == v29.CarrierUp, st == v29.CarrierDown, st == v29.TrainingSucceeded, st == v29.TrainingFailed)
@@ -554,6 +576,13 @@ func (c *Core) newImageRx(s t30.Speed) imageRx {
 	}})
 	return r
 }
+
+// v17Rx is the V.17 receiver between T.30 signals: after a successful
+// training it expects the short training of the pages that follow TCF
+// (and still takes a long one: a new TCF, or spandsp after CTC).
+type v17Rx struct{ *v17.Rx }
+
+func (r v17Rx) Reset() { r.Restart(true) }
 
 // What follows an image modem's training is told apart by its first bits:
 // ECM's 200 ms of HDLC flags (four in a row make the decoder report

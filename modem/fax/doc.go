@@ -1,8 +1,8 @@
 // Package fax is the audio fax terminal's modem: a t30.Modem that carries
 // a T.30 session over 8 kHz linear audio (a G.711 voice path), with the
 // pure-Go modems of package modem: V.21 channel 2 HDLC for control frames,
-// V.29 (9600, 7200) and V.27ter (4800, 2400) for TCF, non-ECM page data
-// and ECM frames, and the CNG and CED tones.
+// V.17 (14 400 to 7200), V.29 (9600, 7200) and V.27ter (4800, 2400) for
+// TCF, non-ECM page data and ECM frames, and the CNG and CED tones.
 //
 // # Layers
 //
@@ -30,7 +30,10 @@
 //   - V.21 bursts: 1 s of flags (t30.V21Preamble), the frames with their
 //     FCS, a closing flag, carrier off.
 //   - TCF: the image modem's training, then 1.5 s (the session's duration)
-//     of zeros. Pages: training, then the page's bits in line order (the
+//     of zeros. V.17 sends TCF with its long training and the pages and
+//     ECM blocks after a TCF at the same speed with its short one (as
+//     spandsp's T.30 expects); its receiver expects the short training
+//     after a successful one and still takes a long one. Pages: training, then the page's bits in line order (the
 //     first bit on the line is the least significant of the first octet).
 //     ECM: training, 200 ms of flags (t30.ECMFlags), the frames.
 //   - Each Send* is answered by one EventSendDone once its last sample is
@@ -65,9 +68,10 @@
 // can look like V.21 in part). The image receivers' carrier threshold is
 // −43 dBm0 (off at −46): a line noise floor must stay below that.
 //
-// Only V.29 and V.27ter exist: offer them alone in the session's
-// capabilities (Capabilities.Modems = ModemsV29|ModemsV27ter); a Send* at
-// a V.17 speed fails with ErrSpeed.
+// Every T.30 image speed exists (the session's fallback order V.17 →
+// V.29 → V.27ter applies on FTT); a Send* at SpeedNone fails with
+// ErrSpeed. After CTC (ECM) at an unchanged V.17 speed, T.30 asks for the
+// long training, but the core sends the short one (it does not see CTC).
 //
 // # RTP
 //
@@ -111,7 +115,6 @@
 //
 // # Not yet
 //
-// V.17 (no modem yet: never offered); V.8/ANSam; ptimes other than 20 ms.
-// faxkit.AudioMedia (root package) runs a call's session over a Modem and
-// an RTPLine.
+// V.8/ANSam; ptimes other than 20 ms. faxkit.AudioMedia (root package)
+// runs a call's session over a Modem and an RTPLine.
 package fax

@@ -43,7 +43,7 @@ func testDoc(pages, height int) *t30.BitmapDocument {
 	return d
 }
 
-// audioCaps offers what the audio modems have: V.29 and V.27ter, no V.17.
+// audioCaps offers modems and ECM (MMR only with ECM).
 func audioCaps(ecm bool, modems t30.ModemSet) *t30.Capabilities {
 	c := t30.DefaultCapabilities()
 	c.Modems = modems
@@ -123,7 +123,7 @@ func runCall(t testing.TB, spec callSpec) callOutcome {
 			t.Logf("page check: %d octets %+v %v head % x tail % x", len(data), q, err, data[:min(16, len(data))], data[max(0, len(data)-24):])
 		}
 		return q, err
-	}, LocalIdent: "+1 555 0199", Capabilities: audioCaps(spec.ecm, t30.ModemsV29|t30.ModemsV27ter),
+	}, LocalIdent: "+1 555 0199", Capabilities: audioCaps(spec.ecm, spec.modems),
 		OnPage: func(p t30.ReceivedPage) error { o.got = append(o.got, p); return nil }})
 	require.NoError(t, err)
 	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)

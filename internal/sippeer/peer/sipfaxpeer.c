@@ -28,6 +28,10 @@
  *     [-answer-delay MS]                  UAS: ring this long before the 200
  *     [-refresh-after N]                  after N fast-modem IFPs (mid-page),
  *                                         send a re-INVITE with identical SDP
+ *     [-session-expires S] [-min-se S]    RFC 4028 session timer (sofia's nua
+ *                                         negotiates it, and hangs up when a
+ *                                         refresh it awaits does not come)
+ *     [-refresher local|remote]           who refreshes (default: nua decides)
  *     [-bye first|wait]                   after phase E send BYE at once, or
  *                                         wait up to 3 s for the peer's
  *                                         (default: UAC first, UAS wait)
@@ -99,6 +103,7 @@ static struct {
     int uac, sending, t38_mode, sdp_both, bye_first, verbose;
     const char *to, *proxy, *reg, *user, *password, *ident;
     int reinvite_delay_ms, await_timeout_ms, refresh_after, answer_delay_ms;
+    int session_expires, min_se, refresher;
     double speedup, timeout_s;
     int version, max_datagram, ec_depth;
     double loss;
@@ -112,7 +117,7 @@ static struct {
     int registered, register_status, register_auth_tries;
     int call_up, call_ended, call_id_owner, invite_status, invite_auth_tries;
     int reinvite_pending, reinvite_is_refresh, reinvites_sent, reinvite_status;
-    int reinvites_received, reinvites_rejected, refresh_received, no_sdp_reinvites;
+    int reinvites_received, reinvites_rejected, refresh_received, no_sdp_reinvites, updates_received, refresh_mid_fax;
     int glare_491_received, glare_491_sent;
     int refresh_sent, refresh_status;
     int bye_sent, bye_received;
@@ -748,6 +753,8 @@ static void on_invite(nua_handle_t *nh, sip_t const *sip)
         if (g.media == MEDIA_T38 && g.local_t38 && reinvite) {
             /* A refresh: answer with our SDP unchanged. */
             g.refresh_received++;
+            if (g.t38_running && !g.phase_e_seen)
+                g.refresh_mid_fax++;
             set_remote(&o);
             nua_respond(nh, SIP_200_OK, SIPTAG_CONTENT_TYPE_STR("application/sdp"),
                         SIPTAG_PAYLOAD_STR(g.local_sdp), TAG_END());
@@ -881,6 +888,13 @@ static void callback(nua_event_t event, int status, char const *phrase, nua_t *n
         }
         on_call_up();
         break;
+    case nua_i_update:
+        /* nua answers it (a session refresh, RFC 4028) */
+        g.updates_received++;
+        g.refresh_received++;
+        if (g.t38_running && !g.phase_e_seen)
+            g.refresh_mid_fax++;
+        break;
     case nua_i_bye:
         g.bye_received = 1;
         g.call_ended = 1;
@@ -952,7 +966,7 @@ static void report(void)
            "\"bye_received\":%s,\"t38_switch_ms\":%d,\"t38_version\":%d,\"remote_max_datagram\":%d,"
            "\"rtp_sent\":%ld,\"rtp_received\":%ld,\"packets_sent\":%ld,\"packets_dropped\":%ld,"
            "\"packets_received\":%ld,\"ifp_recovered\":%ld,\"ifp_lost\":%ld,\"duplicates\":%ld,"
-           "\"virtual_ms\":%ld,\"remote_ident\":",
+           "\"virtual_ms\":%ld,\"updates_received\":%d,\"refresh_mid_fax\":%d,\"remote_ident\":",
            g.exit_code, g.sending ? st.pages_tx : st.pages_rx, st.bit_rate,
            st.error_correcting_mode ? "true" : "false",
            g.media == MEDIA_T38 ? "t38" : g.media == MEDIA_AUDIO ? "audio" : "none", g.invite_status,
@@ -961,7 +975,7 @@ static void report(void)
            g.refresh_received, g.bye_sent ? "true" : "false", g.bye_received ? "true" : "false", g.t38_switch_ms,
            g.remote_version < g.version ? g.remote_version : g.version, g.remote_max_datagram, g.rtp_sent,
            g.rtp_received, g.packets_sent, g.packets_dropped, g.packets_received, g.ifp_recovered, g.ifp_lost,
-           g.duplicates, g.ticks * 20);
+           g.duplicates, g.ticks * 20, g.updates_received, g.refresh_mid_fax);
     json_string(t30_get_rx_ident(g.t30) ? t30_get_rx_ident(g.t30) : "");
     printf("}\n");
     fflush(stdout);
@@ -1006,6 +1020,11 @@ int main(int argc, char **argv)
         else if (OPT("-sdp-style")) style = v;
         else if (OPT("-refresh-after")) g.refresh_after = atoi(v);
         else if (OPT("-answer-delay")) g.answer_delay_ms = atoi(v);
+        else if (OPT("-session-expires")) g.session_expires = atoi(v);
+        else if (OPT("-min-se")) g.min_se = atoi(v);
+        else if (OPT("-refresher")) g.refresher = strcmp(v, "local") == 0 ? nua_local_refresher
+                                                  : strcmp(v, "remote") == 0 ? nua_remote_refresher
+                                                                            : nua_no_refresher;
         else if (OPT("-bye")) bye = v;
         else if (OPT("-version")) g.version = atoi(v);
         else if (OPT("-max-datagram")) g.max_datagram = atoi(v);
@@ -1090,7 +1109,10 @@ int main(int argc, char **argv)
     g.nua = nua_create(g.root, callback, NULL, NUTAG_URL(url), NUTAG_MEDIA_ENABLE(0),
                        NUTAG_OUTBOUND("no-outbound no-validate no-natify no-options-keepalive"),
                        TAG_IF(g.proxy, NUTAG_PROXY(g.proxy)), TAG_IF(g.user, NUTAG_M_USERNAME(g.user)),
-                       SIPTAG_USER_AGENT_STR("faxkit-sipfaxpeer (sofia-sip)"), TAG_END());
+                       SIPTAG_USER_AGENT_STR("faxkit-sipfaxpeer (sofia-sip)"),
+                       TAG_IF(g.session_expires, NUTAG_SESSION_TIMER(g.session_expires)),
+                       TAG_IF(g.min_se, NUTAG_MIN_SE(g.min_se)),
+                       TAG_IF(g.refresher, NUTAG_SESSION_REFRESHER(g.refresher)), TAG_END());
     if (!g.nua)
         die("nua_create on %s failed (port in use?)", url);
     su_wait_create(&w_rtp, g.rtp_sock, SU_WAIT_IN);
