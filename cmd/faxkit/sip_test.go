@@ -583,3 +583,34 @@ func TestBinarySIPByeMidFax(t *testing.T) {
 	require.Contains(t, m["error"], "the far end hung up (SIP BYE) before the fax ended")
 	require.Less(t, p.took, 10*time.Second)
 }
+
+// TestBinarySIPDispatcher: scale-out as operators do it: two receivers
+// behind Kamailio's dispatcher, two senders calling the one address at
+// once; each receiver answers one call, and both faxes arrive intact.
+func TestBinarySIPDispatcher(t *testing.T) {
+	a, b := freePort(t), freePort(t)
+	k := sippeer.StartKamailio(t, sippeer.KamailioConfig{Dispatch: []string{"sip:" + a, "sip:" + b}})
+	in, pages := letterTIFF(t, 1, nil)
+	dir := t.TempDir()
+	var recvs []*started
+	for i, addr := range []string{a, b} {
+		recvs = append(recvs, startCLI(t, "receive", "-sip-local", addr, "-json", "-pace=false", "-timeout", "40s",
+			"-o", filepath.Join(dir, fmt.Sprintf("rx%d.tif", i))))
+		waitBound(t, addr)
+	}
+	var sends []*started
+	for range 2 {
+		sends = append(sends, startCLI(t, "send", "-to", k.URI("dispatch"), "-json", "-pace=false", "-timeout", "40s", in))
+	}
+	for _, s := range sends {
+		checkSIPJSON(t, s.wait(t, 45*time.Second))
+	}
+	for i, r := range recvs {
+		checkSIPJSON(t, r.wait(t, 45*time.Second))
+		got, _ := bitmapsOf(t, filepath.Join(dir, fmt.Sprintf("rx%d.tif", i)))
+		require.Len(t, got, 1)
+		require.True(t, pages[0].Equal(got[0]))
+	}
+	require.True(t, k.WaitLog("faxkit-kamailio: dispatched to sip:"+a, 2*time.Second))
+	require.True(t, k.WaitLog("faxkit-kamailio: dispatched to sip:"+b, 2*time.Second))
+}
