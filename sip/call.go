@@ -56,6 +56,29 @@ type Media struct {
 	// datagrams of at most sdp.NormalizeMaxDatagram(T38.MaxDatagram)
 	// octets.
 	T38 *sdp.T38Params
+
+	// AudioFax (Kind audio) hands the audio path to the application's
+	// audio fax modem: the call stays in audio (the policy is off, T.38
+	// was refused or not answered in time with Config.AudioFallback, or
+	// await with AudioFallback, where the fax starts at once and moves to
+	// T.38 if the peer asks). The sip package has stopped its own audio
+	// leg and no longer reads or writes Conn: the application runs G.711
+	// RTP on it to Remote with codec Audio.Codec (payload type
+	// Audio.Codec.PT) in PTime packets, continuing Stream. Without
+	// AudioFax an audio Media is the pre-switch leg, which the sip package
+	// runs itself (silence or CNG out, tone detection): the application
+	// must not use Conn then. A T.38 Media after an audio fax has begun
+	// comes on a socket of its own (hand the running fax over, e.g.
+	// faxkit's Call.SwapMedia).
+	AudioFax bool
+	// PTime is the packet time to send (AudioFax): 20 ms (what fax over
+	// G.711 uses; RFC 3551's default).
+	PTime time.Duration
+	// Stream (AudioFax) continues the RTP stream the pre-switch leg sent:
+	// the same SSRC, the next sequence number and a timestamp advanced by
+	// the time since its last packet. Nil when the leg sent nothing (a
+	// new stream starts at random values).
+	Stream *RTPStream
 }
 
 type evKind uint8
@@ -94,6 +117,7 @@ type Call struct {
 	to      URI
 	from    URI
 	mc      *mediaConn
+	t38c    *mediaConn // T.38's own socket once an audio fax runs on mc
 	dcs     *sipgo.DialogClientSession
 	dss     *sipgo.DialogServerSession
 	machine machine
@@ -218,6 +242,9 @@ func (c *Call) finish(r Result) {
 	c.endOnce.Do(func() {
 		c.result.Store(uint32(r))
 		c.mc.Close()
+		if c.t38c != nil {
+			c.t38c.Close()
+		}
 		c.e.unregister(c)
 		close(c.media)
 		close(c.done)
@@ -326,7 +353,7 @@ func (c *Call) run(ackAt time.Time, sent, remote *sdp.Session, neg sdp.Negotiate
 		for _, a := range acts {
 			switch a.kind {
 			case actMedia:
-				c.applyMedia(a.media, log)
+				c.applyMedia(a.media, a.audioFax, log)
 			case actReinvite:
 				log.Debug("sip re-INVITE sent", "kind", sdp.KindT38)
 				ctx, cancel := context.WithTimeout(context.Background(), c.machine.cfg.switchTimeout+time.Second)
@@ -653,12 +680,17 @@ func (c *Call) writeInDialog(req *sip.Request) {
 	}
 }
 
-func (c *Call) applyMedia(n sdp.Negotiated, log *slog.Logger) {
+func (c *Call) applyMedia(n sdp.Negotiated, audioFax bool, log *slog.Logger) {
 	m := Media{Kind: n.Kind(), Conn: c.mc}
 	switch {
 	case n.T38 != nil:
 		c.mc.stopAudio()
-		c.mc.setRemote(n.T38.Remote, true)
+		mc := c.mc
+		if c.t38c != nil {
+			mc = c.t38c
+		}
+		mc.setRemote(n.T38.Remote, true)
+		m.Conn = mc
 		m.Remote = net.UDPAddrFromAddrPort(n.T38.Remote)
 		p := n.T38.Params
 		m.T38 = &p
@@ -667,9 +699,23 @@ func (c *Call) applyMedia(n sdp.Negotiated, log *slog.Logger) {
 		m.Remote = net.UDPAddrFromAddrPort(n.Audio.Remote)
 		a := *n.Audio
 		m.Audio = &a
-		c.mc.startAudio(a, c.role == RoleCaller, func(t Tone) { c.post(callEvent{kind: evTone, tone: t}) })
+		if !audioFax {
+			c.mc.startAudio(a, c.role == RoleCaller, func(t Tone) { c.post(callEvent{kind: evTone, tone: t}) })
+			break
+		}
+		c.mc.stopAudio()
+		m.AudioFax, m.PTime, m.Stream = true, 20*time.Millisecond, c.mc.nextStream(time.Now())
+		if c.t38c == nil && c.machine.cfg.policy != PolicyOff {
+			// T.38, if the peer asks for it now, on a socket of its own:
+			// the audio fax keeps reading this one until it hands over.
+			if t, err := newMediaConn(c.e.cfg.MediaAddr); err == nil {
+				t.onFirstT38 = c.firstT38
+				c.t38c = t
+				c.machine.setT38Port(t.port())
+			}
+		}
 	}
-	log.Debug("sip media", "kind", m.Kind)
+	log.Debug("sip media", "kind", m.Kind, "audio_fax", m.AudioFax)
 	select {
 	case c.media <- m:
 	default:

@@ -272,7 +272,14 @@ type Attempt struct {
 	Coding     string    `json:"coding,omitempty"`
 	ECM        bool      `json:"ecm"`
 	DurationMS int64     `json:"duration_ms"`
-	recordDoc  string
+	// FirstPage, MaxBitRate and ECMDisabled are the retry ladder's plan
+	// for the attempt: the page it started from (a partial delivery is
+	// resent from the first page not confirmed), the bit rate cap after
+	// a training failure, ECM turned off after an ECM failure.
+	FirstPage   int  `json:"first_page"`
+	MaxBitRate  int  `json:"max_bit_rate,omitempty"`
+	ECMDisabled bool `json:"ecm_disabled,omitempty"`
+	recordDoc   string
 }
 
 var e164 = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
@@ -518,7 +525,7 @@ func (s *Service) status(ctx context.Context, id string) (FaxStatus, error) {
 }
 
 func (s *Service) attempts(ctx context.Context, id string) ([]Attempt, error) {
-	rows, err := s.db.query(ctx, `SELECT n, started, finished, result, code, pages, bit_rate, coding, ecm, duration_ms, record_doc FROM attempts WHERE fax_id = ? ORDER BY n`, id)
+	rows, err := s.db.query(ctx, `SELECT n, started, finished, result, code, pages, bit_rate, coding, ecm, duration_ms, record_doc, first_page, max_rate, ecm_off FROM attempts WHERE fax_id = ? ORDER BY n`, id)
 	if err != nil {
 		return nil, err
 	}
@@ -527,11 +534,12 @@ func (s *Service) attempts(ctx context.Context, id string) ([]Attempt, error) {
 	for rows.Next() {
 		var a Attempt
 		var st, fin int64
-		var ecm int
-		if err := rows.Scan(&a.N, &st, &fin, &a.Result, &a.ResultCode, &a.Pages, &a.BitRate, &a.Coding, &ecm, &a.DurationMS, &a.recordDoc); err != nil {
+		var ecm, ecmOff int
+		if err := rows.Scan(&a.N, &st, &fin, &a.Result, &a.ResultCode, &a.Pages, &a.BitRate, &a.Coding, &ecm, &a.DurationMS, &a.recordDoc,
+			&a.FirstPage, &a.MaxBitRate, &ecmOff); err != nil {
 			return nil, err
 		}
-		a.Started, a.ECM = time.Unix(0, st).UTC(), ecm != 0
+		a.Started, a.ECM, a.ECMDisabled = time.Unix(0, st).UTC(), ecm != 0, ecmOff != 0
 		if fin != 0 {
 			a.Finished = time.Unix(0, fin).UTC()
 			a.ResultText = resultText(a.ResultCode, a.Result)

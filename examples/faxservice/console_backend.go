@@ -249,9 +249,7 @@ func (b *consoleBackend) List(ctx context.Context, u console.User, src, directio
 	var fs []console.Fax
 	for _, st := range out.Faxes {
 		f := toConsoleFax(st)
-		if direction == "outbound" {
-			b.meta(ctx, u, src, &f)
-		}
+		b.meta(ctx, u, src, &f) // the number, or the sender's ident (audited)
 		fs = append(fs, f)
 	}
 	return fs, nil

@@ -294,6 +294,7 @@ type claim struct {
 	attempt int
 	owner   string
 	peer    string
+	plan    attemptPlan // set by runJob
 }
 
 func (s *Service) claimJob(ctx context.Context) (claim, bool, error) {
@@ -364,11 +365,10 @@ var errLeaseLost = errors.New("lease lost")
 
 func (s *Service) runJob(ctx context.Context, c claim) {
 	// Recovery: what did the previous attempt achieve?
-	var pages, status string
-	var nPages, prevPages, prevFinished int64
-	err := s.db.queryRow(ctx, `SELECT f.status, f.pages, COALESCE(a.pages, 0), COALESCE(a.finished, 1) FROM faxes f
-		LEFT JOIN attempts a ON a.fax_id = f.id AND a.n = ? WHERE f.id = ?`, c.attempt-1, c.fax).Scan(&status, &nPages, &prevPages, &prevFinished)
-	_ = pages
+	var status string
+	var nPages, sentPages, prevFinished int64
+	err := s.db.queryRow(ctx, `SELECT f.status, f.pages, f.pages_sent, COALESCE(a.finished, 1) FROM faxes f
+		LEFT JOIN attempts a ON a.fax_id = f.id AND a.n = ? WHERE f.id = ?`, c.attempt-1, c.fax).Scan(&status, &nPages, &sentPages, &prevFinished)
 	if err != nil {
 		s.logger.Error("queue: job without fax", "err", err)
 		return
@@ -380,13 +380,13 @@ func (s *Service) runJob(ctx context.Context, c claim) {
 		})
 		return
 	}
-	if prevFinished == 0 && prevPages >= nPages && nPages > 0 {
+	if prevFinished == 0 && sentPages >= nPages && nPages > 0 {
 		// The instance died after the receiver confirmed the last page.
 		s.fenced(ctx, c, func(tx *Tx) error {
 			tx.exec(ctx, `UPDATE attempts SET finished = ?, result = 'ok', code = ? WHERE fax_id = ? AND n = ?`, s.now().UnixNano(), int(t30.ResultOK), c.fax, c.attempt-1)
 			tx.exec(ctx, `UPDATE jobs SET state = 'done' WHERE fax_id = ?`, c.fax)
-			tx.exec(ctx, `UPDATE faxes SET status = ?, result = 'ok', pages_sent = ?, finished = ?, updated = ? WHERE id = ?`,
-				statusDelivered, prevPages, s.now().UnixNano(), s.now().UnixNano(), c.fax)
+			tx.exec(ctx, `UPDATE faxes SET status = ?, result = 'ok', finished = ?, updated = ? WHERE id = ?`,
+				statusDelivered, s.now().UnixNano(), s.now().UnixNano(), c.fax)
 			return s.addEvent(ctx, tx, c.fax, "fax.delivered")
 		})
 		s.audit(ctx, phi.Event{Principal: c.owner, Action: phi.ActionSend, Document: c.fax, Source: "queue:" + s.cfg.Instance,
@@ -397,9 +397,16 @@ func (s *Service) runJob(ctx context.Context, c claim) {
 		s.db.exec(ctx, `UPDATE attempts SET finished = ?, result = ?, code = ? WHERE fax_id = ? AND n = ?`,
 			s.now().UnixNano(), resultInterrupted, int(t30.ResultInProgress), c.fax, c.attempt-1)
 	}
+	plan := s.planFor(ctx, c.fax, c.attempt)
+	c.plan = plan
 	start := s.now()
 	err = s.fenced(ctx, c, func(tx *Tx) error {
-		if _, err := tx.exec(ctx, `INSERT INTO attempts (fax_id, n, instance, started) VALUES (?, ?, ?, ?)`, c.fax, c.attempt, s.cfg.Instance, start.UnixNano()); err != nil {
+		ecmOff := 0
+		if plan.ECMOff {
+			ecmOff = 1
+		}
+		if _, err := tx.exec(ctx, `INSERT INTO attempts (fax_id, n, instance, started, first_page, max_rate, ecm_off) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			c.fax, c.attempt, s.cfg.Instance, start.UnixNano(), plan.FirstPage, plan.MaxRate, ecmOff); err != nil {
 			return err
 		}
 		if _, err := tx.exec(ctx, `UPDATE faxes SET status = ?, attempts = ?, updated = ? WHERE id = ?`, statusSending, c.attempt, start.UnixNano(), c.fax); err != nil {
@@ -418,16 +425,21 @@ func (s *Service) runJob(ctx context.Context, c claim) {
 		defer close(hbDone)
 		s.heartbeat(callCtx, c, cancel)
 	}()
+	// Each page the receiver confirms is written as it happens: the
+	// attempt's count, and the fax's leading run over all attempts.
 	confirmed := make(chan int, 64)
 	progDone := make(chan struct{})
 	go func() {
 		defer close(progDone)
+		var nums []int
 		for n := range confirmed {
-			s.db.exec(context.WithoutCancel(ctx), `UPDATE attempts SET pages = ? WHERE fax_id = ? AND n = ?`, n, c.fax, c.attempt)
-			s.db.exec(context.WithoutCancel(ctx), `UPDATE faxes SET pages_sent = ? WHERE id = ?`, n, c.fax)
+			nums = append(nums, n)
+			through := plan.FirstPage - 1 + leadingRun(nums)
+			s.db.exec(context.WithoutCancel(ctx), `UPDATE attempts SET pages = ? WHERE fax_id = ? AND n = ?`, len(nums), c.fax, c.attempt)
+			s.db.exec(context.WithoutCancel(ctx), `UPDATE faxes SET pages_sent = ? WHERE id = ? AND pages_sent < ?`, through, c.fax, through)
 		}
 	}()
-	rep, sendErr := s.sendFax(callCtx, c, confirmed)
+	rep, sendErr := s.sendFax(callCtx, c, plan, confirmed)
 	close(confirmed)
 	<-progDone
 	cancel()
@@ -467,7 +479,7 @@ func (s *Service) heartbeat(ctx context.Context, c claim, cancel func()) {
 
 // sendFax opens the sealed document (as its owner: the read is guarded and
 // audited) and calls the peer.
-func (s *Service) sendFax(ctx context.Context, c claim, confirmed chan<- int) (faxkit.Report, error) {
+func (s *Service) sendFax(ctx context.Context, c claim, plan attemptPlan, confirmed chan<- int) (faxkit.Report, error) {
 	s.loadGrants(ctx, c.fax)
 	who := phi.Principal{ID: c.owner, Roles: []phi.Role{phi.RoleSender}}
 	rd, err := s.guard.Open(ctx, who, "queue:"+s.cfg.Instance, c.fax)
@@ -488,6 +500,9 @@ func (s *Service) sendFax(ctx context.Context, c claim, confirmed chan<- int) (f
 	if err != nil {
 		return faxkit.Report{}, err
 	}
+	if skip := plan.FirstPage - 1; skip > 0 && skip < doc.NumPages() {
+		doc = fromPage{Document: doc, skip: skip}
+	}
 	peer, err := net.ResolveUDPAddr("udp", c.peer)
 	if err != nil {
 		return faxkit.Report{}, err
@@ -501,26 +516,18 @@ func (s *Service) sendFax(ctx context.Context, c claim, confirmed chan<- int) (f
 	}
 	defer conn.Close()
 	opts := s.fax
-	// Retry ladder: a training failure is retried at a lower rate, an
-	// ECM failure without ECM.
-	if c.attempt > 1 {
-		var prev string
-		s.db.queryRow(ctx, `SELECT result FROM attempts WHERE fax_id = ? AND n = ?`, c.fax, c.attempt-1).Scan(&prev)
-		switch prev {
-		case "training-failed":
-			opts.Fax.MaxBitRate = 9600
-		case "ecm-failure":
-			opts.Fax.DisableECM = true
-		}
+	// The retry ladder's plan (retry.go).
+	if plan.MaxRate > 0 {
+		opts.Fax.MaxBitRate = plan.MaxRate
 	}
-	pages := 0
+	opts.Fax.DisableECM = plan.ECMOff
 	opts.OnEvent = func(e faxkit.Event) {
 		if e.Record.Kind == t30.RecordPageSent {
-			// Handed to the progress writer; the channel has room for
-			// 64 pages so the call never waits on the database.
-			pages++
+			// Handed to the progress writer (the page's number in this
+			// attempt); the channel has room for 64 pages so the call
+			// never waits on the database.
 			select {
-			case confirmed <- pages:
+			case confirmed <- e.Record.Page:
 			default:
 			}
 		}
@@ -615,8 +622,13 @@ func (s *Service) finishAttempt(ctx context.Context, c claim, rep faxkit.Report,
 		if status == statusQueued {
 			fin = 0
 		}
-		if _, err := tx.exec(ctx, `UPDATE faxes SET status = ?, result = ?, pages_sent = ?, updated = ?, finished = ? WHERE id = ?`,
-			status, result, rep.Pages, now.UnixNano(), fin, c.fax); err != nil {
+		var nums []int
+		for _, p := range rep.PageStats {
+			nums = append(nums, p.Number)
+		}
+		through := c.plan.FirstPage - 1 + leadingRun(nums)
+		if _, err := tx.exec(ctx, `UPDATE faxes SET status = ?, result = ?, pages_sent = CASE WHEN pages_sent > ? THEN pages_sent ELSE ? END, updated = ?, finished = ? WHERE id = ?`,
+			status, result, through, through, now.UnixNano(), fin, c.fax); err != nil {
 			return err
 		}
 		return s.addEvent(ctx, tx, c.fax, event)

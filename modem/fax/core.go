@@ -110,9 +110,13 @@ type Core struct {
 	rxMode  int // 0 undecided, 1 raw data (TCF, non-ECM page), 2 HDLC (ECM), 3 after the data
 	rxBits  int // zeros in a row while undecided
 	held    int // ones held back in raw mode
-	octet   byte
-	nbit    int
-	data    []byte // octets of this block
+	// raw mode's end detection: only zeros so far (TCF), a page's RTC
+	// seen; the EOLs in a row, with the zeros and bits since the last
+	eols, zrun, eolGap int
+	onlyZeros, rtc     bool
+	octet              byte
+	nbit               int
+	data               []byte // octets of this block
 
 	events []t30.Event
 	hung   bool
@@ -183,6 +187,10 @@ func (c *Core) SendFrames(s t30.Speed, frames [][]byte) error {
 	fs := make([][]byte, len(frames))
 	for i, f := range frames {
 		fs[i] = append([]byte(nil), f...)
+		if s == t30.SpeedNone && len(f) > 2 && t30.FCF(f[2]&0xfe) == t30.FCFCTC {
+			// After CTC the image modem trains long again (T.30 Annex A).
+			c.v17TCF = t30.SpeedNone
+		}
 	}
 	return c.push(job{kind: jobFrames, speed: s, frames: fs})
 }
@@ -610,26 +618,35 @@ func (c *Core) putBit(b int) {
 		}
 		if c.rxBits++; c.rxBits == zeroRun {
 			c.rxMode = 1
+			c.onlyZeros, c.rtc, c.eols, c.zrun, c.eolGap = true, false, 0, zeroRun, 0
 			for range zeroRun {
 				c.rawBit(0)
 			}
 		}
 	case 1:
-		// Ones are held back: a run of tailOnes of them is the
-		// transmitter's closing ones (V.29 and V.27ter send 32 symbols of
-		// scrambled ones after the data), and what follows until the
-		// carrier is seen to drop is the noise of the dying signal, which
-		// is not delivered.
-		if b != 0 {
+		c.trackEOL(b)
+		// Once the data can have ended (TCF: nothing but zeros so far; a
+		// page: its RTC has gone by), ones are held back: a run of
+		// tailOnes of them is the transmitter's closing ones (V.29 and
+		// V.27ter send 32 symbols of scrambled ones after the data), and
+		// what follows until the carrier is seen to drop is the noise of
+		// the dying signal, which is not delivered. Before that, ones are
+		// page data: T.4 MR codes a row like the one above it as a "1"
+		// per changing element (V0), so a page has runs of ones as long
+		// as a row has changes.
+		if b != 0 && (c.onlyZeros || c.rtc) {
 			if c.held++; c.held == tailOnes {
 				c.rxMode = 3
 			}
 			return
 		}
+		if c.held > 0 || b != 0 {
+			c.onlyZeros = false
+		}
 		for ; c.held > 0; c.held-- {
 			c.rawBit(1)
 		}
-		c.rawBit(0)
+		c.rawBit(b)
 	case 2:
 		// Fifteen ones in a row are no frame and no flag: the closing
 		// ones of the image modem; the dying carrier after them would
@@ -652,6 +669,39 @@ func (c *Core) putBit(b int) {
 			c.emit(t30.Event{Kind: t30.EventFrameBad})
 		}
 	}
+}
+
+// rtcEOLs is how many EOLs in a row are taken as a page's RTC (T.4
+// 4.1.4: six; allowing for damage to some of them). No two EOLs follow
+// each other elsewhere: every coded row has at least one code word.
+const rtcEOLs = 3
+
+// trackEOL counts consecutive EOLs (eleven or more zeros, then a one; in
+// MR each followed by its one-bit tag) in raw data.
+func (c *Core) trackEOL(b int) {
+	if b == 0 {
+		c.zrun++
+		return
+	}
+	if c.zrun >= 11 {
+		// An EOL: consecutive with the last one if at most a tag bit lay
+		// between them.
+		if c.eolGap <= 1 && c.eols > 0 {
+			c.eols++
+		} else {
+			c.eols = 1
+		}
+		c.eolGap = 0
+		if c.eols >= rtcEOLs {
+			c.rtc = true
+		}
+	} else {
+		c.eolGap += c.zrun + 1
+		if c.eolGap > 1 {
+			c.eols = 0
+		}
+	}
+	c.zrun = 0
 }
 
 func (c *Core) rawBit(b int) {

@@ -57,8 +57,11 @@
 //     (V.27ter hands over the end of its training) are dropped, so data
 //     arrives aligned as sent; TCF is judged by the session as T.30 asks
 //     (an unbroken run of zeros). The closing ones of the transmitter end
-//     the data (40 ones in a row: T.4 code never has them; in ECM, 15),
-//     so the dying carrier's noise is never delivered;
+//     the data (40 ones in a row once the data can have ended: in TCF,
+//     all zeros, at once; in a page only after its RTC, since T.4 MR
+//     codes a row like the one above it with a one per change and so
+//     has long runs of ones; in ECM, 15), so the dying carrier's noise
+//     is never delivered;
 //   - EventCarrierDown when the image carrier drops.
 //
 // V.21 events are ignored while the image receiver is trained (its signal
@@ -67,13 +70,16 @@
 //
 // Every T.30 image speed exists (the session's fallback order V.17 →
 // V.29 → V.27ter applies on FTT); a Send* at SpeedNone fails with
-// ErrSpeed. After CTC (ECM) at an unchanged V.17 speed, T.30 asks for the
-// long training, but the core sends the short one (it does not see CTC).
+// ErrSpeed. After it sends CTC (ECM), the next V.17 burst has the long
+// training again, as T.30 asks.
 //
 // # RTP
 //
 // RTPLine is a Line over G.711 RTP: 20 ms PCMU or PCMA packets, sequence
-// numbers and timestamps continuous from random starts for the whole call,
+// numbers and timestamps continuous for the whole call (from random starts,
+// or continuing a stream already running: RTPConfig.Start), paced on a
+// fixed schedule of an injectable clock (a late wake-up is caught up, never
+// skipped, so the samples sent keep pace with the clock),
 // a fixed JitterBuffer (60 ms by default; no adaptation, no concealment)
 // counting missing, late, duplicate and overflowing packets. A missing
 // block is not played as silence: ReadBlock reports it lost and the Core
@@ -109,8 +115,8 @@
 //
 // # Not yet
 //
-// V.8/ANSam; the faxkit.Call media
-// and the CLI's -media audio (they live in the root package and cmd); the
-// RTP line's ticker is the system clock (no injectable clock: tests use
-// the lockstep Terminal or synctest instead).
+// V.8/ANSam; ptimes other than 20 ms.
+// faxkit.AudioMedia (root package) runs a call's session over a Modem and
+// an RTPLine. The RTP line's ticker is the system clock (no injectable
+// clock: tests use the lockstep Terminal or synctest instead).
 package fax
