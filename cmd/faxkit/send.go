@@ -78,8 +78,8 @@ type callFlags struct {
 	rtpPT         uint
 	trace         bool
 	traceJSON     string
-	media         string // -media: t38 or audio (SIP-less calls)
-	codec         string // -codec: pcmu or pcma
+	media         string          // -media: t38 or audio (SIP-less calls)
+	codec         string          // -codec: pcmu or pcma
 	set           map[string]bool // flags given on the command line (see parsed)
 }
 
