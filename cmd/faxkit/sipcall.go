@@ -51,12 +51,14 @@ SIP-less T.38 to -remote):
                         auto     accept the peer's re-INVITE; request T.38 ourselves
                                  after 3 s, or at once on hearing CED or V.21
                         request  send the re-INVITE to T.38 once the call is up
-                        await    wait for the peer's re-INVITE (35 s)
+                        await    wait for the peer's re-INVITE (35 s, then the call
+                                 ends "t38-not-offered"; no audio fax)
                         offer    offer T.38 beside audio in the INVITE
                         off      audio fax only (G.711: faxkit's own modems); T.38
                                  offers are refused with 488
-                      a T.38 switch refused (488/415) or unanswered for 5 s leaves
-                      the call in audio, and the fax goes on as an audio fax
+                      with auto, request and offer, a T.38 switch refused (488/415)
+                      or unanswered for 5 s leaves the call in audio, and the fax
+                      goes on as an audio fax
   -codec pcmu|pcma    the G.711 codec offered first (default pcmu)
   -sip-tls-ca FILE    with tls: PEM CA certificates that verify the peer
                       (default: the system's)
@@ -79,10 +81,11 @@ SIP-less T.38 on -local):
   -sip-user NAME      user for digest authentication, and the Contact user
   -sip-password-file FILE    file holding the digest password (first line)
   -t38 POLICY         auto (default: request T.38 as soon as the call is up),
-                      request, await (start as an audio fax and move to T.38 when
-                      the caller's re-INVITE comes) or off (audio fax only; T.38
-                      offers are refused with 488). A refused or unanswered
-                      switch leaves the call in audio, as an audio fax
+                      request, await (wait 35 s for the caller's re-INVITE, then
+                      end "t38-not-offered"; no audio fax) or off (audio fax only;
+                      T.38 offers are refused with 488). With auto and request, a
+                      refused or unanswered switch leaves the call in audio, as
+                      an audio fax
   -codec pcmu|pcma    the G.711 codec offered first (default pcmu)
   -sip-tls-cert FILE, -sip-tls-key FILE   with tls: the listener's certificate
                       and key (PEM; required)
@@ -344,8 +347,11 @@ func (s *sipFlags) check(f *callFlags, send bool) (*sipSetup, error) {
 		return nil, usagef("-media is for calls without SIP; over SIP the media follows -t38 (off: an audio fax from the start)")
 	}
 	// faxkit has an audio fax modem: a call whose switch to T.38 fails
-	// goes on as an audio fax, and -t38 off is one from the start.
-	cfg := sip.Config{Transport: transport, Policy: pol, UserAgent: "faxkit", AudioFallback: true}
+	// goes on as an audio fax, and -t38 off is one from the start. With
+	// await the call waits for the peer's T.38 as the contract says (with
+	// AudioFallback package sip would start an audio fax at once, whose
+	// CED then delays the move to T.38 by some 3 s).
+	cfg := sip.Config{Transport: transport, Policy: pol, UserAgent: "faxkit", AudioFallback: pol != sip.PolicyAwait}
 	switch strings.ToLower(f.codec) {
 	case "pcmu":
 		cfg.Codecs = []sdp.Codec{sdp.PCMU, sdp.PCMA}
