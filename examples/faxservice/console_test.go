@@ -49,8 +49,10 @@ type consoleEnv struct {
 }
 
 func newConsoleEnv(t *testing.T) *consoleEnv {
+	// Idle workers poll the database: rarely here (an enqueue wakes them
+	// at once), since SQLite under -race is what slows this test most.
 	cfg := Config{Dir: t.TempDir(), Inbound: []Inbound{{Addr: "127.0.0.1:0", DID: testDID}}, Unpaced: true,
-		PasswordIterations: 1000, PollInterval: Duration(50 * time.Millisecond), Instance: "test",
+		PasswordIterations: 1000, PollInterval: Duration(2 * time.Second), Workers: 1, Instance: "test",
 		RetryDelays: []Duration{Duration(100 * time.Millisecond)}, CallTimeout: Duration(time.Minute)}
 	svc, err := openService(context.Background(), cfg, slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
@@ -170,8 +172,27 @@ func (b *browser) text(sel string) string {
 // submit clicks sel and waits for want on the next page.
 func (b *browser) submit(sel, want string) {
 	b.t.Helper()
-	b.do(chromedp.Click(chromedp.CSS(sel)), chromedp.WaitVisible(chromedp.CSS(want)))
+	// A mark on the old document tells the next one apart.
+	_, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](`window.faxkitOld = true`))
+	require.NoError(b.t, err)
+	b.do(chromedp.Click(chromedp.CSS(sel)))
+	b.waitFor(fmt.Sprintf(`!window.faxkitOld && document.readyState === "complete" && !!document.querySelector(%q)`, want), "after "+sel+", "+want)
 	b.noteTitle()
+}
+
+// waitFor evaluates cond until it is true; evaluation errors while a
+// navigation replaces the document are retried.
+func (b *browser) waitFor(cond, what string) {
+	b.t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		ok, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](cond))
+		if err == nil && ok {
+			return
+		}
+		require.True(b.t, time.Now().Before(deadline) && b.ctx.Err() == nil, "%s: %v", what, err)
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 func (b *browser) location() string {
