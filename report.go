@@ -70,9 +70,26 @@ type PageStats struct {
 	Bytes int
 	// BadRows and LongestBadRun count damaged rows (receiving).
 	BadRows, LongestBadRun int
+	// RowsUncertain (receiving, non-ECM) is set when page data was lost
+	// on the way without a way to tell how many rows it held: Rows may
+	// differ from what was sent, and the rows after the loss may be out
+	// of place (t30.PageQuality.RowsUncertain). A sender that cuts its
+	// data in whole rows per packet, as faxkit does, lets the receiver
+	// keep the count.
+	RowsUncertain bool
 	// At is when the page was confirmed (sending) or accepted
 	// (receiving), from the start of the call.
 	At time.Duration
+	// Modem is the image modem the page went at ("V.29", "V.27ter",
+	// "V.17").
+	Modem string
+	// PPRs counts the partial page requests of this page (ECM: each asks
+	// for the damaged frames again); FramesResent the ECM frames sent
+	// again (sending).
+	PPRs, FramesResent int
+	// Signal is what an audio path's receiver measured of the page
+	// (receiving on audio); nil otherwise.
+	Signal *SignalStats
 }
 
 // LogValue implements slog.LogValuer without revealing PHI.

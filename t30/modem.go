@@ -46,6 +46,10 @@ type Event struct {
 	Kind  EventKind
 	Data  []byte
 	Speed Speed // EventCarrierUp: the image modem, SpeedNone for V.21
+	// Uncertain (EventData, non-ECM page data): page data was lost on
+	// the way and the rows in its place are a guess, so the page's row
+	// count is uncertain (PageQuality.RowsUncertain).
+	Uncertain bool
 }
 
 // ActionKind says what the session wants the physical layer to do.

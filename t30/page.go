@@ -9,6 +9,12 @@ type PageQuality struct {
 	// (MMR): the end of the page was lost, so an unknown number of rows
 	// is missing.
 	Truncated bool
+	// RowsUncertain is set when non-ECM page data was lost on the way
+	// and the number of rows it held is not known (Event.Uncertain):
+	// the rows marked bad in its place are a guess, and the page may be
+	// longer or shorter than it was sent, the rows after the loss out of
+	// place.
+	RowsUncertain bool
 }
 
 // Document is the page source of a transmitting session.

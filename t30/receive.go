@@ -256,7 +256,7 @@ func (s *Session) onCarrierDown() {
 func (s *Session) judgeTCF() {
 	need := int(int64(s.mode.Speed.BitRate()/8) * int64(s.cfg.TCFMinZeros) / int64(time.Second))
 	if s.tcfLongest >= need {
-		s.rxData, s.rxOverflow, s.pageSeen = s.rxData[:0], false, false
+		s.rxData, s.rxOverflow, s.pageSeen, s.rxUncertain = s.rxData[:0], false, false, false
 		s.clearBlock()
 		s.lastCmd, s.lastResp = 0, FCFCFR
 		s.respond(stWaitPage, FCFCFR)
@@ -289,7 +289,8 @@ func (s *Session) rxPostPage(cmd FCF) {
 			resp = s.cfg.Quality.Judge(q)
 		}
 	}
-	s.rxOverflow = false
+	q.RowsUncertain = q.RowsUncertain || s.rxUncertain
+	s.rxOverflow, s.rxUncertain = false, false
 	if resp == FCFRTN {
 		s.stats.PagesRejected++
 	} else if !s.deliver(data, q, resp, false) {

@@ -127,6 +127,7 @@ type Session struct {
 	tcfLongest   int
 	rxData       []byte
 	rxOverflow   bool
+	rxUncertain  bool // non-ECM: rows of the page were lost uncounted (Event.Uncertain)
 	pageSeen     bool
 	lastCmd      FCF
 	lastResp     FCF
@@ -323,6 +324,9 @@ func (s *Session) Handle(now time.Time, ev Event) []Action {
 		}
 	case EventData:
 		s.onData(ev.Data)
+		if ev.Uncertain && s.pageSeen {
+			s.rxUncertain = true
+		}
 	case EventCarrierDown:
 		s.onCarrierDown()
 	case EventCED:

@@ -143,9 +143,16 @@
 // begin with a T.30 address and control field) is reported bad, never glued
 // together: ECM retransmits it, T.30 repeats the command. A gap between
 // frames (a lost indicator repeat, a whole lost frame) leaves the frames
-// that did arrive good. Non-ECM page data lost in the network is replaced
-// by as many undecodable rows as the nearby packets suggest, so that the
-// page keeps about its length and T.30 counts the damage. The UDPTL receiver is flushed after QuietFlush without
+// that did arrive good. Non-ECM page data is sent in whole rows, the same
+// number R of EOLs in every packet, each packet ending with an EOL padded
+// with fill to an octet boundary (rows.go; R is chosen per page for
+// packets of about PacketInterval, none over the datagram budget). A
+// receiver that sees such packets replaces n lost ones by exactly R*n
+// undecodable rows, so the page keeps its length, the rows after the gap
+// stay in place and T.30 counts every damaged row. From other senders
+// (spandsp cuts by time) the rows are estimated from the nearby packets
+// and the page is reported with an uncertain row count
+// (t30.PageQuality.RowsUncertain). The UDPTL receiver is flushed after QuietFlush without
 // packets, so what did arrive is delivered. Zero octets after a page's RTC
 // (spandsp pads several hundred) are dropped so that the page end stays
 // where T.30's checks look for it.
@@ -178,10 +185,14 @@
 //   - No local TCF (T38FaxRateManagement localTCF, for TCP): TCF is always
 //     transferred. No TCP/TPKT transport, no V.34/V.8 signals (received ones
 //     are ignored), no TEP.
-//   - The rows replacing lost non-ECM page data are an estimate (EOLs per
-//     packet of the last 8 packets): a page comes out within a few percent
-//     of its length (MH short by 1-3% at 2-5% loss, MR within 1.5%), not
-//     exactly; T.4 gives no way to know the rows a lost packet held.
+//   - From a sender that does not cut non-ECM data in whole rows (and
+//     from faxkit with FillBitRemoval, or a page with a row longer than a
+//     datagram), the rows replacing lost page data are an estimate (EOLs
+//     per packet of the last 8 packets): the page comes out within a few
+//     percent of its length, rows after a gap may be out of place, and the
+//     page says so (RowsUncertain); T.4 gives no way to know the rows a
+//     lost packet held. Losing the first packets of a page (before its
+//     first EOL) makes its row count uncertain too.
 //   - Unpaced sending has no flow control (UDP has none): it sends at most
 //     64 datagrams per step and asks for a 4 MiB socket receive buffer
 //     (ReadBuffer), but a slow far end may still drop a burst; ECM and T.30

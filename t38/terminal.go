@@ -184,6 +184,7 @@ type TerminalStats struct {
 	DataLost       uint64 // received IFP packets lost for good (gaps), all kinds
 	ImageOctets    uint64 // non-ECM image and TCF octets received
 	RowsMarked     uint64 // non-ECM rows marked bad in place of page data lost in the network
+	RowsEstimated  uint64 // of RowsMarked, those whose number was estimated (the page's row count is uncertain)
 	WriteErrors    uint64 // datagrams the Endpoint refused (not counting after close)
 
 	// Paced packets and how late they went out against their schedule.

@@ -2,6 +2,7 @@ package t38
 
 import (
 	"bytes"
+	"strings"
 	"time"
 
 	"github.com/faxkit/faxkit/t30"
@@ -48,6 +49,15 @@ type rxState struct {
 	recentN int
 	recentI int
 	owed    float64 // rows estimated lost but not yet marked
+	// Whole-row packets (rows.go): rowR EOLs in each of rowPkts packets,
+	// each ending with its last EOL, until rowBroke. rowGaps: gaps filled
+	// with rowR rows per packet lost. lostEarly: packets were lost before
+	// the first EOL (TCF, or the start of a page).
+	rowR      int
+	rowPkts   int
+	rowBroke  bool
+	rowGaps   int
+	lostEarly bool
 
 	indValid     bool
 	lastInd      Indicator
@@ -147,57 +157,117 @@ func (r *rxState) gap(n int) {
 // markLoss marks non-ECM page data lost in the network. The rows it
 // carried would otherwise vanish without trace (the decoder resynchronises
 // at the next EOL, and the page is merely shorter), and the receiver would
-// accept a page missing lines as clean. Instead, as many rows as the lost
-// packets probably held (the EOLs per packet of the last packets received)
-// are replaced by rows that no decoder accepts, so that the page keeps its
-// length and T.30's copy-quality check counts the damage:
+// accept a page missing lines as clean. Instead the lost rows are replaced
+// by rows that no decoder accepts, so that the page keeps its length and
+// the copy-quality check counts the damage.
 //
-//	1 0000000001 (EOL 0000000001) × k
+// When the sender cuts its data in whole rows, R EOLs to a packet (as
+// faxkit does, rows.go; seen here as packets of exactly R EOLs each
+// ending with an EOL), n lost packets held exactly R*n rows, and the gap
+// starts and ends on row boundaries: the data that follows starts a row
+// whose EOL was lost. The gap becomes R*n marked rows and an EOL:
+//
+//	(0000000001 0000000 00000000000 1) × R*n
+//
+// 0000000001 (an MR tag of 0 and eight zeros before a one) is no MH or MR
+// code and no EOL; the seven fill zeros keep the EOL whole however far
+// into them a decoder read before giving up on the code; the rows after
+// the gap stay in place, and the page is as long as it was sent.
+//
+// Otherwise as many rows as the lost packets probably held (the EOLs per
+// packet of the last packets received) are marked, and the page's row
+// count is uncertain (t30.Event.Uncertain):
+//
+//	1 0000000001 (0000000 EOL 0000000001) × k
 //
 // The leading 1 ends any run of zeros the last packet ended with, so that
-// no EOL forms across the gap; 0000000001 (an MR tag of 0 and eight zeros
-// before a one) is no MH or MR code; and no EOL of the marker touches an
-// EOL of the data on either side. (The first marker began with an EOL:
-// after a packet that ended on an EOL, as byte-aligned EOLs often do, the
-// two made an RTC, and the page ended there: 268 of 2292 rows.) TCF (no
-// EOLs) and data after the page end are left alone.
+// no EOL forms across the gap, and ends the row in progress as bad; the
+// last marked row runs into the data after the gap up to its first EOL.
+// (The first marker began with an EOL: after a packet that ended on an
+// EOL, as byte-aligned EOLs often do, the two made an RTC, and the page
+// ended there: 268 of 2292 rows.) TCF (no EOLs) and data after the page
+// end are left alone.
 func (r *rxState) markLoss(n int) {
 	if !r.carrier || r.speed == t30.SpeedNone || r.pageEnd.done {
 		return
 	}
 	if r.pageEnd.total == 0 {
-		return // TCF, or no EOL of the page yet: nothing to keep in step
+		r.lostEarly = true // TCF, or the first rows of a page
+		return
 	}
-	// The rows owed carry their fraction from gap to gap: where rows are
-	// longer than a packet, rounding each gap's estimate would mark none.
-	perPkt := 1.0
-	if r.recentN > 0 {
-		sum := 0
-		for _, e := range r.recent[:r.recentN] {
-			sum += e
+	const junk, fill, eol = "0000000001", "0000000", "000000000001"
+	var k int
+	certain := r.rowPkts >= 2 && !r.rowBroke
+	if certain {
+		k = min(r.rowR*n, 4096)
+		r.rowGaps++
+	} else {
+		// The rows owed carry their fraction from gap to gap: where rows
+		// are longer than a packet, rounding each gap's estimate would
+		// mark none.
+		perPkt := 1.0
+		if r.recentN > 0 {
+			sum := 0
+			for _, e := range r.recent[:r.recentN] {
+				sum += e
+			}
+			perPkt = float64(sum) / float64(r.recentN)
 		}
-		perPkt = float64(sum) / float64(r.recentN)
+		r.owed += float64(n) * perPkt
+		k = min(int(r.owed+0.5), 4096)
+		r.owed -= float64(k)
 	}
-	r.owed += float64(n) * perPkt
-	k := min(int(r.owed+0.5), 4096)
-	r.owed -= float64(k)
-	const lead, row = "10000000001", "0000000000010000000001"
-	bits := len(lead) + k*len(row)
-	d := make([]byte, (bits+7)/8)
-	for i := 0; i < bits; i++ {
-		c := byte('0')
-		if i < len(lead) {
-			c = lead[i]
-		} else {
-			c = row[(i-len(lead))%len(row)]
+	// The marker is whole octets: the zeros that round it up go into its
+	// last fill, so that it ends with its last bit.
+	var m strings.Builder
+	pad := func(bits int) string { return strings.Repeat("0", (8-bits%8)%8) }
+	if certain {
+		for i := 0; i < k; i++ {
+			m.WriteString(junk + fill)
+			if i == k-1 {
+				m.WriteString(pad(k * len(junk+fill+eol)))
+			}
+			m.WriteString(eol)
 		}
-		if c == '1' {
+	} else {
+		m.WriteString("1" + junk)
+		for i := 0; i < k; i++ {
+			m.WriteString(fill)
+			if i == k-1 {
+				m.WriteString(pad(11 + k*len(fill+eol+junk)))
+			}
+			m.WriteString(eol + junk)
+		}
+	}
+	bits := m.String()
+	d := make([]byte, (len(bits)+7)/8)
+	for i := 0; i < len(bits); i++ {
+		if bits[i] == '1' {
 			d[i/8] |= 1 << (i % 8)
 		}
 	}
 	r.pageEnd.midRow()
 	r.c.stats.RowsMarked += uint64(k)
-	r.c.emit(t30.Event{Kind: t30.EventData, Data: d})
+	if !certain {
+		r.c.stats.RowsEstimated += uint64(k)
+	}
+	r.c.emit(t30.Event{Kind: t30.EventData, Data: d, Uncertain: !certain})
+}
+
+// rowCheck follows whether the far end sends whole rows per packet (see
+// markLoss): eols EOLs in a packet that ended on one or not. A packet cut
+// elsewhere after a gap was filled as whole rows makes that fill a guess.
+func (r *rxState) rowCheck(eols int, ends bool) (uncertain bool) {
+	if r.rowBroke {
+		return false
+	}
+	if eols > 0 && ends && (r.rowR == 0 || eols == r.rowR) {
+		r.rowR = eols
+		r.rowPkts++
+		return false
+	}
+	r.rowBroke = true
+	return r.rowGaps > 0
 }
 
 func (r *rxState) handle(b []byte) {
@@ -274,6 +344,7 @@ func (r *rxState) startCarrier(sp t30.Speed) {
 	r.pageEnd = pageEndScanner{}
 	r.pkts = 0
 	r.recentN, r.recentI, r.owed = 0, 0, 0
+	r.rowR, r.rowPkts, r.rowBroke, r.rowGaps, r.lostEarly = 0, 0, false, 0, false
 	r.c.emit(t30.Event{Kind: t30.EventCarrierUp, Speed: sp})
 }
 
@@ -419,10 +490,21 @@ func (r *rxState) image(b []byte) {
 	r.pkts++
 	before := r.pageEnd.total
 	r.pageEnd.scan(d)
-	r.recent[r.recentI] = r.pageEnd.total - before
+	eols := r.pageEnd.total - before
+	r.recent[r.recentI] = eols
 	r.recentI = (r.recentI + 1) % len(r.recent)
 	r.recentN = min(r.recentN+1, len(r.recent))
-	r.c.emit(t30.Event{Kind: t30.EventData, Data: d})
+	uncertain := false
+	if r.lostEarly && r.pageEnd.total > 0 {
+		// Page data was lost before its first EOL: how many rows is not
+		// known.
+		r.lostEarly, uncertain = false, true
+		r.rowBroke = true
+	}
+	if !r.pageEnd.done && r.rowCheck(eols, r.pageEnd.endEOL) {
+		uncertain = true
+	}
+	r.c.emit(t30.Event{Kind: t30.EventData, Data: d, Uncertain: uncertain})
 }
 
 func allZero(b []byte) bool {
@@ -443,6 +525,7 @@ type pageEndScanner struct {
 	prevEOL bool // the last 1 bit ended an EOL (or was its MR tag)
 	tagOK   bool // the next 1 bit may be an MR tag
 	done    bool
+	endEOL  bool // the last bit scanned ended an EOL
 }
 
 // midRow: data that ends no EOL and starts no run of zeros was inserted.
@@ -455,6 +538,7 @@ func (p *pageEndScanner) scan(b []byte) {
 		if p.done {
 			return
 		}
+		p.endEOL = false
 		if o == 0 {
 			p.zeros += 8
 			p.tagOK = false
@@ -463,12 +547,14 @@ func (p *pageEndScanner) scan(b []byte) {
 		for i := 0; i < 8; i++ {
 			if o>>i&1 == 0 {
 				p.zeros++
-				p.tagOK = false
+				p.tagOK, p.endEOL = false, false
 				continue
 			}
+			p.endEOL = false
 			switch {
 			case p.zeros >= 11:
 				p.total++
+				p.endEOL = true
 				if p.prevEOL {
 					p.eols++
 				} else {

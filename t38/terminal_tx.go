@@ -59,6 +59,8 @@ type txState struct {
 	ifp    IFP
 	fields [2]Field
 	rev    []byte
+	rows   rowCutter
+	cuts   []int
 	budget [2]int // per category: data octets per packet that keep full EC
 	paced  bool
 
@@ -244,11 +246,11 @@ func (x *txState) build(j *txJob, c *core) {
 		if !j.cut {
 			if x.cfg.FillBitRemoval {
 				x.rev = removeFillBits(x.rev[:0], j.data)
+				BitReverse(x.rev, x.rev)
+				x.data(dt, FieldT4NonECMData, x.rev, rate, catImage)
 			} else {
-				x.rev = append(x.rev[:0], j.data...)
+				x.image(dt, j.data, rate)
 			}
-			BitReverse(x.rev, x.rev)
-			x.data(dt, FieldT4NonECMData, x.rev, rate, catImage)
 		}
 		x.field(dt, FieldT4NonECMSigEnd, nil, catControl, rep, false)
 	}
@@ -316,6 +318,37 @@ func (x *txState) data(dt DataType, ft FieldType, b []byte, rate int, cat catego
 		x.field(dt, ft, b[:n], cat, 1, true)
 		x.advance(octetTime(n, rate))
 		b = b[n:]
+	}
+}
+
+// image lays out non-ECM page data in packets of whole rows (rows.go),
+// or, when a row is too long for a datagram, as data.
+func (x *txState) image(dt DataType, b []byte, rate int) {
+	target := x.budget[catImage]
+	if x.paced {
+		target = min(target, max(1, int(int64(rate)*int64(x.cfg.PacketInterval)/int64(8*time.Second))))
+	}
+	x.rows.scan(b)
+	r := x.rows.choose(target, x.budget[catImage])
+	if r == 0 {
+		x.rev = append(x.rev[:0], b...)
+		BitReverse(x.rev, x.rev)
+		x.data(dt, FieldT4NonECMData, x.rev, rate, catImage)
+		return
+	}
+	x.rev, x.cuts = x.rows.cut(x.rev[:0], x.cuts[:0], b, r)
+	BitReverse(x.rev, x.rev)
+	lo := 0
+	for i := 0; i <= len(x.cuts); i++ {
+		hi := len(x.rev)
+		if i < len(x.cuts) {
+			hi = x.cuts[i]
+		}
+		if hi > lo {
+			x.field(dt, FieldT4NonECMData, x.rev[lo:hi], catImage, 1, true)
+			x.advance(octetTime(hi-lo, rate))
+		}
+		lo = hi
 	}
 }
 
