@@ -209,6 +209,19 @@ func (b *browser) shot(name string) {
 	require.NoError(b.t, os.WriteFile(filepath.Join(b.arts, name+".png"), png, 0o644))
 }
 
+// tablet lays the page out at a tablet's width (820 px, portrait),
+// checks that nothing overflows sideways, takes a screenshot and goes back
+// to the laptop width.
+func (b *browser) tablet(name string) {
+	b.t.Helper()
+	b.do(chromedp.EmulateViewport(820, 1180))
+	over, err := chromedp.Run(b.ctx, chromedp.Evaluate[int](`document.documentElement.scrollWidth - window.innerWidth`))
+	require.NoError(b.t, err)
+	require.LessOrEqual(b.t, over, 0, "%s overflows a tablet's width by %d px", name, over)
+	b.shot(name + "-tablet")
+	b.do(chromedp.EmulateViewport(1280, 900))
+}
+
 func (b *browser) signIn(name, password, want string) {
 	b.t.Helper()
 	b.open("/console/signin")
@@ -311,6 +324,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		chromedp.SetValue(chromedp.CSS("#cover_subject"), "Lab results"),
 		chromedp.SetValue(chromedp.CSS("#cover_to"), "Dr. Synthetic Example"))
 	b.shot("send")
+	b.tablet("send")
 	b.submit("#preview", "#send")
 	require.Equal(t, consoleNumber, b.text("#preview-to"))
 	thumbs, err := chromedp.Run(b.ctx, chromedp.Evaluate[int](`document.querySelectorAll("img.thumb").length`))
@@ -337,6 +351,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	b.open("/console/outbox")
 	require.Contains(t, b.text("#outbox"), consoleNumber)
 	b.shot("outbox")
+	b.tablet("outbox")
 	b.signOut()
 
 	step("sender done")
@@ -357,6 +372,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	require.NotEmpty(t, inID, "the received fax appears in the inbox")
 	step("inbox listed")
 	b.shot("inbox")
+	b.tablet("inbox")
 	b.open("/console/faxes/" + inID + "/view/2")
 	w, h, bits = b.imageBits("#page-image")
 	samePixels(t, pages[0], w, h, bits)
@@ -397,6 +413,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	require.Contains(t, rows, "read-content", "the auditor's content refusal")
 	require.Contains(t, rows, "read-metadata", "the other inbox user's refusal")
 	b.shot("audit")
+	b.tablet("audit")
 	b.submit("#verify", "#verify-result")
 	require.Contains(t, b.text("#verify-result"), "Verified")
 
@@ -423,9 +440,25 @@ func TestConsoleInBrowser(t *testing.T) {
 	b.signIn("ada", consolePassword, "#users")
 	require.Contains(t, b.text("#routes"), "bob")
 	b.shot("admin")
+	b.tablet("admin")
 	b.signOut()
 
 	step("admin")
+	// The inbox user deletes the fax, after a confirmation page: its
+	// pages are gone for good.
+	b.signIn("bob", consolePassword, "#inbox")
+	b.open("/console/faxes/" + inID)
+	b.submit("#delete", "#confirm-delete")
+	b.shot("delete")
+	b.do(chromedp.Click(chromedp.CSS("#confirm")))
+	b.submit("#confirm-delete", "#inbox")
+	require.Contains(t, b.text("#inbox"), "No faxes received")
+	status, err = chromedp.Run(b.ctx, chromedp.Evaluate[int](`fetch("/console/faxes/`+inID+`/pages/1").then(r => r.status)`, chromedp.EvalAwaitPromise))
+	require.NoError(t, err)
+	require.Equal(t, http.StatusNotFound, status)
+	b.signOut()
+	step("deleted")
+
 	// Idle timeout: 31 minutes pass on the service's clock (the browser's
 	// own timer is not involved); the next page is the sign-in page.
 	b.signIn("alice", consolePassword, "#outbox")
