@@ -457,6 +457,10 @@ func TestConsoleInBrowser(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, http.StatusNotFound, status)
 	b.signOut()
+	// Back after sign-out shows nothing of the session: the page was
+	// not stored (no-store) and is asked for again, without a session.
+	b.do(chromedp.NavigateBack())
+	b.waitFor(`document.readyState === "complete" && !!document.querySelector("#signin")`, "back after sign-out lands on sign-in")
 	step("deleted")
 
 	// Idle timeout: 31 minutes pass on the service's clock (the browser's
