@@ -2,12 +2,14 @@ package main
 
 import (
 	"io"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -120,4 +122,108 @@ func mustURL(t *testing.T, s string) *url.URL {
 	u, err := url.Parse(s)
 	require.NoError(t, err)
 	return u
+}
+
+// consoleClient is a cookie-keeping HTTPS client signed in to the console.
+type consoleClient struct {
+	t    *testing.T
+	base string
+	c    *http.Client
+	csrf string
+}
+
+func newConsoleClient(t *testing.T, e *testEnv, name string) *consoleClient {
+	jar, err := cookiejar.New(nil)
+	require.NoError(t, err)
+	c := e.ts.Client()
+	c.Jar = jar
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	cc := &consoleClient{t: t, base: e.ts.URL, c: c}
+	_, page := cc.get("/console/signin")
+	cc.csrf = csrfOf(t, page)
+	resp, _ := cc.post("/console/signin", url.Values{"name": {name}, "password": {consolePassword}})
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	_, page = cc.get("/console/outbox")
+	cc.csrf = csrfOf(t, page)
+	return cc
+}
+
+func csrfOf(t *testing.T, page string) string {
+	m := regexp.MustCompile(`name="csrf" value="([0-9a-f]{64})"`).FindStringSubmatch(page)
+	require.NotNil(t, m, "a CSRF field")
+	return m[1]
+}
+
+func (cc *consoleClient) get(path string) (*http.Response, string) {
+	cc.t.Helper()
+	resp, err := cc.c.Get(cc.base + path)
+	require.NoError(cc.t, err)
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	return resp, string(b)
+}
+
+func (cc *consoleClient) post(path string, form url.Values) (*http.Response, string) {
+	cc.t.Helper()
+	if cc.csrf != "" {
+		form.Set("csrf", cc.csrf)
+	}
+	resp, err := cc.c.PostForm(cc.base+path, form)
+	require.NoError(cc.t, err)
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	return resp, string(b)
+}
+
+// Cancel from the console: a fax to a machine that never answers shows
+// "Sending: 0 of 2 pages confirmed"; the console's Cancel ends the call
+// (the worker's heartbeat sees the request) and the fax says Cancelled.
+func TestConsoleCancelSending(t *testing.T) {
+	silent, err := net.ListenPacket("udp", "127.0.0.1:0") // a peer that never answers
+	require.NoError(t, err)
+	defer silent.Close()
+	e := newEnv(t, func(c *Config) {
+		c.Peers = map[string]string{"+1666": silent.LocalAddr().String()}
+		c.LeaseTTL = Duration(900 * time.Millisecond)
+	})
+	require.Equal(t, http.StatusCreated, e.json("POST", "/v1/users", e.admin, map[string]any{"name": "alice", "roles": []string{"sender"}, "password": consolePassword}, nil))
+	cc := newConsoleClient(t, e, "alice")
+
+	// Through the console's own send form and preview.
+	doc, _ := letterTIFF(t, 2)
+	body, ct := multipartBody(t, part{name: "csrf", data: []byte(cc.csrf)}, part{name: "to", data: []byte("+1 666 555 0100")},
+		part{name: "file", file: "a.tif", data: doc})
+	resp, err := cc.c.Post(cc.base+"/console/send", ct, body)
+	require.NoError(t, err)
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode, "%s", b)
+	draft := regexp.MustCompile(`/console/drafts/([0-9a-f]{32})/send`).FindStringSubmatch(string(b))
+	require.NotNil(t, draft)
+	resp, _ = cc.post("/console/drafts/"+draft[1]+"/send", url.Values{})
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	faxPath := resp.Header.Get("Location")
+	require.Regexp(t, `^/console/faxes/[0-9a-f]+$`, faxPath)
+
+	var page string
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		_, page = cc.get(faxPath)
+		if strings.Contains(page, "Sending: 0 of 2 pages confirmed") || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	require.Contains(t, page, "Sending: 0 of 2 pages confirmed")
+	require.Contains(t, page, `id="cancel"`)
+	resp, _ = cc.post(faxPath+"/cancel", url.Values{})
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		_, page = cc.get(faxPath)
+		if strings.Contains(page, `data-status="cancelled"`) || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	require.Contains(t, page, `data-status="cancelled"`)
+	require.Contains(t, page, `id="resend"`, "a cancelled fax can be sent again")
 }
