@@ -582,14 +582,26 @@ func (b *consoleBackend) Settings() []console.Setting {
 	c := b.s.cfg
 	var ladder []string
 	for _, d := range c.RetryDelays {
-		ladder = append(ladder, time.Duration(d).String())
+		ladder = append(ladder, human(time.Duration(d)))
 	}
 	return []console.Setting{
-		{Name: "Retention", Value: time.Duration(c.Retention).String(), Help: "documents are crypto-shredded after this (legal holds excepted)"},
-		{Name: "Session idle timeout", Value: time.Duration(c.SessionIdle).String(), Help: ""},
-		{Name: "Lockout", Value: fmt.Sprintf("%d failures lock an account for %s", c.LockoutAfter, time.Duration(c.LockoutFor)), Help: ""},
+		{Name: "Retention", Value: human(time.Duration(c.Retention)), Help: "documents are crypto-shredded after this (legal holds excepted)"},
+		{Name: "Session idle timeout", Value: human(time.Duration(c.SessionIdle)), Help: ""},
+		{Name: "Lockout", Value: fmt.Sprintf("%d failures lock an account for %s", c.LockoutAfter, human(time.Duration(c.LockoutFor))), Help: ""},
 		{Name: "Retry delays", Value: strings.Join(ladder, ", "), Help: "the last one repeats"},
 		{Name: "Maximum attempts", Value: strconv.Itoa(c.MaxAttempts), Help: "per fax"},
-		{Name: "Idempotency window", Value: time.Duration(c.IdempotencyTTL).String(), Help: ""},
+		{Name: "Idempotency window", Value: human(time.Duration(c.IdempotencyTTL)), Help: ""},
 	}
+}
+
+// human writes a setting's duration the way an administrator reads it.
+func human(d time.Duration) string {
+	if d >= 24*time.Hour && d%(24*time.Hour) == 0 {
+		return fmt.Sprintf("%d days", d/(24*time.Hour))
+	}
+	s := d.String()
+	for _, z := range []string{"m0s", "h0m"} {
+		s = strings.Replace(s, z, z[:1], 1)
+	}
+	return s
 }

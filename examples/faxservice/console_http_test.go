@@ -227,3 +227,59 @@ func TestConsoleCancelSending(t *testing.T) {
 	require.Contains(t, page, `data-status="cancelled"`)
 	require.Contains(t, page, `id="resend"`, "a cancelled fax can be sent again")
 }
+
+// Admin and audit pages over HTTP: an admin creates a user, a token and a
+// route with the console's forms; a sender is refused the admin page; the
+// auditor exports the trail (JSON lines, verified as read) and sees the
+// sender's refusal in it; the sender is refused the audit trail.
+func TestConsoleAdminAndAuditForms(t *testing.T) {
+	e := newEnv(t, nil)
+	for _, u := range []struct{ name, role string }{{"ada", "admin"}, {"alice", "sender"}, {"audrey", "auditor"}} {
+		require.Equal(t, http.StatusCreated, e.json("POST", "/v1/users", e.admin, map[string]any{"name": u.name, "roles": []string{u.role}, "password": consolePassword}, nil))
+	}
+	ada := newConsoleClient(t, e, "ada")
+	resp, page := ada.post("/console/admin/users", url.Values{"name": {"bob"}, "roles": {"inbox"}, "password": {consolePassword}})
+	require.Equal(t, http.StatusOK, resp.StatusCode, page)
+	require.Contains(t, page, "User bob created.")
+	bobID := regexp.MustCompile(`<td>bob</td><td><code>(u_[0-9a-f]+)</code>`).FindStringSubmatch(page)
+	require.NotNil(t, bobID)
+	resp, page = ada.post("/console/admin/users", url.Values{"name": {"weak"}, "roles": {"inbox"}, "password": {"short"}})
+	require.Equal(t, http.StatusBadRequest, resp.StatusCode)
+	require.Contains(t, page, "at least 12 characters")
+	resp, page = ada.post("/console/admin/tokens", url.Values{"user": {bobID[1]}, "ttl_hours": {"1"}})
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	tok := regexp.MustCompile(`value="(fxk_[^"]+)"`).FindStringSubmatch(page)
+	require.NotNil(t, tok, "the new token is shown once")
+	code, _, _ := e.do("GET", "/v1/faxes", tok[1], nil, nil)
+	require.Equal(t, http.StatusOK, code, "the token works")
+	resp, page = ada.post("/console/admin/routes", url.Values{"did": {"+1 555 0100"}, "targets": {bobID[1]}})
+	require.Equal(t, http.StatusOK, resp.StatusCode, page)
+	require.Contains(t, page, "<td>&#43;15550100</td><td>bob</td>") // html/template writes + as &#43;
+	require.Contains(t, page, "Retention")
+
+	alice := newConsoleClient(t, e, "alice")
+	resp, _ = alice.get("/console/admin")
+	require.Equal(t, http.StatusForbidden, resp.StatusCode)
+	resp, _ = alice.post("/console/admin/users", url.Values{"name": {"mallory"}, "roles": {"admin"}})
+	require.Equal(t, http.StatusForbidden, resp.StatusCode)
+	resp, _ = alice.get("/console/audit")
+	require.Equal(t, http.StatusForbidden, resp.StatusCode)
+	resp, _ = alice.get("/console/audit/export")
+	require.Equal(t, http.StatusForbidden, resp.StatusCode)
+
+	audrey := newConsoleClient(t, e, "audrey")
+	resp, page = audrey.get("/console/audit?user=alice&outcome=denied")
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Contains(t, page, "admin page without the admin role")
+	resp, page = audrey.get("/console/audit/export?outcome=denied")
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Equal(t, "application/x-ndjson", resp.Header.Get("Content-Type"))
+	lines := strings.Split(strings.TrimSpace(page), "\n")
+	require.GreaterOrEqual(t, len(lines), 3)
+	for _, l := range lines {
+		require.Contains(t, l, `"outcome_name":"denied"`)
+	}
+	resp, page = audrey.post("/console/audit/verify", url.Values{})
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Contains(t, page, "Verified:")
+}
