@@ -75,6 +75,8 @@ type Call struct {
 	check *PageStats         // the received page being judged
 	rx    *decodedPage       // the received page decoded by checkPage, for OnPage
 	pages []PageStats
+	prev  t30.Stats  // the session's stats at the previous page (pageMedia)
+	tcfg  t30.Config // what the session was made with (Start may limit its modems)
 }
 
 // NewCall returns a call that has not started.
@@ -114,6 +116,7 @@ func NewCall(cfg CallConfig) (*Call, error) {
 	if err != nil {
 		return nil, err
 	}
+	c.tcfg = tc
 	return c, nil
 }
 
@@ -127,6 +130,9 @@ func (c *Call) Start(ctx context.Context, m Media) error {
 	defer c.startMu.Unlock()
 	if c.started {
 		return ErrCallStarted
+	}
+	if err := c.limitModems(m); err != nil {
+		return err
 	}
 	mm, err := m.open(c.env())
 	if err != nil {
@@ -342,6 +348,7 @@ func (c *Call) onRecord(r t30.Record) {
 			p.Rows, p.BadRows, p.LongestBadRun = r.Quality.Rows, r.Quality.BadRows, r.Quality.LongestBadRun
 			p.RowsUncertain = r.Quality.RowsUncertain
 		}
+		c.pageMedia(&p, r)
 		if !c.start.IsZero() {
 			p.At = r.Time.Sub(c.start)
 		}
@@ -356,7 +363,7 @@ func (c *Call) onRecord(r t30.Record) {
 
 func modePage(n int, m t30.Mode) *PageStats {
 	return &PageStats{Number: n, Compression: m.Compression, Resolution: m.Resolution, ECM: m.ECM,
-		BitRate: m.Speed.BitRate(), Width: m.Resolution.RowPels(m.Width)}
+		BitRate: m.Speed.BitRate(), Width: m.RowPels()}
 }
 
 // docTap records how each page was encoded.
@@ -421,7 +428,7 @@ func (c *Call) writePage(sink PageSink, p t30.ReceivedPage) error {
 		}
 	}
 	return sink.WritePage(d.bitmap, &tiff.PageOptions{
-		Resolution: tiffResolution(p.Mode.Resolution),
+		Resolution: p.Mode.Resolution,
 		Quality:    tiff.QualityFromStats(d.stats),
 		DateTime:   c.clk.Now(),
 	})

@@ -58,9 +58,9 @@
 //
 // A Call is one T.30 session whose media path call control picks: NewCall
 // with the document (calling) or the sink (answering), Start on a Media
-// (T38Media today; audio when the G.711 modems join), SwapMedia when a
-// re-INVITE moves the call to another path, End to hang up, Wait for the
-// Report. One goroutine per call owns the session and the path in use;
+// (T38Media, or AudioMedia: faxkit's own modems over G.711 RTP, the way
+// fax machines call), SwapMedia when a re-INVITE moves the call to another
+// path (audio to T.38), End to hang up, Wait for the Report. One goroutine per call owns the session and the path in use;
 // Report.Media lists each path the call used.
 //
 // For patient data, receive into a phi.TIFFWriter: each page is encrypted

@@ -24,10 +24,10 @@ import (
 // DocumentOptions say how OpenDocument turns files that are not fax pages
 // into fax pages. The zero value (or nil) works.
 type DocumentOptions struct {
-	// Resolution is the fax resolution of converted pages: tiff.ResStandard,
-	// tiff.ResFine or tiff.ResSuperfine. Default fine. Pages of a TIFF that
-	// are fax pages already keep their own.
-	Resolution tiff.Resolution
+	// Resolution is the fax resolution of converted pages: t4.ResStandard,
+	// t4.ResFine or t4.ResSuperfine. Default (t4.ResUnknown) fine. Pages
+	// of a TIFF that are fax pages already keep their own.
+	Resolution t4.Resolution
 	// PDF configures the PDF renderer (Ghostscript or pdftoppm, found at
 	// run time); nil uses its defaults.
 	PDF *tiff.PDFConfig
@@ -63,9 +63,9 @@ func OpenDocument(ctx context.Context, path string, opts *DocumentOptions) (*Ope
 		o = *opts
 	}
 	switch o.Resolution {
-	case tiff.ResUnknown:
-		o.Resolution = tiff.ResFine
-	case tiff.ResStandard, tiff.ResFine, tiff.ResSuperfine:
+	case t4.ResUnknown:
+		o.Resolution = t4.ResFine
+	case t4.ResStandard, t4.ResFine, t4.ResSuperfine:
 	default:
 		return nil, fmt.Errorf("%w: resolution %v for converted pages (want standard, fine or superfine)", ErrOptions, o.Resolution)
 	}
@@ -142,8 +142,7 @@ func readDocument(ctx context.Context, f *os.File, o *DocumentOptions) (*OpenedD
 	if err != nil {
 		return nil, err
 	}
-	res, _ := t30Resolution(o.Resolution)
-	return &OpenedDocument{Document: &t30.BitmapDocument{Pages: pages, Resolution: res}, FileType: format}, nil
+	return &OpenedDocument{Document: &t30.BitmapDocument{Pages: pages, Resolution: o.Resolution}, FileType: format}, nil
 }
 
 // Document is what Send transmits: a page source the T.30 session encodes
@@ -172,9 +171,9 @@ func TIFF(r *tiff.Reader) (Document, error) {
 			return nil, err
 		}
 		tp := tiffPage{page: p}
-		res, ok := t30Resolution(p.Info.Resolution())
-		w, wok := paperWidth(res, p.Info.Width)
-		if ok && wok && p.Info.Bilevel() {
+		res := p.Info.Resolution()
+		w, ok := t4.LineWidthOf(p.Info.Width, res)
+		if ok && p.Info.Bilevel() {
 			tp.res, tp.width, tp.height = res, w, p.Info.Height
 			d.pages = append(d.pages, tp)
 			continue
@@ -183,12 +182,12 @@ func TIFF(r *tiff.Reader) (Document, error) {
 		if err != nil {
 			return nil, err
 		}
-		bms, err := tiff.ToFax(img, &tiff.ConvertConfig{Resolution: tiff.ResFine, AutoRotate: true})
+		bms, err := tiff.ToFax(img, &tiff.ConvertConfig{Resolution: t4.ResFine, AutoRotate: true})
 		if err != nil {
 			return nil, err
 		}
 		for _, bm := range bms {
-			d.pages = append(d.pages, tiffPage{bitmap: bm, res: t30.ResFine, width: t30.WidthA4, height: bm.Height})
+			d.pages = append(d.pages, tiffPage{bitmap: bm, res: t4.ResFine, width: t4.WidthA4, height: bm.Height})
 		}
 	}
 	if len(d.pages) == 0 {
@@ -200,8 +199,8 @@ func TIFF(r *tiff.Reader) (Document, error) {
 type tiffPage struct {
 	page   *tiff.Page // nil when bitmap holds a converted page
 	bitmap *t4.Bitmap
-	res    t30.Resolution
-	width  t30.PaperWidth
+	res    t4.Resolution
+	width  t4.LineWidth
 	height int
 }
 
@@ -249,43 +248,4 @@ func (d *tiffDoc) Encode(i int, m t30.Mode) ([]byte, error) {
 	}
 	bd := t30.BitmapDocument{Pages: []*t4.Bitmap{bm}, Resolution: m.Resolution, Width: m.Width}
 	return bd.Encode(0, m)
-}
-
-var resPairs = []struct {
-	t30  t30.Resolution
-	tiff tiff.Resolution
-}{
-	{t30.ResStandard, tiff.ResStandard}, {t30.ResFine, tiff.ResFine},
-	{t30.ResSuperfine, tiff.ResSuperfine}, {t30.ResR16, tiff.ResR16},
-	{t30.Res300, tiff.Res300}, {t30.Res300x600, tiff.Res300x600},
-	{t30.ResR16, tiff.Res400}, {t30.Res400x800, tiff.Res400x800},
-	{t30.Res600, tiff.Res600}, {t30.Res600x1200, tiff.Res600x1200},
-	{t30.Res1200, tiff.Res1200},
-}
-
-func t30Resolution(r tiff.Resolution) (t30.Resolution, bool) {
-	for _, p := range resPairs {
-		if p.tiff == r {
-			return p.t30, true
-		}
-	}
-	return 0, false
-}
-
-func tiffResolution(r t30.Resolution) tiff.Resolution {
-	for _, p := range resPairs {
-		if p.t30 == r {
-			return p.tiff
-		}
-	}
-	return tiff.ResUnknown
-}
-
-func paperWidth(r t30.Resolution, pels int) (t30.PaperWidth, bool) {
-	for _, w := range []t30.PaperWidth{t30.WidthA4, t30.WidthB4, t30.WidthA3} {
-		if r.RowPels(w) == pels {
-			return w, true
-		}
-	}
-	return 0, false
 }

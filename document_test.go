@@ -42,7 +42,7 @@ func encodeFirst(t *testing.T, doc faxkit.Document) *t4.Bitmap {
 	f := doc.Format(0)
 	data, err := doc.Encode(0, t30.Mode{Compression: t30.MMR, ECM: true, Resolution: f.Resolution, Width: f.Width})
 	require.NoError(t, err)
-	bm, _, err := t4.DecodePage(bytes.NewReader(data), f.Resolution.RowPels(f.Width), &t4.DecodeOptions{Compression: t4.MMR, BitOrder: t4.LSBFirst})
+	bm, _, err := t4.DecodePage(bytes.NewReader(data), f.Width.Pels(f.Resolution), &t4.DecodeOptions{Compression: t4.MMR, BitOrder: t4.LSBFirst})
 	require.NoError(t, err)
 	return bm
 }

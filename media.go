@@ -16,8 +16,8 @@ import (
 // media path and may hand it to another (Call.SwapMedia), as a SIP
 // re-INVITE from audio to T.38 does.
 type Media interface {
-	// Kind names the media in reports and traces: "t38" (UDPTL) or
-	// "t38-rtp".
+	// Kind names the media in reports and traces: "t38" (UDPTL),
+	// "t38-rtp" or "audio" (G.711 RTP).
 	Kind() string
 	// open makes the media's modem; the call's driver goroutine owns it
 	// from then on.
@@ -45,7 +45,7 @@ type mediaModem interface {
 // MediaStats are the counters of one media path a call used. Report.Media
 // has one per path, in the order the call used them.
 type MediaStats struct {
-	// Kind is the Media's Kind ("t38", "t38-rtp").
+	// Kind is the Media's Kind ("t38", "t38-rtp", "audio").
 	Kind string
 	// From and To are when the call started and stopped using this path,
 	// measured from the start of the call.
@@ -55,6 +55,10 @@ type MediaStats struct {
 	// T38 has the T.38 terminal's counters (IFP packets, UDPTL recovery,
 	// how late paced packets went out); nil for other media.
 	T38 *t38.TerminalStats
+	// Audio has an audio path's counters (RTP loss and late packets, the
+	// far clock's offset, where its RTP stream ended); nil for other
+	// media.
+	Audio *AudioStats
 }
 
 // NetStats count the datagrams of a media path (or, in Report.Network, of

@@ -80,6 +80,16 @@ type PageStats struct {
 	// At is when the page was confirmed (sending) or accepted
 	// (receiving), from the start of the call.
 	At time.Duration
+	// Modem is the image modem the page went at ("V.29", "V.27ter",
+	// "V.17").
+	Modem string
+	// PPRs counts the partial page requests of this page (ECM: each asks
+	// for the damaged frames again); FramesResent the ECM frames sent
+	// again (sending).
+	PPRs, FramesResent int
+	// Signal is what an audio path's receiver measured of the page
+	// (receiving on audio); nil otherwise.
+	Signal *SignalStats
 }
 
 // LogValue implements slog.LogValuer without revealing PHI.

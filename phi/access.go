@@ -31,11 +31,14 @@ const (
 	ActionLogout              // end a session (explicit or idle timeout)
 	ActionSend                // transmit a fax
 	ActionReceive             // accept a received fax
+	ActionBackup              // write an encrypted backup
+	ActionRestore             // restore from a backup
+	ActionAlert               // suspicious activity detected (no access made)
 )
 
 var actionNames = [...]string{"unknown", "create", "list", "read-metadata", "read-content", "delete",
 	"set-retention", "legal-hold", "purge", "rotate-keys", "grant", "audit-read", "login", "logout",
-	"send", "receive"}
+	"send", "receive", "backup", "restore", "alert"}
 
 func (a Action) String() string {
 	if a >= 0 && int(a) < len(actionNames) {

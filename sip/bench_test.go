@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
+	"os"
 	"slices"
 	"syscall"
 	"testing"
@@ -74,8 +76,8 @@ func BenchmarkConcurrentFaxCalls(b *testing.B) {
 	}
 	for b.Loop() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		a := endpoint(b, sip.Config{AnswerQueue: calls})
-		callee := endpoint(b, sip.Config{AnswerQueue: calls})
+		a := endpoint(b, sip.Config{AnswerQueue: calls, Logger: benchLogger(b, "caller")})
+		callee := endpoint(b, sip.Config{AnswerQueue: calls, Logger: benchLogger(b, "answerer")})
 		results := make(chan error, 2*calls)
 		go func() {
 			for range calls {
@@ -125,6 +127,21 @@ func BenchmarkConcurrentFaxCalls(b *testing.B) {
 		b.ReportMetric(float64(cpuTime()-cpu0)/1e6/calls, "cpu-ms/call")
 		cancel()
 	}
+}
+
+// benchLogger writes the endpoint's debug stream to
+// $FAXKIT_SIP_BENCH_LOG (for diagnosing a failed run); nil without it.
+func benchLogger(b *testing.B, side string) *slog.Logger {
+	name := os.Getenv("FAXKIT_SIP_BENCH_LOG")
+	if name == "" {
+		return nil
+	}
+	f, err := os.OpenFile(name, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { f.Close() })
+	return slog.New(slog.NewTextHandler(f, &slog.HandlerOptions{Level: slog.LevelDebug})).With("side", side)
 }
 
 func cpuTime() time.Duration {

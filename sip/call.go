@@ -56,6 +56,29 @@ type Media struct {
 	// datagrams of at most sdp.NormalizeMaxDatagram(T38.MaxDatagram)
 	// octets.
 	T38 *sdp.T38Params
+
+	// AudioFax (Kind audio) hands the audio path to the application's
+	// audio fax modem: the call stays in audio (the policy is off, T.38
+	// was refused or not answered in time with Config.AudioFallback, or
+	// await with AudioFallback, where the fax starts at once and moves to
+	// T.38 if the peer asks). The sip package has stopped its own audio
+	// leg and no longer reads or writes Conn: the application runs G.711
+	// RTP on it to Remote with codec Audio.Codec (payload type
+	// Audio.Codec.PT) in PTime packets, continuing Stream. Without
+	// AudioFax an audio Media is the pre-switch leg, which the sip package
+	// runs itself (silence or CNG out, tone detection): the application
+	// must not use Conn then. A T.38 Media after an audio fax has begun
+	// comes on a socket of its own (hand the running fax over, e.g.
+	// faxkit's Call.SwapMedia).
+	AudioFax bool
+	// PTime is the packet time to send (AudioFax): 20 ms (what fax over
+	// G.711 uses; RFC 3551's default).
+	PTime time.Duration
+	// Stream (AudioFax) continues the RTP stream the pre-switch leg sent:
+	// the same SSRC, the next sequence number and a timestamp advanced by
+	// the time since its last packet. Nil when the leg sent nothing (a
+	// new stream starts at random values).
+	Stream *RTPStream
 }
 
 type evKind uint8
@@ -69,6 +92,8 @@ const (
 	evFaxDone
 	evTone
 	evAbort
+	evUpdate
+	evRefreshResult
 )
 
 type callEvent struct {
@@ -78,6 +103,7 @@ type callEvent struct {
 	code int
 	body []byte
 	tone Tone
+	st   sessionTimer  // the session timer a 2xx to our request negotiated
 	done chan struct{} // closed once a request event is answered
 }
 
@@ -91,6 +117,7 @@ type Call struct {
 	to      URI
 	from    URI
 	mc      *mediaConn
+	t38c    *mediaConn // T.38's own socket once an audio fax runs on mc
 	dcs     *sipgo.DialogClientSession
 	dss     *sipgo.DialogServerSession
 	machine machine
@@ -215,6 +242,9 @@ func (c *Call) finish(r Result) {
 	c.endOnce.Do(func() {
 		c.result.Store(uint32(r))
 		c.mc.Close()
+		if c.t38c != nil {
+			c.t38c.Close()
+		}
 		c.e.unregister(c)
 		close(c.media)
 		close(c.done)
@@ -264,6 +294,9 @@ func (c *Call) runAnswerer(sent, offer *sdp.Session, neg sdp.Negotiated) {
 			case evReinvite:
 				_ = ev.tx.Respond(sip.NewResponseFromRequest(ev.req, 491, "Request Pending", nil))
 				close(ev.done)
+			case evUpdate:
+				_ = ev.tx.Respond(sip.NewResponseFromRequest(ev.req, 200, "OK", nil))
+				close(ev.done)
 			}
 		case <-c.dss.Context().Done():
 			c.finish(ResultRemoteHangup) // CANCEL
@@ -301,6 +334,7 @@ func (c *Call) run(ackAt time.Time, sent, remote *sdp.Session, neg sdp.Negotiate
 	log := c.e.cfg.Logger.With("role", c.role, "call", callIDHash(c.callID))
 	var pending *callEvent // the incoming re-INVITE being answered
 	var held *callEvent    // a peer re-INVITE held while ours awaits its answer
+	var lastOK *okSent     // our 2xx to a re-INVITE, until its ACK
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	holdTimer := time.NewTimer(time.Hour)
@@ -314,22 +348,32 @@ func (c *Call) run(ackAt time.Time, sent, remote *sdp.Session, neg sdp.Negotiate
 	}()
 
 	acts := c.machine.start(ackAt, sent, remote, neg)
+	c.machine.sessionTimerSet(ackAt, c.machine.st)
 	for {
 		for _, a := range acts {
 			switch a.kind {
 			case actMedia:
-				c.applyMedia(a.media, log)
+				c.applyMedia(a.media, a.audioFax, log)
 			case actReinvite:
 				log.Debug("sip re-INVITE sent", "kind", sdp.KindT38)
 				ctx, cancel := context.WithTimeout(context.Background(), c.machine.cfg.switchTimeout+time.Second)
 				cancels = append(cancels, cancel)
-				go c.sendReinvite(ctx, a.sdp.Marshal())
+				go c.sendRequest(ctx, sip.INVITE, a.sdp.Marshal(), a.se, evReinviteResult)
+			case actRefresh:
+				log.Debug("sip session refresh sent", "update", a.update)
+				ctx, cancel := context.WithTimeout(context.Background(), 64*sip.T1)
+				cancels = append(cancels, cancel)
+				if a.update {
+					go c.sendRequest(ctx, sip.UPDATE, nil, a.se, evRefreshResult)
+				} else {
+					go c.sendRequest(ctx, sip.INVITE, a.sdp.Marshal(), a.se, evRefreshResult)
+				}
 			case actRespond:
 				if pending != nil {
 					res := sip.NewResponseFromRequest(pending.req, a.code, reasonPhrase(a.code), nil)
 					if a.code == 200 {
 						res = sip.NewSDPResponseFromRequest(pending.req, a.sdp.Marshal())
-						copySessionExpires(pending.req, res)
+						c.answerSessionTimer(pending.req, res)
 						res.AppendHeader(sip.NewHeader("Allow", allowed))
 					}
 					if a.code == 491 {
@@ -337,9 +381,17 @@ func (c *Call) run(ackAt time.Time, sent, remote *sdp.Session, neg sdp.Negotiate
 					}
 					c.addContact(res)
 					_ = pending.tx.Respond(res)
+					if a.code == 200 {
+						lastOK = &okSent{tx: pending.tx, res: res, cseq: pending.req.CSeq().SeqNo}
+					}
 					close(pending.done)
 					log.Debug("sip re-INVITE answered", "status", a.code)
 					pending = nil
+				}
+			case actResend:
+				if lastOK != nil {
+					log.Debug("sip re-INVITE 2xx retransmitted")
+					_ = lastOK.tx.Respond(lastOK.res)
 				}
 			case actBye:
 				c.mc.stopAudio()
@@ -400,12 +452,26 @@ func (c *Call) run(ackAt time.Time, sent, remote *sdp.Session, neg sdp.Negotiate
 					continue
 				}
 				acts = c.remoteReinvite(now, ev, &pending)
+			case evUpdate:
+				res := sip.NewResponseFromRequest(ev.req, 200, "OK", nil)
+				if !c.answerSessionTimer(ev.req, res) {
+					res = sip.NewResponseFromRequest(ev.req, 422, "Session Interval Too Small", nil)
+					res.AppendHeader(sip.NewHeader("Min-SE", seValue(c.e.cfg.MinSE, "")))
+				}
+				_ = ev.tx.Respond(res)
+				close(ev.done)
+			case evRefreshResult:
+				log.Debug("sip session refresh response", "status", ev.code)
+				acts = c.machine.refreshAnswered(now, ev.code, ev.st)
 			case evReinviteResult:
 				var ans *sdp.Session
 				if len(ev.body) > 0 {
 					ans, _ = sdp.Parse(ev.body)
 				}
 				log.Debug("sip re-INVITE response", "status", ev.code)
+				if ev.code >= 200 && ev.code < 300 && c.machine.st.interval > 0 && c.machine.state == stOffering {
+					c.machine.sessionTimerSet(now, ev.st)
+				}
 				acts = c.machine.offerAnswered(now, ev.code, ans)
 				if held != nil {
 					holdTimer.Stop()
@@ -414,6 +480,10 @@ func (c *Call) run(ackAt time.Time, sent, remote *sdp.Session, neg sdp.Negotiate
 					acts = append(acts, c.remoteReinvite(now, ev, &pending)...)
 				}
 			case evAck:
+				if lastOK != nil && ev.req.CSeq().SeqNo == lastOK.cseq {
+					c.machine.acked(now)
+					lastOK = nil
+				}
 				if len(ev.req.Body()) > 0 {
 					if ans, err := sdp.Parse(ev.req.Body()); err == nil {
 						acts = c.machine.ackAnswer(now, ans)
@@ -438,6 +508,16 @@ func (c *Call) run(ackAt time.Time, sent, remote *sdp.Session, neg sdp.Negotiate
 	}
 }
 
+// okSent is a 2xx we sent to a re-INVITE, kept for retransmission until
+// the ACK arrives (RFC 3261 clause 13.3.1.4). The server transaction is in
+// RFC 6026's Accepted state, which sends what the core passes it and
+// absorbs retransmitted INVITEs.
+type okSent struct {
+	tx   sip.ServerTransaction
+	res  *sip.Response
+	cseq uint32
+}
+
 // glareHold is how long a peer's re-INVITE waits for the final response
 // to ours before it is answered 491 (well under T1, so the peer's
 // retransmission timer never sees it).
@@ -448,6 +528,13 @@ const glareHold = 150 * time.Millisecond
 func (c *Call) remoteReinvite(now time.Time, ev callEvent, pending **callEvent) []action {
 	if err := c.dialog().ReadRequest(ev.req, ev.tx); err != nil {
 		_ = ev.tx.Respond(sip.NewResponseFromRequest(ev.req, 500, "Server Internal Error", nil))
+		close(ev.done)
+		return nil
+	}
+	if _, _, _, tooSmall := uasSessionTimer(ev.req, c.machine.st.interval, c.e.cfg.MinSE); tooSmall {
+		res := sip.NewResponseFromRequest(ev.req, 422, "Session Interval Too Small", nil)
+		res.AppendHeader(sip.NewHeader("Min-SE", seValue(c.e.cfg.MinSE, "")))
+		_ = ev.tx.Respond(res)
 		close(ev.done)
 		return nil
 	}
@@ -505,13 +592,34 @@ func (c *Call) remoteTarget() sip.Uri {
 	return c.dss.InviteRequest.From().Address
 }
 
-// sendReinvite runs one re-INVITE client transaction (and its ACK) and
-// posts the final status to the owner goroutine.
-func (c *Call) sendReinvite(ctx context.Context, body []byte) {
-	req := sip.NewRequest(sip.INVITE, c.remoteTarget())
-	req.SetBody(body)
-	ct := sip.ContentTypeHeader("application/sdp")
-	req.AppendHeader(&ct)
+// answerSessionTimer adds the session timer to our 2xx to a peer's
+// re-INVITE or UPDATE (RFC 4028 clause 9) and hands the negotiated timer
+// to the machine; false means the request's interval is under MinSE (422).
+// With a timer running and a request that names none, we keep refreshing.
+func (c *Call) answerSessionTimer(req *sip.Request, res *sip.Response) bool {
+	se, requireTimer, st, tooSmall := uasSessionTimer(req, c.machine.st.interval, c.e.cfg.MinSE)
+	if tooSmall {
+		return false
+	}
+	addSessionExpires(res, se, requireTimer)
+	c.machine.sessionTimerSet(time.Now(), st)
+	return true
+}
+
+// sendRequest runs one in-dialog client transaction (a re-INVITE and its
+// ACK, or an UPDATE) and posts the final status to the owner goroutine as
+// an event of kind. se is the Session-Expires to send ("" none).
+func (c *Call) sendRequest(ctx context.Context, method sip.RequestMethod, body []byte, se string, kind evKind) {
+	req := sip.NewRequest(method, c.remoteTarget())
+	if len(body) > 0 {
+		req.SetBody(body)
+		ct := sip.ContentTypeHeader("application/sdp")
+		req.AppendHeader(&ct)
+	}
+	if se != "" {
+		req.AppendHeader(sip.NewHeader("Session-Expires", se))
+		req.AppendHeader(sip.NewHeader("Supported", "timer"))
+	}
 	var tx sip.ClientTransaction
 	var err error
 	if c.dcs != nil {
@@ -519,12 +627,11 @@ func (c *Call) sendReinvite(ctx context.Context, body []byte) {
 	} else {
 		tx, err = c.dss.TransactionRequest(ctx, req)
 	}
-	result := callEvent{kind: evReinviteResult, code: 408}
+	result := callEvent{kind: kind, code: 408}
 	defer func() { c.post(result) }()
 	if err != nil {
 		return
 	}
-	defer tx.Terminate()
 	for {
 		select {
 		case res := <-tx.Responses():
@@ -533,30 +640,57 @@ func (c *Call) sendReinvite(ctx context.Context, body []byte) {
 			}
 			result.code, result.body = res.StatusCode, res.Body()
 			if res.IsSuccess() {
-				ack := sip.NewRequest(sip.ACK, c.remoteTarget())
-				ack.AppendHeader(&sip.CSeqHeader{SeqNo: req.CSeq().SeqNo, MethodName: sip.ACK})
-				if c.dcs != nil {
-					ack.AppendHeader(sip.HeaderClone(c.dcs.InviteResponse.To()))
-					_ = c.dcs.WriteRequest(ack)
-				} else {
-					_ = c.dss.WriteRequest(ack)
-				}
+				result.st = uacSessionTimer(res)
 			}
+			if !res.IsSuccess() || method != sip.INVITE {
+				tx.Terminate()
+				return
+			}
+			ack := sip.NewRequest(sip.ACK, c.remoteTarget())
+			ack.AppendHeader(&sip.CSeqHeader{SeqNo: req.CSeq().SeqNo, MethodName: sip.ACK})
+			if c.dcs != nil {
+				ack.AppendHeader(sip.HeaderClone(c.dcs.InviteResponse.To()))
+			}
+			c.writeInDialog(ack)
+			// RFC 3261 clause 13.2.2.4: every retransmission of the 2xx
+			// is answered with the same ACK (the peer retransmits until
+			// it has one). The transaction stays in RFC 6026's Accepted
+			// state, passing them here, until Timer M (64*T1) ends it.
+			tmpl := ack.Clone()
+			tx.OnRetransmission(func(r *sip.Response) {
+				if r.IsSuccess() {
+					c.writeInDialog(tmpl.Clone())
+				}
+			})
 			return
 		case <-tx.Done():
 			return
 		case <-ctx.Done():
+			tx.Terminate()
 			return
 		}
 	}
 }
 
-func (c *Call) applyMedia(n sdp.Negotiated, log *slog.Logger) {
+func (c *Call) writeInDialog(req *sip.Request) {
+	if c.dcs != nil {
+		_ = c.dcs.WriteRequest(req)
+	} else {
+		_ = c.dss.WriteRequest(req)
+	}
+}
+
+func (c *Call) applyMedia(n sdp.Negotiated, audioFax bool, log *slog.Logger) {
 	m := Media{Kind: n.Kind(), Conn: c.mc}
 	switch {
 	case n.T38 != nil:
 		c.mc.stopAudio()
-		c.mc.setRemote(n.T38.Remote, true)
+		mc := c.mc
+		if c.t38c != nil {
+			mc = c.t38c
+		}
+		mc.setRemote(n.T38.Remote, true)
+		m.Conn = mc
 		m.Remote = net.UDPAddrFromAddrPort(n.T38.Remote)
 		p := n.T38.Params
 		m.T38 = &p
@@ -565,9 +699,23 @@ func (c *Call) applyMedia(n sdp.Negotiated, log *slog.Logger) {
 		m.Remote = net.UDPAddrFromAddrPort(n.Audio.Remote)
 		a := *n.Audio
 		m.Audio = &a
-		c.mc.startAudio(a, c.role == RoleCaller, func(t Tone) { c.post(callEvent{kind: evTone, tone: t}) })
+		if !audioFax {
+			c.mc.startAudio(a, c.role == RoleCaller, func(t Tone) { c.post(callEvent{kind: evTone, tone: t}) })
+			break
+		}
+		c.mc.stopAudio()
+		m.AudioFax, m.PTime, m.Stream = true, 20*time.Millisecond, c.mc.nextStream(time.Now())
+		if c.t38c == nil && c.machine.cfg.policy != PolicyOff {
+			// T.38, if the peer asks for it now, on a socket of its own:
+			// the audio fax keeps reading this one until it hands over.
+			if t, err := newMediaConn(c.e.cfg.MediaAddr); err == nil {
+				t.onFirstT38 = c.firstT38
+				c.t38c = t
+				c.machine.setT38Port(t.port())
+			}
+		}
 	}
-	log.Debug("sip media", "kind", m.Kind)
+	log.Debug("sip media", "kind", m.Kind, "audio_fax", m.AudioFax)
 	select {
 	case c.media <- m:
 	default:

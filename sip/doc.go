@@ -10,15 +10,26 @@
 //     transports UDP/TCP/TLS, dialog IDs, 2xx retransmission, CANCEL):
 //     INVITE/200/ACK both ways, BYE from either side in any phase, CANCEL
 //     (a cancelled Dial sends it; an incoming one ends the pending call),
-//     re-INVITE sent and received, re-INVITE without SDP (offer in the 200,
+//     re-INVITE sent and received (our 2xx to a re-INVITE is retransmitted
+//     by the call's goroutine at T1 doubling to T2 until its ACK or 64*T1,
+//     clause 13.3.1.4, which sipgo leaves to the core; a retransmitted 2xx
+//     to our re-INVITE is ACKed again, clause 13.2.2.4), re-INVITE without SDP (offer in the 200,
 //     answer in the ACK), delayed-offer INVITEs, 491 glare with the clause
 //     14.1 back-off (2.1-4 s for the Call-ID owner, 0-2 s for the other
 //     side, 10 ms units), 481 for requests outside any dialog, 415 for
 //     non-SDP bodies, 488 for offers that cannot be answered.
 //   - RFC 3264 offer/answer and RFC 8866 SDP via package sdp.
-//   - RFC 4028 session timers: refresh re-INVITEs (identical SDP,
-//     mid-page) and UPDATEs are answered 200 without touching the media;
-//     Session-Expires is echoed. This side never sends refreshes.
+//   - RFC 4028 session timers: Session-Expires is negotiated on the
+//     initial INVITE and on every re-INVITE and UPDATE either way
+//     (Config.SessionExpires asks for one, Config.MinSE bounds it, 422
+//     below it). As refresher this side refreshes at half the interval by
+//     UPDATE without a body where the peer allows UPDATE, else by a
+//     re-INVITE carrying the SDP last sent unchanged (same o= version),
+//     mid-page too, without touching the media; 481/408 to a refresh ends
+//     the call. A peer's refreshes (identical-SDP re-INVITEs, UPDATEs) are
+//     answered 200 without touching the media. As non-refresher this side
+//     does not itself hang up an expired session (the fax's own timers end
+//     a dead call).
 //   - RFC 2617/3261 digest authentication on INVITE and REGISTER (401 and
 //     407), REGISTER with refresh at half the granted lifetime (clause 10).
 //   - RFC 3581 rport (Config.NAT) and symmetric media latching: media is
@@ -50,8 +61,15 @@
 //
 // Our re-INVITE answered 488/415 (or any failure) or not answered within
 // SwitchTimeout (5 s) leaves the call in audio: with AudioFallback the
-// application continues in audio, without it (the default, until faxkit
-// has audio modems) the call is hung up with ResultT38Refused. The answer
+// audio path is handed to the application's audio fax modem (a Media with
+// AudioFax set: the pre-switch leg stops, and Media carries the codec,
+// ptime and the leg's RTP stream to continue), without it (the default)
+// the call is hung up with ResultT38Refused. PolicyOff, and PolicyAwait
+// with AudioFallback, hand the audio path over at once (audio fax from the
+// start). A T.38 offer arriving while an audio fax runs is accepted
+// (except with PolicyOff) and delivered as a T.38 Media on a socket of its
+// own, for the application to move the running fax over at a clean point
+// (faxkit's Call.SwapMedia). The answer
 // to a T.38 offer honours the offered T38FaxVersion (up to t38.MaxVersion),
 // error correction (FEC or redundancy as offered) and T38FaxMaxDatagram
 // (see sdp.AnswerT38 and sdp.NormalizeMaxDatagram).
@@ -75,18 +93,19 @@
 //
 // # Limits
 //
-//   - No audio fax: before the switch the audio leg sends G.711 silence
-//     (CNG from the caller) and only listens for CNG, CED and V.21 flags.
+//   - The audio fax itself is the application's (faxkit's AudioMedia on
+//     modem/fax); before the switch or the hand-over the audio leg sends
+//     G.711 silence (CNG from the caller) and only listens for CNG, CED
+//     and V.21 flags.
 //   - Outgoing out-of-dialog UDP requests leave from an ephemeral socket
 //     (sipgo opens one per destination); Via carries it, so responses come
 //     back, and Contact names the listening port for requests.
-//   - A 2xx to a re-INVITE is sent once (sipgo retransmits only the
-//     initial INVITE's 2xx); over UDP a lost one is recovered by the peer's
-//     re-INVITE retransmission.
 //   - No PRACK (RFC 3262), no SRTP/DTLS (m=image UDP/TLS/UDPTL is parsed by
-//     package sdp but refused), no ICE, no session-timer refreshes of our
-//     own, no DNS SRV/NAPTR beyond what sipgo does.
-//   - sipgo logs a few warnings through its package-global logger
-//     (sip.DefaultLogger); the endpoint's transaction and transport layers
-//     use Config.Logger.
+//     package sdp but refused), no ICE, no DNS SRV/NAPTR beyond what sipgo
+//     does; a 422 to our own INVITE is not retried with the peer's Min-SE.
+//   - sipgo logs a few messages through its package-global logger
+//     (sip.DefaultLogger): the first NewEndpoint sets it, unless the
+//     application did, to slog.Default() keeping errors only (its warnings,
+//     such as "UDP ref went negative", are noise). The endpoint's
+//     transaction and transport layers use Config.Logger.
 package sip

@@ -76,9 +76,11 @@ type Config struct {
 	// AwaitTimeout is how long PolicyAwait waits for the peer's T.38
 	// offer. Default 35 s (T.30's T1).
 	AwaitTimeout time.Duration
-	// AudioFallback keeps a call whose T.38 switch failed in audio (for an
-	// application with an audio fax modem). Default false: such a call is
-	// hung up with ResultT38Refused.
+	// AudioFallback keeps a call whose T.38 switch failed in audio and
+	// hands its audio path to the application's audio fax modem (a Media
+	// with AudioFax); with PolicyAwait the audio fax starts at once.
+	// Default false: such a call is hung up with ResultT38Refused
+	// (PolicyOff is audio fax from the start either way).
 	AudioFallback bool
 	// ByeWait is how long, after the application's FaxDone, the call
 	// waits for the peer's BYE before sending its own (the peer may still
@@ -86,6 +88,16 @@ type Config struct {
 	// answered the call, 2 s when we placed it (so two faxkit ends do not
 	// cross BYEs).
 	ByeWait time.Duration
+	// SessionExpires is the session interval (RFC 4028) asked for in our
+	// INVITEs, and imposed (with us as refresher) on incoming calls whose
+	// INVITE asks for none. Default 0: none asked for; a peer's session
+	// timer is always honoured, and when this side is the refresher it
+	// sends the refresh (UPDATE if the peer allows it, else a re-INVITE
+	// with the same SDP) at half the interval.
+	SessionExpires time.Duration
+	// MinSE is the smallest session interval accepted (a request asking
+	// for less is answered 422 with Min-SE). Default 90 s (RFC 4028).
+	MinSE time.Duration
 	// AnswerQueue is how many incoming calls wait for Accept before new
 	// ones are answered 486 Busy Here. Default 16.
 	AnswerQueue int
@@ -135,6 +147,15 @@ func (c Config) withDefaults() (Config, error) {
 	if c.AnswerQueue <= 0 {
 		c.AnswerQueue = 16
 	}
+	if c.MinSE <= 0 {
+		c.MinSE = 90 * time.Second
+	}
+	if c.SessionExpires < 0 {
+		return c, fmt.Errorf("%w: negative SessionExpires", ErrConfig)
+	}
+	if c.SessionExpires > 0 {
+		c.SessionExpires = max(c.SessionExpires.Truncate(time.Second), c.MinSE)
+	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -176,6 +197,19 @@ func NewEndpoint(cfg Config) (*Endpoint, error) {
 	if err != nil {
 		return nil, err
 	}
+	quietSipgo.Do(func() {
+		// sipgo logs a few warnings of its own (a UDP connection reference
+		// count going negative when a transaction's socket is released, a
+		// retransmitted response without a transaction) through its
+		// package-global logger, slog.Default() unless set: they are noise
+		// for a fax application's log. Keep sipgo's errors there and drop
+		// the rest, unless the application chose sipgo's logger itself.
+		// Set once, before this package uses sipgo (sipgo reads it without
+		// synchronisation). The endpoint's own logging is Config.Logger.
+		if sip.DefaultLogger() == slog.Default() {
+			sip.SetDefaultLogger(slog.New(minLevel{slog.Default().Handler(), slog.LevelError}))
+		}
+	})
 	e := &Endpoint{cfg: cfg, calls: map[string]*Call{}, incoming: make(chan *Call, cfg.AnswerQueue), done: make(chan struct{})}
 	uaOpts := []sipgo.UserAgentOption{sipgo.WithUserAgent(cfg.UserAgent),
 		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(cfg.Logger),
@@ -280,6 +314,26 @@ func NewEndpoint(cfg Config) (*Endpoint, error) {
 }
 
 const allowed = "INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE"
+
+var quietSipgo sync.Once
+
+// minLevel drops records below level.
+type minLevel struct {
+	slog.Handler
+	level slog.Level
+}
+
+func (h minLevel) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= h.level && h.Handler.Enabled(ctx, l)
+}
+
+func (h minLevel) WithAttrs(as []slog.Attr) slog.Handler {
+	return minLevel{h.Handler.WithAttrs(as), h.level}
+}
+
+func (h minLevel) WithGroup(name string) slog.Handler {
+	return minLevel{h.Handler.WithGroup(name), h.level}
+}
 
 func contactUser(u string) string {
 	if u == "" {
@@ -487,6 +541,10 @@ func (e *Endpoint) Dial(ctx context.Context, uri string, opts *DialOptions) (*Ca
 	req.AppendHeader(&callID)
 	req.AppendHeader(sip.NewHeader("Allow", allowed))
 	req.AppendHeader(sip.NewHeader("Supported", "timer"))
+	if e.cfg.SessionExpires > 0 {
+		req.AppendHeader(sip.NewHeader("Session-Expires", seValue(e.cfg.SessionExpires, "")))
+		req.AppendHeader(sip.NewHeader("Min-SE", seValue(e.cfg.MinSE, "")))
+	}
 	for _, h := range opts.Headers {
 		name, value, ok := strings.Cut(h, ":")
 		if ok {
@@ -554,6 +612,8 @@ func (e *Endpoint) Dial(ctx context.Context, uri string, opts *DialOptions) (*Ca
 	}
 	e.cfg.Logger.Debug("sip call answered", "to", c.to, "status", dcs.InviteResponse.StatusCode)
 	c.machine.cfg = e.machineConfig(RoleCaller, l)
+	c.machine.st = uacSessionTimer(dcs.InviteResponse)
+	c.machine.peerUpdate = allows(dcs.InviteResponse, "UPDATE")
 	go c.run(ackAt, offer, answer, neg)
 	return c, nil
 }
@@ -679,6 +739,14 @@ func (e *Endpoint) answer(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	sessID := uint64(time.Now().UnixNano()/1000) & (1<<53 - 1)
 	l := e.local(mc.port(), sessID)
+	se, requireTimer, st, tooSmall := uasSessionTimer(req, e.cfg.SessionExpires, e.cfg.MinSE)
+	if tooSmall {
+		mc.Close()
+		res := sip.NewResponseFromRequest(req, 422, "Session Interval Too Small", nil)
+		res.AppendHeader(sip.NewHeader("Min-SE", seValue(e.cfg.MinSE, "")))
+		_ = tx.Respond(res)
+		return
+	}
 	ans, offer, neg, code := inviteAnswer(req, l, e.cfg.Policy)
 	if code != 200 {
 		mc.Close()
@@ -702,6 +770,8 @@ func (e *Endpoint) answer(req *sip.Request, tx sip.ServerTransaction) {
 	c := newCall(e, RoleAnswerer, mc, req.CallID().Value(), ltag, to, from)
 	c.dss = ds
 	c.machine.cfg = e.machineConfig(RoleAnswerer, l)
+	c.machine.st = st
+	c.machine.peerUpdate = allows(req, "UPDATE")
 	if !e.register(c) {
 		mc.Close()
 		respond(503, "Service Unavailable")
@@ -719,6 +789,7 @@ func (e *Endpoint) answer(req *sip.Request, tx sip.ServerTransaction) {
 	c.status.Store(200)
 	res := sip.NewSDPResponseFromRequest(ds.InviteRequest, ans.Marshal())
 	res.AppendHeader(sip.NewHeader("Allow", allowed))
+	addSessionExpires(res, se, requireTimer)
 	e.cfg.Logger.Debug("sip call answered", "from", c.from, "to", c.to)
 	// The handler must hold the transaction until the final response is
 	// sent; the dialog layer retransmits the 200 until the ACK (read in
@@ -760,14 +831,16 @@ func (e *Endpoint) onBye(req *sip.Request, tx sip.ServerTransaction) {
 	c.post(callEvent{kind: evBye})
 }
 
-// onUpdate answers UPDATE (RFC 3311), which session timers (RFC 4028)
-// use for refreshes: 200 without a body; an UPDATE with an offer is
-// answered 488 (this endpoint changes media only by re-INVITE).
+// onUpdate hands UPDATE (RFC 3311) to its call: session timers (RFC 4028)
+// use it for refreshes (answered 200, Session-Expires negotiated as for a
+// re-INVITE); an UPDATE with an offer is answered 488 (this endpoint
+// changes media only by re-INVITE).
 func (e *Endpoint) onUpdate(req *sip.Request, tx sip.ServerTransaction) {
 	if !validRequest(req, tx) {
 		return
 	}
-	if e.lookup(req) == nil {
+	c := e.lookup(req)
+	if c == nil {
 		_ = tx.Respond(sip.NewResponseFromRequest(req, 481, "Call/Transaction Does Not Exist", nil))
 		return
 	}
@@ -775,18 +848,33 @@ func (e *Endpoint) onUpdate(req *sip.Request, tx sip.ServerTransaction) {
 		_ = tx.Respond(sip.NewResponseFromRequest(req, 488, "Not Acceptable Here", nil))
 		return
 	}
-	res := sip.NewResponseFromRequest(req, 200, "OK", nil)
-	copySessionExpires(req, res)
-	_ = tx.Respond(res)
+	done := make(chan struct{})
+	c.post(callEvent{kind: evUpdate, req: req, tx: tx, done: done})
+	select {
+	case <-done:
+	case <-c.done:
+		_ = tx.Respond(sip.NewResponseFromRequest(req, 481, "Call/Transaction Does Not Exist", nil))
+	}
 }
 
-func copySessionExpires(req *sip.Request, res *sip.Response) {
-	if h := req.GetHeader("Session-Expires"); h != nil {
-		v := h.Value()
-		if !strings.Contains(v, "refresher") {
-			v += ";refresher=uac"
-		}
-		res.AppendHeader(sip.NewHeader("Session-Expires", v))
+func addSessionExpires(res *sip.Response, se string, requireTimer bool) {
+	if se == "" {
+		return
+	}
+	res.AppendHeader(sip.NewHeader("Session-Expires", se))
+	if requireTimer {
 		res.AppendHeader(sip.NewHeader("Require", "timer"))
 	}
+}
+
+// allows reports whether a message's Allow header lists method.
+func allows(m headerGetter, method string) bool {
+	for _, h := range m.GetHeaders("allow") {
+		for t := range strings.SplitSeq(h.Value(), ",") {
+			if strings.EqualFold(strings.TrimSpace(t), method) {
+				return true
+			}
+		}
+	}
+	return false
 }

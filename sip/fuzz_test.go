@@ -75,3 +75,44 @@ func FuzzInvite(f *testing.F) {
 }
 
 func sprintf(format string, a ...any) string { return fmt.Sprintf(format, a...) }
+
+// FuzzSessionTimer feeds hostile session-timer headers (RFC 4028
+// Session-Expires, Supported, Min-SE) in an INVITE and in a 2xx to the
+// negotiation faxkit adds: no panic, an interval within bounds, and a
+// 2xx answer whose Session-Expires parses back to what was negotiated.
+func FuzzSessionTimer(f *testing.F) {
+	for _, v := range []string{"1800", "90;refresher=uac", "120;refresher=UAS;x=y", "0", "abc", "99999999999",
+		"1800 ; refresher = uas", "4294967295;refresher=uac"} {
+		f.Add(v, "timer")
+	}
+	f.Add("", "100rel, timer")
+	f.Fuzz(func(t *testing.T, se, supported string) {
+		raw := "INVITE sip:a@192.0.2.1 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.9;branch=z9hG4bK1\r\n" +
+			"From: <sip:b@192.0.2.9>;tag=1\r\nTo: <sip:a@192.0.2.1>\r\nCall-ID: c\r\nCSeq: 1 INVITE\r\n" +
+			"Session-Expires: " + se + "\r\nSupported: " + supported + "\r\nContent-Length: 0\r\n\r\n"
+		msg, err := sip.ParseMessage([]byte(raw))
+		if err != nil {
+			return
+		}
+		req, ok := msg.(*sip.Request)
+		if !ok {
+			return
+		}
+		v, _, st, tooSmall := uasSessionTimer(req, 0, 90*time.Second)
+		if tooSmall {
+			return
+		}
+		if st.interval < 0 || st.interval > maxSessionInterval || (st.interval > 0 && st.interval < 90*time.Second) {
+			t.Fatalf("interval %v out of bounds", st.interval)
+		}
+		if v == "" {
+			return
+		}
+		res := sip.NewResponseFromRequest(req, 200, "OK", nil)
+		res.AppendHeader(sip.NewHeader("Session-Expires", v))
+		back := uacSessionTimer(res)
+		if back.interval != st.interval || back.weRefresh == st.weRefresh {
+			t.Fatalf("2xx Session-Expires %q reads back as %+v, negotiated %+v", v, back, st)
+		}
+	})
+}

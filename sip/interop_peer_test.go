@@ -248,6 +248,7 @@ type sofiaCase struct {
 	wantFax   bool           // the fax must get through
 	fkResults []sip.Result   // acceptable faxkit call results
 	peerExit  int            // sipfaxpeer's exit status when !wantFax
+	fkConfig  func(*sip.Config)
 	check     func(t *testing.T, fk fkOutcome, peer sippeer.Result)
 }
 
@@ -269,7 +270,11 @@ func runSofiaCase(t *testing.T, tc sofiaCase) (fkOutcome, sippeer.Result) {
 	} else {
 		pc.File = src
 	}
-	e := newEndpoint(t, sip.Config{Policy: tc.policy})
+	cfg := sip.Config{Policy: tc.policy}
+	if tc.fkConfig != nil {
+		tc.fkConfig(&cfg)
+	}
+	e := newEndpoint(t, cfg)
 	var fk fkOutcome
 	var peer *sippeer.Call
 	if tc.fkCalls {
@@ -411,6 +416,23 @@ func TestInteropSofia(t *testing.T) {
 			check: func(t *testing.T, fk fkOutcome, p sippeer.Result) {
 				assert.Equal(t, 1, p.RefreshSent)
 				assert.Equal(t, 200, p.RefreshStatus)
+			}},
+		// SIP over TCP both ways.
+		{name: "tcp-faxkit-calls-sends", core: true, fkCalls: true, fkSends: true, policy: sip.PolicyRequest,
+			fkConfig: func(c *sip.Config) { c.Transport = "tcp" },
+			peer:     sippeer.Config{T38: sippeer.Await, TCP: true}, wantFax: true, fkResults: ended},
+		{name: "tcp-peer-calls-faxkit-receives", policy: sip.PolicyAuto,
+			fkConfig: func(c *sip.Config) { c.Transport = "tcp" },
+			peer:     sippeer.Config{T38: sippeer.Request, TCP: true}, wantFax: true, fkResults: ended},
+		// RFC 4028 with faxkit as refresher: sofia's nua negotiates a 2 s
+		// session (it hangs up when a refresh it awaits does not come);
+		// faxkit refreshes by UPDATE every second, mid-page too.
+		{name: "session-timer-faxkit-refreshes", fkCalls: true, fkSends: true, policy: sip.PolicyRequest,
+			fkConfig: func(c *sip.Config) { c.SessionExpires, c.MinSE = 2*time.Second, time.Second },
+			peer:     sippeer.Config{T38: sippeer.Await, MinSE: 1, Refresher: "remote"}, wantFax: true, fkResults: ended,
+			check: func(t *testing.T, fk fkOutcome, p sippeer.Result) {
+				assert.GreaterOrEqual(t, p.UpdatesReceived, 2, "faxkit refreshes at half the interval")
+				t.Logf("refreshes received %d, %d of them while T.30 ran", p.RefreshReceived, p.RefreshMidFax)
 			}},
 		{name: "udptl-loss-10pct-faxkit-receives", core: true, policy: sip.PolicyRequest,
 			peer: sippeer.Config{T38: sippeer.Await, Loss: 10, Seed: 3}, wantFax: true, fkResults: ended,

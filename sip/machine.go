@@ -122,6 +122,8 @@ const (
 	actMedia                       // media changed to neg
 	actBye                         // send BYE
 	actEnd                         // the call is over with result
+	actResend                      // retransmit our last 2xx to a re-INVITE (no ACK yet)
+	actRefresh                     // send a session refresh: UPDATE (update) or re-INVITE with sdp unchanged
 )
 
 type action struct {
@@ -130,6 +132,11 @@ type action struct {
 	sdp    *sdp.Session
 	media  sdp.Negotiated
 	result Result
+	se     string // Session-Expires for a request we send ("" none)
+	update bool   // actRefresh by UPDATE
+	// audioFax (actMedia, audio): the audio path is the application's
+	// now, for an audio fax modem; the pre-switch leg stops.
+	audioFax bool
 }
 
 // machineConfig is what the state machine needs of Config.
@@ -169,7 +176,31 @@ type machine struct {
 	awaitDeadline time.Time
 	byeAt         time.Time // fax done: send BYE then unless the peer's comes first
 	tries         int       // our T.38 re-INVITEs sent (glare retries)
+
+	// Our 2xx to the peer's last re-INVITE, retransmitted until its ACK
+	// (RFC 3261 clause 13.3.1.4; the transaction layer does not do it,
+	// RFC 6026 leaves it to the core).
+	okNext     time.Time     // retransmit then (zero: ACKed or given up)
+	okInterval time.Duration // T1 doubling up to T2
+	okUntil    time.Time     // 64*T1 after the first 2xx
+
+	// Session timer (RFC 4028) as negotiated by the last transaction
+	// that carried Session-Expires.
+	st            sessionTimer
+	peerUpdate    bool      // the peer allows UPDATE: refresh with it
+	refreshAt     time.Time // we refresh: send the refresh then
+	refreshing    bool      // our refresh is outstanding
+	refreshInvite bool      // ... and it is a re-INVITE (an INVITE transaction)
+	refreshes     int       // refreshes sent (for tests)
+
+	audioFax bool // the application's audio fax runs on the audio path
 }
+
+// RFC 3261 clause 17 timer values (sipgo's defaults).
+const (
+	timerT1 = 500 * time.Millisecond
+	timerT2 = 4 * time.Second
+)
 
 const maxGlareTries = 4
 
@@ -183,6 +214,14 @@ func (m *machine) start(now time.Time, sent, remote *sdp.Session, neg sdp.Negoti
 		return acts
 	}
 	m.state = stAudio
+	if m.cfg.policy == PolicyOff || (m.cfg.audioFallback && m.cfg.policy == PolicyAwait) {
+		// Audio fax from the start: off never moves to T.38; await with
+		// an audio modem has no reason to wait idle for the peer's
+		// re-INVITE (which, if it comes, moves the running fax to T.38).
+		m.audioFax = true
+		acts[0].audioFax = true
+		return acts
+	}
 	switch m.cfg.policy {
 	case PolicyRequest:
 		m.requestAt = now
@@ -201,7 +240,11 @@ func (m *machine) start(now time.Time, sent, remote *sdp.Session, neg sdp.Negoti
 // deadline is when timeout must next be called (zero: no timer).
 func (m *machine) deadline() time.Time {
 	var d time.Time
-	for _, t := range []time.Time{m.requestAt, m.offerDeadline, m.awaitDeadline, m.byeAt} {
+	requestAt := m.requestAt
+	if m.refreshing && m.refreshInvite {
+		requestAt = time.Time{} // fires once the refresh is answered
+	}
+	for _, t := range []time.Time{requestAt, m.offerDeadline, m.awaitDeadline, m.byeAt, m.okNext, m.refreshAt} {
 		if !t.IsZero() && (d.IsZero() || t.Before(d)) {
 			d = t
 		}
@@ -214,9 +257,45 @@ func (m *machine) timeout(now time.Time) []action {
 	if m.state >= stEnding {
 		return nil
 	}
+	acts := m.resend2xx(now)
 	if !m.byeAt.IsZero() && !now.Before(m.byeAt) {
-		return m.hangup(ResultFaxDone)
+		return append(acts, m.hangup(ResultFaxDone)...)
 	}
+	return append(acts, m.timers(now)...)
+}
+
+// resend2xx: RFC 3261 clause 13.3.1.4: "the 2xx response is passed to the
+// transport with an interval that starts at T1 seconds and doubles for
+// each retransmission until it reaches T2 seconds", ending at the ACK or
+// after 64*T1. The clause says a UAS that never gets the ACK SHOULD end
+// the session with BYE; a fax whose media flows is left alone (the peer
+// evidently had our answer), so retransmission simply stops.
+func (m *machine) resend2xx(now time.Time) []action {
+	if m.okNext.IsZero() || now.Before(m.okNext) {
+		return nil
+	}
+	if !now.Before(m.okUntil) {
+		m.okNext = time.Time{}
+		return nil
+	}
+	m.okInterval = min(2*m.okInterval, timerT2)
+	m.okNext = now.Add(m.okInterval)
+	return []action{{kind: actResend}}
+}
+
+// sent2xx arms the retransmission of the 2xx just sent to a re-INVITE
+// (a newer one replaces an older one still unacknowledged).
+func (m *machine) sent2xx(now time.Time) {
+	m.okInterval = timerT1
+	m.okNext = now.Add(timerT1)
+	m.okUntil = now.Add(64 * timerT1)
+}
+
+// acked is the ACK of our 2xx to the peer's re-INVITE.
+func (m *machine) acked(now time.Time) { m.okNext = time.Time{} }
+
+// timers fires the negotiation timers due at now.
+func (m *machine) timers(now time.Time) []action {
 	if !m.offerDeadline.IsZero() && !now.Before(m.offerDeadline) {
 		// RFC 3261 leaves a re-INVITE that is never answered to Timer B
 		// (32 s); a fax cannot wait that long. Treat it as refused.
@@ -227,17 +306,79 @@ func (m *machine) timeout(now time.Time) []action {
 	}
 	if !m.awaitDeadline.IsZero() && !now.Before(m.awaitDeadline) {
 		m.awaitDeadline = time.Time{}
-		if m.state == stAudio && !m.cfg.audioFallback {
-			return m.hangup(ResultT38NotOffered)
+		if m.state == stAudio {
+			if !m.cfg.audioFallback {
+				return m.hangup(ResultT38NotOffered)
+			}
+			return m.toAudioFax()
 		}
 	}
-	if !m.requestAt.IsZero() && !now.Before(m.requestAt) {
+	if !m.requestAt.IsZero() && !now.Before(m.requestAt) && !(m.refreshing && m.refreshInvite) {
 		m.requestAt = time.Time{}
-		if m.state == stAudio {
+		if m.state == stAudio && !m.audioFax {
 			return m.sendT38Offer(now)
 		}
 	}
+	if !m.refreshAt.IsZero() && !now.Before(m.refreshAt) {
+		m.refreshAt = time.Time{}
+		if m.state == stOffering || m.refreshing {
+			// Our T.38 re-INVITE (which carries Session-Expires and
+			// refreshes the session when answered) or a refresh is
+			// outstanding: look again shortly.
+			m.refreshAt = now.Add(time.Second)
+			return nil
+		}
+		// RFC 4028 clause 10: UPDATE without a body where the peer allows
+		// it (it touches no media), else a re-INVITE with the session
+		// description unchanged, the same o= version (RFC 3264 clause 8).
+		m.refreshing, m.refreshInvite = true, !m.peerUpdate
+		m.refreshes++
+		a := action{kind: actRefresh, update: m.peerUpdate, se: seValue(m.st.interval, "uac")}
+		if !m.peerUpdate {
+			a.sdp = m.sent
+		}
+		return []action{a}
+	}
 	return nil
+}
+
+// sessionTimerSet is a session timer negotiated by a transaction carrying
+// Session-Expires (the initial INVITE, a refresh, a re-INVITE either way):
+// when we refresh, the next refresh goes at half the interval (RFC 4028
+// clause 10).
+func (m *machine) sessionTimerSet(now time.Time, st sessionTimer) {
+	m.st = st
+	m.refreshAt = time.Time{}
+	if st.interval > 0 && st.weRefresh && m.state < stEnding {
+		m.refreshAt = now.Add(st.interval / 2)
+	}
+}
+
+// refreshAnswered is the final response to our refresh; st is the timer
+// its 2xx negotiated.
+func (m *machine) refreshAnswered(now time.Time, code int, st sessionTimer) []action {
+	if !m.refreshing || m.state >= stEnding {
+		return nil
+	}
+	wasUpdate := !m.refreshInvite
+	m.refreshing, m.refreshInvite = false, false
+	switch {
+	case code >= 200 && code < 300:
+		m.sessionTimerSet(now, st)
+	case code == 481 || code == 408:
+		// RFC 3261 clause 12.2.1.2: the dialog is gone.
+		return m.hangup(ResultError)
+	case wasUpdate && (code == 405 || code == 501):
+		m.peerUpdate = false
+		m.refreshAt = now
+	case code == 491:
+		m.refreshAt = now.Add(time.Duration(m.cfg.rand.IntN(201)) * 10 * time.Millisecond)
+	default:
+		// Try again before the session expires (the peer ends it at
+		// interval minus a third at the latest).
+		m.refreshAt = now.Add(max(m.st.interval/4, time.Second))
+	}
+	return m.timers(now)
 }
 
 func (m *machine) sendT38Offer(now time.Time) []action {
@@ -245,14 +386,19 @@ func (m *machine) sendT38Offer(now time.Time) []action {
 	m.offer = sdp.Offer(m.cfg.local, sdp.KindT38, m.sent)
 	m.state = stOffering
 	m.offerDeadline = now.Add(m.cfg.switchTimeout)
-	return []action{{kind: actReinvite, sdp: m.offer}}
+	a := action{kind: actReinvite, sdp: m.offer}
+	if m.st.interval > 0 {
+		// A re-INVITE refreshes the session too (RFC 4028 clause 7.4).
+		a.se = seValue(m.st.interval, "uac")
+	}
+	return []action{a}
 }
 
 // heard reports a fax tone on the audio leg: a caller in auto that hears
 // the answerer's CED or V.21 flags requests T.38 at once instead of
 // waiting for AutoRequestDelay.
 func (m *machine) heard(now time.Time, t Tone) []action {
-	if m.state != stAudio || m.tries > 0 || m.requestAt.IsZero() {
+	if m.state != stAudio || m.tries > 0 || m.requestAt.IsZero() || m.audioFax {
 		return nil
 	}
 	if t == ToneCED || t == ToneV21 || m.cfg.policy == PolicyRequest {
@@ -305,9 +451,21 @@ func (m *machine) offerAnswered(now time.Time, code int, answer *sdp.Session) []
 // audio; without one it ends truthfully.
 func (m *machine) refused() []action {
 	if m.cfg.audioFallback {
-		return nil
+		return m.toAudioFax()
 	}
 	return m.hangup(ResultT38Refused)
+}
+
+// toAudioFax hands the audio path to the application's audio fax modem
+// (once); a later T.38 offer from the peer is still accepted, and the
+// application moves the running fax over (faxkit's Call.SwapMedia).
+func (m *machine) toAudioFax() []action {
+	if m.audioFax || m.state != stAudio || m.media.Audio == nil {
+		return nil
+	}
+	m.audioFax = true
+	m.requestAt = time.Time{}
+	return []action{{kind: actMedia, media: m.media, audioFax: true}}
 }
 
 func (m *machine) setMedia(neg sdp.Negotiated) []action {
@@ -321,7 +479,7 @@ func (m *machine) setMedia(neg sdp.Negotiated) []action {
 		return nil
 	}
 	m.media = neg
-	return []action{{kind: actMedia, media: neg}}
+	return []action{{kind: actMedia, media: neg, audioFax: neg.Audio != nil && m.audioFax}}
 }
 
 func negEqual(a, b sdp.Negotiated) bool {
@@ -339,6 +497,9 @@ func negEqual(a, b sdp.Negotiated) bool {
 // comes in the ACK, see ackAnswer). It returns exactly one actRespond
 // first, possibly followed by a media change.
 func (m *machine) remoteOffer(now time.Time, offer *sdp.Session) []action {
+	if m.refreshing && m.refreshInvite && m.state < stEnding {
+		return []action{{kind: actRespond, code: 491}} // our refresh re-INVITE is outstanding
+	}
 	switch m.state {
 	case stOffering:
 		// Glare: we have a re-INVITE outstanding (RFC 3261 clause 14.2).
@@ -354,6 +515,7 @@ func (m *machine) remoteOffer(now time.Time, offer *sdp.Session) []action {
 		o := sdp.Offer(m.cfg.local, kind, m.sent)
 		m.sent = o
 		m.offer = o // the ACK carries the answer
+		m.sent2xx(now)
 		return []action{{kind: actRespond, code: 200, sdp: o}}
 	}
 	allowT38 := m.cfg.policy != PolicyOff
@@ -362,6 +524,7 @@ func (m *machine) remoteOffer(now time.Time, offer *sdp.Session) []action {
 		return []action{{kind: actRespond, code: 488}}
 	}
 	m.sent, m.remote = ans, offer
+	m.sent2xx(now)
 	return append([]action{{kind: actRespond, code: 200, sdp: ans}}, m.setMedia(neg)...)
 }
 
@@ -405,7 +568,8 @@ func (m *machine) hangup(r Result) []action {
 	}
 	m.state = stEnding
 	m.result = r
-	m.requestAt, m.offerDeadline, m.awaitDeadline, m.byeAt = time.Time{}, time.Time{}, time.Time{}, time.Time{}
+	m.requestAt, m.offerDeadline, m.awaitDeadline, m.byeAt, m.okNext = time.Time{}, time.Time{}, time.Time{}, time.Time{}, time.Time{}
+	m.refreshAt = time.Time{}
 	return []action{{kind: actBye}, {kind: actEnd, result: r}}
 }
 
@@ -416,7 +580,8 @@ func (m *machine) byeReceived(now time.Time) []action {
 	}
 	wasEnding := m.state == stEnding
 	m.state = stEnded
-	m.requestAt, m.offerDeadline, m.awaitDeadline, m.byeAt = time.Time{}, time.Time{}, time.Time{}, time.Time{}
+	m.requestAt, m.offerDeadline, m.awaitDeadline, m.byeAt, m.okNext = time.Time{}, time.Time{}, time.Time{}, time.Time{}, time.Time{}
+	m.refreshAt = time.Time{}
 	if wasEnding {
 		return nil
 	}
@@ -426,3 +591,8 @@ func (m *machine) byeReceived(now time.Time) []action {
 	}
 	return []action{{kind: actEnd, result: m.result}}
 }
+
+// setT38Port moves where we take T.38 (a socket of its own once an audio
+// fax runs on the audio one, so that the two never read each other's
+// datagrams while the fax moves over): later offers and answers say it.
+func (m *machine) setT38Port(port int) { m.cfg.local.T38Port = port }

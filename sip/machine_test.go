@@ -3,8 +3,11 @@ package sip
 import (
 	"math/rand/v2"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
+
+	sipgo "github.com/emiago/sipgo/sip"
 
 	"github.com/stretchr/testify/require"
 
@@ -100,10 +103,48 @@ func TestMachineRefused(t *testing.T) {
 		require.Equal(t, []actKind{actBye, actEnd}, kinds(acts), "code %d", code)
 		require.Equal(t, ResultT38Refused, acts[1].result)
 	}
-	// With an audio modem the call stays in audio.
-	m, _, _ := newMachine(t, RoleAnswerer, PolicyRequest, true)
-	require.Empty(t, m.offerAnswered(t0.Add(time.Second), 488, nil))
+	// With an audio modem the call stays in audio: the audio path goes to
+	// the application's audio fax, once, and no T.38 request follows.
+	m, _, peer := newMachine(t, RoleAnswerer, PolicyRequest, true)
+	acts := m.offerAnswered(t0.Add(time.Second), 488, nil)
+	require.Equal(t, []actKind{actMedia}, kinds(acts))
+	require.True(t, acts[0].audioFax)
+	require.NotNil(t, acts[0].media.Audio)
 	require.Equal(t, stAudio, m.state)
+	require.Empty(t, m.heard(t0.Add(2*time.Second), ToneCED))
+	require.True(t, m.deadline().IsZero())
+	// The peer's own T.38 re-INVITE later is accepted: the running audio
+	// fax moves over.
+	acts = m.remoteOffer(t0.Add(3*time.Second), sdp.Offer(peer, sdp.KindT38, nil))
+	require.Equal(t, []actKind{actRespond, actMedia}, kinds(acts))
+	require.Equal(t, 200, acts[0].code)
+	require.NotNil(t, acts[1].media.T38)
+}
+
+// Unanswered with an audio modem: audio fax at SwitchTimeout. Off and
+// await-with-fallback are audio fax from the start; off still refuses T.38.
+func TestMachineAudioFax(t *testing.T) {
+	m, _, _ := newMachine(t, RoleAnswerer, PolicyRequest, true)
+	acts := m.timeout(t0.Add(5 * time.Second))
+	require.Equal(t, []actKind{actMedia}, kinds(acts))
+	require.True(t, acts[0].audioFax)
+
+	m, acts, peer := newMachine(t, RoleCaller, PolicyOff, false)
+	require.Equal(t, []actKind{actMedia}, kinds(acts))
+	require.True(t, acts[0].audioFax)
+	require.True(t, m.deadline().IsZero())
+	acts = m.remoteOffer(t0.Add(time.Second), sdp.Offer(peer, sdp.KindT38, nil))
+	require.Equal(t, []actKind{actRespond}, kinds(acts))
+	require.Equal(t, 488, acts[0].code)
+
+	m, acts, _ = newMachine(t, RoleAnswerer, PolicyAwait, true)
+	require.Equal(t, []actKind{actMedia}, kinds(acts))
+	require.True(t, acts[0].audioFax)
+	require.True(t, m.deadline().IsZero(), "no await timeout: the fax runs in audio")
+
+	m, acts, _ = newMachine(t, RoleAnswerer, PolicyAwait, false)
+	require.False(t, acts[0].audioFax)
+	require.Equal(t, t0.Add(35*time.Second), m.deadline())
 }
 
 func TestMachineReinviteUnanswered(t *testing.T) {
@@ -223,4 +264,150 @@ func TestEnumNames(t *testing.T) {
 	require.Equal(t, PolicyOffer, p)
 	_, err = ParsePolicy("maybe")
 	require.Error(t, err)
+}
+
+// RFC 3261 clause 13.3.1.4: our 2xx to a re-INVITE is retransmitted at T1,
+// 2*T1, 4*T1, then every T2, until the ACK (or 64*T1).
+func TestMachineRetransmits2xxUntilAck(t *testing.T) {
+	m, _, peer := newMachine(t, RoleAnswerer, PolicyAwait, false)
+	offer := sdp.Offer(peer, sdp.KindT38, nil)
+	acts := m.remoteOffer(t0, offer)
+	require.Equal(t, []actKind{actRespond, actMedia}, kinds(acts))
+	var at []time.Duration
+	for range 6 {
+		d := m.deadline()
+		acts = m.timeout(d)
+		require.Equal(t, []actKind{actResend}, kinds(acts))
+		at = append(at, d.Sub(t0))
+	}
+	require.Equal(t, []time.Duration{500 * time.Millisecond, 1500 * time.Millisecond, 3500 * time.Millisecond,
+		7500 * time.Millisecond, 11500 * time.Millisecond, 15500 * time.Millisecond}, at)
+	m.acked(t0.Add(16 * time.Second))
+	require.True(t, m.deadline().IsZero(), "the ACK stops retransmission")
+
+	// Without an ACK it stops at 64*T1 and the call stays up.
+	m2, _, _ := newMachine(t, RoleAnswerer, PolicyAwait, false)
+	m2.remoteOffer(t0, offer)
+	n := 0
+	for d := m2.deadline(); !d.IsZero(); d = m2.deadline() {
+		if len(m2.timeout(d)) > 0 {
+			n++
+		}
+		require.Less(t, n, 20)
+	}
+	require.Equal(t, 10, n, "T1, 2T1, 4T1, then T2 up to 64*T1")
+	require.Equal(t, stT38, m2.state)
+}
+
+func TestParseSessionExpires(t *testing.T) {
+	for _, tc := range []struct {
+		in        string
+		d         time.Duration
+		refresher string
+		ok        bool
+	}{
+		{"1800", 1800 * time.Second, "", true},
+		{"90;refresher=uac", 90 * time.Second, "uac", true},
+		{" 120 ; Refresher = UAS ;foo=bar", 120 * time.Second, "uas", true},
+		{"120;refresher=proxy", 120 * time.Second, "", true},
+		{"0", 0, "", false},
+		{"-5", 0, "", false},
+		{"", 0, "", false},
+		{"99999999999", 0, "", false},
+		{"4000000000", maxSessionInterval, "", true},
+	} {
+		t.Run(tc.in, func(t *testing.T) {
+			d, r, ok := parseSessionExpires(tc.in)
+			require.Equal(t, tc.ok, ok)
+			require.Equal(t, tc.d, d)
+			require.Equal(t, tc.refresher, r)
+		})
+	}
+}
+
+// RFC 4028 clause 9 as the UAS: the request's interval and refresher, the
+// UAC as refresher when it supports timers and names none, 422 under
+// Min-SE, and our own interval (us refreshing) when the request has none.
+func TestUASSessionTimer(t *testing.T) {
+	req := func(hdrs ...string) *sipgo.Request {
+		r := sipgo.NewRequest(sipgo.INVITE, sipgo.Uri{Scheme: "sip", User: "a", Host: "192.0.2.1"})
+		for _, h := range hdrs {
+			k, v, _ := strings.Cut(h, ": ")
+			r.AppendHeader(sipgo.NewHeader(k, v))
+		}
+		return r
+	}
+	for _, tc := range []struct {
+		name      string
+		req       *sipgo.Request
+		want      time.Duration
+		se        string
+		require   bool
+		weRefresh bool
+		tooSmall  bool
+	}{
+		{"uac refreshes", req("Session-Expires: 1800", "Supported: timer"), 0, "1800;refresher=uac", true, false, false},
+		{"uac asks uas", req("Session-Expires: 600;refresher=uas", "Supported: timer"), 0, "600;refresher=uas", false, true, false},
+		{"uac without timer support", req("Session-Expires: 600"), 0, "600;refresher=uas", false, true, false},
+		{"compact form", req("x: 300;refresher=uac", "k: timer"), 0, "300;refresher=uac", true, false, false},
+		{"too small", req("Session-Expires: 30", "Supported: timer"), 0, "", false, false, true},
+		{"none asked, none wanted", req("Supported: timer"), 0, "", false, false, false},
+		{"none asked, we want one", req("Supported: timer"), 1800 * time.Second, "1800;refresher=uas", false, true, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			se, requireTimer, st, tooSmall := uasSessionTimer(tc.req, tc.want, 90*time.Second)
+			require.Equal(t, tc.tooSmall, tooSmall)
+			require.Equal(t, tc.se, se)
+			require.Equal(t, tc.require, requireTimer)
+			require.Equal(t, tc.weRefresh, st.weRefresh)
+		})
+	}
+}
+
+// As refresher the machine refreshes at half the interval: by UPDATE when
+// the peer allows it, else by a re-INVITE carrying the SDP last sent,
+// unchanged (same o= version); a peer re-INVITE meanwhile is answered 491
+// and the T.38 request waits for the refresh's answer.
+func TestMachineSessionRefresh(t *testing.T) {
+	m, _, peer := newMachine(t, RoleCaller, PolicyAwait, false)
+	m.awaitDeadline = time.Time{} // the await timeout is not under test
+	m.sessionTimerSet(t0, sessionTimer{interval: 90 * time.Second, weRefresh: true})
+	require.Equal(t, t0.Add(45*time.Second), m.deadline())
+	sentBefore := m.sent
+	acts := m.timeout(t0.Add(45 * time.Second))
+	require.Equal(t, []actKind{actRefresh}, kinds(acts))
+	require.False(t, acts[0].update)
+	require.Same(t, sentBefore, acts[0].sdp, "identical SDP")
+	require.Equal(t, "90;refresher=uac", acts[0].se)
+	require.Equal(t, sentBefore.Origin.Version, acts[0].sdp.Origin.Version)
+
+	// The peer's T.38 re-INVITE crosses our refresh: 491.
+	acts = m.remoteOffer(t0.Add(46*time.Second), sdp.Offer(peer, sdp.KindT38, nil))
+	require.Equal(t, []actKind{actRespond}, kinds(acts))
+	require.Equal(t, 491, acts[0].code)
+
+	acts = m.refreshAnswered(t0.Add(46*time.Second), 200, sessionTimer{interval: 90 * time.Second, weRefresh: true})
+	require.Empty(t, acts)
+	require.Equal(t, t0.Add(91*time.Second), m.deadline(), "next refresh at half the interval")
+
+	// With UPDATE allowed; a 405 falls back to re-INVITE at once.
+	m.peerUpdate = true
+	acts = m.timeout(t0.Add(91 * time.Second))
+	require.Equal(t, []actKind{actRefresh}, kinds(acts))
+	require.True(t, acts[0].update)
+	require.Nil(t, acts[0].sdp)
+	acts = m.refreshAnswered(t0.Add(91*time.Second), 405, sessionTimer{})
+	require.Equal(t, []actKind{actRefresh}, kinds(acts))
+	require.False(t, acts[0].update)
+
+	// A 2xx without Session-Expires ends the session timer.
+	acts = m.refreshAnswered(t0.Add(92*time.Second), 200, sessionTimer{})
+	require.Empty(t, acts)
+	require.True(t, m.deadline().IsZero())
+
+	// 481 to a refresh: the dialog is gone.
+	m.sessionTimerSet(t0.Add(100*time.Second), sessionTimer{interval: 90 * time.Second, weRefresh: true})
+	m.timeout(t0.Add(145 * time.Second))
+	acts = m.refreshAnswered(t0.Add(145*time.Second), 481, sessionTimer{})
+	require.Equal(t, []actKind{actBye, actEnd}, kinds(acts))
 }

@@ -191,43 +191,20 @@ func modemSetFromDISBits(b uint8) ModemSet {
 	return ModemsV27terFallback
 }
 
-// PaperWidth is a scan line width (T.30 bits 17-18).
-type PaperWidth uint8
+// PaperWidth is a scan line width (T.30 bits 17-18); t4.LineWidth is its
+// home, with the row length at each resolution (LineWidth.Pels).
+type PaperWidth = t4.LineWidth
 
-// Widths (A4 = 215 mm = 1728 pels at R8).
+// The scan line widths (see t4.LineWidth).
 const (
-	WidthA4 PaperWidth = iota // 215 mm
-	WidthB4                   // 255 mm
-	WidthA3                   // 303 mm
+	WidthA4 = t4.WidthA4 // 215 mm
+	WidthB4 = t4.WidthB4 // 255 mm
+	WidthA3 = t4.WidthA3 // 303 mm
 )
 
-func (w PaperWidth) String() string {
-	switch w {
-	case WidthA4:
-		return "A4"
-	case WidthB4:
-		return "B4"
-	case WidthA3:
-		return "A3"
-	}
-	return fmt.Sprintf("PaperWidth(%d)", uint8(w))
-}
-
-// Pels returns the number of pels per row at 8 pels/mm (R8) or 200 dpi.
-// Multiply by 1.5, 2, 3 and 6 for 300, 400, 600 and 1200 (T.4 Table 1).
-func (w PaperWidth) Pels() int {
-	switch w {
-	case WidthB4:
-		return t4.WidthB4R8
-	case WidthA3:
-		return t4.WidthA3R8
-	}
-	return t4.WidthA4R8
-}
-
-// bits returns T.30 Table 2 bits 17-18 for w (those of A4 for a width
+// widthBits returns T.30 Table 2 bits 17-18 for w (those of A4 for a width
 // that has none).
-func (w PaperWidth) bits() uint8 {
+func widthBits(w PaperWidth) uint8 {
 	if w > WidthA3 {
 		return 0
 	}
@@ -656,7 +633,7 @@ func (d DIS) Bits() DISBits {
 	b.Set(9, d.ReadyToTransmit)
 	b.Set(10, d.ReadyToReceive)
 	b.setN(11, 4, d.Modems.disBits())
-	b.setN(17, 2, d.Width.bits())
+	b.setN(17, 2, widthBits(d.Width))
 	b.setN(19, 2, d.Length.bits())
 	b.setN(21, 3, uint8(d.ScanTime))
 	b.Set(34, d.MultipleSelectivePolling)
@@ -778,7 +755,7 @@ func (c DCS) Bits() DISBits {
 	c.Features.toBits(&b)
 	b.Set(10, c.Receive)
 	b.setN(11, 4, c.Speed.dcsBits())
-	b.setN(17, 2, c.Width.bits())
+	b.setN(17, 2, widthBits(c.Width))
 	b.setN(19, 2, c.Length.bits())
 	b.setN(21, 3, scanTimeDCSBits(c.ScanTime))
 	b.Set(28, c.ECM64)

@@ -1,16 +1,16 @@
 package t30
 
-import "slices"
+import "fmt"
 
 // An exchange is one command/response exchange (T.30 5.4.3.1, Figure
-// 5-2): the burst we sent, the responses that answer it, and how it has
-// fared, the way pion/dtls keeps a flight. The transmitter repeats its
-// command until an accepted response comes (MaxTries in silence,
-// MaxDamagedTries when the answers come damaged); the receiver keeps its
-// last response in cmd to repeat it on CRP or RR.
+// 5-2): the burst we sent, the responses that answer it and what each of
+// them does, and how it has fared, the way pion/dtls keeps a flight. The
+// transmitter repeats its command until an accepted response comes
+// (MaxTries in silence, MaxDamagedTries when the answers come damaged);
+// the receiver keeps its last response in cmd to repeat it on CRP or RR.
 type exchange struct {
 	cmd     []Frame // the burst, repeated as is (a DCS is followed by TCF again)
-	accepts []FCF   // the responses that answer cmd (responses[cmd's FCF])
+	replies []reply // the responses that answer cmd, and what each does
 	tries   int     // sent and met by silence (T4 expired, nothing heard)
 	damaged int     // answered, but only with damaged frames or bare flags
 
@@ -19,35 +19,87 @@ type exchange struct {
 	heardGood bool // a valid frame came (an answer or not)
 }
 
-// responses lists the responses that answer each command of a
-// transmitter (T.30 Figure 5-2 a/b, Table 5, Annex A). CRP asks for the
-// command again. A DIS after our DCS says the DCS was lost (5.3.6.1.2).
-// Any other frame in the wait is no answer: it is ignored, and T4 runs on.
-var responses = map[FCF][]FCF{
-	FCFDCS: {FCFCFR, FCFFTT, FCFDIS, FCFCRP},
-	FCFMPS: {FCFMCF, FCFRTP, FCFRTN, FCFPIP, FCFPIN, FCFCRP},
-	FCFEOM: {FCFMCF, FCFRTP, FCFRTN, FCFPIP, FCFPIN, FCFCRP},
-	FCFEOP: {FCFMCF, FCFRTP, FCFRTN, FCFPIP, FCFPIN, FCFCRP},
-	FCFPPS: {FCFMCF, FCFPPR, FCFRNR, FCFPIP, FCFPIN, FCFCRP},
-	FCFCTC: {FCFCTR, FCFCRP},
-	FCFEOR: {FCFERR, FCFRNR, FCFPIN, FCFCRP},
-	// RR asks again for the response to the PPS or EOR before it.
-	FCFRR: {FCFMCF, FCFPPR, FCFRNR, FCFPIP, FCFPIN, FCFERR, FCFCRP},
+// A reply is one response a command accepts and what it does.
+type reply struct {
+	fcf  FCF
+	does answer
 }
+
+// answer is what a response does to the transmitter (Session.onAnswer
+// carries it out).
+type answer uint8
+
+const (
+	notAnswer        answer = iota // no answer to the command: ignored, T4 runs on
+	answerRepeat                   // CRP: send the command again (a try)
+	answerDCSLost                  // DIS after our DCS: the DCS was lost (5.3.6.1.2); again (a try)
+	answerTrained                  // CFR: the receiver trained; phase C
+	answerTrainAgain               // FTT: DCS and TCF again one speed lower
+	answerPageGood                 // MCF, RTP, PIP (non-ECM): the page is confirmed (RTP: retrain first)
+	answerPageBad                  // RTN, PIN (non-ECM): retrain and send the page again
+	answerBlockGood                // MCF, PIP (ECM): the partial page is confirmed
+	answerCorrect                  // PPR: send the frames it lists again (A.4.4)
+	answerNotReady                 // RNR: ask again with RR until T5 (A.4.2)
+	answerInterrupt                // PIN (ECM): a procedure interrupt we cannot serve: end
+	answerCorrecting               // CTR: go on correcting the block
+	answerGiveUp                   // ERR: the block is given up (EOR accepted)
+)
+
+var answerNames = [...]string{"not an answer", "repeat", "DCS lost", "trained", "train again",
+	"page good", "page bad", "block good", "correct", "not ready", "interrupt", "correcting", "give up"}
+
+func (a answer) String() string {
+	if int(a) < len(answerNames) {
+		return answerNames[a]
+	}
+	return fmt.Sprintf("answer(%d)", uint8(a))
+}
+
+// replies lists, for each command of a transmitter, the responses that
+// answer it and what each does (T.30 Figure 5-2 a/b, Table 5, Annex A).
+// Any other frame in the wait is no answer: it is ignored, and T4 runs
+// on. RR is not listed: it asks again for the response to the PPS or EOR
+// before it and accepts what that command accepts (exchange.start).
+var replies = map[FCF][]reply{
+	FCFDCS: {{FCFCFR, answerTrained}, {FCFFTT, answerTrainAgain}, {FCFDIS, answerDCSLost}, {FCFCRP, answerRepeat}},
+	FCFMPS: postPageReplies,
+	FCFEOM: postPageReplies,
+	FCFEOP: postPageReplies,
+	FCFPPS: {{FCFMCF, answerBlockGood}, {FCFPPR, answerCorrect}, {FCFRNR, answerNotReady},
+		{FCFPIP, answerBlockGood}, {FCFPIN, answerInterrupt}, {FCFCRP, answerRepeat}},
+	FCFCTC: {{FCFCTR, answerCorrecting}, {FCFCRP, answerRepeat}},
+	FCFEOR: {{FCFERR, answerGiveUp}, {FCFRNR, answerNotReady}, {FCFPIN, answerInterrupt}, {FCFCRP, answerRepeat}},
+}
+
+// postPageReplies answer a non-ECM post-message command (MPS, EOM, EOP).
+var postPageReplies = []reply{{FCFMCF, answerPageGood}, {FCFRTP, answerPageGood}, {FCFRTN, answerPageBad},
+	{FCFPIP, answerPageGood}, {FCFPIN, answerPageBad}, {FCFCRP, answerRepeat}}
 
 // start makes cmd the exchange's command. Its tries go on (a repeated or
 // corrected command is the same exchange) until a response answers it
-// (Session.answered).
+// (Session.answered). An RR keeps the replies of the command it asks
+// about.
 func (e *exchange) start(cmd []Frame) {
 	e.cmd = cmd
-	e.accepts = nil
+	if len(cmd) > 0 && cmd[len(cmd)-1].FCF == FCFRR {
+		return
+	}
+	e.replies = nil
 	if len(cmd) > 0 {
-		e.accepts = responses[cmd[len(cmd)-1].FCF]
+		e.replies = replies[cmd[len(cmd)-1].FCF]
 	}
 }
 
-// answers reports whether f answers the command.
-func (e *exchange) answers(f FCF) bool { return slices.Contains(e.accepts, f) }
+// answer returns what f does to the command: notAnswer when f does not
+// answer it.
+func (e *exchange) answer(f FCF) answer {
+	for _, r := range e.replies {
+		if r.fcf == f {
+			return r.does
+		}
+	}
+	return notAnswer
+}
 
 // newWait forgets what the last wait heard.
 func (e *exchange) newWait() { e.heardBad, e.heardGood = false, false }

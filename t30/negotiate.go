@@ -3,6 +3,8 @@ package t30
 import (
 	"errors"
 	"fmt"
+
+	"github.com/faxkit/faxkit/t4"
 )
 
 // Compression is a T.4/T.6 coding scheme.
@@ -30,50 +32,47 @@ func (c Compression) String() string {
 	return fmt.Sprintf("Compression(%d)", uint8(c))
 }
 
-// Resolution is a T.4 resolution.
-type Resolution uint8
+// Resolution is a fax resolution; t4.Resolution is its home (densities,
+// names, row lengths). T.30 codes it in DIS/DCS bits 15 and 41-44.
+type Resolution = t4.Resolution
 
-// Resolutions (horizontal x vertical).
+// The fax resolutions (see t4.Resolution). ResUnknown is the zero value:
+// the resolution of a call that agreed on none.
 const (
-	ResStandard  Resolution = iota // R8 x 3.85 lines/mm (about 204x98 dpi)
-	ResFine                        // R8 x 7.7 lines/mm (204x196)
-	ResSuperfine                   // R8 x 15.4 lines/mm (204x391)
-	Res300                         // 300 x 300 pels/25.4 mm
-	ResR16                         // R16 x 15.4 lines/mm or 400 x 400 pels/25.4 mm
-	Res600                         // 600 x 600
-	Res1200                        // 1200 x 1200
-	Res300x600                     // 300 x 600
-	Res400x800                     // 400 x 800
-	Res600x1200                    // 600 x 1200
+	ResUnknown   = t4.ResUnknown
+	ResStandard  = t4.ResStandard
+	ResFine      = t4.ResFine
+	ResSuperfine = t4.ResSuperfine
+	ResR16       = t4.ResR16
+	Res300       = t4.Res300
+	Res300x600   = t4.Res300x600
+	Res400       = t4.Res400
+	Res400x800   = t4.Res400x800
+	Res600       = t4.Res600
+	Res600x1200  = t4.Res600x1200
+	Res1200      = t4.Res1200
 )
 
-var resNames = [...]string{"standard", "fine", "superfine", "300x300", "400x400", "600x600",
-	"1200x1200", "300x600", "400x800", "600x1200"}
+// bitResolutions are the resolutions above standard that a DIS/DCS bit
+// names, in the order of their bits (T.30 Table 2: 15, 41, 42, 43, 45, 46,
+// 47, 48, 49... as Features lists them). Res400 shares ResR16's bit 43, so
+// a DCS with that bit reads as ResR16.
+var bitResolutions = [...]Resolution{ResFine, ResSuperfine, Res300, ResR16, Res600, Res1200,
+	Res300x600, Res400x800, Res600x1200}
 
-func (r Resolution) String() string {
-	if int(r) < len(resNames) {
-		return resNames[r]
+// dcsResolutions is the order ModeFromDCS reads the bits in: the finest
+// first, should a DCS set more than one.
+var dcsResolutions = [...]Resolution{Res600x1200, Res400x800, Res300x600, Res1200, Res600, ResR16,
+	Res300, ResSuperfine, ResFine}
+
+// sameBit returns the resolution whose DIS/DCS bit stands for r (ResR16
+// for Res400, r itself for the others).
+func sameBit(r Resolution) Resolution {
+	if r == Res400 {
+		return ResR16
 	}
-	return fmt.Sprintf("Resolution(%d)", uint8(r))
+	return r
 }
-
-// widthScale returns the row length multiplier (in halves) relative to R8.
-func (r Resolution) widthScale2() int {
-	switch r {
-	case Res300, Res300x600:
-		return 3
-	case ResR16, Res400x800:
-		return 4
-	case Res600, Res600x1200:
-		return 6
-	case Res1200:
-		return 12
-	}
-	return 2
-}
-
-// RowPels returns the pels per row for width w at resolution r (T.4 Table 1).
-func (r Resolution) RowPels(w PaperWidth) int { return w.Pels() * r.widthScale2() / 2 }
 
 // resBit returns the feature bit that enables resolution r, nil for
 // standard resolution (always available) and unknown values.
@@ -85,7 +84,7 @@ func (f *Features) resBit(r Resolution) *bool {
 		return &f.Superfine
 	case Res300:
 		return &f.R300x300
-	case ResR16:
+	case ResR16, Res400:
 		return &f.R400x400
 	case Res600:
 		return &f.R600x600
@@ -163,7 +162,7 @@ func FromDIS(d DIS) Capabilities {
 	c := Capabilities{Modems: d.Modems, MR: d.MR, ECM: d.ECM, MMR: d.MMR && d.ECM,
 		ECM64: d.Prefer64OctetECM, Width: d.Width, Length: d.Length}
 	c.MinScanMs, c.ScanHalfFine = d.ScanTime.Standard()
-	for r := ResFine; r <= Res600x1200; r++ {
+	for _, r := range bitResolutions {
 		if d.hasRes(r) {
 			c.Resolutions = append(c.Resolutions, r)
 		}
@@ -176,7 +175,7 @@ func (c Capabilities) hasRes(r Resolution) bool {
 		return true
 	}
 	for _, x := range c.Resolutions {
-		if x == r {
+		if sameBit(x) == sameBit(r) {
 			return true
 		}
 	}
@@ -229,6 +228,10 @@ type Mode struct {
 	Length       PaperLength
 	ScanTimeMs   int // minimum scan line time for this resolution (0 with ECM)
 }
+
+// RowPels returns the scan line length in pels of the mode's width at its
+// resolution (T.4 clause 2.2), 0 when the resolution is unknown.
+func (m Mode) RowPels() int { return m.Width.Pels(m.Resolution) }
 
 // Errors from ChooseMode.
 var (
@@ -343,7 +346,7 @@ func ModeFromDCS(c DCS) Mode {
 		m.ScanTimeMs = 0
 	}
 	m.Resolution = ResStandard
-	for r := Res600x1200; r >= ResFine; r-- {
+	for _, r := range dcsResolutions {
 		if c.hasRes(r) {
 			m.Resolution = r
 			break

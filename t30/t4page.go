@@ -36,7 +36,7 @@ func MRK(r Resolution) int {
 // (LSB-first line order) and returns its row statistics. It is the default
 // Config.CheckPage.
 func CheckPageT4(data []byte, m Mode) (PageQuality, error) {
-	width := m.Resolution.RowPels(m.Width)
+	width := m.RowPels()
 	dec, err := t4.NewDecoder(bytes.NewReader(data), width, &t4.DecodeOptions{
 		Compression: T4Compression(m.Compression), BitOrder: t4.LSBFirst})
 	if err != nil {
@@ -73,15 +73,14 @@ func (d *BitmapDocument) NumPages() int { return len(d.Pages) }
 func (d *BitmapDocument) Format(i int) PageFormat {
 	f := PageFormat{Resolution: d.Resolution, Width: d.Width}
 	if i >= 0 && i < len(d.Pages) {
-		// A4 is 297 mm: 1143 rows at 3.85 lines/mm; B4 364 mm
-		lines := d.Pages[i].Height
-		perMM := map[Resolution]float64{ResStandard: 3.85, ResFine: 7.7, ResSuperfine: 15.4, Res300: 11.81,
-			ResR16: 15.75, Res600: 23.62, Res1200: 47.24, Res300x600: 23.62, Res400x800: 31.5, Res600x1200: 47.24}[d.Resolution]
-		mm := float64(lines) / perMM
+		// A page a little longer than A4 (297 mm) needs B4 length (364
+		// mm); longer still, unlimited. An unknown resolution has no
+		// length: unlimited.
+		mm := float64(d.Pages[i].Height) / d.Resolution.LinesPerMM()
 		switch {
-		case mm > 364+10:
+		case mm > t4.PaperB4.LengthMM()+10:
 			f.Length = LengthUnlimited
-		case mm > 297+10:
+		case mm > t4.PaperA4.LengthMM()+10:
 			f.Length = LengthB4
 		}
 	}
@@ -93,7 +92,7 @@ func (d *BitmapDocument) Encode(i int, m Mode) ([]byte, error) {
 	if i < 0 || i >= len(d.Pages) {
 		return nil, fmt.Errorf("t30: no page %d", i)
 	}
-	want := m.Resolution.RowPels(m.Width)
+	want := m.RowPels()
 	if d.Pages[i].Width != want {
 		return nil, fmt.Errorf("t30: page %d is %d pels wide, the mode needs %d", i, d.Pages[i].Width, want)
 	}

@@ -7,95 +7,92 @@ import (
 	"time"
 )
 
-// txFrame handles a frame from the receiver. While we wait for a
-// response, a frame that does not answer our command (exchange.go) is
+// txFrame handles a frame from the receiver. In the wait for DIS it
+// opens phase B. While we wait for a response, the exchange says what the
+// frame does (exchange.go): a frame that does not answer our command is
 // ignored and T4 runs on; one that does ends the exchange's tries, except
 // CRP (send it again) and a DIS after DCS (the DCS was lost), which are
 // requests to repeat and count as tries.
 func (s *Session) txFrame(f Frame) {
-	if isResponseWait(s.st) {
-		if !s.ex.answers(f.FCF) {
-			return
-		}
-		if f.FCF != FCFCRP && f.FCF != FCFDIS {
-			s.answered()
-		}
-	}
-	switch s.st {
-	case stWaitDIS:
+	if s.st == stWaitDIS {
 		if f.FCF == FCFDIS {
 			s.onDIS(f)
 		}
-	case stWaitCFR:
-		switch f.FCF {
-		case FCFCFR:
-			s.retrain = false
-			s.enter(stTxPage)
-		case FCFFTT:
-			s.stats.FTTs++
-			next := NextSpeed(s.common, s.mode.Speed)
-			if next == SpeedNone {
-				s.disconnect(ResultTrainingFailed)
-				return
-			}
-			s.mode.Speed = next
-			s.sendDCS()
-		case FCFDIS:
-			// our DCS was lost and the receiver repeated DIS
-			s.ex.tries++
-			if s.ex.tries >= s.cfg.MaxTries {
-				s.disconnect(ResultNoResponse)
-				return
-			}
-			s.sendDCS()
-		case FCFCRP:
-			s.retry()
-		}
-	case stWaitPostResp:
-		if s.mode.ECM {
-			s.txECMResponse(f)
+		return
+	}
+	if !isResponseWait(s.st) {
+		return
+	}
+	a := s.ex.answer(f.FCF)
+	switch a {
+	case notAnswer:
+		return
+	case answerRepeat, answerDCSLost:
+	default:
+		s.answered()
+	}
+	s.onAnswer(a, f)
+}
+
+// onAnswer does what response f to our command does (its answer).
+func (s *Session) onAnswer(a answer, f Frame) {
+	switch a {
+	case answerRepeat:
+		s.retry()
+	case answerDCSLost:
+		// our DCS was lost and the receiver repeated DIS
+		s.ex.tries++
+		if s.ex.tries >= s.cfg.MaxTries {
+			s.disconnect(ResultNoResponse)
 			return
 		}
-		switch f.FCF {
-		case FCFMCF, FCFRTP, FCFPIP:
-			s.retrain = f.FCF == FCFRTP
-			s.pageConfirmed()
-		case FCFRTN, FCFPIN:
-			s.stats.PagesRejected++
-			s.pageTries++
-			if s.pageTries >= s.cfg.MaxPageTries {
-				s.disconnect(ResultPageRejected)
-				return
-			}
-			if next := NextSpeed(s.common, s.mode.Speed); next != SpeedNone {
-				s.mode.Speed = next
-			}
-			s.sendDCS() // retrain, then the same page again
-		case FCFCRP:
-			s.retry()
+		s.sendDCS()
+	case answerTrained:
+		s.retrain = false
+		s.enter(stTxPage)
+	case answerTrainAgain:
+		s.stats.FTTs++
+		next := NextSpeed(s.common, s.mode.Speed)
+		if next == SpeedNone {
+			s.disconnect(ResultTrainingFailed)
+			return
 		}
-	case stWaitCTR:
-		switch f.FCF {
-		case FCFCTR:
-			s.ppr = 0
-			s.enter(stTxPage)
-		case FCFCRP:
-			s.retry()
-		}
-	case stWaitERR:
-		switch f.FCF {
-		case FCFERR:
-			s.t5End = time.Time{}
-			s.ecmFailed = true
-			s.stats.EORs++
-			s.blockDone()
-		case FCFRNR: // a busy receiver may answer EOR with RNR (T.30 A.4.2)
-			s.onRNR(stWaitERR)
-		case FCFPIN:
+		s.mode.Speed = next
+		s.sendDCS()
+	case answerPageGood:
+		s.retrain = f.FCF == FCFRTP
+		s.pageConfirmed()
+	case answerPageBad:
+		s.stats.PagesRejected++
+		s.pageTries++
+		if s.pageTries >= s.cfg.MaxPageTries {
 			s.disconnect(ResultPageRejected)
-		case FCFCRP:
-			s.retry()
+			return
 		}
+		if next := NextSpeed(s.common, s.mode.Speed); next != SpeedNone {
+			s.mode.Speed = next
+		}
+		s.sendDCS() // retrain, then the same page again
+	case answerBlockGood:
+		s.t5End = time.Time{}
+		s.blockDone()
+	case answerCorrect:
+		s.t5End = time.Time{}
+		s.onPPR(f)
+	case answerNotReady:
+		s.onRNR(s.st)
+	case answerInterrupt:
+		// A procedure interrupt we cannot serve (no operator): libspandsp
+		// also ends the call here.
+		s.disconnect(ResultPageRejected)
+	case answerCorrecting:
+		s.ppr = 0
+		s.enter(stTxPage)
+	case answerGiveUp:
+		s.t5End = time.Time{}
+		s.ecmFailed = true
+		s.stats.EORs++
+		s.blockDone()
 	}
 }
 
@@ -260,72 +257,59 @@ func (s *Session) txPost() {
 	s.sendCmd(stWaitPostResp, p.Frame(s.disReceived))
 }
 
-func (s *Session) txECMResponse(f Frame) {
-	switch f.FCF {
-	case FCFMCF, FCFPIP: // PIP: MCF plus a procedure interrupt we do not serve
-		s.t5End = time.Time{}
-		s.blockDone()
-	case FCFPPR:
-		s.t5End = time.Time{}
-		m, err := ParsePPR(f)
-		if err != nil {
-			return
-		}
-		var want FrameMap
-		for i := 0; i < s.blockN; i++ {
-			if m.Has(i) {
-				want.Set(i)
-			}
-		}
-		if want.Count() == 0 {
-			s.blockDone()
-			return
-		}
-		s.stats.PPRs++
-		s.ppr++
-		if s.ppr == 1 {
-			s.pprFirst = want.Count()
-		}
-		s.resend = want
-		if s.ppr < 4 {
-			s.enter(stTxPage)
-			return
-		}
-		// The fourth PPR (T.30 A.4.4): continue to correct (CTC) or give
-		// the block up (EOR). A block that is converging (the receiver
-		// misses fewer frames now than at the first of these four PPRs,
-		// and than at the last such decision) is worth
-		// correcting at the same speed: a lower one would only make each
-		// frame longer on a line whose trouble is loss, not noise. One
-		// that is not converging falls back a speed, and at the lowest
-		// speed ends with EOR, as before.
-		if miss := want.Count(); miss < s.pprFirst && miss < s.converge {
-			s.converge = miss
-			s.stats.CTCs++
-			s.sendCmd(stWaitCTR, CTCFrame(s.mode.Speed, s.disReceived))
-			return
-		}
-		if next := NextSpeed(s.common, s.mode.Speed); next != SpeedNone {
-			s.stats.CTCs++
-			s.mode.Speed = next
-			s.stats.Speed = next
-			s.sendCmd(stWaitCTR, CTCFrame(next, s.disReceived))
-			return
-		}
-		fcf2 := FCFNull
-		if s.lastBlock() {
-			fcf2 = s.postCmd
-		}
-		s.sendCmd(stWaitERR, EORFrame(fcf2, s.disReceived))
-	case FCFRNR:
-		s.onRNR(stWaitPostResp)
-	case FCFPIN:
-		// A procedure interrupt we cannot serve (no operator): libspandsp
-		// also ends the call here.
-		s.disconnect(ResultPageRejected)
-	case FCFCRP:
-		s.retry()
+// onPPR sends again the frames of the block that a PPR lists, and at the
+// fourth PPR decides between correcting on (CTC) and giving up (EOR).
+func (s *Session) onPPR(f Frame) {
+	m, err := ParsePPR(f)
+	if err != nil {
+		return
 	}
+	var want FrameMap
+	for i := 0; i < s.blockN; i++ {
+		if m.Has(i) {
+			want.Set(i)
+		}
+	}
+	if want.Count() == 0 {
+		s.blockDone()
+		return
+	}
+	s.stats.PPRs++
+	s.ppr++
+	if s.ppr == 1 {
+		s.pprFirst = want.Count()
+	}
+	s.resend = want
+	if s.ppr < 4 {
+		s.enter(stTxPage)
+		return
+	}
+	// The fourth PPR (T.30 A.4.4): continue to correct (CTC) or give
+	// the block up (EOR). A block that is converging (the receiver
+	// misses fewer frames now than at the first of these four PPRs,
+	// and than at the last such decision) is worth
+	// correcting at the same speed: a lower one would only make each
+	// frame longer on a line whose trouble is loss, not noise. One
+	// that is not converging falls back a speed, and at the lowest
+	// speed ends with EOR, as before.
+	if miss := want.Count(); miss < s.pprFirst && miss < s.converge {
+		s.converge = miss
+		s.stats.CTCs++
+		s.sendCmd(stWaitCTR, CTCFrame(s.mode.Speed, s.disReceived))
+		return
+	}
+	if next := NextSpeed(s.common, s.mode.Speed); next != SpeedNone {
+		s.stats.CTCs++
+		s.mode.Speed = next
+		s.stats.Speed = next
+		s.sendCmd(stWaitCTR, CTCFrame(next, s.disReceived))
+		return
+	}
+	fcf2 := FCFNull
+	if s.lastBlock() {
+		fcf2 = s.postCmd
+	}
+	s.sendCmd(stWaitERR, EORFrame(fcf2, s.disReceived))
 }
 
 // onRNR answers RNR with RR until T5 runs out (T.30 A.4.2), waiting in

@@ -6,22 +6,6 @@ import (
 	"math/bits"
 )
 
-// Fax page widths in pixels (ITU-T T.4 clause 2.2 and T.30 Table 2): A4, B4
-// and A3 scan lines at 8 pels/mm (R8, 204 dpi), 300 dpi and 16 pels/mm (R16,
-// 408 dpi). A fax page is one of these widths; other widths are legal for
-// TIFF but cannot be sent by T.30.
-const (
-	WidthA4R8   = 1728
-	WidthB4R8   = 2048
-	WidthA3R8   = 2432
-	WidthA4R300 = 2592
-	WidthB4R300 = 3072
-	WidthA3R300 = 3648
-	WidthA4R16  = 3456
-	WidthB4R16  = 4096
-	WidthA3R16  = 4864
-)
-
 // MaxWidth is the widest row any t4 function accepts. It bounds the memory a
 // hostile width can make the codecs allocate (a few row buffers of
 // MaxWidth/8 bytes and MaxWidth+2 changing elements).

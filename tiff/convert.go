@@ -12,80 +12,25 @@ import (
 	xdraw "golang.org/x/image/draw"
 )
 
-// Paper is a page length for converted images.
-type Paper uint8
+// Paper is the paper size converted images are made for; t4.Paper is its
+// home.
+type Paper = t4.Paper
 
+// The paper sizes (see t4.Paper).
 const (
-	// A4 pages are 297 mm long (the default).
-	A4 Paper = iota
-	// Letter pages are 11 inches long.
-	Letter
-	// Legal pages are 14 inches long.
-	Legal
-	// B4 pages are 364 mm long and 2048 pixels wide at R8.
-	B4
-	// Continuous pages are as long as the image needs.
-	Continuous
-	// A3 pages are 420 mm long and 2432 pixels wide at R8.
-	A3
+	A4         = t4.PaperA4
+	Letter     = t4.PaperLetter
+	Legal      = t4.PaperLegal
+	B4         = t4.PaperB4
+	Continuous = t4.PaperContinuous
+	A3         = t4.PaperA3
 )
-
-var paperNames = [...]string{"A4", "Letter", "Legal", "B4", "continuous", "A3"}
-
-// paperMM is each paper's length in millimetres.
-var paperMM = [...]float64{297, 279.4, 355.6, 364, 0, 420}
-
-func (p Paper) String() string {
-	if int(p) < len(paperNames) {
-		return paperNames[p]
-	}
-	return "Paper(" + strconv.Itoa(int(p)) + ")"
-}
-
-// Rows returns the page length in rows at resolution r, or 0 for
-// Continuous (and for an unknown resolution).
-func (p Paper) Rows(r Resolution) int {
-	if int(p) >= len(paperMM) || paperMM[p] == 0 {
-		return 0
-	}
-	_, y := r.DPI()
-	return int(math.Round(paperMM[p] / 25.4 * y))
-}
-
-// FaxWidth returns the standard scan line width in pixels for resolution r
-// (T.4 clause 2.2 and T.30 Table 2): for A4, and for the other papers that
-// fax on an A4 line (Letter, Legal, continuous), 1728 at R8, 2592 at 300
-// dpi, 3456 at R16 and 400 dpi, 5184 at 600 dpi and 10368 at 1200 dpi; for
-// B4 2048, 3072, 4096, 6144 and 12288; for A3 2432, 3648, 4864, 7296 and
-// 14592. It returns 0 for an unknown resolution.
-func (p Paper) FaxWidth(r Resolution) int {
-	i := 0
-	switch p {
-	case B4:
-		i = 1
-	case A3:
-		i = 2
-	}
-	x, _ := r.DPI()
-	switch {
-	case x == 0:
-		return 0
-	case x < 250: // R8 and 200 dpi
-		return [3]int{t4.WidthA4R8, t4.WidthB4R8, t4.WidthA3R8}[i]
-	case x < 350:
-		return [3]int{t4.WidthA4R300, t4.WidthB4R300, t4.WidthA3R300}[i]
-	case x < 500: // R16, 400 dpi
-		return [3]int{t4.WidthA4R16, t4.WidthB4R16, t4.WidthA3R16}[i]
-	case x < 900:
-		return [3]int{5184, 6144, 7296}[i]
-	}
-	return [3]int{10368, 12288, 14592}[i]
-}
 
 // isFaxWidth reports whether w is a standard T.4 scan line width (A4, B4 or
 // A3) at resolution r: such bilevel pages are faxed as they are.
 func isFaxWidth(w int, r Resolution) bool {
-	return w > 0 && (w == A4.FaxWidth(r) || w == B4.FaxWidth(r) || w == A3.FaxWidth(r))
+	_, ok := t4.LineWidthOf(w, r)
+	return ok
 }
 
 // Fit says how an image is fitted to fax pages.
@@ -115,7 +60,7 @@ func (f Fit) String() string {
 type ConvertConfig struct {
 	// Resolution of the pages; default ResFine.
 	Resolution Resolution
-	// Width of the pages in pixels; default Paper.FaxWidth(Resolution).
+	// Width of the pages in pixels; default Paper.Pels(Resolution).
 	Width int
 	// Paper sets the page length; default A4.
 	Paper Paper
@@ -147,14 +92,14 @@ func (c *ConvertConfig) withDefaults() (ConvertConfig, error) {
 	if o.Resolution == ResUnknown {
 		o.Resolution = ResFine
 	}
-	if int(o.Resolution) >= len(resTable) {
+	if !o.Resolution.Known() {
 		return o, fmt.Errorf("tiff: unknown resolution %v", o.Resolution)
 	}
-	if int(o.Paper) >= len(paperMM) {
+	if !o.Paper.Known() {
 		return o, fmt.Errorf("tiff: unknown paper %v", o.Paper)
 	}
 	if o.Width == 0 {
-		o.Width = o.Paper.FaxWidth(o.Resolution)
+		o.Width = o.Paper.Pels(o.Resolution)
 	}
 	if o.Width < 0 || o.Width > t4.MaxWidth {
 		return o, fmt.Errorf("tiff: page width %d out of range", o.Width)

@@ -34,11 +34,11 @@ func TestPaperSizes(t *testing.T) {
 	require.Equal(t, 1146, A4.Rows(ResStandard))
 	require.Equal(t, 1078, Letter.Rows(ResStandard))
 	require.Equal(t, 0, Continuous.Rows(ResFine))
-	require.Equal(t, 1728, A4.FaxWidth(ResSuperfine))
-	require.Equal(t, 2048, B4.FaxWidth(ResFine))
-	require.Equal(t, 2592, A4.FaxWidth(Res300))
-	require.Equal(t, 3456, Letter.FaxWidth(ResR16))
-	require.Equal(t, 3456, A4.FaxWidth(Res400))
+	require.Equal(t, 1728, A4.Pels(ResSuperfine))
+	require.Equal(t, 2048, B4.Pels(ResFine))
+	require.Equal(t, 2592, A4.Pels(Res300))
+	require.Equal(t, 3456, Letter.Pels(ResR16))
+	require.Equal(t, 3456, A4.Pels(Res400))
 	require.Equal(t, "B4", B4.String())
 }
 
@@ -209,7 +209,7 @@ func invertedCopy(b *t4.Bitmap) []byte {
 func TestConvertDocumentKeepsEveryFaxWidth(t *testing.T) {
 	for _, res := range []Resolution{ResStandard, ResFine, ResSuperfine, ResR16, Res300, Res400, Res600, Res1200} {
 		for _, paper := range []Paper{A4, B4, A3} {
-			width := paper.FaxWidth(res)
+			width := paper.Pels(res)
 			t.Run(fmt.Sprintf("%v/%v/%d", res, paper, width), func(t *testing.T) {
 				page := synthPage(width, 40, 3)
 				var buf bytes.Buffer
@@ -234,5 +234,5 @@ func TestConvertDocumentKeepsEveryFaxWidth(t *testing.T) {
 		}
 	}
 	require.Equal(t, []int{2432, 3648, 4864, 7296, 14592},
-		[]int{A3.FaxWidth(ResFine), A3.FaxWidth(Res300), A3.FaxWidth(ResR16), A3.FaxWidth(Res600), A3.FaxWidth(Res1200)})
+		[]int{A3.Pels(ResFine), A3.Pels(Res300), A3.Pels(ResR16), A3.Pels(Res600), A3.Pels(Res1200)})
 }

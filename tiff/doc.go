@@ -13,7 +13,7 @@
 //   - BigTIFF (64-bit offsets, version 43): read.
 //   - TIFF Technical Note 2: JPEG compression 7 (read, for scanned pages).
 //   - ITU-T T.4 clause 2 and T.30 Table 2: fax page widths and resolutions
-//     (Resolution, Paper.FaxWidth). The page data itself is coded by
+//     (Resolution, Paper.Pels; t4 keeps their figures). The page data itself is coded by
 //     package t4 (T.4 MH and MR, T.6 MMR).
 //
 // # Reading

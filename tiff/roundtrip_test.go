@@ -212,7 +212,7 @@ func TestResolutionMapping(t *testing.T) {
 	}
 	for r := ResStandard; r <= Res1200; r++ {
 		x, y := r.DPI()
-		require.Equal(t, r, ResolutionFromDPI(x, y), "%v", r)
+		require.Equal(t, r, t4.ResolutionFromDPI(x, y), "%v", r)
 	}
 	require.Equal(t, "Resolution(99)", Resolution(99).String())
 	require.Equal(t, "Compression(77)", Compression(77).String())

@@ -2,8 +2,9 @@ package tiff
 
 import (
 	"log/slog"
-	"math"
 	"strconv"
+
+	"github.com/faxkit/faxkit/t4"
 )
 
 // Tag numbers used by this package (TIFF 6.0 sections 8 and 11, TIFF Class F
@@ -201,99 +202,25 @@ var cleanNames = map[CleanFaxData]string{FaxClean: "clean", FaxRegenerated: "reg
 
 func (c CleanFaxData) String() string { return enumName(cleanNames, c, "CleanFaxData") }
 
-// Resolution is a fax resolution from ITU-T T.30 Table 2 (DIS/DCS bits) and
-// T.4 clause 2.3: a horizontal density in pels per mm (R8, R16) or per inch
-// and a vertical density in lines per mm or per inch.
-type Resolution uint8
+// Resolution is a fax resolution; t4.Resolution is its home, where the
+// densities each one stands for are kept.
+type Resolution = t4.Resolution
 
+// The fax resolutions (see t4.Resolution).
 const (
-	// ResUnknown: the page's resolution is not a fax resolution.
-	ResUnknown Resolution = iota
-	// ResStandard is R8 x 3.85 lines/mm (204 x 98 dpi); 200 x 100 dpi is
-	// its inch-based equivalent.
-	ResStandard
-	// ResFine is R8 x 7.7 lines/mm (204 x 196 dpi), or 200 x 200 dpi.
-	ResFine
-	// ResSuperfine is R8 x 15.4 lines/mm (204 x 391 dpi), or 200 x 400 dpi.
-	ResSuperfine
-	// ResR16 is R16 x 15.4 lines/mm (408 x 391 dpi).
-	ResR16
-	// Res300 is 300 x 300 dpi.
-	Res300
-	// Res300x600 is 300 x 600 dpi.
-	Res300x600
-	// Res400 is 400 x 400 dpi (the inch-based twin of ResR16).
-	Res400
-	// Res400x800 is 400 x 800 dpi.
-	Res400x800
-	// Res600 is 600 x 600 dpi.
-	Res600
-	// Res600x1200 is 600 x 1200 dpi.
-	Res600x1200
-	// Res1200 is 1200 x 1200 dpi.
-	Res1200
+	ResUnknown   = t4.ResUnknown
+	ResStandard  = t4.ResStandard
+	ResFine      = t4.ResFine
+	ResSuperfine = t4.ResSuperfine
+	ResR16       = t4.ResR16
+	Res300       = t4.Res300
+	Res300x600   = t4.Res300x600
+	Res400       = t4.Res400
+	Res400x800   = t4.Res400x800
+	Res600       = t4.Res600
+	Res600x1200  = t4.Res600x1200
+	Res1200      = t4.Res1200
 )
-
-// resTable gives each resolution's density in dots per inch, as fax
-// software writes it in TIFF (spandsp and HylaFAX use 204 x 98/196/391).
-var resTable = [...]struct {
-	name string
-	x, y float64
-}{
-	ResUnknown:   {"unknown", 0, 0},
-	ResStandard:  {"standard", 204, 98},
-	ResFine:      {"fine", 204, 196},
-	ResSuperfine: {"superfine", 204, 391},
-	ResR16:       {"R16 superfine", 408, 391},
-	Res300:       {"300x300", 300, 300},
-	Res300x600:   {"300x600", 300, 600},
-	Res400:       {"400x400", 400, 400},
-	Res400x800:   {"400x800", 400, 800},
-	Res600:       {"600x600", 600, 600},
-	Res600x1200:  {"600x1200", 600, 1200},
-	Res1200:      {"1200x1200", 1200, 1200},
-}
-
-func (r Resolution) String() string {
-	if int(r) < len(resTable) {
-		return resTable[r].name
-	}
-	return "Resolution(" + strconv.Itoa(int(r)) + ")"
-}
-
-// DPI returns the resolution's horizontal and vertical density in dots per
-// inch as stored in TIFF files (0, 0 for ResUnknown).
-func (r Resolution) DPI() (x, y float64) {
-	if int(r) < len(resTable) {
-		return resTable[r].x, resTable[r].y
-	}
-	return 0, 0
-}
-
-// Aspect returns the vertical density divided by the horizontal one: the
-// height of a square inch in rows per column (98/204 for standard).
-func (r Resolution) Aspect() float64 {
-	x, y := r.DPI()
-	if x == 0 {
-		return 1
-	}
-	return y / x
-}
-
-// ResolutionFromDPI maps densities in dots per inch to the nearest fax
-// resolution, within 4% on each axis (so that 200 x 100 dpi, 203.2 x 97.8
-// dpi from 8 pels/mm x 3.85 lines/mm and 204 x 98 dpi are all standard).
-// Densities matching none give ResUnknown.
-func ResolutionFromDPI(x, y float64) Resolution {
-	best, bestErr := ResUnknown, 0.04
-	for r := ResStandard; int(r) < len(resTable); r++ {
-		e := math.Max(math.Abs(x/resTable[r].x-1), math.Abs(y/resTable[r].y-1))
-		if e < bestErr {
-			best, bestErr = r, e
-		}
-	}
-	return best
-}
 
 // PageInfo is what a page's IFD says about it. Reader fills it from the
 // file; fields whose tag is absent hold the TIFF default (or zero).
@@ -363,7 +290,7 @@ func (pi *PageInfo) Resolution() Resolution {
 		tries = []float64{1, 25.4}
 	}
 	for _, f := range tries {
-		if r := ResolutionFromDPI(x*f, y*f); r != ResUnknown {
+		if r := t4.ResolutionFromDPI(x*f, y*f); r != ResUnknown {
 			return r
 		}
 	}

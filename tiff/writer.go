@@ -218,7 +218,7 @@ func (w *Writer) NewPage(width int, opts *PageOptions) (*PageWriter, error) {
 		pw.res = [2]float64{o.XDPI, o.YDPI}
 	} else {
 		r := o.Resolution
-		if r == ResUnknown || int(r) >= len(resTable) {
+		if !r.Known() {
 			r = ResFine
 		}
 		x, y := r.DPI()
@@ -243,7 +243,7 @@ func (w *Writer) NewPage(width int, opts *PageOptions) (*PageWriter, error) {
 			eo.K = c.K
 			if eo.K == 0 {
 				eo.K = 4
-				if ResolutionFromDPI(pw.res[0], pw.res[1]) == ResStandard {
+				if t4.ResolutionFromDPI(pw.res[0], pw.res[1]) == ResStandard {
 					eo.K = 2
 				}
 			}

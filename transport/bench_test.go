@@ -5,6 +5,8 @@ import (
 	"net"
 	"testing"
 	"time"
+
+	"github.com/faxkit/faxkit/internal/clock"
 )
 
 // A UDPTL datagram carrying 20 ms of V.17 14400 image data with redundancy
@@ -99,7 +101,7 @@ func BenchmarkImpairment(b *testing.B) {
 	}
 	for _, tc := range cases {
 		b.Run(tc.name, func(b *testing.B) {
-			clk := NewManualClock(time.Unix(0, 0))
+			clk := clock.NewFake(time.Unix(0, 0))
 			s := newStage(tc.m, clk, func([]byte, net.Addr) {})
 			msg := make([]byte, benchSize)
 			b.SetBytes(benchSize)
@@ -124,7 +126,7 @@ func BenchmarkPipe(b *testing.B) {
 		m    Impairment
 	}{{"clean", Impairment{}}, {"impaired", Impairment{Loss: 0.05, Duplicate: 0.05, Reorder: 0.05}}} {
 		b.Run(tc.name, func(b *testing.B) {
-			x, y := Pipe(&PipeConfig{AToB: tc.m, Clock: NewManualClock(time.Unix(0, 0))})
+			x, y := Pipe(&PipeConfig{AToB: tc.m, Clock: clock.NewFake(time.Unix(0, 0))})
 			defer x.Close()
 			defer y.Close()
 			msg := make([]byte, benchSize)

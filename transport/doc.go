@@ -82,27 +82,25 @@
 // in-memory PacketConns with one in each direction, and [PipeEndpoints] the
 // same pair as two connected Endpoints, ready for a terminal-to-terminal
 // test. Delays, jitter and
-// reorder hold-back run on a [Clock]: the system clock by default, a
-// [ManualClock] that tests advance by hand so that nothing sleeps, or any
-// channel-timer clock through [ChannelClock]. A Listener's socket belongs to
+// reorder hold-back run on the Clock of their Config: the system clock by
+// default, or a fake clock that tests advance by hand so that nothing
+// sleeps. A Listener's socket belongs to
 // pion, but each of its calls is a net.PacketConn, so Impair wraps a call:
 //
 //	imp := transport.Impair(call, &transport.ImpairConfig{Send: transport.Impairment{Loss: 0.2, Seed: 1}})
 //	ep := transport.NewConn(imp, call.RemoteAddr(), nil)
 //
-// # Why a Clock of its own
+// # Time
 //
-// faxkit's drivers read internal/clock (Now and channel timers). transport
-// has its own [Clock] (Now and AfterFunc) on purpose: its clock appears in
-// exported Config fields, which users outside this module must be able to
-// implement, and they cannot name an internal package's types; and the
-// delay line, reorder hold-back and idle timers are callbacks, which a
-// [ManualClock] runs synchronously inside Advance, in deadline order, so
-// impairment tests are deterministic without a goroutine per timer. A
-// channel-timer clock would need such a goroutine and would leave the order
-// of delivery against the test's next step to the scheduler.
-// [ChannelClock] is the bridge: it runs a call's impairments on the same
-// virtual time (internal/clock.Fake) as its T.30 timers.
+// The Clock fields of ImpairConfig, PipeConfig, ListenConfig and RTPConfig
+// take faxkit's one clock interface (t30.Clock: Now and NewTimer), the one
+// the T.30 driver and the T.38 terminal read, so that a whole-call test runs
+// its impairments on the same virtual time as its T.30 timers. The delay
+// line, reorder hold-back and idle timers are callbacks: on a clock with an
+// AfterFunc method of its own (the system clock, faxkit's fake clock) they
+// run through it (the fake runs them in the goroutine that advances it, in
+// deadline order, so impairment tests are deterministic); on any other
+// clock each pending one waits on a NewTimer in a goroutine.
 //
 // # Limitations
 //

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/pion/transport/v5/deadline"
+
+	"github.com/faxkit/faxkit/internal/clock"
 )
 
 // Impairment describes what the network does to datagrams travelling in one
@@ -86,7 +88,7 @@ type stage struct {
 	mu      sync.Mutex
 	m       Impairment
 	rng     *rand.Rand
-	clock   Clock
+	clock   clock.Clock
 	deliver func(p []byte, addr net.Addr)
 	closed  bool
 
@@ -95,10 +97,10 @@ type stage struct {
 	inBurst   bool // previous datagram was lost to a burst
 
 	held      *pending
-	holdTimer Timer
+	holdTimer clock.Timer
 
 	line      []*pending // delay line, sorted by due time (FIFO on ties)
-	lineTimer Timer
+	lineTimer clock.Timer
 	armedAt   time.Time
 
 	st ImpairStats
@@ -118,7 +120,7 @@ func clamp01(p float64) float64 {
 	return min(p, 1)
 }
 
-func newStage(m Impairment, clock Clock, deliver func([]byte, net.Addr)) *stage {
+func newStage(m Impairment, clk clock.Clock, deliver func([]byte, net.Addr)) *stage {
 	m.Loss, m.BurstRate, m.Duplicate, m.Reorder = clamp01(m.Loss), clamp01(m.BurstRate), clamp01(m.Duplicate), clamp01(m.Reorder)
 	if ge := m.GilbertElliott; ge != nil {
 		m.GilbertElliott = &GilbertElliott{
@@ -136,7 +138,7 @@ func newStage(m Impairment, clock Clock, deliver func([]byte, net.Addr)) *stage 
 	return &stage{
 		m:       m,
 		rng:     rand.New(rand.NewPCG(m.Seed, m.Seed^0x9e3779b97f4a7c15)),
-		clock:   clockOrSystem(clock),
+		clock:   clockOrReal(clk),
 		deliver: deliver,
 	}
 }
@@ -201,7 +203,7 @@ func (s *stage) submit(p []byte, addr net.Addr) {
 			s.st.Reordered++
 			h := &pending{b: append([]byte(nil), p...), addr: addr}
 			s.held = h
-			s.holdTimer = s.clock.AfterFunc(m.ReorderHold, func() { s.releaseHeld(h) })
+			s.holdTimer = afterFunc(s.clock, m.ReorderHold, func() { s.releaseHeld(h) })
 			continue
 		}
 		s.emit(p, addr)
@@ -264,7 +266,7 @@ func (s *stage) arm() {
 		s.lineTimer.Stop()
 	}
 	s.armedAt = due
-	s.lineTimer = s.clock.AfterFunc(due.Sub(s.clock.Now()), s.flush)
+	s.lineTimer = afterFunc(s.clock, due.Sub(s.clock.Now()), s.flush)
 }
 
 // flush delivers every datagram on the delay line that is due.
@@ -316,9 +318,9 @@ type ImpairConfig struct {
 	Send Impairment
 	// Receive impairs datagrams read from the wrapped connection.
 	Receive Impairment
-	// Clock drives Delay, Jitter and ReorderHold. Default SystemClock
-	// (real time); tests pass a *ManualClock.
-	Clock Clock
+	// Clock drives Delay, Jitter and ReorderHold. Default the system
+	// clock; tests pass a *clock.Fake (see clock.go).
+	Clock clock.Clock
 	// QueueLen bounds received datagrams waiting for ReadFrom when Receive
 	// is active; beyond it the oldest is dropped. Default 256.
 	QueueLen int
@@ -474,8 +476,9 @@ func (c *ImpairedConn) Stats() (send, receive ImpairStats, writeErrors uint64) {
 // PipeConfig configures Pipe. The zero value is a perfect link.
 type PipeConfig struct {
 	AToB, BToA Impairment
-	// Clock drives delays. Default SystemClock; tests pass a *ManualClock.
-	Clock Clock
+	// Clock drives delays. Default the system clock; tests
+	// pass a *clock.Fake.
+	Clock clock.Clock
 	// QueueLen bounds datagrams waiting at each end; beyond it the oldest
 	// is dropped. Default 256.
 	QueueLen int

@@ -11,14 +11,16 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/faxkit/faxkit/internal/clock"
 )
 
 // runStage offers n numbered datagrams to an impairment and returns the
 // numbers delivered, in delivery order, advancing clk (if any) by step
 // after each datagram and draining the delay line at the end.
-func runStage(m Impairment, n int, clk *ManualClock, step time.Duration) ([]uint32, ImpairStats) {
+func runStage(m Impairment, n int, clk *clock.Fake, step time.Duration) ([]uint32, ImpairStats) {
 	var got []uint32
-	var c Clock
+	var c clock.Clock
 	if clk != nil {
 		c = clk
 	}
@@ -133,19 +135,19 @@ func lossRuns(got []uint32, n int) []int {
 
 func TestImpairmentDeterministic(t *testing.T) {
 	m := Impairment{Loss: 0.1, BurstRate: 0.01, Duplicate: 0.05, Reorder: 0.05, Jitter: 30 * time.Millisecond, Seed: 42}
-	a, sa := runStage(m, 5000, NewManualClock(time.Unix(0, 0)), 10*time.Millisecond)
-	b, sb := runStage(m, 5000, NewManualClock(time.Unix(0, 0)), 10*time.Millisecond)
+	a, sa := runStage(m, 5000, clock.NewFake(time.Unix(0, 0)), 10*time.Millisecond)
+	b, sb := runStage(m, 5000, clock.NewFake(time.Unix(0, 0)), 10*time.Millisecond)
 	if diff := cmp.Diff(a, b); diff != "" {
 		t.Fatalf("same seed, different run (-first +second):\n%s", diff)
 	}
 	assert.Equal(t, sa, sb)
 	m.Seed = 43
-	c, _ := runStage(m, 5000, NewManualClock(time.Unix(0, 0)), 10*time.Millisecond)
+	c, _ := runStage(m, 5000, clock.NewFake(time.Unix(0, 0)), 10*time.Millisecond)
 	assert.NotEqual(t, a, c, "a different seed should give a different run")
 }
 
 func TestImpairmentDelay(t *testing.T) {
-	clk := NewManualClock(time.Unix(0, 0))
+	clk := clock.NewFake(time.Unix(0, 0))
 	var got []uint32
 	var at []time.Duration
 	s := newStage(Impairment{Delay: 100 * time.Millisecond}, clk, func(p []byte, _ net.Addr) {
@@ -172,7 +174,7 @@ func TestImpairmentDelay(t *testing.T) {
 
 func TestImpairmentJitterReorders(t *testing.T) {
 	got, st := runStage(Impairment{Delay: 20 * time.Millisecond, Jitter: 40 * time.Millisecond, Seed: 7},
-		2000, NewManualClock(time.Unix(0, 0)), 10*time.Millisecond)
+		2000, clock.NewFake(time.Unix(0, 0)), 10*time.Millisecond)
 	require.Len(t, got, 2000)
 	assert.Equal(t, uint64(2000), st.Delivered)
 	inversions := 0
@@ -185,7 +187,7 @@ func TestImpairmentJitterReorders(t *testing.T) {
 }
 
 func TestImpairmentReorderHold(t *testing.T) {
-	clk := NewManualClock(time.Unix(0, 0))
+	clk := clock.NewFake(time.Unix(0, 0))
 	var got []uint32
 	s := newStage(Impairment{Reorder: 1, ReorderHold: 30 * time.Millisecond}, clk, func(p []byte, _ net.Addr) {
 		got = append(got, binary.BigEndian.Uint32(p))
@@ -202,7 +204,7 @@ func TestImpairmentReorderHold(t *testing.T) {
 
 func TestPipeImpaired(t *testing.T) {
 	checkGoroutines(t)
-	clk := NewManualClock(time.Unix(0, 0))
+	clk := clock.NewFake(time.Unix(0, 0))
 	a, b := Pipe(&PipeConfig{
 		AToB:     Impairment{Loss: 0.3, Seed: 1},
 		BToA:     Impairment{Delay: 50 * time.Millisecond},
@@ -252,7 +254,7 @@ func TestImpairUDP(t *testing.T) {
 	require.NoError(t, err)
 	peer, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	require.NoError(t, err)
-	clk := NewManualClock(time.Unix(0, 0))
+	clk := clock.NewFake(time.Unix(0, 0))
 	imp := Impair(raw, &ImpairConfig{
 		Send:    Impairment{Duplicate: 1},
 		Receive: Impairment{Delay: time.Second},
@@ -350,14 +352,18 @@ func TestImpairmentClamps(t *testing.T) {
 type stuckClock struct{ fns []func() }
 
 func (c *stuckClock) Now() time.Time { return time.Unix(0, 0) }
-func (c *stuckClock) AfterFunc(_ time.Duration, f func()) Timer {
+func (c *stuckClock) NewTimer(time.Duration) clock.Timer {
+	panic("transport waits with AfterFunc only")
+}
+func (c *stuckClock) AfterFunc(_ time.Duration, f func()) clock.Timer {
 	c.fns = append(c.fns, f)
 	return stuckTimer{}
 }
 
 type stuckTimer struct{}
 
-func (stuckTimer) Stop() bool { return false }
+func (stuckTimer) Stop() bool          { return false }
+func (stuckTimer) C() <-chan time.Time { return nil }
 
 // A hold timer that fires after its datagram was already released by a
 // successor must not release the next held datagram early.
@@ -406,11 +412,15 @@ type recTimer struct {
 }
 
 func (c *recClock) Now() time.Time { return c.now }
-func (c *recClock) AfterFunc(_ time.Duration, f func()) Timer {
+func (c *recClock) NewTimer(time.Duration) clock.Timer {
+	panic("transport waits with AfterFunc only")
+}
+func (c *recClock) AfterFunc(_ time.Duration, f func()) clock.Timer {
 	t := &recTimer{f: f}
 	c.timers = append(c.timers, t)
 	return t
 }
+func (t *recTimer) C() <-chan time.Time { return nil }
 func (t *recTimer) Stop() bool {
 	if t.fired || t.stopped {
 		return false

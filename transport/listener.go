@@ -12,6 +12,8 @@ import (
 
 	"github.com/pion/transport/v5/deadline"
 	"github.com/pion/transport/v5/udp"
+
+	"github.com/faxkit/faxkit/internal/clock"
 )
 
 // ErrListenerClosed is returned by Accept once the Listener is closed or
@@ -62,15 +64,15 @@ type ListenConfig struct {
 	// BatchInterval is the longest a write waits for its batch. Default
 	// 1 ms, small beside T.38's 20-40 ms packet spacing.
 	BatchInterval time.Duration
-	// Clock times idle timeouts. Default SystemClock.
-	Clock Clock
+	// Clock times idle timeouts. Default the system clock.
+	Clock clock.Clock
 }
 
 type listenConfig struct {
 	maxCalls, backlog, queueLen, maxDg int
 	idle, linger                       time.Duration
 	filter                             func([]byte) bool
-	clock                              Clock
+	clock                              clock.Clock
 }
 
 func (c *ListenConfig) resolve() listenConfig {
@@ -81,7 +83,7 @@ func (c *ListenConfig) resolve() listenConfig {
 	r := listenConfig{
 		maxCalls: c.MaxCalls, backlog: c.Backlog, queueLen: c.QueueLen,
 		maxDg: c.MaxDatagram, idle: c.IdleTimeout, linger: c.Linger, filter: c.AcceptFilter,
-		clock: clockOrSystem(c.Clock),
+		clock: clockOrReal(c.Clock),
 	}
 	if r.maxCalls <= 0 {
 		r.maxCalls = 1024
@@ -392,7 +394,7 @@ type call struct {
 	oversize atomic.Uint64
 
 	mu       sync.Mutex
-	timer    Timer
+	timer    clock.Timer
 	ended    bool
 	causeErr error
 
@@ -416,7 +418,7 @@ func (l *Listener) newCall(nc net.Conn) *call {
 	l.active.Add(1)
 	if l.cfg.idle > 0 {
 		c.mu.Lock()
-		c.timer = l.cfg.clock.AfterFunc(l.cfg.idle, c.checkIdle)
+		c.timer = afterFunc(l.cfg.clock, l.cfg.idle, c.checkIdle)
 		c.mu.Unlock()
 	}
 	l.wg.Add(1)
@@ -453,7 +455,7 @@ func (c *call) checkIdle() {
 	}
 	idle := time.Duration(c.l.cfg.clock.Now().UnixNano() - c.lastRx.Load())
 	if idle < c.l.cfg.idle {
-		c.timer = c.l.cfg.clock.AfterFunc(c.l.cfg.idle-idle, c.checkIdle)
+		c.timer = afterFunc(c.l.cfg.clock, c.l.cfg.idle-idle, c.checkIdle)
 		c.mu.Unlock()
 		return
 	}

@@ -13,6 +13,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/faxkit/faxkit/internal/clock"
 )
 
 func listen(t *testing.T, cfg *ListenConfig) *Listener {
@@ -191,7 +193,7 @@ func TestListenerQueueBound(t *testing.T) {
 
 func TestListenerIdleTimeout(t *testing.T) {
 	checkGoroutines(t)
-	clk := NewManualClock(time.Unix(1000, 0))
+	clk := clock.NewFake(time.Unix(1000, 0))
 	l := listen(t, &ListenConfig{IdleTimeout: 10 * time.Second, Clock: clk})
 	ctx := testCtx(t)
 	c, err := Dial(ctx, "udp4", "127.0.0.1:0", l.Addr().String(), nil)
@@ -354,7 +356,7 @@ func TestListenerAcceptFilter(t *testing.T) {
 
 func TestListenerLinger(t *testing.T) {
 	checkGoroutines(t)
-	clk := NewManualClock(time.Unix(1000, 0))
+	clk := clock.NewFake(time.Unix(1000, 0))
 	l := listen(t, &ListenConfig{Linger: 5 * time.Second, Clock: clk})
 	ctx := testCtx(t)
 	c, err := Dial(ctx, "udp4", "127.0.0.1:0", l.Addr().String(), nil)

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/pion/rtp"
+
+	"github.com/faxkit/faxkit/internal/clock"
 )
 
 // RTP errors, for errors.Is.
@@ -61,8 +63,8 @@ type RTPConfig struct {
 	// MaxDatagram bounds whole RTP packets, both ways. Default
 	// DefaultMaxDatagram.
 	MaxDatagram int
-	// Clock stamps outgoing packets. Default SystemClock.
-	Clock Clock
+	// Clock stamps outgoing packets. Default the system clock.
+	Clock clock.Clock
 }
 
 func (c *RTPConfig) orZero() *RTPConfig {
@@ -397,7 +399,7 @@ func (d *Depacketizer) track(ssrc uint32, seq uint16) (SeqStatus, int) {
 // types and malformed packets are ignored and counted.
 type RTPConn struct {
 	ep    Endpoint
-	clock Clock
+	clock clock.Clock
 	maxDg int
 	drop  bool
 
@@ -423,7 +425,7 @@ func NewRTPConn(ep Endpoint, cfg *RTPConfig) *RTPConn {
 	}
 	return &RTPConn{
 		ep:    ep,
-		clock: clockOrSystem(cfg.Clock),
+		clock: clockOrReal(cfg.Clock),
 		maxDg: mdg,
 		drop:  cfg.DropLate,
 		pz:    NewPacketizer(cfg),

@@ -11,6 +11,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/faxkit/faxkit/internal/clock"
 )
 
 // TestPacketizerGolden checks our RTP packets byte for byte against headers
@@ -165,7 +167,7 @@ func rtpPipe(t *testing.T, cfg *PipeConfig) (a, b *RTPConn, pa, pb *PipeConn) {
 
 func TestRTPConnImpaired(t *testing.T) {
 	checkGoroutines(t)
-	clk := NewManualClock(time.Unix(0, 0))
+	clk := clock.NewFake(time.Unix(0, 0))
 	const n = 3000
 	a, b, pa, _ := rtpPipe(t, &PipeConfig{
 		AToB:     Impairment{Loss: 0.1, Duplicate: 0.1, Reorder: 0.1, Seed: 9},

@@ -103,7 +103,7 @@ func TestBinaryUsageMessages(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"send", in}, "faxkit send: -remote is required"},
+		{[]string{"send", in}, "faxkit send: -remote or -to is required"},
 		{[]string{"send", "-remote", "127.0.0.1", in}, `faxkit send: -remote "127.0.0.1" is not a valid UDP address (want HOST:PORT): missing port in address`},
 		{[]string{"send", "-remote", "127.0.0.1:notaport", in}, `faxkit send: -remote "127.0.0.1:notaport" is not a valid UDP address`},
 		{[]string{"send", "-remote", "127.0.0.1:9", "-local", "nowhere", in}, `faxkit send: -local "nowhere" is not a valid UDP address`},

@@ -17,15 +17,22 @@ import (
 
 var sendCmd = &command{
 	name:    "send",
-	summary: "send a fax over T.38 (UDPTL)",
-	usage: `usage: faxkit send [flags] FILE
+	summary: "send a fax over SIP or T.38 (UDPTL)",
+	usage: `usage: faxkit send -to sip:USER@HOST[:PORT] [-sip-local ADDR] [-sip-transport udp|tcp|tls]
+                   [-sip-proxy sip:HOST:PORT] [-sip-user NAME -sip-password-file FILE]
+                   [-t38 auto|request|await|offer|off] [flags] FILE
+       faxkit send -remote HOST:PORT [-local ADDR] [flags] FILE
 
 Sends FILE (a TIFF; PNG, JPEG, GIF and PDF are converted to fax pages
-first) to the T.38 peer at -remote over UDPTL, and reports how the T.30
-session ended. Exit status 0 exactly when the session succeeded.
+first). With -to, places a SIP call, moves it to T.38 by re-INVITE (as
+-t38 says), sends the fax and hangs up; without it, sends to the T.38
+peer at -remote over UDPTL (no SIP). Reports how the T.30 session ended.
+Exit status 0 exactly when the session succeeded.
 
-` + callFlagsHelp + `
-Example:
+` + sipSendHelp + "\n" + callFlagsHelp + sipJSONHelp + `
+Examples:
+  faxkit send -to sip:15551234567@trunk.example -sip-user acct -sip-password-file sip.pw letter.tif
+  faxkit send -to sip:fax@192.0.2.7:5060 -t38 request -json letter.tif
   faxkit send -remote 192.0.2.7:4000 -pace=false letter.tif
 `,
 	run: runSend,
@@ -71,6 +78,13 @@ type callFlags struct {
 	rtpPT         uint
 	trace         bool
 	traceJSON     string
+	set           map[string]bool // flags given on the command line (see parsed)
+}
+
+// parsed records which flags fs was given.
+func (f *callFlags) parsed(fs *flag.FlagSet) {
+	f.set = map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { f.set[fl.Name] = true })
 }
 
 func (f *callFlags) register(fs *flag.FlagSet, defLocal string) {
@@ -183,6 +197,25 @@ type jsonReport struct {
 	CallID        string     `json:"call_id"`
 	PageDetail    []jsonPage `json:"page_detail"`
 	Error         string     `json:"error,omitempty"`
+	// Media is "t38" or "audio": the media the fax ran on (SIP: the
+	// media the call had last).
+	Media string `json:"media,omitempty"`
+	// T38SwitchMS (SIP) is from the ACK of the INVITE to the first T.38
+	// packet, in whole milliseconds rounded up; absent when T.38 never
+	// flowed.
+	T38SwitchMS *int64 `json:"t38_switch_ms,omitempty"`
+	// SIPStatus (SIP) is the final status of the INVITE (0: none came).
+	SIPStatus *int `json:"sip_status,omitempty"`
+}
+
+// callExtra is what the call path adds to the report: the media, and for
+// SIP calls the SIP side.
+type callExtra struct {
+	media     string
+	sip       bool
+	sipStatus int
+	switchMS  *int64
+	result    string // replaces the T.30 result when no fax session ran
 }
 
 type jsonPage struct {
@@ -221,7 +254,7 @@ func toJSON(r faxkit.Report) jsonReport {
 // finish prints the outcome and returns the command's error: nil exactly
 // when the session succeeded. elapsed is how long the call ran, to tell
 // -timeout's end from T.30's timers.
-func (f *callFlags) finish(e *env, verb string, tr *tracer, rep faxkit.Report, callErr error, output string, elapsed time.Duration) error {
+func (f *callFlags) finish(e *env, verb string, tr *tracer, rep faxkit.Report, callErr error, output string, elapsed time.Duration, x callExtra) error {
 	timedOut := ""
 	if !rep.OK && f.timeout > 0 && elapsed >= f.timeout {
 		switch rep.Result {
@@ -246,6 +279,15 @@ func (f *callFlags) finish(e *env, verb string, tr *tracer, rep faxkit.Report, c
 		if timedOut != "" {
 			j.Error = timedOut
 		}
+		j.Media = x.media
+		if x.result != "" {
+			j.Result = x.result
+		}
+		if x.sip {
+			st := x.sipStatus
+			j.SIPStatus = &st
+			j.T38SwitchMS = x.switchMS
+		}
 		enc := json.NewEncoder(e.stdout)
 		if err := enc.Encode(j); err != nil {
 			return err
@@ -269,6 +311,17 @@ func (f *callFlags) finish(e *env, verb string, tr *tracer, rep faxkit.Report, c
 		if output != "" {
 			fmt.Fprintf(e.stderr, "written to %s\n", output)
 		}
+	}
+	if x.sip && !f.json {
+		sw := "no T.38"
+		if x.switchMS != nil {
+			sw = fmt.Sprintf("T.38 %d ms after the ACK", *x.switchMS)
+		}
+		media := x.media
+		if media == "" {
+			media = "none"
+		}
+		fmt.Fprintf(e.stderr, "sip: INVITE status %d, media %s, %s\n", x.sipStatus, media, sw)
 	}
 	if callErr == nil && rep.OK {
 		return nil
@@ -299,9 +352,13 @@ func runSend(ctx context.Context, e *env, args []string) error {
 	var f callFlags
 	fs := newFlags(e, "send")
 	f.register(fs, ":0")
+	var s sipFlags
+	s.register(fs, true)
 	if err := fs.Parse(args); err != nil {
 		return usageErr(err)
 	}
+	f.parsed(fs)
+	s.visit(fs)
 	switch fs.NArg() {
 	case 0:
 		return usagef("no FILE to send")
@@ -309,8 +366,17 @@ func runSend(ctx context.Context, e *env, args []string) error {
 	default:
 		return usagef("%d input files given (%s): send takes exactly one FILE", fs.NArg(), strings.Join(fs.Args(), ", "))
 	}
+	if s.set["to"] {
+		if s.to == "" {
+			return usagef("-to is empty: want sip:USER@HOST[:PORT]")
+		}
+		return runSIPSend(ctx, e, &f, &s, fs.Arg(0))
+	}
+	if err := s.noSIPFlags("-to sip:USER@HOST[:PORT]"); err != nil {
+		return err
+	}
 	if f.remote == "" {
-		return usagef("-remote is required: the peer's UDP address, HOST:PORT")
+		return usagef("-remote or -to is required: the T.38 peer's UDP address (HOST:PORT), or the SIP URI to call")
 	}
 	raddr, err := udpAddr("-remote", f.remote)
 	if err != nil {
@@ -345,5 +411,5 @@ func runSend(ctx context.Context, e *env, args []string) error {
 	tr.info("call", "role", "send", "pages", doc.NumPages(), "file_type", doc.FileType, "local", conn.LocalAddr().String(), "remote", raddr.String())
 	start := time.Now()
 	rep, err := faxkit.Send(ctx, conn, raddr, doc, opts)
-	return f.finish(e, "sent", tr, rep, err, "", time.Since(start))
+	return f.finish(e, "sent", tr, rep, err, "", time.Since(start), callExtra{media: "t38"})
 }

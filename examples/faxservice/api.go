@@ -49,6 +49,7 @@ func (s *Service) routes() []route {
 		{"POST /v1/faxes/{id}/cancel", s.authed(s.cancelFax)},
 		{"POST /v1/faxes/{id}/resend", s.authed(s.resendFax)},
 		{"PUT /v1/faxes/{id}/hold", s.authed(s.admin(s.putHold))},
+		{"PUT /v1/faxes/{id}/retention", s.authed(s.admin(s.putRetention))},
 		{"POST /v1/faxes/{id}/emergency-access", s.authed(s.admin(s.emergencyAccess))},
 		{"POST /v1/webhooks", s.authed(s.postWebhook)},
 		{"GET /v1/webhooks", s.authed(s.listWebhooks)},
@@ -57,6 +58,12 @@ func (s *Service) routes() []route {
 		{"POST /v1/users", s.authed(s.admin(s.postUser))},
 		{"POST /v1/users/{id}/tokens", s.authed(s.admin(s.postToken))},
 		{"DELETE /v1/tokens/{id}", s.authed(s.admin(s.deleteToken))},
+		{"POST /v1/backups", s.authed(s.admin(s.postBackup))},
+		{"GET /v1/alerts", s.authed(s.listAlerts)},
+		{"GET /v1/groups", s.authed(s.admin(s.listGroups))},
+		{"POST /v1/groups", s.authed(s.admin(s.postGroup))},
+		{"PUT /v1/groups/{id}/members", s.authed(s.admin(s.putGroupMembers))},
+		{"DELETE /v1/groups/{id}", s.authed(s.admin(s.deleteGroup))},
 		{"GET /v1/routes", s.authed(s.admin(s.listRoutes))},
 		{"PUT /v1/routes/{did}", s.authed(s.admin(s.putRoute))},
 		{"DELETE /v1/routes/{did}", s.authed(s.admin(s.deleteRoute))},
@@ -70,6 +77,7 @@ func (s *Service) Handler() http.Handler {
 	for _, r := range s.routes() {
 		mux.HandleFunc(r.pattern, r.h)
 	}
+	s.mountConsole(mux)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		h := w.Header()
@@ -245,6 +253,10 @@ type FaxStatus struct {
 	Created   time.Time `json:"created"`
 	Updated   time.Time `json:"updated"`
 	Finished  time.Time `json:"finished,omitzero"`
+	// RetainUntil is when the retention purge shreds the fax (unless
+	// LegalHold).
+	RetainUntil time.Time `json:"retain_until,omitzero"`
+	LegalHold   bool      `json:"legal_hold"`
 }
 
 // Attempt is one call. The remote CSI is sealed (see /metadata).
@@ -260,7 +272,14 @@ type Attempt struct {
 	Coding     string    `json:"coding,omitempty"`
 	ECM        bool      `json:"ecm"`
 	DurationMS int64     `json:"duration_ms"`
-	recordDoc  string
+	// FirstPage, MaxBitRate and ECMDisabled are the retry ladder's plan
+	// for the attempt: the page it started from (a partial delivery is
+	// resent from the first page not confirmed), the bit rate cap after
+	// a training failure, ECM turned off after an ECM failure.
+	FirstPage   int  `json:"first_page"`
+	MaxBitRate  int  `json:"max_bit_rate,omitempty"`
+	ECMDisabled bool `json:"ecm_disabled,omitempty"`
+	recordDoc   string
 }
 
 var e164 = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
@@ -498,12 +517,15 @@ func (s *Service) status(ctx context.Context, id string) (FaxStatus, error) {
 	if finished != 0 {
 		st.Finished = time.Unix(0, finished).UTC()
 	}
+	if info, err := s.store.Stat(ctx, id); err == nil {
+		st.RetainUntil, st.LegalHold = info.RetainUntil, info.LegalHold
+	}
 	st.Attempts, err = s.attempts(ctx, id)
 	return st, err
 }
 
 func (s *Service) attempts(ctx context.Context, id string) ([]Attempt, error) {
-	rows, err := s.db.query(ctx, `SELECT n, started, finished, result, code, pages, bit_rate, coding, ecm, duration_ms, record_doc FROM attempts WHERE fax_id = ? ORDER BY n`, id)
+	rows, err := s.db.query(ctx, `SELECT n, started, finished, result, code, pages, bit_rate, coding, ecm, duration_ms, record_doc, first_page, max_rate, ecm_off FROM attempts WHERE fax_id = ? ORDER BY n`, id)
 	if err != nil {
 		return nil, err
 	}
@@ -512,11 +534,12 @@ func (s *Service) attempts(ctx context.Context, id string) ([]Attempt, error) {
 	for rows.Next() {
 		var a Attempt
 		var st, fin int64
-		var ecm int
-		if err := rows.Scan(&a.N, &st, &fin, &a.Result, &a.ResultCode, &a.Pages, &a.BitRate, &a.Coding, &ecm, &a.DurationMS, &a.recordDoc); err != nil {
+		var ecm, ecmOff int
+		if err := rows.Scan(&a.N, &st, &fin, &a.Result, &a.ResultCode, &a.Pages, &a.BitRate, &a.Coding, &ecm, &a.DurationMS, &a.recordDoc,
+			&a.FirstPage, &a.MaxBitRate, &ecmOff); err != nil {
 			return nil, err
 		}
-		a.Started, a.ECM = time.Unix(0, st).UTC(), ecm != 0
+		a.Started, a.ECM, a.ECMDisabled = time.Unix(0, st).UTC(), ecm != 0, ecmOff != 0
 		if fin != 0 {
 			a.Finished = time.Unix(0, fin).UTC()
 			a.ResultText = resultText(a.ResultCode, a.Result)
@@ -570,6 +593,7 @@ func (s *Service) getMetadata(w http.ResponseWriter, r *http.Request, who phi.Pr
 		phiError(w, err)
 		return
 	}
+	s.noteRead(r.Context(), who, src, st.ID)
 	type att struct {
 		N           int    `json:"n"`
 		RemoteIdent string `json:"remote_ident,omitempty"`
@@ -604,6 +628,7 @@ func (s *Service) openDoc(w http.ResponseWriter, r *http.Request, who phi.Princi
 		return nil, false
 	}
 	defer rd.Close()
+	s.noteRead(r.Context(), who, src, st.ID)
 	var buf bytes.Buffer
 	if _, err := rd.WriteTIFF(&buf, &tiff.WriterConfig{Compression: tiff.CompressionGroup4}); err != nil {
 		phiError(w, err)
@@ -727,16 +752,7 @@ func (s *Service) deleteFax(w http.ResponseWriter, r *http.Request, who phi.Prin
 		phiError(w, err)
 		return
 	}
-	s.policy.Forget(st.ID)
-	for _, a := range st.Attempts {
-		if a.recordDoc != "" {
-			s.guard.Store.Delete(r.Context(), a.recordDoc)
-			s.policy.Forget(a.recordDoc)
-			s.db.exec(r.Context(), `DELETE FROM grants WHERE document = ?`, a.recordDoc)
-		}
-	}
-	s.db.exec(r.Context(), `DELETE FROM grants WHERE document = ?`, st.ID)
-	s.db.exec(r.Context(), `UPDATE faxes SET deleted = 1, updated = ? WHERE id = ?`, s.now().UnixNano(), st.ID)
+	s.forgetDoc(r.Context(), st.ID)
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -1016,16 +1032,12 @@ func (s *Service) putRoute(w http.ResponseWriter, r *http.Request, who phi.Princ
 		Targets []string `json:"targets"`
 	}
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 8192)).Decode(&req); err != nil || len(req.Targets) == 0 {
-		s.refuse(w, r, who, phi.ActionGrant, "", http.StatusBadRequest, "body must be JSON {targets: [user IDs]}")
+		s.refuse(w, r, who, phi.ActionGrant, "", http.StatusBadRequest, "body must be JSON {targets: [user or group IDs]}")
 		return
 	}
-	for _, t := range req.Targets {
-		var n int
-		s.db.queryRow(r.Context(), `SELECT COUNT(*) FROM users WHERE id = ?`, t).Scan(&n)
-		if n == 0 {
-			s.refuse(w, r, who, phi.ActionGrant, "", http.StatusBadRequest, "unknown user in targets")
-			return
-		}
+	if !s.checkTargets(r.Context(), req.Targets) {
+		s.refuse(w, r, who, phi.ActionGrant, "", http.StatusBadRequest, "unknown user or group in targets")
+		return
 	}
 	_, err := s.db.exec(r.Context(), `INSERT INTO routes (did, targets, updated) VALUES (?, ?, ?) ON CONFLICT (did) DO UPDATE SET targets = excluded.targets, updated = excluded.updated`,
 		did, strings.Join(req.Targets, ","), s.now().UnixNano())
@@ -1065,6 +1077,13 @@ func (s *Service) putHold(w http.ResponseWriter, r *http.Request, who phi.Princi
 		phiError(w, err)
 		return
 	}
+	// The fax's call records (remote idents) are held with it.
+	for _, rec := range s.callRecords(r.Context(), st.ID) {
+		if err := s.store.SetLegalHold(r.Context(), rec, *req.Hold); err != nil && !errors.Is(err, phi.ErrNotFound) {
+			phiError(w, err)
+			return
+		}
+	}
 	writeJSON(w, http.StatusOK, map[string]any{"id": st.ID, "hold": *req.Hold})
 }
 
@@ -1091,6 +1110,6 @@ func (s *Service) emergencyAccess(w http.ResponseWriter, r *http.Request, who ph
 		return
 	}
 	s.saveGrant(r.Context(), st.ID, who.ID, phi.PermReadMetadata|phi.PermReadContent)
-	s.logger.Warn("ALERT break-glass access", "principal", who.ID, "fax", st.ID, "reason", req.Reason)
+	s.raiseAlert(r.Context(), alertBreakGlass, who.ID, src, 1, "emergency access to fax "+st.ID+" with reason code "+req.Reason)
 	writeJSON(w, http.StatusOK, map[string]any{"id": st.ID, "granted": []string{"read-metadata", "read-content"}})
 }

@@ -293,8 +293,8 @@ func (s *Service) authFailed(ctx context.Context, userID, src, why string) {
 	})
 	s.auditAuth(ctx, userID, src, phi.OutcomeDenied, why)
 	if strings.HasSuffix(why, "account locked") {
-		// Repeated failures: an alert for monitoring (IDs only).
-		s.logger.Warn("ALERT account locked after repeated authentication failures", "user", userID)
+		s.raiseAlert(ctx, alertFailedSignins, userID, src, s.cfg.LockoutAfter,
+			fmt.Sprintf("account locked for %s after %d failed sign-ins or token secrets", time.Duration(s.cfg.LockoutFor), s.cfg.LockoutAfter))
 	}
 }
 

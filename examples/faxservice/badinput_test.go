@@ -151,7 +151,7 @@ func TestBadInput(t *testing.T) {
 	code, resp, _ := e.do("GET", "/v1/faxes", carol, nil, nil)
 	require.Equal(t, 401, code)
 	require.Contains(t, string(resp), "locked")
-	require.Contains(t, e.logs.String(), "ALERT account locked")
+	require.Contains(t, e.logs.String(), "ALERT alert.failed_signins")
 	e.svc.skew.Store(int64(16 * time.Minute))
 	code, _, _ = e.do("GET", "/v1/faxes", carol, nil, nil)
 	e.svc.skew.Store(0)
@@ -183,7 +183,7 @@ func TestLegalHoldAndBreakGlass(t *testing.T) {
 	require.Equal(t, http.StatusOK, e.json("POST", "/v1/faxes/"+st.ID+"/emergency-access", e.admin, map[string]string{"reason": "INC-1234"}, nil))
 	code, _, _ = e.do("GET", "/v1/faxes/"+st.ID+"/content", e.admin, nil, nil)
 	require.Equal(t, http.StatusOK, code)
-	require.Contains(t, e.logs.String(), "ALERT break-glass")
+	require.Contains(t, e.logs.String(), "ALERT alert.break_glass")
 
 	require.Equal(t, http.StatusOK, e.json("PUT", "/v1/faxes/"+st.ID+"/hold", e.admin, map[string]bool{"hold": false}, nil))
 	require.Equal(t, http.StatusNoContent, e.json("DELETE", "/v1/faxes/"+st.ID, alice, nil, nil))

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -36,6 +37,14 @@ type Inbound struct {
 type Config struct {
 	// Dir holds the sealed store, keys, audit log and the SQLite file.
 	Dir string `json:"dir"`
+	// KEKFile is the customer's key: the phi key file (Tink keyset of
+	// KEKs) that wraps every document's data key and every backup's.
+	// Default <Dir>/kek.json, created on first start; keep it off the
+	// data volume in production (and out of backups: they hold none).
+	KEKFile string `json:"kek_file"`
+	// AuditKeyFile holds the audit log's keys; default <Dir>/audit.key.
+	// Backups carry it (encrypted).
+	AuditKeyFile string `json:"audit_key_file"`
 	// DBDriver is "sqlite" (default) or "pgx"; DSN its data source
 	// (default <Dir>/faxservice.db for SQLite).
 	DBDriver string `json:"db_driver"`
@@ -67,6 +76,13 @@ type Config struct {
 	MaxAttempts int `json:"max_attempts"`
 	// Retention is how long documents are kept; default 30 days.
 	Retention Duration `json:"retention"`
+	// PurgeInterval is how often expired documents are shredded;
+	// default 1h.
+	PurgeInterval Duration `json:"purge_interval"`
+	// StationID is the service's own fax ident, sent as TSI when sending
+	// and CSI when receiving (20 characters: digits, +, space); default
+	// none.
+	StationID string `json:"station_id"`
 	// Unpaced sends without real-time pacing (loopback peers only).
 	Unpaced bool `json:"unpaced"`
 	// CallTimeout bounds one call; default 30m.
@@ -85,6 +101,11 @@ type Config struct {
 	// WebhookRetryFor is how long a failing webhook delivery is retried;
 	// default 72h.
 	WebhookRetryFor Duration `json:"webhook_retry_for"`
+	// AlertReads and AlertWindow: reading the content or metadata of
+	// more than AlertReads distinct faxes within AlertWindow raises an
+	// alert; defaults 50 and 10m.
+	AlertReads  int      `json:"alert_reads"`
+	AlertWindow Duration `json:"alert_window"`
 	// PasswordIterations is the PBKDF2-SHA256 work factor; default 600000.
 	PasswordIterations int `json:"password_iterations"`
 }
@@ -167,6 +188,12 @@ func (c Config) withDefaults() (Config, error) {
 	if c.DBDriver == "" {
 		c.DBDriver = "sqlite"
 	}
+	if c.KEKFile == "" {
+		c.KEKFile = filepath.Join(c.Dir, "kek.json")
+	}
+	if c.AuditKeyFile == "" {
+		c.AuditKeyFile = filepath.Join(c.Dir, "audit.key")
+	}
 	if c.HTTPAddr == "" {
 		c.HTTPAddr = "127.0.0.1:8443"
 	}
@@ -186,6 +213,11 @@ func (c Config) withDefaults() (Config, error) {
 		c.MaxAttempts = 3
 	}
 	def(&c.Retention, 30*24*time.Hour)
+	def(&c.PurgeInterval, time.Hour)
+	def(&c.AlertWindow, 10*time.Minute)
+	if c.AlertReads <= 0 {
+		c.AlertReads = 50
+	}
 	def(&c.CallTimeout, 30*time.Minute)
 	def(&c.SessionIdle, 30*time.Minute)
 	if c.LockoutAfter <= 0 {

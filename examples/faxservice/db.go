@@ -26,11 +26,24 @@ var migrationFS embed.FS
 type DB struct {
 	*sql.DB
 	driver string
+	upTo   int // migrate stops at this version (restores); 0: latest
+}
+
+// schemaVersion is the newest migration applied.
+func (db *DB) schemaVersion(ctx context.Context) (int, error) {
+	var v int
+	err := db.queryRow(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&v)
+	return v, err
 }
 
 // openDB opens (creating if needed) the database and applies the
 // migrations not yet applied.
 func openDB(ctx context.Context, driver, dsn string) (*DB, error) {
+	return openDBAt(ctx, driver, dsn, 0)
+}
+
+// openDBAt is openDB migrating only up to version (0: all).
+func openDBAt(ctx context.Context, driver, dsn string, version int) (*DB, error) {
 	switch driver {
 	case "", "sqlite":
 		driver = "sqlite"
@@ -58,7 +71,7 @@ func openDB(ctx context.Context, driver, dsn string) (*DB, error) {
 	} else {
 		sdb.SetMaxOpenConns(16)
 	}
-	db := &DB{DB: sdb, driver: driver}
+	db := &DB{DB: sdb, driver: driver, upTo: version}
 	if err := db.migrate(ctx); err != nil {
 		sdb.Close()
 		return nil, err
@@ -197,7 +210,15 @@ func (db *DB) migrateOn(ctx context.Context) error {
 	if cur > len(ms) {
 		return fmt.Errorf("faxservice: database schema version %d is newer than this binary's %d", cur, len(ms))
 	}
-	for _, m := range ms[cur:] {
+	if db.upTo > len(ms) {
+		return fmt.Errorf("faxservice: schema version %d is newer than this binary's %d", db.upTo, len(ms))
+	}
+	todo := ms[cur:]
+	if db.upTo > 0 && db.upTo >= cur {
+		todo = ms[cur:db.upTo]
+	}
+	db.upTo = 0
+	for _, m := range todo {
 		err := db.tx(ctx, func(tx *Tx) error {
 			for _, stmt := range splitSQL(m.sql) {
 				if _, err := tx.ExecContext(ctx, stmt); err != nil {

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"mime/multipart"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -62,6 +63,7 @@ type testEnv struct {
 	logs   *syncBuffer
 	admin  string
 	cancel context.CancelFunc
+	addrs  []net.Addr // inbound listeners, in cfg.Inbound's order
 }
 
 const testDID = "+15550100"
@@ -79,6 +81,13 @@ func newEnv(t *testing.T, tweak func(*Config)) *testEnv {
 	if tweak != nil {
 		tweak(&cfg)
 	}
+	return startEnv(t, cfg)
+}
+
+// startEnv starts a service on cfg, and the bootstrap admin if the
+// database has none.
+func startEnv(t *testing.T, cfg Config) *testEnv {
+	t.Helper()
 	logs := &syncBuffer{}
 	svc, err := openService(context.Background(), cfg, slog.New(slog.NewTextHandler(logs, nil)))
 	require.NoError(t, err)
@@ -91,7 +100,7 @@ func newEnv(t *testing.T, tweak func(*Config)) *testEnv {
 	tok, err := svc.bootstrap(ctx)
 	require.NoError(t, err)
 	ts := httptest.NewTLSServer(svc.Handler())
-	e := &testEnv{remote: &remote{t: t, base: ts.URL, client: ts.Client()}, svc: svc, ts: ts, logs: logs, admin: tok, cancel: cancel}
+	e := &testEnv{remote: &remote{t: t, base: ts.URL, client: ts.Client()}, svc: svc, ts: ts, logs: logs, admin: tok, cancel: cancel, addrs: addrs}
 	t.Cleanup(func() {
 		ts.Close()
 		cancel()

@@ -40,6 +40,8 @@ import (
 func main() {
 	cfgPath := flag.String("config", "", "configuration file (JSON); FAXSERVICE_* environment variables override it")
 	dir := flag.String("dir", "", "state directory (overrides the config's dir); default a development directory")
+	backupTo := flag.String("backup", "", "write an encrypted backup (database, sealed store, audit logs) to this file and exit")
+	restoreFrom := flag.String("restore", "", "restore an encrypted backup into the (empty) state directory and database, verify it, and exit")
 	flag.Parse()
 	cfg, err := loadConfig(*cfgPath, os.Environ())
 	if err != nil {
@@ -48,6 +50,13 @@ func main() {
 	}
 	if *dir != "" {
 		cfg.Dir = *dir
+	}
+	if *backupTo != "" || *restoreFrom != "" {
+		if err := backupCommand(cfg, *backupTo, *restoreFrom); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		return
 	}
 	dev := cfg.Dir == ""
 	if dev {
@@ -99,7 +108,7 @@ func run(ctx context.Context, cfg Config, logger *slog.Logger, out io.Writer, de
 	if err != nil {
 		return err
 	}
-	go svc.purgeLoop(workCtx, time.Hour)
+	go svc.purgeLoop(workCtx, time.Duration(cfg.PurgeInterval))
 
 	tlsCfg := &tls.Config{MinVersion: tls.VersionTLS12}
 	if cfg.CertFile != "" {
@@ -147,26 +156,58 @@ func run(ctx context.Context, cfg Config, logger *slog.Logger, out io.Writer, de
 	return nil
 }
 
-// purgeLoop crypto-shreds what has passed its retention date.
-func (s *Service) purgeLoop(ctx context.Context, every time.Duration) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		ids, err := s.guard.Purge(ctx, router, "retention-job")
-		for _, id := range ids {
-			s.policy.Forget(id)
-			s.db.exec(ctx, `DELETE FROM grants WHERE document = ?`, id)
-			s.db.exec(ctx, `UPDATE faxes SET deleted = 1 WHERE id = ?`, id)
+// backupCommand is -backup and -restore: offline, on the configured state.
+func backupCommand(cfg Config, to, from string) error {
+	ctx := context.Background()
+	if from != "" {
+		c, err := cfg.withDefaults()
+		if err != nil {
+			return err
 		}
-		if err != nil || len(ids) > 0 {
-			s.logger.Info("retention purge", "deleted", len(ids), "err", err)
+		// The customer's key must be there already: a restore never
+		// makes a key.
+		keys, err := phi.OpenLocalKeyFile(c.KEKFile)
+		if err != nil {
+			return fmt.Errorf("faxservice: restore needs the key the backup was made under (kek_file %s): %w", c.KEKFile, err)
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
+		f, err := os.Open(from)
+		if err != nil {
+			return err
 		}
+		defer f.Close()
+		rep, err := restoreBackup(ctx, c, keys, f)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("restored %d rows, %d documents (each opened and its pages' digests checked), %d audit records (chains and checkpoints verified)\n",
+			rep.Rows, rep.Documents, rep.AuditRecords)
+		return nil
 	}
+	if cfg.Instance == "" {
+		cfg.Instance = "backup"
+	}
+	svc, err := openService(ctx, cfg, nil)
+	if err != nil {
+		return err
+	}
+	defer svc.Close()
+	f, err := os.OpenFile(to, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	rep, err := svc.Backup(ctx, f)
+	if err == nil {
+		err = f.Sync()
+	}
+	if e := f.Close(); err == nil {
+		err = e
+	}
+	if err != nil {
+		os.Remove(to)
+		return err
+	}
+	fmt.Printf("backup %s: %d rows, %d documents, %d audit records, encrypted under %s\n", to, rep.Rows, rep.Documents, rep.AuditRecords, svc.cfg.KEKFile)
+	return nil
 }
 
 func printDevHelp(out io.Writer, base string) {

@@ -33,7 +33,7 @@ var (
 // plus the queue depth read from the database at scrape time.
 func (s *Service) metricsHandler() http.Handler {
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(callsTotal, pagesTotal, attemptSeconds, webhookDeliveries, httpRequests)
+	reg.MustRegister(callsTotal, pagesTotal, attemptSeconds, webhookDeliveries, httpRequests, alertsTotal)
 	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Namespace: "faxservice", Name: "queue_depth", Help: "Outbound jobs queued or leased.",
 	}, func() float64 {

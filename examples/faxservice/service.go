@@ -32,6 +32,8 @@ type Service struct {
 	cfg    Config
 	db     *DB
 	guard  *phi.Guard
+	store  *phi.Store
+	keys   phi.KeyProvider
 	policy *phi.Policy
 	log    *phi.AuditLog
 	logger *slog.Logger
@@ -43,8 +45,9 @@ type Service struct {
 	// hookClient delivers webhooks (TLS 1.2+).
 	hookClient *http.Client
 
-	wake chan struct{} // nudges idle workers after an enqueue
-	wg   sync.WaitGroup
+	wake  chan struct{} // nudges idle workers after an enqueue
+	reads readMonitor   // bulk-read alerts
+	wg    sync.WaitGroup
 
 	metricsOnce sync.Once
 	metricsH    http.Handler
@@ -79,39 +82,44 @@ func openService(ctx context.Context, cfg Config, logger *slog.Logger) (*Service
 	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
 		return nil, err
 	}
-	kek, err := phi.OpenOrCreateLocalKeyFile(filepath.Join(cfg.Dir, "kek.json"))
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Service{cfg: cfg, logger: logger, wake: make(chan struct{}, 1),
+		hookClient: &http.Client{Timeout: 15 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{MinVersion: tls.VersionTLS12}},
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	// One clock for the store (creation and retention dates, purge), the
+	// audit log and the policy: tests move it forward through skew.
+	clk := phi.ClockFunc(s.now)
+	kek, err := phi.OpenOrCreateLocalKeyFile(cfg.KEKFile)
 	if err != nil {
 		return nil, err
 	}
-	store, err := phi.OpenStore(ctx, phi.StoreConfig{Dir: filepath.Join(cfg.Dir, "store"), Keys: kek, DefaultRetention: time.Duration(cfg.Retention)})
+	store, err := phi.OpenStore(ctx, phi.StoreConfig{Dir: filepath.Join(cfg.Dir, "store"), Keys: kek, Clock: clk, DefaultRetention: time.Duration(cfg.Retention)})
 	if err != nil {
 		return nil, err
 	}
-	ak, err := phi.OpenOrCreateAuditKeyFile(filepath.Join(cfg.Dir, "audit.key"), "faxservice")
+	ak, err := phi.OpenOrCreateAuditKeyFile(cfg.AuditKeyFile, "faxservice")
 	if err != nil {
 		return nil, err
 	}
-	alog, err := phi.OpenAuditLog(phi.AuditConfig{Dir: filepath.Join(cfg.Dir, "audit-"+safeName(cfg.Instance)), Keys: ak})
+	alog, err := phi.OpenAuditLog(phi.AuditConfig{Dir: filepath.Join(cfg.Dir, "audit-"+safeName(cfg.Instance)), Keys: ak, Clock: clk})
 	if err != nil {
 		return nil, err
 	}
 	if cfg.DSN == "" && cfg.DBDriver == "sqlite" {
 		cfg.DSN = filepath.Join(cfg.Dir, "faxservice.db")
+		s.cfg.DSN = cfg.DSN
 	}
 	db, err := openDB(ctx, cfg.DBDriver, cfg.DSN)
 	if err != nil {
 		alog.Close()
 		return nil, err
 	}
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
-	}
-	pol := phi.NewPolicy(alog, nil)
-	s := &Service{cfg: cfg, db: db, policy: pol, guard: &phi.Guard{Store: store, Policy: pol}, log: alog,
-		logger: logger, wake: make(chan struct{}, 1),
-		hookClient: &http.Client{Timeout: 15 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{MinVersion: tls.VersionTLS12}},
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	pol := phi.NewPolicy(alog, clk)
+	s.db, s.policy, s.guard, s.store, s.keys, s.log = db, pol, &phi.Guard{Store: store, Policy: pol}, store, kek, alog
 	s.fax = faxkit.Options{Logger: logger, Timeout: time.Duration(cfg.CallTimeout)}
+	s.fax.Fax.LocalIdent = cfg.StationID
 	if cfg.Unpaced {
 		s.fax.T38.Pacing = faxkit.Unpaced
 	}
@@ -286,6 +294,7 @@ type claim struct {
 	attempt int
 	owner   string
 	peer    string
+	plan    attemptPlan // set by runJob
 }
 
 func (s *Service) claimJob(ctx context.Context) (claim, bool, error) {
@@ -356,11 +365,10 @@ var errLeaseLost = errors.New("lease lost")
 
 func (s *Service) runJob(ctx context.Context, c claim) {
 	// Recovery: what did the previous attempt achieve?
-	var pages, status string
-	var nPages, prevPages, prevFinished int64
-	err := s.db.queryRow(ctx, `SELECT f.status, f.pages, COALESCE(a.pages, 0), COALESCE(a.finished, 1) FROM faxes f
-		LEFT JOIN attempts a ON a.fax_id = f.id AND a.n = ? WHERE f.id = ?`, c.attempt-1, c.fax).Scan(&status, &nPages, &prevPages, &prevFinished)
-	_ = pages
+	var status string
+	var nPages, sentPages, prevFinished int64
+	err := s.db.queryRow(ctx, `SELECT f.status, f.pages, f.pages_sent, COALESCE(a.finished, 1) FROM faxes f
+		LEFT JOIN attempts a ON a.fax_id = f.id AND a.n = ? WHERE f.id = ?`, c.attempt-1, c.fax).Scan(&status, &nPages, &sentPages, &prevFinished)
 	if err != nil {
 		s.logger.Error("queue: job without fax", "err", err)
 		return
@@ -372,13 +380,13 @@ func (s *Service) runJob(ctx context.Context, c claim) {
 		})
 		return
 	}
-	if prevFinished == 0 && prevPages >= nPages && nPages > 0 {
+	if prevFinished == 0 && sentPages >= nPages && nPages > 0 {
 		// The instance died after the receiver confirmed the last page.
 		s.fenced(ctx, c, func(tx *Tx) error {
 			tx.exec(ctx, `UPDATE attempts SET finished = ?, result = 'ok', code = ? WHERE fax_id = ? AND n = ?`, s.now().UnixNano(), int(t30.ResultOK), c.fax, c.attempt-1)
 			tx.exec(ctx, `UPDATE jobs SET state = 'done' WHERE fax_id = ?`, c.fax)
-			tx.exec(ctx, `UPDATE faxes SET status = ?, result = 'ok', pages_sent = ?, finished = ?, updated = ? WHERE id = ?`,
-				statusDelivered, prevPages, s.now().UnixNano(), s.now().UnixNano(), c.fax)
+			tx.exec(ctx, `UPDATE faxes SET status = ?, result = 'ok', finished = ?, updated = ? WHERE id = ?`,
+				statusDelivered, s.now().UnixNano(), s.now().UnixNano(), c.fax)
 			return s.addEvent(ctx, tx, c.fax, "fax.delivered")
 		})
 		s.audit(ctx, phi.Event{Principal: c.owner, Action: phi.ActionSend, Document: c.fax, Source: "queue:" + s.cfg.Instance,
@@ -389,9 +397,16 @@ func (s *Service) runJob(ctx context.Context, c claim) {
 		s.db.exec(ctx, `UPDATE attempts SET finished = ?, result = ?, code = ? WHERE fax_id = ? AND n = ?`,
 			s.now().UnixNano(), resultInterrupted, int(t30.ResultInProgress), c.fax, c.attempt-1)
 	}
+	plan := s.planFor(ctx, c.fax, c.attempt)
+	c.plan = plan
 	start := s.now()
 	err = s.fenced(ctx, c, func(tx *Tx) error {
-		if _, err := tx.exec(ctx, `INSERT INTO attempts (fax_id, n, instance, started) VALUES (?, ?, ?, ?)`, c.fax, c.attempt, s.cfg.Instance, start.UnixNano()); err != nil {
+		ecmOff := 0
+		if plan.ECMOff {
+			ecmOff = 1
+		}
+		if _, err := tx.exec(ctx, `INSERT INTO attempts (fax_id, n, instance, started, first_page, max_rate, ecm_off) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			c.fax, c.attempt, s.cfg.Instance, start.UnixNano(), plan.FirstPage, plan.MaxRate, ecmOff); err != nil {
 			return err
 		}
 		if _, err := tx.exec(ctx, `UPDATE faxes SET status = ?, attempts = ?, updated = ? WHERE id = ?`, statusSending, c.attempt, start.UnixNano(), c.fax); err != nil {
@@ -410,16 +425,21 @@ func (s *Service) runJob(ctx context.Context, c claim) {
 		defer close(hbDone)
 		s.heartbeat(callCtx, c, cancel)
 	}()
+	// Each page the receiver confirms is written as it happens: the
+	// attempt's count, and the fax's leading run over all attempts.
 	confirmed := make(chan int, 64)
 	progDone := make(chan struct{})
 	go func() {
 		defer close(progDone)
+		var nums []int
 		for n := range confirmed {
-			s.db.exec(context.WithoutCancel(ctx), `UPDATE attempts SET pages = ? WHERE fax_id = ? AND n = ?`, n, c.fax, c.attempt)
-			s.db.exec(context.WithoutCancel(ctx), `UPDATE faxes SET pages_sent = ? WHERE id = ?`, n, c.fax)
+			nums = append(nums, n)
+			through := plan.FirstPage - 1 + leadingRun(nums)
+			s.db.exec(context.WithoutCancel(ctx), `UPDATE attempts SET pages = ? WHERE fax_id = ? AND n = ?`, len(nums), c.fax, c.attempt)
+			s.db.exec(context.WithoutCancel(ctx), `UPDATE faxes SET pages_sent = ? WHERE id = ? AND pages_sent < ?`, through, c.fax, through)
 		}
 	}()
-	rep, sendErr := s.sendFax(callCtx, c, confirmed)
+	rep, sendErr := s.sendFax(callCtx, c, plan, confirmed)
 	close(confirmed)
 	<-progDone
 	cancel()
@@ -459,7 +479,7 @@ func (s *Service) heartbeat(ctx context.Context, c claim, cancel func()) {
 
 // sendFax opens the sealed document (as its owner: the read is guarded and
 // audited) and calls the peer.
-func (s *Service) sendFax(ctx context.Context, c claim, confirmed chan<- int) (faxkit.Report, error) {
+func (s *Service) sendFax(ctx context.Context, c claim, plan attemptPlan, confirmed chan<- int) (faxkit.Report, error) {
 	s.loadGrants(ctx, c.fax)
 	who := phi.Principal{ID: c.owner, Roles: []phi.Role{phi.RoleSender}}
 	rd, err := s.guard.Open(ctx, who, "queue:"+s.cfg.Instance, c.fax)
@@ -480,6 +500,9 @@ func (s *Service) sendFax(ctx context.Context, c claim, confirmed chan<- int) (f
 	if err != nil {
 		return faxkit.Report{}, err
 	}
+	if skip := plan.FirstPage - 1; skip > 0 && skip < doc.NumPages() {
+		doc = fromPage{Document: doc, skip: skip}
+	}
 	peer, err := net.ResolveUDPAddr("udp", c.peer)
 	if err != nil {
 		return faxkit.Report{}, err
@@ -493,26 +516,18 @@ func (s *Service) sendFax(ctx context.Context, c claim, confirmed chan<- int) (f
 	}
 	defer conn.Close()
 	opts := s.fax
-	// Retry ladder: a training failure is retried at a lower rate, an
-	// ECM failure without ECM.
-	if c.attempt > 1 {
-		var prev string
-		s.db.queryRow(ctx, `SELECT result FROM attempts WHERE fax_id = ? AND n = ?`, c.fax, c.attempt-1).Scan(&prev)
-		switch prev {
-		case "training-failed":
-			opts.Fax.MaxBitRate = 9600
-		case "ecm-failure":
-			opts.Fax.DisableECM = true
-		}
+	// The retry ladder's plan (retry.go).
+	if plan.MaxRate > 0 {
+		opts.Fax.MaxBitRate = plan.MaxRate
 	}
-	pages := 0
+	opts.Fax.DisableECM = plan.ECMOff
 	opts.OnEvent = func(e faxkit.Event) {
 		if e.Record.Kind == t30.RecordPageSent {
-			// Handed to the progress writer; the channel has room for
-			// 64 pages so the call never waits on the database.
-			pages++
+			// Handed to the progress writer (the page's number in this
+			// attempt); the channel has room for 64 pages so the call
+			// never waits on the database.
 			select {
-			case confirmed <- pages:
+			case confirmed <- e.Record.Page:
 			default:
 			}
 		}
@@ -607,8 +622,13 @@ func (s *Service) finishAttempt(ctx context.Context, c claim, rep faxkit.Report,
 		if status == statusQueued {
 			fin = 0
 		}
-		if _, err := tx.exec(ctx, `UPDATE faxes SET status = ?, result = ?, pages_sent = ?, updated = ?, finished = ? WHERE id = ?`,
-			status, result, rep.Pages, now.UnixNano(), fin, c.fax); err != nil {
+		var nums []int
+		for _, p := range rep.PageStats {
+			nums = append(nums, p.Number)
+		}
+		through := c.plan.FirstPage - 1 + leadingRun(nums)
+		if _, err := tx.exec(ctx, `UPDATE faxes SET status = ?, result = ?, pages_sent = CASE WHEN pages_sent > ? THEN pages_sent ELSE ? END, updated = ?, finished = ? WHERE id = ?`,
+			status, result, through, through, now.UnixNano(), fin, c.fax); err != nil {
 			return err
 		}
 		return s.addEvent(ctx, tx, c.fax, event)
@@ -678,6 +698,7 @@ func (s *Service) receive(ctx context.Context, c *transport.Conn, did string) {
 	}
 	targets, err := s.routeFor(ctx, did)
 	if err != nil {
+		// Kept by the gateway for an admin to see and re-route.
 		s.logger.Error("inbound: no route", "err", err)
 	}
 	for _, t := range targets {
@@ -718,20 +739,6 @@ func (s *Service) receive(ctx context.Context, c *transport.Conn, did string) {
 		s.logger.Error("inbound: not recorded", "err", err)
 	}
 	s.logger.Info("fax received", "fax", info.ID, "result", rep.Result.String(), "pages", rep.Pages)
-}
-
-// routeFor returns the users a fax to did goes to: the DID's route, or
-// the default route ("default").
-func (s *Service) routeFor(ctx context.Context, did string) ([]string, error) {
-	var t string
-	err := s.db.queryRow(ctx, `SELECT targets FROM routes WHERE did = ?`, did).Scan(&t)
-	if isNoRows(err) {
-		err = s.db.queryRow(ctx, `SELECT targets FROM routes WHERE did = 'default'`).Scan(&t)
-	}
-	if err != nil {
-		return nil, err
-	}
-	return strings.Split(t, ","), nil
 }
 
 func splitHostPort(a string) (string, string, error) { return net.SplitHostPort(a) }

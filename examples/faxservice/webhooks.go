@@ -91,6 +91,13 @@ func (s *Service) claimDelivery(ctx context.Context) (delivery, bool) {
 }
 
 func (s *Service) eventPayload(ctx context.Context, evID string) ([]byte, error) {
+	var typ string
+	if err := s.db.queryRow(ctx, `SELECT type FROM events WHERE id = ?`, evID).Scan(&typ); err != nil {
+		return nil, err
+	}
+	if strings.HasPrefix(typ, "alert.") {
+		return s.alertPayload(ctx, evID)
+	}
 	var e Event
 	var created int64
 	err := s.db.queryRow(ctx, `SELECT e.id, e.type, e.created, e.fax_id, e.seq, f.status, f.result, f.pages FROM events e JOIN faxes f ON f.id = e.fax_id WHERE e.id = ?`, evID).
@@ -180,6 +187,13 @@ func (s *Service) postWebhook(w http.ResponseWriter, r *http.Request, who phi.Pr
 		for _, e := range req.Events {
 			ok := false
 			for _, k := range webhookEvents {
+				ok = ok || e == k
+			}
+			for _, k := range alertKinds {
+				if e == k && !who.Has(phi.RoleAdmin) && !who.Has(phi.RoleAuditor) {
+					s.refuse(w, r, who, phi.ActionGrant, "", http.StatusForbidden, "alert events are for admins and auditors")
+					return
+				}
 				ok = ok || e == k
 			}
 			if !ok {

@@ -33,7 +33,6 @@ import (
 	"time"
 
 	"github.com/faxkit/faxkit"
-	"github.com/faxkit/faxkit/internal/sample"
 	"github.com/faxkit/faxkit/phi"
 	"github.com/faxkit/faxkit/t4"
 	"github.com/faxkit/faxkit/tiff"
@@ -85,7 +84,7 @@ func run(ctx context.Context, out io.Writer, cfg config) error {
 	}
 
 	// 1. The document: a synthetic letter, written as a TIFF Class F file.
-	letter, err := sample.Letters(cfg.pages, sample.Fine)
+	letter, err := syntheticLetter(cfg.pages)
 	if err != nil {
 		return err
 	}

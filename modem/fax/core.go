@@ -6,6 +6,7 @@ import (
 
 	"github.com/faxkit/faxkit/modem/hdlc"
 	"github.com/faxkit/faxkit/modem/tone"
+	"github.com/faxkit/faxkit/modem/v17"
 	"github.com/faxkit/faxkit/modem/v21"
 	"github.com/faxkit/faxkit/modem/v27ter"
 	"github.com/faxkit/faxkit/modem/v29"
@@ -21,7 +22,7 @@ const BlockSize = 160
 // Errors.
 var (
 	ErrClosed = errors.New("fax: modem hung up")
-	ErrSpeed  = errors.New("fax: image modem not available (V.27ter and V.29 only)")
+	ErrSpeed  = errors.New("fax: not an image modem speed")
 )
 
 // Config configures a Core. The zero value works.
@@ -53,7 +54,7 @@ type job struct {
 	dur    time.Duration
 }
 
-// imageTx is what v29.Tx and v27ter.Tx have in common.
+// imageTx is what v17.Tx, v29.Tx and v27ter.Tx have in common.
 type imageTx interface {
 	Modulate(dst []int16) int
 	Done() bool
@@ -94,7 +95,8 @@ type Core struct {
 	bits    []byte
 	bitPos  int
 	zeros   int
-	sending bool // a signal (not silence) went out in the last block
+	sending bool      // a signal (not silence) went out in the last block
+	v17TCF  t30.Speed // the V.17 speed of the last TCF sent: pages after it use the short training
 
 	// receive
 	listen  t30.Speed
@@ -108,9 +110,13 @@ type Core struct {
 	rxMode  int // 0 undecided, 1 raw data (TCF, non-ECM page), 2 HDLC (ECM), 3 after the data
 	rxBits  int // zeros in a row while undecided
 	held    int // ones held back in raw mode
-	octet   byte
-	nbit    int
-	data    []byte // octets of this block
+	// raw mode's end detection: only zeros so far (TCF), a page's RTC
+	// seen; the EOLs in a row, with the zeros and bits since the last
+	eols, zrun, eolGap int
+	onlyZeros, rtc     bool
+	octet              byte
+	nbit               int
+	data               []byte // octets of this block
 
 	events []t30.Event
 	hung   bool
@@ -151,7 +157,7 @@ func (c *Core) Stats() Stats { return c.stats }
 
 func checkSpeed(s t30.Speed) error {
 	switch s.Modulation() {
-	case t30.V27ter, t30.V29:
+	case t30.V27ter, t30.V29, t30.V17:
 		return nil
 	}
 	return ErrSpeed
@@ -181,6 +187,10 @@ func (c *Core) SendFrames(s t30.Speed, frames [][]byte) error {
 	fs := make([][]byte, len(frames))
 	for i, f := range frames {
 		fs[i] = append([]byte(nil), f...)
+		if s == t30.SpeedNone && len(f) > 2 && t30.FCF(f[2]&0xfe) == t30.FCFCTC {
+			// After CTC the image modem trains long again (T.30 Annex A).
+			c.v17TCF = t30.SpeedNone
+		}
 	}
 	return c.push(job{kind: jobFrames, speed: s, frames: fs})
 }
@@ -349,10 +359,15 @@ func (c *Core) startJob() {
 		c.enc.Reset()
 		_ = c.enc.Flags(int(int64(j.speed.BitRate()) * int64(t30.ECMFlags) / int64(time.Second) / 8))
 		c.frameQ = j.frames
-		c.img = newImageTx(j.speed, lvl, c.hdlcBit)
+		c.img = newImageTx(j.speed, lvl, c.v17TCF == j.speed, c.hdlcBit)
 	case jobTCF:
 		c.zeros = int(int64(j.speed.BitRate()) * int64(j.dur) / int64(time.Second))
-		c.img = newImageTx(j.speed, lvl, func() int {
+		// TCF always has the long training, the pages after it the short one.
+		c.v17TCF = t30.SpeedNone
+		if j.speed.Modulation() == t30.V17 {
+			c.v17TCF = j.speed
+		}
+		c.img = newImageTx(j.speed, lvl, false, func() int {
 			if c.zeros == 0 {
 				return v29.EndOfData
 			}
@@ -361,7 +376,7 @@ func (c *Core) startJob() {
 		})
 	case jobImage:
 		c.bits, c.bitPos = j.data, 0
-		c.img = newImageTx(j.speed, lvl, func() int {
+		c.img = newImageTx(j.speed, lvl, c.v17TCF == j.speed, func() int {
 			if c.bitPos >= 8*len(c.bits) {
 				return v29.EndOfData
 			}
@@ -395,7 +410,16 @@ func (c *Core) hdlcBit() int {
 	return b
 }
 
-func newImageTx(s t30.Speed, level float64, get func() int) imageTx {
+// newImageTx returns the image modem's transmitter; short asks V.17 for
+// its short training (the pages after a long-trained TCF at that speed).
+func newImageTx(s t30.Speed, level float64, short bool, get func() int) imageTx {
+	if s.Modulation() == t30.V17 {
+		t, err := v17.NewTx(v17.TxConfig{Rate: s.BitRate(), Level: level, ShortTrain: short, GetBit: get})
+		if err != nil {
+			panic(err) // checkSpeed let only valid rates in
+		}
+		return t
+	}
 	if s.Modulation() == t30.V29 {
 		t, err := v29.NewTx(v29.TxConfig{Rate: s.BitRate(), Level: level, GetBit: get})
 		if err != nil {
@@ -539,6 +563,12 @@ func (c *Core) newImageRx(s t30.Speed) imageRx {
 			c.endImage(true)
 		}
 	}
+	if s.Modulation() == t30.V17 {
+		r, _ := v17.NewRx(v17.RxConfig{Rate: s.BitRate(), CarrierOn: carrierOn, PutBit: c.putBit, Status: func(st v17.Status) {
+			status(st == v17.CarrierUp, st == v17.CarrierDown, st == v17.TrainingSucceeded, st == v17.TrainingFailed)
+		}})
+		return v17Rx{r}
+	}
 	if s.Modulation() == t30.V29 {
 		r, _ := v29.NewRx(v29.RxConfig{Rate: s.BitRate(), CarrierOn: carrierOn, PutBit: c.putBit, Status: func(st v29.Status) {
 			status(st == v29.CarrierUp, st == v29.CarrierDown, st == v29.TrainingSucceeded, st == v29.TrainingFailed)
@@ -550,6 +580,13 @@ func (c *Core) newImageRx(s t30.Speed) imageRx {
 	}})
 	return r
 }
+
+// v17Rx is the V.17 receiver between T.30 signals: after a successful
+// training it expects the short training of the pages that follow TCF
+// (and still takes a long one: a new TCF, or spandsp after CTC).
+type v17Rx struct{ *v17.Rx }
+
+func (r v17Rx) Reset() { r.Restart(true) }
 
 // What follows an image modem's training is told apart by its first bits:
 // ECM's 200 ms of HDLC flags (four in a row make the decoder report
@@ -581,26 +618,35 @@ func (c *Core) putBit(b int) {
 		}
 		if c.rxBits++; c.rxBits == zeroRun {
 			c.rxMode = 1
+			c.onlyZeros, c.rtc, c.eols, c.zrun, c.eolGap = true, false, 0, zeroRun, 0
 			for range zeroRun {
 				c.rawBit(0)
 			}
 		}
 	case 1:
-		// Ones are held back: a run of tailOnes of them is the
-		// transmitter's closing ones (V.29 and V.27ter send 32 symbols of
-		// scrambled ones after the data), and what follows until the
-		// carrier is seen to drop is the noise of the dying signal, which
-		// is not delivered.
-		if b != 0 {
+		c.trackEOL(b)
+		// Once the data can have ended (TCF: nothing but zeros so far; a
+		// page: its RTC has gone by), ones are held back: a run of
+		// tailOnes of them is the transmitter's closing ones (V.29 and
+		// V.27ter send 32 symbols of scrambled ones after the data), and
+		// what follows until the carrier is seen to drop is the noise of
+		// the dying signal, which is not delivered. Before that, ones are
+		// page data: T.4 MR codes a row like the one above it as a "1"
+		// per changing element (V0), so a page has runs of ones as long
+		// as a row has changes.
+		if b != 0 && (c.onlyZeros || c.rtc) {
 			if c.held++; c.held == tailOnes {
 				c.rxMode = 3
 			}
 			return
 		}
+		if c.held > 0 || b != 0 {
+			c.onlyZeros = false
+		}
 		for ; c.held > 0; c.held-- {
 			c.rawBit(1)
 		}
-		c.rawBit(0)
+		c.rawBit(b)
 	case 2:
 		// Fifteen ones in a row are no frame and no flag: the closing
 		// ones of the image modem; the dying carrier after them would
@@ -623,6 +669,39 @@ func (c *Core) putBit(b int) {
 			c.emit(t30.Event{Kind: t30.EventFrameBad})
 		}
 	}
+}
+
+// rtcEOLs is how many EOLs in a row are taken as a page's RTC (T.4
+// 4.1.4: six; allowing for damage to some of them). No two EOLs follow
+// each other elsewhere: every coded row has at least one code word.
+const rtcEOLs = 3
+
+// trackEOL counts consecutive EOLs (eleven or more zeros, then a one; in
+// MR each followed by its one-bit tag) in raw data.
+func (c *Core) trackEOL(b int) {
+	if b == 0 {
+		c.zrun++
+		return
+	}
+	if c.zrun >= 11 {
+		// An EOL: consecutive with the last one if at most a tag bit lay
+		// between them.
+		if c.eolGap <= 1 && c.eols > 0 {
+			c.eols++
+		} else {
+			c.eols = 1
+		}
+		c.eolGap = 0
+		if c.eols >= rtcEOLs {
+			c.rtc = true
+		}
+	} else {
+		c.eolGap += c.zrun + 1
+		if c.eolGap > 1 {
+			c.eols = 0
+		}
+	}
+	c.zrun = 0
 }
 
 func (c *Core) rawBit(b int) {

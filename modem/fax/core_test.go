@@ -80,7 +80,7 @@ func TestPreempt(t *testing.T) {
 	}
 	require.Equal(t, []t30.Event{{Kind: t30.EventSendDone}}, c.Poll())
 	require.InDelta(t, 62, n, 3, "blocks for the preempting burst")
-	require.ErrorIs(t, c.SendTCF(t30.V17_14400, t30.TCFDuration), ErrSpeed)
+	require.ErrorIs(t, c.SendTCF(t30.SpeedNone, t30.TCFDuration), ErrSpeed)
 	require.NoError(t, c.Hangup())
 	require.ErrorIs(t, c.SendTone(t30.ToneCNG), ErrClosed)
 }

@@ -1,8 +1,8 @@
 // Package fax is the audio fax terminal's modem: a t30.Modem that carries
 // a T.30 session over 8 kHz linear audio (a G.711 voice path), with the
 // pure-Go modems of package modem: V.21 channel 2 HDLC for control frames,
-// V.29 (9600, 7200) and V.27ter (4800, 2400) for TCF, non-ECM page data
-// and ECM frames, and the CNG and CED tones.
+// V.17 (14 400 to 7200), V.29 (9600, 7200) and V.27ter (4800, 2400) for
+// TCF, non-ECM page data and ECM frames, and the CNG and CED tones.
 //
 // # Layers
 //
@@ -30,7 +30,10 @@
 //   - V.21 bursts: 1 s of flags (t30.V21Preamble), the frames with their
 //     FCS, a closing flag, carrier off.
 //   - TCF: the image modem's training, then 1.5 s (the session's duration)
-//     of zeros. Pages: training, then the page's bits in line order (the
+//     of zeros. V.17 sends TCF with its long training and the pages and
+//     ECM blocks after a TCF at the same speed with its short one (as
+//     spandsp's T.30 expects); its receiver expects the short training
+//     after a successful one and still takes a long one. Pages: training, then the page's bits in line order (the
 //     first bit on the line is the least significant of the first octet).
 //     ECM: training, 200 ms of flags (t30.ECMFlags), the frames.
 //   - Each Send* is answered by one EventSendDone once its last sample is
@@ -54,22 +57,29 @@
 //     (V.27ter hands over the end of its training) are dropped, so data
 //     arrives aligned as sent; TCF is judged by the session as T.30 asks
 //     (an unbroken run of zeros). The closing ones of the transmitter end
-//     the data (40 ones in a row: T.4 code never has them; in ECM, 15),
-//     so the dying carrier's noise is never delivered;
+//     the data (40 ones in a row once the data can have ended: in TCF,
+//     all zeros, at once; in a page only after its RTC, since T.4 MR
+//     codes a row like the one above it with a one per change and so
+//     has long runs of ones; in ECM, 15), so the dying carrier's noise
+//     is never delivered;
 //   - EventCarrierDown when the image carrier drops.
 //
 // V.21 events are ignored while the image receiver is trained (its signal
 // can look like V.21 in part). The image receivers' carrier threshold is
 // −43 dBm0 (off at −46): a line noise floor must stay below that.
 //
-// Only V.29 and V.27ter exist: offer them alone in the session's
-// capabilities (Capabilities.Modems = ModemsV29|ModemsV27ter); a Send* at
-// a V.17 speed fails with ErrSpeed.
+// Every T.30 image speed exists (the session's fallback order V.17 →
+// V.29 → V.27ter applies on FTT); a Send* at SpeedNone fails with
+// ErrSpeed. After it sends CTC (ECM), the next V.17 burst has the long
+// training again, as T.30 asks.
 //
 // # RTP
 //
 // RTPLine is a Line over G.711 RTP: 20 ms PCMU or PCMA packets, sequence
-// numbers and timestamps continuous from random starts for the whole call,
+// numbers and timestamps continuous for the whole call (from random starts,
+// or continuing a stream already running: RTPConfig.Start), paced on a
+// fixed schedule of an injectable clock (a late wake-up is caught up, never
+// skipped, so the samples sent keep pace with the clock),
 // a fixed JitterBuffer (60 ms by default; no adaptation, no concealment)
 // counting missing, late, duplicate and overflowing packets. A missing
 // block is not played as silence: ReadBlock reports it lost and the Core
@@ -105,8 +115,8 @@
 //
 // # Not yet
 //
-// V.17 (no modem yet: never offered); V.8/ANSam; the faxkit.Call media
-// and the CLI's -media audio (they live in the root package and cmd); the
-// RTP line's ticker is the system clock (no injectable clock: tests use
-// the lockstep Terminal or synctest instead).
+// V.8/ANSam; ptimes other than 20 ms.
+// faxkit.AudioMedia (root package) runs a call's session over a Modem and
+// an RTPLine. The RTP line's ticker is the system clock (no injectable
+// clock: tests use the lockstep Terminal or synctest instead).
 package fax

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/faxkit/faxkit/internal/dsp"
+	"github.com/faxkit/faxkit/internal/sample"
 	"github.com/faxkit/faxkit/modem/g711"
 	"github.com/faxkit/faxkit/t30"
 	"github.com/faxkit/faxkit/t4"
@@ -42,7 +43,7 @@ func testDoc(pages, height int) *t30.BitmapDocument {
 	return d
 }
 
-// audioCaps offers what the audio modems have: V.29 and V.27ter, no V.17.
+// audioCaps offers modems and ECM (MMR only with ECM).
 func audioCaps(ecm bool, modems t30.ModemSet) *t30.Capabilities {
 	c := t30.DefaultCapabilities()
 	c.Modems = modems
@@ -83,7 +84,8 @@ type callSpec struct {
 	noise  float64
 	pages  int
 	height int
-	level  float64 // both ends' sending level, dBm0 (0: the defaults)
+	level  float64             // both ends' sending level, dBm0 (0: the defaults)
+	doc    *t30.BitmapDocument // nil: testDoc(pages, height)
 }
 
 type callOutcome struct {
@@ -107,7 +109,10 @@ func runCall(t testing.TB, spec callSpec) callOutcome {
 	if spec.height == 0 {
 		spec.height = 400
 	}
-	o := callOutcome{doc: testDoc(spec.pages, spec.height)}
+	o := callOutcome{doc: spec.doc}
+	if o.doc == nil {
+		o.doc = testDoc(spec.pages, spec.height)
+	}
 	trace := func(who string) func(t30.Record) { return traceFn(t, who) }
 	txs, err := t30.NewSession(t30.Config{Calling: true, OnRecord: trace("A"), Transmit: true, Document: o.doc,
 		Capabilities: audioCaps(spec.ecm, spec.modems), LocalIdent: "+1 555 0100"})
@@ -118,7 +123,7 @@ func runCall(t testing.TB, spec callSpec) callOutcome {
 			t.Logf("page check: %d octets %+v %v head % x tail % x", len(data), q, err, data[:min(16, len(data))], data[max(0, len(data)-24):])
 		}
 		return q, err
-	}, LocalIdent: "+1 555 0199", Capabilities: audioCaps(spec.ecm, t30.ModemsV29|t30.ModemsV27ter),
+	}, LocalIdent: "+1 555 0199", Capabilities: audioCaps(spec.ecm, spec.modems),
 		OnPage: func(p t30.ReceivedPage) error { o.got = append(o.got, p); return nil }})
 	require.NoError(t, err)
 	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -221,6 +226,38 @@ func TestBackToBack(t *testing.T) {
 			// lasts 0.5 s; TestAnswererHearsCNG has the PSTN's delay.)
 			require.Contains(t, o.aHeard, t30.EventCED)
 			require.Greater(t, o.rxCore.SNR, 25.0)
+		})
+	}
+}
+
+// TestNonECMRunsOfOnes sends a page of text in MR without ECM: T.4 codes
+// a row whose changes lie where the row above has them as a "1" per
+// change (V0), so such pages have runs of ones longer than a modem's
+// closing ones. They are page data: the receiver ends the data on its
+// closing ones only after the page's RTC.
+func TestNonECMRunsOfOnes(t *testing.T) {
+	ps, err := sample.Letters(1, sample.Fine)
+	require.NoError(t, err)
+	doc := &t30.BitmapDocument{Resolution: t30.ResFine, Pages: ps}
+	data, err := doc.Encode(0, t30.Mode{Compression: t30.MR, Resolution: t30.ResFine})
+	require.NoError(t, err)
+	run, longest := 0, 0
+	for i := range 8 * len(data) {
+		if data[i>>3]>>(i&7)&1 != 0 {
+			run++
+			longest = max(longest, run)
+		} else {
+			run = 0
+		}
+	}
+	require.Greater(t, longest, tailOnes, "the page has no run of ones longer than the closing ones: the test tests nothing")
+	for _, m := range []t30.ModemSet{t30.ModemsV27ter, t30.ModemsV29 | t30.ModemsV27ter} {
+		t.Run(m.String(), func(t *testing.T) {
+			o := runCall(t, callSpec{modems: m, g711: true, law: g711.ALaw, doc: doc})
+			require.Equal(t, t30.ResultOK, o.tx, fmt.Sprint(o.tx))
+			require.Equal(t, t30.ResultOK, o.rx, fmt.Sprint(o.rx))
+			require.Equal(t, t30.MR, o.got[0].Mode.Compression)
+			checkPages(t, o)
 		})
 	}
 }

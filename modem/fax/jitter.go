@@ -13,6 +13,7 @@ type JitterBuffer struct {
 	slots   []jbSlot
 	started bool
 	next    uint32 // RTP timestamp of the next block to play
+	first   uint32 // the first packet's timestamp: blocks before it are the delay, not loss
 	base    uint32 // slot indices count blocks from here (wrap-safe)
 	stats   JitterStats
 }
@@ -53,6 +54,7 @@ func (j *JitterBuffer) Put(ts uint32, pcm []int16) {
 		j.started = true
 		j.next = ts - uint32(j.depth*BlockSize)
 		j.base = j.next
+		j.first = ts
 	}
 	ahead := int32(ts - j.next)
 	switch {
@@ -92,9 +94,34 @@ func (j *JitterBuffer) Get(out []int16) bool {
 		return true
 	}
 	clear(out)
-	j.stats.Missing++
+	lead := int32(j.next-j.first) < 0
 	j.next += BlockSize
+	if lead {
+		// The buffer's delay before the first packet: silence, as
+		// before the stream began.
+		return true
+	}
+	j.stats.Missing++
 	return false
+}
+
+// skip passes over n blocks (the line missed their time), counting them
+// missing and dropping what they held.
+func (j *JitterBuffer) skip(n int) {
+	if !j.started {
+		return
+	}
+	for range min(n, len(j.slots)) {
+		if s := j.slot(j.next); s.ts == j.next {
+			s.full = false
+		}
+		j.next += BlockSize
+		j.stats.Missing++
+	}
+	if n > len(j.slots) {
+		j.next += uint32(n-len(j.slots)) * BlockSize
+		j.stats.Missing += uint64(n - len(j.slots))
+	}
 }
 
 func (j *JitterBuffer) slot(ts uint32) *jbSlot {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/pion/rtp"
 
+	"github.com/faxkit/faxkit/internal/clock"
 	"github.com/faxkit/faxkit/modem/g711"
 )
 
@@ -21,13 +22,37 @@ type RTPConfig struct {
 	// Depth is the jitter buffer's fixed delay in 20 ms blocks; 0 means
 	// 3 (60 ms).
 	Depth int
+	// Start, when set, is where the sent stream begins: an RTP stream
+	// already running (a SIP call's voice before the fax) continues with
+	// the same SSRC and the next sequence number and timestamp. Nil
+	// starts a new stream at random values.
+	Start *RTPStream
+	// Clock paces the line (one block every 20 ms of it); nil means the
+	// system clock. A test's scaled clock runs the call faster than real
+	// time.
+	Clock clock.Clock
+}
+
+// RTPStream is the sending state of an RTP stream: its SSRC and the
+// sequence number and timestamp of its next packet.
+type RTPStream struct {
+	SSRC      uint32
+	Seq       uint16
+	Timestamp uint32
 }
 
 // RTPStats counts an RTPLine's packets.
 type RTPStats struct {
 	PacketsIn, PacketsOut uint64
+	BytesIn, BytesOut     uint64 // datagram sizes
 	Foreign               uint64 // datagrams from another address, or not our RTP
+	Skipped               uint64 // blocks not sent: the line was more than 2 s behind its clock
 	Jitter                JitterStats
+	// ClockOffset is how fast the far end's sample clock runs against
+	// ours, in parts per million, as the RTP timestamps of its packets
+	// against their arrival times show (the least-delayed packets of the
+	// first and the latest 4 s); 0 until 8 s of stream.
+	ClockOffset float64
 }
 
 // RTPLine is a Line over G.711 RTP (RFC 3550/3551): 20 ms packets of 160
@@ -41,13 +66,15 @@ type RTPLine struct {
 	cfg  RTPConfig
 	pt   uint8
 
-	mu     sync.Mutex
-	jb     *JitterBuffer
-	stats  RTPStats
-	ticker *time.Ticker
-	done   chan struct{}
-	once   sync.Once
-	wg     sync.WaitGroup
+	clk   clock.Clock
+	mu    sync.Mutex
+	jb    *JitterBuffer
+	stats RTPStats
+	drift driftEstimator
+	next  time.Time // when the next block is due
+	done  chan struct{}
+	once  sync.Once
+	wg    sync.WaitGroup
 
 	seq  uint16
 	ts   uint32
@@ -70,16 +97,27 @@ func NewRTPLine(conn net.PacketConn, peer net.Addr, cfg *RTPConfig) *RTPLine {
 		l.pt = l.cfg.PayloadType
 	}
 	l.jb = NewJitterBuffer(l.cfg.Depth)
-	var r [10]byte
-	_, _ = rand.Read(r[:])
-	l.seq = binary.BigEndian.Uint16(r[0:])
-	l.ts = binary.BigEndian.Uint32(r[2:])
-	l.ssrc = binary.BigEndian.Uint32(r[6:])
-	l.ticker = time.NewTicker(20 * time.Millisecond)
+	if st := l.cfg.Start; st != nil {
+		l.seq, l.ts, l.ssrc = st.Seq, st.Timestamp, st.SSRC
+	} else {
+		var r [10]byte
+		_, _ = rand.Read(r[:])
+		l.seq = binary.BigEndian.Uint16(r[0:])
+		l.ts = binary.BigEndian.Uint32(r[2:])
+		l.ssrc = binary.BigEndian.Uint32(r[6:])
+	}
+	l.clk = l.cfg.Clock
+	if l.clk == nil {
+		l.clk = clock.Real()
+	}
 	l.wg.Add(1)
 	go l.recv()
 	return l
 }
+
+// maxCatchUp is how far behind its schedule an RTPLine catches up by
+// sending blocks back to back; beyond, it skips them.
+const maxCatchUp = 2 * time.Second
 
 // ErrLineClosed is returned by an RTPLine after Close.
 var ErrLineClosed = errors.New("fax: RTP line closed")
@@ -111,8 +149,11 @@ func (l *RTPLine) recv() {
 			continue
 		}
 		k := g711.Decode(l.cfg.Law, pcm[:], p.Payload[:min(len(p.Payload), BlockSize)])
+		now := l.clk.Now()
 		l.mu.Lock()
 		l.stats.PacketsIn++
+		l.stats.BytesIn += uint64(n)
+		l.drift.add(now, p.Timestamp)
 		l.jb.Put(p.Timestamp, pcm[:k])
 		l.mu.Unlock()
 	}
@@ -127,14 +168,46 @@ func sameAddr(a, b net.Addr) bool {
 	return a.String() == b.String()
 }
 
-// ReadBlock waits for the next 20 ms tick and plays the jitter buffer's
-// block for it; false means its packet is missing.
+// ReadBlock waits until the next block is due (every 20 ms of the
+// line's clock, on a fixed schedule from the first call: a late wake-up
+// is caught up by blocks back to back, so the number of samples sent
+// keeps pace with the clock; more than 2 s behind, the missed blocks are
+// skipped on both ways, and counted) and plays the jitter buffer's block for it; false
+// means its packet is missing.
 func (l *RTPLine) ReadBlock(rx []int16) (bool, error) {
-	select {
-	case <-l.done:
-		return false, ErrLineClosed
-	case <-l.ticker.C:
+	now := l.clk.Now()
+	if l.next.IsZero() {
+		l.next = now
 	}
+	if d := l.next.Sub(now); d > 0 {
+		t := l.clk.NewTimer(d)
+		select {
+		case <-l.done:
+			t.Stop()
+			return false, ErrLineClosed
+		case <-t.C():
+		}
+	} else {
+		select {
+		case <-l.done:
+			return false, ErrLineClosed
+		default:
+		}
+		if -d > maxCatchUp {
+			// Asleep for long (a stopped process): the blocks of that
+			// time are skipped, not sent in one burst; the timestamps
+			// jump with the time, so the far end takes them as lost
+			// rather than hearing everything after late.
+			k := int64(-d / (20 * time.Millisecond))
+			l.next = l.next.Add(time.Duration(k) * 20 * time.Millisecond)
+			l.ts += uint32(k) * BlockSize
+			l.mu.Lock()
+			l.stats.Skipped += uint64(k)
+			l.jb.skip(int(k))
+			l.mu.Unlock()
+		}
+	}
+	l.next = l.next.Add(20 * time.Millisecond)
 	l.mu.Lock()
 	ok := l.jb.Get(rx)
 	l.mu.Unlock()
@@ -162,8 +235,17 @@ func (l *RTPLine) WriteBlock(tx []int16) error {
 	}
 	l.mu.Lock()
 	l.stats.PacketsOut++
+	l.stats.BytesOut += uint64(len(l.pkt))
 	l.mu.Unlock()
 	return nil
+}
+
+// Stream returns where the sent stream continues: its SSRC and the
+// sequence number and timestamp of the next packet (for the RTPConfig
+// Start of a line that takes over the stream). Call it when the line no
+// longer sends.
+func (l *RTPLine) Stream() RTPStream {
+	return RTPStream{SSRC: l.ssrc, Seq: l.seq, Timestamp: l.ts}
 }
 
 // Stats returns the counters.
@@ -172,6 +254,7 @@ func (l *RTPLine) Stats() RTPStats {
 	defer l.mu.Unlock()
 	s := l.stats
 	s.Jitter = l.jb.Stats()
+	s.ClockOffset = l.drift.ppm()
 	return s
 }
 
@@ -179,8 +262,59 @@ func (l *RTPLine) Stats() RTPStats {
 func (l *RTPLine) Close() error {
 	l.once.Do(func() {
 		close(l.done)
-		l.ticker.Stop()
 	})
 	l.wg.Wait()
+	// The conn is the caller's: leave no read deadline of ours on it.
+	_ = l.conn.SetReadDeadline(time.Time{})
 	return nil
+}
+
+// driftEstimator compares the RTP timestamps of arriving packets with
+// their arrival times: the least-delayed packet of a window has met the
+// least queueing, so the change of that minimum delay between the first
+// window and the latest one is the clocks' drift, free of jitter.
+type driftEstimator struct {
+	started       bool
+	t0            time.Time
+	ts0           uint32
+	first         float64 // least delay of the first window, seconds
+	firstAt       float64 // its arrival, seconds from t0
+	cur, curAt    float64 // least delay of the current window
+	last, lastAt  float64 // least delay of the last complete window
+	win           int     // index of the current window
+	haveCur, have bool
+}
+
+const driftWindow = 4.0 // seconds
+
+func (d *driftEstimator) add(now time.Time, ts uint32) {
+	if !d.started {
+		d.started, d.t0, d.ts0 = true, now, ts
+	}
+	at := now.Sub(d.t0).Seconds()
+	media := float64(int32(ts-d.ts0)) / SampleRate
+	delay := at - media
+	w := int(at / driftWindow)
+	if w != d.win {
+		if d.haveCur {
+			if d.win == 0 {
+				d.first, d.firstAt = d.cur, d.curAt
+			} else {
+				d.last, d.lastAt, d.have = d.cur, d.curAt, true
+			}
+		}
+		d.win, d.haveCur = w, false
+	}
+	if !d.haveCur || delay < d.cur {
+		d.cur, d.curAt, d.haveCur = delay, at, true
+	}
+}
+
+// ppm is the far clock's rate against ours: positive when it runs fast
+// (its timestamps advance more than our time does).
+func (d *driftEstimator) ppm() float64 {
+	if !d.have || d.lastAt-d.firstAt < driftWindow {
+		return 0
+	}
+	return -(d.last - d.first) / (d.lastAt - d.firstAt) * 1e6
 }

@@ -42,7 +42,16 @@ func TestJitterBuffer(t *testing.T) {
 	j.Put(ts0+3*BlockSize, block(4)) // too late now
 	j.Put(ts0+100*BlockSize, block(9))
 	st := j.Stats()
-	require.Equal(t, JitterStats{Received: 6, Played: 3, Missing: 3, Late: 1, Duplicate: 1, Overflow: 1}, st)
+	// The two blocks of delay before the first packet are not missing.
+	require.Equal(t, JitterStats{Received: 6, Played: 3, Missing: 1, Late: 1, Duplicate: 1, Overflow: 1}, st)
+	// A line that fell far behind skips blocks: they count as missing,
+	// and the block after them plays in its turn.
+	j.Put(ts0+6*BlockSize, block(6))
+	j.Put(ts0+7*BlockSize, block(7))
+	j.skip(3) // 4, 5 (gone), 6
+	require.True(t, j.Get(out))
+	require.Equal(t, int16(7), out[0])
+	require.Equal(t, uint64(4), j.Stats().Missing)
 }
 
 // netSim carries 20 ms packets with loss and a random delay (jitter) into

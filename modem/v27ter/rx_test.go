@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/faxkit/faxkit/modem/internal/ber"
+	"github.com/faxkit/faxkit/modem/internal/modemtest"
 	"github.com/faxkit/faxkit/modem/internal/qamref"
 )
 
@@ -20,11 +21,7 @@ func TestBadRate(t *testing.T) {
 }
 
 // run feeds audio to rx in 20 ms blocks.
-func run(rx *Rx, audio []int16) {
-	for i := 0; i < len(audio); i += 160 {
-		rx.Process(audio[i:min(i+160, len(audio))])
-	}
-}
+func run(rx *Rx, audio []int16) { modemtest.Feed(rx, audio) }
 
 func TestStatusAndQuality(t *testing.T) {
 	for _, off := range []float64{0, 7, -7} {
@@ -120,7 +117,7 @@ func FuzzRx(f *testing.F) {
 		binary.LittleEndian.PutUint16(tone[i:], uint16(int16(10000*math.Sin(float64(i)*math.Pi*1700/8000))))
 	}
 	f.Add(tone)
-	head := pcmBytes(transmit(f, 4800, ber.Bits(400, 2)))
+	head := modemtest.PCMBytes(transmit(f, 4800, ber.Bits(400, 2)))
 	f.Add(head[:len(head)/2])
 	bits := ber.Bits(ber.Preamble+2000, 4)
 	real := append(make([]int16, 1600), transmit(f, 4800, bits)...)
@@ -134,10 +131,7 @@ func FuzzRx(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		in := make([]int16, len(data)/2)
-		for i := range in {
-			in[i] = int16(binary.LittleEndian.Uint16(data[2*i:]))
-		}
+		in := modemtest.Samples(data)
 		for len(in) > 0 {
 			n := min(len(in), 1+int(data[0])%200)
 			rx.Process(in[:n])
@@ -149,14 +143,6 @@ func FuzzRx(f *testing.F) {
 			t.Fatalf("after arbitrary audio, %d bit errors in a clean transmission", e)
 		}
 	})
-}
-
-func pcmBytes(a []int16) []byte {
-	b := make([]byte, 2*len(a))
-	for i, v := range a {
-		binary.LittleEndian.PutUint16(b[2*i:], uint16(v))
-	}
-	return b
 }
 
 // TestTEP receives a transmission that starts with the optional talker

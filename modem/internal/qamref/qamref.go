@@ -109,9 +109,18 @@ func TxTEP(t testing.TB, modem string, rate int, level float64, bits []byte) []i
 	return tx(t, modem, rate, level, bits, "tep")
 }
 
-func tx(t testing.TB, modem string, rate int, level float64, bits []byte, tep string) []int16 {
+// TxShort returns spandsp's V.17 transmission of 1440 ones with the long
+// training, 1600 samples of silence, then bits with the short training,
+// as T.30 sends TCF and then a page.
+func TxShort(t testing.TB, rate int, level float64, bits []byte) []int16 {
 	t.Helper()
-	out, _ := run(t, bits, "tx", modem, strconv.Itoa(rate), strconv.FormatFloat(level, 'f', 2, 64), tep)
+	return tx(t, "v17", rate, level, bits, "notep", "short")
+}
+
+func tx(t testing.TB, modem string, rate int, level float64, bits []byte, opts ...string) []int16 {
+	t.Helper()
+	args := append([]string{"tx", modem, strconv.Itoa(rate), strconv.FormatFloat(level, 'f', 2, 64)}, opts...)
+	out, _ := run(t, bits, args...)
 	s := make([]int16, len(out)/2)
 	for i := range s {
 		s[i] = int16(binary.LittleEndian.Uint16(out[2*i:]))

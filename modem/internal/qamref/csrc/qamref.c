@@ -5,9 +5,14 @@
  * and never linked into faxkit. spandsp is LGPL: this file only calls its
  * public API.
  *
- *   qamref tx MODEM RATE LEVEL [tep] data bits (bytes 0/1) on stdin,
+ *   qamref tx MODEM RATE LEVEL [tep|notep] [short]
+ *                                   data bits (bytes 0/1) on stdin,
  *                                   16-bit little-endian 8 kHz audio on stdout;
- *                                   "tep" sends the talker echo protection tone
+ *                                   "tep" sends the talker echo protection tone;
+ *                                   "short" (V.17 only) first sends a long-trained
+ *                                   transmission of 1440 ones and 1600 samples of
+ *                                   silence, then the data with the short training
+ *                                   (as a T.30 page after TCF)
  *   qamref rx MODEM RATE            audio on stdin, received bits (bytes 0/1)
  *                                   on stdout, status changes on stderr
  *   qamref bench-rx MODEM RATE REPS audio on stdin; prints CPU ns per
@@ -42,6 +47,17 @@ static int get_bit(void *user)
         return SIG_STATUS_END_OF_DATA;
     }
     return in_bits[bit_pos++] & 1;
+}
+
+static int prefix_left;
+
+static int prefix_bit(void *user)
+{
+    (void) user;
+    if (prefix_left <= 0)
+        return SIG_STATUS_END_OF_DATA;
+    prefix_left--;
+    return 1;
 }
 
 static int ones(void *user)
@@ -186,8 +202,31 @@ int main(int argc, char **argv)
     if (strcmp(mode, "tx") == 0) {
         float level = argc > 4 ? atof(argv[4]) : -10.0f;
         int tep = argc > 5 && strcmp(argv[5], "tep") == 0;
+        int short_train = argc > 6 && strcmp(argv[6], "short") == 0;
         in_bits = slurp(&n_bits);
-        make_tx(&m, name, rate, level, tep, get_bit);
+        if (short_train) {
+            if (strcmp(name, "v17") != 0) {
+                fprintf(stderr, "short training is V.17 only\n");
+                return 2;
+            }
+            prefix_left = 1440;
+            make_tx(&m, name, rate, level, tep, prefix_bit);
+            for (long total = 0; total < 80000; ) {
+                int n = m.txf(m.tx, amp, BLOCK);
+                if (n > 0)
+                    fwrite(amp, 2, n, stdout);
+                total += n;
+                if (n < BLOCK)
+                    break;
+            }
+            memset(amp, 0, sizeof(amp));
+            for (int i = 0; i < 10; i++)
+                fwrite(amp, 2, BLOCK, stdout);
+            v17_tx_set_get_bit((v17_tx_state_t *) m.tx, get_bit, NULL);
+            v17_tx_restart((v17_tx_state_t *) m.tx, rate, tep, 1);
+        } else {
+            make_tx(&m, name, rate, level, tep, get_bit);
+        }
         /* Bounded: the data at the lowest rate plus 10 s of training and tail. */
         long limit = (long) (n_bits / 2400.0 * 8000) + 80000, total = 0;
         for (;;) {

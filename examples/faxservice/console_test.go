@@ -1,0 +1,431 @@
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/require"
+
+	"github.com/faxkit/faxkit/internal/peertest"
+	"github.com/faxkit/faxkit/t4"
+)
+
+// The web console driven by Debian's chromium, headless, over HTTPS on the
+// service's own handler: sign-in, a fax sent to the loopback receiver
+// followed live to "delivered", the received copy's page checked pixel by
+// pixel in the browser, refusals visible in the audit view, CSRF refusal,
+// lockout, idle timeout, and no PHI in any URL or title the browser saw.
+
+const (
+	consoleNumberTyped = "+1 555 010 0100" // as a person types it
+	consoleNumber      = "+15550100100"
+	consoleIdent       = "+1 555 0199" // both stations' TSI/CSI
+	consolePassword    = "Correct-Horse-42"
+)
+
+// consoleEnv is newEnv with the stations' ident set before the workers
+// start, and a server that records every URL it is asked for.
+type consoleEnv struct {
+	svc   *Service
+	base  string
+	admin *remote
+	tok   string
+
+	mu   sync.Mutex
+	urls []string
+}
+
+func newConsoleEnv(t *testing.T) *consoleEnv {
+	cfg := Config{Dir: t.TempDir(), Inbound: []Inbound{{Addr: "127.0.0.1:0", DID: testDID}}, Unpaced: true,
+		PasswordIterations: 1000, PollInterval: Duration(50 * time.Millisecond), Instance: "test",
+		RetryDelays: []Duration{Duration(100 * time.Millisecond)}, CallTimeout: Duration(time.Minute)}
+	svc, err := openService(context.Background(), cfg, slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	svc.fax.Fax.LocalIdent = consoleIdent
+	ctx, cancel := context.WithCancel(context.Background())
+	addrs, err := svc.Start(ctx)
+	require.NoError(t, err)
+	svc.cfg.Peers = map[string]string{"+1555": addrs[0].String()}
+	tok, err := svc.bootstrap(ctx)
+	require.NoError(t, err)
+	e := &consoleEnv{svc: svc, tok: tok}
+	h := svc.Handler()
+	ts := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		e.mu.Lock()
+		e.urls = append(e.urls, r.URL.String())
+		e.mu.Unlock()
+		h.ServeHTTP(w, r)
+	}))
+	e.base = ts.URL
+	e.admin = &remote{t: t, base: ts.URL, client: ts.Client()}
+	t.Cleanup(func() {
+		ts.Close()
+		cancel()
+		svc.Close()
+	})
+	return e
+}
+
+// person creates a user with a password and returns its ID.
+func (e *consoleEnv) person(t *testing.T, name string, roles ...string) string {
+	var u User
+	require.Equal(t, http.StatusCreated, e.admin.json("POST", "/v1/users", e.tok, map[string]any{"name": name, "roles": roles, "password": consolePassword}, &u))
+	return u.ID
+}
+
+// browser is one headless chromium tab on the console.
+type browser struct {
+	t    *testing.T
+	ctx  context.Context
+	base string
+	arts string
+
+	mu     sync.Mutex
+	urls   []string
+	titles []string
+}
+
+func newBrowser(t *testing.T, parent context.Context, base string) *browser {
+	exe := peertest.Program(t, "chromium", "apt-get install chromium")
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(exe), chromedp.Headless, chromedp.DisableGPU,
+		chromedp.Flag("ignore-certificate-errors", true), chromedp.WindowSize(1280, 900))
+	if os.Geteuid() == 0 {
+		opts = append(opts, chromedp.NoSandbox) // CI runs chromium as root in a container
+	}
+	actx, cancelA := chromedp.NewExecAllocator(parent, opts...)
+	ctx, cancelB := chromedp.NewContext(actx)
+	t.Cleanup(func() {
+		cancelB()
+		cancelA() // kills the browser
+	})
+	arts := os.Getenv("FAXKIT_ARTIFACTS")
+	if arts == "" {
+		arts = t.TempDir()
+	}
+	arts = filepath.Join(arts, "console")
+	require.NoError(t, os.MkdirAll(arts, 0o755))
+	b := &browser{t: t, ctx: ctx, base: base, arts: arts}
+	require.NoError(t, chromedp.Listen(ctx, func(ev any) {
+		var u string
+		switch e := ev.(type) {
+		case *network.EventRequestWillBeSent:
+			u = e.Request.URL
+		case network.EventRequestWillBeSent:
+			u = e.Request.URL
+		case *page.EventFrameNavigated:
+			u = e.Frame.URL
+		case page.EventFrameNavigated:
+			u = e.Frame.URL
+		default:
+			return
+		}
+		b.mu.Lock()
+		b.urls = append(b.urls, u)
+		b.mu.Unlock()
+	}))
+	b.do(chromedp.Navigate("about:blank"))
+	return b
+}
+
+func (b *browser) do(steps ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	require.NoError(b.t, chromedp.Do(b.ctx, steps...))
+}
+
+func (b *browser) open(path string) {
+	b.t.Helper()
+	b.do(chromedp.Navigate(b.base + path))
+	b.noteTitle()
+}
+
+func (b *browser) noteTitle() {
+	b.t.Helper()
+	title, err := chromedp.Run(b.ctx, chromedp.Title())
+	require.NoError(b.t, err)
+	b.mu.Lock()
+	b.titles = append(b.titles, title)
+	b.mu.Unlock()
+}
+
+func (b *browser) text(sel string) string {
+	b.t.Helper()
+	s, err := chromedp.Run(b.ctx, chromedp.Text(chromedp.CSS(sel)))
+	require.NoError(b.t, err, "text of %s", sel)
+	return s
+}
+
+// submit clicks sel and waits for want on the next page.
+func (b *browser) submit(sel, want string) {
+	b.t.Helper()
+	b.do(chromedp.Click(chromedp.CSS(sel)), chromedp.WaitVisible(chromedp.CSS(want)))
+	b.noteTitle()
+}
+
+func (b *browser) location() string {
+	b.t.Helper()
+	u, err := chromedp.Run(b.ctx, chromedp.Location())
+	require.NoError(b.t, err)
+	return u
+}
+
+func (b *browser) shot(name string) {
+	b.t.Helper()
+	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
+	require.NoError(b.t, err)
+	require.NoError(b.t, os.WriteFile(filepath.Join(b.arts, name+".png"), png, 0o644))
+}
+
+func (b *browser) signIn(name, password, want string) {
+	b.t.Helper()
+	b.open("/console/signin")
+	b.do(chromedp.SetValue(chromedp.CSS("#name"), name), chromedp.SetValue(chromedp.CSS("#password"), password))
+	b.submit("#signin", want)
+}
+
+func (b *browser) signOut() {
+	b.t.Helper()
+	b.submit("#signout", "#signin")
+	require.Contains(b.t, b.text(".notice"), "signed out")
+}
+
+// imageBits reads an <img>'s pixels through a canvas in the page and
+// returns them as a bitmap (dark pixels set).
+func (b *browser) imageBits(sel string) (int, int, []byte) {
+	b.t.Helper()
+	_, err := chromedp.Run(b.ctx, chromedp.Poll[bool](fmt.Sprintf(`(() => { const i = document.querySelector(%q); return !!i && i.complete && i.naturalWidth > 0 })()`, sel),
+		chromedp.WithPollingTimeout(20*time.Second)))
+	require.NoError(b.t, err, "image %s loads", sel)
+	type res struct {
+		W    int    `json:"w"`
+		H    int    `json:"h"`
+		Bits string `json:"bits"`
+	}
+	r, err := chromedp.Run(b.ctx, chromedp.Evaluate[res](fmt.Sprintf(`(() => {
+		const img = document.querySelector(%q);
+		const c = document.createElement("canvas");
+		c.width = img.naturalWidth; c.height = img.naturalHeight;
+		const g = c.getContext("2d");
+		g.drawImage(img, 0, 0);
+		const d = g.getImageData(0, 0, c.width, c.height).data;
+		const n = c.width * c.height, out = new Uint8Array((n + 7) >> 3);
+		for (let i = 0; i < n; i++) if (d[i * 4] < 128) out[i >> 3] |= 0x80 >> (i & 7);
+		let s = "";
+		for (let i = 0; i < out.length; i += 0x8000) s += String.fromCharCode.apply(null, out.subarray(i, i + 0x8000));
+		return { w: c.width, h: c.height, bits: btoa(s) };
+	})()`, sel)))
+	require.NoError(b.t, err)
+	bits, err := base64.StdEncoding.DecodeString(r.Bits)
+	require.NoError(b.t, err)
+	return r.W, r.H, bits
+}
+
+// samePixels compares a browser bitmap with a page as sent.
+func samePixels(t *testing.T, want *t4.Bitmap, w, h int, bits []byte) {
+	t.Helper()
+	require.Equal(t, want.Width, w)
+	require.Equal(t, want.Height, h)
+	diff := 0
+	for y := range h {
+		for x := range w {
+			i := y*w + x
+			got := bits[i>>3]&(0x80>>(i&7)) != 0
+			if got != (want.ColorIndexAt(x, y) == 1) {
+				diff++
+			}
+		}
+	}
+	require.Zero(t, diff, "pixels differ from the page sent")
+}
+
+func TestConsoleInBrowser(t *testing.T) {
+	peertest.Program(t, "chromium", "apt-get install chromium")
+	e := newConsoleEnv(t)
+	aliceID := e.person(t, "alice", "sender")
+	bobID := e.person(t, "bob", "inbox")
+	carolID := e.person(t, "carol", "inbox")
+	audreyID := e.person(t, "audrey", "auditor")
+	e.person(t, "ada", "admin")
+	e.person(t, "dave", "sender")
+	require.Equal(t, http.StatusOK, e.admin.json("PUT", "/v1/routes/default", e.tok, map[string]any{"targets": []string{bobID}}, nil))
+
+	// Bounded: the whole conversation, browser start included.
+	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
+	defer cancel()
+	start := time.Now()
+	step := func(name string) { t.Logf("%6.1fs %s", time.Since(start).Seconds(), name) }
+	b := newBrowser(t, ctx, e.base)
+	step("browser started")
+
+	// Synthetic letters: a 2-page TIFF and a PNG of its first page.
+	doc, pages := letterTIFF(t, 2)
+	dir := t.TempDir()
+	tifPath, pngPath := filepath.Join(dir, "letter.tif"), filepath.Join(dir, "page.png")
+	require.NoError(t, os.WriteFile(tifPath, doc, 0o600))
+	require.NoError(t, os.WriteFile(pngPath, pngOf(t, pages[0]), 0o600))
+
+	// Not signed in: the console sends the browser to the sign-in page.
+	b.open("/console/")
+	require.True(t, strings.HasSuffix(b.location(), "/console/signin"), b.location())
+	b.shot("signin")
+
+	step("signed-out redirect")
+	// Sign in as the sender and send: cover, the TIFF and the PNG.
+	b.signIn("alice", consolePassword, "#outbox")
+	b.open("/console/send")
+	b.do(chromedp.SetValue(chromedp.CSS("#to"), consoleNumberTyped),
+		chromedp.SetUploadFiles(chromedp.CSS("#file"), []string{tifPath, pngPath}),
+		chromedp.SetValue(chromedp.CSS("#cover_subject"), "Lab results"),
+		chromedp.SetValue(chromedp.CSS("#cover_to"), "Dr. Synthetic Example"))
+	b.shot("send")
+	b.submit("#preview", "#send")
+	require.Equal(t, consoleNumber, b.text("#preview-to"))
+	thumbs, err := chromedp.Run(b.ctx, chromedp.Evaluate[int](`document.querySelectorAll("img.thumb").length`))
+	require.NoError(t, err)
+	require.Equal(t, 4, thumbs, "cover + 2 TIFF pages + 1 PNG page")
+	w, h, bits := b.imageBits(`ol.thumbs li:nth-child(2) img`)
+	samePixels(t, pages[0], w, h, bits) // the preview shows the page as it will be sent
+	b.shot("preview")
+
+	step("preview checked")
+	// Send, and watch the status page reach "delivered" without reloading
+	// (the script refreshes the status region).
+	b.submit("#send", "#status-badge")
+	faxURL := b.location()
+	outID := faxURL[strings.LastIndex(faxURL, "/")+1:]
+	_, err = chromedp.Run(b.ctx, chromedp.Poll[bool](`document.getElementById("status-badge").textContent === "delivered"`,
+		chromedp.WithPollingTimeout(60*time.Second), chromedp.WithPollingInterval(100*time.Millisecond)))
+	require.NoError(t, err, "the fax reaches delivered; last status %q", b.text("#status-badge"))
+	require.Equal(t, faxURL, b.location(), "no reload")
+	require.Contains(t, b.text("#status-words"), "all 4 pages confirmed")
+	require.Equal(t, consoleNumber, b.text("#fax-to"))
+	b.shot("fax-delivered")
+	step("delivered")
+	b.open("/console/outbox")
+	require.Contains(t, b.text("#outbox"), consoleNumber)
+	b.shot("outbox")
+	b.signOut()
+
+	step("sender done")
+	// The inbox user: the routed fax, its thumbnails and the page viewer,
+	// whose PNG (rendered on the server from the sealed document) is the
+	// page sent, pixel for pixel.
+	b.signIn("bob", consolePassword, "#inbox")
+	var inID string
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		b.open("/console/inbox")
+		id, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`(document.querySelector("#inbox tbody tr[data-id]") || {dataset: {}}).dataset.id || ""`))
+		require.NoError(t, err)
+		if inID = id; inID != "" || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	require.NotEmpty(t, inID, "the received fax appears in the inbox")
+	step("inbox listed")
+	b.shot("inbox")
+	b.open("/console/faxes/" + inID + "/view/2")
+	w, h, bits = b.imageBits("#page-image")
+	samePixels(t, pages[0], w, h, bits)
+	b.shot("viewer")
+	pdfHead, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`fetch("/console/faxes/`+inID+`/download?format=pdf").then(r => r.text()).then(t => t.slice(0, 8))`,
+		chromedp.EvalAwaitPromise))
+	require.NoError(t, err)
+	require.Equal(t, "%PDF-1.4", pdfHead)
+	// The call detail shows the remote station (sealed, for the owner).
+	b.open("/console/faxes/" + inID + "/calls/1")
+	require.Contains(t, b.text("main"), consoleIdent)
+	require.Contains(t, b.text("main"), "14.4 kbit/s")
+	b.shot("call")
+	// The sender's outbound copy is not the inbox user's.
+	b.open("/console/faxes/" + outID)
+	require.Contains(t, b.text("#error-message"), "does not exist or you may not see it")
+	b.signOut()
+
+	step("viewer and call detail checked")
+	// Another inbox user is refused bob's fax, and the auditor its content.
+	b.signIn("carol", consolePassword, "#inbox")
+	b.open("/console/faxes/" + inID)
+	require.Contains(t, b.text("#error-message"), "does not exist or you may not see it")
+	b.signOut()
+	b.signIn("audrey", consolePassword, "#audit-filter")
+	b.open("/console/faxes/" + inID + "/view/1")
+	require.Contains(t, b.text("#error-message"), "does not exist or you may not see it")
+	status, err := chromedp.Run(b.ctx, chromedp.Evaluate[int](`fetch("/console/faxes/`+inID+`/pages/1").then(r => r.status)`, chromedp.EvalAwaitPromise))
+	require.NoError(t, err)
+	require.Equal(t, http.StatusNotFound, status)
+	// Both refusals are in the audit view.
+	b.open("/console/audit")
+	b.do(chromedp.SetValue(chromedp.CSS("#f-doc"), inID), chromedp.SetValue(chromedp.CSS("#f-outcome"), "denied"))
+	b.submit("#filter", "#audit-events")
+	rows := b.text("#audit-events tbody")
+	require.Contains(t, rows, carolID)
+	require.Contains(t, rows, audreyID)
+	require.Contains(t, rows, "read-content", "the auditor's content refusal")
+	require.Contains(t, rows, "read-metadata", "the other inbox user's refusal")
+	b.shot("audit")
+	b.submit("#verify", "#verify-result")
+	require.Contains(t, b.text("#verify-result"), "Verified")
+
+	step("refusals audited")
+	// CSRF: a form whose token was tampered with is refused, and audited.
+	b.do(chromedp.SetValue(chromedp.CSS(`form[action$="/audit/verify"] input[name=csrf]`), "forged"))
+	b.submit("#verify", "#error-message")
+	require.Contains(t, b.text("h1"), "Request refused")
+	b.open("/console/audit?outcome=denied&user=" + audreyID)
+	require.Contains(t, b.text("#audit-events tbody"), "CSRF")
+	b.signOut()
+
+	step("CSRF refused")
+	// Lockout: five wrong passwords lock the account; then even the right
+	// one is refused.
+	for i := range 5 {
+		b.signIn("dave", fmt.Sprintf("Wrong-Password-%d", i), "#signin-error")
+	}
+	b.signIn("dave", consolePassword, "#signin-error")
+	require.Contains(t, b.text("#signin-error"), "locked")
+
+	step("lockout")
+	// Admin page.
+	b.signIn("ada", consolePassword, "#users")
+	require.Contains(t, b.text("#routes"), "bob")
+	b.shot("admin")
+	b.signOut()
+
+	step("admin")
+	// Idle timeout: 31 minutes pass on the service's clock (the browser's
+	// own timer is not involved); the next page is the sign-in page.
+	b.signIn("alice", consolePassword, "#outbox")
+	e.svc.skew.Add(int64(31 * time.Minute))
+	b.open("/console/outbox")
+	require.Contains(t, b.location(), "/console/signin")
+	require.Contains(t, b.text(".notice"), "session has ended")
+
+	step("idle timeout")
+	// No PHI in any URL the browser asked for or any page title.
+	b.mu.Lock()
+	seen := append(append([]string{}, b.urls...), b.titles...)
+	b.mu.Unlock()
+	e.mu.Lock()
+	seen = append(seen, e.urls...)
+	e.mu.Unlock()
+	require.Greater(t, len(seen), 40)
+	for _, s := range seen {
+		for _, phi := range []string{consoleNumber, "5550100100", "555 010", "555%20010", consoleIdent, "5550199", "555 0199", "Lab results", "Synthetic"} {
+			require.NotContains(t, s, phi, "PHI in a URL or title")
+		}
+	}
+	_ = aliceID // alice's own refusals are not part of this test
+}

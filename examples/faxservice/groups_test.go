@@ -1,0 +1,82 @@
+package main
+
+import (
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestInboundRoutingToGroups routes one DID to a group and leaves another
+// unrouted: the first fax reaches every member of the group and no one
+// else, the second the default route's user; bad routes and groups are
+// refused.
+func TestInboundRoutingToGroups(t *testing.T) {
+	const otherDID = "+15550200"
+	e := newEnv(t, func(c *Config) {
+		c.Inbound = append(c.Inbound, Inbound{Addr: "127.0.0.1:0", DID: otherDID})
+	})
+	e.svc.cfg.Peers = map[string]string{"+1555": e.addrs[0].String(), otherDID: e.addrs[1].String()}
+	_, alice := e.user("alice", "sender")
+	bobID, bob := e.user("bob", "inbox")
+	carolID, carol := e.user("carol", "inbox")
+	daveID, dave := e.user("dave", "inbox")
+
+	var g Group
+	require.Equal(t, http.StatusBadRequest, e.json("POST", "/v1/groups", e.admin, map[string]any{"name": "ward-3", "members": []string{bobID, "u_nobody"}}, nil))
+	require.Equal(t, http.StatusBadRequest, e.json("POST", "/v1/groups", e.admin, map[string]any{"name": "../ward", "members": []string{bobID}}, nil))
+	require.Equal(t, http.StatusForbidden, e.json("POST", "/v1/groups", alice, map[string]any{"name": "ward-3", "members": []string{bobID}}, nil))
+	require.Equal(t, http.StatusCreated, e.json("POST", "/v1/groups", e.admin, map[string]any{"name": "ward-3", "members": []string{bobID}}, &g))
+	require.Equal(t, http.StatusConflict, e.json("POST", "/v1/groups", e.admin, map[string]any{"name": "ward-3"}, nil))
+	require.Equal(t, http.StatusBadRequest, e.json("PUT", "/v1/groups/"+g.ID+"/members", e.admin, map[string]any{"members": []string{g.ID}}, nil), "no nested groups")
+	require.Equal(t, http.StatusOK, e.json("PUT", "/v1/groups/"+g.ID+"/members", e.admin, map[string]any{"members": []string{bobID, carolID}}, &g))
+	require.Equal(t, []string{bobID, carolID}, g.Members)
+	require.Equal(t, http.StatusNotFound, e.json("PUT", "/v1/groups/g_0000/members", e.admin, map[string]any{"members": []string{}}, nil))
+
+	require.Equal(t, http.StatusBadRequest, e.json("PUT", "/v1/routes/"+testDID, e.admin, map[string]any{"targets": []string{"g_unknown"}}, nil))
+	require.Equal(t, http.StatusOK, e.json("PUT", "/v1/routes/"+testDID, e.admin, map[string]any{"targets": []string{g.ID}}, nil))
+	require.Equal(t, http.StatusOK, e.json("PUT", "/v1/routes/default", e.admin, map[string]any{"targets": []string{daveID}}, nil))
+	require.Equal(t, http.StatusConflict, e.json("DELETE", "/v1/groups/"+g.ID, e.admin, nil, nil), "a route names it")
+
+	doc, pages := letterTIFF(t, 1)
+	for _, to := range []string{testDID, otherDID} {
+		code, st, body := e.send(alice, nil, part{name: "to", data: []byte(to)}, part{name: "file", file: "a.tif", data: doc})
+		require.Equal(t, http.StatusAccepted, code, "%s", body)
+		st = e.wait(alice, st.ID, func(s FaxStatus) bool { return s.Status == statusDelivered || s.Status == statusFailed })
+		require.Equal(t, statusDelivered, st.Status)
+	}
+	inbox := func(tok string, want int) []FaxStatus {
+		var l struct{ Faxes []FaxStatus }
+		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+			require.Equal(t, http.StatusOK, e.json("GET", "/v1/faxes?direction=inbound", tok, nil, &l))
+			if len(l.Faxes) >= want {
+				return l.Faxes
+			}
+			require.True(t, time.Now().Before(deadline), "inbox has %d faxes, want %d", len(l.Faxes), want)
+		}
+	}
+	b, c, d := inbox(bob, 1), inbox(carol, 1), inbox(dave, 1)
+	time.Sleep(200 * time.Millisecond)
+	b, c, d = inbox(bob, 1), inbox(carol, 1), inbox(dave, 1)
+	require.Len(t, b, 1)
+	require.Len(t, c, 1)
+	require.Len(t, d, 1)
+	require.Equal(t, b[0].ID, c[0].ID, "both members got the DID's fax")
+	require.NotEqual(t, b[0].ID, d[0].ID, "the unrouted DID's fax went to the default route")
+	for _, tok := range []string{bob, carol} {
+		code, got, _ := e.do("GET", "/v1/faxes/"+b[0].ID+"/content", tok, nil, nil)
+		require.Equal(t, http.StatusOK, code)
+		require.True(t, pages[0].Equal(tiffPages(t, got)[0]))
+		require.Equal(t, http.StatusNotFound, e.json("GET", "/v1/faxes/"+d[0].ID, tok, nil, nil), "a group member does not see the default route's fax")
+	}
+	require.Equal(t, http.StatusNotFound, e.json("GET", "/v1/faxes/"+b[0].ID, dave, nil, nil))
+	var md struct{ DID string }
+	require.Equal(t, http.StatusOK, e.json("GET", "/v1/faxes/"+d[0].ID+"/metadata", dave, nil, &md))
+	require.Equal(t, otherDID, md.DID)
+
+	// The route changed to no one: deleting the group is then allowed.
+	require.Equal(t, http.StatusOK, e.json("PUT", "/v1/routes/"+testDID, e.admin, map[string]any{"targets": []string{daveID}}, nil))
+	require.Equal(t, http.StatusNoContent, e.json("DELETE", "/v1/groups/"+g.ID, e.admin, nil, nil))
+	require.Equal(t, http.StatusNotFound, e.json("DELETE", "/v1/groups/"+g.ID, e.admin, nil, nil))
+}
