@@ -229,6 +229,8 @@ Try it (a self-signed certificate, hence -k):
   curl -k -H "Authorization: Bearer $SENDER" %[1]s/v1/faxes/<fax id>
   curl -k -H "Authorization: Bearer $INBOX" %[1]s/v1/faxes
   curl -k -H "Authorization: Bearer $INBOX" -o fax.pdf "%[1]s/v1/faxes/<inbound id>/content?format=pdf"
+  # the web console: a user with a password (the bootstrap admin has none), then open %[1]s/console/
+  curl -k -H "Authorization: Bearer $A" -d '{"name":"frontdesk","roles":["sender","inbox"],"password":"Choose-A-Strong-Passw0rd"}' %[1]s/v1/users
 
 `, base)
 }
