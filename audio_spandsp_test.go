@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -195,13 +196,17 @@ func wantRate(modems string) (string, int) {
 // V.17, V.29 and V.27ter (capped at the peer), one page and several, a
 // path impaired toward faxkit (0.5 % loss, 20 ms jitter, spandsp 10 dB
 // down, −45 dBm0 of noise), a ±50 ppm sample-clock offset, and one
-// missing packet in the middle of an ECM page. This is the CI set (about
-// 20 s each on a clock sped up 3 times, in parallel); FAXKIT_AUDIO_FULL=1
-// adds the whole matrix (TestAudioSpandspMatrix).
+// missing packet in the middle of an ECM page. This is the CI set (six
+// calls of 25 to 40 s of line time, all at once on a clock sped up twice:
+// about 25 s); FAXKIT_AUDIO_FULL=1 adds the whole matrix
+// (TestAudioSpandspMatrix).
 func TestAudioSpandsp(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs on the line's clock (scaled)")
 	}
+	t.Parallel()
+	var wg sync.WaitGroup
+	defer wg.Wait()
 	lossy := audiopeer.Impairment{Loss: 0.005, Jitter: 20 * time.Millisecond, Gain: -10, Noise: -45}
 	for _, c := range []struct {
 		name string
@@ -214,8 +219,7 @@ func TestAudioSpandsp(t *testing.T) {
 		{"they-send/ECM/PCMU/V17/skew+50ppm", spandspCall{ecm: true, modems: "v17", rows: 500,
 			toUs: audiopeer.Impairment{PPM: 50}, toPeer: audiopeer.Impairment{PPM: -50}}},
 	} {
-		t.Run(c.name, func(t *testing.T) {
-			t.Parallel()
+		concurrently(&wg, t, c.name, func(t *testing.T) {
 			o := runSpandspCall(t, c.call)
 			o.log(t)
 			o.check(t, c.call)
@@ -240,8 +244,7 @@ func TestAudioSpandsp(t *testing.T) {
 	// of that block are asked for again (spandsp's own receiver, given
 	// the block as silence, drops the carrier and loses the rest of the
 	// ECM block).
-	t.Run("they-send/ECM/V17/one-packet-lost", func(t *testing.T) {
-		t.Parallel()
+	concurrently(&wg, t, "they-send/ECM/V17/one-packet-lost", func(t *testing.T) {
 		c := spandspCall{ecm: true, modems: "v17", rows: 1200, toUs: audiopeer.Impairment{DropOnce: 3 * time.Second}}
 		o := runSpandspCall(t, c)
 		o.log(t)

@@ -211,6 +211,9 @@ func TestAudioCall(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs on the line's clock (scaled)")
 	}
+	t.Parallel()
+	var wg sync.WaitGroup
+	defer wg.Wait()
 	for _, c := range []struct {
 		name  string
 		call  audioCall
@@ -221,8 +224,7 @@ func TestAudioCall(t *testing.T) {
 		{"PCMU-nonECM-V27ter", audioCall{fax: faxkit.FaxOptions{DisableECM: true, MaxBitRate: 4800},
 			opts: &faxkit.AudioOptions{JitterDepth: testDepth, Stream: &faxkit.RTPStream{SSRC: 0x1234, Seq: 65530, Timestamp: 0xffffff00}}, pages: 1, rows: 900}, "V.27ter", 4800},
 	} {
-		t.Run(c.name, func(t *testing.T) {
-			t.Parallel()
+		concurrently(&wg, t, c.name, func(t *testing.T) {
 			srep, rrep, _ := runAudioCall(t, c.call)
 			for _, rep := range []faxkit.Report{srep, rrep} {
 				require.Equal(t, c.call.pages, rep.Pages)
@@ -265,6 +267,18 @@ func TestAudioCall(t *testing.T) {
 			}
 		})
 	}
+}
+
+// concurrently runs the subtest f in a goroutine of its own: the audio
+// calls run in real time and mostly wait, so all of a test's calls run
+// at once (t.Parallel would hold them to -parallel, GOMAXPROCS, at a
+// time).
+func concurrently(wg *sync.WaitGroup, t *testing.T, name string, f func(t *testing.T)) {
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t.Run(name, f)
+	}()
 }
 
 // TestAudioSwapToT38 starts a call on audio at both ends and moves it to
