@@ -4,10 +4,14 @@
 #
 #   scripts/bench-t4.sh            # 5 Go runs, 15 C repetitions per measurement
 #   COUNT=10 REPS=31 scripts/bench-t4.sh
+#   BENCHTIME=0.2s COUNT=3 REPS=5 scripts/bench-t4.sh   # quicker
 #
 # It builds t4/cref/bench.c (libtiff + libspandsp 0.0.6, see t4/cref/README.md)
-# into a temporary directory, runs it on the eight CCITT test documents, then
-# runs `go test -run XXX -bench 'Encode|Decode' -count $COUNT ./t4` and prints,
+# into a temporary directory, runs it on the eight CCITT test documents and on
+# the realistic corpus (t4/corpus_test.go: blank, near-blank, text, photo,
+# halftone, ECG strip, ID-card copy; written as PBM by TestWriteBenchPages),
+# then runs `go test -run XXX -bench '^Benchmark(Encode|Decode|AppendPage|ReadPage)$'
+# -count $COUNT ./t4` and prints,
 # per compression, the median MB/s (1e6 raw page bytes per second, Go's
 # b.SetBytes unit) of Go, libtiff and spandsp, aggregated over the eight
 # documents (total raw bytes / sum of the per-document medians), then per
@@ -23,6 +27,7 @@ cd "$(dirname "$0")/.."
 
 COUNT=${COUNT:-5}
 REPS=${REPS:-15}
+BENCHTIME=${BENCHTIME:-1s}
 CCITT_DIR=${CCITT_DIR:-testdata/ccitt}
 OUT=${OUT:-$(mktemp -d /tmp/bench-t4.XXXXXX)}
 mkdir -p "$OUT"
@@ -48,13 +53,24 @@ echo "== building t4/cref/bench.c"
 # shellcheck disable=SC2086
 cc -O2 -Wall -o "$OUT/cref-bench" t4/cref/bench.c $flags -lm
 
-echo "== C reference: $OUT/cref-bench -n $REPS (8 CCITT documents)"
-"$OUT/cref-bench" -n "$REPS" "${pages[@]}" >"$OUT/cref.txt"
-head -1 "$OUT/cref.txt"
+echo "== the realistic corpus: FAXKIT_T4_PBM_DIR=$OUT/pages go test ./t4 -run TestWriteBenchPages"
+mkdir -p "$OUT/pages"
+FAXKIT_T4_PBM_DIR="$OUT/pages" go test -count=1 -run TestWriteBenchPages ./t4 >/dev/null
+corpus=()
+for n in blank nearblank text photo halftone ecg idcard; do
+	corpus+=("$OUT/pages/$n.pbm")
+done
 
-echo "== Go: go test -run XXX -bench 'Encode|Decode' -count $COUNT ./t4"
+echo "== C reference: $OUT/cref-bench -n $REPS (8 CCITT documents, 7 corpus pages)"
+"$OUT/cref-bench" -n "$REPS" "${pages[@]}" >"$OUT/cref.txt"
+"$OUT/cref-bench" -n "$REPS" "${corpus[@]}" >"$OUT/cref-corpus.txt"
+head -1 "$OUT/cref.txt"
+grep -h '^SKIP' "$OUT/cref.txt" "$OUT/cref-corpus.txt" | sed 's/^/   /' || true
+
+gobench='^Benchmark(Encode|Decode|AppendPage|ReadPage)$'
+echo "== Go: go test -run XXX -bench '$gobench' -benchtime $BENCHTIME -count $COUNT ./t4"
 go_ok=1
-if ! go test -run XXX -bench 'Encode|Decode' -benchmem -count "$COUNT" ./t4 >"$OUT/go.txt" 2>&1; then
+if ! go test -run XXX -bench "$gobench" -benchtime "$BENCHTIME" -benchmem -count "$COUNT" ./t4 >"$OUT/go.txt" 2>&1; then
 	go_ok=0
 	echo "   (go test failed; see $OUT/go.txt)"
 fi
@@ -168,5 +184,53 @@ END {
 	}
 }
 ' "$OUT/cref.txt" "$OUT/go.txt"
+
+# The realistic corpus: per page and compression, the median CPU time per
+# page of Go (Encoder.WriteRow per row / Encoder.AppendPage; Decoder.ReadRow
+# per row / Decoder.ReadPage) and of the C codecs, and Go's time over the
+# best C codec's (below 1: Go is faster). Corpus: the sum over the pages.
 echo
-echo "raw outputs: $OUT/cref.txt $OUT/go.txt"
+awk '
+function median(key,    n, i, j, v, t) {
+	n = cnt[key]
+	if (n == 0) return ""
+	for (i = 1; i <= n; i++) v[i] = val[key, i]
+	for (i = 2; i <= n; i++) { t = v[i]; for (j = i - 1; j >= 1 && v[j] > t; j--) v[j + 1] = v[j]; v[j + 1] = t }
+	if (n % 2) return v[(n + 1) / 2]
+	return (v[n / 2] + v[n / 2 + 1]) / 2
+}
+function us(x) { return x == "" ? "-" : sprintf("%.0f", x / 1e3) }
+function r(a, b) { return (a == "" || b == "" || b == 0) ? "-" : sprintf("%.2f", a / b) }
+FNR == 1 { file++ }
+file == 1 && $1 == "RESULT" { c[$2, $3, $4, $5] = $10; next }
+file == 1 && $1 == "SKIP" { skip[$2, $3, $4, $5] = 1; next }
+file == 2 && $1 ~ /^Benchmark(Encode|Decode|AppendPage|ReadPage)\/(MH|MR|MMR)\// {
+	name = $1; sub(/-[0-9]+$/, "", name); split(name, part, "/")
+	for (i = 2; i <= NF; i++) if ($i == "cpu-ns/op") { cnt[part[1], part[2], part[3]]++; val[part[1], part[2], part[3], cnt[part[1], part[2], part[3]]] = $(i - 1) }
+	next
+}
+END {
+	np = split("blank nearblank text photo halftone ecg idcard", pg, " ")
+	nc = split("MH MR MMR", comps, " ")
+	for (o = 1; o <= 2; o++) {
+		op = (o == 1) ? "encode" : "decode"
+		a = (o == 1) ? "BenchmarkEncode" : "BenchmarkDecode"
+		b = (o == 1) ? "BenchmarkAppendPage" : "BenchmarkReadPage"
+		printf "Corpus %s, median CPU us per A4 fine page (Go: %s / %s):\n", op, (o == 1) ? "WriteRow" : "ReadRow", (o == 1) ? "AppendPage" : "ReadPage"
+		printf "%-4s %-10s %9s %9s %9s %9s %10s %10s\n", "comp", "page", "Go rows", "Go page", "libtiff", "spandsp", "rows/bestC", "page/bestC"
+		for (k = 1; k <= nc; k++) {
+			comp = comps[k]; ta = 0; tb = 0; tc = 0
+			for (i = 1; i <= np; i++) {
+				p = pg[i]
+				ga = median(a SUBSEP comp SUBSEP p); gb = median(b SUBSEP comp SUBSEP p)
+				lt = c["libtiff", op, comp, p]; sp = c["spandsp", op, comp, p]
+				best = lt; if (sp != "" && (best == "" || sp < best)) best = sp
+				if (ga != "" && gb != "" && best != "") { ta += ga; tb += gb; tc += best }
+				printf "%-4s %-10s %9s %9s %9s %9s %10s %10s\n", comp, p, us(ga), us(gb), us(lt), (("spandsp", op, comp, p) in skip) ? "skip" : us(sp), r(ga, best), r(gb, best)
+			}
+			printf "%-4s %-10s %9s %9s %9s %9s %10s %10s\n", comp, "corpus", us(ta), us(tb), "", "", r(ta, tc), r(tb, tc)
+		}
+		print ""
+	}
+}' "$OUT/cref-corpus.txt" "$OUT/go.txt"
+echo "raw outputs: $OUT/cref.txt $OUT/cref-corpus.txt $OUT/go.txt"

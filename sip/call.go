@@ -56,6 +56,29 @@ type Media struct {
 	// datagrams of at most sdp.NormalizeMaxDatagram(T38.MaxDatagram)
 	// octets.
 	T38 *sdp.T38Params
+
+	// AudioFax (Kind audio) hands the audio path to the application's
+	// audio fax modem: the call stays in audio (the policy is off, T.38
+	// was refused or not answered in time with Config.AudioFallback, or
+	// await with AudioFallback, where the fax starts at once and moves to
+	// T.38 if the peer asks). The sip package has stopped its own audio
+	// leg and no longer reads or writes Conn: the application runs G.711
+	// RTP on it to Remote with codec Audio.Codec (payload type
+	// Audio.Codec.PT) in PTime packets, continuing Stream. Without
+	// AudioFax an audio Media is the pre-switch leg, which the sip package
+	// runs itself (silence or CNG out, tone detection): the application
+	// must not use Conn then. A T.38 Media after an audio fax has begun
+	// comes on a socket of its own (hand the running fax over, e.g.
+	// faxkit's Call.SwapMedia).
+	AudioFax bool
+	// PTime is the packet time to send (AudioFax): 20 ms (what fax over
+	// G.711 uses; RFC 3551's default).
+	PTime time.Duration
+	// Stream (AudioFax) continues the RTP stream the pre-switch leg sent:
+	// the same SSRC, the next sequence number and a timestamp advanced by
+	// the time since its last packet. Nil when the leg sent nothing (a
+	// new stream starts at random values).
+	Stream *RTPStream
 }
 
 type evKind uint8
@@ -71,6 +94,7 @@ const (
 	evAbort
 	evUpdate
 	evRefreshResult
+	evProvisional // a 1xx to our T.38 re-INVITE
 )
 
 type callEvent struct {
@@ -94,6 +118,7 @@ type Call struct {
 	to      URI
 	from    URI
 	mc      *mediaConn
+	t38c    *mediaConn // T.38's own socket once an audio fax runs on mc
 	dcs     *sipgo.DialogClientSession
 	dss     *sipgo.DialogServerSession
 	machine machine
@@ -218,6 +243,9 @@ func (c *Call) finish(r Result) {
 	c.endOnce.Do(func() {
 		c.result.Store(uint32(r))
 		c.mc.Close()
+		if c.t38c != nil {
+			c.t38c.Close()
+		}
 		c.e.unregister(c)
 		close(c.media)
 		close(c.done)
@@ -326,10 +354,10 @@ func (c *Call) run(ackAt time.Time, sent, remote *sdp.Session, neg sdp.Negotiate
 		for _, a := range acts {
 			switch a.kind {
 			case actMedia:
-				c.applyMedia(a.media, log)
+				c.applyMedia(a.media, a.audioFax, log)
 			case actReinvite:
 				log.Debug("sip re-INVITE sent", "kind", sdp.KindT38)
-				ctx, cancel := context.WithTimeout(context.Background(), c.machine.cfg.switchTimeout+time.Second)
+				ctx, cancel := context.WithTimeout(context.Background(), provisionalFactor*c.machine.cfg.switchTimeout+time.Second)
 				cancels = append(cancels, cancel)
 				go c.sendRequest(ctx, sip.INVITE, a.sdp.Marshal(), a.se, evReinviteResult)
 			case actRefresh:
@@ -433,6 +461,8 @@ func (c *Call) run(ackAt time.Time, sent, remote *sdp.Session, neg sdp.Negotiate
 				}
 				_ = ev.tx.Respond(res)
 				close(ev.done)
+			case evProvisional:
+				c.machine.offerProvisional(now)
 			case evRefreshResult:
 				log.Debug("sip session refresh response", "status", ev.code)
 				acts = c.machine.refreshAnswered(now, ev.code, ev.st)
@@ -605,10 +635,15 @@ func (c *Call) sendRequest(ctx context.Context, method sip.RequestMethod, body [
 	if err != nil {
 		return
 	}
+	provisional := false
 	for {
 		select {
 		case res := <-tx.Responses():
 			if res.IsProvisional() {
+				if !provisional && kind == evReinviteResult {
+					provisional = true
+					c.post(callEvent{kind: evProvisional})
+				}
 				continue
 			}
 			result.code, result.body = res.StatusCode, res.Body()
@@ -653,12 +688,17 @@ func (c *Call) writeInDialog(req *sip.Request) {
 	}
 }
 
-func (c *Call) applyMedia(n sdp.Negotiated, log *slog.Logger) {
+func (c *Call) applyMedia(n sdp.Negotiated, audioFax bool, log *slog.Logger) {
 	m := Media{Kind: n.Kind(), Conn: c.mc}
 	switch {
 	case n.T38 != nil:
 		c.mc.stopAudio()
-		c.mc.setRemote(n.T38.Remote, true)
+		mc := c.mc
+		if c.t38c != nil {
+			mc = c.t38c
+		}
+		mc.setRemote(n.T38.Remote, true)
+		m.Conn = mc
 		m.Remote = net.UDPAddrFromAddrPort(n.T38.Remote)
 		p := n.T38.Params
 		m.T38 = &p
@@ -667,9 +707,23 @@ func (c *Call) applyMedia(n sdp.Negotiated, log *slog.Logger) {
 		m.Remote = net.UDPAddrFromAddrPort(n.Audio.Remote)
 		a := *n.Audio
 		m.Audio = &a
-		c.mc.startAudio(a, c.role == RoleCaller, func(t Tone) { c.post(callEvent{kind: evTone, tone: t}) })
+		if !audioFax {
+			c.mc.startAudio(a, c.role == RoleCaller, func(t Tone) { c.post(callEvent{kind: evTone, tone: t}) })
+			break
+		}
+		c.mc.stopAudio()
+		m.AudioFax, m.PTime, m.Stream = true, 20*time.Millisecond, c.mc.nextStream(time.Now())
+		if c.t38c == nil && c.machine.cfg.policy != PolicyOff {
+			// T.38, if the peer asks for it now, on a socket of its own:
+			// the audio fax keeps reading this one until it hands over.
+			if t, err := newMediaConn(c.e.cfg.MediaAddr); err == nil {
+				t.onFirstT38 = c.firstT38
+				c.t38c = t
+				c.machine.setT38Port(t.port())
+			}
+		}
 	}
-	log.Debug("sip media", "kind", m.Kind)
+	log.Debug("sip media", "kind", m.Kind, "audio_fax", m.AudioFax)
 	select {
 	case c.media <- m:
 	default:

@@ -61,8 +61,15 @@
 //
 // Our re-INVITE answered 488/415 (or any failure) or not answered within
 // SwitchTimeout (5 s) leaves the call in audio: with AudioFallback the
-// application continues in audio, without it (the default, until faxkit
-// has audio modems) the call is hung up with ResultT38Refused. The answer
+// audio path is handed to the application's audio fax modem (a Media with
+// AudioFax set: the pre-switch leg stops, and Media carries the codec,
+// ptime and the leg's RTP stream to continue), without it (the default)
+// the call is hung up with ResultT38Refused. PolicyOff, and PolicyAwait
+// with AudioFallback, hand the audio path over at once (audio fax from the
+// start). A T.38 offer arriving while an audio fax runs is accepted
+// (except with PolicyOff) and delivered as a T.38 Media on a socket of its
+// own, for the application to move the running fax over at a clean point
+// (faxkit's Call.SwapMedia). The answer
 // to a T.38 offer honours the offered T38FaxVersion (up to t38.MaxVersion),
 // error correction (FEC or redundancy as offered) and T38FaxMaxDatagram
 // (see sdp.AnswerT38 and sdp.NormalizeMaxDatagram).
@@ -86,15 +93,19 @@
 //
 // # Limits
 //
-//   - No audio fax: before the switch the audio leg sends G.711 silence
-//     (CNG from the caller) and only listens for CNG, CED and V.21 flags.
+//   - The audio fax itself is the application's (faxkit's AudioMedia on
+//     modem/fax); before the switch or the hand-over the audio leg sends
+//     G.711 silence (CNG from the caller) and only listens for CNG, CED
+//     and V.21 flags.
 //   - Outgoing out-of-dialog UDP requests leave from an ephemeral socket
 //     (sipgo opens one per destination); Via carries it, so responses come
 //     back, and Contact names the listening port for requests.
 //   - No PRACK (RFC 3262), no SRTP/DTLS (m=image UDP/TLS/UDPTL is parsed by
 //     package sdp but refused), no ICE, no DNS SRV/NAPTR beyond what sipgo
 //     does; a 422 to our own INVITE is not retried with the peer's Min-SE.
-//   - sipgo logs a few warnings through its package-global logger
-//     (sip.DefaultLogger); the endpoint's transaction and transport layers
-//     use Config.Logger.
+//   - sipgo logs a few messages through its package-global logger
+//     (sip.DefaultLogger): the first NewEndpoint sets it, unless the
+//     application did, to slog.Default() keeping errors only (its warnings,
+//     such as "UDP ref went negative", are noise). The endpoint's
+//     transaction and transport layers use Config.Logger.
 package sip

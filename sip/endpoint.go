@@ -67,8 +67,11 @@ type Config struct {
 	T38 sdp.T38Params
 	// Codecs are the audio codecs offered, in order. Default PCMU, PCMA.
 	Codecs []sdp.Codec
-	// SwitchTimeout bounds the wait for the answer to our T.38 re-INVITE.
-	// Default 5 s.
+	// SwitchTimeout bounds the wait for a response to our T.38 re-INVITE.
+	// Default 5 s. Once it has drawn a provisional response (the peer has
+	// it: 100 Trying under load, an SBC consulting its other leg) the
+	// final answer is awaited up to three times as long from the
+	// re-INVITE.
 	SwitchTimeout time.Duration
 	// AutoRequestDelay is how long a caller with PolicyAuto waits for the
 	// answerer's re-INVITE before requesting T.38 itself. Default 3 s.
@@ -76,9 +79,11 @@ type Config struct {
 	// AwaitTimeout is how long PolicyAwait waits for the peer's T.38
 	// offer. Default 35 s (T.30's T1).
 	AwaitTimeout time.Duration
-	// AudioFallback keeps a call whose T.38 switch failed in audio (for an
-	// application with an audio fax modem). Default false: such a call is
-	// hung up with ResultT38Refused.
+	// AudioFallback keeps a call whose T.38 switch failed in audio and
+	// hands its audio path to the application's audio fax modem (a Media
+	// with AudioFax); with PolicyAwait the audio fax starts at once.
+	// Default false: such a call is hung up with ResultT38Refused
+	// (PolicyOff is audio fax from the start either way).
 	AudioFallback bool
 	// ByeWait is how long, after the application's FaxDone, the call
 	// waits for the peer's BYE before sending its own (the peer may still
@@ -195,6 +200,19 @@ func NewEndpoint(cfg Config) (*Endpoint, error) {
 	if err != nil {
 		return nil, err
 	}
+	quietSipgo.Do(func() {
+		// sipgo logs a few warnings of its own (a UDP connection reference
+		// count going negative when a transaction's socket is released, a
+		// retransmitted response without a transaction) through its
+		// package-global logger, slog.Default() unless set: they are noise
+		// for a fax application's log. Keep sipgo's errors there and drop
+		// the rest, unless the application chose sipgo's logger itself.
+		// Set once, before this package uses sipgo (sipgo reads it without
+		// synchronisation). The endpoint's own logging is Config.Logger.
+		if sip.DefaultLogger() == slog.Default() {
+			sip.SetDefaultLogger(slog.New(minLevel{slog.Default().Handler(), slog.LevelError}))
+		}
+	})
 	e := &Endpoint{cfg: cfg, calls: map[string]*Call{}, incoming: make(chan *Call, cfg.AnswerQueue), done: make(chan struct{})}
 	uaOpts := []sipgo.UserAgentOption{sipgo.WithUserAgent(cfg.UserAgent),
 		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(cfg.Logger),
@@ -299,6 +317,26 @@ func NewEndpoint(cfg Config) (*Endpoint, error) {
 }
 
 const allowed = "INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE"
+
+var quietSipgo sync.Once
+
+// minLevel drops records below level.
+type minLevel struct {
+	slog.Handler
+	level slog.Level
+}
+
+func (h minLevel) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= h.level && h.Handler.Enabled(ctx, l)
+}
+
+func (h minLevel) WithAttrs(as []slog.Attr) slog.Handler {
+	return minLevel{h.Handler.WithAttrs(as), h.level}
+}
+
+func (h minLevel) WithGroup(name string) slog.Handler {
+	return minLevel{h.Handler.WithGroup(name), h.level}
+}
 
 func contactUser(u string) string {
 	if u == "" {

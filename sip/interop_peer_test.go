@@ -417,6 +417,13 @@ func TestInteropSofia(t *testing.T) {
 				assert.Equal(t, 1, p.RefreshSent)
 				assert.Equal(t, 200, p.RefreshStatus)
 			}},
+		// SIP over TCP both ways.
+		{name: "tcp-faxkit-calls-sends", fkCalls: true, fkSends: true, policy: sip.PolicyRequest,
+			fkConfig: func(c *sip.Config) { c.Transport = "tcp" },
+			peer:     sippeer.Config{T38: sippeer.Await, TCP: true}, wantFax: true, fkResults: ended},
+		{name: "tcp-peer-calls-faxkit-receives", policy: sip.PolicyAuto,
+			fkConfig: func(c *sip.Config) { c.Transport = "tcp" },
+			peer:     sippeer.Config{T38: sippeer.Request, TCP: true}, wantFax: true, fkResults: ended},
 		// RFC 4028 with faxkit as refresher: sofia's nua negotiates a 2 s
 		// session (it hangs up when a refresh it awaits does not come);
 		// faxkit refreshes by UPDATE every second, mid-page too.

@@ -134,6 +134,9 @@ type action struct {
 	result Result
 	se     string // Session-Expires for a request we send ("" none)
 	update bool   // actRefresh by UPDATE
+	// audioFax (actMedia, audio): the audio path is the application's
+	// now, for an audio fax modem; the pre-switch leg stops.
+	audioFax bool
 }
 
 // machineConfig is what the state machine needs of Config.
@@ -170,6 +173,8 @@ type machine struct {
 
 	requestAt     time.Time // send our T.38 re-INVITE then
 	offerDeadline time.Time // our re-INVITE unanswered by then: refused
+	offerSent     time.Time // when our re-INVITE went
+	offerAlive    bool      // it drew a provisional response
 	awaitDeadline time.Time
 	byeAt         time.Time // fax done: send BYE then unless the peer's comes first
 	tries         int       // our T.38 re-INVITEs sent (glare retries)
@@ -189,6 +194,8 @@ type machine struct {
 	refreshing    bool      // our refresh is outstanding
 	refreshInvite bool      // ... and it is a re-INVITE (an INVITE transaction)
 	refreshes     int       // refreshes sent (for tests)
+
+	audioFax bool // the application's audio fax runs on the audio path
 }
 
 // RFC 3261 clause 17 timer values (sipgo's defaults).
@@ -209,6 +216,14 @@ func (m *machine) start(now time.Time, sent, remote *sdp.Session, neg sdp.Negoti
 		return acts
 	}
 	m.state = stAudio
+	if m.cfg.policy == PolicyOff || (m.cfg.audioFallback && m.cfg.policy == PolicyAwait) {
+		// Audio fax from the start: off never moves to T.38; await with
+		// an audio modem has no reason to wait idle for the peer's
+		// re-INVITE (which, if it comes, moves the running fax to T.38).
+		m.audioFax = true
+		acts[0].audioFax = true
+		return acts
+	}
 	switch m.cfg.policy {
 	case PolicyRequest:
 		m.requestAt = now
@@ -293,13 +308,16 @@ func (m *machine) timers(now time.Time) []action {
 	}
 	if !m.awaitDeadline.IsZero() && !now.Before(m.awaitDeadline) {
 		m.awaitDeadline = time.Time{}
-		if m.state == stAudio && !m.cfg.audioFallback {
-			return m.hangup(ResultT38NotOffered)
+		if m.state == stAudio {
+			if !m.cfg.audioFallback {
+				return m.hangup(ResultT38NotOffered)
+			}
+			return m.toAudioFax()
 		}
 	}
 	if !m.requestAt.IsZero() && !now.Before(m.requestAt) && !(m.refreshing && m.refreshInvite) {
 		m.requestAt = time.Time{}
-		if m.state == stAudio {
+		if m.state == stAudio && !m.audioFax {
 			return m.sendT38Offer(now)
 		}
 	}
@@ -370,6 +388,7 @@ func (m *machine) sendT38Offer(now time.Time) []action {
 	m.offer = sdp.Offer(m.cfg.local, sdp.KindT38, m.sent)
 	m.state = stOffering
 	m.offerDeadline = now.Add(m.cfg.switchTimeout)
+	m.offerSent, m.offerAlive = now, false
 	a := action{kind: actReinvite, sdp: m.offer}
 	if m.st.interval > 0 {
 		// A re-INVITE refreshes the session too (RFC 4028 clause 7.4).
@@ -378,11 +397,29 @@ func (m *machine) sendT38Offer(now time.Time) []action {
 	return []action{a}
 }
 
+// provisionalFactor stretches SwitchTimeout once our re-INVITE has drawn a
+// provisional response.
+const provisionalFactor = 3
+
+// offerProvisional is a provisional (1xx) response to our re-INVITE: the
+// peer has it and is working on it (a loaded peer, an SBC asking its other
+// leg), so the wait for the final answer stretches to provisionalFactor
+// times SwitchTimeout from the re-INVITE: "not answered" means no
+// response at all. A peer that never answers at all is still given up on
+// at SwitchTimeout.
+func (m *machine) offerProvisional(now time.Time) {
+	if m.state != stOffering || m.offerAlive {
+		return
+	}
+	m.offerAlive = true
+	m.offerDeadline = m.offerSent.Add(provisionalFactor * m.cfg.switchTimeout)
+}
+
 // heard reports a fax tone on the audio leg: a caller in auto that hears
 // the answerer's CED or V.21 flags requests T.38 at once instead of
 // waiting for AutoRequestDelay.
 func (m *machine) heard(now time.Time, t Tone) []action {
-	if m.state != stAudio || m.tries > 0 || m.requestAt.IsZero() {
+	if m.state != stAudio || m.tries > 0 || m.requestAt.IsZero() || m.audioFax {
 		return nil
 	}
 	if t == ToneCED || t == ToneV21 || m.cfg.policy == PolicyRequest {
@@ -435,9 +472,21 @@ func (m *machine) offerAnswered(now time.Time, code int, answer *sdp.Session) []
 // audio; without one it ends truthfully.
 func (m *machine) refused() []action {
 	if m.cfg.audioFallback {
-		return nil
+		return m.toAudioFax()
 	}
 	return m.hangup(ResultT38Refused)
+}
+
+// toAudioFax hands the audio path to the application's audio fax modem
+// (once); a later T.38 offer from the peer is still accepted, and the
+// application moves the running fax over (faxkit's Call.SwapMedia).
+func (m *machine) toAudioFax() []action {
+	if m.audioFax || m.state != stAudio || m.media.Audio == nil {
+		return nil
+	}
+	m.audioFax = true
+	m.requestAt = time.Time{}
+	return []action{{kind: actMedia, media: m.media, audioFax: true}}
 }
 
 func (m *machine) setMedia(neg sdp.Negotiated) []action {
@@ -451,7 +500,7 @@ func (m *machine) setMedia(neg sdp.Negotiated) []action {
 		return nil
 	}
 	m.media = neg
-	return []action{{kind: actMedia, media: neg}}
+	return []action{{kind: actMedia, media: neg, audioFax: neg.Audio != nil && m.audioFax}}
 }
 
 func negEqual(a, b sdp.Negotiated) bool {
@@ -563,3 +612,8 @@ func (m *machine) byeReceived(now time.Time) []action {
 	}
 	return []action{{kind: actEnd, result: m.result}}
 }
+
+// setT38Port moves where we take T.38 (a socket of its own once an audio
+// fax runs on the audio one, so that the two never read each other's
+// datagrams while the fax moves over): later offers and answers say it.
+func (m *machine) setT38Port(port int) { m.cfg.local.T38Port = port }

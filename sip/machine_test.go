@@ -103,10 +103,48 @@ func TestMachineRefused(t *testing.T) {
 		require.Equal(t, []actKind{actBye, actEnd}, kinds(acts), "code %d", code)
 		require.Equal(t, ResultT38Refused, acts[1].result)
 	}
-	// With an audio modem the call stays in audio.
-	m, _, _ := newMachine(t, RoleAnswerer, PolicyRequest, true)
-	require.Empty(t, m.offerAnswered(t0.Add(time.Second), 488, nil))
+	// With an audio modem the call stays in audio: the audio path goes to
+	// the application's audio fax, once, and no T.38 request follows.
+	m, _, peer := newMachine(t, RoleAnswerer, PolicyRequest, true)
+	acts := m.offerAnswered(t0.Add(time.Second), 488, nil)
+	require.Equal(t, []actKind{actMedia}, kinds(acts))
+	require.True(t, acts[0].audioFax)
+	require.NotNil(t, acts[0].media.Audio)
 	require.Equal(t, stAudio, m.state)
+	require.Empty(t, m.heard(t0.Add(2*time.Second), ToneCED))
+	require.True(t, m.deadline().IsZero())
+	// The peer's own T.38 re-INVITE later is accepted: the running audio
+	// fax moves over.
+	acts = m.remoteOffer(t0.Add(3*time.Second), sdp.Offer(peer, sdp.KindT38, nil))
+	require.Equal(t, []actKind{actRespond, actMedia}, kinds(acts))
+	require.Equal(t, 200, acts[0].code)
+	require.NotNil(t, acts[1].media.T38)
+}
+
+// Unanswered with an audio modem: audio fax at SwitchTimeout. Off and
+// await-with-fallback are audio fax from the start; off still refuses T.38.
+func TestMachineAudioFax(t *testing.T) {
+	m, _, _ := newMachine(t, RoleAnswerer, PolicyRequest, true)
+	acts := m.timeout(t0.Add(5 * time.Second))
+	require.Equal(t, []actKind{actMedia}, kinds(acts))
+	require.True(t, acts[0].audioFax)
+
+	m, acts, peer := newMachine(t, RoleCaller, PolicyOff, false)
+	require.Equal(t, []actKind{actMedia}, kinds(acts))
+	require.True(t, acts[0].audioFax)
+	require.True(t, m.deadline().IsZero())
+	acts = m.remoteOffer(t0.Add(time.Second), sdp.Offer(peer, sdp.KindT38, nil))
+	require.Equal(t, []actKind{actRespond}, kinds(acts))
+	require.Equal(t, 488, acts[0].code)
+
+	m, acts, _ = newMachine(t, RoleAnswerer, PolicyAwait, true)
+	require.Equal(t, []actKind{actMedia}, kinds(acts))
+	require.True(t, acts[0].audioFax)
+	require.True(t, m.deadline().IsZero(), "no await timeout: the fax runs in audio")
+
+	m, acts, _ = newMachine(t, RoleAnswerer, PolicyAwait, false)
+	require.False(t, acts[0].audioFax)
+	require.Equal(t, t0.Add(35*time.Second), m.deadline())
 }
 
 func TestMachineReinviteUnanswered(t *testing.T) {
@@ -372,4 +410,21 @@ func TestMachineSessionRefresh(t *testing.T) {
 	m.timeout(t0.Add(145 * time.Second))
 	acts = m.refreshAnswered(t0.Add(145*time.Second), 481, sessionTimer{})
 	require.Equal(t, []actKind{actBye, actEnd}, kinds(acts))
+}
+
+// A provisional response to our re-INVITE stretches the wait for its
+// final answer to 3x SwitchTimeout; with none we give up at SwitchTimeout.
+func TestMachineReinviteProvisional(t *testing.T) {
+	m, _, peer := newMachine(t, RoleAnswerer, PolicyRequest, false)
+	m.offerProvisional(t0.Add(300 * time.Millisecond))
+	require.Equal(t, t0.Add(15*time.Second), m.deadline())
+	require.Empty(t, m.timeout(t0.Add(5*time.Second)))
+	acts := m.offerAnswered(t0.Add(9*time.Second), 200, peerAnswer(t, peer, m.offer))
+	require.Equal(t, []actKind{actMedia}, kinds(acts))
+
+	m, _, _ = newMachine(t, RoleAnswerer, PolicyRequest, false)
+	m.offerProvisional(t0.Add(time.Second))
+	acts = m.timeout(t0.Add(15 * time.Second))
+	require.Equal(t, []actKind{actBye, actEnd}, kinds(acts))
+	require.Equal(t, ResultT38Refused, acts[1].result)
 }

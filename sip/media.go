@@ -35,6 +35,39 @@ type mediaConn struct {
 
 	audioStop chan struct{}
 	audioDone chan struct{}
+	// The audio leg's RTP stream, once it has sent: its SSRC, and the
+	// sequence number and timestamp of its last packet and when it went.
+	legSent bool
+	leg     RTPStream
+	legAt   time.Time
+}
+
+// RTPStream is the sending state of an RTP stream (RFC 3550): its SSRC
+// and the sequence number and timestamp of its next packet. Its fields are
+// those of faxkit.RTPStream (modem/fax.RTPStream), so one converts to the
+// other.
+type RTPStream struct {
+	SSRC      uint32
+	Seq       uint16
+	Timestamp uint32
+}
+
+// nextStream is where a stream continuing the audio leg's begins: the next
+// sequence number, and the timestamp advanced by the samples of the time
+// since the leg's last packet (RFC 3550 clause 5.1: the timestamp is the
+// sampling instant), never less than one packet. nil if the leg never
+// sent.
+func (m *mediaConn) nextStream(now time.Time) *RTPStream {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !m.legSent {
+		return nil
+	}
+	elapsed := max(now.Sub(m.legAt), 20*time.Millisecond)
+	s := m.leg
+	s.Seq++
+	s.Timestamp += uint32(elapsed / (time.Second / 8000))
+	return &s
 }
 
 func newMediaConn(addr netip.Addr) (*mediaConn, error) {
@@ -226,6 +259,10 @@ func (m *mediaConn) startAudio(a sdp.AudioStream, caller bool, heard func(Tone))
 					wg.Wait()
 					return
 				}
+				m.mu.Lock()
+				m.legSent, m.legAt = true, time.Now()
+				m.leg = RTPStream{SSRC: pkt.SSRC, Seq: pkt.SequenceNumber, Timestamp: pkt.Timestamp}
+				m.mu.Unlock()
 			}
 			pkt.Marker = false
 			pkt.SequenceNumber++

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/md5"
 	"encoding/hex"
+	"log/slog"
 	"net"
 	"regexp"
 	"sync"
@@ -106,4 +107,16 @@ func TestRegisterDigestAndRefresh(t *testing.T) {
 	var se *sip.StatusError
 	require.ErrorAs(t, err, &se)
 	require.Equal(t, 403, se.Code)
+}
+
+// sipgo's package-global logger keeps only errors once an endpoint exists
+// (its warnings are noise in a fax application's log); the endpoint's own
+// logging is Config.Logger, untouched.
+func TestSipgoWarningsQuiet(t *testing.T) {
+	e, err := sip.NewEndpoint(sip.Config{})
+	require.NoError(t, err)
+	defer e.Close()
+	ctx := context.Background()
+	require.False(t, siplib.DefaultLogger().Enabled(ctx, slog.LevelWarn))
+	require.Equal(t, slog.Default().Enabled(ctx, slog.LevelError), siplib.DefaultLogger().Enabled(ctx, slog.LevelError))
 }

@@ -30,18 +30,14 @@ type benchPage struct {
 	page *Bitmap
 }
 
-// benchPages returns the generated dense page and, when the shared data is
-// present, the eight CCITT documents (a nil page means skip with peertest).
+// benchPages returns the generated dense page, the realistic corpus
+// (corpus_test.go) and, when the repository's test data is present, the
+// eight CCITT documents (a nil page means skip with peertest).
 func benchPages(b testing.TB) []benchPage {
-	pages := []benchPage{
-		{"dense", genPage(pageGrid, 1728, 2376, 1)},
-		{"blank", NewBitmap(1728, 2376)},
-		{"nearblank", nearBlankPage()},
-		{"photo", photoPage()},
-	}
+	pages := append([]benchPage{{"dense", genPage(pageGrid, 1728, 2376, 1)}}, corpusPages()...)
 	_, file, _, _ := runtime.Caller(0)
-	shared := filepath.Join(filepath.Dir(filepath.Dir(filepath.Dir(file))), "shared", "testdata", "ccitt")
-	if _, err := os.Stat(shared); err != nil {
+	ccitt := filepath.Join(filepath.Dir(filepath.Dir(file)), "testdata", "ccitt")
+	if _, err := os.Stat(ccitt); err != nil {
 		return append(pages, benchPage{"itu", nil})
 	}
 	for _, d := range loadITU(b) {

@@ -1,5 +1,6 @@
 // Package t4 implements the bilevel image codings of Group 3 and Group 4
-// facsimile and the packed page type they work on.
+// facsimile, the packed page type they work on, and the page geometry of
+// T.4 clause 2 that the rest of faxkit shares.
 //
 // # Codings
 //
@@ -17,6 +18,15 @@
 // as on the fax line, in T.30 image data and in TIFF FillOrder 2), EOLs
 // aligned to end on an octet boundary (TIFF T4Options bit 2) and pages
 // without RTC/EOFB (TIFF strips) are supported in both directions.
+//
+// # Page geometry
+//
+// Resolution (T.4 clause 2.3: standard, fine, superfine, R16, 300, 400, 600
+// and 1200 pels per 25.4 mm), LineWidth (clause 2.2: the A4, B4 and A3 scan
+// lines, whose length in pels LineWidth.Pels gives at each resolution) and
+// Paper (A4, Letter, Legal, B4, A3 and continuous lengths) are defined here
+// once, with their figures in fixed tables. t30 codes them in DIS/DCS bits,
+// tiff stores and converts pages by them; both name them by type aliases.
 //
 // # Usage
 //

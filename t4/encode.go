@@ -1,6 +1,7 @@
 package t4
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -157,9 +158,18 @@ type Encoder struct {
 	rowMax int    // octets one row can take at most
 	cur    []int32
 	ref    []int32
+	zero   []byte // width/8 zero octets, to compare rows with
 	row    int
+	kpos   int // MR: rows since the last 1-D row (row % K, without dividing)
 	err    error
 	closed bool
+	// A white row under a white reference (or any white row in MH) is
+	// always coded the same way: its whole coding, EOL and tag included,
+	// precomputed (white1: a 1-D row, white2: a 2-D or MMR row). whiteN is
+	// 0 when rows cannot take the shortcut (AlignEOL, NoEOL, a width over
+	// one combined white code).
+	white1, white2   uint32
+	white1N, white2N uint
 }
 
 func checkEncodeOptions(width int, opts *EncodeOptions) (EncodeOptions, error) {
@@ -208,6 +218,7 @@ func NewEncoder(w io.Writer, width int, opts *EncodeOptions) (*Encoder, error) {
 
 func (e *Encoder) alloc() {
 	e.line = make([]byte, 8)
+	e.zero = make([]byte, e.width>>3)
 	e.cur = make([]int32, e.width+8)
 	e.ref = make([]int32, 0, e.width+8)
 	// A run costs at most 25 bits, plus 3 for horizontal mode per pair.
@@ -216,6 +227,24 @@ func (e *Encoder) alloc() {
 		e.bw.buf = make([]byte, flushThreshold+e.rowMax+64)
 	}
 	e.resetRef()
+	e.white1N, e.white2N = 0, 0
+	if !e.opt.AlignEOL && !e.opt.NoEOL && e.width <= maxCombinedRun {
+		c := whiteRun[e.width]
+		code, l := c>>5, uint(c&31)
+		switch e.opt.Compression {
+		case MMR:
+			e.white2, e.white2N = 1, 1 // V0
+		case MR:
+			if 13+l <= 32 {
+				e.white1, e.white1N = (2|1)<<l|code, 13+l // EOL, tag 1, the white run
+				e.white2, e.white2N = 2<<1|1, 14          // EOL, tag 0, V0
+			}
+		default:
+			if 12+l <= 32 {
+				e.white1, e.white1N = 1<<l|code, 12+l // EOL, the white run
+			}
+		}
+	}
 }
 
 func (e *Encoder) resetRef() {
@@ -229,7 +258,7 @@ func (e *Encoder) Reset(w io.Writer) {
 	e.bw.o = 0
 	e.bw.acc, e.bw.n = 0, 0
 	e.start = 0
-	e.row = 0
+	e.row, e.kpos = 0, 0
 	e.err = nil
 	e.closed = false
 	e.resetRef()
@@ -263,8 +292,11 @@ func (e *Encoder) WriteRow(row []byte) error {
 	if len(row) < (e.width+7)/8 {
 		return fmt.Errorf("%w: row of %d bytes for width %d", ErrWidth, len(row), e.width)
 	}
+	white := e.whiteRow(row)
+	if white && e.putWhite() {
+		return e.rowDone()
+	}
 	e.bw.grow(e.rowMax)
-	white := whiteRow(row, e.width)
 	if white {
 		// No transitions to look for: the changing element list is the
 		// sentinels alone.
@@ -287,7 +319,7 @@ func (e *Encoder) WriteRow(row []byte) error {
 		tag := -1
 		twoD := false
 		if e.opt.Compression == MR {
-			twoD = e.row%e.opt.K != 0
+			twoD = e.kpos != 0
 			tag = 1
 			if twoD {
 				tag = 0
@@ -315,11 +347,46 @@ func (e *Encoder) WriteRow(row []byte) error {
 		}
 	}
 	e.cur, e.ref = e.ref, e.cur
+	return e.rowDone()
+}
+
+// rowDone counts a row coded and flushes when enough output is buffered.
+func (e *Encoder) rowDone() error {
 	e.row++
+	if e.kpos++; e.kpos == e.opt.K {
+		e.kpos = 0
+	}
 	if e.w != nil && e.bw.o >= flushThreshold {
 		return e.write()
 	}
 	return nil
+}
+
+// putWhite codes a white row by its precomputed coding when it can (see
+// Encoder.white1): in MH always, in MR and MMR under a white reference
+// row, which stays the reference. It reports whether it did.
+func (e *Encoder) putWhite() bool {
+	v, l := e.white1, e.white1N
+	if e.opt.Compression != MH {
+		if e.ref[0] < int32(e.width) {
+			return false
+		}
+		if e.opt.Compression == MMR || e.kpos != 0 {
+			v, l = e.white2, e.white2N
+		}
+	}
+	if l == 0 {
+		return false
+	}
+	w := &e.bw
+	if len(w.buf)-w.o < 16+e.opt.MinRowBits/8 {
+		w.grow(e.rowMax)
+	}
+	w.put(v, l)
+	if fill := e.opt.MinRowBits - int(l); fill > 0 && e.opt.Compression != MMR {
+		w.zeros(fill)
+	}
+	return true
 }
 
 // write hands the complete octets in bw.out to w.
@@ -374,6 +441,21 @@ func (e *Encoder) Close() error {
 }
 
 // whiteRow reports whether the first width pixels of a packed row are all
+// white: by comparing its whole octets with a row of zeros (memequal, in
+// vector registers where the machine has them: twice as fast on a blank
+// page as the word loop below), then the last partial octet.
+func (e *Encoder) whiteRow(row []byte) bool {
+	n := e.width >> 3
+	if !bytes.Equal(row[:n], e.zero) {
+		return false
+	}
+	if r := e.width & 7; r != 0 {
+		return row[n]&(0xff<<uint(8-r)) == 0
+	}
+	return true
+}
+
+// whiteRow reports whether the first width pixels of a packed row are all
 // white, eight octets at a time.
 func whiteRow(row []byte, width int) bool {
 	n := width >> 3
@@ -383,6 +465,9 @@ func whiteRow(row []byte, width int) bool {
 	for ; i+32 <= n; i += 32 {
 		or |= binary.LittleEndian.Uint64(row[i:]) | binary.LittleEndian.Uint64(row[i+8:]) |
 			binary.LittleEndian.Uint64(row[i+16:]) | binary.LittleEndian.Uint64(row[i+24:])
+		if or != 0 {
+			return false // most rows with ink have some in their first octets
+		}
 	}
 	for ; i+8 <= n; i += 8 {
 		or |= binary.LittleEndian.Uint64(row[i:])
@@ -614,8 +699,14 @@ func (e *Encoder) AppendPage(dst []byte, b *Bitmap) ([]byte, error) {
 	e.bw.o = len(dst)
 	e.start = len(dst)
 	var err error
+	fast := e.white1N|e.white2N != 0
 	for y := 0; y < b.Height && err == nil; y++ {
-		err = e.WriteRow(b.Row(y))
+		row := b.Row(y)
+		if fast && e.whiteRow(row) && e.putWhite() {
+			err = e.rowDone()
+			continue
+		}
+		err = e.WriteRow(row)
 	}
 	if err == nil {
 		err = e.Close()

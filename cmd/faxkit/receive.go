@@ -29,6 +29,7 @@ exactly when the T.30 session succeeded. OUT.tif is written only if at
 least one page arrived; pages received before a failure are kept.
 
   -o FILE             output TIFF (required)
+
 ` + sipReceiveHelp + "\n" + callFlagsHelp + sipJSONHelp + `
 Examples:
   faxkit receive -sip-local 192.0.2.10:5060 -json -o fax.tif
@@ -63,6 +64,10 @@ func runReceive(ctx context.Context, e *env, args []string) error {
 	if err := s.noSIPFlags("-sip-local ADDR"); err != nil {
 		return err
 	}
+	audio, codec, err := f.checkMedia()
+	if err != nil {
+		return err
+	}
 	var raddr net.Addr
 	if f.remote != "" {
 		ua, err := udpAddr("-remote", f.remote)
@@ -73,6 +78,9 @@ func runReceive(ctx context.Context, e *env, args []string) error {
 	}
 	if _, err := udpAddr("-local", f.local); err != nil {
 		return err
+	}
+	if audio {
+		return runAudio(ctx, e, &f, codec, raddr, nil, *out)
 	}
 	opts, err := f.options(e.stderr, "received")
 	if err != nil {

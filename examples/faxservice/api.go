@@ -272,7 +272,14 @@ type Attempt struct {
 	Coding     string    `json:"coding,omitempty"`
 	ECM        bool      `json:"ecm"`
 	DurationMS int64     `json:"duration_ms"`
-	recordDoc  string
+	// FirstPage, MaxBitRate and ECMDisabled are the retry ladder's plan
+	// for the attempt: the page it started from (a partial delivery is
+	// resent from the first page not confirmed), the bit rate cap after
+	// a training failure, ECM turned off after an ECM failure.
+	FirstPage   int  `json:"first_page"`
+	MaxBitRate  int  `json:"max_bit_rate,omitempty"`
+	ECMDisabled bool `json:"ecm_disabled,omitempty"`
+	recordDoc   string
 }
 
 var e164 = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
@@ -284,6 +291,9 @@ func (s *Service) peerFor(num string) string {
 		if strings.HasPrefix(num, p) && len(p) > best {
 			best, peer = len(p), a
 		}
+	}
+	if peer == "" && s.cfg.SIP != nil && s.cfg.SIP.Trunk != "" {
+		return peerSIPTrunk
 	}
 	return peer
 }
@@ -518,7 +528,7 @@ func (s *Service) status(ctx context.Context, id string) (FaxStatus, error) {
 }
 
 func (s *Service) attempts(ctx context.Context, id string) ([]Attempt, error) {
-	rows, err := s.db.query(ctx, `SELECT n, started, finished, result, code, pages, bit_rate, coding, ecm, duration_ms, record_doc FROM attempts WHERE fax_id = ? ORDER BY n`, id)
+	rows, err := s.db.query(ctx, `SELECT n, started, finished, result, code, pages, bit_rate, coding, ecm, duration_ms, record_doc, first_page, max_rate, ecm_off FROM attempts WHERE fax_id = ? ORDER BY n`, id)
 	if err != nil {
 		return nil, err
 	}
@@ -527,11 +537,12 @@ func (s *Service) attempts(ctx context.Context, id string) ([]Attempt, error) {
 	for rows.Next() {
 		var a Attempt
 		var st, fin int64
-		var ecm int
-		if err := rows.Scan(&a.N, &st, &fin, &a.Result, &a.ResultCode, &a.Pages, &a.BitRate, &a.Coding, &ecm, &a.DurationMS, &a.recordDoc); err != nil {
+		var ecm, ecmOff int
+		if err := rows.Scan(&a.N, &st, &fin, &a.Result, &a.ResultCode, &a.Pages, &a.BitRate, &a.Coding, &ecm, &a.DurationMS, &a.recordDoc,
+			&a.FirstPage, &a.MaxBitRate, &ecmOff); err != nil {
 			return nil, err
 		}
-		a.Started, a.ECM = time.Unix(0, st).UTC(), ecm != 0
+		a.Started, a.ECM, a.ECMDisabled = time.Unix(0, st).UTC(), ecm != 0, ecmOff != 0
 		if fin != 0 {
 			a.Finished = time.Unix(0, fin).UTC()
 			a.ResultText = resultText(a.ResultCode, a.Result)
@@ -597,6 +608,9 @@ func (s *Service) getMetadata(w http.ResponseWriter, r *http.Request, who phi.Pr
 	}{Remote: m.Remote.Reveal(), DID: m.Labels["did"], Attempts: []att{}}
 	for _, a := range st.Attempts {
 		x := att{N: a.N}
+		if st.Direction == "inbound" {
+			x.RemoteIdent = m.RemoteIdent.Reveal() // sealed with the fax
+		}
 		if a.recordDoc != "" {
 			s.loadGrants(r.Context(), a.recordDoc)
 			if rm, err := s.guard.Metadata(r.Context(), who, src, a.recordDoc); err == nil {

@@ -17,7 +17,9 @@ import (
 	"time"
 
 	"github.com/faxkit/faxkit"
+	"github.com/faxkit/faxkit/internal/clock"
 	"github.com/faxkit/faxkit/phi"
+	"github.com/faxkit/faxkit/sip"
 	"github.com/faxkit/faxkit/t30"
 	"github.com/faxkit/faxkit/tiff"
 	"github.com/faxkit/faxkit/transport"
@@ -46,6 +48,7 @@ type Service struct {
 	hookClient *http.Client
 
 	wake  chan struct{} // nudges idle workers after an enqueue
+	sip   *sip.Endpoint // nil without Config.SIP
 	reads readMonitor   // bulk-read alerts
 	wg    sync.WaitGroup
 
@@ -90,7 +93,7 @@ func openService(ctx context.Context, cfg Config, logger *slog.Logger) (*Service
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 	// One clock for the store (creation and retention dates, purge), the
 	// audit log and the policy: tests move it forward through skew.
-	clk := phi.ClockFunc(s.now)
+	clk := serviceClock{s}
 	kek, err := phi.OpenOrCreateLocalKeyFile(cfg.KEKFile)
 	if err != nil {
 		return nil, err
@@ -117,7 +120,7 @@ func openService(ctx context.Context, cfg Config, logger *slog.Logger) (*Service
 		return nil, err
 	}
 	pol := phi.NewPolicy(alog, clk)
-	s.db, s.policy, s.guard, s.store, s.keys, s.log = db, pol, &phi.Guard{Store: store, Policy: pol}, store, kek, alog
+	s.db, s.policy, s.guard, s.store, s.keys, s.log = db, pol, phi.NewGuard(store, pol), store, kek, alog
 	s.fax = faxkit.Options{Logger: logger, Timeout: time.Duration(cfg.CallTimeout)}
 	s.fax.Fax.LocalIdent = cfg.StationID
 	if cfg.Unpaced {
@@ -127,6 +130,13 @@ func openService(ctx context.Context, cfg Config, logger *slog.Logger) (*Service
 }
 
 func (s *Service) now() time.Time { return time.Now().Add(time.Duration(s.skew.Load())) }
+
+// serviceClock is the service's time (the system clock plus the tests'
+// skew) as the clock.Clock phi reads.
+type serviceClock struct{ s *Service }
+
+func (c serviceClock) Now() time.Time                       { return c.s.now() }
+func (c serviceClock) NewTimer(d time.Duration) clock.Timer { return clock.Real().NewTimer(d) }
 
 // safeName keeps an instance name usable as a directory name.
 func safeName(s string) string {
@@ -188,8 +198,7 @@ const ownerPerms = phi.PermReadMetadata | phi.PermReadContent | phi.PermDelete
 // commitDoc commits a document written through the guard, grants and
 // persists the creator's access, and audits the outcome.
 func (s *Service) commitDoc(ctx context.Context, who phi.Principal, src string, dw *phi.DocumentWriter) (phi.DocInfo, error) {
-	info, err := dw.Commit()
-	s.guard.Committed(ctx, who, src, info, err)
+	info, err := dw.Commit() // the guard grants the creator and audits
 	if err != nil {
 		return info, err
 	}
@@ -228,6 +237,21 @@ func (s *Service) nudge() {
 // ends. It returns the listeners' addresses, in cfg.Inbound's order.
 func (s *Service) Start(ctx context.Context) ([]net.Addr, error) {
 	var addrs []net.Addr
+	if err := s.openSIP(); err != nil {
+		return nil, err
+	}
+	if s.sip != nil {
+		s.wg.Add(2)
+		go func() {
+			defer s.wg.Done()
+			<-ctx.Done()
+			s.sip.Close()
+		}()
+		go func() {
+			defer s.wg.Done()
+			s.acceptSIP(ctx)
+		}()
+	}
 	for _, in := range s.cfg.Inbound {
 		l, err := transport.Listen("udp", in.Addr, &transport.ListenConfig{QueueLen: 1024})
 		if err != nil {
@@ -294,6 +318,7 @@ type claim struct {
 	attempt int
 	owner   string
 	peer    string
+	plan    attemptPlan // set by runJob
 }
 
 func (s *Service) claimJob(ctx context.Context) (claim, bool, error) {
@@ -364,11 +389,10 @@ var errLeaseLost = errors.New("lease lost")
 
 func (s *Service) runJob(ctx context.Context, c claim) {
 	// Recovery: what did the previous attempt achieve?
-	var pages, status string
-	var nPages, prevPages, prevFinished int64
-	err := s.db.queryRow(ctx, `SELECT f.status, f.pages, COALESCE(a.pages, 0), COALESCE(a.finished, 1) FROM faxes f
-		LEFT JOIN attempts a ON a.fax_id = f.id AND a.n = ? WHERE f.id = ?`, c.attempt-1, c.fax).Scan(&status, &nPages, &prevPages, &prevFinished)
-	_ = pages
+	var status string
+	var nPages, sentPages, prevFinished int64
+	err := s.db.queryRow(ctx, `SELECT f.status, f.pages, f.pages_sent, COALESCE(a.finished, 1) FROM faxes f
+		LEFT JOIN attempts a ON a.fax_id = f.id AND a.n = ? WHERE f.id = ?`, c.attempt-1, c.fax).Scan(&status, &nPages, &sentPages, &prevFinished)
 	if err != nil {
 		s.logger.Error("queue: job without fax", "err", err)
 		return
@@ -380,13 +404,13 @@ func (s *Service) runJob(ctx context.Context, c claim) {
 		})
 		return
 	}
-	if prevFinished == 0 && prevPages >= nPages && nPages > 0 {
+	if prevFinished == 0 && sentPages >= nPages && nPages > 0 {
 		// The instance died after the receiver confirmed the last page.
 		s.fenced(ctx, c, func(tx *Tx) error {
 			tx.exec(ctx, `UPDATE attempts SET finished = ?, result = 'ok', code = ? WHERE fax_id = ? AND n = ?`, s.now().UnixNano(), int(t30.ResultOK), c.fax, c.attempt-1)
 			tx.exec(ctx, `UPDATE jobs SET state = 'done' WHERE fax_id = ?`, c.fax)
-			tx.exec(ctx, `UPDATE faxes SET status = ?, result = 'ok', pages_sent = ?, finished = ?, updated = ? WHERE id = ?`,
-				statusDelivered, prevPages, s.now().UnixNano(), s.now().UnixNano(), c.fax)
+			tx.exec(ctx, `UPDATE faxes SET status = ?, result = 'ok', finished = ?, updated = ? WHERE id = ?`,
+				statusDelivered, s.now().UnixNano(), s.now().UnixNano(), c.fax)
 			return s.addEvent(ctx, tx, c.fax, "fax.delivered")
 		})
 		s.audit(ctx, phi.Event{Principal: c.owner, Action: phi.ActionSend, Document: c.fax, Source: "queue:" + s.cfg.Instance,
@@ -397,9 +421,16 @@ func (s *Service) runJob(ctx context.Context, c claim) {
 		s.db.exec(ctx, `UPDATE attempts SET finished = ?, result = ?, code = ? WHERE fax_id = ? AND n = ?`,
 			s.now().UnixNano(), resultInterrupted, int(t30.ResultInProgress), c.fax, c.attempt-1)
 	}
+	plan := s.planFor(ctx, c.fax, c.attempt)
+	c.plan = plan
 	start := s.now()
 	err = s.fenced(ctx, c, func(tx *Tx) error {
-		if _, err := tx.exec(ctx, `INSERT INTO attempts (fax_id, n, instance, started) VALUES (?, ?, ?, ?)`, c.fax, c.attempt, s.cfg.Instance, start.UnixNano()); err != nil {
+		ecmOff := 0
+		if plan.ECMOff {
+			ecmOff = 1
+		}
+		if _, err := tx.exec(ctx, `INSERT INTO attempts (fax_id, n, instance, started, first_page, max_rate, ecm_off) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			c.fax, c.attempt, s.cfg.Instance, start.UnixNano(), plan.FirstPage, plan.MaxRate, ecmOff); err != nil {
 			return err
 		}
 		if _, err := tx.exec(ctx, `UPDATE faxes SET status = ?, attempts = ?, updated = ? WHERE id = ?`, statusSending, c.attempt, start.UnixNano(), c.fax); err != nil {
@@ -418,16 +449,21 @@ func (s *Service) runJob(ctx context.Context, c claim) {
 		defer close(hbDone)
 		s.heartbeat(callCtx, c, cancel)
 	}()
+	// Each page the receiver confirms is written as it happens: the
+	// attempt's count, and the fax's leading run over all attempts.
 	confirmed := make(chan int, 64)
 	progDone := make(chan struct{})
 	go func() {
 		defer close(progDone)
+		var nums []int
 		for n := range confirmed {
-			s.db.exec(context.WithoutCancel(ctx), `UPDATE attempts SET pages = ? WHERE fax_id = ? AND n = ?`, n, c.fax, c.attempt)
-			s.db.exec(context.WithoutCancel(ctx), `UPDATE faxes SET pages_sent = ? WHERE id = ?`, n, c.fax)
+			nums = append(nums, n)
+			through := plan.FirstPage - 1 + leadingRun(nums)
+			s.db.exec(context.WithoutCancel(ctx), `UPDATE attempts SET pages = ? WHERE fax_id = ? AND n = ?`, len(nums), c.fax, c.attempt)
+			s.db.exec(context.WithoutCancel(ctx), `UPDATE faxes SET pages_sent = ? WHERE id = ? AND pages_sent < ?`, through, c.fax, through)
 		}
 	}()
-	rep, sendErr := s.sendFax(callCtx, c, confirmed)
+	rep, sendErr := s.sendFax(callCtx, c, plan, confirmed)
 	close(confirmed)
 	<-progDone
 	cancel()
@@ -467,7 +503,7 @@ func (s *Service) heartbeat(ctx context.Context, c claim, cancel func()) {
 
 // sendFax opens the sealed document (as its owner: the read is guarded and
 // audited) and calls the peer.
-func (s *Service) sendFax(ctx context.Context, c claim, confirmed chan<- int) (faxkit.Report, error) {
+func (s *Service) sendFax(ctx context.Context, c claim, plan attemptPlan, confirmed chan<- int) (faxkit.Report, error) {
 	s.loadGrants(ctx, c.fax)
 	who := phi.Principal{ID: c.owner, Roles: []phi.Role{phi.RoleSender}}
 	rd, err := s.guard.Open(ctx, who, "queue:"+s.cfg.Instance, c.fax)
@@ -488,6 +524,35 @@ func (s *Service) sendFax(ctx context.Context, c claim, confirmed chan<- int) (f
 	if err != nil {
 		return faxkit.Report{}, err
 	}
+	if skip := plan.FirstPage - 1; skip > 0 && skip < doc.NumPages() {
+		doc = fromPage{Document: doc, skip: skip}
+	}
+	opts := s.fax
+	// The retry ladder's plan (retry.go).
+	if plan.MaxRate > 0 {
+		opts.Fax.MaxBitRate = plan.MaxRate
+	}
+	opts.Fax.DisableECM = plan.ECMOff
+	opts.OnEvent = func(e faxkit.Event) {
+		if e.Record.Kind == t30.RecordPageSent {
+			// Handed to the progress writer (the page's number in this
+			// attempt); the channel has room for 64 pages so the call
+			// never waits on the database.
+			select {
+			case confirmed <- e.Record.Page:
+			default:
+			}
+		}
+	}
+	if c.peer == peerSIPTrunk {
+		// The number is in the sealed metadata only (read as the owner,
+		// audited).
+		m, err := s.guard.Metadata(ctx, who, "queue:"+s.cfg.Instance, c.fax)
+		if err != nil {
+			return faxkit.Report{}, err
+		}
+		return s.sendSIP(ctx, m.Remote.Reveal(), doc, opts)
+	}
 	peer, err := net.ResolveUDPAddr("udp", c.peer)
 	if err != nil {
 		return faxkit.Report{}, err
@@ -500,31 +565,6 @@ func (s *Service) sendFax(ctx context.Context, c claim, confirmed chan<- int) (f
 		return faxkit.Report{}, err
 	}
 	defer conn.Close()
-	opts := s.fax
-	// Retry ladder: a training failure is retried at a lower rate, an
-	// ECM failure without ECM.
-	if c.attempt > 1 {
-		var prev string
-		s.db.queryRow(ctx, `SELECT result FROM attempts WHERE fax_id = ? AND n = ?`, c.fax, c.attempt-1).Scan(&prev)
-		switch prev {
-		case "training-failed":
-			opts.Fax.MaxBitRate = 9600
-		case "ecm-failure":
-			opts.Fax.DisableECM = true
-		}
-	}
-	pages := 0
-	opts.OnEvent = func(e faxkit.Event) {
-		if e.Record.Kind == t30.RecordPageSent {
-			// Handed to the progress writer; the channel has room for
-			// 64 pages so the call never waits on the database.
-			pages++
-			select {
-			case confirmed <- pages:
-			default:
-			}
-		}
-	}
 	return faxkit.Send(ctx, conn, peer, doc, &opts)
 }
 
@@ -615,8 +655,13 @@ func (s *Service) finishAttempt(ctx context.Context, c claim, rep faxkit.Report,
 		if status == statusQueued {
 			fin = 0
 		}
-		if _, err := tx.exec(ctx, `UPDATE faxes SET status = ?, result = ?, pages_sent = ?, updated = ?, finished = ? WHERE id = ?`,
-			status, result, rep.Pages, now.UnixNano(), fin, c.fax); err != nil {
+		var nums []int
+		for _, p := range rep.PageStats {
+			nums = append(nums, p.Number)
+		}
+		through := c.plan.FirstPage - 1 + leadingRun(nums)
+		if _, err := tx.exec(ctx, `UPDATE faxes SET status = ?, result = ?, pages_sent = CASE WHEN pages_sent > ? THEN pages_sent ELSE ? END, updated = ?, finished = ? WHERE id = ?`,
+			status, result, through, through, now.UnixNano(), fin, c.fax); err != nil {
 			return err
 		}
 		return s.addEvent(ctx, tx, c.fax, event)
@@ -662,13 +707,22 @@ func outcome(err error) phi.Outcome {
 // and routes the fax to the DID's route (or the default route).
 func (s *Service) receive(ctx context.Context, c *transport.Conn, did string) {
 	defer c.Close()
-	src := "t38-inbound"
-	dw, err := s.guard.Create(ctx, gateway, src, phi.Metadata{Direction: phi.Inbound, ContentType: "image/tiff", Labels: map[string]string{"did": did}})
+	s.receiveCall(ctx, did, "t38-inbound", phi.Metadata{}, func(sink faxkit.PageSink) (faxkit.Report, error) {
+		return faxkit.Receive(ctx, c, c.RemoteAddr(), sink, &s.fax)
+	})
+}
+
+// receiveCall receives one fax for did (run runs the call into the sink),
+// seals it as it arrives, and routes it. meta may carry the caller's
+// number when call control knows it.
+func (s *Service) receiveCall(ctx context.Context, did, src string, meta phi.Metadata, run func(faxkit.PageSink) (faxkit.Report, error)) {
+	meta.Direction, meta.ContentType, meta.Labels = phi.Inbound, "image/tiff", map[string]string{"did": did}
+	dw, err := s.guard.Create(ctx, gateway, src, meta)
 	if err != nil {
 		s.logger.Error("inbound: cannot create document", "err", err)
 		return
 	}
-	rep, err := faxkit.Receive(ctx, c, c.RemoteAddr(), phi.NewTIFFWriter(dw, nil), &s.fax)
+	rep, err := run(phi.NewTIFFWriter(dw, nil))
 	s.audit(ctx, phi.Event{Principal: gateway.ID, Action: phi.ActionReceive, Source: src,
 		Outcome: outcome(err), Detail: fmt.Sprintf("t30 result %s, %d pages", rep.Result, rep.Pages)})
 	callsTotal.WithLabelValues("inbound", rep.Result.String()).Inc()
@@ -677,6 +731,9 @@ func (s *Service) receive(ctx context.Context, c *transport.Conn, did string) {
 		dw.Abort()
 		return
 	}
+	// The sender's ident, learned during the call, is sealed with the
+	// fax itself.
+	dw.UpdateMetadata(func(m *phi.Metadata) { m.RemoteIdent = rep.RemoteIdent })
 	// Pages received before a failure are kept: a partial fax is still
 	// patient data that someone must see.
 	info, err := s.commitDoc(ctx, gateway, src, dw)
@@ -694,10 +751,7 @@ func (s *Service) receive(ctx context.Context, c *transport.Conn, did string) {
 			s.logger.Error("inbound: routing grant failed", "err", err)
 		}
 	}
-	recDoc := ""
-	if rep.RemoteIdent.Reveal() != "" {
-		recDoc = s.sealCallRecord(ctx, info.ID, rep, targets...)
-	}
+	recDoc := "" // the ident is in the document's own metadata
 	status := statusReceived
 	if !rep.OK {
 		status = statusPartial

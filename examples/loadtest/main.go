@@ -21,7 +21,9 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
+	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -131,6 +133,67 @@ func (p *pacing) quantile(q float64) string {
 	return "?"
 }
 
+// timerProbe measures how late a bare timer wakes on this machine while
+// the calls run: one goroutine sleeping 20 ms at a time, doing nothing
+// else. Its lateness is the floor under any pacing figure (what the
+// operating system's scheduler and other processes cost), so the gap
+// between it and the calls' pacing is what the calls themselves cost.
+type timerProbe struct {
+	mu    sync.Mutex
+	lates []time.Duration
+}
+
+func (p *timerProbe) run(ctx context.Context) {
+	const period = 20 * time.Millisecond
+	t := time.NewTimer(period)
+	defer t.Stop()
+	due := time.Now().Add(period)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			now := time.Now() // the goroutine's wakeup, not the timer's
+			p.mu.Lock()
+			p.lates = append(p.lates, max(now.Sub(due), 0))
+			p.mu.Unlock()
+			due = due.Add(period)
+			if d := time.Until(due); d > 0 {
+				t.Reset(d)
+			} else {
+				due = time.Now().Add(period)
+				t.Reset(period)
+			}
+		}
+	}
+}
+
+func (p *timerProbe) String() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.lates) == 0 {
+		return "n/a"
+	}
+	l := slices.Clone(p.lates)
+	slices.Sort(l)
+	q := func(f float64) time.Duration {
+		return l[min(len(l)-1, int(f*float64(len(l))))].Round(100 * time.Microsecond)
+	}
+	return fmt.Sprintf("%d wakeups: p50 %v, p99 %v, p99.9 %v, max %v", len(l), q(0.5), q(0.99), q(0.999), l[len(l)-1].Round(time.Millisecond))
+}
+
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "n/a"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "n/a"
+	}
+	return strings.Join(f[:3], " ")
+}
+
 func run(calls, npages int, pace, ecm, batch bool, ramp time.Duration) error {
 	letter, err := syntheticLetter(npages)
 	if err != nil {
@@ -150,6 +213,9 @@ func run(calls, npages int, pace, ecm, batch bool, ramp time.Duration) error {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	fmt.Printf("load average at start: %s\n", loadAverage())
+	var probe timerProbe
+	go probe.run(ctx)
 	var (
 		wg                 sync.WaitGroup
 		okRx, okTx, intact atomic.Int64
@@ -258,6 +324,8 @@ func run(calls, npages int, pace, ecm, batch bool, ramp time.Duration) error {
 		fmt.Printf("pacing lateness (%s, %d packets): mean %v, p50 %s, p99 %s, p99.9 %s, max %v\n", p.name, p.p.n,
 			(p.p.total / time.Duration(p.p.n)).Round(time.Microsecond), p.p.quantile(0.5), p.p.quantile(0.99), p.p.quantile(0.999), p.p.max.Round(time.Millisecond))
 	}
+	fmt.Printf("timer probe (a bare 20 ms sleeper in the same process): %v\n", &probe)
+	fmt.Printf("load average at end: %s\n", loadAverage())
 	ls := l.Stats()
 	fmt.Printf("listener: %+v\n", ls)
 	if intact.Load() != int64(calls) {

@@ -88,6 +88,15 @@ type Config struct {
 	// when one it awaits does not come.
 	SessionExpires, MinSE int
 	Refresher             string
+	// Audio, "pcmu" or "pcma", runs the peer in audio mode: libspandsp's
+	// audio fax engine (fax_state_t) on G.711 RTP in 20 ms packets, in real
+	// time (Speedup must stay 0 or 1), from the moment the call is up;
+	// every T.38 offer is refused with 488.
+	Audio string
+	NoECM bool // T.30 without error correction
+	// TCP makes the peer listen for SIP on TCP (at SIP's port) instead of
+	// UDP; Call.URI then says ;transport=tcp.
+	TCP bool
 	// ByeFirst and ByeWait choose who hangs up after phase E; by default
 	// the UAC sends BYE at once and the UAS waits up to 3 s for it.
 	ByeFirst, ByeWait bool
@@ -205,6 +214,16 @@ func (c *Config) args() []string {
 	if c.RefreshAfter != 0 {
 		add("-refresh-after", strconv.Itoa(c.RefreshAfter))
 	}
+	if c.TCP {
+		add("-transport", "tcp")
+	}
+	if c.Audio != "" {
+		add("-media", "audio")
+		add("-codec", c.Audio)
+	}
+	if c.NoECM {
+		a = append(a, "-no-ecm")
+	}
 	if c.SessionExpires != 0 {
 		add("-session-expires", strconv.Itoa(c.SessionExpires))
 	}
@@ -299,10 +318,21 @@ func FreeUDP(t testing.TB) string {
 	return c.LocalAddr().String()
 }
 
+func freeTCP(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
 // Call is a running sipfaxpeer.
 type Call struct {
 	// SIP is the peer's SIP address, 127.0.0.1:PORT.
 	SIP    string
+	tcp    bool
 	cmd    *exec.Cmd
 	stdout bytes.Buffer
 	stderr lockedBuffer
@@ -311,7 +341,12 @@ type Call struct {
 }
 
 // URI returns a SIP URI that reaches the peer directly, with user user.
-func (c *Call) URI(user string) string { return "sip:" + user + "@" + c.SIP }
+func (c *Call) URI(user string) string {
+	if c.tcp {
+		return "sip:" + user + "@" + c.SIP + ";transport=tcp"
+	}
+	return "sip:" + user + "@" + c.SIP
+}
 
 // readyTimeout bounds how long a peer may take to bind (and register).
 const readyTimeout = 10 * time.Second
@@ -336,12 +371,15 @@ func start(ctx context.Context, t testing.TB, cfg Config, waitReady bool) *Call 
 	exe := Peer(t)
 	if cfg.SIP == "" {
 		cfg.SIP = FreeUDP(t)
+		if cfg.TCP {
+			cfg.SIP = freeTCP(t)
+		}
 	}
 	if cfg.Role == "" {
 		cfg.Role = UAC
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	call := &Call{SIP: cfg.SIP, done: make(chan struct{})}
+	call := &Call{SIP: cfg.SIP, tcp: cfg.TCP, done: make(chan struct{})}
 	call.cmd = exec.CommandContext(ctx, exe, cfg.args()...)
 	call.cmd.Stdout = &call.stdout
 	call.cmd.WaitDelay = 2 * time.Second

@@ -187,6 +187,10 @@ func (c *Core) SendFrames(s t30.Speed, frames [][]byte) error {
 	fs := make([][]byte, len(frames))
 	for i, f := range frames {
 		fs[i] = append([]byte(nil), f...)
+		if s == t30.SpeedNone && len(f) > 2 && t30.FCF(f[2]&0xfe) == t30.FCFCTC {
+			// After CTC the image modem trains long again (T.30 Annex A).
+			c.v17TCF = t30.SpeedNone
+		}
 	}
 	return c.push(job{kind: jobFrames, speed: s, frames: fs})
 }

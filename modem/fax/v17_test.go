@@ -136,3 +136,50 @@ func TestV17Spandsp(t *testing.T) {
 		})
 	}
 }
+
+// TestV17TrainingLength: TCF and the first ECM burst after CTC have V.17's
+// long training; a burst after TCF at the same speed the short one (about
+// 1.3 s shorter).
+func TestV17TrainingLength(t *testing.T) {
+	s := t30.V17_14400
+	frames := [][]byte{{0xff, 0x03, 0x06, 0x00, 1, 2, 3}}
+	blocks := func(c *Core, send func() error) int {
+		require.NoError(t, send())
+		var rx, tx [BlockSize]int16
+		n := 0
+		for c.Busy() && n < 2000 {
+			c.Process(rx[:], tx[:])
+			c.Poll()
+			n++
+		}
+		return n
+	}
+	c := NewCore(nil)
+	first := blocks(c, func() error { return c.SendFrames(s, frames) })
+	blocks(c, func() error { return c.SendTCF(s, t30.TCFDuration) })
+	short := blocks(c, func() error { return c.SendFrames(s, frames) })
+	blocks(c, func() error { return c.SendFrames(t30.SpeedNone, [][]byte{{0xff, 0x13, 0x12, 0x00, 0x46}}) }) // CTC
+	afterCTC := blocks(c, func() error { return c.SendFrames(s, frames) })
+	t.Logf("blocks: before TCF %d, after TCF %d, after CTC %d", first, short, afterCTC)
+	// Long training: 256+2976+64+48 symbols at 2400 baud ≈ 1.39 s; short:
+	// 256+38+48 ≈ 0.14 s.
+	require.InDelta(t, first-short, 62, 3, "training after TCF not short")
+	require.Equal(t, first, afterCTC, "training after CTC not long")
+}
+
+// TestV17Fallback: on a line too noisy for 14 400 bit/s (both ends send
+// at -34 dBm0, white noise at -50 dBm0: 16 dB SNR, the noise below the
+// carrier-off threshold as on a real line), the TCF at V.17 14 400 fails, the receiver answers
+// FTT and the sender steps down the V.17 rates until a TCF passes; the
+// page then arrives (ECM) at the lower rate.
+func TestV17Fallback(t *testing.T) {
+	all := t30.ModemsV17 | t30.ModemsV29 | t30.ModemsV27ter
+	o := runCall(t, callSpec{ecm: true, modems: all, g711: true, law: g711.ULaw, noise: -50, level: -34})
+	t.Logf("tx %v rx %v; line time %v; rx modem %+v; tx session %+v", o.tx, o.rx, o.lineTime, o.rxCore, o.txSt)
+	require.Equal(t, t30.ResultOK, o.tx, fmt.Sprint(o.tx))
+	require.Equal(t, t30.ResultOK, o.rx, fmt.Sprint(o.rx))
+	checkPages(t, o)
+	require.Less(t, o.rxCore.LastSpeed.BitRate(), 14400, "no fallback")
+	require.GreaterOrEqual(t, o.txSt.FTTs, 1)
+	require.Equal(t, t30.V17, o.rxCore.LastSpeed.Modulation())
+}

@@ -57,16 +57,22 @@
 // is then differentially decoded and descrambled. The per-symbol nearest
 // point drives the equaliser (step 0.01), the second-order carrier loop
 // and a Mueller-Müller timing detector with a slow pull that keeps the
-// equaliser's energy on its centre tap. Segment 4 must decode as ones
-// (at most 10% zeros after the descrambler's 23 bits): the training is
+// equaliser's energy on its centre tap. Segment 4 must decode mostly as
+// ones (at most 30% zeros after the descrambler's 23 bits, where another
+// rate's signal gives about half; a poor line at the right rate trains,
+// so that T.30's TCF check decides and steps down): the training is
 // the same at every rate, so this is what makes a receiver set to the
 // wrong rate report TrainingFailed and deliver nothing. Segment 4's ones
 // are not delivered.
 //
 // A successful training leaves the equaliser, level and carrier frequency
-// for Restart(true), which expects the short training: the receiver
-// restores them, fits the new gain and phase on segment 1 through the
-// restored equaliser, and refines it on the 38 symbols of segment 2.
+// for the short training, which the receiver then expects (as T.30 pages
+// follow TCF; Restart(true) asks for it explicitly, Restart(false) or
+// Reset for a long one): it restores them, fits the new gain and phase on
+// segment 1 through the restored equaliser, and refines it on the 38
+// symbols of segment 2. Expecting the short training, it still takes a
+// long one: when segment 2 goes on past 38 symbols (16 more matching its
+// known continuation), it trains on the rest as usual.
 //
 // SignalQuality reports the signal-to-error ratio at the decision point
 // (about the line SNR over 0-4 kHz plus 2.2 dB when the receiver is

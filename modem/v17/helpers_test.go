@@ -2,6 +2,8 @@ package v17
 
 import (
 	"testing"
+
+	"github.com/faxkit/faxkit/modem/internal/modemtest"
 )
 
 // transmit returns faxkit's V.17 transmission of bits with a long
@@ -13,25 +15,12 @@ func transmit(t testing.TB, rate int, bits []byte) []int16 {
 
 func transmitCfg(t testing.TB, cfg TxConfig, bits []byte) []int16 {
 	t.Helper()
-	i := 0
-	cfg.GetBit = func() int {
-		if i >= len(bits) {
-			return EndOfData
-		}
-		i++
-		return int(bits[i-1])
-	}
+	cfg.GetBit = modemtest.Bits(bits, EndOfData)
 	tx, err := NewTx(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []int16
-	buf := make([]int16, 160)
-	for !tx.Done() {
-		n := tx.Modulate(buf)
-		out = append(out, buf[:n]...)
-	}
-	return append(out, make([]int16, 1600)...)
+	return modemtest.Transmit(tx)
 }
 
 // shortPrefix is the long-trained transmission that precedes a

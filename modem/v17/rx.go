@@ -648,11 +648,15 @@ func (r *Rx) data(zr complex128) {
 	}
 }
 
-// checkOnes ends segment 4: training succeeded only if it decoded as
-// ones. A signal at another V.17 rate trains the equaliser just as well
+// checkOnes ends segment 4: training succeeded only if it decoded
+// mostly as ones. A signal at another V.17 rate trains the equaliser just as well
 // (the training is the same at every rate) but decodes as noise here.
 func (r *Rx) checkOnes() {
-	if r.zeros*10 > r.nbits-23 {
+	// Noise that decodes as another rate's signal gives about half
+	// zeros; up to 30 % is this rate on a poor line, which trains, so
+	// that T.30 judges the TCF (and answers FTT, stepping down) rather
+	// than hearing nothing.
+	if r.zeros*10 > (r.nbits-23)*3 {
 		r.fail()
 		return
 	}

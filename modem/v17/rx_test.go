@@ -1,7 +1,6 @@
 package v17
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
@@ -9,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/faxkit/faxkit/modem/internal/ber"
+	"github.com/faxkit/faxkit/modem/internal/modemtest"
 	"github.com/faxkit/faxkit/modem/internal/qamref"
 )
 
@@ -58,11 +58,7 @@ func TestConstellations(t *testing.T) {
 }
 
 // run feeds audio to rx in 20 ms blocks.
-func run(rx *Rx, audio []int16) {
-	for i := 0; i < len(audio); i += 160 {
-		rx.Process(audio[i:min(i+160, len(audio))])
-	}
-}
+func run(rx *Rx, audio []int16) { modemtest.Feed(rx, audio) }
 
 func TestStatusAndQuality(t *testing.T) {
 	for _, off := range []float64{0, 7, -7} {
@@ -133,7 +129,7 @@ func TestShortTrain(t *testing.T) {
 // TestShortTrainToSpandsp: spandsp's receiver, which expects the short
 // training after a successful long one, receives faxkit's.
 func TestShortTrainToSpandsp(t *testing.T) {
-	for _, rate := range []int{14400, 7200} {
+	for _, rate := range []int{14400, 12000, 9600, 7200} {
 		bits := ber.Bits(ber.Preamble+20000, 6)
 		audio, _ := transmitShort(t, rate, bits)
 		audio = ber.Channel{Signal: -42, SNR: refSNR[rate] + 2, Codec: ber.ULaw, Seed: 6}.Apply(audio)
@@ -208,55 +204,16 @@ func TestNoAllocsPerBlock(t *testing.T) {
 	}
 }
 
-// FuzzRx feeds arbitrary audio (16-bit little-endian samples) to the
-// receiver: it must not panic, and after 200 ms of silence it must receive
-// a real transmission correctly. The receiver's state is fixed-size, so
-// memory is bounded whatever the input.
+// FuzzRx: arbitrary audio never makes the receiver panic, and it
+// receives a real transmission afterwards (modemtest.FuzzReceiver).
 func FuzzRx(f *testing.F) {
-	f.Add([]byte{})
-	f.Add(make([]byte, 3200))
-	tone := make([]byte, 3200)
-	for i := 0; i < len(tone); i += 2 {
-		binary.LittleEndian.PutUint16(tone[i:], uint16(int16(10000*math.Sin(float64(i)*math.Pi*1800/8000))))
-	}
-	f.Add(tone)
-	head := pcmBytes(transmit(f, 14400, ber.Bits(400, 2)))
-	f.Add(head[:len(head)/3])
-	bits := ber.Bits(ber.Preamble+2000, 4)
-	real := append(make([]int16, 1600), transmit(f, 14400, bits)...)
-	real = append(real, make([]int16, 800)...)
-	f.Fuzz(func(t *testing.T, data []byte) {
-		if len(data) > 1<<15 {
-			data = data[:1<<15]
-		}
-		var got []byte
-		rx, err := NewRx(RxConfig{PutBit: func(b int) { got = append(got, byte(b)) }})
-		if err != nil {
-			t.Fatal(err)
-		}
-		in := make([]int16, len(data)/2)
-		for i := range in {
-			in[i] = int16(binary.LittleEndian.Uint16(data[2*i:]))
-		}
-		for len(in) > 0 {
-			n := min(len(in), 1+int(data[0])%200)
-			rx.Process(in[:n])
-			in = in[n:]
-		}
-		got = got[:0]
-		run(rx, real)
-		if e, _ := ber.Compare(bits, got); e != 0 {
-			t.Fatalf("after arbitrary audio, %d bit errors in a clean transmission", e)
-		}
+	modemtest.FuzzReceiver(f, modemtest.Fuzz{
+		Tone: 1800, Split: 3,
+		Tx: func(bits []byte) []int16 { return transmit(f, 14400, bits) },
+		NewRx: func(put func(int)) (interface{ Process([]int16) }, error) {
+			return NewRx(RxConfig{PutBit: put})
+		},
 	})
-}
-
-func pcmBytes(a []int16) []byte {
-	b := make([]byte, 2*len(a))
-	for i, v := range a {
-		binary.LittleEndian.PutUint16(b[2*i:], uint16(v))
-	}
-	return b
 }
 
 // TestTEP receives transmissions that start with the talker echo

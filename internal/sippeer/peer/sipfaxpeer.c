@@ -32,6 +32,16 @@
  *                                         negotiates it, and hangs up when a
  *                                         refresh it awaits does not come)
  *     [-refresher local|remote]           who refreshes (default: nua decides)
+ *     [-media audio -codec pcmu|pcma]     audio mode: libspandsp's audio fax
+ *                                         engine (fax_state_t: V.21, V.27ter,
+ *                                         V.29, V.17, CNG/CED) on G.711 RTP in
+ *                                         20 ms packets, in real time, from the
+ *                                         moment the call is up; every T.38
+ *                                         offer is refused with 488 (-t38 is
+ *                                         taken as reject)
+ *     [-no-ecm]                           T.30 without error correction
+ *     [-transport udp|tcp]                SIP transport to listen on (a UAC's
+ *                                         -to names its own with ;transport=)
  *     [-bye first|wait]                   after phase E send BYE at once, or
  *                                         wait up to 3 s for the peer's
  *                                         (default: UAC first, UAS wait)
@@ -104,6 +114,7 @@ static struct {
     const char *to, *proxy, *reg, *user, *password, *ident;
     int reinvite_delay_ms, await_timeout_ms, refresh_after, answer_delay_ms;
     int session_expires, min_se, refresher;
+    int audio_mode, codec_pt, no_ecm; /* audio fax on G.711 (PT 0 or 8) */
     double speedup, timeout_s;
     int version, max_datagram, ec_depth;
     double loss;
@@ -141,6 +152,11 @@ static struct {
     double next_rtp;
     uint16_t rtp_seq;
     uint32_t rtp_ts, rtp_ssrc;
+
+    /* audio fax (fax_state_t) */
+    fax_state_t *fax;
+    int audio_running;
+    long audio_bad_pt;
 
     /* T.38 */
     int t38_running;
@@ -224,9 +240,9 @@ static void build_sdp(int t38)
            audio line stays, rejected with port 0. */
         int port = (t38 && g.t38_mode != T38_OFFER) ? 0 : g.rtp_port;
         w = snprintf(p, n,
-                     "m=audio %d RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\n"
+                     "m=audio %d RTP/AVP %d 101\r\na=rtpmap:%d %s/8000\r\na=rtpmap:101 telephone-event/8000\r\n"
                      "a=fmtp:101 0-15\r\na=ptime:20\r\n",
-                     port);
+                     port, g.codec_pt, g.codec_pt, g.codec_pt == 8 ? "PCMA" : "PCMU");
         p += w, n -= w;
     }
     if (t38) {
@@ -256,7 +272,8 @@ static void build_answer(const struct sdp_info *o, int accept_t38)
     for (i = 0; i < o->nm; i++) {
         if (i == o->audio_index) {
             int port = (accept_t38 && o->image_port > 0) || o->audio_port == 0 ? 0 : g.rtp_port;
-            w = snprintf(p, n, "m=audio %d RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=ptime:20\r\n", port);
+            w = snprintf(p, n, "m=audio %d RTP/AVP %d\r\na=rtpmap:%d %s/8000\r\na=ptime:20\r\n", port,
+                         g.codec_pt, g.codec_pt, g.codec_pt == 8 ? "PCMA" : "PCMU");
         } else if (i == o->image_index) {
             int v = o->t38_version < g.version ? o->t38_version : g.version;
             int port = accept_t38 && o->image_port > 0 ? g.udptl_port : 0;
@@ -558,12 +575,43 @@ static int bind_any(int *port)
     return s;
 }
 
+/* An RTP packet (RFC 3550 section 5.1) of the audio fax: G.711 of our
+   payload type into fax_rx. Packets are played as they arrive (loopback
+   keeps them in order). */
+static void audio_receive(const uint8_t *b, int len)
+{
+    int16_t pcm[1024];
+    int hdr, i, n;
+    if (len < 12 || (b[0] & 0xC0) != 0x80)
+        return;
+    if ((b[1] & 0x7F) != g.codec_pt) {
+        g.audio_bad_pt++; /* telephone-event, comfort noise: not fax */
+        return;
+    }
+    hdr = 12 + 4 * (b[0] & 0x0F);
+    if ((b[0] & 0x10) && len >= hdr + 4)
+        hdr += 4 + 4 * ((b[hdr + 2] << 8) | b[hdr + 3]);
+    n = len - hdr;
+    if ((b[0] & 0x20) && n > 0)
+        n -= b[len - 1];
+    if (n <= 0)
+        return;
+    if (n > (int) (sizeof(pcm) / sizeof(pcm[0])))
+        n = sizeof(pcm) / sizeof(pcm[0]);
+    for (i = 0; i < n; i++)
+        pcm[i] = g.codec_pt == 8 ? alaw_to_linear(b[hdr + i]) : ulaw_to_linear(b[hdr + i]);
+    fax_rx(g.fax, pcm, n);
+}
+
 static void drain_sockets(void)
 {
     uint8_t b[2048];
     ssize_t n;
-    while ((n = recv(g.rtp_sock, b, sizeof(b), MSG_DONTWAIT)) > 0)
+    while ((n = recv(g.rtp_sock, b, sizeof(b), MSG_DONTWAIT)) > 0) {
         g.rtp_received++;
+        if (g.audio_running)
+            audio_receive(b, (int) n);
+    }
     while ((n = recv(g.udptl_sock, b, sizeof(b), MSG_DONTWAIT)) > 0)
         udptl_receive(b, (int) n);
 }
@@ -590,7 +638,17 @@ static void send_rtp_silence(void)
     b[9] = (uint8_t) (g.rtp_ssrc >> 16);
     b[10] = (uint8_t) (g.rtp_ssrc >> 8);
     b[11] = (uint8_t) g.rtp_ssrc;
-    memset(b + 12, 0xFF, 160); /* mu-law silence */
+    b[1] = (uint8_t) g.codec_pt;
+    if (g.audio_running) {
+        int16_t amp[160];
+        int i, k = fax_tx(g.fax, amp, 160);
+        for (i = k; i < 160; i++)
+            amp[i] = 0;
+        for (i = 0; i < 160; i++)
+            b[12 + i] = g.codec_pt == 8 ? linear_to_alaw(amp[i]) : linear_to_ulaw(amp[i]);
+    } else {
+        memset(b + 12, g.codec_pt == 8 ? 0xD5 : 0xFF, 160); /* G.711 silence */
+    }
     g.rtp_seq++;
     g.rtp_ts += 160;
     if (sendto(g.rtp_sock, b, sizeof(b), 0, (struct sockaddr *) &g.rtp_remote, sizeof(g.rtp_remote)) >= 0)
@@ -666,6 +724,12 @@ static void on_call_up(void)
     logf_("call up");
     if (g.media == MEDIA_T38) {
         start_t38();
+        return;
+    }
+    if (g.audio_mode) {
+        /* A fax machine on a voice line: T.30 starts as the call is up. */
+        logf_("audio fax starts");
+        g.audio_running = 1;
         return;
     }
     if (g.t38_mode == T38_REQUEST)
@@ -984,7 +1048,7 @@ static void report(void)
 int main(int argc, char **argv)
 {
     const char *role = NULL, *mode = NULL, *file = NULL, *sip_addr = NULL, *t38 = "request", *bye = NULL;
-    const char *ec = "redundancy", *style = "replace";
+    const char *ec = "redundancy", *style = "replace", *transport = "udp";
     char url[256];
     int i, calling, modems, comp;
     logging_state_t *logs[2];
@@ -1021,6 +1085,10 @@ int main(int argc, char **argv)
         else if (OPT("-refresh-after")) g.refresh_after = atoi(v);
         else if (OPT("-answer-delay")) g.answer_delay_ms = atoi(v);
         else if (OPT("-session-expires")) g.session_expires = atoi(v);
+        else if (OPT("-transport")) transport = v;
+        else if (OPT("-media")) g.audio_mode = strcmp(v, "audio") == 0;
+        else if (OPT("-codec")) g.codec_pt = strcmp(v, "pcma") == 0 ? 8 : 0;
+        else if (strcmp(a, "-no-ecm") == 0) g.no_ecm = 1;
         else if (OPT("-min-se")) g.min_se = atoi(v);
         else if (OPT("-refresher")) g.refresher = strcmp(v, "local") == 0 ? nua_local_refresher
                                                   : strcmp(v, "remote") == 0 ? nua_remote_refresher
@@ -1053,6 +1121,13 @@ int main(int argc, char **argv)
     else if (strcmp(t38, "offer") == 0) g.t38_mode = T38_OFFER;
     else if (strcmp(t38, "reject") == 0) g.t38_mode = T38_REJECT;
     else die("-t38 must be request, await, offer or reject");
+    if (strcmp(transport, "udp") != 0 && strcmp(transport, "tcp") != 0)
+        die("-transport must be udp or tcp");
+    if (g.audio_mode) {
+        g.t38_mode = T38_REJECT;
+        if (g.speedup != 1)
+            die("audio mode runs in real time (-speedup 1)");
+    }
     if (strcmp(style, "both") == 0) g.sdp_both = 1;
     else if (strcmp(style, "replace") != 0) die("-sdp-style must be replace or both");
     g.bye_first = bye ? strcmp(bye, "first") == 0 : g.uac;
@@ -1077,6 +1152,16 @@ int main(int argc, char **argv)
         die("t38_terminal_init failed");
     g.t30 = t38_terminal_get_t30_state(g.t38);
     g.core = t38_terminal_get_t38_core_state(g.t38);
+    if (g.audio_mode) {
+        /* T.30 runs on the audio fax engine instead; the T.38 terminal
+           stays idle (T.38 offers are refused). */
+        g.fax = fax_init(NULL, calling);
+        if (!g.fax)
+            die("fax_init failed");
+        fax_set_transmit_on_idle(g.fax, 1);
+        fax_set_tep_mode(g.fax, 0);
+        g.t30 = fax_get_t30_state(g.fax);
+    }
     t38_set_t38_version(g.core, g.version);
     t38_set_max_datagram_size(g.core, g.max_datagram);
     t38_terminal_set_config(g.t38, 0);
@@ -1091,7 +1176,7 @@ int main(int argc, char **argv)
     comp = T30_SUPPORT_T4_1D_COMPRESSION | T30_SUPPORT_T4_2D_COMPRESSION | T30_SUPPORT_T6_COMPRESSION;
     t30_set_supported_modems(g.t30, modems);
     t30_set_supported_compressions(g.t30, comp);
-    t30_set_ecm_capability(g.t30, 1);
+    t30_set_ecm_capability(g.t30, !g.no_ecm);
     t30_set_tx_ident(g.t30, g.ident);
     t30_set_phase_e_handler(g.t30, phase_e_handler, NULL);
     if (g.sending)
@@ -1105,7 +1190,7 @@ int main(int argc, char **argv)
     g.root = su_root_create(NULL);
     if (!g.root)
         die("su_root_create failed");
-    snprintf(url, sizeof(url), "sip:%s;transport=udp", sip_addr);
+    snprintf(url, sizeof(url), "sip:%s;transport=%s", sip_addr, transport);
     g.nua = nua_create(g.root, callback, NULL, NUTAG_URL(url), NUTAG_MEDIA_ENABLE(0),
                        NUTAG_OUTBOUND("no-outbound no-validate no-natify no-options-keepalive"),
                        TAG_IF(g.proxy, NUTAG_PROXY(g.proxy)), TAG_IF(g.user, NUTAG_M_USERNAME(g.user)),
@@ -1171,7 +1256,7 @@ int main(int argc, char **argv)
                 nua_respond(g.call, SIP_200_OK, SIPTAG_CONTENT_TYPE_STR("application/sdp"),
                             SIPTAG_PAYLOAD_STR(g.local_sdp), TAG_END());
         }
-        if (!g.done && g.call_ended && g.t38_running && !g.phase_e_seen) {
+        if (!g.done && g.call_ended && (g.t38_running || g.audio_running) && !g.phase_e_seen) {
             /* A BYE right after the last T.30 message (a receiver hangs up
                on DCN): give spandsp a moment of its clock to reach phase E. */
             if (g.grace_until == 0)
@@ -1182,7 +1267,7 @@ int main(int argc, char **argv)
         if (!g.done && g.call_ended) {
             if (g.phase_e_seen)
                 finish(g.completion == T30_ERR_OK ? EXIT_OK : EXIT_T30, NULL);
-            else if (g.t38_running)
+            else if (g.t38_running || g.audio_running)
                 finish(EXIT_T30, "hung up before phase E");
             else if (g.reinvites_rejected)
                 finish(EXIT_REFUSED, "t38-refused");
@@ -1214,9 +1299,24 @@ int main(int argc, char **argv)
     media:
         /* audio */
         if (g.call_up && !g.call_ended && g.media == MEDIA_AUDIO && g.have_rtp_remote) {
-            if (now >= g.next_rtp) {
+            /* One packet per 20 ms of the clock, on a fixed schedule: a late
+               wake-up sends the packets due since (so the samples sent and
+               the RTP timestamps keep pace with real time, as the far end's
+               fixed jitter buffer expects); over a second behind, the
+               schedule and the timestamp jump ahead instead. */
+            int burst = 0;
+            if (g.next_rtp == 0)
+                g.next_rtp = now;
+            while (now >= g.next_rtp && burst < 50) {
                 send_rtp_silence();
-                g.next_rtp = (g.next_rtp == 0 || now - g.next_rtp > 100) ? now + 20 : g.next_rtp + 20;
+                g.next_rtp += 20;
+                burst++;
+            }
+            if (now >= g.next_rtp) {
+                long skip = (long) ((now - g.next_rtp) / 20) + 1;
+                g.rtp_ts += (uint32_t) (skip * 160);
+                g.rtp_seq += (uint16_t) skip;
+                g.next_rtp += skip * 20;
             }
             if (g.next_rtp < next)
                 next = g.next_rtp;
@@ -1244,5 +1344,7 @@ int main(int argc, char **argv)
     su_home_deinit(g.home);
     su_deinit();
     t38_terminal_free(g.t38);
+    if (g.fax)
+        fax_free(g.fax);
     return g.exit_code;
 }
