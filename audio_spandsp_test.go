@@ -170,6 +170,10 @@ func (o spandspOutcome) check(t *testing.T, c spandspCall) {
 			bad := o.peer.BadRows
 			if !c.weSend {
 				bad = o.rep.PageStats[i].BadRows
+				if a := o.rep.Media[0].Audio; a.Missing+a.Late > 0 && c.toUs.Loss == 0 {
+					t.Logf("the test machine lost %d packets on a clean path", a.Missing+a.Late)
+					bad = -1
+				}
 			}
 			samePageLossy(t, want, o.received[i], bad)
 			continue
