@@ -56,9 +56,13 @@ func TestInboundRoutingToGroups(t *testing.T) {
 			require.True(t, time.Now().Before(deadline), "inbox has %d faxes, want %d", len(l.Faxes), want)
 		}
 	}
-	b, c, d := inbox(bob, 1), inbox(carol, 1), inbox(dave, 1)
+	// Wait until each inbox has its fax, then look again a moment later:
+	// a fax routed twice would show up as a second entry.
+	inbox(bob, 1)
+	inbox(carol, 1)
+	inbox(dave, 1)
 	time.Sleep(200 * time.Millisecond)
-	b, c, d = inbox(bob, 1), inbox(carol, 1), inbox(dave, 1)
+	b, c, d := inbox(bob, 1), inbox(carol, 1), inbox(dave, 1)
 	require.Len(t, b, 1)
 	require.Len(t, c, 1)
 	require.Len(t, d, 1)

@@ -132,6 +132,9 @@ func run(ctx context.Context, cfg Config, logger *slog.Logger, out io.Writer, de
 	for i, a := range addrs {
 		fmt.Fprintf(out, "inbound T.38 for DID %s on udp %s\n", cfg.Inbound[i].DID, a)
 	}
+	if svc.sip != nil {
+		fmt.Fprintf(out, "SIP on %s %s (inbound calls routed by the dialled number)\n", svc.sip.Addr().Network(), svc.sip.Addr())
+	}
 	if tok != "" {
 		fmt.Fprintf(out, "BOOTSTRAP_ADMIN_TOKEN=%s\n(shown once: it expires in 24 h; create users and tokens with it, then let it expire)\n", tok)
 		if dev {

@@ -99,8 +99,12 @@
 // retransmissions). faxkit to faxkit: ±50 ppm sample-clock skew
 // (TestClockSkew) passes without PPR or FTT; 0.5 % loss and 20 ms jitter
 // (TestCallOverRTP) passes, ECM pixel-exact, non-ECM with only rows
-// reported bad wrong; −40 dBm0 and −45 dBm0 noise pass. Stats reports the
-// image receiver's level, signal-to-error (dB) and carrier offset.
+// reported bad wrong; −40 dBm0 and −45 dBm0 noise pass. V.17 14 400
+// with spandsp both ways, ECM and not (TestV17Spandsp), and faxkit to
+// faxkit (TestV17BackToBack); on a 16 dB SNR line the TCF at 14 400 and
+// 12 000 fails and FTT steps down to 9600 (TestV17Fallback). Stats
+// reports the image receiver's level, signal-to-error (dB) and carrier
+// offset.
 //
 // CPU (go test ./modem/fax -run X -bench . -benchtime 3x, same run):
 // a whole faxkit-to-faxkit call in lockstep, one fine page of 1100 rows
@@ -115,8 +119,8 @@
 //
 // # Not yet
 //
-// V.8/ANSam; ptimes other than 20 ms.
-// faxkit.AudioMedia (root package) runs a call's session over a Modem and
-// an RTPLine. The RTP line's ticker is the system clock (no injectable
-// clock: tests use the lockstep Terminal or synctest instead).
+// V.8/ANSam; ptimes other than 20 ms. faxkit.AudioMedia (root package)
+// runs a call's session over a Modem and an RTPLine. The RTP line's
+// ticker is the system clock (no injectable clock: tests use the lockstep
+// Terminal or synctest instead).
 package fax

@@ -1,7 +1,6 @@
 package v29
 
 import (
-	"encoding/binary"
 	"errors"
 	"math"
 	"testing"
@@ -105,43 +104,15 @@ func TestNoAllocsPerBlock(t *testing.T) {
 	}
 }
 
-// FuzzRx feeds arbitrary audio (16-bit little-endian samples) to the
-// receiver: it must not panic, and after 200 ms of silence it must receive
-// a real transmission correctly. The receiver's state is fixed-size, so
-// memory is bounded whatever the input.
+// FuzzRx: arbitrary audio never makes the receiver panic, and it
+// receives a real transmission afterwards (modemtest.FuzzReceiver).
 func FuzzRx(f *testing.F) {
-	f.Add([]byte{})
-	f.Add(make([]byte, 3200))
-	tone := make([]byte, 3200)
-	for i := 0; i < len(tone); i += 2 {
-		binary.LittleEndian.PutUint16(tone[i:], uint16(int16(10000*math.Sin(float64(i)*math.Pi*1700/8000))))
-	}
-	f.Add(tone)
-	head := modemtest.PCMBytes(transmit(f, 9600, ber.Bits(400, 2)))
-	f.Add(head[:len(head)/2])
-	bits := ber.Bits(ber.Preamble+2000, 4)
-	real := append(make([]int16, 1600), transmit(f, 9600, bits)...)
-	real = append(real, make([]int16, 800)...)
-	f.Fuzz(func(t *testing.T, data []byte) {
-		if len(data) > 1<<15 {
-			data = data[:1<<15]
-		}
-		var got []byte
-		rx, err := NewRx(RxConfig{PutBit: func(b int) { got = append(got, byte(b)) }})
-		if err != nil {
-			t.Fatal(err)
-		}
-		in := modemtest.Samples(data)
-		for len(in) > 0 {
-			n := min(len(in), 1+int(data[0])%200)
-			rx.Process(in[:n])
-			in = in[n:]
-		}
-		got = got[:0]
-		run(rx, real)
-		if e, _ := ber.Compare(bits, got); e != 0 {
-			t.Fatalf("after arbitrary audio, %d bit errors in a clean transmission", e)
-		}
+	modemtest.FuzzReceiver(f, modemtest.Fuzz{
+		Tone: 1700, Split: 2,
+		Tx: func(bits []byte) []int16 { return transmit(f, 9600, bits) },
+		NewRx: func(put func(int)) (interface{ Process([]int16) }, error) {
+			return NewRx(RxConfig{Rate: 9600, PutBit: put})
+		},
 	})
 }
 
