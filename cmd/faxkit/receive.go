@@ -64,6 +64,10 @@ func runReceive(ctx context.Context, e *env, args []string) error {
 	if err := s.noSIPFlags("-sip-local ADDR"); err != nil {
 		return err
 	}
+	audio, codec, err := f.checkMedia()
+	if err != nil {
+		return err
+	}
 	var raddr net.Addr
 	if f.remote != "" {
 		ua, err := udpAddr("-remote", f.remote)
@@ -74,6 +78,9 @@ func runReceive(ctx context.Context, e *env, args []string) error {
 	}
 	if _, err := udpAddr("-local", f.local); err != nil {
 		return err
+	}
+	if audio {
+		return runAudio(ctx, e, &f, codec, raddr, nil, *out)
 	}
 	opts, err := f.options(e.stderr, "received")
 	if err != nil {

@@ -58,7 +58,7 @@ const callFlagsHelp = `flags:
                       page_detail (per page), error (what ended the call, when
                       not the T.30 result: e.g. -timeout)
   -rtp                carry IFP over RTP (payload type -rtp-pt, default 96) instead of UDPTL
-` + traceHelp
+` + audioHelp + traceHelp
 
 // callFlags are the flags of send and receive.
 type callFlags struct {
@@ -78,6 +78,8 @@ type callFlags struct {
 	rtpPT         uint
 	trace         bool
 	traceJSON     string
+	media         string          // -media: t38 or audio (SIP-less calls)
+	codec         string          // -codec: pcmu or pcma
 	set           map[string]bool // flags given on the command line (see parsed)
 }
 
@@ -105,6 +107,8 @@ func (f *callFlags) register(fs *flag.FlagSet, defLocal string) {
 	fs.UintVar(&f.rtpPT, "rtp-pt", 96, "RTP payload type with -rtp")
 	fs.BoolVar(&f.trace, "trace", false, "trace the call on stderr")
 	fs.StringVar(&f.traceJSON, "trace-json", "", "write the call's trace to this file as JSON lines")
+	fs.StringVar(&f.media, "media", "t38", "media without SIP: t38 or audio")
+	fs.StringVar(&f.codec, "codec", "pcmu", "G.711 codec: pcmu or pcma")
 	fs.Usage = func() {}
 }
 
@@ -375,6 +379,10 @@ func runSend(ctx context.Context, e *env, args []string) error {
 	if err := s.noSIPFlags("-to sip:USER@HOST[:PORT]"); err != nil {
 		return err
 	}
+	audio, codec, err := f.checkMedia()
+	if err != nil {
+		return err
+	}
 	if f.remote == "" {
 		return usagef("-remote or -to is required: the T.38 peer's UDP address (HOST:PORT), or the SIP URI to call")
 	}
@@ -384,6 +392,14 @@ func runSend(ctx context.Context, e *env, args []string) error {
 	}
 	if _, err := udpAddr("-local", f.local); err != nil {
 		return err
+	}
+	if audio {
+		doc, err := faxkit.OpenDocument(ctx, fs.Arg(0), nil)
+		if err != nil {
+			return err
+		}
+		defer doc.Close()
+		return runAudio(ctx, e, &f, codec, raddr, doc, "")
 	}
 	opts, err := f.options(e.stderr, "sent")
 	if err != nil {

@@ -51,11 +51,15 @@ SIP-less T.38 to -remote):
                         auto     accept the peer's re-INVITE; request T.38 ourselves
                                  after 3 s, or at once on hearing CED or V.21
                         request  send the re-INVITE to T.38 once the call is up
-                        await    wait for the peer's re-INVITE (35 s)
+                        await    wait for the peer's re-INVITE (35 s, then the call
+                                 ends "t38-not-offered"; no audio fax)
                         offer    offer T.38 beside audio in the INVITE
-                        off      audio fax only (not available yet: exits with an error)
-                      a T.38 switch refused (488/415) or unanswered for 5 s ends the
-                      call with result "t38-refused"
+                        off      audio fax only (G.711: faxkit's own modems); T.38
+                                 offers are refused with 488
+                      with auto, request and offer, a T.38 switch refused (488/415)
+                      or unanswered for 5 s leaves the call in audio, and the fax
+                      goes on as an audio fax
+  -codec pcmu|pcma    the G.711 codec offered first (default pcmu)
   -sip-tls-ca FILE    with tls: PEM CA certificates that verify the peer
                       (default: the system's)
   -sip-tls-cert FILE, -sip-tls-key FILE   with tls: our certificate and key (PEM)
@@ -63,7 +67,7 @@ SIP-less T.38 to -remote):
 With -to, -t38-version, -ec and -rate set what the SDP offers, the T.38
 session follows what was negotiated, -max-datagram (when given) caps the
 peer's T38FaxMaxDatagram, -timeout bounds the whole call (set-up
-included), and -local, -remote and -rtp do not apply.
+included), and -local, -remote, -rtp and -media do not apply.
 `
 
 const sipReceiveHelp = `SIP flags (answer one SIP call, then exit; without -sip-local, receive is
@@ -77,15 +81,18 @@ SIP-less T.38 on -local):
   -sip-user NAME      user for digest authentication, and the Contact user
   -sip-password-file FILE    file holding the digest password (first line)
   -t38 POLICY         auto (default: request T.38 as soon as the call is up),
-                      request, await (wait 35 s for the caller's re-INVITE) or
-                      off (refuse T.38 with 488; audio fax is not available yet,
-                      so the call ends with an error)
+                      request, await (wait 35 s for the caller's re-INVITE, then
+                      end "t38-not-offered"; no audio fax) or off (audio fax only;
+                      T.38 offers are refused with 488). With auto and request, a
+                      refused or unanswered switch leaves the call in audio, as
+                      an audio fax
+  -codec pcmu|pcma    the G.711 codec offered first (default pcmu)
   -sip-tls-cert FILE, -sip-tls-key FILE   with tls: the listener's certificate
                       and key (PEM; required)
   -sip-tls-ca FILE    with tls: PEM CA certificates for requests we send
                       (REGISTER, BYE on a new connection)
 With -sip-local, -timeout bounds the whole command (registration and the
-wait for a call included), and -local, -remote and -rtp do not apply.
+wait for a call included), and -local, -remote, -rtp and -media do not apply.
 `
 
 // sipJSONHelp documents the -json fields SIP calls add.
@@ -102,8 +109,9 @@ const sipJSONHelp = `  -json also has media ("t38" or "audio"; with SIP, the med
                       t38), "sip call answered" (status), "sip media" (kind),
                       "sip re-INVITE sent", "sip re-INVITE answered" and "sip
                       re-INVITE response" (status), "sip audio leg heard" (tone),
-                      "sip fax started" (version, ec, max_datagram), "sip call
-                      ended" (result); the parties show as [redacted]
+                      "sip fax media" (the media the fax runs on: media, and
+                      version, ec, max_datagram for t38, codec and pt for audio),
+                      "sip call ended" (result); the parties show as [redacted]
 `
 
 // sipFlags are the SIP flags of send and receive.
@@ -335,7 +343,23 @@ func (s *sipFlags) check(f *callFlags, send bool) (*sipSetup, error) {
 			return nil, usagef("-to is a sips: URI, which needs -sip-transport tls")
 		}
 	}
-	cfg := sip.Config{Transport: transport, Policy: pol, UserAgent: "faxkit"}
+	if f.set["media"] {
+		return nil, usagef("-media is for calls without SIP; over SIP the media follows -t38 (off: an audio fax from the start)")
+	}
+	// faxkit has an audio fax modem: a call whose switch to T.38 fails
+	// goes on as an audio fax, and -t38 off is one from the start. With
+	// await the call waits for the peer's T.38 as the contract says (with
+	// AudioFallback package sip would start an audio fax at once, whose
+	// CED then delays the move to T.38 by some 3 s).
+	cfg := sip.Config{Transport: transport, Policy: pol, UserAgent: "faxkit", AudioFallback: pol != sip.PolicyAwait}
+	switch strings.ToLower(f.codec) {
+	case "pcmu":
+		cfg.Codecs = []sdp.Codec{sdp.PCMU, sdp.PCMA}
+	case "pcma":
+		cfg.Codecs = []sdp.Codec{sdp.PCMA, sdp.PCMU}
+	default:
+		return nil, usagef("unknown -codec value %q (want pcmu or pcma)", f.codec)
+	}
 	if s.proxy != "" {
 		p, err := parseSIPURI("-sip-proxy", s.proxy, false)
 		if err != nil {
@@ -688,14 +712,13 @@ type sipOutcome struct {
 	hasSw   bool
 }
 
-// errAudioUnavailable is the truth about audio fax in this build.
-var errAudioUnavailable = errors.New("audio fax (G.711) is not available in this build, so a call that stays in audio cannot fax: use -t38 auto, request or await")
-
-// runSIPFax runs the fax of an answered SIP call: the first T.38 media
-// starts the faxkit.Call, later ones swap to it, and the end of the fax
-// ends the SIP call. newCall makes the faxkit.Call once the media (and
-// with it the peer's T38MaxBitRate) is known.
-func runSIPFax(ctx context.Context, call *sip.Call, policy sip.Policy, f *callFlags, log *slog.Logger,
+// runSIPFax runs the fax of an answered SIP call: the first media the
+// fax can run on (T.38, or the audio path handed over for an audio fax)
+// starts the faxkit.Call, later ones are swapped in (an audio fax moved
+// to T.38 by re-INVITE), and the end of the fax ends the SIP call.
+// newCall makes the faxkit.Call once the media (and with it the peer's
+// T38MaxBitRate) is known.
+func runSIPFax(ctx context.Context, call *sip.Call, f *callFlags, log *slog.Logger,
 	newCall func(maxRate int) (*faxkit.Call, error)) sipOutcome {
 	out := sipOutcome{status: call.Status()}
 	var fc *faxkit.Call
@@ -704,7 +727,6 @@ func runSIPFax(ctx context.Context, call *sip.Call, policy sip.Policy, f *callFl
 	ctxDone := ctx.Done()
 	var grace <-chan time.Time
 	hungUp := false
-	var audioGiveUp <-chan time.Time
 
 	for {
 		select {
@@ -713,7 +735,7 @@ func runSIPFax(ctx context.Context, call *sip.Call, policy sip.Policy, f *callFl
 				mediaCh = nil
 				if fc == nil {
 					out.result = call.Result().String()
-					out.err = sipEndError(call.Result(), policy, out.media)
+					out.err = sipEndError(call.Result())
 					return out
 				}
 				// The peer hung up during the fax. It may have done so
@@ -724,51 +746,42 @@ func runSIPFax(ctx context.Context, call *sip.Call, policy sip.Policy, f *callFl
 				debugf(log, "sip call ended before the fax", "result", call.Result())
 				continue
 			}
-			switch m.Kind {
-			case sdp.KindT38:
+			var media faxkit.Media
+			var maxRate int
+			switch {
+			case m.Kind == sdp.KindT38:
 				out.media = "t38"
-				audioGiveUp = nil
-				media := faxkit.T38Media(m.Conn, m.Remote, f.t38Options(m.T38))
-				if fc == nil {
-					var err error
-					if fc, err = newCall(m.T38.MaxBitRate); err == nil {
-						err = fc.Start(ctx, media)
-					}
-					if err != nil {
-						call.Hangup()
-						out.err = err
-						out.result = "error"
-						return out
-					}
-					faxDone = fc.Done()
-					out.ran = true
-					debugf(log, "sip fax started", "media", "t38", "version", m.T38.Version, "ec", m.T38.EC,
-						"max_datagram", sdp.NormalizeMaxDatagram(m.T38.MaxDatagram))
-				} else if err := fc.SwapMedia(media); err != nil && !errors.Is(err, faxkit.ErrCallEnded) {
-					debugf(log, "sip media swap failed", "err", err)
-				}
-			case sdp.KindAudio:
+				media = faxkit.T38Media(m.Conn, m.Remote, f.t38Options(m.T38))
+				maxRate = m.T38.MaxBitRate
+				debugf(log, "sip fax media", "media", "t38", "version", m.T38.Version, "ec", m.T38.EC,
+					"max_datagram", sdp.NormalizeMaxDatagram(m.T38.MaxDatagram))
+			case m.AudioFax:
+				out.media = "audio"
+				media = faxkit.AudioMedia(m.Conn, m.Remote, audioOptions(m))
+				debugf(log, "sip fax media", "media", "audio", "codec", m.Audio.Codec.Name, "pt", m.Audio.Codec.PT)
+			default:
+				// The pre-switch audio leg, which package sip runs itself.
 				if out.media == "" {
 					out.media = "audio"
 				}
-				if fc != nil {
-					// Back to audio from T.38: no audio modem to carry on.
-					fc.End()
-					out.err = errAudioUnavailable
-					continue
-				}
-				if policy == sip.PolicyOff {
-					// Audio only, and no audio modem: stay up briefly so
-					// the caller's T.38 re-INVITE is refused (488), which
-					// tells it the truth, then hang up.
-					audioGiveUp = time.After(10 * time.Second)
-				}
+				continue
 			}
-		case <-audioGiveUp:
-			call.Hangup()
-			out.result = call.Result().String()
-			out.err = errAudioUnavailable
-			return out
+			if fc == nil {
+				var err error
+				if fc, err = newCall(maxRate); err == nil {
+					err = fc.Start(ctx, media)
+				}
+				if err != nil {
+					call.Hangup()
+					out.err = err
+					out.result = "error"
+					return out
+				}
+				faxDone = fc.Done()
+				out.ran = true
+			} else if err := fc.SwapMedia(media); err != nil && !errors.Is(err, faxkit.ErrCallEnded) {
+				debugf(log, "sip media swap failed", "err", err)
+			}
 		case <-grace:
 			grace = nil
 			fc.End()
@@ -795,25 +808,34 @@ func runSIPFax(ctx context.Context, call *sip.Call, policy sip.Policy, f *callFl
 				out.err = fmt.Errorf("the far end hung up (SIP BYE) before the fax ended (%d page(s) done; T.30 ended %s)",
 					out.rep.Pages, out.rep.Result)
 			}
-			if out.media == "" {
-				out.media = "t38"
-			}
 			return out
 		}
 	}
 }
 
+// audioOptions are the audio fax path's settings for an AudioFax media:
+// the negotiated codec and payload type, continuing the pre-switch leg's
+// RTP stream.
+func audioOptions(m sip.Media) *faxkit.AudioOptions {
+	o := &faxkit.AudioOptions{Codec: faxkit.PCMU, PayloadType: m.Audio.Codec.PT}
+	if strings.EqualFold(m.Audio.Codec.Name, "PCMA") {
+		o.Codec = faxkit.PCMA
+	}
+	if m.Stream != nil {
+		st := faxkit.RTPStream(*m.Stream)
+		o.Stream = &st
+	}
+	return o
+}
+
 // sipEndError explains a SIP call that ended before any fax ran.
-func sipEndError(r sip.Result, policy sip.Policy, media string) error {
+func sipEndError(r sip.Result) error {
 	switch r {
 	case sip.ResultT38Refused:
-		return errors.New("the far end refused the switch to T.38 (488/415 or no answer within 5 s) and audio fax is not available in this build")
+		return errors.New("the far end refused the switch to T.38 (488/415 or no answer within 5 s)")
 	case sip.ResultT38NotOffered:
 		return errors.New("the far end never offered T.38 (-t38 await waited 35 s)")
 	case sip.ResultRemoteHangup:
-		if policy == sip.PolicyOff {
-			return fmt.Errorf("the far end hung up; %w", errAudioUnavailable)
-		}
 		return errors.New("the far end hung up (SIP BYE) before any fax was exchanged")
 	case sip.ResultLocalAbort:
 		return errors.New("the call was hung up before any fax was exchanged")
@@ -907,10 +929,6 @@ func runSIPSend(ctx context.Context, e *env, f *callFlags, s *sipFlags, file str
 	if _, err := f.options(e.stderr, "sent"); err != nil {
 		return err
 	}
-	if st.policy == sip.PolicyOff {
-		// Dialling a fax machine we cannot fax would ring it for nothing.
-		return &exitError{code: 1, err: fmt.Errorf("-t38 off: %w", errAudioUnavailable)}
-	}
 	if st.cfg.T38, err = offerT38(f); err != nil {
 		return err
 	}
@@ -969,7 +987,7 @@ func runSIPSend(ctx context.Context, e *env, f *callFlags, s *sipFlags, file str
 		}
 		return f.finish(e, "sent", tr, faxkit.Report{}, out.err, "", time.Since(start), out.extra())
 	}
-	out := runSIPFax(cctx, call, st.policy, f, log, func(maxRate int) (*faxkit.Call, error) {
+	out := runSIPFax(cctx, call, f, log, func(maxRate int) (*faxkit.Call, error) {
 		fo := fax
 		fo.MaxBitRate = rateFor(f.rate, maxRate)
 		return faxkit.NewCall(faxkit.CallConfig{Document: doc, Fax: fo, OnEvent: progress(e.stderr, "sent"), Logger: log})
@@ -1061,7 +1079,7 @@ func runSIPReceive(ctx context.Context, e *env, f *callFlags, s *sipFlags, out s
 		return err
 	}
 	defer tiffOut.abandon()
-	o := runSIPFax(cctx, call, st.policy, f, log, func(maxRate int) (*faxkit.Call, error) {
+	o := runSIPFax(cctx, call, f, log, func(maxRate int) (*faxkit.Call, error) {
 		fo := fax
 		fo.MaxBitRate = rateFor(f.rate, maxRate)
 		return faxkit.NewCall(faxkit.CallConfig{Sink: tiffOut.w, Fax: fo, OnEvent: progress(e.stderr, "received"), Logger: log})
