@@ -442,7 +442,7 @@ func TestInteropSofia(t *testing.T) {
 		{name: "session-timer-peer-refreshes", policy: sip.PolicyRequest,
 			fkConfig: func(c *sip.Config) { c.MinSE = time.Second },
 			peer:     sippeer.Config{T38: sippeer.Await, SessionExpires: 2, MinSE: 1, Refresher: "local"}, wantFax: true,
-			skip: "open: with sofia refreshing by SDP-less re-INVITE every second, faxkit (answerer, receiving) never answers sofia's DCS (spandsp: no response to DCS or TCF); not yet diagnosed",
+			skip:      "open: with sofia refreshing by SDP-less re-INVITE every second, faxkit (answerer, receiving) never answers sofia's DCS (spandsp: no response to DCS or TCF); not yet diagnosed",
 			fkResults: ended,
 			check: func(t *testing.T, fk fkOutcome, p sippeer.Result) {
 				assert.GreaterOrEqual(t, p.SessionRefreshOK, 2, "sofia refreshes, faxkit answers 200")
