@@ -361,12 +361,10 @@ func (s *sipFlags) check(f *callFlags, send bool) (*sipSetup, error) {
 		return nil, usagef("unknown -codec value %q (want pcmu or pcma)", f.codec)
 	}
 	if s.proxy != "" {
-		p, err := parseSIPURI("-sip-proxy", s.proxy, false)
-		if err != nil {
+		if _, err := parseSIPURI("-sip-proxy", s.proxy, false); err != nil {
 			return nil, err
 		}
 		cfg.Proxy = s.proxy
-		_ = p
 	}
 	var aor sipURI
 	if s.aor != "" {
