@@ -1068,6 +1068,21 @@ func runSIPReceive(ctx context.Context, e *env, f *callFlags, s *sipFlags, out s
 		return f.finish(e, "received", tr, faxkit.Report{}, o.err, "", time.Since(start), x)
 	}
 	scrub.add(call.To().String(), call.To().User(), call.From().String(), call.From().User())
+	// receive answers one call. Package sip answers every INVITE itself
+	// (200) before Accept; a call arriving during ours would sit in
+	// silence until we exit. Hang such calls up at once instead.
+	busyCtx, stopBusy := context.WithCancel(context.Background())
+	defer stopBusy()
+	go func() {
+		for {
+			c, err := ep.Accept(busyCtx)
+			if err != nil {
+				return
+			}
+			debugf(log, "sip second call hung up (receive answers one call)")
+			c.Hangup()
+		}
+	}()
 	if !f.json {
 		fmt.Fprintf(e.stderr, "answered a call (SIP status %d)\n", call.Status())
 	}
