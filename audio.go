@@ -48,9 +48,9 @@ func ParseAudioCodec(s string) (AudioCodec, error) {
 // and says where its own stream ended (AudioStats.Stream).
 type RTPStream = fax.RTPStream
 
-// AudioModems are the image modems an audio media path has: V.29 and
-// V.27ter.
-const AudioModems = t30.ModemsV29 | t30.ModemsV27ter
+// AudioModems are the image modems an audio media path has: V.17, V.29
+// and V.27ter.
+const AudioModems = t30.ModemsV17 | t30.ModemsV29 | t30.ModemsV27ter
 
 // AudioOptions are the settings of an audio media path: G.711 RTP (RFC
 // 3550/3551) in 20 ms packets (ptime 20, 160 samples), usually agreed
@@ -102,7 +102,7 @@ func (a AudioOptions) resolve() (AudioOptions, error) {
 }
 
 // AudioMedia returns the audio media path to peer over conn: the T.30
-// session on faxkit's own modems (V.21, V.27ter, V.29, CNG and CED;
+// session on faxkit's own modems (V.21, V.27ter, V.29, V.17, CNG and CED;
 // package modem/fax) over G.711 RTP, as fax machines call over a voice
 // line. opts nil means the AudioOptions defaults. conn stays the
 // caller's: the call neither closes it nor reads it after leaving this

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/faxkit/faxkit/internal/clock"
 	"io"
 	"slices"
 	"strings"
@@ -144,13 +145,13 @@ type Policy struct {
 	mu     sync.RWMutex
 	grants map[string]map[string]Permission // document -> principal -> perms
 	audit  *AuditLog
-	clock  Clock
+	clock  clock.Clock
 }
 
 // NewPolicy returns an empty (deny-all) policy that audits to log, which
 // is required: an unaudited decision is not a decision phi makes.
-func NewPolicy(log *AuditLog, clock Clock) *Policy {
-	return &Policy{grants: map[string]map[string]Permission{}, audit: log, clock: clockOr(clock)}
+func NewPolicy(log *AuditLog, clk clock.Clock) *Policy {
+	return &Policy{grants: map[string]map[string]Permission{}, audit: log, clock: clockOr(clk)}
 }
 
 // Grant gives principal perms on document (adds to existing grants).
@@ -275,18 +276,24 @@ func errorClass(err error) string {
 // Guard is the access-controlled, audited face of a Store: each method
 // checks the policy (auditing the decision), performs the operation and
 // audits its outcome. The creator of a document is granted metadata,
-// content and delete on it.
+// content and delete on it when it is committed. A Guard does not hand
+// out its Store: code given a Guard reaches documents only through it.
 type Guard struct {
-	Store  *Store
-	Policy *Policy
+	store  *Store
+	policy *Policy
+}
+
+// NewGuard guards store with policy.
+func NewGuard(store *Store, policy *Policy) *Guard {
+	return &Guard{store: store, policy: policy}
 }
 
 func (g *Guard) do(ctx context.Context, req Request, op func() error) error {
-	if err := g.Policy.Check(ctx, req); err != nil {
+	if err := g.policy.Check(ctx, req); err != nil {
 		return err
 	}
 	err := op()
-	g.Policy.record(ctx, req, err)
+	g.policy.record(ctx, req, err)
 	return err
 }
 
@@ -294,42 +301,44 @@ func (g *Guard) do(ctx context.Context, req Request, op func() error) error {
 func (g *Guard) Put(ctx context.Context, who Principal, source string, meta Metadata, r io.Reader) (DocInfo, error) {
 	var info DocInfo
 	req := Request{Who: who, Action: ActionCreate, Perm: PermCreate, Source: source}
-	if err := g.Policy.Check(ctx, req); err != nil {
+	if err := g.policy.Check(ctx, req); err != nil {
 		return info, err
 	}
-	info, err := g.Store.Put(ctx, meta, r)
+	info, err := g.store.Put(ctx, meta, r)
 	req.Document = info.ID
 	if err == nil {
-		g.Policy.Grant(info.ID, who.ID, PermReadMetadata|PermReadContent|PermDelete)
+		g.policy.Grant(info.ID, who.ID, PermReadMetadata|PermReadContent|PermDelete)
 	}
-	g.Policy.record(ctx, req, err)
+	g.policy.record(ctx, req, err)
 	return info, err
 }
 
-// Create starts a multi-page document; the caller commits it with Commit
-// on the returned writer, then calls Committed to grant and audit.
+// Create starts a multi-page document. Its Commit grants the creator
+// metadata, content and delete on it and audits the outcome; nothing else
+// is needed (an Abort is not a creation and is not audited).
 func (g *Guard) Create(ctx context.Context, who Principal, source string, meta Metadata) (*DocumentWriter, error) {
 	req := Request{Who: who, Action: ActionCreate, Perm: PermCreate, Source: source}
-	if err := g.Policy.Check(ctx, req); err != nil {
+	if err := g.policy.Check(ctx, req); err != nil {
 		return nil, err
 	}
-	return g.Store.Create(ctx, meta)
-}
-
-// Committed grants the creator access to a document committed via Create
-// and audits the outcome of the commit.
-func (g *Guard) Committed(ctx context.Context, who Principal, source string, info DocInfo, commitErr error) {
-	if commitErr == nil {
-		g.Policy.Grant(info.ID, who.ID, PermReadMetadata|PermReadContent|PermDelete)
+	w, err := g.store.Create(ctx, meta)
+	if err != nil {
+		return nil, err
 	}
-	g.Policy.record(ctx, Request{Who: who, Action: ActionCreate, Document: info.ID, Source: source}, commitErr)
+	w.committed = func(info DocInfo, err error) {
+		if err == nil {
+			g.policy.Grant(info.ID, who.ID, PermReadMetadata|PermReadContent|PermDelete)
+		}
+		g.policy.record(context.WithoutCancel(ctx), Request{Who: who, Action: ActionCreate, Document: info.ID, Source: source}, err)
+	}
+	return w, nil
 }
 
 // Open opens a document's content for reading.
 func (g *Guard) Open(ctx context.Context, who Principal, source, id string) (*DocumentReader, error) {
 	var d *DocumentReader
 	err := g.do(ctx, Request{Who: who, Action: ActionReadContent, Perm: PermReadContent, Document: id, Source: source},
-		func() (err error) { d, err = g.Store.Open(ctx, id); return err })
+		func() (err error) { d, err = g.store.Open(ctx, id); return err })
 	return d, err
 }
 
@@ -337,7 +346,7 @@ func (g *Guard) Open(ctx context.Context, who Principal, source, id string) (*Do
 func (g *Guard) Metadata(ctx context.Context, who Principal, source, id string) (Metadata, error) {
 	var m Metadata
 	err := g.do(ctx, Request{Who: who, Action: ActionReadMetadata, Perm: PermReadMetadata, Document: id, Source: source},
-		func() (err error) { m, err = g.Store.Metadata(ctx, id); return err })
+		func() (err error) { m, err = g.store.Metadata(ctx, id); return err })
 	return m, err
 }
 
@@ -345,7 +354,7 @@ func (g *Guard) Metadata(ctx context.Context, who Principal, source, id string) 
 func (g *Guard) List(ctx context.Context, who Principal, source string) ([]DocInfo, error) {
 	var l []DocInfo
 	err := g.do(ctx, Request{Who: who, Action: ActionList, Perm: PermList, Source: source},
-		func() (err error) { l, err = g.Store.List(ctx); return err })
+		func() (err error) { l, err = g.store.List(ctx); return err })
 	return l, err
 }
 
@@ -353,9 +362,9 @@ func (g *Guard) List(ctx context.Context, who Principal, source string) ([]DocIn
 func (g *Guard) Delete(ctx context.Context, who Principal, source, id string) error {
 	return g.do(ctx, Request{Who: who, Action: ActionDelete, Perm: PermDelete, Document: id, Source: source},
 		func() error {
-			err := g.Store.Delete(ctx, id)
+			err := g.store.Delete(ctx, id)
 			if err == nil {
-				g.Policy.Forget(id)
+				g.policy.Forget(id)
 			}
 			return err
 		})
@@ -364,23 +373,23 @@ func (g *Guard) Delete(ctx context.Context, who Principal, source, id string) er
 // SetRetention changes a retention date.
 func (g *Guard) SetRetention(ctx context.Context, who Principal, source, id string, until time.Time) error {
 	return g.do(ctx, Request{Who: who, Action: ActionSetRetention, Perm: PermRetention, Document: id, Source: source},
-		func() error { return g.Store.SetRetention(ctx, id, until) })
+		func() error { return g.store.SetRetention(ctx, id, until) })
 }
 
 // SetLegalHold places or lifts a legal hold.
 func (g *Guard) SetLegalHold(ctx context.Context, who Principal, source, id string, hold bool) error {
 	return g.do(ctx, Request{Who: who, Action: ActionLegalHold, Perm: PermRetention, Document: id, Source: source},
-		func() error { return g.Store.SetLegalHold(ctx, id, hold) })
+		func() error { return g.store.SetLegalHold(ctx, id, hold) })
 }
 
 // Purge deletes expired documents; each deletion is audited.
 func (g *Guard) Purge(ctx context.Context, who Principal, source string) ([]string, error) {
 	var ids []string
 	err := g.do(ctx, Request{Who: who, Action: ActionPurge, Perm: PermRetention, Source: source},
-		func() (err error) { ids, err = g.Store.Purge(ctx); return err })
+		func() (err error) { ids, err = g.store.Purge(ctx); return err })
 	for _, id := range ids {
-		g.Policy.Forget(id)
-		g.Policy.record(ctx, Request{Who: who, Action: ActionDelete, Document: id, Source: source}, nil)
+		g.policy.Forget(id)
+		g.policy.record(ctx, Request{Who: who, Action: ActionDelete, Document: id, Source: source}, nil)
 	}
 	return ids, err
 }
@@ -390,7 +399,7 @@ func (g *Guard) RotateKeys(ctx context.Context, who Principal, source string) (i
 	var n int
 	var inUse map[string]int
 	err := g.do(ctx, Request{Who: who, Action: ActionRotateKeys, Perm: PermManageKeys, Source: source},
-		func() (err error) { n, inUse, err = g.Store.RotateKeys(ctx); return err })
+		func() (err error) { n, inUse, err = g.store.RotateKeys(ctx); return err })
 	return n, inUse, err
 }
 
@@ -399,17 +408,17 @@ func (g *Guard) RotateKeys(ctx context.Context, who Principal, source string) (i
 // who was given access (an admin granting itself content is visible).
 func (g *Guard) GrantAccess(ctx context.Context, who Principal, source, id, grantee string, perms Permission) error {
 	req := Request{Who: who, Action: ActionGrant, Perm: PermGrant, Document: id, Source: source}
-	if err := g.Policy.Check(ctx, req); err != nil {
+	if err := g.policy.Check(ctx, req); err != nil {
 		return err
 	}
-	_, err := g.Store.Stat(ctx, id)
+	_, err := g.store.Stat(ctx, id)
 	if err == nil && grantee == "" {
 		err = errors.New("phi: grant to a principal without an ID")
 	}
 	if err == nil {
-		g.Policy.Grant(id, grantee, perms)
+		g.policy.Grant(id, grantee, perms)
 	}
-	g.Policy.recordDetail(ctx, req, err, fmt.Sprintf("granted %v to principal %q", perms, grantee))
+	g.policy.recordDetail(ctx, req, err, fmt.Sprintf("granted %v to principal %q", perms, grantee))
 	return err
 }
 
@@ -420,19 +429,19 @@ func (g *Guard) GrantAccess(ctx context.Context, who Principal, source, id, gran
 // every use can be reviewed afterwards.
 func (g *Guard) EmergencyAccess(ctx context.Context, who Principal, source, id, reason string) error {
 	req := Request{Who: who, Action: ActionGrant, Perm: PermGrant, Document: id, Source: source}
-	if err := g.Policy.Check(ctx, req); err != nil {
+	if err := g.policy.Check(ctx, req); err != nil {
 		return err
 	}
-	if _, err := g.Store.Stat(ctx, id); err != nil {
-		g.Policy.record(ctx, req, err)
+	if _, err := g.store.Stat(ctx, id); err != nil {
+		g.policy.record(ctx, req, err)
 		return err
 	}
-	g.Policy.Grant(id, who.ID, PermReadMetadata|PermReadContent)
+	g.policy.Grant(id, who.ID, PermReadMetadata|PermReadContent)
 	const maxReason = 200
 	if len(reason) > maxReason {
 		reason = reason[:maxReason]
 	}
-	_, err := g.Policy.audit.Append(ctx, Event{Time: g.Policy.clock.Now(), Principal: who.ID, Action: ActionGrant,
+	_, err := g.policy.audit.Append(ctx, Event{Time: g.policy.clock.Now(), Principal: who.ID, Action: ActionGrant,
 		Document: id, Source: source, Outcome: OutcomeSuccess, Detail: "EMERGENCY ACCESS: " + reason})
 	return err
 }

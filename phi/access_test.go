@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/faxkit/faxkit/internal/clock"
 	"io"
 	"strings"
 	"testing"
@@ -13,10 +14,12 @@ import (
 
 type guardFixture struct {
 	g     *Guard
+	store *Store
+	pol   *Policy
 	dir   string
 	keys  AuditKeys
 	log   *AuditLog
-	clock *fakeClock
+	clock *clock.Fake
 }
 
 func newGuardFixture(t *testing.T) *guardFixture {
@@ -27,7 +30,8 @@ func newGuardFixture(t *testing.T) *guardFixture {
 	t.Cleanup(func() { log.Close() })
 	s, err := OpenStore(context.Background(), StoreConfig{Dir: t.TempDir(), Keys: newMemKeys(t, "k1"), Segment: Segment4KB, Clock: clk})
 	require.NoError(t, err)
-	return &guardFixture{g: &Guard{Store: s, Policy: NewPolicy(log, clk)}, dir: dir, keys: keys, log: log, clock: clk}
+	pol := NewPolicy(log, clk)
+	return &guardFixture{g: NewGuard(s, pol), store: s, pol: pol, dir: dir, keys: keys, log: log, clock: clk}
 }
 
 func (f *guardFixture) events(t *testing.T) []Event {
@@ -126,7 +130,7 @@ func TestAccessFailureAfterAllowIsAudited(t *testing.T) {
 	f := newGuardFixture(t)
 	info, err := f.g.Put(ctx, alice, "s", testMeta, strings.NewReader("p"))
 	require.NoError(t, err)
-	require.NoError(t, f.g.Store.Delete(ctx, info.ID)) // behind the guard's back
+	require.NoError(t, f.store.Delete(ctx, info.ID)) // behind the guard's back
 	_, err = f.g.Open(ctx, alice, "s", info.ID)
 	require.ErrorIs(t, err, ErrNotFound)
 	evs := f.events(t)
@@ -199,9 +203,9 @@ func TestEmergencyAccessIsAuditedBreakGlass(t *testing.T) {
 
 func TestPolicyGrantsPersist(t *testing.T) {
 	f := newGuardFixture(t)
-	f.g.Policy.Grant("d2", "bob", PermReadContent)
-	f.g.Policy.Grant("d1", "alice", PermReadMetadata|PermDelete)
-	saved := f.g.Policy.Grants()
+	f.pol.Grant("d2", "bob", PermReadContent)
+	f.pol.Grant("d1", "alice", PermReadMetadata|PermDelete)
+	saved := f.pol.Grants()
 	require.Equal(t, []Grant{{"d1", "alice", PermReadMetadata | PermDelete}, {"d2", "bob", PermReadContent}}, saved)
 	p2 := NewPolicy(f.log, f.clock)
 	require.False(t, p2.Allowed(bob, PermReadContent, "d2"))
@@ -217,10 +221,10 @@ func TestAccessDeniedWithoutPrincipalID(t *testing.T) {
 	f := newGuardFixture(t)
 	info, err := f.g.Put(ctx, alice, "s", testMeta, strings.NewReader("p"))
 	require.NoError(t, err)
-	f.g.Policy.Grant(info.ID, "", PermReadContent)
+	f.pol.Grant(info.ID, "", PermReadContent)
 	anon := Principal{Roles: []Role{RoleAdmin, RoleReceiver}}
 	for _, perm := range []Permission{PermList, PermReadMetadata, PermReadContent, PermGrant} {
-		require.False(t, f.g.Policy.Allowed(anon, perm, info.ID), "%v", perm)
+		require.False(t, f.pol.Allowed(anon, perm, info.ID), "%v", perm)
 	}
 	_, err = f.g.Open(ctx, anon, "s", info.ID)
 	require.ErrorIs(t, err, ErrDenied)
@@ -241,7 +245,7 @@ func TestGrantAccessAuditsGranteeAndPermissions(t *testing.T) {
 	info, err := f.g.Put(ctx, alice, "s", testMeta, strings.NewReader("p"))
 	require.NoError(t, err)
 	require.NoError(t, f.g.GrantAccess(ctx, admin, "s", info.ID, bob.ID, PermReadContent))
-	require.True(t, f.g.Policy.Allowed(bob, PermReadContent, info.ID))
+	require.True(t, f.pol.Allowed(bob, PermReadContent, info.ID))
 	evs := f.events(t)
 	last := evs[len(evs)-1]
 	require.Equal(t, ActionGrant, last.Action)
@@ -249,4 +253,76 @@ func TestGrantAccessAuditsGranteeAndPermissions(t *testing.T) {
 	require.Equal(t, info.ID, last.Document)
 	require.Equal(t, OutcomeSuccess, last.Outcome)
 	require.Equal(t, `granted read-content to principal "bob"`, last.Detail)
+}
+
+// TestGuardCommitGrantsCreator: a document written through Guard.Create
+// and committed is readable by its creator with nothing more to call,
+// and its creation is audited; an aborted one is not audited as created.
+func TestGuardCommitGrantsCreator(t *testing.T) {
+	f := newGuardFixture(t)
+	ctx := context.Background()
+	alice := Principal{ID: "alice", Roles: []Role{RoleReceiver}}
+	w, err := f.g.Create(ctx, alice, "test", Metadata{Direction: Inbound})
+	require.NoError(t, err)
+	p, err := w.NewPage()
+	require.NoError(t, err)
+	_, err = p.Write([]byte("page one"))
+	require.NoError(t, err)
+	require.NoError(t, p.Close())
+	info, err := w.Commit()
+	require.NoError(t, err)
+	d, err := f.g.Open(ctx, alice, "test", info.ID)
+	require.NoError(t, err, "the creator is not locked out")
+	d.Close()
+	bob := Principal{ID: "bob", Roles: []Role{RoleReceiver}}
+	_, err = f.g.Open(ctx, bob, "test", info.ID)
+	require.ErrorIs(t, err, ErrDenied, "nobody else is granted")
+
+	w2, err := f.g.Create(ctx, alice, "test", Metadata{})
+	require.NoError(t, err)
+	require.NoError(t, w2.Abort())
+	created := 0
+	for _, e := range f.events(t) {
+		if e.Action == ActionCreate && e.Outcome == OutcomeSuccess && e.Document != "" {
+			require.Equal(t, info.ID, e.Document)
+			created++
+		}
+	}
+	require.Equal(t, 1, created, "one audited creation")
+}
+
+// TestMetadataCompletedBeforeCommit: metadata learned while the pages
+// arrive (the remote ident) is sealed with the document; the body still
+// authenticates, and nothing can change after Commit.
+func TestMetadataCompletedBeforeCommit(t *testing.T) {
+	f := newGuardFixture(t)
+	ctx := context.Background()
+	gw := Principal{ID: "gateway", Roles: []Role{RoleReceiver}}
+	w, err := f.g.Create(ctx, gw, "t38", Metadata{Direction: Inbound, Labels: map[string]string{"did": "+15550100"}})
+	require.NoError(t, err)
+	p, err := w.NewPage()
+	require.NoError(t, err)
+	_, err = p.Write([]byte("synthetic page"))
+	require.NoError(t, err)
+	require.NoError(t, p.Close())
+	require.NoError(t, w.UpdateMetadata(func(m *Metadata) {
+		m.RemoteIdent = "+1 555 0199"
+		m.Labels["pages"] = "1"
+	}))
+	info, err := w.Commit()
+	require.NoError(t, err)
+	require.ErrorIs(t, w.UpdateMetadata(func(m *Metadata) { m.RemoteIdent = "x" }), ErrClosed)
+
+	m, err := f.g.Metadata(ctx, gw, "t38", info.ID)
+	require.NoError(t, err)
+	require.Equal(t, "+1 555 0199", m.RemoteIdent.Reveal())
+	require.Equal(t, map[string]string{"did": "+15550100", "pages": "1"}, m.Labels)
+	require.Equal(t, Inbound, m.Direction)
+	d, err := f.g.Open(ctx, gw, "t38", info.ID)
+	require.NoError(t, err)
+	b, err := io.ReadAll(d)
+	require.NoError(t, err)
+	d.Close()
+	require.Equal(t, "synthetic page", string(b))
+	require.NoError(t, f.store.Verify(ctx, info.ID))
 }

@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/faxkit/faxkit/internal/clock"
 	"io"
 	"io/fs"
 	"os"
@@ -99,8 +100,8 @@ func (p SyncPolicy) String() string {
 type AuditConfig struct {
 	Dir  string
 	Keys AuditKeys
-	// Clock stamps events whose Time is zero. Default SystemClock.
-	Clock Clock
+	// Clock stamps events whose Time is zero. Nil: the system clock.
+	Clock clock.Clock
 	// Sync is the fsync policy. Default SyncEveryRecord.
 	Sync SyncPolicy
 	// SegmentRecords rotates to a new segment file after this many
@@ -124,7 +125,7 @@ type AuditConfig struct {
 type AuditLog struct {
 	mu      sync.Mutex
 	cfg     AuditConfig
-	clock   Clock
+	clock   clock.Clock
 	f       *os.File
 	segRecs int
 	n       uint64 // records so far = next seq

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/faxkit/faxkit/internal/clock"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,7 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func openTestLog(t testing.TB, dir string, keys AuditKeys, clk Clock, mod func(*AuditConfig)) *AuditLog {
+func openTestLog(t testing.TB, dir string, keys AuditKeys, clk clock.Clock, mod func(*AuditConfig)) *AuditLog {
 	t.Helper()
 	cfg := AuditConfig{Dir: dir, Keys: keys, Clock: clk, CheckpointEvery: 5}
 	if mod != nil {

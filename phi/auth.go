@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
+	"github.com/faxkit/faxkit/internal/clock"
 	"strings"
 	"sync"
 	"time"
@@ -25,8 +26,8 @@ type AuthConfig struct {
 	MaxFailures int
 	// Lockout is how long a locked principal stays locked. Default 15m.
 	Lockout time.Duration
-	// Clock drives expiry, idle timeout and lockout. Default SystemClock.
-	Clock Clock
+	// Clock drives expiry, idle timeout and lockout. Nil: the system clock.
+	Clock clock.Clock
 	// Audit, if set, receives a login/logout event for every attempt.
 	Audit *AuditLog
 }

@@ -1,29 +1,15 @@
 package phi
 
-import "time"
+import "github.com/faxkit/faxkit/internal/clock"
 
-// Clock supplies the current time. Every retention, expiry, lockout and
-// audit timestamp in phi reads a Clock so tests are deterministic.
-type Clock interface {
-	Now() time.Time
-}
+// Time comes from faxkit's one clock interface (internal/clock), as in the
+// rest of the module: StoreConfig.Clock, AuditConfig.Clock,
+// AuthConfig.Clock and NewPolicy take a clock.Clock, nil meaning the
+// system clock; tests pass a *clock.Fake.
 
-// ClockFunc adapts a function to Clock.
-type ClockFunc func() time.Time
-
-// Now returns f().
-func (f ClockFunc) Now() time.Time { return f() }
-
-type systemClock struct{}
-
-func (systemClock) Now() time.Time { return time.Now() }
-
-// SystemClock is the wall clock.
-var SystemClock Clock = systemClock{}
-
-func clockOr(c Clock) Clock {
+func clockOr(c clock.Clock) clock.Clock {
 	if c == nil {
-		return SystemClock
+		return clock.Real()
 	}
 	return c
 }

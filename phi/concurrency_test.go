@@ -57,7 +57,7 @@ func TestConcurrentUse(t *testing.T) {
 	for err := range errs {
 		require.NoError(t, err)
 	}
-	l, err := f.g.Store.List(ctx)
+	l, err := f.store.List(ctx)
 	require.NoError(t, err)
 	require.Len(t, l, workers*(perWorker/2))
 	require.NoError(t, f.log.Close())

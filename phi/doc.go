@@ -138,7 +138,17 @@
 // (create; read what they are granted, which includes what they created),
 // auditor (audit log and listing; never metadata or content). Policy.Check
 // audits every decision, allowed or denied, and refuses the request if it
-// cannot be audited. Guard wraps a Store with these checks.
+// cannot be audited. NewGuard wraps a Store with these checks, and the
+// Guard does not hand its Store out: code given a Guard reaches documents
+// only through it. A document written through Guard.Create is granted to
+// its creator, and its creation audited, by its own Commit: there is
+// nothing else to call. DocumentWriter.UpdateMetadata completes the sealed
+// metadata before Commit (a receiver learns the remote ident during the
+// call); the body stays bound to the metadata it was created with, which
+// the sealed manifest records beside the final one.
+//
+// Time comes from faxkit's clock interface (internal/clock): the Clock
+// fields and NewPolicy take nil for the system clock.
 //
 // TokenAuthenticator issues 256-bit API tokens, keeps only their SHA-256,
 // compares in constant time, and enforces TTL, idle timeout and lockout.

@@ -37,7 +37,7 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	guard := &phi.Guard{Store: store, Policy: phi.NewPolicy(audit, nil)}
+	guard := phi.NewGuard(store, phi.NewPolicy(audit, nil))
 
 	receiver := phi.Principal{ID: "gateway-1", Roles: []phi.Role{phi.RoleReceiver}}
 	auditor := phi.Principal{ID: "compliance", Roles: []phi.Role{phi.RoleAuditor}}

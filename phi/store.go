@@ -8,9 +8,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/faxkit/faxkit/internal/clock"
 	"io"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -29,8 +31,8 @@ type StoreConfig struct {
 	// Keys wraps per-document data keys. Required. Usually a *LocalKeyFile
 	// or a *KMSKeyProvider.
 	Keys KeyProvider
-	// Clock supplies creation times and drives retention. Default: SystemClock.
-	Clock Clock
+	// Clock supplies creation times and drives retention. Nil: the system clock.
+	Clock clock.Clock
 	// Segment selects the streaming AEAD segment size. Default: Segment4KB.
 	Segment SegmentSize
 	// DefaultRetention is added to the creation time to give each new
@@ -50,7 +52,7 @@ type StoreConfig struct {
 type Store struct {
 	dir       string
 	keys      KeyProvider
-	clock     Clock
+	clock     clock.Clock
 	seg       SegmentSize
 	retention time.Duration
 	fs        fsOps
@@ -125,8 +127,21 @@ type record struct {
 
 // manifest is sealed inside record.SealedMeta.
 type manifest struct {
-	Meta  []byte     `json:"meta"` // exact JSON bound into the body AD
+	Meta  []byte     `json:"meta"` // the document's metadata (JSON)
 	Pages []PageInfo `json:"pages"`
+	// BodyMeta is the metadata bound into the body's AD when it differs
+	// from Meta (completed with UpdateMetadata before commit); absent,
+	// Meta is. The manifest is sealed under the data key, so both are
+	// authenticated.
+	BodyMeta []byte `json:"body_meta,omitempty"`
+}
+
+// bodyMeta is the metadata JSON the body's AD binds.
+func (m *manifest) bodyMeta() []byte {
+	if m.BodyMeta != nil {
+		return m.BodyMeta
+	}
+	return m.Meta
 }
 
 // keyAD is the associated data of the wrapped data key: the document ID and
@@ -393,6 +408,30 @@ type DocumentWriter struct {
 	retainUntil time.Time
 	done        bool
 	lock        *os.File // writersLock, shared, until Commit or Abort ends
+	finalMeta   []byte   // metadata completed by UpdateMetadata; nil: metaJSON
+	meta        Metadata // the metadata as it stands
+	// committed runs at the end of Commit (the Guard grants the creator
+	// and audits the commit there).
+	committed func(DocInfo, error)
+}
+
+// UpdateMetadata completes the document's sealed metadata before Commit:
+// f changes a copy of the metadata given to Create (a receiving
+// application sets RemoteIdent once the call has told it). It returns
+// ErrClosed after Commit or Abort.
+func (w *DocumentWriter) UpdateMetadata(f func(*Metadata)) error {
+	if w.done {
+		return ErrClosed
+	}
+	m := w.meta
+	m.Labels = maps.Clone(m.Labels)
+	f(&m)
+	b, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	w.meta, w.finalMeta = m, b
+	return nil
 }
 
 type countingWriter struct {
@@ -435,7 +474,7 @@ func (s *Store) Create(ctx context.Context, meta Metadata) (*DocumentWriter, err
 		lock.Close()
 		return nil, err
 	}
-	w := &DocumentWriter{s: s, id: id, metaJSON: metaJSON, dk: dk, kekID: kekID, kek: kek, f: f, lock: lock}
+	w := &DocumentWriter{s: s, id: id, metaJSON: metaJSON, meta: meta, dk: dk, kekID: kekID, kek: kek, f: f, lock: lock}
 	w.cw.w = f
 	w.created = s.clock.Now().UTC().Round(0)
 	if s.retention > 0 {
@@ -510,6 +549,15 @@ func (w *DocumentWriter) Commit() (DocInfo, error) {
 	if w.done {
 		return DocInfo{}, ErrClosed
 	}
+	if w.committed != nil {
+		info, err := w.commit()
+		w.committed(info, err)
+		return info, err
+	}
+	return w.commit()
+}
+
+func (w *DocumentWriter) commit() (DocInfo, error) {
 	defer w.unlock()
 	s := w.s
 	fail := func(err error) (DocInfo, error) {
@@ -528,7 +576,11 @@ func (w *DocumentWriter) Commit() (DocInfo, error) {
 	if err := w.f.Close(); err != nil {
 		return fail(err)
 	}
-	man, err := json.Marshal(manifest{Meta: w.metaJSON, Pages: w.ps.pages})
+	m := manifest{Meta: w.metaJSON, Pages: w.ps.pages}
+	if w.finalMeta != nil {
+		m.Meta, m.BodyMeta = w.finalMeta, w.metaJSON
+	}
+	man, err := json.Marshal(m)
 	if err != nil {
 		return fail(err)
 	}
@@ -649,7 +701,7 @@ func (s *Store) Open(ctx context.Context, id string) (*DocumentReader, error) {
 	if err != nil {
 		return nil, err
 	}
-	dr, err := dk.p.NewDecryptingReader(f, documentAD(id, man.Meta))
+	dr, err := dk.p.NewDecryptingReader(f, documentAD(id, man.bodyMeta()))
 	if err != nil {
 		f.Close()
 		return nil, fmt.Errorf("%w", ErrDecrypt)

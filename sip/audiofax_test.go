@@ -74,7 +74,10 @@ func audioFax(ctx context.Context, c *sip.Call, m sip.Media, doc *t30.BitmapDocu
 	if m.PTime != 20*time.Millisecond {
 		return fmt.Errorf("ptime %v", m.PTime)
 	}
-	line := fax.NewRTPLine(m.Conn, m.Remote, &fax.RTPConfig{Law: law, PayloadType: m.Audio.Codec.PT})
+	// The stream continues the pre-switch leg's (sip.RTPStream and
+	// fax.RTPStream have the same fields).
+	line := fax.NewRTPLine(m.Conn, m.Remote, &fax.RTPConfig{Law: law, PayloadType: m.Audio.Codec.PT,
+		Start: (*fax.RTPStream)(m.Stream)})
 	modem := fax.NewModem(nil)
 	rctx, cancel := context.WithCancel(ctx)
 	go func() { _ = modem.Run(rctx, line) }()

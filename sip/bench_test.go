@@ -149,3 +149,39 @@ func cpuTime() time.Duration {
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// BenchmarkCallSetup places and ends audio calls from one endpoint to
+// another on loopback (INVITE, 200, ACK, the media sockets and the
+// pre-switch audio leg, BYE, 200): cpu-ns/call is the process CPU time
+// (both user agents) per call. PolicyAwait with a long AwaitTimeout keeps
+// T.38 out of it.
+//
+//	go test ./sip -run XXX -bench BenchmarkCallSetup -benchtime 200x
+func BenchmarkCallSetup(b *testing.B) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	a := endpoint(b, sip.Config{Policy: sip.PolicyAwait, AwaitTimeout: time.Hour})
+	callee := endpoint(b, sip.Config{Policy: sip.PolicyAwait, AwaitTimeout: time.Hour, AnswerQueue: 64})
+	go func() {
+		for {
+			c, err := callee.Accept(ctx)
+			if err != nil {
+				return
+			}
+			go c.Wait(ctx)
+		}
+	}()
+	b.ReportAllocs()
+	cpu0 := cpuTime()
+	for b.Loop() {
+		c, err := a.Dial(ctx, callee.URI("5551234"), nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		c.Hangup()
+		if c.Result() != sip.ResultLocalAbort {
+			b.Fatalf("call ended %v", c.Result())
+		}
+	}
+	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/call")
+}

@@ -94,6 +94,7 @@ const (
 	evAbort
 	evUpdate
 	evRefreshResult
+	evProvisional // a 1xx to our T.38 re-INVITE
 )
 
 type callEvent struct {
@@ -356,7 +357,7 @@ func (c *Call) run(ackAt time.Time, sent, remote *sdp.Session, neg sdp.Negotiate
 				c.applyMedia(a.media, a.audioFax, log)
 			case actReinvite:
 				log.Debug("sip re-INVITE sent", "kind", sdp.KindT38)
-				ctx, cancel := context.WithTimeout(context.Background(), c.machine.cfg.switchTimeout+time.Second)
+				ctx, cancel := context.WithTimeout(context.Background(), provisionalFactor*c.machine.cfg.switchTimeout+time.Second)
 				cancels = append(cancels, cancel)
 				go c.sendRequest(ctx, sip.INVITE, a.sdp.Marshal(), a.se, evReinviteResult)
 			case actRefresh:
@@ -460,6 +461,8 @@ func (c *Call) run(ackAt time.Time, sent, remote *sdp.Session, neg sdp.Negotiate
 				}
 				_ = ev.tx.Respond(res)
 				close(ev.done)
+			case evProvisional:
+				c.machine.offerProvisional(now)
 			case evRefreshResult:
 				log.Debug("sip session refresh response", "status", ev.code)
 				acts = c.machine.refreshAnswered(now, ev.code, ev.st)
@@ -632,10 +635,15 @@ func (c *Call) sendRequest(ctx context.Context, method sip.RequestMethod, body [
 	if err != nil {
 		return
 	}
+	provisional := false
 	for {
 		select {
 		case res := <-tx.Responses():
 			if res.IsProvisional() {
+				if !provisional && kind == evReinviteResult {
+					provisional = true
+					c.post(callEvent{kind: evProvisional})
+				}
 				continue
 			}
 			result.code, result.body = res.StatusCode, res.Body()

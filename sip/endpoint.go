@@ -67,8 +67,11 @@ type Config struct {
 	T38 sdp.T38Params
 	// Codecs are the audio codecs offered, in order. Default PCMU, PCMA.
 	Codecs []sdp.Codec
-	// SwitchTimeout bounds the wait for the answer to our T.38 re-INVITE.
-	// Default 5 s.
+	// SwitchTimeout bounds the wait for a response to our T.38 re-INVITE.
+	// Default 5 s. Once it has drawn a provisional response (the peer has
+	// it: 100 Trying under load, an SBC consulting its other leg) the
+	// final answer is awaited up to three times as long from the
+	// re-INVITE.
 	SwitchTimeout time.Duration
 	// AutoRequestDelay is how long a caller with PolicyAuto waits for the
 	// answerer's re-INVITE before requesting T.38 itself. Default 3 s.

@@ -418,7 +418,7 @@ func TestInteropSofia(t *testing.T) {
 				assert.Equal(t, 200, p.RefreshStatus)
 			}},
 		// SIP over TCP both ways.
-		{name: "tcp-faxkit-calls-sends", core: true, fkCalls: true, fkSends: true, policy: sip.PolicyRequest,
+		{name: "tcp-faxkit-calls-sends", fkCalls: true, fkSends: true, policy: sip.PolicyRequest,
 			fkConfig: func(c *sip.Config) { c.Transport = "tcp" },
 			peer:     sippeer.Config{T38: sippeer.Await, TCP: true}, wantFax: true, fkResults: ended},
 		{name: "tcp-peer-calls-faxkit-receives", policy: sip.PolicyAuto,

@@ -173,6 +173,8 @@ type machine struct {
 
 	requestAt     time.Time // send our T.38 re-INVITE then
 	offerDeadline time.Time // our re-INVITE unanswered by then: refused
+	offerSent     time.Time // when our re-INVITE went
+	offerAlive    bool      // it drew a provisional response
 	awaitDeadline time.Time
 	byeAt         time.Time // fax done: send BYE then unless the peer's comes first
 	tries         int       // our T.38 re-INVITEs sent (glare retries)
@@ -386,12 +388,31 @@ func (m *machine) sendT38Offer(now time.Time) []action {
 	m.offer = sdp.Offer(m.cfg.local, sdp.KindT38, m.sent)
 	m.state = stOffering
 	m.offerDeadline = now.Add(m.cfg.switchTimeout)
+	m.offerSent, m.offerAlive = now, false
 	a := action{kind: actReinvite, sdp: m.offer}
 	if m.st.interval > 0 {
 		// A re-INVITE refreshes the session too (RFC 4028 clause 7.4).
 		a.se = seValue(m.st.interval, "uac")
 	}
 	return []action{a}
+}
+
+// provisionalFactor stretches SwitchTimeout once our re-INVITE has drawn a
+// provisional response.
+const provisionalFactor = 3
+
+// offerProvisional is a provisional (1xx) response to our re-INVITE: the
+// peer has it and is working on it (a loaded peer, an SBC asking its other
+// leg), so the wait for the final answer stretches to provisionalFactor
+// times SwitchTimeout from the re-INVITE: "not answered" means no
+// response at all. A peer that never answers at all is still given up on
+// at SwitchTimeout.
+func (m *machine) offerProvisional(now time.Time) {
+	if m.state != stOffering || m.offerAlive {
+		return
+	}
+	m.offerAlive = true
+	m.offerDeadline = m.offerSent.Add(provisionalFactor * m.cfg.switchTimeout)
 }
 
 // heard reports a fax tone on the audio leg: a caller in auto that hears

@@ -411,3 +411,20 @@ func TestMachineSessionRefresh(t *testing.T) {
 	acts = m.refreshAnswered(t0.Add(145*time.Second), 481, sessionTimer{})
 	require.Equal(t, []actKind{actBye, actEnd}, kinds(acts))
 }
+
+// A provisional response to our re-INVITE stretches the wait for its
+// final answer to 3x SwitchTimeout; with none we give up at SwitchTimeout.
+func TestMachineReinviteProvisional(t *testing.T) {
+	m, _, peer := newMachine(t, RoleAnswerer, PolicyRequest, false)
+	m.offerProvisional(t0.Add(300 * time.Millisecond))
+	require.Equal(t, t0.Add(15*time.Second), m.deadline())
+	require.Empty(t, m.timeout(t0.Add(5*time.Second)))
+	acts := m.offerAnswered(t0.Add(9*time.Second), 200, peerAnswer(t, peer, m.offer))
+	require.Equal(t, []actKind{actMedia}, kinds(acts))
+
+	m, _, _ = newMachine(t, RoleAnswerer, PolicyRequest, false)
+	m.offerProvisional(t0.Add(time.Second))
+	acts = m.timeout(t0.Add(15 * time.Second))
+	require.Equal(t, []actKind{actBye, actEnd}, kinds(acts))
+	require.Equal(t, ResultT38Refused, acts[1].result)
+}

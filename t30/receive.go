@@ -192,6 +192,7 @@ func (s *Session) flagsSeen() {
 		return
 	}
 	s.flagged = true
+	s.earlyDIS = false // the caller is answering the DIS it heard
 	s.deadline = s.now.Add(s.cfg.T4)
 }
 

@@ -24,14 +24,18 @@ func answerer(t *testing.T) *t30test.Conversation {
 
 // TestAnswererHearsCaller (issue 16): an answering terminal started before
 // its caller sends its first DIS into the void. When it hears the caller's
-// CNG while waiting for a command it repeats DIS at once, not after T4.
+// CNG while waiting for a command it repeats DIS EarlyDISDelay later, not
+// after T4, unless the caller's answer begins meanwhile.
 func TestAnswererHearsCaller(t *testing.T) {
 	t.Run("CNG", func(t *testing.T) {
 		c := answerer(t)
 		c.Advance(time.Second)
 		c.Hear(t30.EventCNG)
-		c.Want("repeats DIS at once on hearing CNG", t30.FCFDIS)
-		if c.Elapsed() != time.Second || c.S.Stats().EarlyDIS != 1 {
+		c.Advance(t30.EarlyDISDelay - time.Millisecond)
+		c.WantQuiet("gives the caller time to answer a DIS it may have heard")
+		c.Advance(time.Millisecond)
+		c.Want("repeats DIS early on hearing CNG", t30.FCFDIS)
+		if c.Elapsed() != time.Second+t30.EarlyDISDelay || c.S.Stats().EarlyDIS != 1 {
 			t.Fatalf("DIS repeated at %v, early %d", c.Elapsed(), c.S.Stats().EarlyDIS)
 		}
 		c.Recv(t30test.DCS(t30.Mode{Speed: t30.V29_9600, Resolution: t30.ResFine, Width: t30.WidthA4}))
@@ -45,7 +49,26 @@ func TestAnswererHearsCaller(t *testing.T) {
 		c.Hear(t30.EventSignal)
 		c.WantQuiet("waits: the caller may be answering our DIS")
 		c.Hear(t30.EventCNG)
+		c.Advance(t30.EarlyDISDelay)
 		c.Want("repeats DIS once the caller's CNG says it missed it", t30.FCFDIS)
+	})
+	t.Run("not over the answer to a DIS the CNG crossed", func(t *testing.T) {
+		// A T.38 caller sends no-signal and CNG as it starts, before it
+		// reads the DIS already waiting for it, and answers that DIS
+		// right after (seen with libspandsp on a loaded machine).
+		c := answerer(t)
+		c.Hear(t30.EventSignal)
+		c.Hear(t30.EventCNG)
+		c.Advance(t30.EarlyDISDelay / 2)
+		c.Handle(t30.Event{Kind: t30.EventCarrierUp}) // the caller's V.21 flags begin
+		c.Advance(t30.EarlyDISDelay)
+		c.WantQuiet("waits for the command that has begun")
+		c.Recv(t30test.DCS(t30.Mode{Speed: t30.V29_9600, Resolution: t30.ResFine, Width: t30.WidthA4}))
+		c.RecvTCF(t30.V29_9600, t30.TCFDuration)
+		c.Want("and confirms the training", t30.FCFCFR)
+		if n := c.S.Stats().EarlyDIS; n != 0 {
+			t.Fatalf("EarlyDIS %d", n)
+		}
 	})
 	t.Run("not over the caller's answer", func(t *testing.T) {
 		c := answerer(t)
@@ -78,7 +101,8 @@ func TestAnswererHearsCaller(t *testing.T) {
 	t.Run("once: after the early repeat, T4 rules again", func(t *testing.T) {
 		c := answerer(t)
 		c.Hear(t30.EventCNG)
-		c.Want("repeats DIS at once on hearing CNG", t30.FCFDIS)
+		c.Advance(t30.EarlyDISDelay)
+		c.Want("repeats DIS early on hearing CNG", t30.FCFDIS)
 		c.Hear(t30.EventCNG)
 		c.WantQuiet("a second CNG crossed that DIS")
 	})

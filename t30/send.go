@@ -51,11 +51,14 @@ func (s *Session) heard() {
 	s.farHeard = true
 }
 
-// callerHeard repeats DIS at once when an answering terminal waiting for
-// a command hears the caller's CNG, instead of sitting out T4: a caller still sending
-// CNG has not heard our DIS, typically because it was not listening yet
-// when it went out. A caller whose V.21 flags began in this wait is
-// answering: nothing is repeated over it.
+// callerHeard repeats DIS early when an answering terminal waiting for a
+// command hears the caller's CNG, instead of sitting out T4: a caller still
+// sending CNG may not have heard our DIS, typically because it was not
+// listening yet when it went out. The repeat waits EarlyDISDelay first: a
+// CNG that crossed our DIS on the way is followed at once by the caller's
+// answer to it, whose V.21 flags cancel the repeat (flagsSeen). A caller
+// whose V.21 flags began in this wait is answering: nothing is repeated
+// over it.
 //
 // Only a DIS that may have gone to nobody is repeated early: one sent
 // after the caller was already heard reached a listening caller, or is
@@ -77,11 +80,13 @@ func (s *Session) callerHeard(cng bool) {
 	if seenBefore && s.disHeard {
 		return
 	}
-	if !s.now.Before(s.t1End) {
+	if !s.now.Before(s.t1End) || s.earlyDIS {
 		return
 	}
-	s.stats.EarlyDIS++
-	s.sendDIS()
+	s.earlyDIS = true
+	if d := s.now.Add(EarlyDISDelay); d.Before(s.deadline) {
+		s.deadline = d // timeout repeats the DIS (and counts it early)
+	}
 }
 
 func (s *Session) sendTone(t Tone, after state) {

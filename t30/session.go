@@ -89,6 +89,7 @@ type Session struct {
 	farHeard   bool      // a frame or carrier has come from the far end
 	callerSeen bool      // answering: the caller has been heard (CNG, a frame, any signal)
 	disHeard   bool      // answering: the last DIS went out after the caller was heard
+	earlyDIS   bool      // answering: the caller's CNG asked for the DIS again, due at deadline (EarlyDISDelay)
 	sending    int
 	flagged    bool // flags seen since the current wait began (T4 reset once)
 
@@ -372,6 +373,7 @@ func (s *Session) setPhase(p Phase) {
 func (s *Session) enter(st state) {
 	s.st = st
 	s.flagged = false
+	s.earlyDIS = false
 	s.ex.newWait()
 	switch st {
 	case stWaitDIS:
@@ -433,6 +435,9 @@ func (s *Session) timeout() {
 			if !s.now.Before(s.t1End) {
 				s.disconnect(ResultNoCommand)
 				return
+			}
+			if s.earlyDIS {
+				s.stats.EarlyDIS++
 			}
 			s.sendDIS()
 			return

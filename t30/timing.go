@@ -38,6 +38,16 @@ const (
 	// TCF). Config.TCFDuration defaults to it.
 	TCFDuration = 1500 * time.Millisecond
 
+	// EarlyDISDelay is how long an answering terminal that hears the
+	// caller's CNG after its DIS waits before repeating the DIS early
+	// (Session: faster than T4 when the first DIS went to nobody). A CNG
+	// that crossed the DIS on the way (the caller started sending it
+	// before the DIS reached it, as a T.38 caller does as it starts) comes
+	// with the caller's answer right behind it: its V.21 flags begin within
+	// this time and cancel the repeat, which would otherwise land on the
+	// caller's DCS (libspandsp ends such a call "unexpected message").
+	EarlyDISDelay = time.Second
+
 	// ECMFlags is the run of flags an image modem sends after its training
 	// before the first ECM frame of phase C (T.4 Annex A; 200 ms as in
 	// libspandsp).

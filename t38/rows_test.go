@@ -88,3 +88,70 @@ func TestRowCutterChoose(t *testing.T) {
 		t.Errorf("TCF: R %d", r)
 	}
 }
+
+// TestRowsLostUncertain drives the receive side directly: whole-row
+// packets with one lost in the middle are filled exactly (no uncertain
+// event); the page's first packet lost makes the count uncertain, while
+// lost packets before a packet that starts with the page's leading EOL
+// (indicator repeats) do not.
+func TestRowsLostUncertain(t *testing.T) {
+	doc := testDoc(1, 300, t30.ResFine)
+	data, err := doc.Encode(0, t30.Mode{Compression: t30.MR, Resolution: t30.ResFine, Width: t30.WidthA4, Speed: t30.V29_9600})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c rowCutter
+	c.scan(data)
+	out, cuts := c.cut(nil, nil, data, 3)
+	pkts := [][]byte{}
+	lo := 0
+	for _, hi := range append(cuts, len(out)) {
+		p := append([]byte(nil), out[lo:hi]...)
+		BitReverse(p, p) // as on the wire
+		pkts = append(pkts, p)
+		lo = hi
+	}
+	run := func(lose map[int]bool, lostBefore int) (uncertain bool, rows int) {
+		cfg := TerminalConfig{}
+		if err := cfg.fill(); err != nil {
+			t.Fatal(err)
+		}
+		co, err := newCore(&cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := &co.rx
+		r.startCarrier(t30.V29_9600)
+		if lostBefore > 0 {
+			r.gap(lostBefore)
+		}
+		for i, p := range pkts {
+			if lose[i] {
+				r.gap(1)
+				continue
+			}
+			r.image(p)
+		}
+		var page []byte
+		for _, ev := range co.events {
+			if ev.Kind == t30.EventData {
+				uncertain = uncertain || ev.Uncertain
+				page = append(page, ev.Data...)
+			}
+		}
+		b, _, err := t4.DecodePage(bytes.NewReader(page), 1728, &t4.DecodeOptions{Compression: t4.MR, BitOrder: t4.LSBFirst})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return uncertain, b.Height
+	}
+	if u, rows := run(map[int]bool{10: true, 11: true, 40: true}, 0); u || rows != 300 {
+		t.Errorf("packets lost mid-page: uncertain %v, %d rows (want certain, 300)", u, rows)
+	}
+	if u, _ := run(nil, 2); u {
+		t.Errorf("two packets lost before the page's first packet: uncertain")
+	}
+	if u, _ := run(map[int]bool{0: true}, 0); !u {
+		t.Errorf("the page's first packet lost: not uncertain")
+	}
+}

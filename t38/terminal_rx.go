@@ -2,6 +2,7 @@ package t38
 
 import (
 	"bytes"
+	"math/bits"
 	"strings"
 	"time"
 
@@ -496,15 +497,29 @@ func (r *rxState) image(b []byte) {
 	r.recentN = min(r.recentN+1, len(r.recent))
 	uncertain := false
 	if r.lostEarly && r.pageEnd.total > 0 {
-		// Page data was lost before its first EOL: how many rows is not
+		// Packets were lost before the first EOL. If this packet starts
+		// with the page's leading EOL, they were indicator repeats or
+		// fill; otherwise page data was lost and how many rows is not
 		// known.
-		r.lostEarly, uncertain = false, true
-		r.rowBroke = true
+		r.lostEarly = false
+		if before > 0 || leadingZeros(d) < 11 {
+			uncertain, r.rowBroke = true, true
+		}
 	}
 	if !r.pageEnd.done && r.rowCheck(eols, r.pageEnd.endEOL) {
 		uncertain = true
 	}
 	r.c.emit(t30.Event{Kind: t30.EventData, Data: d, Uncertain: uncertain})
+}
+
+// leadingZeros counts the zero bits LSB-first data starts with.
+func leadingZeros(b []byte) int {
+	for i, o := range b {
+		if o != 0 {
+			return 8*i + bits.TrailingZeros8(o)
+		}
+	}
+	return 8 * len(b)
 }
 
 func allZero(b []byte) bool {

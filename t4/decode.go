@@ -231,6 +231,34 @@ func (d *Decoder) whiteRows(dst *Bitmap, y int) int {
 	return y
 }
 
+// whiteNext consumes the next row when it is white and coded the usual
+// way under a white reference row (whiteRows' test, one row), and reports
+// whether it did; the reference stays white.
+func (d *Decoder) whiteNext() bool {
+	if d.ref[0] < int32(d.width) || d.dead {
+		return false
+	}
+	br := &d.br
+	switch {
+	case d.opt.Compression == MMR:
+		if br.n < 1 {
+			br.refill()
+		}
+		if br.n < 1 || br.acc>>63 == 0 {
+			return false
+		}
+		br.consume(1)
+		return true
+	case d.opt.NoEOL || !d.started || !d.haveEOL:
+		return false
+	}
+	if _, ok := d.whiteEOLRow(); !ok {
+		return false
+	}
+	d.cur, d.ref = d.ref, d.cur // both white now
+	return true
+}
+
 // Stats returns the counts so far.
 func (d *Decoder) Stats() Stats { return d.stats }
 
@@ -265,6 +293,17 @@ func (d *Decoder) ReadRow(dst []byte) error {
 	}
 	if d.opt.Rows > 0 && d.stats.Rows >= d.opt.Rows {
 		return io.EOF
+	}
+	if d.badRun == 0 && !d.done && d.stats.Rows < d.opt.MaxRows && d.whiteNext() {
+		// A white row coded the usual way, after a good row: no
+		// changing elements to list and fill (see whiteRows).
+		if d.br.err != nil {
+			d.err = d.br.err
+			return d.err
+		}
+		clear(dst[:(d.width+7)/8])
+		d.stats.Rows++
+		return nil
 	}
 	st := rowEnd
 	first := d.first

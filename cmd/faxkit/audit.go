@@ -46,7 +46,7 @@ func auditVerify(ctx context.Context, e *env, args []string) error {
 	if err := l.resolve(); err != nil {
 		return err
 	}
-	keys, err := phi.OpenAuditKeyFile(l.auditKey)
+	keys, err := l.auditKeys()
 	if err != nil {
 		return err
 	}
@@ -97,7 +97,7 @@ func auditExport(ctx context.Context, e *env, args []string) error {
 	if err := l.resolve(); err != nil {
 		return err
 	}
-	keys, err := phi.OpenAuditKeyFile(l.auditKey)
+	keys, err := l.auditKeys()
 	if err != nil {
 		return err
 	}

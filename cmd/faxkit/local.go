@@ -4,8 +4,12 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
+	"io/fs"
 	"os"
+	"os/user"
 	"path/filepath"
+	"strconv"
 
 	"github.com/faxkit/faxkit/phi"
 )
@@ -47,8 +51,15 @@ func (l *local) resolve() error {
 	return os.MkdirAll(l.dir, 0o700)
 }
 
+// errNoKeys: a missing key file is never replaced silently by a fresh
+// key, which could not read what the store or log already holds.
+var errNoKeys = errors.New("create a new store's keys with 'faxkit store init -dir DIR', or point -keyfile/-auditkey (or $FAXKIT_KEYFILE/$FAXKIT_AUDITKEY) at the existing ones")
+
 func (l *local) openStore(ctx context.Context) (*phi.Store, *phi.LocalKeyFile, error) {
-	kf, err := phi.OpenOrCreateLocalKeyFile(l.keyfile)
+	kf, err := phi.OpenLocalKeyFile(l.keyfile)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil, fmt.Errorf("key file %s not found: %w", l.keyfile, errNoKeys)
+	}
 	if err != nil {
 		return nil, nil, err
 	}
@@ -57,7 +68,36 @@ func (l *local) openStore(ctx context.Context) (*phi.Store, *phi.LocalKeyFile, e
 }
 
 func (l *local) auditKeys() (phi.AuditKeys, error) {
-	return phi.OpenOrCreateAuditKeyFile(l.auditKey, "faxkit-audit")
+	k, err := phi.OpenAuditKeyFile(l.auditKey)
+	if errors.Is(err, fs.ErrNotExist) {
+		return k, fmt.Errorf("audit key file %s not found: %w", l.auditKey, errNoKeys)
+	}
+	return k, err
+}
+
+// initKeys creates the KEK file and the audit key file of a new store;
+// an existing key file is never overwritten, and a store holding
+// documents without its key file is refused.
+func (l *local) initKeys() (created []string, err error) {
+	if err := checkKeyFile(l); err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(l.keyfile); errors.Is(err, fs.ErrNotExist) {
+		if _, err := phi.CreateLocalKeyFile(l.keyfile); err != nil {
+			return nil, err
+		}
+		created = append(created, l.keyfile)
+	}
+	if _, err := os.Stat(l.auditKey); errors.Is(err, fs.ErrNotExist) {
+		if _, err := phi.CreateAuditKeyFile(l.auditKey, "faxkit-audit"); err != nil {
+			return created, err
+		}
+		created = append(created, l.auditKey)
+	}
+	if len(created) == 0 {
+		return nil, fmt.Errorf("%s and %s exist already: the store is initialised", l.keyfile, l.auditKey)
+	}
+	return created, nil
 }
 
 func (l *local) openAudit() (*phi.AuditLog, error) {
@@ -68,13 +108,15 @@ func (l *local) openAudit() (*phi.AuditLog, error) {
 	return phi.OpenAuditLog(phi.AuditConfig{Dir: l.auditDir, Keys: k})
 }
 
-// cliPrincipal identifies the operator in audit records.
-func cliPrincipal(e *env) string {
-	u := e.getenv("USER")
-	if u == "" {
-		u = "unknown"
+// cliPrincipal identifies the operator in audit records from the
+// operating system's account (user name and uid), never from $USER,
+// which any caller can set.
+func cliPrincipal(*env) string {
+	uid := strconv.Itoa(os.Getuid())
+	if u, err := user.Current(); err == nil {
+		return "cli:" + u.Username + "(uid " + u.Uid + ")"
 	}
-	return "cli:" + u
+	return "cli:uid " + uid
 }
 
 func cliSource() string {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"os/user"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -35,8 +36,64 @@ func runCLI(t *testing.T, dir string, args ...string) result {
 	return result{code, out.String(), errb.String()}
 }
 
+// initStore creates a new store's keys, as an operator must first.
+func initStore(t *testing.T, dir string) {
+	t.Helper()
+	r := runCLI(t, dir, "store", "init")
+	require.Equal(t, 0, r.code, r.stderr)
+}
+
+// TestStoreKeysAreNeverCreatedSilently: without "store init" every store
+// command fails with a clear error and writes no key; init refuses to
+// overwrite; a store holding documents without its key is refused.
+func TestStoreKeysAreNeverCreatedSilently(t *testing.T) {
+	dir := t.TempDir()
+	for _, args := range [][]string{{"store", "list"}, {"store", "put", "/dev/null"}, {"store", "purge"}, {"audit", "verify"}} {
+		r := runCLI(t, dir, args...)
+		require.NotEqual(t, 0, r.code, "%v", args)
+		require.Contains(t, r.stderr, "faxkit store init", "%v", args)
+		for _, f := range []string{"kek.json", "audit.key"} {
+			_, err := os.Stat(filepath.Join(dir, f))
+			require.True(t, os.IsNotExist(err), "%v created %s", args, f)
+		}
+	}
+	r := runCLI(t, dir, "store", "init")
+	require.Equal(t, 0, r.code, r.stderr)
+	require.Contains(t, r.stdout, "kek.json")
+	r = runCLI(t, dir, "store", "init")
+	require.NotEqual(t, 0, r.code)
+	require.Contains(t, r.stderr, "exist already")
+
+	p := filepath.Join(t.TempDir(), "p.bin")
+	require.NoError(t, os.WriteFile(p, []byte("synthetic page"), 0o600))
+	r = runCLI(t, dir, "store", "put", p)
+	require.Equal(t, 0, r.code, r.stderr)
+	require.NoError(t, os.Remove(filepath.Join(dir, "kek.json")))
+	r = runCLI(t, dir, "store", "init")
+	require.NotEqual(t, 0, r.code, "a new key next to documents sealed under a lost one")
+	require.Contains(t, r.stderr, "holds documents")
+	r = runCLI(t, dir, "store", "list")
+	require.NotEqual(t, 0, r.code)
+}
+
+// TestCLIAuditIdentityFromOS: the audit records name the operating
+// system's account, whatever $USER says.
+func TestCLIAuditIdentityFromOS(t *testing.T) {
+	dir := t.TempDir()
+	initStore(t, dir)
+	r := runCLI(t, dir, "store", "list") // runCLI sets USER=tester
+	require.Equal(t, 0, r.code, r.stderr)
+	r = runCLI(t, dir, "audit", "export")
+	require.Equal(t, 0, r.code, r.stderr)
+	u, err := user.Current()
+	require.NoError(t, err)
+	require.Contains(t, r.stdout, `"principal":"cli:`+u.Username+`(uid `+u.Uid+`)"`)
+	require.NotContains(t, r.stdout, "tester")
+}
+
 func TestStoreAndAuditCommands(t *testing.T) {
 	dir := t.TempDir()
+	initStore(t, dir)
 	p1 := filepath.Join(t.TempDir(), "p1.tif")
 	p2 := filepath.Join(t.TempDir(), "p2.tif")
 	require.NoError(t, os.WriteFile(p1, []byte("synthetic page one"), 0o600))
@@ -139,6 +196,7 @@ func TestDispatcher(t *testing.T) {
 
 func TestStoreTIFFRoundTrip(t *testing.T) {
 	dir := t.TempDir()
+	initStore(t, dir)
 	src := filepath.Join(peertest.SharedTestdata(t), "ccitt", "itu2.tif")
 	r := runCLI(t, dir, "store", "put", "-tiff", src)
 	require.Equal(t, 0, r.code, r.stderr)
@@ -155,6 +213,7 @@ func TestStoreTIFFRoundTrip(t *testing.T) {
 // in OUT (nor clobber what OUT held), and errors must not echo file names.
 func TestStoreGetLeavesNoUnverifiedOutput(t *testing.T) {
 	dir := t.TempDir()
+	initStore(t, dir)
 	in := filepath.Join(t.TempDir(), "Jane-Roe-referral.tif")
 	page := bytes.Repeat([]byte("synthetic page "), 2000) // several 4 KiB segments
 	require.NoError(t, os.WriteFile(in, page, 0o600))
@@ -190,6 +249,7 @@ func TestStoreGetLeavesNoUnverifiedOutput(t *testing.T) {
 // take turns on the audit log instead of corrupting its chain or failing.
 func TestCommandsWaitForTheAuditLog(t *testing.T) {
 	dir := t.TempDir()
+	initStore(t, dir)
 	r := runCLI(t, dir, "store", "list")
 	require.Equal(t, 0, r.code, r.stderr)
 	keys, err := phi.OpenAuditKeyFile(filepath.Join(dir, "audit.key"))
@@ -204,5 +264,5 @@ func TestCommandsWaitForTheAuditLog(t *testing.T) {
 	require.Equal(t, 0, r.code, r.stderr)
 	r = runCLI(t, dir, "audit", "verify")
 	require.Equal(t, 0, r.code, r.stderr)
-	require.Contains(t, r.stdout, "OK: 2 records")
+	require.Contains(t, r.stdout, "OK: 3 records", "init, then two lists")
 }

@@ -19,6 +19,9 @@ var storeCmd = &command{
 	summary: "sealed (encrypted) document store: put, get, list, purge, rotate-key",
 	usage: `usage: faxkit store <subcommand> -dir DIR [flags] [args]
 
+  init  create a new store's key-encryption key file and audit key file
+        (never overwriting one). No other command creates keys: a missing
+        key file is an error, not a reason to start a fresh key
   put [-retain DUR] [-content-type T] [-tiff] FILE...
         seal the FILEs as the pages of one new document; prints its ID.
         With -tiff, every page of each TIFF FILE becomes a sealed
@@ -48,7 +51,7 @@ Every operation is written to the audit log.
 `,
 	run: func(ctx context.Context, e *env, args []string) error {
 		return dispatch(ctx, e, args, []subcommand{
-			{"put", storePut}, {"get", storeGet}, {"list", storeList},
+			{"init", storeInit}, {"put", storePut}, {"get", storeGet}, {"list", storeList},
 			{"verify", storeVerify}, {"purge", storePurge}, {"hold", storeHold}, {"rotate-key", storeRotate},
 		})
 	},
@@ -68,6 +71,9 @@ func openSession(ctx context.Context, l *local) (*storeSession, error) {
 	if err := checkKeyFile(l); err != nil {
 		return nil, err
 	}
+	if _, err := l.auditKeys(); err != nil {
+		return nil, err
+	}
 	s, kf, err := l.openStore(ctx)
 	if err != nil {
 		return nil, err
@@ -77,6 +83,35 @@ func openSession(ctx context.Context, l *local) (*storeSession, error) {
 		return nil, fmt.Errorf("audit log: %w", err)
 	}
 	return &storeSession{s: s, kf: kf, log: log}, nil
+}
+
+func storeInit(ctx context.Context, e *env, args []string) error {
+	var l local
+	fs := newFlags(e, "store init")
+	l.register(fs, e)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 0 {
+		return errUsage
+	}
+	if err := l.resolve(); err != nil {
+		return err
+	}
+	created, err := l.initKeys()
+	if err != nil {
+		return err
+	}
+	log, err := openAuditWait(ctx, &l)
+	if err != nil {
+		return fmt.Errorf("audit log: %w", err)
+	}
+	err = audited(ctx, e, log, phi.ActionRotateKeys, "", nil)
+	err = errors.Join(err, log.Close())
+	for _, c := range created {
+		fmt.Fprintf(e.stdout, "created %s (mode 0600; keep a copy off the data volume: without it nothing sealed can be read)\n", c)
+	}
+	return err
 }
 
 // errKeyMissing refuses to create a fresh key for a store that already

@@ -292,6 +292,9 @@ func (s *Service) peerFor(num string) string {
 			best, peer = len(p), a
 		}
 	}
+	if peer == "" && s.cfg.SIP != nil && s.cfg.SIP.Trunk != "" {
+		return peerSIPTrunk
+	}
 	return peer
 }
 
@@ -605,6 +608,9 @@ func (s *Service) getMetadata(w http.ResponseWriter, r *http.Request, who phi.Pr
 	}{Remote: m.Remote.Reveal(), DID: m.Labels["did"], Attempts: []att{}}
 	for _, a := range st.Attempts {
 		x := att{N: a.N}
+		if st.Direction == "inbound" {
+			x.RemoteIdent = m.RemoteIdent.Reveal() // sealed with the fax
+		}
 		if a.recordDoc != "" {
 			s.loadGrants(r.Context(), a.recordDoc)
 			if rm, err := s.guard.Metadata(r.Context(), who, src, a.recordDoc); err == nil {

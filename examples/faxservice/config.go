@@ -60,6 +60,10 @@ type Config struct {
 	// T.38 peer (HOST:PORT) a fax to that number is sent to; the longest
 	// prefix wins. Stands in for a SIP trunk.
 	Peers map[string]string `json:"peers"`
+	// SIP is the SIP endpoint: inbound calls answered and routed by the
+	// dialled number, outbound numbers sent through its trunk (numbers
+	// matching a Peers prefix still go to that T.38 address). Nil: none.
+	SIP *SIPConfig `json:"sip"`
 	// Instance names this process in leases; default hostname-pid.
 	Instance string `json:"instance"`
 	// Workers is the number of concurrent outbound calls; default 4.

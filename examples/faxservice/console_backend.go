@@ -367,6 +367,36 @@ func (b *consoleBackend) auditCheck(ctx context.Context, u console.User, src str
 	return err
 }
 
+// userNames maps user IDs to names (staff accounts, not PHI) for the
+// auditor, who may not list users through the admin API.
+func (b *consoleBackend) userNames(ctx context.Context) map[string]string {
+	names := map[string]string{}
+	rows, err := b.s.db.query(ctx, `SELECT id, name FROM users`)
+	if err != nil {
+		return names
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, name string
+		if rows.Scan(&id, &name) == nil {
+			names[id] = name
+		}
+	}
+	return names
+}
+
+// byName lets the user filter name a user instead of giving its ID.
+func (b *consoleBackend) byName(flt console.AuditFilter, names map[string]string) console.AuditFilter {
+	if _, isID := names[flt.Principal]; !isID && flt.Principal != "" {
+		for id, n := range names {
+			if n == flt.Principal {
+				flt.Principal = id
+			}
+		}
+	}
+	return flt
+}
+
 type exportedEvent struct {
 	phi.Event
 	ActionName  string `json:"action_name"`
@@ -409,10 +439,11 @@ func (b *consoleBackend) Audit(ctx context.Context, u console.User, src string, 
 	if err := b.auditCheck(ctx, u, src); err != nil {
 		return nil, err
 	}
+	names := b.userNames(ctx)
 	var out []console.AuditEvent
-	err := b.events(flt, func(_ []byte, e exportedEvent) {
-		out = append(out, console.AuditEvent{Seq: e.Seq, Time: e.Time, Principal: e.Principal, Action: e.ActionName, Document: e.Document,
-			Source: e.Source, Outcome: e.OutcomeName, Detail: e.Detail})
+	err := b.events(b.byName(flt, names), func(_ []byte, e exportedEvent) {
+		out = append(out, console.AuditEvent{Seq: e.Seq, Time: e.Time, Principal: e.Principal, Name: names[e.Principal], Action: e.ActionName,
+			Document: e.Document, Source: e.Source, Outcome: e.OutcomeName, Detail: e.Detail})
 	})
 	slices.Reverse(out)
 	if len(out) > limit {
@@ -453,7 +484,7 @@ func (b *consoleBackend) ExportAudit(ctx context.Context, u console.User, src st
 		return 0, err
 	}
 	n := 0
-	err := b.events(flt, func(line []byte, _ exportedEvent) {
+	err := b.events(b.byName(flt, b.userNames(ctx)), func(line []byte, _ exportedEvent) {
 		w.Write(line)
 		w.Write([]byte{'\n'})
 		n++
@@ -551,14 +582,26 @@ func (b *consoleBackend) Settings() []console.Setting {
 	c := b.s.cfg
 	var ladder []string
 	for _, d := range c.RetryDelays {
-		ladder = append(ladder, time.Duration(d).String())
+		ladder = append(ladder, human(time.Duration(d)))
 	}
 	return []console.Setting{
-		{Name: "Retention", Value: time.Duration(c.Retention).String(), Help: "documents are crypto-shredded after this (legal holds excepted)"},
-		{Name: "Session idle timeout", Value: time.Duration(c.SessionIdle).String(), Help: ""},
-		{Name: "Lockout", Value: fmt.Sprintf("%d failures lock an account for %s", c.LockoutAfter, time.Duration(c.LockoutFor)), Help: ""},
+		{Name: "Retention", Value: human(time.Duration(c.Retention)), Help: "documents are crypto-shredded after this (legal holds excepted)"},
+		{Name: "Session idle timeout", Value: human(time.Duration(c.SessionIdle)), Help: ""},
+		{Name: "Lockout", Value: fmt.Sprintf("%d failures lock an account for %s", c.LockoutAfter, human(time.Duration(c.LockoutFor))), Help: ""},
 		{Name: "Retry delays", Value: strings.Join(ladder, ", "), Help: "the last one repeats"},
 		{Name: "Maximum attempts", Value: strconv.Itoa(c.MaxAttempts), Help: "per fax"},
-		{Name: "Idempotency window", Value: time.Duration(c.IdempotencyTTL).String(), Help: ""},
+		{Name: "Idempotency window", Value: human(time.Duration(c.IdempotencyTTL)), Help: ""},
 	}
+}
+
+// human writes a setting's duration the way an administrator reads it.
+func human(d time.Duration) string {
+	if d >= 24*time.Hour && d%(24*time.Hour) == 0 {
+		return fmt.Sprintf("%d days", d/(24*time.Hour))
+	}
+	s := d.String()
+	for _, z := range []string{"m0s", "h0m"} {
+		s = strings.Replace(s, z, z[:1], 1)
+	}
+	return s
 }

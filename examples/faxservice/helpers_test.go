@@ -211,10 +211,24 @@ func (e *remote) wait(token, id string, done func(FaxStatus) bool) FaxStatus {
 	}
 }
 
+// letters caches sample.Letters: rendering the synthetic letters is the
+// slowest step of many tests under -race.
+var letters = struct {
+	sync.Mutex
+	m map[int][]*t4.Bitmap
+}{m: map[int][]*t4.Bitmap{}}
+
 // letterTIFF is a synthetic n-page fine letter as TIFF, and its pages.
 func letterTIFF(t *testing.T, n int) ([]byte, []*t4.Bitmap) {
-	pages, err := sample.Letters(n, sample.Fine)
-	require.NoError(t, err)
+	letters.Lock()
+	pages, ok := letters.m[n]
+	if !ok {
+		var err error
+		pages, err = sample.Letters(n, sample.Fine)
+		require.NoError(t, err)
+		letters.m[n] = pages
+	}
+	letters.Unlock()
 	var doc bytes.Buffer
 	w, err := tiff.NewWriter(&doc, nil)
 	require.NoError(t, err)

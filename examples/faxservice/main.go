@@ -132,6 +132,9 @@ func run(ctx context.Context, cfg Config, logger *slog.Logger, out io.Writer, de
 	for i, a := range addrs {
 		fmt.Fprintf(out, "inbound T.38 for DID %s on udp %s\n", cfg.Inbound[i].DID, a)
 	}
+	if svc.sip != nil {
+		fmt.Fprintf(out, "SIP on %s %s (inbound calls routed by the dialled number)\n", svc.sip.Addr().Network(), svc.sip.Addr())
+	}
 	if tok != "" {
 		fmt.Fprintf(out, "BOOTSTRAP_ADMIN_TOKEN=%s\n(shown once: it expires in 24 h; create users and tokens with it, then let it expire)\n", tok)
 		if dev {
@@ -226,6 +229,8 @@ Try it (a self-signed certificate, hence -k):
   curl -k -H "Authorization: Bearer $SENDER" %[1]s/v1/faxes/<fax id>
   curl -k -H "Authorization: Bearer $INBOX" %[1]s/v1/faxes
   curl -k -H "Authorization: Bearer $INBOX" -o fax.pdf "%[1]s/v1/faxes/<inbound id>/content?format=pdf"
+  # the web console: a user with a password (the bootstrap admin has none), then open %[1]s/console/
+  curl -k -H "Authorization: Bearer $A" -d '{"name":"frontdesk","roles":["sender","inbox"],"password":"Choose-A-Strong-Passw0rd"}' %[1]s/v1/users
 
 `, base)
 }

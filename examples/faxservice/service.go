@@ -17,7 +17,9 @@ import (
 	"time"
 
 	"github.com/faxkit/faxkit"
+	"github.com/faxkit/faxkit/internal/clock"
 	"github.com/faxkit/faxkit/phi"
+	"github.com/faxkit/faxkit/sip"
 	"github.com/faxkit/faxkit/t30"
 	"github.com/faxkit/faxkit/tiff"
 	"github.com/faxkit/faxkit/transport"
@@ -46,6 +48,7 @@ type Service struct {
 	hookClient *http.Client
 
 	wake  chan struct{} // nudges idle workers after an enqueue
+	sip   *sip.Endpoint // nil without Config.SIP
 	reads readMonitor   // bulk-read alerts
 	wg    sync.WaitGroup
 
@@ -90,7 +93,7 @@ func openService(ctx context.Context, cfg Config, logger *slog.Logger) (*Service
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 	// One clock for the store (creation and retention dates, purge), the
 	// audit log and the policy: tests move it forward through skew.
-	clk := phi.ClockFunc(s.now)
+	clk := serviceClock{s}
 	kek, err := phi.OpenOrCreateLocalKeyFile(cfg.KEKFile)
 	if err != nil {
 		return nil, err
@@ -117,7 +120,7 @@ func openService(ctx context.Context, cfg Config, logger *slog.Logger) (*Service
 		return nil, err
 	}
 	pol := phi.NewPolicy(alog, clk)
-	s.db, s.policy, s.guard, s.store, s.keys, s.log = db, pol, &phi.Guard{Store: store, Policy: pol}, store, kek, alog
+	s.db, s.policy, s.guard, s.store, s.keys, s.log = db, pol, phi.NewGuard(store, pol), store, kek, alog
 	s.fax = faxkit.Options{Logger: logger, Timeout: time.Duration(cfg.CallTimeout)}
 	s.fax.Fax.LocalIdent = cfg.StationID
 	if cfg.Unpaced {
@@ -127,6 +130,13 @@ func openService(ctx context.Context, cfg Config, logger *slog.Logger) (*Service
 }
 
 func (s *Service) now() time.Time { return time.Now().Add(time.Duration(s.skew.Load())) }
+
+// serviceClock is the service's time (the system clock plus the tests'
+// skew) as the clock.Clock phi reads.
+type serviceClock struct{ s *Service }
+
+func (c serviceClock) Now() time.Time                       { return c.s.now() }
+func (c serviceClock) NewTimer(d time.Duration) clock.Timer { return clock.Real().NewTimer(d) }
 
 // safeName keeps an instance name usable as a directory name.
 func safeName(s string) string {
@@ -188,8 +198,7 @@ const ownerPerms = phi.PermReadMetadata | phi.PermReadContent | phi.PermDelete
 // commitDoc commits a document written through the guard, grants and
 // persists the creator's access, and audits the outcome.
 func (s *Service) commitDoc(ctx context.Context, who phi.Principal, src string, dw *phi.DocumentWriter) (phi.DocInfo, error) {
-	info, err := dw.Commit()
-	s.guard.Committed(ctx, who, src, info, err)
+	info, err := dw.Commit() // the guard grants the creator and audits
 	if err != nil {
 		return info, err
 	}
@@ -228,6 +237,21 @@ func (s *Service) nudge() {
 // ends. It returns the listeners' addresses, in cfg.Inbound's order.
 func (s *Service) Start(ctx context.Context) ([]net.Addr, error) {
 	var addrs []net.Addr
+	if err := s.openSIP(); err != nil {
+		return nil, err
+	}
+	if s.sip != nil {
+		s.wg.Add(2)
+		go func() {
+			defer s.wg.Done()
+			<-ctx.Done()
+			s.sip.Close()
+		}()
+		go func() {
+			defer s.wg.Done()
+			s.acceptSIP(ctx)
+		}()
+	}
 	for _, in := range s.cfg.Inbound {
 		l, err := transport.Listen("udp", in.Addr, &transport.ListenConfig{QueueLen: 1024})
 		if err != nil {
@@ -503,18 +527,6 @@ func (s *Service) sendFax(ctx context.Context, c claim, plan attemptPlan, confir
 	if skip := plan.FirstPage - 1; skip > 0 && skip < doc.NumPages() {
 		doc = fromPage{Document: doc, skip: skip}
 	}
-	peer, err := net.ResolveUDPAddr("udp", c.peer)
-	if err != nil {
-		return faxkit.Report{}, err
-	}
-	conn, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if peer.IP != nil && !peer.IP.IsLoopback() {
-		conn, err = net.ListenPacket("udp", ":0")
-	}
-	if err != nil {
-		return faxkit.Report{}, err
-	}
-	defer conn.Close()
 	opts := s.fax
 	// The retry ladder's plan (retry.go).
 	if plan.MaxRate > 0 {
@@ -532,6 +544,27 @@ func (s *Service) sendFax(ctx context.Context, c claim, plan attemptPlan, confir
 			}
 		}
 	}
+	if c.peer == peerSIPTrunk {
+		// The number is in the sealed metadata only (read as the owner,
+		// audited).
+		m, err := s.guard.Metadata(ctx, who, "queue:"+s.cfg.Instance, c.fax)
+		if err != nil {
+			return faxkit.Report{}, err
+		}
+		return s.sendSIP(ctx, m.Remote.Reveal(), doc, opts)
+	}
+	peer, err := net.ResolveUDPAddr("udp", c.peer)
+	if err != nil {
+		return faxkit.Report{}, err
+	}
+	conn, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if peer.IP != nil && !peer.IP.IsLoopback() {
+		conn, err = net.ListenPacket("udp", ":0")
+	}
+	if err != nil {
+		return faxkit.Report{}, err
+	}
+	defer conn.Close()
 	return faxkit.Send(ctx, conn, peer, doc, &opts)
 }
 
@@ -674,13 +707,22 @@ func outcome(err error) phi.Outcome {
 // and routes the fax to the DID's route (or the default route).
 func (s *Service) receive(ctx context.Context, c *transport.Conn, did string) {
 	defer c.Close()
-	src := "t38-inbound"
-	dw, err := s.guard.Create(ctx, gateway, src, phi.Metadata{Direction: phi.Inbound, ContentType: "image/tiff", Labels: map[string]string{"did": did}})
+	s.receiveCall(ctx, did, "t38-inbound", phi.Metadata{}, func(sink faxkit.PageSink) (faxkit.Report, error) {
+		return faxkit.Receive(ctx, c, c.RemoteAddr(), sink, &s.fax)
+	})
+}
+
+// receiveCall receives one fax for did (run runs the call into the sink),
+// seals it as it arrives, and routes it. meta may carry the caller's
+// number when call control knows it.
+func (s *Service) receiveCall(ctx context.Context, did, src string, meta phi.Metadata, run func(faxkit.PageSink) (faxkit.Report, error)) {
+	meta.Direction, meta.ContentType, meta.Labels = phi.Inbound, "image/tiff", map[string]string{"did": did}
+	dw, err := s.guard.Create(ctx, gateway, src, meta)
 	if err != nil {
 		s.logger.Error("inbound: cannot create document", "err", err)
 		return
 	}
-	rep, err := faxkit.Receive(ctx, c, c.RemoteAddr(), phi.NewTIFFWriter(dw, nil), &s.fax)
+	rep, err := run(phi.NewTIFFWriter(dw, nil))
 	s.audit(ctx, phi.Event{Principal: gateway.ID, Action: phi.ActionReceive, Source: src,
 		Outcome: outcome(err), Detail: fmt.Sprintf("t30 result %s, %d pages", rep.Result, rep.Pages)})
 	callsTotal.WithLabelValues("inbound", rep.Result.String()).Inc()
@@ -689,6 +731,9 @@ func (s *Service) receive(ctx context.Context, c *transport.Conn, did string) {
 		dw.Abort()
 		return
 	}
+	// The sender's ident, learned during the call, is sealed with the
+	// fax itself.
+	dw.UpdateMetadata(func(m *phi.Metadata) { m.RemoteIdent = rep.RemoteIdent })
 	// Pages received before a failure are kept: a partial fax is still
 	// patient data that someone must see.
 	info, err := s.commitDoc(ctx, gateway, src, dw)
@@ -706,10 +751,7 @@ func (s *Service) receive(ctx context.Context, c *transport.Conn, did string) {
 			s.logger.Error("inbound: routing grant failed", "err", err)
 		}
 	}
-	recDoc := ""
-	if rep.RemoteIdent.Reveal() != "" {
-		recDoc = s.sealCallRecord(ctx, info.ID, rep, targets...)
-	}
+	recDoc := "" // the ident is in the document's own metadata
 	status := statusReceived
 	if !rep.OK {
 		status = statusPartial

@@ -114,7 +114,7 @@ func run(ctx context.Context, out io.Writer, cfg config) error {
 		return err
 	}
 	defer audit.Close()
-	guard := &phi.Guard{Store: store, Policy: phi.NewPolicy(audit, nil)}
+	guard := phi.NewGuard(store, phi.NewPolicy(audit, nil))
 
 	// 3. The call: two endpoints on 127.0.0.1.
 	txConn, err := net.ListenPacket("udp", "127.0.0.1:0")
@@ -199,8 +199,9 @@ func run(ctx context.Context, out io.Writer, cfg config) error {
 		return errors.Join(txErr, rxErr)
 	}
 	doc.SetRetainUntil(time.Now().AddDate(7, 0, 0)) // e.g. a seven-year retention policy
-	info, err := doc.Commit()
-	guard.Committed(ctx, gateway, source, info, err)
+	// The sender's ident, learned during the call, is sealed with the fax.
+	doc.UpdateMetadata(func(m *phi.Metadata) { m.RemoteIdent = rxRep.RemoteIdent })
+	info, err := doc.Commit() // grants the gateway access and audits the creation
 	if err != nil {
 		return err
 	}

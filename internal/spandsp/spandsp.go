@@ -213,21 +213,6 @@ func (c *Call) Wait() (Result, error) {
 	return r, nil
 }
 
-// Delivered reports whether spandsp's side of a call with want pages
-// succeeded: it ended OK, or it had exchanged all want pages and then never
-// reached phase E. The second is a stall of spandsp 0.0.6 at the very end
-// of a call, seen in about one accelerated-clock call in 40 on a loaded
-// machine while faxkit had ended OK: tests accept it, but must still check
-// the pages spandsp stored, and log it (see Stalled).
-func (r Result) Delivered(want int) bool {
-	return r.OK || r.Stalled(want)
-}
-
-// Stalled reports the end-of-call stall that Delivered tolerates.
-func (r Result) Stalled(want int) bool {
-	return !r.PhaseE && r.Pages == want
-}
-
 // Log returns what the peer wrote on stderr (spandsp's log with Verbose).
 func (c *Call) Log() string {
 	<-c.done

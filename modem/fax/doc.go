@@ -119,8 +119,8 @@
 //
 // # Not yet
 //
-// V.8/ANSam; ptimes other than 20 ms.
-// faxkit.AudioMedia (root package) runs a call's session over a Modem and
-// an RTPLine. The RTP line's ticker is the system clock (no injectable
-// clock: tests use the lockstep Terminal or synctest instead).
+// V.8/ANSam; ptimes other than 20 ms. faxkit.AudioMedia (root package)
+// runs a call's session over a Modem and an RTPLine. The RTP line's
+// ticker is the system clock (no injectable clock: tests use the lockstep
+// Terminal or synctest instead).
 package fax

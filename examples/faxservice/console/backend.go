@@ -132,7 +132,7 @@ type Attempt struct {
 
 // AuditFilter selects audit events; zero fields match everything.
 type AuditFilter struct {
-	Principal string
+	Principal string // a user ID or name
 	Document  string
 	Action    string
 	Outcome   string
@@ -144,6 +144,7 @@ type AuditEvent struct {
 	Seq       uint64
 	Time      time.Time
 	Principal string
+	Name      string // the principal's user name, when it is a user
 	Action    string
 	Document  string
 	Source    string

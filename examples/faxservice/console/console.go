@@ -197,7 +197,9 @@ func (c *Console) authed(h func(w http.ResponseWriter, r *http.Request, st *reqS
 }
 
 func (c *Console) toSignIn(w http.ResponseWriter, r *http.Request, why string) {
-	if r.Method != http.MethodGet || r.Header.Get("X-Console-Fetch") != "" || strings.Contains(r.URL.Path, "/pages/") {
+	// Scripts and images get a status; a page or a form post goes to the
+	// sign-in page.
+	if r.Header.Get("X-Console-Fetch") != "" || strings.Contains(r.URL.Path, "/pages/") {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.WriteHeader(http.StatusUnauthorized)
 		w.Write([]byte("signed out\n"))

@@ -63,3 +63,26 @@ func TestNormalizeNumber(t *testing.T) {
 		}
 	}
 }
+
+// Statuses read as a front desk would say them; a failure gives the T.30
+// reason in words.
+func TestStatusWords(t *testing.T) {
+	failed := Attempt{N: 1, Result: "training-failed", ResultText: "the line was too poor to train at any speed"}
+	for _, c := range []struct {
+		f    Fax
+		want string
+	}{
+		{Fax{Status: "queued"}, "Waiting to be sent"},
+		{Fax{Status: "queued", Attempts: []Attempt{failed}}, "Waiting to try again (attempt 1: the line was too poor to train at any speed)"},
+		{Fax{Status: "sending", Pages: 3, PagesSent: 1}, "Sending: 1 of 3 pages confirmed"},
+		{Fax{Status: "delivered", Pages: 3}, "Delivered: all 3 pages confirmed by the receiving machine"},
+		{Fax{Status: "failed", Attempts: []Attempt{failed}}, "Failed: the line was too poor to train at any speed"},
+		{Fax{Status: "failed", Attempts: []Attempt{{Result: "no-answer"}}}, "Failed: no answer"},
+		{Fax{Status: "failed"}, "Failed: no call was made"},
+		{Fax{Status: "partial", Pages: 2}, "Partly received: the call failed after 2 pages, which were kept"},
+	} {
+		if got := statusWords(c.f); got != c.want {
+			t.Errorf("statusWords(%+v) = %q, want %q", c.f, got, c.want)
+		}
+	}
+}

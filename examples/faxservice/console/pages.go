@@ -162,6 +162,17 @@ func (c *Console) sendForm(w http.ResponseWriter, r *http.Request, st *reqState)
 	again := func(code int, msg string) {
 		c.render(w, r, code, "send", st, map[string]any{"Title": "Send a fax", "Nav": "send", "Error": msg, "Cover": cover})
 	}
+	// The form's first part must be its CSRF token (browsers send fields
+	// in document order): nothing of a forged request is read further.
+	p, err := mr.NextPart()
+	if err == nil && p.FormName() == "csrf" {
+		b, _ := io.ReadAll(io.LimitReader(p, 128))
+		csrf = string(b)
+	}
+	if !validCSRF(r, csrf, st.csrf) {
+		c.csrfRefused(w, r, st.user.ID)
+		return
+	}
 	for {
 		p, err := mr.NextPart()
 		if err == io.EOF {
@@ -186,8 +197,6 @@ func (c *Console) sendForm(w http.ResponseWriter, r *http.Request, st *reqState)
 			return
 		}
 		switch p.FormName() {
-		case "csrf":
-			csrf = string(b)
 		case "to":
 			to = string(b)
 		case "file":
@@ -208,10 +217,6 @@ func (c *Console) sendForm(w http.ResponseWriter, r *http.Request, st *reqState)
 		case "cover_note":
 			cover.Note = clip(string(b), 2000)
 		}
-	}
-	if !validCSRF(r, csrf, st.csrf) {
-		c.csrfRefused(w, r, st.user.ID)
-		return
 	}
 	to = normalizeNumber(to)
 	if !e164.MatchString(to) {

@@ -1299,9 +1299,24 @@ int main(int argc, char **argv)
     media:
         /* audio */
         if (g.call_up && !g.call_ended && g.media == MEDIA_AUDIO && g.have_rtp_remote) {
-            if (now >= g.next_rtp) {
+            /* One packet per 20 ms of the clock, on a fixed schedule: a late
+               wake-up sends the packets due since (so the samples sent and
+               the RTP timestamps keep pace with real time, as the far end's
+               fixed jitter buffer expects); over a second behind, the
+               schedule and the timestamp jump ahead instead. */
+            int burst = 0;
+            if (g.next_rtp == 0)
+                g.next_rtp = now;
+            while (now >= g.next_rtp && burst < 50) {
                 send_rtp_silence();
-                g.next_rtp = (g.next_rtp == 0 || now - g.next_rtp > 100) ? now + 20 : g.next_rtp + 20;
+                g.next_rtp += 20;
+                burst++;
+            }
+            if (now >= g.next_rtp) {
+                long skip = (long) ((now - g.next_rtp) / 20) + 1;
+                g.rtp_ts += (uint32_t) (skip * 160);
+                g.rtp_seq += (uint16_t) skip;
+                g.next_rtp += skip * 20;
             }
             if (g.next_rtp < next)
                 next = g.next_rtp;

@@ -1,0 +1,288 @@
+package faxkit_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/faxkit/faxkit"
+	"github.com/faxkit/faxkit/internal/audiopeer"
+	"github.com/faxkit/faxkit/t30"
+	"github.com/faxkit/faxkit/t4"
+	"github.com/faxkit/faxkit/tiff"
+)
+
+// spandspCall is one audio call between faxkit (faxkit.AudioMedia on a
+// scaled clock) and libspandsp's fax_state_t (internal/audiopeer) over
+// G.711 RTP on 127.0.0.1, through an impairing relay.
+type spandspCall struct {
+	weSend bool
+	ecm    bool
+	pcma   bool
+	modems string // the peer's: "v17", "v29" (V.29 and V.27ter), "v27"
+	pages  int
+	rows   int // crop the letter pages (0: whole)
+	// toUs and toPeer impair what faxkit and spandsp hear.
+	toUs, toPeer audiopeer.Impairment
+	depth        int     // both jitter buffers; 0: 25 (500 ms: the test machine is loaded)
+	speedup      float64 // 0: audioSpeedup, at most 2 (spandsp's receivers hear a late packet as silence)
+	fillIn       bool    // the peer hands lost blocks to fax_rx_fillin
+}
+
+type spandspOutcome struct {
+	rep      faxkit.Report
+	peer     audiopeer.Result
+	toUs     audiopeer.RelayStats
+	toPeer   audiopeer.RelayStats
+	sent     []*t4.Bitmap
+	received []*t4.Bitmap
+	err      error
+}
+
+// runSpandspCall holds the call and returns both ends' accounts; it fails
+// t only when the harness itself fails.
+func runSpandspCall(t testing.TB, c spandspCall) spandspOutcome {
+	t.Helper()
+	exe := audiopeer.Build(t)
+	if c.pages == 0 {
+		c.pages = 1
+	}
+	if c.depth == 0 {
+		c.depth = 25
+	}
+	if c.speedup == 0 {
+		c.speedup = min(audioSpeedup, 2)
+	}
+	ps, err := letters()
+	require.NoError(t, err)
+	ps = ps[:c.pages]
+	if c.rows > 0 {
+		ps = cropped(ps, c.rows)
+	}
+	dir := t.TempDir()
+	file := filepath.Join(dir, "fax.tif")
+	if !c.weSend {
+		f, err := os.Create(file)
+		require.NoError(t, err)
+		w, err := tiff.NewWriter(f, &tiff.WriterConfig{Compression: tiff.CompressionGroup4})
+		require.NoError(t, err)
+		for _, p := range ps {
+			require.NoError(t, w.WritePage(p, &tiff.PageOptions{Resolution: t30.ResFine}))
+		}
+		require.NoError(t, w.Close())
+		require.NoError(t, f.Close())
+	}
+	clk := newScaledClock(c.speedup)
+	relay := audiopeer.NewRelay(t, audiopeer.RelayConfig{AtoB: c.toPeer, BtoA: c.toUs, PCMA: c.pcma,
+		Speedup: c.speedup, Seed: uint64(len(t.Name()))})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(float64(5*time.Minute)/c.speedup)+30*time.Second)
+	defer cancel()
+	peer := audiopeer.Start(ctx, t, exe, audiopeer.Config{Send: !c.weSend, File: file, NoECM: !c.ecm,
+		Modems: c.modems, PCMA: c.pcma, Depth: c.depth, FillIn: c.fillIn, Remote: relay.AddrB().String(),
+		Speedup: c.speedup, Timeout: 4 * time.Minute, Verbose: os.Getenv("FAX_TRACE") != ""})
+	conn, _ := udpPair(t)
+	cfg := faxkit.CallConfig{Fax: faxkit.FaxOptions{DisableECM: !c.ecm}, Clock: clk}
+	sink := &memSink{}
+	if c.weSend {
+		cfg.Document = &t30.BitmapDocument{Pages: ps, Resolution: t30.ResFine}
+	} else {
+		cfg.Sink = sink
+	}
+	if os.Getenv("FAX_TRACE") != "" {
+		cfg.OnEvent = func(e faxkit.Event) {
+			if e.Heard == nil && e.Media == "" {
+				t.Logf("faxkit %s %v", e.Record.Time.Format("04:05.000"), e.Record)
+			}
+		}
+	}
+	call, err := faxkit.NewCall(cfg)
+	require.NoError(t, err)
+	codec := faxkit.PCMU
+	if c.pcma {
+		codec = faxkit.PCMA
+	}
+	require.NoError(t, call.Start(ctx, faxkit.AudioMedia(conn, relay.AddrA(), &faxkit.AudioOptions{Codec: codec, JitterDepth: c.depth})))
+	var o spandspOutcome
+	o.rep, o.err = call.Wait()
+	o.peer, err = peer.Wait()
+	require.NoError(t, err)
+	relay.Close()
+	o.toPeer, o.toUs = relay.Stats()
+	o.sent = ps
+	if c.weSend {
+		if st, err := os.Stat(file); err == nil && st.Size() > 0 {
+			f, err := os.Open(file)
+			require.NoError(t, err)
+			defer f.Close()
+			r, err := tiff.NewReader(f, st.Size(), nil)
+			require.NoError(t, err)
+			for p, err := range r.Pages() {
+				require.NoError(t, err)
+				bm, err := p.Bitmap()
+				require.NoError(t, err)
+				o.received = append(o.received, bm)
+			}
+		}
+	} else {
+		o.received = sink.pages
+	}
+	return o
+}
+
+func (o spandspOutcome) log(t testing.TB) {
+	t.Helper()
+	t.Logf("faxkit: %v (err %v)", o.rep, o.err)
+	for _, m := range o.rep.Media {
+		if m.Audio != nil {
+			t.Logf("faxkit audio: %+v", *m.Audio)
+		}
+	}
+	for _, p := range o.rep.PageStats {
+		sig := ""
+		if p.Signal != nil {
+			sig = fmt.Sprintf(" level %.1f dBm0 SNR %.1f dB carrier %+.2f Hz clock %+.1f ppm", p.Signal.Level, p.Signal.SNR, p.Signal.CarrierOffset, p.Signal.ClockOffset)
+		}
+		t.Logf("faxkit page %d: %s %d bit/s bad rows %d PPRs %d resent %d%s", p.Number, p.Modem, p.BitRate, p.BadRows, p.PPRs, p.FramesResent, sig)
+	}
+	t.Logf("spandsp: %+v", o.peer)
+	t.Logf("relay to us %+v, to spandsp %+v", o.toUs, o.toPeer)
+}
+
+// check asserts that the call succeeded at both ends and every page
+// arrived pixel-exact (without ECM: only rows reported bad may differ).
+func (o spandspOutcome) check(t *testing.T, c spandspCall) {
+	t.Helper()
+	c.pages = max(c.pages, 1)
+	require.NoError(t, o.err, "faxkit's call")
+	require.True(t, o.peer.OK, "spandsp: %s", o.peer.Result)
+	require.Equal(t, c.pages, o.rep.Pages)
+	require.Equal(t, c.pages, o.peer.Pages)
+	require.Len(t, o.received, len(o.sent))
+	for i, want := range o.sent {
+		if !c.ecm {
+			bad := o.peer.BadRows
+			if !c.weSend {
+				bad = o.rep.PageStats[i].BadRows
+			}
+			samePageLossy(t, want, o.received[i], bad)
+			continue
+		}
+		require.True(t, want.Equal(o.received[i]), "page %d differs", i+1)
+	}
+	require.Equal(t, c.ecm, o.rep.ECM)
+	require.Equal(t, c.ecm, o.peer.ECM)
+}
+
+// wantRate is the rate a call with the peer's modems settles at.
+func wantRate(modems string) (string, int) {
+	switch modems {
+	case "v27":
+		return "V.27ter", 4800
+	case "v29":
+		return "V.29", 9600
+	}
+	return "V.17", 14400
+}
+
+// TestAudioSpandsp holds audio calls with libspandsp's fax terminal over
+// G.711 RTP on 127.0.0.1: both directions, ECM on and off, PCMU and PCMA,
+// V.17, V.29 and V.27ter (capped at the peer), one page and several, a
+// path impaired toward faxkit (0.5 % loss, 20 ms jitter, spandsp 10 dB
+// down, −45 dBm0 of noise), a ±50 ppm sample-clock offset, and one
+// missing packet in the middle of an ECM page. This is the CI set (about
+// 20 s each on a clock sped up 3 times, in parallel); FAXKIT_AUDIO_FULL=1
+// adds the whole matrix (TestAudioSpandspMatrix).
+func TestAudioSpandsp(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs on the line's clock (scaled)")
+	}
+	lossy := audiopeer.Impairment{Loss: 0.005, Jitter: 20 * time.Millisecond, Gain: -10, Noise: -45}
+	for _, c := range []struct {
+		name string
+		call spandspCall
+	}{
+		{"we-send/ECM/PCMA/V17/2pages", spandspCall{weSend: true, ecm: true, pcma: true, modems: "v17", pages: 2, rows: 500}},
+		{"we-send/nonECM/PCMU/V27ter", spandspCall{weSend: true, modems: "v27", rows: 500}},
+		{"they-send/nonECM/PCMA/V29", spandspCall{pcma: true, modems: "v29", rows: 500}},
+		{"they-send/ECM/PCMU/V29/impaired", spandspCall{ecm: true, modems: "v29", rows: 500, toUs: lossy}},
+		{"they-send/ECM/PCMU/V17/skew+50ppm", spandspCall{ecm: true, modems: "v17", rows: 500,
+			toUs: audiopeer.Impairment{PPM: 50}, toPeer: audiopeer.Impairment{PPM: -50}}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			o := runSpandspCall(t, c.call)
+			o.log(t)
+			o.check(t, c.call)
+			modem, rate := wantRate(c.call.modems)
+			if c.call.toUs.Noise == 0 {
+				require.Equal(t, rate, o.rep.BitRate)
+				require.Equal(t, modem, o.rep.PageStats[0].Modem)
+			}
+			if !c.call.weSend {
+				for _, p := range o.rep.PageStats {
+					require.NotNil(t, p.Signal)
+					require.InDelta(t, -14+c.call.toUs.Gain, p.Signal.Level, 2, "spandsp sends at about −14 dBm0")
+				}
+			}
+			if c.call.toUs.Loss > 0 {
+				require.Positive(t, o.toUs.Lost, "the relay lost nothing: the test tests nothing")
+			}
+		})
+	}
+	// One missing 20 ms packet in the middle of an ECM page at V.17: our
+	// receiver skips the block and keeps its carrier, so only the frames
+	// of that block are asked for again (spandsp's own receiver, given
+	// the block as silence, drops the carrier and loses the rest of the
+	// ECM block).
+	t.Run("they-send/ECM/V17/one-packet-lost", func(t *testing.T) {
+		t.Parallel()
+		c := spandspCall{ecm: true, modems: "v17", rows: 1200, toUs: audiopeer.Impairment{DropOnce: 3 * time.Second}}
+		o := runSpandspCall(t, c)
+		o.log(t)
+		o.check(t, c)
+		require.True(t, o.toUs.DroppedOnce, "no page long enough to drop a packet in")
+		m := o.rep.Media[0].Audio
+		require.Zero(t, m.TrainingFailed, "our receiver lost its carrier and tried to retrain")
+		if m.Missing+m.Late == 1 {
+			// Nothing but the dropped packet was lost: one PPR at most,
+			// for the frames of that block (a lost carrier would lose
+			// the rest of the ECM block).
+			require.LessOrEqual(t, o.rep.PageStats[0].PPRs, 1)
+		}
+	})
+}
+
+// TestAudioSpandspMatrix is the whole interop matrix (FAXKIT_AUDIO_FULL=1):
+// both directions × ECM on and off × V.17, V.29, V.27ter, alternating
+// PCMU/PCMA and one or three pages.
+func TestAudioSpandspMatrix(t *testing.T) {
+	if os.Getenv("FAXKIT_AUDIO_FULL") == "" {
+		t.Skip("set FAXKIT_AUDIO_FULL=1 for the whole audio interop matrix (long)")
+	}
+	i := 0
+	for _, weSend := range []bool{true, false} {
+		for _, ecm := range []bool{true, false} {
+			for _, m := range []string{"v17", "v29", "v27"} {
+				i++
+				c := spandspCall{weSend: weSend, ecm: ecm, modems: m, pcma: i%2 == 0, pages: 1 + 2*(i%2), rows: 500}
+				name := strings.Join([]string{map[bool]string{true: "we-send", false: "they-send"}[weSend],
+					map[bool]string{true: "ECM", false: "nonECM"}[ecm], m, map[bool]string{true: "PCMA", false: "PCMU"}[c.pcma],
+					fmt.Sprintf("%dpages", c.pages)}, "/")
+				t.Run(name, func(t *testing.T) {
+					t.Parallel()
+					o := runSpandspCall(t, c)
+					o.log(t)
+					o.check(t, c)
+					_, rate := wantRate(m)
+					require.Equal(t, rate, o.rep.BitRate)
+				})
+			}
+		}
+	}
+}

@@ -1,0 +1,285 @@
+package main
+
+import (
+	"io"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/faxkit/faxkit/examples/faxservice/console"
+)
+
+// The console's safeguards at the HTTP level (no browser needed): headers
+// on every page, cookie attributes, CSRF on sign-in and on forms, a
+// cross-site POST refused even with a valid token, and sign-out revoking
+// the session on the server.
+func TestConsoleHTTPSafeguards(t *testing.T) {
+	e := newEnv(t, nil)
+	require.Equal(t, http.StatusCreated, e.json("POST", "/v1/users", e.admin, map[string]any{"name": "alice", "roles": []string{"sender"}, "password": consolePassword}, nil))
+	jar, err := cookiejar.New(nil)
+	require.NoError(t, err)
+	c := e.ts.Client()
+	c.Jar = jar
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	do := func(method, path string, form url.Values, hdr map[string]string) (*http.Response, string) {
+		t.Helper()
+		var body io.Reader
+		if form != nil {
+			body = strings.NewReader(form.Encode())
+		}
+		req, err := http.NewRequest(method, e.ts.URL+path, body)
+		require.NoError(t, err)
+		if form != nil {
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		}
+		for k, v := range hdr {
+			req.Header.Set(k, v)
+		}
+		resp, err := c.Do(req)
+		require.NoError(t, err)
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		h := resp.Header
+		require.Equal(t, console.CSP, h.Get("Content-Security-Policy"), path)
+		require.Equal(t, "no-store", h.Get("Cache-Control"), path)
+		require.Equal(t, "DENY", h.Get("X-Frame-Options"), path)
+		require.NotEmpty(t, h.Get("Strict-Transport-Security"), path)
+		for _, ck := range h.Values("Set-Cookie") {
+			for _, attr := range []string{"Path=/", "Secure", "HttpOnly", "SameSite=Strict"} {
+				require.Contains(t, ck, attr, "cookie %s", strings.SplitN(ck, "=", 2)[0])
+			}
+			require.True(t, strings.HasPrefix(ck, "__Host-"), "cookie %s", strings.SplitN(ck, "=", 2)[0])
+		}
+		return resp, string(b)
+	}
+	csrfRE := regexp.MustCompile(`name="csrf" value="([0-9a-f]{64})"`)
+	csrf := func(page string) string {
+		m := csrfRE.FindStringSubmatch(page)
+		require.NotNil(t, m, "a CSRF field")
+		return m[1]
+	}
+
+	resp, page := do("GET", "/console/", nil, nil)
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	require.Equal(t, "/console/signin", resp.Header.Get("Location"))
+	resp, page = do("GET", "/console/signin", nil, nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	pre := csrf(page)
+
+	// Sign-in without the token, or with another one, is refused.
+	resp, _ = do("POST", "/console/signin", url.Values{"name": {"alice"}, "password": {consolePassword}}, nil)
+	require.Equal(t, http.StatusForbidden, resp.StatusCode)
+	resp, _ = do("POST", "/console/signin", url.Values{"name": {"alice"}, "password": {consolePassword}, "csrf": {strings.Repeat("0", 64)}}, nil)
+	require.Equal(t, http.StatusForbidden, resp.StatusCode)
+	resp, _ = do("POST", "/console/signin", url.Values{"name": {"alice"}, "password": {consolePassword}, "csrf": {pre}}, nil)
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	var session string
+	for _, ck := range jar.Cookies(mustURL(t, e.ts.URL)) {
+		if ck.Name == "__Host-faxkit-session" {
+			session = ck.Value
+		}
+	}
+	require.True(t, strings.HasPrefix(session, "fxk_"), "a session cookie")
+
+	resp, page = do("GET", "/console/outbox", nil, nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	tok := csrf(page)
+	require.NotEqual(t, pre, tok, "the form token is bound to the session")
+
+	// A form post with the token but sent cross-site is refused; without
+	// the token too.
+	resp, _ = do("POST", "/console/signout", url.Values{"csrf": {tok}}, map[string]string{"Sec-Fetch-Site": "cross-site"})
+	require.Equal(t, http.StatusForbidden, resp.StatusCode)
+	resp, _ = do("POST", "/console/signout", url.Values{}, nil)
+	require.Equal(t, http.StatusForbidden, resp.StatusCode)
+	resp, _ = do("POST", "/console/send", nil, map[string]string{"Content-Type": "multipart/form-data; boundary=x"})
+	require.Equal(t, http.StatusForbidden, resp.StatusCode)
+
+	// Sign-out revokes the session on the server and clears the browser.
+	resp, _ = do("POST", "/console/signout", url.Values{"csrf": {tok}}, nil)
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	require.Equal(t, "/console/signin?m=out", resp.Header.Get("Location"))
+	require.Contains(t, resp.Header.Get("Clear-Site-Data"), `"cache"`)
+	code, _, _ := e.do("GET", "/v1/faxes", session, nil, nil)
+	require.Equal(t, http.StatusUnauthorized, code, "the session is revoked")
+	resp, _ = do("GET", "/console/outbox", nil, map[string]string{"Cookie": "__Host-faxkit-session=" + session})
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+
+	// The assets are embedded and served with the same headers.
+	resp, page = do("GET", "/console/static/console.js", nil, nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Contains(t, page, "use strict")
+}
+
+func mustURL(t *testing.T, s string) *url.URL {
+	u, err := url.Parse(s)
+	require.NoError(t, err)
+	return u
+}
+
+// consoleClient is a cookie-keeping HTTPS client signed in to the console.
+type consoleClient struct {
+	t    *testing.T
+	base string
+	c    *http.Client
+	csrf string
+}
+
+func newConsoleClient(t *testing.T, e *testEnv, name string) *consoleClient {
+	jar, err := cookiejar.New(nil)
+	require.NoError(t, err)
+	c := e.ts.Client()
+	c.Jar = jar
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	cc := &consoleClient{t: t, base: e.ts.URL, c: c}
+	_, page := cc.get("/console/signin")
+	cc.csrf = csrfOf(t, page)
+	resp, _ := cc.post("/console/signin", url.Values{"name": {name}, "password": {consolePassword}})
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	_, page = cc.get("/console/outbox")
+	cc.csrf = csrfOf(t, page)
+	return cc
+}
+
+func csrfOf(t *testing.T, page string) string {
+	m := regexp.MustCompile(`name="csrf" value="([0-9a-f]{64})"`).FindStringSubmatch(page)
+	require.NotNil(t, m, "a CSRF field")
+	return m[1]
+}
+
+func (cc *consoleClient) get(path string) (*http.Response, string) {
+	cc.t.Helper()
+	resp, err := cc.c.Get(cc.base + path)
+	require.NoError(cc.t, err)
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	return resp, string(b)
+}
+
+func (cc *consoleClient) post(path string, form url.Values) (*http.Response, string) {
+	cc.t.Helper()
+	if cc.csrf != "" {
+		form.Set("csrf", cc.csrf)
+	}
+	resp, err := cc.c.PostForm(cc.base+path, form)
+	require.NoError(cc.t, err)
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	return resp, string(b)
+}
+
+// Cancel from the console: a fax to a machine that never answers shows
+// "Sending: 0 of 2 pages confirmed"; the console's Cancel ends the call
+// (the worker's heartbeat sees the request) and the fax says Cancelled.
+func TestConsoleCancelSending(t *testing.T) {
+	silent, err := net.ListenPacket("udp", "127.0.0.1:0") // a peer that never answers
+	require.NoError(t, err)
+	defer silent.Close()
+	e := newEnv(t, func(c *Config) {
+		c.Peers = map[string]string{"+1666": silent.LocalAddr().String()}
+		c.LeaseTTL = Duration(900 * time.Millisecond)
+	})
+	require.Equal(t, http.StatusCreated, e.json("POST", "/v1/users", e.admin, map[string]any{"name": "alice", "roles": []string{"sender"}, "password": consolePassword}, nil))
+	cc := newConsoleClient(t, e, "alice")
+
+	// Through the console's own send form and preview.
+	doc, _ := letterTIFF(t, 2)
+	body, ct := multipartBody(t, part{name: "csrf", data: []byte(cc.csrf)}, part{name: "to", data: []byte("+1 666 555 0100")},
+		part{name: "file", file: "a.tif", data: doc})
+	resp, err := cc.c.Post(cc.base+"/console/send", ct, body)
+	require.NoError(t, err)
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode, "%s", b)
+	draft := regexp.MustCompile(`/console/drafts/([0-9a-f]{32})/send`).FindStringSubmatch(string(b))
+	require.NotNil(t, draft)
+	resp, _ = cc.post("/console/drafts/"+draft[1]+"/send", url.Values{})
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	faxPath := resp.Header.Get("Location")
+	require.Regexp(t, `^/console/faxes/[0-9a-f]+$`, faxPath)
+
+	var page string
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		_, page = cc.get(faxPath)
+		if strings.Contains(page, "Sending: 0 of 2 pages confirmed") || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	require.Contains(t, page, "Sending: 0 of 2 pages confirmed")
+	require.Contains(t, page, `id="cancel"`)
+	resp, _ = cc.post(faxPath+"/cancel", url.Values{})
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		_, page = cc.get(faxPath)
+		if strings.Contains(page, `data-status="cancelled"`) || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	require.Contains(t, page, `data-status="cancelled"`)
+	require.Contains(t, page, `id="resend"`, "a cancelled fax can be sent again")
+}
+
+// Admin and audit pages over HTTP: an admin creates a user, a token and a
+// route with the console's forms; a sender is refused the admin page; the
+// auditor exports the trail (JSON lines, verified as read) and sees the
+// sender's refusal in it; the sender is refused the audit trail.
+func TestConsoleAdminAndAuditForms(t *testing.T) {
+	e := newEnv(t, nil)
+	for _, u := range []struct{ name, role string }{{"ada", "admin"}, {"alice", "sender"}, {"audrey", "auditor"}} {
+		require.Equal(t, http.StatusCreated, e.json("POST", "/v1/users", e.admin, map[string]any{"name": u.name, "roles": []string{u.role}, "password": consolePassword}, nil))
+	}
+	ada := newConsoleClient(t, e, "ada")
+	resp, page := ada.post("/console/admin/users", url.Values{"name": {"bob"}, "roles": {"inbox"}, "password": {consolePassword}})
+	require.Equal(t, http.StatusOK, resp.StatusCode, page)
+	require.Contains(t, page, "User bob created.")
+	bobID := regexp.MustCompile(`<td>bob</td><td><code>(u_[0-9a-f]+)</code>`).FindStringSubmatch(page)
+	require.NotNil(t, bobID)
+	resp, page = ada.post("/console/admin/users", url.Values{"name": {"weak"}, "roles": {"inbox"}, "password": {"short"}})
+	require.Equal(t, http.StatusBadRequest, resp.StatusCode)
+	require.Contains(t, page, "at least 12 characters")
+	resp, page = ada.post("/console/admin/tokens", url.Values{"user": {bobID[1]}, "ttl_hours": {"1"}})
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	tok := regexp.MustCompile(`value="(fxk_[^"]+)"`).FindStringSubmatch(page)
+	require.NotNil(t, tok, "the new token is shown once")
+	code, _, _ := e.do("GET", "/v1/faxes", tok[1], nil, nil)
+	require.Equal(t, http.StatusOK, code, "the token works")
+	resp, page = ada.post("/console/admin/routes", url.Values{"did": {"+1 555 0100"}, "targets": {bobID[1]}})
+	require.Equal(t, http.StatusOK, resp.StatusCode, page)
+	require.Contains(t, page, "<td>&#43;15550100</td><td>bob</td>") // html/template writes + as &#43;
+	require.Contains(t, page, "Retention")
+
+	alice := newConsoleClient(t, e, "alice")
+	resp, _ = alice.get("/console/admin")
+	require.Equal(t, http.StatusForbidden, resp.StatusCode)
+	resp, _ = alice.post("/console/admin/users", url.Values{"name": {"mallory"}, "roles": {"admin"}})
+	require.Equal(t, http.StatusForbidden, resp.StatusCode)
+	resp, _ = alice.get("/console/audit")
+	require.Equal(t, http.StatusForbidden, resp.StatusCode)
+	resp, _ = alice.get("/console/audit/export")
+	require.Equal(t, http.StatusForbidden, resp.StatusCode)
+
+	audrey := newConsoleClient(t, e, "audrey")
+	resp, page = audrey.get("/console/audit?user=alice&outcome=denied")
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Contains(t, page, "admin page without the admin role")
+	resp, page = audrey.get("/console/audit/export?outcome=denied")
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Equal(t, "application/x-ndjson", resp.Header.Get("Content-Type"))
+	lines := strings.Split(strings.TrimSpace(page), "\n")
+	require.GreaterOrEqual(t, len(lines), 3)
+	for _, l := range lines {
+		require.Contains(t, l, `"outcome_name":"denied"`)
+	}
+	resp, page = audrey.post("/console/audit/verify", url.Values{})
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Contains(t, page, "Verified:")
+}
