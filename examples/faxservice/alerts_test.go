@@ -42,6 +42,7 @@ func seedFax(t *testing.T, s *Service, owner string, doc []byte) string {
 // an audit record, a row listed to auditors only, and a signed webhook
 // event delivered to an auditor's endpoint and to no one else's.
 func TestAlerts(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, func(c *Config) { c.AlertReads = 2 })
 	aliceID, alice := e.user("alice", "sender")
 	_, carol := e.user("carol", "auditor")

@@ -129,22 +129,27 @@ func (s *Service) Backup(ctx context.Context, w io.Writer) (BackupReport, error)
 		return err
 	}
 
-	// 1. The database, in one read transaction.
+	// 1. The database, in one read transaction, dumped to memory first so
+	// that a slow reader of the backup never holds the database.
+	dumps := make([][]byte, len(backupTables))
 	err = s.db.tx(ctx, func(tx *Tx) error {
-		for _, t := range backupTables {
+		for i, t := range backupTables {
 			b, n, err := dumpTable(ctx, tx, t)
 			if err != nil {
 				return err
 			}
 			rep.Rows += n
-			if err := add("db/"+t+".jsonl", b); err != nil {
-				return err
-			}
+			dumps[i] = b
 		}
 		return nil
 	})
 	if err != nil {
 		return rep, fmt.Errorf("faxservice: backup: database: %w", err)
+	}
+	for i, t := range backupTables {
+		if err := add("db/"+t+".jsonl", dumps[i]); err != nil {
+			return rep, err
+		}
 	}
 	// 2. The sealed store: every committed document (record and body).
 	docs := filepath.Join(s.cfg.Dir, "store", "docs")

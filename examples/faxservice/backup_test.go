@@ -21,6 +21,7 @@ import (
 // its digests checked, the audit chain verifies, and the users' tokens,
 // routes, grants and faxes work as before.
 func TestBackupRestoreDrill(t *testing.T) {
+	t.Parallel()
 	keyDir := t.TempDir() // the customer's key lives apart from the data
 	kekFile := filepath.Join(keyDir, "kek.json")
 	var cfg Config

@@ -13,6 +13,7 @@ import (
 // else, the second the default route's user; bad routes and groups are
 // refused.
 func TestInboundRoutingToGroups(t *testing.T) {
+	t.Parallel()
 	const otherDID = "+15550200"
 	e := newEnv(t, func(c *Config) {
 		c.Inbound = append(c.Inbound, Inbound{Addr: "127.0.0.1:0", DID: otherDID})

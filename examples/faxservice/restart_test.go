@@ -269,8 +269,13 @@ func TestKillNineRestart(t *testing.T) {
 		ids = append(ids, st.ID)
 		want[h] = st.ID
 	}
-	// Kill once the first call has started.
-	e.wait(alice, ids[0], func(s FaxStatus) bool { return s.Status == statusSending })
+	// Kill once the first call has started (on a very loaded machine the
+	// submissions can take longer than that call: then the kill lands
+	// with the next fax in flight or queued, which the checks below
+	// cover as well).
+	if st := e.wait(alice, ids[0], func(s FaxStatus) bool { return s.Status == statusSending || s.Status == statusDelivered }); st.Status == statusDelivered {
+		t.Log("the first fax was delivered before the kill")
+	}
 	require.NoError(t, c1.cmd.Process.Signal(syscall.SIGKILL))
 	c1.cmd.Wait()
 

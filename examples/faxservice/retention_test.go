@@ -21,6 +21,7 @@ import (
 // hold and one whose date an admin moved survive, force-expiry shreds at
 // once but not under hold, and every deletion is audited.
 func TestRetentionPurgeForceExpiryLegalHold(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, func(c *Config) { c.Retention, c.StationID = Duration(time.Hour), "+1 555 0100" })
 	_, alice := e.user("alice", "sender")
 	bobID, bob := e.user("bob", "inbox")

@@ -115,9 +115,11 @@ func startFlakyReceiver(t *testing.T, cutAfter int) (*flakyReceiver, string) {
 }
 
 // TestPartialDeliveryResentFromFirstUnconfirmedPage: a receiver hangs up
-// after confirming page 2 of 4; the retry sends pages 3 and 4 only, and
-// the fax is delivered with every page confirmed once.
+// after confirming page 2 of 4; the retry sends only the pages the sender
+// did not see confirmed, and the fax is delivered with every page
+// confirmed once.
 func TestPartialDeliveryResentFromFirstUnconfirmedPage(t *testing.T) {
+	t.Parallel()
 	fr, addr := startFlakyReceiver(t, 2)
 	e := newEnv(t, func(c *Config) { c.Peers = map[string]string{"+1555": addr} })
 	_, alice := e.user("alice", "sender")
@@ -127,22 +129,26 @@ func TestPartialDeliveryResentFromFirstUnconfirmedPage(t *testing.T) {
 	st = e.wait(alice, st.ID, func(s FaxStatus) bool { return s.Status == statusDelivered || s.Status == statusFailed })
 	require.Equal(t, statusDelivered, st.Status, "%+v", st.Attempts)
 	require.Len(t, st.Attempts, 2)
+	// The receiver hangs up once it has sent MCF for page 2; whether
+	// that MCF reached the sender before the DCN depends on timing (on a
+	// loaded machine it may not), so the confirmed count k is 1 or 2.
+	k := st.Attempts[0].Pages
 	require.Equal(t, 1, st.Attempts[0].FirstPage)
-	require.Equal(t, 2, st.Attempts[0].Pages, "two pages confirmed before the hang-up")
+	require.Contains(t, []int{1, 2}, k, "pages confirmed before the hang-up")
 	require.NotEqual(t, "ok", st.Attempts[0].Result)
-	require.Equal(t, 3, st.Attempts[1].FirstPage, "resent from the first unconfirmed page")
-	require.Equal(t, 2, st.Attempts[1].Pages)
+	require.Equal(t, k+1, st.Attempts[1].FirstPage, "resent from the first unconfirmed page")
+	require.Equal(t, 4-k, st.Attempts[1].Pages)
 	require.Equal(t, 4, st.PagesSent)
 
 	fr.mu.Lock()
 	defer fr.mu.Unlock()
 	require.Len(t, fr.calls, 2)
-	require.GreaterOrEqual(t, len(fr.calls[0]), 2)
-	require.Len(t, fr.calls[1], 2, "the second call carried pages 3 and 4 only")
+	require.GreaterOrEqual(t, len(fr.calls[0]), k)
+	require.Len(t, fr.calls[1], 4-k, "the second call carried the unconfirmed pages only")
 	for i, p := range fr.calls[1] {
-		require.True(t, pages[2+i].Equal(p), "page %d", 3+i)
+		require.True(t, pages[k+i].Equal(p), "page %d", k+1+i)
 	}
-	for i := range 2 {
+	for i := range k {
 		require.True(t, pages[i].Equal(fr.calls[0][i]), "page %d", 1+i)
 	}
 }

@@ -67,6 +67,7 @@ func peerFax(ctx context.Context, c *sip.Call, doc faxkit.Document, sink faxkit.
 // carrier's receiver) and answers a call from a sip-package caller
 // itself, routing it by the dialled number.
 func TestSIPTrunkSendAndReceive(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	far, err := sip.NewEndpoint(sip.Config{})
