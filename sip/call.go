@@ -600,7 +600,7 @@ func (c *Call) remoteTarget() sip.Uri {
 // to the machine; false means the request's interval is under MinSE (422).
 // With a timer running and a request that names none, we keep refreshing.
 func (c *Call) answerSessionTimer(req *sip.Request, res *sip.Response) bool {
-	se, requireTimer, st, tooSmall := uasSessionTimer(req, c.machine.st.interval, c.e.cfg.MinSE)
+	se, requireTimer, st, tooSmall := uasSessionTimerKeep(req, c.machine.st.interval, c.e.cfg.MinSE, c.machine.st.weRefresh)
 	if tooSmall {
 		return false
 	}

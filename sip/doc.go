@@ -100,6 +100,9 @@
 //   - Outgoing out-of-dialog UDP requests leave from an ephemeral socket
 //     (sipgo opens one per destination); Via carries it, so responses come
 //     back, and Contact names the listening port for requests.
+//   - A 2xx to our T.38 re-INVITE that comes after we gave up on it
+//     (SwitchTimeout) is not ACKed: its transaction is gone, and the peer
+//     ends the dialog after 64*T1 (no CANCEL of the late re-INVITE).
 //   - No PRACK (RFC 3262), no SRTP/DTLS (m=image UDP/TLS/UDPTL is parsed by
 //     package sdp but refused), no ICE, no DNS SRV/NAPTR beyond what sipgo
 //     does; a 422 to our own INVITE is not retried with the peer's Min-SE.

@@ -391,8 +391,14 @@ func (m *machine) sendT38Offer(now time.Time) []action {
 	m.offerSent, m.offerAlive = now, false
 	a := action{kind: actReinvite, sdp: m.offer}
 	if m.st.interval > 0 {
-		// A re-INVITE refreshes the session too (RFC 4028 clause 7.4).
-		a.se = seValue(m.st.interval, "uac")
+		// A re-INVITE refreshes the session too (RFC 4028 clause 7.4),
+		// naming the current refresher (in this transaction's terms: we
+		// are its UAC).
+		r := "uas"
+		if m.st.weRefresh {
+			r = "uac"
+		}
+		a.se = seValue(m.st.interval, r)
 	}
 	return []action{a}
 }

@@ -99,6 +99,13 @@ func seValue(d time.Duration, refresher string) string {
 // Require: timer, and the timer; tooSmall when the request's interval is
 // under minSE (answer 422 with Min-SE).
 func uasSessionTimer(req *sip.Request, want, minSE time.Duration) (se string, require bool, st sessionTimer, tooSmall bool) {
+	return uasSessionTimerKeep(req, want, minSE, false)
+}
+
+// uasSessionTimerKeep is uasSessionTimer mid-dialog: weRefresh says we are
+// the refresher now, and a request that names no refresher keeps it so
+// (RFC 4028 clause 9 leaves the choice to the UAS).
+func uasSessionTimerKeep(req *sip.Request, want, minSE time.Duration, weRefresh bool) (se string, require bool, st sessionTimer, tooSmall bool) {
 	d, refresher, ok := parseSessionExpires(sessionExpiresHeader(req))
 	uacTimer := supportsTimer(req)
 	switch {
@@ -108,7 +115,7 @@ func uasSessionTimer(req *sip.Request, want, minSE time.Duration) (se string, re
 		}
 		if refresher == "" {
 			refresher = "uas"
-			if uacTimer {
+			if uacTimer && !weRefresh {
 				refresher = "uac"
 			}
 		}

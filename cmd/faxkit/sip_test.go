@@ -310,6 +310,9 @@ func checkAudioJSON(t *testing.T, p proc, sip bool) map[string]any {
 // sender falls back to audio (issue 17 over SIP): both succeed, the page
 // pixel-exact.
 func TestBinarySIPAudioFallback(t *testing.T) {
+	// Real time on the wall clock and light on CPU: run beside the
+	// other such tests.
+	t.Parallel()
 	in, page := smallPageTIFF(t)
 	rx := filepath.Join(t.TempDir(), "rx.tif")
 	s, r := sipPair(t, "udp", "5550100", in, rx, []string{"-t38", "request", "-codec", "pcma"}, []string{"-t38", "off"})
@@ -323,6 +326,9 @@ func TestBinarySIPAudioFallback(t *testing.T) {
 // TestBinaryAudio: SIP-less audio fax (issue 17's contract), the
 // receiver answering whoever sends first.
 func TestBinaryAudio(t *testing.T) {
+	// Real time on the wall clock and light on CPU: run beside the
+	// other such tests.
+	t.Parallel()
 	in, page := smallPageTIFF(t)
 	rx := filepath.Join(t.TempDir(), "rx.tif")
 	addr := freePort(t)
@@ -407,17 +413,25 @@ func TestBinarySIPUsage(t *testing.T) {
 		{[]string{"send", "-to", "sip:5559876@127.0.0.1", "-media", "audio", in}, "faxkit send: -media is for calls without SIP"},
 		{[]string{"send", "-to", "sip:5559876@127.0.0.1", "-codec", "g722", in}, `faxkit send: unknown -codec value "g722"`},
 	} {
-		var stderr bytes.Buffer
-		cmd := exec.Command(bin, tc.args...)
-		cmd.Stderr = &stderr
-		require.Equal(t, 2, exitStatus(t, cmd), "%v: %s", tc.args, stderr.String())
-		first, _, _ := strings.Cut(stderr.String(), "\n")
+		// In-process (the command's run function), as spawning 40
+		// processes costs seconds on a loaded machine; the binary gets
+		// the last cases below.
+		r := runCLI(t, "", tc.args...)
+		require.Equal(t, 2, r.code, "%v: %s", tc.args, r.stderr)
+		first, _, _ := strings.Cut(r.stderr, "\n")
 		require.Contains(t, first, tc.want, "%v", tc.args)
-		require.NotContains(t, stderr.String(), "5559876", "%v: the user part is PHI", tc.args)
+		require.Contains(t, r.stderr, "usage: faxkit", "%v", tc.args)
+		require.NotContains(t, r.stderr, "5559876", "%v: the user part is PHI", tc.args)
 	}
-	// A missing password file: its own message, status 2, no usage text.
 	var stderr bytes.Buffer
-	cmd := exec.Command(bin, "send", "-to", "sip:5559876@127.0.0.1", "-sip-user", "acct", "-sip-password-file", filepath.Join(dir, "none"), in)
+	cmd := exec.Command(bin, "send", "-to", "sip:5559876@127.0.0.1;transport=sctp", in)
+	cmd.Stderr = &stderr
+	require.Equal(t, 2, exitStatus(t, cmd))
+	require.True(t, strings.HasPrefix(stderr.String(), "faxkit send: -to has ;transport=sctp: want udp, tcp or tls\n"), stderr.String())
+	require.NotContains(t, stderr.String(), "5559876")
+	// A missing password file: its own message, status 2, no usage text.
+	stderr.Reset()
+	cmd = exec.Command(bin, "send", "-to", "sip:5559876@127.0.0.1", "-sip-user", "acct", "-sip-password-file", filepath.Join(dir, "none"), in)
 	cmd.Stderr = &stderr
 	require.Equal(t, 2, exitStatus(t, cmd))
 	require.Equal(t, "faxkit send: -sip-password-file: cannot read "+filepath.Join(dir, "none")+": no such file or directory\n", stderr.String())
@@ -464,6 +478,9 @@ const sipPeerSpeedup = 4
 // stack and libspandsp's T.38 terminal) both ways; the pages compared
 // through libtiff.
 func TestBinarySIPWithSofia(t *testing.T) {
+	// Real time on the wall clock and light on CPU: run beside the
+	// other such tests.
+	t.Parallel()
 	sippeer.Peer(t)
 	// The synthetic letter: mostly white, so quick at the peer's 4x clock.
 	src, _ := letterTIFF(t, 1, nil)

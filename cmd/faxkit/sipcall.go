@@ -361,12 +361,10 @@ func (s *sipFlags) check(f *callFlags, send bool) (*sipSetup, error) {
 		return nil, usagef("unknown -codec value %q (want pcmu or pcma)", f.codec)
 	}
 	if s.proxy != "" {
-		p, err := parseSIPURI("-sip-proxy", s.proxy, false)
-		if err != nil {
+		if _, err := parseSIPURI("-sip-proxy", s.proxy, false); err != nil {
 			return nil, err
 		}
 		cfg.Proxy = s.proxy
-		_ = p
 	}
 	var aor sipURI
 	if s.aor != "" {
@@ -1070,6 +1068,21 @@ func runSIPReceive(ctx context.Context, e *env, f *callFlags, s *sipFlags, out s
 		return f.finish(e, "received", tr, faxkit.Report{}, o.err, "", time.Since(start), x)
 	}
 	scrub.add(call.To().String(), call.To().User(), call.From().String(), call.From().User())
+	// receive answers one call. Package sip answers every INVITE itself
+	// (200) before Accept; a call arriving during ours would sit in
+	// silence until we exit. Hang such calls up at once instead.
+	busyCtx, stopBusy := context.WithCancel(context.Background())
+	defer stopBusy()
+	go func() {
+		for {
+			c, err := ep.Accept(busyCtx)
+			if err != nil {
+				return
+			}
+			debugf(log, "sip second call hung up (receive answers one call)")
+			c.Hangup()
+		}
+	}()
 	if !f.json {
 		fmt.Fprintf(e.stderr, "answered a call (SIP status %d)\n", call.Status())
 	}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -237,14 +238,26 @@ func toConsoleFax(st FaxStatus) console.Fax {
 	return f
 }
 
-func (b *consoleBackend) List(ctx context.Context, u console.User, src, direction string) ([]console.Fax, error) {
-	body, err := b.call(ctx, b.s.listFaxes, u, src, http.MethodGet, nil, "limit=100&direction="+direction, nil)
-	if err != nil {
-		return nil, err
+// consolePage is the console's list page size: each row's sealed number
+// or ident is an audited metadata read, and the outbox refreshes itself
+// while a fax is in flight.
+const consolePage = 25
+
+func (b *consoleBackend) List(ctx context.Context, u console.User, src, direction, cursor string) ([]console.Fax, string, error) {
+	q := url.Values{"limit": {strconv.Itoa(consolePage)}, "direction": {direction}}
+	if cursor != "" {
+		q.Set("cursor", cursor)
 	}
-	var out struct{ Faxes []FaxStatus }
+	body, err := b.call(ctx, b.s.listFaxes, u, src, http.MethodGet, nil, q.Encode(), nil)
+	if err != nil {
+		return nil, "", err
+	}
+	var out struct {
+		Faxes      []FaxStatus
+		NextCursor string `json:"next_cursor"`
+	}
 	if err := json.Unmarshal(body, &out); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	var fs []console.Fax
 	for _, st := range out.Faxes {
@@ -252,7 +265,7 @@ func (b *consoleBackend) List(ctx context.Context, u console.User, src, directio
 		b.meta(ctx, u, src, &f) // the number, or the sender's ident (audited)
 		fs = append(fs, f)
 	}
-	return fs, nil
+	return fs, out.NextCursor, nil
 }
 
 // meta fills the sealed fields (an audited metadata read).

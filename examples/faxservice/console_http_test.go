@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"io"
 	"net"
 	"net/http"
@@ -282,4 +283,31 @@ func TestConsoleAdminAndAuditForms(t *testing.T) {
 	resp, page = audrey.post("/console/audit/verify", url.Values{})
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	require.Contains(t, page, "Verified:")
+}
+
+// The outbox shows 25 faxes a page; "Older faxes" follows the API's
+// cursor to the rest. (Rows are written straight into the database: only
+// the listing is under test.)
+func TestConsoleOutboxPages(t *testing.T) {
+	e := newEnv(t, nil)
+	var u User
+	require.Equal(t, http.StatusCreated, e.json("POST", "/v1/users", e.admin, map[string]any{"name": "alice", "roles": []string{"sender"}, "password": consolePassword}, &u))
+	ctx := context.Background()
+	for i := range 30 {
+		id := randomHex(16)
+		_, err := e.svc.db.exec(ctx, `INSERT INTO faxes (id, owner, direction, status, pages, peer, resend_of, created, updated) VALUES (?, ?, 'outbound', ?, 1, '', '', ?, ?)`,
+			id, u.ID, statusDelivered, int64(i+1)*1e9, int64(i+1)*1e9)
+		require.NoError(t, err)
+		require.NoError(t, e.svc.saveGrant(ctx, id, u.ID, ownerPerms))
+	}
+	cc := newConsoleClient(t, e, "alice")
+	rows := regexp.MustCompile(`<tr data-id="`)
+	_, page := cc.get("/console/outbox")
+	require.Len(t, rows.FindAllString(page, -1), 25)
+	older := regexp.MustCompile(`href="(/console/outbox\?cursor=[^"]+)" id="older"`).FindStringSubmatch(page)
+	require.NotNil(t, older, "a link to older faxes")
+	_, page = cc.get(strings.ReplaceAll(older[1], "&#43;", "+"))
+	require.Len(t, rows.FindAllString(page, -1), 5)
+	require.NotContains(t, page, `id="older"`)
+	require.Contains(t, page, `href="/console/outbox">Newest</a>`)
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 	"github.com/stretchr/testify/require"
 
 	"github.com/faxkit/faxkit/internal/peertest"
@@ -204,11 +205,37 @@ func (b *browser) location() string {
 	return u
 }
 
+// shot checks the page's accessibility basics and takes a screenshot.
 func (b *browser) shot(name string) {
 	b.t.Helper()
+	b.a11y(name)
 	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
 	require.NoError(b.t, err)
 	require.NoError(b.t, os.WriteFile(filepath.Join(b.arts, name+".png"), png, 0o644))
+}
+
+// a11y checks what a screen reader and a keyboard need: every form
+// control has a label, every image a text alternative, every button and
+// link a name, one h1, and the page's language; and that scripts see no
+// cookie (the session cookie is HttpOnly) and nothing in web storage.
+func (b *browser) a11y(name string) {
+	b.t.Helper()
+	problems, err := chromedp.Run(b.ctx, chromedp.Evaluate[[]string](`(() => {
+		const p = [];
+		for (const el of document.querySelectorAll("input, select, textarea")) {
+			if (el.type === "hidden" || el.type === "submit") continue;
+			if (!(el.labels && el.labels.length) && !el.getAttribute("aria-label")) p.push("unlabelled " + el.tagName + " " + (el.name || el.id));
+		}
+		for (const el of document.querySelectorAll("img")) if (!el.getAttribute("alt")) p.push("image without alt");
+		for (const el of document.querySelectorAll("button, a")) if (!el.textContent.trim() && !el.getAttribute("aria-label") && !el.querySelector("img[alt]")) p.push("unnamed " + el.tagName);
+		if (document.querySelectorAll("h1").length !== 1) p.push("h1 count " + document.querySelectorAll("h1").length);
+		if (!document.documentElement.lang) p.push("no lang");
+		if (document.cookie !== "") p.push("cookie visible to scripts");
+		if (localStorage.length || sessionStorage.length) p.push("web storage used");
+		return p;
+	})()`))
+	require.NoError(b.t, err)
+	require.Empty(b.t, problems, "page %s", name)
 }
 
 // tablet lays the page out at a tablet's width (820 px, portrait),
@@ -329,8 +356,13 @@ func TestConsoleInBrowser(t *testing.T) {
 	b.shot("signin")
 
 	step("signed-out redirect")
-	// Sign in as the sender and send: cover, the TIFF and the PNG.
-	b.signIn("alice", consolePassword, "#outbox")
+	// Sign in as the sender, with the keyboard only (the name field has
+	// the focus; Tab; Enter submits), and send: a cover and two files.
+	b.open("/console/signin")
+	_, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](`window.faxkitOld = true`))
+	require.NoError(t, err)
+	b.do(chromedp.KeyEvent("alice"), chromedp.KeyEvent(kb.Tab), chromedp.KeyEvent(consolePassword+kb.Enter))
+	b.waitFor(`!window.faxkitOld && document.readyState === "complete" && !!document.querySelector("#outbox")`, "keyboard sign-in")
 	b.open("/console/send")
 	b.do(chromedp.SetValue(chromedp.CSS("#to"), consoleNumberTyped),
 		chromedp.SetUploadFiles(chromedp.CSS("#file"), []string{tifPath, tif2Path}),

@@ -161,7 +161,8 @@ type Result struct {
 	Duplicates        int    `json:"duplicates"`
 	VirtualMS         int    `json:"virtual_ms"`
 	UpdatesReceived   int    `json:"updates_received"`
-	RefreshMidFax     int    `json:"refresh_mid_fax"` // refreshes received while T.30 ran on T.38
+	RefreshMidFax     int    `json:"refresh_mid_fax"`    // refreshes received while T.30 ran on T.38
+	SessionRefreshOK  int    `json:"session_refresh_ok"` // nua's own session refreshes (UPDATE or re-INVITE) answered 2xx
 	RemoteIdent       string `json:"remote_ident"`
 }
 

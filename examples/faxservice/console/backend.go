@@ -38,8 +38,9 @@ type Backend interface {
 	Convert(ctx context.Context, u User, src string, files [][]byte, cover Cover) (doc []byte, pages int, err error)
 	// Send seals doc and queues it to the number to (E.164).
 	Send(ctx context.Context, u User, src, to string, doc []byte, pages int) (id string, err error)
-	// List lists the faxes u may see in one direction, newest first.
-	List(ctx context.Context, u User, src, direction string) ([]Fax, error)
+	// List lists the faxes u may see in one direction, newest first, a
+	// page at a time: cursor "" is the first page; next is "" on the last.
+	List(ctx context.Context, u User, src, direction, cursor string) (faxes []Fax, next string, err error)
 	// Fax returns one fax's status and attempts; with meta, also its
 	// sealed fields (number, remote idents), an audited metadata read.
 	Fax(ctx context.Context, u User, src, id string, meta bool) (Fax, error)

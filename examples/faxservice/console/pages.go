@@ -369,7 +369,8 @@ func (c *Console) draftDiscard(w http.ResponseWriter, r *http.Request, st *reqSt
 
 func (c *Console) box(direction string) func(w http.ResponseWriter, r *http.Request, st *reqState) {
 	return func(w http.ResponseWriter, r *http.Request, st *reqState) {
-		faxes, err := c.b.List(r.Context(), st.user, source(r), direction)
+		cursor := r.URL.Query().Get("cursor")
+		faxes, next, err := c.b.List(r.Context(), st.user, source(r), direction, cursor)
 		if err != nil {
 			c.fail(w, r, st, err)
 			return
@@ -382,7 +383,7 @@ func (c *Console) box(direction string) func(w http.ResponseWriter, r *http.Requ
 		if direction == "inbound" {
 			name, title = "inbox", "Inbox"
 		}
-		data := map[string]any{"Title": title, "Nav": name, "Faxes": faxes, "Active": active}
+		data := map[string]any{"Title": title, "Nav": name, "Faxes": faxes, "Active": active, "Cursor": cursor, "Next": next}
 		if r.URL.Query().Get("fragment") == "1" {
 			// The live-status script swaps this table in.
 			w.Header().Set("Content-Type", "text/html; charset=utf-8")

@@ -128,7 +128,7 @@ static struct {
     int registered, register_status, register_auth_tries;
     int call_up, call_ended, call_id_owner, invite_status, invite_auth_tries;
     int reinvite_pending, reinvite_is_refresh, reinvites_sent, reinvite_status;
-    int reinvites_received, reinvites_rejected, refresh_received, no_sdp_reinvites, updates_received, refresh_mid_fax;
+    int reinvites_received, reinvites_rejected, refresh_received, no_sdp_reinvites, updates_received, refresh_mid_fax, updates_sent_ok;
     int glare_491_received, glare_491_sent;
     int refresh_sent, refresh_status;
     int bye_sent, bye_received;
@@ -855,6 +855,13 @@ static void on_invite_response(int status, nua_handle_t *nh, sip_t const *sip)
 
     if (status < 200)
         return;
+    if (g.call_up && !re) {
+        /* nua's own session refresh (RFC 4028, we are the refresher): a
+           re-INVITE it sent by itself, not ours. */
+        if (status < 300)
+            g.updates_sent_ok++;
+        return;
+    }
     if (status == 401 || status == 407) {
         authenticate(nh, sip, &g.invite_auth_tries);
         if (g.invite_auth_tries < 99)
@@ -952,6 +959,11 @@ static void callback(nua_event_t event, int status, char const *phrase, nua_t *n
         }
         on_call_up();
         break;
+    case nua_r_update:
+        /* nua's own session refresh by UPDATE (we are the refresher) */
+        if (status >= 200 && status < 300)
+            g.updates_sent_ok++;
+        break;
     case nua_i_update:
         /* nua answers it (a session refresh, RFC 4028) */
         g.updates_received++;
@@ -1030,7 +1042,7 @@ static void report(void)
            "\"bye_received\":%s,\"t38_switch_ms\":%d,\"t38_version\":%d,\"remote_max_datagram\":%d,"
            "\"rtp_sent\":%ld,\"rtp_received\":%ld,\"packets_sent\":%ld,\"packets_dropped\":%ld,"
            "\"packets_received\":%ld,\"ifp_recovered\":%ld,\"ifp_lost\":%ld,\"duplicates\":%ld,"
-           "\"virtual_ms\":%ld,\"updates_received\":%d,\"refresh_mid_fax\":%d,\"remote_ident\":",
+           "\"virtual_ms\":%ld,\"updates_received\":%d,\"refresh_mid_fax\":%d,\"session_refresh_ok\":%d,\"remote_ident\":",
            g.exit_code, g.sending ? st.pages_tx : st.pages_rx, st.bit_rate,
            st.error_correcting_mode ? "true" : "false",
            g.media == MEDIA_T38 ? "t38" : g.media == MEDIA_AUDIO ? "audio" : "none", g.invite_status,
@@ -1039,7 +1051,7 @@ static void report(void)
            g.refresh_received, g.bye_sent ? "true" : "false", g.bye_received ? "true" : "false", g.t38_switch_ms,
            g.remote_version < g.version ? g.remote_version : g.version, g.remote_max_datagram, g.rtp_sent,
            g.rtp_received, g.packets_sent, g.packets_dropped, g.packets_received, g.ifp_recovered, g.ifp_lost,
-           g.duplicates, g.ticks * 20, g.updates_received, g.refresh_mid_fax);
+           g.duplicates, g.ticks * 20, g.updates_received, g.refresh_mid_fax, g.updates_sent_ok);
     json_string(t30_get_rx_ident(g.t30) ? t30_get_rx_ident(g.t30) : "");
     printf("}\n");
     fflush(stdout);
