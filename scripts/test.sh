@@ -59,11 +59,18 @@ echo "== go test -race"
 go test -race -count=1 -timeout 25m ./...
 echo "   (race run took $((SECONDS - start)) s)"
 
-# The full spandsp interop matrices skip themselves under the race detector
-# (they would take most of an hour there); here they run without it.
+# The full spandsp interop matrices and the real-time audio fax calls skip
+# themselves under the race detector (the race detector slows the modems
+# below real time, and the matrices would take most of an hour there); here
+# they run without it: the T.38 matrix, SIP's whole interop set (sofia-sip
+# peer cases beyond the core, audio fallback after 488 with libspandsp's
+# fax_state_t), and the root package's audio interop matrix.
 start=$SECONDS
-echo "== go test (interop matrices without -race)"
+echo "== go test (interop matrices and real-time audio without -race)"
 go test -count=1 -timeout 20m ./t38/...
+go test -count=1 -timeout 20m -run 'Interop|Audio' ./sip
+FAXKIT_AUDIO_FULL=1 go test -count=1 -timeout 20m -run 'TestAudio' .
+go test -count=1 -timeout 10m -run 'TestBinarySIPWithSofia' ./cmd/faxkit
 echo "   (matrix run took $((SECONDS - start)) s)"
 
 fuzztime=${FAXKIT_FUZZTIME:-3s}
