@@ -455,32 +455,6 @@ func (e *Encoder) whiteRow(row []byte) bool {
 	return true
 }
 
-// whiteRow reports whether the first width pixels of a packed row are all
-// white, eight octets at a time.
-func whiteRow(row []byte, width int) bool {
-	n := width >> 3
-	row = row[:(width+7)/8]
-	var or uint64
-	i := 0
-	for ; i+32 <= n; i += 32 {
-		or |= binary.LittleEndian.Uint64(row[i:]) | binary.LittleEndian.Uint64(row[i+8:]) |
-			binary.LittleEndian.Uint64(row[i+16:]) | binary.LittleEndian.Uint64(row[i+24:])
-		if or != 0 {
-			return false // most rows with ink have some in their first octets
-		}
-	}
-	for ; i+8 <= n; i += 8 {
-		or |= binary.LittleEndian.Uint64(row[i:])
-	}
-	for ; i < n; i++ {
-		or |= uint64(row[i])
-	}
-	if r := width & 7; r != 0 {
-		or |= uint64(row[n] & (0xff << uint(8-r)))
-	}
-	return or == 0
-}
-
 // changes finds the changing elements of a packed row (T.4 4.2.1.3.1): the
 // positions of the pixels whose colour differs from the pixel to their left
 // (the pixel left of the row is white). It works 64 pixels at a time and

@@ -67,10 +67,10 @@ func TestConsoleHTTPSafeguards(t *testing.T) {
 		return m[1]
 	}
 
-	resp, page := do("GET", "/console/", nil, nil)
+	resp, _ := do("GET", "/console/", nil, nil)
 	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
 	require.Equal(t, "/console/signin", resp.Header.Get("Location"))
-	resp, page = do("GET", "/console/signin", nil, nil)
+	resp, page := do("GET", "/console/signin", nil, nil)
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	pre := csrf(page)
 
