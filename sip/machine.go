@@ -545,6 +545,18 @@ func (m *machine) remoteOffer(now time.Time, offer *sdp.Session) []action {
 		m.sent2xx(now)
 		return []action{{kind: actRespond, code: 200, sdp: o}}
 	}
+	if m.state == stT38 && stale(offer, m.remote) && m.sent != nil {
+		// The peer's session version did not move: RFC 3264 clause 8
+		// says a changed offer increments it, so this is a refresh
+		// (RFC 4028), whatever its body says. Some user agents refresh
+		// with the description of the call's start (audio) after a
+		// T.38 switch; taking that at its word would pull a running
+		// fax off T.38. Answer with the current description, media
+		// unchanged. (Only on T.38: a peer that moves an audio call to
+		// T.38 without a new version is still heard.)
+		m.sent2xx(now)
+		return []action{{kind: actRespond, code: 200, sdp: m.sent}}
+	}
 	allowT38 := m.cfg.policy != PolicyOff
 	ans, neg, err := sdp.Answer(m.cfg.local, offer, m.sent, allowT38)
 	if err != nil {
@@ -553,6 +565,13 @@ func (m *machine) remoteOffer(now time.Time, offer *sdp.Session) []action {
 	m.sent, m.remote = ans, offer
 	m.sent2xx(now)
 	return append([]action{{kind: actRespond, code: 200, sdp: ans}}, m.setMedia(neg)...)
+}
+
+// stale reports whether offer is no newer than the peer's last
+// description: the same session (o= session ID) at a version not above it.
+func stale(offer, last *sdp.Session) bool {
+	return offer != nil && last != nil && offer.Origin.SessionID == last.Origin.SessionID &&
+		offer.Origin.Username == last.Origin.Username && offer.Origin.Version <= last.Origin.Version
 }
 
 // ackAnswer is the SDP answer in the ACK of a 200 that carried our offer

@@ -428,3 +428,31 @@ func TestMachineReinviteProvisional(t *testing.T) {
 	require.Equal(t, []actKind{actBye, actEnd}, kinds(acts))
 	require.Equal(t, ResultT38Refused, acts[1].result)
 }
+
+// A peer whose refresh repeats the call's first (audio) description at its
+// old session version, after we moved the call to T.38: RFC 3264 clause 8
+// makes an unchanged version a refresh, so the fax stays on T.38 and the
+// answer is our current description. A real move back to audio (a new
+// version) is still honoured.
+func TestMachineStaleRefreshKeepsT38(t *testing.T) {
+	m, acts, peer := newMachine(t, RoleAnswerer, PolicyRequest, false)
+	require.Equal(t, []actKind{actMedia, actReinvite}, kinds(acts))
+	first := m.remote // the peer's audio offer that started the call
+	acts = m.offerAnswered(t0.Add(10*time.Millisecond), 200, peerAnswer(t, peer, acts[1].sdp))
+	require.Equal(t, []actKind{actMedia}, kinds(acts))
+	require.Equal(t, stT38, m.state)
+	current := m.sent.Marshal()
+
+	stale := *first
+	acts = m.remoteOffer(t0.Add(time.Second), &stale)
+	require.Equal(t, []actKind{actRespond}, kinds(acts), "no media change")
+	require.Equal(t, 200, acts[0].code)
+	require.Equal(t, string(current), string(acts[0].sdp.Marshal()))
+	require.Equal(t, stT38, m.state)
+
+	back := *first
+	back.Origin.Version = m.remote.Origin.Version + 1
+	acts = m.remoteOffer(t0.Add(2*time.Second), &back)
+	require.Equal(t, []actKind{actRespond, actMedia}, kinds(acts), "a newer audio offer moves the call")
+	require.Equal(t, stAudio, m.state)
+}

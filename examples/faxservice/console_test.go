@@ -176,9 +176,10 @@ func (b *browser) text(sel string) string {
 func (b *browser) submit(sel, want string) {
 	b.t.Helper()
 	// A mark on the old document tells the next one apart.
+	b.waitFor(fmt.Sprintf(`document.readyState === "complete" && !!document.querySelector(%q)`, sel), "before "+sel)
 	_, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](`window.faxkitOld = true`))
 	require.NoError(b.t, err)
-	b.do(chromedp.Click(chromedp.CSS(sel)))
+	b.do(chromedp.WaitVisible(chromedp.CSS(sel)), chromedp.Click(chromedp.CSS(sel)))
 	b.waitFor(fmt.Sprintf(`!window.faxkitOld && document.readyState === "complete" && !!document.querySelector(%q)`, want), "after "+sel+", "+want)
 	b.noteTitle()
 }
