@@ -87,3 +87,7 @@ func TestNoiseSweep(t *testing.T) {
 	}
 	modem.NoiseSweep(t, *sweepMatch)
 }
+
+// TestTimingOffset: TimingOffset reports a ±100 ppm clock offset within
+// 10 ppm (modemtest.Modem.TimingOffset).
+func TestTimingOffset(t *testing.T) { modem.TimingOffset(t) }

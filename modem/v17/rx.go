@@ -106,6 +106,7 @@ type Rx struct {
 	zeros   int // of which (after the descrambler's 23) were 0
 	prevD   complex128
 	prevZ   complex128
+	drift   qam.Drift
 	probe   int     // symbols left to tell a short training from a long one
 	eLong   float64 // their squared distance from segment 2's continuation
 
@@ -205,6 +206,11 @@ func (r *Rx) Power() float64 { return qam.DBm0FromPower(r.det.Power()) }
 
 // CarrierOffset returns the tracked carrier frequency error in Hz.
 func (r *Rx) CarrierOffset() float64 { return r.omega * baud / (2 * math.Pi) }
+
+// TimingOffset returns the far end's symbol clock against ours in parts
+// per million (positive: it runs fast), from the symbol-timing loop since
+// the data began (qam.Drift); 0 until 0.4 s of data.
+func (r *Rx) TimingOffset() float64 { return r.drift.PPM() }
 
 func (r *Rx) status(s Status) {
 	if r.cfg.Status != nil {
@@ -582,6 +588,7 @@ func (r *Rx) startTrellis() {
 		r.prevY = 0
 	}
 	r.nout, r.nbits, r.zeros = 0, 0, 0
+	r.drift.Start(r.dem.Step * 2)
 	r.probe, r.eLong = 0, 0
 	if r.short {
 		r.probe = probeLen
@@ -601,6 +608,9 @@ func (r *Rx) timing(zr, want complex128) {
 		adj -= 8 * 0.05 * r.eq.TapCentroid() * r.dem.Step
 	}
 	r.dem.Adjust(adj)
+	if r.st == stTrellis {
+		r.drift.Symbol(adj)
+	}
 }
 
 // probeLen is how many symbols after a short segment 2 are compared with

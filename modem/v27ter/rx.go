@@ -84,6 +84,7 @@ type Rx struct {
 	prevD  complex128
 	prevZ  complex128
 	nsym   int
+	drift  qam.Drift
 }
 
 // NewRx returns a receiver.
@@ -136,6 +137,12 @@ func (r *Rx) Power() float64 { return qam.DBm0FromPower(r.det.Power()) }
 
 // CarrierOffset returns the tracked carrier frequency error in Hz.
 func (r *Rx) CarrierOffset() float64 { return r.omega * baud(r.cfg.Rate) / (2 * math.Pi) }
+
+// TimingOffset returns the far end's symbol clock against ours in parts
+// per million (positive: it runs fast), from the symbol-timing loop since
+// the data began (qam.Drift); 0 until 480 symbols into the data and 480
+// more (0.6 s at 4800 bit/s, 0.8 s at 2400).
+func (r *Rx) TimingOffset() float64 { return r.drift.PPM() }
 
 func (r *Rx) status(s Status) {
 	if r.cfg.Status != nil {
@@ -323,6 +330,7 @@ func (r *Rx) symbol(z complex128) {
 				return
 			}
 			r.st = stData
+			r.drift.Start(r.dem.Step * 2)
 			r.desc = scrambler{}
 			r.prev = 0
 			if real(zr) < 0 {
@@ -344,6 +352,9 @@ func (r *Rx) timing(zr, want complex128) {
 		adj -= 8 * 0.05 * r.eq.TapCentroid() * r.dem.Step
 	}
 	r.dem.Adjust(adj)
+	if r.st == stData {
+		r.drift.Symbol(adj)
+	}
 }
 
 func (r *Rx) data(zr complex128) {

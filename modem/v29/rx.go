@@ -109,6 +109,7 @@ type Rx struct {
 	prevD     complex128
 	prevZ     complex128
 	nsym      int
+	drift     qam.Drift
 	nbits     int // segment 4 bits decoded
 	zeros     int // of which (after the descrambler's 23) were 0
 }
@@ -185,6 +186,11 @@ func (r *Rx) Power() float64 { return qam.DBm0FromPower(r.det.Power()) }
 
 // CarrierOffset returns the tracked carrier frequency error in Hz.
 func (r *Rx) CarrierOffset() float64 { return r.omega * baud / (2 * math.Pi) }
+
+// TimingOffset returns the far end's symbol clock against ours in parts
+// per million (positive: it runs fast), from the symbol-timing loop since
+// the data began (qam.Drift); 0 until 0.4 s of data.
+func (r *Rx) TimingOffset() float64 { return r.drift.PPM() }
 
 func (r *Rx) status(s Status) {
 	if r.cfg.Status != nil {
@@ -439,6 +445,7 @@ func (r *Rx) symbol(z complex128) {
 				return
 			}
 			r.st = stOnes
+			r.drift.Start(r.dem.Step * 2)
 			r.desc = qam.Scrambler{A: 18, B: 23}
 			r.prevPhase = 0
 			r.symbols = 0
@@ -476,6 +483,7 @@ func (r *Rx) data(zr complex128) {
 		adj -= 8 * 0.05 * r.eq.TapCentroid() * r.dem.Step
 	}
 	r.dem.Adjust(adj)
+	r.drift.Symbol(adj)
 	r.symbols++
 
 	ph := bi & 7

@@ -227,3 +227,35 @@ func (m Modem) NoiseSweep(t *testing.T, match string) {
 		}
 	}
 }
+
+// TimingOffset checks the receiver's TimingOffset against a ±100 ppm
+// clock offset (ber.Channel.TimingPPM: the far end's clock fast by that
+// much) and none, from faxkit's and spandsp's transmitters, at the
+// ImpairedRates: 2.5 s of data at -20 dBm0, 30 dB SNR, µ-law; the report
+// must be within 12 ppm (qam.Drift reads low at first).
+func (m Modem) TimingOffset(t *testing.T) {
+	for _, rate := range m.ImpairedRates {
+		for _, tx := range m.txs(t, rate) {
+			for _, ppm := range []float64{100, 0, -100} {
+				t.Run(fmt.Sprintf("%d/%s/%+.0fppm", rate, tx.name, ppm), func(t *testing.T) {
+					bits := ber.Bits(ber.Preamble+rate*5/2, 3)
+					audio := ber.Channel{Signal: -20, SNR: 30, Codec: ber.ULaw, TimingPPM: ppm, Seed: 3}.Apply(tx.tx(bits))
+					var got []byte
+					rx, err := m.NewRxLine(rate, 0, func(b int) { got = append(got, byte(b)) }, func(bool) {})
+					if err != nil {
+						t.Fatal(err)
+					}
+					Feed(rx, audio)
+					off := rx.(interface{ TimingOffset() float64 }).TimingOffset()
+					t.Logf("TimingOffset() = %+.1f ppm", off)
+					if math.Abs(off-ppm) > 12 {
+						t.Errorf("TimingOffset() = %+.1f ppm, want %+.0f±12", off, ppm)
+					}
+					if e, _ := ber.Compare(bits, got); e != 0 {
+						t.Errorf("%d bit errors", e)
+					}
+				})
+			}
+		}
+	}
+}
