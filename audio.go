@@ -174,6 +174,9 @@ type audioModem struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 	once   sync.Once
+
+	mu       sync.Mutex
+	repeated int // Stats().FramesRepeated at the last page received
 }
 
 func (m *audioModem) kind() string { return "audio" }
@@ -205,6 +208,7 @@ func (m *audioModem) Stats() MediaStats {
 		FramesBad:      ms.FramesBad,
 		Trainings:      ms.Trainings,
 		TrainingFailed: ms.TrainingFailed,
+		FramesRepeated: ms.FramesRepeated,
 	}
 	return MediaStats{Kind: "audio", Audio: a,
 		Network: NetStats{PacketsIn: ls.PacketsIn, PacketsOut: ls.PacketsOut, BytesIn: ls.BytesIn, BytesOut: ls.BytesOut}}
@@ -218,6 +222,15 @@ func (m *audioModem) signal() *SignalStats {
 	}
 	return &SignalStats{Level: ms.Level, SNR: ms.SNR, CarrierOffset: ms.CarrierOffset,
 		ClockOffset: m.line.Stats().ClockOffset}
+}
+
+func (m *audioModem) framesRepeated() int {
+	n := m.Modem.Stats().FramesRepeated
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	d := n - m.repeated
+	m.repeated = n
+	return d
 }
 
 // AudioStats are the counters of an audio media path (MediaStats.Audio).
@@ -245,6 +258,9 @@ type AudioStats struct {
 	// Trainings and TrainingFailed the image modem's trainings.
 	FramesOK, FramesBad       int
 	Trainings, TrainingFailed int
+	// FramesRepeated counts the ECM frames received again: those of the
+	// bursts that answered this end's PPRs (per page: PageStats).
+	FramesRepeated int
 }
 
 // SignalStats are what an audio path's image receiver measured of a
@@ -273,6 +289,9 @@ type modemLimiter interface {
 // signaller is an open media path that measures received pages.
 type signaller interface {
 	signal() *SignalStats
+	// framesRepeated returns the ECM frames received again since the
+	// last call (the page just received).
+	framesRepeated() int
 }
 
 // pageMedia adds to a page's statistics what the media path measured:
@@ -290,6 +309,7 @@ func (c *Call) pageMedia(p *PageStats, r t30.Record) {
 	}
 	if s, ok := c.driver.Modem().(signaller); ok {
 		p.Signal = s.signal()
+		p.FramesRepeated = s.framesRepeated()
 	}
 }
 

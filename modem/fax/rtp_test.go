@@ -109,7 +109,7 @@ func TestCallOverRTP(t *testing.T) {
 		ecm    bool
 		seed   uint64
 	}{
-		{"V29-ECM", t30.ModemsV29 | t30.ModemsV27ter, true, 1},
+		{"V29-ECM", t30.ModemsV29 | t30.ModemsV27ter, true, 4},
 		{"V27ter-ECM", t30.ModemsV27ter, true, 2},
 		{"V29-nonECM", t30.ModemsV29 | t30.ModemsV27ter, false, 3},
 	} {
@@ -140,6 +140,19 @@ func TestCallOverRTP(t *testing.T) {
 			require.Equal(t, t30.ResultOK, rxs.Result())
 			checkPages(t, callOutcome{doc: doc, got: got, lossy: true})
 			require.NotZero(t, ab.jb.Stats().Missing+ba.jb.Stats().Missing, "the channel lost nothing: the test tests nothing")
+			if c.ecm {
+				// The receiver counts the frames it asked for again and got:
+				// at least one per PPR round, at most what the sender resent.
+				rep := b.Core().Stats().FramesRepeated
+				t.Logf("PPRs sent %d received %d; frames resent %d, received again %d",
+					rxs.Stats().PPRs, txs.Stats().PPRs, txs.Stats().FramesResent, rep)
+				require.Equal(t, txs.Stats().PPRs, rxs.Stats().PPRs)
+				require.Positive(t, rxs.Stats().PPRs, "no frame was lost: the test tests nothing")
+				require.GreaterOrEqual(t, rep, rxs.Stats().PPRs)
+				require.LessOrEqual(t, rep, txs.Stats().FramesResent)
+			} else {
+				require.Zero(t, b.Core().Stats().FramesRepeated)
+			}
 		})
 	}
 }
