@@ -6,6 +6,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/faxkit/faxkit/modem/fax"
 	"github.com/faxkit/faxkit/modem/g711"
@@ -53,18 +54,24 @@ type RTPStream = fax.RTPStream
 const AudioModems = t30.ModemsV17 | t30.ModemsV29 | t30.ModemsV27ter
 
 // AudioOptions are the settings of an audio media path: G.711 RTP (RFC
-// 3550/3551) in 20 ms packets (ptime 20, 160 samples), usually agreed
-// through SDP. The zero value works: PCMU, payload type 0, a 60 ms jitter
-// buffer, a new stream, every audio modem.
+// 3550/3551) in packets of PTime (20 ms, 160 samples, by default),
+// usually agreed through SDP (a=ptime). The zero value works: PCMU,
+// payload type 0, 20 ms packets, a 60 ms jitter buffer, a new stream,
+// every audio modem.
 type AudioOptions struct {
 	// Codec is PCMU (default) or PCMA.
 	Codec AudioCodec
 	// PayloadType is the RTP payload type sent and accepted. Default 0
 	// for PCMU and 8 for PCMA (a PCMA payload type cannot be set to 0).
 	PayloadType uint8
-	// JitterDepth is the fixed jitter buffer's delay in 20 ms packets,
-	// 1..25. Default 3 (60 ms). It never adapts and conceals nothing: a
-	// packet missing at its time is skipped by the modem and counted.
+	// PTime is the packet time sent and played: 10, 20, 30 or 40 ms
+	// (SDP a=ptime). Default 20 ms. Packets received may have another
+	// packet time (any multiple of 10 ms): they are played by timestamp.
+	PTime time.Duration
+	// JitterDepth is the fixed jitter buffer's delay in units of 20 ms,
+	// 1..25, whatever PTime is (rounded up to whole packets). Default 3
+	// (60 ms). It never adapts and conceals nothing: a packet missing at
+	// its time is skipped by the modem and counted.
 	JitterDepth int
 	// Stream, when set, continues an RTP stream already running (the
 	// same SSRC, the next sequence number and timestamp), as a SIP call
@@ -85,6 +92,11 @@ func (a AudioOptions) resolve() (AudioOptions, error) {
 	if a.PayloadType > 127 {
 		return a, fmt.Errorf("%w: RTP payload type %d (want 0..127)", ErrOptions, a.PayloadType)
 	}
+	p, err := fax.CheckPTime(a.PTime)
+	if err != nil {
+		return a, fmt.Errorf("%w: packet time %v (want 10, 20, 30 or 40 ms)", ErrOptions, a.PTime)
+	}
+	a.PTime = p
 	if a.JitterDepth == 0 {
 		a.JitterDepth = 3
 	}
@@ -149,7 +161,7 @@ func (m *audioMedia) open(env mediaEnv) (mediaModem, error) {
 		law = g711.ALaw
 	}
 	line := fax.NewRTPLine(m.conn, m.peer, &fax.RTPConfig{Law: law, PayloadType: o.PayloadType,
-		Depth: o.JitterDepth, Start: o.Stream, Clock: env.clock})
+		PTime: o.PTime, Depth: o.JitterDepth, Start: o.Stream, Clock: env.clock})
 	am := &audioModem{Modem: fax.NewModem(nil), line: line, codec: o.Codec, done: make(chan struct{})}
 	ctx, cancel := context.WithCancel(context.Background())
 	am.cancel = cancel
@@ -240,14 +252,15 @@ type AudioStats struct {
 	// Stream is where the sent RTP stream ended: the SSRC and the next
 	// sequence number and timestamp, for a path that continues it.
 	Stream RTPStream
-	// The jitter buffer's counts: Missing blocks played as lost (their
-	// packet never came, or came too late), Late packets that came after
+	// The jitter buffer's counts: Missing blocks (of the path's packet
+	// time) played as lost, all or in part (their packet never came, or
+	// came too late), Late packets that came after
 	// their time, Duplicate packets, Overflow packets too far ahead.
 	Missing, Late, Duplicate, Overflow uint64
 	// Foreign counts datagrams from other addresses or not of our
 	// payload type.
 	Foreign uint64
-	// Skipped counts 20 ms blocks neither sent nor played because this
+	// Skipped counts blocks (packets) neither sent nor played because this
 	// end fell more than 2 s behind its clock (an overloaded host).
 	Skipped uint64
 	// ClockOffset is the far end's sample clock against ours, in ppm

@@ -31,9 +31,10 @@ type spandspCall struct {
 	rows   int // crop the letter pages (0: whole)
 	// toUs and toPeer impair what faxkit and spandsp hear.
 	toUs, toPeer audiopeer.Impairment
-	depth        int     // both jitter buffers; 0: 25 (500 ms: the test machine is loaded)
-	speedup      float64 // 0: audioSpeedup, at most 2 (spandsp's receivers hear a late packet as silence)
-	fillIn       bool    // the peer hands lost blocks to fax_rx_fillin
+	depth        int           // both jitter buffers; 0: 25 (500 ms: the test machine is loaded)
+	speedup      float64       // 0: audioSpeedup, at most 2 (spandsp's receivers hear a late packet as silence)
+	fillIn       bool          // the peer hands lost blocks to fax_rx_fillin
+	ptime        time.Duration // both ends' packet time; 0: 20 ms
 }
 
 type spandspOutcome struct {
@@ -84,8 +85,13 @@ func runSpandspCall(t testing.TB, c spandspCall) spandspOutcome {
 		Speedup: c.speedup, Seed: uint64(len(t.Name()))})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(float64(5*time.Minute)/c.speedup)+30*time.Second)
 	defer cancel()
-	peer := audiopeer.Start(ctx, t, exe, audiopeer.Config{Send: !c.weSend, File: file, NoECM: !c.ecm,
-		Modems: c.modems, PCMA: c.pcma, Depth: c.depth, FillIn: c.fillIn, Remote: relay.AddrB().String(),
+	// The peer's buffer is in packets: the same delay.
+	peerDepth := c.depth
+	if c.ptime != 0 {
+		peerDepth = min(32, int(time.Duration(c.depth)*20*time.Millisecond/c.ptime))
+	}
+	peer := audiopeer.Start(ctx, t, exe, audiopeer.Config{Send: !c.weSend, File: file, NoECM: !c.ecm, PTime: c.ptime,
+		Modems: c.modems, PCMA: c.pcma, Depth: peerDepth, FillIn: c.fillIn, Remote: relay.AddrB().String(),
 		Speedup: c.speedup, Timeout: 4 * time.Minute, Verbose: os.Getenv("FAX_TRACE") != ""})
 	conn, _ := udpPair(t)
 	cfg := faxkit.CallConfig{Fax: faxkit.FaxOptions{DisableECM: !c.ecm}, Clock: clk}
@@ -108,7 +114,7 @@ func runSpandspCall(t testing.TB, c spandspCall) spandspOutcome {
 	if c.pcma {
 		codec = faxkit.PCMA
 	}
-	require.NoError(t, call.Start(ctx, faxkit.AudioMedia(conn, relay.AddrA(), &faxkit.AudioOptions{Codec: codec, JitterDepth: c.depth})))
+	require.NoError(t, call.Start(ctx, faxkit.AudioMedia(conn, relay.AddrA(), &faxkit.AudioOptions{Codec: codec, JitterDepth: c.depth, PTime: c.ptime})))
 	var o spandspOutcome
 	o.rep, o.err = call.Wait()
 	o.peer, err = peer.Wait()
@@ -241,6 +247,9 @@ func TestAudioSpandsp(t *testing.T) {
 		{"they-send/nonECM/PCMU/V17/one-packet-lost", false, spandspCall{modems: "v17", rows: 1200,
 			toUs: audiopeer.Impairment{DropOnce: 4 * time.Second}}},
 		{"they-send/nonECM/PCMA/V29/loss+jitter", false, spandspCall{pcma: true, modems: "v29", rows: 1200, toUs: lossy}},
+		{"they-send/ECM/PCMU/V17/ptime10", false, spandspCall{ecm: true, modems: "v17", rows: 500, ptime: 10 * time.Millisecond}},
+		{"we-send/nonECM/PCMA/V29/ptime30", false, spandspCall{weSend: true, pcma: true, modems: "v29", rows: 500, ptime: 30 * time.Millisecond}},
+		{"they-send/nonECM/PCMU/V27ter/ptime40", false, spandspCall{modems: "v27", rows: 500, ptime: 40 * time.Millisecond}},
 		{"they-send/ECM/PCMU/V17/skew+50ppm", false, spandspCall{ecm: true, modems: "v17", rows: 500,
 			toUs: audiopeer.Impairment{PPM: 50}, toPeer: audiopeer.Impairment{PPM: -50}}},
 	} {
@@ -267,6 +276,15 @@ func TestAudioSpandsp(t *testing.T) {
 			}
 			if c.call.toUs.Loss > 0 {
 				require.Positive(t, o.toUs.Lost, "the relay lost nothing: the test tests nothing")
+			}
+			if p := c.call.ptime; p != 0 {
+				// Our packets were of the packet time, their timestamps
+				// one packet's samples apart.
+				m := o.rep.Media[0]
+				size := uint64(p / (time.Second / 8000))
+				require.Equal(t, (12+size)*m.Network.PacketsOut, m.Network.BytesOut)
+				require.Equal(t, (12+size)*m.Network.PacketsIn, m.Network.BytesIn)
+				require.InDelta(t, float64(m.To-m.From)/float64(p), float64(m.Network.PacketsOut), 0.05*float64(m.Network.PacketsOut))
 			}
 			if c.call.toUs.DropOnce > 0 {
 				require.True(t, o.toUs.DroppedOnce, "no page long enough to drop a packet in")

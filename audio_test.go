@@ -290,6 +290,11 @@ func TestAudioCall(t *testing.T) {
 		{"PCMA-ECM-V17", audioCall{opts: &faxkit.AudioOptions{Codec: faxkit.PCMA, JitterDepth: testDepth}, pages: 2, rows: 600}, "V.17", 14400},
 		{"PCMU-nonECM-V27ter", audioCall{fax: faxkit.FaxOptions{DisableECM: true, MaxBitRate: 4800},
 			opts: &faxkit.AudioOptions{JitterDepth: testDepth, Stream: &faxkit.RTPStream{SSRC: 0x1234, Seq: 65530, Timestamp: 0xffffff00}}, pages: 1, rows: 500}, "V.27ter", 4800},
+		{"PCMU-ECM-9600-ptime10", audioCall{fax: faxkit.FaxOptions{MaxBitRate: 9600}, opts: &faxkit.AudioOptions{JitterDepth: testDepth, PTime: 10 * time.Millisecond,
+			Stream: &faxkit.RTPStream{SSRC: 0x99, Seq: 1, Timestamp: 0xfffffe00}}, pages: 1, rows: 500}, "V.17", 9600},
+		{"PCMA-nonECM-V17-ptime30", audioCall{fax: faxkit.FaxOptions{DisableECM: true}, opts: &faxkit.AudioOptions{Codec: faxkit.PCMA, JitterDepth: testDepth, PTime: 30 * time.Millisecond},
+			pages: 1, rows: 500}, "V.17", 14400},
+		{"PCMU-ECM-V17-ptime40", audioCall{opts: &faxkit.AudioOptions{JitterDepth: testDepth, PTime: 40 * time.Millisecond}, pages: 1, rows: 500}, "V.17", 14400},
 	} {
 		concurrently(&wg, t, c.name, func(t *testing.T) {
 			srep, rrep, _ := runAudioCall(t, c.call)
@@ -303,10 +308,16 @@ func TestAudioCall(t *testing.T) {
 				require.Nil(t, m.T38)
 				require.Positive(t, m.Network.PacketsIn)
 				require.Positive(t, m.Network.PacketsOut)
-				// One packet per 20 ms of the path's time, each 12 + 160
-				// octets.
-				require.Equal(t, 172*m.Network.PacketsOut, m.Network.BytesOut)
-				require.InDelta(t, float64(m.To-m.From)/float64(20*time.Millisecond), float64(m.Network.PacketsOut), 0.05*float64(m.Network.PacketsOut))
+				// One packet per packet time of the path's time, each 12
+				// octets of header and 8 of payload a millisecond.
+				ptime := c.call.opts.PTime
+				if ptime == 0 {
+					ptime = 20 * time.Millisecond
+				}
+				size := uint64(12 + 8*ptime/time.Millisecond)
+				require.Equal(t, size*m.Network.PacketsOut, m.Network.BytesOut)
+				require.Equal(t, size*m.Network.PacketsIn, m.Network.BytesIn)
+				require.InDelta(t, float64(m.To-m.From)/float64(ptime), float64(m.Network.PacketsOut), 0.05*float64(m.Network.PacketsOut))
 				require.Len(t, rep.PageStats, c.call.pages)
 				for _, p := range rep.PageStats {
 					require.Equal(t, c.modem, p.Modem)
@@ -315,11 +326,16 @@ func TestAudioCall(t *testing.T) {
 			}
 			if st := c.call.opts.Stream; st != nil {
 				// The stream continued from where it was given, one
-				// sequence number and 160 timestamp units a packet.
+				// sequence number and a packet's samples of timestamp a
+				// packet.
 				a := srep.Media[0]
+				per := uint32(160)
+				if p := c.call.opts.PTime; p != 0 {
+					per = uint32(p / (time.Second / 8000))
+				}
 				require.Equal(t, st.SSRC, a.Audio.Stream.SSRC)
 				require.Equal(t, st.Seq+uint16(a.Network.PacketsOut), a.Audio.Stream.Seq)
-				require.Equal(t, st.Timestamp+160*uint32(a.Network.PacketsOut), a.Audio.Stream.Timestamp)
+				require.Equal(t, st.Timestamp+per*uint32(a.Network.PacketsOut), a.Audio.Stream.Timestamp)
 			}
 			require.Positive(t, rrep.Media[0].Audio.Trainings)
 			for _, p := range rrep.PageStats {
@@ -431,6 +447,7 @@ func TestAudioOptionsRejected(t *testing.T) {
 		{Codec: 7},
 		{PayloadType: 128},
 		{JitterDepth: 26},
+		{PTime: 25 * time.Millisecond},
 		{Modems: t30.ModemSet(1 << 7)}, // no modem of ours
 	} {
 		c, err := faxkit.NewCall(faxkit.CallConfig{Sink: &memSink{}})
