@@ -233,7 +233,7 @@ func (m *audioModem) signal() *SignalStats {
 		return nil
 	}
 	return &SignalStats{Level: ms.Level, SNR: ms.SNR, CarrierOffset: ms.CarrierOffset,
-		ClockOffset: m.line.Stats().ClockOffset}
+		ClockOffset: m.line.Stats().ClockOffset, TimingOffset: ms.TimingOffset, TimingKnown: ms.TimingKnown}
 }
 
 func (m *audioModem) framesRepeated() int {
@@ -288,9 +288,18 @@ type SignalStats struct {
 	// CarrierOffset is the far end's carrier frequency offset, in Hz, as
 	// the receiver tracked it.
 	CarrierOffset float64
-	// ClockOffset is the timing offset: the far end's sample clock
-	// against ours in ppm, from the RTP stream so far (see AudioStats).
+	// ClockOffset is the far end's sample clock against ours in ppm,
+	// from the RTP stream's timestamps against their arrival so far (see
+	// AudioStats).
 	ClockOffset float64
+	// TimingOffset is the timing offset of the page's signal: the far
+	// end's symbol clock against ours in ppm (positive: it runs fast), as
+	// the image receiver's timing loop tracked it over the page. It is
+	// what the modems met, where ClockOffset is what the RTP stream
+	// says; TimingKnown is false (and TimingOffset 0) when the receiver
+	// does not measure it.
+	TimingOffset float64
+	TimingKnown  bool
 }
 
 // modemLimiter is a Media that limits the image modems a call starting

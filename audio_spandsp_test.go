@@ -153,7 +153,8 @@ func (o spandspOutcome) log(t testing.TB) {
 	for _, p := range o.rep.PageStats {
 		sig := ""
 		if p.Signal != nil {
-			sig = fmt.Sprintf(" level %.1f dBm0 SNR %.1f dB carrier %+.2f Hz clock %+.1f ppm", p.Signal.Level, p.Signal.SNR, p.Signal.CarrierOffset, p.Signal.ClockOffset)
+			sig = fmt.Sprintf(" level %.1f dBm0 SNR %.1f dB carrier %+.2f Hz clock %+.1f ppm (RTP) timing %+.1f ppm (%v)", p.Signal.Level, p.Signal.SNR,
+				p.Signal.CarrierOffset, p.Signal.ClockOffset, p.Signal.TimingOffset, p.Signal.TimingKnown)
 		}
 		t.Logf("faxkit page %d: %s %d bit/s rows %d bad %d uncertain %v PPRs %d resent %d repeated %d%s", p.Number, p.Modem, p.BitRate,
 			p.Rows, p.BadRows, p.RowsUncertain, p.PPRs, p.FramesResent, p.FramesRepeated, sig)
@@ -267,6 +268,11 @@ func TestAudioSpandsp(t *testing.T) {
 			}
 			if !c.call.weSend {
 				for _, p := range o.rep.PageStats {
+					if ppm := c.call.toUs.PPM; ppm != 0 && p.Signal != nil && p.Signal.TimingKnown {
+						// Our clock runs ppm fast against spandsp's: its
+						// symbols come -ppm slow, as our receiver measures.
+						require.InDelta(t, -ppm, p.Signal.TimingOffset, 15)
+					}
 					// Each PPR of ours was answered by a burst of the
 					// frames asked for.
 					require.GreaterOrEqual(t, p.FramesRepeated, p.PPRs)

@@ -76,10 +76,15 @@ type Stats struct {
 	// a CTC): the frames it asked for again.
 	FramesRepeated int
 	// The image receiver's last measurements while it was trained.
-	Level         float64   // receive level, dBm0
-	SNR           float64   // signal quality: signal-to-error at the decision point, dB
-	CarrierOffset float64   // carrier frequency offset, Hz
-	LastSpeed     t30.Speed // the image modem last trained
+	Level         float64 // receive level, dBm0
+	SNR           float64 // signal quality: signal-to-error at the decision point, dB
+	CarrierOffset float64 // carrier frequency offset, Hz
+	// TimingOffset is the far end's symbol clock against ours in ppm
+	// (positive: it runs fast) as the image receiver's timing loop
+	// tracked it, when the receiver measures it (TimingKnown).
+	TimingOffset float64
+	TimingKnown  bool
+	LastSpeed    t30.Speed // the image modem last trained
 }
 
 // Core is the audio fax modem's pure state machine: the t30.Modem
@@ -894,10 +899,18 @@ func (c *Core) flushData() {
 	}
 }
 
+// timer is an image receiver that measures the far end's symbol clock.
+type timer interface {
+	TimingOffset() float64
+}
+
 func (c *Core) measure() {
 	c.stats.SNR = c.rx.SignalQuality()
 	c.stats.Level = c.rx.Power()
 	c.stats.CarrierOffset = c.rx.CarrierOffset()
+	if t, ok := c.rx.(timer); ok {
+		c.stats.TimingOffset, c.stats.TimingKnown = t.TimingOffset(), true
+	}
 }
 
 // endImage closes an image-modem reception: the carrier dropped (report)
