@@ -78,6 +78,12 @@ type AudioOptions struct {
 	// whose voice turns to fax does. Nil starts a new stream at random
 	// values.
 	Stream *RTPStream
+	// ANSam makes an answering call's answer tone ANSam with phase
+	// reversals (V.8 /ANSam: 2100 Hz amplitude-modulated at 15 Hz, phase
+	// reversed every 450 ms) instead of plain CED, as V.34-capable fax
+	// machines answer; T.30 callers take it as CED. No V.8 CM/JM
+	// exchange follows: the call goes on in T.30 (V.17 at most).
+	ANSam bool
 	// Modems are the image modems allowed on this path, within
 	// AudioModems. Default AudioModems. A call that starts on an audio
 	// path offers only these (with FaxOptions.MaxBitRate still capping
@@ -162,7 +168,7 @@ func (m *audioMedia) open(env mediaEnv) (mediaModem, error) {
 	}
 	line := fax.NewRTPLine(m.conn, m.peer, &fax.RTPConfig{Law: law, PayloadType: o.PayloadType,
 		PTime: o.PTime, Depth: o.JitterDepth, Start: o.Stream, Clock: env.clock})
-	am := &audioModem{Modem: fax.NewModem(nil), line: line, codec: o.Codec, done: make(chan struct{})}
+	am := &audioModem{Modem: fax.NewModem(&fax.Config{ANSam: o.ANSam}), line: line, codec: o.Codec, done: make(chan struct{})}
 	ctx, cancel := context.WithCancel(context.Background())
 	am.cancel = cancel
 	go func() {

@@ -35,6 +35,7 @@ type spandspCall struct {
 	speedup      float64       // 0: audioSpeedup, at most 2 (spandsp's receivers hear a late packet as silence)
 	fillIn       bool          // the peer hands lost blocks to fax_rx_fillin
 	ptime        time.Duration // both ends' packet time; 0: 20 ms
+	ansam        bool          // we answer with ANSam/PR
 }
 
 type spandspOutcome struct {
@@ -114,7 +115,7 @@ func runSpandspCall(t testing.TB, c spandspCall) spandspOutcome {
 	if c.pcma {
 		codec = faxkit.PCMA
 	}
-	require.NoError(t, call.Start(ctx, faxkit.AudioMedia(conn, relay.AddrA(), &faxkit.AudioOptions{Codec: codec, JitterDepth: c.depth, PTime: c.ptime})))
+	require.NoError(t, call.Start(ctx, faxkit.AudioMedia(conn, relay.AddrA(), &faxkit.AudioOptions{Codec: codec, JitterDepth: c.depth, PTime: c.ptime, ANSam: c.ansam})))
 	var o spandspOutcome
 	o.rep, o.err = call.Wait()
 	o.peer, err = peer.Wait()
@@ -248,6 +249,7 @@ func TestAudioSpandsp(t *testing.T) {
 		{"they-send/nonECM/PCMU/V17/one-packet-lost", false, spandspCall{modems: "v17", rows: 1200,
 			toUs: audiopeer.Impairment{DropOnce: 4 * time.Second}}},
 		{"they-send/nonECM/PCMA/V29/loss+jitter", false, spandspCall{pcma: true, modems: "v29", rows: 1200, toUs: lossy}},
+		{"they-send/ECM/PCMA/V29/ANSam", false, spandspCall{ecm: true, pcma: true, modems: "v29", rows: 500, ansam: true}},
 		{"they-send/ECM/PCMU/V17/ptime10", false, spandspCall{ecm: true, modems: "v17", rows: 500, ptime: 10 * time.Millisecond}},
 		{"we-send/nonECM/PCMA/V29/ptime30", false, spandspCall{weSend: true, pcma: true, modems: "v29", rows: 500, ptime: 30 * time.Millisecond}},
 		{"they-send/nonECM/PCMU/V27ter/ptime40", false, spandspCall{modems: "v27", rows: 500, ptime: 40 * time.Millisecond}},

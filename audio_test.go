@@ -294,7 +294,7 @@ func TestAudioCall(t *testing.T) {
 			Stream: &faxkit.RTPStream{SSRC: 0x99, Seq: 1, Timestamp: 0xfffffe00}}, pages: 1, rows: 500}, "V.17", 9600},
 		{"PCMA-nonECM-V17-ptime30", audioCall{fax: faxkit.FaxOptions{DisableECM: true}, opts: &faxkit.AudioOptions{Codec: faxkit.PCMA, JitterDepth: testDepth, PTime: 30 * time.Millisecond},
 			pages: 1, rows: 500}, "V.17", 14400},
-		{"PCMU-ECM-V17-ptime40", audioCall{opts: &faxkit.AudioOptions{JitterDepth: testDepth, PTime: 40 * time.Millisecond}, pages: 1, rows: 500}, "V.17", 14400},
+		{"PCMU-ECM-V17-ptime40-ANSam", audioCall{opts: &faxkit.AudioOptions{JitterDepth: testDepth, PTime: 40 * time.Millisecond, ANSam: true}, pages: 1, rows: 500}, "V.17", 14400},
 	} {
 		concurrently(&wg, t, c.name, func(t *testing.T) {
 			srep, rrep, _ := runAudioCall(t, c.call)

@@ -32,6 +32,13 @@ type Config struct {
 	TxLevel float64
 	// CEDDelay is the silence before CED; 0 means t30.CEDDelay.
 	CEDDelay time.Duration
+	// ANSam makes the answer tone ANSam with phase reversals (/ANSam,
+	// V.8 clause 7.1 and T.30 Annex F: 2100 Hz amplitude-modulated at
+	// 15 Hz, its phase reversed every 450 ms) instead of plain CED, as
+	// V.34-capable fax machines answer; a T.30 caller takes it as CED
+	// (this Core reports any of them as t30.EventCED). The V.8 CM/JM
+	// exchange that may follow is not made: the call goes on in T.30.
+	ANSam bool
 }
 
 func samples(d time.Duration) int { return int(int64(d) * SampleRate / int64(time.Second)) }
@@ -381,6 +388,9 @@ func (c *Core) startJob() {
 		k, d := tone.CNG, t30.CNGOn
 		if j.tone == t30.ToneCED {
 			k, d = tone.CED, t30.CEDDuration
+			if c.cfg.ANSam {
+				k = tone.ANSamPR
+			}
 		}
 		c.toneGen = tone.NewGenerator(k, tone.GenConfig{Duration: d})
 	case jobFrames:
