@@ -230,7 +230,7 @@ func (b *consoleBackend) Send(ctx context.Context, u console.User, src, to strin
 
 func toConsoleFax(st FaxStatus) console.Fax {
 	f := console.Fax{ID: st.ID, Direction: st.Direction, Status: st.Status, Result: st.Result, Pages: st.Pages, PagesSent: st.PagesSent,
-		ResendOf: st.ResendOf, Created: st.Created, Updated: st.Updated, Finished: st.Finished}
+		ResendOf: st.ResendOf, Created: st.Created, Updated: st.Updated, Finished: st.Finished, Read: st.Read != nil && *st.Read}
 	for _, a := range st.Attempts {
 		f.Attempts = append(f.Attempts, console.Attempt{N: a.N, Started: a.Started, Finished: a.Finished, Result: a.Result, ResultCode: a.ResultCode,
 			ResultText: a.ResultText, Pages: a.Pages, BitRate: a.BitRate, Coding: a.Coding, ECM: a.ECM, Duration: time.Duration(a.DurationMS) * time.Millisecond})
@@ -351,6 +351,19 @@ func (b *consoleBackend) Resend(ctx context.Context, u console.User, src, id str
 	}
 	var st FaxStatus
 	return st.ID, json.Unmarshal(body, &st)
+}
+
+func (b *consoleBackend) MarkRead(ctx context.Context, u console.User, src, id string, read bool) error {
+	h := b.s.putRead
+	if !read {
+		h = b.s.deleteRead
+	}
+	_, err := b.call(ctx, h, u, src, http.MethodPut, map[string]string{"id": id}, "", nil)
+	return err
+}
+
+func (b *consoleBackend) Unread(ctx context.Context, u console.User) (int, error) {
+	return b.s.unreadCount(ctx, u.ID)
 }
 
 func (b *consoleBackend) Delete(ctx context.Context, u console.User, src, id string) error {

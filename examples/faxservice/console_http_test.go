@@ -136,9 +136,10 @@ type consoleClient struct {
 func newConsoleClient(t *testing.T, e *testEnv, name string) *consoleClient {
 	jar, err := cookiejar.New(nil)
 	require.NoError(t, err)
-	c := e.ts.Client()
-	c.Jar = jar
-	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	// A client of its own (e.ts.Client() is one shared client): its own
+	// cookie jar, the server's TLS transport.
+	c := &http.Client{Transport: e.ts.Client().Transport, Jar: jar,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	cc := &consoleClient{t: t, base: e.ts.URL, c: c}
 	_, page := cc.get("/console/signin")
 	cc.csrf = csrfOf(t, page)
@@ -310,4 +311,85 @@ func TestConsoleOutboxPages(t *testing.T) {
 	require.Len(t, rows.FindAllString(page, -1), 5)
 	require.NotContains(t, page, `id="older"`)
 	require.Contains(t, page, `href="/console/outbox">Newest</a>`)
+}
+
+// Read state, per user, through the API and the console: two inbox users
+// share a received fax; bob opening it (or PUT /read) marks it read for
+// him only, the navigation counts what is unread, and "Mark as unread"
+// (or DELETE /read) brings it back. (Rows are written straight into the
+// database: only the read state is under test.)
+func TestConsoleReadState(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	var bob, carol User
+	require.Equal(t, http.StatusCreated, e.json("POST", "/v1/users", e.admin, map[string]any{"name": "bob", "roles": []string{"inbox"}, "password": consolePassword}, &bob))
+	require.Equal(t, http.StatusCreated, e.json("POST", "/v1/users", e.admin, map[string]any{"name": "carol", "roles": []string{"inbox"}, "password": consolePassword}, &carol))
+	var ids []string
+	for i := range 2 {
+		id := randomHex(16)
+		_, err := e.svc.db.exec(ctx, `INSERT INTO faxes (id, owner, direction, status, pages, did, created, updated) VALUES (?, ?, 'inbound', ?, 1, ?, ?, ?)`,
+			id, bob.ID, statusReceived, testDID, int64(i+1)*1e9, int64(i+1)*1e9)
+		require.NoError(t, err)
+		require.NoError(t, e.svc.saveGrant(ctx, id, bob.ID, ownerPerms))
+		require.NoError(t, e.svc.saveGrant(ctx, id, carol.ID, ownerPerms))
+		ids = append(ids, id)
+	}
+	_, bobTok := e.user("bob-api", "inbox") // a token of another user: sees neither fax
+	readOf := func(tok string) map[string]bool {
+		t.Helper()
+		var l struct{ Faxes []FaxStatus }
+		require.Equal(t, http.StatusOK, e.json("GET", "/v1/faxes?direction=inbound", tok, nil, &l))
+		out := map[string]bool{}
+		for _, f := range l.Faxes {
+			require.NotNil(t, f.Read, "inbound items carry read")
+			out[f.ID] = *f.Read
+		}
+		return out
+	}
+	require.Empty(t, readOf(bobTok))
+
+	bb := newConsoleClient(t, e, "bob")
+	cc := newConsoleClient(t, e, "carol")
+	count := regexp.MustCompile(`id="unread-count" data-n="(\d+)"`)
+	_, page := bb.get("/console/inbox")
+	require.Equal(t, []string{`id="unread-count" data-n="2"`, "2"}, count.FindStringSubmatch(page))
+	require.Len(t, regexp.MustCompile(`class="unread"`).FindAllString(page, -1), 2)
+	// Opening the fax marks it read for bob.
+	resp, page := bb.get("/console/faxes/" + ids[0])
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Contains(t, page, `id="mark-unread"`)
+	require.Equal(t, "1", count.FindStringSubmatch(page)[1])
+	_, page = cc.get("/console/inbox")
+	require.Equal(t, "2", count.FindStringSubmatch(page)[1], "carol's state is her own")
+
+	// The API: bob's token sees bob's state through a session of his.
+	var sess struct{ Token string }
+	require.Equal(t, http.StatusCreated, e.json("POST", "/v1/sessions", "", map[string]any{"name": "bob", "password": consolePassword}, &sess))
+	require.Equal(t, map[string]bool{ids[0]: true, ids[1]: false}, readOf(sess.Token))
+	var st FaxStatus
+	require.Equal(t, http.StatusOK, e.json("PUT", "/v1/faxes/"+ids[1]+"/read", sess.Token, nil, &st))
+	require.True(t, *st.Read)
+	require.Equal(t, http.StatusOK, e.json("PUT", "/v1/faxes/"+ids[1]+"/read", sess.Token, nil, &st), "idempotent")
+	require.Equal(t, http.StatusOK, e.json("GET", "/v1/faxes/"+ids[1], sess.Token, nil, &st))
+	require.True(t, *st.Read)
+	require.Equal(t, http.StatusOK, e.json("DELETE", "/v1/faxes/"+ids[0]+"/read", sess.Token, nil, &st))
+	require.False(t, *st.Read)
+	require.Equal(t, map[string]bool{ids[0]: false, ids[1]: true}, readOf(sess.Token))
+	// Someone who may not see the fax may not mark it either.
+	require.Equal(t, http.StatusNotFound, e.json("PUT", "/v1/faxes/"+ids[0]+"/read", bobTok, nil, nil))
+
+	// The console's buttons.
+	resp, _ = bb.post("/console/faxes/"+ids[1]+"/unread", url.Values{})
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	require.Equal(t, "/console/inbox", resp.Header.Get("Location"))
+	_, page = bb.get("/console/inbox")
+	require.Equal(t, "2", count.FindStringSubmatch(page)[1])
+	resp, _ = bb.post("/console/faxes/"+ids[1]+"/read", url.Values{})
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	_, page = bb.get("/console/inbox")
+	require.Equal(t, "1", count.FindStringSubmatch(page)[1])
+	resp, err := bb.c.PostForm(bb.base+"/console/faxes/"+ids[0]+"/read", url.Values{"csrf": {"forged"}})
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusForbidden, resp.StatusCode)
 }

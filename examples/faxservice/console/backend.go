@@ -53,6 +53,10 @@ type Backend interface {
 	Resend(ctx context.Context, u User, src, id string) (string, error)
 	// Delete crypto-shreds a fax.
 	Delete(ctx context.Context, u User, src, id string) error
+	// MarkRead sets u's own read state of a fax (read or unread).
+	MarkRead(ctx context.Context, u User, src, id string, read bool) error
+	// Unread counts the received faxes u may see and has not read.
+	Unread(ctx context.Context, u User) (int, error)
 
 	// Audit returns the audit events matching f, newest first, at most
 	// limit; the read itself is audited (auditors only).
@@ -113,6 +117,7 @@ type Fax struct {
 	Remote     string // the number sent to (outbound)
 	DID        string // the number dialled (inbound)
 	MetaLoaded bool
+	Read       bool // inbound: u has read it (opened, or marked read)
 }
 
 // Attempt is one call of a fax.

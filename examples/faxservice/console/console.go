@@ -239,6 +239,8 @@ type page struct {
 	Nav   string
 	Data  map[string]any
 	Idle  int // seconds, for the client-side sign-out
+	// Unread counts the user's unread received faxes (navigation badge).
+	Unread int
 }
 
 func (c *Console) render(w http.ResponseWriter, r *http.Request, code int, name string, st *reqState, data map[string]any) {
@@ -252,6 +254,9 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, code int, name 
 	if st != nil {
 		p.User, p.CSRF = &st.user, st.csrf
 		p.Idle = int(c.b.IdleTimeout().Seconds())
+		if st.user.Has("inbox") || st.user.Has("admin") {
+			p.Unread, _ = c.b.Unread(r.Context(), st.user)
+		}
 	} else if v, ok := data["CSRF"].(string); ok {
 		p.CSRF = v
 	}

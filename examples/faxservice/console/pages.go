@@ -39,6 +39,8 @@ func (c *Console) routes() {
 	m.HandleFunc("GET "+Prefix+"/faxes/{id}/download", c.authed(c.download))
 	m.HandleFunc("POST "+Prefix+"/faxes/{id}/cancel", c.authed(c.cancel))
 	m.HandleFunc("POST "+Prefix+"/faxes/{id}/resend", c.authed(c.resend))
+	m.HandleFunc("POST "+Prefix+"/faxes/{id}/read", c.authed(c.markRead(true)))
+	m.HandleFunc("POST "+Prefix+"/faxes/{id}/unread", c.authed(c.markRead(false)))
 	m.HandleFunc("GET "+Prefix+"/faxes/{id}/delete", c.authed(c.deletePage))
 	m.HandleFunc("POST "+Prefix+"/faxes/{id}/delete", c.authed(c.deleteFax))
 	m.HandleFunc("GET "+Prefix+"/faxes/{id}/calls/{n}", c.authed(c.callPage))
@@ -410,6 +412,13 @@ func (c *Console) faxPage(w http.ResponseWriter, r *http.Request, st *reqState) 
 		c.tmpl["fax"].ExecuteTemplate(w, "status", page{Data: data, CSRF: st.csrf})
 		return
 	}
+	if f.Direction == "inbound" && !f.Read {
+		// Opening a received fax marks it read.
+		if err := c.b.MarkRead(r.Context(), st.user, source(r), f.ID, true); err == nil {
+			f.Read = true
+			data["Fax"] = f
+		}
+	}
 	c.render(w, r, http.StatusOK, "fax", st, data)
 }
 
@@ -460,6 +469,9 @@ func (c *Console) viewer(w http.ResponseWriter, r *http.Request, st *reqState) {
 		c.fail(w, r, st, &Error{http.StatusNotFound, "no such page"})
 		return
 	}
+	if f.Direction == "inbound" && !f.Read {
+		c.b.MarkRead(r.Context(), st.user, source(r), f.ID, true)
+	}
 	nav := "outbox"
 	if f.Direction == "inbound" {
 		nav = "inbox"
@@ -502,6 +514,23 @@ func (c *Console) cancel(w http.ResponseWriter, r *http.Request, st *reqState) {
 		return
 	}
 	http.Redirect(w, r, Prefix+"/faxes/"+id, http.StatusSeeOther)
+}
+
+// markRead marks a fax read or unread for the user and goes back to it
+// (marked unread: to the inbox, where it shows as new again).
+func (c *Console) markRead(read bool) func(w http.ResponseWriter, r *http.Request, st *reqState) {
+	return func(w http.ResponseWriter, r *http.Request, st *reqState) {
+		id := r.PathValue("id")
+		if err := c.b.MarkRead(r.Context(), st.user, source(r), id, read); err != nil {
+			c.fail(w, r, st, err)
+			return
+		}
+		to := Prefix + "/faxes/" + id
+		if !read {
+			to = Prefix + "/inbox"
+		}
+		http.Redirect(w, r, to, http.StatusSeeOther)
+	}
 }
 
 func (c *Console) resend(w http.ResponseWriter, r *http.Request, st *reqState) {
