@@ -393,3 +393,48 @@ func TestConsoleReadState(t *testing.T) {
 	resp.Body.Close()
 	require.Equal(t, http.StatusForbidden, resp.StatusCode)
 }
+
+// The call detail's trace: a delivered fax's attempt has its T.30 frames
+// (DIS, DCS, CFR, MCF...), phases and page statistics recorded in the
+// database, with the stations' idents (PHI) nowhere in it; admins see it
+// on the call page, the sender sees the summary only.
+func TestConsoleCallTrace(t *testing.T) {
+	e := newEnv(t, nil)
+	e.svc.fax.Fax.LocalIdent = consoleIdent // before the first job: the enqueue orders it
+	for _, u := range []struct{ name, role string }{{"ada", "admin"}, {"alice", "sender"}} {
+		require.Equal(t, http.StatusCreated, e.json("POST", "/v1/users", e.admin, map[string]any{"name": u.name, "roles": []string{u.role}, "password": consolePassword}, nil))
+	}
+	var sess struct{ Token string }
+	require.Equal(t, http.StatusCreated, e.json("POST", "/v1/sessions", "", map[string]any{"name": "alice", "password": consolePassword}, &sess))
+	doc, _ := letterTIFF(t, 2)
+	code, st, body := e.send(sess.Token, nil, part{name: "to", data: []byte(consoleNumber)}, part{name: "file", file: "a.tif", data: doc})
+	require.Equal(t, http.StatusAccepted, code, "%s", body)
+	st = e.wait(sess.Token, st.ID, func(s FaxStatus) bool { return s.Status == statusDelivered })
+
+	var tj, sj string
+	require.NoError(t, e.svc.db.queryRow(context.Background(), `SELECT trace, stats FROM attempt_traces WHERE fax_id = ? AND n = 1`, st.ID).Scan(&tj, &sj))
+	for _, phi := range []string{consoleIdent, "5550199", consoleNumber, "5550100100"} {
+		require.NotContains(t, tj+sj, phi, "PHI in the stored trace")
+	}
+	require.Contains(t, sj, `"pages":2`)
+
+	ada := newConsoleClient(t, e, "ada")
+	resp, page := ada.get("/console/faxes/" + st.ID + "/calls/1")
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	for _, fcf := range []string{"DIS", "DCS", "CFR", "MCF", "DCN"} {
+		require.Contains(t, page, `data-kind="frame" data-name="`+fcf+`"`, fcf)
+	}
+	require.Contains(t, page, `class="phase ph-B`)
+	require.Contains(t, page, `class="phase ph-C`)
+	require.Regexp(t, `Pages confirmed</th><td>2</td>`, page)
+	require.Contains(t, page, "T.38 over UDPTL")
+	require.Equal(t, 2, strings.Count(regexp.MustCompile(`(?s)id="page-stats">.*?</table>`).FindString(page), "<tr><td>"), "a row per page")
+	require.Regexp(t, `data-name="FCD">(?s:.*?)<strong>FCD</strong> ×\d+</td>\s*<td>FCD \[redacted\]</td>`, page, "ECM frames folded, page data redacted")
+	require.Less(t, strings.Count(page, "<tr class=\"k-"), 150, "the trace is folded")
+
+	alice := newConsoleClient(t, e, "alice")
+	resp, page = alice.get("/console/faxes/" + st.ID + "/calls/1")
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Contains(t, page, `id="no-trace"`)
+	require.NotContains(t, page, `data-name="DIS"`)
+}

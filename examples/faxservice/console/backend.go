@@ -57,6 +57,10 @@ type Backend interface {
 	MarkRead(ctx context.Context, u User, src, id string, read bool) error
 	// Unread counts the received faxes u may see and has not read.
 	Unread(ctx context.Context, u User) (int, error)
+	// CallTrace returns call n's T.30/T.38 trace (PHI redacted) and its
+	// statistics, for operators (admins); nil when u may not see traces
+	// or none was recorded.
+	CallTrace(ctx context.Context, u User, src, id string, n int) (*CallTrace, error)
 
 	// Audit returns the audit events matching f, newest first, at most
 	// limit; the read itself is audited (auditors only).
@@ -134,6 +138,53 @@ type Attempt struct {
 	ECM         bool
 	Duration    time.Duration
 	RemoteIdent string
+}
+
+// CallTrace is one call's trace and statistics. Nothing in it is PHI:
+// frames that carry idents or numbers are redacted by the library and
+// again by the service.
+type CallTrace struct {
+	Records []TraceRecord
+	Dropped int           // earlier records not kept (the trace keeps the last ones)
+	Span    time.Duration // from the call's start to its last record
+	// Transport names the media paths in order ("T.38 over UDPTL").
+	Transport string
+	Phases    []TracePhase // T.30 phases on the timeline (filled by the console)
+	Stats     []StatGroup  // mode, T.30 counters, each media path
+	Pages     []PageStat
+}
+
+// TraceRecord is one step: a T.30 phase, frame, page or result, a T.38
+// indicator or data (consecutive packets folded: Count, Octets), or a
+// call event.
+type TraceRecord struct {
+	At                      time.Duration
+	Layer, Dir, Kind, Phase string
+	Name, Text              string
+	Count, Octets           int
+	Pos                     int // position on the timeline, percent (filled by the console)
+}
+
+// TracePhase is a T.30 phase's span on the timeline, in percent.
+type TracePhase struct {
+	Name        string
+	From, Width int
+	At, Len     time.Duration
+}
+
+// StatGroup is a titled list of statistics.
+type StatGroup struct {
+	Title string
+	Rows  []Setting
+}
+
+// PageStat describes one page of a call.
+type PageStat struct {
+	Number             int
+	Mode               string
+	Width, Rows, Bytes int
+	BadRows, PPRs      int
+	At                 time.Duration
 }
 
 // AuditFilter selects audit events; zero fields match everything.

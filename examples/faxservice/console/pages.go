@@ -582,8 +582,49 @@ func (c *Console) callPage(w http.ResponseWriter, r *http.Request, st *reqState)
 		c.fail(w, r, st, &Error{http.StatusNotFound, "no such call"})
 		return
 	}
+	tr, err := c.b.CallTrace(r.Context(), st.user, source(r), f.ID, n)
+	if err != nil {
+		c.fail(w, r, st, err)
+		return
+	}
+	layoutTrace(tr)
 	c.render(w, r, http.StatusOK, "call", st, map[string]any{"Title": fmt.Sprintf("Call %d of fax %s", n, shortID(f.ID)),
-		"Nav": map[bool]string{true: "inbox", false: "outbox"}[f.Direction == "inbound"], "Fax": f, "A": f.Attempts[n-1]})
+		"Nav": map[bool]string{true: "inbox", false: "outbox"}[f.Direction == "inbound"], "Fax": f, "A": f.Attempts[n-1], "Trace": tr})
+}
+
+// layoutTrace places a trace's records and T.30 phases on the timeline
+// (percent of the call, for the CSS classes at-N and w-N: the CSP allows
+// no inline style).
+func layoutTrace(tr *CallTrace) {
+	if tr == nil {
+		return
+	}
+	span := time.Millisecond
+	for _, r := range tr.Records {
+		span = max(span, r.At)
+	}
+	tr.Span = span
+	pct := func(d time.Duration) int { return int(min(max(d*100/span, 0), 100)) }
+	tr.Phases = tr.Phases[:0]
+	for i := range tr.Records {
+		r := &tr.Records[i]
+		r.Pos = pct(r.At)
+		if r.Layer != "t30" || r.Kind != "phase" {
+			continue
+		}
+		if k := len(tr.Phases); k > 0 {
+			p := &tr.Phases[k-1]
+			p.Len = r.At - p.At
+		}
+		tr.Phases = append(tr.Phases, TracePhase{Name: r.Phase, At: r.At})
+	}
+	for i := range tr.Phases {
+		p := &tr.Phases[i]
+		if i == len(tr.Phases)-1 {
+			p.Len = span - p.At
+		}
+		p.From, p.Width = pct(p.At), max(pct(p.At+p.Len)-pct(p.At), 1)
+	}
 }
 
 // --- audit ---------------------------------------------------------------------
