@@ -1,7 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"fmt"
+	"image/png"
 	"io"
 	"net"
 	"net/http"
@@ -437,4 +440,117 @@ func TestConsoleCallTrace(t *testing.T) {
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	require.Contains(t, page, `id="no-trace"`)
 	require.NotContains(t, page, `data-name="DIS"`)
+}
+
+// Drafts live in the database and the sealed store, not in one
+// instance's memory: two service instances on one database and one
+// sealed store, no sticky sessions. The sender converts on A, B serves
+// the preview (the same pixels) and sends the fax once; A refuses the
+// second submit; the draft's sealed pages are shredded. A draft made on
+// A is discarded at sign-out on B. SQLite here; PostgreSQL too unless
+// -short.
+func TestConsoleDraftsTwoInstances(t *testing.T) {
+	dbs := map[string]func(*testing.T) (string, string){"sqlite": func(*testing.T) (string, string) { return "", "" }}
+	if !testing.Short() {
+		dbs["postgres"] = func(t *testing.T) (string, string) { return "pgx", newDatabase(t, startPostgres(t), "drafts") }
+	}
+	for name, db := range dbs {
+		t.Run(name, func(t *testing.T) {
+			driver, dsn := db(t)
+			dir := t.TempDir()
+			instance := func(id string) *testEnv {
+				return startEnv(t, Config{Dir: dir, DBDriver: driver, DSN: dsn, Inbound: []Inbound{{Addr: "127.0.0.1:0", DID: testDID}}, Unpaced: true,
+					PasswordIterations: 1000, PollInterval: Duration(50 * time.Millisecond), Instance: id,
+					RetryDelays: []Duration{Duration(100 * time.Millisecond)}, CallTimeout: Duration(time.Minute)})
+			}
+			a, b := instance("A"), instance("B")
+			require.Empty(t, b.admin, "one database: one bootstrap admin")
+			require.Equal(t, http.StatusCreated, a.json("POST", "/v1/users", a.admin, map[string]any{"name": "alice", "roles": []string{"sender"}, "password": consolePassword}, nil))
+			cc := newConsoleClient(t, a, "alice")
+			// The same session on B (cookies are per host, not per port):
+			// a client whose requests go to B.
+			onB := func(method, path string, form url.Values) (*http.Response, []byte) {
+				t.Helper()
+				var resp *http.Response
+				var err error
+				if method == "GET" {
+					resp, err = cc.c.Get(b.ts.URL + path)
+				} else {
+					form.Set("csrf", cc.csrf)
+					resp, err = cc.c.PostForm(b.ts.URL+path, form)
+				}
+				require.NoError(t, err)
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				return resp, body
+			}
+			draftOn := func(e *testEnv) string {
+				t.Helper()
+				doc, _ := letterTIFF(t, 2)
+				body, ct := multipartBody(t, part{name: "csrf", data: []byte(cc.csrf)}, part{name: "to", data: []byte(consoleNumberTyped)},
+					part{name: "file", file: "a.tif", data: doc})
+				resp, err := cc.c.Post(e.ts.URL+"/console/send", ct, body)
+				require.NoError(t, err)
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				require.Equal(t, http.StatusOK, resp.StatusCode, "%s", b)
+				m := regexp.MustCompile(`/console/drafts/([0-9a-f]{32})/send`).FindStringSubmatch(string(b))
+				require.NotNil(t, m)
+				return m[1]
+			}
+			id := draftOn(a)
+			var sealed string
+			require.NoError(t, a.svc.db.queryRow(context.Background(), `SELECT doc FROM drafts WHERE id = ?`, id).Scan(&sealed))
+			_, err := b.svc.store.Stat(context.Background(), sealed)
+			require.NoError(t, err, "the draft is sealed in the shared store")
+
+			_, pages := letterTIFF(t, 2)
+			for n, want := range pages {
+				resp, body := onB("GET", fmt.Sprintf("/console/drafts/%s/pages/%d", id, n+1), nil)
+				require.Equal(t, http.StatusOK, resp.StatusCode)
+				require.Equal(t, "image/png", resp.Header.Get("Content-Type"))
+				img, err := png.Decode(bytes.NewReader(body))
+				require.NoError(t, err)
+				require.Equal(t, want.Bounds(), img.Bounds())
+				diff := 0
+				for y := range want.Height {
+					for x := range want.Width {
+						r, _, _, _ := img.At(x, y).RGBA()
+						if (r < 0x8000) != (want.ColorIndexAt(x, y) == 1) {
+							diff++
+						}
+					}
+				}
+				require.Zero(t, diff, "page %d as B renders it", n+1)
+			}
+			resp, _ := onB("POST", "/console/drafts/"+id+"/send", url.Values{})
+			require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+			faxPath := resp.Header.Get("Location")
+			require.Regexp(t, `^/console/faxes/[0-9a-f]{32}$`, faxPath)
+			resp, page := cc.post("/console/drafts/"+id+"/send", url.Values{}) // on A
+			require.Equal(t, http.StatusGone, resp.StatusCode, "sent once")
+			require.Contains(t, page, "already sent")
+			var st FaxStatus
+			var sess struct{ Token string }
+			require.Equal(t, http.StatusCreated, a.json("POST", "/v1/sessions", "", map[string]any{"name": "alice", "password": consolePassword}, &sess))
+			st = a.wait(sess.Token, faxPath[len("/console/faxes/"):], func(s FaxStatus) bool { return s.Status == statusDelivered || s.Status == statusFailed })
+			require.Equal(t, statusDelivered, st.Status)
+			require.Equal(t, 2, st.Pages)
+			var n int
+			require.NoError(t, a.svc.db.queryRow(context.Background(), `SELECT COUNT(*) FROM faxes WHERE direction = 'outbound'`).Scan(&n))
+			require.Equal(t, 1, n, "one fax")
+			_, err = a.svc.store.Stat(context.Background(), sealed)
+			require.Error(t, err, "the draft's sealed pages are shredded")
+
+			// A draft made on A, signed out on B: gone.
+			id = draftOn(a)
+			require.NoError(t, a.svc.db.queryRow(context.Background(), `SELECT doc FROM drafts WHERE id = ?`, id).Scan(&sealed))
+			resp, _ = onB("POST", "/console/signout", url.Values{})
+			require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+			require.NoError(t, a.svc.db.queryRow(context.Background(), `SELECT COUNT(*) FROM drafts`).Scan(&n))
+			require.Zero(t, n)
+			_, err = a.svc.store.Stat(context.Background(), sealed)
+			require.Error(t, err, "shredded at sign-out")
+		})
+	}
 }

@@ -36,8 +36,19 @@ type Backend interface {
 	// Convert turns uploaded files (PDF, TIFF, PNG, JPEG) and an optional
 	// cover page into one fax document (TIFF, fine A4), in memory.
 	Convert(ctx context.Context, u User, src string, files [][]byte, cover Cover) (doc []byte, pages int, err error)
-	// Send seals doc and queues it to the number to (E.164).
-	Send(ctx context.Context, u User, src, to string, doc []byte, pages int) (id string, err error)
+	// SaveDraft keeps a converted fax (doc, to the number to) for its
+	// sender to check and confirm, until ttl has passed; any instance of
+	// the service can serve it afterwards. It returns the draft's ID.
+	SaveDraft(ctx context.Context, u User, src, to string, doc []byte, pages int, ttl time.Duration) (id string, err error)
+	// DraftPage renders page n (from 1) of u's draft as PNG.
+	DraftPage(ctx context.Context, u User, src, id string, n int) ([]byte, error)
+	// SendDraft queues u's draft as a fax (once, even when submitted
+	// twice) and returns the fax's ID.
+	SendDraft(ctx context.Context, u User, src, id string) (string, error)
+	// DiscardDraft destroys one of u's drafts; DiscardDrafts all of them
+	// (at sign-out).
+	DiscardDraft(ctx context.Context, u User, src, id string) error
+	DiscardDrafts(ctx context.Context, u User, src string)
 	// List lists the faxes u may see in one direction, newest first, a
 	// page at a time: cursor "" is the first page; next is "" on the last.
 	List(ctx context.Context, u User, src, direction, cursor string) (faxes []Fax, next string, err error)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"image/png"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -13,8 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/faxkit/faxkit/tiff"
 )
 
 func (c *Console) routes() {
@@ -113,7 +110,7 @@ func (c *Console) signIn(w http.ResponseWriter, r *http.Request) {
 
 func (c *Console) signOut(w http.ResponseWriter, r *http.Request, st *reqState) {
 	c.b.SignOut(r.Context(), st.user, st.session, source(r))
-	c.dropDrafts(st.user.ID, "")
+	c.b.DiscardDrafts(r.Context(), st.user, source(r))
 	setCookie(w, sessionCookie, "", -1)
 	// Nothing of the session stays in the browser.
 	w.Header().Set("Clear-Site-Data", `"cache", "storage"`)
@@ -239,7 +236,11 @@ func (c *Console) sendForm(w http.ResponseWriter, r *http.Request, st *reqState)
 		c.fail(w, r, st, err)
 		return
 	}
-	id := c.putDraft(st.user.ID, to, doc, pages)
+	id, err := c.b.SaveDraft(r.Context(), st.user, source(r), to, doc, pages, c.opt.DraftTTL)
+	if err != nil {
+		c.fail(w, r, st, err)
+		return
+	}
 	c.render(w, r, http.StatusOK, "preview", st, map[string]any{"Title": "Check and send", "Nav": "send",
 		"Draft": id, "To": to, "Pages": seq(pages), "N": pages})
 }
@@ -259,102 +260,33 @@ func seq(n int) []int {
 	return out
 }
 
-func (c *Console) putDraft(owner, to string, doc []byte, pages int) string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	now := c.opt.Now()
-	n := 0
-	for id, d := range c.drafts {
-		if now.Sub(d.created) > c.opt.DraftTTL {
-			delete(c.drafts, id)
-		} else if d.owner == owner {
-			n++
-		}
-	}
-	if n >= 4 { // a user's oldest drafts make room
-		var oldest string
-		for id, d := range c.drafts {
-			if d.owner == owner && (oldest == "" || d.created.Before(c.drafts[oldest].created)) {
-				oldest = id
-			}
-		}
-		delete(c.drafts, oldest)
-	}
-	id := randomID()
-	c.drafts[id] = &draft{owner: owner, to: to, doc: doc, pages: pages, created: now}
-	return id
-}
-
-func (c *Console) getDraft(owner, id string, take bool) *draft {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	d := c.drafts[id]
-	if d == nil || d.owner != owner || c.opt.Now().Sub(d.created) > c.opt.DraftTTL {
-		return nil
-	}
-	if take {
-		delete(c.drafts, id)
-	}
-	return d
-}
-
-// dropDrafts forgets a user's drafts (owner) at sign-out.
-func (c *Console) dropDrafts(owner, _ string) {
-	if owner == "" {
-		return
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for id, d := range c.drafts {
-		if d.owner == owner {
-			delete(c.drafts, id)
-		}
-	}
-}
-
 func (c *Console) draftPage(w http.ResponseWriter, r *http.Request, st *reqState) {
-	d := c.getDraft(st.user.ID, r.PathValue("id"), false)
-	n, err := strconv.Atoi(r.PathValue("n"))
-	if d == nil || err != nil || n < 1 || n > d.pages {
+	n, ok := pageNum(r)
+	if !ok {
 		http.NotFound(w, r)
 		return
 	}
-	rd, err := tiff.NewReader(bytes.NewReader(d.doc), int64(len(d.doc)), nil)
+	b, err := c.b.DraftPage(r.Context(), st.user, source(r), r.PathValue("id"), n)
 	if err != nil {
-		http.Error(w, "internal error", http.StatusInternalServerError)
+		var e *Error
+		code := http.StatusInternalServerError
+		if errors.As(err, &e) {
+			code = e.Status
+		}
+		http.Error(w, http.StatusText(code), code)
 		return
 	}
-	i := 0
-	for p, err := range rd.Pages() {
-		if err != nil {
-			break
-		}
-		if i++; i < n {
-			continue
-		}
-		img, err := p.Image()
-		if err != nil {
-			break
-		}
-		var out bytes.Buffer
-		if png.Encode(&out, img) != nil {
-			break
-		}
-		w.Header().Set("Content-Type", "image/png")
-		w.Write(out.Bytes())
-		return
-	}
-	http.Error(w, "internal error", http.StatusInternalServerError)
+	w.Header().Set("Content-Type", "image/png")
+	w.Write(b)
 }
 
 func (c *Console) draftSend(w http.ResponseWriter, r *http.Request, st *reqState) {
-	d := c.getDraft(st.user.ID, r.PathValue("id"), true)
-	if d == nil {
-		c.render(w, r, http.StatusGone, "send", st, map[string]any{"Title": "Send a fax", "Nav": "send",
-			"Error": "This draft has expired (drafts are kept 15 minutes) or was already sent. Choose the files again."})
+	id, err := c.b.SendDraft(r.Context(), st.user, source(r), r.PathValue("id"))
+	var e *Error
+	if errors.As(err, &e) && e.Status == http.StatusGone {
+		c.render(w, r, http.StatusGone, "send", st, map[string]any{"Title": "Send a fax", "Nav": "send", "Error": e.Msg})
 		return
 	}
-	id, err := c.b.Send(r.Context(), st.user, source(r), d.to, d.doc, d.pages)
 	if err != nil {
 		c.fail(w, r, st, err)
 		return
@@ -363,7 +295,7 @@ func (c *Console) draftSend(w http.ResponseWriter, r *http.Request, st *reqState
 }
 
 func (c *Console) draftDiscard(w http.ResponseWriter, r *http.Request, st *reqState) {
-	c.getDraft(st.user.ID, r.PathValue("id"), true)
+	c.b.DiscardDraft(r.Context(), st.user, source(r), r.PathValue("id"))
 	http.Redirect(w, r, Prefix+"/send", http.StatusSeeOther)
 }
 
