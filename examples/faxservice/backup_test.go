@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"github.com/faxkit/faxkit/phi"
+	"github.com/faxkit/faxkit/phi/audit"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -10,8 +12,6 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-
-	"github.com/faxkit/faxkit/phi"
 )
 
 // TestBackupRestoreDrill is the restore drill: faxes sent and received,
@@ -117,9 +117,9 @@ func TestBackupRestoreDrill(t *testing.T) {
 	for _, in := range infos {
 		require.NoError(t, e2.svc.store.Verify(ctx, in.ID))
 	}
-	ak, err := phi.OpenAuditKeyFile(e2.svc.cfg.AuditKeyFile)
+	ak, err := audit.OpenKeyFile(e2.svc.cfg.AuditKeyFile)
 	require.NoError(t, err)
-	_, err = phi.VerifyAuditLog(filepath.Join(cfg.Dir, "audit-test"), ak)
+	_, err = audit.Verify(filepath.Join(cfg.Dir, "audit-test"), ak)
 	require.NoError(t, err)
 	code, got, _ := e2.do("GET", "/v1/faxes/"+inID+"/content", bob, nil, nil)
 	require.Equal(t, http.StatusOK, code, "bob's token, route grant and fax survive")
