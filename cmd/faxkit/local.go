@@ -31,6 +31,12 @@ type local struct {
 
 func (l *local) register(fs *flag.FlagSet, e *env) {
 	fs.StringVar(&l.dir, "dir", e.getenv("FAXKIT_DIR"), "store directory (default $FAXKIT_DIR)")
+	l.registerKeys(fs, e)
+}
+
+// registerKeys registers the key and audit flags without -dir (receive
+// names the store with -store).
+func (l *local) registerKeys(fs *flag.FlagSet, e *env) {
 	fs.StringVar(&l.keyfile, "keyfile", e.getenv("FAXKIT_KEYFILE"), "KEK file (default <dir>/kek.json or $FAXKIT_KEYFILE)")
 	fs.StringVar(&l.auditDir, "auditdir", "", "audit log directory (default <dir>/audit)")
 	fs.StringVar(&l.auditKey, "auditkey", e.getenv("FAXKIT_AUDITKEY"), "audit key file (default <dir>/audit.key or $FAXKIT_AUDITKEY)")
