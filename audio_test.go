@@ -292,16 +292,20 @@ func TestAudioCall(t *testing.T) {
 		call  audioCall
 		modem string
 		rate  int
+		race  bool // run under the race detector too
 	}{
-		{"PCMA-ECM-V17", audioCall{opts: &faxkit.AudioOptions{Codec: faxkit.PCMA, JitterDepth: testDepth}, pages: 2, rows: 600}, "V.17", 14400},
+		{"PCMA-ECM-V17", audioCall{opts: &faxkit.AudioOptions{Codec: faxkit.PCMA, JitterDepth: testDepth}, pages: 2, rows: 600}, "V.17", 14400, true},
 		{"PCMU-nonECM-V27ter", audioCall{fax: faxkit.FaxOptions{DisableECM: true, MaxBitRate: 4800},
-			opts: &faxkit.AudioOptions{JitterDepth: testDepth, Stream: &faxkit.RTPStream{SSRC: 0x1234, Seq: 65530, Timestamp: 0xffffff00}}, pages: 1, rows: 500}, "V.27ter", 4800},
+			opts: &faxkit.AudioOptions{JitterDepth: testDepth, Stream: &faxkit.RTPStream{SSRC: 0x1234, Seq: 65530, Timestamp: 0xffffff00}}, pages: 1, rows: 500}, "V.27ter", 4800, true},
 		{"PCMU-ECM-9600-ptime10", audioCall{fax: faxkit.FaxOptions{MaxBitRate: 9600}, opts: &faxkit.AudioOptions{JitterDepth: testDepth, PTime: 10 * time.Millisecond,
-			Stream: &faxkit.RTPStream{SSRC: 0x99, Seq: 1, Timestamp: 0xfffffe00}}, pages: 1, rows: 500}, "V.17", 9600},
+			Stream: &faxkit.RTPStream{SSRC: 0x99, Seq: 1, Timestamp: 0xfffffe00}}, pages: 1, rows: 500}, "V.17", 9600, false},
 		{"PCMA-nonECM-V17-ptime30", audioCall{fax: faxkit.FaxOptions{DisableECM: true}, opts: &faxkit.AudioOptions{Codec: faxkit.PCMA, JitterDepth: testDepth, PTime: 30 * time.Millisecond},
-			pages: 1, rows: 500}, "V.17", 14400},
-		{"PCMU-ECM-V17-ptime40-ANSam", audioCall{opts: &faxkit.AudioOptions{JitterDepth: testDepth, PTime: 40 * time.Millisecond, ANSam: true}, pages: 1, rows: 500}, "V.17", 14400},
+			pages: 1, rows: 500}, "V.17", 14400, false},
+		{"PCMU-ECM-V17-ptime40-ANSam", audioCall{opts: &faxkit.AudioOptions{JitterDepth: testDepth, PTime: 40 * time.Millisecond, ANSam: true}, pages: 1, rows: 500}, "V.17", 14400, false},
 	} {
+		if raceEnabled && !c.race {
+			continue
+		}
 		concurrently(&wg, t, c.name, func(t *testing.T) {
 			srep, rrep, _ := runAudioCall(t, c.call)
 			for _, rep := range []faxkit.Report{srep, rrep} {
