@@ -273,9 +273,10 @@ func TestAudioSpandsp(t *testing.T) {
 			}
 			if !c.call.weSend {
 				for _, p := range o.rep.PageStats {
-					if ppm := c.call.toUs.PPM; ppm != 0 && p.Signal != nil && p.Signal.TimingKnown {
+					if ppm := c.call.toUs.PPM; ppm != 0 && p.Signal != nil {
 						// Our clock runs ppm fast against spandsp's: its
-						// symbols come -ppm slow, as our receiver measures.
+						// symbols come ppm slow, as our receiver measures.
+						require.True(t, p.Signal.TimingKnown)
 						require.InDelta(t, -ppm, p.Signal.TimingOffset, 15)
 					}
 					// Each PPR of ours was answered by a burst of the
