@@ -39,6 +39,18 @@ var audioSpeedup = func() float64 {
 // not RTP loss.
 const testDepth = 20
 
+// skipRealTime skips a test of real-time audio calls under the race
+// detector or -short.
+func skipRealTime(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("runs on the line's clock (scaled)")
+	}
+	if raceEnabled {
+		t.Skip("real-time audio calls: too slow under the race detector (scripts/test.sh runs them without it)")
+	}
+}
+
 // scaledClock runs k times faster than the system clock.
 type scaledClock struct {
 	base time.Time
@@ -281,9 +293,7 @@ func alignedRows(a, b *t4.Bitmap, band int) int {
 // arrive pixel-exact, and the reports carry the audio path's statistics
 // and the receiver's per-page signal measurements.
 func TestAudioCall(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs on the line's clock (scaled)")
-	}
+	skipRealTime(t)
 	t.Parallel()
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -292,20 +302,16 @@ func TestAudioCall(t *testing.T) {
 		call  audioCall
 		modem string
 		rate  int
-		race  bool // run under the race detector too
 	}{
-		{"PCMA-ECM-V17", audioCall{opts: &faxkit.AudioOptions{Codec: faxkit.PCMA, JitterDepth: testDepth}, pages: 2, rows: 600}, "V.17", 14400, true},
+		{"PCMA-ECM-V17", audioCall{opts: &faxkit.AudioOptions{Codec: faxkit.PCMA, JitterDepth: testDepth}, pages: 2, rows: 600}, "V.17", 14400},
 		{"PCMU-nonECM-V27ter", audioCall{fax: faxkit.FaxOptions{DisableECM: true, MaxBitRate: 4800},
-			opts: &faxkit.AudioOptions{JitterDepth: testDepth, Stream: &faxkit.RTPStream{SSRC: 0x1234, Seq: 65530, Timestamp: 0xffffff00}}, pages: 1, rows: 500}, "V.27ter", 4800, true},
+			opts: &faxkit.AudioOptions{JitterDepth: testDepth, Stream: &faxkit.RTPStream{SSRC: 0x1234, Seq: 65530, Timestamp: 0xffffff00}}, pages: 1, rows: 500}, "V.27ter", 4800},
 		{"PCMU-ECM-9600-ptime10", audioCall{fax: faxkit.FaxOptions{MaxBitRate: 9600}, opts: &faxkit.AudioOptions{JitterDepth: testDepth, PTime: 10 * time.Millisecond,
-			Stream: &faxkit.RTPStream{SSRC: 0x99, Seq: 1, Timestamp: 0xfffffe00}}, pages: 1, rows: 500}, "V.17", 9600, false},
+			Stream: &faxkit.RTPStream{SSRC: 0x99, Seq: 1, Timestamp: 0xfffffe00}}, pages: 1, rows: 500}, "V.17", 9600},
 		{"PCMA-nonECM-V17-ptime30", audioCall{fax: faxkit.FaxOptions{DisableECM: true}, opts: &faxkit.AudioOptions{Codec: faxkit.PCMA, JitterDepth: testDepth, PTime: 30 * time.Millisecond},
-			pages: 1, rows: 500}, "V.17", 14400, false},
-		{"PCMU-ECM-V17-ptime40-ANSam", audioCall{opts: &faxkit.AudioOptions{JitterDepth: testDepth, PTime: 40 * time.Millisecond, ANSam: true}, pages: 1, rows: 500}, "V.17", 14400, false},
+			pages: 1, rows: 500}, "V.17", 14400},
+		{"PCMU-ECM-V17-ptime40-ANSam", audioCall{opts: &faxkit.AudioOptions{JitterDepth: testDepth, PTime: 40 * time.Millisecond, ANSam: true}, pages: 1, rows: 500}, "V.17", 14400},
 	} {
-		if raceEnabled && !c.race {
-			continue
-		}
 		concurrently(&wg, t, c.name, func(t *testing.T) {
 			srep, rrep, _ := runAudioCall(t, c.call)
 			for _, rep := range []faxkit.Report{srep, rrep} {
@@ -369,12 +375,7 @@ func TestAudioCall(t *testing.T) {
 // rows); with ECM, the pages exact and the receiver's count of frames it
 // asked for again matching the sender's.
 func TestAudioCallLoss(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs on the line's clock (scaled)")
-	}
-	if raceEnabled {
-		t.Skip("real-time audio: too slow under the race detector (scripts/test.sh runs it without)")
-	}
+	skipRealTime(t)
 	t.Parallel()
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -437,9 +438,7 @@ func concurrently(wg *sync.WaitGroup, t *testing.T, name string, f func(t *testi
 // call completes on T.38 with the pages intact and both paths in the
 // reports.
 func TestAudioSwapToT38(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs on the line's clock (scaled)")
-	}
+	skipRealTime(t)
 	t.Parallel()
 	srep, rrep, _ := runAudioCall(t, audioCall{pages: 1, rows: 900, swapTo: true, opts: &faxkit.AudioOptions{JitterDepth: testDepth}})
 	for _, rep := range []faxkit.Report{srep, rrep} {
