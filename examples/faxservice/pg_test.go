@@ -118,6 +118,7 @@ func TestPostgres(t *testing.T) {
 		pgDSN = ""
 	}
 	t.Run("BackupRestoreDrill", func(t *testing.T) { backupDrill(t, &pgTarget{cluster: dsn, name: "drill"}) })
+	t.Run("BulkReadAlertsAcrossInstances", func(t *testing.T) { bulkReadsAcrossInstances(t, "pgx", newDatabase(t, dsn, "alerts")) })
 }
 
 // TestPostgresTwoInstancesOneKilled runs two service processes on one
