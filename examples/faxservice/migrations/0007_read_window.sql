@@ -1,4 +1,4 @@
--- Version 5: the bulk-read alert's sliding window kept in the database,
+-- Version 7: the bulk-read alert's sliding window kept in the database,
 -- so that every instance on one database counts the same reads: which
 -- fax each principal last read when, and when each principal was last
 -- alerted of each kind (once per window). IDs and times only, no PHI.
