@@ -136,7 +136,7 @@ func TestPostgresTwoInstancesOneKilled(t *testing.T) {
 	rcv := newReceiver(t, ctx)
 	cfg := Config{Dir: t.TempDir(), DBDriver: "pgx", DSN: dsn, HTTPAddr: "127.0.0.1:0",
 		Peers: map[string]string{"+1": rcv.addr.String()}, Workers: 1, LeaseTTL: Duration(2 * time.Second),
-		PollInterval: Duration(50 * time.Millisecond), PasswordIterations: 1000, Instance: "A",
+		PollInterval: Duration(200 * time.Millisecond), PasswordIterations: 1000, Instance: "A",
 		RetryDelays: []Duration{Duration(200 * time.Millisecond)}}
 	a := startChild(t, cfg)
 	require.NotEmpty(t, a.admin)
