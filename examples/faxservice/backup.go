@@ -567,6 +567,11 @@ func loadTable(ctx context.Context, tx *Tx, table string, r io.Reader) (int, err
 		}
 	}
 	q := `INSERT INTO ` + table + ` (` + strings.Join(cols, ", ") + `) VALUES (` + strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ") + `)`
+	stmt, err := tx.PrepareContext(ctx, tx.db.rebind(q))
+	if err != nil {
+		return 0, fmt.Errorf("faxservice: restore: table %s: %w", table, err)
+	}
+	defer stmt.Close()
 	n := 0
 	for {
 		var vals []any
@@ -586,7 +591,7 @@ func loadTable(ctx context.Context, tx *Tx, table string, r io.Reader) (int, err
 				vals[i] = x
 			}
 		}
-		if _, err := tx.exec(ctx, q, vals...); err != nil {
+		if _, err := stmt.ExecContext(ctx, vals...); err != nil {
 			return n, fmt.Errorf("faxservice: restore: table %s: %w", table, err)
 		}
 		n++
