@@ -178,7 +178,10 @@ func (tr *attemptTrace) add(t time.Time, msg string, a map[string]string) {
 			rec.Kind, rec.Text = "bad-frame", "HDLC frame bad"
 		}
 	case msg == "faxkit: heard":
-		rec.Layer, rec.Kind, rec.Name, rec.Text = "call", "heard", a["signal"], a["speed"]
+		rec.Layer, rec.Kind, rec.Name = "call", "heard", a["signal"]
+		if sp := a["speed"]; sp != "" && sp != "none" && sp != "0" {
+			rec.Text = sp
+		}
 	case msg == "faxkit: media swapped":
 		rec.Layer, rec.Kind, rec.Name = "call", "media", a["to"]
 	default:
