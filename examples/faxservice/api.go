@@ -283,7 +283,11 @@ type Attempt struct {
 	FirstPage   int  `json:"first_page"`
 	MaxBitRate  int  `json:"max_bit_rate,omitempty"`
 	ECMDisabled bool `json:"ecm_disabled,omitempty"`
-	recordDoc   string
+	// Media is what the fax ran on last: "t38" or "audio" (a SIP call
+	// whose switch to T.38 was refused, or with the policy off); absent
+	// when no fax media ran.
+	Media     string `json:"media,omitempty"`
+	recordDoc string
 }
 
 var e164 = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
@@ -532,7 +536,7 @@ func (s *Service) status(ctx context.Context, id string) (FaxStatus, error) {
 }
 
 func (s *Service) attempts(ctx context.Context, id string) ([]Attempt, error) {
-	rows, err := s.db.query(ctx, `SELECT n, started, finished, result, code, pages, bit_rate, coding, ecm, duration_ms, record_doc, first_page, max_rate, ecm_off FROM attempts WHERE fax_id = ? ORDER BY n`, id)
+	rows, err := s.db.query(ctx, `SELECT n, started, finished, result, code, pages, bit_rate, coding, ecm, duration_ms, record_doc, first_page, max_rate, ecm_off, media FROM attempts WHERE fax_id = ? ORDER BY n`, id)
 	if err != nil {
 		return nil, err
 	}
@@ -543,7 +547,7 @@ func (s *Service) attempts(ctx context.Context, id string) ([]Attempt, error) {
 		var st, fin int64
 		var ecm, ecmOff int
 		if err := rows.Scan(&a.N, &st, &fin, &a.Result, &a.ResultCode, &a.Pages, &a.BitRate, &a.Coding, &ecm, &a.DurationMS, &a.recordDoc,
-			&a.FirstPage, &a.MaxBitRate, &ecmOff); err != nil {
+			&a.FirstPage, &a.MaxBitRate, &ecmOff, &a.Media); err != nil {
 			return nil, err
 		}
 		a.Started, a.ECM, a.ECMDisabled = time.Unix(0, st).UTC(), ecm != 0, ecmOff != 0

@@ -375,7 +375,7 @@ func (b *consoleBackend) Delete(ctx context.Context, u console.User, src, id str
 
 func (b *consoleBackend) auditKeys() (phi.AuditKeys, error) {
 	b.keysOnce.Do(func() {
-		b.keys, b.keysErr = phi.OpenAuditKeyFile(filepath.Join(b.s.cfg.Dir, "audit.key"))
+		b.keys, b.keysErr = phi.OpenAuditKeyFile(b.s.cfg.AuditKeyFile)
 	})
 	return b.keys, b.keysErr
 }

@@ -636,8 +636,8 @@ func (s *Service) finishAttempt(ctx context.Context, c claim, rep faxkit.Report,
 		if rep.BitRate > 0 {
 			coding = rep.Compression.String()
 		}
-		if _, err := tx.exec(ctx, `UPDATE attempts SET finished = ?, result = ?, code = ?, pages = ?, bit_rate = ?, coding = ?, ecm = ?, duration_ms = ?, record_doc = ?
-			WHERE fax_id = ? AND n = ?`, now.UnixNano(), result, int(rep.Result), rep.Pages, rep.BitRate, coding, ecm, rep.Duration.Milliseconds(), recDoc, c.fax, c.attempt); err != nil {
+		if _, err := tx.exec(ctx, `UPDATE attempts SET finished = ?, result = ?, code = ?, pages = ?, bit_rate = ?, coding = ?, ecm = ?, duration_ms = ?, record_doc = ?, media = ?
+			WHERE fax_id = ? AND n = ?`, now.UnixNano(), result, int(rep.Result), rep.Pages, rep.BitRate, coding, ecm, rep.Duration.Milliseconds(), recDoc, mediaOf(rep), c.fax, c.attempt); err != nil {
 			return err
 		}
 		status, jobState, runAt := statusFailed, "done", int64(0)
@@ -773,9 +773,9 @@ func (s *Service) receiveCall(ctx context.Context, did, src string, meta phi.Met
 			VALUES (?, ?, 'inbound', ?, ?, ?, 1, ?, ?, ?, ?)`, info.ID, owner, status, rep.Result.String(), rep.Pages, did, now, now, now); err != nil {
 			return err
 		}
-		if _, err := tx.exec(ctx, `INSERT INTO attempts (fax_id, n, instance, started, finished, result, code, pages, bit_rate, coding, ecm, duration_ms, record_doc)
-			VALUES (?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, info.ID, s.cfg.Instance, rep.Start.UnixNano(), now, rep.Result.String(), int(rep.Result),
-			rep.Pages, rep.BitRate, rep.Compression.String(), ecm, rep.Duration.Milliseconds(), recDoc); err != nil {
+		if _, err := tx.exec(ctx, `INSERT INTO attempts (fax_id, n, instance, started, finished, result, code, pages, bit_rate, coding, ecm, duration_ms, record_doc, media)
+			VALUES (?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, info.ID, s.cfg.Instance, rep.Start.UnixNano(), now, rep.Result.String(), int(rep.Result),
+			rep.Pages, rep.BitRate, rep.Compression.String(), ecm, rep.Duration.Milliseconds(), recDoc, mediaOf(rep)); err != nil {
 			return err
 		}
 		return s.addEvent(ctx, tx, info.ID, "fax.received")
