@@ -79,7 +79,7 @@ type backupHeader struct {
 // foreign keys on restore. TestBackupCoversEveryTable checks the list
 // against the schema.
 var backupTables = []string{"users", "tokens", "grants", "routes", "faxes", "jobs", "attempts", "events",
-	"idempotency", "webhooks", "deliveries", "alerts", "groups", "group_members"}
+	"idempotency", "webhooks", "deliveries", "alerts", "groups", "group_members", "fax_reads", "attempt_traces", "drafts"}
 
 // BackupReport counts what a backup or restore holds.
 type BackupReport struct {
