@@ -439,6 +439,7 @@ func TestConsoleCallTrace(t *testing.T) {
 	resp, page = alice.get("/console/faxes/" + st.ID + "/calls/1")
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	require.Contains(t, page, `id="no-trace"`)
+	require.Contains(t, page, `<dd id="transport">T.38</dd>`, "the media, from the attempt")
 	require.NotContains(t, page, `data-name="DIS"`)
 }
 
