@@ -80,4 +80,3 @@ func contentPixels(e *remote, token, id string) []string {
 	require.NoError(e.t, os.WriteFile(name, b, 0o600))
 	return sippeer.PagePixels(e.t, name)
 }
-
