@@ -48,6 +48,8 @@ func (s *Service) routes() []route {
 		{"GET /v1/faxes/{id}/events", s.authed(s.getEvents)},
 		{"POST /v1/faxes/{id}/cancel", s.authed(s.cancelFax)},
 		{"POST /v1/faxes/{id}/resend", s.authed(s.resendFax)},
+		{"PUT /v1/faxes/{id}/read", s.authed(s.putRead)},
+		{"DELETE /v1/faxes/{id}/read", s.authed(s.deleteRead)},
 		{"PUT /v1/faxes/{id}/hold", s.authed(s.admin(s.putHold))},
 		{"PUT /v1/faxes/{id}/retention", s.authed(s.admin(s.putRetention))},
 		{"POST /v1/faxes/{id}/emergency-access", s.authed(s.admin(s.emergencyAccess))},
@@ -257,6 +259,8 @@ type FaxStatus struct {
 	// LegalHold).
 	RetainUntil time.Time `json:"retain_until,omitzero"`
 	LegalHold   bool      `json:"legal_hold"`
+	// Read is the caller's read state of an inbound fax (readstate.go).
+	Read *bool `json:"read,omitempty"`
 }
 
 // Attempt is one call. The remote CSI is sealed (see /metadata).
@@ -585,7 +589,9 @@ func (s *Service) getFax(w http.ResponseWriter, r *http.Request, who phi.Princip
 		return
 	}
 	s.audit(r.Context(), phi.Event{Principal: who.ID, Action: phi.ActionReadMetadata, Document: st.ID, Source: src, Outcome: phi.OutcomeSuccess, Detail: "status"})
-	writeJSON(w, http.StatusOK, st)
+	sts := []FaxStatus{st}
+	s.fillRead(r.Context(), who.ID, sts)
+	writeJSON(w, http.StatusOK, sts[0])
 }
 
 // getMetadata returns the sealed fields: the number, and each attempt's
@@ -915,6 +921,7 @@ func (s *Service) listFaxes(w http.ResponseWriter, r *http.Request, who phi.Prin
 			out.Faxes = append(out.Faxes, st)
 		}
 	}
+	s.fillRead(r.Context(), who.ID, out.Faxes)
 	if more && len(out.Faxes) > 0 {
 		last := out.Faxes[len(out.Faxes)-1]
 		out.NextCursor = base64.RawURLEncoding.EncodeToString([]byte(fmt.Sprintf("%d:%s", last.Created.UnixNano(), last.ID)))

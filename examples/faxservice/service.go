@@ -463,7 +463,9 @@ func (s *Service) runJob(ctx context.Context, c claim) {
 			s.db.exec(context.WithoutCancel(ctx), `UPDATE faxes SET pages_sent = ? WHERE id = ? AND pages_sent < ?`, through, c.fax, through)
 		}
 	}()
-	rep, sendErr := s.sendFax(callCtx, c, plan, confirmed)
+	traceCtx, trace := withAttemptTrace(callCtx, time.Now()) // attempttrace.go
+	rep, sendErr := s.sendFax(traceCtx, c, plan, confirmed)
+	s.saveAttemptTrace(ctx, c, trace, rep)
 	close(confirmed)
 	<-progDone
 	cancel()
@@ -528,6 +530,7 @@ func (s *Service) sendFax(ctx context.Context, c claim, plan attemptPlan, confir
 		doc = fromPage{Document: doc, skip: skip}
 	}
 	opts := s.fax
+	opts.Logger = attemptLogger(ctx, opts.Logger) // the attempt's trace
 	// The retry ladder's plan (retry.go).
 	if plan.MaxRate > 0 {
 		opts.Fax.MaxBitRate = plan.MaxRate
