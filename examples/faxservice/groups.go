@@ -4,12 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/faxkit/faxkit/phi"
+	"github.com/faxkit/faxkit/phi/audit"
 	"net/http"
 	"slices"
 	"strings"
 	"time"
-
-	"github.com/faxkit/faxkit/phi"
 )
 
 // Groups and inbound routing. A route maps a dialled number (DID, E.164)
@@ -162,7 +162,7 @@ type groupRequest struct {
 func (s *Service) postGroup(w http.ResponseWriter, r *http.Request, who phi.Principal, src string) {
 	var req groupRequest
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 16384)).Decode(&req); err != nil || !validName(req.Name) {
-		s.refuse(w, r, who, phi.ActionGrant, "", http.StatusBadRequest, "body must be JSON {name (letters, digits, . - _), members: [user IDs]}")
+		s.refuse(w, r, who, audit.ActionGrant, "", http.StatusBadRequest, "body must be JSON {name (letters, digits, . - _), members: [user IDs]}")
 		return
 	}
 	id, now := "g_"+randomHex(8), s.now().UnixNano()
@@ -180,7 +180,7 @@ func (s *Service) postGroup(w http.ResponseWriter, r *http.Request, who phi.Prin
 	if s.groupError(w, r, who, err) {
 		return
 	}
-	s.audit(r.Context(), phi.Event{Principal: who.ID, Action: phi.ActionGrant, Source: src, Outcome: phi.OutcomeSuccess,
+	s.audit(r.Context(), audit.Event{Principal: who.ID, Action: audit.ActionGrant, Source: src, Outcome: audit.OutcomeSuccess,
 		Detail: "created group " + id + " members " + strings.Join(req.Members, ",")})
 	g, _ := s.group(r.Context(), id)
 	writeJSON(w, http.StatusCreated, g)
@@ -191,11 +191,11 @@ func (s *Service) groupError(w http.ResponseWriter, r *http.Request, who phi.Pri
 	case err == nil:
 		return false
 	case errors.Is(err, errConflict):
-		s.refuse(w, r, who, phi.ActionGrant, "", http.StatusConflict, "a group with that name exists")
+		s.refuse(w, r, who, audit.ActionGrant, "", http.StatusConflict, "a group with that name exists")
 	case errors.Is(err, errBadMember):
-		s.refuse(w, r, who, phi.ActionGrant, "", http.StatusBadRequest, errBadMember.Error())
+		s.refuse(w, r, who, audit.ActionGrant, "", http.StatusBadRequest, errBadMember.Error())
 	case isNoRows(err):
-		s.refuse(w, r, who, phi.ActionGrant, "", http.StatusNotFound, "no such group")
+		s.refuse(w, r, who, audit.ActionGrant, "", http.StatusNotFound, "no such group")
 	default:
 		httpError(w, http.StatusInternalServerError, "internal error")
 	}
@@ -229,7 +229,7 @@ func (s *Service) listGroups(w http.ResponseWriter, r *http.Request, who phi.Pri
 func (s *Service) putGroupMembers(w http.ResponseWriter, r *http.Request, who phi.Principal, src string) {
 	var req groupRequest
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 16384)).Decode(&req); err != nil {
-		s.refuse(w, r, who, phi.ActionGrant, "", http.StatusBadRequest, "body must be JSON {members: [user IDs]}")
+		s.refuse(w, r, who, audit.ActionGrant, "", http.StatusBadRequest, "body must be JSON {members: [user IDs]}")
 		return
 	}
 	id := r.PathValue("id")
@@ -243,7 +243,7 @@ func (s *Service) putGroupMembers(w http.ResponseWriter, r *http.Request, who ph
 	if s.groupError(w, r, who, err) {
 		return
 	}
-	s.audit(r.Context(), phi.Event{Principal: who.ID, Action: phi.ActionGrant, Source: src, Outcome: phi.OutcomeSuccess,
+	s.audit(r.Context(), audit.Event{Principal: who.ID, Action: audit.ActionGrant, Source: src, Outcome: audit.OutcomeSuccess,
 		Detail: "group " + id + " members " + strings.Join(req.Members, ",")})
 	g, _ := s.group(r.Context(), id)
 	writeJSON(w, http.StatusOK, g)
@@ -255,7 +255,7 @@ func (s *Service) deleteGroup(w http.ResponseWriter, r *http.Request, who phi.Pr
 	var used int
 	s.db.queryRow(r.Context(), `SELECT COUNT(*) FROM routes WHERE ',' || targets || ',' LIKE ?`, "%,"+id+",%").Scan(&used)
 	if used > 0 {
-		s.refuse(w, r, who, phi.ActionGrant, "", http.StatusConflict, "a route names the group; change the route first")
+		s.refuse(w, r, who, audit.ActionGrant, "", http.StatusConflict, "a route names the group; change the route first")
 		return
 	}
 	err := s.db.tx(r.Context(), func(tx *Tx) error {
@@ -270,13 +270,13 @@ func (s *Service) deleteGroup(w http.ResponseWriter, r *http.Request, who phi.Pr
 		return nil
 	})
 	if errors.Is(err, errNotFoundGroup) {
-		s.refuse(w, r, who, phi.ActionGrant, "", http.StatusNotFound, "no such group")
+		s.refuse(w, r, who, audit.ActionGrant, "", http.StatusNotFound, "no such group")
 		return
 	}
 	if s.groupError(w, r, who, err) {
 		return
 	}
-	s.audit(r.Context(), phi.Event{Principal: who.ID, Action: phi.ActionGrant, Source: src, Outcome: phi.OutcomeSuccess, Detail: "deleted group " + id})
+	s.audit(r.Context(), audit.Event{Principal: who.ID, Action: audit.ActionGrant, Source: src, Outcome: audit.OutcomeSuccess, Detail: "deleted group " + id})
 	w.WriteHeader(http.StatusNoContent)
 }
 
