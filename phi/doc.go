@@ -2,9 +2,10 @@
 // safeguards of the HIPAA Security Rule (45 CFR 164.312) as small,
 // composable, tested pieces: a sealed (encrypted, integrity-checked,
 // crash-safe) document store with retention and crypto-shredding, an
-// append-only encrypted audit log with signed checkpoints (phi/audit), a default-deny
-// access policy with roles and per-document grants, API-token
-// authentication, and a slog handler that keeps PHI out of logs.
+// append-only encrypted audit log with signed checkpoints (phi/audit), a
+// default-deny access policy with roles and per-document grants, API-token
+// authentication (phi/auth), and a slog handler that keeps PHI out of logs
+// (phi/redact).
 //
 // phi implements no ITU-T clause; it stores what the fax packages produce
 // (typically one TIFF Class F page per page, see package tiff).
@@ -53,7 +54,7 @@
 //	                                 | principal                                    | TestTokenAuthentication
 //	(a)(2)(ii) Emergency access      | Guard.EmergencyAccess: admin break-glass,    | TestEmergencyAccessIsAuditedBreakGlass
 //	                                 | audited as "EMERGENCY ACCESS"                |
-//	(a)(2)(iii) Automatic logoff     | AuthConfig.IdleTimeout, TTL                  | TestTokenAuthentication/idle_timeout, /expiry
+//	(a)(2)(iii) Automatic logoff     | auth.Config.IdleTimeout, TTL (phi/auth)      | TestTokenAuthentication/idle_timeout, /expiry
 //	(a)(2)(iv) Encryption/decryption | Store: per-document data key (Tink AES-256-  | TestStoreRoundTrip, TestAttackWrongKey,
 //	                                 | GCM-HKDF streaming AEAD), KEK envelope via   | TestKeyRotationRewrapsWithoutReencrypting,
 //	                                 | KeyProvider, rotation, crypto-shredding      | TestRetentionPurgeAndCryptoShred,
@@ -73,8 +74,9 @@
 //	(c)(2)   Authenticate ePHI       | per-page SHA-256 in the sealed stream and in | TestPageDigestChecked,
 //	                                 | the sealed manifest, checked on every read;  | TestAttackReplayAcrossDocuments,
 //	                                 | cross-document replay rejected               | FuzzSealedReader, FuzzPageStream
-//	(d)      Person/entity authent.  | TokenAuthenticator: hashed tokens, constant- | TestTokenAuthentication/lockout...,
-//	                                 | time compare, expiry, lockout, audited       | TestAuthenticationAudited
+//	(d)      Person/entity authent.  | auth.Authenticator (phi/auth): hashed        | TestTokenAuthentication/lockout...,
+//	                                 | tokens, constant-time compare, expiry,       | TestAuthenticationAudited
+//	                                 | lockout, audited                             |
 //	(e)(1)   Transmission security   | outside phi: T.38/RTP carry no encryption;   | (none in phi)
 //	                                 | run them over a VPN/SRTP and APIs over TLS.  |
 //	                                 | Sealed files and audit exports can be moved  |
@@ -157,7 +159,7 @@
 // Time comes from faxkit's clock interface (internal/clock): the Clock
 // fields and NewPolicy take nil for the system clock.
 //
-// TokenAuthenticator issues 256-bit API tokens, keeps only their SHA-256,
+// Package phi/auth issues 256-bit API tokens, keeps only their SHA-256,
 // compares in constant time, and enforces TTL, idle timeout and lockout.
 //
 // # Logging without PHI
@@ -207,6 +209,6 @@
 //     (write) and 18% (read) of raw AES-GCM, and 76% / 73% of raw AES-GCM
 //     plus SHA-256. The digest, not the construction, is the cost; a fax
 //     page is tens of KiB, so a 100-page fax seals in milliseconds.
-//   - A TIFF page is read back into memory (up to MaxTIFFPageBytes) because
+//   - A TIFF page is read back into memory (up to 64 MiB) because
 //     tiff.Reader needs an io.ReaderAt; documents still stream page by page.
 package phi
