@@ -6,6 +6,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/faxkit/faxkit/modem/fax"
 	"github.com/faxkit/faxkit/modem/g711"
@@ -53,24 +54,36 @@ type RTPStream = fax.RTPStream
 const AudioModems = t30.ModemsV17 | t30.ModemsV29 | t30.ModemsV27ter
 
 // AudioOptions are the settings of an audio media path: G.711 RTP (RFC
-// 3550/3551) in 20 ms packets (ptime 20, 160 samples), usually agreed
-// through SDP. The zero value works: PCMU, payload type 0, a 60 ms jitter
-// buffer, a new stream, every audio modem.
+// 3550/3551) in packets of PTime (20 ms, 160 samples, by default),
+// usually agreed through SDP (a=ptime). The zero value works: PCMU,
+// payload type 0, 20 ms packets, a 60 ms jitter buffer, a new stream,
+// every audio modem.
 type AudioOptions struct {
 	// Codec is PCMU (default) or PCMA.
 	Codec AudioCodec
 	// PayloadType is the RTP payload type sent and accepted. Default 0
 	// for PCMU and 8 for PCMA (a PCMA payload type cannot be set to 0).
 	PayloadType uint8
-	// JitterDepth is the fixed jitter buffer's delay in 20 ms packets,
-	// 1..25. Default 3 (60 ms). It never adapts and conceals nothing: a
-	// packet missing at its time is skipped by the modem and counted.
+	// PTime is the packet time sent and played: 10, 20, 30 or 40 ms
+	// (SDP a=ptime). Default 20 ms. Packets received may have another
+	// packet time (any multiple of 10 ms): they are played by timestamp.
+	PTime time.Duration
+	// JitterDepth is the fixed jitter buffer's delay in units of 20 ms,
+	// 1..25, whatever PTime is (rounded up to whole packets). Default 3
+	// (60 ms). It never adapts and conceals nothing: a packet missing at
+	// its time is skipped by the modem and counted.
 	JitterDepth int
 	// Stream, when set, continues an RTP stream already running (the
 	// same SSRC, the next sequence number and timestamp), as a SIP call
 	// whose voice turns to fax does. Nil starts a new stream at random
 	// values.
 	Stream *RTPStream
+	// ANSam makes an answering call's answer tone ANSam with phase
+	// reversals (V.8 /ANSam: 2100 Hz amplitude-modulated at 15 Hz, phase
+	// reversed every 450 ms) instead of plain CED, as V.34-capable fax
+	// machines answer; T.30 callers take it as CED. No V.8 CM/JM
+	// exchange follows: the call goes on in T.30 (V.17 at most).
+	ANSam bool
 	// Modems are the image modems allowed on this path, within
 	// AudioModems. Default AudioModems. A call that starts on an audio
 	// path offers only these (with FaxOptions.MaxBitRate still capping
@@ -85,6 +98,11 @@ func (a AudioOptions) resolve() (AudioOptions, error) {
 	if a.PayloadType > 127 {
 		return a, fmt.Errorf("%w: RTP payload type %d (want 0..127)", ErrOptions, a.PayloadType)
 	}
+	p, err := fax.CheckPTime(a.PTime)
+	if err != nil {
+		return a, fmt.Errorf("%w: packet time %v (want 10, 20, 30 or 40 ms)", ErrOptions, a.PTime)
+	}
+	a.PTime = p
 	if a.JitterDepth == 0 {
 		a.JitterDepth = 3
 	}
@@ -149,8 +167,8 @@ func (m *audioMedia) open(env mediaEnv) (mediaModem, error) {
 		law = g711.ALaw
 	}
 	line := fax.NewRTPLine(m.conn, m.peer, &fax.RTPConfig{Law: law, PayloadType: o.PayloadType,
-		Depth: o.JitterDepth, Start: o.Stream, Clock: env.clock})
-	am := &audioModem{Modem: fax.NewModem(nil), line: line, codec: o.Codec, done: make(chan struct{})}
+		PTime: o.PTime, Depth: o.JitterDepth, Start: o.Stream, Clock: env.clock})
+	am := &audioModem{Modem: fax.NewModem(&fax.Config{ANSam: o.ANSam}), line: line, codec: o.Codec, done: make(chan struct{})}
 	ctx, cancel := context.WithCancel(context.Background())
 	am.cancel = cancel
 	go func() {
@@ -174,6 +192,9 @@ type audioModem struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 	once   sync.Once
+
+	mu       sync.Mutex
+	repeated int // Stats().FramesRepeated at the last page received
 }
 
 func (m *audioModem) kind() string { return "audio" }
@@ -205,6 +226,7 @@ func (m *audioModem) Stats() MediaStats {
 		FramesBad:      ms.FramesBad,
 		Trainings:      ms.Trainings,
 		TrainingFailed: ms.TrainingFailed,
+		FramesRepeated: ms.FramesRepeated,
 	}
 	return MediaStats{Kind: "audio", Audio: a,
 		Network: NetStats{PacketsIn: ls.PacketsIn, PacketsOut: ls.PacketsOut, BytesIn: ls.BytesIn, BytesOut: ls.BytesOut}}
@@ -217,7 +239,16 @@ func (m *audioModem) signal() *SignalStats {
 		return nil
 	}
 	return &SignalStats{Level: ms.Level, SNR: ms.SNR, CarrierOffset: ms.CarrierOffset,
-		ClockOffset: m.line.Stats().ClockOffset}
+		ClockOffset: m.line.Stats().ClockOffset, TimingOffset: ms.TimingOffset, TimingKnown: ms.TimingKnown}
+}
+
+func (m *audioModem) framesRepeated() int {
+	n := m.Modem.Stats().FramesRepeated
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	d := n - m.repeated
+	m.repeated = n
+	return d
 }
 
 // AudioStats are the counters of an audio media path (MediaStats.Audio).
@@ -227,14 +258,15 @@ type AudioStats struct {
 	// Stream is where the sent RTP stream ended: the SSRC and the next
 	// sequence number and timestamp, for a path that continues it.
 	Stream RTPStream
-	// The jitter buffer's counts: Missing blocks played as lost (their
-	// packet never came, or came too late), Late packets that came after
+	// The jitter buffer's counts: Missing blocks (of the path's packet
+	// time) played as lost, all or in part (their packet never came, or
+	// came too late), Late packets that came after
 	// their time, Duplicate packets, Overflow packets too far ahead.
 	Missing, Late, Duplicate, Overflow uint64
 	// Foreign counts datagrams from other addresses or not of our
 	// payload type.
 	Foreign uint64
-	// Skipped counts 20 ms blocks neither sent nor played because this
+	// Skipped counts blocks (packets) neither sent nor played because this
 	// end fell more than 2 s behind its clock (an overloaded host).
 	Skipped uint64
 	// ClockOffset is the far end's sample clock against ours, in ppm
@@ -245,6 +277,9 @@ type AudioStats struct {
 	// Trainings and TrainingFailed the image modem's trainings.
 	FramesOK, FramesBad       int
 	Trainings, TrainingFailed int
+	// FramesRepeated counts the ECM frames received again: those of the
+	// bursts that answered this end's PPRs (per page: PageStats).
+	FramesRepeated int
 }
 
 // SignalStats are what an audio path's image receiver measured of a
@@ -259,9 +294,18 @@ type SignalStats struct {
 	// CarrierOffset is the far end's carrier frequency offset, in Hz, as
 	// the receiver tracked it.
 	CarrierOffset float64
-	// ClockOffset is the timing offset: the far end's sample clock
-	// against ours in ppm, from the RTP stream so far (see AudioStats).
+	// ClockOffset is the far end's sample clock against ours in ppm,
+	// from the RTP stream's timestamps against their arrival so far (see
+	// AudioStats).
 	ClockOffset float64
+	// TimingOffset is the timing offset of the page's signal: the far
+	// end's symbol clock against ours in ppm (positive: it runs fast), as
+	// the image receiver's timing loop tracked it over the page. It is
+	// what the modems met, where ClockOffset is what the RTP stream
+	// says; TimingKnown is false (and TimingOffset 0) when the receiver
+	// does not measure it.
+	TimingOffset float64
+	TimingKnown  bool
 }
 
 // modemLimiter is a Media that limits the image modems a call starting
@@ -273,6 +317,9 @@ type modemLimiter interface {
 // signaller is an open media path that measures received pages.
 type signaller interface {
 	signal() *SignalStats
+	// framesRepeated returns the ECM frames received again since the
+	// last call (the page just received).
+	framesRepeated() int
 }
 
 // pageMedia adds to a page's statistics what the media path measured:
@@ -290,6 +337,7 @@ func (c *Call) pageMedia(p *PageStats, r t30.Record) {
 	}
 	if s, ok := c.driver.Modem().(signaller); ok {
 		p.Signal = s.signal()
+		p.FramesRepeated = s.framesRepeated()
 	}
 }
 

@@ -31,9 +31,11 @@ type spandspCall struct {
 	rows   int // crop the letter pages (0: whole)
 	// toUs and toPeer impair what faxkit and spandsp hear.
 	toUs, toPeer audiopeer.Impairment
-	depth        int     // both jitter buffers; 0: 25 (500 ms: the test machine is loaded)
-	speedup      float64 // 0: audioSpeedup, at most 2 (spandsp's receivers hear a late packet as silence)
-	fillIn       bool    // the peer hands lost blocks to fax_rx_fillin
+	depth        int           // both jitter buffers; 0: 25 (500 ms: the test machine is loaded)
+	speedup      float64       // 0: audioSpeedup, at most 2 (spandsp's receivers hear a late packet as silence)
+	fillIn       bool          // the peer hands lost blocks to fax_rx_fillin
+	ptime        time.Duration // both ends' packet time; 0: 20 ms
+	ansam        bool          // we answer with ANSam/PR
 }
 
 type spandspOutcome struct {
@@ -84,8 +86,13 @@ func runSpandspCall(t testing.TB, c spandspCall) spandspOutcome {
 		Speedup: c.speedup, Seed: uint64(len(t.Name()))})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(float64(5*time.Minute)/c.speedup)+30*time.Second)
 	defer cancel()
-	peer := audiopeer.Start(ctx, t, exe, audiopeer.Config{Send: !c.weSend, File: file, NoECM: !c.ecm,
-		Modems: c.modems, PCMA: c.pcma, Depth: c.depth, FillIn: c.fillIn, Remote: relay.AddrB().String(),
+	// The peer's buffer is in packets: the same delay.
+	peerDepth := c.depth
+	if c.ptime != 0 {
+		peerDepth = min(32, int(time.Duration(c.depth)*20*time.Millisecond/c.ptime))
+	}
+	peer := audiopeer.Start(ctx, t, exe, audiopeer.Config{Send: !c.weSend, File: file, NoECM: !c.ecm, PTime: c.ptime,
+		Modems: c.modems, PCMA: c.pcma, Depth: peerDepth, FillIn: c.fillIn, Remote: relay.AddrB().String(),
 		Speedup: c.speedup, Timeout: 4 * time.Minute, Verbose: os.Getenv("FAX_TRACE") != ""})
 	conn, _ := udpPair(t)
 	cfg := faxkit.CallConfig{Fax: faxkit.FaxOptions{DisableECM: !c.ecm}, Clock: clk}
@@ -108,7 +115,7 @@ func runSpandspCall(t testing.TB, c spandspCall) spandspOutcome {
 	if c.pcma {
 		codec = faxkit.PCMA
 	}
-	require.NoError(t, call.Start(ctx, faxkit.AudioMedia(conn, relay.AddrA(), &faxkit.AudioOptions{Codec: codec, JitterDepth: c.depth})))
+	require.NoError(t, call.Start(ctx, faxkit.AudioMedia(conn, relay.AddrA(), &faxkit.AudioOptions{Codec: codec, JitterDepth: c.depth, PTime: c.ptime, ANSam: c.ansam})))
 	var o spandspOutcome
 	o.rep, o.err = call.Wait()
 	o.peer, err = peer.Wait()
@@ -147,9 +154,11 @@ func (o spandspOutcome) log(t testing.TB) {
 	for _, p := range o.rep.PageStats {
 		sig := ""
 		if p.Signal != nil {
-			sig = fmt.Sprintf(" level %.1f dBm0 SNR %.1f dB carrier %+.2f Hz clock %+.1f ppm", p.Signal.Level, p.Signal.SNR, p.Signal.CarrierOffset, p.Signal.ClockOffset)
+			sig = fmt.Sprintf(" level %.1f dBm0 SNR %.1f dB carrier %+.2f Hz clock %+.1f ppm (RTP) timing %+.1f ppm (%v)", p.Signal.Level, p.Signal.SNR,
+				p.Signal.CarrierOffset, p.Signal.ClockOffset, p.Signal.TimingOffset, p.Signal.TimingKnown)
 		}
-		t.Logf("faxkit page %d: %s %d bit/s bad rows %d PPRs %d resent %d%s", p.Number, p.Modem, p.BitRate, p.BadRows, p.PPRs, p.FramesResent, sig)
+		t.Logf("faxkit page %d: %s %d bit/s rows %d bad %d uncertain %v PPRs %d resent %d repeated %d%s", p.Number, p.Modem, p.BitRate,
+			p.Rows, p.BadRows, p.RowsUncertain, p.PPRs, p.FramesResent, p.FramesRepeated, sig)
 	}
 	t.Logf("spandsp: %+v", o.peer)
 	t.Logf("relay to us %+v, to spandsp %+v", o.toUs, o.toPeer)
@@ -167,15 +176,15 @@ func (o spandspOutcome) check(t *testing.T, c spandspCall) {
 	require.Len(t, o.received, len(o.sent))
 	for i, want := range o.sent {
 		if !c.ecm {
-			bad := o.peer.BadRows
-			if !c.weSend {
-				bad = o.rep.PageStats[i].BadRows
-				if a := o.rep.Media[0].Audio; a.Missing+a.Late > 0 && c.toUs.Loss == 0 {
-					t.Logf("the test machine lost %d packets on a clean path", a.Missing+a.Late)
-					bad = -1
-				}
+			if c.weSend {
+				// spandsp's receiver says how many rows were bad but not
+				// whether its count is certain; it plays a lost packet as
+				// silence (none is lost toward it but by the machine's
+				// load).
+				samePageLossy(t, want, o.received[i], o.peer.BadRows, true)
+			} else {
+				samePageLossy(t, want, o.received[i], o.rep.PageStats[i].BadRows, o.rep.PageStats[i].RowsUncertain)
 			}
-			samePageLossy(t, want, o.received[i], bad)
 			continue
 		}
 		require.True(t, want.Equal(o.received[i]), "page %d differs", i+1)
@@ -213,11 +222,16 @@ func TestAudioSpandsp(t *testing.T) {
 	t.Parallel()
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	// Loss with jitter, and a weak noisy signal, as separate calls: with
-	// both at once (spandsp 10 dB down under −45 dBm0 of noise, about
-	// 21 dB SNR at V.29 9600, plus the loss) the call failed 1 run in 3
-	// (spandsp heard no answer to its PPS after two PPR rounds), which is
-	// recorded in issue 17's note as not yet reached.
+	// Loss with jitter, a weak noisy signal, and both at once: spandsp
+	// 10 dB down under −45 dBm0 of noise (about 21 dB SNR at V.29 9600)
+	// with 0.5 % loss and 20 ms jitter, two pages long enough for the
+	// loss to cost PPR rounds. That call used to fail 1 run in 3: the
+	// noise kept our image receiver's carrier detector up after
+	// spandsp's ECM burst, the V.21 receiver was ignored while it was,
+	// and spandsp's PPS went unheard until a dip of the noise let the
+	// carrier drop (each PPS 6 s after its RCP instead of 1.3 s); after
+	// three unheard PPSs spandsp gave up. The image reception now ends at
+	// the transmitter's closing ones (modem/fax Core).
 	lossy := audiopeer.Impairment{Loss: 0.005, Jitter: 20 * time.Millisecond}
 	weak := audiopeer.Impairment{Gain: -10, Noise: -50}
 	for _, c := range []struct {
@@ -230,6 +244,15 @@ func TestAudioSpandsp(t *testing.T) {
 		{"they-send/nonECM/PCMA/V29", true, spandspCall{pcma: true, modems: "v29", rows: 500}},
 		{"they-send/ECM/PCMU/V29/loss+jitter", false, spandspCall{ecm: true, modems: "v29", rows: 500, toUs: lossy}},
 		{"they-send/ECM/PCMA/V29/weak+noise", false, spandspCall{ecm: true, pcma: true, modems: "v29", rows: 500, toUs: weak}},
+		{"they-send/ECM/PCMU/V29/loss+weak+noise45", false, spandspCall{ecm: true, modems: "v29", pages: 2, rows: 1200,
+			toUs: audiopeer.Impairment{Loss: 0.005, Jitter: 20 * time.Millisecond, Gain: -10, Noise: -45}}},
+		{"they-send/nonECM/PCMU/V17/one-packet-lost", false, spandspCall{modems: "v17", rows: 1200,
+			toUs: audiopeer.Impairment{DropOnce: 4 * time.Second}}},
+		{"they-send/nonECM/PCMA/V29/loss+jitter", false, spandspCall{pcma: true, modems: "v29", rows: 1200, toUs: lossy}},
+		{"they-send/ECM/PCMA/V29/ANSam", false, spandspCall{ecm: true, pcma: true, modems: "v29", rows: 500, ansam: true}},
+		{"they-send/ECM/PCMU/V17/ptime10", false, spandspCall{ecm: true, modems: "v17", rows: 500, ptime: 10 * time.Millisecond}},
+		{"we-send/nonECM/PCMA/V29/ptime30", false, spandspCall{weSend: true, pcma: true, modems: "v29", rows: 500, ptime: 30 * time.Millisecond}},
+		{"they-send/nonECM/PCMU/V27ter/ptime40", false, spandspCall{modems: "v27", rows: 500, ptime: 40 * time.Millisecond}},
 		{"they-send/ECM/PCMU/V17/skew+50ppm", false, spandspCall{ecm: true, modems: "v17", rows: 500,
 			toUs: audiopeer.Impairment{PPM: 50}, toPeer: audiopeer.Impairment{PPM: -50}}},
 	} {
@@ -247,12 +270,40 @@ func TestAudioSpandsp(t *testing.T) {
 			}
 			if !c.call.weSend {
 				for _, p := range o.rep.PageStats {
+					if ppm := c.call.toUs.PPM; ppm != 0 && p.Signal != nil && p.Signal.TimingKnown {
+						// Our clock runs ppm fast against spandsp's: its
+						// symbols come -ppm slow, as our receiver measures.
+						require.InDelta(t, -ppm, p.Signal.TimingOffset, 15)
+					}
+					// Each PPR of ours was answered by a burst of the
+					// frames asked for.
+					require.GreaterOrEqual(t, p.FramesRepeated, p.PPRs)
 					require.NotNil(t, p.Signal)
 					require.InDelta(t, -14+c.call.toUs.Gain, p.Signal.Level, 2, "spandsp sends at about −14 dBm0")
 				}
 			}
 			if c.call.toUs.Loss > 0 {
 				require.Positive(t, o.toUs.Lost, "the relay lost nothing: the test tests nothing")
+			}
+			if p := c.call.ptime; p != 0 {
+				// Our packets were of the packet time, their timestamps
+				// one packet's samples apart.
+				m := o.rep.Media[0]
+				size := uint64(p / (time.Second / 8000))
+				require.Equal(t, (12+size)*m.Network.PacketsOut, m.Network.BytesOut)
+				require.Equal(t, (12+size)*m.Network.PacketsIn, m.Network.BytesIn)
+				require.InDelta(t, float64(m.To-m.From)/float64(p), float64(m.Network.PacketsOut), 0.05*float64(m.Network.PacketsOut))
+			}
+			if c.call.toUs.DropOnce > 0 {
+				require.True(t, o.toUs.DroppedOnce, "no page long enough to drop a packet in")
+				if !c.call.ecm {
+					// The packet was lost 4 s into the page burst (V.17's
+					// long training and TCF are 2.9 s): its rows are
+					// marked bad, and their count is a guess.
+					p := o.rep.PageStats[0]
+					require.Positive(t, p.BadRows)
+					require.True(t, p.RowsUncertain)
+				}
 			}
 		})
 	}

@@ -84,9 +84,13 @@ type PageStats struct {
 	// "V.17").
 	Modem string
 	// PPRs counts the partial page requests of this page (ECM: each asks
-	// for the damaged frames again); FramesResent the ECM frames sent
-	// again (sending).
+	// for the damaged frames again): received when sending, sent when
+	// receiving. FramesResent counts the ECM frames sent again (sending).
 	PPRs, FramesResent int
+	// FramesRepeated counts the ECM frames received again (receiving on
+	// an audio path): those that arrived in the bursts answering this
+	// end's PPRs. On a T.38 path it stays 0.
+	FramesRepeated int
 	// Signal is what an audio path's receiver measured of the page
 	// (receiving on audio); nil otherwise.
 	Signal *SignalStats

@@ -7,9 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/faxkit/faxkit/phi"
-	"github.com/faxkit/faxkit/phi/audit"
-	"github.com/faxkit/faxkit/phi/redact"
 	"image/png"
 	"io"
 	"mime"
@@ -20,6 +17,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/faxkit/faxkit/phi"
+	"github.com/faxkit/faxkit/phi/audit"
+	"github.com/faxkit/faxkit/phi/redact"
 	"github.com/faxkit/faxkit/tiff"
 )
 
@@ -50,6 +50,8 @@ func (s *Service) routes() []route {
 		{"GET /v1/faxes/{id}/events", s.authed(s.getEvents)},
 		{"POST /v1/faxes/{id}/cancel", s.authed(s.cancelFax)},
 		{"POST /v1/faxes/{id}/resend", s.authed(s.resendFax)},
+		{"PUT /v1/faxes/{id}/read", s.authed(s.putRead)},
+		{"DELETE /v1/faxes/{id}/read", s.authed(s.deleteRead)},
 		{"PUT /v1/faxes/{id}/hold", s.authed(s.admin(s.putHold))},
 		{"PUT /v1/faxes/{id}/retention", s.authed(s.admin(s.putRetention))},
 		{"POST /v1/faxes/{id}/emergency-access", s.authed(s.admin(s.emergencyAccess))},
@@ -259,6 +261,8 @@ type FaxStatus struct {
 	// LegalHold).
 	RetainUntil time.Time `json:"retain_until,omitzero"`
 	LegalHold   bool      `json:"legal_hold"`
+	// Read is the caller's read state of an inbound fax (readstate.go).
+	Read *bool `json:"read,omitempty"`
 }
 
 // Attempt is one call. The remote CSI is sealed (see /metadata).
@@ -281,7 +285,11 @@ type Attempt struct {
 	FirstPage   int  `json:"first_page"`
 	MaxBitRate  int  `json:"max_bit_rate,omitempty"`
 	ECMDisabled bool `json:"ecm_disabled,omitempty"`
-	recordDoc   string
+	// Media is what the fax ran on last: "t38" or "audio" (a SIP call
+	// whose switch to T.38 was refused, or with the policy off); absent
+	// when no fax media ran.
+	Media     string `json:"media,omitempty"`
+	recordDoc string
 }
 
 var e164 = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
@@ -530,7 +538,7 @@ func (s *Service) status(ctx context.Context, id string) (FaxStatus, error) {
 }
 
 func (s *Service) attempts(ctx context.Context, id string) ([]Attempt, error) {
-	rows, err := s.db.query(ctx, `SELECT n, started, finished, result, code, pages, bit_rate, coding, ecm, duration_ms, record_doc, first_page, max_rate, ecm_off FROM attempts WHERE fax_id = ? ORDER BY n`, id)
+	rows, err := s.db.query(ctx, `SELECT n, started, finished, result, code, pages, bit_rate, coding, ecm, duration_ms, record_doc, first_page, max_rate, ecm_off, media FROM attempts WHERE fax_id = ? ORDER BY n`, id)
 	if err != nil {
 		return nil, err
 	}
@@ -541,7 +549,7 @@ func (s *Service) attempts(ctx context.Context, id string) ([]Attempt, error) {
 		var st, fin int64
 		var ecm, ecmOff int
 		if err := rows.Scan(&a.N, &st, &fin, &a.Result, &a.ResultCode, &a.Pages, &a.BitRate, &a.Coding, &ecm, &a.DurationMS, &a.recordDoc,
-			&a.FirstPage, &a.MaxBitRate, &ecmOff); err != nil {
+			&a.FirstPage, &a.MaxBitRate, &ecmOff, &a.Media); err != nil {
 			return nil, err
 		}
 		a.Started, a.ECM, a.ECMDisabled = time.Unix(0, st).UTC(), ecm != 0, ecmOff != 0
@@ -583,7 +591,9 @@ func (s *Service) getFax(w http.ResponseWriter, r *http.Request, who phi.Princip
 		return
 	}
 	s.audit(r.Context(), audit.Event{Principal: who.ID, Action: audit.ActionReadMetadata, Document: st.ID, Source: src, Outcome: audit.OutcomeSuccess, Detail: "status"})
-	writeJSON(w, http.StatusOK, st)
+	sts := []FaxStatus{st}
+	s.fillRead(r.Context(), who.ID, sts)
+	writeJSON(w, http.StatusOK, sts[0])
 }
 
 // getMetadata returns the sealed fields: the number, and each attempt's
@@ -913,6 +923,7 @@ func (s *Service) listFaxes(w http.ResponseWriter, r *http.Request, who phi.Prin
 			out.Faxes = append(out.Faxes, st)
 		}
 	}
+	s.fillRead(r.Context(), who.ID, out.Faxes)
 	if more && len(out.Faxes) > 0 {
 		last := out.Faxes[len(out.Faxes)-1]
 		out.NextCursor = base64.RawURLEncoding.EncodeToString([]byte(fmt.Sprintf("%d:%s", last.Created.UnixNano(), last.ID)))

@@ -43,12 +43,22 @@ import (
 //	header JSON line: {"version":1,"kek_id":…,"wrapped_key":base64,"created":…,"schema":N}\n
 //	Tink streaming AEAD ciphertext of the tar stream
 //
+// The tar stream holds, in order: db/<table>.<n>.jsonl (each table's rows
+// in entries of at most about backupChunk bytes, in foreign-key order),
+// store/docs/<id>.rec and .seal, audit/<dir>/<file>, keys/audit.key.
+//
+// Both directions stream with bounded memory, whatever the number and
+// size of documents and rows: the backup reads the database in one
+// snapshot and copies files from disk to the encrypting writer; the
+// restore decrypts segment by segment (1 MiB) into one database
+// transaction and a staging directory.
+//
 // The ciphertext's associated data is the magic and the header line, so
 // changing any byte of the file (header, body, truncation, a segment
 // moved) makes the restore fail with errBackupTampered before anything is
 // committed: the database rows go in one transaction committed only after
-// the last segment authenticated, the files are written to a staging
-// directory renamed into place only then.
+// the last segment authenticated and the staged documents and audit logs
+// verified; the staged files are renamed into place only then.
 
 const backupMagic = "FAXKIT-BACKUP 1\n"
 
@@ -130,29 +140,25 @@ func (s *Service) Backup(ctx context.Context, w io.Writer) (BackupReport, error)
 		return err
 	}
 
-	// 1. The database, in one read transaction, dumped to memory first so
-	// that a slow reader of the backup never holds the database.
-	dumps := make([][]byte, len(backupTables))
-	err = s.db.tx(ctx, func(tx *Tx) error {
-		for i, t := range backupTables {
-			b, n, err := dumpTable(ctx, tx, t)
+	// 1. The database, read in one snapshot (a read-only transaction
+	// on a connection of its own, so the service keeps working while a
+	// slow reader takes the backup) and streamed table by table in
+	// entries of at most backupChunk bytes.
+	err = s.db.snapshot(ctx, func(tx *Tx) error {
+		for _, t := range backupTables {
+			n, err := dumpTable(ctx, tx, t, tw, &rep.Bytes)
 			if err != nil {
 				return err
 			}
 			rep.Rows += n
-			dumps[i] = b
 		}
 		return nil
 	})
 	if err != nil {
 		return rep, fmt.Errorf("faxservice: backup: database: %w", err)
 	}
-	for i, t := range backupTables {
-		if err := add("db/"+t+".jsonl", dumps[i]); err != nil {
-			return rep, err
-		}
-	}
-	// 2. The sealed store: every committed document (record and body).
+	// 2. The sealed store: every committed document (record and body),
+	// copied from the file to the stream.
 	docs := filepath.Join(s.cfg.Dir, "store", "docs")
 	ents, err := os.ReadDir(docs)
 	if err != nil {
@@ -163,15 +169,24 @@ func (s *Service) Backup(ctx context.Context, w io.Writer) (BackupReport, error)
 		if !ok || !phi.ValidID(id) {
 			continue
 		}
-		rec, err1 := os.ReadFile(filepath.Join(docs, id+".rec"))
-		body, err2 := os.ReadFile(filepath.Join(docs, id+".seal"))
-		if err1 != nil || err2 != nil || len(rec) == 0 || rec[0] == 0 {
+		// The body is opened first: a shred overwrites the record and
+		// unlinks the body, so an open body is whole, and a record read
+		// afterwards shows whether the document still exists.
+		body, err := os.Open(filepath.Join(docs, id+".seal"))
+		if err != nil {
 			continue // shredded while we looked
 		}
-		if err := add("store/docs/"+id+".rec", rec); err != nil {
-			return rep, err
+		rec, err := readSmallFile(filepath.Join(docs, id+".rec"), 1<<20)
+		if err != nil || len(rec) == 0 || rec[0] == 0 {
+			body.Close()
+			continue
 		}
-		if err := add("store/docs/"+id+".seal", body); err != nil {
+		err = add("store/docs/"+id+".rec", rec)
+		if err == nil {
+			err = addFile(tw, "store/docs/"+id+".seal", body, &rep.Bytes)
+		}
+		body.Close()
+		if err != nil {
 			return rep, err
 		}
 		rep.Documents++
@@ -190,17 +205,19 @@ func (s *Service) Backup(ctx context.Context, w io.Writer) (BackupReport, error)
 			if f.Name() == "lock" || !f.Type().IsRegular() {
 				continue
 			}
-			b, err := os.ReadFile(filepath.Join(d, f.Name()))
+			fh, err := os.Open(filepath.Join(d, f.Name()))
 			if err != nil {
 				return rep, err
 			}
-			if err := add("audit/"+filepath.Base(d)+"/"+f.Name(), b); err != nil {
+			err = addFile(tw, "audit/"+filepath.Base(d)+"/"+f.Name(), fh, &rep.Bytes)
+			fh.Close()
+			if err != nil {
 				return rep, err
 			}
 		}
 	}
 	rep.AuditRecords = int(s.log.Len())
-	ak, err := os.ReadFile(s.cfg.AuditKeyFile)
+	ak, err := readSmallFile(s.cfg.AuditKeyFile, 1<<20)
 	if err != nil {
 		return rep, err
 	}
@@ -218,20 +235,71 @@ func (s *Service) Backup(ctx context.Context, w io.Writer) (BackupReport, error)
 	return rep, nil
 }
 
-// dumpTable writes every row of table as one JSON array per line, the
-// first line naming the columns. Values are integers or strings.
-func dumpTable(ctx context.Context, tx *Tx, table string) ([]byte, int, error) {
+// backupChunk bounds the size of one database entry of a backup (rows
+// are buffered up to it, then written), and so the memory a backup of
+// any number of rows takes.
+var backupChunk = 1 << 20
+
+// readSmallFile reads a file expected to be small, refusing one larger
+// than limit.
+func readSmallFile(name string, limit int64) ([]byte, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err == nil && int64(len(b)) > limit {
+		err = fmt.Errorf("faxservice: backup: %s is larger than %d bytes", filepath.Base(name), limit)
+	}
+	return b, err
+}
+
+// addFile copies f into the tar stream as name: as many bytes as it held
+// when opened (a log appended to meanwhile is copied up to that point).
+func addFile(tw *tar.Writer, name string, f *os.File, total *int64) error {
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o600, Size: st.Size(), Typeflag: tar.TypeReg}); err != nil {
+		return err
+	}
+	n, err := io.CopyN(tw, f, st.Size())
+	*total += n
+	if err != nil {
+		return fmt.Errorf("faxservice: backup: %s changed while it was copied: %w", path.Base(name), err)
+	}
+	return nil
+}
+
+// dumpTable writes every row of table into the tar stream as entries
+// db/<table>.<n>.jsonl of at most about backupChunk bytes, each one JSON
+// array per line, its first line naming the columns. Values are integers
+// or strings.
+func dumpTable(ctx context.Context, tx *Tx, table string, tw *tar.Writer, total *int64) (int, error) {
 	rows, err := tx.query(ctx, `SELECT * FROM `+table)
 	if err != nil {
-		return nil, 0, err
+		return 0, err
 	}
 	defer rows.Close()
 	cols, err := rows.Columns()
 	if err != nil {
-		return nil, 0, err
+		return 0, err
 	}
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
+	part := 0
+	flush := func() error {
+		part++
+		if err := tw.WriteHeader(&tar.Header{Name: fmt.Sprintf("db/%s.%d.jsonl", table, part), Mode: 0o600, Size: int64(b.Len()), Typeflag: tar.TypeReg}); err != nil {
+			return err
+		}
+		*total += int64(b.Len())
+		_, err := b.WriteTo(tw)
+		b.Reset()
+		return err
+	}
 	enc.Encode(cols)
 	n := 0
 	vals := make([]any, len(cols))
@@ -241,7 +309,7 @@ func dumpTable(ctx context.Context, tx *Tx, table string) ([]byte, int, error) {
 	}
 	for rows.Next() {
 		if err := rows.Scan(ptrs...); err != nil {
-			return nil, 0, err
+			return n, err
 		}
 		for i, v := range vals {
 			if bs, ok := v.([]byte); ok {
@@ -249,18 +317,30 @@ func dumpTable(ctx context.Context, tx *Tx, table string) ([]byte, int, error) {
 			}
 		}
 		if err := enc.Encode(vals); err != nil {
-			return nil, 0, err
+			return n, err
 		}
 		n++
+		if b.Len() >= backupChunk {
+			if err := flush(); err != nil {
+				return n, err
+			}
+			enc.Encode(cols)
+		}
 	}
-	return b.Bytes(), n, rows.Err()
+	if err := rows.Err(); err != nil {
+		return n, err
+	}
+	return n, flush()
 }
 
 // restoreBackup restores a backup read from r into the empty state
 // directory and database of cfg, with keys (the customer's key) to unwrap
-// it. Nothing is committed unless the whole backup authenticates. It then
-// verifies what it restored: every document opens with its pages' digests
-// checked, and every audit chain and checkpoint verifies.
+// it. It streams: database rows go into one transaction as they are
+// read, files into a staging directory. Nothing is committed unless the
+// whole backup authenticates and what it holds verifies: every document
+// opens with its pages' digests checked and every audit chain and
+// checkpoint verifies, in the staging directory, before the transaction
+// commits and the staged files are renamed into place.
 func restoreBackup(ctx context.Context, cfg Config, keys phi.KeyProvider, r io.Reader) (BackupReport, error) {
 	var rep BackupReport
 	cfg, err := cfg.withDefaults()
@@ -272,8 +352,8 @@ func restoreBackup(ctx context.Context, cfg Config, keys phi.KeyProvider, r io.R
 	if _, err := io.ReadFull(br, magic); err != nil || string(magic) != backupMagic {
 		return rep, errBackupFormat
 	}
-	line, err := br.ReadBytes('\n')
-	if err != nil || len(line) > 1<<16 {
+	line, err := readLine(br, 1<<16)
+	if err != nil {
 		return rep, errBackupFormat
 	}
 	var hdr backupHeader
@@ -324,13 +404,9 @@ func restoreBackup(ctx context.Context, cfg Config, keys phi.KeyProvider, r io.R
 		return rep, errRestoreTarget
 	}
 	staging := filepath.Join(cfg.Dir, "staging-restore")
-	ok := false
-	defer func() {
-		if !ok {
-			os.RemoveAll(staging)
-		}
-	}()
-	var auditKey []byte
+	defer os.RemoveAll(staging)
+	stagedKey := filepath.Join(staging, "keys", "audit.key")
+	var auditDirs []os.DirEntry
 	err = db.tx(ctx, func(tx *Tx) error {
 		tr := tar.NewReader(dec)
 		for {
@@ -342,41 +418,28 @@ func restoreBackup(ctx context.Context, cfg Config, keys phi.KeyProvider, r io.R
 				return errBackupTampered
 			}
 			name := path.Clean(th.Name)
-			if th.Typeflag != tar.TypeReg || strings.HasPrefix(name, "../") || strings.HasPrefix(name, "/") || th.Size > 1<<31 {
+			if th.Typeflag != tar.TypeReg || strings.HasPrefix(name, "../") || strings.HasPrefix(name, "/") || th.Size > 1<<40 {
 				return errBackupFormat
 			}
 			switch dir, rest, _ := strings.Cut(name, "/"); dir {
 			case "db":
-				n, err := loadTable(ctx, tx, strings.TrimSuffix(rest, ".jsonl"), tr)
+				// db/<table>.jsonl (one entry per table) or
+				// db/<table>.<n>.jsonl (chunked).
+				table, _, _ := strings.Cut(strings.TrimSuffix(rest, ".jsonl"), ".")
+				n, err := loadTable(ctx, tx, table, tr)
 				if err != nil {
 					return err
 				}
 				rep.Rows += n
-			case "store", "audit":
-				dst := filepath.Join(staging, filepath.FromSlash(name))
-				if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
+			case "store", "audit", "keys":
+				if dir == "keys" && (rest != "audit.key" || th.Size > 1<<20) {
+					return errBackupFormat
+				}
+				if err := stageFile(filepath.Join(staging, filepath.FromSlash(name)), tr); err != nil {
 					return err
-				}
-				f, err := os.OpenFile(dst, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
-				if err != nil {
-					return err
-				}
-				_, err = io.Copy(f, tr)
-				if err == nil {
-					err = f.Sync()
-				}
-				if e := f.Close(); err == nil {
-					err = e
-				}
-				if err != nil {
-					return errBackupTampered
 				}
 				if dir == "store" && strings.HasSuffix(name, ".rec") {
 					rep.Documents++
-				}
-			case "keys":
-				if auditKey, err = io.ReadAll(io.LimitReader(tr, 1<<20)); err != nil {
-					return errBackupTampered
 				}
 			default:
 				return errBackupFormat
@@ -386,63 +449,102 @@ func restoreBackup(ctx context.Context, cfg Config, keys phi.KeyProvider, r io.R
 		if _, err := io.Copy(io.Discard, dec); err != nil {
 			return errBackupTampered
 		}
+		// The drill's checks, on the staged copy: every document opens
+		// with its digests checked, every audit chain verifies.
+		ak, err := audit.OpenKeyFile(stagedKey)
+		if err != nil {
+			return errBackupFormat
+		}
+		if err := os.MkdirAll(filepath.Join(staging, "store"), 0o700); err != nil {
+			return err
+		}
+		store, err := phi.OpenStore(ctx, phi.StoreConfig{Dir: filepath.Join(staging, "store"), Keys: keys})
+		if err != nil {
+			return err
+		}
+		infos, err := store.List(ctx)
+		if err != nil {
+			return err
+		}
+		for _, in := range infos {
+			if err := store.Verify(ctx, in.ID); err != nil {
+				return fmt.Errorf("faxservice: restore refused: document %s does not verify: %w", in.ID, err)
+			}
+		}
+		auditDirs, _ = os.ReadDir(filepath.Join(staging, "audit"))
+		for _, d := range auditDirs {
+			ar, err := audit.Verify(filepath.Join(staging, "audit", d.Name()), ak)
+			if err != nil {
+				return fmt.Errorf("faxservice: restore refused: audit log %s does not verify: %w", d.Name(), err)
+			}
+			rep.AuditRecords += int(ar.Records)
+		}
+		auditKey, err := os.ReadFile(stagedKey)
+		if err != nil {
+			return err
+		}
+		if cur, err := os.ReadFile(cfg.AuditKeyFile); err == nil {
+			if !bytes.Equal(cur, auditKey) {
+				return fmt.Errorf("faxservice: restore refused: %s exists and differs from the backup's audit key", cfg.AuditKeyFile)
+			}
+		} else if err := os.WriteFile(cfg.AuditKeyFile, auditKey, 0o600); err != nil {
+			return err
+		}
 		return nil
 	})
 	if err != nil {
 		return rep, err
 	}
-	if err := db.migrate(ctx); err != nil { // the backup may be older than this binary
+	// Committed: move the staged files into place.
+	if err := os.Rename(filepath.Join(staging, "store"), filepath.Join(cfg.Dir, "store")); err != nil {
 		return rep, err
 	}
-	if len(auditKey) == 0 {
-		return rep, errBackupFormat
-	}
-	if cur, err := os.ReadFile(cfg.AuditKeyFile); err == nil {
-		if !bytes.Equal(cur, auditKey) {
-			return rep, fmt.Errorf("faxservice: restore refused: %s exists and differs from the backup's audit key", cfg.AuditKeyFile)
-		}
-	} else if err := os.WriteFile(cfg.AuditKeyFile, auditKey, 0o600); err != nil {
-		return rep, err
-	}
-	// Move the staged files into place.
-	if err := os.Rename(filepath.Join(staging, "store"), filepath.Join(cfg.Dir, "store")); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return rep, err
-	}
-	auditDirs, _ := os.ReadDir(filepath.Join(staging, "audit"))
 	for _, d := range auditDirs {
 		if err := os.Rename(filepath.Join(staging, "audit", d.Name()), filepath.Join(cfg.Dir, d.Name())); err != nil {
 			return rep, err
 		}
 	}
-	ok = true
-	os.RemoveAll(staging)
-
-	// The drill's checks: every document opens, every audit chain verifies.
-	ak, err := audit.OpenKeyFile(cfg.AuditKeyFile)
-	if err != nil {
+	if err := db.migrate(ctx); err != nil { // the backup may be older than this binary
 		return rep, err
-	}
-	store, err := phi.OpenStore(ctx, phi.StoreConfig{Dir: filepath.Join(cfg.Dir, "store"), Keys: keys})
-	if err != nil {
-		return rep, err
-	}
-	infos, err := store.List(ctx)
-	if err != nil {
-		return rep, err
-	}
-	for _, in := range infos {
-		if err := store.Verify(ctx, in.ID); err != nil {
-			return rep, fmt.Errorf("faxservice: restored document %s does not verify: %w", in.ID, err)
-		}
-	}
-	for _, d := range auditDirs {
-		ar, err := audit.Verify(filepath.Join(cfg.Dir, d.Name()), ak)
-		if err != nil {
-			return rep, fmt.Errorf("faxservice: restored audit log %s does not verify: %w", d.Name(), err)
-		}
-		rep.AuditRecords += int(ar.Records)
 	}
 	return rep, nil
+}
+
+// readLine reads a line of at most limit bytes.
+func readLine(br *bufio.Reader, limit int) ([]byte, error) {
+	var line []byte
+	for {
+		frag, err := br.ReadSlice('\n')
+		line = append(line, frag...)
+		if len(line) > limit {
+			return nil, errBackupFormat
+		}
+		if err != bufio.ErrBufferFull {
+			return line, err
+		}
+	}
+}
+
+// stageFile writes one file of a backup being restored.
+func stageFile(dst string, r io.Reader) error {
+	if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(dst, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return errBackupFormat // a name given twice
+	}
+	_, err = io.Copy(f, r)
+	if err == nil {
+		err = f.Sync()
+	}
+	if e := f.Close(); err == nil {
+		err = e
+	}
+	if err != nil {
+		return errBackupTampered
+	}
+	return nil
 }
 
 // loadTable inserts the rows dumped by dumpTable.

@@ -7,8 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/faxkit/faxkit/phi"
-	"github.com/faxkit/faxkit/phi/audit"
 	"io"
 	"net/http"
 	"net/url"
@@ -20,6 +18,8 @@ import (
 	"time"
 
 	"github.com/faxkit/faxkit/examples/faxservice/console"
+	"github.com/faxkit/faxkit/phi"
+	"github.com/faxkit/faxkit/phi/audit"
 	"github.com/faxkit/faxkit/tiff"
 )
 
@@ -231,7 +231,7 @@ func (b *consoleBackend) Send(ctx context.Context, u console.User, src, to strin
 
 func toConsoleFax(st FaxStatus) console.Fax {
 	f := console.Fax{ID: st.ID, Direction: st.Direction, Status: st.Status, Result: st.Result, Pages: st.Pages, PagesSent: st.PagesSent,
-		ResendOf: st.ResendOf, Created: st.Created, Updated: st.Updated, Finished: st.Finished}
+		ResendOf: st.ResendOf, Created: st.Created, Updated: st.Updated, Finished: st.Finished, Read: st.Read != nil && *st.Read}
 	for _, a := range st.Attempts {
 		f.Attempts = append(f.Attempts, console.Attempt{N: a.N, Started: a.Started, Finished: a.Finished, Result: a.Result, ResultCode: a.ResultCode,
 			ResultText: a.ResultText, Pages: a.Pages, BitRate: a.BitRate, Coding: a.Coding, ECM: a.ECM, Duration: time.Duration(a.DurationMS) * time.Millisecond})
@@ -354,6 +354,19 @@ func (b *consoleBackend) Resend(ctx context.Context, u console.User, src, id str
 	return st.ID, json.Unmarshal(body, &st)
 }
 
+func (b *consoleBackend) MarkRead(ctx context.Context, u console.User, src, id string, read bool) error {
+	h := b.s.putRead
+	if !read {
+		h = b.s.deleteRead
+	}
+	_, err := b.call(ctx, h, u, src, http.MethodPut, map[string]string{"id": id}, "", nil)
+	return err
+}
+
+func (b *consoleBackend) Unread(ctx context.Context, u console.User) (int, error) {
+	return b.s.unreadCount(ctx, u.ID)
+}
+
 func (b *consoleBackend) Delete(ctx context.Context, u console.User, src, id string) error {
 	_, err := b.call(ctx, b.s.deleteFax, u, src, http.MethodDelete, map[string]string{"id": id}, "", nil)
 	return err
@@ -363,7 +376,7 @@ func (b *consoleBackend) Delete(ctx context.Context, u console.User, src, id str
 
 func (b *consoleBackend) auditKeys() (audit.Keys, error) {
 	b.keysOnce.Do(func() {
-		b.keys, b.keysErr = audit.OpenKeyFile(filepath.Join(b.s.cfg.Dir, "audit.key"))
+		b.keys, b.keysErr = audit.OpenKeyFile(b.s.cfg.AuditKeyFile)
 	})
 	return b.keys, b.keysErr
 }
@@ -618,4 +631,112 @@ func human(d time.Duration) string {
 		s = strings.Replace(s, z, z[:1], 1)
 	}
 	return s
+}
+
+// --- call detail -------------------------------------------------------------
+
+// CallTrace gives admins (the service's operators) an attempt's trace
+// and statistics (attempttrace.go). The caller has already read the
+// fax's status through the API's guarded check; this read is audited
+// too.
+func (b *consoleBackend) CallTrace(ctx context.Context, u console.User, src, id string, n int) (*console.CallTrace, error) {
+	if !u.Has("admin") || !phi.ValidID(id) {
+		return nil, nil
+	}
+	recs, st, dropped, ok, err := b.s.attemptTraceOf(ctx, id, n)
+	if err != nil || !ok {
+		return nil, err
+	}
+	b.s.audit(ctx, audit.Event{Principal: u.ID, Action: audit.ActionReadMetadata, Document: id, Source: src, Outcome: audit.OutcomeSuccess,
+		Detail: fmt.Sprintf("call %d trace", n)})
+	tr := &console.CallTrace{Dropped: dropped}
+	for _, r := range recs {
+		tr.Records = append(tr.Records, console.TraceRecord{At: time.Duration(r.AtMS * float64(time.Millisecond)), Layer: r.Layer, Dir: r.Dir,
+			Kind: r.Kind, Phase: r.Phase, Name: r.Name, Text: r.Text, Count: r.Count, Octets: r.Bytes})
+	}
+	yes := map[bool]string{true: "yes", false: "no"}
+	num := func(v any) string { return fmt.Sprint(v) }
+	mode := console.StatGroup{Title: "Negotiated mode", Rows: []console.Setting{
+		{Name: "Result", Value: st.Result},
+		{Name: "Pages confirmed", Value: num(st.Pages)},
+		{Name: "Pages rejected (RTN)", Value: num(st.Rejected)},
+		{Name: "Duration", Value: (time.Duration(st.DurationMS) * time.Millisecond).String()},
+	}}
+	if st.BitRate > 0 {
+		mode.Rows = append(mode.Rows, console.Setting{Name: "Bit rate", Value: fmt.Sprintf("%d bit/s", st.BitRate)},
+			console.Setting{Name: "Coding", Value: st.Compression}, console.Setting{Name: "Resolution", Value: st.Resolution},
+			console.Setting{Name: "ECM", Value: yes[st.ECM]})
+		if st.ECM && st.T30.ECMFrameSize > 0 {
+			mode.Rows = append(mode.Rows, console.Setting{Name: "ECM frame size", Value: fmt.Sprintf("%d octets", st.T30.ECMFrameSize)})
+		}
+	}
+	c := st.T30
+	t30g := console.StatGroup{Title: "T.30", Rows: []console.Setting{
+		{Name: "Frames sent", Value: num(c.FramesSent)}, {Name: "Frames received", Value: num(c.FramesReceived)},
+		{Name: "Frames received bad", Value: num(c.BadFrames)}, {Name: "Retrains", Value: num(c.Retrains)},
+		{Name: "FTT (training failed)", Value: num(c.FTTs)}, {Name: "PPR (partial page requests)", Value: num(c.PPRs)},
+		{Name: "ECM frames resent", Value: num(c.FramesResent)}, {Name: "CTC / EOR", Value: fmt.Sprintf("%d / %d", c.CTCs, c.EORs)},
+		{Name: "Commands repeated (damaged response)", Value: num(c.DamagedResponses)},
+	}}
+	if c.RemoteVendor != "" {
+		t30g.Rows = append(t30g.Rows, console.Setting{Name: "Remote vendor (T.35)", Value: c.RemoteVendor})
+	}
+	tr.Stats = append(tr.Stats, mode, t30g)
+	var kinds []string
+	for i, m := range st.Media {
+		g := console.StatGroup{Title: fmt.Sprintf("Media %d: %s", i+1, mediaName(m.Kind)), Rows: []console.Setting{
+			{Name: "In use", Value: fmt.Sprintf("%.1f s to %.1f s", float64(m.FromMS)/1000, float64(m.ToMS)/1000)},
+			{Name: "Datagrams in / out", Value: fmt.Sprintf("%d / %d", m.Network.PacketsIn, m.Network.PacketsOut)},
+			{Name: "Octets in / out", Value: fmt.Sprintf("%d / %d", m.Network.BytesIn, m.Network.BytesOut)},
+		}}
+		kinds = append(kinds, mediaName(m.Kind))
+		if t := m.T38; t != nil {
+			g.Rows = append(g.Rows,
+				console.Setting{Name: "IFP packets sent / received", Value: fmt.Sprintf("%d / %d", t.IFPSent, t.IFPReceived)},
+				console.Setting{Name: "IFP packets malformed", Value: num(t.IFPMalformed)},
+				console.Setting{Name: "Repeats ignored", Value: num(t.Repeats)},
+				console.Setting{Name: "HDLC frames good / bad", Value: fmt.Sprintf("%d / %d", t.FramesReceived, t.FramesBad)},
+				console.Setting{Name: "Packets lost for good", Value: num(t.DataLost)},
+				console.Setting{Name: "Image octets received", Value: num(t.ImageOctets)},
+				console.Setting{Name: "Rows marked bad (loss)", Value: num(t.RowsMarked)},
+				console.Setting{Name: "Paced packets", Value: num(t.Paced)},
+				console.Setting{Name: "Pacing: latest / over 20 ms", Value: fmt.Sprintf("%.1f ms / %d", t.PacingMaxMS, t.PacingErrors)})
+		}
+		if a := m.Audio; a != nil {
+			g.Rows = append(g.Rows,
+				console.Setting{Name: "Codec", Value: a.Codec},
+				console.Setting{Name: "RTP missing / late / duplicate", Value: fmt.Sprintf("%d / %d / %d", a.Missing, a.Late, a.Duplicate)},
+				console.Setting{Name: "RTP overflow / foreign", Value: fmt.Sprintf("%d / %d", a.Overflow, a.Foreign)},
+				console.Setting{Name: "Blocks skipped (overload)", Value: num(a.Skipped)},
+				console.Setting{Name: "Far clock offset", Value: fmt.Sprintf("%.1f ppm", a.ClockOffset)},
+				console.Setting{Name: "HDLC frames good / bad", Value: fmt.Sprintf("%d / %d", a.FramesOK, a.FramesBad)},
+				console.Setting{Name: "Trainings / failed", Value: fmt.Sprintf("%d / %d", a.Trainings, a.TrainingFailed)})
+		}
+		tr.Stats = append(tr.Stats, g)
+	}
+	tr.Transport = strings.Join(kinds, ", then ")
+	for _, p := range st.PageStats {
+		m := fmt.Sprintf("%s, %s, %d bit/s", p.Compression, p.Resolution, p.BitRate)
+		if p.Modem != "" {
+			m += " (" + p.Modem + ")"
+		}
+		if p.ECM {
+			m += ", ECM"
+		}
+		tr.Pages = append(tr.Pages, console.PageStat{Number: p.Number, Mode: m, Width: p.Width, Rows: p.Rows, Bytes: p.Bytes,
+			BadRows: p.BadRows, PPRs: p.PPRs, At: time.Duration(p.AtMS) * time.Millisecond})
+	}
+	return tr, nil
+}
+
+func mediaName(kind string) string {
+	switch kind {
+	case "t38":
+		return "T.38 over UDPTL"
+	case "t38-rtp":
+		return "T.38 over RTP"
+	case "audio":
+		return "audio (G.711)"
+	}
+	return kind
 }

@@ -26,7 +26,8 @@ var migrationFS embed.FS
 type DB struct {
 	*sql.DB
 	driver string
-	upTo   int // migrate stops at this version (restores); 0: latest
+	dsn    string // as given to sql.Open
+	upTo   int    // migrate stops at this version (restores); 0: latest
 }
 
 // schemaVersion is the newest migration applied.
@@ -71,7 +72,7 @@ func openDBAt(ctx context.Context, driver, dsn string, version int) (*DB, error)
 	} else {
 		sdb.SetMaxOpenConns(16)
 	}
-	db := &DB{DB: sdb, driver: driver, upTo: version}
+	db := &DB{DB: sdb, driver: driver, dsn: dsn, upTo: version}
 	if err := db.migrate(ctx); err != nil {
 		sdb.Close()
 		return nil, err
@@ -120,6 +121,39 @@ func (db *DB) tx(ctx context.Context, f func(tx *Tx) error) error {
 		return err
 	}
 	return stx.Commit()
+}
+
+// snapshot runs f in a read-only transaction that sees one consistent
+// state of the database, on a connection of its own: on SQLite (one
+// connection for the service) a second handle on the same file, whose
+// WAL read transaction lets the service write meanwhile; on PostgreSQL a
+// REPEATABLE READ transaction. For long readers (backups).
+func (db *DB) snapshot(ctx context.Context, f func(tx *Tx) error) error {
+	if db.driver != "sqlite" {
+		stx, err := db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
+		if err != nil {
+			return err
+		}
+		defer stx.Rollback()
+		return f(&Tx{Tx: stx, db: db})
+	}
+	rdb, err := sql.Open(db.driver, db.dsn)
+	if err != nil {
+		return err
+	}
+	defer rdb.Close()
+	rdb.SetMaxOpenConns(1)
+	stx, err := rdb.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer stx.Rollback()
+	// A deferred SQLite transaction takes its snapshot at its first read.
+	var v int
+	if err := stx.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations`).Scan(&v); err != nil {
+		return err
+	}
+	return f(&Tx{Tx: stx, db: db})
 }
 
 // Tx is a transaction with the DB's placeholder rebinding.

@@ -88,6 +88,20 @@ func newDatabase(t *testing.T, dsn, name string) string {
 	return strings.Replace(dsn, "dbname=postgres", "dbname="+name, 1)
 }
 
+// recreateDatabase drops a database (closing its sessions) and creates it
+// again, empty.
+func recreateDatabase(t *testing.T, dsn, name string) {
+	db, err := sql.Open("pgx", dsn)
+	require.NoError(t, err)
+	defer db.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, err = db.ExecContext(ctx, "DROP DATABASE "+name+" WITH (FORCE)")
+	require.NoError(t, err)
+	_, err = db.ExecContext(ctx, "CREATE DATABASE "+name)
+	require.NoError(t, err)
+}
+
 // pgDSN, when set, makes newEnv use PostgreSQL.
 var pgDSN string
 
@@ -103,6 +117,7 @@ func TestPostgres(t *testing.T) {
 		t.Run(strconv.Itoa(i), f)
 		pgDSN = ""
 	}
+	t.Run("BackupRestoreDrill", func(t *testing.T) { backupDrill(t, &pgTarget{cluster: dsn, name: "drill"}) })
 }
 
 // TestPostgresTwoInstancesOneKilled runs two service processes on one

@@ -464,7 +464,9 @@ func (s *Service) runJob(ctx context.Context, c claim) {
 			s.db.exec(context.WithoutCancel(ctx), `UPDATE faxes SET pages_sent = ? WHERE id = ? AND pages_sent < ?`, through, c.fax, through)
 		}
 	}()
-	rep, sendErr := s.sendFax(callCtx, c, plan, confirmed)
+	traceCtx, trace := withAttemptTrace(callCtx, time.Now()) // attempttrace.go
+	rep, sendErr := s.sendFax(traceCtx, c, plan, confirmed)
+	s.saveAttemptTrace(ctx, c, trace, rep)
 	close(confirmed)
 	<-progDone
 	cancel()
@@ -529,6 +531,7 @@ func (s *Service) sendFax(ctx context.Context, c claim, plan attemptPlan, confir
 		doc = fromPage{Document: doc, skip: skip}
 	}
 	opts := s.fax
+	opts.Logger = attemptLogger(ctx, opts.Logger) // the attempt's trace
 	// The retry ladder's plan (retry.go).
 	if plan.MaxRate > 0 {
 		opts.Fax.MaxBitRate = plan.MaxRate
@@ -634,8 +637,8 @@ func (s *Service) finishAttempt(ctx context.Context, c claim, rep faxkit.Report,
 		if rep.BitRate > 0 {
 			coding = rep.Compression.String()
 		}
-		if _, err := tx.exec(ctx, `UPDATE attempts SET finished = ?, result = ?, code = ?, pages = ?, bit_rate = ?, coding = ?, ecm = ?, duration_ms = ?, record_doc = ?
-			WHERE fax_id = ? AND n = ?`, now.UnixNano(), result, int(rep.Result), rep.Pages, rep.BitRate, coding, ecm, rep.Duration.Milliseconds(), recDoc, c.fax, c.attempt); err != nil {
+		if _, err := tx.exec(ctx, `UPDATE attempts SET finished = ?, result = ?, code = ?, pages = ?, bit_rate = ?, coding = ?, ecm = ?, duration_ms = ?, record_doc = ?, media = ?
+			WHERE fax_id = ? AND n = ?`, now.UnixNano(), result, int(rep.Result), rep.Pages, rep.BitRate, coding, ecm, rep.Duration.Milliseconds(), recDoc, mediaOf(rep), c.fax, c.attempt); err != nil {
 			return err
 		}
 		status, jobState, runAt := statusFailed, "done", int64(0)
@@ -771,9 +774,9 @@ func (s *Service) receiveCall(ctx context.Context, did, src string, meta phi.Met
 			VALUES (?, ?, 'inbound', ?, ?, ?, 1, ?, ?, ?, ?)`, info.ID, owner, status, rep.Result.String(), rep.Pages, did, now, now, now); err != nil {
 			return err
 		}
-		if _, err := tx.exec(ctx, `INSERT INTO attempts (fax_id, n, instance, started, finished, result, code, pages, bit_rate, coding, ecm, duration_ms, record_doc)
-			VALUES (?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, info.ID, s.cfg.Instance, rep.Start.UnixNano(), now, rep.Result.String(), int(rep.Result),
-			rep.Pages, rep.BitRate, rep.Compression.String(), ecm, rep.Duration.Milliseconds(), recDoc); err != nil {
+		if _, err := tx.exec(ctx, `INSERT INTO attempts (fax_id, n, instance, started, finished, result, code, pages, bit_rate, coding, ecm, duration_ms, record_doc, media)
+			VALUES (?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, info.ID, s.cfg.Instance, rep.Start.UnixNano(), now, rep.Result.String(), int(rep.Result),
+			rep.Pages, rep.BitRate, rep.Compression.String(), ecm, rep.Duration.Milliseconds(), recDoc, mediaOf(rep)); err != nil {
 			return err
 		}
 		return s.addEvent(ctx, tx, info.ID, "fax.received")

@@ -107,6 +107,7 @@ func TestSIPTrunkSendAndReceive(t *testing.T) {
 	require.Equal(t, http.StatusAccepted, code, "%s", body)
 	st = e.wait(alice, st.ID, func(s FaxStatus) bool { return s.Status == statusDelivered || s.Status == statusFailed })
 	require.Equal(t, statusDelivered, st.Status, "%+v", st.Attempts)
+	require.Equal(t, "t38", st.Attempts[0].Media, "the far end took the T.38 re-INVITE")
 	require.NoError(t, <-farDone)
 	require.Equal(t, "+15550142", <-dialled, "the E.164 number is the Request-URI's user part")
 	got.mu.Lock()
@@ -144,6 +145,9 @@ func TestSIPTrunkSendAndReceive(t *testing.T) {
 		require.Equal(t, http.StatusOK, e.json("GET", "/v1/faxes?direction=inbound", bob, nil, &l))
 	}
 	require.Equal(t, statusReceived, l.Faxes[0].Status)
+	var in FaxStatus
+	require.Equal(t, http.StatusOK, e.json("GET", "/v1/faxes/"+l.Faxes[0].ID, bob, nil, &in))
+	require.Equal(t, "t38", in.Attempts[0].Media)
 	var meta struct{ Remote, DID string }
 	require.Equal(t, http.StatusOK, e.json("GET", "/v1/faxes/"+l.Faxes[0].ID+"/metadata", bob, nil, &meta))
 	require.Equal(t, "+15550177", meta.DID)

@@ -22,12 +22,15 @@ import (
 // endpoint (package sip): it answers inbound calls itself, routing each
 // fax by the dialled number (the Request-URI's user part, as E.164), and
 // sends E.164 numbers through the configured trunk (sip:<number>@<trunk>)
-// unless a Peers prefix names a T.38 address for them. Fax media is T.38:
-// the call waits for the switch (re-INVITE) and runs the fax on the
-// negotiated parameters; a later re-INVITE to another T.38 address is
-// followed mid-call (faxkit.Call.SwapMedia). Calls that stay in audio end
-// with the sip package's t38-refused or t38-not-offered result: the
-// service has no audio fax modem yet.
+// unless a Peers prefix names a T.38 address for them. Fax media is T.38
+// when the other side takes it: the call switches by re-INVITE and runs
+// the fax on the negotiated parameters; a later re-INVITE to another T.38
+// address (or from an audio fax to T.38) is followed mid-call
+// (faxkit.Call.SwapMedia). When the switch is refused (488/415) or not
+// answered within 5 s, or the policy is "off", the fax runs in audio on
+// the call's G.711 stream with faxkit's own modems (faxkit.AudioMedia),
+// in both directions. Each attempt records the media the fax ran on last
+// ("t38" or "audio": attempts.media, the attempt's "media" in the API).
 //
 // Numbers and SIP URIs are PHI: the number stays in the fax's sealed
 // metadata (faxes.peer only says "sip-trunk"), the caller's number is
@@ -49,9 +52,18 @@ type SIPConfig struct {
 	// {"user": "...", "password": "..."}; it must not be readable by
 	// group or others (mode 0600). Optional.
 	CredentialsFile string `json:"credentials_file"`
-	// Policy is the T.38 switch policy (auto, request, await, offer);
-	// default auto.
+	// Policy is the T.38 switch policy (auto, request, await, offer,
+	// off); default auto. "off" is audio fax only: T.38 offers are
+	// answered 488.
 	Policy string `json:"policy"`
+	// NoAudioFallback hangs up a call whose switch to T.38 was refused
+	// or not answered (result t38-refused) instead of running the fax in
+	// audio. Default false: audio fax. With policy "await" the call waits
+	// for the peer's T.38 (35 s) and never falls back.
+	NoAudioFallback bool `json:"no_audio_fallback"`
+	// Codec is the G.711 codec offered first, pcmu (default) or pcma;
+	// both are offered.
+	Codec string `json:"codec"`
 }
 
 const peerSIPTrunk = "sip-trunk"
@@ -101,6 +113,17 @@ func (s *Service) openSIP() error {
 			return fmt.Errorf("faxservice: sip policy: %w", err)
 		}
 		sc.Policy = p
+	}
+	// As the CLI: with await the call waits for the peer's T.38 (with
+	// AudioFallback package sip would start an audio fax at once).
+	sc.AudioFallback = !c.NoAudioFallback && sc.Policy != sip.PolicyAwait
+	switch strings.ToLower(c.Codec) {
+	case "", "pcmu":
+		sc.Codecs = []sdp.Codec{sdp.PCMU, sdp.PCMA}
+	case "pcma":
+		sc.Codecs = []sdp.Codec{sdp.PCMA, sdp.PCMU}
+	default:
+		return fmt.Errorf("faxservice: sip codec %q (want pcmu or pcma)", c.Codec)
 	}
 	if c.CredentialsFile != "" {
 		u, p, err := sipCredentials(c.CredentialsFile)
@@ -158,10 +181,39 @@ func t38Options(p *sdp.T38Params, base faxkit.T38Options) faxkit.T38Options {
 	return o
 }
 
-var errNoT38 = errors.New("the SIP call ended before T.38")
+var errNoFax = errors.New("the SIP call ended before any fax media")
+
+// audioOptions are the audio fax path's settings for an AudioFax media:
+// the negotiated codec and payload type, continuing the pre-switch leg's
+// RTP stream.
+func audioOptions(m sip.Media) *faxkit.AudioOptions {
+	o := &faxkit.AudioOptions{Codec: faxkit.PCMU, PayloadType: m.Audio.Codec.PT}
+	if strings.EqualFold(m.Audio.Codec.Name, "PCMA") {
+		o.Codec = faxkit.PCMA
+	}
+	if m.Stream != nil {
+		st := faxkit.RTPStream(*m.Stream)
+		o.Stream = &st
+	}
+	return o
+}
+
+// mediaOf is the media a call's fax ran on last: "t38" (UDPTL or RTP),
+// "audio", or "" when none ran.
+func mediaOf(rep faxkit.Report) string {
+	if len(rep.Media) == 0 {
+		return ""
+	}
+	k := rep.Media[len(rep.Media)-1].Kind
+	if strings.HasPrefix(k, "t38") {
+		return "t38"
+	}
+	return k
+}
 
 // runSIPFax runs a fax (cfg: Document to send, or Sink to receive) on a
-// SIP call: it starts on the first T.38 media, follows later T.38 media
+// SIP call: it starts on the first media the fax can run on (T.38, or
+// the audio path handed over for an audio fax), follows later T.38 media
 // with SwapMedia, and ends the SIP call (FaxDone) when the fax ends.
 func (s *Service) runSIPFax(ctx context.Context, call *sip.Call, cfg faxkit.CallConfig) (faxkit.Report, error) {
 	var fc *faxkit.Call
@@ -173,20 +225,27 @@ func (s *Service) runSIPFax(ctx context.Context, call *sip.Call, cfg faxkit.Call
 			if !ok {
 				media = nil
 				if fc == nil {
-					return faxkit.Report{Result: t30.ResultNoAnswer}, fmt.Errorf("%w (%s)", errNoT38, call.Result())
+					return faxkit.Report{Result: t30.ResultNoAnswer}, fmt.Errorf("%w (%s)", errNoFax, call.Result())
 				}
 				fc.End() // the SIP call is gone: so is the fax
 				continue
 			}
-			if m.Kind != sdp.KindT38 {
-				continue // audio: wait for the switch (no audio modem)
+			var med faxkit.Media
+			maxRate := 0
+			switch {
+			case m.Kind == sdp.KindT38:
+				t38o := t38Options(m.T38, s.fax.T38)
+				med = faxkit.T38Media(m.Conn, m.Remote, &t38o)
+				maxRate = m.T38.MaxBitRate
+			case m.AudioFax:
+				med = faxkit.AudioMedia(m.Conn, m.Remote, audioOptions(m))
+			default:
+				continue // the pre-switch audio leg, which package sip runs
 			}
-			t38o := t38Options(m.T38, s.fax.T38)
-			med := faxkit.T38Media(m.Conn, m.Remote, &t38o)
 			if fc == nil {
 				c := cfg
-				if r := m.T38.MaxBitRate; r > 0 && (c.Fax.MaxBitRate == 0 || r < c.Fax.MaxBitRate) {
-					c.Fax.MaxBitRate = r
+				if maxRate > 0 && (c.Fax.MaxBitRate == 0 || maxRate < c.Fax.MaxBitRate) {
+					c.Fax.MaxBitRate = maxRate
 				}
 				var err error
 				if fc, err = faxkit.NewCall(c); err != nil {

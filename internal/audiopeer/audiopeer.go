@@ -41,9 +41,12 @@ type Config struct {
 	// Modems caps spandsp's image modems: "v27" (V.27ter), "v29" (V.29
 	// and V.27ter) or "v17" (all, the default).
 	Modems string
-	PCMA   bool   // A-law; default µ-law
-	PT     int    // payload type; 0 means the static one (0 or 8)
-	Depth  int    // jitter buffer, 20 ms packets; 0 means 3
+	PCMA   bool // A-law; default µ-law
+	PT     int  // payload type; 0 means the static one (0 or 8)
+	Depth  int  // jitter buffer, in packets; 0 means 3
+	// PTime is the packet time sent and played: 10, 20, 30 or 40 ms; 0
+	// means 20 ms.
+	PTime  time.Duration
 	FillIn bool   // hand missing blocks to fax_rx_fillin instead of silence
 	Remote string // where to send, host:port
 	// Speedup runs the call this many times faster than real time (the
@@ -145,6 +148,9 @@ func (c *Config) args() []string {
 	}
 	if c.Depth != 0 {
 		add("-depth", strconv.Itoa(c.Depth))
+	}
+	if c.PTime != 0 {
+		add("-ptime", strconv.Itoa(int(c.PTime/time.Millisecond)))
 	}
 	if c.FillIn {
 		add("-fillin", "1")

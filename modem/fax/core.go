@@ -32,6 +32,13 @@ type Config struct {
 	TxLevel float64
 	// CEDDelay is the silence before CED; 0 means t30.CEDDelay.
 	CEDDelay time.Duration
+	// ANSam makes the answer tone ANSam with phase reversals (/ANSam,
+	// V.8 clause 7.1 and T.30 Annex F: 2100 Hz amplitude-modulated at
+	// 15 Hz, its phase reversed every 450 ms) instead of plain CED, as
+	// V.34-capable fax machines answer; a T.30 caller takes it as CED
+	// (this Core reports any of them as t30.EventCED). The V.8 CM/JM
+	// exchange that may follow is not made: the call goes on in T.30.
+	ANSam bool
 }
 
 func samples(d time.Duration) int { return int(int64(d) * SampleRate / int64(time.Second)) }
@@ -67,11 +74,24 @@ type Stats struct {
 	FramesBad      int   // and with a bad one
 	Trainings      int   // image-modem trainings heard
 	TrainingFailed int   // image-modem trainings that failed
+	// GapsMarked counts the blocks lost (Process with a nil rx) in the
+	// middle of non-ECM page data, and RowsMarked the rows put in their
+	// place (see Core.Process).
+	GapsMarked, RowsMarked int
+	// FramesRepeated counts the ECM frames (FCD) received with a good FCS
+	// in the image bursts that answered this end's PPR (or its CTR after
+	// a CTC): the frames it asked for again.
+	FramesRepeated int
 	// The image receiver's last measurements while it was trained.
-	Level         float64   // receive level, dBm0
-	SNR           float64   // signal quality: signal-to-error at the decision point, dB
-	CarrierOffset float64   // carrier frequency offset, Hz
-	LastSpeed     t30.Speed // the image modem last trained
+	Level         float64 // receive level, dBm0
+	SNR           float64 // signal quality: signal-to-error at the decision point, dB
+	CarrierOffset float64 // carrier frequency offset, Hz
+	// TimingOffset is the far end's symbol clock against ours in ppm
+	// (positive: it runs fast) as the image receiver's timing loop
+	// tracked it, when the receiver measures it (TimingKnown).
+	TimingOffset float64
+	TimingKnown  bool
+	LastSpeed    t30.Speed // the image modem last trained
 }
 
 // Core is the audio fax modem's pure state machine: the t30.Modem
@@ -97,6 +117,7 @@ type Core struct {
 	zeros   int
 	sending bool      // a signal (not silence) went out in the last block
 	v17TCF  t30.Speed // the V.17 speed of the last TCF sent: pages after it use the short training
+	asked   bool      // our last V.21 response was PPR or CTR: the next ECM frames are repeats
 
 	// receive
 	listen  t30.Speed
@@ -114,9 +135,21 @@ type Core struct {
 	// seen; the EOLs in a row, with the zeros and bits since the last
 	eols, zrun, eolGap int
 	onlyZeros, rtc     bool
-	octet              byte
-	nbit               int
-	data               []byte // octets of this block
+	// lost page data (Core.lost): the bits since the last EOL, the
+	// rows' average length, whether the next row's length is unknown
+	// (it ran into a gap); the bits of a gap still to drop, the bits
+	// dropped so far, the rows owed (fractions carried from gap to gap);
+	// whether the data delivered next carries a guess.
+	rowBits   int
+	avgRow    float64
+	rowSkewed bool
+	drop      int
+	dropped   int
+	owed      float64
+	uncertain bool
+	octet     byte
+	nbit      int
+	data      []byte // octets of this block
 
 	events []t30.Event
 	hung   bool
@@ -187,9 +220,18 @@ func (c *Core) SendFrames(s t30.Speed, frames [][]byte) error {
 	fs := make([][]byte, len(frames))
 	for i, f := range frames {
 		fs[i] = append([]byte(nil), f...)
-		if s == t30.SpeedNone && len(f) > 2 && t30.FCF(f[2]&0xfe) == t30.FCFCTC {
+		if s != t30.SpeedNone || len(f) < 3 {
+			continue
+		}
+		switch t30.FCF(f[2] & 0xfe) {
+		case t30.FCFCTC:
 			// After CTC the image modem trains long again (T.30 Annex A).
 			c.v17TCF = t30.SpeedNone
+		case t30.FCFPPR, t30.FCFCTR:
+			c.asked = true
+		case t30.FCFRNR:
+		default:
+			c.asked = false
 		}
 	}
 	return c.push(job{kind: jobFrames, speed: s, frames: fs})
@@ -285,6 +327,8 @@ func (c *Core) Process(rx, tx []int16) {
 	}
 	if rx != nil {
 		c.receive(rx)
+	} else {
+		c.lost(len(tx))
 	}
 }
 
@@ -344,6 +388,9 @@ func (c *Core) startJob() {
 		k, d := tone.CNG, t30.CNGOn
 		if j.tone == t30.ToneCED {
 			k, d = tone.CED, t30.CEDDuration
+			if c.cfg.ANSam {
+				k = tone.ANSamPR
+			}
 		}
 		c.toneGen = tone.NewGenerator(k, tone.GenConfig{Duration: d})
 	case jobFrames:
@@ -554,6 +601,7 @@ func (c *Core) newImageRx(s t30.Speed) imageRx {
 			c.stats.Trainings++
 			c.stats.LastSpeed = c.rxSpeed
 			c.rxMode, c.rxBits, c.held, c.nbit, c.octet = 0, 0, 0, 0, 0
+			c.drop, c.dropped, c.uncertain = 0, 0, false
 			c.hdlcDec.Reset()
 			c.measure()
 			c.emit(t30.Event{Kind: t30.EventCarrierUp, Speed: c.rxSpeed})
@@ -619,11 +667,21 @@ func (c *Core) putBit(b int) {
 		if c.rxBits++; c.rxBits == zeroRun {
 			c.rxMode = 1
 			c.onlyZeros, c.rtc, c.eols, c.zrun, c.eolGap = true, false, 0, zeroRun, 0
+			c.rowBits, c.avgRow, c.rowSkewed, c.drop, c.dropped, c.owed = zeroRun, 0, false, 0, 0, 0
 			for range zeroRun {
 				c.rawBit(0)
 			}
 		}
 	case 1:
+		if c.drop > 0 {
+			// The bits after a gap that the receiver had not yet decided
+			// or decoded wrongly: dropped, and the gap's marker follows.
+			c.dropped++
+			if c.drop--; c.drop == 0 {
+				c.markGap()
+			}
+			return
+		}
 		c.trackEOL(b)
 		// Once the data can have ended (TCF: nothing but zeros so far; a
 		// page: its RTC has gone by), ones are held back: a run of
@@ -637,6 +695,7 @@ func (c *Core) putBit(b int) {
 		if b != 0 && (c.onlyZeros || c.rtc) {
 			if c.held++; c.held == tailOnes {
 				c.rxMode = 3
+				c.endImage(true)
 			}
 			return
 		}
@@ -654,6 +713,8 @@ func (c *Core) putBit(b int) {
 		if b != 0 {
 			if c.held++; c.held == 15 {
 				c.rxMode = 3
+				c.endImage(true)
+				return
 			}
 		} else {
 			c.held = 0
@@ -661,6 +722,9 @@ func (c *Core) putBit(b int) {
 		switch c.hdlcDec.PutBit(b) {
 		case hdlc.FrameOK:
 			c.stats.FramesOK++
+			if f := c.hdlcDec.Frame(); c.asked && len(f) > 2 && t30.FCF(f[2]&0xfe) == t30.FCFFCD {
+				c.stats.FramesRepeated++
+			}
 			c.flushData()
 			c.emit(t30.Event{Kind: t30.EventFrame, Data: append([]byte(nil), c.hdlcDec.Frame()...)})
 		case hdlc.FrameBad, hdlc.TooLong:
@@ -671,6 +735,120 @@ func (c *Core) putBit(b int) {
 	}
 }
 
+// A block lost on the way (Process with a nil rx) in the middle of
+// non-ECM page data takes bitrate × 20 ms of bits with it, and the rows
+// in them: the receiver skips the block and keeps its carrier, so the
+// bits after it arrive as if they followed the ones before, and the T.4
+// decoder, resynchronising at the next EOL, would deliver a page shorter
+// by rows nobody counted (or splice two rows into one that decodes). So
+// the gap is marked in the data, as a T.38 receiver marks lost packets
+// (t38's markLoss, whose marker this is):
+//
+//	1 0000000001 (0000000 000000000001 0000000001) × k
+//
+// The leading 1 ends any run of zeros before the gap so that no EOL forms
+// across it; 0000000001 (an MR tag of 0 and eight zeros before a one) is
+// no MH or MR code, so the row in progress is bad; each fill and EOL
+// starts one more bad row, the last of which runs into the data after the
+// gap up to its first EOL. In MR the 2-D rows after it are bad too (the
+// decoder conceals them up to the next 1-D row: their reference is lost).
+//
+// k is the number of EOLs the lost bits held, which nothing on the line
+// tells: it is estimated from the rows' average length before the gap
+// (fractions carried from gap to gap), and the data that carries the
+// marker says so (t30.Event.Uncertain: the page's row count is a guess).
+//
+// The receiver's first decisions after the gap are wrong (its filters and
+// equaliser still hold samples from before it, the V.17 trellis decoder
+// decides 20 symbols late, and the descrambler needs 23 good bits), so
+// those bits are dropped with the gap and the marker follows them.
+// In TCF (nothing but zeros so far) they are dropped too, so that a lost
+// packet does not fail the training check; after a page's RTC nothing is
+// done.
+
+// The parts of a gap's marker (see above).
+const (
+	gapJunk = "0000000001"
+	gapFill = "0000000"
+	gapEOL  = "000000000001"
+)
+
+// lost handles a block of n samples that never arrived.
+func (c *Core) lost(n int) {
+	if !c.trained || c.rxMode == 3 || c.rxMode == 2 {
+		return // nothing heard, or ECM (the frame check finds the damage)
+	}
+	if c.rxMode == 0 {
+		// The start of the data: whether TCF or a page, its first rows
+		// may be gone without trace.
+		c.uncertain = true
+		return
+	}
+	if c.rtc {
+		return
+	}
+	rate := c.rxSpeed.BitRate()
+	g := int(int64(rate) * int64(n) / SampleRate)
+	c.dropped += g
+	c.drop = settleBits(c.rxSpeed)
+	if !c.onlyZeros {
+		c.stats.GapsMarked++
+	}
+}
+
+// settleBits is how many bits a receiver at s decides wrongly after a
+// gap: its filters' and equaliser's span (about 20 symbols), the V.17
+// Viterbi decoder's decision depth (20 symbols), and the descrambler's 23
+// bits.
+func settleBits(s t30.Speed) int {
+	syms := 20
+	if s.Modulation() == t30.V17 {
+		syms += 20
+	}
+	perSym := s.BitRate() / 2400 // V.17, V.29
+	if s.Modulation() == t30.V27ter {
+		perSym = 2
+		if s.BitRate() == 4800 {
+			perSym = 3
+		}
+	}
+	return syms*perSym + 24
+}
+
+// markGap puts the marker of the bits dropped since the gap began into
+// the data (see lost).
+func (c *Core) markGap() {
+	c.drop = 0
+	dropped := c.dropped
+	c.dropped = 0
+	if c.onlyZeros {
+		// TCF, or a page's first zeros: no rows yet, but a page's first
+		// EOL may have gone.
+		c.uncertain = true
+		return
+	}
+	k := 0
+	if c.avgRow > 0 {
+		c.owed += float64(dropped) / c.avgRow
+		k = min(int(c.owed+0.5), 4096)
+		c.owed -= float64(k)
+	}
+	put := func(bits string) {
+		for i := 0; i < len(bits); i++ {
+			c.rawBit(int(bits[i] - '0'))
+		}
+	}
+	put("1" + gapJunk)
+	for range k {
+		put(gapFill + gapEOL + gapJunk)
+	}
+	c.stats.RowsMarked += k
+	c.uncertain = true
+	// The marker ends with a one and no EOL of its own in a row; the row
+	// after it has an unknown length.
+	c.zrun, c.eols, c.eolGap, c.rowBits, c.rowSkewed = 0, 0, 2, 0, true
+}
+
 // rtcEOLs is how many EOLs in a row are taken as a page's RTC (T.4
 // 4.1.4: six; allowing for damage to some of them). No two EOLs follow
 // each other elsewhere: every coded row has at least one code word.
@@ -679,11 +857,21 @@ const rtcEOLs = 3
 // trackEOL counts consecutive EOLs (eleven or more zeros, then a one; in
 // MR each followed by its one-bit tag) in raw data.
 func (c *Core) trackEOL(b int) {
+	c.rowBits++
 	if b == 0 {
 		c.zrun++
 		return
 	}
 	if c.zrun >= 11 {
+		// A row ended: learn its length (not across a gap's marker).
+		if !c.rowSkewed {
+			if c.avgRow == 0 {
+				c.avgRow = float64(c.rowBits)
+			} else {
+				c.avgRow += (float64(c.rowBits) - c.avgRow) / 8
+			}
+		}
+		c.rowBits, c.rowSkewed = 0, false
 		// An EOL: consecutive with the last one if at most a tag bit lay
 		// between them.
 		if c.eolGap <= 1 && c.eols > 0 {
@@ -715,15 +903,24 @@ func (c *Core) rawBit(b int) {
 
 func (c *Core) flushData() {
 	if len(c.data) > 0 {
-		c.emit(t30.Event{Kind: t30.EventData, Data: append([]byte(nil), c.data...)})
+		c.emit(t30.Event{Kind: t30.EventData, Data: append([]byte(nil), c.data...), Uncertain: c.uncertain})
 		c.data = c.data[:0]
+		c.uncertain = false
 	}
+}
+
+// timer is an image receiver that measures the far end's symbol clock.
+type timer interface {
+	TimingOffset() float64
 }
 
 func (c *Core) measure() {
 	c.stats.SNR = c.rx.SignalQuality()
 	c.stats.Level = c.rx.Power()
 	c.stats.CarrierOffset = c.rx.CarrierOffset()
+	if t, ok := c.rx.(timer); ok {
+		c.stats.TimingOffset, c.stats.TimingKnown = t.TimingOffset(), true
+	}
 }
 
 // endImage closes an image-modem reception: the carrier dropped (report)
@@ -731,6 +928,9 @@ func (c *Core) measure() {
 func (c *Core) endImage(report bool) {
 	if !c.trained {
 		return
+	}
+	if c.drop > 0 {
+		c.markGap()
 	}
 	c.trained = false
 	c.flushData()

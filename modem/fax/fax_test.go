@@ -13,6 +13,7 @@ import (
 	"github.com/faxkit/faxkit/internal/dsp"
 	"github.com/faxkit/faxkit/internal/sample"
 	"github.com/faxkit/faxkit/modem/g711"
+	"github.com/faxkit/faxkit/modem/tone"
 	"github.com/faxkit/faxkit/t30"
 	"github.com/faxkit/faxkit/t4"
 )
@@ -274,6 +275,40 @@ func traceFn(t testing.TB, who string) func(t30.Record) {
 		return nil
 	}
 	return func(r t30.Record) { t.Logf("%s %s %+v", who, r.Time.Format("04:05.000"), r) }
+}
+
+// TestANSam: an answerer sending ANSam/PR instead of CED is heard by the
+// caller as the answer tone (the detector classifies it as ANSam/PR), and
+// the call goes on in T.30.
+func TestANSam(t *testing.T) {
+	caps := audioCaps(true, t30.ModemsV29|t30.ModemsV27ter)
+	txs, err := t30.NewSession(t30.Config{Calling: true, Transmit: true, Document: testDoc(1, 100), Capabilities: caps})
+	require.NoError(t, err)
+	rxs, err := t30.NewSession(t30.Config{Capabilities: caps})
+	require.NoError(t, err)
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	a := NewTerminal(txs, NewCore(nil), start)
+	b := NewTerminal(rxs, NewCore(&Config{ANSam: true}), start)
+	var heard []t30.EventKind
+	a.OnSignal = func(e t30.Event) { heard = append(heard, e.Kind) }
+	det := tone.NewDetector(tone.DetConfig{})
+	var kinds []tone.Kind
+	var aOut, bOut, aIn, bIn [BlockSize]int16
+	for i := 0; i < 5000 && !(a.Done() && b.Done()); i++ {
+		a.Process(aIn[:], aOut[:])
+		b.Process(bIn[:], bOut[:])
+		aIn, bIn = bOut, aOut
+		for _, e := range det.Process(bOut[:]) {
+			if e.On {
+				kinds = append(kinds, e.Tone)
+			}
+		}
+	}
+	require.Equal(t, t30.ResultOK, txs.Result())
+	require.Equal(t, t30.ResultOK, rxs.Result())
+	require.Contains(t, heard, t30.EventCED)
+	require.Contains(t, kinds, tone.ANSamPR, "the answer tone: %v", kinds)
+	require.NotContains(t, kinds, tone.CED)
 }
 
 // TestAnswererHearsCNG: with the PSTN's 2 s of silence before CED, the

@@ -1,129 +1,169 @@
 package fax
 
-// JitterBuffer is a fixed-delay playout buffer for 20 ms G.711 RTP
-// packets, sized for fax: the delay never adapts (an adaptive buffer
-// stretches or squeezes the audio, which a modem's symbol clock does not
-// survive) and nothing is concealed: a block that is missing when its
-// time comes is played as silence and counted, and a packet that arrives
-// after its block was played is dropped and counted late. It is a pure
-// data structure: the caller puts packets as they arrive and takes one
-// block per 20 ms tick.
+// unitSize is the jitter buffer's unit: 10 ms (80 samples), the packet
+// time that every G.711 ptime in use (10, 20, 30, 40 ms...) is a whole
+// number of.
+const unitSize = 80
+
+// JitterBuffer is a fixed-delay playout buffer for G.711 RTP packets,
+// sized for fax: the delay never adapts (an adaptive buffer stretches or
+// squeezes the audio, which a modem's symbol clock does not survive) and
+// nothing is concealed: a block that is missing when its time comes is
+// played as silence and counted, and a packet that arrives after its
+// block was played is dropped and counted late. The delay is a time, not
+// a number of packets: packets of any length that is a multiple of 10 ms
+// are stored in 10 ms units by RTP timestamp, and blocks of any multiple
+// of 10 ms are played from them (a sender whose ptime differs from ours,
+// or changes, is played alike). It is a pure data structure: the caller
+// puts packets as they arrive and takes one block per tick.
 type JitterBuffer struct {
-	depth   int // blocks of delay
-	slots   []jbSlot
+	delay   int // samples of delay (a multiple of unitSize)
+	units   []jbUnit
 	started bool
-	next    uint32 // RTP timestamp of the next block to play
-	first   uint32 // the first packet's timestamp: blocks before it are the delay, not loss
-	base    uint32 // slot indices count blocks from here (wrap-safe)
+	next    uint32 // RTP timestamp of the next unit to play
+	first   uint32 // the first packet's timestamp: units before it are the delay, not loss
+	base    uint32 // unit indices count from here (wrap-safe)
 	stats   JitterStats
 }
 
-type jbSlot struct {
+type jbUnit struct {
 	ts   uint32
 	full bool
-	pcm  [BlockSize]int16
+	pcm  [unitSize]int16
 }
 
 // JitterStats counts what the buffer saw.
 type JitterStats struct {
 	Received  uint64 // packets put
-	Played    uint64 // blocks played from a packet
-	Missing   uint64 // blocks played as silence (lost, or not yet arrived)
+	Played    uint64 // blocks played whole from packets
+	Missing   uint64 // blocks played as silence, all or in part (lost, or not yet arrived)
 	Late      uint64 // packets that came after their block was played
 	Duplicate uint64
 	Overflow  uint64 // packets too far ahead of the playout point
 }
 
-// NewJitterBuffer returns a buffer that plays each block depth blocks
-// (depth × 20 ms) after the first packet arrived; depth < 1 means 3.
+// NewJitterBuffer returns a buffer that plays each block depth × 20 ms
+// after the first packet arrived; depth < 1 means 3 (60 ms).
 func NewJitterBuffer(depth int) *JitterBuffer {
 	if depth < 1 {
 		depth = 3
 	}
-	return &JitterBuffer{depth: depth, slots: make([]jbSlot, 4*depth+4)}
+	return NewJitterBufferSamples(depth * BlockSize)
+}
+
+// NewJitterBufferSamples returns a buffer that plays each block delay
+// samples after the first packet arrived (rounded up to 10 ms; less than
+// 10 ms means 60 ms). It holds four times the delay plus 80 ms.
+func NewJitterBufferSamples(delay int) *JitterBuffer {
+	if delay < unitSize {
+		delay = 3 * BlockSize
+	}
+	delay = (delay + unitSize - 1) / unitSize * unitSize
+	return &JitterBuffer{delay: delay, units: make([]jbUnit, 4*delay/unitSize+8)}
 }
 
 // Stats returns the counts.
 func (j *JitterBuffer) Stats() JitterStats { return j.stats }
 
 // Put stores the samples of the packet with RTP timestamp ts (8 kHz
-// units); pcm must hold BlockSize samples (shorter is padded with silence).
+// units). A packet is stored in 10 ms units from ts; a last part shorter
+// than 10 ms is padded with silence, and a timestamp off the 10 ms grid
+// of the first packet is taken as the unit it falls in.
 func (j *JitterBuffer) Put(ts uint32, pcm []int16) {
 	j.stats.Received++
 	if !j.started {
 		j.started = true
-		j.next = ts - uint32(j.depth*BlockSize)
+		j.next = ts - uint32(j.delay)
 		j.base = j.next
 		j.first = ts
 	}
 	ahead := int32(ts - j.next)
+	n := (len(pcm) + unitSize - 1) / unitSize
 	switch {
-	case ahead < 0:
+	case ahead+int32(n*unitSize) <= 0:
 		j.stats.Late++
 		return
-	case ahead >= int32(len(j.slots)*BlockSize):
+	case ahead+int32(n*unitSize) > int32(len(j.units)*unitSize):
 		j.stats.Overflow++
 		return
 	}
-	s := j.slot(ts)
-	if s.full && s.ts == ts {
-		j.stats.Duplicate++
-		return
+	ts -= uint32(int32(ts-j.base) % unitSize) // onto the grid
+	dup := true
+	for k := 0; k < n; k++ {
+		uts := ts + uint32(k*unitSize)
+		if int32(uts-j.next) < 0 {
+			continue // this part is late; the rest may not be
+		}
+		u := j.unit(uts)
+		if u.full && u.ts == uts {
+			continue
+		}
+		dup = false
+		u.ts, u.full = uts, true
+		c := copy(u.pcm[:], pcm[min(k*unitSize, len(pcm)):])
+		clear(u.pcm[c:])
 	}
-	s.ts, s.full = ts, true
-	n := copy(s.pcm[:], pcm)
-	clear(s.pcm[n:])
+	if dup {
+		j.stats.Duplicate++
+	}
 }
 
-// Get fills out (BlockSize samples) with the next block to play and
-// reports whether it came from a packet: before the first packet and
-// where a packet is missing it is silence and Get returns false (a modem
-// receiver does better skipping the block than hearing the silence; see
-// Core.Process).
+// Get fills out (a multiple of 10 ms of samples) with the next block to
+// play and reports whether all of it came from packets: before the first
+// packet, and where a packet is missing, it is silence, and Get returns
+// false if any part of the block is missing (a modem receiver does better
+// skipping the block than hearing the silence; see Core.Process).
 func (j *JitterBuffer) Get(out []int16) bool {
 	if !j.started {
 		clear(out)
 		return true
 	}
-	s := j.slot(j.next)
-	if s.full && s.ts == j.next {
-		copy(out, s.pcm[:])
-		s.full = false
+	whole, heard := true, false
+	for k := 0; k < len(out); k += unitSize {
+		part := out[k:min(k+unitSize, len(out))]
+		u := j.unit(j.next)
+		switch {
+		case u.full && u.ts == j.next:
+			copy(part, u.pcm[:])
+			u.full, heard = false, true
+		case int32(j.next-j.first) < 0:
+			// The buffer's delay before the first packet: silence, as
+			// before the stream began.
+			clear(part)
+		default:
+			clear(part)
+			whole = false
+		}
+		j.next += unitSize
+	}
+	switch {
+	case !whole:
+		j.stats.Missing++
+	case heard:
 		j.stats.Played++
-		j.next += BlockSize
-		return true
 	}
-	clear(out)
-	lead := int32(j.next-j.first) < 0
-	j.next += BlockSize
-	if lead {
-		// The buffer's delay before the first packet: silence, as
-		// before the stream began.
-		return true
-	}
-	j.stats.Missing++
-	return false
+	return whole
 }
 
-// skip passes over n blocks (the line missed their time), counting them
-// missing and dropping what they held.
-func (j *JitterBuffer) skip(n int) {
+// skip passes over n blocks of size samples (the line missed their
+// time), counting them missing and dropping what they held.
+func (j *JitterBuffer) skip(n, size int) {
 	if !j.started {
 		return
 	}
-	for range min(n, len(j.slots)) {
-		if s := j.slot(j.next); s.ts == j.next {
-			s.full = false
+	units := n * ((size + unitSize - 1) / unitSize)
+	for range min(units, len(j.units)) {
+		if u := j.unit(j.next); u.ts == j.next {
+			u.full = false
 		}
-		j.next += BlockSize
-		j.stats.Missing++
+		j.next += unitSize
 	}
-	if n > len(j.slots) {
-		j.next += uint32(n-len(j.slots)) * BlockSize
-		j.stats.Missing += uint64(n - len(j.slots))
+	if units > len(j.units) {
+		j.next += uint32(units-len(j.units)) * unitSize
 	}
+	j.stats.Missing += uint64(n)
 }
 
-func (j *JitterBuffer) slot(ts uint32) *jbSlot {
-	return &j.slots[((ts-j.base)/BlockSize)%uint32(len(j.slots))]
+func (j *JitterBuffer) unit(ts uint32) *jbUnit {
+	return &j.units[((ts-j.base)/unitSize)%uint32(len(j.units))]
 }

@@ -94,10 +94,21 @@ func (m *Modem) Process(rx, tx []int16) {
 	}
 }
 
+// BlockLener is a Line whose blocks are not BlockSize samples long (an
+// RTPLine with a packet time other than 20 ms).
+type BlockLener interface {
+	BlockLen() int
+}
+
 // Run exchanges blocks with l until ctx ends, the modem is closed, or l
-// fails; it returns the reason.
+// fails; it returns the reason. The blocks are BlockSize samples, or
+// l.BlockLen() if l has that method.
 func (m *Modem) Run(ctx context.Context, l Line) error {
-	var rx, tx [BlockSize]int16
+	n := BlockSize
+	if b, ok := l.(BlockLener); ok && b.BlockLen() > 0 {
+		n = b.BlockLen()
+	}
+	rx, tx := make([]int16, n), make([]int16, n)
 	for {
 		select {
 		case <-ctx.Done():

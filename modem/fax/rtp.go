@@ -19,8 +19,13 @@ type RTPConfig struct {
 	Law g711.Law // ULaw (PCMU, payload type 0) or ALaw (PCMA, 8)
 	// PayloadType overrides the static one (0 keeps it).
 	PayloadType uint8
-	// Depth is the jitter buffer's fixed delay in 20 ms blocks; 0 means
-	// 3 (60 ms).
+	// PTime is the packet time, sent and played: 10, 20, 30 or 40 ms
+	// (80 to 320 samples a packet); 0 means 20 ms. Packets received may
+	// have another (any multiple of 10 ms): the jitter buffer plays them
+	// by timestamp.
+	PTime time.Duration
+	// Depth is the jitter buffer's fixed delay in units of 20 ms, whatever
+	// the packet time (rounded up to a whole packet); 0 means 3 (60 ms).
 	Depth int
 	// Start, when set, is where the sent stream begins: an RTP stream
 	// already running (a SIP call's voice before the fax) continues with
@@ -55,10 +60,12 @@ type RTPStats struct {
 	ClockOffset float64
 }
 
-// RTPLine is a Line over G.711 RTP (RFC 3550/3551): 20 ms packets of 160
-// samples, the RTP timestamp advancing by 160 per packet from a random
-// start, continuous for the whole call; a fixed jitter buffer on receive.
-// ReadBlock paces the call on its own 20 ms ticker (the sample clock).
+// RTPLine is a Line over G.711 RTP (RFC 3550/3551): packets of PTime (20
+// ms, 160 samples, by default), the RTP timestamp advancing by the
+// packet's samples from a random start, continuous for the whole call; a
+// fixed jitter buffer on receive. ReadBlock paces the call on its own
+// ticker of one packet time (the sample clock); its blocks are one
+// packet long (BlockLen).
 // The conn stays the caller's: Close stops using it without closing it.
 type RTPLine struct {
 	conn net.PacketConn
@@ -76,19 +83,49 @@ type RTPLine struct {
 	once  sync.Once
 	wg    sync.WaitGroup
 
-	seq  uint16
-	ts   uint32
-	ssrc uint32
-	pkt  []byte
-	pay  [BlockSize]byte
+	block int           // samples a packet
+	ptime time.Duration // its duration
+	seq   uint16
+	ts    uint32
+	ssrc  uint32
+	pkt   []byte
+	pay   []byte
 }
 
-// NewRTPLine starts receiving RTP from peer on conn.
+// PTimes are the packet times an RTPLine sends.
+var PTimes = []time.Duration{10 * time.Millisecond, 20 * time.Millisecond, 30 * time.Millisecond, 40 * time.Millisecond}
+
+// ErrPTime says an RTPConfig.PTime is not one of PTimes.
+var ErrPTime = errors.New("fax: packet time not 10, 20, 30 or 40 ms")
+
+// CheckPTime returns the packet time to use for p (0 means 20 ms), or
+// ErrPTime.
+func CheckPTime(p time.Duration) (time.Duration, error) {
+	if p == 0 {
+		return 20 * time.Millisecond, nil
+	}
+	for _, q := range PTimes {
+		if p == q {
+			return p, nil
+		}
+	}
+	return 0, ErrPTime
+}
+
+// NewRTPLine starts receiving RTP from peer on conn. A PTime not in
+// PTimes is taken as 20 ms (CheckPTime validates it beforehand).
 func NewRTPLine(conn net.PacketConn, peer net.Addr, cfg *RTPConfig) *RTPLine {
 	l := &RTPLine{conn: conn, peer: peer, done: make(chan struct{})}
 	if cfg != nil {
 		l.cfg = *cfg
 	}
+	pt, err := CheckPTime(l.cfg.PTime)
+	if err != nil {
+		pt = 20 * time.Millisecond
+	}
+	l.ptime = pt
+	l.block = samples(pt)
+	l.pay = make([]byte, l.block)
 	l.pt = 0
 	if l.cfg.Law == g711.ALaw {
 		l.pt = 8
@@ -96,7 +133,13 @@ func NewRTPLine(conn net.PacketConn, peer net.Addr, cfg *RTPConfig) *RTPLine {
 	if l.cfg.PayloadType != 0 {
 		l.pt = l.cfg.PayloadType
 	}
-	l.jb = NewJitterBuffer(l.cfg.Depth)
+	depth := l.cfg.Depth
+	if depth < 1 {
+		depth = 3
+	}
+	// The delay in time, rounded up to whole packets.
+	delay := (depth*BlockSize + l.block - 1) / l.block * l.block
+	l.jb = NewJitterBufferSamples(delay)
 	if st := l.cfg.Start; st != nil {
 		l.seq, l.ts, l.ssrc = st.Seq, st.Timestamp, st.SSRC
 	} else {
@@ -125,7 +168,7 @@ var ErrLineClosed = errors.New("fax: RTP line closed")
 func (l *RTPLine) recv() {
 	defer l.wg.Done()
 	buf := make([]byte, 1500)
-	var pcm [BlockSize]int16
+	pcm := make([]int16, 1500)
 	var p rtp.Packet
 	for {
 		_ = l.conn.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
@@ -148,7 +191,7 @@ func (l *RTPLine) recv() {
 			l.mu.Unlock()
 			continue
 		}
-		k := g711.Decode(l.cfg.Law, pcm[:], p.Payload[:min(len(p.Payload), BlockSize)])
+		k := g711.Decode(l.cfg.Law, pcm, p.Payload)
 		now := l.clk.Now()
 		l.mu.Lock()
 		l.stats.PacketsIn++
@@ -168,7 +211,13 @@ func sameAddr(a, b net.Addr) bool {
 	return a.String() == b.String()
 }
 
-// ReadBlock waits until the next block is due (every 20 ms of the
+// BlockLen is the samples of a block: one packet's.
+func (l *RTPLine) BlockLen() int { return l.block }
+
+// PTime is the packet time.
+func (l *RTPLine) PTime() time.Duration { return l.ptime }
+
+// ReadBlock waits until the next block is due (every packet time of the
 // line's clock, on a fixed schedule from the first call: a late wake-up
 // is caught up by blocks back to back, so the number of samples sent
 // keeps pace with the clock; more than 2 s behind, the missed blocks are
@@ -198,38 +247,42 @@ func (l *RTPLine) ReadBlock(rx []int16) (bool, error) {
 			// time are skipped, not sent in one burst; the timestamps
 			// jump with the time, so the far end takes them as lost
 			// rather than hearing everything after late.
-			k := int64(-d / (20 * time.Millisecond))
-			l.next = l.next.Add(time.Duration(k) * 20 * time.Millisecond)
-			l.ts += uint32(k) * BlockSize
+			k := int64(-d / l.ptime)
+			l.next = l.next.Add(time.Duration(k) * l.ptime)
+			l.ts += uint32(k) * uint32(l.block)
 			l.mu.Lock()
 			l.stats.Skipped += uint64(k)
-			l.jb.skip(int(k))
+			l.jb.skip(int(k), l.block)
 			l.mu.Unlock()
 		}
 	}
-	l.next = l.next.Add(20 * time.Millisecond)
+	l.next = l.next.Add(l.ptime)
 	l.mu.Lock()
 	ok := l.jb.Get(rx)
 	l.mu.Unlock()
 	return ok, nil
 }
 
-// WriteBlock sends one packet of BlockSize samples.
+// WriteBlock sends one packet of BlockLen samples (more are cut, fewer
+// padded with silence).
 func (l *RTPLine) WriteBlock(tx []int16) error {
 	select {
 	case <-l.done:
 		return ErrLineClosed
 	default:
 	}
-	n := g711.Encode(l.cfg.Law, l.pay[:], tx[:min(len(tx), BlockSize)])
+	n := g711.Encode(l.cfg.Law, l.pay, tx[:min(len(tx), l.block)])
+	if n < l.block {
+		g711.Encode(l.cfg.Law, l.pay[n:], make([]int16, l.block-n))
+	}
 	h := rtp.Header{Version: 2, PayloadType: l.pt, SequenceNumber: l.seq, Timestamp: l.ts, SSRC: l.ssrc}
 	var err error
-	l.pkt, err = (&rtp.Packet{Header: h, Payload: l.pay[:n]}).Marshal()
+	l.pkt, err = (&rtp.Packet{Header: h, Payload: l.pay}).Marshal()
 	if err != nil {
 		return err
 	}
 	l.seq++
-	l.ts += BlockSize
+	l.ts += uint32(l.block)
 	if _, err := l.conn.WriteTo(l.pkt, l.peer); err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package fax
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"net"
 	"sync"
@@ -48,7 +49,7 @@ func TestJitterBuffer(t *testing.T) {
 	// and the block after them plays in its turn.
 	j.Put(ts0+6*BlockSize, block(6))
 	j.Put(ts0+7*BlockSize, block(7))
-	j.skip(3) // 4, 5 (gone), 6
+	j.skip(3, BlockSize) // 4, 5 (gone), 6
 	require.True(t, j.Get(out))
 	require.Equal(t, int16(7), out[0])
 	require.Equal(t, uint64(4), j.Stats().Missing)
@@ -109,7 +110,7 @@ func TestCallOverRTP(t *testing.T) {
 		ecm    bool
 		seed   uint64
 	}{
-		{"V29-ECM", t30.ModemsV29 | t30.ModemsV27ter, true, 1},
+		{"V29-ECM", t30.ModemsV29 | t30.ModemsV27ter, true, 4},
 		{"V27ter-ECM", t30.ModemsV27ter, true, 2},
 		{"V29-nonECM", t30.ModemsV29 | t30.ModemsV27ter, false, 3},
 	} {
@@ -140,18 +141,37 @@ func TestCallOverRTP(t *testing.T) {
 			require.Equal(t, t30.ResultOK, rxs.Result())
 			checkPages(t, callOutcome{doc: doc, got: got, lossy: true})
 			require.NotZero(t, ab.jb.Stats().Missing+ba.jb.Stats().Missing, "the channel lost nothing: the test tests nothing")
+			if c.ecm {
+				// The receiver counts the frames it asked for again and got:
+				// at least one per PPR round, at most what the sender resent.
+				rep := b.Core().Stats().FramesRepeated
+				t.Logf("PPRs sent %d received %d; frames resent %d, received again %d",
+					rxs.Stats().PPRs, txs.Stats().PPRs, txs.Stats().FramesResent, rep)
+				require.Equal(t, txs.Stats().PPRs, rxs.Stats().PPRs)
+				require.Positive(t, rxs.Stats().PPRs, "no frame was lost: the test tests nothing")
+				require.GreaterOrEqual(t, rep, rxs.Stats().PPRs)
+				require.LessOrEqual(t, rep, txs.Stats().FramesResent)
+			} else {
+				require.Zero(t, b.Core().Stats().FramesRepeated)
+			}
 		})
 	}
 }
 
-// TestRTPLine sends G.711 RTP between two RTPLines on 127.0.0.1: what one
-// sends, the other plays, 60 ms later, through the codec.
+// TestRTPLine sends G.711 RTP between two RTPLines on 127.0.0.1, at each
+// packet time: what one sends, the other plays, after the jitter buffer's
+// delay, through the codec; packets are one packet time long, and their
+// timestamps advance by as many samples.
 func TestRTPLine(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real time")
 	}
-	for _, law := range []g711.Law{g711.ULaw, g711.ALaw} {
-		t.Run(law.String(), func(t *testing.T) {
+	for _, c := range []struct {
+		law   g711.Law
+		ptime time.Duration
+	}{{g711.ULaw, 20 * time.Millisecond}, {g711.ALaw, 10 * time.Millisecond}, {g711.ULaw, 30 * time.Millisecond}, {g711.ALaw, 40 * time.Millisecond}} {
+		law := c.law
+		t.Run(fmt.Sprintf("%v/%v", law, c.ptime), func(t *testing.T) {
 			ca, err := net.ListenPacket("udp4", "127.0.0.1:0")
 			require.NoError(t, err)
 			defer ca.Close()
@@ -160,8 +180,11 @@ func TestRTPLine(t *testing.T) {
 			defer cb.Close()
 			// A deep buffer: this tests what the line carries, not how a
 			// busy machine schedules it.
-			la := NewRTPLine(ca, cb.LocalAddr(), &RTPConfig{Law: law, Depth: 10})
-			lb := NewRTPLine(cb, ca.LocalAddr(), &RTPConfig{Law: law, Depth: 10})
+			la := NewRTPLine(ca, cb.LocalAddr(), &RTPConfig{Law: law, Depth: 10, PTime: c.ptime})
+			lb := NewRTPLine(cb, ca.LocalAddr(), &RTPConfig{Law: law, Depth: 10, PTime: c.ptime})
+			size := int(c.ptime / (time.Second / SampleRate))
+			require.Equal(t, size, la.BlockLen())
+			start := la.Stream()
 			defer la.Close()
 			defer lb.Close()
 			const n = 40
@@ -172,7 +195,7 @@ func TestRTPLine(t *testing.T) {
 			defer cancel()
 			go func() {
 				defer wg.Done()
-				rx := make([]int16, BlockSize)
+				rx := make([]int16, size)
 				for i := 0; i < n+10 && ctx.Err() == nil; i++ {
 					_, err := lb.ReadBlock(rx)
 					require.NoError(t, err)
@@ -180,11 +203,11 @@ func TestRTPLine(t *testing.T) {
 					_ = lb.WriteBlock(rx)
 				}
 			}()
-			rx := make([]int16, BlockSize)
+			rx := make([]int16, size)
 			for i := range n {
 				_, err := la.ReadBlock(rx)
 				require.NoError(t, err)
-				tx := make([]int16, BlockSize)
+				tx := make([]int16, size)
 				for k := range tx {
 					tx[k] = int16((i+1)*100 + k)
 				}
@@ -202,7 +225,7 @@ func TestRTPLine(t *testing.T) {
 			}
 			require.GreaterOrEqual(t, first, 2, "played before the jitter buffer's delay")
 			for i := 0; i < 10 && first+i < len(heard); i++ {
-				want := make([]int16, BlockSize)
+				want := make([]int16, size)
 				for k := range want {
 					want[k] = int16((i+1)*100 + k)
 				}
@@ -213,6 +236,59 @@ func TestRTPLine(t *testing.T) {
 			require.Equal(t, uint64(n), st.PacketsIn)
 			require.Zero(t, st.Jitter.Late)
 			require.Zero(t, st.Foreign)
+			sa := la.Stats()
+			require.Equal(t, uint64(n), sa.PacketsOut)
+			require.Equal(t, uint64(n*(12+size)), sa.BytesOut, "one packet time a packet")
+			end := la.Stream()
+			require.Equal(t, start.Seq+n, end.Seq)
+			require.Equal(t, start.Timestamp+uint32(n*size), end.Timestamp)
+		})
+	}
+}
+
+// TestJitterBufferPTimes: packets of one packet time played in blocks of
+// another (a far end whose ptime is not ours), and a lost packet makes
+// exactly the blocks it overlapped missing.
+func TestJitterBufferPTimes(t *testing.T) {
+	for _, c := range []struct{ in, out int }{{160, 80}, {80, 320}, {240, 160}, {320, 320}} {
+		t.Run(fmt.Sprintf("%d-in-%d", c.in, c.out), func(t *testing.T) {
+			j := NewJitterBufferSamples(960) // 120 ms
+			const total = 960 * 2            // a multiple of every size, within the buffer
+			lost := 2 * c.in                 // the third packet
+			var ts0 uint32 = 4294967000
+			for at := 0; at < total; at += c.in {
+				if at == lost {
+					continue
+				}
+				p := make([]int16, c.in)
+				for k := range p {
+					p[k] = int16(1 + at + k)
+				}
+				j.Put(ts0+uint32(at), p)
+			}
+			out := make([]int16, c.out)
+			for range 960 / c.out { // the delay
+				require.True(t, j.Get(out))
+				require.Equal(t, make([]int16, c.out), out)
+			}
+			missing := 0
+			for at := 0; at < total; at += c.out {
+				ok := j.Get(out)
+				gap := at < lost+c.in && lost < at+c.out
+				require.Equal(t, !gap, ok, "block at %d", at)
+				for k, v := range out {
+					if s := at + k; s < lost || s >= lost+c.in {
+						require.Equal(t, int16(1+s), v, "sample %d", s)
+					} else {
+						require.Zero(t, v)
+					}
+				}
+				if !ok {
+					missing++
+				}
+			}
+			require.Equal(t, uint64(missing), j.Stats().Missing)
+			require.Positive(t, missing)
 		})
 	}
 }
@@ -236,9 +312,11 @@ func FuzzJitterBuffer(f *testing.F) {
 			} else {
 				j.Get(out)
 				gets++
-				for _, v := range out[1:] {
-					if v != out[0] {
-						t.Fatal("a played block mixes packets")
+				for u := 0; u < len(out); u += unitSize {
+					for _, v := range out[u : u+unitSize] {
+						if v != out[u] {
+							t.Fatal("a played 10 ms unit mixes packets")
+						}
 					}
 				}
 			}

@@ -34,7 +34,10 @@ type RxConfig struct {
 	PutBit func(bit int)  // receives each descrambled data bit (0 or 1)
 	Status func(s Status) // optional
 	// CarrierOn is the carrier-detect threshold in dBm0; 0 means -45.5.
-	// Carrier is lost 3 dB below it.
+	// Carrier is lost 3 dB below it. The level compared is the signal's
+	// in the modem's band, the noise there taken out
+	// (qam.CarrierDetect): white noise raises no carrier (none in 8 s of
+	// it at -35 to 0 dBm0) and does not hold one up.
 	CarrierOn float64
 }
 
@@ -71,9 +74,7 @@ type Rx struct {
 	dem     *qam.Demod
 	eq      *qam.Equalizer
 	vit     *viterbi
-	on, off float64
-	pow     float64
-	carrier bool
+	det     *qam.CarrierDetect
 	st      rxState
 	k       int
 	centre  bool
@@ -105,6 +106,7 @@ type Rx struct {
 	zeros   int // of which (after the descrambler's 23) were 0
 	prevD   complex128
 	prevZ   complex128
+	drift   qam.Drift
 	probe   int     // symbols left to tell a short training from a long one
 	eLong   float64 // their squared distance from segment 2's continuation
 
@@ -148,8 +150,7 @@ func NewRx(cfg RxConfig) (*Rx, error) {
 		dem: qam.NewDemod(baud, carrier, beta, 4, 2),
 		eq:  qam.NewEqualizer(eqTaps),
 		vit: newViterbi(ri.pts),
-		on:  qam.PowerFromDBm0(cfg.CarrierOn),
-		off: qam.PowerFromDBm0(cfg.CarrierOn - 3),
+		det: qam.NewCarrierDetect(baud, 2, cfg.CarrierOn, cfg.CarrierOn-3),
 	}
 	r.saved.w = make([]complex128, eqTaps)
 	r.Reset()
@@ -160,6 +161,7 @@ func NewRx(cfg RxConfig) (*Rx, error) {
 // training, forgetting any previous training.
 func (r *Rx) Reset() {
 	r.saved.ok = false
+	r.det.Reset()
 	r.Restart(false)
 }
 
@@ -175,15 +177,14 @@ func (r *Rx) Reset() {
 func (r *Rx) Restart(short bool) {
 	r.dem.Reset()
 	r.eq.Reset(1)
-	r.pow = 0
-	r.carrier = false
+	r.det.Drop()
 	r.st = stIdle
 	r.wantShort = short
 	r.mse = 0
 }
 
 // CarrierPresent reports whether the receiver sees a carrier.
-func (r *Rx) CarrierPresent() bool { return r.carrier }
+func (r *Rx) CarrierPresent() bool { return r.det.Up() }
 
 // Trained reports whether the receiver has trained and is delivering data.
 func (r *Rx) Trained() bool { return r.st == stTrellis && r.nout >= seg4Len }
@@ -199,11 +200,17 @@ func (r *Rx) SignalQuality() float64 {
 	return 10 * math.Log10(r.es/r.mse)
 }
 
-// Power returns the received signal power in dBm0.
-func (r *Rx) Power() float64 { return qam.DBm0FromPower(r.pow) }
+// Power returns the received signal power in dBm0: the power in the
+// modem's band less the estimated noise there (qam.CarrierDetect).
+func (r *Rx) Power() float64 { return qam.DBm0FromPower(r.det.Power()) }
 
 // CarrierOffset returns the tracked carrier frequency error in Hz.
 func (r *Rx) CarrierOffset() float64 { return r.omega * baud / (2 * math.Pi) }
+
+// TimingOffset returns the far end's symbol clock against ours in parts
+// per million (positive: it runs fast), from the symbol-timing loop since
+// the data began (qam.Drift); 0 until 0.4 s of data.
+func (r *Rx) TimingOffset() float64 { return r.drift.PPM() }
 
 func (r *Rx) status(s Status) {
 	if r.cfg.Status != nil {
@@ -215,32 +222,37 @@ func (r *Rx) status(s Status) {
 func (r *Rx) Process(samples []int16) {
 	for _, s := range samples {
 		x := float64(s)
-		r.pow += (x*x - r.pow) * (1.0 / 64)
-		if !r.carrier {
-			if r.pow > r.on {
-				r.carrier = true
+		r.det.Sample(x)
+		y, ok := r.dem.Push(x)
+		if !ok {
+			continue
+		}
+		if r.det.Output(y) {
+			if r.det.Up() {
 				r.status(CarrierUp)
 				r.startSearch()
+			} else {
+				r.carrierDown()
 			}
-		} else if r.pow < r.off {
-			r.carrier = false
-			if r.st >= stTrain && r.st <= stTrellis && !r.Trained() {
-				// The carrier went in the middle of a training.
-				r.status(TrainingFailed)
-			}
-			if r.Trained() {
-				// As T.30 goes: the next transmission (a page after TCF)
-				// may come with the short training.
-				r.wantShort = true
-			}
-			r.st = stIdle
-			r.status(CarrierDown)
 		}
-		y, ok := r.dem.Push(x)
-		if ok && r.st != stIdle && r.st != stFailed {
+		if r.st != stIdle && r.st != stFailed {
 			r.half(y * complex(r.agc, 0))
 		}
 	}
+}
+
+func (r *Rx) carrierDown() {
+	if r.st >= stTrain && r.st <= stTrellis && !r.Trained() {
+		// The carrier went in the middle of a training.
+		r.status(TrainingFailed)
+	}
+	if r.Trained() {
+		// As T.30 goes: the next transmission (a page after TCF)
+		// may come with the short training.
+		r.wantShort = true
+	}
+	r.st = stIdle
+	r.status(CarrierDown)
 }
 
 func (r *Rx) startSearch() {
@@ -576,6 +588,7 @@ func (r *Rx) startTrellis() {
 		r.prevY = 0
 	}
 	r.nout, r.nbits, r.zeros = 0, 0, 0
+	r.drift.Start(r.dem.Step * 2)
 	r.probe, r.eLong = 0, 0
 	if r.short {
 		r.probe = probeLen
@@ -595,6 +608,9 @@ func (r *Rx) timing(zr, want complex128) {
 		adj -= 8 * 0.05 * r.eq.TapCentroid() * r.dem.Step
 	}
 	r.dem.Adjust(adj)
+	if r.st == stTrellis {
+		r.drift.Symbol(adj)
+	}
 }
 
 // probeLen is how many symbols after a short segment 2 are compared with

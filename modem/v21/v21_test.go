@@ -290,3 +290,66 @@ func TestCarrierInNoise(t *testing.T) {
 	}
 	assert.InDelta(t, end, down, 240, "carrier down within 30 ms")
 }
+
+// TestNoisyLine: issue 17's noisy line, the far end 10 dB below spandsp's
+// -14 dBm0 (-24 dBm0) with white noise at -40 dBm0 added, through µ-law:
+// two transmissions 300 ms apart, from faxkit's transmitter and from
+// spandsp's, are each received whole, with one carrier up and down each,
+// the down within 30 ms of the transmission's end.
+func TestNoisyLine(t *testing.T) {
+	var in strings.Builder
+	for _, f := range testFrames {
+		in.WriteString(hex.EncodeToString(f) + "\n")
+	}
+	for _, src := range []string{"faxkit", "spandsp"} {
+		t.Run(src, func(t *testing.T) {
+			var one []int16
+			if src == "spandsp" {
+				one = fskref.Samples(fskref.Run(t, []byte(in.String()), "hdlctx", "-24", "38"))
+			} else {
+				one = transmit(t, -24, 300*time.Millisecond, testFrames)
+			}
+			last := len(one) - 1
+			for last > 0 && one[last] == 0 {
+				last--
+			}
+			one = one[:last+1]
+			var sig []int16
+			var ends []int64
+			for range 2 {
+				sig = append(sig, make([]int16, 2400)...)
+				sig = append(sig, one...)
+				ends = append(ends, int64(len(sig)))
+			}
+			sig = append(sig, make([]int16, 2400)...)
+			dsp.NewAWGN(17, -40).Add(sig)
+			g711.Channel(g711.ULaw, sig)
+			rx := NewReceiver()
+			var r result
+			var downs []int64
+			for i := 0; i < len(sig); i += 40 {
+				for _, e := range rx.Process(sig[i:min(i+40, len(sig))]) {
+					switch e.Kind {
+					case FrameOK:
+						r.frames = append(r.frames, append([]byte(nil), e.Frame...))
+					case FrameBad:
+						r.bad++
+					case CarrierUp:
+						r.up++
+					case CarrierDown:
+						downs = append(downs, e.At)
+					}
+				}
+			}
+			assert.Equal(t, append(append([][]byte{}, testFrames...), testFrames...), r.frames)
+			assert.Zero(t, r.bad)
+			assert.Equal(t, 2, r.up)
+			if assert.Len(t, downs, 2) {
+				for i, d := range downs {
+					t.Logf("carrier down %.1f ms after transmission %d", float64(d-ends[i])/8, i)
+					assert.InDelta(t, ends[i]+120, d, 120, "carrier down within 30 ms of the end")
+				}
+			}
+		})
+	}
+}

@@ -33,6 +33,17 @@ var modem = modemtest.Modem{
 	NewRx: func(rate int) (modemtest.Receiver, error) {
 		return NewRx(RxConfig{Rate: rate, PutBit: func(int) {}})
 	},
+	NewRxLine: func(rate int, on float64, put func(int), carrier func(bool)) (interface{ Process([]int16) }, error) {
+		return NewRx(RxConfig{Rate: rate, CarrierOn: on, PutBit: put, Status: func(s Status) {
+			switch s {
+			case CarrierUp:
+				carrier(true)
+			case CarrierDown:
+				carrier(false)
+			}
+		}})
+	},
+	NoisyRates: []int{4800, 2400},
 }
 
 // TestRegressionPoints: spandsp's receiver regression test on faxkit's
@@ -55,3 +66,24 @@ func TestSweep(t *testing.T) {
 	}
 	modem.Sweep(t, *sweepMatch)
 }
+
+// TestNoisyLine: the carrier rises and drops with each transmission on
+// issue 17's noisy line (-24 dBm0 signal, -40 dBm0 noise) and the data
+// arrive at the rates of NoisyRates (modemtest.Modem.NoisyLine).
+func TestNoisyLine(t *testing.T) { modem.NoisyLine(t) }
+
+// TestNoiseOnly: noise alone at -40 dBm0 raises no carrier.
+func TestNoiseOnly(t *testing.T) { modem.NoiseOnly(t) }
+
+// TestNoiseSweep prints the noisy line from -50 to -35 dBm0 of noise (go
+// test -run NoiseSweep -sweep).
+func TestNoiseSweep(t *testing.T) {
+	if !*sweep {
+		t.Skip("long sweep: run with -sweep")
+	}
+	modem.NoiseSweep(t, *sweepMatch)
+}
+
+// TestTimingOffset: TimingOffset reports a ±100 ppm clock offset within
+// 10 ppm (modemtest.Modem.TimingOffset).
+func TestTimingOffset(t *testing.T) { modem.TimingOffset(t) }

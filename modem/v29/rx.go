@@ -43,7 +43,10 @@ type RxConfig struct {
 	PutBit func(bit int)  // receives each descrambled data bit (0 or 1)
 	Status func(s Status) // optional
 	// CarrierOn is the carrier-detect threshold in dBm0; 0 means -45.5.
-	// Carrier is lost 3 dB below it.
+	// Carrier is lost 3 dB below it. The level compared is the signal's
+	// in the modem's band, the noise there taken out
+	// (qam.CarrierDetect): white noise raises no carrier (none in 8 s of
+	// it at -35 to 0 dBm0) and does not hold one up.
 	CarrierOn float64
 }
 
@@ -75,9 +78,7 @@ type Rx struct {
 	cfg       RxConfig
 	dem       *qam.Demod
 	eq        *qam.Equalizer
-	on, off   float64
-	pow       float64
-	carrier   bool
+	det       *qam.CarrierDetect
 	st        rxState
 	k         int
 	centre    bool
@@ -108,6 +109,7 @@ type Rx struct {
 	prevD     complex128
 	prevZ     complex128
 	nsym      int
+	drift     qam.Drift
 	nbits     int // segment 4 bits decoded
 	zeros     int // of which (after the descrambler's 23) were 0
 }
@@ -133,8 +135,7 @@ func NewRx(cfg RxConfig) (*Rx, error) {
 		cfg: cfg,
 		dem: qam.NewDemod(baud, carrier, beta, 4, 2),
 		eq:  qam.NewEqualizer(eqTaps),
-		on:  qam.PowerFromDBm0(cfg.CarrierOn),
-		off: qam.PowerFromDBm0(cfg.CarrierOn - 3),
+		det: qam.NewCarrierDetect(baud, 2, cfg.CarrierOn, cfg.CarrierOn-3),
 		es:  symPower(cfg.Rate),
 	}
 	r.a, r.b, r.c, r.d = trainPoints(cfg.Rate)
@@ -159,13 +160,12 @@ func NewRx(cfg RxConfig) (*Rx, error) {
 func (r *Rx) Reset() {
 	r.dem.Reset()
 	r.eq.Reset(1)
-	r.pow = 0
-	r.carrier = false
+	r.det.Reset()
 	r.st = stIdle
 }
 
 // CarrierPresent reports whether the receiver sees a carrier.
-func (r *Rx) CarrierPresent() bool { return r.carrier }
+func (r *Rx) CarrierPresent() bool { return r.det.Up() }
 
 // Trained reports whether the receiver has trained and is delivering data.
 func (r *Rx) Trained() bool { return r.st == stData }
@@ -180,11 +180,17 @@ func (r *Rx) SignalQuality() float64 {
 	return 10 * math.Log10(r.es/r.mse)
 }
 
-// Power returns the received signal power in dBm0.
-func (r *Rx) Power() float64 { return qam.DBm0FromPower(r.pow) }
+// Power returns the received signal power in dBm0: the power in the
+// modem's band less the estimated noise there (qam.CarrierDetect).
+func (r *Rx) Power() float64 { return qam.DBm0FromPower(r.det.Power()) }
 
 // CarrierOffset returns the tracked carrier frequency error in Hz.
 func (r *Rx) CarrierOffset() float64 { return r.omega * baud / (2 * math.Pi) }
+
+// TimingOffset returns the far end's symbol clock against ours in parts
+// per million (positive: it runs fast), from the symbol-timing loop since
+// the data began (qam.Drift); 0 until 0.4 s of data.
+func (r *Rx) TimingOffset() float64 { return r.drift.PPM() }
 
 func (r *Rx) status(s Status) {
 	if r.cfg.Status != nil {
@@ -196,23 +202,24 @@ func (r *Rx) status(s Status) {
 func (r *Rx) Process(samples []int16) {
 	for _, s := range samples {
 		x := float64(s)
-		r.pow += (x*x - r.pow) * (1.0 / 64)
-		if !r.carrier {
-			if r.pow > r.on {
-				r.carrier = true
+		r.det.Sample(x)
+		y, ok := r.dem.Push(x)
+		if !ok {
+			continue
+		}
+		if r.det.Output(y) {
+			if r.det.Up() {
 				r.status(CarrierUp)
 				r.startSearch()
+			} else {
+				if r.st == stData || r.st == stTrain || r.st == stOnes {
+					r.desc.Reg = 0
+				}
+				r.st = stIdle
+				r.status(CarrierDown)
 			}
-		} else if r.pow < r.off {
-			r.carrier = false
-			if r.st == stData || r.st == stTrain || r.st == stOnes {
-				r.desc.Reg = 0
-			}
-			r.st = stIdle
-			r.status(CarrierDown)
 		}
-		y, ok := r.dem.Push(x)
-		if ok && r.st != stIdle && r.st != stFailed {
+		if r.st != stIdle && r.st != stFailed {
 			r.half(y * complex(r.agc, 0))
 		}
 	}
@@ -438,6 +445,7 @@ func (r *Rx) symbol(z complex128) {
 				return
 			}
 			r.st = stOnes
+			r.drift.Start(r.dem.Step * 2)
 			r.desc = qam.Scrambler{A: 18, B: 23}
 			r.prevPhase = 0
 			r.symbols = 0
@@ -475,6 +483,7 @@ func (r *Rx) data(zr complex128) {
 		adj -= 8 * 0.05 * r.eq.TapCentroid() * r.dem.Step
 	}
 	r.dem.Adjust(adj)
+	r.drift.Symbol(adj)
 	r.symbols++
 
 	ph := bi & 7

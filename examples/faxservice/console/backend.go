@@ -36,8 +36,19 @@ type Backend interface {
 	// Convert turns uploaded files (PDF, TIFF, PNG, JPEG) and an optional
 	// cover page into one fax document (TIFF, fine A4), in memory.
 	Convert(ctx context.Context, u User, src string, files [][]byte, cover Cover) (doc []byte, pages int, err error)
-	// Send seals doc and queues it to the number to (E.164).
-	Send(ctx context.Context, u User, src, to string, doc []byte, pages int) (id string, err error)
+	// SaveDraft keeps a converted fax (doc, to the number to) for its
+	// sender to check and confirm, until ttl has passed; any instance of
+	// the service can serve it afterwards. It returns the draft's ID.
+	SaveDraft(ctx context.Context, u User, src, to string, doc []byte, pages int, ttl time.Duration) (id string, err error)
+	// DraftPage renders page n (from 1) of u's draft as PNG.
+	DraftPage(ctx context.Context, u User, src, id string, n int) ([]byte, error)
+	// SendDraft queues u's draft as a fax (once, even when submitted
+	// twice) and returns the fax's ID.
+	SendDraft(ctx context.Context, u User, src, id string) (string, error)
+	// DiscardDraft destroys one of u's drafts; DiscardDrafts all of them
+	// (at sign-out).
+	DiscardDraft(ctx context.Context, u User, src, id string) error
+	DiscardDrafts(ctx context.Context, u User, src string)
 	// List lists the faxes u may see in one direction, newest first, a
 	// page at a time: cursor "" is the first page; next is "" on the last.
 	List(ctx context.Context, u User, src, direction, cursor string) (faxes []Fax, next string, err error)
@@ -53,6 +64,14 @@ type Backend interface {
 	Resend(ctx context.Context, u User, src, id string) (string, error)
 	// Delete crypto-shreds a fax.
 	Delete(ctx context.Context, u User, src, id string) error
+	// MarkRead sets u's own read state of a fax (read or unread).
+	MarkRead(ctx context.Context, u User, src, id string, read bool) error
+	// Unread counts the received faxes u may see and has not read.
+	Unread(ctx context.Context, u User) (int, error)
+	// CallTrace returns call n's T.30/T.38 trace (PHI redacted) and its
+	// statistics, for operators (admins); nil when u may not see traces
+	// or none was recorded.
+	CallTrace(ctx context.Context, u User, src, id string, n int) (*CallTrace, error)
 
 	// Audit returns the audit events matching f, newest first, at most
 	// limit; the read itself is audited (auditors only).
@@ -113,6 +132,7 @@ type Fax struct {
 	Remote     string // the number sent to (outbound)
 	DID        string // the number dialled (inbound)
 	MetaLoaded bool
+	Read       bool // inbound: u has read it (opened, or marked read)
 }
 
 // Attempt is one call of a fax.
@@ -129,6 +149,53 @@ type Attempt struct {
 	ECM         bool
 	Duration    time.Duration
 	RemoteIdent string
+}
+
+// CallTrace is one call's trace and statistics. Nothing in it is PHI:
+// frames that carry idents or numbers are redacted by the library and
+// again by the service.
+type CallTrace struct {
+	Records []TraceRecord
+	Dropped int           // earlier records not kept (the trace keeps the last ones)
+	Span    time.Duration // from the call's start to its last record
+	// Transport names the media paths in order ("T.38 over UDPTL").
+	Transport string
+	Phases    []TracePhase // T.30 phases on the timeline (filled by the console)
+	Stats     []StatGroup  // mode, T.30 counters, each media path
+	Pages     []PageStat
+}
+
+// TraceRecord is one step: a T.30 phase, frame, page or result, a T.38
+// indicator or data (consecutive packets folded: Count, Octets), or a
+// call event.
+type TraceRecord struct {
+	At                      time.Duration
+	Layer, Dir, Kind, Phase string
+	Name, Text              string
+	Count, Octets           int
+	Pos                     int // position on the timeline, percent (filled by the console)
+}
+
+// TracePhase is a T.30 phase's span on the timeline, in percent.
+type TracePhase struct {
+	Name        string
+	From, Width int
+	At, Len     time.Duration
+}
+
+// StatGroup is a titled list of statistics.
+type StatGroup struct {
+	Title string
+	Rows  []Setting
+}
+
+// PageStat describes one page of a call.
+type PageStat struct {
+	Number             int
+	Mode               string
+	Width, Rows, Bytes int
+	BadRows, PPRs      int
+	At                 time.Duration
 }
 
 // AuditFilter selects audit events; zero fields match everything.

@@ -14,7 +14,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -46,7 +45,8 @@ type Options struct {
 	// DraftTTL is how long a converted, unsent fax waits for
 	// confirmation; default 15 minutes.
 	DraftTTL time.Duration
-	// Now is the clock for drafts; default time.Now.
+	// Now is the clock of the audit export's file name; default
+	// time.Now.
 	Now func() time.Time
 }
 
@@ -56,17 +56,6 @@ type Console struct {
 	opt  Options
 	mux  *http.ServeMux
 	tmpl map[string]*template.Template
-
-	mu     sync.Mutex
-	drafts map[string]*draft
-}
-
-type draft struct {
-	owner   string
-	to      string // PHI, memory only
-	doc     []byte // PHI, memory only
-	pages   int
-	created time.Time
 }
 
 // New returns the console on b.
@@ -83,7 +72,7 @@ func New(b Backend, opt Options) *Console {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
-	c := &Console{b: b, opt: opt, mux: http.NewServeMux(), drafts: map[string]*draft{}}
+	c := &Console{b: b, opt: opt, mux: http.NewServeMux()}
 	c.tmpl = parseTemplates()
 	c.routes()
 	return c
@@ -155,7 +144,6 @@ func (c *Console) authed(h func(w http.ResponseWriter, r *http.Request, st *reqS
 		u, err := c.b.Authenticate(r.Context(), ck.Value, source(r))
 		if err != nil {
 			setCookie(w, sessionCookie, "", -1)
-			c.dropDrafts("", ck.Value)
 			c.toSignIn(w, r, "ended")
 			return
 		}
@@ -239,6 +227,8 @@ type page struct {
 	Nav   string
 	Data  map[string]any
 	Idle  int // seconds, for the client-side sign-out
+	// Unread counts the user's unread received faxes (navigation badge).
+	Unread int
 }
 
 func (c *Console) render(w http.ResponseWriter, r *http.Request, code int, name string, st *reqState, data map[string]any) {
@@ -252,6 +242,9 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, code int, name 
 	if st != nil {
 		p.User, p.CSRF = &st.user, st.csrf
 		p.Idle = int(c.b.IdleTimeout().Seconds())
+		if st.user.Has("inbox") || st.user.Has("admin") {
+			p.Unread, _ = c.b.Unread(r.Context(), st.user)
+		}
 	} else if v, ok := data["CSRF"].(string); ok {
 		p.CSRF = v
 	}

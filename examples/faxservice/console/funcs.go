@@ -23,6 +23,16 @@ var funcs = template.FuncMap{
 	"prefix":    func() string { return Prefix },
 	"has":       func(u *User, role string) bool { return u != nil && u.Has(role) },
 	"dur":       func(d time.Duration) string { return d.Round(100 * time.Millisecond).String() },
+	"ms":        func(d time.Duration) string { return fmt.Sprintf("%.3f s", d.Seconds()) },
+	"arrow": func(dir string) string {
+		switch dir {
+		case "tx":
+			return "sent"
+		case "rx":
+			return "received"
+		}
+		return ""
+	},
 	"checked": func(list []string, v string) bool {
 		for _, x := range list {
 			if x == v {

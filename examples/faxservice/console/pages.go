@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"image/png"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -13,8 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/faxkit/faxkit/tiff"
 )
 
 func (c *Console) routes() {
@@ -39,6 +36,8 @@ func (c *Console) routes() {
 	m.HandleFunc("GET "+Prefix+"/faxes/{id}/download", c.authed(c.download))
 	m.HandleFunc("POST "+Prefix+"/faxes/{id}/cancel", c.authed(c.cancel))
 	m.HandleFunc("POST "+Prefix+"/faxes/{id}/resend", c.authed(c.resend))
+	m.HandleFunc("POST "+Prefix+"/faxes/{id}/read", c.authed(c.markRead(true)))
+	m.HandleFunc("POST "+Prefix+"/faxes/{id}/unread", c.authed(c.markRead(false)))
 	m.HandleFunc("GET "+Prefix+"/faxes/{id}/delete", c.authed(c.deletePage))
 	m.HandleFunc("POST "+Prefix+"/faxes/{id}/delete", c.authed(c.deleteFax))
 	m.HandleFunc("GET "+Prefix+"/faxes/{id}/calls/{n}", c.authed(c.callPage))
@@ -111,7 +110,7 @@ func (c *Console) signIn(w http.ResponseWriter, r *http.Request) {
 
 func (c *Console) signOut(w http.ResponseWriter, r *http.Request, st *reqState) {
 	c.b.SignOut(r.Context(), st.user, st.session, source(r))
-	c.dropDrafts(st.user.ID, "")
+	c.b.DiscardDrafts(r.Context(), st.user, source(r))
 	setCookie(w, sessionCookie, "", -1)
 	// Nothing of the session stays in the browser.
 	w.Header().Set("Clear-Site-Data", `"cache", "storage"`)
@@ -237,7 +236,11 @@ func (c *Console) sendForm(w http.ResponseWriter, r *http.Request, st *reqState)
 		c.fail(w, r, st, err)
 		return
 	}
-	id := c.putDraft(st.user.ID, to, doc, pages)
+	id, err := c.b.SaveDraft(r.Context(), st.user, source(r), to, doc, pages, c.opt.DraftTTL)
+	if err != nil {
+		c.fail(w, r, st, err)
+		return
+	}
 	c.render(w, r, http.StatusOK, "preview", st, map[string]any{"Title": "Check and send", "Nav": "send",
 		"Draft": id, "To": to, "Pages": seq(pages), "N": pages})
 }
@@ -257,102 +260,33 @@ func seq(n int) []int {
 	return out
 }
 
-func (c *Console) putDraft(owner, to string, doc []byte, pages int) string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	now := c.opt.Now()
-	n := 0
-	for id, d := range c.drafts {
-		if now.Sub(d.created) > c.opt.DraftTTL {
-			delete(c.drafts, id)
-		} else if d.owner == owner {
-			n++
-		}
-	}
-	if n >= 4 { // a user's oldest drafts make room
-		var oldest string
-		for id, d := range c.drafts {
-			if d.owner == owner && (oldest == "" || d.created.Before(c.drafts[oldest].created)) {
-				oldest = id
-			}
-		}
-		delete(c.drafts, oldest)
-	}
-	id := randomID()
-	c.drafts[id] = &draft{owner: owner, to: to, doc: doc, pages: pages, created: now}
-	return id
-}
-
-func (c *Console) getDraft(owner, id string, take bool) *draft {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	d := c.drafts[id]
-	if d == nil || d.owner != owner || c.opt.Now().Sub(d.created) > c.opt.DraftTTL {
-		return nil
-	}
-	if take {
-		delete(c.drafts, id)
-	}
-	return d
-}
-
-// dropDrafts forgets a user's drafts (owner) at sign-out.
-func (c *Console) dropDrafts(owner, _ string) {
-	if owner == "" {
-		return
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for id, d := range c.drafts {
-		if d.owner == owner {
-			delete(c.drafts, id)
-		}
-	}
-}
-
 func (c *Console) draftPage(w http.ResponseWriter, r *http.Request, st *reqState) {
-	d := c.getDraft(st.user.ID, r.PathValue("id"), false)
-	n, err := strconv.Atoi(r.PathValue("n"))
-	if d == nil || err != nil || n < 1 || n > d.pages {
+	n, ok := pageNum(r)
+	if !ok {
 		http.NotFound(w, r)
 		return
 	}
-	rd, err := tiff.NewReader(bytes.NewReader(d.doc), int64(len(d.doc)), nil)
+	b, err := c.b.DraftPage(r.Context(), st.user, source(r), r.PathValue("id"), n)
 	if err != nil {
-		http.Error(w, "internal error", http.StatusInternalServerError)
+		var e *Error
+		code := http.StatusInternalServerError
+		if errors.As(err, &e) {
+			code = e.Status
+		}
+		http.Error(w, http.StatusText(code), code)
 		return
 	}
-	i := 0
-	for p, err := range rd.Pages() {
-		if err != nil {
-			break
-		}
-		if i++; i < n {
-			continue
-		}
-		img, err := p.Image()
-		if err != nil {
-			break
-		}
-		var out bytes.Buffer
-		if png.Encode(&out, img) != nil {
-			break
-		}
-		w.Header().Set("Content-Type", "image/png")
-		w.Write(out.Bytes())
-		return
-	}
-	http.Error(w, "internal error", http.StatusInternalServerError)
+	w.Header().Set("Content-Type", "image/png")
+	w.Write(b)
 }
 
 func (c *Console) draftSend(w http.ResponseWriter, r *http.Request, st *reqState) {
-	d := c.getDraft(st.user.ID, r.PathValue("id"), true)
-	if d == nil {
-		c.render(w, r, http.StatusGone, "send", st, map[string]any{"Title": "Send a fax", "Nav": "send",
-			"Error": "This draft has expired (drafts are kept 15 minutes) or was already sent. Choose the files again."})
+	id, err := c.b.SendDraft(r.Context(), st.user, source(r), r.PathValue("id"))
+	var e *Error
+	if errors.As(err, &e) && e.Status == http.StatusGone {
+		c.render(w, r, http.StatusGone, "send", st, map[string]any{"Title": "Send a fax", "Nav": "send", "Error": e.Msg})
 		return
 	}
-	id, err := c.b.Send(r.Context(), st.user, source(r), d.to, d.doc, d.pages)
 	if err != nil {
 		c.fail(w, r, st, err)
 		return
@@ -361,7 +295,7 @@ func (c *Console) draftSend(w http.ResponseWriter, r *http.Request, st *reqState
 }
 
 func (c *Console) draftDiscard(w http.ResponseWriter, r *http.Request, st *reqState) {
-	c.getDraft(st.user.ID, r.PathValue("id"), true)
+	c.b.DiscardDraft(r.Context(), st.user, source(r), r.PathValue("id"))
 	http.Redirect(w, r, Prefix+"/send", http.StatusSeeOther)
 }
 
@@ -409,6 +343,13 @@ func (c *Console) faxPage(w http.ResponseWriter, r *http.Request, st *reqState) 
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		c.tmpl["fax"].ExecuteTemplate(w, "status", page{Data: data, CSRF: st.csrf})
 		return
+	}
+	if f.Direction == "inbound" && !f.Read {
+		// Opening a received fax marks it read.
+		if err := c.b.MarkRead(r.Context(), st.user, source(r), f.ID, true); err == nil {
+			f.Read = true
+			data["Fax"] = f
+		}
 	}
 	c.render(w, r, http.StatusOK, "fax", st, data)
 }
@@ -460,6 +401,9 @@ func (c *Console) viewer(w http.ResponseWriter, r *http.Request, st *reqState) {
 		c.fail(w, r, st, &Error{http.StatusNotFound, "no such page"})
 		return
 	}
+	if f.Direction == "inbound" && !f.Read {
+		c.b.MarkRead(r.Context(), st.user, source(r), f.ID, true)
+	}
 	nav := "outbox"
 	if f.Direction == "inbound" {
 		nav = "inbox"
@@ -502,6 +446,23 @@ func (c *Console) cancel(w http.ResponseWriter, r *http.Request, st *reqState) {
 		return
 	}
 	http.Redirect(w, r, Prefix+"/faxes/"+id, http.StatusSeeOther)
+}
+
+// markRead marks a fax read or unread for the user and goes back to it
+// (marked unread: to the inbox, where it shows as new again).
+func (c *Console) markRead(read bool) func(w http.ResponseWriter, r *http.Request, st *reqState) {
+	return func(w http.ResponseWriter, r *http.Request, st *reqState) {
+		id := r.PathValue("id")
+		if err := c.b.MarkRead(r.Context(), st.user, source(r), id, read); err != nil {
+			c.fail(w, r, st, err)
+			return
+		}
+		to := Prefix + "/faxes/" + id
+		if !read {
+			to = Prefix + "/inbox"
+		}
+		http.Redirect(w, r, to, http.StatusSeeOther)
+	}
 }
 
 func (c *Console) resend(w http.ResponseWriter, r *http.Request, st *reqState) {
@@ -553,8 +514,49 @@ func (c *Console) callPage(w http.ResponseWriter, r *http.Request, st *reqState)
 		c.fail(w, r, st, &Error{http.StatusNotFound, "no such call"})
 		return
 	}
+	tr, err := c.b.CallTrace(r.Context(), st.user, source(r), f.ID, n)
+	if err != nil {
+		c.fail(w, r, st, err)
+		return
+	}
+	layoutTrace(tr)
 	c.render(w, r, http.StatusOK, "call", st, map[string]any{"Title": fmt.Sprintf("Call %d of fax %s", n, shortID(f.ID)),
-		"Nav": map[bool]string{true: "inbox", false: "outbox"}[f.Direction == "inbound"], "Fax": f, "A": f.Attempts[n-1]})
+		"Nav": map[bool]string{true: "inbox", false: "outbox"}[f.Direction == "inbound"], "Fax": f, "A": f.Attempts[n-1], "Trace": tr})
+}
+
+// layoutTrace places a trace's records and T.30 phases on the timeline
+// (percent of the call, for the CSS classes at-N and w-N: the CSP allows
+// no inline style).
+func layoutTrace(tr *CallTrace) {
+	if tr == nil {
+		return
+	}
+	span := time.Millisecond
+	for _, r := range tr.Records {
+		span = max(span, r.At)
+	}
+	tr.Span = span
+	pct := func(d time.Duration) int { return int(min(max(d*100/span, 0), 100)) }
+	tr.Phases = tr.Phases[:0]
+	for i := range tr.Records {
+		r := &tr.Records[i]
+		r.Pos = pct(r.At)
+		if r.Layer != "t30" || r.Kind != "phase" {
+			continue
+		}
+		if k := len(tr.Phases); k > 0 {
+			p := &tr.Phases[k-1]
+			p.Len = r.At - p.At
+		}
+		tr.Phases = append(tr.Phases, TracePhase{Name: r.Phase, At: r.At})
+	}
+	for i := range tr.Phases {
+		p := &tr.Phases[i]
+		if i == len(tr.Phases)-1 {
+			p.Len = span - p.At
+		}
+		p.From, p.Width = pct(p.At), max(pct(p.At+p.Len)-pct(p.At), 1)
+	}
 }
 
 // --- audit ---------------------------------------------------------------------

@@ -10,18 +10,19 @@
  *   audiopeer -mode send|receive -file F.tif -remote 127.0.0.1:PORT
  *             [-local 127.0.0.1:0] [-calling 0|1] [-ecm 0|1]
  *             [-modems v27|v29|v17] [-law pcmu|pcma] [-pt N] [-depth N]
- *             [-fillin 0|1] [-speedup X] [-timeout SECONDS] [-v]
+ *             [-fillin 0|1] [-ptime MS] [-speedup X] [-timeout SECONDS] [-v]
  *
  * It binds -local (port 0: any), prints {"port":N} on stdout at once, and
- * from then on sends one RTP packet of 160 G.711 samples every 20 ms
- * (silence before and after the call), its sequence numbers and
- * timestamps continuous from random starts. The clock: a tick every
- * 20/X ms of CLOCK_MONOTONIC with -speedup X, on a fixed schedule (late
+ * from then on sends one RTP packet of G.711 samples every -ptime ms (10,
+ * 20, 30 or 40; default 20: 160 samples), silence before and after the
+ * call, its sequence numbers and timestamps continuous from random
+ * starts. The clock: a tick every ptime/X ms of CLOCK_MONOTONIC with
+ * -speedup X, on a fixed schedule (late
  * ticks are caught up), so the call runs X times faster than real time
  * while spandsp sees 8 kHz audio. -timeout is in call (virtual) seconds.
  *
- * Receive: a fixed jitter buffer of -depth packets (default 3: 60 ms),
- * keyed by RTP timestamp, from the first packet; packets from other
+ * Receive: a fixed jitter buffer of -depth packets (default 3), keyed by
+ * RTP timestamp, from the first packet, of the same packet time as sent; packets from other
  * addresses or of another payload type are ignored. A block whose packet
  * is missing at its time is played as silence (what spandsp-based
  * gateways do), or with -fillin 1 handed to fax_rx_fillin().
@@ -45,8 +46,10 @@
 #include <tiffio.h>
 #include <spandsp.h>
 
-#define BLOCK 160
+#define MAXBLOCK 320 /* 40 ms */
 #define SLOTS 64
+
+static int block = 160; /* samples a packet: -ptime × 8 */
 
 static int phase_e_seen, completion;
 
@@ -102,7 +105,7 @@ static const char *encoding_name(int e)
 struct slot {
     uint32_t ts;
     int full;
-    int16_t pcm[BLOCK];
+    int16_t pcm[MAXBLOCK];
 };
 
 static struct {
@@ -119,7 +122,7 @@ static void jb_put(uint32_t ts, const int16_t *pcm, int depth)
     jb.received++;
     if (!jb.started) {
         jb.started = 1;
-        jb.next = ts - (uint32_t) (depth * BLOCK);
+        jb.next = ts - (uint32_t) (depth * block);
         jb.first = ts;
     }
     ahead = (int32_t) (ts - jb.next);
@@ -127,14 +130,14 @@ static void jb_put(uint32_t ts, const int16_t *pcm, int depth)
         jb.late++;
         return;
     }
-    if (ahead >= SLOTS * BLOCK) {
+    if (ahead >= SLOTS * block) {
         jb.overflow++;
         return;
     }
-    sl = &jb.s[(ts / BLOCK) % SLOTS];
+    sl = &jb.s[(ts / block) % SLOTS];
     sl->ts = ts;
     sl->full = 1;
-    memcpy(sl->pcm, pcm, sizeof(sl->pcm));
+    memcpy(sl->pcm, pcm, block * sizeof(sl->pcm[0]));
 }
 
 /* jb_get fills out; returns 0 when the block is missing. */
@@ -142,23 +145,23 @@ static int jb_get(int16_t *out)
 {
     struct slot *sl;
     if (!jb.started) {
-        memset(out, 0, BLOCK * sizeof(*out));
+        memset(out, 0, block * sizeof(*out));
         return 1;
     }
-    sl = &jb.s[(jb.next / BLOCK) % SLOTS];
+    sl = &jb.s[(jb.next / block) % SLOTS];
     if (sl->full && sl->ts == jb.next) {
-        memcpy(out, sl->pcm, BLOCK * sizeof(*out));
+        memcpy(out, sl->pcm, block * sizeof(*out));
         sl->full = 0;
         jb.played++;
-        jb.next += BLOCK;
+        jb.next += block;
         return 1;
     }
-    memset(out, 0, BLOCK * sizeof(*out));
+    memset(out, 0, block * sizeof(*out));
     if ((int32_t) (jb.next - jb.first) < 0) {
-        jb.next += BLOCK;
+        jb.next += block;
         return 1; /* the buffer's delay before the first packet */
     }
-    jb.next += BLOCK;
+    jb.next += block;
     jb.missing++;
     return 0;
 }
@@ -167,12 +170,12 @@ int main(int argc, char **argv)
 {
     const char *mode = "receive", *file = NULL, *modems_opt = "v17", *law = "pcmu";
     const char *local = "127.0.0.1:0", *remote = NULL;
-    int calling = -1, ecm = 1, verbose = 0, pt = -1, depth = 3, fillin = 0, i, sending, modems, fd;
+    int calling = -1, ecm = 1, verbose = 0, pt = -1, depth = 3, fillin = 0, ptime = 20, i, sending, modems, fd;
     double speedup = 1.0, timeout_s = 300.0, next_tick, end_at = 0;
     long ticks = 0, sent = 0;
     uint16_t seq;
     uint32_t ts, ssrc;
-    int16_t rx[BLOCK], tx[BLOCK];
+    int16_t rx[MAXBLOCK], tx[MAXBLOCK];
     uint8_t pkt[1500];
     struct sockaddr_in la, ra;
     socklen_t alen = sizeof(la);
@@ -202,6 +205,7 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "-pt")) pt = atoi(v);
         else if (!strcmp(a, "-depth")) depth = atoi(v);
         else if (!strcmp(a, "-fillin")) fillin = atoi(v);
+        else if (!strcmp(a, "-ptime")) ptime = atoi(v);
         else if (!strcmp(a, "-speedup")) speedup = atof(v);
         else if (!strcmp(a, "-timeout")) timeout_s = atof(v);
         else {
@@ -213,6 +217,9 @@ int main(int argc, char **argv)
         die("-file and -remote are required");
     if (speedup <= 0 || depth < 1 || depth > SLOTS / 2)
         die("bad -speedup or -depth");
+    if (ptime != 10 && ptime != 20 && ptime != 30 && ptime != 40)
+        die("bad -ptime (10, 20, 30 or 40)");
+    block = ptime * 8;
     sending = strcmp(mode, "send") == 0;
     if (calling < 0)
         calling = sending;
@@ -272,13 +279,13 @@ int main(int argc, char **argv)
             struct sockaddr_in from;
             socklen_t fl = sizeof(from);
             ssize_t n = recvfrom(fd, pkt, sizeof(pkt), 0, (struct sockaddr *) &from, &fl);
-            if (n >= 12 + BLOCK && (pkt[0] >> 6) == 2 && (pkt[1] & 0x7f) == pt
+            if (n >= 12 + block && (pkt[0] >> 6) == 2 && (pkt[1] & 0x7f) == pt
                 && from.sin_addr.s_addr == ra.sin_addr.s_addr && from.sin_port == ra.sin_port) {
-                int16_t pcm[BLOCK];
+                int16_t pcm[MAXBLOCK];
                 int cc = pkt[0] & 0x0f, off = 12 + 4 * cc, k;
                 uint32_t pts = (uint32_t) pkt[4] << 24 | (uint32_t) pkt[5] << 16 | (uint32_t) pkt[6] << 8 | pkt[7];
-                if (n - off >= BLOCK) {
-                    for (k = 0; k < BLOCK; k++)
+                if (n - off >= block) {
+                    for (k = 0; k < block; k++)
                         pcm[k] = alaw ? alaw_to_linear(pkt[off + k]) : ulaw_to_linear(pkt[off + k]);
                     jb_put(pts, pcm, depth);
                 } else {
@@ -292,19 +299,19 @@ int main(int argc, char **argv)
         }
         if (now_s() < next_tick)
             continue;
-        next_tick += 0.020 / speedup;
+        next_tick += ptime / 1000.0 / speedup;
         ticks++;
 
         if (jb_get(rx))
-            fax_rx(fax, rx, BLOCK);
+            fax_rx(fax, rx, block);
         else if (fillin)
-            fax_rx_fillin(fax, BLOCK);
+            fax_rx_fillin(fax, block);
         else
-            fax_rx(fax, rx, BLOCK); /* silence */
+            fax_rx(fax, rx, block); /* silence */
         {
-            int n = fax_tx(fax, tx, BLOCK), k;
-            if (n < BLOCK)
-                memset(tx + n, 0, (BLOCK - n) * sizeof(tx[0]));
+            int n = fax_tx(fax, tx, block), k;
+            if (n < block)
+                memset(tx + n, 0, (block - n) * sizeof(tx[0]));
             pkt[0] = 0x80;
             pkt[1] = (uint8_t) pt;
             pkt[2] = seq >> 8;
@@ -317,16 +324,16 @@ int main(int argc, char **argv)
             pkt[9] = ssrc >> 16;
             pkt[10] = ssrc >> 8;
             pkt[11] = ssrc & 0xff;
-            for (k = 0; k < BLOCK; k++)
+            for (k = 0; k < block; k++)
                 pkt[12 + k] = alaw ? linear_to_alaw(tx[k]) : linear_to_ulaw(tx[k]);
-            if (sendto(fd, pkt, 12 + BLOCK, 0, (struct sockaddr *) &ra, sizeof(ra)) == 12 + BLOCK)
+            if (sendto(fd, pkt, 12 + block, 0, (struct sockaddr *) &ra, sizeof(ra)) == 12 + block)
                 sent++;
             seq++;
-            ts += BLOCK;
+            ts += block;
         }
         if (phase_e_seen && end_at == 0)
-            end_at = ticks + 50; /* a second more: the far end hears our DCN whole */
-        if ((end_at && ticks >= end_at) || ticks * 0.020 >= timeout_s)
+            end_at = ticks + 1000 / ptime; /* a second more: the far end hears our DCN whole */
+        if ((end_at && ticks >= end_at) || ticks * ptime / 1000.0 >= timeout_s)
             break;
     }
 
@@ -341,7 +348,7 @@ int main(int argc, char **argv)
            phase_e_seen ? t30_completion_code_to_str(completion) : "no phase E",
            sending ? st.pages_tx : st.pages_rx, st.bit_rate, st.error_correcting_mode ? "true" : "false",
            encoding_name(st.encoding), st.bad_rows, st.longest_bad_row_run,
-           st.error_correcting_mode_retries, ticks * 20, sent, jb.received, jb.missing, jb.late,
+           st.error_correcting_mode_retries, ticks * ptime, sent, jb.received, jb.missing, jb.late,
            jb.overflow, jb.foreign);
     fflush(stdout);
     fax_free(fax);

@@ -49,6 +49,11 @@ type Modem struct {
 	// its bits (benchmarks).
 	NewTx func(rate int) (Transmitter, error)
 	NewRx func(rate int) (Receiver, error)
+	// NewRxLine returns a receiver for the noisy-line tests (NoisyLine,
+	// NoiseOnly, NoiseSweep); NoisyRates are the rates whose data must
+	// arrive without error on issue 17's noisy line (16 dB SNR).
+	NewRxLine  LineRx
+	NoisyRates []int
 }
 
 func (m Modem) goal(rate int) float64 {
