@@ -67,7 +67,7 @@ func (s *Session) rxFrame(f Frame) {
 		s.repeatDIS = false
 		s.stats.Speed, s.stats.ECM, s.stats.ECMFrameSize = m.Speed, m.ECM, m.ECMFrameSize
 		s.stats.Compression, s.stats.Resolution, s.stats.Width = m.Compression, m.Resolution, m.Width
-		s.tcfTotal, s.tcfRun, s.tcfLongest = 0, 0, 0
+		s.tcfTotal, s.tcfRun, s.tcfLongest, s.tcfCarrier = 0, 0, 0, false
 		// PPS counters may start afresh after EOM; a repeat of the last
 		// PPS cannot come after a DCS.
 		s.rxExpect, s.rxCommit, s.rxPPSAt = [2]int{-1, -1}, [2]int{-1, -1}, [2]int{-1, -1}
@@ -244,7 +244,11 @@ func (s *Session) onData(p []byte) {
 func (s *Session) onCarrierDown() {
 	switch s.st {
 	case stWaitTCF:
-		if s.tcfTotal > 0 {
+		// An image carrier that brought no data (its training failed, as
+		// on a line too noisy for the commanded rate) is a failed TCF:
+		// FTT at once steps the transmitter down, where silence would
+		// have it repeat the same DCS and TCF until it gives up.
+		if s.tcfTotal > 0 || s.tcfCarrier {
 			s.judgeTCF()
 		}
 	case stRxPage:

@@ -323,6 +323,36 @@ func TestReceiverTrainingFails(t *testing.T) {
 	c.Want("confirms at the lower speed", t30.FCFCFR)
 }
 
+// TestReceiverTrainingNoData: an image carrier after DCS that brings no
+// data at all (the modem could not train on it) is answered FTT when it
+// drops, not with silence that would have the transmitter repeat the same
+// speed until it gives up.
+func TestReceiverTrainingNoData(t *testing.T) {
+	m := t30.Mode{Speed: t30.V17_14400, Resolution: t30.ResFine, Width: t30.WidthA4, Length: t30.LengthA4}
+	c := answerer(t)
+	c.Recv(t30test.DCS(m))
+	c.Handle(t30.Event{Kind: t30.EventCarrierUp, Speed: m.Speed})
+	c.Handle(t30.Event{Kind: t30.EventCarrierDown})
+	c.Want("fails the training", t30.FCFFTT)
+	c.Recv(t30test.DCS(t30.Mode{Speed: t30.V17_12000, Resolution: t30.ResFine, Width: t30.WidthA4, Length: t30.LengthA4}))
+	c.RecvTCF(t30.V17_12000, t30.TCFDuration)
+	c.Want("confirms at the lower speed", t30.FCFCFR)
+}
+
+// TestReceiverNoTCF: when no image carrier follows the DCS at all (the
+// TCF was lost), the receiver stays silent and the transmitter repeats its
+// DCS at the same speed.
+func TestReceiverNoTCF(t *testing.T) {
+	m := t30.Mode{Speed: t30.V17_14400, Resolution: t30.ResFine, Width: t30.WidthA4, Length: t30.LengthA4}
+	c := answerer(t)
+	c.Recv(t30test.DCS(m))
+	c.Advance(t30test.T4Auto)
+	c.WantQuiet("nothing to judge: no FTT")
+	c.Recv(t30test.DCS(m))
+	c.RecvTCF(m.Speed, t30.TCFDuration)
+	c.Want("confirms the repeated TCF", t30.FCFCFR)
+}
+
 // TestReceiverECMPartialPage: the receiver of an ECM block asks with PPR
 // for exactly the frames that did not arrive, then confirms (Annex A.4).
 func TestReceiverECMPartialPage(t *testing.T) {

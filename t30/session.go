@@ -124,6 +124,7 @@ type Session struct {
 	// receiver
 	repeatDIS    bool
 	tcfTotal     int
+	tcfCarrier   bool // an image carrier started after the DCS (its training may have failed)
 	tcfRun       int
 	tcfLongest   int
 	rxData       []byte
@@ -319,6 +320,9 @@ func (s *Session) Handle(now time.Time, ev Event) []Action {
 			s.pageSeen = true
 		}
 		if ev.Speed != SpeedNone {
+			if s.st == stWaitTCF {
+				s.tcfCarrier = true
+			}
 			s.rxAlive()
 		} else {
 			s.flagsSeen()
@@ -444,7 +448,7 @@ func (s *Session) timeout() {
 		}
 		s.rxWaitAgain()
 	case stWaitTCF:
-		if s.tcfTotal > 0 {
+		if s.tcfTotal > 0 || s.tcfCarrier {
 			s.judgeTCF()
 			return
 		}
