@@ -16,10 +16,12 @@ import (
 // audioHelp documents -media and -codec.
 const audioHelp = `  -media t38|audio    the media path without SIP (default t38): audio is T.30 on
                       faxkit's own modems (V.21, V.27ter, V.29, V.17) over G.711
-                      RTP in 20 ms packets, as fax machines call over a voice
+                      RTP packets, as fax machines call over a voice
                       line; the T.38 flags (-t38-version, -ec, -ec-depth, -max-datagram,
                       -rtp, -rtp-pt) do not apply to it
   -codec pcmu|pcma    the G.711 law (default pcmu: payload type 0; pcma: 8)
+  -ptime D            the audio packet time: 10ms, 20ms (default), 30ms or 40ms;
+                      packets of any of these from the far end play whatever it is
 `
 
 // t38Only are the flags that mean nothing on an audio path.
@@ -30,8 +32,10 @@ var t38Only = []string{"t38-version", "ec", "ec-depth", "max-datagram", "rtp", "
 func (f *callFlags) checkMedia() (bool, faxkit.AudioCodec, error) {
 	switch f.media {
 	case "t38":
-		if f.set["codec"] {
-			return false, 0, usagef("-codec applies to -media audio only")
+		for _, n := range []string{"codec", "ptime"} {
+			if f.set[n] {
+				return false, 0, usagef("-%s applies to -media audio only", n)
+			}
 		}
 		return false, 0, nil
 	case "audio":
@@ -46,6 +50,11 @@ func (f *callFlags) checkMedia() (bool, faxkit.AudioCodec, error) {
 	codec, err := faxkit.ParseAudioCodec(f.codec)
 	if err != nil {
 		return false, 0, usagef("unknown -codec value %q (want pcmu or pcma)", f.codec)
+	}
+	switch f.ptime {
+	case 10 * time.Millisecond, 20 * time.Millisecond, 30 * time.Millisecond, 40 * time.Millisecond:
+	default:
+		return false, 0, usagef("unsupported -ptime %v (want 10ms, 20ms, 30ms or 40ms)", f.ptime)
 	}
 	return true, codec, nil
 }
@@ -121,7 +130,7 @@ func runAudio(ctx context.Context, e *env, f *callFlags, codec faxkit.AudioCodec
 	if err != nil {
 		return err
 	}
-	if err := call.Start(cctx, faxkit.AudioMedia(pc, raddr, &faxkit.AudioOptions{Codec: codec})); err != nil {
+	if err := call.Start(cctx, faxkit.AudioMedia(pc, raddr, &faxkit.AudioOptions{Codec: codec, PTime: f.ptime})); err != nil {
 		return err
 	}
 	rep, callErr := call.Wait()

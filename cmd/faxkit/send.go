@@ -80,6 +80,7 @@ type callFlags struct {
 	traceJSON     string
 	media         string          // -media: t38 or audio (SIP-less calls)
 	codec         string          // -codec: pcmu or pcma
+	ptime         time.Duration   // -ptime: the audio packet time
 	set           map[string]bool // flags given on the command line (see parsed)
 }
 
@@ -109,6 +110,7 @@ func (f *callFlags) register(fs *flag.FlagSet, defLocal string) {
 	fs.StringVar(&f.traceJSON, "trace-json", "", "write the call's trace to this file as JSON lines")
 	fs.StringVar(&f.media, "media", "t38", "media without SIP: t38 or audio")
 	fs.StringVar(&f.codec, "codec", "pcmu", "G.711 codec: pcmu or pcma")
+	fs.DurationVar(&f.ptime, "ptime", 20*time.Millisecond, "audio packet time: 10ms, 20ms, 30ms or 40ms")
 	fs.Usage = func() {}
 }
 

@@ -332,9 +332,11 @@ func TestBinaryAudio(t *testing.T) {
 	in, page := smallPageTIFF(t)
 	rx := filepath.Join(t.TempDir(), "rx.tif")
 	addr := freePort(t)
-	r := startCLI(t, "receive", "-media", "audio", "-local", addr, "-codec", "pcma", "-json", "-timeout", "60s", "-o", rx)
+	// Each end sends its own packet time (30 and 40 ms) and plays the
+	// other's.
+	r := startCLI(t, "receive", "-media", "audio", "-local", addr, "-codec", "pcma", "-ptime", "40ms", "-json", "-timeout", "60s", "-o", rx)
 	waitBound(t, addr)
-	s := runCLIProc(t, 70*time.Second, "send", "-media", "audio", "-remote", addr, "-codec", "pcma", "-json", "-timeout", "60s", in)
+	s := runCLIProc(t, 70*time.Second, "send", "-media", "audio", "-remote", addr, "-codec", "pcma", "-ptime", "30ms", "-json", "-timeout", "60s", in)
 	rp := r.wait(t, 70*time.Second)
 	checkAudioJSON(t, s, false)
 	checkAudioJSON(t, rp, false)
@@ -407,6 +409,8 @@ func TestBinarySIPUsage(t *testing.T) {
 		{[]string{"receive", "-t38", "await", "-o", out}, "faxkit receive: -t38 applies to SIP calls only: give -sip-local"},
 		{[]string{"send", "-remote", "127.0.0.1:4000", "-media", "fax", in}, `faxkit send: unknown -media value "fax" (want t38 or audio)`},
 		{[]string{"send", "-remote", "127.0.0.1:4000", "-codec", "pcma", in}, "faxkit send: -codec applies to -media audio only"},
+		{[]string{"send", "-remote", "127.0.0.1:4000", "-ptime", "30ms", in}, "faxkit send: -ptime applies to -media audio only"},
+		{[]string{"send", "-remote", "127.0.0.1:4000", "-media", "audio", "-ptime", "25ms", in}, "faxkit send: unsupported -ptime 25ms (want 10ms, 20ms, 30ms or 40ms)"},
 		{[]string{"send", "-remote", "127.0.0.1:4000", "-media", "audio", "-codec", "g729", in}, `faxkit send: unknown -codec value "g729" (want pcmu or pcma)`},
 		{[]string{"send", "-remote", "127.0.0.1:4000", "-media", "audio", "-ec", "fec", in}, "faxkit send: -ec is a T.38 setting and does not apply to -media audio"},
 		{[]string{"receive", "-media", "audio", "-rtp", "-o", out}, "faxkit receive: -rtp is a T.38 setting"},
