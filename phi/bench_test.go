@@ -172,11 +172,11 @@ func BenchmarkStorePutGet(b *testing.B) {
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
 	for b.Loop() {
-		info, err := s.Put(ctx, testMeta, bytes.NewReader(data))
+		info, err := s.put(ctx, testMeta, bytes.NewReader(data))
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := s.Get(ctx, info.ID, io.Discard); err != nil {
+		if _, err := s.get(ctx, info.ID, io.Discard); err != nil {
 			b.Fatal(err)
 		}
 		if err := s.Delete(ctx, info.ID); err != nil {
@@ -277,68 +277,4 @@ func BenchmarkSealedVsRaw(b *testing.B) {
 			b.ReportMetric(100*float64(rawSHA)/float64(sealed), "pct-of-raw+sha256")
 		})
 	}
-}
-
-// BenchmarkAuditAppend measures Append (encrypt, HMAC chain, tree hashes,
-// write) under each fsync policy.
-func BenchmarkAuditAppend(b *testing.B) {
-	for _, pol := range []SyncPolicy{SyncAtCheckpoint, SyncEveryRecord} {
-		b.Run(pol.String(), func(b *testing.B) {
-			l, err := OpenAuditLog(AuditConfig{Dir: b.TempDir(), Keys: testAuditKeys(b), Sync: pol, CheckpointEvery: 1 << 30})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer l.Close()
-			e := Event{Principal: "sender-1", Action: ActionReadContent, Document: "0123456789abcdef0123456789abcdef", Source: "10.0.0.1"}
-			b.ReportAllocs()
-			for b.Loop() {
-				if _, err := l.Append(context.Background(), e); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-	}
-}
-
-// BenchmarkAuditVerify measures VerifyAuditLog per record.
-func BenchmarkAuditVerify(b *testing.B) {
-	dir := b.TempDir()
-	keys := testAuditKeys(b)
-	l, err := OpenAuditLog(AuditConfig{Dir: dir, Keys: keys, Sync: SyncAtCheckpoint})
-	if err != nil {
-		b.Fatal(err)
-	}
-	const n = 2000
-	for i := 0; i < n; i++ {
-		l.Append(context.Background(), Event{Principal: "p", Action: ActionList})
-	}
-	l.Close()
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := VerifyAuditLog(dir, keys); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/record")
-}
-
-// BenchmarkAuditAppendParallel shows group commit: concurrent appenders
-// share fsyncs under SyncEveryRecord.
-func BenchmarkAuditAppendParallel(b *testing.B) {
-	l, err := OpenAuditLog(AuditConfig{Dir: b.TempDir(), Keys: testAuditKeys(b), CheckpointEvery: 1 << 30})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer l.Close()
-	e := Event{Principal: "sender-1", Action: ActionReadContent, Source: "10.0.0.1"}
-	b.ReportAllocs()
-	b.SetParallelism(8)
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			if _, err := l.Append(context.Background(), e); err != nil {
-				b.Error(err)
-				return
-			}
-		}
-	})
 }

@@ -2,12 +2,44 @@
 // safeguards of the HIPAA Security Rule (45 CFR 164.312) as small,
 // composable, tested pieces: a sealed (encrypted, integrity-checked,
 // crash-safe) document store with retention and crypto-shredding, an
-// append-only encrypted audit log with signed checkpoints, a default-deny
-// access policy with roles and per-document grants, API-token
-// authentication, and a slog handler that keeps PHI out of logs.
+// append-only encrypted audit log with signed checkpoints (phi/audit), a
+// default-deny access policy with roles and per-document grants, API-token
+// authentication (phi/auth), and a slog handler that keeps PHI out of logs
+// (phi/redact).
 //
 // phi implements no ITU-T clause; it stores what the fax packages produce
 // (typically one TIFF Class F page per page, see package tiff).
+//
+// # Use
+//
+// Documents are written and read through a Guard, which checks the access
+// policy and audits every decision:
+//
+//	kek, _ := phi.OpenLocalKeyFile("kek.json")           // or a KMSKeyProvider
+//	ak, _ := audit.OpenKeyFile("audit.key")
+//	log, _ := audit.Open(audit.Config{Dir: "audit", Keys: ak})
+//	store, _ := phi.OpenStore(ctx, phi.StoreConfig{Dir: "store", Keys: kek})
+//	guard := phi.NewGuard(store, phi.NewPolicy(log, nil))
+//
+//	w, _ := guard.Create(ctx, who, source, phi.Metadata{Direction: phi.Inbound})
+//	rep, err := faxkit.Receive(ctx, conn, nil, phi.NewTIFFWriter(w, nil), nil)
+//	w.UpdateMetadata(func(m *phi.Metadata) { m.RemoteIdent = rep.RemoteIdent })
+//	info, _ := w.Commit()                                // granted to who, audited
+//	d, _ := guard.Open(ctx, who, source, info.ID)        // checked, audited
+//
+// The Store itself is the maintenance face: List, Stat, Verify,
+// SetRetention, SetLegalHold, Delete, ForceExpire, Purge and RotateKeys
+// (retention jobs, backups, key rotation), none of which returns a
+// document's metadata or pages. Its content methods (Create, Put, Open,
+// Get, Metadata) are the unguarded custodian path, for a tool that holds
+// the keys anyway (the faxkit CLI): they work only on a Store opened with
+// StoreConfig.Audit and Operator, and each call is audited as that
+// operator with the detail "unguarded"; otherwise they return
+// ErrUnguarded. So an application that opens a Store and forgets the Guard
+// gets an error, not unaudited PHI.
+//
+// The audit log is package phi/audit; the PHI string types and the
+// redacting slog handler are package phi/redact.
 //
 // # HIPAA technical safeguards
 //
@@ -22,14 +54,15 @@
 //	                                 | principal                                    | TestTokenAuthentication
 //	(a)(2)(ii) Emergency access      | Guard.EmergencyAccess: admin break-glass,    | TestEmergencyAccessIsAuditedBreakGlass
 //	                                 | audited as "EMERGENCY ACCESS"                |
-//	(a)(2)(iii) Automatic logoff     | AuthConfig.IdleTimeout, TTL                  | TestTokenAuthentication/idle_timeout, /expiry
+//	(a)(2)(iii) Automatic logoff     | auth.Config.IdleTimeout, TTL (phi/auth)      | TestTokenAuthentication/idle_timeout, /expiry
 //	(a)(2)(iv) Encryption/decryption | Store: per-document data key (Tink AES-256-  | TestStoreRoundTrip, TestAttackWrongKey,
 //	                                 | GCM-HKDF streaming AEAD), KEK envelope via   | TestKeyRotationRewrapsWithoutReencrypting,
 //	                                 | KeyProvider, rotation, crypto-shredding      | TestRetentionPurgeAndCryptoShred,
 //	                                 |                                              | TestKMSKeyProviderRotation
-//	(b)      Audit controls          | AuditLog: encrypted, HMAC-chained records;   | TestAuditAppendVerifyExport,
-//	                                 | signed tlog checkpoints; VerifyAuditLog;     | TestAuditTamperDetection (edit, delete,
-//	                                 | ExportAuditLog (164.308(a)(1)(ii)(D));       | reorder, insert, truncation), TestAudit-
+//	(b)      Audit controls          | audit.Log (package phi/audit): encrypted,    |
+//	                                 | HMAC-chained records;                        | TestAuditAppendVerifyExport (phi/audit),
+//	                                 | signed tlog checkpoints; audit.Verify;       | TestAuditTamperDetection (edit, delete,
+//	                                 | audit.Export (164.308(a)(1)(ii)(D));         | reorder, insert, truncation), TestAudit-
 //	                                 | denied requests audited too; one writer per  | PayloadEncryptedAtRest, TestAuthenticationAudited
 //	                                 | directory; torn lines repaired after a crash | TestAuditOneWriterAtATime,
 //	                                 |                                              | TestAuditTornCheckpointRepairedOnOpen
@@ -41,8 +74,9 @@
 //	(c)(2)   Authenticate ePHI       | per-page SHA-256 in the sealed stream and in | TestPageDigestChecked,
 //	                                 | the sealed manifest, checked on every read;  | TestAttackReplayAcrossDocuments,
 //	                                 | cross-document replay rejected               | FuzzSealedReader, FuzzPageStream
-//	(d)      Person/entity authent.  | TokenAuthenticator: hashed tokens, constant- | TestTokenAuthentication/lockout...,
-//	                                 | time compare, expiry, lockout, audited       | TestAuthenticationAudited
+//	(d)      Person/entity authent.  | auth.Authenticator (phi/auth): hashed        | TestTokenAuthentication/lockout...,
+//	                                 | tokens, constant-time compare, expiry,       | TestAuthenticationAudited
+//	                                 | lockout, audited                             |
 //	(e)(1)   Transmission security   | outside phi: T.38/RTP carry no encryption;   | (none in phi)
 //	                                 | run them over a VPN/SRTP and APIs over TLS.  |
 //	                                 | Sealed files and audit exports can be moved  |
@@ -76,14 +110,14 @@
 // wrapped key, so Store.RotateKeys re-wraps data keys without touching
 // bodies, and LocalKeyFile.Retire then destroys old KEKs.
 //
-// Writes: Create, NewPage (an io.WriteCloser per page, streamed straight
+// Writes: Guard.Create, NewPage (an io.WriteCloser per page, streamed straight
 // into the sealing writer in constant memory: plaintext never reaches disk),
 // then Commit: body to a temp file, fsync, rename, directory fsync; then the
 // record likewise. The record's rename is the commit point; OpenStore
 // removes temp files and bodies without a record, so a crash at any step
 // leaves the whole document or nothing.
 //
-// Reads: Open returns a DocumentReader with NextPage (one io.Reader per
+// Reads: Guard.Open returns a DocumentReader with NextPage (one io.Reader per
 // page) and Read (the whole document). A page's SHA-256 is checked against
 // the stream and the sealed manifest before its io.EOF is returned.
 //
@@ -100,36 +134,10 @@
 //
 // # Audit log
 //
-// AuditLog appends one line per Event (principal, action, document, time,
-// source, outcome, detail) to rotating segment files. Each payload is
-// AEAD-encrypted (associated data: its sequence number), and each line
-// carries HMAC-SHA256(key, previous MAC || seq || ciphertext), so editing,
-// inserting, deleting or reordering records breaks the chain;
-// VerifyAuditLog returns an *AuditError naming the first bad record.
-// Every AuditConfig.CheckpointEvery records and on Close, the RFC 6962 tree
-// head (golang.org/x/mod/sumdb/tlog) is signed as a note
-// (golang.org/x/mod/sumdb/note, Ed25519) and appended to <dir>/checkpoints.
-// A log shorter than any checkpoint fails with ErrAuditTruncated. Records
-// after the newest checkpoint are covered by the HMAC chain only, and a
-// chain has no end marker: cutting them off (down to deleting the newest
-// segment) is not detected (TestAuditTailAfterLastCheckpointIsUncovered).
-// Close always writes a checkpoint, so what is exposed is at most
-// CheckpointEvery-1 records appended since the last checkpoint before a
-// crash or kill; AuditReport.Latest.Size < AuditReport.Records says how
-// many (faxkit audit verify prints it). An attacker who can rewrite the
-// disk can cut the checkpoints file too, so export checkpoints (faxkit
-// audit checkpoint) to another system and pass them to VerifyAuditLog as
-// trusted. A torn last checkpoint line left by a crash is ignored by the
-// verifier and removed by OpenAuditLog.
-//
-// Durability: with SyncEveryRecord (default) Append returns after fsync of
-// the record, so an acknowledged event survives power loss; concurrent
-// appenders share one fsync (group commit); rotation fsyncs the old segment
-// and the directory; checkpoints are written only over fsynced records and
-// are fsynced themselves. After a failed write or fsync the log refuses
-// further appends until reopened. SyncAtCheckpoint trades this for
-// speed and can lose up to CheckpointEvery acknowledged records. A torn
-// final line left by a crash is discarded by OpenAuditLog.
+// The audit log is package phi/audit: encrypted, HMAC-chained records with
+// signed RFC 6962 checkpoints, verification and export. A Policy writes
+// every decision to an *audit.Log; an application writes its own events
+// (sends, logins, alerts) to the same log.
 //
 // # Access control and authentication
 //
@@ -140,7 +148,8 @@
 // audits every decision, allowed or denied, and refuses the request if it
 // cannot be audited. NewGuard wraps a Store with these checks, and the
 // Guard does not hand its Store out: code given a Guard reaches documents
-// only through it. A document written through Guard.Create is granted to
+// only through it, and a Store without StoreConfig.Audit has no content
+// methods that work (ErrUnguarded). A document written through Guard.Create is granted to
 // its creator, and its creation audited, by its own Commit: there is
 // nothing else to call. DocumentWriter.UpdateMetadata completes the sealed
 // metadata before Commit (a receiver learns the remote ident during the
@@ -150,17 +159,18 @@
 // Time comes from faxkit's clock interface (internal/clock): the Clock
 // fields and NewPolicy take nil for the system clock.
 //
-// TokenAuthenticator issues 256-bit API tokens, keeps only their SHA-256,
+// Package phi/auth issues 256-bit API tokens, keeps only their SHA-256,
 // compares in constant time, and enforces TTL, idle timeout and lockout.
 //
 // # Logging without PHI
 //
-// FaxNumber, StationID, Name and FileName (and Metadata) redact themselves
-// in slog and fmt output. NewRedactingHandler wraps any slog.Handler and
-// also redacts attributes whose keys are marked PHI (DefaultPHIKeys). The
+// redact.FaxNumber, StationID, Name and FileName (and Metadata) redact
+// themselves in slog and fmt output. redact.NewHandler wraps any
+// slog.Handler and also redacts attributes whose keys are marked PHI
+// (redact.DefaultPHIKeys). The
 // types and the handler live in the leaf package phi/redact (standard
 // library only), which t30, t38, transport and the root package can import
-// without pulling in storage and crypto; phi re-exports them as aliases.
+// without pulling in storage and crypto.
 //
 // # Limitations
 //
@@ -176,14 +186,14 @@
 //     them (a tampered hold or retention date cannot cause a deletion).
 //   - Several processes may share a store and an audit directory where
 //     the OS has flock (Linux, macOS, BSDs); elsewhere use one process.
-//     Only one AuditLog may be open per directory (ErrAuditBusy). A
+//     Only one audit.Log may be open per directory (audit.ErrBusy). A
 //     DocumentWriter neither committed nor aborted keeps OpenStore from
 //     cleaning up crash leftovers until it is.
 //   - Policy grants live in memory; the embedding application persists them.
-//   - The audit verifier, and an open AuditLog, keep two tree hashes per
+//   - The audit verifier, and an open audit.Log, keep two tree hashes per
 //     record in memory (about 64 bytes per record, 64 MB per million).
-//   - ExportAuditLog checks the records and the HMAC chain but not the
-//     checkpoints: run VerifyAuditLog for truncation.
+//   - audit.Export checks the records and the HMAC chain but not the
+//     checkpoints: run audit.Verify for truncation.
 //   - The crash tests model a process crash (operations after the crash
 //     point do not happen); they do not model a disk losing unsynced data.
 //   - Throughput misses the issue's target of 80% of raw AES-256-GCM. On
@@ -199,6 +209,6 @@
 //     (write) and 18% (read) of raw AES-GCM, and 76% / 73% of raw AES-GCM
 //     plus SHA-256. The digest, not the construction, is the cost; a fax
 //     page is tens of KiB, so a 100-page fax seals in milliseconds.
-//   - A TIFF page is read back into memory (up to MaxTIFFPageBytes) because
+//   - A TIFF page is read back into memory (up to 64 MiB) because
 //     tiff.Reader needs an io.ReaderAt; documents still stream page by page.
 package phi

@@ -12,6 +12,7 @@ import (
 	"strconv"
 
 	"github.com/faxkit/faxkit/phi"
+	"github.com/faxkit/faxkit/phi/audit"
 )
 
 // local describes an on-disk faxkit installation used by the store and
@@ -30,6 +31,12 @@ type local struct {
 
 func (l *local) register(fs *flag.FlagSet, e *env) {
 	fs.StringVar(&l.dir, "dir", e.getenv("FAXKIT_DIR"), "store directory (default $FAXKIT_DIR)")
+	l.registerKeys(fs, e)
+}
+
+// registerKeys registers the key and audit flags without -dir (receive
+// names the store with -store).
+func (l *local) registerKeys(fs *flag.FlagSet, e *env) {
 	fs.StringVar(&l.keyfile, "keyfile", e.getenv("FAXKIT_KEYFILE"), "KEK file (default <dir>/kek.json or $FAXKIT_KEYFILE)")
 	fs.StringVar(&l.auditDir, "auditdir", "", "audit log directory (default <dir>/audit)")
 	fs.StringVar(&l.auditKey, "auditkey", e.getenv("FAXKIT_AUDITKEY"), "audit key file (default <dir>/audit.key or $FAXKIT_AUDITKEY)")
@@ -55,7 +62,23 @@ func (l *local) resolve() error {
 // key, which could not read what the store or log already holds.
 var errNoKeys = errors.New("create a new store's keys with 'faxkit store init -dir DIR', or point -keyfile/-auditkey (or $FAXKIT_KEYFILE/$FAXKIT_AUDITKEY) at the existing ones")
 
-func (l *local) openStore(ctx context.Context) (*phi.Store, *phi.LocalKeyFile, error) {
+// heldLog is a store's audit sink: the audit log the command holds at the
+// moment (receive holds it only at the start and the end of a call).
+type heldLog struct{ log *audit.Log }
+
+var errAuditNotHeld = errors.New("audit log not open")
+
+func (h *heldLog) Append(ctx context.Context, e audit.Event) (uint64, error) {
+	if h.log == nil {
+		return 0, errAuditNotHeld
+	}
+	return h.log.Append(ctx, e)
+}
+
+// openStore opens the store as the custodian path of phi (the Store's own
+// content methods), each content access audited to log under the
+// operating-system user.
+func (l *local) openStore(ctx context.Context, e *env, log *heldLog) (*phi.Store, *phi.LocalKeyFile, error) {
 	kf, err := phi.OpenLocalKeyFile(l.keyfile)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil, fmt.Errorf("key file %s not found: %w", l.keyfile, errNoKeys)
@@ -63,12 +86,12 @@ func (l *local) openStore(ctx context.Context) (*phi.Store, *phi.LocalKeyFile, e
 	if err != nil {
 		return nil, nil, err
 	}
-	s, err := phi.OpenStore(ctx, phi.StoreConfig{Dir: l.dir, Keys: kf})
+	s, err := phi.OpenStore(ctx, phi.StoreConfig{Dir: l.dir, Keys: kf, Audit: log, Operator: cliPrincipal(e)})
 	return s, kf, err
 }
 
-func (l *local) auditKeys() (phi.AuditKeys, error) {
-	k, err := phi.OpenAuditKeyFile(l.auditKey)
+func (l *local) auditKeys() (audit.Keys, error) {
+	k, err := audit.OpenKeyFile(l.auditKey)
 	if errors.Is(err, fs.ErrNotExist) {
 		return k, fmt.Errorf("audit key file %s not found: %w", l.auditKey, errNoKeys)
 	}
@@ -89,7 +112,7 @@ func (l *local) initKeys() (created []string, err error) {
 		created = append(created, l.keyfile)
 	}
 	if _, err := os.Stat(l.auditKey); errors.Is(err, fs.ErrNotExist) {
-		if _, err := phi.CreateAuditKeyFile(l.auditKey, "faxkit-audit"); err != nil {
+		if _, err := audit.CreateKeyFile(l.auditKey, "faxkit-audit"); err != nil {
 			return created, err
 		}
 		created = append(created, l.auditKey)
@@ -100,12 +123,12 @@ func (l *local) initKeys() (created []string, err error) {
 	return created, nil
 }
 
-func (l *local) openAudit() (*phi.AuditLog, error) {
+func (l *local) openAudit() (*audit.Log, error) {
 	k, err := l.auditKeys()
 	if err != nil {
 		return nil, err
 	}
-	return phi.OpenAuditLog(phi.AuditConfig{Dir: l.auditDir, Keys: k})
+	return audit.Open(audit.Config{Dir: l.auditDir, Keys: k})
 }
 
 // cliPrincipal identifies the operator in audit records from the
@@ -129,15 +152,15 @@ func cliSource() string {
 
 // audited appends one event for a CLI operation and returns opErr, or the
 // audit failure if the operation succeeded but could not be recorded.
-func audited(ctx context.Context, e *env, log *phi.AuditLog, act phi.Action, doc string, opErr error) error {
-	out, detail := phi.OutcomeSuccess, ""
+func audited(ctx context.Context, e *env, log *audit.Log, act audit.Action, doc string, opErr error) error {
+	out, detail := audit.OutcomeSuccess, ""
 	if opErr != nil {
-		out, detail = phi.OutcomeFailure, "error"
+		out, detail = audit.OutcomeFailure, "error"
 		if errors.Is(opErr, phi.ErrLegalHold) {
-			out, detail = phi.OutcomeDenied, phi.ErrLegalHold.Error()
+			out, detail = audit.OutcomeDenied, phi.ErrLegalHold.Error()
 		}
 	}
-	_, err := log.Append(ctx, phi.Event{Principal: cliPrincipal(e), Action: act, Document: doc, Source: cliSource(), Outcome: out, Detail: detail})
+	_, err := log.Append(ctx, audit.Event{Principal: cliPrincipal(e), Action: act, Document: doc, Source: cliSource(), Outcome: out, Detail: detail})
 	if opErr != nil {
 		return opErr
 	}

@@ -6,10 +6,11 @@ import (
 	"strings"
 
 	"github.com/faxkit/faxkit/phi"
+	"github.com/faxkit/faxkit/phi/audit"
 )
 
 // Per-user read state of received faxes ("mark as read"), kept in the
-// database (table fax_reads, migration 0006) so that every instance and
+// database (table fax_reads, migration 0005) so that every instance and
 // both the console and the API see the same state. It is the caller's
 // own state: marking a fax read says nothing to other inbox users.
 //
@@ -40,7 +41,7 @@ func (s *Service) setRead(w http.ResponseWriter, r *http.Request, who phi.Princi
 	if read {
 		detail = "marked read"
 	}
-	s.audit(r.Context(), phi.Event{Principal: who.ID, Action: phi.ActionReadMetadata, Document: st.ID, Source: src, Outcome: phi.OutcomeSuccess, Detail: detail})
+	s.audit(r.Context(), audit.Event{Principal: who.ID, Action: audit.ActionReadMetadata, Document: st.ID, Source: src, Outcome: audit.OutcomeSuccess, Detail: detail})
 	st.Read = &read
 	writeJSON(w, http.StatusOK, st)
 }
