@@ -78,7 +78,13 @@ func TestNonECMGapsMarked(t *testing.T) {
 					st := b.Core().Stats()
 					t.Logf("%d bit/s %v; lost %d blocks; gaps marked %d, rows marked %d; quality %+v",
 						got[0].Mode.Speed.BitRate(), got[0].Mode.Compression, ab.jb.Stats().Missing, st.GapsMarked, st.RowsMarked, got[0].Quality)
-					require.Equal(t, m.rate, got[0].Mode.Speed.BitRate())
+					// A packet lost in TCF's training fails it, and T.30
+					// answers a failed TCF with FTT: the page may go a
+					// step lower, never higher.
+					require.LessOrEqual(t, got[0].Mode.Speed.BitRate(), m.rate)
+					if got[0].Mode.Speed.BitRate() != m.rate {
+						require.Positive(t, rxs.Stats().FTTs, "a lower rate without FTT")
+					}
 					require.Positive(t, st.GapsMarked, "no packet of page data was lost: the test tests nothing")
 					require.True(t, got[0].Quality.RowsUncertain, "a gap's row count is a guess")
 					sameRowsOrBad(t, doc.Pages[0], got[0])
