@@ -5,48 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"github.com/faxkit/faxkit/internal/clock"
+	"github.com/faxkit/faxkit/phi/audit"
 	"io"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 )
-
-// Action is an audited operation.
-type Action int
-
-const (
-	ActionUnknown      Action = iota
-	ActionCreate              // store a new document
-	ActionList                // list documents (records only)
-	ActionReadMetadata        // decrypt a document's metadata
-	ActionReadContent         // read a document's pages
-	ActionDelete              // crypto-shred a document
-	ActionSetRetention        // change a retention date
-	ActionLegalHold           // place or lift a legal hold
-	ActionPurge               // delete everything past retention
-	ActionRotateKeys          // re-wrap data keys under a new KEK
-	ActionGrant               // grant or revoke per-document access
-	ActionAuditRead           // verify or export the audit log
-	ActionLogin               // authenticate
-	ActionLogout              // end a session (explicit or idle timeout)
-	ActionSend                // transmit a fax
-	ActionReceive             // accept a received fax
-	ActionBackup              // write an encrypted backup
-	ActionRestore             // restore from a backup
-	ActionAlert               // suspicious activity detected (no access made)
-)
-
-var actionNames = [...]string{"unknown", "create", "list", "read-metadata", "read-content", "delete",
-	"set-retention", "legal-hold", "purge", "rotate-keys", "grant", "audit-read", "login", "logout",
-	"send", "receive", "backup", "restore", "alert"}
-
-func (a Action) String() string {
-	if a >= 0 && int(a) < len(actionNames) {
-		return actionNames[a]
-	}
-	return fmt.Sprintf("Action(%d)", int(a))
-}
 
 // Role is a named set of permissions.
 type Role int
@@ -144,13 +109,13 @@ func (p Principal) Has(r Role) bool { return slices.Contains(p.Roles, r) }
 type Policy struct {
 	mu     sync.RWMutex
 	grants map[string]map[string]Permission // document -> principal -> perms
-	audit  *AuditLog
+	audit  *audit.Log
 	clock  clock.Clock
 }
 
 // NewPolicy returns an empty (deny-all) policy that audits to log, which
 // is required: an unaudited decision is not a decision phi makes.
-func NewPolicy(log *AuditLog, clk clock.Clock) *Policy {
+func NewPolicy(log *audit.Log, clk clock.Clock) *Policy {
 	return &Policy{grants: map[string]map[string]Permission{}, audit: log, clock: clockOr(clk)}
 }
 
@@ -214,7 +179,7 @@ func (p *Policy) Allowed(who Principal, perm Permission, doc string) bool {
 // Request describes one access decision.
 type Request struct {
 	Who      Principal
-	Action   Action
+	Action   audit.Action
 	Perm     Permission
 	Document string
 	Source   string // client address or "cli"; not PHI
@@ -229,13 +194,13 @@ func (p *Policy) Check(ctx context.Context, req Request) error {
 		return errNoAuditLog
 	}
 	ok := p.Allowed(req.Who, req.Perm, req.Document)
-	out := OutcomeSuccess
+	out := audit.OutcomeSuccess
 	detail := "allowed " + req.Perm.String()
 	if !ok {
-		out = OutcomeDenied
+		out = audit.OutcomeDenied
 		detail = "denied " + req.Perm.String()
 	}
-	if _, err := p.audit.Append(ctx, Event{Time: p.clock.Now(), Principal: req.Who.ID, Action: req.Action,
+	if _, err := p.audit.Append(ctx, audit.Event{Time: p.clock.Now(), Principal: req.Who.ID, Action: req.Action,
 		Document: req.Document, Source: req.Source, Outcome: out, Detail: detail}); err != nil {
 		return fmt.Errorf("phi: audit unavailable, request refused: %w", err)
 	}
@@ -245,7 +210,7 @@ func (p *Policy) Check(ctx context.Context, req Request) error {
 	return nil
 }
 
-var errNoAuditLog = fmt.Errorf("phi: audit unavailable, request refused: %w", errors.New("phi: Policy has no AuditLog"))
+var errNoAuditLog = fmt.Errorf("phi: audit unavailable, request refused: %w", errors.New("phi: Policy has no audit.Log"))
 
 // record appends the outcome of an allowed operation that failed or
 // succeeded after its access check.
@@ -255,11 +220,11 @@ func (p *Policy) record(ctx context.Context, req Request, err error) {
 
 // recordDetail is record with the success detail given (no PHI).
 func (p *Policy) recordDetail(ctx context.Context, req Request, err error, detail string) {
-	out := OutcomeSuccess
+	out := audit.OutcomeSuccess
 	if err != nil {
-		out, detail = OutcomeFailure, errorClass(err)
+		out, detail = audit.OutcomeFailure, errorClass(err)
 	}
-	p.audit.Append(ctx, Event{Time: p.clock.Now(), Principal: req.Who.ID, Action: req.Action,
+	p.audit.Append(ctx, audit.Event{Time: p.clock.Now(), Principal: req.Who.ID, Action: req.Action,
 		Document: req.Document, Source: req.Source, Outcome: out, Detail: detail})
 }
 
@@ -300,7 +265,7 @@ func (g *Guard) do(ctx context.Context, req Request, op func() error) error {
 // Put stores r as a one-page document (see Store.Put).
 func (g *Guard) Put(ctx context.Context, who Principal, source string, meta Metadata, r io.Reader) (DocInfo, error) {
 	var info DocInfo
-	req := Request{Who: who, Action: ActionCreate, Perm: PermCreate, Source: source}
+	req := Request{Who: who, Action: audit.ActionCreate, Perm: PermCreate, Source: source}
 	if err := g.policy.Check(ctx, req); err != nil {
 		return info, err
 	}
@@ -317,7 +282,7 @@ func (g *Guard) Put(ctx context.Context, who Principal, source string, meta Meta
 // metadata, content and delete on it and audits the outcome; nothing else
 // is needed (an Abort is not a creation and is not audited).
 func (g *Guard) Create(ctx context.Context, who Principal, source string, meta Metadata) (*DocumentWriter, error) {
-	req := Request{Who: who, Action: ActionCreate, Perm: PermCreate, Source: source}
+	req := Request{Who: who, Action: audit.ActionCreate, Perm: PermCreate, Source: source}
 	if err := g.policy.Check(ctx, req); err != nil {
 		return nil, err
 	}
@@ -329,7 +294,7 @@ func (g *Guard) Create(ctx context.Context, who Principal, source string, meta M
 		if err == nil {
 			g.policy.Grant(info.ID, who.ID, PermReadMetadata|PermReadContent|PermDelete)
 		}
-		g.policy.record(context.WithoutCancel(ctx), Request{Who: who, Action: ActionCreate, Document: info.ID, Source: source}, err)
+		g.policy.record(context.WithoutCancel(ctx), Request{Who: who, Action: audit.ActionCreate, Document: info.ID, Source: source}, err)
 	}
 	return w, nil
 }
@@ -337,7 +302,7 @@ func (g *Guard) Create(ctx context.Context, who Principal, source string, meta M
 // Open opens a document's content for reading.
 func (g *Guard) Open(ctx context.Context, who Principal, source, id string) (*DocumentReader, error) {
 	var d *DocumentReader
-	err := g.do(ctx, Request{Who: who, Action: ActionReadContent, Perm: PermReadContent, Document: id, Source: source},
+	err := g.do(ctx, Request{Who: who, Action: audit.ActionReadContent, Perm: PermReadContent, Document: id, Source: source},
 		func() (err error) { d, err = g.store.Open(ctx, id); return err })
 	return d, err
 }
@@ -345,7 +310,7 @@ func (g *Guard) Open(ctx context.Context, who Principal, source, id string) (*Do
 // Metadata decrypts a document's metadata.
 func (g *Guard) Metadata(ctx context.Context, who Principal, source, id string) (Metadata, error) {
 	var m Metadata
-	err := g.do(ctx, Request{Who: who, Action: ActionReadMetadata, Perm: PermReadMetadata, Document: id, Source: source},
+	err := g.do(ctx, Request{Who: who, Action: audit.ActionReadMetadata, Perm: PermReadMetadata, Document: id, Source: source},
 		func() (err error) { m, err = g.store.Metadata(ctx, id); return err })
 	return m, err
 }
@@ -353,14 +318,14 @@ func (g *Guard) Metadata(ctx context.Context, who Principal, source, id string) 
 // List lists document records.
 func (g *Guard) List(ctx context.Context, who Principal, source string) ([]DocInfo, error) {
 	var l []DocInfo
-	err := g.do(ctx, Request{Who: who, Action: ActionList, Perm: PermList, Source: source},
+	err := g.do(ctx, Request{Who: who, Action: audit.ActionList, Perm: PermList, Source: source},
 		func() (err error) { l, err = g.store.List(ctx); return err })
 	return l, err
 }
 
 // Delete crypto-shreds a document.
 func (g *Guard) Delete(ctx context.Context, who Principal, source, id string) error {
-	return g.do(ctx, Request{Who: who, Action: ActionDelete, Perm: PermDelete, Document: id, Source: source},
+	return g.do(ctx, Request{Who: who, Action: audit.ActionDelete, Perm: PermDelete, Document: id, Source: source},
 		func() error {
 			err := g.store.Delete(ctx, id)
 			if err == nil {
@@ -372,24 +337,24 @@ func (g *Guard) Delete(ctx context.Context, who Principal, source, id string) er
 
 // SetRetention changes a retention date.
 func (g *Guard) SetRetention(ctx context.Context, who Principal, source, id string, until time.Time) error {
-	return g.do(ctx, Request{Who: who, Action: ActionSetRetention, Perm: PermRetention, Document: id, Source: source},
+	return g.do(ctx, Request{Who: who, Action: audit.ActionSetRetention, Perm: PermRetention, Document: id, Source: source},
 		func() error { return g.store.SetRetention(ctx, id, until) })
 }
 
 // SetLegalHold places or lifts a legal hold.
 func (g *Guard) SetLegalHold(ctx context.Context, who Principal, source, id string, hold bool) error {
-	return g.do(ctx, Request{Who: who, Action: ActionLegalHold, Perm: PermRetention, Document: id, Source: source},
+	return g.do(ctx, Request{Who: who, Action: audit.ActionLegalHold, Perm: PermRetention, Document: id, Source: source},
 		func() error { return g.store.SetLegalHold(ctx, id, hold) })
 }
 
 // Purge deletes expired documents; each deletion is audited.
 func (g *Guard) Purge(ctx context.Context, who Principal, source string) ([]string, error) {
 	var ids []string
-	err := g.do(ctx, Request{Who: who, Action: ActionPurge, Perm: PermRetention, Source: source},
+	err := g.do(ctx, Request{Who: who, Action: audit.ActionPurge, Perm: PermRetention, Source: source},
 		func() (err error) { ids, err = g.store.Purge(ctx); return err })
 	for _, id := range ids {
 		g.policy.Forget(id)
-		g.policy.record(ctx, Request{Who: who, Action: ActionDelete, Document: id, Source: source}, nil)
+		g.policy.record(ctx, Request{Who: who, Action: audit.ActionDelete, Document: id, Source: source}, nil)
 	}
 	return ids, err
 }
@@ -398,7 +363,7 @@ func (g *Guard) Purge(ctx context.Context, who Principal, source string) ([]stri
 func (g *Guard) RotateKeys(ctx context.Context, who Principal, source string) (int, map[string]int, error) {
 	var n int
 	var inUse map[string]int
-	err := g.do(ctx, Request{Who: who, Action: ActionRotateKeys, Perm: PermManageKeys, Source: source},
+	err := g.do(ctx, Request{Who: who, Action: audit.ActionRotateKeys, Perm: PermManageKeys, Source: source},
 		func() (err error) { n, inUse, err = g.store.RotateKeys(ctx); return err })
 	return n, inUse, err
 }
@@ -407,7 +372,7 @@ func (g *Guard) RotateKeys(ctx context.Context, who Principal, source string) (i
 // record names the grantee and the permissions, so that a review can see
 // who was given access (an admin granting itself content is visible).
 func (g *Guard) GrantAccess(ctx context.Context, who Principal, source, id, grantee string, perms Permission) error {
-	req := Request{Who: who, Action: ActionGrant, Perm: PermGrant, Document: id, Source: source}
+	req := Request{Who: who, Action: audit.ActionGrant, Perm: PermGrant, Document: id, Source: source}
 	if err := g.policy.Check(ctx, req); err != nil {
 		return err
 	}
@@ -428,7 +393,7 @@ func (g *Guard) GrantAccess(ctx context.Context, who Principal, source, id, gran
 // given reason code (keep it free of PHI, e.g. a ticket number), so that
 // every use can be reviewed afterwards.
 func (g *Guard) EmergencyAccess(ctx context.Context, who Principal, source, id, reason string) error {
-	req := Request{Who: who, Action: ActionGrant, Perm: PermGrant, Document: id, Source: source}
+	req := Request{Who: who, Action: audit.ActionGrant, Perm: PermGrant, Document: id, Source: source}
 	if err := g.policy.Check(ctx, req); err != nil {
 		return err
 	}
@@ -441,8 +406,8 @@ func (g *Guard) EmergencyAccess(ctx context.Context, who Principal, source, id, 
 	if len(reason) > maxReason {
 		reason = reason[:maxReason]
 	}
-	_, err := g.policy.audit.Append(ctx, Event{Time: g.policy.clock.Now(), Principal: who.ID, Action: ActionGrant,
-		Document: id, Source: source, Outcome: OutcomeSuccess, Detail: "EMERGENCY ACCESS: " + reason})
+	_, err := g.policy.audit.Append(ctx, audit.Event{Time: g.policy.clock.Now(), Principal: who.ID, Action: audit.ActionGrant,
+		Document: id, Source: source, Outcome: audit.OutcomeSuccess, Detail: "EMERGENCY ACCESS: " + reason})
 	return err
 }
 

@@ -3,11 +3,14 @@ package phi
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"github.com/faxkit/faxkit/internal/clock"
+	"github.com/faxkit/faxkit/phi/audit"
 	"io"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -17,8 +20,8 @@ type guardFixture struct {
 	store *Store
 	pol   *Policy
 	dir   string
-	keys  AuditKeys
-	log   *AuditLog
+	keys  audit.Keys
+	log   *audit.Log
 	clock *clock.Fake
 }
 
@@ -26,7 +29,8 @@ func newGuardFixture(t *testing.T) *guardFixture {
 	clk := newFakeClock()
 	dir := t.TempDir()
 	keys := testAuditKeys(t)
-	log := openTestLog(t, dir, keys, clk, nil)
+	log, err := audit.Open(audit.Config{Dir: dir, Keys: keys, Clock: clk, CheckpointEvery: 5})
+	require.NoError(t, err)
 	t.Cleanup(func() { log.Close() })
 	s, err := OpenStore(context.Background(), StoreConfig{Dir: t.TempDir(), Keys: newMemKeys(t, "k1"), Segment: Segment4KB, Clock: clk})
 	require.NoError(t, err)
@@ -34,11 +38,17 @@ func newGuardFixture(t *testing.T) *guardFixture {
 	return &guardFixture{g: NewGuard(s, pol), store: s, pol: pol, dir: dir, keys: keys, log: log, clock: clk}
 }
 
-func (f *guardFixture) events(t *testing.T) []Event {
+func (f *guardFixture) events(t *testing.T) []audit.Event {
 	require.NoError(t, f.log.Sync())
-	var evs []Event
-	v := newAuditVerifier(f.keys, func(e Event) error { evs = append(evs, e); return nil })
-	require.NoError(t, v.verifyDir(f.dir))
+	var buf bytes.Buffer
+	_, err := audit.Export(f.dir, f.keys, &buf, time.Time{}, time.Time{})
+	require.NoError(t, err)
+	var evs []audit.Event
+	for dec := json.NewDecoder(&buf); dec.More(); {
+		var e audit.Event
+		require.NoError(t, dec.Decode(&e))
+		evs = append(evs, e)
+	}
 	return evs
 }
 
@@ -96,9 +106,9 @@ func TestAccessDefaultDenyAndEveryDecisionAudited(t *testing.T) {
 			require.NotEmpty(t, evs, "decision not audited")
 			require.Equal(t, c.who.ID, evs[0].Principal)
 			if c.ok {
-				require.Equal(t, OutcomeSuccess, evs[0].Outcome)
+				require.Equal(t, audit.OutcomeSuccess, evs[0].Outcome)
 			} else {
-				require.Equal(t, OutcomeDenied, evs[0].Outcome, "denied access must be audited as denied")
+				require.Equal(t, audit.OutcomeDenied, evs[0].Outcome, "denied access must be audited as denied")
 				require.Len(t, evs, 1, "a denied request must not run")
 			}
 		})
@@ -135,7 +145,7 @@ func TestAccessFailureAfterAllowIsAudited(t *testing.T) {
 	require.ErrorIs(t, err, ErrNotFound)
 	evs := f.events(t)
 	last := evs[len(evs)-1]
-	require.Equal(t, OutcomeFailure, last.Outcome)
+	require.Equal(t, audit.OutcomeFailure, last.Outcome)
 	require.Equal(t, ErrNotFound.Error(), last.Detail)
 }
 
@@ -146,7 +156,7 @@ func TestAccessRefusedWhenAuditUnavailable(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, f.log.Close())
 	_, err = f.g.Open(ctx, alice, "s", info.ID)
-	require.ErrorIs(t, err, ErrClosed)
+	require.ErrorIs(t, err, audit.ErrClosed)
 }
 
 func TestGuardPurgeAuditsEachDeletion(t *testing.T) {
@@ -161,16 +171,16 @@ func TestGuardPurgeAuditsEachDeletion(t *testing.T) {
 	require.Equal(t, []string{info.ID}, ids)
 	evs := f.events(t)
 	last := evs[len(evs)-1]
-	require.Equal(t, ActionDelete, last.Action)
+	require.Equal(t, audit.ActionDelete, last.Action)
 	require.Equal(t, info.ID, last.Document)
 }
 
 func TestPermissionAndEnumStrings(t *testing.T) {
 	require.Equal(t, "read-metadata|read-content", (PermReadMetadata | PermReadContent).String())
 	require.Equal(t, "none", Permission(0).String())
-	require.Equal(t, "Action(99)", Action(99).String())
+	require.Equal(t, "Action(99)", audit.Action(99).String())
 	require.Equal(t, "Role(9)", Role(9).String())
-	require.Equal(t, "Outcome(-1)", Outcome(-1).String())
+	require.Equal(t, "Outcome(-1)", audit.Outcome(-1).String())
 	r, err := ParseRole("auditor")
 	require.NoError(t, err)
 	require.Equal(t, RoleAuditor, r)
@@ -234,7 +244,7 @@ func TestAccessDeniedWithoutPrincipalID(t *testing.T) {
 func TestPolicyWithoutAuditLogRefuses(t *testing.T) {
 	p := NewPolicy(nil, nil)
 	p.Grant("d", alice.ID, PermReadContent)
-	err := p.Check(context.Background(), Request{Who: alice, Action: ActionReadContent, Perm: PermReadContent, Document: "d"})
+	err := p.Check(context.Background(), Request{Who: alice, Action: audit.ActionReadContent, Perm: PermReadContent, Document: "d"})
 	require.Error(t, err)
 	require.NotErrorIs(t, err, ErrDenied)
 }
@@ -248,10 +258,10 @@ func TestGrantAccessAuditsGranteeAndPermissions(t *testing.T) {
 	require.True(t, f.pol.Allowed(bob, PermReadContent, info.ID))
 	evs := f.events(t)
 	last := evs[len(evs)-1]
-	require.Equal(t, ActionGrant, last.Action)
+	require.Equal(t, audit.ActionGrant, last.Action)
 	require.Equal(t, admin.ID, last.Principal)
 	require.Equal(t, info.ID, last.Document)
-	require.Equal(t, OutcomeSuccess, last.Outcome)
+	require.Equal(t, audit.OutcomeSuccess, last.Outcome)
 	require.Equal(t, `granted read-content to principal "bob"`, last.Detail)
 }
 
@@ -283,7 +293,7 @@ func TestGuardCommitGrantsCreator(t *testing.T) {
 	require.NoError(t, w2.Abort())
 	created := 0
 	for _, e := range f.events(t) {
-		if e.Action == ActionCreate && e.Outcome == OutcomeSuccess && e.Document != "" {
+		if e.Action == audit.ActionCreate && e.Outcome == audit.OutcomeSuccess && e.Document != "" {
 			require.Equal(t, info.ID, e.Document)
 			created++
 		}

@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"github.com/faxkit/faxkit/internal/clock"
+	"github.com/faxkit/faxkit/phi/audit"
 	"strings"
 	"sync"
 	"time"
@@ -29,7 +30,7 @@ type AuthConfig struct {
 	// Clock drives expiry, idle timeout and lockout. Nil: the system clock.
 	Clock clock.Clock
 	// Audit, if set, receives a login/logout event for every attempt.
-	Audit *AuditLog
+	Audit *audit.Log
 }
 
 // TokenAuthenticator issues and checks API tokens (person or entity
@@ -126,7 +127,7 @@ func (a *TokenAuthenticator) Revoke(ctx context.Context, token, source string) {
 	delete(a.tokens, id)
 	a.mu.Unlock()
 	if st != nil {
-		a.audit(ctx, st.principal.ID, ActionLogout, source, OutcomeSuccess, "revoked")
+		a.audit(ctx, st.principal.ID, audit.ActionLogout, source, audit.OutcomeSuccess, "revoked")
 	}
 }
 
@@ -138,11 +139,11 @@ func splitToken(tok string) (id, secret string, ok bool) {
 	return strings.Cut(rest, "_")
 }
 
-func (a *TokenAuthenticator) audit(ctx context.Context, principal string, act Action, source string, out Outcome, detail string) error {
+func (a *TokenAuthenticator) audit(ctx context.Context, principal string, act audit.Action, source string, out audit.Outcome, detail string) error {
 	if a.cfg.Audit == nil {
 		return nil
 	}
-	_, err := a.cfg.Audit.Append(ctx, Event{Time: a.cfg.Clock.Now(), Principal: principal, Action: act, Source: source, Outcome: out, Detail: detail})
+	_, err := a.cfg.Audit.Append(ctx, audit.Event{Time: a.cfg.Clock.Now(), Principal: principal, Action: act, Source: source, Outcome: out, Detail: detail})
 	return err
 }
 
@@ -158,14 +159,14 @@ func (a *TokenAuthenticator) Authenticate(ctx context.Context, token, source str
 	st := a.tokens[id]
 	if !ok || st == nil {
 		a.mu.Unlock()
-		a.audit(ctx, "", ActionLogin, source, OutcomeDenied, "unknown token")
+		a.audit(ctx, "", audit.ActionLogin, source, audit.OutcomeDenied, "unknown token")
 		return Principal{}, ErrUnauthenticated
 	}
 	pid := st.principal.ID
 	f := a.fails[pid]
 	if f != nil && now.Before(f.lockedUntil) {
 		a.mu.Unlock()
-		a.audit(ctx, pid, ActionLogin, source, OutcomeDenied, "locked out")
+		a.audit(ctx, pid, audit.ActionLogin, source, audit.OutcomeDenied, "locked out")
 		return Principal{}, ErrLockedOut
 	}
 	h := sha256.Sum256([]byte(secret))
@@ -185,26 +186,26 @@ func (a *TokenAuthenticator) Authenticate(ctx context.Context, token, source str
 		if locked {
 			detail = "bad secret; locked out"
 		}
-		a.audit(ctx, pid, ActionLogin, source, OutcomeDenied, detail)
+		a.audit(ctx, pid, audit.ActionLogin, source, audit.OutcomeDenied, detail)
 		return Principal{}, ErrUnauthenticated
 	}
 	if !now.Before(st.expires) {
 		delete(a.tokens, id)
 		a.mu.Unlock()
-		a.audit(ctx, pid, ActionLogin, source, OutcomeDenied, "token expired")
+		a.audit(ctx, pid, audit.ActionLogin, source, audit.OutcomeDenied, "token expired")
 		return Principal{}, ErrTokenExpired
 	}
 	if now.Sub(st.lastUsed) >= a.cfg.IdleTimeout {
 		delete(a.tokens, id)
 		a.mu.Unlock()
-		a.audit(ctx, pid, ActionLogout, source, OutcomeSuccess, "idle timeout")
+		a.audit(ctx, pid, audit.ActionLogout, source, audit.OutcomeSuccess, "idle timeout")
 		return Principal{}, ErrIdleTimeout
 	}
 	st.lastUsed = now
 	delete(a.fails, pid)
 	p := st.principal
 	a.mu.Unlock()
-	if err := a.audit(ctx, pid, ActionLogin, source, OutcomeSuccess, ""); err != nil {
+	if err := a.audit(ctx, pid, audit.ActionLogin, source, audit.OutcomeSuccess, ""); err != nil {
 		return Principal{}, fmt.Errorf("phi: audit unavailable, login refused: %w", err)
 	}
 	return p, nil

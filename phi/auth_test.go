@@ -3,6 +3,7 @@ package phi
 import (
 	"context"
 	"crypto/sha256"
+	"github.com/faxkit/faxkit/phi/audit"
 	"strings"
 	"testing"
 	"time"
@@ -89,8 +90,8 @@ func TestAuthenticationAudited(t *testing.T) {
 	require.Error(t, err)
 	evs := f.events(t)
 	require.Len(t, evs, 2)
-	require.Equal(t, OutcomeSuccess, evs[0].Outcome)
-	require.Equal(t, OutcomeDenied, evs[1].Outcome)
+	require.Equal(t, audit.OutcomeSuccess, evs[0].Outcome)
+	require.Equal(t, audit.OutcomeDenied, evs[1].Outcome)
 	require.Equal(t, "192.0.2.2", evs[1].Source)
 }
 
@@ -101,7 +102,7 @@ func TestLoginRefusedWhenAuditUnavailable(t *testing.T) {
 	tok := a.Issue(alice)
 	require.NoError(t, f.log.Close())
 	_, err := a.Authenticate(ctx, tok, "s")
-	require.ErrorIs(t, err, ErrClosed)
+	require.ErrorIs(t, err, audit.ErrClosed)
 }
 
 // Tokens that are issued and never presented again are dropped once they

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/faxkit/faxkit/phi/audit"
 	"sync"
 	"testing"
 
@@ -61,7 +62,7 @@ func TestConcurrentUse(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, l, workers*(perWorker/2))
 	require.NoError(t, f.log.Close())
-	rep, err := VerifyAuditLog(f.dir, f.keys)
+	rep, err := audit.Verify(f.dir, f.keys)
 	require.NoError(t, err)
 	// Put, Open and Delete each write a decision and an outcome record.
 	require.Equal(t, uint64(workers*perWorker*4+workers*((perWorker+1)/2)*2), rep.Records)

@@ -27,9 +27,10 @@
 //	                                 | GCM-HKDF streaming AEAD), KEK envelope via   | TestKeyRotationRewrapsWithoutReencrypting,
 //	                                 | KeyProvider, rotation, crypto-shredding      | TestRetentionPurgeAndCryptoShred,
 //	                                 |                                              | TestKMSKeyProviderRotation
-//	(b)      Audit controls          | AuditLog: encrypted, HMAC-chained records;   | TestAuditAppendVerifyExport,
-//	                                 | signed tlog checkpoints; VerifyAuditLog;     | TestAuditTamperDetection (edit, delete,
-//	                                 | ExportAuditLog (164.308(a)(1)(ii)(D));       | reorder, insert, truncation), TestAudit-
+//	(b)      Audit controls          | audit.Log (package phi/audit): encrypted,    |
+//	                                 | HMAC-chained records;                        | TestAuditAppendVerifyExport (phi/audit),
+//	                                 | signed tlog checkpoints; audit.Verify;       | TestAuditTamperDetection (edit, delete,
+//	                                 | audit.Export (164.308(a)(1)(ii)(D));         | reorder, insert, truncation), TestAudit-
 //	                                 | denied requests audited too; one writer per  | PayloadEncryptedAtRest, TestAuthenticationAudited
 //	                                 | directory; torn lines repaired after a crash | TestAuditOneWriterAtATime,
 //	                                 |                                              | TestAuditTornCheckpointRepairedOnOpen
@@ -100,36 +101,10 @@
 //
 // # Audit log
 //
-// AuditLog appends one line per Event (principal, action, document, time,
-// source, outcome, detail) to rotating segment files. Each payload is
-// AEAD-encrypted (associated data: its sequence number), and each line
-// carries HMAC-SHA256(key, previous MAC || seq || ciphertext), so editing,
-// inserting, deleting or reordering records breaks the chain;
-// VerifyAuditLog returns an *AuditError naming the first bad record.
-// Every AuditConfig.CheckpointEvery records and on Close, the RFC 6962 tree
-// head (golang.org/x/mod/sumdb/tlog) is signed as a note
-// (golang.org/x/mod/sumdb/note, Ed25519) and appended to <dir>/checkpoints.
-// A log shorter than any checkpoint fails with ErrAuditTruncated. Records
-// after the newest checkpoint are covered by the HMAC chain only, and a
-// chain has no end marker: cutting them off (down to deleting the newest
-// segment) is not detected (TestAuditTailAfterLastCheckpointIsUncovered).
-// Close always writes a checkpoint, so what is exposed is at most
-// CheckpointEvery-1 records appended since the last checkpoint before a
-// crash or kill; AuditReport.Latest.Size < AuditReport.Records says how
-// many (faxkit audit verify prints it). An attacker who can rewrite the
-// disk can cut the checkpoints file too, so export checkpoints (faxkit
-// audit checkpoint) to another system and pass them to VerifyAuditLog as
-// trusted. A torn last checkpoint line left by a crash is ignored by the
-// verifier and removed by OpenAuditLog.
-//
-// Durability: with SyncEveryRecord (default) Append returns after fsync of
-// the record, so an acknowledged event survives power loss; concurrent
-// appenders share one fsync (group commit); rotation fsyncs the old segment
-// and the directory; checkpoints are written only over fsynced records and
-// are fsynced themselves. After a failed write or fsync the log refuses
-// further appends until reopened. SyncAtCheckpoint trades this for
-// speed and can lose up to CheckpointEvery acknowledged records. A torn
-// final line left by a crash is discarded by OpenAuditLog.
+// The audit log is package phi/audit: encrypted, HMAC-chained records with
+// signed RFC 6962 checkpoints, verification and export. A Policy writes
+// every decision to an *audit.Log; an application writes its own events
+// (sends, logins, alerts) to the same log.
 //
 // # Access control and authentication
 //
@@ -155,12 +130,13 @@
 //
 // # Logging without PHI
 //
-// FaxNumber, StationID, Name and FileName (and Metadata) redact themselves
-// in slog and fmt output. NewRedactingHandler wraps any slog.Handler and
-// also redacts attributes whose keys are marked PHI (DefaultPHIKeys). The
+// redact.FaxNumber, StationID, Name and FileName (and Metadata) redact
+// themselves in slog and fmt output. redact.NewHandler wraps any
+// slog.Handler and also redacts attributes whose keys are marked PHI
+// (redact.DefaultPHIKeys). The
 // types and the handler live in the leaf package phi/redact (standard
 // library only), which t30, t38, transport and the root package can import
-// without pulling in storage and crypto; phi re-exports them as aliases.
+// without pulling in storage and crypto.
 //
 // # Limitations
 //
@@ -176,14 +152,14 @@
 //     them (a tampered hold or retention date cannot cause a deletion).
 //   - Several processes may share a store and an audit directory where
 //     the OS has flock (Linux, macOS, BSDs); elsewhere use one process.
-//     Only one AuditLog may be open per directory (ErrAuditBusy). A
+//     Only one audit.Log may be open per directory (audit.ErrBusy). A
 //     DocumentWriter neither committed nor aborted keeps OpenStore from
 //     cleaning up crash leftovers until it is.
 //   - Policy grants live in memory; the embedding application persists them.
-//   - The audit verifier, and an open AuditLog, keep two tree hashes per
+//   - The audit verifier, and an open audit.Log, keep two tree hashes per
 //     record in memory (about 64 bytes per record, 64 MB per million).
-//   - ExportAuditLog checks the records and the HMAC chain but not the
-//     checkpoints: run VerifyAuditLog for truncation.
+//   - audit.Export checks the records and the HMAC chain but not the
+//     checkpoints: run audit.Verify for truncation.
 //   - The crash tests model a process crash (operations after the crash
 //     point do not happen); they do not model a disk losing unsynced data.
 //   - Throughput misses the target of 80% of raw AES-256-GCM. On

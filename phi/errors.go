@@ -3,6 +3,7 @@ package phi
 import (
 	"errors"
 	"fmt"
+	"github.com/faxkit/faxkit/phi/audit"
 )
 
 // Sentinel errors. Compare with errors.Is. Messages never contain PHI.
@@ -21,34 +22,12 @@ var (
 	ErrTokenExpired    = errors.New("phi: token expired")
 	ErrIdleTimeout     = errors.New("phi: session idle timeout")
 	ErrLockedOut       = errors.New("phi: principal locked out after repeated failures")
-	ErrAuditTampered   = errors.New("phi: audit log verification failed")
-	ErrAuditTruncated  = errors.New("phi: audit log truncated (shorter than a signed checkpoint)")
-	ErrAuditBusy       = errors.New("phi: audit log is open elsewhere (one writer at a time)")
 )
-
-// AuditError names the first audit record that failed verification.
-type AuditError struct {
-	Seq     uint64 // sequence number (0-based) of the first bad record
-	Segment string // segment file base name, if known
-	Line    int    // 1-based line within the segment, if known
-	Reason  string
-	Err     error // ErrAuditTampered or ErrAuditTruncated
-}
-
-func (e *AuditError) Error() string {
-	loc := ""
-	if e.Segment != "" {
-		loc = fmt.Sprintf(" (%s line %d)", e.Segment, e.Line)
-	}
-	return fmt.Sprintf("phi: audit record %d%s: %s", e.Seq, loc, e.Reason)
-}
-
-func (e *AuditError) Unwrap() error { return e.Err }
 
 // DeniedError is returned when the access policy refuses a request.
 type DeniedError struct {
 	Principal string
-	Action    Action
+	Action    audit.Action
 	Document  string
 }
 

@@ -1,17 +1,16 @@
 package phi_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"log"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/faxkit/faxkit/phi"
+	"github.com/faxkit/faxkit/phi/audit"
 )
 
 func Example() {
@@ -25,7 +24,7 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	auditKeys, err := phi.CreateAuditKeyFile(filepath.Join(dir, "audit.key"), "example-audit")
+	auditKeys, err := audit.CreateKeyFile(filepath.Join(dir, "audit.key"), "example-audit")
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -33,11 +32,11 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	audit, err := phi.OpenAuditLog(phi.AuditConfig{Dir: filepath.Join(dir, "audit"), Keys: auditKeys})
+	auditLog, err := audit.Open(audit.Config{Dir: filepath.Join(dir, "audit"), Keys: auditKeys})
 	if err != nil {
 		log.Fatal(err)
 	}
-	guard := phi.NewGuard(store, phi.NewPolicy(audit, nil))
+	guard := phi.NewGuard(store, phi.NewPolicy(auditLog, nil))
 
 	receiver := phi.Principal{ID: "gateway-1", Roles: []phi.Role{phi.RoleReceiver}}
 	auditor := phi.Principal{ID: "compliance", Roles: []phi.Role{phi.RoleAuditor}}
@@ -60,8 +59,8 @@ func Example() {
 	_, err = guard.Open(ctx, auditor, "10.0.0.9", info.ID)
 	fmt.Println("auditor:", err != nil)
 
-	audit.Close()
-	rep, err := phi.VerifyAuditLog(filepath.Join(dir, "audit"), auditKeys)
+	auditLog.Close()
+	rep, err := audit.Verify(filepath.Join(dir, "audit"), auditKeys)
 	fmt.Println("audit records:", rep.Records, "verified:", err == nil)
 	// Output:
 	// read back: synthetic page
@@ -105,19 +104,4 @@ func ExampleStore_Create() {
 	// Output:
 	// page 1
 	// page 2
-}
-
-func ExampleNewRedactingHandler() {
-	var buf bytes.Buffer
-	logger := slog.New(phi.NewRedactingHandler(slog.NewTextHandler(&buf, &slog.HandlerOptions{
-		ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
-			if a.Key == slog.TimeKey {
-				return slog.Attr{}
-			}
-			return a
-		}}), nil))
-	logger.Info("fax received", "from", phi.FaxNumber("+15550100"), "csi", "CLINIC", "pages", 2)
-	fmt.Print(buf.String())
-	// Output:
-	// level=INFO msg="fax received" from="[REDACTED fax-number]" csi=[REDACTED] pages=2
 }

@@ -2,12 +2,10 @@ package phi
 
 import (
 	"bytes"
-	"encoding/json"
 	"io"
 	"strings"
 	"testing"
 
-	"github.com/tink-crypto/tink-go/v2/aead"
 	"github.com/tink-crypto/tink-go/v2/insecurecleartextkeyset"
 	"github.com/tink-crypto/tink-go/v2/keyset"
 )
@@ -15,7 +13,6 @@ import (
 // Fixed test-only keys, so committed seed corpora stay decryptable.
 const (
 	fuzzStreamKeyset = `{"primaryKeyId":3184711562,"key":[{"keyData":{"typeUrl":"type.googleapis.com/google.crypto.tink.AesGcmHkdfStreamingKey","value":"EgcIgCAQIBgDGiBkPdk+/zu10XukyEKtUDb3rz9qKogdyVxxkcfREJD6ow==","keyMaterialType":"SYMMETRIC"},"status":"ENABLED","keyId":3184711562,"outputPrefixType":"RAW"}]}`
-	fuzzAEADKeyset   = `{"primaryKeyId":2997580371,"key":[{"keyData":{"typeUrl":"type.googleapis.com/google.crypto.tink.AesGcmKey","value":"GiCYZxX1DmoGvPgwqyN+TO41BdNyKnnC2z2oZ0aruhCgjQ==","keyMaterialType":"SYMMETRIC"},"status":"ENABLED","keyId":2997580371,"outputPrefixType":"TINK"}]}`
 	fuzzDocAD        = "faxkit fuzz document"
 )
 
@@ -29,18 +26,6 @@ func fuzzDataKey(t testing.TB) *dataKey {
 		t.Fatal(err)
 	}
 	return dk
-}
-
-func fuzzAuditKeys(t testing.TB) AuditKeys {
-	h, err := insecurecleartextkeyset.Read(keyset.NewJSONReader(strings.NewReader(fuzzAEADKeyset)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := aead.New(h)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return AuditKeys{MAC: bytes.Repeat([]byte{7}, 32), AEAD: a}
 }
 
 func plainPages(t testing.TB, pages ...string) []byte {
@@ -142,45 +127,6 @@ func FuzzPageStream(f *testing.F) {
 			if err != io.EOF || m != n {
 				t.Fatalf("re-encoded stream: %d bytes, %v; want %d", m, err, n)
 			}
-		}
-	})
-}
-
-func auditSegmentSeed(t testing.TB, n int) []byte {
-	keys := fuzzAuditKeys(t)
-	var buf bytes.Buffer
-	var prev [32]byte
-	for seq := uint64(0); seq < uint64(n); seq++ {
-		e := Event{Seq: seq, Principal: "p", Action: ActionList, Outcome: OutcomeSuccess}
-		plain, _ := json.Marshal(e)
-		ct, err := keys.AEAD.Encrypt(plain, auditAD(seq))
-		if err != nil {
-			t.Fatal(err)
-		}
-		mac := chainMAC(keys.MAC, prev, seq, ct)
-		buf.WriteString(formatAuditLine(seq, ct, mac))
-		buf.WriteByte('\n')
-		prev = mac
-	}
-	return buf.Bytes()
-}
-
-// FuzzAuditReader feeds arbitrary bytes to the audit segment verifier.
-func FuzzAuditReader(f *testing.F) {
-	f.Add(auditSegmentSeed(f, 3))
-	f.Add([]byte("0 AAAA 00\n"))
-	f.Add([]byte("\n\n"))
-	keys := fuzzAuditKeys(f)
-	f.Fuzz(func(t *testing.T, data []byte) {
-		v := newAuditVerifier(keys, nil)
-		err := v.verifySegment(bytes.NewReader(data), "fuzz")
-		if err != nil {
-			if _, ok := err.(*AuditError); !ok {
-				t.Fatalf("error is %T, want *AuditError", err)
-			}
-		}
-		if v.n > uint64(len(data)) {
-			t.Fatal("more records than bytes")
 		}
 	})
 }

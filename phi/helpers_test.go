@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/faxkit/faxkit/internal/clock"
+	"github.com/faxkit/faxkit/phi/audit"
 	"os"
 	"path/filepath"
 	"testing"
@@ -140,10 +141,10 @@ func (c *crashFS) SyncDir(dir string) error {
 }
 
 // testAuditKeys returns fresh in-memory audit keys.
-func testAuditKeys(t testing.TB) AuditKeys {
+func testAuditKeys(t testing.TB) audit.Keys {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "audit.key")
-	k, err := CreateAuditKeyFile(path, "faxkit-test")
+	k, err := audit.CreateKeyFile(path, "faxkit-test")
 	require.NoError(t, err)
 	return k
 }

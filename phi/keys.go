@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/faxkit/faxkit/phi/internal/fileutil"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -89,8 +90,8 @@ func CreateLocalKeyFile(path string) (*LocalKeyFile, error) {
 	if err != nil {
 		return nil, err
 	}
-	dir, name := splitPath(path)
-	if err := createFileExclusive(dir, name, data); err != nil {
+	dir, name := fileutil.SplitPath(path)
+	if err := fileutil.CreateExclusive(dir, name, data); err != nil {
 		if errors.Is(err, fs.ErrExist) {
 			return nil, exists
 		}
@@ -105,15 +106,6 @@ func cleartextKeyset(h *keyset.Handle) ([]byte, error) {
 		return nil, err
 	}
 	return buf.Bytes(), nil
-}
-
-// splitPath splits a file path into its directory ("." if none) and name.
-func splitPath(path string) (dir, name string) {
-	dir, name = filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	return dir, name
 }
 
 // OpenLocalKeyFile reads a key file written by CreateLocalKeyFile.
@@ -148,7 +140,7 @@ func (k *LocalKeyFile) save() error {
 	if err != nil {
 		return err
 	}
-	dir, name := splitPath(k.path)
+	dir, name := fileutil.SplitPath(k.path)
 	return writeFileAtomic(k.fs, dir, name, data)
 }
 

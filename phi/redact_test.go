@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/faxkit/faxkit/phi/redact"
 	"log/slog"
 	"testing"
 
@@ -12,14 +13,14 @@ import (
 
 func TestRedactingHandler(t *testing.T) {
 	var buf bytes.Buffer
-	log := slog.New(NewRedactingHandler(slog.NewJSONHandler(&buf, nil), nil))
-	num := FaxNumber("+15551234567")
+	log := slog.New(redact.NewHandler(slog.NewJSONHandler(&buf, nil), nil))
+	num := redact.FaxNumber("+15551234567")
 	log = log.With("remote", "+15559876543", slog.Group("peer", "tsi", "SECRET TSI"))
 	log.Info("page received",
 		"number", num,
-		"ident", StationID("ACME CLINIC"),
-		"who", Name("Jane Doe"),
-		"doc", FileName("jane-labs.tif"),
+		"ident", redact.StationID("ACME CLINIC"),
+		"who", redact.Name("Jane Doe"),
+		"doc", redact.FileName("jane-labs.tif"),
 		"meta", testMeta,
 		"nested", slog.GroupValue(slog.String("patient", "John Roe"), slog.Any("n", num)),
 		"err", fmt.Errorf("dial %v failed", num),
@@ -35,9 +36,9 @@ func TestRedactingHandler(t *testing.T) {
 }
 
 func TestPHITypesRedactInFormatting(t *testing.T) {
-	n := FaxNumber("+15551234567")
+	n := redact.FaxNumber("+15551234567")
 	for _, s := range []string{fmt.Sprint(n), fmt.Sprintf("%s %v %q %x %#v %+v", n, n, n, n, n, n),
-		errors.New("x " + fmt.Sprint(StationID("ACME"))).Error(), fmt.Sprint(Name("Jane"), FileName("a.tif")),
+		errors.New("x " + fmt.Sprint(redact.StationID("ACME"))).Error(), fmt.Sprint(redact.Name("Jane"), redact.FileName("a.tif")),
 		fmt.Sprintf("%v", testMeta)} {
 		require.NotContains(t, s, "555")
 		require.NotContains(t, s, "ACME")
@@ -49,7 +50,7 @@ func TestPHITypesRedactInFormatting(t *testing.T) {
 
 func TestRedactingHandlerCustomKeys(t *testing.T) {
 	var buf bytes.Buffer
-	log := slog.New(NewRedactingHandler(slog.NewTextHandler(&buf, nil), &RedactOptions{Keys: []string{"mrn"}}))
+	log := slog.New(redact.NewHandler(slog.NewTextHandler(&buf, nil), &redact.Options{Keys: []string{"mrn"}}))
 	log.WithGroup("g").Info("x", "mrn", "12345678", "name", "kept")
 	require.NotContains(t, buf.String(), "12345678")
 	require.Contains(t, buf.String(), "kept")

@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"github.com/faxkit/faxkit/internal/clock"
+	"github.com/faxkit/faxkit/phi/internal/fileutil"
+	"github.com/faxkit/faxkit/phi/redact"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -98,16 +100,16 @@ func (d Direction) String() string {
 // data, and it redacts itself when logged.
 type Metadata struct {
 	Direction   Direction         `json:"direction,omitempty"`
-	Remote      FaxNumber         `json:"remote,omitempty"`
-	RemoteIdent StationID         `json:"remote_ident,omitempty"`
-	Contact     Name              `json:"contact,omitempty"`
-	FileName    FileName          `json:"file_name,omitempty"`
+	Remote      redact.FaxNumber  `json:"remote,omitempty"`
+	RemoteIdent redact.StationID  `json:"remote_ident,omitempty"`
+	Contact     redact.Name       `json:"contact,omitempty"`
+	FileName    redact.FileName   `json:"file_name,omitempty"`
 	ContentType string            `json:"content_type,omitempty"` // e.g. "image/tiff"
 	Labels      map[string]string `json:"labels,omitempty"`
 }
 
 // LogValue implements slog.LogValuer: metadata never reaches a log in clear.
-func (m Metadata) LogValue() slog.Value { return slog.StringValue(redacted) }
+func (m Metadata) LogValue() slog.Value { return slog.StringValue(redact.Redacted) }
 
 // record is the per-document file <id>.rec. It holds no PHI in clear.
 type record struct {
@@ -234,7 +236,7 @@ const (
 )
 
 func (s *Store) lockRecords() (release func(), err error) {
-	f, err := lockFile(filepath.Join(s.dir, recordsLock), true, true)
+	f, err := fileutil.Lock(filepath.Join(s.dir, recordsLock), true, true)
 	if err != nil {
 		return nil, err
 	}
@@ -244,8 +246,8 @@ func (s *Store) lockRecords() (release func(), err error) {
 func (s *Store) recover() error {
 	// If a writer is active elsewhere, temporary files and bodies without
 	// a record may be its work in progress: leave them to a later open.
-	wl, err := lockFile(filepath.Join(s.dir, writersLock), true, false)
-	writing := errors.Is(err, errLockBusy)
+	wl, err := fileutil.Lock(filepath.Join(s.dir, writersLock), true, false)
+	writing := errors.Is(err, fileutil.ErrLockBusy)
 	if err != nil && !writing {
 		return err
 	}
@@ -465,7 +467,7 @@ func (s *Store) Create(ctx context.Context, meta Metadata) (*DocumentWriter, err
 		return nil, err
 	}
 	id := newDocID()
-	lock, err := lockFile(filepath.Join(s.dir, writersLock), false, true)
+	lock, err := fileutil.Lock(filepath.Join(s.dir, writersLock), false, true)
 	if err != nil {
 		return nil, err
 	}

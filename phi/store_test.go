@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"github.com/faxkit/faxkit/phi/audit"
 	"io"
 	"io/fs"
 	"os"
@@ -707,7 +708,7 @@ func TestKeyFileCreationRace(t *testing.T) {
 			if assert.NoError(t, err) {
 				kek[i], _ = k.PrimaryKeyID(context.Background())
 			}
-			a, err := OpenOrCreateAuditKeyFile(filepath.Join(dir, "audit.key"), "race")
+			a, err := audit.OpenOrCreateKeyFile(filepath.Join(dir, "audit.key"), "race")
 			if assert.NoError(t, err) {
 				mac[i] = a.MAC
 			}
@@ -718,7 +719,7 @@ func TestKeyFileCreationRace(t *testing.T) {
 	require.NoError(t, err)
 	want, err := k.PrimaryKeyID(context.Background())
 	require.NoError(t, err)
-	a, err := OpenAuditKeyFile(filepath.Join(dir, "audit.key"))
+	a, err := audit.OpenKeyFile(filepath.Join(dir, "audit.key"))
 	require.NoError(t, err)
 	for i := range n {
 		require.Equal(t, want, kek[i], "opener %d", i)

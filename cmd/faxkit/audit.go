@@ -4,10 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/faxkit/faxkit/phi/audit"
 	"os"
 	"time"
-
-	"github.com/faxkit/faxkit/phi"
 )
 
 var auditCmd = &command{
@@ -58,7 +57,7 @@ func auditVerify(ctx context.Context, e *env, args []string) error {
 		}
 		trusted = append(trusted, b)
 	}
-	rep, err := phi.VerifyAuditLog(l.auditDir, keys, trusted...)
+	rep, err := audit.Verify(l.auditDir, keys, trusted...)
 	if err != nil {
 		return &exitError{code: 1, err: fmt.Errorf("FAILED: %w", err)}
 	}
@@ -108,14 +107,14 @@ func auditExport(ctx context.Context, e *env, args []string) error {
 	log, err := openAuditWait(ctx, &l)
 	switch {
 	case err == nil:
-		if err := errors.Join(audited(ctx, e, log, phi.ActionAuditRead, "", nil), log.Close()); err != nil {
+		if err := errors.Join(audited(ctx, e, log, audit.ActionAuditRead, "", nil), log.Close()); err != nil {
 			return err
 		}
-	case errors.Is(err, phi.ErrAuditTampered), errors.Is(err, phi.ErrAuditTruncated):
+	case errors.Is(err, audit.ErrTampered), errors.Is(err, audit.ErrTruncated):
 	default:
 		return err
 	}
-	if _, err := phi.ExportAuditLog(l.auditDir, keys, e.stdout, from, to); err != nil {
+	if _, err := audit.Export(l.auditDir, keys, e.stdout, from, to); err != nil {
 		return &exitError{code: 1, err: err}
 	}
 	return nil

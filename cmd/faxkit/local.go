@@ -12,6 +12,7 @@ import (
 	"strconv"
 
 	"github.com/faxkit/faxkit/phi"
+	"github.com/faxkit/faxkit/phi/audit"
 )
 
 // local describes an on-disk faxkit installation used by the store and
@@ -30,6 +31,12 @@ type local struct {
 
 func (l *local) register(fs *flag.FlagSet, e *env) {
 	fs.StringVar(&l.dir, "dir", e.getenv("FAXKIT_DIR"), "store directory (default $FAXKIT_DIR)")
+	l.registerKeys(fs, e)
+}
+
+// registerKeys registers the key and audit flags without -dir (receive
+// names the store with -store).
+func (l *local) registerKeys(fs *flag.FlagSet, e *env) {
 	fs.StringVar(&l.keyfile, "keyfile", e.getenv("FAXKIT_KEYFILE"), "KEK file (default <dir>/kek.json or $FAXKIT_KEYFILE)")
 	fs.StringVar(&l.auditDir, "auditdir", "", "audit log directory (default <dir>/audit)")
 	fs.StringVar(&l.auditKey, "auditkey", e.getenv("FAXKIT_AUDITKEY"), "audit key file (default <dir>/audit.key or $FAXKIT_AUDITKEY)")
@@ -67,8 +74,8 @@ func (l *local) openStore(ctx context.Context) (*phi.Store, *phi.LocalKeyFile, e
 	return s, kf, err
 }
 
-func (l *local) auditKeys() (phi.AuditKeys, error) {
-	k, err := phi.OpenAuditKeyFile(l.auditKey)
+func (l *local) auditKeys() (audit.Keys, error) {
+	k, err := audit.OpenKeyFile(l.auditKey)
 	if errors.Is(err, fs.ErrNotExist) {
 		return k, fmt.Errorf("audit key file %s not found: %w", l.auditKey, errNoKeys)
 	}
@@ -89,7 +96,7 @@ func (l *local) initKeys() (created []string, err error) {
 		created = append(created, l.keyfile)
 	}
 	if _, err := os.Stat(l.auditKey); errors.Is(err, fs.ErrNotExist) {
-		if _, err := phi.CreateAuditKeyFile(l.auditKey, "faxkit-audit"); err != nil {
+		if _, err := audit.CreateKeyFile(l.auditKey, "faxkit-audit"); err != nil {
 			return created, err
 		}
 		created = append(created, l.auditKey)
@@ -100,12 +107,12 @@ func (l *local) initKeys() (created []string, err error) {
 	return created, nil
 }
 
-func (l *local) openAudit() (*phi.AuditLog, error) {
+func (l *local) openAudit() (*audit.Log, error) {
 	k, err := l.auditKeys()
 	if err != nil {
 		return nil, err
 	}
-	return phi.OpenAuditLog(phi.AuditConfig{Dir: l.auditDir, Keys: k})
+	return audit.Open(audit.Config{Dir: l.auditDir, Keys: k})
 }
 
 // cliPrincipal identifies the operator in audit records from the
@@ -129,15 +136,15 @@ func cliSource() string {
 
 // audited appends one event for a CLI operation and returns opErr, or the
 // audit failure if the operation succeeded but could not be recorded.
-func audited(ctx context.Context, e *env, log *phi.AuditLog, act phi.Action, doc string, opErr error) error {
-	out, detail := phi.OutcomeSuccess, ""
+func audited(ctx context.Context, e *env, log *audit.Log, act audit.Action, doc string, opErr error) error {
+	out, detail := audit.OutcomeSuccess, ""
 	if opErr != nil {
-		out, detail = phi.OutcomeFailure, "error"
+		out, detail = audit.OutcomeFailure, "error"
 		if errors.Is(opErr, phi.ErrLegalHold) {
-			out, detail = phi.OutcomeDenied, phi.ErrLegalHold.Error()
+			out, detail = audit.OutcomeDenied, phi.ErrLegalHold.Error()
 		}
 	}
-	_, err := log.Append(ctx, phi.Event{Principal: cliPrincipal(e), Action: act, Document: doc, Source: cliSource(), Outcome: out, Detail: detail})
+	_, err := log.Append(ctx, audit.Event{Principal: cliPrincipal(e), Action: act, Document: doc, Source: cliSource(), Outcome: out, Detail: detail})
 	if opErr != nil {
 		return opErr
 	}

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/faxkit/faxkit/internal/peertest"
-	"github.com/faxkit/faxkit/phi"
+	"github.com/faxkit/faxkit/phi/audit"
 	"github.com/stretchr/testify/require"
 )
 
@@ -164,7 +164,7 @@ func TestStoreAndAuditCommands(t *testing.T) {
 	require.NoError(t, os.WriteFile(seg[0], []byte(strings.Join(lines, "\n")), 0o600))
 	r = runCLI(t, dir, "audit", "verify")
 	require.Equal(t, 1, r.code)
-	require.Contains(t, r.stderr, "audit record 3")
+	require.Contains(t, r.stderr, "record 3 (audit-")
 
 	// Truncation after the trusted checkpoint is caught by it.
 	require.NoError(t, os.WriteFile(seg[0], data, 0o600))
@@ -252,9 +252,9 @@ func TestCommandsWaitForTheAuditLog(t *testing.T) {
 	initStore(t, dir)
 	r := runCLI(t, dir, "store", "list")
 	require.Equal(t, 0, r.code, r.stderr)
-	keys, err := phi.OpenAuditKeyFile(filepath.Join(dir, "audit.key"))
+	keys, err := audit.OpenKeyFile(filepath.Join(dir, "audit.key"))
 	require.NoError(t, err)
-	held, err := phi.OpenAuditLog(phi.AuditConfig{Dir: filepath.Join(dir, "audit"), Keys: keys})
+	held, err := audit.Open(audit.Config{Dir: filepath.Join(dir, "audit"), Keys: keys})
 	require.NoError(t, err)
 	go func() {
 		time.Sleep(200 * time.Millisecond)

@@ -2,33 +2,55 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"os"
 	"path/filepath"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/faxkit/faxkit"
+	"github.com/faxkit/faxkit/phi"
+	"github.com/faxkit/faxkit/phi/audit"
+	"github.com/faxkit/faxkit/t4"
 	"github.com/faxkit/faxkit/tiff"
 )
 
 var receiveCmd = &command{
 	name:    "receive",
-	summary: "receive a fax over SIP or T.38 (UDPTL) into a TIFF file",
+	summary: "receive a fax over SIP or T.38 (UDPTL) into a TIFF file or the sealed store",
 	usage: `usage: faxkit receive -sip-local ADDR [-sip-register sip:USER@HOST[:PORT] -sip-user NAME -sip-password-file FILE]
-                      [-t38 auto|request|await|off] [flags] -o OUT.tif
-       faxkit receive [-local ADDR] [-remote ADDR] [flags] -o OUT.tif
+                      [-t38 auto|request|await|off] [flags] (-o OUT.tif | -store DIR)
+       faxkit receive [-local ADDR] [-remote ADDR] [flags] (-o OUT.tif | -store DIR)
 
 With -sip-local, answers one SIP call there (registering first with
 -sip-register), moves it to T.38, receives the fax, hangs up and exits.
 Without it, listens on -local for a SIP-less T.38 call over UDPTL (from
 -remote, or from whoever sends first). Either way the pages go to OUT.tif
 as TIFF Class F (MH, fill order 2, fax quality tags). Exit status 0
-exactly when the T.30 session succeeded. OUT.tif is written only if at
-least one page arrived; pages received before a failure are kept.
+exactly when the T.30 session succeeded. OUT.tif (or the sealed document)
+is written only if at least one page arrived; pages received before a
+failure are kept.
 
-  -o FILE             output TIFF (required)
+  -o FILE             output TIFF (in clear: a fax is PHI)
+  -store DIR          instead of -o: seal the pages into the phi store in DIR
+                      (see "faxkit help store") as they arrive, so no clear
+                      page ever reaches disk. The new document's ID is printed
+                      on stdout (with -json, as "document_id"), and the receive
+                      is written to the audit log under the operating-system
+                      user. DIR's key files must exist ("faxkit store init
+                      -dir DIR"); -keyfile, -auditdir and -auditkey work as for
+                      "faxkit store". Read the fax back with "faxkit store get
+                      -dir DIR -tiff ID". The audit log is locked only at the
+                      start and at the end of the call
+  -retain DUR         with -store: the document's retention period (e.g.
+                      52560h = 6 years; default: kept until deleted)
+  Exactly one of -o and -store is required.
 
 ` + sipReceiveHelp + "\n" + callFlagsHelp + sipJSONHelp + `
 Examples:
@@ -36,6 +58,7 @@ Examples:
   faxkit receive -sip-local 192.0.2.10:5062 -sip-register sip:fax@pbx.example \
       -sip-user fax -sip-password-file /etc/faxkit/sip.pw -o fax.tif
   faxkit receive -local 127.0.0.1:4000 -pace=false -json -o fax.tif
+  faxkit receive -local 127.0.0.1:4000 -pace=false -json -store /var/lib/faxkit
 `,
 	run: runReceive,
 }
@@ -47,19 +70,39 @@ func runReceive(ctx context.Context, e *env, args []string) error {
 	var s sipFlags
 	s.register(fs, false)
 	out := fs.String("o", "", "output TIFF")
+	var l local
+	fs.StringVar(&l.dir, "store", "", "seal the received pages into the phi store in this directory")
+	l.registerKeys(fs, e)
+	retain := fs.Duration("retain", 0, "with -store: retention period (0 = until deleted)")
 	if err := fs.Parse(args); err != nil {
 		return usageErr(err)
 	}
 	f.parsed(fs)
 	s.visit(fs)
 	if fs.NArg() != 0 {
-		return usagef("unexpected argument %q: receive writes to -o OUT.tif and takes no FILE", fs.Arg(0))
+		return usagef("unexpected argument %q: receive writes to -o OUT.tif or -store DIR and takes no FILE", fs.Arg(0))
 	}
-	if *out == "" {
-		return usagef("-o is required: the TIFF file to write the fax to")
+	switch {
+	case *out != "" && l.dir != "":
+		return usagef("-o and -store are exclusive: -store keeps the fax sealed, -o writes it in clear")
+	case *out == "" && l.dir == "":
+		return usagef("-o is required (or -store DIR): the TIFF file, or the sealed store, to put the fax in")
+	case l.dir == "" && *retain != 0:
+		return usagef("-retain needs -store")
 	}
+	if l.dir != "" {
+		return receiveSealed(ctx, e, &l, *retain, f.json, func(e *env, out string) error {
+			return runReceiveTo(ctx, e, &f, &s, out)
+		})
+	}
+	return runReceiveTo(ctx, e, &f, &s, *out)
+}
+
+// runReceiveTo receives one fax into out: a TIFF file, or a sealed
+// target registered by receiveSealed.
+func runReceiveTo(ctx context.Context, e *env, f *callFlags, s *sipFlags, out string) error {
 	if s.set["sip-local"] || s.set["sip-register"] {
-		return runSIPReceive(ctx, e, &f, &s, *out)
+		return runSIPReceive(ctx, e, f, s, out)
 	}
 	if err := s.noSIPFlags("-sip-local ADDR"); err != nil {
 		return err
@@ -80,7 +123,7 @@ func runReceive(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if audio {
-		return runAudio(ctx, e, &f, codec, raddr, nil, *out)
+		return runAudio(ctx, e, f, codec, raddr, nil, out)
 	}
 	opts, err := f.options(e.stderr, "received")
 	if err != nil {
@@ -92,7 +135,7 @@ func runReceive(ctx context.Context, e *env, args []string) error {
 	}
 	defer conn.Close()
 
-	to, err := newTIFFOutput(*out)
+	to, err := newTIFFOutput(out)
 	if err != nil {
 		return err
 	}
@@ -118,16 +161,25 @@ func runReceive(ctx context.Context, e *env, args []string) error {
 }
 
 // tiffOutput writes received pages to a temporary file beside the output
-// and renames it into place only if a page arrived.
+// and renames it into place only if a page arrived; or, for -store, seals
+// them into a new document committed only if a page arrived.
 type tiffOutput struct {
 	path string
 	tmp  *os.File
 	bw   *bufio.Writer
-	w    *tiff.Writer
+	tw   *tiff.Writer
+	w    faxkit.PageSink
 	done bool
+	// -store
+	sealed *sealedTarget
+	doc    *phi.DocumentWriter
+	count  *countingSink
 }
 
 func newTIFFOutput(path string) (*tiffOutput, error) {
+	if t, ok := sealedTargets.Load(path); ok {
+		return newSealedOutput(t.(*sealedTarget))
+	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".faxkit-receive-*")
 	if err != nil {
 		return nil, err
@@ -139,22 +191,26 @@ func newTIFFOutput(path string) (*tiffOutput, error) {
 		os.Remove(tmp.Name())
 		return nil, err
 	}
-	return &tiffOutput{path: path, tmp: tmp, bw: bw, w: w}, nil
+	return &tiffOutput{path: path, tmp: tmp, bw: bw, tw: w, w: w}, nil
 }
 
 // commit finishes the file: it returns the output path if pages were
-// written (and renamed into place), or "" if none were.
+// written (and renamed into place), or "" if none were (or they were
+// sealed).
 func (o *tiffOutput) commit() (string, error) {
 	if o.done {
 		return "", nil
 	}
 	o.done = true
+	if o.sealed != nil {
+		return o.commitSealed()
+	}
 	defer os.Remove(o.tmp.Name())
-	if o.w.Pages() == 0 {
+	if o.tw.Pages() == 0 {
 		o.tmp.Close()
 		return "", nil
 	}
-	err := o.w.Close()
+	err := o.tw.Close()
 	if err == nil {
 		err = o.bw.Flush()
 	}
@@ -174,7 +230,143 @@ func (o *tiffOutput) commit() (string, error) {
 func (o *tiffOutput) abandon() {
 	if !o.done {
 		o.done = true
+		if o.sealed != nil {
+			o.doc.Abort()
+			return
+		}
 		o.tmp.Close()
 		os.Remove(o.tmp.Name())
 	}
+}
+
+// A sealed target is the -store destination of one receive. The receive
+// paths (UDPTL, audio, SIP) each open their output with
+// newTIFFOutput(out); receiveSealed registers the target under a key that
+// cannot be a file name (it starts with NUL) and passes that key as out,
+// so every path seals without knowing about the store.
+type sealedTarget struct {
+	ctx    context.Context
+	e      *env
+	l      *local
+	store  *phi.Store
+	retain time.Duration
+	docID  string // set once the document is committed and audited
+}
+
+var (
+	sealedTargets sync.Map // key -> *sealedTarget
+	sealedSeq     atomic.Uint64
+)
+
+// receiveSealed opens the store in l.dir (its key files must exist: none
+// is created here), runs the receive into it, and prints the document ID.
+func receiveSealed(ctx context.Context, e *env, l *local, retain time.Duration, asJSON bool, run func(*env, string) error) error {
+	if err := l.resolve(); err != nil {
+		return err
+	}
+	if err := checkKeyFile(l); err != nil {
+		return err
+	}
+	if _, err := l.auditKeys(); err != nil {
+		return err
+	}
+	st, _, err := l.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	// Fail now, not after the call, if the audit log cannot be written.
+	log, err := openAuditWait(ctx, l)
+	if err != nil {
+		return fmt.Errorf("audit log: %w", err)
+	}
+	if err := log.Close(); err != nil {
+		return fmt.Errorf("audit log: %w", err)
+	}
+	t := &sealedTarget{ctx: ctx, e: e, l: l, store: st, retain: retain}
+	key := fmt.Sprintf("\x00faxkit-store-%d", sealedSeq.Add(1))
+	sealedTargets.Store(key, t)
+	defer sealedTargets.Delete(key)
+
+	// The JSON report is written by the receive path; document_id is
+	// added to it here, once the document is committed.
+	re := *e
+	var buf bytes.Buffer
+	if asJSON {
+		re.stdout = &buf
+	}
+	runErr := run(&re, key)
+	if asJSON {
+		b := buf.Bytes()
+		if t.docID != "" {
+			if i := bytes.LastIndexByte(b, '}'); i > 0 {
+				id, _ := json.Marshal(t.docID)
+				b = append(append(append(append([]byte{}, b[:i]...), `,"document_id":`...), id...), b[i:]...)
+			}
+		}
+		if _, err := e.stdout.Write(b); err != nil && runErr == nil {
+			runErr = err
+		}
+	} else if t.docID != "" {
+		fmt.Fprintln(e.stdout, t.docID)
+		fmt.Fprintf(e.stderr, "sealed as document %s\n", t.docID)
+	}
+	return runErr
+}
+
+// countingSink counts the pages a sink accepted.
+type countingSink struct {
+	next  faxkit.PageSink
+	pages int
+}
+
+func (c *countingSink) WritePage(b *t4.Bitmap, opts *tiff.PageOptions) error {
+	if err := c.next.WritePage(b, opts); err != nil {
+		return err
+	}
+	c.pages++
+	return nil
+}
+
+// newSealedOutput starts a sealed document: each page is encoded as a
+// single-page TIFF straight into the store's sealing writer.
+func newSealedOutput(t *sealedTarget) (*tiffOutput, error) {
+	dw, err := t.store.Create(t.ctx, phi.Metadata{Direction: phi.Inbound, ContentType: "image/tiff"})
+	if err != nil {
+		return nil, err
+	}
+	if t.retain > 0 {
+		dw.SetRetainUntil(time.Now().Add(t.retain))
+	}
+	cs := &countingSink{next: phi.NewTIFFWriter(dw, nil)}
+	return &tiffOutput{w: cs, sealed: t, doc: dw, count: cs}, nil
+}
+
+// commitSealed commits the document if a page arrived and writes the
+// receive to the audit log; a document whose receive cannot be audited is
+// crypto-shredded rather than kept unaudited. It returns "": nothing was
+// written in clear.
+func (o *tiffOutput) commitSealed() (string, error) {
+	t := o.sealed
+	if o.count.pages == 0 {
+		return "", o.doc.Abort()
+	}
+	log, err := openAuditWait(t.ctx, t.l)
+	if err != nil {
+		o.doc.Abort()
+		return "", fmt.Errorf("audit log: %w (the fax was not kept)", err)
+	}
+	info, err := o.doc.Commit()
+	aerr := audited(t.ctx, t.e, log, audit.ActionReceive, info.ID, err)
+	aerr = errors.Join(aerr, log.Close())
+	if err != nil {
+		return "", err
+	}
+	if aerr != nil {
+		if derr := t.store.ForceExpire(t.ctx, info.ID); derr != nil {
+			return "", fmt.Errorf("audit log: %w; the unaudited document %s could not be removed: %w", aerr, info.ID, derr)
+		}
+		return "", fmt.Errorf("audit log: %w (the fax was not kept)", aerr)
+	}
+	t.docID = info.ID
+	return "", nil
 }

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/faxkit/faxkit/phi"
+	"github.com/faxkit/faxkit/phi/audit"
+	"github.com/faxkit/faxkit/phi/redact"
 )
 
 var storeCmd = &command{
@@ -61,7 +63,7 @@ Every operation is written to the audit log.
 type storeSession struct {
 	s   *phi.Store
 	kf  *phi.LocalKeyFile
-	log *phi.AuditLog
+	log *audit.Log
 }
 
 func openSession(ctx context.Context, l *local) (*storeSession, error) {
@@ -106,7 +108,7 @@ func storeInit(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("audit log: %w", err)
 	}
-	err = audited(ctx, e, log, phi.ActionRotateKeys, "", nil)
+	err = audited(ctx, e, log, audit.ActionRotateKeys, "", nil)
 	err = errors.Join(err, log.Close())
 	for _, c := range created {
 		fmt.Fprintf(e.stdout, "created %s (mode 0600; keep a copy off the data volume: without it nothing sealed can be read)\n", c)
@@ -142,13 +144,13 @@ func checkKeyFile(l *local) error {
 const auditWait = 10 * time.Second
 
 // openAuditWait opens the audit log, waiting while another process has it
-// open (phi.ErrAuditBusy) rather than failing a command that merely
+// open (audit.ErrBusy) rather than failing a command that merely
 // overlapped with another, e.g. a scheduled purge.
-func openAuditWait(ctx context.Context, l *local) (*phi.AuditLog, error) {
+func openAuditWait(ctx context.Context, l *local) (*audit.Log, error) {
 	deadline := time.Now().Add(auditWait)
 	for {
 		log, err := l.openAudit()
-		if !errors.Is(err, phi.ErrAuditBusy) || time.Now().After(deadline) {
+		if !errors.Is(err, audit.ErrBusy) || time.Now().After(deadline) {
 			return log, err
 		}
 		select {
@@ -181,10 +183,10 @@ func storePut(ctx context.Context, e *env, args []string) (err error) {
 		return err
 	}
 	defer func() { err = ss.close(err) }()
-	meta := phi.Metadata{Direction: phi.Outbound, ContentType: *ctype, FileName: phi.FileName(filepath.Base(fs.Arg(0)))}
+	meta := phi.Metadata{Direction: phi.Outbound, ContentType: *ctype, FileName: redact.FileName(filepath.Base(fs.Arg(0)))}
 	w, err := ss.s.Create(ctx, meta)
 	if err != nil {
-		return audited(ctx, e, ss.log, phi.ActionCreate, "", err)
+		return audited(ctx, e, ss.log, audit.ActionCreate, "", err)
 	}
 	if *retain > 0 {
 		w.SetRetainUntil(time.Now().Add(*retain))
@@ -196,11 +198,11 @@ func storePut(ctx context.Context, e *env, args []string) (err error) {
 		}
 		if err := copyFn(w, name); err != nil {
 			w.Abort()
-			return audited(ctx, e, ss.log, phi.ActionCreate, "", err)
+			return audited(ctx, e, ss.log, audit.ActionCreate, "", err)
 		}
 	}
 	info, err := w.Commit()
-	if err := audited(ctx, e, ss.log, phi.ActionCreate, info.ID, err); err != nil {
+	if err := audited(ctx, e, ss.log, audit.ActionCreate, info.ID, err); err != nil {
 		return err
 	}
 	fmt.Fprintln(e.stdout, info.ID)
@@ -257,7 +259,7 @@ func storeGet(ctx context.Context, e *env, args []string) (err error) {
 	}
 	defer func() { err = ss.close(err) }()
 	err = getDoc(ctx, ss.s, id, *out, *page, *asTIFF, e.stdout)
-	return audited(ctx, e, ss.log, phi.ActionReadContent, id, err)
+	return audited(ctx, e, ss.log, audit.ActionReadContent, id, err)
 }
 
 func getDoc(ctx context.Context, s *phi.Store, id, out string, page int, asTIFF bool, stdout io.Writer) error {
@@ -341,7 +343,7 @@ func storeList(ctx context.Context, e *env, args []string) (err error) {
 	}
 	defer func() { err = ss.close(err) }()
 	docs, listErr := ss.s.List(ctx) // damaged records are reported after the list
-	if err := audited(ctx, e, ss.log, phi.ActionList, "", listErr); err != nil && listErr == nil {
+	if err := audited(ctx, e, ss.log, audit.ActionList, "", listErr); err != nil && listErr == nil {
 		return err
 	}
 	defer func() { err = errors.Join(err, listErr) }()
@@ -387,7 +389,7 @@ func storeVerify(ctx context.Context, e *env, args []string) (err error) {
 	bad := 0
 	for _, id := range ids {
 		err := ss.s.Verify(ctx, id)
-		if err := audited(ctx, e, ss.log, phi.ActionReadContent, id, err); err != nil {
+		if err := audited(ctx, e, ss.log, audit.ActionReadContent, id, err); err != nil {
 			bad++
 			errs = append(errs, fmt.Errorf("%s: %w", id, err))
 			continue
@@ -422,7 +424,7 @@ func storePurge(ctx context.Context, e *env, args []string) (err error) {
 	var errs []error
 	for _, id := range force {
 		err := ss.s.ForceExpire(ctx, id)
-		if err := audited(ctx, e, ss.log, phi.ActionDelete, id, err); err != nil {
+		if err := audited(ctx, e, ss.log, audit.ActionDelete, id, err); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", id, err))
 			continue
 		}
@@ -430,10 +432,10 @@ func storePurge(ctx context.Context, e *env, args []string) (err error) {
 	}
 	ids, err := ss.s.Purge(ctx)
 	for _, id := range ids {
-		audited(ctx, e, ss.log, phi.ActionDelete, id, nil)
+		audited(ctx, e, ss.log, audit.ActionDelete, id, nil)
 		fmt.Fprintf(e.stdout, "purged %s\n", id)
 	}
-	if err := audited(ctx, e, ss.log, phi.ActionPurge, "", err); err != nil {
+	if err := audited(ctx, e, ss.log, audit.ActionPurge, "", err); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
@@ -455,7 +457,7 @@ func storeHold(ctx context.Context, e *env, args []string) (err error) {
 	}
 	defer func() { err = ss.close(err) }()
 	err = ss.s.SetLegalHold(ctx, fs.Arg(0), fs.Arg(1) == "on")
-	return audited(ctx, e, ss.log, phi.ActionLegalHold, fs.Arg(0), err)
+	return audited(ctx, e, ss.log, audit.ActionLegalHold, fs.Arg(0), err)
 }
 
 func storeRotate(ctx context.Context, e *env, args []string) (err error) {
@@ -473,10 +475,10 @@ func storeRotate(ctx context.Context, e *env, args []string) (err error) {
 	defer func() { err = ss.close(err) }()
 	newID, err := ss.kf.Rotate()
 	if err != nil {
-		return audited(ctx, e, ss.log, phi.ActionRotateKeys, "", err)
+		return audited(ctx, e, ss.log, audit.ActionRotateKeys, "", err)
 	}
 	n, inUse, err := ss.s.RotateKeys(ctx)
-	if err := audited(ctx, e, ss.log, phi.ActionRotateKeys, "", err); err != nil {
+	if err := audited(ctx, e, ss.log, audit.ActionRotateKeys, "", err); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "new primary KEK %s; re-wrapped %d data keys\n", newID, n)
@@ -486,7 +488,7 @@ func storeRotate(ctx context.Context, e *env, args []string) (err error) {
 			keep[id] = true
 		}
 		retired, err := ss.kf.Retire(keep)
-		if err := audited(ctx, e, ss.log, phi.ActionRotateKeys, "", err); err != nil {
+		if err := audited(ctx, e, ss.log, audit.ActionRotateKeys, "", err); err != nil {
 			return err
 		}
 		for _, id := range retired {

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/faxkit/faxkit/phi"
+	"github.com/faxkit/faxkit/phi/audit"
 )
 
 // Alerts on suspicious activity (45 CFR 164.308(a)(1)(ii)(D),
@@ -59,7 +60,7 @@ type Alert struct {
 // principal is the user concerned; detail is a fixed text without PHI.
 func (s *Service) raiseAlert(ctx context.Context, kind, principal, src string, count int, detail string) {
 	ctx = context.WithoutCancel(ctx)
-	s.audit(ctx, phi.Event{Principal: principal, Action: phi.ActionAlert, Source: src, Outcome: phi.OutcomeSuccess,
+	s.audit(ctx, audit.Event{Principal: principal, Action: audit.ActionAlert, Source: src, Outcome: audit.OutcomeSuccess,
 		Detail: fmt.Sprintf("ALERT %s: %s", kind, detail)})
 	id, now := "alr_"+randomHex(12), s.now().UnixNano()
 	err := s.db.tx(ctx, func(tx *Tx) error {
@@ -200,14 +201,14 @@ func (s *Service) countRead(ctx context.Context, who, doc string, now time.Time,
 // listAlerts lists alerts, newest first (admins and auditors).
 func (s *Service) listAlerts(w http.ResponseWriter, r *http.Request, who phi.Principal, src string) {
 	if !who.Has(phi.RoleAdmin) && !who.Has(phi.RoleAuditor) {
-		s.refuse(w, r, who, phi.ActionAuditRead, "", http.StatusForbidden, "admin or auditor role required")
+		s.refuse(w, r, who, audit.ActionAuditRead, "", http.StatusForbidden, "admin or auditor role required")
 		return
 	}
 	limit := 100
 	if v := r.URL.Query().Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 1000 {
-			s.refuse(w, r, who, phi.ActionAuditRead, "", http.StatusBadRequest, "limit must be 1 to 1000")
+			s.refuse(w, r, who, audit.ActionAuditRead, "", http.StatusBadRequest, "limit must be 1 to 1000")
 			return
 		}
 		limit = n
@@ -227,6 +228,6 @@ func (s *Service) listAlerts(w http.ResponseWriter, r *http.Request, who phi.Pri
 			out = append(out, a)
 		}
 	}
-	s.audit(r.Context(), phi.Event{Principal: who.ID, Action: phi.ActionAuditRead, Source: src, Outcome: phi.OutcomeSuccess, Detail: fmt.Sprintf("%d alerts listed", len(out))})
+	s.audit(r.Context(), audit.Event{Principal: who.ID, Action: audit.ActionAuditRead, Source: src, Outcome: audit.OutcomeSuccess, Detail: fmt.Sprintf("%d alerts listed", len(out))})
 	writeJSON(w, http.StatusOK, map[string]any{"alerts": out})
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/faxkit/faxkit/examples/faxservice/webhook"
 	"github.com/faxkit/faxkit/phi"
+	"github.com/faxkit/faxkit/phi/audit"
 )
 
 // seedFax seals a delivered outbound fax owned by owner without a call.
@@ -143,11 +144,11 @@ func TestAlerts(t *testing.T) {
 	mu.Unlock()
 
 	// And each is an audit record.
-	ak, err := phi.OpenAuditKeyFile(e.svc.cfg.AuditKeyFile)
+	ak, err := audit.OpenKeyFile(e.svc.cfg.AuditKeyFile)
 	require.NoError(t, err)
 	require.NoError(t, e.svc.log.Sync())
 	var exp bytes.Buffer
-	_, err = phi.ExportAuditLog(filepath.Join(e.svc.cfg.Dir, "audit-test"), ak, &exp, time.Time{}, time.Time{})
+	_, err = audit.Export(filepath.Join(e.svc.cfg.Dir, "audit-test"), ak, &exp, time.Time{}, time.Time{})
 	require.NoError(t, err)
 	for _, k := range alertKinds {
 		require.Contains(t, exp.String(), "ALERT "+k)

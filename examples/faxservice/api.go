@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/faxkit/faxkit/phi"
+	"github.com/faxkit/faxkit/phi/audit"
+	"github.com/faxkit/faxkit/phi/redact"
 	"github.com/faxkit/faxkit/tiff"
 )
 
@@ -118,7 +120,7 @@ func (s *Service) authed(h authedHandler) http.HandlerFunc {
 		src := source(r)
 		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		if !ok {
-			s.auditAuth(r.Context(), "anonymous", src, phi.OutcomeDenied, "no bearer token")
+			s.auditAuth(r.Context(), "anonymous", src, audit.OutcomeDenied, "no bearer token")
 			httpError(w, http.StatusUnauthorized, "missing bearer token")
 			return
 		}
@@ -139,7 +141,7 @@ func (s *Service) authed(h authedHandler) http.HandlerFunc {
 func (s *Service) admin(h authedHandler) authedHandler {
 	return func(w http.ResponseWriter, r *http.Request, who phi.Principal, src string) {
 		if !who.Has(phi.RoleAdmin) {
-			s.refuse(w, r, who, phi.ActionGrant, "", http.StatusForbidden, "admin role required")
+			s.refuse(w, r, who, audit.ActionGrant, "", http.StatusForbidden, "admin role required")
 			return
 		}
 		h(w, r, who, src)
@@ -157,10 +159,10 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 }
 
 // refuse answers an error and audits it (requester, source, outcome).
-func (s *Service) refuse(w http.ResponseWriter, r *http.Request, who phi.Principal, act phi.Action, doc string, code int, msg string) {
-	out := phi.OutcomeFailure
+func (s *Service) refuse(w http.ResponseWriter, r *http.Request, who phi.Principal, act audit.Action, doc string, code int, msg string) {
+	out := audit.OutcomeFailure
 	if code == http.StatusForbidden || code == http.StatusUnauthorized {
-		out = phi.OutcomeDenied
+		out = audit.OutcomeDenied
 	}
 	id := who.ID
 	if id == "" {
@@ -169,7 +171,7 @@ func (s *Service) refuse(w http.ResponseWriter, r *http.Request, who phi.Princip
 	if !phi.ValidID(doc) {
 		doc = ""
 	}
-	s.audit(r.Context(), phi.Event{Principal: id, Action: act, Document: doc, Source: source(r), Outcome: out,
+	s.audit(r.Context(), audit.Event{Principal: id, Action: act, Document: doc, Source: source(r), Outcome: out,
 		Detail: fmt.Sprintf("%d %s", code, msg)})
 	httpError(w, code, msg)
 }
@@ -217,7 +219,7 @@ func (s *Service) postSession(w http.ResponseWriter, r *http.Request) {
 		Password string `json:"password"`
 	}
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096)).Decode(&req); err != nil {
-		s.refuse(w, r, phi.Principal{}, phi.ActionLogin, "", http.StatusBadRequest, "body must be JSON {name, password}")
+		s.refuse(w, r, phi.Principal{}, audit.ActionLogin, "", http.StatusBadRequest, "body must be JSON {name, password}")
 		return
 	}
 	tok, err := s.login(r.Context(), req.Name, req.Password, source(r))
@@ -235,7 +237,7 @@ func (s *Service) postSession(w http.ResponseWriter, r *http.Request) {
 func (s *Service) deleteSession(w http.ResponseWriter, r *http.Request, who phi.Principal, src string) {
 	ri := r.Context().Value(ctxKey{}).(reqInfo)
 	s.db.exec(r.Context(), `UPDATE tokens SET revoked = ? WHERE id = ? AND kind = 'session'`, s.now().UnixNano(), ri.tokenID)
-	s.audit(r.Context(), phi.Event{Principal: who.ID, Action: phi.ActionLogout, Source: src, Outcome: phi.OutcomeSuccess, Detail: "signed out"})
+	s.audit(r.Context(), audit.Event{Principal: who.ID, Action: audit.ActionLogout, Source: src, Outcome: audit.OutcomeSuccess, Detail: "signed out"})
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -311,13 +313,13 @@ const maxFiles = 20
 func (s *Service) postFax(w http.ResponseWriter, r *http.Request, who phi.Principal, src string) {
 	ctx := r.Context()
 	if !who.Has(phi.RoleSender) {
-		s.refuse(w, r, who, phi.ActionCreate, "", http.StatusForbidden, "sender role required")
+		s.refuse(w, r, who, audit.ActionCreate, "", http.StatusForbidden, "sender role required")
 		return
 	}
 	idem := r.Header.Get("Idempotency-Key")
 	if idem != "" {
 		if len(idem) > 255 {
-			s.refuse(w, r, who, phi.ActionCreate, "", http.StatusBadRequest, "Idempotency-Key longer than 255 characters")
+			s.refuse(w, r, who, audit.ActionCreate, "", http.StatusBadRequest, "Idempotency-Key longer than 255 characters")
 			return
 		}
 		if id, ok := s.idempotent(ctx, who.ID, idem); ok {
@@ -331,7 +333,7 @@ func (s *Service) postFax(w http.ResponseWriter, r *http.Request, who phi.Princi
 	}
 	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != "multipart/form-data" || params["boundary"] == "" {
-		s.refuse(w, r, who, phi.ActionCreate, "", http.StatusUnsupportedMediaType, "body must be multipart/form-data")
+		s.refuse(w, r, who, audit.ActionCreate, "", http.StatusUnsupportedMediaType, "body must be multipart/form-data")
 		return
 	}
 	body := http.MaxBytesReader(w, r.Body, s.cfg.MaxUploadBytes)
@@ -348,22 +350,22 @@ func (s *Service) postFax(w http.ResponseWriter, r *http.Request, who phi.Princi
 		}
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			s.refuse(w, r, who, phi.ActionCreate, "", http.StatusRequestEntityTooLarge, "upload too large")
+			s.refuse(w, r, who, audit.ActionCreate, "", http.StatusRequestEntityTooLarge, "upload too large")
 			return
 		}
 		if err != nil {
-			s.refuse(w, r, who, phi.ActionCreate, "", http.StatusBadRequest, "malformed multipart body")
+			s.refuse(w, r, who, audit.ActionCreate, "", http.StatusBadRequest, "malformed multipart body")
 			return
 		}
 		// Everything is read into memory: a clear upload never touches
 		// the disk (the request as a whole is bounded).
 		b, err := io.ReadAll(p)
 		if errors.As(err, &mbe) {
-			s.refuse(w, r, who, phi.ActionCreate, "", http.StatusRequestEntityTooLarge, "upload too large")
+			s.refuse(w, r, who, audit.ActionCreate, "", http.StatusRequestEntityTooLarge, "upload too large")
 			return
 		}
 		if err != nil {
-			s.refuse(w, r, who, phi.ActionCreate, "", http.StatusBadRequest, "malformed multipart body")
+			s.refuse(w, r, who, audit.ActionCreate, "", http.StatusBadRequest, "malformed multipart body")
 			return
 		}
 		switch p.FormName() {
@@ -371,7 +373,7 @@ func (s *Service) postFax(w http.ResponseWriter, r *http.Request, who phi.Princi
 			to = strings.TrimSpace(string(b))
 		case "file":
 			if len(files) == maxFiles {
-				s.refuse(w, r, who, phi.ActionCreate, "", http.StatusBadRequest, "too many files")
+				s.refuse(w, r, who, audit.ActionCreate, "", http.StatusBadRequest, "too many files")
 				return
 			}
 			files = append(files, b)
@@ -384,27 +386,27 @@ func (s *Service) postFax(w http.ResponseWriter, r *http.Request, who phi.Princi
 		case "cover_note":
 			cover.Note = string(b)
 		default:
-			s.refuse(w, r, who, phi.ActionCreate, "", http.StatusBadRequest, "unknown form field")
+			s.refuse(w, r, who, audit.ActionCreate, "", http.StatusBadRequest, "unknown form field")
 			return
 		}
 	}
 	if !e164.MatchString(to) {
-		s.refuse(w, r, who, phi.ActionCreate, "", http.StatusBadRequest, "to must be a phone number in E.164 form (+15551234567)")
+		s.refuse(w, r, who, audit.ActionCreate, "", http.StatusBadRequest, "to must be a phone number in E.164 form (+15551234567)")
 		return
 	}
 	peer := s.peerFor(to)
 	if peer == "" {
-		s.refuse(w, r, who, phi.ActionCreate, "", http.StatusUnprocessableEntity, "no route to the destination's country or area")
+		s.refuse(w, r, who, audit.ActionCreate, "", http.StatusUnprocessableEntity, "no route to the destination's country or area")
 		return
 	}
 	if len(files) == 0 {
-		s.refuse(w, r, who, phi.ActionCreate, "", http.StatusBadRequest, "at least one file is required")
+		s.refuse(w, r, who, audit.ActionCreate, "", http.StatusBadRequest, "at least one file is required")
 		return
 	}
 	var doc bytes.Buffer
 	tw, err := tiff.NewWriter(&doc, nil)
 	if err != nil {
-		s.refuse(w, r, who, phi.ActionCreate, "", http.StatusInternalServerError, "internal error")
+		s.refuse(w, r, who, audit.ActionCreate, "", http.StatusInternalServerError, "internal error")
 		return
 	}
 	pages := 0
@@ -412,17 +414,17 @@ func (s *Service) postFax(w http.ResponseWriter, r *http.Request, who phi.Princi
 		n, err := appendFile(ctx, tw, f)
 		var fe *formatError
 		if errors.As(err, &fe) {
-			s.refuse(w, r, who, phi.ActionCreate, "", http.StatusUnprocessableEntity, fmt.Sprintf("file %d: %s", i+1, fe.msg))
+			s.refuse(w, r, who, audit.ActionCreate, "", http.StatusUnprocessableEntity, fmt.Sprintf("file %d: %s", i+1, fe.msg))
 			return
 		}
 		if err != nil || n == 0 {
-			s.refuse(w, r, who, phi.ActionCreate, "", http.StatusUnprocessableEntity, fmt.Sprintf("file %d: no pages could be converted", i+1))
+			s.refuse(w, r, who, audit.ActionCreate, "", http.StatusUnprocessableEntity, fmt.Sprintf("file %d: no pages could be converted", i+1))
 			return
 		}
 		pages += n
 	}
 	if err := tw.Close(); err != nil {
-		s.refuse(w, r, who, phi.ActionCreate, "", http.StatusInternalServerError, "internal error")
+		s.refuse(w, r, who, audit.ActionCreate, "", http.StatusInternalServerError, "internal error")
 		return
 	}
 	if !cover.empty() {
@@ -438,7 +440,7 @@ func (s *Service) postFax(w http.ResponseWriter, r *http.Request, who phi.Princi
 			err = cw.Close()
 		}
 		if err != nil {
-			s.refuse(w, r, who, phi.ActionCreate, "", http.StatusInternalServerError, "internal error")
+			s.refuse(w, r, who, audit.ActionCreate, "", http.StatusInternalServerError, "internal error")
 			return
 		}
 		doc, pages = withCover, pages+1
@@ -467,7 +469,7 @@ func (s *Service) postFax(w http.ResponseWriter, r *http.Request, who phi.Princi
 // sealAndQueue seals a TIFF as who, and records the fax, its job, its
 // first event and its idempotency key in one transaction.
 func (s *Service) sealAndQueue(ctx context.Context, who phi.Principal, src, to, peer string, tiffDoc []byte, pages int, resendOf, idem string) (string, error) {
-	dw, err := s.guard.Create(ctx, who, src, phi.Metadata{Direction: phi.Outbound, Remote: phi.FaxNumber(to), ContentType: "image/tiff"})
+	dw, err := s.guard.Create(ctx, who, src, phi.Metadata{Direction: phi.Outbound, Remote: redact.FaxNumber(to), ContentType: "image/tiff"})
 	if err != nil {
 		return "", err
 	}
@@ -565,19 +567,19 @@ func (s *Service) attempts(ctx context.Context, id string) ([]Attempt, error) {
 func (s *Service) checkFax(w http.ResponseWriter, r *http.Request, who phi.Principal, src string) (FaxStatus, bool) {
 	id := r.PathValue("id")
 	if !phi.ValidID(id) {
-		s.refuse(w, r, who, phi.ActionReadMetadata, "", http.StatusNotFound, "fax not found")
+		s.refuse(w, r, who, audit.ActionReadMetadata, "", http.StatusNotFound, "fax not found")
 		return FaxStatus{}, false
 	}
 	s.loadGrants(r.Context(), id)
 	if !s.policy.Allowed(who, phi.PermReadMetadata, id) {
 		// Audit the denial through the guard's own check.
-		s.policy.Check(r.Context(), phi.Request{Who: who, Action: phi.ActionReadMetadata, Perm: phi.PermReadMetadata, Document: id, Source: src})
+		s.policy.Check(r.Context(), phi.Request{Who: who, Action: audit.ActionReadMetadata, Perm: phi.PermReadMetadata, Document: id, Source: src})
 		httpError(w, http.StatusNotFound, "fax not found")
 		return FaxStatus{}, false
 	}
 	st, err := s.status(r.Context(), id)
 	if err != nil {
-		s.refuse(w, r, who, phi.ActionReadMetadata, id, http.StatusNotFound, "fax not found")
+		s.refuse(w, r, who, audit.ActionReadMetadata, id, http.StatusNotFound, "fax not found")
 		return st, false
 	}
 	return st, true
@@ -588,7 +590,7 @@ func (s *Service) getFax(w http.ResponseWriter, r *http.Request, who phi.Princip
 	if !ok {
 		return
 	}
-	s.audit(r.Context(), phi.Event{Principal: who.ID, Action: phi.ActionReadMetadata, Document: st.ID, Source: src, Outcome: phi.OutcomeSuccess, Detail: "status"})
+	s.audit(r.Context(), audit.Event{Principal: who.ID, Action: audit.ActionReadMetadata, Document: st.ID, Source: src, Outcome: audit.OutcomeSuccess, Detail: "status"})
 	sts := []FaxStatus{st}
 	s.fillRead(r.Context(), who.ID, sts)
 	writeJSON(w, http.StatusOK, sts[0])
@@ -661,7 +663,7 @@ func (s *Service) openDoc(w http.ResponseWriter, r *http.Request, who phi.Princi
 func (s *Service) getContent(w http.ResponseWriter, r *http.Request, who phi.Principal, src string) {
 	format := r.URL.Query().Get("format")
 	if format != "" && format != "tiff" && format != "pdf" {
-		s.refuse(w, r, who, phi.ActionReadContent, "", http.StatusBadRequest, "format must be tiff or pdf")
+		s.refuse(w, r, who, audit.ActionReadContent, "", http.StatusBadRequest, "format must be tiff or pdf")
 		return
 	}
 	tr, ok := s.openDoc(w, r, who, src)
@@ -695,7 +697,7 @@ func (s *Service) getContent(w http.ResponseWriter, r *http.Request, who phi.Pri
 func (s *Service) getPage(w http.ResponseWriter, r *http.Request, who phi.Principal, src string) {
 	n, err := strconv.Atoi(r.PathValue("n"))
 	if err != nil || n < 1 || n > 10000 {
-		s.refuse(w, r, who, phi.ActionReadContent, "", http.StatusBadRequest, "page must be a number from 1")
+		s.refuse(w, r, who, audit.ActionReadContent, "", http.StatusBadRequest, "page must be a number from 1")
 		return
 	}
 	tr, ok := s.openDoc(w, r, who, src)
@@ -761,7 +763,7 @@ func (s *Service) deleteFax(w http.ResponseWriter, r *http.Request, who phi.Prin
 		return
 	}
 	if st.Status == statusQueued || st.Status == statusSending {
-		s.refuse(w, r, who, phi.ActionDelete, st.ID, http.StatusConflict, "cancel the fax before deleting it")
+		s.refuse(w, r, who, audit.ActionDelete, st.ID, http.StatusConflict, "cancel the fax before deleting it")
 		return
 	}
 	if err := s.guard.Delete(r.Context(), who, src, st.ID); err != nil {
@@ -778,7 +780,7 @@ func (s *Service) cancelFax(w http.ResponseWriter, r *http.Request, who phi.Prin
 		return
 	}
 	if st.Direction != "outbound" || !s.policy.Allowed(who, phi.PermDelete, st.ID) {
-		s.refuse(w, r, who, phi.ActionSend, st.ID, http.StatusConflict, "only an outbound fax can be cancelled, by its sender")
+		s.refuse(w, r, who, audit.ActionSend, st.ID, http.StatusConflict, "only an outbound fax can be cancelled, by its sender")
 		return
 	}
 	now := s.now().UnixNano()
@@ -800,10 +802,10 @@ func (s *Service) cancelFax(w http.ResponseWriter, r *http.Request, who phi.Prin
 		return errConflict
 	})
 	if err != nil {
-		s.refuse(w, r, who, phi.ActionSend, st.ID, http.StatusConflict, "the fax has already finished")
+		s.refuse(w, r, who, audit.ActionSend, st.ID, http.StatusConflict, "the fax has already finished")
 		return
 	}
-	s.audit(r.Context(), phi.Event{Principal: who.ID, Action: phi.ActionSend, Document: st.ID, Source: src, Outcome: phi.OutcomeSuccess, Detail: "cancel requested"})
+	s.audit(r.Context(), audit.Event{Principal: who.ID, Action: audit.ActionSend, Document: st.ID, Source: src, Outcome: audit.OutcomeSuccess, Detail: "cancel requested"})
 	st, _ = s.status(r.Context(), st.ID)
 	writeJSON(w, http.StatusAccepted, st)
 }
@@ -814,11 +816,11 @@ func (s *Service) resendFax(w http.ResponseWriter, r *http.Request, who phi.Prin
 		return
 	}
 	if st.Direction != "outbound" || !who.Has(phi.RoleSender) {
-		s.refuse(w, r, who, phi.ActionSend, st.ID, http.StatusConflict, "only an outbound fax can be resent, by a sender")
+		s.refuse(w, r, who, audit.ActionSend, st.ID, http.StatusConflict, "only an outbound fax can be resent, by a sender")
 		return
 	}
 	if st.Status == statusQueued || st.Status == statusSending {
-		s.refuse(w, r, who, phi.ActionSend, st.ID, http.StatusConflict, "the fax is still queued or sending")
+		s.refuse(w, r, who, audit.ActionSend, st.ID, http.StatusConflict, "the fax is still queued or sending")
 		return
 	}
 	m, err := s.guard.Metadata(r.Context(), who, src, st.ID)
@@ -841,7 +843,7 @@ func (s *Service) resendFax(w http.ResponseWriter, r *http.Request, who phi.Prin
 	to := m.Remote.Reveal()
 	peer := s.peerFor(to)
 	if peer == "" {
-		s.refuse(w, r, who, phi.ActionSend, st.ID, http.StatusUnprocessableEntity, "no route to the destination's country or area")
+		s.refuse(w, r, who, audit.ActionSend, st.ID, http.StatusUnprocessableEntity, "no route to the destination's country or area")
 		return
 	}
 	id, err := s.sealAndQueue(r.Context(), who, src, to, peer, buf.Bytes(), st.Pages, st.ID, "")
@@ -861,7 +863,7 @@ func (s *Service) listFaxes(w http.ResponseWriter, r *http.Request, who phi.Prin
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 200 {
-			s.refuse(w, r, who, phi.ActionList, "", http.StatusBadRequest, "limit must be 1 to 200")
+			s.refuse(w, r, who, audit.ActionList, "", http.StatusBadRequest, "limit must be 1 to 200")
 			return
 		}
 		limit = n
@@ -870,7 +872,7 @@ func (s *Service) listFaxes(w http.ResponseWriter, r *http.Request, who phi.Prin
 	args := []any{who.ID, int64(phi.PermReadMetadata)}
 	if d := q.Get("direction"); d != "" {
 		if d != "inbound" && d != "outbound" {
-			s.refuse(w, r, who, phi.ActionList, "", http.StatusBadRequest, "direction must be inbound or outbound")
+			s.refuse(w, r, who, audit.ActionList, "", http.StatusBadRequest, "direction must be inbound or outbound")
 			return
 		}
 		where, args = append(where, "f.direction = ?"), append(args, d)
@@ -879,7 +881,7 @@ func (s *Service) listFaxes(w http.ResponseWriter, r *http.Request, who phi.Prin
 		switch st {
 		case statusQueued, statusSending, statusDelivered, statusFailed, statusCancelled, statusReceived, statusPartial:
 		default:
-			s.refuse(w, r, who, phi.ActionList, "", http.StatusBadRequest, "unknown status")
+			s.refuse(w, r, who, audit.ActionList, "", http.StatusBadRequest, "unknown status")
 			return
 		}
 		where, args = append(where, "f.status = ?"), append(args, st)
@@ -889,7 +891,7 @@ func (s *Service) listFaxes(w http.ResponseWriter, r *http.Request, who phi.Prin
 		created, id, ok := strings.Cut(string(b), ":")
 		n, err2 := strconv.ParseInt(created, 10, 64)
 		if err != nil || !ok || err2 != nil || !phi.ValidID(id) {
-			s.refuse(w, r, who, phi.ActionList, "", http.StatusBadRequest, "bad cursor")
+			s.refuse(w, r, who, audit.ActionList, "", http.StatusBadRequest, "bad cursor")
 			return
 		}
 		where, args = append(where, "(f.created < ? OR (f.created = ? AND f.id < ?))"), append(args, n, n, id)
@@ -926,7 +928,7 @@ func (s *Service) listFaxes(w http.ResponseWriter, r *http.Request, who phi.Prin
 		last := out.Faxes[len(out.Faxes)-1]
 		out.NextCursor = base64.RawURLEncoding.EncodeToString([]byte(fmt.Sprintf("%d:%s", last.Created.UnixNano(), last.ID)))
 	}
-	s.audit(r.Context(), phi.Event{Principal: who.ID, Action: phi.ActionList, Source: src, Outcome: phi.OutcomeSuccess, Detail: fmt.Sprintf("%d faxes", len(out.Faxes))})
+	s.audit(r.Context(), audit.Event{Principal: who.ID, Action: audit.ActionList, Source: src, Outcome: audit.OutcomeSuccess, Detail: fmt.Sprintf("%d faxes", len(out.Faxes))})
 	writeJSON(w, http.StatusOK, out)
 }
 
@@ -960,19 +962,19 @@ func (s *Service) postUser(w http.ResponseWriter, r *http.Request, who phi.Princ
 		Password string   `json:"password"`
 	}
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096)).Decode(&req); err != nil {
-		s.refuse(w, r, who, phi.ActionGrant, "", http.StatusBadRequest, "body must be JSON {name, roles, password}")
+		s.refuse(w, r, who, audit.ActionGrant, "", http.StatusBadRequest, "body must be JSON {name, roles, password}")
 		return
 	}
 	u, err := s.createUser(r.Context(), req.Name, req.Roles, req.Password)
 	if errors.Is(err, errConflict) {
-		s.refuse(w, r, who, phi.ActionGrant, "", http.StatusConflict, "a user with that name exists")
+		s.refuse(w, r, who, audit.ActionGrant, "", http.StatusConflict, "a user with that name exists")
 		return
 	}
 	if err != nil {
-		s.refuse(w, r, who, phi.ActionGrant, "", http.StatusBadRequest, err.Error())
+		s.refuse(w, r, who, audit.ActionGrant, "", http.StatusBadRequest, err.Error())
 		return
 	}
-	s.audit(r.Context(), phi.Event{Principal: who.ID, Action: phi.ActionGrant, Source: src, Outcome: phi.OutcomeSuccess,
+	s.audit(r.Context(), audit.Event{Principal: who.ID, Action: audit.ActionGrant, Source: src, Outcome: audit.OutcomeSuccess,
 		Detail: "created user " + u.ID + " roles " + strings.Join(u.Roles, ",")})
 	writeJSON(w, http.StatusCreated, u)
 }
@@ -984,14 +986,14 @@ func (s *Service) postToken(w http.ResponseWriter, r *http.Request, who phi.Prin
 	}
 	if r.ContentLength != 0 {
 		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096)).Decode(&req); err != nil || req.TTLHours < 0 {
-			s.refuse(w, r, who, phi.ActionGrant, "", http.StatusBadRequest, "body must be JSON {ttl_hours}")
+			s.refuse(w, r, who, audit.ActionGrant, "", http.StatusBadRequest, "body must be JSON {ttl_hours}")
 			return
 		}
 	}
 	var n int
 	s.db.queryRow(r.Context(), `SELECT COUNT(*) FROM users WHERE id = ?`, uid).Scan(&n)
 	if n == 0 {
-		s.refuse(w, r, who, phi.ActionGrant, "", http.StatusNotFound, "no such user")
+		s.refuse(w, r, who, audit.ActionGrant, "", http.StatusNotFound, "no such user")
 		return
 	}
 	id, tok, err := s.issueToken(r.Context(), uid, "api", time.Duration(req.TTLHours)*time.Hour)
@@ -999,7 +1001,7 @@ func (s *Service) postToken(w http.ResponseWriter, r *http.Request, who phi.Prin
 		httpError(w, http.StatusInternalServerError, "internal error")
 		return
 	}
-	s.audit(r.Context(), phi.Event{Principal: who.ID, Action: phi.ActionGrant, Source: src, Outcome: phi.OutcomeSuccess, Detail: "issued token " + id + " to " + uid})
+	s.audit(r.Context(), audit.Event{Principal: who.ID, Action: audit.ActionGrant, Source: src, Outcome: audit.OutcomeSuccess, Detail: "issued token " + id + " to " + uid})
 	writeJSON(w, http.StatusCreated, map[string]string{"id": id, "token": tok})
 }
 
@@ -1007,10 +1009,10 @@ func (s *Service) deleteToken(w http.ResponseWriter, r *http.Request, who phi.Pr
 	id := r.PathValue("id")
 	res, err := s.db.exec(r.Context(), `UPDATE tokens SET revoked = ? WHERE id = ? AND revoked = 0`, s.now().UnixNano(), id)
 	if n, _ := res.RowsAffected(); err != nil || n == 0 {
-		s.refuse(w, r, who, phi.ActionGrant, "", http.StatusNotFound, "no such active token")
+		s.refuse(w, r, who, audit.ActionGrant, "", http.StatusNotFound, "no such active token")
 		return
 	}
-	s.audit(r.Context(), phi.Event{Principal: who.ID, Action: phi.ActionGrant, Source: src, Outcome: phi.OutcomeSuccess, Detail: "revoked token " + id})
+	s.audit(r.Context(), audit.Event{Principal: who.ID, Action: audit.ActionGrant, Source: src, Outcome: audit.OutcomeSuccess, Detail: "revoked token " + id})
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -1042,18 +1044,18 @@ func (s *Service) listRoutes(w http.ResponseWriter, r *http.Request, who phi.Pri
 func (s *Service) putRoute(w http.ResponseWriter, r *http.Request, who phi.Principal, src string) {
 	did := r.PathValue("did")
 	if !didRE.MatchString(did) {
-		s.refuse(w, r, who, phi.ActionGrant, "", http.StatusBadRequest, "did must be an E.164 number or default")
+		s.refuse(w, r, who, audit.ActionGrant, "", http.StatusBadRequest, "did must be an E.164 number or default")
 		return
 	}
 	var req struct {
 		Targets []string `json:"targets"`
 	}
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 8192)).Decode(&req); err != nil || len(req.Targets) == 0 {
-		s.refuse(w, r, who, phi.ActionGrant, "", http.StatusBadRequest, "body must be JSON {targets: [user or group IDs]}")
+		s.refuse(w, r, who, audit.ActionGrant, "", http.StatusBadRequest, "body must be JSON {targets: [user or group IDs]}")
 		return
 	}
 	if !s.checkTargets(r.Context(), req.Targets) {
-		s.refuse(w, r, who, phi.ActionGrant, "", http.StatusBadRequest, "unknown user or group in targets")
+		s.refuse(w, r, who, audit.ActionGrant, "", http.StatusBadRequest, "unknown user or group in targets")
 		return
 	}
 	_, err := s.db.exec(r.Context(), `INSERT INTO routes (did, targets, updated) VALUES (?, ?, ?) ON CONFLICT (did) DO UPDATE SET targets = excluded.targets, updated = excluded.updated`,
@@ -1062,17 +1064,17 @@ func (s *Service) putRoute(w http.ResponseWriter, r *http.Request, who phi.Princ
 		httpError(w, http.StatusInternalServerError, "internal error")
 		return
 	}
-	s.audit(r.Context(), phi.Event{Principal: who.ID, Action: phi.ActionGrant, Source: src, Outcome: phi.OutcomeSuccess, Detail: "route set"})
+	s.audit(r.Context(), audit.Event{Principal: who.ID, Action: audit.ActionGrant, Source: src, Outcome: audit.OutcomeSuccess, Detail: "route set"})
 	writeJSON(w, http.StatusOK, map[string]any{"did": did, "targets": req.Targets})
 }
 
 func (s *Service) deleteRoute(w http.ResponseWriter, r *http.Request, who phi.Principal, src string) {
 	res, err := s.db.exec(r.Context(), `DELETE FROM routes WHERE did = ?`, r.PathValue("did"))
 	if n, _ := res.RowsAffected(); err != nil || n == 0 {
-		s.refuse(w, r, who, phi.ActionGrant, "", http.StatusNotFound, "no such route")
+		s.refuse(w, r, who, audit.ActionGrant, "", http.StatusNotFound, "no such route")
 		return
 	}
-	s.audit(r.Context(), phi.Event{Principal: who.ID, Action: phi.ActionGrant, Source: src, Outcome: phi.OutcomeSuccess, Detail: "route deleted"})
+	s.audit(r.Context(), audit.Event{Principal: who.ID, Action: audit.ActionGrant, Source: src, Outcome: audit.OutcomeSuccess, Detail: "route deleted"})
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -1083,7 +1085,7 @@ func (s *Service) putHold(w http.ResponseWriter, r *http.Request, who phi.Princi
 		Hold *bool `json:"hold"`
 	}
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1024)).Decode(&req); err != nil || req.Hold == nil {
-		s.refuse(w, r, who, phi.ActionLegalHold, "", http.StatusBadRequest, "body must be JSON {hold: true|false}")
+		s.refuse(w, r, who, audit.ActionLegalHold, "", http.StatusBadRequest, "body must be JSON {hold: true|false}")
 		return
 	}
 	st, ok := s.checkFax(w, r, who, src)
@@ -1115,7 +1117,7 @@ func (s *Service) emergencyAccess(w http.ResponseWriter, r *http.Request, who ph
 		Reason string `json:"reason"`
 	}
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1024)).Decode(&req); err != nil || !reasonRE.MatchString(req.Reason) {
-		s.refuse(w, r, who, phi.ActionGrant, "", http.StatusBadRequest, "body must be JSON {reason: ticket reference (letters, digits, . _ : -)}")
+		s.refuse(w, r, who, audit.ActionGrant, "", http.StatusBadRequest, "body must be JSON {reason: ticket reference (letters, digits, . _ : -)}")
 		return
 	}
 	st, ok := s.checkFax(w, r, who, src)

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"github.com/faxkit/faxkit/phi/audit"
 	"net/http"
 	"path/filepath"
 	"slices"
@@ -11,8 +12,6 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-
-	"github.com/faxkit/faxkit/phi"
 )
 
 // TestOpenAPIMatchesRoutes checks openapi.json against the registered
@@ -90,12 +89,12 @@ func TestNoPHIInLogsOrResponses(t *testing.T) {
 
 	e.cancel()
 	require.NoError(t, e.svc.Close())
-	ak, err := phi.OpenAuditKeyFile(filepath.Join(e.svc.cfg.Dir, "audit.key"))
+	ak, err := audit.OpenKeyFile(filepath.Join(e.svc.cfg.Dir, "audit.key"))
 	require.NoError(t, err)
 	var exp bytes.Buffer
-	_, err = phi.ExportAuditLog(filepath.Join(e.svc.cfg.Dir, "audit-test"), ak, &exp, time.Time{}, time.Time{})
+	_, err = audit.Export(filepath.Join(e.svc.cfg.Dir, "audit-test"), ak, &exp, time.Time{}, time.Time{})
 	require.NoError(t, err)
-	_, err = phi.VerifyAuditLog(filepath.Join(e.svc.cfg.Dir, "audit-test"), ak)
+	_, err = audit.Verify(filepath.Join(e.svc.cfg.Dir, "audit-test"), ak)
 	require.NoError(t, err)
 
 	phiValues := []string{number[1:], name, "Testpatient", mrn}

@@ -10,12 +10,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/faxkit/faxkit/phi"
+	"github.com/faxkit/faxkit/phi/audit"
 	"strconv"
 	"strings"
 	"time"
 	"unicode"
-
-	"github.com/faxkit/faxkit/phi"
 )
 
 // Credentials. An API or session token reads fxk_<id>.<secret>: the ID
@@ -216,7 +216,7 @@ func (s *Service) issueToken(ctx context.Context, userID, kind string, ttl time.
 func (s *Service) authenticate(ctx context.Context, tok, src string) (phi.Principal, string, error) {
 	id, secret, ok := parseToken(tok)
 	if !ok {
-		s.auditAuth(ctx, "anonymous", src, phi.OutcomeDenied, "malformed token")
+		s.auditAuth(ctx, "anonymous", src, audit.OutcomeDenied, "malformed token")
 		return phi.Principal{}, "", errAuth
 	}
 	var (
@@ -228,12 +228,12 @@ func (s *Service) authenticate(ctx context.Context, tok, src string) (phi.Princi
 		FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.id = ?`, id).
 		Scan(&userID, &kind, &hash, &expires, &revoked, &lastUsed, &roles, &lock, &disabled)
 	if err != nil {
-		s.auditAuth(ctx, "anonymous", src, phi.OutcomeDenied, "unknown token")
+		s.auditAuth(ctx, "anonymous", src, audit.OutcomeDenied, "unknown token")
 		return phi.Principal{}, "", errAuth
 	}
 	now := s.now()
 	if lock > now.UnixNano() {
-		s.auditAuth(ctx, userID, src, phi.OutcomeDenied, "account locked")
+		s.auditAuth(ctx, userID, src, audit.OutcomeDenied, "account locked")
 		return phi.Principal{}, "", errLocked
 	}
 	if subtle.ConstantTimeCompare([]byte(hashSecret(secret)), []byte(hash)) != 1 {
@@ -242,17 +242,17 @@ func (s *Service) authenticate(ctx context.Context, tok, src string) (phi.Princi
 	}
 	switch {
 	case disabled != 0:
-		s.auditAuth(ctx, userID, src, phi.OutcomeDenied, "account disabled")
+		s.auditAuth(ctx, userID, src, audit.OutcomeDenied, "account disabled")
 		return phi.Principal{}, "", errAuth
 	case revoked != 0:
-		s.auditAuth(ctx, userID, src, phi.OutcomeDenied, "token revoked")
+		s.auditAuth(ctx, userID, src, audit.OutcomeDenied, "token revoked")
 		return phi.Principal{}, "", errAuth
 	case expires != 0 && now.UnixNano() >= expires:
-		s.auditAuth(ctx, userID, src, phi.OutcomeDenied, "token expired")
+		s.auditAuth(ctx, userID, src, audit.OutcomeDenied, "token expired")
 		return phi.Principal{}, "", errAuth
 	case kind == "session" && now.Sub(time.Unix(0, lastUsed)) >= time.Duration(s.cfg.SessionIdle):
 		s.db.exec(ctx, `UPDATE tokens SET revoked = ? WHERE id = ?`, now.UnixNano(), id)
-		s.audit(ctx, phi.Event{Principal: userID, Action: phi.ActionLogout, Source: src, Outcome: phi.OutcomeSuccess, Detail: "session idle timeout"})
+		s.audit(ctx, audit.Event{Principal: userID, Action: audit.ActionLogout, Source: src, Outcome: audit.OutcomeSuccess, Detail: "session idle timeout"})
 		return phi.Principal{}, "", errAuth
 	}
 	// Only sessions need their last use (idle timeout); a write per
@@ -291,15 +291,15 @@ func (s *Service) authFailed(ctx context.Context, userID, src, why string) {
 		_, err := tx.exec(ctx, `UPDATE users SET failed = ? WHERE id = ?`, failed, userID)
 		return err
 	})
-	s.auditAuth(ctx, userID, src, phi.OutcomeDenied, why)
+	s.auditAuth(ctx, userID, src, audit.OutcomeDenied, why)
 	if strings.HasSuffix(why, "account locked") {
 		s.raiseAlert(ctx, alertFailedSignins, userID, src, s.cfg.LockoutAfter,
 			fmt.Sprintf("account locked for %s after %d failed sign-ins or token secrets", time.Duration(s.cfg.LockoutFor), s.cfg.LockoutAfter))
 	}
 }
 
-func (s *Service) auditAuth(ctx context.Context, who, src string, out phi.Outcome, detail string) {
-	s.audit(ctx, phi.Event{Principal: who, Action: phi.ActionLogin, Source: src, Outcome: out, Detail: detail})
+func (s *Service) auditAuth(ctx context.Context, who, src string, out audit.Outcome, detail string) {
+	s.audit(ctx, audit.Event{Principal: who, Action: audit.ActionLogin, Source: src, Outcome: out, Detail: detail})
 }
 
 // login checks a user name and password and opens a session.
@@ -312,11 +312,11 @@ func (s *Service) login(ctx context.Context, name, password, src string) (string
 		// Same work as a real check, so that timing does not tell
 		// which names exist.
 		checkPassword("pbkdf2-sha256$"+strconv.Itoa(s.cfg.PasswordIterations)+"$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", password)
-		s.auditAuth(ctx, "anonymous", src, phi.OutcomeDenied, "unknown user")
+		s.auditAuth(ctx, "anonymous", src, audit.OutcomeDenied, "unknown user")
 		return "", errAuth
 	}
 	if lock > s.now().UnixNano() {
-		s.auditAuth(ctx, id, src, phi.OutcomeDenied, "account locked")
+		s.auditAuth(ctx, id, src, audit.OutcomeDenied, "account locked")
 		return "", errLocked
 	}
 	if hash == "" || !checkPassword(hash, password) {
@@ -324,7 +324,7 @@ func (s *Service) login(ctx context.Context, name, password, src string) (string
 		return "", errAuth
 	}
 	if disabled != 0 {
-		s.auditAuth(ctx, id, src, phi.OutcomeDenied, "account disabled")
+		s.auditAuth(ctx, id, src, audit.OutcomeDenied, "account disabled")
 		return "", errAuth
 	}
 	s.db.exec(ctx, `UPDATE users SET failed = 0 WHERE id = ?`, id)
@@ -332,7 +332,7 @@ func (s *Service) login(ctx context.Context, name, password, src string) (string
 	if err != nil {
 		return "", err
 	}
-	s.auditAuth(ctx, id, src, phi.OutcomeSuccess, "session opened")
+	s.auditAuth(ctx, id, src, audit.OutcomeSuccess, "session opened")
 	return tok, nil
 }
 
@@ -354,6 +354,6 @@ func (s *Service) bootstrap(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	s.audit(ctx, phi.Event{Principal: "system", Action: phi.ActionGrant, Source: "bootstrap", Outcome: phi.OutcomeSuccess, Detail: "bootstrap admin " + u.ID})
+	s.audit(ctx, audit.Event{Principal: "system", Action: audit.ActionGrant, Source: "bootstrap", Outcome: audit.OutcomeSuccess, Detail: "bootstrap admin " + u.ID})
 	return tok, nil
 }

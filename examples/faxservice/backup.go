@@ -21,6 +21,7 @@ import (
 	"github.com/tink-crypto/tink-go/v2/streamingaead"
 
 	"github.com/faxkit/faxkit/phi"
+	"github.com/faxkit/faxkit/phi/audit"
 )
 
 // Encrypted backups (45 CFR 164.308(a)(7)(ii)(A), 164.312(a)(2)(iv)).
@@ -229,7 +230,7 @@ func (s *Service) Backup(ctx context.Context, w io.Writer) (BackupReport, error)
 	if err := enc.Close(); err != nil {
 		return rep, err
 	}
-	s.audit(ctx, phi.Event{Principal: router.ID, Action: phi.ActionBackup, Source: "backup", Outcome: phi.OutcomeSuccess,
+	s.audit(ctx, audit.Event{Principal: router.ID, Action: audit.ActionBackup, Source: "backup", Outcome: audit.OutcomeSuccess,
 		Detail: fmt.Sprintf("encrypted backup under %s: %d rows, %d documents", kekID, rep.Rows, rep.Documents)})
 	return rep, nil
 }
@@ -450,7 +451,7 @@ func restoreBackup(ctx context.Context, cfg Config, keys phi.KeyProvider, r io.R
 		}
 		// The drill's checks, on the staged copy: every document opens
 		// with its digests checked, every audit chain verifies.
-		ak, err := phi.OpenAuditKeyFile(stagedKey)
+		ak, err := audit.OpenKeyFile(stagedKey)
 		if err != nil {
 			return errBackupFormat
 		}
@@ -472,7 +473,7 @@ func restoreBackup(ctx context.Context, cfg Config, keys phi.KeyProvider, r io.R
 		}
 		auditDirs, _ = os.ReadDir(filepath.Join(staging, "audit"))
 		for _, d := range auditDirs {
-			ar, err := phi.VerifyAuditLog(filepath.Join(staging, "audit", d.Name()), ak)
+			ar, err := audit.Verify(filepath.Join(staging, "audit", d.Name()), ak)
 			if err != nil {
 				return fmt.Errorf("faxservice: restore refused: audit log %s does not verify: %w", d.Name(), err)
 			}
@@ -611,7 +612,7 @@ func (s *Service) postBackup(w http.ResponseWriter, r *http.Request, who phi.Pri
 	w.Header().Set("Content-Disposition", "attachment; filename="+backupFileName(s.now()))
 	w.WriteHeader(http.StatusOK)
 	rep, err := s.Backup(r.Context(), w)
-	s.audit(r.Context(), phi.Event{Principal: who.ID, Action: phi.ActionBackup, Source: src, Outcome: outcome(err),
+	s.audit(r.Context(), audit.Event{Principal: who.ID, Action: audit.ActionBackup, Source: src, Outcome: outcome(err),
 		Detail: fmt.Sprintf("backup downloaded: %d rows, %d documents", rep.Rows, rep.Documents)})
 	if err != nil {
 		// The status is sent: cut the stream so the client sees a

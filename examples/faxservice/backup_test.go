@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/faxkit/faxkit/phi"
+	"github.com/faxkit/faxkit/phi/audit"
 )
 
 // TestBackupRestoreDrill is the restore drill on SQLite (TestPostgres
@@ -183,9 +184,9 @@ func backupDrill(t *testing.T, pg *pgTarget) {
 	for _, in := range infos {
 		require.NoError(t, e2.svc.store.Verify(ctx, in.ID))
 	}
-	ak, err := phi.OpenAuditKeyFile(e2.svc.cfg.AuditKeyFile)
+	ak, err := audit.OpenKeyFile(e2.svc.cfg.AuditKeyFile)
 	require.NoError(t, err)
-	ar, err := phi.VerifyAuditLog(filepath.Join(cfg.Dir, "audit-test"), ak)
+	ar, err := audit.Verify(filepath.Join(cfg.Dir, "audit-test"), ak)
 	require.NoError(t, err)
 	require.GreaterOrEqual(t, int(ar.Records), rep.AuditRecords, "the chain goes on from the restored records")
 	_, routesAfter, _ := e2.do("GET", "/v1/routes", e.admin, nil, nil)

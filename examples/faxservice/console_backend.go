@@ -19,6 +19,7 @@ import (
 
 	"github.com/faxkit/faxkit/examples/faxservice/console"
 	"github.com/faxkit/faxkit/phi"
+	"github.com/faxkit/faxkit/phi/audit"
 	"github.com/faxkit/faxkit/tiff"
 )
 
@@ -40,7 +41,7 @@ type consoleBackend struct {
 	s *Service
 
 	keysOnce sync.Once
-	keys     phi.AuditKeys
+	keys     audit.Keys
 	keysErr  error
 }
 
@@ -51,15 +52,15 @@ func (b *consoleBackend) principal(u console.User) phi.Principal {
 }
 
 // refuse audits a refusal decided here and returns it for the console.
-func (b *consoleBackend) refuse(ctx context.Context, who, src string, act phi.Action, doc string, code int, msg string) error {
-	out := phi.OutcomeFailure
+func (b *consoleBackend) refuse(ctx context.Context, who, src string, act audit.Action, doc string, code int, msg string) error {
+	out := audit.OutcomeFailure
 	if code == http.StatusForbidden || code == http.StatusUnauthorized {
-		out = phi.OutcomeDenied
+		out = audit.OutcomeDenied
 	}
 	if who == "" {
 		who = "anonymous"
 	}
-	b.s.audit(ctx, phi.Event{Principal: who, Action: act, Document: doc, Source: src, Outcome: out, Detail: fmt.Sprintf("console: %d %s", code, msg)})
+	b.s.audit(ctx, audit.Event{Principal: who, Action: act, Document: doc, Source: src, Outcome: out, Detail: fmt.Sprintf("console: %d %s", code, msg)})
 	return &console.Error{Status: code, Msg: msg}
 }
 
@@ -151,7 +152,7 @@ func (b *consoleBackend) Refused(ctx context.Context, principal, src, detail str
 	if principal == "" {
 		principal = "anonymous"
 	}
-	b.s.audit(ctx, phi.Event{Principal: principal, Action: phi.ActionLogin, Source: src, Outcome: phi.OutcomeDenied, Detail: detail})
+	b.s.audit(ctx, audit.Event{Principal: principal, Action: audit.ActionLogin, Source: src, Outcome: audit.OutcomeDenied, Detail: detail})
 }
 
 func (b *consoleBackend) IdleTimeout() time.Duration { return time.Duration(b.s.cfg.SessionIdle) }
@@ -162,7 +163,7 @@ func (b *consoleBackend) IdleTimeout() time.Duration { return time.Duration(b.s.
 // cover first), in memory.
 func (b *consoleBackend) Convert(ctx context.Context, u console.User, src string, files [][]byte, c console.Cover) ([]byte, int, error) {
 	if !u.Has("sender") {
-		return nil, 0, b.refuse(ctx, u.ID, src, phi.ActionCreate, "", http.StatusForbidden, "sender role required")
+		return nil, 0, b.refuse(ctx, u.ID, src, audit.ActionCreate, "", http.StatusForbidden, "sender role required")
 	}
 	var doc bytes.Buffer
 	tw, err := tiff.NewWriter(&doc, nil)
@@ -212,14 +213,14 @@ func (b *consoleBackend) Convert(ctx context.Context, u console.User, src string
 func (b *consoleBackend) Send(ctx context.Context, u console.User, src, to string, doc []byte, pages int) (string, error) {
 	who := b.principal(u)
 	if !who.Has(phi.RoleSender) {
-		return "", b.refuse(ctx, u.ID, src, phi.ActionCreate, "", http.StatusForbidden, "sender role required")
+		return "", b.refuse(ctx, u.ID, src, audit.ActionCreate, "", http.StatusForbidden, "sender role required")
 	}
 	if !e164.MatchString(to) {
-		return "", b.refuse(ctx, u.ID, src, phi.ActionCreate, "", http.StatusBadRequest, "the number must be in E.164 form (+15551234567)")
+		return "", b.refuse(ctx, u.ID, src, audit.ActionCreate, "", http.StatusBadRequest, "the number must be in E.164 form (+15551234567)")
 	}
 	peer := b.s.peerFor(to)
 	if peer == "" {
-		return "", b.refuse(ctx, u.ID, src, phi.ActionCreate, "", http.StatusUnprocessableEntity, "no route to the destination's country or area")
+		return "", b.refuse(ctx, u.ID, src, audit.ActionCreate, "", http.StatusUnprocessableEntity, "no route to the destination's country or area")
 	}
 	id, err := b.s.sealAndQueue(ctx, who, src, to, peer, doc, pages, "", "")
 	if err != nil {
@@ -314,14 +315,14 @@ func (b *consoleBackend) Fax(ctx context.Context, u console.User, src, id string
 // refused page would otherwise be recorded as a metadata read).
 func (b *consoleBackend) contentCheck(ctx context.Context, u console.User, src, id string) error {
 	if !phi.ValidID(id) {
-		return b.refuse(ctx, u.ID, src, phi.ActionReadContent, "", http.StatusNotFound, "fax not found")
+		return b.refuse(ctx, u.ID, src, audit.ActionReadContent, "", http.StatusNotFound, "fax not found")
 	}
 	who := b.principal(u)
 	b.s.loadGrants(ctx, id)
 	if b.s.policy.Allowed(who, phi.PermReadContent, id) {
 		return nil
 	}
-	b.s.policy.Check(ctx, phi.Request{Who: who, Action: phi.ActionReadContent, Perm: phi.PermReadContent, Document: id, Source: src})
+	b.s.policy.Check(ctx, phi.Request{Who: who, Action: audit.ActionReadContent, Perm: phi.PermReadContent, Document: id, Source: src})
 	return &console.Error{Status: http.StatusNotFound, Msg: "fax not found"}
 }
 
@@ -373,9 +374,9 @@ func (b *consoleBackend) Delete(ctx context.Context, u console.User, src, id str
 
 // --- audit ------------------------------------------------------------------
 
-func (b *consoleBackend) auditKeys() (phi.AuditKeys, error) {
+func (b *consoleBackend) auditKeys() (audit.Keys, error) {
 	b.keysOnce.Do(func() {
-		b.keys, b.keysErr = phi.OpenAuditKeyFile(b.s.cfg.AuditKeyFile)
+		b.keys, b.keysErr = audit.OpenKeyFile(b.s.cfg.AuditKeyFile)
 	})
 	return b.keys, b.keysErr
 }
@@ -386,7 +387,7 @@ func (b *consoleBackend) auditDir() string {
 
 // auditCheck lets auditors only read the trail; the decision is audited.
 func (b *consoleBackend) auditCheck(ctx context.Context, u console.User, src string) error {
-	err := b.s.policy.Check(ctx, phi.Request{Who: b.principal(u), Action: phi.ActionAuditRead, Perm: phi.PermAuditRead, Source: src})
+	err := b.s.policy.Check(ctx, phi.Request{Who: b.principal(u), Action: audit.ActionAuditRead, Perm: phi.PermAuditRead, Source: src})
 	if errors.Is(err, phi.ErrDenied) {
 		return &console.Error{Status: http.StatusForbidden, Msg: "The audit trail is for auditors."}
 	}
@@ -424,7 +425,7 @@ func (b *consoleBackend) byName(flt console.AuditFilter, names map[string]string
 }
 
 type exportedEvent struct {
-	phi.Event
+	audit.Event
 	ActionName  string `json:"action_name"`
 	OutcomeName string `json:"outcome_name"`
 }
@@ -434,7 +435,7 @@ func (f exportedEvent) matches(flt console.AuditFilter) bool {
 		(flt.Action == "" || f.ActionName == flt.Action) && (flt.Outcome == "" || f.OutcomeName == flt.Outcome)
 }
 
-// events reads the log through phi.ExportAuditLog (which verifies as it
+// events reads the log through audit.Export (which verifies as it
 // reads). A record being appended while we read can look torn: the
 // events before it are kept and the read is tried once more.
 func (b *consoleBackend) events(flt console.AuditFilter, each func(line []byte, e exportedEvent)) error {
@@ -445,7 +446,7 @@ func (b *consoleBackend) events(flt console.AuditFilter, each func(line []byte, 
 	var buf bytes.Buffer
 	for try := 0; ; try++ {
 		buf.Reset()
-		_, err = phi.ExportAuditLog(b.auditDir(), keys, &buf, flt.From, flt.To)
+		_, err = audit.Export(b.auditDir(), keys, &buf, flt.From, flt.To)
 		if err == nil || try == 1 {
 			break
 		}
@@ -492,7 +493,7 @@ func (b *consoleBackend) VerifyAudit(ctx context.Context, u console.User, src st
 	if err := b.s.log.Sync(); err != nil {
 		return console.AuditCheck{}, err
 	}
-	rep, err := phi.VerifyAuditLog(b.auditDir(), keys)
+	rep, err := audit.Verify(b.auditDir(), keys)
 	chk := console.AuditCheck{OK: err == nil, Records: rep.Records, Segments: rep.Segments, Checkpoints: rep.Checkpoints, At: b.s.now()}
 	if err != nil {
 		chk.Problem = err.Error()
@@ -501,7 +502,7 @@ func (b *consoleBackend) VerifyAudit(ctx context.Context, u console.User, src st
 	if err != nil {
 		detail = "console: audit chain verification FAILED"
 	}
-	b.s.audit(ctx, phi.Event{Principal: u.ID, Action: phi.ActionAuditRead, Source: src, Outcome: outcome(err), Detail: detail})
+	b.s.audit(ctx, audit.Event{Principal: u.ID, Action: audit.ActionAuditRead, Source: src, Outcome: outcome(err), Detail: detail})
 	return chk, nil
 }
 
@@ -515,7 +516,7 @@ func (b *consoleBackend) ExportAudit(ctx context.Context, u console.User, src st
 		w.Write([]byte{'\n'})
 		n++
 	})
-	b.s.audit(ctx, phi.Event{Principal: u.ID, Action: phi.ActionAuditRead, Source: src, Outcome: outcome(err), Detail: fmt.Sprintf("console: exported %d events", n)})
+	b.s.audit(ctx, audit.Event{Principal: u.ID, Action: audit.ActionAuditRead, Source: src, Outcome: outcome(err), Detail: fmt.Sprintf("console: exported %d events", n)})
 	return n, err
 }
 
@@ -646,7 +647,7 @@ func (b *consoleBackend) CallTrace(ctx context.Context, u console.User, src, id 
 	if err != nil || !ok {
 		return nil, err
 	}
-	b.s.audit(ctx, phi.Event{Principal: u.ID, Action: phi.ActionReadMetadata, Document: id, Source: src, Outcome: phi.OutcomeSuccess,
+	b.s.audit(ctx, audit.Event{Principal: u.ID, Action: audit.ActionReadMetadata, Document: id, Source: src, Outcome: audit.OutcomeSuccess,
 		Detail: fmt.Sprintf("call %d trace", n)})
 	tr := &console.CallTrace{Dropped: dropped}
 	for _, r := range recs {

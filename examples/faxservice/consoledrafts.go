@@ -10,6 +10,8 @@ import (
 
 	"github.com/faxkit/faxkit/examples/faxservice/console"
 	"github.com/faxkit/faxkit/phi"
+	"github.com/faxkit/faxkit/phi/audit"
+	"github.com/faxkit/faxkit/phi/redact"
 	"github.com/faxkit/faxkit/tiff"
 )
 
@@ -33,7 +35,7 @@ type draftRow struct {
 func (b *consoleBackend) SaveDraft(ctx context.Context, u console.User, src, to string, doc []byte, pages int, ttl time.Duration) (string, error) {
 	who := b.principal(u)
 	if !who.Has(phi.RoleSender) {
-		return "", b.refuse(ctx, u.ID, src, phi.ActionCreate, "", http.StatusForbidden, "sender role required")
+		return "", b.refuse(ctx, u.ID, src, audit.ActionCreate, "", http.StatusForbidden, "sender role required")
 	}
 	now := b.s.now()
 	b.sweepDrafts(ctx, src, now)
@@ -54,7 +56,7 @@ func (b *consoleBackend) SaveDraft(ctx context.Context, u console.User, src, to 
 		b.dropDraft(ctx, who, src, id)
 	}
 
-	dw, err := b.s.guard.Create(ctx, who, src, phi.Metadata{Direction: phi.Outbound, Remote: phi.FaxNumber(to), ContentType: "image/tiff",
+	dw, err := b.s.guard.Create(ctx, who, src, phi.Metadata{Direction: phi.Outbound, Remote: redact.FaxNumber(to), ContentType: "image/tiff",
 		Labels: map[string]string{"kind": "console-draft"}})
 	if err != nil {
 		return "", err

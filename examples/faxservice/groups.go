@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/faxkit/faxkit/phi"
+	"github.com/faxkit/faxkit/phi/audit"
 )
 
 // Groups and inbound routing. A route maps a dialled number (DID, E.164)
@@ -235,7 +236,7 @@ func (s *Service) syncGroupAccess(ctx context.Context, who phi.Principal, src, g
 			}
 			n++
 		}
-		s.audit(ctx, phi.Event{Principal: who.ID, Action: phi.ActionGrant, Source: src, Outcome: outcome(errors.Join(errs...)),
+		s.audit(ctx, audit.Event{Principal: who.ID, Action: audit.ActionGrant, Source: src, Outcome: outcome(errors.Join(errs...)),
 			Detail: fmt.Sprintf("principal %q joined group %s: granted its %d faxes", u, group, n)})
 	}
 	for _, u := range left {
@@ -255,10 +256,10 @@ func (s *Service) syncGroupAccess(ctx context.Context, who phi.Principal, src, g
 				n++
 			}
 			errs = append(errs, err)
-			s.audit(ctx, phi.Event{Principal: router.ID, Action: phi.ActionGrant, Document: d, Source: src, Outcome: outcome(err),
+			s.audit(ctx, audit.Event{Principal: router.ID, Action: audit.ActionGrant, Document: d, Source: src, Outcome: outcome(err),
 				Detail: fmt.Sprintf("revoked all from principal %q (left group %s)", u, group)})
 		}
-		s.audit(ctx, phi.Event{Principal: who.ID, Action: phi.ActionGrant, Source: src, Outcome: outcome(errors.Join(errs...)),
+		s.audit(ctx, audit.Event{Principal: who.ID, Action: audit.ActionGrant, Source: src, Outcome: outcome(errors.Join(errs...)),
 			Detail: fmt.Sprintf("principal %q left group %s: revoked %d of its %d faxes", u, group, n, len(ids))})
 	}
 	return errors.Join(errs...)
@@ -314,7 +315,7 @@ type groupRequest struct {
 func (s *Service) postGroup(w http.ResponseWriter, r *http.Request, who phi.Principal, src string) {
 	var req groupRequest
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 16384)).Decode(&req); err != nil || !validName(req.Name) {
-		s.refuse(w, r, who, phi.ActionGrant, "", http.StatusBadRequest, "body must be JSON {name (letters, digits, . - _), members: [user IDs]}")
+		s.refuse(w, r, who, audit.ActionGrant, "", http.StatusBadRequest, "body must be JSON {name (letters, digits, . - _), members: [user IDs]}")
 		return
 	}
 	id, now := "g_"+randomHex(8), s.now().UnixNano()
@@ -333,7 +334,7 @@ func (s *Service) postGroup(w http.ResponseWriter, r *http.Request, who phi.Prin
 	if s.groupError(w, r, who, err) {
 		return
 	}
-	s.audit(r.Context(), phi.Event{Principal: who.ID, Action: phi.ActionGrant, Source: src, Outcome: phi.OutcomeSuccess,
+	s.audit(r.Context(), audit.Event{Principal: who.ID, Action: audit.ActionGrant, Source: src, Outcome: audit.OutcomeSuccess,
 		Detail: "created group " + id + " members " + strings.Join(req.Members, ",")})
 	g, _ := s.group(r.Context(), id)
 	writeJSON(w, http.StatusCreated, g)
@@ -344,11 +345,11 @@ func (s *Service) groupError(w http.ResponseWriter, r *http.Request, who phi.Pri
 	case err == nil:
 		return false
 	case errors.Is(err, errConflict):
-		s.refuse(w, r, who, phi.ActionGrant, "", http.StatusConflict, "a group with that name exists")
+		s.refuse(w, r, who, audit.ActionGrant, "", http.StatusConflict, "a group with that name exists")
 	case errors.Is(err, errBadMember):
-		s.refuse(w, r, who, phi.ActionGrant, "", http.StatusBadRequest, errBadMember.Error())
+		s.refuse(w, r, who, audit.ActionGrant, "", http.StatusBadRequest, errBadMember.Error())
 	case isNoRows(err):
-		s.refuse(w, r, who, phi.ActionGrant, "", http.StatusNotFound, "no such group")
+		s.refuse(w, r, who, audit.ActionGrant, "", http.StatusNotFound, "no such group")
 	default:
 		httpError(w, http.StatusInternalServerError, "internal error")
 	}
@@ -382,7 +383,7 @@ func (s *Service) listGroups(w http.ResponseWriter, r *http.Request, who phi.Pri
 func (s *Service) putGroupMembers(w http.ResponseWriter, r *http.Request, who phi.Principal, src string) {
 	var req groupRequest
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 16384)).Decode(&req); err != nil {
-		s.refuse(w, r, who, phi.ActionGrant, "", http.StatusBadRequest, "body must be JSON {members: [user IDs]}")
+		s.refuse(w, r, who, audit.ActionGrant, "", http.StatusBadRequest, "body must be JSON {members: [user IDs]}")
 		return
 	}
 	id := r.PathValue("id")
@@ -399,7 +400,7 @@ func (s *Service) putGroupMembers(w http.ResponseWriter, r *http.Request, who ph
 	if s.groupError(w, r, who, err) {
 		return
 	}
-	s.audit(r.Context(), phi.Event{Principal: who.ID, Action: phi.ActionGrant, Source: src, Outcome: phi.OutcomeSuccess,
+	s.audit(r.Context(), audit.Event{Principal: who.ID, Action: audit.ActionGrant, Source: src, Outcome: audit.OutcomeSuccess,
 		Detail: "group " + id + " members " + strings.Join(req.Members, ",")})
 	if err := s.syncGroupAccess(r.Context(), who, src, id, joined, left); err != nil {
 		s.logger.Error("group access not fully applied", "err", err)
@@ -416,7 +417,7 @@ func (s *Service) deleteGroup(w http.ResponseWriter, r *http.Request, who phi.Pr
 	var used int
 	s.db.queryRow(r.Context(), `SELECT COUNT(*) FROM routes WHERE ',' || targets || ',' LIKE ?`, "%,"+id+",%").Scan(&used)
 	if used > 0 {
-		s.refuse(w, r, who, phi.ActionGrant, "", http.StatusConflict, "a route names the group; change the route first")
+		s.refuse(w, r, who, audit.ActionGrant, "", http.StatusConflict, "a route names the group; change the route first")
 		return
 	}
 	var left []string
@@ -433,7 +434,7 @@ func (s *Service) deleteGroup(w http.ResponseWriter, r *http.Request, who phi.Pr
 		return err
 	})
 	if errors.Is(err, errNotFoundGroup) {
-		s.refuse(w, r, who, phi.ActionGrant, "", http.StatusNotFound, "no such group")
+		s.refuse(w, r, who, audit.ActionGrant, "", http.StatusNotFound, "no such group")
 		return
 	}
 	if s.groupError(w, r, who, err) {
@@ -459,7 +460,7 @@ func (s *Service) deleteGroup(w http.ResponseWriter, r *http.Request, who phi.Pr
 		httpError(w, http.StatusInternalServerError, "internal error")
 		return
 	}
-	s.audit(r.Context(), phi.Event{Principal: who.ID, Action: phi.ActionGrant, Source: src, Outcome: phi.OutcomeSuccess, Detail: "deleted group " + id})
+	s.audit(r.Context(), audit.Event{Principal: who.ID, Action: audit.ActionGrant, Source: src, Outcome: audit.OutcomeSuccess, Detail: "deleted group " + id})
 	w.WriteHeader(http.StatusNoContent)
 }
 

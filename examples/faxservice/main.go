@@ -35,6 +35,7 @@ import (
 	"time"
 
 	"github.com/faxkit/faxkit/phi"
+	"github.com/faxkit/faxkit/phi/redact"
 )
 
 func main() {
@@ -64,7 +65,7 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	logger := slog.New(phi.NewRedactingHandler(slog.NewTextHandler(os.Stderr, nil), nil))
+	logger := slog.New(redact.NewHandler(slog.NewTextHandler(os.Stderr, nil), nil))
 	if err := run(ctx, cfg, logger, os.Stdout, dev); err != nil {
 		fmt.Fprintln(os.Stderr, "faxservice:", err)
 		os.Exit(1)

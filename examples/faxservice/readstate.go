@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/faxkit/faxkit/phi"
+	"github.com/faxkit/faxkit/phi/audit"
 )
 
 // Per-user read state of received faxes ("mark as read"), kept in the
@@ -40,7 +41,7 @@ func (s *Service) setRead(w http.ResponseWriter, r *http.Request, who phi.Princi
 	if read {
 		detail = "marked read"
 	}
-	s.audit(r.Context(), phi.Event{Principal: who.ID, Action: phi.ActionReadMetadata, Document: st.ID, Source: src, Outcome: phi.OutcomeSuccess, Detail: detail})
+	s.audit(r.Context(), audit.Event{Principal: who.ID, Action: audit.ActionReadMetadata, Document: st.ID, Source: src, Outcome: audit.OutcomeSuccess, Detail: detail})
 	st.Read = &read
 	writeJSON(w, http.StatusOK, st)
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/faxkit/faxkit/phi"
+	"github.com/faxkit/faxkit/phi/audit"
 )
 
 // Retention (45 CFR 164.316(b)(2)(i), 164.530(j)). Every sealed document
@@ -45,7 +46,7 @@ func (s *Service) forgetDoc(ctx context.Context, id string) {
 			}
 			s.policy.Forget(r)
 			s.db.exec(ctx, `DELETE FROM grants WHERE document = ?`, r)
-			s.audit(ctx, phi.Event{Principal: router.ID, Action: phi.ActionDelete, Document: r, Source: "retention-job", Outcome: phi.OutcomeSuccess,
+			s.audit(ctx, audit.Event{Principal: router.ID, Action: audit.ActionDelete, Document: r, Source: "retention-job", Outcome: audit.OutcomeSuccess,
 				Detail: "call record of a shredded fax"})
 		}
 	}
@@ -94,7 +95,7 @@ func (s *Service) putRetention(w http.ResponseWriter, r *http.Request, who phi.P
 		ExpireNow   bool       `json:"expire_now"`
 	}
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1024)).Decode(&req); err != nil || (req.RetainUntil == nil) == !req.ExpireNow {
-		s.refuse(w, r, who, phi.ActionSetRetention, "", http.StatusBadRequest, "body must be JSON {retain_until: RFC 3339 time} or {expire_now: true}")
+		s.refuse(w, r, who, audit.ActionSetRetention, "", http.StatusBadRequest, "body must be JSON {retain_until: RFC 3339 time} or {expire_now: true}")
 		return
 	}
 	st, ok := s.checkFax(w, r, who, src)
@@ -102,7 +103,7 @@ func (s *Service) putRetention(w http.ResponseWriter, r *http.Request, who phi.P
 		return
 	}
 	if st.Status == statusQueued || st.Status == statusSending {
-		s.refuse(w, r, who, phi.ActionSetRetention, st.ID, http.StatusConflict, "cancel the fax before changing its retention")
+		s.refuse(w, r, who, audit.ActionSetRetention, st.ID, http.StatusConflict, "cancel the fax before changing its retention")
 		return
 	}
 	info, err := s.store.Stat(r.Context(), st.ID)
@@ -111,7 +112,7 @@ func (s *Service) putRetention(w http.ResponseWriter, r *http.Request, who phi.P
 		return
 	}
 	if info.LegalHold {
-		s.refuse(w, r, who, phi.ActionSetRetention, st.ID, http.StatusConflict, "the fax is under legal hold")
+		s.refuse(w, r, who, audit.ActionSetRetention, st.ID, http.StatusConflict, "the fax is under legal hold")
 		return
 	}
 	until := s.now()

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"github.com/faxkit/faxkit/phi/audit"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -11,8 +12,6 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-
-	"github.com/faxkit/faxkit/phi"
 )
 
 // TestRetentionPurgeForceExpiryLegalHold runs the retention purge on the
@@ -101,11 +100,11 @@ func TestRetentionPurgeForceExpiryLegalHold(t *testing.T) {
 	require.Equal(t, http.StatusNotFound, e.json("GET", "/v1/faxes/"+held, alice, nil, nil))
 
 	// Every shredding is in the audit log.
-	ak, err := phi.OpenAuditKeyFile(e.svc.cfg.AuditKeyFile)
+	ak, err := audit.OpenKeyFile(e.svc.cfg.AuditKeyFile)
 	require.NoError(t, err)
 	require.NoError(t, e.svc.log.Sync())
 	var exp bytes.Buffer
-	_, err = phi.ExportAuditLog(filepath.Join(e.svc.cfg.Dir, "audit-test"), ak, &exp, time.Time{}, time.Time{})
+	_, err = audit.Export(filepath.Join(e.svc.cfg.Dir, "audit-test"), ak, &exp, time.Time{}, time.Time{})
 	require.NoError(t, err)
 	for _, id := range append(append([]string{held, forced, expiring}, recs...), forcedRecs...) {
 		found := false

@@ -19,6 +19,7 @@ import (
 	"github.com/faxkit/faxkit"
 	"github.com/faxkit/faxkit/internal/clock"
 	"github.com/faxkit/faxkit/phi"
+	"github.com/faxkit/faxkit/phi/audit"
 	"github.com/faxkit/faxkit/sip"
 	"github.com/faxkit/faxkit/t30"
 	"github.com/faxkit/faxkit/tiff"
@@ -37,7 +38,7 @@ type Service struct {
 	store  *phi.Store
 	keys   phi.KeyProvider
 	policy *phi.Policy
-	log    *phi.AuditLog
+	log    *audit.Log
 	logger *slog.Logger
 	// skew is added to the system clock: tests move time forward
 	// (token expiry, idle timeout) without sleeping.
@@ -102,11 +103,11 @@ func openService(ctx context.Context, cfg Config, logger *slog.Logger) (*Service
 	if err != nil {
 		return nil, err
 	}
-	ak, err := phi.OpenOrCreateAuditKeyFile(cfg.AuditKeyFile, "faxservice")
+	ak, err := audit.OpenOrCreateKeyFile(cfg.AuditKeyFile, "faxservice")
 	if err != nil {
 		return nil, err
 	}
-	alog, err := phi.OpenAuditLog(phi.AuditConfig{Dir: filepath.Join(cfg.Dir, "audit-"+safeName(cfg.Instance)), Keys: ak, Clock: clk})
+	alog, err := audit.Open(audit.Config{Dir: filepath.Join(cfg.Dir, "audit-"+safeName(cfg.Instance)), Keys: ak, Clock: clk})
 	if err != nil {
 		return nil, err
 	}
@@ -161,7 +162,7 @@ func (s *Service) Close() error {
 	return s.closeErr
 }
 
-func (s *Service) audit(ctx context.Context, e phi.Event) {
+func (s *Service) audit(ctx context.Context, e audit.Event) {
 	if _, err := s.log.Append(ctx, e); err != nil {
 		s.logger.Error("audit append failed", "err", err)
 	}
@@ -413,8 +414,8 @@ func (s *Service) runJob(ctx context.Context, c claim) {
 				statusDelivered, s.now().UnixNano(), s.now().UnixNano(), c.fax)
 			return s.addEvent(ctx, tx, c.fax, "fax.delivered")
 		})
-		s.audit(ctx, phi.Event{Principal: c.owner, Action: phi.ActionSend, Document: c.fax, Source: "queue:" + s.cfg.Instance,
-			Outcome: phi.OutcomeSuccess, Detail: "recovered: every page was confirmed before the previous instance stopped"})
+		s.audit(ctx, audit.Event{Principal: c.owner, Action: audit.ActionSend, Document: c.fax, Source: "queue:" + s.cfg.Instance,
+			Outcome: audit.OutcomeSuccess, Detail: "recovered: every page was confirmed before the previous instance stopped"})
 		return
 	}
 	if prevFinished == 0 {
@@ -676,7 +677,7 @@ func (s *Service) finishAttempt(ctx context.Context, c claim, rep faxkit.Report,
 	callsTotal.WithLabelValues("outbound", result).Inc()
 	pagesTotal.WithLabelValues("outbound").Add(float64(rep.Pages))
 	attemptSeconds.Observe(now.Sub(start).Seconds())
-	s.audit(ctx, phi.Event{Principal: c.owner, Action: phi.ActionSend, Document: c.fax, Source: "queue:" + s.cfg.Instance,
+	s.audit(ctx, audit.Event{Principal: c.owner, Action: audit.ActionSend, Document: c.fax, Source: "queue:" + s.cfg.Instance,
 		Outcome: outcome(sendErr), Detail: fmt.Sprintf("attempt %d: t30 result %s, %d pages", c.attempt, result, rep.Pages)})
 	s.logger.Info("fax attempt", "fax", c.fax, "attempt", c.attempt, "result", result, "pages", rep.Pages, "event", event)
 }
@@ -697,11 +698,11 @@ func (s *Service) sealCallRecord(ctx context.Context, faxID string, rep faxkit.R
 	return info.ID
 }
 
-func outcome(err error) phi.Outcome {
+func outcome(err error) audit.Outcome {
 	if err != nil {
-		return phi.OutcomeFailure
+		return audit.OutcomeFailure
 	}
-	return phi.OutcomeSuccess
+	return audit.OutcomeSuccess
 }
 
 // --- inbound ---------------------------------------------------------------
@@ -726,7 +727,7 @@ func (s *Service) receiveCall(ctx context.Context, did, src string, meta phi.Met
 		return
 	}
 	rep, err := run(phi.NewTIFFWriter(dw, nil))
-	s.audit(ctx, phi.Event{Principal: gateway.ID, Action: phi.ActionReceive, Source: src,
+	s.audit(ctx, audit.Event{Principal: gateway.ID, Action: audit.ActionReceive, Source: src,
 		Outcome: outcome(err), Detail: fmt.Sprintf("t30 result %s, %d pages", rep.Result, rep.Pages)})
 	callsTotal.WithLabelValues("inbound", rep.Result.String()).Inc()
 	pagesTotal.WithLabelValues("inbound").Add(float64(rep.Pages))

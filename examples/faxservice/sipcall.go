@@ -11,6 +11,7 @@ import (
 
 	"github.com/faxkit/faxkit"
 	"github.com/faxkit/faxkit/phi"
+	"github.com/faxkit/faxkit/phi/redact"
 	"github.com/faxkit/faxkit/sdp"
 	"github.com/faxkit/faxkit/sip"
 	"github.com/faxkit/faxkit/t30"
@@ -304,7 +305,7 @@ func (s *Service) acceptSIP(ctx context.Context) {
 		go func() {
 			defer s.wg.Done()
 			did := didOf(call.To().User())
-			meta := phi.Metadata{Remote: phi.FaxNumber(call.From().User())}
+			meta := phi.Metadata{Remote: redact.FaxNumber(call.From().User())}
 			s.receiveCall(ctx, did, "sip-inbound", meta, func(sink faxkit.PageSink) (faxkit.Report, error) {
 				return s.runSIPFax(ctx, call, faxkit.CallConfig{Sink: sink, Fax: s.fax.Fax, Timeout: s.fax.Timeout, Logger: s.fax.Logger})
 			})

@@ -4,13 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/faxkit/faxkit/phi"
+	"github.com/faxkit/faxkit/phi/audit"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
 	"github.com/faxkit/faxkit/examples/faxservice/webhook"
-	"github.com/faxkit/faxkit/phi"
 )
 
 // Webhooks: each user may register HTTPS endpoints for fax events of the
@@ -174,12 +175,12 @@ func (s *Service) postWebhook(w http.ResponseWriter, r *http.Request, who phi.Pr
 		Events []string `json:"events"`
 	}
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096)).Decode(&req); err != nil {
-		s.refuse(w, r, who, phi.ActionGrant, "", http.StatusBadRequest, "body must be JSON {url, events}")
+		s.refuse(w, r, who, audit.ActionGrant, "", http.StatusBadRequest, "body must be JSON {url, events}")
 		return
 	}
 	u, err := url.Parse(req.URL)
 	if err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil || len(req.URL) > 2048 {
-		s.refuse(w, r, who, phi.ActionGrant, "", http.StatusBadRequest, "url must be an https URL without credentials")
+		s.refuse(w, r, who, audit.ActionGrant, "", http.StatusBadRequest, "url must be an https URL without credentials")
 		return
 	}
 	evs := "*"
@@ -191,13 +192,13 @@ func (s *Service) postWebhook(w http.ResponseWriter, r *http.Request, who phi.Pr
 			}
 			for _, k := range alertKinds {
 				if e == k && !who.Has(phi.RoleAdmin) && !who.Has(phi.RoleAuditor) {
-					s.refuse(w, r, who, phi.ActionGrant, "", http.StatusForbidden, "alert events are for admins and auditors")
+					s.refuse(w, r, who, audit.ActionGrant, "", http.StatusForbidden, "alert events are for admins and auditors")
 					return
 				}
 				ok = ok || e == k
 			}
 			if !ok {
-				s.refuse(w, r, who, phi.ActionGrant, "", http.StatusBadRequest, "unknown event type")
+				s.refuse(w, r, who, audit.ActionGrant, "", http.StatusBadRequest, "unknown event type")
 				return
 			}
 		}
@@ -209,7 +210,7 @@ func (s *Service) postWebhook(w http.ResponseWriter, r *http.Request, who phi.Pr
 		httpError(w, http.StatusInternalServerError, "internal error")
 		return
 	}
-	s.audit(r.Context(), phi.Event{Principal: who.ID, Action: phi.ActionGrant, Source: src, Outcome: phi.OutcomeSuccess, Detail: "webhook " + id + " created"})
+	s.audit(r.Context(), audit.Event{Principal: who.ID, Action: audit.ActionGrant, Source: src, Outcome: audit.OutcomeSuccess, Detail: "webhook " + id + " created"})
 	writeJSON(w, http.StatusCreated, map[string]any{"id": id, "url": req.URL, "events": strings.Split(evs, ","), "secret": secret})
 }
 
@@ -240,10 +241,10 @@ func (s *Service) listWebhooks(w http.ResponseWriter, r *http.Request, who phi.P
 func (s *Service) deleteWebhook(w http.ResponseWriter, r *http.Request, who phi.Principal, src string) {
 	res, err := s.db.exec(r.Context(), `UPDATE webhooks SET disabled = 1 WHERE id = ? AND owner = ? AND disabled = 0`, r.PathValue("id"), who.ID)
 	if n, _ := res.RowsAffected(); err != nil || n == 0 {
-		s.refuse(w, r, who, phi.ActionGrant, "", http.StatusNotFound, "no such webhook")
+		s.refuse(w, r, who, audit.ActionGrant, "", http.StatusNotFound, "no such webhook")
 		return
 	}
 	s.db.exec(r.Context(), `UPDATE deliveries SET state = 'abandoned' WHERE webhook_id = ? AND state = 'pending'`, r.PathValue("id"))
-	s.audit(r.Context(), phi.Event{Principal: who.ID, Action: phi.ActionGrant, Source: src, Outcome: phi.OutcomeSuccess, Detail: "webhook deleted"})
+	s.audit(r.Context(), audit.Event{Principal: who.ID, Action: audit.ActionGrant, Source: src, Outcome: audit.OutcomeSuccess, Detail: "webhook deleted"})
 	w.WriteHeader(http.StatusNoContent)
 }

@@ -24,6 +24,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/faxkit/faxkit/phi"
+	"github.com/faxkit/faxkit/phi/audit"
 	"io"
 	"net"
 	"os"
@@ -33,7 +35,6 @@ import (
 	"time"
 
 	"github.com/faxkit/faxkit"
-	"github.com/faxkit/faxkit/phi"
 	"github.com/faxkit/faxkit/t4"
 	"github.com/faxkit/faxkit/tiff"
 )
@@ -105,16 +106,16 @@ func run(ctx context.Context, out io.Writer, cfg config) error {
 		return err
 	}
 	auditDir := filepath.Join(dir, "audit")
-	auditKeys, err := phi.OpenOrCreateAuditKeyFile(filepath.Join(dir, "audit.key"), "faxkit-loopback")
+	auditKeys, err := audit.OpenOrCreateKeyFile(filepath.Join(dir, "audit.key"), "faxkit-loopback")
 	if err != nil {
 		return err
 	}
-	audit, err := phi.OpenAuditLog(phi.AuditConfig{Dir: auditDir, Keys: auditKeys})
+	auditLog, err := audit.Open(audit.Config{Dir: auditDir, Keys: auditKeys})
 	if err != nil {
 		return err
 	}
-	defer audit.Close()
-	guard := phi.NewGuard(store, phi.NewPolicy(audit, nil))
+	defer auditLog.Close()
+	guard := phi.NewGuard(store, phi.NewPolicy(auditLog, nil))
 
 	// 3. The call: two endpoints on 127.0.0.1.
 	txConn, err := net.ListenPacket("udp", "127.0.0.1:0")
@@ -186,11 +187,11 @@ func run(ctx context.Context, out io.Writer, cfg config) error {
 	fmt.Fprintf(out, "receiver: %s, %d page(s), %d bit/s %s %s, ECM %v, %d bad rows\n", rxRep.Result, rxRep.Pages, rxRep.BitRate, rxRep.Compression, rxRep.Resolution, rxRep.ECM, rxRep.BadRows)
 	// Record the call itself, without PHI (the remote ident is sealed in
 	// the document's metadata, not written to the log).
-	outcome := phi.OutcomeSuccess
+	outcome := audit.OutcomeSuccess
 	if rxErr != nil {
-		outcome = phi.OutcomeFailure
+		outcome = audit.OutcomeFailure
 	}
-	if _, err := audit.Append(ctx, phi.Event{Principal: gateway.ID, Action: phi.ActionReceive, Document: doc.ID(), Source: source, Outcome: outcome,
+	if _, err := auditLog.Append(ctx, audit.Event{Principal: gateway.ID, Action: audit.ActionReceive, Document: doc.ID(), Source: source, Outcome: outcome,
 		Detail: fmt.Sprintf("t30 result %s, %d pages", rxRep.Result, rxRep.Pages)}); err != nil {
 		return err
 	}
@@ -262,21 +263,21 @@ func run(ctx context.Context, out io.Writer, cfg config) error {
 
 	// 7. The audit trail, verified (hash chain, HMAC, signed checkpoints)
 	//    and exported as the auditor would: no PHI in it.
-	if err := audit.Close(); err != nil {
+	if err := auditLog.Close(); err != nil {
 		return err
 	}
-	rep, err := phi.VerifyAuditLog(auditDir, auditKeys)
+	rep, err := audit.Verify(auditDir, auditKeys)
 	if err != nil {
 		return fmt.Errorf("audit log verification: %w", err)
 	}
 	fmt.Fprintf(out, "audit trail (%d records, chain and %d signed checkpoint(s) verified):\n", rep.Records, rep.Checkpoints)
 	var buf bytes.Buffer
-	if _, err := phi.ExportAuditLog(auditDir, auditKeys, &buf, time.Time{}, time.Time{}); err != nil {
+	if _, err := audit.Export(auditDir, auditKeys, &buf, time.Time{}, time.Time{}); err != nil {
 		return err
 	}
 	sc := bufio.NewScanner(&buf)
 	for sc.Scan() {
-		var ev phi.Event
+		var ev audit.Event
 		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
 			return err
 		}

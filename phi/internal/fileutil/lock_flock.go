@@ -1,6 +1,6 @@
 //go:build linux || darwin || freebsd || netbsd || openbsd || dragonfly
 
-package phi
+package fileutil
 
 import (
 	"errors"
@@ -8,11 +8,11 @@ import (
 	"syscall"
 )
 
-// lockFile opens (creating if needed) the file at path and takes an
+// Lock opens (creating if needed) the file at path and takes an
 // advisory flock on it: shared or exclusive, waiting for it or failing at
-// once with errLockBusy. Locks conflict between open file descriptions, in
+// once with ErrLockBusy. Locks conflict between open file descriptions, in
 // this process or another; closing the file releases the lock.
-func lockFile(path string, exclusive, wait bool) (*os.File, error) {
+func Lock(path string, exclusive, wait bool) (*os.File, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, err
@@ -33,7 +33,7 @@ func lockFile(path string, exclusive, wait bool) (*os.File, error) {
 	if err != nil {
 		f.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, errLockBusy
+			return nil, ErrLockBusy
 		}
 		return nil, err
 	}

@@ -1,4 +1,4 @@
-package phi
+package audit
 
 import (
 	"bufio"
@@ -20,18 +20,18 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func openTestLog(t testing.TB, dir string, keys AuditKeys, clk clock.Clock, mod func(*AuditConfig)) *AuditLog {
+func openTestLog(t testing.TB, dir string, keys Keys, clk clock.Clock, mod func(*Config)) *Log {
 	t.Helper()
-	cfg := AuditConfig{Dir: dir, Keys: keys, Clock: clk, CheckpointEvery: 5}
+	cfg := Config{Dir: dir, Keys: keys, Clock: clk, CheckpointEvery: 5}
 	if mod != nil {
 		mod(&cfg)
 	}
-	l, err := OpenAuditLog(cfg)
+	l, err := Open(cfg)
 	require.NoError(t, err)
 	return l
 }
 
-func appendN(t testing.TB, l *AuditLog, n int) {
+func appendN(t testing.TB, l *Log, n int) {
 	t.Helper()
 	for i := 0; i < n; i++ {
 		_, err := l.Append(context.Background(), Event{Principal: fmt.Sprintf("user-%d", i%3), Action: ActionReadContent,
@@ -58,7 +58,7 @@ func writeLines(t testing.TB, p string, lines []string) {
 func requireAuditErr(t *testing.T, err error, target error, seq uint64) {
 	t.Helper()
 	require.ErrorIs(t, err, target)
-	var ae *AuditError
+	var ae *Error
 	require.True(t, errors.As(err, &ae), "%T %v", err, err)
 	require.Equal(t, seq, ae.Seq, "first bad record: %v", err)
 }
@@ -71,7 +71,7 @@ func TestAuditAppendVerifyExport(t *testing.T) {
 	appendN(t, l, 12)
 	require.NoError(t, l.Close())
 
-	rep, err := VerifyAuditLog(dir, keys)
+	rep, err := Verify(dir, keys)
 	require.NoError(t, err)
 	require.Equal(t, uint64(12), rep.Records)
 	require.Equal(t, 3, rep.Checkpoints) // at 5, 10 and Close (12)
@@ -82,12 +82,12 @@ func TestAuditAppendVerifyExport(t *testing.T) {
 	require.Equal(t, uint64(12), l.Len())
 	appendN(t, l, 3)
 	require.NoError(t, l.Close())
-	rep, err = VerifyAuditLog(dir, keys)
+	rep, err = Verify(dir, keys)
 	require.NoError(t, err)
 	require.Equal(t, uint64(15), rep.Records)
 
 	var buf bytes.Buffer
-	n, err := ExportAuditLog(dir, keys, &buf, time.Time{}, time.Time{})
+	n, err := Export(dir, keys, &buf, time.Time{}, time.Time{})
 	require.NoError(t, err)
 	require.Equal(t, 15, n)
 	sc := bufio.NewScanner(&buf)
@@ -125,7 +125,7 @@ func TestAuditTamperDetection(t *testing.T) {
 	keys := testAuditKeys(t)
 	setup := func(t *testing.T) (string, string, []string) {
 		dir := t.TempDir()
-		l := openTestLog(t, dir, keys, newFakeClock(), func(c *AuditConfig) { c.CheckpointEvery = 1000 })
+		l := openTestLog(t, dir, keys, newFakeClock(), func(c *Config) { c.CheckpointEvery = 1000 })
 		appendN(t, l, 10)
 		require.NoError(t, l.Close())
 		p, lines := segLines(t, dir)
@@ -139,8 +139,8 @@ func TestAuditTamperDetection(t *testing.T) {
 		c[10] ^= 1
 		lines[4] = f[0] + " " + string(c) + " " + f[2]
 		writeLines(t, p, lines)
-		_, err := VerifyAuditLog(dir, keys)
-		requireAuditErr(t, err, ErrAuditTampered, 4)
+		_, err := Verify(dir, keys)
+		requireAuditErr(t, err, ErrTampered, 4)
 	})
 	t.Run("edited MAC", func(t *testing.T) {
 		dir, p, lines := setup(t)
@@ -150,14 +150,14 @@ func TestAuditTamperDetection(t *testing.T) {
 		}
 		lines[7] = lines[7][:len(lines[7])-1] + last
 		writeLines(t, p, lines)
-		_, err := VerifyAuditLog(dir, keys)
-		requireAuditErr(t, err, ErrAuditTampered, 7)
+		_, err := Verify(dir, keys)
+		requireAuditErr(t, err, ErrTampered, 7)
 	})
 	t.Run("deleted record", func(t *testing.T) {
 		dir, p, lines := setup(t)
 		writeLines(t, p, append(lines[:3:3], lines[4:]...))
-		_, err := VerifyAuditLog(dir, keys)
-		requireAuditErr(t, err, ErrAuditTampered, 3)
+		_, err := Verify(dir, keys)
+		requireAuditErr(t, err, ErrTampered, 3)
 	})
 	t.Run("deleted record renumbered", func(t *testing.T) {
 		// An attacker renumbers after deleting: the MAC chain still breaks.
@@ -168,27 +168,27 @@ func TestAuditTamperDetection(t *testing.T) {
 			rest[i] = fmt.Sprintf("%d %s %s", i, f[1], f[2])
 		}
 		writeLines(t, p, rest)
-		_, err := VerifyAuditLog(dir, keys)
-		requireAuditErr(t, err, ErrAuditTampered, 3)
+		_, err := Verify(dir, keys)
+		requireAuditErr(t, err, ErrTampered, 3)
 	})
 	t.Run("reordered records", func(t *testing.T) {
 		dir, p, lines := setup(t)
 		lines[5], lines[6] = lines[6], lines[5]
 		writeLines(t, p, lines)
-		_, err := VerifyAuditLog(dir, keys)
-		requireAuditErr(t, err, ErrAuditTampered, 5)
+		_, err := Verify(dir, keys)
+		requireAuditErr(t, err, ErrTampered, 5)
 	})
 	t.Run("inserted record", func(t *testing.T) {
 		dir, p, lines := setup(t)
 		writeLines(t, p, append(lines[:2:2], append([]string{lines[1]}, lines[2:]...)...))
-		_, err := VerifyAuditLog(dir, keys)
-		requireAuditErr(t, err, ErrAuditTampered, 2)
+		_, err := Verify(dir, keys)
+		requireAuditErr(t, err, ErrTampered, 2)
 	})
 	t.Run("truncated log detected via checkpoint", func(t *testing.T) {
 		dir, p, lines := setup(t)
 		writeLines(t, p, lines[:7])
-		_, err := VerifyAuditLog(dir, keys)
-		requireAuditErr(t, err, ErrAuditTruncated, 7)
+		_, err := Verify(dir, keys)
+		requireAuditErr(t, err, ErrTruncated, 7)
 	})
 	t.Run("truncated log and checkpoints, caught by a trusted checkpoint", func(t *testing.T) {
 		dir, p, lines := setup(t)
@@ -197,16 +197,16 @@ func TestAuditTamperDetection(t *testing.T) {
 		signed := checkpointNotes(t, cps)
 		writeLines(t, p, lines[:6])
 		require.NoError(t, os.Remove(filepath.Join(dir, checkpointsFile)))
-		_, err = VerifyAuditLog(dir, keys) // self-consistent without witness
+		_, err = Verify(dir, keys) // self-consistent without witness
 		require.NoError(t, err)
-		_, err = VerifyAuditLog(dir, keys, signed[len(signed)-1])
-		requireAuditErr(t, err, ErrAuditTruncated, 6)
+		_, err = Verify(dir, keys, signed[len(signed)-1])
+		requireAuditErr(t, err, ErrTruncated, 6)
 	})
 	t.Run("append refused on truncated log", func(t *testing.T) {
 		dir, p, lines := setup(t)
 		writeLines(t, p, lines[:8])
-		_, err := OpenAuditLog(AuditConfig{Dir: dir, Keys: keys})
-		requireAuditErr(t, err, ErrAuditTruncated, 8)
+		_, err := Open(Config{Dir: dir, Keys: keys})
+		requireAuditErr(t, err, ErrTruncated, 8)
 	})
 	t.Run("forged checkpoint", func(t *testing.T) {
 		dir, _, _ := setup(t)
@@ -215,20 +215,20 @@ func TestAuditTamperDetection(t *testing.T) {
 		appendN(t, l, 1)
 		cp, err := l.Checkpoint()
 		require.NoError(t, err)
-		_, err = VerifyAuditLog(dir, keys, cp)
-		require.ErrorIs(t, err, ErrAuditTampered)
+		_, err = Verify(dir, keys, cp)
+		require.ErrorIs(t, err, ErrTampered)
 	})
 	t.Run("wrong keys", func(t *testing.T) {
 		dir, _, _ := setup(t)
-		_, err := VerifyAuditLog(dir, testAuditKeys(t))
-		requireAuditErr(t, err, ErrAuditTampered, 0)
+		_, err := Verify(dir, testAuditKeys(t))
+		requireAuditErr(t, err, ErrTampered, 0)
 	})
 	t.Run("append refused on tampered log", func(t *testing.T) {
 		dir, p, lines := setup(t)
 		lines[2], lines[3] = lines[3], lines[2]
 		writeLines(t, p, lines)
-		_, err := OpenAuditLog(AuditConfig{Dir: dir, Keys: keys})
-		requireAuditErr(t, err, ErrAuditTampered, 2)
+		_, err := Open(Config{Dir: dir, Keys: keys})
+		requireAuditErr(t, err, ErrTampered, 2)
 	})
 }
 
@@ -245,19 +245,19 @@ func checkpointNotes(t testing.TB, file []byte) [][]byte {
 func TestAuditSegmentsRotateAndMissingSegmentDetected(t *testing.T) {
 	dir := t.TempDir()
 	keys := testAuditKeys(t)
-	l := openTestLog(t, dir, keys, newFakeClock(), func(c *AuditConfig) { c.SegmentRecords = 10; c.Sync = SyncAtCheckpoint })
+	l := openTestLog(t, dir, keys, newFakeClock(), func(c *Config) { c.SegmentRecords = 10; c.Sync = SyncAtCheckpoint })
 	appendN(t, l, 35)
 	require.NoError(t, l.Close())
 	segs, err := listSegments(dir)
 	require.NoError(t, err)
 	require.Len(t, segs, 4)
-	rep, err := VerifyAuditLog(dir, keys)
+	rep, err := Verify(dir, keys)
 	require.NoError(t, err)
 	require.Equal(t, 4, rep.Segments)
 
 	require.NoError(t, os.Remove(filepath.Join(dir, segs[1].name)))
-	_, err = VerifyAuditLog(dir, keys)
-	requireAuditErr(t, err, ErrAuditTampered, 10)
+	_, err = Verify(dir, keys)
+	requireAuditErr(t, err, ErrTampered, 10)
 }
 
 func TestAuditTornTailRepairedOnOpen(t *testing.T) {
@@ -275,13 +275,13 @@ func TestAuditTornTailRepairedOnOpen(t *testing.T) {
 	require.Equal(t, uint64(3), l.Len())
 	appendN(t, l, 2)
 	require.NoError(t, l.Close())
-	rep, err := VerifyAuditLog(dir, keys)
+	rep, err := Verify(dir, keys)
 	require.NoError(t, err)
 	require.Equal(t, uint64(5), rep.Records)
 }
 
 func TestAuditGroupCommitDurableOnReturn(t *testing.T) {
-	l := openTestLog(t, t.TempDir(), testAuditKeys(t), newFakeClock(), func(c *AuditConfig) { c.CheckpointEvery = 1 << 20 })
+	l := openTestLog(t, t.TempDir(), testAuditKeys(t), newFakeClock(), func(c *Config) { c.CheckpointEvery = 1 << 20 })
 	defer l.Close()
 	var wg sync.WaitGroup
 	for w := 0; w < 8; w++ {
@@ -328,7 +328,7 @@ func rfc6962Root(leaves [][]byte) [32]byte {
 func TestAuditCheckpointIsRFC6962TreeHead(t *testing.T) {
 	dir := t.TempDir()
 	keys := testAuditKeys(t)
-	l := openTestLog(t, dir, keys, newFakeClock(), func(c *AuditConfig) { c.CheckpointEvery = 1 << 20 })
+	l := openTestLog(t, dir, keys, newFakeClock(), func(c *Config) { c.CheckpointEvery = 1 << 20 })
 	for n := 1; n <= 13; n++ {
 		appendN(t, l, 1)
 		signed, err := l.Checkpoint()
@@ -365,14 +365,14 @@ func TestAuditTornCheckpointRepairedOnOpen(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, f.Close())
 
-	rep, err := VerifyAuditLog(dir, keys)
+	rep, err := Verify(dir, keys)
 	require.NoError(t, err, "a torn checkpoint line is not tampering")
 	require.Equal(t, 1, rep.Checkpoints)
 
 	l = openTestLog(t, dir, keys, newFakeClock(), nil)
 	appendN(t, l, 2)
 	require.NoError(t, l.Close()) // writes a checkpoint of 5 records
-	rep, err = VerifyAuditLog(dir, keys)
+	rep, err = Verify(dir, keys)
 	require.NoError(t, err)
 	require.Equal(t, uint64(5), rep.Records)
 	require.Equal(t, 2, rep.Checkpoints)
@@ -383,11 +383,11 @@ func TestAuditTornCheckpointRepairedOnOpen(t *testing.T) {
 // latest checkpoint are protected by the HMAC chain only, and a chain has
 // no end marker, so cutting them off (here: a whole tail segment) is not
 // detected until a later checkpoint, or a trusted copy, covers them.
-// AuditReport.Latest tells the verifier how much is covered.
+// Report.Latest tells the verifier how much is covered.
 func TestAuditTailAfterLastCheckpointIsUncovered(t *testing.T) {
 	dir := t.TempDir()
 	keys := testAuditKeys(t)
-	l := openTestLog(t, dir, keys, newFakeClock(), func(c *AuditConfig) { c.SegmentRecords = 4; c.CheckpointEvery = 4 })
+	l := openTestLog(t, dir, keys, newFakeClock(), func(c *Config) { c.SegmentRecords = 4; c.CheckpointEvery = 4 })
 	appendN(t, l, 6) // checkpoint at 4; records 4 and 5 in the second segment
 	segs, err := listSegments(dir)
 	require.NoError(t, err)
@@ -397,21 +397,21 @@ func TestAuditTailAfterLastCheckpointIsUncovered(t *testing.T) {
 	require.NoError(t, l.f.Close())
 	require.NoError(t, os.Remove(filepath.Join(dir, segs[1].name)))
 
-	rep, err := VerifyAuditLog(dir, keys)
+	rep, err := Verify(dir, keys)
 	require.NoError(t, err, "the cut is invisible without a checkpoint past it")
 	require.Equal(t, uint64(4), rep.Records)
 	require.Equal(t, rep.Records, rep.Latest.Size)
 
 	// With a checkpoint covering the removed records the cut is caught.
 	dir2 := t.TempDir()
-	l2 := openTestLog(t, dir2, keys, newFakeClock(), func(c *AuditConfig) { c.SegmentRecords = 4; c.CheckpointEvery = 4 })
+	l2 := openTestLog(t, dir2, keys, newFakeClock(), func(c *Config) { c.SegmentRecords = 4; c.CheckpointEvery = 4 })
 	appendN(t, l2, 6)
 	require.NoError(t, l2.Close())
 	segs, err = listSegments(dir2)
 	require.NoError(t, err)
 	require.NoError(t, os.Remove(filepath.Join(dir2, segs[1].name)))
-	_, err = VerifyAuditLog(dir2, keys)
-	requireAuditErr(t, err, ErrAuditTruncated, 4)
+	_, err = Verify(dir2, keys)
+	requireAuditErr(t, err, ErrTruncated, 4)
 }
 
 // Two AuditLogs appending to one directory would both number from the same
@@ -422,14 +422,14 @@ func TestAuditOneWriterAtATime(t *testing.T) {
 	keys := testAuditKeys(t)
 	l := openTestLog(t, dir, keys, newFakeClock(), nil)
 	appendN(t, l, 2)
-	_, err := OpenAuditLog(AuditConfig{Dir: dir, Keys: keys})
-	require.ErrorIs(t, err, ErrAuditBusy)
+	_, err := Open(Config{Dir: dir, Keys: keys})
+	require.ErrorIs(t, err, ErrBusy)
 	appendN(t, l, 1)
 	require.NoError(t, l.Close())
 	l = openTestLog(t, dir, keys, newFakeClock(), nil)
 	appendN(t, l, 1)
 	require.NoError(t, l.Close())
-	rep, err := VerifyAuditLog(dir, keys)
+	rep, err := Verify(dir, keys)
 	require.NoError(t, err)
 	require.Equal(t, uint64(4), rep.Records)
 }

@@ -1,4 +1,4 @@
-package phi
+package audit
 
 import (
 	"bufio"
@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/faxkit/faxkit/internal/clock"
+	"github.com/faxkit/faxkit/phi/internal/fileutil"
 	"io"
 	"io/fs"
 	"os"
@@ -61,8 +62,8 @@ type Event struct {
 	Detail    string    `json:"detail,omitempty"`
 }
 
-// AuditKeys are the secrets of an audit log.
-type AuditKeys struct {
+// Keys are the secrets of an audit log.
+type Keys struct {
 	// MAC keys the HMAC-SHA256 hash chain (at least 32 bytes).
 	MAC []byte
 	// AEAD encrypts each record's payload at rest.
@@ -96,10 +97,10 @@ func (p SyncPolicy) String() string {
 	return fmt.Sprintf("SyncPolicy(%d)", int(p))
 }
 
-// AuditConfig configures an AuditLog. Dir and Keys are required.
-type AuditConfig struct {
+// Config configures an Log. Dir and Keys are required.
+type Config struct {
 	Dir  string
-	Keys AuditKeys
+	Keys Keys
 	// Clock stamps events whose Time is zero. Nil: the system clock.
 	Clock clock.Clock
 	// Sync is the fsync policy. Default SyncEveryRecord.
@@ -112,7 +113,7 @@ type AuditConfig struct {
 	CheckpointEvery int
 }
 
-// AuditLog is an append-only, hash-chained, HMAC-keyed, encrypted audit log
+// Log is an append-only, hash-chained, HMAC-keyed, encrypted audit log
 // in rotating segment files, with signed RFC 6962 tree-head checkpoints.
 // It is safe for concurrent use.
 //
@@ -122,9 +123,9 @@ type AuditConfig struct {
 //	mac(seq) = HMAC-SHA256(K, domain || mac(seq-1) || seq || ciphertext)
 //
 // The RFC 6962 leaf for record seq is the line without its LF.
-type AuditLog struct {
+type Log struct {
 	mu      sync.Mutex
-	cfg     AuditConfig
+	cfg     Config
 	clock   clock.Clock
 	f       *os.File
 	segRecs int
@@ -168,12 +169,12 @@ func chainMAC(key []byte, prev [32]byte, seq uint64, ct []byte) [32]byte {
 	return out
 }
 
-func (c *AuditConfig) fill() error {
+func (c *Config) fill() error {
 	if c.Dir == "" {
-		return errors.New("phi: AuditConfig.Dir is required")
+		return errors.New("audit: Config.Dir is required")
 	}
 	if len(c.Keys.MAC) < 32 || c.Keys.AEAD == nil {
-		return errors.New("phi: AuditConfig.Keys needs a 32-byte MAC key and an AEAD")
+		return errors.New("audit: Config.Keys needs a 32-byte MAC key and an AEAD")
 	}
 	if c.SegmentRecords <= 0 {
 		c.SegmentRecords = 100000
@@ -184,30 +185,30 @@ func (c *AuditConfig) fill() error {
 	return nil
 }
 
-// OpenAuditLog opens (creating if needed) the log in cfg.Dir. The existing
+// Open opens (creating if needed) the log in cfg.Dir. The existing
 // log is verified first (records, and checkpoints when Keys.Verifier is
 // set); a torn final line left by a crash is discarded (it was never
 // acknowledged under SyncEveryRecord). A log that fails verification is
-// not appended to: the error is an *AuditError. Only one AuditLog may be
+// not appended to: the error is an *Error. Only one Log may be
 // open on a directory at a time, in any process (an flock on <dir>/lock
-// where the OS has flock): another open fails with ErrAuditBusy until
+// where the OS has flock): another open fails with ErrBusy until
 // the first is closed.
-func OpenAuditLog(cfg AuditConfig) (*AuditLog, error) {
+func Open(cfg Config) (*Log, error) {
 	if err := cfg.fill(); err != nil {
 		return nil, err
 	}
 	if cfg.Keys.Signer == nil {
-		return nil, errors.New("phi: AuditConfig.Keys.Signer is required to append")
+		return nil, errors.New("audit: Config.Keys.Signer is required to append")
 	}
 	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
 		return nil, err
 	}
-	// One writer at a time: two AuditLogs appending to one directory
+	// One writer at a time: two Logs appending to one directory
 	// would both number from the same sequence and break the chain for
 	// good.
-	lock, err := lockFile(filepath.Join(cfg.Dir, auditLockFile), true, false)
-	if errors.Is(err, errLockBusy) {
-		err = ErrAuditBusy
+	lock, err := fileutil.Lock(filepath.Join(cfg.Dir, auditLockFile), true, false)
+	if errors.Is(err, fileutil.ErrLockBusy) {
+		err = ErrBusy
 	}
 	if err != nil {
 		return nil, err
@@ -221,7 +222,7 @@ func OpenAuditLog(cfg AuditConfig) (*AuditLog, error) {
 	return l, nil
 }
 
-func openAuditLocked(cfg AuditConfig) (*AuditLog, error) {
+func openAuditLocked(cfg Config) (*Log, error) {
 	if err := repairTornTail(cfg.Dir); err != nil {
 		return nil, err
 	}
@@ -232,11 +233,11 @@ func openAuditLocked(cfg AuditConfig) (*AuditLog, error) {
 	// Appending to a truncated log would paper over the cut: check the
 	// signed checkpoints too.
 	if cfg.Keys.Verifier != nil {
-		if err := v.checkCheckpoints(cfg.Dir, cfg.Keys.Verifier, nil, &AuditReport{}); err != nil {
+		if err := v.checkCheckpoints(cfg.Dir, cfg.Keys.Verifier, nil, &Report{}); err != nil {
 			return nil, err
 		}
 	}
-	l := &AuditLog{cfg: cfg, clock: clockOr(cfg.Clock), n: v.n, synced: v.n, prevMAC: v.prevMAC, hashes: v.hashes}
+	l := &Log{cfg: cfg, clock: clockOr(cfg.Clock), n: v.n, synced: v.n, prevMAC: v.prevMAC, hashes: v.hashes}
 	segs, _ := listSegments(cfg.Dir)
 	if len(segs) > 0 {
 		last := segs[len(segs)-1]
@@ -352,7 +353,7 @@ func truncateTornLine(p string) error {
 // zero). Under SyncEveryRecord the record is on stable storage on return;
 // concurrent appends share fsyncs (group commit). An error after the write
 // means the record may or may not have reached the disk.
-func (l *AuditLog) Append(_ context.Context, e Event) (uint64, error) {
+func (l *Log) Append(_ context.Context, e Event) (uint64, error) {
 	seq, err := l.append(e)
 	if err != nil || l.cfg.Sync != SyncEveryRecord {
 		return seq, err
@@ -360,14 +361,14 @@ func (l *AuditLog) Append(_ context.Context, e Event) (uint64, error) {
 	return seq, l.syncThrough(seq)
 }
 
-func (l *AuditLog) append(e Event) (uint64, error) {
+func (l *Log) append(e Event) (uint64, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {
 		return 0, ErrClosed
 	}
 	if l.broken != nil {
-		return 0, fmt.Errorf("phi: audit log unusable after a failed write (reopen to repair): %w", l.broken)
+		return 0, fmt.Errorf("audit: log unusable after a failed write (reopen to repair): %w", l.broken)
 	}
 	if e.Time.IsZero() {
 		e.Time = l.clock.Now()
@@ -385,7 +386,7 @@ func (l *AuditLog) append(e Event) (uint64, error) {
 	mac := chainMAC(l.cfg.Keys.MAC, l.prevMAC, e.Seq, ct)
 	line := []byte(formatAuditLine(e.Seq, ct, mac))
 	if len(line) >= maxAuditLine {
-		return 0, errors.New("phi: audit event too large")
+		return 0, errors.New("audit: event too large")
 	}
 	if l.f == nil || l.segRecs >= l.cfg.SegmentRecords {
 		if err := l.rotate(); err != nil {
@@ -421,14 +422,14 @@ func (h treeHashes) ReadHashes(idx []int64) ([]tlog.Hash, error) {
 	out := make([]tlog.Hash, len(idx))
 	for i, x := range idx {
 		if x < 0 || x >= int64(len(h)) {
-			return nil, errors.New("phi: audit tree index out of range")
+			return nil, errors.New("audit: tree index out of range")
 		}
 		out[i] = h[x]
 	}
 	return out, nil
 }
 
-func (l *AuditLog) rotate() error {
+func (l *Log) rotate() error {
 	if l.f != nil {
 		if err := l.syncLocked(); err != nil {
 			return err
@@ -444,17 +445,17 @@ func (l *AuditLog) rotate() error {
 	}
 	l.f = f
 	l.segRecs = 0
-	return osFS{}.SyncDir(l.cfg.Dir)
+	return fileutil.SyncDir(l.cfg.Dir)
 }
 
 // Sync flushes buffered records to stable storage.
-func (l *AuditLog) Sync() error {
+func (l *Log) Sync() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.syncLocked()
 }
 
-func (l *AuditLog) syncLocked() error {
+func (l *Log) syncLocked() error {
 	if l.f == nil || l.synced == l.n {
 		return nil
 	}
@@ -469,7 +470,7 @@ func (l *AuditLog) syncLocked() error {
 // syncThrough returns once record seq is on stable storage. Appenders queue
 // on syncMu; the first fsync covers every record written before it, so the
 // others usually find their record already synced.
-func (l *AuditLog) syncThrough(seq uint64) error {
+func (l *Log) syncThrough(seq uint64) error {
 	l.syncMu.Lock()
 	defer l.syncMu.Unlock()
 	l.mu.Lock()
@@ -502,13 +503,13 @@ func (l *AuditLog) syncThrough(seq uint64) error {
 // file and returns the signed note. Give copies to a separate system (a
 // witness, an operator's mailbox): a checkpoint held elsewhere is what
 // proves that records after it were not cut off.
-func (l *AuditLog) Checkpoint() ([]byte, error) {
+func (l *Log) Checkpoint() ([]byte, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.checkpointLocked()
 }
 
-func (l *AuditLog) checkpointLocked() ([]byte, error) {
+func (l *Log) checkpointLocked() ([]byte, error) {
 	if err := l.syncLocked(); err != nil {
 		return nil, err
 	}
@@ -540,14 +541,14 @@ func (l *AuditLog) checkpointLocked() ([]byte, error) {
 }
 
 // Len returns the number of records in the log.
-func (l *AuditLog) Len() uint64 {
+func (l *Log) Len() uint64 {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.n
 }
 
 // Close writes a final checkpoint, fsyncs and closes the log.
-func (l *AuditLog) Close() error {
+func (l *Log) Close() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {
@@ -583,58 +584,58 @@ type Checkpoint struct {
 func ParseCheckpoint(signed []byte, v note.Verifier) (Checkpoint, error) {
 	n, err := note.Open(signed, note.VerifierList(v))
 	if err != nil {
-		return Checkpoint{}, fmt.Errorf("%w: checkpoint signature: %v", ErrAuditTampered, err)
+		return Checkpoint{}, fmt.Errorf("%w: checkpoint signature: %v", ErrTampered, err)
 	}
 	lines := strings.Split(n.Text, "\n")
 	if len(lines) != 5 || lines[0] != checkpointHdr || lines[4] != "" {
-		return Checkpoint{}, fmt.Errorf("%w: malformed checkpoint", ErrAuditTampered)
+		return Checkpoint{}, fmt.Errorf("%w: malformed checkpoint", ErrTampered)
 	}
 	size, err1 := strconv.ParseUint(lines[1], 10, 64)
 	h, err2 := tlog.ParseHash(lines[2])
 	t, err3 := time.Parse(time.RFC3339, lines[3])
 	if err := errors.Join(err1, err2, err3); err != nil {
-		return Checkpoint{}, fmt.Errorf("%w: malformed checkpoint", ErrAuditTampered)
+		return Checkpoint{}, fmt.Errorf("%w: malformed checkpoint", ErrTampered)
 	}
 	return Checkpoint{Size: size, Hash: h, Time: t}, nil
 }
 
-// AuditReport summarises a successful verification.
-type AuditReport struct {
+// Report summarises a successful verification.
+type Report struct {
 	Records     uint64
 	Segments    int
 	Checkpoints int // checkpoints verified against the log
 	Latest      Checkpoint
 }
 
-// VerifyAuditLog checks every record of the log in dir: sequence numbers,
+// Verify checks every record of the log in dir: sequence numbers,
 // the HMAC chain (detects edits, insertions, deletions and reordering), that
 // each payload decrypts and names its own sequence number, and every signed
 // checkpoint in the log's checkpoints file and in trusted (detects
 // truncation and any rewrite of the tree). The first failure is returned as
-// an *AuditError naming the record.
-func VerifyAuditLog(dir string, keys AuditKeys, trusted ...[]byte) (AuditReport, error) {
+// an *Error naming the record.
+func Verify(dir string, keys Keys, trusted ...[]byte) (Report, error) {
 	if keys.Verifier == nil {
-		return AuditReport{}, errors.New("phi: AuditKeys.Verifier is required")
+		return Report{}, errors.New("audit: Keys.Verifier is required")
 	}
 	v := newAuditVerifier(keys, nil)
 	if err := v.verifyDir(dir); err != nil {
-		return AuditReport{}, err
+		return Report{}, err
 	}
-	rep := AuditReport{Records: v.n, Segments: v.segments}
+	rep := Report{Records: v.n, Segments: v.segments}
 	err := v.checkCheckpoints(dir, keys.Verifier, trusted, &rep)
 	return rep, err
 }
 
 // checkCheckpoints verifies the log's own checkpoints and trusted ones
 // against the records v has read.
-func (v *auditVerifier) checkCheckpoints(dir string, verifier note.Verifier, trusted [][]byte, rep *AuditReport) error {
+func (v *auditVerifier) checkCheckpoints(dir string, verifier note.Verifier, trusted [][]byte, rep *Report) error {
 	var cps [][]byte
 	data, err := os.ReadFile(filepath.Join(dir, checkpointsFile))
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
 	// An unterminated last line is a checkpoint whose write a crash cut
-	// short (it was never returned to anyone); OpenAuditLog removes it.
+	// short (it was never returned to anyone); Open removes it.
 	if i := bytes.LastIndexByte(data, '\n'); i+1 < len(data) {
 		data = data[:i+1]
 	}
@@ -644,7 +645,7 @@ func (v *auditVerifier) checkCheckpoints(dir string, verifier note.Verifier, tru
 		}
 		b, err := base64.StdEncoding.DecodeString(line)
 		if err != nil {
-			return &AuditError{Seq: v.n, Segment: checkpointsFile, Line: i + 1, Reason: "malformed checkpoint line", Err: ErrAuditTampered}
+			return &Error{Seq: v.n, Segment: checkpointsFile, Line: i + 1, Reason: "malformed checkpoint line", Err: ErrTampered}
 		}
 		cps = append(cps, b)
 	}
@@ -652,7 +653,7 @@ func (v *auditVerifier) checkCheckpoints(dir string, verifier note.Verifier, tru
 	for _, signed := range cps {
 		cp, err := ParseCheckpoint(signed, verifier)
 		if err != nil {
-			return &AuditError{Seq: v.n, Segment: checkpointsFile, Reason: err.Error(), Err: ErrAuditTampered}
+			return &Error{Seq: v.n, Segment: checkpointsFile, Reason: err.Error(), Err: ErrTampered}
 		}
 		if err := v.checkCheckpoint(cp); err != nil {
 			return err
@@ -667,7 +668,7 @@ func (v *auditVerifier) checkCheckpoints(dir string, verifier note.Verifier, tru
 
 func (v *auditVerifier) checkCheckpoint(cp Checkpoint) error {
 	if cp.Size > v.n {
-		return &AuditError{Seq: v.n, Reason: fmt.Sprintf("log truncated: it has %d records, but the signed checkpoint of %s covers %d", v.n, cp.Time.Format(time.RFC3339), cp.Size), Err: ErrAuditTruncated}
+		return &Error{Seq: v.n, Reason: fmt.Sprintf("log truncated: it has %d records, but the signed checkpoint of %s covers %d", v.n, cp.Time.Format(time.RFC3339), cp.Size), Err: ErrTruncated}
 	}
 	th, err := tlog.TreeHash(int64(cp.Size), v.hashes)
 	if err != nil {
@@ -678,14 +679,14 @@ func (v *auditVerifier) checkCheckpoint(cp Checkpoint) error {
 		if cp.Size > 0 {
 			seq = cp.Size - 1
 		}
-		return &AuditError{Seq: seq, Reason: fmt.Sprintf("tree head of first %d records differs from signed checkpoint", cp.Size), Err: ErrAuditTampered}
+		return &Error{Seq: seq, Reason: fmt.Sprintf("tree head of first %d records differs from signed checkpoint", cp.Size), Err: ErrTampered}
 	}
 	return nil
 }
 
 // auditVerifier walks records in order, keeping chain and tree state.
 type auditVerifier struct {
-	keys     AuditKeys
+	keys     Keys
 	n        uint64
 	prevMAC  [32]byte
 	hashes   treeHashes
@@ -693,7 +694,7 @@ type auditVerifier struct {
 	emit     func(Event) error // optional: receives each decrypted event
 }
 
-func newAuditVerifier(keys AuditKeys, emit func(Event) error) *auditVerifier {
+func newAuditVerifier(keys Keys, emit func(Event) error) *auditVerifier {
 	return &auditVerifier{keys: keys, emit: emit}
 }
 
@@ -704,7 +705,7 @@ func (v *auditVerifier) verifyDir(dir string) error {
 	}
 	for _, s := range segs {
 		if s.first != v.n {
-			return &AuditError{Seq: v.n, Segment: s.name, Line: 1, Reason: fmt.Sprintf("segment starts at record %d, want %d (records missing or reordered)", s.first, v.n), Err: ErrAuditTampered}
+			return &Error{Seq: v.n, Segment: s.name, Line: 1, Reason: fmt.Sprintf("segment starts at record %d, want %d (records missing or reordered)", s.first, v.n), Err: ErrTampered}
 		}
 		f, err := os.Open(filepath.Join(dir, s.name))
 		if err != nil {
@@ -727,7 +728,7 @@ func (v *auditVerifier) verifySegment(r io.Reader, name string) error {
 	sc.Buffer(make([]byte, 0, 4096), maxAuditLine)
 	lineNo := 0
 	bad := func(reason string) error {
-		return &AuditError{Seq: v.n, Segment: name, Line: lineNo, Reason: reason, Err: ErrAuditTampered}
+		return &Error{Seq: v.n, Segment: name, Line: lineNo, Reason: reason, Err: ErrTampered}
 	}
 	for sc.Scan() {
 		lineNo++
@@ -786,11 +787,11 @@ func (v *auditVerifier) verifySegment(r io.Reader, name string) error {
 	return nil
 }
 
-// ExportAuditLog verifies the log in dir and writes every event with
+// Export verifies the log in dir and writes every event with
 // from <= Time < to (zero bounds are open) to w as JSON lines, for review
 // under 45 CFR 164.308(a)(1)(ii)(D). Events contain no PHI. Nothing is
 // written past the first record that fails verification.
-func ExportAuditLog(dir string, keys AuditKeys, w io.Writer, from, to time.Time) (int, error) {
+func Export(dir string, keys Keys, w io.Writer, from, to time.Time) (int, error) {
 	enc := json.NewEncoder(w)
 	count := 0
 	v := newAuditVerifier(keys, func(e Event) error {
