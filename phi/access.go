@@ -269,7 +269,7 @@ func (g *Guard) Put(ctx context.Context, who Principal, source string, meta Meta
 	if err := g.policy.Check(ctx, req); err != nil {
 		return info, err
 	}
-	info, err := g.store.Put(ctx, meta, r)
+	info, err := g.store.put(ctx, meta, r)
 	req.Document = info.ID
 	if err == nil {
 		g.policy.Grant(info.ID, who.ID, PermReadMetadata|PermReadContent|PermDelete)
@@ -286,7 +286,7 @@ func (g *Guard) Create(ctx context.Context, who Principal, source string, meta M
 	if err := g.policy.Check(ctx, req); err != nil {
 		return nil, err
 	}
-	w, err := g.store.Create(ctx, meta)
+	w, err := g.store.create(ctx, meta)
 	if err != nil {
 		return nil, err
 	}
@@ -303,7 +303,7 @@ func (g *Guard) Create(ctx context.Context, who Principal, source string, meta M
 func (g *Guard) Open(ctx context.Context, who Principal, source, id string) (*DocumentReader, error) {
 	var d *DocumentReader
 	err := g.do(ctx, Request{Who: who, Action: audit.ActionReadContent, Perm: PermReadContent, Document: id, Source: source},
-		func() (err error) { d, err = g.store.Open(ctx, id); return err })
+		func() (err error) { d, err = g.store.open(ctx, id); return err })
 	return d, err
 }
 
@@ -311,7 +311,7 @@ func (g *Guard) Open(ctx context.Context, who Principal, source, id string) (*Do
 func (g *Guard) Metadata(ctx context.Context, who Principal, source, id string) (Metadata, error) {
 	var m Metadata
 	err := g.do(ctx, Request{Who: who, Action: audit.ActionReadMetadata, Perm: PermReadMetadata, Document: id, Source: source},
-		func() (err error) { m, err = g.store.Metadata(ctx, id); return err })
+		func() (err error) { m, err = g.store.metadata(ctx, id); return err })
 	return m, err
 }
 

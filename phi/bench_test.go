@@ -172,11 +172,11 @@ func BenchmarkStorePutGet(b *testing.B) {
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
 	for b.Loop() {
-		info, err := s.Put(ctx, testMeta, bytes.NewReader(data))
+		info, err := s.put(ctx, testMeta, bytes.NewReader(data))
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := s.Get(ctx, info.ID, io.Discard); err != nil {
+		if _, err := s.get(ctx, info.ID, io.Discard); err != nil {
 			b.Fatal(err)
 		}
 		if err := s.Delete(ctx, info.ID); err != nil {

@@ -2,12 +2,44 @@
 // safeguards of the HIPAA Security Rule (45 CFR 164.312) as small,
 // composable, tested pieces: a sealed (encrypted, integrity-checked,
 // crash-safe) document store with retention and crypto-shredding, an
-// append-only encrypted audit log with signed checkpoints, a default-deny
-// access policy with roles and per-document grants, API-token
-// authentication, and a slog handler that keeps PHI out of logs.
+// append-only encrypted audit log with signed checkpoints (phi/audit), a
+// default-deny access policy with roles and per-document grants, API-token
+// authentication (phi/auth), and a slog handler that keeps PHI out of logs
+// (phi/redact).
 //
 // phi implements no ITU-T clause; it stores what the fax packages produce
 // (typically one TIFF Class F page per page, see package tiff).
+//
+// # Use
+//
+// Documents are written and read through a Guard, which checks the access
+// policy and audits every decision:
+//
+//	kek, _ := phi.OpenLocalKeyFile("kek.json")           // or a KMSKeyProvider
+//	ak, _ := audit.OpenKeyFile("audit.key")
+//	log, _ := audit.Open(audit.Config{Dir: "audit", Keys: ak})
+//	store, _ := phi.OpenStore(ctx, phi.StoreConfig{Dir: "store", Keys: kek})
+//	guard := phi.NewGuard(store, phi.NewPolicy(log, nil))
+//
+//	w, _ := guard.Create(ctx, who, source, phi.Metadata{Direction: phi.Inbound})
+//	rep, err := faxkit.Receive(ctx, conn, nil, phi.NewTIFFWriter(w, nil), nil)
+//	w.UpdateMetadata(func(m *phi.Metadata) { m.RemoteIdent = rep.RemoteIdent })
+//	info, _ := w.Commit()                                // granted to who, audited
+//	d, _ := guard.Open(ctx, who, source, info.ID)        // checked, audited
+//
+// The Store itself is the maintenance face: List, Stat, Verify,
+// SetRetention, SetLegalHold, Delete, ForceExpire, Purge and RotateKeys
+// (retention jobs, backups, key rotation), none of which returns a
+// document's metadata or pages. Its content methods (Create, Put, Open,
+// Get, Metadata) are the unguarded custodian path, for a tool that holds
+// the keys anyway (the faxkit CLI): they work only on a Store opened with
+// StoreConfig.Audit and Operator, and each call is audited as that
+// operator with the detail "unguarded"; otherwise they return
+// ErrUnguarded. So an application that opens a Store and forgets the Guard
+// gets an error, not unaudited PHI.
+//
+// The audit log is package phi/audit; the PHI string types and the
+// redacting slog handler are package phi/redact.
 //
 // # HIPAA technical safeguards
 //
@@ -22,7 +54,7 @@
 //	                                 | principal                                    | TestTokenAuthentication
 //	(a)(2)(ii) Emergency access      | Guard.EmergencyAccess: admin break-glass,    | TestEmergencyAccessIsAuditedBreakGlass
 //	                                 | audited as "EMERGENCY ACCESS"                |
-//	(a)(2)(iii) Automatic logoff     | AuthConfig.IdleTimeout, TTL                  | TestTokenAuthentication/idle_timeout, /expiry
+//	(a)(2)(iii) Automatic logoff     | auth.Config.IdleTimeout, TTL (phi/auth)      | TestTokenAuthentication/idle_timeout, /expiry
 //	(a)(2)(iv) Encryption/decryption | Store: per-document data key (Tink AES-256-  | TestStoreRoundTrip, TestAttackWrongKey,
 //	                                 | GCM-HKDF streaming AEAD), KEK envelope via   | TestKeyRotationRewrapsWithoutReencrypting,
 //	                                 | KeyProvider, rotation, crypto-shredding      | TestRetentionPurgeAndCryptoShred,
@@ -42,8 +74,9 @@
 //	(c)(2)   Authenticate ePHI       | per-page SHA-256 in the sealed stream and in | TestPageDigestChecked,
 //	                                 | the sealed manifest, checked on every read;  | TestAttackReplayAcrossDocuments,
 //	                                 | cross-document replay rejected               | FuzzSealedReader, FuzzPageStream
-//	(d)      Person/entity authent.  | TokenAuthenticator: hashed tokens, constant- | TestTokenAuthentication/lockout...,
-//	                                 | time compare, expiry, lockout, audited       | TestAuthenticationAudited
+//	(d)      Person/entity authent.  | auth.Authenticator (phi/auth): hashed        | TestTokenAuthentication/lockout...,
+//	                                 | tokens, constant-time compare, expiry,       | TestAuthenticationAudited
+//	                                 | lockout, audited                             |
 //	(e)(1)   Transmission security   | outside phi: T.38/RTP carry no encryption;   | (none in phi)
 //	                                 | run them over a VPN/SRTP and APIs over TLS.  |
 //	                                 | Sealed files and audit exports can be moved  |
@@ -77,14 +110,14 @@
 // wrapped key, so Store.RotateKeys re-wraps data keys without touching
 // bodies, and LocalKeyFile.Retire then destroys old KEKs.
 //
-// Writes: Create, NewPage (an io.WriteCloser per page, streamed straight
+// Writes: Guard.Create, NewPage (an io.WriteCloser per page, streamed straight
 // into the sealing writer in constant memory: plaintext never reaches disk),
 // then Commit: body to a temp file, fsync, rename, directory fsync; then the
 // record likewise. The record's rename is the commit point; OpenStore
 // removes temp files and bodies without a record, so a crash at any step
 // leaves the whole document or nothing.
 //
-// Reads: Open returns a DocumentReader with NextPage (one io.Reader per
+// Reads: Guard.Open returns a DocumentReader with NextPage (one io.Reader per
 // page) and Read (the whole document). A page's SHA-256 is checked against
 // the stream and the sealed manifest before its io.EOF is returned.
 //
@@ -115,7 +148,8 @@
 // audits every decision, allowed or denied, and refuses the request if it
 // cannot be audited. NewGuard wraps a Store with these checks, and the
 // Guard does not hand its Store out: code given a Guard reaches documents
-// only through it. A document written through Guard.Create is granted to
+// only through it, and a Store without StoreConfig.Audit has no content
+// methods that work (ErrUnguarded). A document written through Guard.Create is granted to
 // its creator, and its creation audited, by its own Commit: there is
 // nothing else to call. DocumentWriter.UpdateMetadata completes the sealed
 // metadata before Commit (a receiver learns the remote ident during the
@@ -125,7 +159,7 @@
 // Time comes from faxkit's clock interface (internal/clock): the Clock
 // fields and NewPolicy take nil for the system clock.
 //
-// TokenAuthenticator issues 256-bit API tokens, keeps only their SHA-256,
+// Package phi/auth issues 256-bit API tokens, keeps only their SHA-256,
 // compares in constant time, and enforces TTL, idle timeout and lockout.
 //
 // # Logging without PHI
@@ -175,6 +209,6 @@
 //     (write) and 18% (read) of raw AES-GCM, and 76% / 73% of raw AES-GCM
 //     plus SHA-256. The digest, not the construction, is the cost; a fax
 //     page is tens of KiB, so a 100-page fax seals in milliseconds.
-//   - A TIFF page is read back into memory (up to MaxTIFFPageBytes) because
+//   - A TIFF page is read back into memory (up to 64 MiB) because
 //     tiff.Reader needs an io.ReaderAt; documents still stream page by page.
 package phi

@@ -8,20 +8,16 @@ import (
 
 // Sentinel errors. Compare with errors.Is. Messages never contain PHI.
 var (
-	ErrNotFound        = errors.New("phi: document not found")
-	ErrInvalidID       = errors.New("phi: invalid document id")
-	ErrKeyNotFound     = errors.New("phi: key not found")
-	ErrDecrypt         = errors.New("phi: decryption failed (wrong key, tampered or truncated data)")
-	ErrPageDigest      = errors.New("phi: page SHA-256 mismatch")
-	ErrCorrupt         = errors.New("phi: corrupt sealed document")
-	ErrLegalHold       = errors.New("phi: document is under legal hold")
-	ErrClosed          = errors.New("phi: closed")
-	ErrPageOpen        = errors.New("phi: previous page still open")
-	ErrDenied          = errors.New("phi: access denied")
-	ErrUnauthenticated = errors.New("phi: authentication failed")
-	ErrTokenExpired    = errors.New("phi: token expired")
-	ErrIdleTimeout     = errors.New("phi: session idle timeout")
-	ErrLockedOut       = errors.New("phi: principal locked out after repeated failures")
+	ErrNotFound    = errors.New("phi: document not found")
+	ErrInvalidID   = errors.New("phi: invalid document id")
+	ErrKeyNotFound = errors.New("phi: key not found")
+	ErrDecrypt     = errors.New("phi: decryption failed (wrong key, tampered or truncated data)")
+	ErrPageDigest  = errors.New("phi: page SHA-256 mismatch")
+	ErrCorrupt     = errors.New("phi: corrupt sealed document")
+	ErrLegalHold   = errors.New("phi: document is under legal hold")
+	ErrClosed      = errors.New("phi: closed")
+	ErrPageOpen    = errors.New("phi: previous page still open")
+	ErrDenied      = errors.New("phi: access denied")
 )
 
 // DeniedError is returned when the access policy refuses a request.

@@ -68,14 +68,21 @@ func Example() {
 	// audit records: 5 verified: true
 }
 
-func ExampleStore_Create() {
+// A document written page by page (each page streamed into the sealing
+// writer) and read back page by page, through the Guard.
+func ExampleGuard_Create() {
 	ctx := context.Background()
 	dir, _ := os.MkdirTemp("", "phi-example")
 	defer os.RemoveAll(dir)
 	kek, _ := phi.CreateLocalKeyFile(filepath.Join(dir, "kek.json"))
+	auditKeys, _ := audit.CreateKeyFile(filepath.Join(dir, "audit.key"), "example-audit")
+	auditLog, _ := audit.Open(audit.Config{Dir: filepath.Join(dir, "audit"), Keys: auditKeys})
+	defer auditLog.Close()
 	store, _ := phi.OpenStore(ctx, phi.StoreConfig{Dir: dir, Keys: kek})
+	guard := phi.NewGuard(store, phi.NewPolicy(auditLog, nil))
+	gateway := phi.Principal{ID: "gateway-1", Roles: []phi.Role{phi.RoleReceiver}}
 
-	w, err := store.Create(ctx, phi.Metadata{ContentType: "image/tiff"})
+	w, err := guard.Create(ctx, gateway, "10.0.0.5", phi.Metadata{ContentType: "image/tiff"})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -88,7 +95,11 @@ func ExampleStore_Create() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	d, _ := store.Open(ctx, info.ID)
+	// Commit granted the creator its document (and audited the creation).
+	d, err := guard.Open(ctx, gateway, "10.0.0.5", info.ID)
+	if err != nil {
+		log.Fatal(err)
+	}
 	defer d.Close()
 	for {
 		p, err := d.NextPage()

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/faxkit/faxkit/internal/clock"
+	"github.com/faxkit/faxkit/phi/audit"
 	"github.com/faxkit/faxkit/phi/internal/fileutil"
 	"github.com/faxkit/faxkit/phi/redact"
 	"io"
@@ -43,6 +44,18 @@ type StoreConfig struct {
 	// Logger receives operational events (never PHI). Default: discard.
 	Logger *slog.Logger
 
+	// Audit and Operator enable the Store's own content methods (Create,
+	// Put, Open, Get, Metadata): the unguarded, maintenance path for a
+	// custodian holding the keys (a CLI, a migration). Each such call is
+	// written to Audit as Operator, with the detail "unguarded". Without
+	// them those methods fail with ErrUnguarded, and document content is
+	// reachable only through a Guard. A Guard needs neither: it audits
+	// through its Policy. *audit.Log implements Audit.
+	Audit interface {
+		Append(ctx context.Context, e audit.Event) (uint64, error)
+	}
+	Operator string
+
 	fs fsOps // tests inject crashes here; nil = the real filesystem
 }
 
@@ -60,6 +73,10 @@ type Store struct {
 	fs        fsOps
 	log       *slog.Logger
 	mu        sync.Mutex // serializes record rewrites and deletions
+	audit     interface {
+		Append(ctx context.Context, e audit.Event) (uint64, error)
+	}
+	operator string
 }
 
 // DocInfo is the clear (non-PHI) part of a document's record.
@@ -203,6 +220,8 @@ func OpenStore(ctx context.Context, cfg StoreConfig) (*Store, error) {
 		retention: cfg.DefaultRetention,
 		fs:        cfg.fs,
 		log:       cfg.Logger,
+		audit:     cfg.Audit,
+		operator:  cfg.Operator,
 	}
 	if s.fs == nil {
 		s.fs = osFS{}
@@ -447,9 +466,9 @@ func (c *countingWriter) Write(b []byte) (int, error) {
 	return n, err
 }
 
-// Create starts a new document. Write each page through NewPage, then call
+// create starts a new document. Write each page through NewPage, then call
 // Commit (or Abort).
-func (s *Store) Create(ctx context.Context, meta Metadata) (*DocumentWriter, error) {
+func (s *Store) create(ctx context.Context, meta Metadata) (*DocumentWriter, error) {
 	metaJSON, err := json.Marshal(meta)
 	if err != nil {
 		return nil, err
@@ -611,9 +630,9 @@ func (w *DocumentWriter) commit() (DocInfo, error) {
 	return r.info(), nil
 }
 
-// Put stores r as a one-page document.
-func (s *Store) Put(ctx context.Context, meta Metadata, r io.Reader) (DocInfo, error) {
-	w, err := s.Create(ctx, meta)
+// put stores r as a one-page document.
+func (s *Store) put(ctx context.Context, meta Metadata, r io.Reader) (DocInfo, error) {
+	w, err := s.create(ctx, meta)
 	if err != nil {
 		return DocInfo{}, err
 	}
@@ -663,8 +682,8 @@ func (s *Store) openManifest(ctx context.Context, r *record) (*dataKey, *manifes
 	return dk, &m, meta, nil
 }
 
-// Metadata decrypts a document's metadata without touching its pages.
-func (s *Store) Metadata(ctx context.Context, id string) (Metadata, error) {
+// metadata decrypts a document's metadata without touching its pages.
+func (s *Store) metadata(ctx context.Context, id string) (Metadata, error) {
 	r, err := s.readRecord(id)
 	if err != nil {
 		return Metadata{}, err
@@ -686,8 +705,8 @@ type DocumentReader struct {
 	cur   io.Reader // for whole-document Read
 }
 
-// Open opens a document for reading.
-func (s *Store) Open(ctx context.Context, id string) (*DocumentReader, error) {
+// open opens a document for reading.
+func (s *Store) open(ctx context.Context, id string) (*DocumentReader, error) {
 	r, err := s.readRecord(id)
 	if err != nil {
 		return nil, err
@@ -761,9 +780,9 @@ func (d *DocumentReader) Close() error {
 	return d.f.Close()
 }
 
-// Get reads a whole document into w, verifying every page.
-func (s *Store) Get(ctx context.Context, id string, w io.Writer) (int64, error) {
-	d, err := s.Open(ctx, id)
+// get reads a whole document into w, verifying every page.
+func (s *Store) get(ctx context.Context, id string, w io.Writer) (int64, error) {
+	d, err := s.open(ctx, id)
 	if err != nil {
 		return 0, err
 	}
@@ -937,6 +956,6 @@ func (s *Store) RotateKeys(ctx context.Context) (int, map[string]int, error) {
 // tag and every page's SHA-256, without returning its content: a scrub for
 // integrity monitoring.
 func (s *Store) Verify(ctx context.Context, id string) error {
-	_, err := s.Get(ctx, id, io.Discard)
+	_, err := s.get(ctx, id, io.Discard)
 	return err
 }

@@ -40,7 +40,7 @@ var testMeta = Metadata{Direction: Inbound, Remote: "+15551234567", RemoteIdent:
 
 func putPages(t testing.TB, s *Store, meta Metadata, pages ...[]byte) DocInfo {
 	t.Helper()
-	w, err := s.Create(context.Background(), meta)
+	w, err := s.create(context.Background(), meta)
 	require.NoError(t, err)
 	for _, p := range pages {
 		pw, err := w.NewPage()
@@ -60,7 +60,7 @@ func putPages(t testing.TB, s *Store, meta Metadata, pages ...[]byte) DocInfo {
 }
 
 func readPages(s *Store, id string) ([][]byte, error) {
-	d, err := s.Open(context.Background(), id)
+	d, err := s.open(context.Background(), id)
 	if err != nil {
 		return nil, err
 	}
@@ -99,12 +99,12 @@ func TestStoreRoundTrip(t *testing.T) {
 
 			// Whole-document stream.
 			var buf bytes.Buffer
-			n, err := s.Get(ctx, info.ID, &buf)
+			n, err := s.get(ctx, info.ID, &buf)
 			require.NoError(t, err)
 			require.Equal(t, info.Size, n)
 			require.Equal(t, bytes.Join(pages, nil), buf.Bytes())
 
-			meta, err := s.Metadata(ctx, info.ID)
+			meta, err := s.metadata(ctx, info.ID)
 			require.NoError(t, err)
 			require.Equal(t, testMeta, meta)
 
@@ -129,9 +129,9 @@ func TestStoreRoundTrip(t *testing.T) {
 func TestStorePutSinglePageAndList(t *testing.T) {
 	ctx := context.Background()
 	s, _ := testStore(t, newMemKeys(t, "k1"), Segment4KB)
-	a, err := s.Put(ctx, testMeta, strings.NewReader("first"))
+	a, err := s.put(ctx, testMeta, strings.NewReader("first"))
 	require.NoError(t, err)
-	b, err := s.Put(ctx, Metadata{}, strings.NewReader("second"))
+	b, err := s.put(ctx, Metadata{}, strings.NewReader("second"))
 	require.NoError(t, err)
 	l, err := s.List(ctx)
 	require.NoError(t, err)
@@ -139,7 +139,7 @@ func TestStorePutSinglePageAndList(t *testing.T) {
 	ids := map[string]bool{l[0].ID: true, l[1].ID: true}
 	require.True(t, ids[a.ID] && ids[b.ID])
 	var buf bytes.Buffer
-	_, err = s.Get(ctx, b.ID, &buf)
+	_, err = s.get(ctx, b.ID, &buf)
 	require.NoError(t, err)
 	require.Equal(t, "second", buf.String())
 }
@@ -147,10 +147,10 @@ func TestStorePutSinglePageAndList(t *testing.T) {
 func TestStoreInvalidIDs(t *testing.T) {
 	s, _ := testStore(t, newMemKeys(t, "k1"), Segment4KB)
 	for _, id := range []string{"", "../../etc/passwd", strings.Repeat("A", 32), strings.Repeat("0", 31)} {
-		_, err := s.Open(context.Background(), id)
+		_, err := s.open(context.Background(), id)
 		require.ErrorIs(t, err, ErrInvalidID)
 	}
-	_, err := s.Open(context.Background(), strings.Repeat("0", 32))
+	_, err := s.open(context.Background(), strings.Repeat("0", 32))
 	require.ErrorIs(t, err, ErrNotFound)
 }
 
@@ -176,11 +176,11 @@ func TestAttackWrongKey(t *testing.T) {
 	s, info, _, _ := sealedFixture(t)
 	// Another KEK under the same ID: the wrapped data key must not open.
 	s.keys = keys
-	_, err := s.Open(ctx, info.ID)
+	_, err := s.open(ctx, info.ID)
 	require.ErrorIs(t, err, ErrDecrypt)
 	// A provider that lacks the KEK ID entirely.
 	s.keys = newMemKeys(t, "other")
-	_, err = s.Open(ctx, info.ID)
+	_, err = s.open(ctx, info.ID)
 	require.ErrorIs(t, err, ErrKeyNotFound)
 }
 
@@ -276,13 +276,13 @@ func TestAttackReplayAcrossDocuments(t *testing.T) {
 		rec := bytes.ReplaceAll(aRec, []byte(a.ID), []byte(newID))
 		require.NoError(t, os.WriteFile(s.path(newID, recExt), rec, 0o600))
 		require.NoError(t, os.WriteFile(s.path(newID, sealExt), aSeal, 0o600))
-		_, err := s.Open(ctx, newID)
+		_, err := s.open(ctx, newID)
 		require.ErrorIs(t, err, ErrDecrypt)
 	})
 	t.Run("record of A replayed over B (rollback)", func(t *testing.T) {
 		rec := bytes.ReplaceAll(aRec, []byte(a.ID), []byte(b.ID))
 		require.NoError(t, os.WriteFile(s.path(b.ID, recExt), rec, 0o600))
-		_, err := s.Open(ctx, b.ID)
+		_, err := s.open(ctx, b.ID)
 		require.ErrorIs(t, err, ErrDecrypt)
 	})
 }
@@ -330,7 +330,7 @@ func TestSkippingPagesStillVerifies(t *testing.T) {
 	s, _ := testStore(t, newMemKeys(t, "k1"), Segment4KB)
 	pages := [][]byte{randBytes(t, 5000), randBytes(t, 6000), randBytes(t, 7000)}
 	info := putPages(t, s, Metadata{}, pages...)
-	d, err := s.Open(context.Background(), info.ID)
+	d, err := s.open(context.Background(), info.ID)
 	require.NoError(t, err)
 	defer d.Close()
 	_, err = d.NextPage()
@@ -440,7 +440,7 @@ func TestRetentionPurgeAndCryptoShred(t *testing.T) {
 	_, err = os.Stat(s.path(old.ID, sealExt))
 	require.ErrorIs(t, err, os.ErrNotExist)
 	require.NoError(t, os.WriteFile(s.path(old.ID, sealExt), oldSeal, 0o600))
-	_, err = s.Open(ctx, old.ID)
+	_, err = s.open(ctx, old.ID)
 	require.ErrorIs(t, err, ErrNotFound)
 	os.Remove(s.path(old.ID, sealExt))
 
@@ -509,7 +509,7 @@ func TestCrashBetweenEveryWriteStep(t *testing.T) {
 			require.NoError(t, err)
 			cfs := &crashFS{limit: k}
 			s.fs = cfs
-			_, err = s.Put(ctx, testMeta, bytes.NewReader(page))
+			_, err = s.put(ctx, testMeta, bytes.NewReader(page))
 			if !cfs.crashed {
 				require.NoError(t, err)
 				t.Logf("put has %d steps: %v", k, cfs.log)
@@ -536,7 +536,7 @@ func TestCrashBetweenEveryWriteStep(t *testing.T) {
 			s, err := OpenStore(ctx, StoreConfig{Dir: dir, Keys: keys2, Segment: Segment4KB})
 			require.NoError(t, err)
 			keys2.primary = "k1"
-			_, err = s.Put(ctx, testMeta, bytes.NewReader(page))
+			_, err = s.put(ctx, testMeta, bytes.NewReader(page))
 			require.NoError(t, err)
 			keys2.primary = "k2"
 			cfs := &crashFS{limit: k}
@@ -557,7 +557,7 @@ func TestCrashBetweenEveryWriteStep(t *testing.T) {
 			dir := t.TempDir()
 			s, err := OpenStore(ctx, StoreConfig{Dir: dir, Keys: keys, Segment: Segment4KB})
 			require.NoError(t, err)
-			info, err := s.Put(ctx, testMeta, bytes.NewReader(page))
+			info, err := s.put(ctx, testMeta, bytes.NewReader(page))
 			require.NoError(t, err)
 			cfs := &crashFS{limit: k}
 			s.fs = cfs
@@ -603,7 +603,7 @@ func TestAttackTamperedRetentionOrHold(t *testing.T) {
 	require.Empty(t, purged, "tampered records must not be purged")
 	require.ErrorIs(t, err, ErrDecrypt)
 	require.ErrorIs(t, s.Delete(ctx, held.ID), ErrDecrypt)
-	_, err = s.Open(ctx, young.ID)
+	_, err = s.open(ctx, young.ID)
 	require.ErrorIs(t, err, ErrDecrypt)
 	_, err = os.Stat(s.path(held.ID, sealExt))
 	require.NoError(t, err, "the held document's body must still exist")
@@ -740,7 +740,7 @@ func TestOpenStoreLeavesActiveWritersAlone(t *testing.T) {
 	ctx := context.Background()
 	keys := newMemKeys(t, "k1")
 	s, dir := testStore(t, keys, Segment4KB)
-	w, err := s.Create(ctx, testMeta)
+	w, err := s.create(ctx, testMeta)
 	require.NoError(t, err)
 	p, err := w.NewPage()
 	require.NoError(t, err)

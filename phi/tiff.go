@@ -16,9 +16,9 @@ import (
 // and plaintext never reaches disk; each page keeps its own SHA-256. Reading
 // returns tiff.Pages, and WriteTIFF joins them into one multi-page file.
 
-// MaxTIFFPageBytes caps the size of one sealed TIFF page read back into
+// maxTIFFPageBytes caps the size of one sealed TIFF page read back into
 // memory (tiff.Reader needs an io.ReaderAt). Fax pages code to tens of KiB.
-const MaxTIFFPageBytes = 64 << 20
+const maxTIFFPageBytes = 64 << 20
 
 // TIFFWriter writes fax pages into a DocumentWriter as single-page TIFFs.
 type TIFFWriter struct {
@@ -126,12 +126,12 @@ func (d *DocumentReader) NextTIFFPage() (*tiff.Page, error) {
 	if err != nil {
 		return nil, err
 	}
-	b, err := io.ReadAll(io.LimitReader(p, MaxTIFFPageBytes+1))
+	b, err := io.ReadAll(io.LimitReader(p, maxTIFFPageBytes+1))
 	if err != nil {
 		return nil, err
 	}
-	if len(b) > MaxTIFFPageBytes {
-		return nil, fmt.Errorf("%w: TIFF page larger than %d bytes", ErrCorrupt, MaxTIFFPageBytes)
+	if len(b) > maxTIFFPageBytes {
+		return nil, fmt.Errorf("%w: TIFF page larger than %d bytes", ErrCorrupt, maxTIFFPageBytes)
 	}
 	tr, err := tiff.NewReader(bytes.NewReader(b), int64(len(b)), nil)
 	if err != nil {

@@ -32,7 +32,7 @@ func decodeAll(t *testing.T, data []byte) []*t4.Bitmap {
 func TestTIFFPagesSealedRowByRow(t *testing.T) {
 	ctx := context.Background()
 	s, dir := testStore(t, newMemKeys(t, "k1"), Segment4KB)
-	w, err := s.Create(ctx, Metadata{ContentType: "image/tiff"})
+	w, err := s.create(ctx, Metadata{ContentType: "image/tiff"})
 	require.NoError(t, err)
 	tw := NewTIFFWriter(w, &tiff.WriterConfig{Compression: tiff.CompressionGroup4})
 	var want []*t4.Bitmap
@@ -60,7 +60,7 @@ func TestTIFFPagesSealedRowByRow(t *testing.T) {
 	require.NoError(t, err)
 	require.NotContains(t, string(data), "Jane")
 
-	d, err := s.Open(ctx, info.ID)
+	d, err := s.open(ctx, info.ID)
 	require.NoError(t, err)
 	for i := 0; ; i++ {
 		p, err := d.NextTIFFPage()
@@ -88,7 +88,7 @@ func TestSealTIFFInteropWithLibtiff(t *testing.T) {
 	require.NoError(t, err)
 
 	s, _ := testStore(t, newMemKeys(t, "k1"), Segment4KB)
-	w, err := s.Create(ctx, Metadata{ContentType: "image/tiff"})
+	w, err := s.create(ctx, Metadata{ContentType: "image/tiff"})
 	require.NoError(t, err)
 	n, err := SealTIFF(w, bytes.NewReader(orig), int64(len(orig)), nil)
 	require.NoError(t, err)
@@ -96,7 +96,7 @@ func TestSealTIFFInteropWithLibtiff(t *testing.T) {
 	info, err := w.Commit()
 	require.NoError(t, err)
 
-	d, err := s.Open(ctx, info.ID)
+	d, err := s.open(ctx, info.ID)
 	require.NoError(t, err)
 	var exported bytes.Buffer
 	n, err = d.WriteTIFF(&exported, &tiff.WriterConfig{Compression: tiff.CompressionGroup3, TwoD: true})

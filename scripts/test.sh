@@ -64,13 +64,15 @@ echo "   (race run took $((SECONDS - start)) s)"
 # below real time, and the matrices would take most of an hour there); here
 # they run without it: the T.38 matrix, SIP's whole interop set (sofia-sip
 # peer cases beyond the core, audio fallback after 488 with libspandsp's
-# fax_state_t), and the root package's audio interop matrix.
+# fax_state_t), the root package's audio interop matrix, and the service's
+# audio fax over SIP.
 start=$SECONDS
 echo "== go test (interop matrices and real-time audio without -race)"
 go test -count=1 -timeout 20m ./t38/...
 go test -count=1 -timeout 20m -run 'Interop|Audio' ./sip
 FAXKIT_AUDIO_FULL=1 go test -count=1 -timeout 20m -run 'TestAudio' .
 go test -count=1 -timeout 10m -run 'TestBinarySIPWithSofia' ./cmd/faxkit
+go test -count=1 -timeout 10m -run 'TestSIPAudioFax' ./examples/faxservice
 echo "   (matrix run took $((SECONDS - start)) s)"
 
 fuzztime=${FAXKIT_FUZZTIME:-3s}

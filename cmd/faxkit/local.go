@@ -62,7 +62,23 @@ func (l *local) resolve() error {
 // key, which could not read what the store or log already holds.
 var errNoKeys = errors.New("create a new store's keys with 'faxkit store init -dir DIR', or point -keyfile/-auditkey (or $FAXKIT_KEYFILE/$FAXKIT_AUDITKEY) at the existing ones")
 
-func (l *local) openStore(ctx context.Context) (*phi.Store, *phi.LocalKeyFile, error) {
+// heldLog is a store's audit sink: the audit log the command holds at the
+// moment (receive holds it only at the start and the end of a call).
+type heldLog struct{ log *audit.Log }
+
+var errAuditNotHeld = errors.New("audit log not open")
+
+func (h *heldLog) Append(ctx context.Context, e audit.Event) (uint64, error) {
+	if h.log == nil {
+		return 0, errAuditNotHeld
+	}
+	return h.log.Append(ctx, e)
+}
+
+// openStore opens the store as the custodian path of phi (the Store's own
+// content methods), each content access audited to log under the
+// operating-system user.
+func (l *local) openStore(ctx context.Context, e *env, log *heldLog) (*phi.Store, *phi.LocalKeyFile, error) {
 	kf, err := phi.OpenLocalKeyFile(l.keyfile)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil, fmt.Errorf("key file %s not found: %w", l.keyfile, errNoKeys)
@@ -70,7 +86,7 @@ func (l *local) openStore(ctx context.Context) (*phi.Store, *phi.LocalKeyFile, e
 	if err != nil {
 		return nil, nil, err
 	}
-	s, err := phi.OpenStore(ctx, phi.StoreConfig{Dir: l.dir, Keys: kf})
+	s, err := phi.OpenStore(ctx, phi.StoreConfig{Dir: l.dir, Keys: kf, Audit: log, Operator: cliPrincipal(e)})
 	return s, kf, err
 }
 

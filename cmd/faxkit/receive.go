@@ -249,6 +249,7 @@ type sealedTarget struct {
 	e      *env
 	l      *local
 	store  *phi.Store
+	held   *heldLog // the store's audit sink, set while the log is open
 	retain time.Duration
 	docID  string // set once the document is committed and audited
 }
@@ -270,7 +271,8 @@ func receiveSealed(ctx context.Context, e *env, l *local, retain time.Duration, 
 	if _, err := l.auditKeys(); err != nil {
 		return err
 	}
-	st, _, err := l.openStore(ctx)
+	held := &heldLog{}
+	st, _, err := l.openStore(ctx, e, held)
 	if err != nil {
 		return err
 	}
@@ -282,7 +284,7 @@ func receiveSealed(ctx context.Context, e *env, l *local, retain time.Duration, 
 	if err := log.Close(); err != nil {
 		return fmt.Errorf("audit log: %w", err)
 	}
-	t := &sealedTarget{ctx: ctx, e: e, l: l, store: st, retain: retain}
+	t := &sealedTarget{ctx: ctx, e: e, l: l, store: st, held: held, retain: retain}
 	key := fmt.Sprintf("\x00faxkit-store-%d", sealedSeq.Add(1))
 	sealedTargets.Store(key, t)
 	defer sealedTargets.Delete(key)
@@ -355,8 +357,10 @@ func (o *tiffOutput) commitSealed() (string, error) {
 		o.doc.Abort()
 		return "", fmt.Errorf("audit log: %w (the fax was not kept)", err)
 	}
-	info, err := o.doc.Commit()
+	t.held.log = log
+	info, err := o.doc.Commit() // the store audits the creation
 	aerr := audited(t.ctx, t.e, log, audit.ActionReceive, info.ID, err)
+	t.held.log = nil
 	aerr = errors.Join(aerr, log.Close())
 	if err != nil {
 		return "", err

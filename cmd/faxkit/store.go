@@ -66,7 +66,7 @@ type storeSession struct {
 	log *audit.Log
 }
 
-func openSession(ctx context.Context, l *local) (*storeSession, error) {
+func openSession(ctx context.Context, e *env, l *local) (*storeSession, error) {
 	if err := l.resolve(); err != nil {
 		return nil, err
 	}
@@ -76,13 +76,16 @@ func openSession(ctx context.Context, l *local) (*storeSession, error) {
 	if _, err := l.auditKeys(); err != nil {
 		return nil, err
 	}
-	s, kf, err := l.openStore(ctx)
-	if err != nil {
-		return nil, err
+	if _, err := os.Stat(l.keyfile); errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("key file %s not found: %w", l.keyfile, errNoKeys)
 	}
 	log, err := openAuditWait(ctx, l)
 	if err != nil {
 		return nil, fmt.Errorf("audit log: %w", err)
+	}
+	s, kf, err := l.openStore(ctx, e, &heldLog{log})
+	if err != nil {
+		return nil, errors.Join(err, log.Close())
 	}
 	return &storeSession{s: s, kf: kf, log: log}, nil
 }
@@ -178,15 +181,15 @@ func storePut(ctx context.Context, e *env, args []string) (err error) {
 	if fs.NArg() == 0 {
 		return errUsage
 	}
-	ss, err := openSession(ctx, &l)
+	ss, err := openSession(ctx, e, &l)
 	if err != nil {
 		return err
 	}
 	defer func() { err = ss.close(err) }()
 	meta := phi.Metadata{Direction: phi.Outbound, ContentType: *ctype, FileName: redact.FileName(filepath.Base(fs.Arg(0)))}
-	w, err := ss.s.Create(ctx, meta)
+	w, err := ss.s.Create(ctx, meta) // a failure is audited by the store
 	if err != nil {
-		return audited(ctx, e, ss.log, audit.ActionCreate, "", err)
+		return err
 	}
 	if *retain > 0 {
 		w.SetRetainUntil(time.Now().Add(*retain))
@@ -201,8 +204,8 @@ func storePut(ctx context.Context, e *env, args []string) (err error) {
 			return audited(ctx, e, ss.log, audit.ActionCreate, "", err)
 		}
 	}
-	info, err := w.Commit()
-	if err := audited(ctx, e, ss.log, audit.ActionCreate, info.ID, err); err != nil {
+	info, err := w.Commit() // audited by the store as this operator
+	if err != nil {
 		return err
 	}
 	fmt.Fprintln(e.stdout, info.ID)
@@ -253,13 +256,17 @@ func storeGet(ctx context.Context, e *env, args []string) (err error) {
 		return errUsage
 	}
 	id := fs.Arg(0)
-	ss, err := openSession(ctx, &l)
+	ss, err := openSession(ctx, e, &l)
 	if err != nil {
 		return err
 	}
 	defer func() { err = ss.close(err) }()
-	err = getDoc(ctx, ss.s, id, *out, *page, *asTIFF, e.stdout)
-	return audited(ctx, e, ss.log, audit.ActionReadContent, id, err)
+	// The store audits the opening; a failure after it (a page that does
+	// not verify, the output) is audited here.
+	if err = getDoc(ctx, ss.s, id, *out, *page, *asTIFF, e.stdout); err != nil {
+		return audited(ctx, e, ss.log, audit.ActionReadContent, id, err)
+	}
+	return nil
 }
 
 func getDoc(ctx context.Context, s *phi.Store, id, out string, page int, asTIFF bool, stdout io.Writer) error {
@@ -337,7 +344,7 @@ func storeList(ctx context.Context, e *env, args []string) (err error) {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	ss, err := openSession(ctx, &l)
+	ss, err := openSession(ctx, e, &l)
 	if err != nil {
 		return err
 	}
@@ -370,7 +377,7 @@ func storeVerify(ctx context.Context, e *env, args []string) (err error) {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	ss, err := openSession(ctx, &l)
+	ss, err := openSession(ctx, e, &l)
 	if err != nil {
 		return err
 	}
@@ -416,7 +423,7 @@ func storePurge(ctx context.Context, e *env, args []string) (err error) {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	ss, err := openSession(ctx, &l)
+	ss, err := openSession(ctx, e, &l)
 	if err != nil {
 		return err
 	}
@@ -451,7 +458,7 @@ func storeHold(ctx context.Context, e *env, args []string) (err error) {
 	if fs.NArg() != 2 || (fs.Arg(1) != "on" && fs.Arg(1) != "off") {
 		return errUsage
 	}
-	ss, err := openSession(ctx, &l)
+	ss, err := openSession(ctx, e, &l)
 	if err != nil {
 		return err
 	}
@@ -468,7 +475,7 @@ func storeRotate(ctx context.Context, e *env, args []string) (err error) {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	ss, err := openSession(ctx, &l)
+	ss, err := openSession(ctx, e, &l)
 	if err != nil {
 		return err
 	}

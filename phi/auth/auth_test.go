@@ -1,4 +1,4 @@
-package phi
+package auth
 
 import (
 	"context"
@@ -14,7 +14,7 @@ import (
 func TestTokenAuthentication(t *testing.T) {
 	ctx := context.Background()
 	clk := newFakeClock()
-	a := NewTokenAuthenticator(AuthConfig{Clock: clk, TTL: time.Hour, IdleTimeout: 10 * time.Minute, MaxFailures: 3, Lockout: 5 * time.Minute})
+	a := New(Config{Clock: clk, TTL: time.Hour, IdleTimeout: 10 * time.Minute, MaxFailures: 3, Lockout: 5 * time.Minute})
 	tok := a.Issue(alice)
 
 	// Only the secret's SHA-256 is kept (tokenState has no other field
@@ -81,8 +81,8 @@ func TestTokenAuthentication(t *testing.T) {
 
 func TestAuthenticationAudited(t *testing.T) {
 	ctx := context.Background()
-	f := newGuardFixture(t)
-	a := NewTokenAuthenticator(AuthConfig{Clock: f.clock, Audit: f.log})
+	f := newLogFixture(t)
+	a := New(Config{Clock: f.clock, Audit: f.log})
 	tok := a.Issue(alice)
 	_, err := a.Authenticate(ctx, tok, "192.0.2.1")
 	require.NoError(t, err)
@@ -97,8 +97,8 @@ func TestAuthenticationAudited(t *testing.T) {
 
 func TestLoginRefusedWhenAuditUnavailable(t *testing.T) {
 	ctx := context.Background()
-	f := newGuardFixture(t)
-	a := NewTokenAuthenticator(AuthConfig{Clock: f.clock, Audit: f.log})
+	f := newLogFixture(t)
+	a := New(Config{Clock: f.clock, Audit: f.log})
 	tok := a.Issue(alice)
 	require.NoError(t, f.log.Close())
 	_, err := a.Authenticate(ctx, tok, "s")
@@ -109,7 +109,7 @@ func TestLoginRefusedWhenAuditUnavailable(t *testing.T) {
 // are past TTL or idle timeout, so memory follows the live tokens.
 func TestIssuePrunesDeadTokens(t *testing.T) {
 	clk := newFakeClock()
-	a := NewTokenAuthenticator(AuthConfig{Clock: clk, TTL: time.Hour, IdleTimeout: time.Minute})
+	a := New(Config{Clock: clk, TTL: time.Hour, IdleTimeout: time.Minute})
 	for i := 0; i < 3*minPruneAt; i++ {
 		a.Issue(alice)
 		clk.Advance(time.Second)

@@ -1,4 +1,15 @@
-package phi
+// Package auth issues and checks API tokens for the principals of package
+// phi (person or entity authentication, 45 CFR 164.312(d)), with expiry,
+// automatic logoff after idle time (164.312(a)(2)(iii)) and lockout after
+// repeated failures, each attempt audited to a phi/audit log.
+//
+// # Limitations
+//
+//   - Tokens live in memory: an application that must survive a restart
+//     keeps its own token table (faxservice keeps hashed tokens in its
+//     database) and uses this package as a model or for single-process
+//     tools.
+package auth
 
 import (
 	"context"
@@ -7,16 +18,18 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"github.com/faxkit/faxkit/internal/clock"
+	"github.com/faxkit/faxkit/phi"
 	"github.com/faxkit/faxkit/phi/audit"
 	"strings"
 	"sync"
 	"time"
 )
 
-// AuthConfig configures a TokenAuthenticator. The zero value works.
-type AuthConfig struct {
+// Config configures a Authenticator. The zero value works.
+type Config struct {
 	// TTL is a token's absolute lifetime. Default 24h.
 	TTL time.Duration
 	// IdleTimeout logs a token off automatically after this long without
@@ -33,13 +46,13 @@ type AuthConfig struct {
 	Audit *audit.Log
 }
 
-// TokenAuthenticator issues and checks API tokens (person or entity
+// Authenticator issues and checks API tokens (person or entity
 // authentication, 164.312(d)). Tokens are 256-bit random secrets shown to
 // the caller once; only their SHA-256 is kept, and the comparison is
 // constant-time. Token format: "fxk_" + tokenID + "_" + secret, where the
 // non-secret tokenID selects the stored hash.
-type TokenAuthenticator struct {
-	cfg    AuthConfig
+type Authenticator struct {
+	cfg    Config
 	mu     sync.Mutex
 	tokens map[string]*tokenState // token id -> state
 	fails  map[string]*failState  // principal id -> failures
@@ -51,7 +64,7 @@ type TokenAuthenticator struct {
 
 type tokenState struct {
 	hash      [32]byte
-	principal Principal
+	principal phi.Principal
 	expires   time.Time
 	lastUsed  time.Time
 }
@@ -61,8 +74,8 @@ type failState struct {
 	lockedUntil time.Time
 }
 
-// NewTokenAuthenticator returns an authenticator with no tokens.
-func NewTokenAuthenticator(cfg AuthConfig) *TokenAuthenticator {
+// New returns an authenticator with no tokens.
+func New(cfg Config) *Authenticator {
 	if cfg.TTL <= 0 {
 		cfg.TTL = 24 * time.Hour
 	}
@@ -76,14 +89,14 @@ func NewTokenAuthenticator(cfg AuthConfig) *TokenAuthenticator {
 		cfg.Lockout = 15 * time.Minute
 	}
 	cfg.Clock = clockOr(cfg.Clock)
-	return &TokenAuthenticator{cfg: cfg, tokens: map[string]*tokenState{}, fails: map[string]*failState{}, pruneAt: minPruneAt}
+	return &Authenticator{cfg: cfg, tokens: map[string]*tokenState{}, fails: map[string]*failState{}, pruneAt: minPruneAt}
 }
 
 const minPruneAt = 1024
 
 // pruneLocked drops tokens past their TTL or idle timeout; they could only
 // fail to authenticate. Called with a.mu held.
-func (a *TokenAuthenticator) pruneLocked(now time.Time) {
+func (a *Authenticator) pruneLocked(now time.Time) {
 	for id, st := range a.tokens {
 		if !now.Before(st.expires) || now.Sub(st.lastUsed) >= a.cfg.IdleTimeout {
 			delete(a.tokens, id)
@@ -102,7 +115,7 @@ func randHex(n int) string {
 
 // Issue creates a token for p. The returned string is the only copy of the
 // secret.
-func (a *TokenAuthenticator) Issue(p Principal) string {
+func (a *Authenticator) Issue(p phi.Principal) string {
 	id := randHex(8)
 	secret := make([]byte, 32)
 	if _, err := rand.Read(secret); err != nil {
@@ -120,7 +133,7 @@ func (a *TokenAuthenticator) Issue(p Principal) string {
 }
 
 // Revoke logs a token off.
-func (a *TokenAuthenticator) Revoke(ctx context.Context, token, source string) {
+func (a *Authenticator) Revoke(ctx context.Context, token, source string) {
 	id, _, _ := splitToken(token)
 	a.mu.Lock()
 	st := a.tokens[id]
@@ -139,7 +152,7 @@ func splitToken(tok string) (id, secret string, ok bool) {
 	return strings.Cut(rest, "_")
 }
 
-func (a *TokenAuthenticator) audit(ctx context.Context, principal string, act audit.Action, source string, out audit.Outcome, detail string) error {
+func (a *Authenticator) audit(ctx context.Context, principal string, act audit.Action, source string, out audit.Outcome, detail string) error {
 	if a.cfg.Audit == nil {
 		return nil
 	}
@@ -150,9 +163,9 @@ func (a *TokenAuthenticator) audit(ctx context.Context, principal string, act au
 // Authenticate checks a token and returns its principal. Errors:
 // ErrUnauthenticated (unknown or wrong token), ErrTokenExpired,
 // ErrIdleTimeout (the token is also revoked), ErrLockedOut. With
-// AuthConfig.Audit set, a login that cannot be audited is refused (the
+// Config.Audit set, a login that cannot be audited is refused (the
 // token stays valid), as Policy.Check refuses unaudited decisions.
-func (a *TokenAuthenticator) Authenticate(ctx context.Context, token, source string) (Principal, error) {
+func (a *Authenticator) Authenticate(ctx context.Context, token, source string) (phi.Principal, error) {
 	now := a.cfg.Clock.Now()
 	id, secret, ok := splitToken(token)
 	a.mu.Lock()
@@ -160,14 +173,14 @@ func (a *TokenAuthenticator) Authenticate(ctx context.Context, token, source str
 	if !ok || st == nil {
 		a.mu.Unlock()
 		a.audit(ctx, "", audit.ActionLogin, source, audit.OutcomeDenied, "unknown token")
-		return Principal{}, ErrUnauthenticated
+		return phi.Principal{}, ErrUnauthenticated
 	}
 	pid := st.principal.ID
 	f := a.fails[pid]
 	if f != nil && now.Before(f.lockedUntil) {
 		a.mu.Unlock()
 		a.audit(ctx, pid, audit.ActionLogin, source, audit.OutcomeDenied, "locked out")
-		return Principal{}, ErrLockedOut
+		return phi.Principal{}, ErrLockedOut
 	}
 	h := sha256.Sum256([]byte(secret))
 	if subtle.ConstantTimeCompare(h[:], st.hash[:]) != 1 {
@@ -187,26 +200,41 @@ func (a *TokenAuthenticator) Authenticate(ctx context.Context, token, source str
 			detail = "bad secret; locked out"
 		}
 		a.audit(ctx, pid, audit.ActionLogin, source, audit.OutcomeDenied, detail)
-		return Principal{}, ErrUnauthenticated
+		return phi.Principal{}, ErrUnauthenticated
 	}
 	if !now.Before(st.expires) {
 		delete(a.tokens, id)
 		a.mu.Unlock()
 		a.audit(ctx, pid, audit.ActionLogin, source, audit.OutcomeDenied, "token expired")
-		return Principal{}, ErrTokenExpired
+		return phi.Principal{}, ErrTokenExpired
 	}
 	if now.Sub(st.lastUsed) >= a.cfg.IdleTimeout {
 		delete(a.tokens, id)
 		a.mu.Unlock()
 		a.audit(ctx, pid, audit.ActionLogout, source, audit.OutcomeSuccess, "idle timeout")
-		return Principal{}, ErrIdleTimeout
+		return phi.Principal{}, ErrIdleTimeout
 	}
 	st.lastUsed = now
 	delete(a.fails, pid)
 	p := st.principal
 	a.mu.Unlock()
 	if err := a.audit(ctx, pid, audit.ActionLogin, source, audit.OutcomeSuccess, ""); err != nil {
-		return Principal{}, fmt.Errorf("phi: audit unavailable, login refused: %w", err)
+		return phi.Principal{}, fmt.Errorf("auth: audit unavailable, login refused: %w", err)
 	}
 	return p, nil
+}
+
+// Sentinel errors. Compare with errors.Is. Messages never contain PHI.
+var (
+	ErrUnauthenticated = errors.New("auth: authentication failed")
+	ErrTokenExpired    = errors.New("auth: token expired")
+	ErrIdleTimeout     = errors.New("auth: session idle timeout")
+	ErrLockedOut       = errors.New("auth: principal locked out after repeated failures")
+)
+
+func clockOr(c clock.Clock) clock.Clock {
+	if c == nil {
+		return clock.Real()
+	}
+	return c
 }
