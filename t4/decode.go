@@ -204,29 +204,87 @@ func (d *Decoder) whiteRows(dst *Bitmap, y int) int {
 	if d.opt.Rows > 0 {
 		limit = min(limit, d.opt.Rows)
 	}
+	if d.opt.Compression != MMR {
+		if d.opt.NoEOL || !d.haveEOL {
+			return y
+		}
+		return d.whiteEOLRows(dst, y, limit)
+	}
+	// MMR: a white row under a white reference is the single bit of V0.
 	n := (d.width + 7) / 8
 	br := &d.br
 	for y < dst.Height && d.stats.Rows < limit {
-		switch {
-		case d.opt.Compression == MMR:
-			if br.n < 1 {
-				br.refill()
-			}
-			if br.n < 1 || br.acc>>63 == 0 {
-				return y
-			}
-			br.consume(1)
-		case d.opt.NoEOL || !d.haveEOL:
-			return y
-		default:
-			if _, ok := d.whiteEOLRow(); !ok {
-				return y
-			}
-			d.cur, d.ref = d.ref, d.cur // both white now
+		if br.n < 1 {
+			br.refill()
 		}
+		if br.n < 1 || br.acc>>63 == 0 {
+			return y
+		}
+		br.consume(1)
 		clear(dst.Row(y)[:n])
 		d.stats.Rows++
 		y++
+	}
+	return y
+}
+
+// whiteEOLRows is whiteRows for MH and MR rows framed by EOLs: the test
+// of whiteEOLRow, row after row, with the bit buffer and the counts in
+// local variables (a blank page is nothing but such rows: the per-row cost
+// is the page's cost). The reference row stays white throughout.
+func (d *Decoder) whiteEOLRows(dst *Bitmap, y, limit int) int {
+	// The two patterns: a 1-D row (the full-width white run, then EOL) and
+	// a 2-D row under a white reference (V0, then EOL); l1 == 0 when the
+	// width takes more than one combined run code.
+	var pat1 uint64
+	l1 := 0
+	if d.width <= maxCombinedRun {
+		c := whiteRun[d.width]
+		pat1, l1 = uint64(c>>5)<<12|1, int(c&31)+12
+	}
+	const pat2, l2 = 1<<12 | 1, 13
+	mr := d.opt.Compression == MR
+	n := (d.width + 7) / 8
+	br := &d.br
+	acc, bn := br.acc, br.n
+	rows, next2D := d.stats.Rows, d.next2D
+	y0 := y
+	for y < dst.Height && rows < limit {
+		pat, l := pat1, l1
+		if next2D && mr {
+			pat, l = pat2, l2
+		}
+		if bn <= l { // the row and the tag bit
+			br.acc, br.n = acc, bn
+			br.refill()
+			acc, bn = br.acc, br.n
+		}
+		if l == 0 || bn < l || acc>>uint(64-l) != pat {
+			break
+		}
+		acc <<= uint(l)
+		bn -= l
+		if mr { // readTag
+			if bn < 1 {
+				br.acc, br.n = acc, bn
+				br.refill()
+				acc, bn = br.acc, br.n
+			}
+			next2D = acc>>63 == 0
+			acc <<= 1
+			bn--
+		}
+		clear(dst.Row(y)[:n])
+		rows++
+		y++
+	}
+	br.acc, br.n = acc, bn
+	if y > y0 {
+		d.stats.Rows, d.next2D, d.refBad = rows, next2D, false
+		w := int32(d.width)
+		cur := d.cur[:cap(d.cur)]
+		cur[0], cur[1], cur[2], cur[3] = w, w, w, w
+		d.cur = cur[:4]
 	}
 	return y
 }

@@ -676,6 +676,23 @@ func (e *Encoder) AppendPage(dst []byte, b *Bitmap) ([]byte, error) {
 	fast := e.white1N|e.white2N != 0
 	for y := 0; y < b.Height && err == nil; y++ {
 		row := b.Row(y)
+		if fast && e.opt.Compression == MMR && e.ref[0] >= int32(e.width) && e.whiteRow(row) {
+			// MMR white rows under a white row: one V0 bit each, so a
+			// stretch of them is that many one bits, written 32 at a time.
+			k := 1
+			for y+k < b.Height && e.whiteRow(b.Row(y+k)) {
+				k++
+			}
+			e.bw.grow(k/8 + 8)
+			for r := k; r > 0; r -= 32 {
+				c := uint(min(r, 32))
+				e.bw.put(^uint32(0)>>(32-c), c)
+			}
+			e.row += k
+			e.kpos = (e.kpos + k) % e.opt.K
+			y += k - 1
+			continue
+		}
 		if fast && e.whiteRow(row) && e.putWhite() {
 			err = e.rowDone()
 			continue

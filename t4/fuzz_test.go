@@ -35,9 +35,13 @@ func fuzzDecode(t *testing.T, comp Compression, data []byte, width uint16, flags
 	if err != nil {
 		t.Fatal(err)
 	}
-	row := make([]byte, (w+7)/8)
+	stride := (w + 7) / 8
+	var pix []byte // the rows ReadRow delivered
 	rows := 0
+	tooLarge := false
 	for {
+		pix = append(pix, make([]byte, stride)...)
+		row := pix[len(pix)-stride:]
 		err := d.ReadRow(row)
 		if err == io.EOF {
 			break
@@ -46,12 +50,36 @@ func fuzzDecode(t *testing.T, comp Compression, data []byte, width uint16, flags
 			if !errors.Is(err, ErrTooLarge) || rows != fuzzMaxRows {
 				t.Fatalf("row %d: %v", rows, err)
 			}
+			tooLarge = true
 			break
 		}
 		if r := w & 7; r != 0 && row[len(row)-1]&(0xff>>uint(r)) != 0 {
 			t.Fatalf("row %d: padding bits set", rows)
 		}
 		rows++
+	}
+	pix = pix[:rows*stride]
+
+	// ReadPage from bytes (with its white-row fast paths) must deliver the
+	// same rows, counts and first error as ReadRow from a reader.
+	d2, err := NewDecoder(nil, w, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d2.ResetBytes(data)
+	page := NewBitmap(w, fuzzMaxRows)
+	st2, err := d2.ReadPage(page)
+	if (err != nil) != tooLarge || err != nil && !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("ReadPage: %v; ReadRow ended at the row limit: %v", err, tooLarge)
+	}
+	if st2 != d.Stats() {
+		t.Fatalf("ReadPage stats %+v, ReadRow %+v", st2, d.Stats())
+	}
+	if !bytes.Equal(page.Pix[:len(pix)], pix) {
+		t.Fatal("ReadPage rows differ from ReadRow's")
+	}
+	if e1, e2 := d.Err(), d2.Err(); (e1 == nil) != (e2 == nil) || e1 != nil && e1.Error() != e2.Error() {
+		t.Fatalf("ReadPage Err() = %v, ReadRow Err() = %v", e2, e1)
 	}
 	st := d.Stats()
 	if st.Rows != rows || st.BadRows > rows || st.LongestBadRun > st.BadRows {

@@ -15,9 +15,9 @@ import (
 
 // audioHelp documents -media and -codec.
 const audioHelp = `  -media t38|audio    the media path without SIP (default t38): audio is T.30 on
-                      faxkit's own modems (V.21, V.27ter, V.29) over G.711 RTP in
-                      20 ms packets, as fax machines call over a voice line; the
-                      T.38 flags (-t38-version, -ec, -ec-depth, -max-datagram,
+                      faxkit's own modems (V.21, V.27ter, V.29, V.17) over G.711
+                      RTP in 20 ms packets, as fax machines call over a voice
+                      line; the T.38 flags (-t38-version, -ec, -ec-depth, -max-datagram,
                       -rtp, -rtp-pt) do not apply to it
   -codec pcmu|pcma    the G.711 law (default pcmu: payload type 0; pcma: 8)
 `

@@ -28,7 +28,8 @@ import (
 //     failed sign-ins or token secrets in a row.
 //   - alert.bulk_reads: one principal read the content or sealed metadata
 //     of more than AlertReads distinct faxes within AlertWindow (once per
-//     window per principal). Counted per instance.
+//     window per principal). Counted in the database: instances on one
+//     database share the window.
 //   - alert.break_glass: an admin used emergency access.
 //
 // Payloads name IDs, never PHI.
@@ -120,53 +121,81 @@ func (s *Service) alertPayload(ctx context.Context, evID string) ([]byte, error)
 	}{EventID: evID, Alert: a, AlertID: a.ID, Seq: 1})
 }
 
-// readMonitor counts the distinct faxes each principal reads in a
-// sliding window.
+// readMonitor prunes the read window's table (read_log) of reads older
+// than the window, at most once per window per instance; the counts
+// themselves live in the database (noteRead), shared by every instance.
 type readMonitor struct {
-	mu  sync.Mutex
-	per map[string]*reader
+	mu     sync.Mutex
+	pruned time.Time
 }
 
-type reader struct {
-	docs    map[string]time.Time // fax -> last read
-	alerted time.Time
-}
-
-// note records that who read doc at now and reports whether that makes
-// more than limit distinct faxes in window (once per window).
-func (m *readMonitor) note(who, doc string, now time.Time, window time.Duration, limit int) (int, bool) {
+// due reports whether a prune is due at now.
+func (m *readMonitor) due(now time.Time, window time.Duration) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.per == nil {
-		m.per = map[string]*reader{}
+	if now.Sub(m.pruned) < window {
+		return false
 	}
-	r := m.per[who]
-	if r == nil {
-		r = &reader{docs: map[string]time.Time{}}
-		m.per[who] = r
-	}
-	r.docs[doc] = now
-	for d, t := range r.docs {
-		if now.Sub(t) > window {
-			delete(r.docs, d)
-		}
-	}
-	n := len(r.docs)
-	if n > limit && now.Sub(r.alerted) > window {
-		r.alerted = now
-		return n, true
-	}
-	return n, false
+	m.pruned = now
+	return true
 }
 
 // noteRead counts a successful read of a fax's content or sealed
-// metadata by an API principal.
+// metadata by an API principal, in the database: every instance on one
+// database sees the same distinct faxes per principal in the window, and
+// the principal's alert_state row, locked for the transaction,
+// serializes concurrent reads of one principal across instances, so that
+// more than AlertReads distinct faxes within AlertWindow raise exactly
+// one alert per window.
 func (s *Service) noteRead(ctx context.Context, who phi.Principal, src, doc string) {
 	win := time.Duration(s.cfg.AlertWindow)
-	if n, alert := s.reads.note(who.ID, doc, s.now(), win, s.cfg.AlertReads); alert {
+	now := s.now()
+	n, alert, err := s.countRead(context.WithoutCancel(ctx), who.ID, doc, now, win, s.cfg.AlertReads)
+	if err != nil {
+		s.logger.Error("bulk-read window not updated", "err", err)
+		return
+	}
+	if alert {
 		s.raiseAlert(ctx, alertBulkReads, who.ID, src, n,
 			fmt.Sprintf("%d distinct faxes read within %s (threshold %d)", n, win, s.cfg.AlertReads))
 	}
+	if s.reads.due(now, win) {
+		s.db.exec(context.WithoutCancel(ctx), `DELETE FROM read_log WHERE last_read < ?`, now.Add(-win).UnixNano())
+	}
+}
+
+// countRead records that who read doc at now and returns the number of
+// distinct faxes who read within window, and whether that is more than
+// limit with no alert for who within the window (the alert is then
+// recorded as raised at now).
+func (s *Service) countRead(ctx context.Context, who, doc string, now time.Time, window time.Duration, limit int) (int, bool, error) {
+	var n int
+	alert := false
+	err := s.db.tx(ctx, func(tx *Tx) error {
+		// Lock the principal's row: PostgreSQL holds the row lock to the
+		// end of the transaction; SQLite has one writer anyway.
+		if _, err := tx.exec(ctx, `INSERT INTO alert_state (principal, kind, alerted) VALUES (?, ?, 0) ON CONFLICT DO NOTHING`, who, alertBulkReads); err != nil {
+			return err
+		}
+		var last int64
+		if err := tx.queryRow(ctx, `UPDATE alert_state SET alerted = alerted WHERE principal = ? AND kind = ? RETURNING alerted`, who, alertBulkReads).Scan(&last); err != nil {
+			return err
+		}
+		if _, err := tx.exec(ctx, `INSERT INTO read_log (principal, document, last_read) VALUES (?, ?, ?)
+			ON CONFLICT (principal, document) DO UPDATE SET last_read = excluded.last_read`, who, doc, now.UnixNano()); err != nil {
+			return err
+		}
+		if err := tx.queryRow(ctx, `SELECT COUNT(*) FROM read_log WHERE principal = ? AND last_read >= ?`, who, now.Add(-window).UnixNano()).Scan(&n); err != nil {
+			return err
+		}
+		if n <= limit || now.Sub(time.Unix(0, last)) <= window {
+			return nil
+		}
+		alert = true
+		_, err := tx.exec(ctx, `UPDATE alert_state SET alerted = ? WHERE principal = ? AND kind = ?`, now.UnixNano(), who, alertBulkReads)
+		return err
+	})
+	return n, alert, err
 }
 
 // listAlerts lists alerts, newest first (admins and auditors).

@@ -155,3 +155,98 @@ func TestAlerts(t *testing.T) {
 	}
 	require.Equal(t, 3, strings.Count(exp.String(), `"action_name":"alert"`))
 }
+
+// TestBulkReadAlertsAcrossInstances runs two instances on one SQLite
+// database (TestPostgres runs it on PostgreSQL).
+func TestBulkReadAlertsAcrossInstances(t *testing.T) {
+	t.Parallel()
+	bulkReadsAcrossInstances(t, "sqlite", "")
+}
+
+// bulkReadsAcrossInstances runs two service instances on one database and
+// one state directory and checks that the bulk-read window is shared: a
+// principal reading two faxes through A and a third through B is alerted
+// (by B, with the count 3), once for the window although A then sees a
+// fourth; and distinct reads of one principal spread over both instances
+// at the same time raise exactly one alert.
+func bulkReadsAcrossInstances(t *testing.T, driver, dsn string) {
+	dir := t.TempDir()
+	tweak := func(name string) func(*Config) {
+		return func(c *Config) {
+			c.Dir, c.Instance, c.AlertReads = dir, name, 2
+			c.DBDriver, c.DSN = driver, dsn
+			if driver == "sqlite" {
+				c.DSN = filepath.Join(dir, "faxservice.db")
+			}
+		}
+	}
+	a := newEnv(t, tweak("A"))
+	b := newEnv(t, tweak("B"))
+	require.Empty(t, b.admin, "one bootstrap for the shared database")
+	b.admin = a.admin
+	aliceID, alice := a.user("alice", "sender")
+	danID, dan := a.user("dan", "sender")
+	_, carol := a.user("carol", "auditor")
+	doc, _ := letterTIFF(t, 1)
+	var ids, danIDs []string
+	for range 4 {
+		ids = append(ids, seedFax(t, a.svc, aliceID, doc))
+	}
+	for range 6 {
+		danIDs = append(danIDs, seedFax(t, a.svc, danID, doc))
+	}
+	read := func(e *testEnv, tok, id string) {
+		code, _, _ := e.do("GET", "/v1/faxes/"+id+"/content", tok, nil, nil)
+		require.Equal(t, http.StatusOK, code)
+	}
+	alerts := func(who string) []Alert {
+		var list struct{ Alerts []Alert }
+		require.Equal(t, http.StatusOK, b.json("GET", "/v1/alerts", carol, nil, &list))
+		var out []Alert
+		for _, al := range list.Alerts {
+			if al.Type == alertBulkReads && al.Principal == who {
+				out = append(out, al)
+			}
+		}
+		return out
+	}
+	read(a, alice, ids[0])
+	read(a, alice, ids[1])
+	read(b, alice, ids[0])
+	require.Empty(t, alerts(aliceID), "two distinct faxes over both instances are within the threshold")
+	read(b, alice, ids[2])
+	got := alerts(aliceID)
+	require.Len(t, got, 1, "the third distinct fax, read through the other instance, alerts")
+	require.Equal(t, 3, got[0].Count)
+	require.Contains(t, b.logs.String(), "ALERT alert.bulk_reads")
+	require.NotContains(t, a.logs.String(), "ALERT alert.bulk_reads")
+	read(a, alice, ids[3])
+	require.Len(t, alerts(aliceID), 1, "one alert per window, whichever instance counts the next read")
+
+	// Six distinct reads at once, three through each instance.
+	var wg sync.WaitGroup
+	codes := make([]int, len(danIDs))
+	for i, id := range danIDs {
+		e := a
+		if i%2 == 1 {
+			e = b
+		}
+		wg.Go(func() {
+			req, _ := http.NewRequest("GET", e.base+"/v1/faxes/"+id+"/content", nil)
+			req.Header.Set("Authorization", "Bearer "+dan)
+			resp, err := e.client.Do(req)
+			if err == nil {
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				codes[i] = resp.StatusCode
+			}
+		})
+	}
+	wg.Wait()
+	for i, c := range codes {
+		require.Equal(t, http.StatusOK, c, "read %d", i)
+	}
+	got = alerts(danID)
+	require.Len(t, got, 1, "concurrent reads on two instances raise one alert")
+	require.GreaterOrEqual(t, got[0].Count, 3)
+}

@@ -14,7 +14,7 @@ import (
 
 // Call detail for operators: each outbound attempt's T.30/T.38 trace and
 // media statistics, kept in the database (table attempt_traces,
-// migration 0006) and shown to admins on the console's call page.
+// migration 0005) and shown to admins on the console's call page.
 //
 // The trace is the library's debug stream (the slog records faxkit.Send
 // emits through Options.Logger), which faxkit passes through phi/redact
@@ -178,7 +178,10 @@ func (tr *attemptTrace) add(t time.Time, msg string, a map[string]string) {
 			rec.Kind, rec.Text = "bad-frame", "HDLC frame bad"
 		}
 	case msg == "faxkit: heard":
-		rec.Layer, rec.Kind, rec.Name, rec.Text = "call", "heard", a["signal"], a["speed"]
+		rec.Layer, rec.Kind, rec.Name = "call", "heard", a["signal"]
+		if sp := a["speed"]; sp != "" && sp != "none" && sp != "0" {
+			rec.Text = sp
+		}
 	case msg == "faxkit: media swapped":
 		rec.Layer, rec.Kind, rec.Name = "call", "media", a["to"]
 	default:
@@ -316,7 +319,7 @@ func (s *Service) saveAttemptTrace(ctx context.Context, c claim, tr *attemptTrac
 }
 
 // attemptTraceOf loads an attempt's trace and statistics; ok is false
-// when none was stored (a call before migration 0006, or still running).
+// when none was stored (a call before migration 0005, or still running).
 func (s *Service) attemptTraceOf(ctx context.Context, fax string, n int) (recs []traceRecord, st attemptStats, dropped int, ok bool, err error) {
 	var tj, sj string
 	err = s.db.queryRow(ctx, `SELECT trace, stats, dropped FROM attempt_traces WHERE fax_id = ? AND n = ?`, fax, n).Scan(&tj, &sj, &dropped)

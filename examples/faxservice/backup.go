@@ -80,7 +80,7 @@ type backupHeader struct {
 // foreign keys on restore. TestBackupCoversEveryTable checks the list
 // against the schema.
 var backupTables = []string{"users", "tokens", "grants", "routes", "faxes", "jobs", "attempts", "events",
-	"idempotency", "webhooks", "deliveries", "alerts", "groups", "group_members"}
+	"idempotency", "webhooks", "deliveries", "alerts", "groups", "group_members", "fax_reads", "attempt_traces", "drafts", "read_log", "alert_state"}
 
 // BackupReport counts what a backup or restore holds.
 type BackupReport struct {
@@ -568,6 +568,11 @@ func loadTable(ctx context.Context, tx *Tx, table string, r io.Reader) (int, err
 		}
 	}
 	q := `INSERT INTO ` + table + ` (` + strings.Join(cols, ", ") + `) VALUES (` + strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ") + `)`
+	stmt, err := tx.PrepareContext(ctx, tx.db.rebind(q))
+	if err != nil {
+		return 0, fmt.Errorf("faxservice: restore: table %s: %w", table, err)
+	}
+	defer stmt.Close()
 	n := 0
 	for {
 		var vals []any
@@ -587,7 +592,7 @@ func loadTable(ctx context.Context, tx *Tx, table string, r io.Reader) (int, err
 				vals[i] = x
 			}
 		}
-		if _, err := tx.exec(ctx, q, vals...); err != nil {
+		if _, err := stmt.ExecContext(ctx, vals...); err != nil {
 			return n, fmt.Errorf("faxservice: restore: table %s: %w", table, err)
 		}
 		n++

@@ -307,19 +307,20 @@ type sampledReader struct {
 func (r sampledReader) Read(b []byte) (int, error) { r.h.sample(); return r.Reader.Read(b) }
 
 // TestBackupStreamsInBoundedMemory backs up and restores a state of one
-// 16 MiB document, 10 small ones and 5000 rows (in 16 KiB database
-// entries, so some 30 of them) while sampling the heap: neither direction
-// may grow it by more than 8 MiB, half the big document (a backup built
-// in memory, or a document read whole, fails). The restore of the big file reassembles
-// chunked tables, and a flipped byte in the middle of the big document or
-// a truncation is still refused with nothing committed, after thousands
-// of rows were already inserted in the restore's transaction.
+// 16 MiB document, 4 small ones and 3000 rows (in 8 KiB database entries,
+// so some 40 of them) while sampling the heap: neither direction may grow
+// it by more than 8 MiB, half the big document (a backup built in
+// memory, or a document read whole, fails). The restore of the big file
+// reassembles chunked tables, and a byte flipped in the middle of the big
+// document is still refused with nothing committed, after thousands of
+// rows were already inserted in the restore's transaction (the drill
+// covers truncation and the other tampering).
 func TestBackupStreamsInBoundedMemory(t *testing.T) {
 	// Not parallel: the heap is measured for the whole process.
 	const bigDoc, bound = 16 << 20, 8 << 20
 	defer debug.SetGCPercent(debug.SetGCPercent(20)) // a tight heap goal: garbage does not hide the live set
 	chunk := backupChunk
-	backupChunk = 16 << 10
+	backupChunk = 8 << 10
 	defer func() { backupChunk = chunk }()
 
 	kekFile := filepath.Join(t.TempDir(), "kek.json")
@@ -334,13 +335,17 @@ func TestBackupStreamsInBoundedMemory(t *testing.T) {
 		io.LimitReader(rand.NewChaCha8([32]byte{1}), bigDoc))
 	require.NoError(t, err)
 	doc, _ := letterTIFF(t, 1)
-	for range 10 {
+	for range 4 {
 		seedFax(t, e.svc, "u_small", doc)
 	}
 	require.NoError(t, e.svc.db.tx(ctx, func(tx *Tx) error {
-		for i := range 5000 {
-			if _, err := tx.exec(ctx, `INSERT INTO events (id, fax_id, seq, type, created) VALUES (?, ?, ?, 'fax.queued', ?)`,
-				fmt.Sprintf("evt_bulk%08d", i), "f_bulk", i, i); err != nil {
+		stmt, err := tx.PrepareContext(ctx, tx.db.rebind(`INSERT INTO events (id, fax_id, seq, type, created) VALUES (?, ?, ?, 'fax.queued', ?)`))
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		for i := range 3000 {
+			if _, err := stmt.ExecContext(ctx, fmt.Sprintf("evt_bulk%08d", i), "f_bulk", i, i); err != nil {
 				return err
 			}
 		}
@@ -358,8 +363,8 @@ func TestBackupStreamsInBoundedMemory(t *testing.T) {
 	st, err := os.Stat(path)
 	require.NoError(t, err)
 	require.Greater(t, st.Size(), int64(bigDoc), "the backup is larger than the document")
-	require.Equal(t, 11, rep.Documents)
-	require.GreaterOrEqual(t, rep.Rows, 5000)
+	require.Equal(t, 5, rep.Documents)
+	require.GreaterOrEqual(t, rep.Rows, 3000)
 	t.Logf("backup: %d bytes, %d rows, %d documents; heap growth %.1f MiB", st.Size(), rep.Rows, rep.Documents, float64(h.growth())/(1<<20))
 	require.Less(t, h.growth(), int64(bound), "backup heap growth")
 
@@ -370,8 +375,8 @@ func TestBackupStreamsInBoundedMemory(t *testing.T) {
 	keys, err := phi.OpenLocalKeyFile(kekFile)
 	require.NoError(t, err)
 
-	// Tampered in the middle of the big document, or cut: refused, and
-	// nothing committed.
+	// Tampered in the middle of the big document: refused, and nothing
+	// committed.
 	damaged := filepath.Join(t.TempDir(), "damaged.fxbackup")
 	for name, damage := range map[string]func(*os.File){
 		"byte flipped mid-document": func(f *os.File) {
@@ -382,7 +387,6 @@ func TestBackupStreamsInBoundedMemory(t *testing.T) {
 			_, err = f.WriteAt(b, st.Size()/2)
 			require.NoError(t, err)
 		},
-		"truncated": func(f *os.File) { require.NoError(t, f.Truncate(st.Size()-4096)) },
 	} {
 		t.Run(name, func(t *testing.T) {
 			copyFile(t, path, damaged)

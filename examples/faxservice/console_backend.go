@@ -234,7 +234,8 @@ func toConsoleFax(st FaxStatus) console.Fax {
 		ResendOf: st.ResendOf, Created: st.Created, Updated: st.Updated, Finished: st.Finished, Read: st.Read != nil && *st.Read}
 	for _, a := range st.Attempts {
 		f.Attempts = append(f.Attempts, console.Attempt{N: a.N, Started: a.Started, Finished: a.Finished, Result: a.Result, ResultCode: a.ResultCode,
-			ResultText: a.ResultText, Pages: a.Pages, BitRate: a.BitRate, Coding: a.Coding, ECM: a.ECM, Duration: time.Duration(a.DurationMS) * time.Millisecond})
+			ResultText: a.ResultText, Pages: a.Pages, BitRate: a.BitRate, Coding: a.Coding, ECM: a.ECM, Duration: time.Duration(a.DurationMS) * time.Millisecond,
+			Media: a.Media})
 	}
 	return f
 }

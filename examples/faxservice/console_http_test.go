@@ -439,6 +439,7 @@ func TestConsoleCallTrace(t *testing.T) {
 	resp, page = alice.get("/console/faxes/" + st.ID + "/calls/1")
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	require.Contains(t, page, `id="no-trace"`)
+	require.Contains(t, page, `<dd id="transport">T.38</dd>`, "the media, from the attempt")
 	require.NotContains(t, page, `data-name="DIS"`)
 }
 
@@ -460,7 +461,7 @@ func TestConsoleDraftsTwoInstances(t *testing.T) {
 			dir := t.TempDir()
 			instance := func(id string) *testEnv {
 				return startEnv(t, Config{Dir: dir, DBDriver: driver, DSN: dsn, Inbound: []Inbound{{Addr: "127.0.0.1:0", DID: testDID}}, Unpaced: true,
-					PasswordIterations: 1000, PollInterval: Duration(50 * time.Millisecond), Instance: id,
+					PasswordIterations: 1000, PollInterval: Duration(2 * time.Second), Instance: id, // an enqueue wakes the local worker
 					RetryDelays: []Duration{Duration(100 * time.Millisecond)}, CallTimeout: Duration(time.Minute)})
 			}
 			a, b := instance("A"), instance("B")

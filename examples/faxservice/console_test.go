@@ -5,6 +5,9 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"image"
+	"image/jpeg"
+	"image/png"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -15,12 +18,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 	"github.com/stretchr/testify/require"
 
+	"github.com/faxkit/faxkit/examples/faxservice/console"
 	"github.com/faxkit/faxkit/internal/peertest"
 	"github.com/faxkit/faxkit/t4"
 	"github.com/faxkit/faxkit/tiff"
@@ -323,6 +328,72 @@ func samePixels(t *testing.T, want *t4.Bitmap, w, h int, bits []byte) {
 	require.Zero(t, diff, "pixels differ from the page sent")
 }
 
+// scanImage is a synthetic grey "scan" (a frame, text-like bars, a
+// gradient that conversion must dither), the kind of photo or scanner
+// output that arrives as PNG or JPEG; seed varies it.
+func scanImage(seed int) *image.Gray {
+	img := image.NewGray(image.Rect(0, 0, 1000, 1300))
+	for y := range 1300 {
+		for x := range 1000 {
+			v := uint8(255)
+			switch {
+			case x < 20 || x >= 980 || y < 20 || y >= 1280:
+				v = 0
+			case y >= 100+40*seed && y < 700 && (y/30)%2 == 0 && x >= 80 && x < 80+((y*37+seed*101)%800):
+				v = 30
+			case y >= 800 && y < 1200 && x >= 100 && x < 900:
+				v = uint8((x - 100) * 255 / 800)
+			}
+			img.Pix[y*img.Stride+x] = v
+		}
+	}
+	return img
+}
+
+// convertedAlone converts one upload as the service does (convert.go),
+// for comparison with what the browser shows.
+func convertedAlone(t *testing.T, data []byte) []*t4.Bitmap {
+	var b bytes.Buffer
+	w, err := tiff.NewWriter(&b, nil)
+	require.NoError(t, err)
+	n, err := appendFile(context.Background(), w, data)
+	require.NoError(t, err)
+	require.NoError(t, w.Close())
+	pages := tiffPages(t, b.Bytes())
+	require.Len(t, pages, n)
+	return pages
+}
+
+// browserBits is an image as the browser decoded it (imageBits).
+type browserBits struct {
+	w, h int
+	bits []byte
+}
+
+func (b *browser) bitsOf(sel string) browserBits {
+	b.t.Helper()
+	w, h, bits := b.imageBits(sel)
+	return browserBits{w, h, bits}
+}
+
+// cookie returns the browser's cookie name for the page's site (the
+// session cookie is HttpOnly: scripts cannot read it, the DevTools
+// protocol can).
+func (b *browser) cookie(name string) string {
+	b.t.Helper()
+	cs, err := chromedp.Run(b.ctx, func(ctx context.Context, t *chromedp.Target) ([]*network.Cookie, error) {
+		r, err := cdp.Call(ctx, t, network.GetCookies, network.GetCookiesParams{})
+		return r.Cookies, err
+	})
+	require.NoError(b.t, err)
+	for _, c := range cs {
+		if c.Name == name {
+			return c.Value
+		}
+	}
+	return ""
+}
+
 func TestConsoleInBrowser(t *testing.T) {
 	peertest.Program(t, "chromium", "apt-get install chromium")
 	e := newConsoleEnv(t)
@@ -335,21 +406,31 @@ func TestConsoleInBrowser(t *testing.T) {
 	require.Equal(t, http.StatusOK, e.admin.json("PUT", "/v1/routes/default", e.tok, map[string]any{"targets": []string{bobID}}, nil))
 
 	// Bounded: the whole conversation, browser start included.
-	ctx, cancel := context.WithTimeout(context.Background(), 240*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 420*time.Second)
 	defer cancel()
 	start := time.Now()
 	step := func(name string) { t.Logf("%6.1fs %s", time.Since(start).Seconds(), name) }
 	b := newBrowser(t, ctx, e.base)
 	step("browser started")
 
-	// Synthetic letters: two one-page TIFF files (PNG, JPEG and PDF go
-	// through the same conversion, tested by the API's tests; TIFF pages
-	// arrive pixel for pixel, which this test checks).
+	// Synthetic letters: two one-page TIFF files (their pages arrive
+	// pixel for pixel), a grey PNG and a JPEG "scan" (scaled and dithered
+	// by the service: the preview must be exactly the service's own
+	// conversion of the file, and the page delivered exactly the preview).
 	_, pages := letterTIFF(t, 2)
 	dir := t.TempDir()
 	tifPath, tif2Path := filepath.Join(dir, "letter-1.tif"), filepath.Join(dir, "letter-2.tif")
 	require.NoError(t, os.WriteFile(tifPath, onePageTIFF(t, pages[0]), 0o600))
 	require.NoError(t, os.WriteFile(tif2Path, onePageTIFF(t, pages[1]), 0o600))
+	var pngData, jpgData bytes.Buffer
+	require.NoError(t, png.Encode(&pngData, scanImage(1)))
+	require.NoError(t, jpeg.Encode(&jpgData, scanImage(2), &jpeg.Options{Quality: 85}))
+	pngPath, jpgPath := filepath.Join(dir, "scan.png"), filepath.Join(dir, "photo.jpg")
+	require.NoError(t, os.WriteFile(pngPath, pngData.Bytes(), 0o600))
+	require.NoError(t, os.WriteFile(jpgPath, jpgData.Bytes(), 0o600))
+	pngPages, jpgPages := convertedAlone(t, pngData.Bytes()), convertedAlone(t, jpgData.Bytes())
+	require.Len(t, pngPages, 1)
+	require.Len(t, jpgPages, 1)
 
 	// Not signed in: the console sends the browser to the sign-in page.
 	b.open("/console/")
@@ -366,7 +447,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	b.waitFor(`!window.faxkitOld && document.readyState === "complete" && !!document.querySelector("#outbox")`, "keyboard sign-in")
 	b.open("/console/send")
 	b.do(chromedp.SetValue(chromedp.CSS("#to"), consoleNumberTyped),
-		chromedp.SetUploadFiles(chromedp.CSS("#file"), []string{tifPath, tif2Path}),
+		chromedp.SetUploadFiles(chromedp.CSS("#file"), []string{tifPath, tif2Path, pngPath, jpgPath}),
 		chromedp.SetValue(chromedp.CSS("#cover_subject"), "Lab results"),
 		chromedp.SetValue(chromedp.CSS("#cover_to"), "Dr. Synthetic Example"))
 	b.shot("send")
@@ -375,9 +456,12 @@ func TestConsoleInBrowser(t *testing.T) {
 	require.Equal(t, consoleNumber, b.text("#preview-to"))
 	thumbs, err := chromedp.Run(b.ctx, chromedp.Evaluate[int](`document.querySelectorAll("img.thumb").length`))
 	require.NoError(t, err)
-	require.Equal(t, 3, thumbs, "cover + 2 pages")
+	require.Equal(t, 5, thumbs, "cover + 2 TIFF pages + PNG + JPEG")
 	w, h, bits := b.imageBits(`ol.thumbs li:nth-child(2) img`)
 	samePixels(t, pages[0], w, h, bits) // the preview shows the page as it will be sent
+	pngPreview, jpgPreview := b.bitsOf(`ol.thumbs li:nth-child(4) img`), b.bitsOf(`ol.thumbs li:nth-child(5) img`)
+	samePixels(t, pngPages[0], pngPreview.w, pngPreview.h, pngPreview.bits) // the service's conversion of the PNG
+	samePixels(t, jpgPages[0], jpgPreview.w, jpgPreview.h, jpgPreview.bits) // and of the JPEG
 	b.shot("preview")
 
 	step("preview checked")
@@ -390,7 +474,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		chromedp.WithPollingTimeout(60*time.Second), chromedp.WithPollingInterval(100*time.Millisecond)))
 	require.NoError(t, err, "the fax reaches delivered; last status %q", b.text("#status-badge"))
 	require.Equal(t, faxURL, b.location(), "no reload")
-	require.Contains(t, b.text("#status-words"), "all 3 pages confirmed")
+	require.Contains(t, b.text("#status-words"), "all 5 pages confirmed")
 	require.Equal(t, consoleNumber, b.text("#fax-to"))
 	b.shot("fax-delivered")
 	// Send again: a new fax with the same pages and number.
@@ -410,24 +494,57 @@ func TestConsoleInBrowser(t *testing.T) {
 	// whose PNG (rendered on the server from the sealed document) is the
 	// page sent, pixel for pixel.
 	b.signIn("bob", consolePassword, "#inbox")
-	var inID string
-	for deadline := time.Now().Add(30 * time.Second); ; {
+	// Both copies (the fax and its resend) arrive, unread: bold, with a
+	// "New" badge, counted in the navigation.
+	var inIDs []string
+	for deadline := time.Now().Add(90 * time.Second); ; {
 		b.open("/console/inbox")
-		id, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`(document.querySelector("#inbox tbody tr[data-id]") || {dataset: {}}).dataset.id || ""`))
+		ids, err := chromedp.Run(b.ctx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll("#inbox tbody tr[data-id]"), r => r.dataset.id)`))
 		require.NoError(t, err)
-		if inID = id; inID != "" || time.Now().After(deadline) {
+		if inIDs = ids; len(inIDs) == 2 || time.Now().After(deadline) {
 			break
 		}
-		time.Sleep(200 * time.Millisecond)
+		time.Sleep(250 * time.Millisecond)
 	}
-	require.NotEmpty(t, inID, "the received fax appears in the inbox")
+	require.Len(t, inIDs, 2, "the received fax and the resend appear in the inbox")
+	inID := inIDs[1] // the older: the first fax
 	step("inbox listed")
+	unread := func() string {
+		t.Helper()
+		n, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`(document.getElementById("unread-count") || {dataset: {n: "0"}}).dataset.n`))
+		require.NoError(t, err)
+		return n
+	}
+	require.Equal(t, "2", unread())
+	bold, err := chromedp.Run(b.ctx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll("#inbox tbody tr[data-id] td:nth-child(2)"), td => getComputedStyle(td).fontWeight + (td.querySelector(".badge.new") ? " new" : ""))`))
+	require.NoError(t, err)
+	require.Equal(t, []string{"700 new", "700 new"}, bold)
 	b.shot("inbox")
 	b.tablet("inbox")
+	// Opening the fax marks it read; "Mark as unread" makes it new again.
+	b.open("/console/faxes/" + inID)
+	require.Equal(t, "1", unread())
+	b.submit("#mark-unread", "#inbox")
+	require.Equal(t, "2", unread())
+	row, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.querySelector('#inbox tr[data-id="`+inID+`"]').dataset.read`))
+	require.NoError(t, err)
+	require.Equal(t, "false", row)
+	// The page viewer marks it read too; its PNG (rendered on the server
+	// from the sealed document) is the page sent, and the PNG and JPEG
+	// pages arrived exactly as previewed.
 	b.open("/console/faxes/" + inID + "/view/2")
 	w, h, bits = b.imageBits("#page-image")
 	samePixels(t, pages[0], w, h, bits)
 	b.shot("viewer")
+	for n, want := range map[int]browserBits{4: pngPreview, 5: jpgPreview} {
+		b.open(fmt.Sprintf("/console/faxes/%s/view/%d", inID, n))
+		got := b.bitsOf("#page-image")
+		require.Equal(t, want.w, got.w, "page %d", n)
+		require.Equal(t, want.h, got.h, "page %d", n)
+		require.True(t, bytes.Equal(want.bits, got.bits), "page %d delivered differs from its preview", n)
+	}
+	b.open("/console/inbox")
+	require.Equal(t, "1", unread())
 	pdfHead, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`fetch("/console/faxes/`+inID+`/download?format=pdf").then(r => r.text()).then(t => t.slice(0, 8))`,
 		chromedp.EvalAwaitPromise))
 	require.NoError(t, err)
@@ -492,6 +609,24 @@ func TestConsoleInBrowser(t *testing.T) {
 	require.Contains(t, b.text("#routes"), "bob")
 	b.shot("admin")
 	b.tablet("admin")
+	// The operator's call detail of the delivered fax: its T.30 frames on
+	// the timeline (PHI redacted) and its statistics.
+	b.open("/console/faxes/" + outID + "/calls/1")
+	frames, err := chromedp.Run(b.ctx, chromedp.Evaluate[[]string](`Array.from(new Set(Array.from(document.querySelectorAll('#trace tr[data-kind="frame"]'), r => r.dataset.name)))`))
+	require.NoError(t, err)
+	for _, fcf := range []string{"DIS", "DCS", "CFR", "MCF"} {
+		require.Contains(t, frames, fcf)
+	}
+	phases, err := chromedp.Run(b.ctx, chromedp.Evaluate[int](`document.querySelectorAll("#phases .phase").length`))
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, phases, 4, "phases on the timeline")
+	confirmed, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`Array.from(document.querySelectorAll("#call-stats th")).find(th => th.textContent === "Pages confirmed").nextElementSibling.textContent`))
+	require.NoError(t, err)
+	require.Equal(t, "5", confirmed)
+	require.Contains(t, b.text("#call-stats"), "T.38 over UDPTL")
+	require.Contains(t, b.text("#trace"), "TSI [redacted]")
+	b.shot("call-trace")
+	b.tablet("call-trace")
 	b.signOut()
 
 	step("admin")
@@ -525,6 +660,37 @@ func TestConsoleInBrowser(t *testing.T) {
 	require.Contains(t, b.text(".notice"), "session has ended")
 
 	step("idle timeout")
+	// The page's own idle sign-out (console.js), its timeout set short
+	// by the server (data-idle): with no input the page signs itself
+	// out, and the session is dead on the server, not only in the tab.
+	idle := console.New(&consoleBackend{s: e.svc}, console.Options{ClientIdle: 5 * time.Second, Now: e.svc.now})
+	its := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		e.mu.Lock()
+		e.urls = append(e.urls, r.URL.String())
+		e.mu.Unlock()
+		idle.ServeHTTP(w, r)
+	}))
+	defer its.Close()
+	b.base = its.URL
+	b.signIn("alice", consolePassword, "#outbox")
+	session := b.cookie("__Host-faxkit-session")
+	require.NotEmpty(t, session)
+	dataIdle, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.body.dataset.idle`))
+	require.NoError(t, err)
+	require.Equal(t, "5", dataIdle)
+	b.waitFor(`location.pathname === "/console/signin" && document.readyState === "complete" && !!document.querySelector(".notice")`, "idle sign-out")
+	require.Contains(t, b.text(".notice"), "without activity")
+	require.Empty(t, b.cookie("__Host-faxkit-session"))
+	req, err := http.NewRequest("GET", e.base+"/console/outbox", nil)
+	require.NoError(t, err)
+	req.AddCookie(&http.Cookie{Name: "__Host-faxkit-session", Value: session})
+	client := &http.Client{Transport: e.admin.client.Transport, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	require.Equal(t, "/console/signin?m=ended", resp.Header.Get("Location"), "the old session cookie is refused")
+	step("idle sign-out in the page")
 	// No PHI in any URL the browser asked for or any page title.
 	b.mu.Lock()
 	seen := append(append([]string{}, b.urls...), b.titles...)

@@ -19,7 +19,7 @@ import (
 // the previews and confirm. The pages and the number are PHI, so a draft
 // is a sealed document in the phi store (created by the sender, guarded
 // and audited like any other) and a row in the drafts table (migration
-// 0006) naming it, with no PHI: any instance serves the preview and the
+// 0005) naming it, with no PHI: any instance serves the preview and the
 // send, so the console needs no sticky sessions. A draft is crypto-shredded
 // when it is sent (its pages are sealed again as the fax), discarded,
 // expired, or when its owner signs out.

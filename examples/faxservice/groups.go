@@ -4,26 +4,35 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"github.com/faxkit/faxkit/phi"
-	"github.com/faxkit/faxkit/phi/audit"
+	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/faxkit/faxkit/phi"
+	"github.com/faxkit/faxkit/phi/audit"
 )
 
 // Groups and inbound routing. A route maps a dialled number (DID, E.164)
 // or "default" to targets: user IDs (u_…) and group IDs (g_…). A fax
 // received for a DID goes to the DID's route, or to the default route
-// when the DID has none; a group target is expanded to its members when
-// the fax arrives, and each of them is granted the fax (content,
-// metadata, delete). Someone who joins a group later sees the faxes that
-// arrive from then on, not earlier ones; removing a member does not
-// revoke grants already made (delete them with the fax, or by
-// retention). A route naming no one who exists any more (all targets
-// deleted) falls back to the default route, and a fax with no route at
-// all is kept by the service's gateway principal for an admin to
-// re-route.
+// when the DID has none. A route naming no one who exists any more (all
+// targets deleted, or groups without members) falls back to the default
+// route, and a fax with no route at all is kept by the service's gateway
+// principal for an admin to re-route.
+//
+// A group is a shared inbox, as a clinic expects of a ward's or a
+// practice's fax line: access follows membership. A fax routed to a
+// group is granted to the group itself (a grant whose principal is the
+// group ID, audited like any grant) and to each of its members. A user
+// who joins the group is granted every fax the group holds (one audited
+// grant per fax, and a record naming the admin who changed the group); a
+// user who leaves loses them (one audited revocation per fax), except the
+// faxes they hold another way: sent by them, named to them directly by
+// the DID's current route, or held by another group of theirs. Deleting
+// a group removes every member that way and drops the group's grants.
 
 // Group is a named set of users, usable as an inbound route target.
 type Group struct {
@@ -35,8 +44,11 @@ type Group struct {
 
 func isGroupID(s string) bool { return strings.HasPrefix(s, "g_") }
 
-// routeFor returns the users a fax to did goes to, expanded from the
-// DID's route, or the default route.
+// routeFor returns the principals a fax to did goes to, from the DID's
+// route or the default route: the distinct enabled users it names
+// (group members expanded) first, then the groups it names, which hold
+// the fax as a shared inbox. A route is used only when it reaches at
+// least one user.
 func (s *Service) routeFor(ctx context.Context, did string) ([]string, error) {
 	for _, key := range []string{did, "default"} {
 		var t string
@@ -47,13 +59,20 @@ func (s *Service) routeFor(ctx context.Context, did string) ([]string, error) {
 		if err != nil {
 			return nil, err
 		}
-		users, err := s.expandTargets(ctx, strings.Split(t, ","))
+		targets := strings.Split(t, ",")
+		users, err := s.expandTargets(ctx, targets)
 		if err != nil {
 			return nil, err
 		}
-		if len(users) > 0 {
-			return users, nil
+		if len(users) == 0 {
+			continue
 		}
+		for _, g := range targets {
+			if isGroupID(g) && !slices.Contains(users, g) && s.checkTargets(ctx, []string{g}) {
+				users = append(users, g)
+			}
+		}
+		return users, nil
 	}
 	return nil, errNoRoute
 }
@@ -133,23 +152,157 @@ func (s *Service) group(ctx context.Context, id string) (Group, error) {
 }
 
 // setMembers replaces a group's members; every member must be a user.
-func (s *Service) setMembers(ctx context.Context, tx *Tx, id string, members []string) error {
+// It returns the users who joined and those who left.
+func (s *Service) setMembers(ctx context.Context, tx *Tx, id string, members []string) (joined, left []string, err error) {
+	var old []string
+	rows, err := tx.query(ctx, `SELECT user_id FROM group_members WHERE group_id = ?`, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	for rows.Next() {
+		var u string
+		if rows.Scan(&u) == nil {
+			old = append(old, u)
+		}
+	}
+	rows.Close()
 	if _, err := tx.exec(ctx, `DELETE FROM group_members WHERE group_id = ?`, id); err != nil {
-		return err
+		return nil, nil, err
 	}
 	for _, m := range members {
 		if isGroupID(m) {
-			return errBadMember
+			return nil, nil, errBadMember
 		}
 		var n int
 		if err := tx.queryRow(ctx, `SELECT COUNT(*) FROM users WHERE id = ?`, m).Scan(&n); err != nil || n == 0 {
-			return errBadMember
+			return nil, nil, errBadMember
 		}
 		if _, err := tx.exec(ctx, `INSERT INTO group_members (group_id, user_id) VALUES (?, ?) ON CONFLICT DO NOTHING`, id, m); err != nil {
-			return err
+			return nil, nil, err
+		}
+		if !slices.Contains(old, m) && !slices.Contains(joined, m) {
+			joined = append(joined, m)
 		}
 	}
-	return nil
+	for _, u := range old {
+		if !slices.Contains(members, u) {
+			left = append(left, u)
+		}
+	}
+	return joined, left, nil
+}
+
+// groupDocs lists the faxes a group holds (its grants) with their
+// permissions.
+func (s *Service) groupDocs(ctx context.Context, group string) (map[string]phi.Permission, error) {
+	rows, err := s.db.query(ctx, `SELECT document, perms FROM grants WHERE principal = ?`, group)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]phi.Permission{}
+	for rows.Next() {
+		var doc string
+		var p int64
+		if err := rows.Scan(&doc, &p); err != nil {
+			return nil, err
+		}
+		out[doc] = phi.Permission(p)
+	}
+	return out, rows.Err()
+}
+
+// syncGroupAccess makes access follow a membership change: each user who
+// joined is granted the group's faxes, each who left loses those not held
+// another way. Every grant and revocation is audited, with a record per
+// user naming the admin who changed the group.
+func (s *Service) syncGroupAccess(ctx context.Context, who phi.Principal, src, group string, joined, left []string) error {
+	ctx = context.WithoutCancel(ctx) // a change half applied is worse than a slow one
+	docs, err := s.groupDocs(ctx, group)
+	if err != nil {
+		return err
+	}
+	ids := slices.Sorted(maps.Keys(docs))
+	var errs []error
+	for _, u := range joined {
+		n := 0
+		for _, d := range ids {
+			if err := s.grant(ctx, src, d, u, docs[d]); err != nil {
+				if errors.Is(err, phi.ErrNotFound) {
+					continue // shredded meanwhile
+				}
+				errs = append(errs, err)
+				continue
+			}
+			n++
+		}
+		s.audit(ctx, audit.Event{Principal: who.ID, Action: audit.ActionGrant, Source: src, Outcome: outcome(errors.Join(errs...)),
+			Detail: fmt.Sprintf("principal %q joined group %s: granted its %d faxes", u, group, n)})
+	}
+	for _, u := range left {
+		n := 0
+		for _, d := range ids {
+			keep, err := s.keepsAccess(ctx, u, d, group)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			if keep {
+				continue
+			}
+			_, err = s.db.exec(ctx, `DELETE FROM grants WHERE document = ? AND principal = ?`, d, u)
+			if err == nil {
+				s.policy.Revoke(d, u, ^phi.Permission(0))
+				n++
+			}
+			errs = append(errs, err)
+			s.audit(ctx, audit.Event{Principal: router.ID, Action: audit.ActionGrant, Document: d, Source: src, Outcome: outcome(err),
+				Detail: fmt.Sprintf("revoked all from principal %q (left group %s)", u, group)})
+		}
+		s.audit(ctx, audit.Event{Principal: who.ID, Action: audit.ActionGrant, Source: src, Outcome: outcome(errors.Join(errs...)),
+			Detail: fmt.Sprintf("principal %q left group %s: revoked %d of its %d faxes", u, group, n, len(ids))})
+	}
+	return errors.Join(errs...)
+}
+
+// keepsAccess reports whether user u holds doc other than through group:
+// u sent it, the DID's current route names u directly, or another group
+// of u's holds it.
+func (s *Service) keepsAccess(ctx context.Context, u, doc, group string) (bool, error) {
+	var owner, dir, did string
+	err := s.db.queryRow(ctx, `SELECT owner, direction, did FROM faxes WHERE id = ?`, doc).Scan(&owner, &dir, &did)
+	if isNoRows(err) {
+		return false, nil // a call record or a document without a fax: group access only
+	}
+	if err != nil {
+		return false, err
+	}
+	if dir == "outbound" && owner == u {
+		return true, nil
+	}
+	var n int
+	if err := s.db.queryRow(ctx, `SELECT COUNT(*) FROM grants g JOIN group_members m ON m.group_id = g.principal
+		WHERE g.document = ? AND m.user_id = ? AND g.principal <> ?`, doc, u, group).Scan(&n); err != nil {
+		return false, err
+	}
+	if n > 0 {
+		return true, nil
+	}
+	if dir != "inbound" {
+		return false, nil
+	}
+	for _, key := range []string{did, "default"} {
+		var t string
+		err := s.db.queryRow(ctx, `SELECT targets FROM routes WHERE did = ?`, key).Scan(&t)
+		if isNoRows(err) {
+			continue
+		}
+		if err != nil {
+			return false, err
+		}
+		return slices.Contains(strings.Split(t, ","), u), nil
+	}
+	return false, nil
 }
 
 var errBadMember = errors.New("members must be existing user IDs")
@@ -175,7 +328,8 @@ func (s *Service) postGroup(w http.ResponseWriter, r *http.Request, who phi.Prin
 		if _, err := tx.exec(r.Context(), `INSERT INTO groups (id, name, created) VALUES (?, ?, ?)`, id, req.Name, now); err != nil {
 			return err
 		}
-		return s.setMembers(r.Context(), tx, id, req.Members)
+		_, _, err := s.setMembers(r.Context(), tx, id, req.Members)
+		return err
 	})
 	if s.groupError(w, r, who, err) {
 		return
@@ -233,18 +387,26 @@ func (s *Service) putGroupMembers(w http.ResponseWriter, r *http.Request, who ph
 		return
 	}
 	id := r.PathValue("id")
+	var joined, left []string
 	err := s.db.tx(r.Context(), func(tx *Tx) error {
 		var x string
 		if err := tx.queryRow(r.Context(), `SELECT id FROM groups WHERE id = ?`, id).Scan(&x); err != nil {
 			return err
 		}
-		return s.setMembers(r.Context(), tx, id, req.Members)
+		var err error
+		joined, left, err = s.setMembers(r.Context(), tx, id, req.Members)
+		return err
 	})
 	if s.groupError(w, r, who, err) {
 		return
 	}
 	s.audit(r.Context(), audit.Event{Principal: who.ID, Action: audit.ActionGrant, Source: src, Outcome: audit.OutcomeSuccess,
 		Detail: "group " + id + " members " + strings.Join(req.Members, ",")})
+	if err := s.syncGroupAccess(r.Context(), who, src, id, joined, left); err != nil {
+		s.logger.Error("group access not fully applied", "err", err)
+		httpError(w, http.StatusInternalServerError, "internal error: the members changed but access was not fully updated; repeat the request")
+		return
+	}
 	g, _ := s.group(r.Context(), id)
 	writeJSON(w, http.StatusOK, g)
 }
@@ -258,22 +420,44 @@ func (s *Service) deleteGroup(w http.ResponseWriter, r *http.Request, who phi.Pr
 		s.refuse(w, r, who, audit.ActionGrant, "", http.StatusConflict, "a route names the group; change the route first")
 		return
 	}
+	var left []string
 	err := s.db.tx(r.Context(), func(tx *Tx) error {
-		tx.exec(r.Context(), `DELETE FROM group_members WHERE group_id = ?`, id)
-		res, err := tx.exec(r.Context(), `DELETE FROM groups WHERE id = ?`, id)
-		if err != nil {
+		var x string
+		if err := tx.queryRow(r.Context(), `SELECT id FROM groups WHERE id = ?`, id).Scan(&x); err != nil {
+			if isNoRows(err) {
+				return errNotFoundGroup
+			}
 			return err
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return errNotFoundGroup
-		}
-		return nil
+		var err error
+		_, left, err = s.setMembers(r.Context(), tx, id, nil)
+		return err
 	})
 	if errors.Is(err, errNotFoundGroup) {
 		s.refuse(w, r, who, audit.ActionGrant, "", http.StatusNotFound, "no such group")
 		return
 	}
 	if s.groupError(w, r, who, err) {
+		return
+	}
+	// The members leave first (their access follows), then the group's
+	// own grants and the group go.
+	err = s.syncGroupAccess(r.Context(), who, src, id, nil, left)
+	if err == nil {
+		var docs map[string]phi.Permission
+		if docs, err = s.groupDocs(r.Context(), id); err == nil {
+			for d := range docs {
+				s.policy.Revoke(d, id, ^phi.Permission(0))
+			}
+			_, err = s.db.exec(r.Context(), `DELETE FROM grants WHERE principal = ?`, id)
+		}
+	}
+	if err == nil {
+		_, err = s.db.exec(r.Context(), `DELETE FROM groups WHERE id = ?`, id)
+	}
+	if err != nil {
+		s.logger.Error("group not deleted", "err", err)
+		httpError(w, http.StatusInternalServerError, "internal error")
 		return
 	}
 	s.audit(r.Context(), audit.Event{Principal: who.ID, Action: audit.ActionGrant, Source: src, Outcome: audit.OutcomeSuccess, Detail: "deleted group " + id})

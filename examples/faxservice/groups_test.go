@@ -1,11 +1,18 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
+	"fmt"
 	"net/http"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/faxkit/faxkit/phi"
 )
 
 // TestInboundRoutingToGroups routes one DID to a group and leaves another
@@ -84,4 +91,132 @@ func TestInboundRoutingToGroups(t *testing.T) {
 	require.Equal(t, http.StatusOK, e.json("PUT", "/v1/routes/"+testDID, e.admin, map[string]any{"targets": []string{daveID}}, nil))
 	require.Equal(t, http.StatusNoContent, e.json("DELETE", "/v1/groups/"+g.ID, e.admin, nil, nil))
 	require.Equal(t, http.StatusNotFound, e.json("DELETE", "/v1/groups/"+g.ID, e.admin, nil, nil))
+}
+
+// TestGroupInboxFollowsMembership checks that a group is a shared inbox
+// whose access follows membership: a user who joins sees the faxes the
+// group received before, a user who leaves loses them (except those the
+// DID's route names them for directly), each grant and revocation
+// audited; deleting the group removes every member's group access.
+func TestGroupInboxFollowsMembership(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	_, alice := e.user("alice", "sender")
+	bobID, bob := e.user("bob", "inbox")
+	carolID, carol := e.user("carol", "inbox")
+	daveID, dave := e.user("dave", "inbox")
+	var g Group
+	require.Equal(t, http.StatusCreated, e.json("POST", "/v1/groups", e.admin, map[string]any{"name": "ward-5", "members": []string{bobID}}, &g))
+	require.Equal(t, http.StatusOK, e.json("PUT", "/v1/routes/"+testDID, e.admin, map[string]any{"targets": []string{g.ID}}, nil))
+
+	doc, pages := letterTIFF(t, 1)
+	// receive sends a fax to the group's DID and returns its inbound ID,
+	// as the first member (bob) sees it.
+	seen := map[string]bool{}
+	receive := func() string {
+		code, st, body := e.send(alice, nil, part{name: "to", data: []byte(testDID)}, part{name: "file", file: "a.tif", data: doc})
+		require.Equal(t, http.StatusAccepted, code, "%s", body)
+		st = e.wait(alice, st.ID, func(s FaxStatus) bool { return s.Status == statusDelivered || s.Status == statusFailed })
+		require.Equal(t, statusDelivered, st.Status)
+		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			var l struct{ Faxes []FaxStatus }
+			require.Equal(t, http.StatusOK, e.json("GET", "/v1/faxes?direction=inbound", bob, nil, &l))
+			for _, f := range l.Faxes {
+				if !seen[f.ID] {
+					seen[f.ID] = true
+					return f.ID
+				}
+			}
+			require.True(t, time.Now().Before(deadline), "inbound fax not routed")
+		}
+	}
+	inbox := func(tok string) []string {
+		var l struct{ Faxes []FaxStatus }
+		require.Equal(t, http.StatusOK, e.json("GET", "/v1/faxes?direction=inbound", tok, nil, &l))
+		var ids []string
+		for _, f := range l.Faxes {
+			ids = append(ids, f.ID)
+		}
+		return ids
+	}
+	canRead := func(tok, id string) bool {
+		code, got, _ := e.do("GET", "/v1/faxes/"+id+"/content", tok, nil, nil)
+		if code != http.StatusOK {
+			require.Equal(t, http.StatusNotFound, code)
+			return false
+		}
+		require.True(t, pages[0].Equal(tiffPages(t, got)[0]))
+		return true
+	}
+
+	first := receive()
+	require.Empty(t, inbox(carol))
+	require.False(t, canRead(carol, first))
+
+	// Carol and dave join: they see the fax received before they joined.
+	require.Equal(t, http.StatusOK, e.json("PUT", "/v1/groups/"+g.ID+"/members", e.admin, map[string]any{"members": []string{bobID, carolID, daveID}}, nil))
+	require.Equal(t, []string{first}, inbox(carol))
+	require.True(t, canRead(carol, first))
+	require.True(t, canRead(dave, first))
+
+	// The route also names dave directly; a second fax reaches all three.
+	require.Equal(t, http.StatusOK, e.json("PUT", "/v1/routes/"+testDID, e.admin, map[string]any{"targets": []string{g.ID, daveID}}, nil))
+	second := receive()
+	require.ElementsMatch(t, []string{first, second}, inbox(carol))
+
+	// Carol and dave leave: carol loses both; dave keeps both, as the
+	// DID's route now names him directly; bob keeps both.
+	require.Equal(t, http.StatusOK, e.json("PUT", "/v1/groups/"+g.ID+"/members", e.admin, map[string]any{"members": []string{bobID}}, nil))
+	require.Empty(t, inbox(carol))
+	require.False(t, canRead(carol, first))
+	require.False(t, canRead(carol, second))
+	require.Equal(t, http.StatusNotFound, e.json("GET", "/v1/faxes/"+second, carol, nil, nil))
+	require.True(t, canRead(dave, first))
+	require.True(t, canRead(dave, second))
+	require.ElementsMatch(t, []string{first, second}, inbox(bob))
+
+	// Deleting the group (once no route names it) ends bob's group access.
+	require.Equal(t, http.StatusOK, e.json("PUT", "/v1/routes/"+testDID, e.admin, map[string]any{"targets": []string{daveID}}, nil))
+	require.Equal(t, http.StatusNoContent, e.json("DELETE", "/v1/groups/"+g.ID, e.admin, nil, nil))
+	require.Empty(t, inbox(bob))
+	require.False(t, canRead(bob, first))
+	require.True(t, canRead(dave, second))
+
+	// Every grant and revocation is in the audit log.
+	ak, err := phi.OpenAuditKeyFile(e.svc.cfg.AuditKeyFile)
+	require.NoError(t, err)
+	require.NoError(t, e.svc.log.Sync())
+	var exp bytes.Buffer
+	_, err = phi.ExportAuditLog(filepath.Join(e.svc.cfg.Dir, "audit-test"), ak, &exp, time.Time{}, time.Time{})
+	require.NoError(t, err)
+	type rec struct{ Document, Detail string }
+	has := func(doc, detail string) bool {
+		for _, line := range strings.Split(strings.TrimSpace(exp.String()), "\n") {
+			var r rec
+			require.NoError(t, json.Unmarshal([]byte(line), &r))
+			if r.Document == doc && strings.Contains(r.Detail, detail) {
+				return true
+			}
+		}
+		return false
+	}
+	q := func(id string) string { return fmt.Sprintf("%q", id) }
+	for _, c := range []struct {
+		doc, detail string
+		want        bool
+	}{
+		{first, "to principal " + q(carolID), true},
+		{first, "to principal " + q(daveID), true},
+		{first, "to principal " + q(g.ID), true},
+		{first, "revoked all from principal " + q(carolID) + " (left group " + g.ID, true},
+		{second, "revoked all from principal " + q(carolID) + " (left group " + g.ID, true},
+		{first, "revoked all from principal " + q(daveID), false},
+		{second, "revoked all from principal " + q(daveID), false},
+		{first, "revoked all from principal " + q(bobID) + " (left group " + g.ID, true},
+		{"", "principal " + q(carolID) + " joined group " + g.ID + ": granted its 1 faxes", true},
+		{"", "principal " + q(carolID) + " left group " + g.ID + ": revoked 2 of its 2 faxes", true},
+		{"", "principal " + q(daveID) + " left group " + g.ID + ": revoked 0 of its 2 faxes", true},
+	} {
+		require.Equal(t, c.want, has(c.doc, c.detail), "audit record %q on %q", c.detail, c.doc)
+	}
 }

@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -22,58 +23,100 @@ import (
 	"github.com/faxkit/faxkit/internal/peertest"
 )
 
-// startPostgres starts a throw-away PostgreSQL cluster (Debian's
-// postgresql package) on a loopback port, as an unprivileged user when
-// the test runs as root, and returns its DSN. The cluster is stopped and
-// removed when the test ends.
+// startPostgres returns the DSN of a throw-away PostgreSQL cluster
+// (Debian's postgresql package) on a loopback port, run as an
+// unprivileged user when the test runs as root. One cluster serves the
+// whole test binary (each test makes its own databases): initdb and the
+// server's start cost more CPU than most tests that use them. TestMain
+// stops and removes it.
 func startPostgres(t *testing.T) string {
 	t.Helper()
+	pgCluster.once.Do(func() { pgCluster.dsn, pgCluster.stop, pgCluster.missing, pgCluster.err = startCluster() })
+	if m := pgCluster.missing; m[0] != "" {
+		peertest.Missing(t, m[0], m[1])
+	}
+	require.NoError(t, pgCluster.err)
+	return pgCluster.dsn
+}
+
+var pgCluster struct {
+	once    sync.Once
+	dsn     string
+	stop    func()
+	missing [2]string // what is missing, install hint
+	err     error
+}
+
+// stopPostgres stops the shared cluster, if one was started.
+func stopPostgres() {
+	if pgCluster.stop != nil {
+		pgCluster.stop()
+	}
+}
+
+func startCluster() (dsn string, stop func(), missing [2]string, err error) {
 	bins, _ := filepath.Glob("/usr/lib/postgresql/*/bin/initdb")
 	if len(bins) == 0 {
-		peertest.Missing(t, "PostgreSQL server", "apt-get install postgresql")
+		return "", nil, [2]string{"PostgreSQL server", "apt-get install postgresql"}, nil
 	}
 	sort.Strings(bins)
 	bin := filepath.Dir(bins[len(bins)-1])
 	dir, err := os.MkdirTemp("", "faxpg")
-	require.NoError(t, err)
-	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err != nil {
+		return "", nil, missing, err
+	}
 	var prefix []string
 	if os.Geteuid() == 0 {
 		// PostgreSQL refuses to run as root.
 		u, err := user.Lookup("nobody")
 		if err != nil {
-			peertest.Missing(t, "an unprivileged user (nobody) to run PostgreSQL", "useradd nobody")
+			os.RemoveAll(dir)
+			return "", nil, [2]string{"an unprivileged user (nobody) to run PostgreSQL", "useradd nobody"}, nil
 		}
 		uid, _ := strconv.Atoi(u.Uid)
 		gid, _ := strconv.Atoi(u.Gid)
-		require.NoError(t, os.Chown(dir, uid, gid))
+		if err := os.Chown(dir, uid, gid); err != nil {
+			os.RemoveAll(dir)
+			return "", nil, missing, err
+		}
 		runuser, err := exec.LookPath("runuser")
 		if err != nil {
-			peertest.Missing(t, "runuser", "apt-get install util-linux")
+			os.RemoveAll(dir)
+			return "", nil, [2]string{"runuser", "apt-get install util-linux"}, nil
 		}
 		prefix = []string{runuser, "-u", "nobody", "--"}
 	}
-	run := func(args ...string) {
-		t.Helper()
+	run := func(args ...string) error {
 		full := append(append([]string{}, prefix...), args...)
 		cmd := exec.Command(full[0], full[1:]...)
 		cmd.Dir = dir
-		out, err := cmd.CombinedOutput()
-		require.NoError(t, err, "%s: %s", strings.Join(args, " "), out)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("%s: %w: %s", strings.Join(args, " "), err, out)
+		}
+		return nil
 	}
 	data := filepath.Join(dir, "data")
-	run(filepath.Join(bin, "initdb"), "-D", data, "-U", "faxtest", "--auth=trust", "-E", "UTF8", "--no-sync")
+	stop = func() {
+		run(filepath.Join(bin, "pg_ctl"), "-D", data, "-m", "immediate", "stop")
+		os.RemoveAll(dir)
+	}
+	if err := run(filepath.Join(bin, "initdb"), "-D", data, "-U", "faxtest", "--auth=trust", "-E", "UTF8", "--no-sync"); err != nil {
+		os.RemoveAll(dir)
+		return "", nil, missing, err
+	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
+	if err != nil {
+		os.RemoveAll(dir)
+		return "", nil, missing, err
+	}
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
-	run(filepath.Join(bin, "pg_ctl"), "-D", data, "-l", filepath.Join(dir, "log"), "-w", "-t", "60", "-o",
-		fmt.Sprintf("-k %s -c listen_addresses=127.0.0.1 -p %d -c fsync=off -c max_connections=200", dir, port), "start")
-	t.Cleanup(func() {
-		full := append(append([]string{}, prefix...), filepath.Join(bin, "pg_ctl"), "-D", data, "-m", "immediate", "stop")
-		exec.Command(full[0], full[1:]...).Run()
-	})
-	return fmt.Sprintf("host=127.0.0.1 port=%d user=faxtest dbname=postgres sslmode=disable", port)
+	if err := run(filepath.Join(bin, "pg_ctl"), "-D", data, "-l", filepath.Join(dir, "log"), "-w", "-t", "60", "-o",
+		fmt.Sprintf("-k %s -c listen_addresses=127.0.0.1 -p %d -c fsync=off -c max_connections=200", dir, port), "start"); err != nil {
+		stop()
+		return "", nil, missing, err
+	}
+	return fmt.Sprintf("host=127.0.0.1 port=%d user=faxtest dbname=postgres sslmode=disable", port), stop, missing, nil
 }
 
 // newDatabase creates an empty database on the cluster and returns its DSN.
@@ -83,6 +126,9 @@ func newDatabase(t *testing.T, dsn, name string) string {
 	defer db.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	// The cluster outlives a test (-count=2 makes the same names again).
+	_, err = db.ExecContext(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+	require.NoError(t, err)
 	_, err = db.ExecContext(ctx, "CREATE DATABASE "+name)
 	require.NoError(t, err)
 	return strings.Replace(dsn, "dbname=postgres", "dbname="+name, 1)
@@ -118,6 +164,7 @@ func TestPostgres(t *testing.T) {
 		pgDSN = ""
 	}
 	t.Run("BackupRestoreDrill", func(t *testing.T) { backupDrill(t, &pgTarget{cluster: dsn, name: "drill"}) })
+	t.Run("BulkReadAlertsAcrossInstances", func(t *testing.T) { bulkReadsAcrossInstances(t, "pgx", newDatabase(t, dsn, "alerts")) })
 }
 
 // TestPostgresTwoInstancesOneKilled runs two service processes on one
@@ -135,7 +182,7 @@ func TestPostgresTwoInstancesOneKilled(t *testing.T) {
 	rcv := newReceiver(t, ctx)
 	cfg := Config{Dir: t.TempDir(), DBDriver: "pgx", DSN: dsn, HTTPAddr: "127.0.0.1:0",
 		Peers: map[string]string{"+1": rcv.addr.String()}, Workers: 1, LeaseTTL: Duration(2 * time.Second),
-		PollInterval: Duration(50 * time.Millisecond), PasswordIterations: 1000, Instance: "A",
+		PollInterval: Duration(200 * time.Millisecond), PasswordIterations: 1000, Instance: "A",
 		RetryDelays: []Duration{Duration(200 * time.Millisecond)}}
 	a := startChild(t, cfg)
 	require.NotEmpty(t, a.admin)

@@ -10,7 +10,7 @@ import (
 )
 
 // Per-user read state of received faxes ("mark as read"), kept in the
-// database (table fax_reads, migration 0006) so that every instance and
+// database (table fax_reads, migration 0005) so that every instance and
 // both the console and the API see the same state. It is the caller's
 // own state: marking a fax read says nothing to other inbox users.
 //

@@ -49,7 +49,9 @@ func TestMain(m *testing.M) {
 		}
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	stopPostgres()
+	os.Exit(code)
 }
 
 type child struct {
@@ -225,7 +227,7 @@ func TestKillNineRestart(t *testing.T) {
 	dir := t.TempDir()
 	cfg := Config{Dir: dir, HTTPAddr: "127.0.0.1:0", Inbound: []Inbound{{Addr: "127.0.0.1:0", DID: testDID}},
 		Peers: map[string]string{"+1": rcv.addr.String()}, Workers: 1, LeaseTTL: Duration(2 * time.Second),
-		PollInterval: Duration(50 * time.Millisecond), PasswordIterations: 1000, Instance: "first",
+		PollInterval: Duration(200 * time.Millisecond), PasswordIterations: 1000, Instance: "first",
 		RetryDelays: []Duration{Duration(200 * time.Millisecond)}}
 	// Real-time pacing: a call lasts seconds, so the kill lands in one.
 	c1 := startChild(t, cfg)

@@ -76,6 +76,9 @@ type Result struct {
 	Late             int    `json:"late"`
 	Overflow         int    `json:"overflow"`
 	Foreign          int    `json:"foreign"`
+	// Resyncs counts the jitter buffer's restarts on a jump of the
+	// timestamps (four packets in a row outside its window).
+	Resyncs int `json:"resyncs"`
 	// CPU is the peer process's user and system time.
 	CPU time.Duration `json:"-"`
 }

@@ -28,6 +28,12 @@ type Impairment struct {
 	Noise  float64
 	Loss   float64
 	Jitter time.Duration
+	// Spare keeps the random loss off the first Spare of each signal
+	// (packets after a silent one; silence is lost as ever): a packet
+	// lost in an image modem's training costs the training (faxkit's
+	// receivers, like spandsp's, do not ride through it), and a test of
+	// what loss does to page data spares it.
+	Spare time.Duration
 	// DropOnce drops one packet this far into the first signal that
 	// lasts at least that long without a silent packet (an image
 	// modem's page burst, for a DropOnce of a few seconds).
@@ -183,7 +189,7 @@ func (r *Relay) run(from int, imp Impairment, rng *rand.Rand) {
 		}
 		payload := make([]byte, len(pcm))
 		g711.Encode(law, payload, pcm)
-		drop := imp.Loss > 0 && rng.Float64() < imp.Loss
+		drop := imp.Loss > 0 && rng.Float64() < imp.Loss && (run == 0 || run > imp.Spare)
 		r.mu.Lock()
 		if imp.DropOnce > 0 && !r.stats[from].DroppedOnce && run >= imp.DropOnce {
 			r.stats[from].DroppedOnce = true

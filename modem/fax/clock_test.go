@@ -107,6 +107,11 @@ func TestClockSkew(t *testing.T) {
 			require.Equal(t, t30.ResultOK, rxs.Result())
 			require.Zero(t, txs.Stats().PPRs+txs.Stats().FTTs)
 			checkPages(t, callOutcome{doc: doc, got: got})
+			// The receiver measured the sender's symbol clock: ours runs
+			// ppm fast against it, so it comes ppm slow.
+			st := b.Core().Stats()
+			require.True(t, st.TimingKnown)
+			require.InDelta(t, -c.ppm, st.TimingOffset, 15)
 		})
 	}
 }

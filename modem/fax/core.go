@@ -147,6 +147,13 @@ type Core struct {
 	dropped   int
 	owed      float64
 	uncertain bool
+	// an image carrier whose training failed (failedUp): how long it has
+	// lasted without V.21 flags, when to say it is there again, whether
+	// it was said (keptUp).
+	failedUp  bool
+	failedFor int
+	keepAt    int
+	keptUp    bool
 	octet     byte
 	nbit      int
 	data      []byte // octets of this block
@@ -518,6 +525,7 @@ func (c *Core) finishJob() {
 // ---- receive ----
 
 func (c *Core) resetRx() {
+	c.failedUp, c.keptUp = false, false
 	c.v21rx.Reset()
 	c.det.Reset()
 	c.v21Pre = false
@@ -540,6 +548,7 @@ func (c *Core) receive(in []int16) {
 		}
 	}
 	if c.listen != c.rxSpeed {
+		c.endFailed()
 		c.rxSpeed = c.listen
 		c.rx = nil
 		c.endImage(false)
@@ -550,6 +559,7 @@ func (c *Core) receive(in []int16) {
 	if c.rx != nil {
 		c.data = c.data[:0]
 		c.rx.Process(in)
+		c.keepFailed(len(in))
 		if c.trained && (c.rxMode == 1 || c.rxMode == 2) {
 			c.measure()
 		}
@@ -562,6 +572,7 @@ func (c *Core) receive(in []int16) {
 		}
 		switch e.Kind {
 		case v21.Preamble:
+			c.endFailed() // V.21, not an image signal
 			if !c.v21Pre {
 				c.v21Pre = true
 				c.emit(t30.Event{Kind: t30.EventCarrierUp, Speed: t30.SpeedNone})
@@ -587,6 +598,44 @@ func (c *Core) receive(in []int16) {
 	}
 }
 
+// An image carrier whose training failed (a packet lost in the training,
+// or a line too poor) still carries a page or an ECM block the far end
+// thinks sent; the session, hearing nothing, would end the call when T2
+// (6 s) ran out in the middle of a long one, and never hear the PPS or
+// post-page command after it. So once such a carrier has lasted
+// keepFirst without V.21 flags (a V.21 command's 1 s preamble shows its
+// flags within 0.1 s), the Core reports it with EventCarrierUp at the
+// image speed, again every keepEvery while it lasts (for keepMax at
+// most), and EventCarrierDown when it drops or V.21 flags come: the
+// session waits, and answers the command after the burst (PPR for all of
+// an ECM block, RTN for a non-ECM page that brought no data).
+const (
+	keepFirst = 1500 * time.Millisecond
+	keepEvery = 3 * time.Second
+	keepMax   = 60 * time.Second
+)
+
+// keepFailed follows a failed image carrier for n more samples.
+func (c *Core) keepFailed(n int) {
+	if !c.failedUp || c.trained {
+		return
+	}
+	c.failedFor += n
+	if c.failedFor >= c.keepAt && c.failedFor <= samples(keepMax) {
+		c.keepAt += samples(keepEvery)
+		c.keptUp = true
+		c.emit(t30.Event{Kind: t30.EventCarrierUp, Speed: c.rxSpeed})
+	}
+}
+
+// endFailed ends a failed image carrier.
+func (c *Core) endFailed() {
+	if c.failedUp && c.keptUp {
+		c.emit(t30.Event{Kind: t30.EventCarrierDown})
+	}
+	c.failedUp, c.keptUp = false, false
+}
+
 // carrierOn is the image receivers' carrier threshold, dBm0 (off 3 dB
 // below): T.30 receivers work down to −43 dBm0, and a line's noise floor
 // must stay below the off threshold or the receiver never sees a carrier
@@ -602,12 +651,15 @@ func (c *Core) newImageRx(s t30.Speed) imageRx {
 			c.stats.LastSpeed = c.rxSpeed
 			c.rxMode, c.rxBits, c.held, c.nbit, c.octet = 0, 0, 0, 0, 0
 			c.drop, c.dropped, c.uncertain = 0, 0, false
+			c.failedUp, c.keptUp = false, false
 			c.hdlcDec.Reset()
 			c.measure()
 			c.emit(t30.Event{Kind: t30.EventCarrierUp, Speed: c.rxSpeed})
 		case failed:
 			c.stats.TrainingFailed++
+			c.failedUp, c.failedFor, c.keepAt, c.keptUp = true, 0, samples(keepFirst), false
 		case down:
+			c.endFailed()
 			c.endImage(true)
 		}
 	}

@@ -84,7 +84,11 @@
 // the gap, decided wrongly, are dropped with it, also in TCF. Stats counts
 // the gaps and marked rows. A block lost during an image modem's training
 // fails the training (the receiver's sequence loses its count): a TCF is
-// answered FTT and trained again, a page is lost (RTN).
+// answered FTT and trained again; a page burst is still reported
+// (EventCarrierUp at its speed once it has lasted 1.5 s without V.21
+// flags, again every 3 s), so the session waits it out rather than time
+// out on T2 in its middle, and answers PPR for the whole ECM block or RTN
+// for the page, which the sender sends again (TestLostTraining).
 //
 // Every T.30 image speed exists (the session's fallback order V.17 →
 // V.29 → V.27ter applies on FTT); a Send* at SpeedNone fails with
@@ -159,9 +163,9 @@
 // # Not yet
 //
 // V.8 (CM/JM, V.34 half-duplex). A block lost during an image modem's
-// training costs the training (TCF: FTT and a retrain; a page: RTN); the
-// receivers (modem/v17, v29, v27ter) would have to skip it in their
-// training sequence. The row count of a non-ECM page with a gap is never
+// training costs the training (TCF: FTT and a retrain; a page: a PPR of
+// the whole block or RTN and a resend); the receivers (modem/v17, v29,
+// v27ter) would have to skip it in their training sequence. The row count of a non-ECM page with a gap is never
 // certain (audio says how many bits were lost, not how many rows).
 // faxkit.AudioMedia (root package) runs a call's session over a Modem and
 // an RTPLine.

@@ -157,3 +157,60 @@ func sameRowsOrBad(t *testing.T, want *t4.Bitmap, rp t30.ReceivedPage) {
 		require.Equal(t, want.Height, len(rows))
 	}
 }
+
+// TestLostTraining: a packet lost in the training of a long page burst
+// (ECM and not) fails that training; the receiver reports the carrier all
+// the same, so the session waits out the burst (T2 is 6 s, the burst
+// longer) and answers the command after it: PPR for the whole ECM block,
+// RTN for the non-ECM page, which the sender sends again. Before, the
+// receiving session timed out in the middle of the burst.
+func TestLostTraining(t *testing.T) {
+	for _, ecm := range []bool{true, false} {
+		t.Run(map[bool]string{true: "ECM", false: "nonECM"}[ecm], func(t *testing.T) {
+			caps := audioCaps(ecm, t30.ModemsV29|t30.ModemsV27ter)
+			doc := testDoc(1, 2200)
+			txs, err := t30.NewSession(t30.Config{Calling: true, Transmit: true, Document: doc, Capabilities: caps, OnRecord: traceFn(t, "A")})
+			require.NoError(t, err)
+			var got []t30.ReceivedPage
+			rxs, err := t30.NewSession(t30.Config{Capabilities: caps, OnRecord: traceFn(t, "B"),
+				OnPage: func(p t30.ReceivedPage) error { got = append(got, p); return nil }})
+			require.NoError(t, err)
+			start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+			a, b := NewTerminal(txs, NewCore(nil), start), NewTerminal(rxs, NewCore(nil), start)
+			ab := &netSim{rng: rand.New(rand.NewPCG(1, 3)), jb: NewJitterBuffer(3), law: g711.ULaw}
+			ba := &netSim{rng: rand.New(rand.NewPCG(2, 3)), jb: NewJitterBuffer(3), law: g711.ULaw}
+			var aIn, aOut, bIn, bOut [BlockSize]int16
+			run, dropped := 0, false
+			for i := 0; i < 15000 && !(a.Done() && b.Done()); i++ {
+				now := i * 20
+				a.Process(ba.recv(now, aIn[:]), aOut[:])
+				b.Process(ab.recv(now, bIn[:]), bOut[:])
+				loud := 0.0
+				for _, v := range aOut {
+					loud += float64(v) * float64(v)
+				}
+				if loud > 1000*BlockSize {
+					run++
+				} else {
+					run = 0
+				}
+				// The 8th block of the first image burst after TCF (160
+				// ms into the V.29 training).
+				if !dropped && b.Core().Stats().Trainings == 1 && run == 8 && b.Core().listen != t30.SpeedNone {
+					ab.ts += BlockSize
+					dropped = true
+				} else {
+					ab.send(now, aOut[:])
+				}
+				ba.send(now, bOut[:])
+			}
+			st := b.Core().Stats()
+			t.Logf("tx %v rx %v; line %v; rx modem %+v", txs.Result(), rxs.Result(), a.Now().Sub(start), st)
+			require.True(t, dropped)
+			require.Equal(t, 1, st.TrainingFailed)
+			require.Equal(t, t30.ResultOK, txs.Result())
+			require.Equal(t, t30.ResultOK, rxs.Result())
+			checkPages(t, callOutcome{doc: doc, got: got})
+		})
+	}
+}

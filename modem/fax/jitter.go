@@ -23,8 +23,15 @@ type JitterBuffer struct {
 	next    uint32 // RTP timestamp of the next unit to play
 	first   uint32 // the first packet's timestamp: units before it are the delay, not loss
 	base    uint32 // unit indices count from here (wrap-safe)
+	off     int    // packets in a row too far ahead or late: a timestamp jump
 	stats   JitterStats
 }
+
+// resync is how many packets in a row too far ahead of the playout point
+// (or too far behind it: more than the buffer holds) are taken as a jump of the stream's timestamps (a
+// far end that skipped time, or restarted its stream): the buffer starts
+// again from the next packet, as from the first.
+const resync = 4
 
 type jbUnit struct {
 	ts   uint32
@@ -72,20 +79,32 @@ func (j *JitterBuffer) Stats() JitterStats { return j.stats }
 func (j *JitterBuffer) Put(ts uint32, pcm []int16) {
 	j.stats.Received++
 	if !j.started {
-		j.started = true
-		j.next = ts - uint32(j.delay)
-		j.base = j.next
-		j.first = ts
+		j.start(ts)
 	}
 	ahead := int32(ts - j.next)
 	n := (len(pcm) + unitSize - 1) / unitSize
 	switch {
 	case ahead+int32(n*unitSize) <= 0:
-		j.stats.Late++
-		return
+		// Late. Far later than the buffer holds is a jump back of the
+		// far end's timestamps (a restarted stream); a little late is
+		// jitter beyond the delay, and the packets after it come in
+		// time again.
+		if ahead > -int32(len(j.units)*unitSize) || !j.jumped() {
+			if ahead > -int32(len(j.units)*unitSize) {
+				j.off = 0
+			}
+			j.stats.Late++
+			return
+		}
+		j.start(ts)
 	case ahead+int32(n*unitSize) > int32(len(j.units)*unitSize):
-		j.stats.Overflow++
-		return
+		if !j.jumped() {
+			j.stats.Overflow++
+			return
+		}
+		j.start(ts)
+	default:
+		j.off = 0
 	}
 	ts -= uint32(int32(ts-j.base) % unitSize) // onto the grid
 	dup := true
@@ -106,6 +125,27 @@ func (j *JitterBuffer) Put(ts uint32, pcm []int16) {
 	if dup {
 		j.stats.Duplicate++
 	}
+}
+
+// start begins playing the stream from the packet at ts, after the
+// buffer's delay: the blocks until then are silence, not loss.
+func (j *JitterBuffer) start(ts uint32) {
+	j.started, j.off = true, 0
+	j.next = ts - uint32(j.delay)
+	j.base = j.next
+	j.first = ts
+	for i := range j.units {
+		j.units[i].full = false
+	}
+}
+
+// jumped notes a packet outside the buffer's window and reports whether
+// it is the resync-th in a row: the stream's timestamps jumped, and the
+// buffer starts again from this packet. A lone late packet (jitter beyond
+// the delay) changes nothing.
+func (j *JitterBuffer) jumped() bool {
+	j.off++
+	return j.off >= resync
 }
 
 // Get fills out (a multiple of 10 ms of samples) with the next block to

@@ -53,6 +53,20 @@ func TestJitterBuffer(t *testing.T) {
 	require.True(t, j.Get(out))
 	require.Equal(t, int16(7), out[0])
 	require.Equal(t, uint64(4), j.Stats().Missing)
+	// The far end's timestamps jump 10 s ahead (it skipped time): after
+	// four packets in a row too far ahead, the buffer starts again from
+	// the fourth, two blocks of delay later, and plays on.
+	far := ts0 + 8*BlockSize + 80000
+	for k := range uint32(6) {
+		j.Put(far+k*BlockSize, block(int16(20+k)))
+	}
+	require.Equal(t, uint64(1+3), j.Stats().Overflow)
+	got = got[:0]
+	for range 5 {
+		require.True(t, j.Get(out))
+		got = append(got, out[0])
+	}
+	require.Equal(t, []int16{0, 0, 23, 24, 25}, got)
 }
 
 // netSim carries 20 ms packets with loss and a random delay (jitter) into

@@ -149,6 +149,7 @@ type Attempt struct {
 	ECM         bool
 	Duration    time.Duration
 	RemoteIdent string
+	Media       string // what the fax ran on last: "t38", "audio" or "" (none)
 }
 
 // CallTrace is one call's trace and statistics. Nothing in it is PHI:

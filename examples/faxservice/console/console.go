@@ -48,6 +48,10 @@ type Options struct {
 	// Now is the clock of the audit export's file name; default
 	// time.Now.
 	Now func() time.Time
+	// ClientIdle is the browser-side idle sign-out's timeout (the page's
+	// data-idle attribute); default the sessions' idle timeout. Tests set
+	// it short to watch the script sign out.
+	ClientIdle time.Duration
 }
 
 // Console serves the web console.
@@ -242,6 +246,9 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, code int, name 
 	if st != nil {
 		p.User, p.CSRF = &st.user, st.csrf
 		p.Idle = int(c.b.IdleTimeout().Seconds())
+		if c.opt.ClientIdle > 0 {
+			p.Idle = max(int(c.opt.ClientIdle.Seconds()), 1)
+		}
 		if st.user.Has("inbox") || st.user.Has("admin") {
 			p.Unread, _ = c.b.Unread(r.Context(), st.user)
 		}

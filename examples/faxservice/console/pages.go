@@ -79,6 +79,8 @@ func (c *Console) signInPage(w http.ResponseWriter, r *http.Request) {
 		msg = "Your session has ended (signed out after inactivity, or elsewhere). Please sign in again."
 	case "out":
 		msg = "You are signed out."
+	case "idle":
+		msg = "You were signed out after a period without activity, to protect the faxes on screen. Please sign in again."
 	}
 	c.render(w, r, http.StatusOK, "signin", nil, map[string]any{"Title": "Sign in", "CSRF": csrfFor(pre), "Notice": msg})
 }
@@ -114,7 +116,11 @@ func (c *Console) signOut(w http.ResponseWriter, r *http.Request, st *reqState) 
 	setCookie(w, sessionCookie, "", -1)
 	// Nothing of the session stays in the browser.
 	w.Header().Set("Clear-Site-Data", `"cache", "storage"`)
-	http.Redirect(w, r, Prefix+"/signin?m=out", http.StatusSeeOther)
+	m := "out"
+	if r.PostFormValue("why") == "idle" { // the page's idle sign-out
+		m = "idle"
+	}
+	http.Redirect(w, r, Prefix+"/signin?m="+m, http.StatusSeeOther)
 }
 
 // --- send --------------------------------------------------------------------

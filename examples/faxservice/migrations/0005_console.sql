@@ -1,4 +1,4 @@
--- Version 6: the web console's shared state, so that any instance serves
+-- Version 5: the web console's shared state, so that any instance serves
 -- any request (no sticky sessions). No PHI in any column: the trace is
 -- the library's PHI-redacted debug trace, and a draft's pages and number
 -- are sealed in the phi store (drafts.doc names the sealed document).

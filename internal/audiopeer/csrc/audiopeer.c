@@ -23,7 +23,8 @@
  *
  * Receive: a fixed jitter buffer of -depth packets (default 3), keyed by
  * RTP timestamp, from the first packet, of the same packet time as sent; packets from other
- * addresses or of another payload type are ignored. A block whose packet
+ * addresses or of another payload type are ignored; four packets in a row
+ * outside its window restart it (a jump of the far end's timestamps). A block whose packet
  * is missing at its time is played as silence (what spandsp-based
  * gateways do), or with -fillin 1 handed to fax_rx_fillin().
  *
@@ -112,13 +113,20 @@ static struct {
     int started;
     uint32_t next, first;
     struct slot s[SLOTS];
-    long received, played, missing, late, overflow, foreign;
+    long received, played, missing, late, overflow, foreign, resyncs;
 } jb;
 
+/* jb_put stores a packet. Four packets in a row outside the buffer's
+ * window (far ahead of the playout point, or further behind it than the
+ * buffer holds) are a jump of the far end's timestamps (it skipped time,
+ * or the test machine stalled one end for longer than the buffer): the
+ * buffer starts again from the fourth, as a gateway resynchronises. */
 static void jb_put(uint32_t ts, const int16_t *pcm, int depth)
 {
     int32_t ahead;
     struct slot *sl;
+    static int off;
+    int i;
     jb.received++;
     if (!jb.started) {
         jb.started = 1;
@@ -126,13 +134,25 @@ static void jb_put(uint32_t ts, const int16_t *pcm, int depth)
         jb.first = ts;
     }
     ahead = (int32_t) (ts - jb.next);
-    if (ahead < 0) {
-        jb.late++;
-        return;
-    }
-    if (ahead >= SLOTS * block) {
-        jb.overflow++;
-        return;
+    if (ahead < 0 || ahead >= SLOTS * block) {
+        int far = ahead >= SLOTS * block || ahead <= -SLOTS * block;
+        if (!far || ++off < 4) {
+            if (!far)
+                off = 0;
+            if (ahead < 0)
+                jb.late++;
+            else
+                jb.overflow++;
+            return;
+        }
+        off = 0;
+        jb.resyncs++;
+        for (i = 0; i < SLOTS; i++)
+            jb.s[i].full = 0;
+        jb.next = ts - (uint32_t) (depth * block);
+        jb.first = ts;
+    } else {
+        off = 0;
     }
     sl = &jb.s[(ts / block) % SLOTS];
     sl->ts = ts;
@@ -342,14 +362,14 @@ int main(int argc, char **argv)
            "\"pages\":%d,\"bit_rate\":%d,\"ecm\":%s,\"compression\":\"%s\",\"bad_rows\":%d,"
            "\"longest_bad_row_run\":%d,\"ecm_retries\":%d,\"line_ms\":%ld,"
            "\"packets_sent\":%ld,\"packets_received\":%ld,\"missing\":%ld,\"late\":%ld,\"overflow\":%ld,"
-           "\"foreign\":%ld}\n",
+           "\"foreign\":%ld,\"resyncs\":%ld}\n",
            phase_e_seen && completion == T30_ERR_OK ? "true" : "false",
            phase_e_seen ? "true" : "false", phase_e_seen ? completion : -1,
            phase_e_seen ? t30_completion_code_to_str(completion) : "no phase E",
            sending ? st.pages_tx : st.pages_rx, st.bit_rate, st.error_correcting_mode ? "true" : "false",
            encoding_name(st.encoding), st.bad_rows, st.longest_bad_row_run,
            st.error_correcting_mode_retries, ticks * ptime, sent, jb.received, jb.missing, jb.late,
-           jb.overflow, jb.foreign);
+           jb.overflow, jb.foreign, jb.resyncs);
     fflush(stdout);
     fax_free(fax);
     close(fd);

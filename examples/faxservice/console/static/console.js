@@ -16,13 +16,21 @@
     window.addEventListener(ev, function () { last = Date.now(); }, { passive: true });
   });
 
+  var leaving = false;
   function signOut() {
     var f = document.querySelector("form.signout");
-    if (f) f.submit();
+    if (!f || leaving) return;
+    leaving = true;
+    var why = document.createElement("input");
+    why.type = "hidden"; why.name = "why"; why.value = "idle";
+    f.appendChild(why);
+    f.submit();
   }
+  // Checked often enough to sign out within a quarter of the timeout
+  // (at most 5 s late).
   setInterval(function () {
     if (Date.now() - last >= idle * 1000) signOut();
-  }, 5000);
+  }, Math.max(250, Math.min(5000, idle * 250)));
 
   var live = document.getElementById("live");
   if (!live) return;
