@@ -12,7 +12,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/faxkit/faxkit/phi"
+	"github.com/faxkit/faxkit/phi/audit"
 )
 
 // TestInboundRoutingToGroups routes one DID to a group and leaves another
@@ -183,11 +183,11 @@ func TestGroupInboxFollowsMembership(t *testing.T) {
 	require.True(t, canRead(dave, second))
 
 	// Every grant and revocation is in the audit log.
-	ak, err := phi.OpenAuditKeyFile(e.svc.cfg.AuditKeyFile)
+	ak, err := audit.OpenKeyFile(e.svc.cfg.AuditKeyFile)
 	require.NoError(t, err)
 	require.NoError(t, e.svc.log.Sync())
 	var exp bytes.Buffer
-	_, err = phi.ExportAuditLog(filepath.Join(e.svc.cfg.Dir, "audit-test"), ak, &exp, time.Time{}, time.Time{})
+	_, err = audit.Export(filepath.Join(e.svc.cfg.Dir, "audit-test"), ak, &exp, time.Time{}, time.Time{})
 	require.NoError(t, err)
 	type rec struct{ Document, Detail string }
 	has := func(doc, detail string) bool {
