@@ -185,6 +185,12 @@ func (s *Service) loadGrants(ctx context.Context, doc string) {
 			gs = append(gs, g)
 		}
 	}
+	if rows.Err() != nil {
+		return
+	}
+	// The database is the record: a grant another instance revoked (a
+	// member left a group) is gone here too, not kept from an earlier load.
+	s.policy.Forget(doc)
 	s.policy.LoadGrants(gs)
 }
 
