@@ -181,7 +181,9 @@ func (b *browser) text(sel string) string {
 func (b *browser) submit(sel, want string) {
 	b.t.Helper()
 	// A mark on the old document tells the next one apart.
-	b.waitFor(fmt.Sprintf(`document.readyState === "complete" && !!document.querySelector(%q)`, sel), "before "+sel)
+	// Every image loaded first: a thumbnail arriving between the click's
+	// hit test and the press would move the button from under the mouse.
+	b.waitFor(fmt.Sprintf(`document.readyState === "complete" && !!document.querySelector(%q) && [...document.images].every(i => i.complete)`, sel), "before "+sel)
 	_, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](`window.faxkitOld = true`))
 	require.NoError(b.t, err)
 	b.do(chromedp.WaitVisible(chromedp.CSS(sel)), chromedp.Click(chromedp.CSS(sel)))
@@ -199,7 +201,12 @@ func (b *browser) waitFor(cond, what string) {
 		if err == nil && ok {
 			return
 		}
-		require.True(b.t, time.Now().Before(deadline) && b.ctx.Err() == nil, "%s: %v", what, err)
+		if !time.Now().Before(deadline) || b.ctx.Err() != nil {
+			// Say where the browser is: the page's path and heading (no
+			// PHI: IDs are opaque), not only that the wait ran out.
+			where, _ := chromedp.Run(b.ctx, chromedp.Evaluate[string](`location.pathname + " | " + document.title + " | " + ((document.querySelector("h1, .error, [role=alert]") || {}).textContent || "").trim().slice(0, 200)`))
+			require.Fail(b.t, "browser wait", "%s: %v (at %s)", what, err, where)
+		}
 		time.Sleep(50 * time.Millisecond)
 	}
 }
