@@ -209,7 +209,8 @@ func wantRate(modems string) (string, int) {
 // V.17, V.29 and V.27ter (capped at the peer), one page and two, a path
 // impaired toward faxkit (0.5 % loss and 20 ms jitter, ECM and not;
 // spandsp 10 dB down under −50 dBm0 of noise; both at once under −45
-// dBm0), a ±50 ppm sample-clock offset, one missing packet in the middle
+// dBm0; 10 dB down under −40 dBm0, issue 17's goal, where the call steps
+// down on FTT), a ±50 ppm sample-clock offset, one missing packet in the middle
 // of a page (ECM and not), packet times of 10, 30 and 40 ms, and ANSam
 // as our answer tone. This is the CI set: sixteen calls of 25 to 110 s of
 // line time, all at once on a clock sped up twice (about 60 s). It skips
@@ -246,6 +247,14 @@ func TestAudioSpandsp(t *testing.T) {
 		{"they-send/ECM/PCMA/V29/weak+noise", spandspCall{ecm: true, pcma: true, modems: "v29", rows: 500, toUs: weak}},
 		{"they-send/ECM/PCMU/V29/loss+weak+noise45", spandspCall{ecm: true, modems: "v29", pages: 2, rows: 1200,
 			toUs: audiopeer.Impairment{Loss: 0.005, Jitter: 20 * time.Millisecond, Gain: -10, Noise: -45}}},
+		// Issue 17's noise goal: spandsp 10 dB down (about −24 dBm0) under
+		// −40 dBm0 of white noise, 16 dB SNR: V.17 14400 cannot decode
+		// there, so the call steps down on FTT (a failed training is
+		// answered FTT) and completes at a lower rate.
+		{"they-send/ECM/PCMU/V17/weak+noise40", spandspCall{ecm: true, modems: "v17", rows: 500,
+			toUs: audiopeer.Impairment{Gain: -10, Noise: -40}}},
+		{"they-send/nonECM/PCMA/V29/weak+noise40", spandspCall{pcma: true, modems: "v29", rows: 500,
+			toUs: audiopeer.Impairment{Gain: -10, Noise: -40}}},
 		{"they-send/nonECM/PCMU/V17/one-packet-lost", spandspCall{modems: "v17", rows: 1200,
 			toUs: audiopeer.Impairment{DropOnce: 4 * time.Second}}},
 		{"they-send/nonECM/PCMA/V29/loss+jitter", spandspCall{pcma: true, modems: "v29", rows: 1200, toUs: lossy}},
