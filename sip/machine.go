@@ -64,17 +64,18 @@ type Result uint8
 
 // Results.
 const (
-	ResultNone          Result = iota // still up
-	ResultFaxDone                     // the application said the fax ended; we sent BYE
-	ResultRemoteHangup                // the peer sent BYE (or CANCEL)
-	ResultT38Refused                  // our re-INVITE to T.38 was refused (488/415/...) or unanswered within SwitchTimeout
-	ResultT38NotOffered               // await: the peer never offered T.38 within AwaitTimeout
-	ResultLocalAbort                  // the application hung up before the fax ended
-	ResultRejected                    // the initial INVITE failed (see Call.Status)
-	ResultError                       // transport or protocol failure
+	ResultNone           Result = iota // still up
+	ResultFaxDone                      // the application said the fax ended; we sent BYE
+	ResultRemoteHangup                 // the peer sent BYE (or CANCEL)
+	ResultT38Refused                   // our re-INVITE to T.38 was refused (488/415/...) or unanswered within SwitchTimeout
+	ResultT38NotOffered                // await: the peer never offered T.38 within AwaitTimeout
+	ResultLocalAbort                   // the application hung up before the fax ended
+	ResultRejected                     // the initial INVITE failed (see Call.Status)
+	ResultError                        // transport or protocol failure
+	ResultSessionExpired               // the peer was the session refresher and did not refresh in time (RFC 4028 clause 10)
 )
 
-var resultNames = [...]string{"", "fax-done", "remote-hangup", "t38-refused", "t38-not-offered", "local-abort", "rejected", "error"}
+var resultNames = [...]string{"", "fax-done", "remote-hangup", "t38-refused", "t38-not-offered", "local-abort", "rejected", "error", "session-expired"}
 
 func (r Result) String() string {
 	if int(r) < len(resultNames) {
@@ -191,6 +192,7 @@ type machine struct {
 	st            sessionTimer
 	peerUpdate    bool      // the peer allows UPDATE: refresh with it
 	refreshAt     time.Time // we refresh: send the refresh then
+	expireAt      time.Time // the peer refreshes: end the session then unless it has
 	refreshing    bool      // our refresh is outstanding
 	refreshInvite bool      // ... and it is a re-INVITE (an INVITE transaction)
 	refreshes     int       // refreshes sent (for tests)
@@ -246,7 +248,7 @@ func (m *machine) deadline() time.Time {
 	if m.refreshing && m.refreshInvite {
 		requestAt = time.Time{} // fires once the refresh is answered
 	}
-	for _, t := range []time.Time{requestAt, m.offerDeadline, m.awaitDeadline, m.byeAt, m.okNext, m.refreshAt} {
+	for _, t := range []time.Time{requestAt, m.offerDeadline, m.awaitDeadline, m.byeAt, m.okNext, m.refreshAt, m.expireAt} {
 		if !t.IsZero() && (d.IsZero() || t.Before(d)) {
 			d = t
 		}
@@ -321,6 +323,14 @@ func (m *machine) timers(now time.Time) []action {
 			return m.sendT38Offer(now)
 		}
 	}
+	if !m.expireAt.IsZero() && !now.Before(m.expireAt) {
+		// RFC 4028 clause 10: the peer was to refresh and did not; the
+		// session is over, and we say so with BYE rather than leave a
+		// dialog (and its media) that the peer and the proxies in the
+		// path consider dead.
+		m.expireAt = time.Time{}
+		return m.hangup(ResultSessionExpired)
+	}
 	if !m.refreshAt.IsZero() && !now.Before(m.refreshAt) {
 		m.refreshAt = time.Time{}
 		if m.state == stOffering || m.refreshing {
@@ -350,9 +360,14 @@ func (m *machine) timers(now time.Time) []action {
 // clause 10).
 func (m *machine) sessionTimerSet(now time.Time, st sessionTimer) {
 	m.st = st
-	m.refreshAt = time.Time{}
+	m.refreshAt, m.expireAt = time.Time{}, time.Time{}
 	if st.interval > 0 && st.weRefresh && m.state < stEnding {
 		m.refreshAt = now.Add(st.interval / 2)
+	}
+	if st.interval > 0 && !st.weRefresh && m.state < stEnding {
+		// The side that does not refresh sends BYE at the expiry minus
+		// the lesser of 32 s and a third of the interval (clause 10).
+		m.expireAt = now.Add(st.interval - min(32*time.Second, st.interval/3))
 	}
 }
 
@@ -615,7 +630,7 @@ func (m *machine) hangup(r Result) []action {
 	m.state = stEnding
 	m.result = r
 	m.requestAt, m.offerDeadline, m.awaitDeadline, m.byeAt, m.okNext = time.Time{}, time.Time{}, time.Time{}, time.Time{}, time.Time{}
-	m.refreshAt = time.Time{}
+	m.refreshAt, m.expireAt = time.Time{}, time.Time{}
 	return []action{{kind: actBye}, {kind: actEnd, result: r}}
 }
 
@@ -627,7 +642,7 @@ func (m *machine) byeReceived(now time.Time) []action {
 	wasEnding := m.state == stEnding
 	m.state = stEnded
 	m.requestAt, m.offerDeadline, m.awaitDeadline, m.byeAt, m.okNext = time.Time{}, time.Time{}, time.Time{}, time.Time{}, time.Time{}
-	m.refreshAt = time.Time{}
+	m.refreshAt, m.expireAt = time.Time{}, time.Time{}
 	if wasEnding {
 		return nil
 	}

@@ -412,6 +412,35 @@ func TestMachineSessionRefresh(t *testing.T) {
 	require.Equal(t, []actKind{actBye, actEnd}, kinds(acts))
 }
 
+// When the peer is the refresher, a session it does not refresh ends with
+// our BYE at the expiry minus the lesser of 32 s and a third of the
+// interval (RFC 4028 clause 10); each refresh it sends moves that on.
+func TestMachineSessionExpiresPeerRefresher(t *testing.T) {
+	m, _, _ := newMachine(t, RoleAnswerer, PolicyAwait, false)
+	m.awaitDeadline = time.Time{} // the await timeout is not under test
+	m.sessionTimerSet(t0, sessionTimer{interval: 90 * time.Second})
+	require.Equal(t, t0.Add(60*time.Second), m.deadline(), "90 s less a third")
+	require.Empty(t, m.timeout(t0.Add(59*time.Second)))
+
+	// The peer refreshes at 45 s: the expiry moves on.
+	m.sessionTimerSet(t0.Add(45*time.Second), sessionTimer{interval: 90 * time.Second})
+	require.Empty(t, m.timeout(t0.Add(60*time.Second)))
+	require.Equal(t, t0.Add(105*time.Second), m.deadline())
+
+	// Then it falls silent: BYE, and the call ends session-expired.
+	acts := m.timeout(t0.Add(105 * time.Second))
+	require.Equal(t, []actKind{actBye, actEnd}, kinds(acts))
+	require.Equal(t, ResultSessionExpired, acts[1].result)
+	require.Equal(t, "session-expired", acts[1].result.String())
+	require.True(t, m.deadline().IsZero())
+
+	// A long interval: 32 s before the expiry, not a third.
+	m, _, _ = newMachine(t, RoleAnswerer, PolicyAwait, false)
+	m.awaitDeadline = time.Time{}
+	m.sessionTimerSet(t0, sessionTimer{interval: 1800 * time.Second})
+	require.Equal(t, t0.Add(1768*time.Second), m.deadline())
+}
+
 // A provisional response to our re-INVITE stretches the wait for its
 // final answer to 3x SwitchTimeout; with none we give up at SwitchTimeout.
 func TestMachineReinviteProvisional(t *testing.T) {
