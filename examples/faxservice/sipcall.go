@@ -187,7 +187,7 @@ var errNoFax = errors.New("the SIP call ended before any fax media")
 // the negotiated codec and payload type, continuing the pre-switch leg's
 // RTP stream.
 func audioOptions(m sip.Media) *faxkit.AudioOptions {
-	o := &faxkit.AudioOptions{Codec: faxkit.PCMU, PayloadType: m.Audio.Codec.PT}
+	o := &faxkit.AudioOptions{Codec: faxkit.PCMU, PayloadType: m.Audio.Codec.PT, PTime: m.PTime}
 	if strings.EqualFold(m.Audio.Codec.Name, "PCMA") {
 		o.Codec = faxkit.PCMA
 	}
