@@ -40,18 +40,14 @@ func (b *consoleBackend) SaveDraft(ctx context.Context, u console.User, src, to 
 	now := b.s.now()
 	b.sweepDrafts(ctx, src, now)
 	// The user's oldest drafts make room.
-	rows, err := b.s.db.query(ctx, `SELECT id FROM drafts WHERE owner = ? ORDER BY created DESC, id`, u.ID)
+	ids, err := b.s.db.queryStrings(ctx, `SELECT id FROM drafts WHERE owner = ? ORDER BY created DESC, id`, u.ID)
 	if err != nil {
 		return "", err
 	}
 	var old []string
-	for i := 0; rows.Next(); i++ {
-		var id string
-		if rows.Scan(&id) == nil && i >= maxDrafts-1 {
-			old = append(old, id)
-		}
+	if len(ids) >= maxDrafts {
+		old = ids[maxDrafts-1:]
 	}
-	rows.Close()
 	for _, id := range old {
 		b.dropDraft(ctx, who, src, id)
 	}
@@ -184,18 +180,10 @@ func (b *consoleBackend) DiscardDraft(ctx context.Context, u console.User, src, 
 
 // DiscardDrafts shreds all of u's drafts (at sign-out).
 func (b *consoleBackend) DiscardDrafts(ctx context.Context, u console.User, src string) {
-	rows, err := b.s.db.query(ctx, `SELECT id FROM drafts WHERE owner = ?`, u.ID)
+	ids, err := b.s.db.queryStrings(ctx, `SELECT id FROM drafts WHERE owner = ?`, u.ID)
 	if err != nil {
 		return
 	}
-	var ids []string
-	for rows.Next() {
-		var id string
-		if rows.Scan(&id) == nil {
-			ids = append(ids, id)
-		}
-	}
-	rows.Close()
 	for _, id := range ids {
 		b.dropDraft(ctx, b.principal(u), src, id)
 	}

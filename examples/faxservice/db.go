@@ -106,6 +106,25 @@ func (db *DB) query(ctx context.Context, q string, args ...any) (*sql.Rows, erro
 	return db.QueryContext(ctx, db.rebind(q), args...)
 }
 
+// queryStrings returns the first column of every row q selects (IDs,
+// mostly), or the first error a row or the query met.
+func (db *DB) queryStrings(ctx context.Context, q string, args ...any) ([]string, error) {
+	rows, err := db.query(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
 func (db *DB) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
 	return db.QueryRowContext(ctx, db.rebind(q), args...)
 }

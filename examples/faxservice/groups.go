@@ -357,19 +357,11 @@ func (s *Service) groupError(w http.ResponseWriter, r *http.Request, who phi.Pri
 }
 
 func (s *Service) listGroups(w http.ResponseWriter, r *http.Request, who phi.Principal, src string) {
-	rows, err := s.db.query(r.Context(), `SELECT id FROM groups ORDER BY name`)
+	ids, err := s.db.queryStrings(r.Context(), `SELECT id FROM groups ORDER BY name`)
 	if err != nil {
 		httpError(w, http.StatusInternalServerError, "internal error")
 		return
 	}
-	var ids []string
-	for rows.Next() {
-		var id string
-		if rows.Scan(&id) == nil {
-			ids = append(ids, id)
-		}
-	}
-	rows.Close()
 	out := []Group{}
 	for _, id := range ids {
 		if g, err := s.group(r.Context(), id); err == nil {

@@ -70,16 +70,12 @@ func (s *Service) fillRead(ctx context.Context, user string, fs []FaxStatus) {
 		return
 	}
 	seen := map[string]bool{}
-	rows, err := s.db.query(ctx, `SELECT fax_id FROM fax_reads WHERE user_id = ? AND fax_id IN (?`+strings.Repeat(", ?", len(ids)-1)+`)`,
+	got, err := s.db.queryStrings(ctx, `SELECT fax_id FROM fax_reads WHERE user_id = ? AND fax_id IN (?`+strings.Repeat(", ?", len(ids)-1)+`)`,
 		append([]any{user}, ids...)...)
 	if err == nil {
-		for rows.Next() {
-			var id string
-			if rows.Scan(&id) == nil {
-				seen[id] = true
-			}
+		for _, id := range got {
+			seen[id] = true
 		}
-		rows.Close()
 	}
 	for i := range fs {
 		if fs[i].Direction == "inbound" {
