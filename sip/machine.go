@@ -473,7 +473,10 @@ func (m *machine) offerAnswered(now time.Time, code int, answer *sdp.Session) []
 	case code == 491:
 		// RFC 3261 clause 14.1: the owner of the Call-ID (the caller)
 		// retries after 2.1 to 4 s, the other side after 0 to 2 s, in
-		// units of 10 ms.
+		// units of 10 ms. The other side draws from 0.1-2 s: a peer
+		// that answers 491 usually has its own re-INVITE in flight, and
+		// a retry sent before that arrives (a draw of 0) only starts a
+		// second glare.
 		if m.tries >= maxGlareTries {
 			return m.refused()
 		}
@@ -481,7 +484,7 @@ func (m *machine) offerAnswered(now time.Time, code int, answer *sdp.Session) []
 		if m.cfg.role == RoleCaller {
 			wait = time.Duration(210+m.cfg.rand.IntN(191)) * 10 * time.Millisecond
 		} else {
-			wait = time.Duration(m.cfg.rand.IntN(201)) * 10 * time.Millisecond
+			wait = time.Duration(10+m.cfg.rand.IntN(191)) * 10 * time.Millisecond
 		}
 		m.requestAt = now.Add(wait)
 		return nil
