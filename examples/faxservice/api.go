@@ -48,6 +48,7 @@ func (s *Service) routes() []route {
 		{"GET /v1/faxes/{id}/content", s.authed(s.getContent)},
 		{"GET /v1/faxes/{id}/pages/{n}", s.authed(s.getPage)},
 		{"GET /v1/faxes/{id}/events", s.authed(s.getEvents)},
+		{"GET /v1/faxes/{id}/attempts/{n}/trace", s.authed(s.getAttemptTrace)},
 		{"POST /v1/faxes/{id}/cancel", s.authed(s.cancelFax)},
 		{"POST /v1/faxes/{id}/resend", s.authed(s.resendFax)},
 		{"PUT /v1/faxes/{id}/read", s.authed(s.putRead)},
@@ -497,6 +498,9 @@ func (s *Service) sealAndQueue(ctx context.Context, who phi.Principal, src, to, 
 		if _, err := tx.exec(ctx, `INSERT INTO jobs (fax_id, state, run_at) VALUES (?, 'queued', ?)`, info.ID, now); err != nil {
 			return err
 		}
+		if err := s.notifyJobs(ctx, tx); err != nil {
+			return err
+		}
 		return s.addEvent(ctx, tx, info.ID, "fax.queued")
 	})
 	if err != nil {
@@ -506,7 +510,7 @@ func (s *Service) sealAndQueue(ctx context.Context, who phi.Principal, src, to, 
 		s.db.exec(ctx, `DELETE FROM grants WHERE document = ?`, info.ID)
 		return "", err
 	}
-	s.nudge()
+	s.jobsChanged()
 	return info.ID, nil
 }
 
@@ -766,11 +770,20 @@ func (s *Service) deleteFax(w http.ResponseWriter, r *http.Request, who phi.Prin
 		s.refuse(w, r, who, audit.ActionDelete, st.ID, http.StatusConflict, "cancel the fax before deleting it")
 		return
 	}
-	if err := s.guard.Delete(r.Context(), who, src, st.ID); err != nil {
+	err := s.guard.Delete(r.Context(), who, src, st.ID)
+	if errors.Is(err, phi.ErrNotFound) {
+		// Shredded by an earlier delete whose database transaction
+		// failed: the fax is still listed, so finish forgetting it.
+		err = nil
+	}
+	if err != nil {
 		phiError(w, err)
 		return
 	}
-	s.forgetDoc(r.Context(), st.ID)
+	if err := s.forgetDoc(r.Context(), st.ID); err != nil {
+		httpError(w, http.StatusInternalServerError, "internal error")
+		return
+	}
 	w.WriteHeader(http.StatusNoContent)
 }
 

@@ -2,28 +2,37 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/faxkit/faxkit"
+	"github.com/faxkit/faxkit/phi"
+	"github.com/faxkit/faxkit/phi/audit"
 )
 
-// Call detail for operators: each outbound attempt's T.30/T.38 trace and
-// media statistics, kept in the database (table attempt_traces,
-// migration 0005) and shown to admins on the console's call page.
+// Call detail for operators: each call's T.30/T.38 trace and media
+// statistics, kept in the database (table attempt_traces, migration
+// 0005): each outbound attempt's, and each received fax's (its one
+// attempt, n = 1: T.38 over UDPTL, SIP with T.38 or audio), shown to
+// admins on the console's call page and served to them by
+// GET /v1/faxes/{id}/attempts/{n}/trace. Deleting a fax deletes its
+// traces (forgetDoc).
 //
-// The trace is the library's debug stream (the slog records faxkit.Send
-// emits through Options.Logger), which faxkit passes through phi/redact
+// The trace is the library's debug stream (the slog records faxkit.Send,
+// faxkit.Receive and a faxkit.Call emit through their Logger), which faxkit passes through phi/redact
 // and in which frames carrying PHI (TSI, CSI, SUB, SID, PWD...) print as
 // "[N octets redacted]"; this capture redacts such frames once more (the
 // record's phi attribute) and keeps only the fields it knows. The
 // statistics are counters, modes and sizes: no idents, no numbers. So
 // neither carries PHI and both live in the database as JSON, readable by
-// admins only (consoleBackend.CallTrace).
+// admins only (consoleBackend.CallTrace, getAttemptTrace).
 //
 // Bounded: consecutive identical frames (ECM's FCD) and T.38 data
 // packets of one kind are folded into one record (count and octets), and
@@ -301,21 +310,32 @@ func statsOf(rep faxkit.Report) attemptStats {
 // saveAttemptTrace stores the attempt's trace and statistics (also when
 // the service is shutting down: the call is over either way).
 func (s *Service) saveAttemptTrace(ctx context.Context, c claim, tr *attemptTrace, rep faxkit.Report) {
-	ctx = context.WithoutCancel(ctx)
+	if err := s.storeTrace(context.WithoutCancel(ctx), s.db, c.fax, c.attempt, tr, rep); err != nil {
+		s.logger.Warn("queue: attempt trace not stored", "err", err)
+	}
+}
+
+// execer is a DB or a Tx.
+type execer interface {
+	exec(ctx context.Context, q string, args ...any) (sql.Result, error)
+}
+
+// storeTrace writes call n of fax's trace and statistics through ex (a
+// received fax's in the transaction that records the fax).
+func (s *Service) storeTrace(ctx context.Context, ex execer, fax string, n int, tr *attemptTrace, rep faxkit.Report) error {
 	recs, dropped := tr.records()
 	tj, err := json.Marshal(recs)
 	if err != nil {
-		return
+		return err
 	}
 	sj, err := json.Marshal(statsOf(rep))
 	if err != nil {
-		return
+		return err
 	}
-	if _, err := s.db.exec(ctx, `INSERT INTO attempt_traces (fax_id, n, trace, stats, dropped) VALUES (?, ?, ?, ?, ?)
+	_, err = ex.exec(ctx, `INSERT INTO attempt_traces (fax_id, n, trace, stats, dropped) VALUES (?, ?, ?, ?, ?)
 		ON CONFLICT (fax_id, n) DO UPDATE SET trace = excluded.trace, stats = excluded.stats, dropped = excluded.dropped`,
-		c.fax, c.attempt, string(tj), string(sj), dropped); err != nil {
-		s.logger.Warn("queue: attempt trace not stored", "err", err)
-	}
+		fax, n, string(tj), string(sj), dropped)
+	return err
 }
 
 // attemptTraceOf loads an attempt's trace and statistics; ok is false
@@ -336,4 +356,65 @@ func (s *Service) attemptTraceOf(ctx context.Context, fax string, n int) (recs [
 		return nil, st, 0, false, err
 	}
 	return recs, st, dropped, true, nil
+}
+
+// AttemptTrace is the answer of GET /v1/faxes/{id}/attempts/{n}/trace:
+// call n's trace records, oldest first (Dropped earlier ones not kept),
+// and its statistics, both as stored. No PHI.
+type AttemptTrace struct {
+	FaxID     string          `json:"fax_id"`
+	N         int             `json:"n"`
+	Direction string          `json:"direction"`
+	Media     string          `json:"media"`
+	Dropped   int             `json:"dropped"`
+	Records   []traceRecord   `json:"records"`
+	Stats     json.RawMessage `json:"stats"`
+}
+
+// getAttemptTrace serves call n of a fax (an outbound attempt, or a
+// received fax's call: n = 1) to admins, the service's operators, as the
+// console's call page shows it. Anyone else is refused 403 (audited)
+// before the fax is looked up, so the answer is the same whether or not
+// the fax exists. For an admin an unknown or deleted fax is 404 as in
+// every other fax route, and so is an attempt with no stored trace (still
+// running, or made before traces were kept).
+func (s *Service) getAttemptTrace(w http.ResponseWriter, r *http.Request, who phi.Principal, src string) {
+	if !who.Has(phi.RoleAdmin) {
+		s.refuse(w, r, who, audit.ActionReadMetadata, r.PathValue("id"), http.StatusForbidden, "admin role required")
+		return
+	}
+	n, err := strconv.Atoi(r.PathValue("n"))
+	if err != nil || n < 1 || n > 10000 {
+		s.refuse(w, r, who, audit.ActionReadMetadata, r.PathValue("id"), http.StatusBadRequest, "attempt must be a number from 1")
+		return
+	}
+	st, ok := s.checkFax(w, r, who, src)
+	if !ok {
+		return
+	}
+	if n > len(st.Attempts) {
+		s.refuse(w, r, who, audit.ActionReadMetadata, st.ID, http.StatusNotFound, "no such attempt")
+		return
+	}
+	var tj, sj string
+	out := AttemptTrace{FaxID: st.ID, N: n, Direction: st.Direction, Media: st.Attempts[n-1].Media}
+	err = s.db.queryRow(r.Context(), `SELECT trace, stats, dropped FROM attempt_traces WHERE fax_id = ? AND n = ?`, st.ID, n).Scan(&tj, &sj, &out.Dropped)
+	if isNoRows(err) {
+		s.refuse(w, r, who, audit.ActionReadMetadata, st.ID, http.StatusNotFound, "no trace was recorded for this attempt")
+		return
+	}
+	if err == nil {
+		err = json.Unmarshal([]byte(tj), &out.Records)
+	}
+	if err != nil || !json.Valid([]byte(sj)) {
+		httpError(w, http.StatusInternalServerError, "internal error")
+		return
+	}
+	out.Stats = json.RawMessage(sj)
+	if out.Records == nil {
+		out.Records = []traceRecord{}
+	}
+	s.audit(r.Context(), audit.Event{Principal: who.ID, Action: audit.ActionReadMetadata, Document: st.ID, Source: src, Outcome: audit.OutcomeSuccess,
+		Detail: fmt.Sprintf("call %d trace", n)})
+	writeJSON(w, http.StatusOK, out)
 }

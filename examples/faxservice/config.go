@@ -71,8 +71,17 @@ type Config struct {
 	// LeaseTTL is how long a claimed job stays claimed without a
 	// heartbeat before another worker may take it; default 30s.
 	LeaseTTL Duration `json:"lease_ttl"`
-	// PollInterval is how often idle workers look for jobs; default 500ms.
+	// PollInterval is how often the webhook delivery loop looks for due
+	// deliveries; default 500ms. (Queue workers do not poll: see
+	// QueueMaxSleep.)
 	PollInterval Duration `json:"poll_interval"`
+	// QueueMaxSleep bounds how long an idle queue worker sleeps. A worker
+	// sleeps until the earliest due time of a job (a queued job's run_at,
+	// a leased job's lease expiry) or until a job is enqueued or changed
+	// (in-process, and on PostgreSQL by LISTEN/NOTIFY from every instance
+	// on the database); this bound is only a safety net, for a wake-up
+	// lost with a database connection. Default 30s.
+	QueueMaxSleep Duration `json:"queue_max_sleep"`
 	// RetryDelays is the retry ladder: the delay before attempt 2, 3, ...
 	// (the last repeats); default 1m, 5m, 15m.
 	RetryDelays []Duration `json:"retry_delays"`
@@ -210,6 +219,7 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	def(&c.LeaseTTL, 30*time.Second)
 	def(&c.PollInterval, 500*time.Millisecond)
+	def(&c.QueueMaxSleep, 30*time.Second)
 	if len(c.RetryDelays) == 0 {
 		c.RetryDelays = []Duration{Duration(time.Minute), Duration(5 * time.Minute), Duration(15 * time.Minute)}
 	}

@@ -72,11 +72,10 @@ const testDID = "+15550100"
 // own inbound port (DID +15550100).
 func newEnv(t *testing.T, tweak func(*Config)) *testEnv {
 	t.Helper()
-	// PollInterval: new jobs wake a worker at once (nudge); the poll only
-	// finds retries coming due and webhook deliveries. Four workers and
-	// the delivery loop polling every 50 ms were a hundred SQL
-	// transactions a second per idle service: a quarter of the package's
-	// CPU under -race.
+	// PollInterval: the webhook delivery loop's (queue workers sleep
+	// until a job is due or enqueued: queuewake.go). The delivery loop
+	// polling every 50 ms was dozens of SQL transactions a second per
+	// idle service: a quarter of the package's CPU under -race.
 	cfg := Config{Dir: t.TempDir(), Inbound: []Inbound{{Addr: "127.0.0.1:0", DID: testDID}}, Unpaced: true,
 		PasswordIterations: 1000, PollInterval: Duration(250 * time.Millisecond), Instance: "test",
 		RetryDelays: []Duration{Duration(100 * time.Millisecond)}, CallTimeout: Duration(time.Minute)}

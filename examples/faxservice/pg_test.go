@@ -165,6 +165,13 @@ func TestPostgres(t *testing.T) {
 	}
 	t.Run("BackupRestoreDrill", func(t *testing.T) { backupDrill(t, &pgTarget{cluster: dsn, name: "drill"}) })
 	t.Run("BulkReadAlertsAcrossInstances", func(t *testing.T) { bulkReadsAcrossInstances(t, "pgx", newDatabase(t, dsn, "alerts")) })
+	t.Run("AttemptTraceAPI", func(t *testing.T) {
+		pgDSN = newDatabase(t, dsn, "traces")
+		defer func() { pgDSN = "" }()
+		attemptTraceAPI(t)
+	})
+	t.Run("Migration0008", func(t *testing.T) { migration0008(t, "pgx", newDatabase(t, dsn, "m8")) })
+	t.Run("QueueWakeUp", func(t *testing.T) { queueWakeUp(t, "pgx", newDatabase(t, dsn, "wake")) })
 }
 
 // TestPostgresTwoInstancesOneKilled runs two service processes on one

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/faxkit/faxkit/phi"
@@ -25,7 +26,9 @@ import (
 func (s *Service) purgeExpired(ctx context.Context) ([]string, error) {
 	ids, err := s.guard.Purge(ctx, router, "retention-job")
 	for _, id := range ids {
-		s.forgetDoc(ctx, id)
+		if ferr := s.forgetDoc(ctx, id); err == nil {
+			err = ferr
+		}
 	}
 	if err != nil || len(ids) > 0 {
 		s.logger.Info("retention purge", "deleted", len(ids), "err", err)
@@ -34,26 +37,46 @@ func (s *Service) purgeExpired(ctx context.Context) ([]string, error) {
 }
 
 // forgetDoc removes what the database knows of a shredded document: its
-// grants, its fax (marked deleted), a queued job, and its call records
-// (shredded too: the remote ident must not outlive the fax).
-func (s *Service) forgetDoc(ctx context.Context, id string) {
+// call records (shredded too: the remote ident must not outlive the fax),
+// and, in one transaction, the grants of both, a queued job, the
+// per-user read state and the call traces, and the fax itself (marked
+// deleted). An error leaves the database as it was (the sealed document
+// is gone already: a later delete finishes the job, see deleteFax).
+func (s *Service) forgetDoc(ctx context.Context, id string) error {
 	s.policy.Forget(id)
-	{
-		for _, r := range s.callRecords(ctx, id) {
-			if err := s.store.Delete(ctx, r); err != nil && !errors.Is(err, phi.ErrNotFound) {
-				s.logger.Error("call record not shredded", "err", err)
-				continue
-			}
-			s.policy.Forget(r)
-			s.db.exec(ctx, `DELETE FROM grants WHERE document = ?`, r)
-			s.audit(ctx, audit.Event{Principal: router.ID, Action: audit.ActionDelete, Document: r, Source: "retention-job", Outcome: audit.OutcomeSuccess,
-				Detail: "call record of a shredded fax"})
+	docs := []any{id}
+	for _, r := range s.callRecords(ctx, id) {
+		if err := s.store.Delete(ctx, r); err != nil && !errors.Is(err, phi.ErrNotFound) {
+			s.logger.Error("call record not shredded", "err", err)
+			continue
 		}
+		s.policy.Forget(r)
+		docs = append(docs, r)
+		s.audit(ctx, audit.Event{Principal: router.ID, Action: audit.ActionDelete, Document: r, Source: "retention-job", Outcome: audit.OutcomeSuccess,
+			Detail: "call record of a shredded fax"})
 	}
 	now := s.now().UnixNano()
-	s.db.exec(ctx, `DELETE FROM grants WHERE document = ?`, id)
-	s.db.exec(ctx, `UPDATE jobs SET state = 'done' WHERE fax_id = ? AND state = 'queued'`, id)
-	s.db.exec(ctx, `UPDATE faxes SET deleted = 1, updated = ? WHERE id = ?`, now, id)
+	err := s.db.tx(ctx, func(tx *Tx) error {
+		for _, st := range []struct {
+			q    string
+			args []any
+		}{
+			{`DELETE FROM grants WHERE document IN (?` + strings.Repeat(", ?", len(docs)-1) + `)`, docs},
+			{`UPDATE jobs SET state = 'done' WHERE fax_id = ? AND state = 'queued'`, []any{id}},
+			{`DELETE FROM fax_reads WHERE fax_id = ?`, []any{id}},
+			{`DELETE FROM attempt_traces WHERE fax_id = ?`, []any{id}},
+			{`UPDATE faxes SET deleted = 1, updated = ? WHERE id = ?`, []any{now, id}},
+		} {
+			if _, err := tx.exec(ctx, st.q, st.args...); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		s.logger.Error("deleted fax not forgotten", "err", err)
+	}
+	return err
 }
 
 // callRecords lists the sealed call records (remote idents) of a fax's
@@ -132,7 +155,10 @@ func (s *Service) putRetention(w http.ResponseWriter, r *http.Request, who phi.P
 			phiError(w, err)
 			return
 		}
-		s.forgetDoc(r.Context(), st.ID)
+		if err := s.forgetDoc(r.Context(), st.ID); err != nil {
+			httpError(w, http.StatusInternalServerError, "internal error")
+			return
+		}
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -48,10 +49,10 @@ type Service struct {
 	// hookClient delivers webhooks (TLS 1.2+).
 	hookClient *http.Client
 
-	wake  chan struct{} // nudges idle workers after an enqueue
-	sip   *sip.Endpoint // nil without Config.SIP
-	reads readMonitor   // bulk-read alerts
-	wg    sync.WaitGroup
+	jobWake wakeup        // idle queue workers wait on it (queuewake.go)
+	sip     *sip.Endpoint // nil without Config.SIP
+	reads   readMonitor   // bulk-read alerts
+	wg      sync.WaitGroup
 
 	metricsOnce sync.Once
 	metricsH    http.Handler
@@ -89,7 +90,7 @@ func openService(ctx context.Context, cfg Config, logger *slog.Logger) (*Service
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Service{cfg: cfg, logger: logger, wake: make(chan struct{}, 1),
+	s := &Service{cfg: cfg, logger: logger,
 		hookClient: &http.Client{Timeout: 15 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{MinVersion: tls.VersionTLS12}},
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 	// One clock for the store (creation and retention dates, purge), the
@@ -233,13 +234,6 @@ func (s *Service) addEvent(ctx context.Context, tx *Tx, faxID, typ string) error
 	return s.enqueueDeliveries(ctx, tx, id, faxID, seq, typ, now)
 }
 
-func (s *Service) nudge() {
-	select {
-	case s.wake <- struct{}{}:
-	default:
-	}
-}
-
 // Start runs the outbound workers and the inbound listeners until ctx
 // ends. It returns the listeners' addresses, in cfg.Inbound's order.
 func (s *Service) Start(ctx context.Context) ([]net.Addr, error) {
@@ -293,6 +287,13 @@ func (s *Service) Start(ctx context.Context) ([]net.Addr, error) {
 		defer s.wg.Done()
 		s.deliverLoop(ctx)
 	}()
+	if s.db.driver == "pgx" {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.listenJobs(ctx)
+		}()
+	}
 	for range s.cfg.Workers {
 		s.wg.Add(1)
 		go func() {
@@ -328,34 +329,49 @@ type claim struct {
 	plan    attemptPlan // set by runJob
 }
 
-func (s *Service) claimJob(ctx context.Context) (claim, bool, error) {
+// claimJob claims the oldest claimable job. When there is none, next is
+// when the earliest job becomes claimable (Unix ns, 0: no job at all):
+// the earliest run_at of a queued job or lease expiry of a leased one.
+func (s *Service) claimJob(ctx context.Context) (c claim, ok bool, next int64, err error) {
 	now := s.now().UnixNano()
-	var c claim
-	err := s.db.tx(ctx, func(tx *Tx) error {
+	err = s.db.tx(ctx, func(tx *Tx) error {
 		sel := `SELECT j.fax_id FROM jobs j WHERE (j.state = 'queued' AND j.run_at <= ?) OR (j.state = 'leased' AND j.lease_until < ?)
 			ORDER BY j.run_at, j.fax_id LIMIT 1`
 		if s.db.driver == "pgx" {
 			sel += ` FOR UPDATE SKIP LOCKED`
 		}
-		if err := tx.queryRow(ctx, sel, now, now).Scan(&c.fax); err != nil {
+		err := tx.queryRow(ctx, sel, now, now).Scan(&c.fax)
+		if isNoRows(err) {
+			// Both subqueries use jobs_ready (state, run_at) or
+			// scan the few leased rows.
+			if err := tx.queryRow(ctx, `SELECT COALESCE(MIN(t), 0) FROM (SELECT MIN(run_at) AS t FROM jobs WHERE state = 'queued'
+				UNION ALL SELECT MIN(lease_until) AS t FROM jobs WHERE state = 'leased') due`).Scan(&next); err != nil {
+				return err
+			}
+			return sql.ErrNoRows
+		}
+		if err != nil {
 			return err
 		}
 		return tx.queryRow(ctx, `UPDATE jobs SET state = 'leased', lease_owner = ?, lease_until = ?, attempt = attempt + 1
 			WHERE fax_id = ? RETURNING attempt`, s.cfg.Instance, now+int64(s.cfg.LeaseTTL), c.fax).Scan(&c.attempt)
 	})
 	if isNoRows(err) {
-		return c, false, nil
+		return c, false, next, nil
 	}
 	if err != nil {
-		return c, false, err
+		return c, false, 0, err
 	}
 	err = s.db.queryRow(ctx, `SELECT owner, peer FROM faxes WHERE id = ?`, c.fax).Scan(&c.owner, &c.peer)
-	return c, err == nil, err
+	return c, err == nil, 0, err
 }
 
+// worker runs claimed jobs one after the other; idle, it sleeps until
+// the next job is due or the queue changes (queuewake.go).
 func (s *Service) worker(ctx context.Context) {
 	for ctx.Err() == nil {
-		c, ok, err := s.claimJob(ctx)
+		woken := s.jobWake.wait() // before looking: no change is missed
+		c, ok, next, err := s.claimJob(ctx)
 		if err != nil && ctx.Err() == nil {
 			s.logger.Error("queue: claim failed", "err", err)
 		}
@@ -363,10 +379,10 @@ func (s *Service) worker(ctx context.Context) {
 			s.runJob(ctx, c)
 			continue
 		}
-		t := time.NewTimer(time.Duration(s.cfg.PollInterval))
+		t := time.NewTimer(s.queueSleep(next, err))
 		select {
 		case <-ctx.Done():
-		case <-s.wake:
+		case <-woken:
 		case <-t.C:
 		}
 		t.Stop()
@@ -594,8 +610,10 @@ func (s *Service) release(c claim, rep faxkit.Report, sendErr error, start time.
 		tx.exec(ctx, `UPDATE attempts SET finished = ?, result = ?, pages = ?, duration_ms = ? WHERE fax_id = ? AND n = ?`,
 			now, resultInterrupted, rep.Pages, rep.Duration.Milliseconds(), c.fax, c.attempt)
 		tx.exec(ctx, `UPDATE jobs SET state = 'queued', run_at = ?, lease_owner = '', lease_until = 0 WHERE fax_id = ?`, now, c.fax)
-		_, err := tx.exec(ctx, `UPDATE faxes SET status = ?, updated = ? WHERE id = ?`, statusQueued, now, c.fax)
-		return err
+		if _, err := tx.exec(ctx, `UPDATE faxes SET status = ?, updated = ? WHERE id = ?`, statusQueued, now, c.fax); err != nil {
+			return err
+		}
+		return s.notifyJobs(ctx, tx) // another instance takes it at once
 	})
 }
 
@@ -661,6 +679,13 @@ func (s *Service) finishAttempt(ctx context.Context, c claim, rep faxkit.Report,
 		if _, err := tx.exec(ctx, `UPDATE jobs SET state = ?, run_at = ?, lease_owner = '', lease_until = 0 WHERE fax_id = ?`, jobState, runAt, c.fax); err != nil {
 			return err
 		}
+		if jobState == "queued" {
+			// A retry: the idle workers here and elsewhere sleep
+			// until its run_at.
+			if err := s.notifyJobs(ctx, tx); err != nil {
+				return err
+			}
+		}
 		fin := now.UnixNano()
 		if status == statusQueued {
 			fin = 0
@@ -680,6 +705,7 @@ func (s *Service) finishAttempt(ctx context.Context, c claim, rep faxkit.Report,
 		s.logger.Warn("queue: attempt not recorded", "err", err)
 		return
 	}
+	s.jobsChanged()
 	callsTotal.WithLabelValues("outbound", result).Inc()
 	pagesTotal.WithLabelValues("outbound").Add(float64(rep.Pages))
 	attemptSeconds.Observe(now.Sub(start).Seconds())
@@ -717,22 +743,27 @@ func outcome(err error) audit.Outcome {
 // and routes the fax to the DID's route (or the default route).
 func (s *Service) receive(ctx context.Context, c *transport.Conn, did string) {
 	defer c.Close()
-	s.receiveCall(ctx, did, "t38-inbound", phi.Metadata{}, func(sink faxkit.PageSink) (faxkit.Report, error) {
-		return faxkit.Receive(ctx, c, c.RemoteAddr(), sink, &s.fax)
+	s.receiveCall(ctx, did, "t38-inbound", phi.Metadata{}, func(sink faxkit.PageSink, opts *faxkit.Options) (faxkit.Report, error) {
+		return faxkit.Receive(ctx, c, c.RemoteAddr(), sink, opts)
 	})
 }
 
-// receiveCall receives one fax for did (run runs the call into the sink),
+// receiveCall receives one fax for did (run runs the call into the sink
+// with opts: the service's fax options, logging into the call's trace),
 // seals it as it arrives, and routes it. meta may carry the caller's
-// number when call control knows it.
-func (s *Service) receiveCall(ctx context.Context, did, src string, meta phi.Metadata, run func(faxkit.PageSink) (faxkit.Report, error)) {
+// number when call control knows it. The call's trace and statistics
+// are stored with the received fax, as an outbound attempt's are.
+func (s *Service) receiveCall(ctx context.Context, did, src string, meta phi.Metadata, run func(faxkit.PageSink, *faxkit.Options) (faxkit.Report, error)) {
 	meta.Direction, meta.ContentType, meta.Labels = phi.Inbound, "image/tiff", map[string]string{"did": did}
 	dw, err := s.guard.Create(ctx, gateway, src, meta)
 	if err != nil {
 		s.logger.Error("inbound: cannot create document", "err", err)
 		return
 	}
-	rep, err := run(phi.NewTIFFWriter(dw, nil))
+	traceCtx, trace := withAttemptTrace(ctx, time.Now()) // attempttrace.go
+	opts := s.fax
+	opts.Logger = attemptLogger(traceCtx, opts.Logger)
+	rep, err := run(phi.NewTIFFWriter(dw, nil), &opts)
 	s.audit(ctx, audit.Event{Principal: gateway.ID, Action: audit.ActionReceive, Source: src,
 		Outcome: outcome(err), Detail: fmt.Sprintf("t30 result %s, %d pages", rep.Result, rep.Pages)})
 	callsTotal.WithLabelValues("inbound", rep.Result.String()).Inc()
@@ -783,6 +814,9 @@ func (s *Service) receiveCall(ctx context.Context, did, src string, meta phi.Met
 		if _, err := tx.exec(ctx, `INSERT INTO attempts (fax_id, n, instance, started, finished, result, code, pages, bit_rate, coding, ecm, duration_ms, record_doc, media)
 			VALUES (?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, info.ID, s.cfg.Instance, rep.Start.UnixNano(), now, rep.Result.String(), int(rep.Result),
 			rep.Pages, rep.BitRate, rep.Compression.String(), ecm, rep.Duration.Milliseconds(), recDoc, mediaOf(rep)); err != nil {
+			return err
+		}
+		if err := s.storeTrace(ctx, tx, info.ID, 1, trace, rep); err != nil {
 			return err
 		}
 		return s.addEvent(ctx, tx, info.ID, "fax.received")

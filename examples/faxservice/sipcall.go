@@ -306,8 +306,8 @@ func (s *Service) acceptSIP(ctx context.Context) {
 			defer s.wg.Done()
 			did := didOf(call.To().User())
 			meta := phi.Metadata{Remote: redact.FaxNumber(call.From().User())}
-			s.receiveCall(ctx, did, "sip-inbound", meta, func(sink faxkit.PageSink) (faxkit.Report, error) {
-				return s.runSIPFax(ctx, call, faxkit.CallConfig{Sink: sink, Fax: s.fax.Fax, Timeout: s.fax.Timeout, Logger: s.fax.Logger})
+			s.receiveCall(ctx, did, "sip-inbound", meta, func(sink faxkit.PageSink, opts *faxkit.Options) (faxkit.Report, error) {
+				return s.runSIPFax(ctx, call, faxkit.CallConfig{Sink: sink, Fax: opts.Fax, Timeout: opts.Timeout, Logger: opts.Logger})
 			})
 		}()
 	}
