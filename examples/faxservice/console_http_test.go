@@ -435,6 +435,26 @@ func TestConsoleCallTrace(t *testing.T) {
 	require.Regexp(t, `data-name="FCD">(?s:.*?)<strong>FCD</strong> ×\d+</td>\s*<td>FCD \[redacted\]</td>`, page, "ECM frames folded, page data redacted")
 	require.Less(t, strings.Count(page, "<tr class=\"k-"), 150, "the trace is folded")
 
+	// The received side of the same call: its trace too, the idents
+	// redacted alike.
+	var in string
+	for deadline := time.Now().Add(30 * time.Second); in == ""; time.Sleep(50 * time.Millisecond) {
+		require.True(t, time.Now().Before(deadline), "the fax was not received")
+		ids, err := e.svc.db.queryStrings(context.Background(), `SELECT id FROM faxes WHERE direction = 'inbound'`)
+		require.NoError(t, err)
+		if len(ids) > 0 {
+			in = ids[0]
+		}
+	}
+	resp, page = ada.get("/console/faxes/" + in + "/calls/1")
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	for _, fcf := range []string{"DIS", "DCS", "CFR", "MCF", "DCN"} {
+		require.Contains(t, page, `data-kind="frame" data-name="`+fcf+`"`, fcf)
+	}
+	require.Regexp(t, `data-name="TSI">(?s:.*?)<td>TSI \[redacted\]</td>`, page)
+	require.Contains(t, page, "T.38 over UDPTL")
+	require.NotContains(t, page, consoleIdent)
+
 	alice := newConsoleClient(t, e, "alice")
 	resp, page = alice.get("/console/faxes/" + st.ID + "/calls/1")
 	require.Equal(t, http.StatusOK, resp.StatusCode)

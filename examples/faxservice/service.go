@@ -309,12 +309,14 @@ func (s *Service) Start(ctx context.Context) ([]net.Addr, error) {
 // jobs is the queue: one row per outbound fax. A worker claims the oldest
 // ready row (queued and due, or leased by someone whose lease has run
 // out) by writing its instance name, an attempt number and a lease
-// deadline, in one statement. While the call runs, a heartbeat pushes the
-// deadline forward; a process that dies stops the heartbeat and its job
-// becomes claimable again after LeaseTTL. Every write that ends an
-// attempt is fenced on (lease_owner, attempt), so a worker that lost its
-// lease can change nothing. A call is cancelled as soon as its heartbeat
-// fails, so two instances never run the same fax at once.
+// deadline, in one statement. Idle, a worker sleeps until the next row
+// is due or the queue changes (queuewake.go). While the call runs, a
+// heartbeat pushes the deadline forward; a process that dies stops the
+// heartbeat and its job becomes claimable again after LeaseTTL. Every
+// write that ends an attempt is fenced on (lease_owner, attempt), so a
+// worker that lost its lease can change nothing. A call is cancelled as
+// soon as its heartbeat fails, so two instances never run the same fax
+// at once.
 //
 // Exactly once: each page the receiver confirms (MCF) is written to the
 // attempt's row as it happens. A job reclaimed from a dead instance whose

@@ -152,6 +152,8 @@ func TestSIPTrunkSendAndReceive(t *testing.T) {
 	require.Equal(t, http.StatusOK, e.json("GET", "/v1/faxes/"+l.Faxes[0].ID+"/metadata", bob, nil, &meta))
 	require.Equal(t, "+15550177", meta.DID)
 	require.Equal(t, "+15550199", meta.Remote, "the caller's number is sealed with the fax")
+	// The received call's T.30 trace, as an outbound attempt's.
+	receivedTrace(t, e.remote, e.admin, l.Faxes[0].ID, "t38", "15550199", "15550177", "555 0100")
 	require.NotContains(t, e.logs.String(), "15550142")
 	require.NotContains(t, e.logs.String(), "15550199")
 }

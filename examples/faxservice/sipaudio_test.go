@@ -117,6 +117,8 @@ func TestSIPAudioFax(t *testing.T) {
 				assert.Equal(t, "audio", st.Attempts[0].Media)
 			}
 			assert.Equal(t, want, contentPixels(api, token, st.ID), "the page the service received differs")
+			// The received call's T.30 trace, audio statistics included.
+			receivedTrace(t, api, e.admin, st.ID, "audio", did[1:])
 		}
 	}
 	t.Run("inbound-488", inbound(auto, bob, "+15550177", "pcma", 1))

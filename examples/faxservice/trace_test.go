@@ -212,3 +212,39 @@ func migration0008(t *testing.T, driver, dsn string) {
 		require.Equal(t, []string{live}, ids, table)
 	}
 }
+
+// receivedTrace fetches, as admin, the trace of a received fax's call and
+// checks what every receive has: the receiver's DIS, the sender's DCS,
+// the receiver's MCF, the stats' media (want: "t38" or "audio"), idents
+// redacted, and none of the values in phi anywhere.
+func receivedTrace(t *testing.T, api *remote, admin, fax, want string, phi ...string) AttemptTrace {
+	t.Helper()
+	code, b, _ := api.do("GET", "/v1/faxes/"+fax+"/attempts/1/trace", admin, nil, nil)
+	require.Equal(t, http.StatusOK, code, "%s", b)
+	var tr AttemptTrace
+	require.NoError(t, json.Unmarshal(b, &tr))
+	require.Equal(t, "inbound", tr.Direction)
+	require.Equal(t, want, tr.Media)
+	seen := map[string]bool{}
+	for _, r := range tr.Records {
+		if r.Kind != "frame" {
+			continue
+		}
+		seen[r.Dir+" "+r.Name] = true
+		switch r.Name {
+		case "TSI", "CSI", "SUB", "SID", "PWD", "SEP", "PSA", "CIG":
+			require.Equal(t, r.Name+" [redacted]", r.Text)
+		}
+	}
+	for _, f := range []string{"tx DIS", "rx DCS", "tx MCF"} {
+		require.True(t, seen[f], "%s in the received call's trace", f)
+	}
+	var st struct{ Media []struct{ Kind string } }
+	require.NoError(t, json.Unmarshal(tr.Stats, &st))
+	require.NotEmpty(t, st.Media)
+	require.True(t, strings.HasPrefix(st.Media[len(st.Media)-1].Kind, want), "%+v", st.Media)
+	for _, v := range phi {
+		require.NotContains(t, string(b), v, "PHI in the trace")
+	}
+	return tr
+}

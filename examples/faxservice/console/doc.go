@@ -38,7 +38,8 @@
 // the call's T.30 trace on a timeline (phases, frames, pages, the T.38
 // packets that carried them; frames with idents or numbers redacted) and
 // the T.38 or audio statistics, recorded by the service per outbound
-// attempt. The timeline is HTML and CSS only: positions are classes
+// attempt and per received call (also served as JSON to admins by GET
+// /v1/faxes/{id}/attempts/{n}/trace). The timeline is HTML and CSS only: positions are classes
 // (at-N, w-N), since the CSP allows no inline style.
 //
 // Tests: ../console_test.go drives Debian's chromium headless through the
@@ -54,7 +55,7 @@
 // the stored trace, and drafts across two instances on SQLite and
 // PostgreSQL over plain HTTPS.
 //
-// Limitations: inbound calls have no trace yet (the receiving side's
-// calls are recorded with their result and mode only); the trace keeps a
-// call's last 600 steps after folding repeated frames and packets.
+// Limitations: the trace keeps a call's last 600 steps after folding
+// repeated frames and packets, and holds the fax layers only (the SIP
+// signalling of a call is not in it).
 package console
