@@ -424,7 +424,7 @@ func (e *Endpoint) machineConfig(role Role, l sdp.Local) machineConfig {
 	return machineConfig{role: role, policy: e.cfg.Policy, local: l, switchTimeout: e.cfg.SwitchTimeout,
 		autoRequestDelay: e.cfg.AutoRequestDelay, awaitTimeout: e.cfg.AwaitTimeout, audioFallback: e.cfg.AudioFallback,
 		byeWait: byeWait, minSE: e.cfg.MinSE,
-		rand:    rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))}
+		rand: rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))}
 }
 
 func (e *Endpoint) register(c *Call) bool {
