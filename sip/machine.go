@@ -401,8 +401,8 @@ func (m *machine) sessionTimerSet(now time.Time, st sessionTimer) {
 	}
 }
 
-// refreshAnswered is the final response to our refresh; st is the timer
-// its 2xx negotiated.
+// refreshAnswered is the final response to our refresh (r.st: the timer
+// its 2xx negotiated; r.minSE: a 422's Min-SE).
 func (m *machine) refreshAnswered(now time.Time, r reply) []action {
 	if !m.refreshing || m.state >= stEnding {
 		return nil
@@ -561,7 +561,8 @@ func (m *machine) heard(now time.Time, t Tone) []action {
 }
 
 // offerAnswered is the final response to our re-INVITE (answer is its
-// body, nil when none).
+// body, nil when none; r.st the session timer a 2xx negotiated, r.minSE a
+// 422's Min-SE).
 func (m *machine) offerAnswered(now time.Time, r reply, answer *sdp.Session) []action {
 	if m.state != stOffering {
 		return nil // a late response after we gave up or hung up
