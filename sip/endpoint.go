@@ -99,7 +99,9 @@ type Config struct {
 	// with the same SDP) at half the interval.
 	SessionExpires time.Duration
 	// MinSE is the smallest session interval accepted (a request asking
-	// for less is answered 422 with Min-SE). Default 90 s (RFC 4028).
+	// for less is answered 422 with Min-SE). Default 90 s (RFC 4028). A
+	// request of ours answered 422 is sent again asking for the peer's
+	// Min-SE, never for less than MinSE (see the package documentation).
 	MinSE time.Duration
 	// AnswerQueue is how many incoming calls wait for Accept before new
 	// ones are answered 486 Busy Here. Default 16.
