@@ -431,12 +431,13 @@ func TestKamailioDispatcherTwoInstances(t *testing.T) {
 	first := regexpFirstDispatch(t, k.Log(), sipAddr)
 	survivor := map[string]string{"A": "B", "B": "A"}[first]
 
-	// Outbound faxes on the shared queue. The first goes to the first
-	// instance's API, which wakes its own worker at once (the instances
-	// poll the queue only every 2 s otherwise), and the first instance is
-	// killed as soon as it has begun that job's attempt (unpaced, a call
-	// lasts a few hundred milliseconds: the watcher runs before the
-	// submission); the others are submitted to the survivor after the
+	// Outbound faxes on the shared queue, and the first instance killed
+	// as soon as it has begun an attempt (unpaced, a call lasts a few
+	// hundred milliseconds: the watcher runs before the submissions). An
+	// enqueue wakes the idle workers of both instances at once (in-process
+	// and by NOTIFY), and either may take a fax: so two are submitted at
+	// once, one to each instance, and each instance's one worker takes one
+	// of them. The later ones are submitted to the survivor after the
 	// kill.
 	type kill struct {
 		fax string // the job the first instance held
@@ -469,28 +470,52 @@ func TestKamailioDispatcherTwoInstances(t *testing.T) {
 	want := map[[32]byte]string{}
 	var ids []string
 	var heldFax string
-	// Under heavy load the survivor's poll may take the fax before the
-	// first instance's own worker does: then another is submitted, up to
-	// four in all (each sent, and checked, like the rest).
-	for try := 0; ; try++ {
-		require.Less(t, try, 4, "instance %s never took a job", first)
-		stop, killed := make(chan struct{}), make(chan kill, 1)
-		go watch(stop, killed)
-		img, h := markedPNG(t, try)
-		body, ct := multipartBody(t, part{name: "to", data: []byte(fmt.Sprintf("+1555010%d", try))}, part{name: "file", file: "p.png", data: img})
-		req, err := http.NewRequest("POST", api[first].base+"/v1/faxes", body)
+	// submission is a fax with marker i for e; do sends it and returns
+	// its ID, "" when the answer was lost (the instance was killed).
+	type submission struct {
+		req *http.Request
+		c   *http.Client
+		h   [32]byte
+	}
+	submit := func(e *remote, i int) submission {
+		img, h := markedPNG(t, i)
+		body, ct := multipartBody(t, part{name: "to", data: []byte(fmt.Sprintf("+155501%02d", i))}, part{name: "file", file: "p.png", data: img})
+		req, err := http.NewRequest("POST", e.base+"/v1/faxes", body)
 		require.NoError(t, err)
 		req.Header.Set("Authorization", "Bearer "+alice)
 		req.Header.Set("Content-Type", ct)
-		var st FaxStatus
-		// The kill may come before the response does: the fax's ID is
-		// then the job the watcher saw.
-		if resp, err := api[first].client.Do(req); err == nil {
-			if resp.StatusCode == http.StatusAccepted {
-				json.NewDecoder(resp.Body).Decode(&st)
-			}
-			resp.Body.Close()
+		return submission{req, e.client, h}
+	}
+	do := func(s submission) string {
+		resp, err := s.c.Do(s.req)
+		if err != nil {
+			return ""
 		}
+		defer resp.Body.Close()
+		var st FaxStatus
+		if resp.StatusCode == http.StatusAccepted {
+			json.NewDecoder(resp.Body).Decode(&st)
+		}
+		return st.ID
+	}
+	// Markers 4 and 5 are the later faxes'. The two are submitted at
+	// once, so that both are queued while both workers are idle; under
+	// heavy load the survivor may still take both (its first call over
+	// before the second fax is queued): then two more, up to four times.
+	markers := [][2]int{{0, 1}, {2, 3}, {6, 7}, {8, 9}}
+	for try := 0; ; try++ {
+		require.Less(t, try, len(markers), "instance %s never took a job", first)
+		stop, killed := make(chan struct{}), make(chan kill, 1)
+		go watch(stop, killed)
+		sx, sy := submit(api[first], markers[try][0]), submit(api[survivor], markers[try][1])
+		hx, hy := sx.h, sy.h
+		var x, y string
+		var wg sync.WaitGroup
+		wg.Add(2)
+		go func() { defer wg.Done(); x = do(sx) }()
+		go func() { defer wg.Done(); y = do(sy) }()
+		wg.Wait()
+		require.NotEmpty(t, y, "fax %d not accepted", markers[try][1])
 		var k kill
 		select {
 		case k = <-killed:
@@ -499,15 +524,36 @@ func TestKamailioDispatcherTwoInstances(t *testing.T) {
 			k = <-killed
 		}
 		require.NoError(t, k.err)
+		if x == "" {
+			// Killed before it answered: x is the outbound fax that is
+			// neither y nor an earlier one, if it was queued at all.
+			known := map[string]bool{y: true}
+			for _, id := range ids {
+				known[id] = true
+			}
+			rows, err := db.Query(`SELECT id FROM faxes WHERE direction = 'outbound'`)
+			require.NoError(t, err)
+			for rows.Next() {
+				var id string
+				require.NoError(t, rows.Scan(&id))
+				if !known[id] {
+					x = id
+				}
+			}
+			require.NoError(t, rows.Err())
+			rows.Close()
+		}
+		if x != "" {
+			ids = append(ids, x)
+			want[hx] = x
+		}
+		ids = append(ids, y)
+		want[hy] = y
 		if k.fax == "" {
-			require.NotEmpty(t, st.ID, "fax %d not accepted", try)
-			ids = append(ids, st.ID)
-			want[h] = st.ID
-			t.Logf("fax %d was taken by the survivor first: another", try)
+			t.Logf("faxes %v were both taken by the survivor: two more", markers[try])
 			continue
 		}
-		ids = append(ids, k.fax)
-		want[h] = k.fax
+		require.Contains(t, []string{x, y}, k.fax)
 		heldFax = k.fax
 		break
 	}
