@@ -123,6 +123,27 @@ func TestBinaryReceiveIntoStore(t *testing.T) {
 	require.Equal(t, 2, infos, stdout)
 	require.NotContains(t, stdout, "KAPPA")
 
+	// Without -json, stdout is the document ID alone; the ident is
+	// printed nowhere either.
+	addr = freePort(t)
+	rxOut.Reset()
+	rxErr.Reset()
+	txErr.Reset()
+	recv = exec.Command(bin, "receive", "-local", addr, "-pace=false", "-timeout", "60s", "-store", dir)
+	recv.Stdout, recv.Stderr = &rxOut, &rxErr
+	require.NoError(t, recv.Start())
+	waitBound(t, addr)
+	in1, _ := letterTIFF(t, 1, nil)
+	send = exec.Command(bin, "send", "-remote", addr, "-pace=false", "-timeout", "60s", "-ident", ident, in1)
+	send.Stderr = &txErr
+	require.Equal(t, 0, exitStatus(t, send), txErr.String())
+	require.NoError(t, recv.Wait(), rxErr.String())
+	require.Regexp(t, `^[0-9a-f]{32}\n$`, rxOut.String())
+	id2 := strings.TrimSpace(rxOut.String())
+	require.NotEqual(t, id, id2)
+	require.Contains(t, rxErr.String(), "sealed as document "+id2)
+	require.NotContains(t, rxErr.String(), "KAPPA")
+
 	// -o and -store are exclusive; -retain belongs to -store.
 	_, stderr, code = run("receive", "-o", out, "-store", dir)
 	require.Equal(t, 2, code)

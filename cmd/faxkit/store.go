@@ -111,6 +111,8 @@ func openSession(ctx context.Context, e *env, l *local) (*storeSession, error) {
 func (ss *storeSession) docErr(ctx context.Context, id string, err error) error {
 	var msg string
 	switch {
+	case err == nil:
+		return nil
 	case errors.Is(err, phi.ErrInvalidID):
 		msg = "invalid document ID: want the 32 hex digits that 'faxkit store put' or 'faxkit store list' prints"
 	case errors.Is(err, phi.ErrNotFound):
@@ -123,6 +125,8 @@ func (ss *storeSession) docErr(ctx context.Context, id string, err error) error 
 		msg = fmt.Sprintf("document %s is sealed under %s, which key file %s does not hold (a retired key, or the wrong -keyfile)", id, kek, ss.l.keyfile)
 	case errors.Is(err, phi.ErrDecrypt), errors.Is(err, phi.ErrPageDigest), errors.Is(err, phi.ErrCorrupt):
 		msg = fmt.Sprintf("document %s failed verification: %v", id, err)
+	case phi.ValidID(id): // an ID is random: no PHI
+		return fmt.Errorf("document %s: %w", id, err)
 	default:
 		return err
 	}
@@ -361,7 +365,7 @@ func getDoc(ctx context.Context, ss *storeSession, e *env, id, out string, page 
 	}
 	defer d.Close()
 	if n := d.Info().Pages; page > n {
-		return record(fmt.Errorf("-page %d: document %s has %d page(s)", page, id, n), "no such page")
+		return record(fmt.Errorf("-page %d: the document has %d page(s)", page, n), "no such page")
 	}
 	if out == "" {
 		if err := record(nil, ""); err != nil {
@@ -635,9 +639,6 @@ func storePurge(ctx context.Context, e *env, args []string) (err error) {
 	for _, id := range force {
 		err := ss.s.ForceExpire(ctx, id)
 		if err := audited(ctx, e, ss.log, audit.ActionDelete, id, err); err != nil {
-			if errors.Is(err, phi.ErrLegalHold) {
-				err = fmt.Errorf("%s: %w", id, err)
-			}
 			errs = append(errs, ss.docErr(ctx, id, err))
 			continue
 		}
