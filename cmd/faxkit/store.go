@@ -22,7 +22,7 @@ import (
 
 var storeCmd = &command{
 	name:    "store",
-	summary: "sealed (encrypted) document store: put, get, list, purge, rotate-key",
+	summary: "sealed (encrypted) document store: put, get, info, list, purge, rotate-key",
 	usage: `usage: faxkit store <subcommand> -dir DIR [flags] [args]
 
   init  create a new store's key-encryption key file and audit key file
@@ -58,7 +58,9 @@ var storeCmd = &command{
         with -retire destroy the old KEKs
 
 Common flags: -dir, -keyfile, -auditdir, -auditkey (see "faxkit help audit").
-Every operation is written to the audit log.
+-dir names an existing store: only init creates the directory. A key file
+or audit key file that is not the store's is refused with a message saying
+so. Every operation is written to the audit log.
 `,
 	run: func(ctx context.Context, e *env, args []string) error {
 		return dispatch(ctx, e, args, []subcommand{
