@@ -141,6 +141,12 @@ func (b *bitReader) restIsZero() bool {
 	if b.n <= 0 {
 		return true
 	}
+	if b.pos == b.end && !b.eof {
+		// A reader that has delivered every octet need not have said
+		// io.EOF yet (bytes.Reader says it on the next Read): ask, so that
+		// a stream and the same data in memory end the page alike.
+		b.fill()
+	}
 	if b.pos < b.end || !b.eof || b.n > 64 {
 		return false
 	}
