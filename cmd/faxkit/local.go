@@ -164,8 +164,11 @@ func checkKEK(ctx context.Context, l *local, st *phi.Store, kf *phi.LocalKeyFile
 	var first phi.DocInfo
 	checked := 0
 	for _, e := range ents {
+		if checked == 8 {
+			break
+		}
 		id, ok := strings.CutSuffix(e.Name(), ".rec")
-		if !ok || checked == 8 {
+		if !ok {
 			continue
 		}
 		info, err := st.Stat(ctx, id)
