@@ -105,6 +105,7 @@ type callEvent struct {
 	body []byte
 	tone Tone
 	st   sessionTimer  // the session timer a 2xx to our request negotiated
+	mse  time.Duration // the Min-SE of a 422 to our request (0: none usable)
 	done chan struct{} // closed once a request event is answered
 }
 
@@ -359,15 +360,15 @@ func (c *Call) run(ackAt time.Time, sent, remote *sdp.Session, neg sdp.Negotiate
 				log.Debug("sip re-INVITE sent", "kind", sdp.KindT38)
 				ctx, cancel := context.WithTimeout(context.Background(), provisionalFactor*c.machine.cfg.switchTimeout+time.Second)
 				cancels = append(cancels, cancel)
-				go c.sendRequest(ctx, sip.INVITE, a.sdp.Marshal(), a.se, evReinviteResult)
+				go c.sendRequest(ctx, sip.INVITE, a.sdp.Marshal(), a.se, a.minSE, evReinviteResult)
 			case actRefresh:
 				log.Debug("sip session refresh sent", "update", a.update)
 				ctx, cancel := context.WithTimeout(context.Background(), 64*sip.T1)
 				cancels = append(cancels, cancel)
 				if a.update {
-					go c.sendRequest(ctx, sip.UPDATE, nil, a.se, evRefreshResult)
+					go c.sendRequest(ctx, sip.UPDATE, nil, a.se, a.minSE, evRefreshResult)
 				} else {
-					go c.sendRequest(ctx, sip.INVITE, a.sdp.Marshal(), a.se, evRefreshResult)
+					go c.sendRequest(ctx, sip.INVITE, a.sdp.Marshal(), a.se, a.minSE, evRefreshResult)
 				}
 			case actRespond:
 				if pending != nil {
@@ -458,6 +459,8 @@ func (c *Call) run(ackAt time.Time, sent, remote *sdp.Session, neg sdp.Negotiate
 				if !c.answerSessionTimer(ev.req, res) {
 					res = sip.NewResponseFromRequest(ev.req, 422, "Session Interval Too Small", nil)
 					res.AppendHeader(sip.NewHeader("Min-SE", seValue(c.e.cfg.MinSE, "")))
+				} else {
+					c.machine.minSEHeard(minSEOf(ev.req))
 				}
 				_ = ev.tx.Respond(res)
 				close(ev.done)
@@ -465,17 +468,14 @@ func (c *Call) run(ackAt time.Time, sent, remote *sdp.Session, neg sdp.Negotiate
 				c.machine.offerProvisional(now)
 			case evRefreshResult:
 				log.Debug("sip session refresh response", "status", ev.code)
-				acts = c.machine.refreshAnswered(now, ev.code, ev.st)
+				acts = c.machine.refreshAnswered(now, reply{code: ev.code, st: ev.st, minSE: ev.mse})
 			case evReinviteResult:
 				var ans *sdp.Session
 				if len(ev.body) > 0 {
 					ans, _ = sdp.Parse(ev.body)
 				}
 				log.Debug("sip re-INVITE response", "status", ev.code)
-				if ev.code >= 200 && ev.code < 300 && c.machine.st.interval > 0 && c.machine.state == stOffering {
-					c.machine.sessionTimerSet(now, ev.st)
-				}
-				acts = c.machine.offerAnswered(now, ev.code, ans)
+				acts = c.machine.offerAnswered(now, reply{code: ev.code, st: ev.st, minSE: ev.mse}, ans)
 				if held != nil {
 					holdTimer.Stop()
 					ev := *held
@@ -541,6 +541,7 @@ func (c *Call) remoteReinvite(now time.Time, ev callEvent, pending **callEvent) 
 		close(ev.done)
 		return nil
 	}
+	c.machine.minSEHeard(minSEOf(ev.req))
 	var offer *sdp.Session
 	if len(ev.req.Body()) > 0 {
 		var err error
@@ -611,8 +612,9 @@ func (c *Call) answerSessionTimer(req *sip.Request, res *sip.Response) bool {
 
 // sendRequest runs one in-dialog client transaction (a re-INVITE and its
 // ACK, or an UPDATE) and posts the final status to the owner goroutine as
-// an event of kind. se is the Session-Expires to send ("" none).
-func (c *Call) sendRequest(ctx context.Context, method sip.RequestMethod, body []byte, se string, kind evKind) {
+// an event of kind. se and minSE are the Session-Expires and Min-SE to
+// send ("" none).
+func (c *Call) sendRequest(ctx context.Context, method sip.RequestMethod, body []byte, se, minSE string, kind evKind) {
 	req := sip.NewRequest(method, c.remoteTarget())
 	if len(body) > 0 {
 		req.SetBody(body)
@@ -622,6 +624,9 @@ func (c *Call) sendRequest(ctx context.Context, method sip.RequestMethod, body [
 	if se != "" {
 		req.AppendHeader(sip.NewHeader("Session-Expires", se))
 		req.AppendHeader(sip.NewHeader("Supported", "timer"))
+	}
+	if minSE != "" {
+		req.AppendHeader(sip.NewHeader("Min-SE", minSE))
 	}
 	var tx sip.ClientTransaction
 	var err error
@@ -649,6 +654,9 @@ func (c *Call) sendRequest(ctx context.Context, method sip.RequestMethod, body [
 			result.code, result.body = res.StatusCode, res.Body()
 			if res.IsSuccess() {
 				result.st = uacSessionTimer(res)
+			}
+			if res.StatusCode == 422 {
+				result.mse = minSEOf(res)
 			}
 			if !res.IsSuccess() || method != sip.INVITE {
 				tx.Terminate()

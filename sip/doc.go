@@ -15,8 +15,10 @@
 //     clause 13.3.1.4, which sipgo leaves to the core; a retransmitted 2xx
 //     to our re-INVITE is ACKed again, clause 13.2.2.4), re-INVITE without SDP (offer in the 200,
 //     answer in the ACK), delayed-offer INVITEs, 491 glare with the clause
-//     14.1 back-off (2.1-4 s for the Call-ID owner, 0-2 s for the other
-//     side, 10 ms units), 481 for requests outside any dialog, 415 for
+//     14.1 back-off for the T.38 re-INVITE and for session refreshes
+//     alike (2.1-4 s for the Call-ID owner, 0.1-2 s for the other side:
+//     never 0, which only crosses the peer's re-INVITE again; 10 ms
+//     units), 481 for requests outside any dialog, 415 for
 //     non-SDP bodies, 488 for offers that cannot be answered.
 //   - RFC 3264 offer/answer and RFC 8866 SDP via package sdp.
 //   - RFC 4028 session timers: Session-Expires is negotiated on the
@@ -28,8 +30,20 @@
 //     mid-page too, without touching the media; 481/408 to a refresh ends
 //     the call. A peer's refreshes (identical-SDP re-INVITEs, UPDATEs) are
 //     answered 200 without touching the media. As non-refresher this side
-//     does not itself hang up an expired session (the fax's own timers end
-//     a dead call).
+//     sends BYE when the peer lets the session expire (at the expiry less
+//     the lesser of 32 s and a third of the interval; result
+//     session-expired).
+//     A 422 (Session Interval Too Small) to our initial INVITE, our T.38
+//     re-INVITE or our refresh is retried at once, at most twice, when
+//     its Min-SE is larger than the interval asked for: a new transaction
+//     (for the INVITE, the same Call-ID and From tag and the next CSeq,
+//     clause 7.4) asking for that Min-SE, never less than Config.MinSE,
+//     and carrying it in Min-SE, as every later request of the dialog
+//     does. A 422 without a usable Min-SE, or with one no larger than
+//     what was asked (a second 422 that does not move), is a failure:
+//     Dial returns a *StatusError with code 422, a T.38 re-INVITE counts
+//     as refused, and a refresh stops, leaving the session to end at its
+//     expiry with BYE (session-expired) unless the call ends first.
 //   - RFC 2617/3261 digest authentication on INVITE and REGISTER (401 and
 //     407), REGISTER with refresh at half the granted lifetime (clause 10).
 //   - RFC 3581 rport (Config.NAT) and symmetric media latching: media is
@@ -105,7 +119,7 @@
 //     ends the dialog after 64*T1 (no CANCEL of the late re-INVITE).
 //   - No PRACK (RFC 3262), no SRTP/DTLS (m=image UDP/TLS/UDPTL is parsed by
 //     package sdp but refused), no ICE, no DNS SRV/NAPTR beyond what sipgo
-//     does; a 422 to our own INVITE is not retried with the peer's Min-SE.
+//     does.
 //   - sipgo logs a few messages through its package-global logger
 //     (sip.DefaultLogger): the first NewEndpoint sets it, unless the
 //     application did, to slog.Default() keeping errors only (its warnings,

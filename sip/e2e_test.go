@@ -220,6 +220,31 @@ func TestDialRejected(t *testing.T) {
 	require.ErrorIs(t, err, sip.ErrRejected)
 }
 
+// RFC 4028 between two faxkit ends: an INVITE asking for a 90 s session
+// timer of a side whose MinSE is 1800 s draws 422 Min-SE: 1800 and is
+// sent again asking for 1800 s, and the call is up.
+func TestDial422Retried(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	a := endpoint(t, sip.Config{Policy: sip.PolicyAwait, SessionExpires: 90 * time.Second})
+	b := endpoint(t, sip.Config{Policy: sip.PolicyAwait, MinSE: 1800 * time.Second})
+	accepted := make(chan *sip.Call, 1)
+	go func() {
+		c, err := b.Accept(ctx)
+		if err == nil {
+			accepted <- c
+		}
+		close(accepted)
+	}()
+	c, err := a.Dial(ctx, b.URI("5551234"), nil)
+	require.NoError(t, err, "the 422 must be retried with the answerer's Min-SE")
+	require.Equal(t, 200, c.Status())
+	bc := <-accepted
+	require.NotNil(t, bc)
+	c.Hangup()
+	require.Equal(t, sip.ResultRemoteHangup, bc.Wait(ctx))
+}
+
 // The same fax over SIP on TCP.
 func TestFaxOverSIPTCP(t *testing.T) {
 	pages, err := letters()

@@ -99,7 +99,9 @@ type Config struct {
 	// with the same SDP) at half the interval.
 	SessionExpires time.Duration
 	// MinSE is the smallest session interval accepted (a request asking
-	// for less is answered 422 with Min-SE). Default 90 s (RFC 4028).
+	// for less is answered 422 with Min-SE). Default 90 s (RFC 4028). A
+	// request of ours answered 422 is sent again asking for the peer's
+	// Min-SE, never for less than MinSE (see the package documentation).
 	MinSE time.Duration
 	// AnswerQueue is how many incoming calls wait for Accept before new
 	// ones are answered 486 Busy Here. Default 16.
@@ -423,8 +425,8 @@ func (e *Endpoint) machineConfig(role Role, l sdp.Local) machineConfig {
 	}
 	return machineConfig{role: role, policy: e.cfg.Policy, local: l, switchTimeout: e.cfg.SwitchTimeout,
 		autoRequestDelay: e.cfg.AutoRequestDelay, awaitTimeout: e.cfg.AwaitTimeout, audioFallback: e.cfg.AudioFallback,
-		byeWait: byeWait,
-		rand:    rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))}
+		byeWait: byeWait, minSE: e.cfg.MinSE,
+		rand: rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))}
 }
 
 func (e *Endpoint) register(c *Call) bool {
@@ -571,16 +573,40 @@ func (e *Endpoint) Dial(ctx context.Context, uri string, opts *DialOptions) (*Ca
 		return nil, ErrClosed
 	}
 	started := time.Now()
-	dcs, err := e.dua.WriteInvite(ctx, req)
-	if err != nil {
-		c.failSetup(0)
-		return nil, fmt.Errorf("sip: sending INVITE: %w", err)
+	asked := e.cfg.SessionExpires // the session interval the INVITE asks for
+	var peerMin time.Duration     // the largest Min-SE of a 422 to it
+	var dcs *sipgo.DialogClientSession
+	for retries := 0; ; retries++ {
+		dcs, err = e.dua.WriteInvite(ctx, req)
+		if err != nil {
+			c.failSetup(0)
+			return nil, fmt.Errorf("sip: sending INVITE: %w", err)
+		}
+		err = dcs.WaitAnswer(ctx, sipgo.AnswerOptions{Username: e.cfg.User, Password: e.cfg.Password,
+			OnResponse: func(res *sip.Response) error {
+				c.status.Store(int32(res.StatusCode))
+				return nil
+			}})
+		var de *sipgo.ErrDialogResponse
+		if err == nil || !errors.As(err, &de) || de.Res.StatusCode != 422 {
+			break
+		}
+		// 422 Session Interval Too Small (RFC 4028 clause 7.4): a new
+		// INVITE, same Call-ID and From tag, the next CSeq, asking for
+		// the Min-SE it names; bounded, and never for a Min-SE that is
+		// missing or no larger than what we asked for.
+		mse := minSEOf(de.Res)
+		next, ok := retryInterval(mse, asked, e.cfg.MinSE)
+		if !ok || retries >= maxSERetries {
+			e.cfg.Logger.Debug("sip INVITE 422 not retried", "min_se_s", int64(mse/time.Second),
+				"asked_s", int64(asked/time.Second), "retries", retries)
+			break
+		}
+		dcs.Close()
+		asked, peerMin = next, max(peerMin, mse)
+		req = retryInvite(req, asked, max(peerMin, e.cfg.MinSE))
+		e.cfg.Logger.Debug("sip INVITE 422 retried", "session_expires_s", int64(asked/time.Second))
 	}
-	err = dcs.WaitAnswer(ctx, sipgo.AnswerOptions{Username: e.cfg.User, Password: e.cfg.Password,
-		OnResponse: func(res *sip.Response) error {
-			c.status.Store(int32(res.StatusCode))
-			return nil
-		}})
 	if err != nil {
 		dcs.Close()
 		var de *sipgo.ErrDialogResponse
@@ -617,8 +643,29 @@ func (e *Endpoint) Dial(ctx context.Context, uri string, opts *DialOptions) (*Ca
 	c.machine.cfg = e.machineConfig(RoleCaller, l)
 	c.machine.st = uacSessionTimer(dcs.InviteResponse)
 	c.machine.peerUpdate = allows(dcs.InviteResponse, "UPDATE")
+	c.machine.minSEHeard(peerMin)
 	go c.run(ackAt, offer, answer, neg)
 	return c, nil
+}
+
+// retryInvite is the INVITE req sent again after a 422 (RFC 4028 clause
+// 7.4, RFC 3261 clause 8.1.3.5): the same request (Call-ID, From tag,
+// body, credentials) with a new Via branch, the next CSeq, and
+// Session-Expires and Min-SE replaced.
+func retryInvite(req *sip.Request, se, minSE time.Duration) *sip.Request {
+	r := req.Clone()
+	r.RemoveHeader("Via")
+	if cs := r.CSeq(); cs != nil {
+		cs.SeqNo++
+	}
+	for _, name := range []string{"Session-Expires", "Min-SE"} {
+		for r.GetHeader(name) != nil {
+			r.RemoveHeader(r.GetHeader(name).Name())
+		}
+	}
+	r.AppendHeader(sip.NewHeader("Session-Expires", seValue(se, "")))
+	r.AppendHeader(sip.NewHeader("Min-SE", seValue(minSE, "")))
+	return r
 }
 
 func (e *Endpoint) applyProxy(req *sip.Request) error {

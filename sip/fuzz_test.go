@@ -69,7 +69,7 @@ func FuzzInvite(f *testing.F) {
 			}
 			m.state = stAudio
 			m.sendT38Offer(time.Unix(2, 0))
-			m.offerAnswered(time.Unix(2, 0), 200, body)
+			m.offerAnswered(time.Unix(2, 0), reply{code: 200}, body)
 		}
 	})
 }
@@ -77,8 +77,8 @@ func FuzzInvite(f *testing.F) {
 func sprintf(format string, a ...any) string { return fmt.Sprintf(format, a...) }
 
 // FuzzSessionTimer feeds hostile session-timer headers (RFC 4028
-// Session-Expires, Supported, Min-SE) in an INVITE and in a 2xx to the
-// negotiation faxkit adds: no panic, an interval within bounds, and a
+// Session-Expires, Supported, and the same value as a 422's Min-SE) in an
+// INVITE, a 2xx and a 422 to the negotiation faxkit adds: no panic, an interval within bounds, and a
 // 2xx answer whose Session-Expires parses back to what was negotiated.
 func FuzzSessionTimer(f *testing.F) {
 	for _, v := range []string{"1800", "90;refresher=uac", "120;refresher=UAS;x=y", "0", "abc", "99999999999",
@@ -97,6 +97,16 @@ func FuzzSessionTimer(f *testing.F) {
 		req, ok := msg.(*sip.Request)
 		if !ok {
 			return
+		}
+		// The same value as the Min-SE of a 422 to our request: a retry,
+		// if any, asks for an interval within bounds and above what we
+		// asked.
+		res422 := sip.NewResponseFromRequest(req, 422, "Session Interval Too Small", nil)
+		res422.AppendHeader(sip.NewHeader("Min-SE", se))
+		if mse := minSEOf(res422); mse < 0 || mse > maxSessionInterval {
+			t.Fatalf("Min-SE %q read as %v", se, mse)
+		} else if next, ok := retryInterval(mse, 90*time.Second, 90*time.Second); ok && (next <= 90*time.Second || next > maxSessionInterval) {
+			t.Fatalf("Min-SE %q retried asking for %v", se, next)
 		}
 		v, _, st, tooSmall := uasSessionTimer(req, 0, 90*time.Second)
 		if tooSmall {

@@ -449,6 +449,13 @@ func TestInteropSofia(t *testing.T) {
 				assert.GreaterOrEqual(t, p.SessionRefreshOK, 2, "sofia refreshes, faxkit answers 200")
 				assert.Zero(t, p.UpdatesReceived, "faxkit's T.38 re-INVITE kept sofia the refresher")
 			}},
+		// RFC 4028 422 from an independent implementation: sofia's nua,
+		// with a Min-SE of 1800 s, answers faxkit's INVITE asking for
+		// 90 s with 422 Min-SE: 1800; faxkit sends it again asking for
+		// 1800 s, and the fax goes through.
+		{name: "session-timer-peer-422", fkCalls: true, fkSends: true, policy: sip.PolicyRequest,
+			fkConfig: func(c *sip.Config) { c.SessionExpires = 90 * time.Second },
+			peer:     sippeer.Config{T38: sippeer.Await, MinSE: 1800}, wantFax: true, fkResults: ended},
 		{name: "udptl-loss-10pct-faxkit-receives", core: true, policy: sip.PolicyRequest,
 			peer: sippeer.Config{T38: sippeer.Await, Loss: 10, Seed: 3}, wantFax: true, fkResults: ended,
 			check: func(t *testing.T, fk fkOutcome, p sippeer.Result) {

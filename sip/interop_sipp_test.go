@@ -122,6 +122,35 @@ func TestInteropSIPpUAC(t *testing.T) {
 			assert.Equal(t, 200, c.Status())
 			assert.Equal(t, sip.ResultRemoteHangup, c.Wait(ctx))
 		}},
+		{"uas_invite_422.xml", func(t *testing.T, ctx context.Context, s *sippeer.SIPp) {
+			// RFC 4028: the INVITE asking for 90 s meets 422 Min-SE: 1800
+			// and goes again asking for 1800 s.
+			e := newEndpoint(t, sip.Config{Policy: sip.PolicyAwait, SessionExpires: 90 * time.Second})
+			c, err := e.Dial(ctx, s.URI("fax"), nil)
+			require.NoError(t, err, "the 422 must be retried with the peer's Min-SE")
+			assert.Equal(t, 200, c.Status())
+			c.Hangup()
+			assert.Equal(t, sip.ResultLocalAbort, c.Result())
+		}},
+		{"uas_reinvite_422.xml", func(t *testing.T, ctx context.Context, s *sippeer.SIPp) {
+			// Our T.38 re-INVITE asking for 90 s meets 422 Min-SE: 1800
+			// and goes again asking for 1800 s: T.38 is reached.
+			e := newEndpoint(t, sip.Config{Policy: sip.PolicyRequest, SessionExpires: 90 * time.Second})
+			c, err := e.Dial(ctx, s.URI("fax"), nil)
+			require.NoError(t, err)
+			_, err = fkAwaitT38(ctx, c)
+			require.NoError(t, err, "the re-INVITE must be retried with the peer's Min-SE")
+			c.Hangup()
+			assert.Equal(t, sip.ResultLocalAbort, c.Result())
+		}},
+		{"uas_refresh_422.xml", func(t *testing.T, ctx context.Context, s *sippeer.SIPp) {
+			// Our session refresh (UPDATE) asking for 2 s meets 422
+			// Min-SE: 1800 and goes again asking for 1800 s.
+			e := newEndpoint(t, sip.Config{Policy: sip.PolicyAwait, SessionExpires: 2 * time.Second, MinSE: 2 * time.Second})
+			c, err := e.Dial(ctx, s.URI("fax"), nil)
+			require.NoError(t, err)
+			assert.Equal(t, sip.ResultRemoteHangup, c.Wait(ctx), "SIPp hangs up once the retried refresh is answered")
+		}},
 		{"uas_cancel.xml", func(t *testing.T, ctx context.Context, s *sippeer.SIPp) {
 			e := newEndpoint(t, sip.Config{})
 			dctx, cancel := context.WithTimeout(ctx, time.Second)

@@ -134,6 +134,7 @@ type action struct {
 	media  sdp.Negotiated
 	result Result
 	se     string // Session-Expires for a request we send ("" none)
+	minSE  string // Min-SE for a request we send ("" none)
 	update bool   // actRefresh by UPDATE
 	// audioFax (actMedia, audio): the audio path is the application's
 	// now, for an audio fax modem; the pre-switch leg stops.
@@ -150,6 +151,7 @@ type machineConfig struct {
 	awaitTimeout     time.Duration // await: no T.38 offer within this ends the call
 	audioFallback    bool          // stay in audio when T.38 is refused (an audio modem exists)
 	byeWait          time.Duration // after the fax: wait this long for the peer's BYE before sending ours
+	minSE            time.Duration // Config.MinSE: no session interval we ask for is below it
 	rand             *rand.Rand    // glare back-off
 }
 
@@ -196,6 +198,19 @@ type machine struct {
 	refreshing    bool      // our refresh is outstanding
 	refreshInvite bool      // ... and it is a re-INVITE (an INVITE transaction)
 	refreshes     int       // refreshes sent (for tests)
+	stSet         time.Time // when st was last negotiated
+
+	// RFC 4028 422 (Session Interval Too Small) handling: peerMinSE is
+	// the largest Min-SE the dialog has seen (in a 422 to a request of
+	// ours, or in a peer's refresh); from then on our requests ask for at
+	// least it and carry it in Min-SE (clause 7.4). offerSE and refreshSE
+	// are the intervals the outstanding re-INVITE and refresh asked for
+	// (0: none); the retry counters bound the retries of each.
+	peerMinSE        time.Duration
+	offerSE          time.Duration
+	refreshSE        time.Duration
+	offerSERetries   int
+	refreshSERetries int
 
 	audioFax bool // the application's audio fax runs on the audio path
 }
@@ -207,6 +222,19 @@ const (
 )
 
 const maxGlareTries = 4
+
+// maxSERetries bounds the requests sent again after a 422 (RFC 4028
+// clause 7.4): each must carry a larger Min-SE than the interval last
+// asked for, so two retries cover a proxy and the UAS each raising it.
+const maxSERetries = 2
+
+// reply is the final response to a request of ours, as the machine needs
+// it.
+type reply struct {
+	code  int
+	st    sessionTimer  // the session timer a 2xx negotiated
+	minSE time.Duration // a 422's Min-SE (0: absent or unusable)
+}
 
 // start is called when the dialog is confirmed (ACK sent or received) with
 // the descriptions exchanged in the initial INVITE.
@@ -320,6 +348,7 @@ func (m *machine) timers(now time.Time) []action {
 	if !m.requestAt.IsZero() && !now.Before(m.requestAt) && !(m.refreshing && m.refreshInvite) {
 		m.requestAt = time.Time{}
 		if m.state == stAudio && !m.audioFax {
+			m.tries++
 			return m.sendT38Offer(now)
 		}
 	}
@@ -345,7 +374,8 @@ func (m *machine) timers(now time.Time) []action {
 		// description unchanged, the same o= version (RFC 3264 clause 8).
 		m.refreshing, m.refreshInvite = true, !m.peerUpdate
 		m.refreshes++
-		a := action{kind: actRefresh, update: m.peerUpdate, se: seValue(m.st.interval, "uac")}
+		m.refreshSE = m.askInterval()
+		a := action{kind: actRefresh, update: m.peerUpdate, se: seValue(m.refreshSE, "uac"), minSE: m.minSEValue()}
 		if !m.peerUpdate {
 			a.sdp = m.sent
 		}
@@ -359,7 +389,7 @@ func (m *machine) timers(now time.Time) []action {
 // when we refresh, the next refresh goes at half the interval (RFC 4028
 // clause 10).
 func (m *machine) sessionTimerSet(now time.Time, st sessionTimer) {
-	m.st = st
+	m.st, m.stSet = st, now
 	m.refreshAt, m.expireAt = time.Time{}, time.Time{}
 	if st.interval > 0 && st.weRefresh && m.state < stEnding {
 		m.refreshAt = now.Add(st.interval / 2)
@@ -371,17 +401,37 @@ func (m *machine) sessionTimerSet(now time.Time, st sessionTimer) {
 	}
 }
 
-// refreshAnswered is the final response to our refresh; st is the timer
-// its 2xx negotiated.
-func (m *machine) refreshAnswered(now time.Time, code int, st sessionTimer) []action {
+// refreshAnswered is the final response to our refresh (r.st: the timer
+// its 2xx negotiated; r.minSE: a 422's Min-SE).
+func (m *machine) refreshAnswered(now time.Time, r reply) []action {
 	if !m.refreshing || m.state >= stEnding {
 		return nil
 	}
 	wasUpdate := !m.refreshInvite
 	m.refreshing, m.refreshInvite = false, false
+	code := r.code
+	if code != 422 {
+		m.refreshSERetries = 0
+	}
 	switch {
 	case code >= 200 && code < 300:
-		m.sessionTimerSet(now, st)
+		m.sessionTimerSet(now, r.st)
+	case code == 422:
+		// RFC 4028 clause 7.4: the peer (or a proxy) wants a longer
+		// interval: refresh again at once asking for its Min-SE.
+		if m.raiseMinSE(r.minSE, m.refreshSE, &m.refreshSERetries) {
+			m.refreshAt = now
+			break
+		}
+		// No usable Min-SE, or one no larger than what we asked for, or
+		// the retries are spent: this session cannot be refreshed. Stop
+		// trying and let it run to its expiry, ending it then with BYE
+		// as the side that does not refresh would (the fax usually ends
+		// first).
+		m.refreshSERetries = 0
+		if m.st.interval > 0 {
+			m.expireAt = m.stSet.Add(m.st.interval - min(32*time.Second, m.st.interval/3))
+		}
 	case code == 481 || code == 408:
 		// RFC 3261 clause 12.2.1.2: the dialog is gone.
 		return m.hangup(ResultError)
@@ -389,7 +439,7 @@ func (m *machine) refreshAnswered(now time.Time, code int, st sessionTimer) []ac
 		m.peerUpdate = false
 		m.refreshAt = now
 	case code == 491:
-		m.refreshAt = now.Add(time.Duration(m.cfg.rand.IntN(201)) * 10 * time.Millisecond)
+		m.refreshAt = now.Add(m.glareWait())
 	default:
 		// Try again before the session expires (the peer ends it at
 		// interval minus a third at the latest).
@@ -398,24 +448,84 @@ func (m *machine) refreshAnswered(now time.Time, code int, st sessionTimer) []ac
 	return m.timers(now)
 }
 
+// sendT38Offer sends our re-INVITE to T.38 (the first, a retry after
+// 491, or one after 422 asking for a longer session interval).
 func (m *machine) sendT38Offer(now time.Time) []action {
-	m.tries++
 	m.offer = sdp.Offer(m.cfg.local, sdp.KindT38, m.sent)
 	m.state = stOffering
 	m.offerDeadline = now.Add(m.cfg.switchTimeout)
 	m.offerSent, m.offerAlive = now, false
 	a := action{kind: actReinvite, sdp: m.offer}
-	if m.st.interval > 0 {
+	m.offerSE = m.askInterval()
+	if m.offerSE > 0 {
 		// A re-INVITE refreshes the session too (RFC 4028 clause 7.4),
 		// naming the current refresher (in this transaction's terms: we
-		// are its UAC).
-		r := "uas"
-		if m.st.weRefresh {
-			r = "uac"
+		// are its UAC); with no session timer yet (a retry after 422)
+		// the UAS chooses.
+		r := ""
+		if m.st.interval > 0 {
+			r = "uas"
+			if m.st.weRefresh {
+				r = "uac"
+			}
 		}
-		a.se = seValue(m.st.interval, r)
+		a.se, a.minSE = seValue(m.offerSE, r), m.minSEValue()
 	}
 	return []action{a}
+}
+
+// askInterval is the session interval our next request asks for: the
+// negotiated one, raised to the largest Min-SE the dialog has seen (and
+// never below our own MinSE then).
+func (m *machine) askInterval() time.Duration {
+	if m.peerMinSE == 0 {
+		return m.st.interval
+	}
+	return max(m.st.interval, m.peerMinSE, m.cfg.minSE)
+}
+
+// minSEValue is the Min-SE of our requests: RFC 4028 clause 7.4 wants the
+// largest Min-SE seen on the dialog once there is one ("" before).
+func (m *machine) minSEValue() string {
+	if m.peerMinSE == 0 {
+		return ""
+	}
+	return seValue(max(m.peerMinSE, m.cfg.minSE), "")
+}
+
+// raiseMinSE takes a 422's Min-SE for a request that asked for sent (0:
+// no Session-Expires): true when the request is to be sent again, asking
+// for it (see retryInterval); *retries counts the retries of that request.
+func (m *machine) raiseMinSE(peerMin, sent time.Duration, retries *int) bool {
+	if *retries >= maxSERetries {
+		return false
+	}
+	if _, ok := retryInterval(peerMin, sent, m.cfg.minSE); !ok {
+		return false
+	}
+	*retries++
+	m.peerMinSE = max(m.peerMinSE, peerMin)
+	return true
+}
+
+// minSEHeard is the Min-SE of a peer's session refresh (0: none): later
+// requests of ours honour it (RFC 4028 clause 7.4).
+func (m *machine) minSEHeard(d time.Duration) {
+	if d > 0 && d <= maxSessionInterval {
+		m.peerMinSE = max(m.peerMinSE, d)
+	}
+}
+
+// glareWait is the RFC 3261 clause 14.1 back-off after a 491: the owner of
+// the Call-ID (the caller) waits 2.1 to 4 s, the other side 0 to 2 s, in
+// units of 10 ms. The other side draws from 0.1-2 s: a peer that answers
+// 491 usually has its own re-INVITE in flight, and a retry sent before
+// that arrives (a draw of 0) only starts a second glare.
+func (m *machine) glareWait() time.Duration {
+	if m.cfg.role == RoleCaller {
+		return time.Duration(210+m.cfg.rand.IntN(191)) * 10 * time.Millisecond
+	}
+	return time.Duration(10+m.cfg.rand.IntN(191)) * 10 * time.Millisecond
 }
 
 // provisionalFactor stretches SwitchTimeout once our re-INVITE has drawn a
@@ -451,16 +561,26 @@ func (m *machine) heard(now time.Time, t Tone) []action {
 }
 
 // offerAnswered is the final response to our re-INVITE (answer is its
-// body, nil when none).
-func (m *machine) offerAnswered(now time.Time, code int, answer *sdp.Session) []action {
+// body, nil when none; r.st the session timer a 2xx negotiated, r.minSE a
+// 422's Min-SE).
+func (m *machine) offerAnswered(now time.Time, r reply, answer *sdp.Session) []action {
 	if m.state != stOffering {
 		return nil // a late response after we gave up or hung up
 	}
 	offer := m.offer
 	m.offer, m.offerDeadline = nil, time.Time{}
 	m.state = stAudio
+	code := r.code
+	if code != 422 {
+		m.offerSERetries = 0
+	}
 	switch {
 	case code >= 200 && code < 300:
+		if m.offerSE > 0 {
+			// It carried Session-Expires: its 2xx negotiated the
+			// session timer anew (RFC 4028 clause 7.2).
+			m.sessionTimerSet(now, r.st)
+		}
 		if answer == nil {
 			return m.refused()
 		}
@@ -471,23 +591,20 @@ func (m *machine) offerAnswered(now time.Time, code int, answer *sdp.Session) []
 		m.sent, m.remote = offer, answer
 		return m.setMedia(neg)
 	case code == 491:
-		// RFC 3261 clause 14.1: the owner of the Call-ID (the caller)
-		// retries after 2.1 to 4 s, the other side after 0 to 2 s, in
-		// units of 10 ms. The other side draws from 0.1-2 s: a peer
-		// that answers 491 usually has its own re-INVITE in flight, and
-		// a retry sent before that arrives (a draw of 0) only starts a
-		// second glare.
+		// RFC 3261 clause 14.1 (see glareWait).
 		if m.tries >= maxGlareTries {
 			return m.refused()
 		}
-		var wait time.Duration
-		if m.cfg.role == RoleCaller {
-			wait = time.Duration(210+m.cfg.rand.IntN(191)) * 10 * time.Millisecond
-		} else {
-			wait = time.Duration(10+m.cfg.rand.IntN(191)) * 10 * time.Millisecond
-		}
-		m.requestAt = now.Add(wait)
+		m.requestAt = now.Add(m.glareWait())
 		return nil
+	case code == 422:
+		// RFC 4028 clause 7.4: the same offer again at once, asking for
+		// the 422's Min-SE (a new transaction, the next CSeq). A 422
+		// that cannot be retried refuses T.38 like any failure.
+		if m.raiseMinSE(r.minSE, m.offerSE, &m.offerSERetries) {
+			return m.sendT38Offer(now)
+		}
+		m.offerSERetries = 0
 	}
 	return m.refused() // 488, 415, 606, 500...
 }

@@ -72,7 +72,7 @@ func TestMachineAnswererRequestsAtOnce(t *testing.T) {
 	require.True(t, acts[1].sdp.Media[0].IsT38())
 	require.Equal(t, t0.Add(5*time.Second), m.deadline(), "switch timeout armed")
 
-	acts = m.offerAnswered(t0.Add(40*time.Millisecond), 200, peerAnswer(t, peer, acts[1].sdp))
+	acts = m.offerAnswered(t0.Add(40*time.Millisecond), reply{code: 200}, peerAnswer(t, peer, acts[1].sdp))
 	require.Equal(t, []actKind{actMedia}, kinds(acts))
 	require.NotNil(t, acts[0].media.T38)
 	require.Equal(t, "192.0.2.2:7000", acts[0].media.T38.Remote.String())
@@ -99,14 +99,14 @@ func TestMachineRefused(t *testing.T) {
 	for _, code := range []int{488, 415, 606, 500} {
 		m, acts, _ := newMachine(t, RoleAnswerer, PolicyRequest, false)
 		require.Equal(t, actReinvite, acts[1].kind)
-		acts = m.offerAnswered(t0.Add(time.Second), code, nil)
+		acts = m.offerAnswered(t0.Add(time.Second), reply{code: code}, nil)
 		require.Equal(t, []actKind{actBye, actEnd}, kinds(acts), "code %d", code)
 		require.Equal(t, ResultT38Refused, acts[1].result)
 	}
 	// With an audio modem the call stays in audio: the audio path goes to
 	// the application's audio fax, once, and no T.38 request follows.
 	m, _, peer := newMachine(t, RoleAnswerer, PolicyRequest, true)
-	acts := m.offerAnswered(t0.Add(time.Second), 488, nil)
+	acts := m.offerAnswered(t0.Add(time.Second), reply{code: 488}, nil)
 	require.Equal(t, []actKind{actMedia}, kinds(acts))
 	require.True(t, acts[0].audioFax)
 	require.NotNil(t, acts[0].media.Audio)
@@ -154,7 +154,7 @@ func TestMachineReinviteUnanswered(t *testing.T) {
 	require.Equal(t, []actKind{actBye, actEnd}, kinds(acts))
 	require.Equal(t, ResultT38Refused, acts[1].result)
 	// A 200 arriving after we gave up is ignored.
-	require.Empty(t, m.offerAnswered(t0.Add(6*time.Second), 200, nil))
+	require.Empty(t, m.offerAnswered(t0.Add(6*time.Second), reply{code: 200}, nil))
 }
 
 // RFC 3261 clause 14.1: after 491 the Call-ID owner waits 2.1-4 s, the
@@ -177,7 +177,7 @@ func TestMachineGlare(t *testing.T) {
 			acts = m.remoteOffer(now, peerOffer)
 			require.Equal(t, []action{{kind: actRespond, code: 491}}, acts)
 			// Ours is answered 491 too.
-			require.Empty(t, m.offerAnswered(now, 491, nil))
+			require.Empty(t, m.offerAnswered(now, reply{code: 491}, nil))
 			wait := m.deadline().Sub(now)
 			require.GreaterOrEqual(t, wait, tc.min)
 			require.LessOrEqual(t, wait, tc.max)
@@ -387,7 +387,7 @@ func TestMachineSessionRefresh(t *testing.T) {
 	require.Equal(t, []actKind{actRespond}, kinds(acts))
 	require.Equal(t, 491, acts[0].code)
 
-	acts = m.refreshAnswered(t0.Add(46*time.Second), 200, sessionTimer{interval: 90 * time.Second, weRefresh: true})
+	acts = m.refreshAnswered(t0.Add(46*time.Second), reply{code: 200, st: sessionTimer{interval: 90 * time.Second, weRefresh: true}})
 	require.Empty(t, acts)
 	require.Equal(t, t0.Add(91*time.Second), m.deadline(), "next refresh at half the interval")
 
@@ -397,19 +397,19 @@ func TestMachineSessionRefresh(t *testing.T) {
 	require.Equal(t, []actKind{actRefresh}, kinds(acts))
 	require.True(t, acts[0].update)
 	require.Nil(t, acts[0].sdp)
-	acts = m.refreshAnswered(t0.Add(91*time.Second), 405, sessionTimer{})
+	acts = m.refreshAnswered(t0.Add(91*time.Second), reply{code: 405})
 	require.Equal(t, []actKind{actRefresh}, kinds(acts))
 	require.False(t, acts[0].update)
 
 	// A 2xx without Session-Expires ends the session timer.
-	acts = m.refreshAnswered(t0.Add(92*time.Second), 200, sessionTimer{})
+	acts = m.refreshAnswered(t0.Add(92*time.Second), reply{code: 200})
 	require.Empty(t, acts)
 	require.True(t, m.deadline().IsZero())
 
 	// 481 to a refresh: the dialog is gone.
 	m.sessionTimerSet(t0.Add(100*time.Second), sessionTimer{interval: 90 * time.Second, weRefresh: true})
 	m.timeout(t0.Add(145 * time.Second))
-	acts = m.refreshAnswered(t0.Add(145*time.Second), 481, sessionTimer{})
+	acts = m.refreshAnswered(t0.Add(145*time.Second), reply{code: 481})
 	require.Equal(t, []actKind{actBye, actEnd}, kinds(acts))
 }
 
@@ -449,7 +449,7 @@ func TestMachineReinviteProvisional(t *testing.T) {
 	m.offerProvisional(t0.Add(300 * time.Millisecond))
 	require.Equal(t, t0.Add(15*time.Second), m.deadline())
 	require.Empty(t, m.timeout(t0.Add(5*time.Second)))
-	acts := m.offerAnswered(t0.Add(9*time.Second), 200, peerAnswer(t, peer, m.offer))
+	acts := m.offerAnswered(t0.Add(9*time.Second), reply{code: 200}, peerAnswer(t, peer, m.offer))
 	require.Equal(t, []actKind{actMedia}, kinds(acts))
 
 	m, _, _ = newMachine(t, RoleAnswerer, PolicyRequest, false)
@@ -468,7 +468,7 @@ func TestMachineStaleRefreshKeepsT38(t *testing.T) {
 	m, acts, peer := newMachine(t, RoleAnswerer, PolicyRequest, false)
 	require.Equal(t, []actKind{actMedia, actReinvite}, kinds(acts))
 	first := m.remote // the peer's audio offer that started the call
-	acts = m.offerAnswered(t0.Add(10*time.Millisecond), 200, peerAnswer(t, peer, acts[1].sdp))
+	acts = m.offerAnswered(t0.Add(10*time.Millisecond), reply{code: 200}, peerAnswer(t, peer, acts[1].sdp))
 	require.Equal(t, []actKind{actMedia}, kinds(acts))
 	require.Equal(t, stT38, m.state)
 	current := m.sent.Marshal()

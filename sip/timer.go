@@ -140,3 +140,39 @@ func uacSessionTimer(res *sip.Response) sessionTimer {
 	// (it had offered to, by not naming one).
 	return sessionTimer{interval: d, weRefresh: refresher != "uas"}
 }
+
+// parseMinSE reads a Min-SE value ("1800", "1800;param"): ok is false for
+// anything but delta-seconds above zero and at most maxSessionInterval (a
+// peer cannot make us ask for an interval we would not schedule).
+func parseMinSE(v string) (time.Duration, bool) {
+	num, _, _ := strings.Cut(v, ";")
+	n, err := strconv.ParseUint(strings.TrimSpace(num), 10, 32)
+	if err != nil || n == 0 || time.Duration(n)*time.Second > maxSessionInterval {
+		return 0, false
+	}
+	return time.Duration(n) * time.Second, true
+}
+
+// minSEOf is the Min-SE of a message (a 422, a peer's refresh): 0 when
+// absent or unusable.
+func minSEOf(m headerGetter) time.Duration {
+	h := m.GetHeader("min-se")
+	if h == nil {
+		return 0
+	}
+	d, _ := parseMinSE(h.Value())
+	return d
+}
+
+// retryInterval decides the retry of a request of ours that asked for the
+// session interval sent (0: it carried no Session-Expires) and was
+// answered 422 with Min-SE peerMin (0: absent or unusable). RFC 4028
+// clause 7.4: the retry asks for at least the Min-SE (and never less than
+// our own, ourMin). A 422 without a usable Min-SE, or with one no larger
+// than what we asked for (a peer contradicting itself), is not retried.
+func retryInterval(peerMin, sent, ourMin time.Duration) (time.Duration, bool) {
+	if peerMin <= 0 || peerMin > maxSessionInterval || peerMin <= sent {
+		return 0, false
+	}
+	return max(peerMin, ourMin), true
+}
