@@ -695,14 +695,29 @@ func (s *Store) metadata(ctx context.Context, id string) (Metadata, error) {
 // DocumentReader streams a sealed document's pages back. Every page's
 // SHA-256 is checked when its end is reached; any tampering, truncation,
 // reordering or wrong key surfaces as an error wrapping ErrDecrypt,
-// ErrCorrupt or ErrPageDigest, never as silently wrong data.
+// ErrCorrupt or ErrPageDigest, never as silently wrong data. The first
+// such error is sticky: every later read returns it.
+//
+// A reader from an audited read (Guard.Open, and Store.Open and Store.Get
+// on the custodian path) records that first verification failure itself:
+// one audit record, action integrity-failure, outcome failure, for the
+// document and the principal (or operator) that opened it, detail
+// "integrity check failed on page N: <error class>" (no PHI). The caller
+// need not, and the error it sees is the same (errors.Is on the sentinels
+// holds; if the record cannot be appended, the audit error is joined to
+// it). An error reading the sealed file itself, a read after Close, or
+// the caller's own writer failing during io.Copy is not recorded.
+//
+// A DocumentReader is not safe for concurrent use; Close it from the
+// goroutine that reads it.
 type DocumentReader struct {
-	info  DocInfo
-	meta  Metadata
-	pages []PageInfo
-	f     *os.File
-	ps    *pageStreamReader
-	cur   io.Reader // for whole-document Read
+	info   DocInfo
+	meta   Metadata
+	pages  []PageInfo
+	f      *os.File
+	ps     *pageStreamReader
+	cur    io.Reader // for whole-document Read
+	closed bool
 }
 
 // open opens a document for reading.
@@ -722,13 +737,35 @@ func (s *Store) open(ctx context.Context, id string) (*DocumentReader, error) {
 	if err != nil {
 		return nil, err
 	}
-	dr, err := dk.p.NewDecryptingReader(f, documentAD(id, man.bodyMeta()))
+	src := &sourceReader{r: f}
+	dr, err := dk.p.NewDecryptingReader(src, documentAD(id, man.bodyMeta()))
 	if err != nil {
 		f.Close()
 		return nil, fmt.Errorf("%w", ErrDecrypt)
 	}
-	return &DocumentReader{info: r.info(), meta: meta, pages: man.Pages, f: f,
-		ps: newPageStreamReader(dr, man.Pages)}, nil
+	ps := newPageStreamReader(dr, man.Pages)
+	ps.src = src
+	return &DocumentReader{info: r.info(), meta: meta, pages: man.Pages, f: f, ps: ps}, nil
+}
+
+// auditIntegrity makes d append one audit record through a, as principal
+// on document from source, when it first fails verification (see
+// DocumentReader). detailPrefix ("" or "unguarded: ") starts the detail.
+// Appending does not wait on ctx's cancellation: the failure is recorded
+// even when the request that opened d has ended.
+func (d *DocumentReader) auditIntegrity(ctx context.Context, a interface {
+	Append(context.Context, audit.Event) (uint64, error)
+}, clk clock.Clock, principal, document, source, detailPrefix string) {
+	ctx = context.WithoutCancel(ctx)
+	d.ps.integrityFailed = func(where string, err error) error {
+		_, aerr := a.Append(ctx, audit.Event{Time: clk.Now(), Principal: principal, Action: audit.ActionIntegrityFailure,
+			Document: document, Source: source, Outcome: audit.OutcomeFailure,
+			Detail: detailPrefix + "integrity check failed " + where + ": " + errorClass(err)})
+		if aerr != nil {
+			return fmt.Errorf("phi: audit unavailable, integrity failure not recorded: %w", aerr)
+		}
+		return nil
+	}
 }
 
 // Info returns the document's record.
@@ -774,9 +811,14 @@ func (d *DocumentReader) Read(b []byte) (int, error) {
 	}
 }
 
-// Close releases the file.
+// Close releases the file. Reads after Close return ErrClosed; a second
+// Close does nothing (a deferred Close after an explicit one is safe).
 func (d *DocumentReader) Close() error {
-	d.ps.stop()
+	if d.closed {
+		return nil
+	}
+	d.closed = true
+	d.ps.close()
 	return d.f.Close()
 }
 
