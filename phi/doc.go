@@ -147,9 +147,12 @@
 // after Close return ErrClosed), the caller's own writer failing, and an
 // I/O error reading the sealed file (still reported as ErrDecrypt: the
 // data could not be verified, but was not shown to be altered).
-// Store.Verify, the unaudited scrub, records nothing; its caller audits
-// its result. An application that already audits the outcome of a read
-// may keep doing so: its record and the reader's are distinct actions.
+// Store.Verify, the scrub, audits no access, but on a Store with an audit
+// sink (StoreConfig.Audit and Operator) it records a failed verification
+// the same way, detail prefixed "verify: "; without one it records
+// nothing. An application that already audits the outcome of a read may
+// keep doing so: its record and the reader's are distinct actions, and
+// the one-read-content-record-per-read shape of its trail is unchanged.
 //
 // TIFF: NewTIFFWriter seals each fax page, row by row from the t4 decoder,
 // as its own single-page TIFF Class F file; DocumentReader.NextTIFFPage

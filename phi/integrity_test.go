@@ -270,7 +270,8 @@ func TestIntegritySourceErrorNotRecorded(t *testing.T) {
 
 // TestUnguardedReadRecordsIntegrityFailure: the Store's custodian path
 // (Open, Get) shares the reader and so records a verification failure as
-// its operator.
+// its operator; so does Verify on such a Store (a scrub's finding), but
+// not on a Store without an audit sink.
 func TestUnguardedReadRecordsIntegrityFailure(t *testing.T) {
 	ctx := context.Background()
 	f := newGuardFixture(t)
@@ -286,16 +287,29 @@ func TestUnguardedReadRecordsIntegrityFailure(t *testing.T) {
 	require.NoError(t, err)
 	require.ErrorIs(t, readAllPages(d), ErrDecrypt)
 	require.NoError(t, d.Close())
-	require.ErrorIs(t, op.Verify(ctx, id), ErrDecrypt, "the unaudited scrub records nothing itself")
+	require.ErrorIs(t, f.store.Verify(ctx, id), ErrDecrypt)
+	require.ErrorIs(t, op.Verify(ctx, id), ErrDecrypt)
 
-	failures, _ := integrityEvents(t, f, id)
-	require.Len(t, failures, 2, "one per reader: Get's and Open's")
-	for _, e := range failures {
+	failures, reads := integrityEvents(t, f, id)
+	require.Len(t, failures, 3, "one per reader: Get's, Open's and the audited Verify's: %+v", failures)
+	for i, e := range failures {
 		require.Equal(t, "custodian", e.Principal)
 		require.Equal(t, unguardedSource, e.Source)
 		require.Equal(t, audit.OutcomeFailure, e.Outcome)
-		require.Equal(t, "unguarded: integrity check failed on page 2: "+ErrDecrypt.Error(), e.Detail)
+		prefix := "unguarded: "
+		if i == 2 {
+			prefix = "verify: "
+		}
+		require.Equal(t, prefix+"integrity check failed on page 2: "+ErrDecrypt.Error(), e.Detail)
 	}
+	var custodianReads int
+	for _, e := range reads {
+		if e.Principal == "custodian" {
+			require.Equal(t, "unguarded", e.Detail, "the openings stay recorded as done")
+			custodianReads++
+		}
+	}
+	require.Equal(t, 2, custodianReads, "Get and Open are audited reads; Verify is not")
 }
 
 // TestIntegrityFailurePosition: the detail names where the stream

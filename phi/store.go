@@ -699,7 +699,8 @@ func (s *Store) metadata(ctx context.Context, id string) (Metadata, error) {
 // such error is sticky: every later read returns it.
 //
 // A reader from an audited read (Guard.Open, and Store.Open and Store.Get
-// on the custodian path) records that first verification failure itself:
+// on the custodian path; also Store.Verify on a Store with an audit sink)
+// records that first verification failure itself:
 // one audit record, action integrity-failure, outcome failure, for the
 // document and the principal (or operator) that opened it, detail
 // "integrity check failed on page N: <error class>" (no PHI). The caller
@@ -996,8 +997,21 @@ func (s *Store) RotateKeys(ctx context.Context) (int, map[string]int, error) {
 
 // Verify reads a whole document, checking every segment's authentication
 // tag and every page's SHA-256, without returning its content: a scrub for
-// integrity monitoring.
+// integrity monitoring. It needs no operator and audits no access; but on
+// a Store opened with StoreConfig.Audit and Operator, a document that
+// fails verification is recorded as a reader records it (see
+// DocumentReader), as the operator, with the detail "verify: integrity
+// check failed ...": a scrub that finds an altered document leaves that in
+// the audit trail whatever its caller does.
 func (s *Store) Verify(ctx context.Context, id string) error {
-	_, err := s.get(ctx, id, io.Discard)
+	d, err := s.open(ctx, id)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if s.unguarded() == nil {
+		d.auditIntegrity(ctx, s.audit, s.clock, s.operator, id, unguardedSource, "verify: ")
+	}
+	_, err = io.Copy(io.Discard, d)
 	return err
 }
