@@ -11,6 +11,7 @@ import (
 	"testing/iotest"
 
 	"github.com/faxkit/faxkit/phi/audit"
+	"github.com/faxkit/faxkit/t4"
 	"github.com/stretchr/testify/require"
 )
 
@@ -362,4 +363,51 @@ func TestIntegrityFailurePosition(t *testing.T) {
 			require.Equal(t, tc.where, where)
 		})
 	}
+}
+
+// TestWriteTIFFRecordsIntegrityFailure: the TIFF export (the
+// faxservice's download path) reads through the same reader, so a sealed
+// TIFF document cut short fails the export and leaves one
+// integrity-failure record.
+func TestWriteTIFFRecordsIntegrityFailure(t *testing.T) {
+	ctx := context.Background()
+	f := newGuardFixture(t)
+	w, err := f.g.Create(ctx, alice, "s", Metadata{ContentType: "image/tiff"})
+	require.NoError(t, err)
+	tw := NewTIFFWriter(w, nil)
+	for i := range 2 {
+		bm := t4.NewBitmap(1728, 100)
+		for y := 0; y < bm.Height; y++ {
+			for x := (y*7 + i) % 13; x < bm.Width; x += 13 {
+				bm.SetBlack(x, y, true)
+			}
+		}
+		require.NoError(t, tw.WritePage(bm, nil))
+	}
+	info, err := w.Commit()
+	require.NoError(t, err)
+
+	d, err := f.g.Open(ctx, alice, "s", info.ID)
+	require.NoError(t, err)
+	n, err := d.WriteTIFF(io.Discard, nil)
+	require.NoError(t, err)
+	require.Equal(t, 2, n)
+	require.NoError(t, d.Close())
+	failures, _ := integrityEvents(t, f, info.ID)
+	require.Empty(t, failures, "a clean export records none")
+
+	path := f.store.path(info.ID, sealExt)
+	body, err := os.ReadFile(path)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(path, body[:len(body)-1], 0o600))
+	d, err = f.g.Open(ctx, alice, "s", info.ID)
+	require.NoError(t, err)
+	_, err = d.WriteTIFF(io.Discard, nil)
+	require.True(t, errors.Is(err, ErrDecrypt) || errors.Is(err, ErrCorrupt), "err = %v", err)
+	require.NoError(t, d.Close())
+	failures, _ = integrityEvents(t, f, info.ID)
+	require.Len(t, failures, 1)
+	require.Equal(t, audit.ActionIntegrityFailure, failures[0].Action)
+	require.Equal(t, "integrity-failure", failures[0].Action.String())
+	require.True(t, strings.HasPrefix(failures[0].Detail, "integrity check failed "), failures[0].Detail)
 }
