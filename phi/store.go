@@ -823,16 +823,6 @@ func (d *DocumentReader) Close() error {
 	return d.f.Close()
 }
 
-// get reads a whole document into w, verifying every page.
-func (s *Store) get(ctx context.Context, id string, w io.Writer) (int64, error) {
-	d, err := s.open(ctx, id)
-	if err != nil {
-		return 0, err
-	}
-	defer d.Close()
-	return io.Copy(w, d)
-}
-
 // List returns the records of all committed documents, oldest first. A
 // record that cannot be parsed is left out and reported in the error (the
 // list of the others is still returned), so one damaged file cannot stop
