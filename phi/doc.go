@@ -146,7 +146,9 @@
 // "opened, then found altered". Not recorded: a reader closed early (reads
 // after Close return ErrClosed), the caller's own writer failing, and an
 // I/O error reading the sealed file (still reported as ErrDecrypt: the
-// data could not be verified, but was not shown to be altered).
+// data could not be verified, but was not shown to be altered). A
+// document whose record or sealed manifest fails authentication fails the
+// Open itself, and the opening's own record then has outcome failure.
 // Store.Verify, the scrub, audits no access, but on a Store with an audit
 // sink (StoreConfig.Audit and Operator) it records a failed verification
 // the same way, detail prefixed "verify: "; without one it records

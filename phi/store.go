@@ -700,10 +700,10 @@ func (s *Store) metadata(ctx context.Context, id string) (Metadata, error) {
 //
 // A reader from an audited read (Guard.Open, and Store.Open and Store.Get
 // on the custodian path; also Store.Verify on a Store with an audit sink)
-// records that first verification failure itself:
-// one audit record, action integrity-failure, outcome failure, for the
-// document and the principal (or operator) that opened it, detail
-// "integrity check failed on page N: <error class>" (no PHI). The caller
+// records that first verification failure itself: one audit record,
+// action integrity-failure, outcome failure, for the document and the
+// principal (or operator) that opened it, detail e.g. "integrity check
+// failed on page N: <error class>" (no PHI). The caller
 // need not, and the error it sees is the same (errors.Is on the sentinels
 // holds; if the record cannot be appended, the audit error is joined to
 // it). An error reading the sealed file itself, a read after Close, or
@@ -751,7 +751,8 @@ func (s *Store) open(ctx context.Context, id string) (*DocumentReader, error) {
 
 // auditIntegrity makes d append one audit record through a, as principal
 // on document from source, when it first fails verification (see
-// DocumentReader). detailPrefix ("" or "unguarded: ") starts the detail.
+// DocumentReader). detailPrefix ("", "unguarded: " or "verify: ")
+// starts the detail.
 // Appending does not wait on ctx's cancellation: the failure is recorded
 // even when the request that opened d has ended.
 func (d *DocumentReader) auditIntegrity(ctx context.Context, a interface {
