@@ -299,11 +299,20 @@ func (g *Guard) Create(ctx context.Context, who Principal, source string, meta M
 	return w, nil
 }
 
-// Open opens a document's content for reading.
+// Open opens a document's content for reading. The opening is audited
+// (read-content); if the document then fails verification while d is
+// read, d itself appends an integrity-failure record for who and id (see
+// DocumentReader), so the trail tells a tampered or truncated document
+// from a good read without the application's help.
 func (g *Guard) Open(ctx context.Context, who Principal, source, id string) (*DocumentReader, error) {
 	var d *DocumentReader
 	err := g.do(ctx, Request{Who: who, Action: audit.ActionReadContent, Perm: PermReadContent, Document: id, Source: source},
-		func() (err error) { d, err = g.store.open(ctx, id); return err })
+		func() (err error) {
+			if d, err = g.store.open(ctx, id); err == nil {
+				d.auditIntegrity(ctx, g.policy.audit, g.policy.clock, who.ID, id, source, "")
+			}
+			return err
+		})
 	return d, err
 }
 

@@ -73,7 +73,9 @@
 //	                                 | between processes                            | TestOpenStoreLeavesActiveWritersAlone
 //	(c)(2)   Authenticate ePHI       | per-page SHA-256 in the sealed stream and in | TestPageDigestChecked,
 //	                                 | the sealed manifest, checked on every read;  | TestAttackReplayAcrossDocuments,
-//	                                 | cross-document replay rejected               | FuzzSealedReader, FuzzPageStream
+//	                                 | cross-document replay rejected; a failed     | FuzzSealedReader, FuzzPageStream,
+//	                                 | check during an audited read is recorded by  | TestGuardOpenRecordsIntegrityFailure,
+//	                                 | the reader (integrity-failure)               | TestUnguardedReadRecordsIntegrityFailure
 //	(d)      Person/entity authent.  | auth.Authenticator (phi/auth): hashed        | TestTokenAuthentication/lockout...,
 //	                                 | tokens, constant-time compare, expiry,       | TestAuthenticationAudited
 //	                                 | lockout, audited                             |
@@ -120,6 +122,39 @@
 // Reads: Guard.Open returns a DocumentReader with NextPage (one io.Reader per
 // page) and Read (the whole document). A page's SHA-256 is checked against
 // the stream and the sealed manifest before its io.EOF is returned.
+//
+// Integrity failures are audited by the reader. Guard.Open audits the
+// opening (read-content, outcome success, detail "done") before any content
+// is read, so it cannot know whether the body will verify. When a reader
+// from an audited read (Guard.Open; Store.Open and Store.Get on the
+// custodian path) first fails verification (a segment's authentication
+// tag, the framing, or a page's SHA-256: errors wrapping ErrDecrypt,
+// ErrCorrupt or ErrPageDigest), it appends one more record itself:
+//
+//	action    integrity-failure (audit.ActionIntegrityFailure)
+//	outcome   failure
+//	principal, document, source: those of the opening (the custodian
+//	          path: its operator and "unguarded store")
+//	detail    "integrity check failed on page N: <sentinel>" (or "at the
+//	          start of the document", "after page N"; custodian path
+//	          prefixed "unguarded: "); no PHI
+//
+// once per reader, whatever the caller reads afterwards; the error the
+// caller gets is unchanged (errors.Is on the sentinels holds; if the
+// record cannot be appended, the audit error is joined to it). The opening
+// record stays: the access did happen, and an auditor reads the pair as
+// "opened, then found altered". Not recorded: a reader closed early (reads
+// after Close return ErrClosed), the caller's own writer failing, and an
+// I/O error reading the sealed file (still reported as ErrDecrypt: the
+// data could not be verified, but was not shown to be altered). A
+// document whose record or sealed manifest fails authentication fails the
+// Open itself, and the opening's own record then has outcome failure.
+// Store.Verify, the scrub, audits no access, but on a Store with an audit
+// sink (StoreConfig.Audit and Operator) it records a failed verification
+// the same way, detail prefixed "verify: "; without one it records
+// nothing. An application that already audits the outcome of a read may
+// keep doing so: its record and the reader's are distinct actions, and
+// the one-read-content-record-per-read shape of its trail is unchanged.
 //
 // TIFF: NewTIFFWriter seals each fax page, row by row from the t4 decoder,
 // as its own single-page TIFF Class F file; DocumentReader.NextTIFFPage

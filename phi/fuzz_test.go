@@ -2,6 +2,7 @@ package phi
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"strings"
 	"testing"
@@ -91,11 +92,48 @@ func FuzzSealedReader(f *testing.F) {
 		if err != nil {
 			return
 		}
-		_, err = drainPages(newPageStreamReader(dr, nil), len(data))
+		r := newPageStreamReader(dr, nil)
+		calls := watchIntegrity(r)
+		_, err = drainPages(r, len(data))
 		if err == nil {
 			t.Fatal("reader ended without io.EOF or error")
 		}
+		checkIntegrityCalls(t, r, err, *calls)
 	})
+}
+
+// watchIntegrity counts r's integrity-failure callbacks.
+func watchIntegrity(r *pageStreamReader) *int {
+	calls := new(int)
+	r.integrityFailed = func(where string, err error) error {
+		if where == "" {
+			panic("integrity failure without a position")
+		}
+		*calls++
+		return nil
+	}
+	return calls
+}
+
+// checkIntegrityCalls: a stream over an input that cannot fail to read
+// ends in io.EOF with no integrity failure, or in a verification error
+// reported exactly once, however often it is read again.
+func checkIntegrityCalls(t *testing.T, r *pageStreamReader, err error, calls int) {
+	if err == io.EOF {
+		if calls != 0 {
+			t.Fatalf("clean stream reported %d integrity failures", calls)
+		}
+		return
+	}
+	if !errors.Is(err, ErrDecrypt) && !errors.Is(err, ErrCorrupt) && !errors.Is(err, ErrPageDigest) {
+		t.Fatalf("error %v is not a verification error", err)
+	}
+	if _, again := r.next(); !errors.Is(again, err) {
+		t.Fatalf("error not sticky: %v, then %v", err, again)
+	}
+	if calls != 1 {
+		t.Fatalf("%d integrity failures reported for %v, want 1", calls, err)
+	}
 }
 
 // FuzzPageStream fuzzes the page framing parser directly (below the
@@ -108,7 +146,9 @@ func FuzzPageStream(f *testing.F) {
 	f.Add([]byte(streamMagic + "P\xff\xff\xff\xff\x0f"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r := newPageStreamReader(bytes.NewReader(data), nil)
+		calls := watchIntegrity(r)
 		n, err := drainPages(r, len(data))
+		checkIntegrityCalls(t, r, err, *calls)
 		if err == io.EOF {
 			// A stream that parsed must re-encode to a stream that parses
 			// to the same bytes.

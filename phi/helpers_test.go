@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"github.com/faxkit/faxkit/internal/clock"
 	"github.com/faxkit/faxkit/phi/audit"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -147,4 +148,15 @@ func testAuditKeys(t testing.TB) audit.Keys {
 	k, err := audit.CreateKeyFile(path, "faxkit-test")
 	require.NoError(t, err)
 	return k
+}
+
+// get reads a whole document into w, verifying every page, without
+// auditing (the store's internal read path, as the tests use it).
+func (s *Store) get(ctx context.Context, id string, w io.Writer) (int64, error) {
+	d, err := s.open(ctx, id)
+	if err != nil {
+		return 0, err
+	}
+	defer d.Close()
+	return io.Copy(w, d)
 }

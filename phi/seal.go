@@ -304,6 +304,14 @@ type pageStreamReader struct {
 	pages    int
 	want     []PageInfo // expected digests from the record, may be nil
 	maxPages int
+	// src reads the sealed file under the decryption, to tell the file's
+	// own I/O errors (including reads after Close) from data that fails
+	// verification; nil when the stream does not come from a file.
+	src *sourceReader
+	// integrityFailed, if set, is called once, with the stream's first
+	// error, when that error is an integrity failure (see
+	// integrityFailure); what it returns is joined to the error.
+	integrityFailed func(where string, err error) error
 }
 
 func newPageStreamReader(r io.Reader, want []PageInfo) *pageStreamReader {
@@ -315,9 +323,63 @@ func newPageStreamReader(r io.Reader, want []PageInfo) *pageStreamReader {
 func (s *pageStreamReader) fail(err error) error {
 	if s.err == nil {
 		s.err = err
+		if s.integrityFailed != nil && s.integrityFailure(err) {
+			if aerr := s.integrityFailed(s.where(), err); aerr != nil {
+				s.err = errors.Join(err, aerr)
+			}
+		}
 	}
 	s.stop()
 	return s.err
+}
+
+// integrityFailure reports whether err, the stream's first error, says
+// the sealed data failed verification: an authentication tag, the
+// framing, or a page's SHA-256. An error reading the sealed file itself
+// (reported as ErrDecrypt too, since the stream cannot be verified) is
+// not one, nor is a read after Close.
+func (s *pageStreamReader) integrityFailure(err error) bool {
+	if s.src != nil && s.src.err != nil {
+		return false
+	}
+	return errors.Is(err, ErrDecrypt) || errors.Is(err, ErrCorrupt) || errors.Is(err, ErrPageDigest)
+}
+
+// where says, without PHI, where in the document the stream failed: the
+// page being read, or the position between pages.
+func (s *pageStreamReader) where() string {
+	switch {
+	case s.cur != nil:
+		return fmt.Sprintf("on page %d", s.cur.idx+1)
+	case s.pages == 0:
+		return "at the start of the document"
+	}
+	return fmt.Sprintf("after page %d", s.pages)
+}
+
+// close makes every later read of the stream, and of its pages, fail
+// with ErrClosed (not a verification failure), and releases the current
+// page's hasher.
+func (s *pageStreamReader) close() {
+	if s.err == nil {
+		s.err = ErrClosed
+	}
+	s.stop()
+}
+
+// sourceReader passes the sealed file through, keeping its first error
+// other than io.EOF.
+type sourceReader struct {
+	r   io.Reader
+	err error
+}
+
+func (r *sourceReader) Read(b []byte) (int, error) {
+	n, err := r.r.Read(b)
+	if err != nil && err != io.EOF && r.err == nil {
+		r.err = err
+	}
+	return n, err
 }
 
 // stop releases the current page's hasher goroutine, if any.

@@ -695,14 +695,30 @@ func (s *Store) metadata(ctx context.Context, id string) (Metadata, error) {
 // DocumentReader streams a sealed document's pages back. Every page's
 // SHA-256 is checked when its end is reached; any tampering, truncation,
 // reordering or wrong key surfaces as an error wrapping ErrDecrypt,
-// ErrCorrupt or ErrPageDigest, never as silently wrong data.
+// ErrCorrupt or ErrPageDigest, never as silently wrong data. The first
+// such error is sticky: every later read returns it.
+//
+// A reader from an audited read (Guard.Open, and Store.Open and Store.Get
+// on the custodian path; also Store.Verify on a Store with an audit sink)
+// records that first verification failure itself: one audit record,
+// action integrity-failure, outcome failure, for the document and the
+// principal (or operator) that opened it, detail e.g. "integrity check
+// failed on page N: <error class>" (no PHI). The caller
+// need not, and the error it sees is the same (errors.Is on the sentinels
+// holds; if the record cannot be appended, the audit error is joined to
+// it). An error reading the sealed file itself, a read after Close, or
+// the caller's own writer failing during io.Copy is not recorded.
+//
+// A DocumentReader is not safe for concurrent use; Close it from the
+// goroutine that reads it.
 type DocumentReader struct {
-	info  DocInfo
-	meta  Metadata
-	pages []PageInfo
-	f     *os.File
-	ps    *pageStreamReader
-	cur   io.Reader // for whole-document Read
+	info   DocInfo
+	meta   Metadata
+	pages  []PageInfo
+	f      *os.File
+	ps     *pageStreamReader
+	cur    io.Reader // for whole-document Read
+	closed bool
 }
 
 // open opens a document for reading.
@@ -722,13 +738,36 @@ func (s *Store) open(ctx context.Context, id string) (*DocumentReader, error) {
 	if err != nil {
 		return nil, err
 	}
-	dr, err := dk.p.NewDecryptingReader(f, documentAD(id, man.bodyMeta()))
+	src := &sourceReader{r: f}
+	dr, err := dk.p.NewDecryptingReader(src, documentAD(id, man.bodyMeta()))
 	if err != nil {
 		f.Close()
 		return nil, fmt.Errorf("%w", ErrDecrypt)
 	}
-	return &DocumentReader{info: r.info(), meta: meta, pages: man.Pages, f: f,
-		ps: newPageStreamReader(dr, man.Pages)}, nil
+	ps := newPageStreamReader(dr, man.Pages)
+	ps.src = src
+	return &DocumentReader{info: r.info(), meta: meta, pages: man.Pages, f: f, ps: ps}, nil
+}
+
+// auditIntegrity makes d append one audit record through a, as principal
+// on document from source, when it first fails verification (see
+// DocumentReader). detailPrefix ("", "unguarded: " or "verify: ")
+// starts the detail.
+// Appending does not wait on ctx's cancellation: the failure is recorded
+// even when the request that opened d has ended.
+func (d *DocumentReader) auditIntegrity(ctx context.Context, a interface {
+	Append(context.Context, audit.Event) (uint64, error)
+}, clk clock.Clock, principal, document, source, detailPrefix string) {
+	ctx = context.WithoutCancel(ctx)
+	d.ps.integrityFailed = func(where string, err error) error {
+		_, aerr := a.Append(ctx, audit.Event{Time: clk.Now(), Principal: principal, Action: audit.ActionIntegrityFailure,
+			Document: document, Source: source, Outcome: audit.OutcomeFailure,
+			Detail: detailPrefix + "integrity check failed " + where + ": " + errorClass(err)})
+		if aerr != nil {
+			return fmt.Errorf("phi: audit unavailable, integrity failure not recorded: %w", aerr)
+		}
+		return nil
+	}
 }
 
 // Info returns the document's record.
@@ -774,20 +813,15 @@ func (d *DocumentReader) Read(b []byte) (int, error) {
 	}
 }
 
-// Close releases the file.
+// Close releases the file. Reads after Close return ErrClosed; a second
+// Close does nothing (a deferred Close after an explicit one is safe).
 func (d *DocumentReader) Close() error {
-	d.ps.stop()
-	return d.f.Close()
-}
-
-// get reads a whole document into w, verifying every page.
-func (s *Store) get(ctx context.Context, id string, w io.Writer) (int64, error) {
-	d, err := s.open(ctx, id)
-	if err != nil {
-		return 0, err
+	if d.closed {
+		return nil
 	}
-	defer d.Close()
-	return io.Copy(w, d)
+	d.closed = true
+	d.ps.close()
+	return d.f.Close()
 }
 
 // List returns the records of all committed documents, oldest first. A
@@ -954,8 +988,21 @@ func (s *Store) RotateKeys(ctx context.Context) (int, map[string]int, error) {
 
 // Verify reads a whole document, checking every segment's authentication
 // tag and every page's SHA-256, without returning its content: a scrub for
-// integrity monitoring.
+// integrity monitoring. It needs no operator and audits no access; but on
+// a Store opened with StoreConfig.Audit and Operator, a document that
+// fails verification is recorded as a reader records it (see
+// DocumentReader), as the operator, with the detail "verify: integrity
+// check failed ...": a scrub that finds an altered document leaves that in
+// the audit trail whatever its caller does.
 func (s *Store) Verify(ctx context.Context, id string) error {
-	_, err := s.get(ctx, id, io.Discard)
+	d, err := s.open(ctx, id)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if s.unguarded() == nil {
+		d.auditIntegrity(ctx, s.audit, s.clock, s.operator, id, unguardedSource, "verify: ")
+	}
+	_, err = io.Copy(io.Discard, d)
 	return err
 }

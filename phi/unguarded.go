@@ -25,9 +25,12 @@ func (s *Store) unguarded() error {
 	return nil
 }
 
+// unguardedSource is the source of the unguarded path's audit records.
+const unguardedSource = "unguarded store"
+
 // record audits one unguarded call; its error is the audit failure.
 func (s *Store) record(ctx context.Context, act audit.Action, doc string, opErr error) error {
-	e := audit.Event{Time: s.clock.Now(), Principal: s.operator, Action: act, Document: doc, Source: "unguarded store",
+	e := audit.Event{Time: s.clock.Now(), Principal: s.operator, Action: act, Document: doc, Source: unguardedSource,
 		Outcome: audit.OutcomeSuccess, Detail: "unguarded"}
 	if opErr != nil {
 		e.Outcome, e.Detail = audit.OutcomeFailure, "unguarded: "+errorClass(opErr)
@@ -65,13 +68,18 @@ func (s *Store) Put(ctx context.Context, meta Metadata, r io.Reader) (DocInfo, e
 }
 
 // Open opens a document for reading on the unguarded path (see
-// StoreConfig.Audit); nothing is returned unless the read is audited.
-// Applications use Guard.Open.
+// StoreConfig.Audit); nothing is returned unless the read is audited. A
+// verification failure while d is read is recorded by d (see
+// DocumentReader), as the operator with the detail "unguarded:
+// integrity check failed ...". Applications use Guard.Open.
 func (s *Store) Open(ctx context.Context, id string) (*DocumentReader, error) {
 	if err := s.unguarded(); err != nil {
 		return nil, err
 	}
 	d, err := s.open(ctx, id)
+	if d != nil {
+		d.auditIntegrity(ctx, s.audit, s.clock, s.operator, id, unguardedSource, "unguarded: ")
+	}
 	if aerr := s.record(ctx, audit.ActionReadContent, id, err); aerr != nil {
 		if d != nil {
 			d.Close()
@@ -83,7 +91,8 @@ func (s *Store) Open(ctx context.Context, id string) (*DocumentReader, error) {
 
 // Get reads a whole document into w, verifying every page, on the
 // unguarded path (see StoreConfig.Audit). The read is audited before it
-// starts.
+// starts, and a verification failure during it is recorded as Open's
+// reader records it.
 func (s *Store) Get(ctx context.Context, id string, w io.Writer) (int64, error) {
 	if err := s.unguarded(); err != nil {
 		return 0, err

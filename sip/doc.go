@@ -39,7 +39,14 @@
 //     (for the INVITE, the same Call-ID and From tag and the next CSeq,
 //     clause 7.4) asking for that Min-SE, never less than Config.MinSE,
 //     and carrying it in Min-SE, as every later request of the dialog
-//     does. A 422 without a usable Min-SE, or with one no larger than
+//     does. The same holds for a Min-SE in the peer's requests (its
+//     initial INVITE, re-INVITEs and UPDATEs, clause 7.4): every later
+//     re-INVITE and refresh of ours asks for at least the largest Min-SE
+//     the dialog has seen and carries it; a Session-Expires we add to our
+//     2xx to an INVITE that asked for none is not below its Min-SE
+//     (clause 9), and a Min-SE alone does not make us ask for a session
+//     timer. The 422 retries of the T.38 re-INVITE share the first one's
+//     SwitchTimeout (see below). A 422 without a usable Min-SE, or with one no larger than
 //     what was asked (a second 422 that does not move), is a failure:
 //     Dial returns a *StatusError with code 422, a T.38 re-INVITE counts
 //     as refused, and a refresh stops, leaving the session to end at its
@@ -74,7 +81,9 @@
 //   - off: audio only; T.38 offers are answered 488.
 //
 // Our re-INVITE answered 488/415 (or any failure) or not answered within
-// SwitchTimeout (5 s) leaves the call in audio: with AudioFallback the
+// SwitchTimeout (5 s; 15 s once a provisional response came), counted from
+// the first re-INVITE of the switch when a 422 made us send it again,
+// leaves the call in audio: with AudioFallback the
 // audio path is handed to the application's audio fax modem (a Media with
 // AudioFax set: the pre-switch leg stops, and Media carries the codec,
 // ptime and the leg's RTP stream to continue), without it (the default)

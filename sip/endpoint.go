@@ -71,7 +71,8 @@ type Config struct {
 	// Default 5 s. Once it has drawn a provisional response (the peer has
 	// it: 100 Trying under load, an SBC consulting its other leg) the
 	// final answer is awaited up to three times as long from the
-	// re-INVITE.
+	// re-INVITE. A re-INVITE sent again after 422 (RFC 4028) is the same
+	// switch: the wait still counts from the first one.
 	SwitchTimeout time.Duration
 	// AutoRequestDelay is how long a caller with PolicyAuto waits for the
 	// answerer's re-INVITE before requesting T.38 itself. Default 3 s.
@@ -641,9 +642,7 @@ func (e *Endpoint) Dial(ctx context.Context, uri string, opts *DialOptions) (*Ca
 	}
 	e.cfg.Logger.Debug("sip call answered", "to", c.to, "status", dcs.InviteResponse.StatusCode)
 	c.machine.cfg = e.machineConfig(RoleCaller, l)
-	c.machine.st = uacSessionTimer(dcs.InviteResponse)
-	c.machine.peerUpdate = allows(dcs.InviteResponse, "UPDATE")
-	c.machine.minSEHeard(peerMin)
+	c.machine.dialed(dcs.InviteResponse, peerMin)
 	go c.run(ackAt, offer, answer, neg)
 	return c, nil
 }
@@ -820,8 +819,7 @@ func (e *Endpoint) answer(req *sip.Request, tx sip.ServerTransaction) {
 	c := newCall(e, RoleAnswerer, mc, req.CallID().Value(), ltag, to, from)
 	c.dss = ds
 	c.machine.cfg = e.machineConfig(RoleAnswerer, l)
-	c.machine.st = st
-	c.machine.peerUpdate = allows(req, "UPDATE")
+	c.machine.invited(req, st)
 	if !e.register(c) {
 		mc.Close()
 		respond(503, "Service Unavailable")

@@ -39,6 +39,9 @@ func TestInteropSIPpUAS(t *testing.T) {
 		// Stray BYE (481), stray ACK, bad CSeq (400), short body, then a
 		// well-formed call that must still work.
 		{"uac_malformed.xml", sip.PolicyAwait, false, sip.ResultRemoteHangup, false},
+		// RFC 4028: the INVITE's Min-SE: 1800 must come back in faxkit's
+		// T.38 re-INVITE, with Session-Expires of at least that.
+		{"uac_invite_min_se.xml", sip.PolicyRequest, false, sip.ResultRemoteHangup, true},
 	} {
 		t.Run(tc.scenario, func(t *testing.T) {
 			t.Parallel()

@@ -206,7 +206,12 @@ type machine struct {
 	// least it and carry it in Min-SE (clause 7.4). offerSE and refreshSE
 	// are the intervals the outstanding re-INVITE and refresh asked for
 	// (0: none); the retry counters bound the retries of each.
+	// timerDemanded says a 422 asked us for a session timer: our requests
+	// then carry Session-Expires even while none is negotiated (a Min-SE
+	// heard only in the peer's requests bounds what we ask for, but does
+	// not make us ask).
 	peerMinSE        time.Duration
+	timerDemanded    bool
 	offerSE          time.Duration
 	refreshSE        time.Duration
 	offerSERetries   int
@@ -478,7 +483,7 @@ func (m *machine) sendT38Offer(now time.Time) []action {
 // negotiated one, raised to the largest Min-SE the dialog has seen (and
 // never below our own MinSE then).
 func (m *machine) askInterval() time.Duration {
-	if m.peerMinSE == 0 {
+	if m.peerMinSE == 0 || (m.st.interval == 0 && !m.timerDemanded) {
 		return m.st.interval
 	}
 	return max(m.st.interval, m.peerMinSE, m.cfg.minSE)
@@ -505,11 +510,13 @@ func (m *machine) raiseMinSE(peerMin, sent time.Duration, retries *int) bool {
 	}
 	*retries++
 	m.peerMinSE = max(m.peerMinSE, peerMin)
+	m.timerDemanded = true
 	return true
 }
 
-// minSEHeard is the Min-SE of a peer's session refresh (0: none): later
-// requests of ours honour it (RFC 4028 clause 7.4).
+// minSEHeard is the Min-SE of a peer's request (its initial INVITE, a
+// re-INVITE or UPDATE; 0: none): later requests of ours honour it (RFC
+// 4028 clause 7.4).
 func (m *machine) minSEHeard(d time.Duration) {
 	if d > 0 && d <= maxSessionInterval {
 		m.peerMinSE = max(m.peerMinSE, d)
@@ -535,9 +542,9 @@ const provisionalFactor = 3
 // offerProvisional is a provisional (1xx) response to our re-INVITE: the
 // peer has it and is working on it (a loaded peer, an SBC asking its other
 // leg), so the wait for the final answer stretches to provisionalFactor
-// times SwitchTimeout from the re-INVITE: "not answered" means no
-// response at all. A peer that never answers at all is still given up on
-// at SwitchTimeout.
+// times SwitchTimeout from the re-INVITE (the first one, when 422s made
+// us send it again): "not answered" means no response at all. A peer that
+// never answers at all is still given up on at SwitchTimeout.
 func (m *machine) offerProvisional(now time.Time) {
 	if m.state != stOffering || m.offerAlive {
 		return
@@ -568,6 +575,7 @@ func (m *machine) offerAnswered(now time.Time, r reply, answer *sdp.Session) []a
 		return nil // a late response after we gave up or hung up
 	}
 	offer := m.offer
+	deadline, sent, alive := m.offerDeadline, m.offerSent, m.offerAlive
 	m.offer, m.offerDeadline = nil, time.Time{}
 	m.state = stAudio
 	code := r.code
@@ -602,7 +610,13 @@ func (m *machine) offerAnswered(now time.Time, r reply, answer *sdp.Session) []a
 		// the 422's Min-SE (a new transaction, the next CSeq). A 422
 		// that cannot be retried refuses T.38 like any failure.
 		if m.raiseMinSE(r.minSE, m.offerSE, &m.offerSERetries) {
-			return m.sendT38Offer(now)
+			acts := m.sendT38Offer(now)
+			// The retry is the same switch, not a new one: its wait
+			// runs on from the first re-INVITE's (SwitchTimeout, or
+			// provisionalFactor times it once a provisional came), so
+			// 422s cannot stretch the wait for T.38.
+			m.offerDeadline, m.offerSent, m.offerAlive = deadline, sent, alive
+			return acts
 		}
 		m.offerSERetries = 0
 	}

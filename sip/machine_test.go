@@ -26,11 +26,22 @@ func testLocal(port int, id uint64) sdp.Local {
 // audio (caller) or answered the peer's audio offer (answerer).
 func newMachine(t *testing.T, role Role, p Policy, fallback bool) (*machine, []action, sdp.Local) {
 	t.Helper()
+	return newMachineWith(t, role, p, fallback, nil)
+}
+
+// newMachineWith is newMachine with setup run on the machine before the
+// call is up (as the endpoint sets it up from the initial INVITE's
+// transaction).
+func newMachineWith(t *testing.T, role Role, p Policy, fallback bool, setup func(*machine)) (*machine, []action, sdp.Local) {
+	t.Helper()
 	us, peer := testLocal(6000, 100), testLocal(7000, 200)
 	peer.Addr = netip.MustParseAddr("192.0.2.2")
 	m := &machine{cfg: machineConfig{role: role, policy: p, local: us, switchTimeout: 5 * time.Second,
 		autoRequestDelay: 3 * time.Second, awaitTimeout: 35 * time.Second, audioFallback: fallback,
 		rand: rand.New(rand.NewPCG(1, 2))}}
+	if setup != nil {
+		setup(m)
+	}
 	var sent, remote *sdp.Session
 	var neg sdp.Negotiated
 	if role == RoleCaller {

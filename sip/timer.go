@@ -93,8 +93,9 @@ func seValue(d time.Duration, refresher string) string {
 
 // uasSessionTimer decides, as the UAS of a transaction (the initial INVITE
 // or a refresh), the session timer to answer with (RFC 4028 clause 9): the
-// request's interval, else want (0: none); the refresher the request asks
-// for, else the UAC if it supports timers, else us. It returns the
+// request's interval, else want (0: none) raised to the request's Min-SE
+// (an interval the UAS adds must not be below it); the refresher the
+// request asks for, else the UAC if it supports timers, else us. It returns the
 // Session-Expires value for the 2xx ("" none), whether the 2xx must carry
 // Require: timer, and the timer; tooSmall when the request's interval is
 // under minSE (answer 422 with Min-SE).
@@ -120,7 +121,7 @@ func uasSessionTimerKeep(req *sip.Request, want, minSE time.Duration, weRefresh 
 			}
 		}
 	case want > 0:
-		d = max(want, minSE)
+		d = max(want, minSE, minSEOf(req))
 		refresher = "uas"
 	default:
 		return "", false, st, false
@@ -175,4 +176,27 @@ func retryInterval(peerMin, sent, ourMin time.Duration) (time.Duration, bool) {
 		return 0, false
 	}
 	return max(peerMin, ourMin), true
+}
+
+// invited sets up the session timer of a call we answered: st is the one
+// our 2xx to its initial INVITE req names (uasSessionTimer). The INVITE's
+// Allow says whether our refreshes may go by UPDATE, and its Min-SE is the
+// first the dialog has seen: RFC 4028 clause 7.4 wants every later
+// refresh and re-INVITE of ours to ask for at least the largest Min-SE
+// seen in the dialog, and to carry it.
+func (m *machine) invited(req headerGetter, st sessionTimer) {
+	m.st = st
+	m.peerUpdate = allows(req, "UPDATE")
+	m.minSEHeard(minSEOf(req))
+}
+
+// dialed sets up the session timer of a call we placed, from the 2xx to
+// its INVITE (RFC 4028 clause 7.2). peerMin is the largest Min-SE of the
+// 422s the INVITE drew before it (0: none): later requests of ours keep
+// asking for at least it.
+func (m *machine) dialed(res *sip.Response, peerMin time.Duration) {
+	m.st = uacSessionTimer(res)
+	m.peerUpdate = allows(res, "UPDATE")
+	m.minSEHeard(peerMin)
+	m.timerDemanded = peerMin > 0
 }

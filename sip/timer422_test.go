@@ -2,11 +2,14 @@ package sip
 
 import (
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
 	sipgo "github.com/emiago/sipgo/sip"
 	"github.com/stretchr/testify/require"
+
+	"github.com/faxkit/faxkit/sdp"
 )
 
 func TestParseMinSE(t *testing.T) {
@@ -182,7 +185,7 @@ func TestMachineReinvite422(t *testing.T) {
 	require.Equal(t, "1800", acts[0].minSE)
 	require.Equal(t, first.Marshal(), acts[0].sdp.Marshal(), "the same offer")
 	require.Equal(t, stOffering, m.state)
-	require.Equal(t, t0.Add(100*time.Millisecond+5*time.Second), m.offerDeadline, "a new switch timeout")
+	require.Equal(t, t0.Add(5*time.Second), m.offerDeadline, "the first re-INVITE's switch timeout runs on")
 
 	acts = m.offerAnswered(t0.Add(200*time.Millisecond), reply{code: 200, st: sessionTimer{interval: 1800 * time.Second, weRefresh: true}},
 		peerAnswer(t, peer, acts[0].sdp))
@@ -244,4 +247,143 @@ func TestMachineRefreshGlareBackoff(t *testing.T) {
 		}
 		require.Less(t, lo, hi, "%v: the wait is drawn, not fixed", tc.role)
 	}
+}
+
+// inviteReq is a peer's initial INVITE with headers ("Name: value").
+func inviteReq(hdrs ...string) *sipgo.Request {
+	r := sipgo.NewRequest(sipgo.INVITE, sipgo.Uri{Scheme: "sip", User: "5551234", Host: "192.0.2.1"})
+	for _, h := range hdrs {
+		k, v, _ := strings.Cut(h, ": ")
+		r.AppendHeader(sipgo.NewHeader(k, v))
+	}
+	return r
+}
+
+// answered is a machine of a call we answer, set up from its initial
+// INVITE as the endpoint does (our Config.SessionExpires want, MinSE 90 s),
+// up in audio at t0; the 2xx's Session-Expires value and the start's
+// actions come back too.
+func answered(t *testing.T, req *sipgo.Request, want time.Duration, p Policy) (*machine, []action, string, sdp.Local) {
+	t.Helper()
+	se, _, st, tooSmall := uasSessionTimer(req, want, 90*time.Second)
+	require.False(t, tooSmall)
+	m, acts, peer := newMachineWith(t, RoleAnswerer, p, false, func(m *machine) {
+		m.cfg.minSE = 90 * time.Second
+		m.invited(req, st)
+	})
+	m.sessionTimerSet(t0, m.st) // as the call's goroutine does once up
+	return m, acts, se, peer
+}
+
+// RFC 4028 clauses 7.4 and 9: the Min-SE of the caller's initial INVITE is
+// the dialog's; every re-INVITE and refresh we send later asks for at
+// least it and carries it, as for a Min-SE heard later.
+func TestMachineInviteMinSE(t *testing.T) {
+	t.Run("T.38 re-INVITE and refreshes", func(t *testing.T) {
+		req := inviteReq("Session-Expires: 1800;refresher=uas", "Min-SE: 1800", "Supported: timer")
+		m, acts, se, peer := answered(t, req, 0, PolicyRequest)
+		require.Equal(t, "1800;refresher=uas", se, "we refresh, as asked")
+		require.Equal(t, []actKind{actMedia, actReinvite}, kinds(acts))
+		require.Equal(t, "1800;refresher=uac", acts[1].se)
+		require.Equal(t, "1800", acts[1].minSE, "the INVITE's Min-SE, carried")
+
+		now := t0.Add(200 * time.Millisecond)
+		acts = m.offerAnswered(now, reply{code: 200, st: sessionTimer{interval: 1800 * time.Second, weRefresh: true}},
+			peerAnswer(t, peer, acts[1].sdp))
+		require.Equal(t, []actKind{actMedia}, kinds(acts))
+		require.Equal(t, now.Add(900*time.Second), m.deadline(), "refresh at half the interval")
+		acts = m.timeout(m.deadline())
+		require.Equal(t, []actKind{actRefresh}, kinds(acts))
+		require.False(t, acts[0].update, "no UPDATE in the INVITE's Allow: a re-INVITE")
+		require.Equal(t, "1800;refresher=uac", acts[0].se)
+		require.Equal(t, "1800", acts[0].minSE)
+	})
+	t.Run("Min-SE without Session-Expires, we want a timer", func(t *testing.T) {
+		// Clause 9: the interval we add to the 2xx is not below the
+		// request's Min-SE (our 90 s would be).
+		req := inviteReq("Min-SE: 600", "Supported: timer", "Allow: INVITE, ACK, BYE, CANCEL, UPDATE")
+		m, acts, se, _ := answered(t, req, 90*time.Second, PolicyAwait)
+		require.Equal(t, "600;refresher=uas", se)
+		require.Equal(t, []actKind{actMedia}, kinds(acts))
+		m.awaitDeadline = time.Time{} // the await timeout is not under test
+		require.Equal(t, t0.Add(300*time.Second), m.deadline())
+		acts = m.timeout(m.deadline())
+		require.Equal(t, []actKind{actRefresh}, kinds(acts))
+		require.True(t, acts[0].update)
+		require.Equal(t, "600;refresher=uac", acts[0].se)
+		require.Equal(t, "600", acts[0].minSE)
+	})
+	t.Run("Min-SE without Session-Expires, no timer", func(t *testing.T) {
+		// A Min-SE bounds an interval we would ask for; it does not make
+		// us ask for one.
+		req := inviteReq("Min-SE: 600", "Supported: timer")
+		m, acts, se, _ := answered(t, req, 0, PolicyRequest)
+		require.Empty(t, se)
+		require.Equal(t, []actKind{actMedia, actReinvite}, kinds(acts))
+		require.Empty(t, acts[1].se)
+		require.Empty(t, acts[1].minSE)
+		require.Equal(t, t0.Add(5*time.Second), m.deadline(), "only the switch timeout")
+	})
+	t.Run("422 to a re-INVITE without Session-Expires", func(t *testing.T) {
+		// A 422 does ask for a timer: the retry carries the Min-SE, the
+		// UAS choosing the refresher.
+		m, acts, _, _ := answered(t, inviteReq("Supported: timer"), 0, PolicyRequest)
+		require.Empty(t, acts[1].se)
+		acts = m.offerAnswered(t0.Add(100*time.Millisecond), reply{code: 422, minSE: 600 * time.Second}, nil)
+		require.Equal(t, []actKind{actReinvite}, kinds(acts))
+		require.Equal(t, "600", acts[0].se)
+		require.Equal(t, "600", acts[0].minSE)
+	})
+}
+
+// The T.38 switch is bounded by one SwitchTimeout however many 422s it
+// draws: a retried re-INVITE does not start a wait of its own (three
+// tries would otherwise wait up to 3 x SwitchTimeout). Once a provisional
+// response stretched the wait, the stretch counts from the first
+// re-INVITE too.
+func TestMachineReinvite422SwitchBounded(t *testing.T) {
+	withTimer := func(m *machine) {
+		m.cfg.minSE = 90 * time.Second
+		m.st = sessionTimer{interval: 120 * time.Second, weRefresh: true}
+	}
+	t.Run("no provisional", func(t *testing.T) {
+		m, acts, _ := newMachineWith(t, RoleAnswerer, PolicyRequest, false, withTimer)
+		require.Equal(t, []actKind{actMedia, actReinvite}, kinds(acts))
+		require.Equal(t, t0.Add(5*time.Second), m.deadline())
+		acts = m.offerAnswered(t0.Add(3*time.Second), reply{code: 422, minSE: 600 * time.Second}, nil)
+		require.Equal(t, []actKind{actReinvite}, kinds(acts))
+		acts = m.offerAnswered(t0.Add(4500*time.Millisecond), reply{code: 422, minSE: 1800 * time.Second}, nil)
+		require.Equal(t, []actKind{actReinvite}, kinds(acts))
+		require.Equal(t, "1800;refresher=uac", acts[0].se)
+		require.Equal(t, t0.Add(5*time.Second), m.deadline(), "the first re-INVITE's deadline")
+		require.Empty(t, m.timeout(t0.Add(4999*time.Millisecond)))
+		acts = m.timeout(t0.Add(5 * time.Second))
+		require.Equal(t, []actKind{actBye, actEnd}, kinds(acts))
+		require.Equal(t, ResultT38Refused, acts[1].result)
+	})
+	t.Run("provisional", func(t *testing.T) {
+		m, _, peer := newMachineWith(t, RoleAnswerer, PolicyRequest, false, withTimer)
+		m.offerProvisional(t0.Add(time.Second))
+		require.Equal(t, t0.Add(15*time.Second), m.deadline())
+		acts := m.offerAnswered(t0.Add(10*time.Second), reply{code: 422, minSE: 1800 * time.Second}, nil)
+		require.Equal(t, []actKind{actReinvite}, kinds(acts))
+		require.Equal(t, t0.Add(15*time.Second), m.deadline(), "not 10 s + 5 s, nor 10 s + 15 s")
+		m.offerProvisional(t0.Add(11 * time.Second))
+		require.Equal(t, t0.Add(15*time.Second), m.deadline())
+		// Answered in time, it still switches.
+		acts = m.offerAnswered(t0.Add(14*time.Second), reply{code: 200, st: sessionTimer{interval: 1800 * time.Second, weRefresh: true}},
+			peerAnswer(t, peer, acts[0].sdp))
+		require.Equal(t, []actKind{actMedia}, kinds(acts))
+		require.NotNil(t, acts[0].media.T38)
+	})
+	t.Run("retry unanswered after a provisional-less first try", func(t *testing.T) {
+		// The retry's own provisional stretches to 3 x SwitchTimeout
+		// from the first re-INVITE, no further.
+		m, _, _ := newMachineWith(t, RoleAnswerer, PolicyRequest, false, withTimer)
+		require.Equal(t, []actKind{actReinvite}, kinds(m.offerAnswered(t0.Add(4*time.Second), reply{code: 422, minSE: 1800 * time.Second}, nil)))
+		m.offerProvisional(t0.Add(4100 * time.Millisecond))
+		require.Equal(t, t0.Add(15*time.Second), m.deadline())
+		acts := m.timeout(t0.Add(15 * time.Second))
+		require.Equal(t, []actKind{actBye, actEnd}, kinds(acts))
+	})
 }

@@ -114,11 +114,11 @@ func runAudio(ctx context.Context, e *env, f *callFlags, codec faxkit.AudioCodec
 			if cctx.Err() != nil && ctx.Err() == nil {
 				err = fmt.Errorf("no call arrived within -timeout %v", f.timeout)
 			}
-			written := ""
+			var w written
 			if to != nil {
-				written, _ = to.commit()
+				w, _ = to.commit("")
 			}
-			return f.finish(e, verb, tr, faxkit.Report{}, err, written, time.Since(start), x)
+			return f.finish(e, verb, tr, faxkit.Report{}, err, w, time.Since(start), x)
 		}
 		pc, raddr = fc, from
 	}
@@ -135,13 +135,13 @@ func runAudio(ctx context.Context, e *env, f *callFlags, codec faxkit.AudioCodec
 	}
 	rep, callErr := call.Wait()
 	elapsed := time.Since(start)
-	written := ""
+	var w written
 	if to != nil {
-		if written, err = to.commit(); err != nil {
+		if w, err = to.commit(rep.RemoteIdent); err != nil {
 			return err
 		}
 	}
-	return f.finish(e, verb, tr, rep, callErr, written, elapsed, callExtra{media: "audio"})
+	return f.finish(e, verb, tr, rep, callErr, w, elapsed, callExtra{media: "audio"})
 }
 
 // firstSender waits for the first datagram on conn and returns a conn

@@ -59,6 +59,9 @@ func auditVerify(ctx context.Context, e *env, args []string) error {
 	}
 	rep, err := audit.Verify(l.auditDir, keys, trusted...)
 	if err != nil {
+		if errors.Is(err, audit.ErrTampered) && wrongAuditKey(&l) {
+			err = auditOpenErr(&l, err)
+		}
 		return &exitError{code: 1, err: fmt.Errorf("FAILED: %w", err)}
 	}
 	fmt.Fprintf(e.stdout, "OK: %d records in %d segments; %d signed checkpoints verified", rep.Records, rep.Segments, rep.Checkpoints)
@@ -110,9 +113,11 @@ func auditExport(ctx context.Context, e *env, args []string) error {
 		if err := errors.Join(audited(ctx, e, log, audit.ActionAuditRead, "", nil), log.Close()); err != nil {
 			return err
 		}
+	case errors.Is(err, audit.ErrTampered) && wrongAuditKey(&l):
+		return auditOpenErr(&l, err)
 	case errors.Is(err, audit.ErrTampered), errors.Is(err, audit.ErrTruncated):
 	default:
-		return err
+		return auditOpenErr(&l, err)
 	}
 	if _, err := audit.Export(l.auditDir, keys, e.stdout, from, to); err != nil {
 		return &exitError{code: 1, err: err}
@@ -132,7 +137,7 @@ func auditCheckpoint(ctx context.Context, e *env, args []string) error {
 	}
 	log, err := openAuditWait(ctx, &l)
 	if err != nil {
-		return err
+		return auditOpenErr(&l, err)
 	}
 	cp, err := log.Checkpoint()
 	if err != nil {

@@ -82,6 +82,8 @@ func TestBinary(t *testing.T) {
 		require.Equal(t, true, m["ok"])
 		require.EqualValues(t, 1, m["pages"])
 		require.Len(t, m["call_id"], 16)
+		require.NotContains(t, m, "document_id", "no -store, no document")
+		require.Empty(t, decodeReport(t, o).DocumentID)
 	}
 	got, _ := bitmapsOf(t, rx)
 	require.Len(t, got, 1)

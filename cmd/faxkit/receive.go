@@ -2,9 +2,7 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -17,6 +15,7 @@ import (
 	"github.com/faxkit/faxkit"
 	"github.com/faxkit/faxkit/phi"
 	"github.com/faxkit/faxkit/phi/audit"
+	"github.com/faxkit/faxkit/phi/redact"
 	"github.com/faxkit/faxkit/t4"
 	"github.com/faxkit/faxkit/tiff"
 )
@@ -47,7 +46,11 @@ failure are kept.
                       -dir DIR"); -keyfile, -auditdir and -auditkey work as for
                       "faxkit store". Read the fax back with "faxkit store get
                       -dir DIR -tiff ID". The audit log is locked only at the
-                      start and at the end of the call
+                      start and at the end of the call. The remote station's
+                      ident (PHI; over SIP also the caller's and the dialed
+                      number) is sealed with the pages and printed nowhere:
+                      -json's remote_ident is empty, and "faxkit store info
+                      -dir DIR ID" shows it (audited)
   -retain DUR         with -store: the document's retention period (e.g.
                       52560h = 6 years; default: kept until deleted)
   Exactly one of -o and -store is required.
@@ -91,7 +94,7 @@ func runReceive(ctx context.Context, e *env, args []string) error {
 		return usagef("-retain needs -store")
 	}
 	if l.dir != "" {
-		return receiveSealed(ctx, e, &l, *retain, f.json, func(e *env, out string) error {
+		return receiveSealed(ctx, e, &l, *retain, func(e *env, out string) error {
 			return runReceiveTo(ctx, e, &f, &s, out)
 		})
 	}
@@ -153,11 +156,11 @@ func runReceiveTo(ctx context.Context, e *env, f *callFlags, s *sipFlags, out st
 	start := time.Now()
 	rep, callErr := faxkit.Receive(ctx, conn, raddr, to.w, opts)
 	elapsed := time.Since(start)
-	written, err := to.commit()
+	w, err := to.commit(rep.RemoteIdent)
 	if err != nil {
 		return err
 	}
-	return f.finish(e, "received", tr, rep, callErr, written, elapsed, callExtra{media: "t38"})
+	return f.finish(e, "received", tr, rep, callErr, w, elapsed, callExtra{media: "t38"})
 }
 
 // tiffOutput writes received pages to a temporary file beside the output
@@ -194,21 +197,34 @@ func newTIFFOutput(path string) (*tiffOutput, error) {
 	return &tiffOutput{path: path, tmp: tmp, bw: bw, tw: w, w: w}, nil
 }
 
-// commit finishes the file: it returns the output path if pages were
-// written (and renamed into place), or "" if none were (or they were
-// sealed).
-func (o *tiffOutput) commit() (string, error) {
+// written is where a receive put the fax: the TIFF file, or the sealed
+// document.
+type written struct {
+	path   string // the output TIFF, if pages were written to one
+	sealed bool   // -store: the fax, and the remote ident, are sealed
+	docID  string // -store: the new document, if pages arrived
+}
+
+// commit finishes the output: the file is renamed into place, or the
+// sealed document committed with ident (the remote station's, learned
+// during the call) in its sealed metadata, if pages arrived.
+func (o *tiffOutput) commit(ident redact.StationID) (written, error) {
+	if o.sealed != nil {
+		if o.done {
+			return written{sealed: true}, nil
+		}
+		o.done = true
+		id, err := o.commitSealed(ident)
+		return written{sealed: true, docID: id}, err
+	}
 	if o.done {
-		return "", nil
+		return written{}, nil
 	}
 	o.done = true
-	if o.sealed != nil {
-		return o.commitSealed()
-	}
 	defer os.Remove(o.tmp.Name())
 	if o.tw.Pages() == 0 {
 		o.tmp.Close()
-		return "", nil
+		return written{}, nil
 	}
 	err := o.tw.Close()
 	if err == nil {
@@ -221,9 +237,19 @@ func (o *tiffOutput) commit() (string, error) {
 		err = os.Rename(o.tmp.Name(), o.path)
 	}
 	if err != nil {
-		return "", err
+		return written{}, err
 	}
-	return o.path, nil
+	return written{path: o.path}, nil
+}
+
+// updateSealed completes a sealed document's metadata with what the call
+// learned (the caller's number, the dialed number). It does nothing for
+// a TIFF file: the file has no place for it.
+func (o *tiffOutput) updateSealed(f func(*phi.Metadata)) error {
+	if o.sealed == nil {
+		return nil
+	}
+	return o.doc.UpdateMetadata(f)
 }
 
 // abandon removes the temporary file if commit was never reached.
@@ -251,7 +277,6 @@ type sealedTarget struct {
 	store  *phi.Store
 	held   *heldLog // the store's audit sink, set while the log is open
 	retain time.Duration
-	docID  string // set once the document is committed and audited
 }
 
 var (
@@ -260,8 +285,9 @@ var (
 )
 
 // receiveSealed opens the store in l.dir (its key files must exist: none
-// is created here), runs the receive into it, and prints the document ID.
-func receiveSealed(ctx context.Context, e *env, l *local, retain time.Duration, asJSON bool, run func(*env, string) error) error {
+// is created here) and runs the receive into it. The receive path reports
+// the new document's ID (see callFlags.finish).
+func receiveSealed(ctx context.Context, e *env, l *local, retain time.Duration, run func(*env, string) error) error {
 	if err := l.resolve(); err != nil {
 		return err
 	}
@@ -272,14 +298,19 @@ func receiveSealed(ctx context.Context, e *env, l *local, retain time.Duration, 
 		return err
 	}
 	held := &heldLog{}
-	st, _, err := l.openStore(ctx, e, held)
+	st, kf, err := l.openStore(ctx, e, held)
 	if err != nil {
+		return err
+	}
+	// A key file that is not the store's would seal this fax under a key
+	// that cannot read the others (nor they it): refuse before the call.
+	if err := checkKEK(ctx, l, st, kf); err != nil {
 		return err
 	}
 	// Fail now, not after the call, if the audit log cannot be written.
 	log, err := openAuditWait(ctx, l)
 	if err != nil {
-		return fmt.Errorf("audit log: %w", err)
+		return auditOpenErr(l, err)
 	}
 	if err := log.Close(); err != nil {
 		return fmt.Errorf("audit log: %w", err)
@@ -288,31 +319,7 @@ func receiveSealed(ctx context.Context, e *env, l *local, retain time.Duration, 
 	key := fmt.Sprintf("\x00faxkit-store-%d", sealedSeq.Add(1))
 	sealedTargets.Store(key, t)
 	defer sealedTargets.Delete(key)
-
-	// The JSON report is written by the receive path; document_id is
-	// added to it here, once the document is committed.
-	re := *e
-	var buf bytes.Buffer
-	if asJSON {
-		re.stdout = &buf
-	}
-	runErr := run(&re, key)
-	if asJSON {
-		b := buf.Bytes()
-		if t.docID != "" {
-			if i := bytes.LastIndexByte(b, '}'); i > 0 {
-				id, _ := json.Marshal(t.docID)
-				b = append(append(append(append([]byte{}, b[:i]...), `,"document_id":`...), id...), b[i:]...)
-			}
-		}
-		if _, err := e.stdout.Write(b); err != nil && runErr == nil {
-			runErr = err
-		}
-	} else if t.docID != "" {
-		fmt.Fprintln(e.stdout, t.docID)
-		fmt.Fprintf(e.stderr, "sealed as document %s\n", t.docID)
-	}
-	return runErr
+	return run(e, key)
 }
 
 // countingSink counts the pages a sink accepted.
@@ -343,19 +350,27 @@ func newSealedOutput(t *sealedTarget) (*tiffOutput, error) {
 	return &tiffOutput{w: cs, sealed: t, doc: dw, count: cs}, nil
 }
 
-// commitSealed commits the document if a page arrived and writes the
-// receive to the audit log; a document whose receive cannot be audited is
-// crypto-shredded rather than kept unaudited. It returns "": nothing was
-// written in clear.
-func (o *tiffOutput) commitSealed() (string, error) {
+// commitSealed commits the document, with the remote ident in its sealed
+// metadata, if a page arrived, and writes the receive to the audit log; a
+// document whose receive cannot be audited is crypto-shredded rather than
+// kept unaudited. It returns the document's ID ("" if none was kept).
+func (o *tiffOutput) commitSealed(ident redact.StationID) (string, error) {
 	t := o.sealed
 	if o.count.pages == 0 {
 		return "", o.doc.Abort()
 	}
+	// The ident is PHI: it is kept only here, sealed with the fax (as
+	// the faxservice does), and shown only by the audited "store info".
+	if ident != "" {
+		if err := o.doc.UpdateMetadata(func(m *phi.Metadata) { m.RemoteIdent = ident }); err != nil {
+			o.doc.Abort()
+			return "", err
+		}
+	}
 	log, err := openAuditWait(t.ctx, t.l)
 	if err != nil {
 		o.doc.Abort()
-		return "", fmt.Errorf("audit log: %w (the fax was not kept)", err)
+		return "", fmt.Errorf("%w (the fax was not kept)", auditOpenErr(t.l, err))
 	}
 	t.held.log = log
 	info, err := o.doc.Commit() // the store audits the creation
@@ -371,6 +386,5 @@ func (o *tiffOutput) commitSealed() (string, error) {
 		}
 		return "", fmt.Errorf("audit log: %w (the fax was not kept)", aerr)
 	}
-	t.docID = info.ID
-	return "", nil
+	return info.ID, nil
 }

@@ -55,8 +55,8 @@ const callFlagsHelp = `flags:
   -json               print one JSON object with the result on stdout: ok, result,
                       pages, pages_rejected, bit_rate, compression, resolution, ecm,
                       bad_rows, remote_ident, duration_ms, call_id, output (receive),
-                      page_detail (per page), error (what ended the call, when
-                      not the T.30 result: e.g. -timeout)
+                      document_id (receive -store), page_detail (per page), error
+                      (what ended the call, when not the T.30 result: e.g. -timeout)
   -rtp                carry IFP over RTP (payload type -rtp-pt, default 96) instead of UDPTL
 ` + audioHelp + traceHelp
 
@@ -212,6 +212,9 @@ type jsonReport struct {
 	T38SwitchMS *int64 `json:"t38_switch_ms,omitempty"`
 	// SIPStatus (SIP) is the final status of the INVITE (0: none came).
 	SIPStatus *int `json:"sip_status,omitempty"`
+	// DocumentID (receive -store) is the sealed document the fax went
+	// into; absent without -store or when no page arrived.
+	DocumentID string `json:"document_id,omitempty"`
 }
 
 // callExtra is what the call path adds to the report: the media, and for
@@ -260,7 +263,11 @@ func toJSON(r faxkit.Report) jsonReport {
 // finish prints the outcome and returns the command's error: nil exactly
 // when the session succeeded. elapsed is how long the call ran, to tell
 // -timeout's end from T.30's timers.
-func (f *callFlags) finish(e *env, verb string, tr *tracer, rep faxkit.Report, callErr error, output string, elapsed time.Duration, x callExtra) error {
+//
+// out is where a receive put the fax. With -store the remote ident is
+// sealed with the document and left out of the report (remote_ident is
+// empty): "faxkit store info" shows it, audited.
+func (f *callFlags) finish(e *env, verb string, tr *tracer, rep faxkit.Report, callErr error, out written, elapsed time.Duration, x callExtra) error {
 	timedOut := ""
 	if !rep.OK && f.timeout > 0 && elapsed >= f.timeout {
 		switch rep.Result {
@@ -275,7 +282,11 @@ func (f *callFlags) finish(e *env, verb string, tr *tracer, rep faxkit.Report, c
 	if f.json {
 		j := toJSON(rep)
 		j.CallID = tr.id
-		j.Output = output
+		j.Output = out.path
+		if out.sealed {
+			j.RemoteIdent = ""
+			j.DocumentID = out.docID
+		}
 		if callErr != nil && !rep.OK {
 			var re *t30.ResultError
 			if !errors.As(callErr, &re) {
@@ -314,9 +325,13 @@ func (f *callFlags) finish(e *env, verb string, tr *tracer, rep faxkit.Report, c
 			fmt.Fprintf(e.stderr, "fax failed: %s (%s), %d page(s) %s, %.1f s\n",
 				rep.Result, rep.Result.Text(), rep.Pages, verb, rep.Duration.Seconds())
 		}
-		if output != "" {
-			fmt.Fprintf(e.stderr, "written to %s\n", output)
+		if out.path != "" {
+			fmt.Fprintf(e.stderr, "written to %s\n", out.path)
 		}
+	}
+	if out.docID != "" && !f.json {
+		fmt.Fprintln(e.stdout, out.docID)
+		fmt.Fprintf(e.stderr, "sealed as document %s\n", out.docID)
 	}
 	if x.sip && !f.json {
 		sw := "no T.38"
@@ -429,5 +444,5 @@ func runSend(ctx context.Context, e *env, args []string) error {
 	tr.info("call", "role", "send", "pages", doc.NumPages(), "file_type", doc.FileType, "local", conn.LocalAddr().String(), "remote", raddr.String())
 	start := time.Now()
 	rep, err := faxkit.Send(ctx, conn, raddr, doc, opts)
-	return f.finish(e, "sent", tr, rep, err, "", time.Since(start), callExtra{media: "t38"})
+	return f.finish(e, "sent", tr, rep, err, written{}, time.Since(start), callExtra{media: "t38"})
 }

@@ -140,15 +140,19 @@ func runCLIProc(t testing.TB, limit time.Duration, args ...string) proc {
 
 // sipPair runs "faxkit receive" with rargs on a fresh SIP address, then
 // "faxkit send" with sargs to user at it, and returns both processes.
-// Each gets -json, -pace=false and a -timeout.
+// Each gets -json, -pace=false and a -timeout; the receiver gets -o rx
+// unless rx is "" (rargs then say where the fax goes).
 func sipPair(t *testing.T, transport, user string, in, rx string, sargs, rargs []string) (send, recv proc) {
 	t.Helper()
 	addr := freePort(t)
 	if transport != "udp" {
 		addr = freeTCP(t)
 	}
+	if rx != "" {
+		rargs = append([]string{"-o", rx}, rargs...)
+	}
 	r := startCLI(t, append([]string{"receive", "-sip-local", addr, "-sip-transport", transport, "-json", "-pace=false",
-		"-timeout", "40s", "-o", rx}, rargs...)...)
+		"-timeout", "40s"}, rargs...)...)
 	waitSIPListening(t, transport, addr)
 	to := "sip:" + user + "@" + addr
 	send = runCLIProc(t, 45*time.Second, append(append([]string{"send", "-to", to, "-sip-transport", transport,
@@ -446,22 +450,37 @@ func TestBinarySIPUsage(t *testing.T) {
 // receiver, neither the dialed user part nor either station ident
 // appears on stderr or in the trace file, while the trace does show the
 // SIP steps.
+//
+// The receiver seals the fax into a store (-store): the caller's ident
+// and number and the dialed number are sealed with it, absent from its
+// -json report too, and "store info" shows them.
 func TestBinarySIPNoPHI(t *testing.T) {
 	in, _ := letterTIFF(t, 1, nil)
 	dir := t.TempDir()
-	rx, trace := filepath.Join(dir, "rx.tif"), filepath.Join(dir, "rx.jsonl")
-	s, r := sipPair(t, "udp", "15557654321", in, rx,
+	store, trace := filepath.Join(dir, "store"), filepath.Join(dir, "rx.jsonl")
+	require.Equal(t, 0, runCLIProc(t, 20*time.Second, "store", "init", "-dir", store).code)
+	s, r := sipPair(t, "udp", "15557654321", in, "",
 		[]string{"-t38", "auto", "-trace", "-ident", "CLINIC ZETA", "-sip-user", "18005550199"},
-		[]string{"-t38", "auto", "-trace", "-trace-json", trace, "-ident", "WARD OMEGA"})
+		[]string{"-t38", "auto", "-trace", "-trace-json", trace, "-ident", "WARD OMEGA", "-store", store})
 	checkSIPJSON(t, s)
 	checkSIPJSON(t, r)
 	all, err := os.ReadFile(trace)
 	require.NoError(t, err)
-	for _, out := range []string{s.stderr, r.stderr, string(all)} {
+	for _, out := range []string{s.stderr, r.stderr, r.stdout, string(all)} {
 		for _, phi := range []string{"15557654321", "7654321", "18005550199", "CLINIC", "ZETA", "WARD", "OMEGA"} {
 			require.NotContains(t, out, phi)
 		}
 	}
+	id := decodeReport(t, r.stdout).DocumentID
+	require.Len(t, id, 32, r.stdout)
+	p := runCLIProc(t, 20*time.Second, "store", "info", "-json", "-dir", store, id)
+	require.Equal(t, 0, p.code, "%s", p)
+	var info docInfoJSON
+	require.NoError(t, json.Unmarshal([]byte(p.stdout), &info), p.stdout)
+	require.Equal(t, "CLINIC ZETA", info.RemoteIdent)
+	require.Equal(t, "18005550199", info.Remote)
+	require.Equal(t, map[string]string{"did": "15557654321"}, info.Labels)
+	require.Equal(t, "inbound", info.Direction)
 	for _, want := range []string{`msg="sip re-INVITE answered"`, `msg="sip media"`, "kind=t38", `msg="sip fax media"`, "to=sip:[redacted]@127.0.0.1:"} {
 		require.Contains(t, s.stderr, want)
 	}

@@ -29,6 +29,8 @@ import (
 	sipgo "github.com/emiago/sipgo/sip"
 
 	"github.com/faxkit/faxkit"
+	"github.com/faxkit/faxkit/phi"
+	"github.com/faxkit/faxkit/phi/redact"
 	"github.com/faxkit/faxkit/sdp"
 	"github.com/faxkit/faxkit/sip"
 	"github.com/faxkit/faxkit/t38"
@@ -983,14 +985,14 @@ func runSIPSend(ctx context.Context, e *env, f *callFlags, s *sipFlags, file str
 		default:
 			out.result, out.err = "error", fmt.Errorf("the call could not be placed: %w", cleanErr(err, scrub))
 		}
-		return f.finish(e, "sent", tr, faxkit.Report{}, out.err, "", time.Since(start), out.extra())
+		return f.finish(e, "sent", tr, faxkit.Report{}, out.err, written{}, time.Since(start), out.extra())
 	}
 	out := runSIPFax(cctx, call, f, log, func(maxRate int) (*faxkit.Call, error) {
 		fo := fax
 		fo.MaxBitRate = rateFor(f.rate, maxRate)
 		return faxkit.NewCall(faxkit.CallConfig{Document: doc, Fax: fo, OnEvent: progress(e.stderr, "sent"), Logger: log})
 	})
-	return f.finish(e, "sent", tr, out.rep, cleanErr(out.err, scrub), "", time.Since(start), out.extra())
+	return f.finish(e, "sent", tr, out.rep, cleanErr(out.err, scrub), written{}, time.Since(start), out.extra())
 }
 
 // callContext bounds the whole command by -timeout.
@@ -1065,7 +1067,7 @@ func runSIPReceive(ctx context.Context, e *env, f *callFlags, s *sipFlags, out s
 		}
 		x := o.extra()
 		x.sip = true
-		return f.finish(e, "received", tr, faxkit.Report{}, o.err, "", time.Since(start), x)
+		return f.finish(e, "received", tr, faxkit.Report{}, o.err, written{}, time.Since(start), x)
 	}
 	scrub.add(call.To().String(), call.To().User(), call.From().String(), call.From().User())
 	// receive answers one call. Package sip answers every INVITE itself
@@ -1092,16 +1094,27 @@ func runSIPReceive(ctx context.Context, e *env, f *callFlags, s *sipFlags, out s
 		return err
 	}
 	defer tiffOut.abandon()
+	// With -store, the caller's number and the number it dialed are
+	// sealed with the fax, as the faxservice does (both are PHI).
+	if err := tiffOut.updateSealed(func(m *phi.Metadata) {
+		m.Remote = redact.FaxNumber(call.From().User())
+		if did := call.To().User(); did != "" {
+			m.Labels = map[string]string{"did": did}
+		}
+	}); err != nil {
+		call.Hangup()
+		return err
+	}
 	o := runSIPFax(cctx, call, f, log, func(maxRate int) (*faxkit.Call, error) {
 		fo := fax
 		fo.MaxBitRate = rateFor(f.rate, maxRate)
 		return faxkit.NewCall(faxkit.CallConfig{Sink: tiffOut.w, Fax: fo, OnEvent: progress(e.stderr, "received"), Logger: log})
 	})
-	written, err := tiffOut.commit()
+	w, err := tiffOut.commit(o.rep.RemoteIdent)
 	if err != nil {
 		return err
 	}
-	return f.finish(e, "received", tr, o.rep, cleanErr(o.err, scrub), written, time.Since(start), o.extra())
+	return f.finish(e, "received", tr, o.rep, cleanErr(o.err, scrub), w, time.Since(start), o.extra())
 }
 
 // dial is ep.Dial bounded by ctx. sipgo answers a cancelled INVITE that

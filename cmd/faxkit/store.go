@@ -2,12 +2,16 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"text/tabwriter"
 	"time"
 
@@ -18,7 +22,7 @@ import (
 
 var storeCmd = &command{
 	name:    "store",
-	summary: "sealed (encrypted) document store: put, get, list, purge, rotate-key",
+	summary: "sealed (encrypted) document store: put, get, info, list, purge, rotate-key",
 	usage: `usage: faxkit store <subcommand> -dir DIR [flags] [args]
 
   init  create a new store's key-encryption key file and audit key file
@@ -30,11 +34,16 @@ var storeCmd = &command{
         single-page TIFF
   get [-o OUT] [-page N] [-tiff] ID
         decrypt a document (all pages concatenated, or page N from 1) to
-        OUT or stdout; every page's SHA-256 is verified. OUT appears only
-        once all of it has verified; stdout receives each page as it is
-        read, so on failure it may hold the pages before the bad one.
-        With -tiff, write a document stored with put -tiff as one
-        multi-page TIFF
+        OUT or stdout; every page's SHA-256 is verified before any of it
+        is written (to stdout: the whole document is checked first, then
+        read again as it is written). With -tiff, write a document
+        stored with put -tiff (or received with "receive -store") as one
+        multi-page TIFF. One read-content audit record per get, with its
+        outcome, appended before any content leaves
+  info [-json] ID
+        show a document's record and its sealed metadata: direction,
+        content type, the remote station's ident and number (PHI: this is
+        the way to see them), file name, labels. Audited as read-metadata
   list  list documents (no PHI: IDs, dates, holds, sizes, key IDs)
   verify [ID]...
         decrypt and check every segment and page SHA-256 of the named
@@ -49,11 +58,13 @@ var storeCmd = &command{
         with -retire destroy the old KEKs
 
 Common flags: -dir, -keyfile, -auditdir, -auditkey (see "faxkit help audit").
-Every operation is written to the audit log.
+-dir names an existing store: only init creates the directory. A key file
+or audit key file that is not the store's is refused with a message saying
+so. Every operation is written to the audit log.
 `,
 	run: func(ctx context.Context, e *env, args []string) error {
 		return dispatch(ctx, e, args, []subcommand{
-			{"init", storeInit}, {"put", storePut}, {"get", storeGet}, {"list", storeList},
+			{"init", storeInit}, {"put", storePut}, {"get", storeGet}, {"info", storeInfo}, {"list", storeList},
 			{"verify", storeVerify}, {"purge", storePurge}, {"hold", storeHold}, {"rotate-key", storeRotate},
 		})
 	},
@@ -61,9 +72,11 @@ Every operation is written to the audit log.
 
 // storeSession opens the store and audit log for one subcommand.
 type storeSession struct {
-	s   *phi.Store
-	kf  *phi.LocalKeyFile
-	log *audit.Log
+	s    *phi.Store
+	kf   *phi.LocalKeyFile
+	log  *audit.Log
+	held *heldLog // the store's audit sink (log)
+	l    *local
 }
 
 func openSession(ctx context.Context, e *env, l *local) (*storeSession, error) {
@@ -81,14 +94,55 @@ func openSession(ctx context.Context, e *env, l *local) (*storeSession, error) {
 	}
 	log, err := openAuditWait(ctx, l)
 	if err != nil {
-		return nil, fmt.Errorf("audit log: %w", err)
+		return nil, auditOpenErr(l, err)
 	}
-	s, kf, err := l.openStore(ctx, e, &heldLog{log})
+	held := &heldLog{log: log}
+	s, kf, err := l.openStore(ctx, e, held)
+	if err == nil {
+		err = checkKEK(ctx, l, s, kf)
+	}
 	if err != nil {
 		return nil, errors.Join(err, log.Close())
 	}
-	return &storeSession{s: s, kf: kf, log: log}, nil
+	return &storeSession{s: s, kf: kf, log: log, held: held, l: l}, nil
 }
+
+// docErr says what went wrong with document id in words an operator can
+// act on, keeping err for errors.Is. An ID that is not a valid one is
+// not repeated: it could be anything typed in its place.
+func (ss *storeSession) docErr(ctx context.Context, id string, err error) error {
+	var msg string
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, phi.ErrInvalidID):
+		msg = "invalid document ID: want the 32 hex digits that 'faxkit store put' or 'faxkit store list' prints"
+	case errors.Is(err, phi.ErrNotFound):
+		msg = fmt.Sprintf("document %s not found in store %s (purged, or a mistyped ID: 'faxkit store list' shows the IDs)", id, ss.l.dir)
+	case errors.Is(err, phi.ErrKeyNotFound):
+		kek := "its key"
+		if info, serr := ss.s.Stat(ctx, id); serr == nil {
+			kek = "key " + info.KeyID
+		}
+		msg = fmt.Sprintf("document %s is sealed under %s, which key file %s does not hold (a retired key, or the wrong -keyfile)", id, kek, ss.l.keyfile)
+	case errors.Is(err, phi.ErrDecrypt), errors.Is(err, phi.ErrPageDigest), errors.Is(err, phi.ErrCorrupt):
+		msg = fmt.Sprintf("document %s failed verification: %v", id, err)
+	case phi.ValidID(id): // an ID is random: no PHI
+		return fmt.Errorf("document %s: %w", id, err)
+	default:
+		return err
+	}
+	return &docError{msg: msg, err: err}
+}
+
+// docError is a phi error about one document, explained.
+type docError struct {
+	msg string
+	err error
+}
+
+func (e *docError) Error() string { return e.msg }
+func (e *docError) Unwrap() error { return e.err }
 
 func storeInit(ctx context.Context, e *env, args []string) error {
 	var l local
@@ -100,7 +154,7 @@ func storeInit(ctx context.Context, e *env, args []string) error {
 	if fs.NArg() != 0 {
 		return errUsage
 	}
-	if err := l.resolve(); err != nil {
+	if err := l.resolveNew(); err != nil {
 		return err
 	}
 	created, err := l.initKeys()
@@ -109,7 +163,7 @@ func storeInit(ctx context.Context, e *env, args []string) error {
 	}
 	log, err := openAuditWait(ctx, &l)
 	if err != nil {
-		return fmt.Errorf("audit log: %w", err)
+		return auditOpenErr(&l, err)
 	}
 	err = audited(ctx, e, log, audit.ActionRotateKeys, "", nil)
 	err = errors.Join(err, log.Close())
@@ -261,41 +315,108 @@ func storeGet(ctx context.Context, e *env, args []string) (err error) {
 		return err
 	}
 	defer func() { err = ss.close(err) }()
-	// The store audits the opening; a failure after it (a page that does
-	// not verify, the output) is audited here.
-	if err = getDoc(ctx, ss.s, id, *out, *page, *asTIFF, e.stdout); err != nil {
-		return audited(ctx, e, ss.log, audit.ActionReadContent, id, err)
-	}
-	return nil
+	return ss.docErr(ctx, id, getDoc(ctx, ss, e, id, *out, *page, *asTIFF, e.stdout))
 }
 
-func getDoc(ctx context.Context, s *phi.Store, id, out string, page int, asTIFF bool, stdout io.Writer) error {
-	d, err := s.Open(ctx, id)
+// getDoc writes document id to out (stdout when out is "") and leaves
+// one read-content record for it, with the outcome, appended before any
+// content leaves: the store's record of the opening is held back (see
+// heldLog) until the outcome is known. OUT is written to a temporary
+// file beside it and renamed into place only after every page has
+// verified and the record is appended. stdout receives pages as they
+// are read, so the whole document is verified first (Store.Verify
+// returns no content); only if the sealed file changes between that
+// check and the read is the failure recorded by a second record.
+func getDoc(ctx context.Context, ss *storeSession, e *env, id, out string, page int, asTIFF bool, stdout io.Writer) error {
+	h := ss.held
+	h.holdFor, h.held = id, nil
+	defer func() { h.holdFor, h.held = "", nil }()
+	recorded := false
+	// record appends the read's record once, with opErr's outcome
+	// (detail: its class, or class when given); it returns opErr, or the
+	// audit failure.
+	record := func(opErr error, class string) error {
+		if recorded {
+			return opErr
+		}
+		recorded = true
+		ev := audit.Event{Principal: cliPrincipal(e), Action: audit.ActionReadContent, Document: id, Source: cliSource()}
+		if h.held != nil {
+			ev = *h.held // the store's record: its time, operator and source
+		}
+		ev.Outcome, ev.Detail = audit.OutcomeSuccess, "unguarded"
+		if opErr != nil {
+			if class == "" {
+				class = errorClass(opErr)
+			}
+			ev.Outcome, ev.Detail = audit.OutcomeFailure, "unguarded: "+class
+		}
+		if _, err := ss.log.Append(ctx, ev); err != nil {
+			return errors.Join(opErr, fmt.Errorf("audit log: %w (nothing was written)", err))
+		}
+		return opErr
+	}
+	if out == "" {
+		if err := ss.s.Verify(ctx, id); err != nil {
+			return record(err, "")
+		}
+	}
+	d, err := ss.s.Open(ctx, id)
 	if err != nil {
-		return err
+		return record(err, "")
 	}
 	defer d.Close()
-	if out == "" {
-		return writeDoc(d, page, asTIFF, stdout)
+	if n := d.Info().Pages; page > n {
+		return record(fmt.Errorf("-page %d: the document has %d page(s)", page, n), "no such page")
 	}
-	// Decrypt into a temporary file beside OUT and rename it only once
-	// every page has verified: a tampered document must not leave a
-	// partial, unverified plaintext behind (or clobber an older OUT).
+	if out == "" {
+		if err := record(nil, ""); err != nil {
+			return err
+		}
+		err := writeDoc(d, page, asTIFF, stdout)
+		if errors.Is(err, phi.ErrDecrypt) || errors.Is(err, phi.ErrPageDigest) || errors.Is(err, phi.ErrCorrupt) {
+			// Verified a moment ago: the sealed file changed under us.
+			audited(ctx, e, ss.log, audit.ActionReadContent, id, err)
+		}
+		return err
+	}
+	// A tampered document must not leave a partial, unverified
+	// plaintext behind (or clobber an older OUT).
 	f, err := os.CreateTemp(filepath.Dir(out), ".faxkit-get-*") // mode 0600
 	if err != nil {
-		return fmt.Errorf("cannot create the output file: %w", withoutPath(err)) // its name may be PHI
+		return record(fmt.Errorf("cannot create the output file: %w", withoutPath(err)), "cannot write the output") // its name may be PHI
 	}
-	err = writeDoc(d, page, asTIFF, f)
-	if cerr := f.Close(); err == nil {
-		err = cerr
+	ow := &outputWriter{w: f}
+	err = writeDoc(d, page, asTIFF, ow)
+	class := ""
+	if ow.err != nil {
+		class = "cannot write the output"
 	}
-	if err == nil {
+	if cerr := f.Close(); err == nil && cerr != nil {
+		err, class = withoutPath(cerr), "cannot write the output"
+	}
+	if err = record(err, class); err == nil {
 		err = withoutPath(os.Rename(f.Name(), out))
 	}
 	if err != nil {
 		os.Remove(f.Name())
 	}
 	return err
+}
+
+// outputWriter remembers its writer's error, to tell the output's
+// failures from the document's.
+type outputWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (o *outputWriter) Write(b []byte) (int, error) {
+	n, err := o.w.Write(b)
+	if err != nil && o.err == nil {
+		o.err = err
+	}
+	return n, err
 }
 
 // withoutPath strips the file name from an *fs.PathError or
@@ -312,6 +433,8 @@ func withoutPath(err error) error {
 	return err
 }
 
+// writeDoc writes d's pages, or page number page (from 1), to w, or as
+// one multi-page TIFF.
 func writeDoc(d *phi.DocumentReader, page int, asTIFF bool, w io.Writer) error {
 	var err error
 	if asTIFF {
@@ -335,6 +458,92 @@ func writeDoc(d *phi.DocumentReader, page int, asTIFF bool, w io.Writer) error {
 			return err
 		}
 	}
+}
+
+// docInfoJSON is "store info -json": the record's clear fields and the
+// sealed metadata (PHI: remote_ident, remote, contact, file_name,
+// labels).
+type docInfoJSON struct {
+	ID          string            `json:"id"`
+	Created     time.Time         `json:"created"`
+	RetainUntil *time.Time        `json:"retain_until,omitempty"`
+	LegalHold   bool              `json:"legal_hold"`
+	Pages       int               `json:"pages"`
+	Bytes       int64             `json:"bytes"`
+	KEK         string            `json:"kek"`
+	Direction   string            `json:"direction"`
+	ContentType string            `json:"content_type,omitempty"`
+	RemoteIdent string            `json:"remote_ident,omitempty"`
+	Remote      string            `json:"remote,omitempty"`
+	Contact     string            `json:"contact,omitempty"`
+	FileName    string            `json:"file_name,omitempty"`
+	Labels      map[string]string `json:"labels,omitempty"`
+}
+
+// storeInfo shows one document's record and sealed metadata: the way to
+// see a received fax's remote ident, read through the store's audited
+// custodian path (one read-metadata record).
+func storeInfo(ctx context.Context, e *env, args []string) (err error) {
+	var l local
+	fs := newFlags(e, "store info")
+	l.register(fs, e)
+	asJSON := fs.Bool("json", false, "print one JSON object")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return errUsage
+	}
+	id := fs.Arg(0)
+	ss, err := openSession(ctx, e, &l)
+	if err != nil {
+		return err
+	}
+	defer func() { err = ss.close(err) }()
+	m, err := ss.s.Metadata(ctx, id) // audited by the store as this operator
+	if err != nil {
+		return ss.docErr(ctx, id, err)
+	}
+	info, err := ss.s.Stat(ctx, id)
+	if err != nil {
+		return ss.docErr(ctx, id, err)
+	}
+	j := docInfoJSON{ID: info.ID, Created: info.Created, LegalHold: info.LegalHold, Pages: info.Pages, Bytes: info.Size,
+		KEK: info.KeyID, Direction: m.Direction.String(), ContentType: m.ContentType, RemoteIdent: m.RemoteIdent.Reveal(),
+		Remote: m.Remote.Reveal(), Contact: m.Contact.Reveal(), FileName: m.FileName.Reveal(), Labels: m.Labels}
+	if !info.RetainUntil.IsZero() {
+		j.RetainUntil = &info.RetainUntil
+	}
+	if *asJSON {
+		return json.NewEncoder(e.stdout).Encode(j)
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	row := func(k, v string) {
+		if v != "" {
+			fmt.Fprintf(tw, "%s\t%s\n", k, v)
+		}
+	}
+	row("id", j.ID)
+	row("created", j.Created.Format(time.RFC3339))
+	ret := "- (until deleted)"
+	if j.RetainUntil != nil {
+		ret = j.RetainUntil.Format(time.RFC3339)
+	}
+	row("retain until", ret)
+	row("legal hold", map[bool]string{true: "yes", false: "no"}[j.LegalHold])
+	row("pages", strconv.Itoa(j.Pages))
+	row("bytes", strconv.FormatInt(j.Bytes, 10))
+	row("kek", j.KEK)
+	row("direction", j.Direction)
+	row("content type", j.ContentType)
+	row("remote ident", j.RemoteIdent)
+	row("remote", j.Remote)
+	row("contact", j.Contact)
+	row("file name", j.FileName)
+	for _, k := range slices.Sorted(maps.Keys(j.Labels)) {
+		row("label "+k, j.Labels[k])
+	}
+	return tw.Flush()
 }
 
 func storeList(ctx context.Context, e *env, args []string) (err error) {
@@ -398,7 +607,7 @@ func storeVerify(ctx context.Context, e *env, args []string) (err error) {
 		err := ss.s.Verify(ctx, id)
 		if err := audited(ctx, e, ss.log, audit.ActionReadContent, id, err); err != nil {
 			bad++
-			errs = append(errs, fmt.Errorf("%s: %w", id, err))
+			errs = append(errs, ss.docErr(ctx, id, err))
 			continue
 		}
 		fmt.Fprintf(e.stdout, "ok %s\n", id)
@@ -432,7 +641,7 @@ func storePurge(ctx context.Context, e *env, args []string) (err error) {
 	for _, id := range force {
 		err := ss.s.ForceExpire(ctx, id)
 		if err := audited(ctx, e, ss.log, audit.ActionDelete, id, err); err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", id, err))
+			errs = append(errs, ss.docErr(ctx, id, err))
 			continue
 		}
 		fmt.Fprintf(e.stdout, "expired %s\n", id)
@@ -464,7 +673,7 @@ func storeHold(ctx context.Context, e *env, args []string) (err error) {
 	}
 	defer func() { err = ss.close(err) }()
 	err = ss.s.SetLegalHold(ctx, fs.Arg(0), fs.Arg(1) == "on")
-	return audited(ctx, e, ss.log, audit.ActionLegalHold, fs.Arg(0), err)
+	return ss.docErr(ctx, fs.Arg(0), audited(ctx, e, ss.log, audit.ActionLegalHold, fs.Arg(0), err))
 }
 
 func storeRotate(ctx context.Context, e *env, args []string) (err error) {

@@ -2,6 +2,8 @@ package sippeer
 
 import (
 	"context"
+	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -68,6 +70,39 @@ func TestSIPpScenarios(t *testing.T) {
 		{"uas_cancel.xml", Config{Role: UAC, Send: true, Timeout: 2 * time.Second}, ExitTimeout, func(t *testing.T, r Result) {
 			assert.Equal(t, 487, r.InviteStatus)
 		}},
+		{"uac_invite_min_se.xml", Config{Role: UAS, T38: Request}, ExitT30, func(t *testing.T, r Result) {
+			assert.Equal(t, 200, r.ReinviteStatus)
+			assert.Equal(t, "t38", r.Media)
+			assert.True(t, r.ByeReceived)
+		}},
+		// RFC 4028 422 retries, in sofia-sip's nua (which retries a 422
+		// itself: the peer sees only the final answer). Each call must
+		// end by the peer's own policy, not its run time limit
+		// (ExitTimeout would say nothing the scenario did not).
+		// INVITE 422 retried: the call is up in audio, no T.38 offer
+		// comes within AwaitTimeout, and the peer hangs up.
+		{"uas_invite_422.xml", Config{Role: UAC, Send: true, T38: Await, SessionExpires: 90, MinSE: 90,
+			AwaitTimeout: 2 * time.Second, Timeout: 25 * time.Second},
+			ExitRefused, func(t *testing.T, r Result) {
+				assert.Equal(t, 200, r.InviteStatus, "the retried INVITE answered")
+				assert.Equal(t, "t38-refused: no re-INVITE", r.Result)
+				assert.Equal(t, "audio", r.Media)
+				assert.True(t, r.ByeSent)
+			}},
+		// T.38 re-INVITE 422 retried: T.38 is up; SIPp is no fax
+		// terminal, so the sender's T.30 gives up at T0 (60 s of its
+		// clock, 3 s at Speedup 20) and the peer hangs up.
+		{"uas_reinvite_422.xml", Config{Role: UAC, Send: true, T38: Request, SessionExpires: 90, MinSE: 90,
+			Speedup: 20, Timeout: 25 * time.Second},
+			ExitT30, func(t *testing.T, r Result) {
+				assert.Equal(t, 200, r.InviteStatus)
+				assert.Equal(t, 1, r.ReinvitesSent, "one T.38 re-INVITE, its 422 retried inside nua")
+				assert.Equal(t, 200, r.ReinviteStatus, "the retried re-INVITE answered")
+				assert.Equal(t, "t38", r.Media)
+				assert.True(t, r.PhaseE, "T.30 ended (failed) on its own")
+				assert.False(t, r.OK)
+				assert.True(t, r.ByeSent)
+			}},
 		{"uas_out_of_order.xml", Config{Role: UAC, Send: true, T38: Await}, ExitSIP, func(t *testing.T, r Result) {
 			assert.Equal(t, 200, r.InviteStatus)
 			assert.True(t, r.ByeReceived)
@@ -92,7 +127,7 @@ func TestSIPpScenarios(t *testing.T) {
 			case strings.HasPrefix(tc.scenario, "uas_auth_register"):
 				// SIPp is the registrar; nobody calls the peer afterwards.
 				sipp = StartSIPp(ctx, t, SIPpConfig{Scenario: tc.scenario})
-				time.Sleep(200 * time.Millisecond) // SIPp binds its port
+				waitBound(t, sipp.Addr)
 				cfg.Register = sipp.URI("faxkit")
 				peer = start(ctx, t, cfg, false)
 			case cfg.Role == UAS:
@@ -100,7 +135,7 @@ func TestSIPpScenarios(t *testing.T) {
 				sipp = StartSIPp(ctx, t, SIPpConfig{Scenario: tc.scenario, Remote: peer.SIP})
 			default:
 				sipp = StartSIPp(ctx, t, SIPpConfig{Scenario: tc.scenario})
-				time.Sleep(200 * time.Millisecond) // SIPp binds its port
+				waitBound(t, sipp.Addr)
 				cfg.To = sipp.URI("fax")
 				peer = Start(ctx, t, cfg)
 			}
@@ -115,4 +150,30 @@ func TestSIPpScenarios(t *testing.T) {
 			}
 		})
 	}
+}
+
+// waitBound waits (up to 10 s) until a UDP socket is bound to addr
+// (127.0.0.1:PORT), as /proc/net/udp shows: SIPp's, before the peer calls
+// it. A fixed pause was not always enough on a loaded machine, and a
+// peer whose INVITE meets a closed port (ICMP port unreachable) fails the
+// call at once. Without /proc it falls back to a pause.
+func waitBound(t *testing.T, addr string) {
+	t.Helper()
+	_, port := splitHostPort(t, addr)
+	var p int
+	if _, err := fmt.Sscanf(port, "%d", &p); err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf("0100007F:%04X ", p)
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		b, err := os.ReadFile("/proc/net/udp")
+		if err != nil {
+			time.Sleep(500 * time.Millisecond)
+			return
+		}
+		if strings.Contains(string(b), want) {
+			return
+		}
+	}
+	t.Fatalf("nothing bound to %s within 10 s", addr)
 }

@@ -76,11 +76,19 @@ const (
 	ActionBackup              // write an encrypted backup
 	ActionRestore             // restore from a backup
 	ActionAlert               // suspicious activity detected (no access made)
+	// ActionIntegrityFailure: a sealed document failed verification
+	// (authentication tag, framing or page SHA-256) while a reader
+	// handed out by an audited read was reading it. Outcome failure; it
+	// follows the read-content record of the opening, which stays.
+	ActionIntegrityFailure
 )
 
 var actionNames = [...]string{"unknown", "create", "list", "read-metadata", "read-content", "delete",
 	"set-retention", "legal-hold", "purge", "rotate-keys", "grant", "audit-read", "login", "logout",
-	"send", "receive", "backup", "restore", "alert"}
+	"send", "receive", "backup", "restore", "alert", "integrity-failure"}
+
+// Every action has a name: this fails to compile if one is missing.
+var _ = actionNames[ActionIntegrityFailure]
 
 func (a Action) String() string {
 	if a >= 0 && int(a) < len(actionNames) {
