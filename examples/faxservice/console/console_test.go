@@ -86,3 +86,23 @@ func TestStatusWords(t *testing.T) {
 		}
 	}
 }
+
+// The audit view's action filter offers every action the audit log
+// records (a written list lacked backup, restore, alert and
+// integrity-failure).
+func TestAuditFilterOffersEveryAction(t *testing.T) {
+	for _, want := range []string{"create", "read-content", "receive", "backup", "restore", "alert", "integrity-failure"} {
+		found := false
+		for _, a := range actions {
+			found = found || a == want
+		}
+		if !found {
+			t.Errorf("audit filter lacks %q: %v", want, actions)
+		}
+	}
+	for _, a := range actions {
+		if a == "unknown" || strings.HasPrefix(a, "Action(") {
+			t.Errorf("audit filter offers %q", a)
+		}
+	}
+}

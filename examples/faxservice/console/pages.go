@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/faxkit/faxkit/phi/audit"
 )
 
 func (c *Console) routes() {
@@ -567,8 +569,16 @@ func layoutTrace(tr *CallTrace) {
 
 // --- audit ---------------------------------------------------------------------
 
-var actions = []string{"create", "list", "read-metadata", "read-content", "delete", "set-retention", "legal-hold", "purge",
-	"rotate-keys", "grant", "audit-read", "login", "logout", "send", "receive"}
+// actions are the audit filter's choices: every action the audit log
+// records, from its own names, so that one added to phi/audit (backup,
+// restore, alert, integrity-failure were missing from a written list) is
+// offered at once.
+var actions = func() (names []string) {
+	for a := audit.ActionCreate; !strings.HasPrefix(a.String(), "Action("); a++ {
+		names = append(names, a.String())
+	}
+	return names
+}()
 
 func (c *Console) auditFilter(r *http.Request) (AuditFilter, string) {
 	q := r.URL.Query()
