@@ -459,12 +459,24 @@ func (s *Service) postFax(w http.ResponseWriter, r *http.Request, who phi.Princi
 		phiError(w, err)
 		return
 	}
-	st, err := s.status(ctx, id)
-	if err != nil {
-		phiError(w, err)
-		return
+	writeJSON(w, http.StatusAccepted, s.acceptedStatus(ctx, id, pages, ""))
+}
+
+// acceptedStatus is the status of a fax that sealAndQueue has just
+// queued, as it was accepted: the 202 describes the fax the request
+// created, not how far an idle worker, woken at once by the enqueue, has
+// got since (GET /v1/faxes/{id} tells that).
+func (s *Service) acceptedStatus(ctx context.Context, id string, pages int, resendOf string) FaxStatus {
+	st := FaxStatus{ID: id, Direction: "outbound", Status: statusQueued, Pages: pages, ResendOf: resendOf, Attempts: []Attempt{}}
+	var created int64
+	if err := s.db.queryRow(ctx, `SELECT created FROM faxes WHERE id = ?`, id).Scan(&created); err == nil {
+		st.Created = time.Unix(0, created).UTC()
+		st.Updated = st.Created
 	}
-	writeJSON(w, http.StatusAccepted, st)
+	if info, err := s.store.Stat(ctx, id); err == nil {
+		st.RetainUntil, st.LegalHold = info.RetainUntil, info.LegalHold
+	}
+	return st
 }
 
 // sealAndQueue seals a TIFF as who, and records the fax, its job, its
@@ -864,8 +876,7 @@ func (s *Service) resendFax(w http.ResponseWriter, r *http.Request, who phi.Prin
 		phiError(w, err)
 		return
 	}
-	ns, _ := s.status(r.Context(), id)
-	writeJSON(w, http.StatusAccepted, ns)
+	writeJSON(w, http.StatusAccepted, s.acceptedStatus(r.Context(), id, st.Pages, st.ID))
 }
 
 // listFaxes lists the faxes the caller may see (a metadata grant), newest
