@@ -448,6 +448,27 @@ func (p *Policy) Grants() []Grant {
 	return out
 }
 
+// ReplaceGrants makes gs (those for doc) the document's only grants, in
+// one step: a decision made meanwhile sees the old grants or the new ones,
+// never none (Forget then LoadGrants left a moment in which an
+// application reloading a document's grants from its database denied a
+// user who held them throughout).
+func (p *Policy) ReplaceGrants(doc string, gs []Grant) {
+	m := map[string]Permission{}
+	for _, g := range gs {
+		if g.Document == doc && g.Perms != 0 {
+			m[g.Principal] |= g.Perms
+		}
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(m) == 0 {
+		delete(p.grants, doc)
+		return
+	}
+	p.grants[doc] = m
+}
+
 // LoadGrants adds saved grants to the policy.
 func (p *Policy) LoadGrants(gs []Grant) {
 	for _, g := range gs {

@@ -224,6 +224,43 @@ func TestPolicyGrantsPersist(t *testing.T) {
 	require.False(t, p2.Allowed(bob, PermReadContent, "d1"))
 }
 
+// ReplaceGrants sets one document's grants exactly (a revoked grant is
+// gone, other documents untouched), and a decision made while they are
+// replaced never finds the document without its grants.
+func TestPolicyReplaceGrants(t *testing.T) {
+	f := newGuardFixture(t)
+	f.pol.Grant("d1", alice.ID, PermReadContent)
+	f.pol.Grant("d1", bob.ID, PermReadContent)
+	f.pol.Grant("d2", bob.ID, PermReadContent)
+	f.pol.ReplaceGrants("d1", []Grant{{"d1", alice.ID, PermReadContent | PermDelete}, {"d2", alice.ID, PermReadContent}})
+	require.True(t, f.pol.Allowed(alice, PermDelete, "d1"))
+	require.False(t, f.pol.Allowed(bob, PermReadContent, "d1"), "bob's grant is no longer in the saved set")
+	require.True(t, f.pol.Allowed(bob, PermReadContent, "d2"), "another document is untouched")
+	require.False(t, f.pol.Allowed(alice, PermReadContent, "d2"), "grants for other documents are ignored")
+
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range 20000 {
+			f.pol.ReplaceGrants("d1", []Grant{{"d1", alice.ID, PermReadContent}})
+		}
+	}()
+	denied := 0
+	for running := true; running; {
+		select {
+		case <-done:
+			running = false
+		default:
+		}
+		if !f.pol.Allowed(alice, PermReadContent, "d1") {
+			denied++
+		}
+	}
+	require.Zero(t, denied, "alice held the grant throughout")
+	f.pol.ReplaceGrants("d1", nil)
+	require.False(t, f.pol.Allowed(alice, PermReadContent, "d1"))
+}
+
 // Default deny holds for a principal without an ID even when it carries
 // roles or a grant has (by mistake) been keyed by the empty ID.
 func TestAccessDeniedWithoutPrincipalID(t *testing.T) {

@@ -191,8 +191,10 @@ func (s *Service) loadGrants(ctx context.Context, doc string) {
 	}
 	// The database is the record: a grant another instance revoked (a
 	// member left a group) is gone here too, not kept from an earlier load.
-	s.policy.Forget(doc)
-	s.policy.LoadGrants(gs)
+	// Replaced in one step: a request checked meanwhile must not find the
+	// document without grants (a user polling their fax got a 404 while a
+	// worker reloaded its grants).
+	s.policy.ReplaceGrants(doc, gs)
 }
 
 func (s *Service) saveGrant(ctx context.Context, doc, principal string, perms phi.Permission) error {
