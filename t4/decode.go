@@ -799,10 +799,11 @@ func (d *Decoder) code2D(acc uint64, n int) (_ uint64, _ int, err error) {
 			br.refill()
 			acc, n = br.acc, br.n
 		}
-		m := modeDecode[acc>>57]
-		acc <<= uint(m & 15)
-		n -= int(m & 15)
-		switch mode := m >> 4; mode {
+		idx := acc >> 57
+		l := modeLen[idx]
+		n -= int(l)
+		acc <<= l & 63
+		switch mode := modeOf[idx]; mode {
 		case modeV0, modeVR1, modeVR2, modeVR3, modeVL1, modeVL2, modeVL3:
 			a1 := ref[j] + vertDelta[mode]
 			if a1 <= a0 || a1 > width {
@@ -865,17 +866,89 @@ func (d *Decoder) code2D(acc uint64, n int) (_ uint64, _ int, err error) {
 	return acc, n, nil
 }
 
+// modeLen and modeOf split modeDecode's entries (indexed by the next 7
+// bits) into the code length, as a shift count, and the mode. With one
+// byte holding both, the compiler kept that byte on the stack between
+// the shift and the switch, and the store and reload sat in the chain
+// from one code to the next (about 8 % of a dense page's decode time).
+var modeLen, modeOf = func() (l [128]uint64, m [128]uint8) {
+	for i, e := range modeDecode {
+		l[i] = uint64(e & 15)
+		m[i] = e >> 4
+	}
+	return l, m
+}()
+
 // vertDelta[mode] is a1 - b1 for the vertical modes.
 var vertDelta = [16]int32{modeV0: 0, modeVR1: 1, modeVR2: 2, modeVR3: 3, modeVL1: -1, modeVL2: -2, modeVL3: -3}
 
 // fillRow writes the pixels of a row from its changing elements straight
-// into dst, building each 64-pixel word in a register and storing it
-// once, in order: no clear first, and no load of a word just stored (the
-// earlier code ORed each black run into memory with overlapping 8-octet
-// stores, and on dense rows the loads waited on the stores: a quarter of
-// an error-diffused photo's decode time). A white row is the stores of
-// zero words alone.
+// into dst, one 64-pixel word at a time, in order: each changing element
+// toggles one bit of the word being built (a transition), and a prefix
+// XOR over the word (six constant shifts) turns the transitions into
+// pixels, carrying the colour from the previous word. The cost is a shift
+// and an XOR per changing element and a few operations per word, without
+// the per-run masks and branches of building runs; words with no
+// transition are stores of one colour. No clear first, and no load of a
+// word just stored. A white row is the stores of zero words alone.
+//
+// Rows with few changing elements (text, line art) go to fillRuns, which
+// builds each run with two masks: cheaper when most words hold no or one
+// run, and the dense rows' branch on a run crossing a word is predictable.
 func fillRow(dst []byte, ch []int32, width int) {
+	if len(ch) < denseRow {
+		fillRuns(dst, ch, width)
+		return
+	}
+	n := (width + 7) / 8
+	dst = dst[:n]
+	if int(ch[0]) >= width {
+		clear(dst)
+		return
+	}
+	// Words before the one holding pixel width-1 are whole (index < nw);
+	// only the last word can be partial.
+	nw := n / 8
+	var acc uint64 // transitions in word wi
+	var col uint64 // colour before word wi: 0 or all ones
+	wi := 0
+	for _, c := range ch {
+		if int(c) >= width {
+			break
+		}
+		if cw := int(c) >> 6; cw != wi {
+			x := prefixXOR(acc) ^ col
+			binary.BigEndian.PutUint64(dst[wi*8:], x)
+			col = -(x & 1)
+			acc = 0
+			for wi++; wi < cw; wi++ {
+				binary.BigEndian.PutUint64(dst[wi*8:], col)
+			}
+		}
+		acc ^= pixelBit[c&63]
+	}
+	x := prefixXOR(acc) ^ col
+	col = -(x & 1) // the colour up to the end of the row
+	for ; wi < nw; wi++ {
+		binary.BigEndian.PutUint64(dst[wi*8:], x)
+		x = col
+	}
+	for k := wi * 8; k < n; k++ {
+		dst[k] = byte(x >> 56)
+		x <<= 8
+	}
+	if r := width & 7; r != 0 {
+		dst[n-1] &= 0xff << uint(8-r) // pad bits stay white
+	}
+}
+
+// denseRow is the length of a changing-element list (with its four
+// terminators) from which fillRow builds words by prefix XOR.
+const denseRow = 132
+
+// fillRuns is fillRow for sparse rows: each 64-pixel word is built in a
+// register, a run at a time, and stored once, in order.
+func fillRuns(dst []byte, ch []int32, width int) {
 	n := (width + 7) / 8
 	dst = dst[:n]
 	if int(ch[0]) >= width {
@@ -917,6 +990,27 @@ func fillRow(dst []byte, ch []int32, width int) {
 		dst[k] = byte(acc >> 56)
 		acc <<= 8
 	}
+}
+
+// pixelBit[x] is the bit of pixel x in a word, MSB first: a load instead
+// of a variable shift, whose count would have to pass through CX.
+var pixelBit = func() (t [64]uint64) {
+	for i := range t {
+		t[i] = 1 << 63 >> i
+	}
+	return t
+}()
+
+// prefixXOR returns x with each bit replaced by the XOR of itself and the
+// bits above it: transitions (MSB first) to colours.
+func prefixXOR(x uint64) uint64 {
+	x ^= x >> 1
+	x ^= x >> 2
+	x ^= x >> 4
+	x ^= x >> 8
+	x ^= x >> 16
+	x ^= x >> 32
+	return x
 }
 
 // DecodePage decodes a whole page. If opts.Rows is 0 the page ends at
