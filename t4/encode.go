@@ -158,7 +158,8 @@ type Encoder struct {
 	rowMax int    // octets one row can take at most
 	cur    []int32
 	ref    []int32
-	zero   []byte // width/8 zero octets, to compare rows with
+	codes  []uint32 // a 2-D row's code words (modes2D)
+	zero   []byte   // width/8 zero octets, to compare rows with
 	row    int
 	kpos   int // MR: rows since the last 1-D row (row % K, without dividing)
 	err    error
@@ -221,6 +222,9 @@ func (e *Encoder) alloc() {
 	e.zero = make([]byte, e.width>>3)
 	e.cur = make([]int32, e.width+8)
 	e.ref = make([]int32, 0, e.width+8)
+	if e.opt.Compression != MH {
+		e.codes = make([]uint32, codesMax(e.width))
+	}
 	// A run costs at most 25 bits, plus 3 for horizontal mode per pair.
 	e.rowMax = (e.width+2)*4 + e.opt.MinRowBits/8 + 64
 	if e.w != nil {
@@ -507,60 +511,72 @@ func appendChanges(dst []int32, k int, t uint64, base int32) int {
 }
 
 // emitBits is bitWriter.put on a writer held in registers: it appends the
-// low l bits of v to acc (n bits pending), storing 32 bits at buf[o:] when
-// 32 or more are pending.
-func emitBits(acc uint64, n uint, o int, buf []byte, v uint32, l uint) (uint64, uint, int) {
-	acc |= uint64(v) << ((64 - n - l) & 63)
-	n += l
-	if n >= 32 {
+// low l bits of v to acc, which has free bits free below its pending bits
+// (free > 32), storing 32 bits at buf[o:] when no more than 32 are free.
+// Counting the free bits, not the pending ones, makes the shift count the
+// new state itself: with the pending count the compiler kept it on the
+// stack, and its store and reload sat between one code and the next.
+func emitBits(acc uint64, free uint, o int, buf []byte, v uint32, l uint) (uint64, uint, int) {
+	free -= l
+	acc |= uint64(v) << (free & 63)
+	if free <= 32 {
 		binary.BigEndian.PutUint32(buf[o:], uint32(acc>>32))
 		o += 4
 		acc <<= 32
-		n -= 32
+		free += 32
 	}
-	return acc, n, o
+	return acc, free, o
 }
 
 // code1D codes a row as alternating white and black runs (T.4 4.1), from
 // its changing elements.
 func (e *Encoder) code1D(ch []int32) {
 	width := e.width
-	acc, n, o, buf := e.bw.acc, e.bw.n, e.bw.o, e.bw.buf
+	acc, free, o, buf := e.bw.acc, 64-e.bw.n, e.bw.o, e.bw.buf
 	a0 := 0
 	for i := 0; i+1 < len(ch); i += 2 {
 		a1 := int(ch[i])
 		run := a1 - a0
 		for run > maxCombinedRun {
-			acc, n, o = emitBits(acc, n, o, buf, 0b000000011111, 12) // make-up 2560
+			acc, free, o = emitBits(acc, free, o, buf, 0b000000011111, 12) // make-up 2560
 			run -= 2560
 		}
 		c := whiteRun[run]
-		acc, n, o = emitBits(acc, n, o, buf, c>>5, uint(c&31))
+		acc, free, o = emitBits(acc, free, o, buf, c>>5, uint(c&31))
 		if a1 >= width {
 			break
 		}
 		a2 := int(ch[i+1])
 		run = a2 - a1
 		for run > maxCombinedRun {
-			acc, n, o = emitBits(acc, n, o, buf, 0b000000011111, 12)
+			acc, free, o = emitBits(acc, free, o, buf, 0b000000011111, 12)
 			run -= 2560
 		}
 		c = blackRun[run]
-		acc, n, o = emitBits(acc, n, o, buf, c>>5, uint(c&31))
+		acc, free, o = emitBits(acc, free, o, buf, c>>5, uint(c&31))
 		if a2 >= width {
 			break
 		}
 		a0 = a2
 	}
-	e.bw.acc, e.bw.n, e.bw.o = acc, n, o
+	e.bw.acc, e.bw.n, e.bw.o = acc, 64-free, o
 }
 
 // code2D codes a row against the reference row (T.4 4.2.1.3, T.6 2.2.3):
 // pass, vertical or horizontal mode at each step. cur and ref are changing
-// element lists ending in sentinels.
+// element lists ending in sentinels. The modes are chosen first, into a
+// list of code words, which pack then writes out: one loop doing both
+// needed more registers than there are, and the compiler kept the row
+// indexes and the output position on the stack, with a store and a reload
+// between one code and the next.
 func (e *Encoder) code2D(cur, ref []int32) {
-	width := int32(e.width)
-	acc, n, o, buf := e.bw.acc, e.bw.n, e.bw.o, e.bw.buf
+	e.pack(modes2D(cur, ref, int32(e.width), e.codes))
+}
+
+// modes2D chooses the codes of a 2-D row and returns them as code words
+// (code<<5 | length) in codes, which must have room for codesMax(width).
+func modes2D(cur, ref []int32, width int32, codes []uint32) []uint32 {
+	k := 0
 	a0 := int32(-1)
 	i, j := 0, 0 // cur[i] = a1; ref[j] = b1
 	for a0 < width {
@@ -571,48 +587,69 @@ func (e *Encoder) code2D(cur, ref []int32) {
 		j = findB1(ref, j, a0, i&1)
 		b1, b2 := ref[j], ref[j+1]
 		if b2 < a1 {
-			acc, n, o = emitBits(acc, n, o, buf, codePass, 4)
+			codes[k] = codePass<<5 | 4
+			k++
 			a0 = b2
 			continue
 		}
 		if d := a1 - b1; d >= -3 && d <= 3 {
-			c := vertCode[d+3]
-			acc, n, o = emitBits(acc, n, o, buf, uint32(c.bits), uint(c.n))
+			codes[k] = vertWord[d+3]
+			k++
 			a0 = a1
 			i++
 			continue
 		}
 		a2 := cur[i+1]
 		start := max(a0, 0)
-		acc, n, o = emitBits(acc, n, o, buf, codeHoriz, 3)
+		codes[k] = codeHoriz<<5 | 3
+		k++
 		first, second := whiteRun, blackRun
 		if i&1 != 0 {
 			first, second = blackRun, whiteRun
 		}
-		for r := int(a1 - start); ; {
-			if r > maxCombinedRun {
-				acc, n, o = emitBits(acc, n, o, buf, 0b000000011111, 12) // make-up 2560
-				r -= 2560
-				continue
-			}
-			c := first[r]
-			acc, n, o = emitBits(acc, n, o, buf, c>>5, uint(c&31))
-			break
+		r := int(a1 - start)
+		for ; r > maxCombinedRun; r -= 2560 {
+			codes[k] = 0b000000011111<<5 | 12 // make-up 2560
+			k++
 		}
-		for r := int(a2 - a1); ; {
-			if r > maxCombinedRun {
-				acc, n, o = emitBits(acc, n, o, buf, 0b000000011111, 12)
-				r -= 2560
-				continue
-			}
-			c := second[r]
-			acc, n, o = emitBits(acc, n, o, buf, c>>5, uint(c&31))
-			break
+		codes[k] = first[r]
+		k++
+		r = int(a2 - a1)
+		for ; r > maxCombinedRun; r -= 2560 {
+			codes[k] = 0b000000011111<<5 | 12
+			k++
 		}
+		codes[k] = second[r]
+		k++
 		a0 = a2
 		i += 2
 	}
-	e.bw.acc, e.bw.n, e.bw.o = acc, n, o
+	return codes[:k]
+}
+
+// codesMax is the room modes2D needs for a row of width pixels: with C
+// changing elements on the row and R on the reference, at most C vertical
+// codes or 3 codes per 2 elements in horizontal mode (the sentinel may
+// end the last pair), one pass per 2 reference elements, and a make-up
+// code per 2560 pixels of run.
+func codesMax(width int) int { return 2*width + width/2560 + 16 }
+
+// vertWord[a1-b1+3] is the code word of a vertical mode.
+var vertWord = func() (t [7]uint32) {
+	for i, c := range vertCode {
+		t[i] = uint32(c.bits)<<5 | uint32(c.n)
+	}
+	return t
+}()
+
+// pack appends code words (code<<5 | length, at most 25 bits each) to the
+// output.
+func (e *Encoder) pack(codes []uint32) {
+	acc, free, o, buf := e.bw.acc, 64-e.bw.n, e.bw.o, e.bw.buf
+	for _, c := range codes {
+		acc, free, o = emitBits(acc, free, o, buf, c>>5, uint(c&31))
+	}
+	e.bw.acc, e.bw.n, e.bw.o = acc, 64-free, o
 }
 
 // findB1 returns the index of b1 in ref: the first changing element right of
