@@ -5,6 +5,7 @@
 #   scripts/bench-t4.sh            # 5 rounds, 15 C repetitions per measurement
 #   COUNT=10 REPS=31 scripts/bench-t4.sh
 #   BENCHTIME=0.2s COUNT=3 REPS=5 scripts/bench-t4.sh   # quicker
+#   OUT=/tmp/b REPORT_ONLY=1 scripts/bench-t4.sh   # the tables again, from a kept $OUT
 #
 # It builds t4/cref/bench.c (libtiff + libspandsp 0.0.6, see t4/cref/README.md)
 # and the t4 test binary into a temporary directory, then runs COUNT rounds,
@@ -50,6 +51,9 @@ if ! flags=$(pkg-config --cflags --libs libtiff-4 spandsp 2>/dev/null); then
 	exit 1
 fi
 
+go_ok=1
+loaded=0
+if [ "${REPORT_ONLY:-0}" != 1 ]; then
 echo "== machine: $(uname -m), $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ *//')"
 echo "== loadavg before: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)"
 echo "== building t4/cref/bench.c"
@@ -97,6 +101,8 @@ grep -E '^(goos|goarch|cpu|pkg):' "$OUT/go.txt" | sed 's/^/   /' || true
 echo "== loadavg after: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)"
 loaded=$(awk -v n="$(nproc)" '{ print ($1 > n) ? 1 : 0 }' /proc/loadavg 2>/dev/null || echo 0)
 echo
+
+fi
 
 awk -v go_ok="$go_ok" -v loaded="$loaded" '
 function median(key,    n, i, j, v, t) {
