@@ -248,3 +248,40 @@ func TestWriteBenchPages(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkDecodeInto decodes whole pages from bytes with DecodeInto, the
+// one-call API: a new Decoder per page (its set-up is part of the cost),
+// into a reused Bitmap.
+func BenchmarkDecodeInto(b *testing.B) {
+	pages := benchPages(b)
+	for _, c := range benchCodecs {
+		b.Run(c.name, func(b *testing.B) {
+			for _, p := range pages {
+				b.Run(p.name, func(b *testing.B) {
+					if p.page == nil {
+						loadITU(b)
+					}
+					data, err := AppendPage(nil, p.page, &c.opt)
+					if err != nil {
+						b.Fatal(err)
+					}
+					out := NewBitmap(p.page.Width, p.page.Height)
+					opt := &DecodeOptions{Compression: c.opt.Compression}
+					b.SetBytes(int64(len(p.page.Pix)))
+					b.ReportAllocs()
+					defer cpuMetric(b)()
+					var st Stats
+					for b.Loop() {
+						if st, err = DecodeInto(out, data, opt); err != nil {
+							b.Fatal(err)
+						}
+					}
+					b.StopTimer()
+					if !bytes.Equal(out.Pix, p.page.Pix) || st.BadRows != 0 || st.Rows != p.page.Height {
+						b.Fatal("decoded page differs")
+					}
+				})
+			}
+		})
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"sync"
 )
 
 // DefaultMaxRows is the number of rows a Decoder delivers at most when
@@ -49,7 +50,8 @@ type Stats struct {
 // (or RTC/EOFB comes) before Rows rows, the missing rows are concealed and
 // counted bad too.
 //
-// After setup a Decoder does not allocate.
+// A Decoder makes its input buffer at its first read from an io.Reader
+// (never for data given with ResetBytes) and allocates nothing after that.
 type Decoder struct {
 	br       bitReader
 	width    int
@@ -103,12 +105,46 @@ func NewDecoder(r io.Reader, width int, opts *DecodeOptions) (*Decoder, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &Decoder{width: width, opt: o}
-	d.cur = make([]int32, 0, width+8)
-	d.spare = make([]byte, (width+7)/8)
-	d.ref = make([]int32, 0, width+8)
+	d := new(Decoder)
+	d.setup(width, o)
 	d.Reset(r)
 	return d, nil
+}
+
+// setup prepares d for rows of width pixels with checked options, keeping
+// its buffers when they are large enough.
+func (d *Decoder) setup(width int, o DecodeOptions) {
+	d.width, d.opt = width, o
+	if cap(d.cur) < width+8 {
+		d.cur = make([]int32, 0, width+8)
+		d.ref = make([]int32, 0, width+8)
+	}
+	if cap(d.spare) < (width+7)/8 {
+		d.spare = make([]byte, (width+7)/8)
+	}
+	d.spare = d.spare[:(width+7)/8]
+}
+
+// decoders keeps the Decoders of the one-call functions (DecodeInto,
+// DecodePage) for the next call: a page's set-up (two changing-element
+// lists of the width, about 14 KB at A4) cost a blank page half its
+// decode time.
+var decoders sync.Pool
+
+func getDecoder(width int, o DecodeOptions) *Decoder {
+	d, _ := decoders.Get().(*Decoder)
+	if d == nil {
+		d = new(Decoder)
+	}
+	d.setup(width, o)
+	return d
+}
+
+// putDecoder returns d to the pool without the caller's reader or data.
+func putDecoder(d *Decoder) {
+	d.br = bitReader{own: d.br.own, rev: d.br.rev}
+	d.err, d.first = nil, nil
+	decoders.Put(d)
 }
 
 // Reset prepares d to decode a new page from r with the same width and
@@ -148,10 +184,12 @@ func DecodeInto(dst *Bitmap, data []byte, opts *DecodeOptions) (Stats, error) {
 	if o.MaxRows == 0 || o.MaxRows > dst.Height {
 		o.MaxRows = max(dst.Height, 1)
 	}
-	d, err := NewDecoder(nil, dst.Width, &o)
+	o, err := checkDecodeOptions(dst.Width, &o)
 	if err != nil {
 		return Stats{}, err
 	}
+	d := getDecoder(dst.Width, o)
+	defer putDecoder(d)
 	d.ResetBytes(data)
 	return d.ReadPage(dst)
 }
@@ -1018,10 +1056,13 @@ func prefixXOR(x uint64) uint64 {
 // (see Decoder); the error is for I/O errors, bad arguments and pages past
 // the limits (MaxRows, MaxPageBytes), or the first corruption when Strict.
 func DecodePage(r io.Reader, width int, opts *DecodeOptions) (*Bitmap, Stats, error) {
-	d, err := NewDecoder(r, width, opts)
+	o, err := checkDecodeOptions(width, opts)
 	if err != nil {
 		return nil, Stats{}, err
 	}
+	d := getDecoder(width, o)
+	defer putDecoder(d)
+	d.Reset(r)
 	stride := (width + 7) / 8
 	maxRows := min(d.opt.MaxRows, MaxPageBytes/stride)
 	if d.opt.Rows > maxRows {

@@ -30,9 +30,6 @@ type bitReader struct {
 }
 
 func (b *bitReader) reset(r io.Reader, lsb bool) {
-	if b.own == nil {
-		b.own = make([]byte, readBufSize)
-	}
 	*b = bitReader{r: r, buf: b.own, lsb: lsb, own: b.own, rev: b.rev}
 }
 
@@ -88,6 +85,12 @@ func (b *bitReader) slowRefill() {
 func (b *bitReader) fill() bool {
 	if b.eof || b.r == nil {
 		return false
+	}
+	if b.own == nil {
+		// Made at the first read, not in reset: a decoder given its data
+		// in memory (ResetBytes, DecodeInto) never needs it.
+		b.own = make([]byte, readBufSize)
+		b.buf = b.own
 	}
 	copy(b.buf, b.buf[b.pos:b.end])
 	b.base += int64(b.pos)
