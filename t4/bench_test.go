@@ -285,3 +285,39 @@ func BenchmarkDecodeInto(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkAppendPageFunc codes whole pages with the AppendPage function,
+// the one-call API (BenchmarkAppendPage reuses an Encoder), into a reused
+// buffer.
+func BenchmarkAppendPageFunc(b *testing.B) {
+	pages := benchPages(b)
+	for _, c := range benchCodecs {
+		b.Run(c.name, func(b *testing.B) {
+			for _, p := range pages {
+				b.Run(p.name, func(b *testing.B) {
+					if p.page == nil {
+						loadITU(b)
+					}
+					want, err := AppendPage(nil, p.page, &c.opt)
+					if err != nil {
+						b.Fatal(err)
+					}
+					buf := make([]byte, 0, len(want))
+					b.SetBytes(int64(len(p.page.Pix)))
+					b.ReportAllocs()
+					defer cpuMetric(b)()
+					var got []byte
+					for b.Loop() {
+						if got, err = AppendPage(buf[:0], p.page, &c.opt); err != nil {
+							b.Fatal(err)
+						}
+					}
+					b.StopTimer()
+					if !bytes.Equal(got, want) {
+						b.Fatal("coded page differs")
+					}
+				})
+			}
+		})
+	}
+}
