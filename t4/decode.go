@@ -140,11 +140,22 @@ func getDecoder(width int, o DecodeOptions) *Decoder {
 	return d
 }
 
-// putDecoder returns d to the pool without the caller's reader or data.
+// putDecoder returns d to the pool with nothing of the page in it: not
+// the caller's reader or data, nor d's copies of them (the read buffer
+// and the changing elements are cleared, the bit-reversed copy of
+// LSBFirst data is dropped). Coded pages are PHI; a pool outlives the
+// call.
 func putDecoder(d *Decoder) {
-	d.br = bitReader{own: d.br.own, rev: d.br.rev}
-	d.err, d.first = nil, nil
+	d.scrub()
 	decoders.Put(d)
+}
+
+func (d *Decoder) scrub() {
+	clear(d.br.own)
+	clear(d.cur[:cap(d.cur)])
+	clear(d.ref[:cap(d.ref)])
+	d.br = bitReader{own: d.br.own}
+	d.err, d.first = nil, nil
 }
 
 // Reset prepares d to decode a new page from r with the same width and

@@ -697,15 +697,30 @@ func AppendPage(dst []byte, b *Bitmap, opts *EncodeOptions) ([]byte, error) {
 		e = &Encoder{width: b.Width, opt: o}
 		e.alloc()
 	}
-	defer encoders.Put(e)
+	defer putEncoder(e)
 	return e.AppendPage(dst, b)
 }
 
 // encoders keeps AppendPage's Encoders for the next call with the same
 // width and options (its set-up, about 14 KB of lists at A4, cost a blank
-// page a third of its coding time). Encoder.AppendPage leaves no reference
-// to the caller's bytes in them.
+// page a third of its coding time).
 var encoders sync.Pool
+
+// putEncoder returns e to the pool with nothing of the page in it:
+// Encoder.AppendPage leaves no reference to the caller's bytes, and the
+// changing elements, code words and last word of the rows are cleared
+// (page images are PHI; a pool outlives the call).
+func putEncoder(e *Encoder) {
+	e.scrub()
+	encoders.Put(e)
+}
+
+func (e *Encoder) scrub() {
+	clear(e.cur[:cap(e.cur)])
+	clear(e.ref[:cap(e.ref)])
+	clear(e.codes)
+	clear(e.line)
+}
 
 // AppendPage codes the whole page b (its Width must be e's width) with e's
 // options, RTC/EOFB included unless NoRTC, and appends it to dst, growing

@@ -92,3 +92,62 @@ func TestOneCallReuse(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestPooledCodersKeepNoPage: what the one-call functions put back in
+// their pools holds nothing of the page (coded pages and images are PHI):
+// no reference to the caller's reader, data or output, and the coders'
+// own copies (read buffer, changing elements, code words) zeroed.
+func TestPooledCodersKeepNoPage(t *testing.T) {
+	page := genPage(pageText, 1728, 60, 3)
+	for _, c := range []Compression{MH, MR, MMR} {
+		for _, bo := range []BitOrder{MSBFirst, LSBFirst} {
+			eopt := &EncodeOptions{Compression: c, BitOrder: bo}
+			o, err := checkEncodeOptions(page.Width, eopt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			e := &Encoder{width: page.Width, opt: o}
+			e.alloc()
+			data, err := e.AppendPage(nil, page)
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.scrub()
+			if e.bw.buf != nil || e.w != nil || !allZero(e.cur[:cap(e.cur)]) || !allZero(e.ref[:cap(e.ref)]) ||
+				!allZero(e.codes) || !allZero(e.line) {
+				t.Errorf("%v %v: the scrubbed Encoder still holds page data", c, bo)
+			}
+
+			dopt, err := checkDecodeOptions(page.Width, &DecodeOptions{Compression: c, BitOrder: bo})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, fromReader := range []bool{false, true} {
+				d := getDecoder(page.Width, dopt)
+				if fromReader {
+					d.Reset(bytes.NewReader(data))
+				} else {
+					d.ResetBytes(data)
+				}
+				dst := NewBitmap(page.Width, page.Height)
+				if _, err := d.ReadPage(dst); err != nil || !dst.Equal(page) {
+					t.Fatalf("%v %v: decode failed (%v)", c, bo, err)
+				}
+				d.scrub()
+				if d.br.r != nil || d.br.buf != nil || d.br.rev != nil || !allZero(d.br.own) ||
+					!allZero(d.cur[:cap(d.cur)]) || !allZero(d.ref[:cap(d.ref)]) {
+					t.Errorf("%v %v reader %v: the scrubbed Decoder still holds page data", c, bo, fromReader)
+				}
+			}
+		}
+	}
+}
+
+func allZero[T int32 | uint32 | byte](s []T) bool {
+	for _, v := range s {
+		if v != 0 {
+			return false
+		}
+	}
+	return true
+}
