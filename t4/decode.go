@@ -844,9 +844,20 @@ func (d *Decoder) code2D(acc uint64, n int) (_ uint64, _ int, err error) {
 			j += 2
 		}
 		if n < 32 {
-			br.acc, br.n = acc, n
-			br.refill()
-			acc, n = br.acc, br.n
+			// bitReader.refill's fast path, written out: a call here
+			// made the compiler save and restore the loop's state
+			// around it every few codes.
+			if br.end-br.pos >= 8 && n >= 0 {
+				v := binary.BigEndian.Uint64(br.buf[br.pos:])
+				acc |= v >> (uint(n) & 63)
+				k := (64 - n) >> 3
+				br.pos += k
+				n += k << 3
+			} else {
+				br.acc, br.n = acc, n
+				br.slowRefill()
+				acc, n = br.acc, br.n
+			}
 		}
 		idx := acc >> 57
 		l := modeLen[idx]
