@@ -161,11 +161,14 @@ type Encoder struct {
 	cur    []int32
 	ref    []int32
 	codes  []uint32 // a 2-D row's code words (modes2D); made at the first such row
-	zero   []byte   // width/8 zero octets, to compare rows with
-	row    int
-	kpos   int // MR: rows since the last 1-D row (row % K, without dividing)
-	err    error
-	closed bool
+	// The most elements of cur (and so of ref) and codes ever written:
+	// what scrub clears.
+	curHigh, codesHigh int
+	zero               []byte // width/8 zero octets, to compare rows with
+	row                int
+	kpos               int // MR: rows since the last 1-D row (row % K, without dividing)
+	err                error
+	closed             bool
 	// A white row under a white reference (or any white row in MH) is
 	// always coded the same way: its whole coding, EOL and tag included,
 	// precomputed (white1: a 1-D row, white2: a 2-D or MMR row). whiteN is
@@ -307,6 +310,7 @@ func (e *Encoder) WriteRow(row []byte) error {
 		e.cur = append(e.cur[:0], w, w, w, w)
 	} else {
 		e.cur = changes(e.line, row, e.width, e.cur[:cap(e.cur)])
+		e.curHigh = max(e.curHigh, len(e.cur))
 	}
 	switch {
 	case e.opt.NoEOL:
@@ -572,7 +576,9 @@ func (e *Encoder) code2D(cur, ref []int32) {
 	if e.codes == nil { // the first row that is not white under white
 		e.codes = make([]uint32, codesMax(e.width))
 	}
-	e.pack(modes2D(cur, ref, int32(e.width), e.codes))
+	codes := modes2D(cur, ref, int32(e.width), e.codes)
+	e.codesHigh = max(e.codesHigh, len(codes))
+	e.pack(codes)
 }
 
 // modes2D chooses the codes of a 2-D row and returns them as code words
@@ -716,10 +722,11 @@ func putEncoder(e *Encoder) {
 }
 
 func (e *Encoder) scrub() {
-	clear(e.cur[:cap(e.cur)])
-	clear(e.ref[:cap(e.ref)])
-	clear(e.codes)
+	clear(e.cur[:e.curHigh])
+	clear(e.ref[:e.curHigh])
+	clear(e.codes[:e.codesHigh])
 	clear(e.line)
+	e.curHigh, e.codesHigh = 0, 0
 }
 
 // AppendPage codes the whole page b (its Width must be e's width) with e's
