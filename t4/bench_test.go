@@ -46,7 +46,11 @@ func benchPages(b testing.TB) []benchPage {
 	return pages
 }
 
-func BenchmarkEncode(b *testing.B) {
+// eachBenchPage runs body as a sub-benchmark per scheme (benchCodecs)
+// and page (benchPages), named scheme/page, with the page coded in that
+// scheme in data and its raw size set as the bytes per op. body does its
+// set-up, then starts cpuMetric and runs the timed loop.
+func eachBenchPage(b *testing.B, body func(b *testing.B, opt *EncodeOptions, page *Bitmap, data []byte)) {
 	pages := benchPages(b)
 	for _, c := range benchCodecs {
 		b.Run(c.name, func(b *testing.B) {
@@ -55,67 +59,61 @@ func BenchmarkEncode(b *testing.B) {
 					if p.page == nil {
 						loadITU(b) // skips (fails under CI)
 					}
-					e, err := NewEncoder(io.Discard, p.page.Width, &c.opt)
+					data, err := AppendPage(nil, p.page, &c.opt)
 					if err != nil {
 						b.Fatal(err)
 					}
 					b.SetBytes(int64(len(p.page.Pix)))
 					b.ReportAllocs()
-					defer cpuMetric(b)()
-					for b.Loop() {
-						e.Reset(io.Discard)
-						for y := range p.page.Height {
-							e.WriteRow(p.page.Row(y))
-						}
-						if err := e.Close(); err != nil {
-							b.Fatal(err)
-						}
-					}
+					body(b, &c.opt, p.page, data)
 				})
 			}
 		})
 	}
 }
 
-func BenchmarkDecode(b *testing.B) {
-	pages := benchPages(b)
-	for _, c := range benchCodecs {
-		b.Run(c.name, func(b *testing.B) {
-			for _, p := range pages {
-				b.Run(p.name, func(b *testing.B) {
-					if p.page == nil {
-						loadITU(b)
-					}
-					data, err := AppendPage(nil, p.page, &c.opt)
-					if err != nil {
-						b.Fatal(err)
-					}
-					out := NewBitmap(p.page.Width, p.page.Height)
-					r := bytes.NewReader(data)
-					d, err := NewDecoder(r, p.page.Width, &DecodeOptions{Compression: c.opt.Compression})
-					if err != nil {
-						b.Fatal(err)
-					}
-					b.SetBytes(int64(len(p.page.Pix)))
-					b.ReportAllocs()
-					defer cpuMetric(b)()
-					for b.Loop() {
-						r.Reset(data)
-						d.Reset(r)
-						for y := range out.Height {
-							if err := d.ReadRow(out.Row(y)); err != nil {
-								b.Fatal(err)
-							}
-						}
-					}
-					b.StopTimer()
-					if !bytes.Equal(out.Pix, p.page.Pix) || d.Stats().BadRows != 0 {
-						b.Fatal("decoded page differs")
-					}
-				})
+func BenchmarkEncode(b *testing.B) {
+	eachBenchPage(b, func(b *testing.B, opt *EncodeOptions, page *Bitmap, data []byte) {
+		e, err := NewEncoder(io.Discard, page.Width, opt)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer cpuMetric(b)()
+		for b.Loop() {
+			e.Reset(io.Discard)
+			for y := range page.Height {
+				e.WriteRow(page.Row(y))
 			}
-		})
-	}
+			if err := e.Close(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+func BenchmarkDecode(b *testing.B) {
+	eachBenchPage(b, func(b *testing.B, opt *EncodeOptions, page *Bitmap, data []byte) {
+		out := NewBitmap(page.Width, page.Height)
+		r := bytes.NewReader(data)
+		d, err := NewDecoder(r, page.Width, &DecodeOptions{Compression: opt.Compression})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer cpuMetric(b)()
+		for b.Loop() {
+			r.Reset(data)
+			d.Reset(r)
+			for y := range out.Height {
+				if err := d.ReadRow(out.Row(y)); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		b.StopTimer()
+		if !bytes.Equal(out.Pix, page.Pix) || d.Stats().BadRows != 0 {
+			b.Fatal("decoded page differs")
+		}
+	})
 }
 
 // nearBlankPage is an A4 fine page that is white but for a few lines of
@@ -161,72 +159,44 @@ func cpuMetric(b *testing.B) func() {
 // BenchmarkAppendPage codes whole pages into a reused slice with
 // Encoder.AppendPage (no io.Writer).
 func BenchmarkAppendPage(b *testing.B) {
-	pages := benchPages(b)
-	for _, c := range benchCodecs {
-		b.Run(c.name, func(b *testing.B) {
-			for _, p := range pages {
-				b.Run(p.name, func(b *testing.B) {
-					if p.page == nil {
-						loadITU(b)
-					}
-					e, err := NewEncoder(nil, p.page.Width, &c.opt)
-					if err != nil {
-						b.Fatal(err)
-					}
-					buf, err := e.AppendPage(nil, p.page)
-					if err != nil {
-						b.Fatal(err)
-					}
-					b.SetBytes(int64(len(p.page.Pix)))
-					b.ReportAllocs()
-					defer cpuMetric(b)()
-					for b.Loop() {
-						buf, _ = e.AppendPage(buf[:0], p.page)
-					}
-				})
-			}
-		})
-	}
+	eachBenchPage(b, func(b *testing.B, opt *EncodeOptions, page *Bitmap, data []byte) {
+		e, err := NewEncoder(nil, page.Width, opt)
+		if err != nil {
+			b.Fatal(err)
+		}
+		buf, err := e.AppendPage(nil, page)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer cpuMetric(b)()
+		for b.Loop() {
+			buf, _ = e.AppendPage(buf[:0], page)
+		}
+	})
 }
 
 // BenchmarkReadPage decodes whole pages from bytes into a reused Bitmap
 // with Decoder.ResetBytes and ReadPage (no io.Reader).
 func BenchmarkReadPage(b *testing.B) {
-	pages := benchPages(b)
-	for _, c := range benchCodecs {
-		b.Run(c.name, func(b *testing.B) {
-			for _, p := range pages {
-				b.Run(p.name, func(b *testing.B) {
-					if p.page == nil {
-						loadITU(b)
-					}
-					data, err := AppendPage(nil, p.page, &c.opt)
-					if err != nil {
-						b.Fatal(err)
-					}
-					out := NewBitmap(p.page.Width, p.page.Height)
-					d, err := NewDecoder(nil, p.page.Width, &DecodeOptions{Compression: c.opt.Compression})
-					if err != nil {
-						b.Fatal(err)
-					}
-					b.SetBytes(int64(len(p.page.Pix)))
-					b.ReportAllocs()
-					defer cpuMetric(b)()
-					var st Stats
-					for b.Loop() {
-						d.ResetBytes(data)
-						if st, err = d.ReadPage(out); err != nil {
-							b.Fatal(err)
-						}
-					}
-					b.StopTimer()
-					if !bytes.Equal(out.Pix, p.page.Pix) || st.BadRows != 0 || st.Rows != p.page.Height {
-						b.Fatal("decoded page differs")
-					}
-				})
+	eachBenchPage(b, func(b *testing.B, opt *EncodeOptions, page *Bitmap, data []byte) {
+		out := NewBitmap(page.Width, page.Height)
+		d, err := NewDecoder(nil, page.Width, &DecodeOptions{Compression: opt.Compression})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer cpuMetric(b)()
+		var st Stats
+		for b.Loop() {
+			d.ResetBytes(data)
+			if st, err = d.ReadPage(out); err != nil {
+				b.Fatal(err)
 			}
-		})
-	}
+		}
+		b.StopTimer()
+		if !bytes.Equal(out.Pix, page.Pix) || st.BadRows != 0 || st.Rows != page.Height {
+			b.Fatal("decoded page differs")
+		}
+	})
 }
 
 // TestWriteBenchPages writes the synthetic benchmark pages as raw PBM (P4
@@ -250,74 +220,44 @@ func TestWriteBenchPages(t *testing.T) {
 }
 
 // BenchmarkDecodeInto decodes whole pages from bytes with DecodeInto, the
-// one-call API: a new Decoder per page (its set-up is part of the cost),
-// into a reused Bitmap.
+// one-call API (its set-up per call is part of the cost), into a reused
+// Bitmap.
 func BenchmarkDecodeInto(b *testing.B) {
-	pages := benchPages(b)
-	for _, c := range benchCodecs {
-		b.Run(c.name, func(b *testing.B) {
-			for _, p := range pages {
-				b.Run(p.name, func(b *testing.B) {
-					if p.page == nil {
-						loadITU(b)
-					}
-					data, err := AppendPage(nil, p.page, &c.opt)
-					if err != nil {
-						b.Fatal(err)
-					}
-					out := NewBitmap(p.page.Width, p.page.Height)
-					opt := &DecodeOptions{Compression: c.opt.Compression}
-					b.SetBytes(int64(len(p.page.Pix)))
-					b.ReportAllocs()
-					defer cpuMetric(b)()
-					var st Stats
-					for b.Loop() {
-						if st, err = DecodeInto(out, data, opt); err != nil {
-							b.Fatal(err)
-						}
-					}
-					b.StopTimer()
-					if !bytes.Equal(out.Pix, p.page.Pix) || st.BadRows != 0 || st.Rows != p.page.Height {
-						b.Fatal("decoded page differs")
-					}
-				})
+	eachBenchPage(b, func(b *testing.B, opt *EncodeOptions, page *Bitmap, data []byte) {
+		out := NewBitmap(page.Width, page.Height)
+		dopt := &DecodeOptions{Compression: opt.Compression}
+		defer cpuMetric(b)()
+		var st Stats
+		var err error
+		for b.Loop() {
+			if st, err = DecodeInto(out, data, dopt); err != nil {
+				b.Fatal(err)
 			}
-		})
-	}
+		}
+		b.StopTimer()
+		if !bytes.Equal(out.Pix, page.Pix) || st.BadRows != 0 || st.Rows != page.Height {
+			b.Fatal("decoded page differs")
+		}
+	})
 }
 
 // BenchmarkAppendPageFunc codes whole pages with the AppendPage function,
 // the one-call API (BenchmarkAppendPage reuses an Encoder), into a reused
 // buffer.
 func BenchmarkAppendPageFunc(b *testing.B) {
-	pages := benchPages(b)
-	for _, c := range benchCodecs {
-		b.Run(c.name, func(b *testing.B) {
-			for _, p := range pages {
-				b.Run(p.name, func(b *testing.B) {
-					if p.page == nil {
-						loadITU(b)
-					}
-					want, err := AppendPage(nil, p.page, &c.opt)
-					if err != nil {
-						b.Fatal(err)
-					}
-					buf := make([]byte, 0, 2*len(want)+64<<10) // room for the coder's per-row slack
-					b.SetBytes(int64(len(p.page.Pix)))
-					b.ReportAllocs()
-					defer cpuMetric(b)()
-					var got []byte
-					for b.Loop() {
-						if got, err = AppendPage(buf[:0], p.page, &c.opt); err != nil {
-							b.Fatal(err)
-						}
-					}
-					b.StopTimer()
-					if !bytes.Equal(got, want) {
-						b.Fatal("coded page differs")
-					}
-				})
+	eachBenchPage(b, func(b *testing.B, opt *EncodeOptions, page *Bitmap, data []byte) {
+		buf := make([]byte, 0, 2*len(data)+64<<10) // room for the coder's per-row slack
+		defer cpuMetric(b)()
+		var got []byte
+		var err error
+		for b.Loop() {
+			if got, err = AppendPage(buf[:0], page, opt); err != nil {
+				b.Fatal(err)
 			}
-		})
-	}
+		}
+		b.StopTimer()
+		if !bytes.Equal(got, data) {
+			b.Fatal("coded page differs")
+		}
+	})
 }

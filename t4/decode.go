@@ -956,14 +956,14 @@ var vertDelta = [16]int32{modeV0: 0, modeVR1: 1, modeVR2: 2, modeVR3: 3, modeVL1
 // builds each run with two masks: cheaper when most words hold no or one
 // run, and the dense rows' branch on a run crossing a word is predictable.
 func fillRow(dst []byte, ch []int32, width int) {
-	if len(ch) < denseRow {
-		fillRuns(dst, ch, width)
-		return
-	}
 	n := (width + 7) / 8
 	dst = dst[:n]
 	if int(ch[0]) >= width {
 		clear(dst)
+		return
+	}
+	if len(ch) < denseRow {
+		fillRuns(dst, ch, width)
 		return
 	}
 	// Words before the one holding pixel width-1 are whole (index < nw);
@@ -1006,15 +1006,11 @@ func fillRow(dst []byte, ch []int32, width int) {
 // terminators) from which fillRow builds words by prefix XOR.
 const denseRow = 132
 
-// fillRuns is fillRow for sparse rows: each 64-pixel word is built in a
-// register, a run at a time, and stored once, in order.
+// fillRuns is fillRow for sparse rows that are not white (dst is the
+// row's (width+7)/8 octets): each 64-pixel word is built in a register, a
+// run at a time, and stored once, in order.
 func fillRuns(dst []byte, ch []int32, width int) {
-	n := (width + 7) / 8
-	dst = dst[:n]
-	if int(ch[0]) >= width {
-		clear(dst)
-		return
-	}
+	n := len(dst)
 	// Words before the one holding pixel width-1 are whole (index < nw);
 	// only the last flush can meet the partial word at the end.
 	nw := n / 8
