@@ -162,8 +162,7 @@ func (d *Decoder) scrub() {
 // options.
 func (d *Decoder) Reset(r io.Reader) {
 	d.br.reset(r, d.opt.BitOrder == LSBFirst)
-	w := int32(d.width)
-	d.ref = append(d.ref[:0], w, w, w, w)
+	d.ref = endList(d.ref[:cap(d.ref)], 0, int32(d.width))
 	d.cur = d.cur[:0]
 	d.stats = Stats{}
 	d.badRun, d.lastBad = 0, false
@@ -330,10 +329,7 @@ func (d *Decoder) whiteEOLRows(dst *Bitmap, y, limit int) int {
 	br.acc, br.n = acc, bn
 	if y > y0 {
 		d.stats.Rows, d.next2D, d.refBad = rows, next2D, false
-		w := int32(d.width)
-		cur := d.cur[:cap(d.cur)]
-		cur[0], cur[1], cur[2], cur[3] = w, w, w, w
-		d.cur = cur[:4]
+		d.cur = endList(d.cur[:cap(d.cur)], 0, int32(d.width))
 	}
 	return y
 }
@@ -642,9 +638,7 @@ func (d *Decoder) whiteEOLRow() (rowStatus, bool) {
 		return rowGood, false
 	}
 	br.consume(l)
-	cur := d.cur[:cap(d.cur)]
-	cur[0], cur[1], cur[2], cur[3] = w, w, w, w
-	d.cur = cur[:4]
+	d.cur = endList(d.cur[:cap(d.cur)], 0, w)
 	d.readTag()
 	d.refBad = false
 	return rowGood, true
@@ -734,25 +728,48 @@ func (d *Decoder) code1D(acc uint64, n int) (_ uint64, _ int, err error) {
 	cur := d.cur[:cap(d.cur)]
 	k := 0
 	a0 := 0
+	off := 0 // the next run's colour (0 white, 1 black) << runsBits
 	for {
-		// A white run: mostly one short code, decoded inline.
 		if n < 32 {
 			br.acc, br.n = acc, n
 			br.refill()
 			acc, n = br.acc, br.n
 		}
-		e := whiteDecode[acc>>52]
-		if r := int(e >> 4); e&15 != 0 && r < 64 {
-			acc <<= uint(e & 15)
+		// Up to three short runs at once (runs1D); the row's last runs,
+		// make-up codes, zero runs and long codes go one at a time.
+		e := runs1D[(off|int(acc>>(64-runsBits)))&(2<<runsBits-1)]
+		if a := a0 + int(e>>32&255); e != 0 && a < width {
+			acc <<= e & 15
 			n -= int(e & 15)
-			a0 += r
-		} else {
-			r, acc, n, err = readWhite(br, acc, n, width-a0)
-			if err != nil {
+			off = int(e & (1 << runsBits))
+			c := (*[3]int32)(cur[k : k+3])
+			c[0] = int32(a0 + int(e>>16&255))
+			c[1] = int32(a0 + int(e>>24&255))
+			c[2] = int32(a)
+			k += int(e >> 4 & 3)
+			a0 = a
+			continue
+		}
+		colour := off >> runsBits
+		var r int
+		if colour == 0 {
+			e := whiteDecode[acc>>52]
+			if r = int(e >> 4); e&15 != 0 && r < 64 {
+				acc <<= uint(e & 15)
+				n -= int(e & 15)
+			} else if r, acc, n, err = readWhite(br, acc, n, width-a0); err != nil {
 				return acc, n, err
 			}
-			a0 += r
+		} else {
+			e := blackDecode[acc>>51]
+			if r = int(e >> 4); e&15 != 0 && r < 64 {
+				acc <<= uint(e & 15)
+				n -= int(e & 15)
+			} else if r, acc, n, err = readBlack(br, acc, n, width-a0); err != nil {
+				return acc, n, err
+			}
 		}
+		a0 += r
 		if a0 >= width {
 			if a0 > width {
 				return acc, n, errLongRow
@@ -765,42 +782,63 @@ func (d *Decoder) code1D(acc uint64, n int) (_ uint64, _ int, err error) {
 			cur[k] = int32(a0)
 			k++
 		}
-		// A black run.
-		if n < 32 {
-			br.acc, br.n = acc, n
-			br.refill()
-			acc, n = br.acc, br.n
-		}
-		e = blackDecode[acc>>51]
-		if r := int(e >> 4); e&15 != 0 && r < 64 {
-			acc <<= uint(e & 15)
-			n -= int(e & 15)
-			a0 += r
-		} else {
-			r, acc, n, err = readBlack(br, acc, n, width-a0)
-			if err != nil {
-				return acc, n, err
-			}
-			a0 += r
-		}
-		if a0 >= width {
-			if a0 > width {
-				return acc, n, errLongRow
-			}
-			break
-		}
-		if k > 0 && cur[k-1] == int32(a0) {
-			k--
-		} else {
-			cur[k] = int32(a0)
-			k++
-		}
+		off ^= 1 << runsBits
 	}
-	w := int32(width)
-	cur[k], cur[k+1], cur[k+2], cur[k+3] = w, w, w, w
-	d.cur = cur[:k+4]
+	d.cur = endList(cur, k, int32(width))
 	return acc, n, nil
 }
+
+// runsBits is the number of coded bits that index runs1D.
+const runsBits = 11
+
+// runs1D[colour<<runsBits | next runsBits bits] decodes up to three
+// terminating codes of runs of 1 to 63 pixels that lie wholly in those
+// bits, the first of the given colour (0 white), the colours alternating:
+// the bits used (low nibble), the number of runs (bits 4-5), and the
+// pixels from the first run's start to the end of the first, second and
+// third runs (bits 8-15, 16-23, 24-31; past the number of runs, the last
+// again). 0 means no such run starts here: a make-up code, a run of 0
+// (which a changing element list does not show), a code longer than the
+// bits left, an EOL or no code. On dense pages (a dithered photograph:
+// runs of 1 to 4 pixels, 4 bits a run) one lookup decodes two or three
+// runs, and the chain from one lookup to the next (a load and a shift)
+// is paid once for them.
+var runs1D = func() (t [2 << runsBits]uint64) {
+	for colour := range 2 {
+		for idx := range 1 << runsBits {
+			bits := uint64(idx) << (64 - runsBits)
+			used, cnt, sum := 0, 0, 0
+			var ends [3]int
+			for c := colour; cnt < 3; c ^= 1 {
+				var e uint16
+				if c == 0 {
+					e = whiteDecode[bits>>52]
+				} else {
+					e = blackDecode[bits>>51]
+				}
+				l, r := int(e&15), int(e>>4)
+				if l == 0 || used+l > runsBits || r == 0 || r >= 64 {
+					break
+				}
+				bits <<= uint(l)
+				used += l
+				sum += r
+				ends[cnt] = sum
+				cnt++
+			}
+			if cnt == 0 {
+				continue
+			}
+			for i := cnt; i < 3; i++ {
+				ends[i] = sum
+			}
+			t[colour<<runsBits|idx] = uint64(used) | uint64(cnt)<<4 |
+				uint64(colour^cnt&1)<<runsBits |
+				uint64(ends[0])<<16 | uint64(ends[1])<<24 | uint64(ends[2])<<32
+		}
+	}
+	return t
+}()
 
 // decode2D decodes a two-dimensional row (T.4 4.2.1.3, T.6 2.2.3) against
 // d.ref into d.cur.
@@ -823,26 +861,19 @@ func (d *Decoder) code2D(acc uint64, n int) (_ uint64, _ int, err error) {
 			acc, n = br.acc, br.n
 		}
 		if n >= 1 && acc>>63 == 1 {
-			cur[0], cur[1], cur[2], cur[3] = width, width, width, width
-			d.cur = cur[:4]
+			d.cur = endList(cur, 0, width)
 			return acc << 1, n - 1, nil
 		}
 	}
 	k := 0
 	a0 := int32(-1)
-	j := 0 // index of b1 in ref
-	for a0 < width {
-		colour := k & 1
-		// b1: the first changing element of ref right of a0 with the
-		// colour opposite to a0's; it is never left of the previous b1's
-		// left neighbour.
-		if j > 0 {
-			j--
-		}
-		j += (j ^ colour) & 1
-		for ref[j] <= a0 {
-			j += 2
-		}
+	// j is the index of b1 in ref: the first changing element right of
+	// a0 whose colour is opposite to a0's (index parity = a0's colour,
+	// k&1). Each mode moves it on from where it was, mostly by a fixed
+	// step, so that the common modes take no search loop and no branch
+	// that depends on the data (see the vertical case).
+	j := 0
+	for {
 		if n < 32 {
 			// bitReader.refill's fast path, written out: a call here
 			// made the compiler save and restore the loop's state
@@ -863,23 +894,51 @@ func (d *Decoder) code2D(acc uint64, n int) (_ uint64, _ int, err error) {
 		l := modeLen[idx]
 		n -= int(l)
 		acc <<= l & 63
-		switch mode := modeOf[idx]; mode {
-		case modeV0, modeVR1, modeVR2, modeVR3, modeVL1, modeVL2, modeVL3:
-			a1 := ref[j] + vertDelta[mode]
-			if a1 <= a0 || a1 > width {
+		mode := modeOf[idx]
+		if mode >= modeV0 {
+			if mode > modeVL3 {
+				return acc, n, errExtension
+			}
+			b1 := ref[j]
+			a1 := b1 + vertDelta[mode]
+			if a1 >= width || a1 <= a0 {
+				if a1 == width {
+					break
+				}
 				return acc, n, errBadVert
 			}
+			cur[k] = a1
+			k++
 			a0 = a1
-			if a1 < width {
-				cur[k] = a1
-				k++
+			// The next b1 has the other parity. Elements left of
+			// b1 are at most a1 except, after VL2 or VL3, its left
+			// neighbour; right of b1, only after VR can elements
+			// be at most a1. After V0 and VL1 (most modes on a
+			// dense page) the next b1 is b1's right neighbour.
+			if j > 0 && ref[j-1] > a1 {
+				j--
+				continue
 			}
+			j++
+			for ref[j] <= a1 {
+				j += 2
+			}
+			continue
+		}
+		switch mode {
 		case modePass:
+			// a0 moves to b2; the colour stays, and the element after
+			// b2 is right of it.
 			a0 = ref[j+1]
+			j += 2
+			if a0 >= width {
+				break
+			}
+			continue
 		case modeHoriz:
 			start := max(a0, 0)
 			var r1, r2 int
-			if colour == 0 {
+			if k&1 == 0 {
 				r1, acc, n, err = readWhite(br, acc, n, int(width-start))
 				if err == nil {
 					r2, acc, n, err = readBlack(br, acc, n, int(width-start)-r1)
@@ -912,19 +971,51 @@ func (d *Decoder) code2D(acc uint64, n int) (_ uint64, _ int, err error) {
 				}
 			}
 			a0 = a2
-		case modeExt:
-			return acc, n, errExtension
+			if a0 >= width {
+				break
+			}
+			// The colour is a0's again, or the other one if a run
+			// of 0 cancelled a changing element: b1's parity
+			// follows k. Elements of b1's parity left of it are
+			// at most the old a0.
+			if j > 0 && (j^k)&1 != 0 {
+				j--
+			}
+			j += (j ^ k) & 1
+			for ref[j] <= a0 {
+				j += 2
+			}
+			continue
 		default:
 			if acc>>52 == 1 {
 				return acc, n, errShortRow
 			}
 			return acc, n, errBadCode
 		}
+		break
 	}
-	cur[k], cur[k+1], cur[k+2], cur[k+3] = width, width, width, width
-	d.cur = cur[:k+4]
+	d.cur = endList(cur, k, width)
 	return acc, n, nil
 }
+
+// endList ends the changing-element list cur[:k] of a row of width w with
+// listPad elements of w, and returns it: the decoders look past the last
+// changing element (b1 and b2 beyond the row's end, the 2-D decoder's
+// steps from b1 to the next) without checking for the list's end.
+func endList(cur []int32, k int, w int32) []int32 {
+	t := (*[listPad]int32)(cur[k : k+listPad])
+	for i := range t {
+		t[i] = w
+	}
+	return cur[:k+listPad]
+}
+
+// listPad is the number of elements of the row's width that end a
+// changing-element list. The 2-D decoder's b1 can step past the first
+// of them: after VL2 or VL3 under b1 = width, three vertical modes can
+// each move b1 one to the right while a1 < width (a1 is strictly
+// rising), and a pass mode then reads b2 one further, so five suffice.
+const listPad = 6
 
 // modeLen and modeOf split modeDecode's entries (indexed by the next 7
 // bits) into the code length, as a shift count, and the mode. With one
@@ -1002,9 +1093,9 @@ func fillRow(dst []byte, ch []int32, width int) {
 	}
 }
 
-// denseRow is the length of a changing-element list (with its four
+// denseRow is the length of a changing-element list (with its listPad
 // terminators) from which fillRow builds words by prefix XOR.
-const denseRow = 132
+const denseRow = 128 + listPad
 
 // fillRuns is fillRow for sparse rows that are not white (dst is the
 // row's (width+7)/8 octets): each 64-pixel word is built in a register, a

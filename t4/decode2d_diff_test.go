@@ -1,0 +1,139 @@
+package t4
+
+import (
+	"bytes"
+	"io"
+	"math/rand/v2"
+	"testing"
+
+	"golang.org/x/image/ccitt"
+)
+
+// codeWriter packs codes MSB first into hand-built test streams.
+type codeWriter struct {
+	buf []byte
+	acc uint64
+	n   uint8 // bits in acc
+}
+
+func (w *codeWriter) put(c enc) {
+	w.acc = w.acc<<c.n | uint64(c.bits)
+	w.n += c.n
+	for w.n >= 8 {
+		w.n -= 8
+		w.buf = append(w.buf, byte(w.acc>>w.n))
+	}
+}
+
+func (w *codeWriter) bytes() []byte {
+	if w.n > 0 {
+		return append(w.buf, byte(w.acc<<(8-w.n)))
+	}
+	return w.buf
+}
+
+// randomMMR codes height rows of the given width as a random walk through
+// the 2-D modes (T.4 4.2.1.3): at each a0 it picks, among the modes that
+// are valid there, mostly a vertical mode, else a pass or a horizontal
+// mode with short runs. Unlike an encoder it takes any valid mode, not the
+// one the pixels call for: vertical modes up to the row's end and left of
+// b1 near it, passes to the last changing element, runs of one pixel:
+// the cases where a decoder's stepping through the reference row can go
+// wrong. Every stream is valid: a decoder must decode every row.
+func randomMMR(rng *rand.Rand, width, height int) []byte {
+	var w codeWriter
+	var ref, cur []int
+	for range height {
+		cur = cur[:0]
+		a0, colour := -1, 0 // colour of a0: 0 white, 1 black
+		for a0 < width {
+			// b1: the first changing element of ref right of a0 of
+			// the colour opposite to a0's (even indexes are changes
+			// to black), b2 the next; width past the last.
+			i := 0
+			for i < len(ref) && (ref[i] <= a0 || i&1 != colour) {
+				i++
+			}
+			b1, b2 := width, width
+			if i < len(ref) {
+				b1 = ref[i]
+				if i+1 < len(ref) {
+					b2 = ref[i+1]
+				}
+			}
+			var vert []int // valid a1 - b1
+			for d := -3; d <= 3; d++ {
+				if a1 := b1 + d; a1 > a0 && a1 >= 0 && a1 <= width {
+					vert = append(vert, d)
+				}
+			}
+			start := max(a0, 0)
+			switch p := rng.IntN(100); {
+			case p < 75 && len(vert) > 0:
+				d := vert[rng.IntN(len(vert))]
+				w.put(vertCode[d+3])
+				a0 = b1 + d
+				if a0 < width {
+					cur = append(cur, a0)
+				}
+				colour ^= 1
+			case p < 88 && b2 < width:
+				w.put(enc{codePass, 4})
+				a0 = b2
+			case width-start >= 2:
+				w.put(enc{codeHoriz, 3})
+				r1 := 1 + rng.IntN(min(8, width-start-1))
+				r2 := 1 + rng.IntN(min(8, width-start-r1))
+				if a0 < 0 && rng.IntN(4) == 0 {
+					r1 = 0 // the row starts black
+				}
+				runs := [2]enc{whiteTerm[r1], blackTerm[r2]}
+				if colour == 1 {
+					runs = [2]enc{blackTerm[r1], whiteTerm[r2]}
+				}
+				w.put(runs[0])
+				w.put(runs[1])
+				if a1 := start + r1; a1 < width {
+					cur = append(cur, a1)
+				}
+				if a2 := start + r1 + r2; a2 < width {
+					cur = append(cur, a2)
+				}
+				a0 = start + r1 + r2
+			}
+		}
+		ref = append(ref[:0], cur...)
+	}
+	return w.bytes()
+}
+
+// TestDecode2DMatchesXImage decodes random valid 2-D code streams
+// (randomMMR) with this package and with golang.org/x/image/ccitt, an
+// independent decoder, at narrow widths where modes often meet the row's
+// end: both must decode every row, to the same pixels.
+func TestDecode2DMatchesXImage(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 2026))
+	for i := range 3000 {
+		width := 1 + rng.IntN(40)
+		height := 1 + rng.IntN(12)
+		data := randomMMR(rng, width, height)
+		r := ccitt.NewReader(bytes.NewReader(data), ccitt.MSB, ccitt.Group4, width, height, &ccitt.Options{Invert: true})
+		want, err := io.ReadAll(r)
+		if err != nil {
+			t.Fatalf("case %d (width %d, height %d, data %x): x/image: %v", i, width, height, data, err)
+		}
+		got := NewBitmap(width, height)
+		st, err := DecodeInto(got, data, &DecodeOptions{Compression: MMR, Rows: height})
+		if err != nil || st.BadRows != 0 {
+			t.Fatalf("case %d (width %d, height %d, data %x): %v, %d bad rows", i, width, height, data, err, st.BadRows)
+		}
+		stride := (width + 7) / 8
+		for y := range height {
+			w, g := want[y*stride:(y+1)*stride], got.Row(y)[:stride]
+			if !bytes.Equal(w, g) {
+				t.Fatalf("case %d (width %d, height %d, data %x): row %d: x/image %08b, ours %08b",
+					i, width, height, data, y, w, g)
+			}
+		}
+	}
+}
