@@ -1011,11 +1011,11 @@ func endList(cur []int32, k int, w int32) []int32 {
 }
 
 // listPad is the number of elements of the row's width that end a
-// changing-element list. The 2-D decoder's b1 can step past the first
-// of them: after VL2 or VL3 under b1 = width, three vertical modes can
-// each move b1 one to the right while a1 < width (a1 is strictly
-// rising), and a pass mode then reads b2 one further, so five suffice.
-const listPad = 6
+// changing-element list. The 2-D decoder's b1 index stays within the
+// first two of them while a0 < width (a vertical mode that leaves b1 on
+// the second steps back: the first is right of a1), and a pass mode reads
+// b2 one further: three suffice.
+const listPad = 4
 
 // modeLen and modeOf split modeDecode's entries (indexed by the next 7
 // bits) into the code length, as a shift count, and the mode. With one
