@@ -873,11 +873,18 @@ func (d *Decoder) code2D(acc uint64, n int) (_ uint64, _ int, err error) {
 	// step, so that the common modes take no search loop and no branch
 	// that depends on the data (see the vertical case).
 	j := 0
+row:
 	for {
-		if n < 32 {
-			// bitReader.refill's fast path, written out: a call here
-			// made the compiler save and restore the loop's state
-			// around it every few codes.
+		// bitReader.refill's fast path, written out (a call here made
+		// the compiler save and restore the loop's state around it),
+		// then eight mode codes of at most 7 bits from the 57 or more
+		// bits it leaves. A test of n before each code came out true at
+		// irregular intervals (every 8 to 30 codes) and was mispredicted
+		// about once a refill; the count of eight is predicted. The
+		// refill is skipped only at the row's start and after horizontal
+		// mode, which refills as it reads its runs and starts the count
+		// again.
+		if n < 57 {
 			if br.end-br.pos >= 8 && n >= 0 {
 				v := binary.BigEndian.Uint64(br.buf[br.pos:])
 				acc |= v >> (uint(n) & 63)
@@ -890,109 +897,110 @@ func (d *Decoder) code2D(acc uint64, n int) (_ uint64, _ int, err error) {
 				acc, n = br.acc, br.n
 			}
 		}
-		idx := acc >> 57
-		l := modeLen[idx]
-		n -= int(l)
-		acc <<= l & 63
-		mode := modeOf[idx]
-		if mode >= modeV0 {
-			if mode > modeVL3 {
-				return acc, n, errExtension
-			}
-			b1 := ref[j]
-			a1 := b1 + vertDelta[mode]
-			if a1 >= width || a1 <= a0 {
-				if a1 == width {
-					break
+		for range 8 {
+			idx := acc >> 57
+			l := modeLen[idx]
+			n -= int(l)
+			acc <<= l & 63
+			mode := modeOf[idx]
+			if mode >= modeV0 {
+				if mode > modeVL3 {
+					return acc, n, errExtension
 				}
-				return acc, n, errBadVert
-			}
-			cur[k] = a1
-			k++
-			a0 = a1
-			// The next b1 has the other parity. Elements left of
-			// b1 are at most a1 except, after VL2 or VL3, its left
-			// neighbour; right of b1, only after VR can elements
-			// be at most a1. After V0 and VL1 (most modes on a
-			// dense page) the next b1 is b1's right neighbour.
-			if j > 0 && ref[j-1] > a1 {
-				j--
+				b1 := ref[j]
+				a1 := b1 + vertDelta[mode]
+				if a1 >= width || a1 <= a0 {
+					if a1 == width {
+						break row
+					}
+					return acc, n, errBadVert
+				}
+				cur[k] = a1
+				k++
+				a0 = a1
+				// The next b1 has the other parity. Elements left of
+				// b1 are at most a1 except, after VL2 or VL3, its left
+				// neighbour; right of b1, only after VR can elements
+				// be at most a1. After V0 and VL1 (most modes on a
+				// dense page) the next b1 is b1's right neighbour.
+				if j > 0 && ref[j-1] > a1 {
+					j--
+					continue
+				}
+				j++
+				for ref[j] <= a1 {
+					j += 2
+				}
 				continue
 			}
-			j++
-			for ref[j] <= a1 {
+			switch mode {
+			case modePass:
+				// a0 moves to b2; the colour stays, and the element after
+				// b2 is right of it.
+				a0 = ref[j+1]
 				j += 2
-			}
-			continue
-		}
-		switch mode {
-		case modePass:
-			// a0 moves to b2; the colour stays, and the element after
-			// b2 is right of it.
-			a0 = ref[j+1]
-			j += 2
-			if a0 >= width {
-				break
-			}
-			continue
-		case modeHoriz:
-			start := max(a0, 0)
-			var r1, r2 int
-			if k&1 == 0 {
-				r1, acc, n, err = readWhite(br, acc, n, int(width-start))
-				if err == nil {
-					r2, acc, n, err = readBlack(br, acc, n, int(width-start)-r1)
+				if a0 >= width {
+					break row
 				}
-			} else {
-				r1, acc, n, err = readBlack(br, acc, n, int(width-start))
-				if err == nil {
-					r2, acc, n, err = readWhite(br, acc, n, int(width-start)-r1)
-				}
-			}
-			if err != nil {
-				return acc, n, err
-			}
-			a1 := start + int32(r1)
-			a2 := a1 + int32(r2)
-			if a1 < width {
-				if k > 0 && cur[k-1] == a1 {
-					k--
+				continue
+			case modeHoriz:
+				start := max(a0, 0)
+				var r1, r2 int
+				if k&1 == 0 {
+					r1, acc, n, err = readWhite(br, acc, n, int(width-start))
+					if err == nil {
+						r2, acc, n, err = readBlack(br, acc, n, int(width-start)-r1)
+					}
 				} else {
-					cur[k] = a1
-					k++
-				}
-				if a2 < width {
-					if k > 0 && cur[k-1] == a2 {
-						k--
-					} else {
-						cur[k] = a2
-						k++
+					r1, acc, n, err = readBlack(br, acc, n, int(width-start))
+					if err == nil {
+						r2, acc, n, err = readWhite(br, acc, n, int(width-start)-r1)
 					}
 				}
+				if err != nil {
+					return acc, n, err
+				}
+				a1 := start + int32(r1)
+				a2 := a1 + int32(r2)
+				if a1 < width {
+					if k > 0 && cur[k-1] == a1 {
+						k--
+					} else {
+						cur[k] = a1
+						k++
+					}
+					if a2 < width {
+						if k > 0 && cur[k-1] == a2 {
+							k--
+						} else {
+							cur[k] = a2
+							k++
+						}
+					}
+				}
+				a0 = a2
+				if a0 >= width {
+					break row
+				}
+				// The colour is a0's again, or the other one if a run
+				// of 0 cancelled a changing element: b1's parity
+				// follows k. Elements of b1's parity left of it are
+				// at most the old a0.
+				if j > 0 && (j^k)&1 != 0 {
+					j--
+				}
+				j += (j ^ k) & 1
+				for ref[j] <= a0 {
+					j += 2
+				}
+				continue row
+			default:
+				if acc>>52 == 1 {
+					return acc, n, errShortRow
+				}
+				return acc, n, errBadCode
 			}
-			a0 = a2
-			if a0 >= width {
-				break
-			}
-			// The colour is a0's again, or the other one if a run
-			// of 0 cancelled a changing element: b1's parity
-			// follows k. Elements of b1's parity left of it are
-			// at most the old a0.
-			if j > 0 && (j^k)&1 != 0 {
-				j--
-			}
-			j += (j ^ k) & 1
-			for ref[j] <= a0 {
-				j += 2
-			}
-			continue
-		default:
-			if acc>>52 == 1 {
-				return acc, n, errShortRow
-			}
-			return acc, n, errBadCode
 		}
-		break
 	}
 	d.cur = endList(cur, k, width)
 	return acc, n, nil
