@@ -586,18 +586,19 @@ func (e *Encoder) code2D(cur, ref []int32) {
 func modes2D(cur, ref []int32, width int32, codes []uint32) []uint32 {
 	k := 0
 	a0 := int32(-1)
-	i, j := 0, 0 // cur[i] = a1; ref[j] = b1
+	// cur[i] = a1, the first changing element right of a0 (each mode
+	// leaves a0 left of the next one); ref[j] = b1, moved on by each mode
+	// from where it was, as the decoder does (Decoder.code2D): after V0
+	// and VL1 to its right neighbour without a search.
+	i, j := 0, 0
 	for a0 < width {
-		for cur[i] <= a0 {
-			i++
-		}
 		a1 := cur[i]
-		j = findB1(ref, j, a0, i&1)
 		b1, b2 := ref[j], ref[j+1]
 		if b2 < a1 {
 			codes[k] = codePass<<5 | 4
 			k++
 			a0 = b2
+			j += 2
 			continue
 		}
 		if d := a1 - b1; d >= -3 && d <= 3 {
@@ -605,6 +606,17 @@ func modes2D(cur, ref []int32, width int32, codes []uint32) []uint32 {
 			k++
 			a0 = a1
 			i++
+			if a1 >= width {
+				break
+			}
+			if j > 0 && ref[j-1] > a1 {
+				j--
+				continue
+			}
+			j++
+			for ref[j] <= a1 {
+				j += 2
+			}
 			continue
 		}
 		a2 := cur[i+1]
@@ -631,6 +643,9 @@ func modes2D(cur, ref []int32, width int32, codes []uint32) []uint32 {
 		k++
 		a0 = a2
 		i += 2
+		for a2 < width && ref[j] <= a2 {
+			j += 2
+		}
 	}
 	return codes[:k]
 }
@@ -658,23 +673,6 @@ func (e *Encoder) pack(codes []uint32) {
 		acc, free, o = emitBits(acc, free, o, buf, c>>5, uint(c&31))
 	}
 	e.bw.acc, e.bw.n, e.bw.o = acc, 64-free, o
-}
-
-// findB1 returns the index of b1 in ref: the first changing element right of
-// a0 whose index parity is colour (even indexes are changes to black, the
-// opposite colour of a white a0). j is the previous b1 index; b1 never lies
-// more than one element to its left.
-func findB1(ref []int32, j int, a0 int32, colour int) int {
-	if j > 0 {
-		j--
-	}
-	if j&1 != colour {
-		j++
-	}
-	for ref[j] <= a0 {
-		j += 2
-	}
-	return j
 }
 
 // EncodePage codes a whole page to w and closes it (RTC/EOFB unless NoRTC).
