@@ -729,60 +729,75 @@ func (d *Decoder) code1D(acc uint64, n int) (_ uint64, _ int, err error) {
 	k := 0
 	a0 := 0
 	off := 0 // the next run's colour (0 white, 1 black) << runsBits
+row:
 	for {
-		if n < 32 {
+		// A refill, then four lookups of at most 13 bits from the 57 or
+		// more bits it leaves (as in code2D: a count is predicted, a
+		// test of n before each lookup was not). Make-up codes refill
+		// as they are read and start the count again.
+		if n < 57 {
 			br.acc, br.n = acc, n
 			br.refill()
 			acc, n = br.acc, br.n
 		}
-		// Up to three short runs at once (runs1D); the row's last runs,
-		// make-up codes, zero runs and long codes go one at a time.
-		e := runs1D[(off|int(acc>>(64-runsBits)))&(2<<runsBits-1)]
-		if a := a0 + int(e>>32&255); e != 0 && a < width {
-			acc <<= e & 15
-			n -= int(e & 15)
-			off = int(e & (1 << runsBits))
-			c := (*[3]int32)(cur[k : k+3])
-			c[0] = int32(a0 + int(e>>16&255))
-			c[1] = int32(a0 + int(e>>24&255))
-			c[2] = int32(a)
-			k += int(e >> 4 & 3)
-			a0 = a
-			continue
-		}
-		colour := off >> runsBits
-		var r int
-		if colour == 0 {
-			e := whiteDecode[acc>>52]
-			if r = int(e >> 4); e&15 != 0 && r < 64 {
-				acc <<= uint(e & 15)
+		for range 4 {
+			// Up to three short runs at once (runs1D); the row's last
+			// runs, make-up codes, zero runs and long codes go one at
+			// a time.
+			e := runs1D[(off|int(acc>>(64-runsBits)))&(2<<runsBits-1)]
+			if a := a0 + int(e>>32&255); e != 0 && a < width {
+				acc <<= e & 15
 				n -= int(e & 15)
-			} else if r, acc, n, err = readWhite(br, acc, n, width-a0); err != nil {
-				return acc, n, err
+				off = int(e & (1 << runsBits))
+				c := (*[3]int32)(cur[k : k+3])
+				c[0] = int32(a0 + int(e>>16&255))
+				c[1] = int32(a0 + int(e>>24&255))
+				c[2] = int32(a)
+				k += int(e >> 4 & 3)
+				a0 = a
+				continue
 			}
-		} else {
-			e := blackDecode[acc>>51]
-			if r = int(e >> 4); e&15 != 0 && r < 64 {
-				acc <<= uint(e & 15)
-				n -= int(e & 15)
-			} else if r, acc, n, err = readBlack(br, acc, n, width-a0); err != nil {
-				return acc, n, err
+			var r int
+			slow := false
+			if off == 0 {
+				e := whiteDecode[acc>>52]
+				if r = int(e >> 4); e&15 != 0 && r < 64 {
+					acc <<= uint(e & 15)
+					n -= int(e & 15)
+				} else if r, acc, n, err = readWhite(br, acc, n, width-a0); err != nil {
+					return acc, n, err
+				} else {
+					slow = true
+				}
+			} else {
+				e := blackDecode[acc>>51]
+				if r = int(e >> 4); e&15 != 0 && r < 64 {
+					acc <<= uint(e & 15)
+					n -= int(e & 15)
+				} else if r, acc, n, err = readBlack(br, acc, n, width-a0); err != nil {
+					return acc, n, err
+				} else {
+					slow = true
+				}
+			}
+			a0 += r
+			if a0 >= width {
+				if a0 > width {
+					return acc, n, errLongRow
+				}
+				break row
+			}
+			if k > 0 && cur[k-1] == int32(a0) {
+				k--
+			} else {
+				cur[k] = int32(a0)
+				k++
+			}
+			off ^= 1 << runsBits
+			if slow {
+				continue row
 			}
 		}
-		a0 += r
-		if a0 >= width {
-			if a0 > width {
-				return acc, n, errLongRow
-			}
-			break
-		}
-		if k > 0 && cur[k-1] == int32(a0) {
-			k--
-		} else {
-			cur[k] = int32(a0)
-			k++
-		}
-		off ^= 1 << runsBits
 	}
 	d.cur = endList(cur, k, int32(width))
 	return acc, n, nil
@@ -793,16 +808,17 @@ const runsBits = 11
 
 // runs1D[colour<<runsBits | next runsBits bits] decodes up to three
 // terminating codes of runs of 1 to 63 pixels that lie wholly in those
-// bits, the first of the given colour (0 white), the colours alternating:
-// the bits used (low nibble), the number of runs (bits 4-5), and the
-// pixels from the first run's start to the end of the first, second and
-// third runs (bits 8-15, 16-23, 24-31; past the number of runs, the last
-// again). 0 means no such run starts here: a make-up code, a run of 0
-// (which a changing element list does not show), a code longer than the
-// bits left, an EOL or no code. On dense pages (a dithered photograph:
-// runs of 1 to 4 pixels, 4 bits a run) one lookup decodes two or three
-// runs, and the chain from one lookup to the next (a load and a shift)
-// is paid once for them.
+// bits, the first of the given colour (0 white), the colours alternating.
+// An entry holds the bits used (bits 0-3), the number of runs (bits 4-5),
+// the colour of the run after them, in place (bit runsBits, so that it is
+// the next lookup's table offset), and the pixels from the first run's
+// start to the end of the first, second and third runs (bits 16-23, 24-31,
+// 32-39; past the number of runs, the last again). 0 means no such run
+// starts here: a make-up code, a run of 0 (which a changing-element list
+// does not show), a code longer than the bits left, an EOL or no code. On
+// dense pages (a dithered photograph: runs of 1 to 4 pixels, 4 bits a run)
+// one lookup decodes two or three runs, and the chain from one lookup to
+// the next (a load and a shift) is paid once for them.
 var runs1D = func() (t [2 << runsBits]uint64) {
 	for colour := range 2 {
 		for idx := range 1 << runsBits {
