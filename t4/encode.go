@@ -539,6 +539,15 @@ func (e *Encoder) code1D(ch []int32) {
 	a0 := 0
 	for i := 0; i+1 < len(ch); i += 2 {
 		a1 := int(ch[i])
+		if a2 := int(ch[i+1]); uint((a1-a0)|(a2-a1)) < 64 && a2 < width {
+			// Two terminating codes, white and black, as one word: on
+			// dense rows most runs are short, and each word written
+			// costs a load, a shift and a test for a full buffer.
+			c := pairRun[(a1-a0)<<6|(a2-a1)]
+			acc, free, o = emitBits(acc, free, o, buf, c>>5, uint(c&31))
+			a0 = a2
+			continue
+		}
 		run := a1 - a0
 		for run > maxCombinedRun {
 			acc, free, o = emitBits(acc, free, o, buf, 0b000000011111, 12) // make-up 2560
@@ -656,6 +665,19 @@ func modes2D(cur, ref []int32, width int32, codes []uint32) []uint32 {
 // end the last pair), one pass per 2 reference elements, and a make-up
 // code per 2560 pixels of run.
 func codesMax(width int) int { return 2*width + width/2560 + 16 }
+
+// pairRun[w<<6 | b] is the code word of a white run of w pixels followed
+// by a black run of b (w, b < 64: two terminating codes, at most 20 bits),
+// packed as bits<<5 | length.
+var pairRun = func() (t [64 * 64]uint32) {
+	for w := range 64 {
+		for b := range 64 {
+			cw, cb := whiteTerm[w], blackTerm[b]
+			t[w<<6|b] = (uint32(cw.bits)<<cb.n|uint32(cb.bits))<<5 | uint32(cw.n+cb.n)
+		}
+	}
+	return t
+}()
 
 // vertWord[a1-b1+3] is the code word of a vertical mode.
 var vertWord = func() (t [7]uint32) {
