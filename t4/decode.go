@@ -856,6 +856,43 @@ var runs1D = func() (t [2 << runsBits]uint64) {
 	return t
 }()
 
+// horizRuns[colour<<runsBits | next runsBits bits] decodes the two runs of
+// a horizontal mode, the first of the given colour (0 white), when both are
+// terminating codes (0 to 63 pixels) within those bits: the bits used
+// (bits 0-3), the first run (bits 4-9) and the second (bits 10-15); 0 when
+// they are not. Pages of ruled lines and traces (an ECG strip) code a
+// quarter of their changing elements in horizontal mode, mostly with short
+// runs; longer ones go through readWhite and readBlack.
+var horizRuns = func() (t [2 << runsBits]uint16) {
+	for colour := range 2 {
+		for idx := range 1 << runsBits {
+			bits := uint64(idx) << (64 - runsBits)
+			used := 0
+			var runs [2]int
+			for i, c := 0, colour; i < 2; i, c = i+1, c^1 {
+				var e uint16
+				if c == 0 {
+					e = whiteDecode[bits>>52]
+				} else {
+					e = blackDecode[bits>>51]
+				}
+				l, r := int(e&15), int(e>>4)
+				if l == 0 || used+l > runsBits || r >= 64 {
+					used = 0
+					break
+				}
+				bits <<= uint(l)
+				used += l
+				runs[i] = r
+			}
+			if used > 0 {
+				t[colour<<runsBits|idx] = uint16(used | runs[0]<<4 | runs[1]<<10)
+			}
+		}
+	}
+	return t
+}()
+
 // decode2D decodes a two-dimensional row (T.4 4.2.1.3, T.6 2.2.3) against
 // d.ref into d.cur.
 func (d *Decoder) decode2D() error {
@@ -962,7 +999,13 @@ row:
 			case modeHoriz:
 				start := max(a0, 0)
 				var r1, r2 int
-				if k&1 == 0 {
+				if h := horizRuns[(k&1)<<runsBits|int(acc>>(64-runsBits))]; h != 0 && n >= runsBits &&
+					int(start)+int(h>>4&63)+int(h>>10) <= int(width) {
+					// Both runs' terminating codes in the next bits.
+					r1, r2 = int(h>>4&63), int(h>>10)
+					acc <<= h & 15
+					n -= int(h & 15)
+				} else if k&1 == 0 {
 					r1, acc, n, err = readWhite(br, acc, n, int(width-start))
 					if err == nil {
 						r2, acc, n, err = readBlack(br, acc, n, int(width-start)-r1)
