@@ -355,11 +355,9 @@ func (d *Decoder) whiteNext() bool {
 	case d.opt.NoEOL || !d.started || !d.haveEOL:
 		return false
 	}
-	if _, ok := d.whiteEOLRow(); !ok {
-		return false
-	}
-	d.cur, d.ref = d.ref, d.cur // both white now
-	return true
+	// The reference row is white and stays so: the changing elements
+	// of this row need not be written.
+	return d.whiteEOLBits()
 }
 
 // Stats returns the counts so far.
@@ -615,33 +613,48 @@ func (d *Decoder) rowEOL() rowStatus {
 // going through the code tables. A white row with fill bits, or any other
 // row, takes the general path (ok false, nothing consumed).
 func (d *Decoder) whiteEOLRow() (rowStatus, bool) {
+	if !d.whiteEOLBits() {
+		return rowGood, false
+	}
+	d.cur = endList(d.cur[:cap(d.cur)], 0, int32(d.width))
+	return rowGood, true
+}
+
+// whiteEOLBits is whiteEOLRow without the row's changing elements: it
+// consumes the pattern and the tag and reports whether it did.
+func (d *Decoder) whiteEOLBits() bool {
 	br := &d.br
 	if br.n < 57 {
 		br.refill()
 	}
-	w := int32(d.width)
 	var pat uint64
 	var l int
-	if d.next2D && d.opt.Compression == MR {
-		if d.refBad || d.ref[0] < w {
-			return rowGood, false
+	mr := d.opt.Compression == MR
+	if d.next2D && mr {
+		if d.refBad || d.ref[0] < int32(d.width) {
+			return false
 		}
 		pat, l = 1<<12|1, 13
 	} else {
 		if d.width > maxCombinedRun {
-			return rowGood, false
+			return false
 		}
 		c := whiteRun[d.width]
 		pat, l = uint64(c>>5)<<12|1, int(c&31)+12
 	}
 	if br.n < l || br.acc>>uint(64-l) != pat {
-		return rowGood, false
+		return false
 	}
 	br.consume(l)
-	d.cur = endList(d.cur[:cap(d.cur)], 0, w)
-	d.readTag()
+	if mr { // readTag, with its test of the compression done
+		if br.n < 1 {
+			br.refill()
+		}
+		d.next2D = br.acc>>63 == 0
+		br.consume(1)
+	}
 	d.refBad = false
-	return rowGood, true
+	return true
 }
 
 // resync skips to the next EOL and reads its tag.
