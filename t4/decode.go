@@ -749,9 +749,18 @@ row:
 		// test of n before each lookup was not). Make-up codes refill
 		// as they are read and start the count again.
 		if n < 57 {
-			br.acc, br.n = acc, n
-			br.refill()
-			acc, n = br.acc, br.n
+			// bitReader.refill's fast path, written out (see code2D).
+			if br.end-br.pos >= 8 && n >= 0 {
+				v := binary.BigEndian.Uint64(br.buf[br.pos:])
+				acc |= v >> (uint(n) & 63)
+				k := (64 - n) >> 3
+				br.pos += k
+				n += k << 3
+			} else {
+				br.acc, br.n = acc, n
+				br.slowRefill()
+				acc, n = br.acc, br.n
+			}
 		}
 		for range 4 {
 			// Up to three short runs at once (runs1D); the row's last
