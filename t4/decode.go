@@ -993,19 +993,7 @@ row:
 				cur[k] = a1
 				k++
 				a0 = a1
-				// The next b1 has the other parity. Elements left of
-				// b1 are at most a1 except, after VL2 or VL3, its left
-				// neighbour; right of b1, only after VR can elements
-				// be at most a1. After V0 and VL1 (most modes on a
-				// dense page) the next b1 is b1's right neighbour.
-				if j > 0 && ref[j-1] > a1 {
-					j--
-					continue
-				}
-				j++
-				for ref[j] <= a1 {
-					j += 2
-				}
+				j = nextB1(ref, j, a1)
 				continue
 			}
 			switch mode {
@@ -1085,6 +1073,23 @@ row:
 	}
 	d.cur = endList(cur, k, width)
 	return acc, n, nil
+}
+
+// nextB1 returns the index in ref of b1 after a vertical mode put a1 near
+// b1 = ref[j] (a1 < width): the first changing element right of a1 with
+// the other parity. Elements left of b1 are at most a1 except, after VL2
+// or VL3, its left neighbour; right of b1, only after VR can elements be
+// at most a1. After V0 and VL1 (most modes on a dense page) it is b1's
+// right neighbour, with no search. The decoder and the encoder share it.
+func nextB1(ref []int32, j int, a1 int32) int {
+	if j > 0 && ref[j-1] > a1 {
+		return j - 1
+	}
+	j++
+	for ref[j] <= a1 {
+		j += 2
+	}
+	return j
 }
 
 // endList ends the changing-element list cur[:k] of a row of width w with

@@ -618,14 +618,7 @@ func modes2D(cur, ref []int32, width int32, codes []uint32) []uint32 {
 			if a1 >= width {
 				break
 			}
-			if j > 0 && ref[j-1] > a1 {
-				j--
-				continue
-			}
-			j++
-			for ref[j] <= a1 {
-				j += 2
-			}
+			j = nextB1(ref, j, a1)
 			continue
 		}
 		a2 := cur[i+1]
