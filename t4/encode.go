@@ -684,7 +684,22 @@ var vertWord = func() (t [7]uint32) {
 // output.
 func (e *Encoder) pack(codes []uint32) {
 	acc, free, o, buf := e.bw.acc, 64-e.bw.n, e.bw.o, e.bw.buf
-	for _, c := range codes {
+	i := 0
+	for ; i+1 < len(codes); i += 2 {
+		// Two words at a time, as one when they fit in 32 bits (mode
+		// codes do: at most 7 bits each): half the tests for a full
+		// buffer, which come out true at irregular intervals.
+		c1, c2 := codes[i], codes[i+1]
+		l1, l2 := uint(c1&31), uint(c2&31)
+		if l1+l2 <= 32 {
+			acc, free, o = emitBits(acc, free, o, buf, c1>>5<<l2|c2>>5, l1+l2)
+			continue
+		}
+		acc, free, o = emitBits(acc, free, o, buf, c1>>5, l1)
+		acc, free, o = emitBits(acc, free, o, buf, c2>>5, l2)
+	}
+	if i < len(codes) {
+		c := codes[i]
 		acc, free, o = emitBits(acc, free, o, buf, c>>5, uint(c&31))
 	}
 	e.bw.acc, e.bw.n, e.bw.o = acc, 64-free, o
