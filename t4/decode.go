@@ -945,8 +945,7 @@ func (d *Decoder) code2D(acc uint64, n int) (_ uint64, _ int, err error) {
 	// j is the index of b1 in ref: the first changing element right of
 	// a0 whose colour is opposite to a0's (index parity = a0's colour,
 	// k&1). Each mode moves it on from where it was, mostly by a fixed
-	// step, so that the common modes take no search loop and no branch
-	// that depends on the data (see the vertical case).
+	// step, so that the common modes (V0, VL1) take no search (nextB1).
 	j := 0
 row:
 	for {
