@@ -844,39 +844,58 @@ const runsBits = 11
 var runs1D = func() (t [2 << runsBits]uint64) {
 	for colour := range 2 {
 		for idx := range 1 << runsBits {
-			bits := uint64(idx) << (64 - runsBits)
-			used, cnt, sum := 0, 0, 0
-			var ends [3]int
-			for c := colour; cnt < 3; c ^= 1 {
-				var e uint16
-				if c == 0 {
-					e = whiteDecode[bits>>52]
-				} else {
-					e = blackDecode[bits>>51]
-				}
-				l, r := int(e&15), int(e>>4)
-				if l == 0 || used+l > runsBits || r == 0 || r >= 64 {
+			var runs, used [3]int
+			cnt := windowRuns(colour, idx, runs[:], used[:])
+			for i := range cnt {
+				if runs[i] == 0 { // a run of 0 ends the entry
+					cnt = i
 					break
 				}
-				bits <<= uint(l)
-				used += l
-				sum += r
-				ends[cnt] = sum
-				cnt++
 			}
 			if cnt == 0 {
 				continue
 			}
-			for i := cnt; i < 3; i++ {
-				ends[i] = sum
+			var ends [3]int
+			for i := range ends {
+				ends[i] = ends[max(i-1, 0)]
+				if i < cnt {
+					ends[i] += runs[i]
+				}
 			}
-			t[colour<<runsBits|idx] = uint64(used) | uint64(cnt)<<4 |
+			t[colour<<runsBits|idx] = uint64(used[cnt-1]) | uint64(cnt)<<4 |
 				uint64(colour^cnt&1)<<runsBits |
 				uint64(ends[0])<<16 | uint64(ends[1])<<24 | uint64(ends[2])<<32
 		}
 	}
 	return t
 }()
+
+// windowRuns decodes, from the runsBits bits idx, up to len(runs)
+// terminating codes (runs of 0 to 63 pixels) that lie wholly in those
+// bits, the colours alternating from colour (0 white). It stores each run
+// and the bits used up to its end, and returns how many it found. It
+// builds the lookup tables runs1D and horizRuns.
+func windowRuns(colour, idx int, runs, used []int) int {
+	bits := uint64(idx) << (64 - runsBits)
+	n, u := 0, 0
+	for c := colour; n < len(runs); c ^= 1 {
+		var e uint16
+		if c == 0 {
+			e = whiteDecode[bits>>52]
+		} else {
+			e = blackDecode[bits>>51]
+		}
+		l, r := int(e&15), int(e>>4)
+		if l == 0 || u+l > runsBits || r >= 64 {
+			break
+		}
+		bits <<= uint(l)
+		u += l
+		runs[n], used[n] = r, u
+		n++
+	}
+	return n
+}
 
 // horizRuns[colour<<runsBits | next runsBits bits] decodes the two runs of
 // a horizontal mode, the first of the given colour (0 white), when both are
@@ -888,27 +907,9 @@ var runs1D = func() (t [2 << runsBits]uint64) {
 var horizRuns = func() (t [2 << runsBits]uint16) {
 	for colour := range 2 {
 		for idx := range 1 << runsBits {
-			bits := uint64(idx) << (64 - runsBits)
-			used := 0
-			var runs [2]int
-			for i, c := 0, colour; i < 2; i, c = i+1, c^1 {
-				var e uint16
-				if c == 0 {
-					e = whiteDecode[bits>>52]
-				} else {
-					e = blackDecode[bits>>51]
-				}
-				l, r := int(e&15), int(e>>4)
-				if l == 0 || used+l > runsBits || r >= 64 {
-					used = 0
-					break
-				}
-				bits <<= uint(l)
-				used += l
-				runs[i] = r
-			}
-			if used > 0 {
-				t[colour<<runsBits|idx] = uint16(used | runs[0]<<4 | runs[1]<<10)
+			var runs, used [2]int
+			if windowRuns(colour, idx, runs[:], used[:]) == 2 {
+				t[colour<<runsBits|idx] = uint16(used[1] | runs[0]<<4 | runs[1]<<10)
 			}
 		}
 	}
