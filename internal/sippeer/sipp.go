@@ -79,7 +79,7 @@ func StartSIPp(ctx context.Context, t testing.TB, cfg SIPpConfig) *SIPp {
 		t.Fatal(err)
 	}
 	host, port := splitHostPort(t, cfg.Local)
-	_, mport := splitHostPort(t, FreeUDP(t))
+	mport := strconv.Itoa(freeUDPBlock(t, 4))
 	s := &SIPp{Addr: cfg.Local, dir: t.TempDir(), done: make(chan struct{}), started: time.Now()}
 	args := []string{
 		"-sf", scen, "-i", host, "-p", port, "-mi", host, "-mp", mport,

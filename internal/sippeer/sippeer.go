@@ -22,6 +22,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -317,6 +318,57 @@ func FreeUDP(t testing.TB) string {
 	}
 	defer c.Close()
 	return c.LocalAddr().String()
+}
+
+// freeUDPBlock returns the first of n consecutive loopback UDP ports that
+// were all free a moment ago. The ports lie below the kernel's ephemeral
+// range (32768 and up on Linux), so a socket another test binds to port 0
+// never lands in the block between this check and the caller's bind; a
+// block is handed out once per process. SIPp needs this for -mp: it binds
+// the audio and video RTP sockets at -mp and -mp+2 and exits when either
+// is taken.
+func freeUDPBlock(t testing.TB, n int) int {
+	t.Helper()
+	udpBlocks.Lock()
+	defer udpBlocks.Unlock()
+	const lo, hi = 20000, 32000
+	for range 200 {
+		base := lo + n*rand.IntN((hi-lo)/n)
+		if udpBlocks.used[base] || !udpFree(base, n) {
+			continue
+		}
+		if udpBlocks.used == nil {
+			udpBlocks.used = map[int]bool{}
+		}
+		udpBlocks.used[base] = true
+		return base
+	}
+	t.Fatalf("no %d consecutive free UDP ports on 127.0.0.1 in %d-%d", n, lo, hi)
+	return 0
+}
+
+var udpBlocks struct {
+	sync.Mutex
+	used map[int]bool
+}
+
+// udpFree reports whether ports base..base+n-1 can all be bound on
+// 127.0.0.1 at once.
+func udpFree(base, n int) bool {
+	var held []net.PacketConn
+	defer func() {
+		for _, c := range held {
+			c.Close()
+		}
+	}()
+	for p := base; p < base+n; p++ {
+		c, err := net.ListenPacket("udp4", net.JoinHostPort("127.0.0.1", strconv.Itoa(p)))
+		if err != nil {
+			return false
+		}
+		held = append(held, c)
+	}
+	return true
 }
 
 func freeTCP(t testing.TB) string {
