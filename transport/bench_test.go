@@ -52,7 +52,7 @@ func BenchmarkConnLoopback(b *testing.B) {
 }
 
 // BenchmarkListenerCall: one datagram from a dialled socket through the
-// Listener's demultiplexer, pump and queue to the call's reader.
+// Listener's demultiplexer and queue to the call's reader.
 func BenchmarkListenerCall(b *testing.B) {
 	l, err := Listen("udp4", "127.0.0.1:0", nil)
 	if err != nil {

@@ -536,7 +536,7 @@ func (c *Conn) WriteTo(p []byte, addr net.Addr) (int, error) {
 // LocalAddr returns the local socket address.
 func (c *Conn) LocalAddr() net.Addr {
 	if c.call != nil {
-		return c.call.pc.LocalAddr()
+		return c.call.l.addr
 	}
 	return c.pc.LocalAddr()
 }

@@ -33,14 +33,14 @@
 //     datagram received, for peers behind NAT that send from another
 //     address than they signalled.
 //   - [Listen] serves many calls on one UDP port, demultiplexed by remote
-//     address with github.com/pion/transport/v5/udp; [Listener.Accept]
+//     address; [Listener.Accept]
 //     returns each call as a [*Conn]. It bounds the number of calls
 //     (MaxCalls), the calls waiting for Accept (Backlog), each call's
 //     receive queue (QueueLen, oldest dropped first) and idle time
 //     (IdleTimeout), and can batch its socket I/O (BatchIO: recvmmsg and
-//     sendmmsg). [Listener.Close] ends every call and returns once all
-//     goroutines, pion's included, are gone; [Listener.Shutdown] first
-//     waits for open calls to finish.
+//     sendmmsg, through pion's BatchConn). [Listener.Close] ends every
+//     call and returns once its reading goroutine is gone;
+//     [Listener.Shutdown] first waits for open calls to finish.
 //   - [NewRTPConn] wraps an Endpoint so that its datagrams are RTP packets
 //     and the datagrams it reads and writes are IFP packets. ReadIFP also
 //     returns the sequence details ([RTPInfo]), which a T.38 receiver can
@@ -84,8 +84,8 @@
 // test. Delays, jitter and
 // reorder hold-back run on the Clock of their Config: the system clock by
 // default, or a fake clock that tests advance by hand so that nothing
-// sleeps. A Listener's socket belongs to
-// pion, but each of its calls is a net.PacketConn, so Impair wraps a call:
+// sleeps. A Listener's socket is shared by
+// its calls, but each call is a net.PacketConn, so Impair wraps a call:
 //
 //	imp := transport.Impair(call, &transport.ImpairConfig{Send: transport.Impairment{Loss: 0.2, Seed: 1}})
 //	ep := transport.NewConn(imp, call.RemoteAddr(), nil)
@@ -116,9 +116,9 @@
 //     datagrams that cannot start a call.
 //   - A Listener cannot place outgoing calls from its shared port: use Dial
 //     (one socket per call) for those.
-//   - The Listener uses one reading goroutine (pion's) plus one pump
-//     goroutine per call. Per-call memory is bounded by QueueLen ×
-//     MaxDatagram plus a MaxDatagram buffer.
+//   - The Listener uses one reading goroutine, which queues each datagram
+//     on its call directly. Per-call memory is bounded by QueueLen ×
+//     MaxDatagram.
 //   - Conn's ReadPacket is for one goroutine at a time. On socket Conns a
 //     cancellable context is watched with one context.AfterFunc per distinct
 //     context: a reader that reuses its call's context allocates nothing per

@@ -2,16 +2,16 @@ package transport
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"net"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/pion/transport/v5/deadline"
 	"github.com/pion/transport/v5/udp"
+	"golang.org/x/net/ipv4"
 
 	"github.com/faxkit/faxkit/internal/clock"
 )
@@ -123,30 +123,39 @@ type ListenerStats struct {
 }
 
 // Listener serves many calls on one UDP port: each remote address is a
-// call, handed out by Accept as a *Conn. It is built on the connection
-// demultiplexer of github.com/pion/transport/v5/udp (the maintained
-// successor of pion/udp), adding a bound on calls, a bounded receive queue
-// per call, idle timeouts and a shutdown that waits for its goroutines.
+// call, handed out by Accept as a *Conn. One goroutine reads the socket and
+// puts each datagram straight into its call's bounded receive queue; the
+// Listener bounds the calls, expires idle ones, drops the late repetitions
+// of ended calls, and has a shutdown that waits for its goroutine.
+//
+// It was first built on pion/transport's UDP listener, whose Accept can add
+// to a WaitGroup that its Close has already waited on (a data race the race
+// detector reports when a peer's first datagram arrives as the listener
+// closes). Owning the demultiplexer also removes pion's per-call buffer and
+// the goroutine per call that copied from it into the bounded queue. pion's
+// BatchConn is still what BatchIO reads and writes through.
 type Listener struct {
-	cfg   listenConfig
-	pl    net.Listener
-	addr  net.Addr
-	accCh chan *Conn
+	cfg  listenConfig
+	pc   net.PacketConn // *net.UDPConn, or a *udp.BatchConn around one
+	uc   *net.UDPConn
+	bc   *udp.BatchConn // nil unless BatchIO
+	addr net.Addr
 
-	done       chan struct{} // closed when Close or Shutdown starts
-	acceptDone chan struct{} // closed when acceptLoop returns
-	acceptErr  error         // why acceptLoop returned, read after acceptDone
-	stopOnce   sync.Once
-	closeOnce  sync.Once
-	closeErr   error
-	wg         sync.WaitGroup // acceptLoop and call pumps
+	accCh chan *Conn // only the read loop sends, holding mu
+
+	done      chan struct{} // closed when Close or Shutdown starts
+	readDone  chan struct{} // closed when readLoop returns
+	readErr   error         // why readLoop returned, read after readDone
+	stopOnce  sync.Once
+	closeOnce sync.Once
+	closeErr  error
 
 	mu      sync.Mutex
-	calls   map[*call]struct{}
+	calls   map[netip.AddrPort]*call
 	changed chan struct{} // capacity 1: a call ended
 
 	recentMu sync.Mutex
-	recent   map[string]time.Time // ended calls' peers, until when to ignore them
+	recent   map[netip.AddrPort]time.Time // ended calls' peers, until when to ignore them
 
 	active                                   atomic.Int64
 	accepted, rejected, idleClosed, lingered atomic.Uint64
@@ -160,28 +169,28 @@ func Listen(network, address string, cfg *ListenConfig) (*Listener, error) {
 		return nil, fmt.Errorf("transport: %w", err)
 	}
 	l := &Listener{
-		cfg:        cfg.resolve(),
-		done:       make(chan struct{}),
-		acceptDone: make(chan struct{}),
-		calls:      make(map[*call]struct{}),
-		recent:     make(map[string]time.Time),
-		changed:    make(chan struct{}, 1),
+		cfg:      cfg.resolve(),
+		done:     make(chan struct{}),
+		readDone: make(chan struct{}),
+		calls:    make(map[netip.AddrPort]*call),
+		recent:   make(map[netip.AddrPort]time.Time),
+		changed:  make(chan struct{}, 1),
 	}
 	l.accCh = make(chan *Conn, l.cfg.backlog)
+	uc, err := net.ListenUDP(network, laddr)
+	if err != nil {
+		return nil, fmt.Errorf("transport: %w", err)
+	}
 	rbuf := 4 << 20
-	var wbuf int
-	if cfg != nil {
-		if cfg.ReadBufferSize > 0 {
-			rbuf = cfg.ReadBufferSize
-		}
-		wbuf = cfg.WriteBufferSize
+	if cfg != nil && cfg.ReadBufferSize > 0 {
+		rbuf = cfg.ReadBufferSize
 	}
-	lc := udp.ListenConfig{
-		Backlog:         l.cfg.backlog,
-		AcceptFilter:    l.filter,
-		ReadBufferSize:  rbuf,
-		WriteBufferSize: wbuf,
+	_ = uc.SetReadBuffer(rbuf)
+	if cfg != nil && cfg.WriteBufferSize > 0 {
+		_ = uc.SetWriteBuffer(cfg.WriteBufferSize)
 	}
+	l.uc, l.pc, l.addr = uc, uc, uc.LocalAddr()
+	batch := 0
 	if cfg != nil && cfg.BatchIO {
 		size, interval := cfg.BatchSize, cfg.BatchInterval
 		if size <= 0 {
@@ -190,59 +199,90 @@ func Listen(network, address string, cfg *ListenConfig) (*Listener, error) {
 		if interval <= 0 {
 			interval = time.Millisecond
 		}
-		lc.Batch = udp.BatchIOConfig{Enable: true, ReadBatchSize: size, WriteBatchSize: size, WriteBatchInterval: interval}
+		l.bc = udp.NewBatchConn(uc, size, interval)
+		l.pc, batch = l.bc, size
 	}
-	pl, err := lc.Listen(network, laddr)
-	if err != nil {
-		return nil, fmt.Errorf("transport: %w", err)
-	}
-	l.pl = pl
-	l.addr = pl.Addr()
-	l.wg.Add(1)
-	go l.acceptLoop()
+	go l.readLoop(batch)
 	return l, nil
 }
 
-// filter runs under pion's connection lock for each datagram from an
-// unknown peer.
-func (l *Listener) filter(b []byte) bool {
-	if l.active.Load() >= int64(l.cfg.maxCalls) {
-		l.rejected.Add(1)
-		return false
+// readLoop reads the socket until it is closed, one datagram or one batch
+// at a time, and hands each datagram to its call.
+func (l *Listener) readLoop(batch int) {
+	defer close(l.readDone)
+	// One octet more than MaxDatagram tells an oversize datagram (which
+	// the OS truncates) from one that fits exactly.
+	size := l.cfg.maxDg + 1
+	if batch < 2 {
+		buf := make([]byte, size)
+		for {
+			n, ap, err := l.uc.ReadFromUDPAddrPort(buf)
+			if err != nil {
+				l.readErr = err
+				return
+			}
+			l.dispatch(ap, buf[:n])
+		}
 	}
-	if l.cfg.filter != nil {
-		return l.cfg.filter(b)
+	msgs := make([]ipv4.Message, batch)
+	for i := range msgs {
+		msgs[i].Buffers = [][]byte{make([]byte, size)}
 	}
-	return true
-}
-
-func (l *Listener) acceptLoop() {
-	defer l.wg.Done()
-	defer close(l.acceptDone)
 	for {
-		nc, err := l.pl.Accept()
+		n, err := l.bc.ReadBatch(msgs, 0)
 		if err != nil {
-			l.acceptErr = err
+			l.readErr = err
 			return
 		}
-		if l.lingering(nc.RemoteAddr()) {
-			_ = nc.Close()
-			l.lingered.Add(1)
-			continue
+		for _, m := range msgs[:n] {
+			if ua, ok := m.Addr.(*net.UDPAddr); ok {
+				l.dispatch(ua.AddrPort(), m.Buffers[0][:m.N])
+			}
 		}
-		// Only this goroutine sends on accCh, so a slot seen free here
-		// stays free until the send below.
-		if l.stopping() || l.active.Load() >= int64(l.cfg.maxCalls) || len(l.accCh) == cap(l.accCh) {
-			_ = nc.Close()
-			l.rejected.Add(1)
-			continue
-		}
-		c := l.newCall(nc)
-		conn := &Conn{call: c, maxDg: l.cfg.maxDg}
-		conn.setPeer(nc.RemoteAddr())
-		conn.latched.Store(true)
-		l.accCh <- conn
 	}
+}
+
+// dispatch queues one datagram from ap on its call, or starts a call when
+// ap has none and the listener takes new calls.
+func (l *Listener) dispatch(ap netip.AddrPort, b []byte) {
+	l.mu.Lock()
+	c := l.calls[ap]
+	if c == nil {
+		c = l.admit(ap, b)
+	}
+	l.mu.Unlock()
+	if c == nil {
+		return
+	}
+	if len(b) > l.cfg.maxDg {
+		c.oversize.Add(1)
+		return
+	}
+	c.lastRx.Store(l.cfg.clock.Now().UnixNano())
+	c.q.push(b, nil)
+}
+
+// admit decides, holding l.mu, whether the first datagram b from ap starts
+// a call, and if so starts it and queues it for Accept.
+func (l *Listener) admit(ap netip.AddrPort, b []byte) *call {
+	switch {
+	case l.stopping():
+		return nil
+	case l.lingering(ap):
+		l.lingered.Add(1)
+		return nil
+	case l.active.Load() >= int64(l.cfg.maxCalls) || len(l.accCh) == cap(l.accCh):
+		l.rejected.Add(1)
+		return nil
+	case l.cfg.filter != nil && !l.cfg.filter(b):
+		return nil
+	}
+	c := l.newCall(ap)
+	conn := &Conn{call: c, maxDg: l.cfg.maxDg}
+	conn.setPeer(c.raddr)
+	conn.latched.Store(true)
+	l.accCh <- conn // room checked above; only dispatch sends, holding mu
+	return c
 }
 
 func (l *Listener) stopping() bool {
@@ -254,27 +294,26 @@ func (l *Listener) stopping() bool {
 	}
 }
 
-// lingering reports whether a call with addr ended less than Linger ago.
-func (l *Listener) lingering(addr net.Addr) bool {
+// lingering reports whether a call with ap ended less than Linger ago.
+func (l *Listener) lingering(ap netip.AddrPort) bool {
 	if l.cfg.linger <= 0 {
 		return false
 	}
-	key := addr.String()
 	l.recentMu.Lock()
 	defer l.recentMu.Unlock()
-	until, ok := l.recent[key]
+	until, ok := l.recent[ap]
 	if !ok {
 		return false
 	}
 	if l.cfg.clock.Now().Before(until) {
 		return true
 	}
-	delete(l.recent, key)
+	delete(l.recent, ap)
 	return false
 }
 
-// remember starts addr's linger period.
-func (l *Listener) remember(addr net.Addr) {
+// remember starts ap's linger period.
+func (l *Listener) remember(ap netip.AddrPort) {
 	if l.cfg.linger <= 0 || l.stopping() {
 		return
 	}
@@ -288,7 +327,7 @@ func (l *Listener) remember(addr net.Addr) {
 			}
 		}
 	}
-	l.recent[addr.String()] = now.Add(l.cfg.linger)
+	l.recent[ap] = now.Add(l.cfg.linger)
 }
 
 // Accept waits for the next call. It returns ErrListenerClosed once the
@@ -302,11 +341,11 @@ func (l *Listener) Accept(ctx context.Context) (*Conn, error) {
 		return nil, ctx.Err()
 	case <-l.done:
 		return nil, ErrListenerClosed
-	case <-l.acceptDone:
+	case <-l.readDone:
 		if l.stopping() {
 			return nil, ErrListenerClosed
 		}
-		return nil, fmt.Errorf("transport: listener failed: %w", l.acceptErr)
+		return nil, fmt.Errorf("transport: listener failed: %w", l.readErr)
 	}
 }
 
@@ -328,20 +367,24 @@ func (l *Listener) Stats() ListenerStats {
 // open calls keep receiving.
 func (l *Listener) stop() {
 	l.stopOnce.Do(func() {
+		// Once done is closed, a dispatch that takes mu after this one
+		// starts no call, so the drain below leaves accCh empty for good.
 		close(l.done)
-		if err := l.pl.Close(); err != nil && !errors.Is(err, udp.ErrClosedListener) {
-			l.closeErr = err
-		}
-		<-l.acceptDone
-		// Calls that were never accepted will never be read: end them.
+		l.mu.Lock()
+		var waiting []*call
 		for {
 			select {
 			case c := <-l.accCh:
-				_ = c.call.close(ErrListenerClosed)
+				waiting = append(waiting, c.call)
 				continue
 			default:
 			}
 			break
+		}
+		l.mu.Unlock()
+		// Calls that were never accepted will never be read: end them.
+		for _, c := range waiting {
+			_ = c.close(ErrListenerClosed)
 		}
 	})
 }
@@ -364,31 +407,37 @@ func (l *Listener) Shutdown(ctx context.Context) error {
 }
 
 // Close stops accepting, ends every open call (their reads return
-// ErrListenerClosed) and returns once the listener's goroutines, and pion's,
-// have finished.
+// ErrListenerClosed), closes the socket and returns once the listener's
+// goroutine has finished.
 func (l *Listener) Close() error {
 	l.closeOnce.Do(func() {
 		l.stop()
 		l.mu.Lock()
 		calls := make([]*call, 0, len(l.calls))
-		for c := range l.calls {
+		for _, c := range l.calls {
 			calls = append(calls, c)
 		}
 		l.mu.Unlock()
 		for _, c := range calls {
 			_ = c.close(ErrListenerClosed)
 		}
-		l.wg.Wait()
+		if l.bc != nil {
+			l.closeErr = l.bc.Close()
+		} else {
+			l.closeErr = l.uc.Close()
+		}
+		<-l.readDone
 	})
 	return l.closeErr
 }
 
 // call is the listener side of one Conn.
 type call struct {
-	l   *Listener
-	pc  net.Conn // pion's per-remote conn
-	q   *packetQueue
-	rdl *deadline.Deadline
+	l     *Listener
+	ap    netip.AddrPort
+	raddr *net.UDPAddr
+	q     *packetQueue
+	rdl   *deadline.Deadline
 
 	lastRx   atomic.Int64 // clock reading, UnixNano
 	oversize atomic.Uint64
@@ -399,52 +448,26 @@ type call struct {
 	causeErr error
 
 	closeOnce sync.Once
-	closeErr  error
-	pumpDone  chan struct{}
 }
 
-func (l *Listener) newCall(nc net.Conn) *call {
+// newCall starts the call with the peer at ap; the caller holds l.mu.
+func (l *Listener) newCall(ap netip.AddrPort) *call {
 	c := &call{
-		l:        l,
-		pc:       nc,
-		q:        newPacketQueue(l.cfg.queueLen),
-		rdl:      deadline.New(),
-		pumpDone: make(chan struct{}),
+		l:     l,
+		ap:    ap,
+		raddr: net.UDPAddrFromAddrPort(ap),
+		q:     newPacketQueue(l.cfg.queueLen),
+		rdl:   deadline.New(),
 	}
 	c.lastRx.Store(l.cfg.clock.Now().UnixNano())
-	l.mu.Lock()
-	l.calls[c] = struct{}{}
-	l.mu.Unlock()
+	l.calls[ap] = c
 	l.active.Add(1)
 	if l.cfg.idle > 0 {
 		c.mu.Lock()
 		c.timer = afterFunc(l.cfg.clock, l.cfg.idle, c.checkIdle)
 		c.mu.Unlock()
 	}
-	l.wg.Add(1)
-	go c.pump()
 	return c
-}
-
-// pump moves datagrams from pion's per-remote buffer into the call's
-// bounded queue, so that a stalled reader costs at most QueueLen datagrams.
-func (c *call) pump() {
-	defer c.l.wg.Done()
-	defer close(c.pumpDone)
-	buf := make([]byte, c.l.cfg.maxDg)
-	for {
-		n, err := c.pc.Read(buf)
-		if errors.Is(err, io.ErrShortBuffer) {
-			c.oversize.Add(1)
-			continue
-		}
-		if err != nil {
-			c.q.close(c.cause())
-			return
-		}
-		c.lastRx.Store(c.l.cfg.clock.Now().UnixNano())
-		c.q.push(buf[:n], nil)
-	}
 }
 
 func (c *call) checkIdle() {
@@ -465,7 +488,11 @@ func (c *call) checkIdle() {
 }
 
 func (c *call) write(p []byte) error {
-	_, err := c.pc.Write(p)
+	if c.l.bc != nil {
+		_, err := c.l.bc.WriteTo(p, c.raddr)
+		return err
+	}
+	_, err := c.l.uc.WriteToUDPAddrPort(p, c.ap)
 	return err
 }
 
@@ -478,8 +505,8 @@ func (c *call) cause() error {
 	return ErrClosed
 }
 
-// close ends the call with cause (what its reads will return) and waits
-// for its pump goroutine.
+// close ends the call with cause (what its reads will return) and frees
+// its slot; datagrams from its peer then linger (see Linger).
 func (c *call) close(cause error) error {
 	c.closeOnce.Do(func() {
 		c.mu.Lock()
@@ -491,12 +518,14 @@ func (c *call) close(cause error) error {
 		c.mu.Unlock()
 		c.q.close(cause)
 		c.q.discard() // reads report the end at once, not stale data
-		c.closeErr = c.pc.Close()
-		<-c.pumpDone
 		l := c.l
-		l.remember(c.pc.RemoteAddr())
+		// Remembered before the slot is freed, so that no datagram from
+		// the peer starts a new call in between.
+		l.remember(c.ap)
 		l.mu.Lock()
-		delete(l.calls, c)
+		if l.calls[c.ap] == c {
+			delete(l.calls, c.ap)
+		}
 		l.mu.Unlock()
 		l.active.Add(-1)
 		select {
@@ -504,5 +533,5 @@ func (c *call) close(cause error) error {
 		default:
 		}
 	})
-	return c.closeErr
+	return nil
 }

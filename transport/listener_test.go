@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -180,7 +181,7 @@ func TestListenerQueueBound(t *testing.T) {
 	for i := 1; i < 20; i++ {
 		require.NoError(t, c.WritePacket(ctx, []byte{byte(i)}))
 	}
-	// Wait until the pump has seen everything.
+	// Wait until the read loop has queued everything.
 	require.Eventually(t, func() bool { return call.Stats().Overflow == 16 },
 		5*time.Second, 5*time.Millisecond, "overflow count")
 	buf := make([]byte, 4)
@@ -417,4 +418,32 @@ func TestListenerBacklog(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "b2", string(buf[:n]))
 	assert.Zero(t, l.Stats().Lingered)
+}
+
+// TestListenerCloseAsCallsArrive closes listeners while their first
+// datagrams are being read, admitted and queued for Accept, with and
+// without BatchIO. Under -race this is the interleaving in which pion's UDP
+// listener (which the Listener used to be built on) added to a WaitGroup its
+// Close had already waited on. Every call that was admitted must end with
+// the listener, and no goroutine may be left.
+func TestListenerCloseAsCallsArrive(t *testing.T) {
+	checkGoroutines(t)
+	client, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer client.Close()
+	for i := range 200 {
+		l, err := Listen("udp4", "127.0.0.1:0", &ListenConfig{BatchIO: i%2 == 1})
+		require.NoError(t, err)
+		for range 3 {
+			_, err = client.WriteTo([]byte("udptl"), l.Addr())
+			require.NoError(t, err)
+		}
+		if i%3 == 0 {
+			runtime.Gosched()
+		}
+		require.NoError(t, l.Close())
+		assert.Zero(t, l.Stats().Active, "round %d", i)
+		_, err = l.Accept(context.Background())
+		require.ErrorIs(t, err, ErrListenerClosed)
+	}
 }

@@ -45,7 +45,7 @@ func pct(s []time.Duration, p float64) time.Duration {
 // process) while a child process runs 1000 client calls, each sending a
 // 160-byte datagram every 20 ms (a paced T.38 call) for
 // FAXKIT_TRANSPORT_SECONDS (default 5) and reading it back from the echo
-// server. It reports the server's CPU time per call-second (listener, pump,
+// server. It reports the server's CPU time per call-second (listener,
 // queue and an echo goroutine per call: the transport cost of one side of a
 // call), the clients' CPU, round-trip percentiles and losses.
 func TestListenerScale(t *testing.T) {
