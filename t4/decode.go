@@ -1151,36 +1151,37 @@ func fillRow(dst []byte, ch []int32, width int) {
 		fillRuns(dst, ch, width)
 		return
 	}
-	// Words before the one holding pixel width-1 are whole (index < nw);
-	// only the last word can be partial.
-	nw := n / 8
-	var acc uint64 // transitions in word wi
+	// A word at a time: the transitions of the changing elements in it,
+	// found by comparing each with the word's end (the list's sentinels,
+	// equal to width, end the last word), then one prefix XOR. One
+	// branch per element, taken the same way until the word's end; the
+	// loop over elements with a test for the row's end and one for the
+	// next word cost a third more on the dithered photo.
+	w32 := int32(width)
 	var col uint64 // colour before word wi: 0 or all ones
-	wi := 0
-	for _, c := range ch {
-		if int(c) >= width {
-			break
+	i := 0
+	end := int32(0)
+	for wi := range n / 8 {
+		end = min(end+64, w32)
+		var t uint64
+		for ; ch[i] < end; i++ {
+			t ^= pixelBit[ch[i]&63]
 		}
-		if cw := int(c) >> 6; cw != wi {
-			x := prefixXOR(acc) ^ col
-			binary.BigEndian.PutUint64(dst[wi*8:], x)
-			col = -(x & 1)
-			acc = 0
-			for wi++; wi < cw; wi++ {
-				binary.BigEndian.PutUint64(dst[wi*8:], col)
-			}
-		}
-		acc ^= pixelBit[c&63]
-	}
-	x := prefixXOR(acc) ^ col
-	col = -(x & 1) // the colour up to the end of the row
-	for ; wi < nw; wi++ {
+		x := prefixXOR(t) ^ col
 		binary.BigEndian.PutUint64(dst[wi*8:], x)
-		x = col
+		col = -(x & 1)
 	}
-	for k := wi * 8; k < n; k++ {
-		dst[k] = byte(x >> 56)
-		x <<= 8
+	if k := n &^ 7; k < n {
+		// The last octets, less than a word.
+		var t uint64
+		for ; ch[i] < w32; i++ {
+			t ^= pixelBit[ch[i]&63]
+		}
+		x := prefixXOR(t) ^ col
+		for ; k < n; k++ {
+			dst[k] = byte(x >> 56)
+			x <<= 8
+		}
 	}
 	if r := width & 7; r != 0 {
 		dst[n-1] &= 0xff << uint(8-r) // pad bits stay white
