@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"runtime"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -445,5 +446,56 @@ func TestListenerCloseAsCallsArrive(t *testing.T) {
 		assert.Zero(t, l.Stats().Active, "round %d", i)
 		_, err = l.Accept(context.Background())
 		require.ErrorIs(t, err, ErrListenerClosed)
+	}
+}
+
+// TestListenerDualStack: a listener on a dual-stack socket serves IPv4 and
+// IPv6 peers, with and without BatchIO (whose reads and writes go through
+// pion's BatchConn): each peer is one call, shown with its own address, its
+// datagrams arrive in order and the call's replies reach it.
+func TestListenerDualStack(t *testing.T) {
+	for _, batch := range []bool{false, true} {
+		t.Run(fmt.Sprintf("batch=%v", batch), func(t *testing.T) {
+			l, err := Listen("udp", ":0", &ListenConfig{BatchIO: batch})
+			if err != nil {
+				t.Skipf("no dual-stack UDP socket here: %v", err)
+			}
+			defer l.Close()
+			_, port, err := net.SplitHostPort(l.Addr().String())
+			require.NoError(t, err)
+			for _, host := range []string{"127.0.0.1", "::1"} {
+				c, err := net.ListenPacket("udp", net.JoinHostPort(host, "0"))
+				if err != nil && host == "::1" {
+					t.Logf("no IPv6 loopback: %v", err)
+					continue
+				}
+				require.NoError(t, err)
+				defer c.Close()
+				dst, err := net.ResolveUDPAddr("udp", net.JoinHostPort(host, port))
+				require.NoError(t, err)
+				for range 2 {
+					_, err = c.WriteTo([]byte("T38"), dst)
+					require.NoError(t, err)
+				}
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				defer cancel()
+				call, err := l.Accept(ctx)
+				require.NoError(t, err)
+				assert.Equal(t, c.LocalAddr().String(), call.RemoteAddr().String())
+				buf := make([]byte, 8)
+				for range 2 {
+					n, err := call.ReadPacket(ctx, buf)
+					require.NoError(t, err)
+					assert.Equal(t, "T38", string(buf[:n]))
+				}
+				require.NoError(t, call.WritePacket(ctx, []byte("ok")))
+				require.NoError(t, c.SetReadDeadline(time.Now().Add(5*time.Second)))
+				n, from, err := c.ReadFrom(buf)
+				require.NoError(t, err)
+				assert.Equal(t, "ok", string(buf[:n]))
+				assert.Equal(t, port, strconv.Itoa(from.(*net.UDPAddr).Port))
+			}
+			assert.Equal(t, 0, int(l.Stats().Rejected))
+		})
 	}
 }
