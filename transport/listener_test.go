@@ -1,6 +1,7 @@
 package transport
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -498,4 +499,29 @@ func TestListenerDualStack(t *testing.T) {
 			assert.Equal(t, 0, int(l.Stats().Rejected))
 		})
 	}
+}
+
+// TestListenerOversize: datagrams longer than MaxDatagram are dropped and
+// counted on their call, and the datagrams around them arrive whole,
+// including one of exactly MaxDatagram octets.
+func TestListenerOversize(t *testing.T) {
+	l := listen(t, &ListenConfig{MaxDatagram: 100})
+	c, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer c.Close()
+	for _, n := range []int{10, 101, 100, 4000, 11} {
+		_, err := c.WriteTo(bytes.Repeat([]byte{byte(n)}, n), l.Addr())
+		require.NoError(t, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	call, err := l.Accept(ctx)
+	require.NoError(t, err)
+	buf := make([]byte, 200)
+	for _, want := range []int{10, 100, 11} {
+		n, err := call.ReadPacket(ctx, buf)
+		require.NoError(t, err)
+		require.Equal(t, bytes.Repeat([]byte{byte(want)}, want), buf[:n])
+	}
+	assert.Equal(t, uint64(2), call.Stats().Oversize)
 }
