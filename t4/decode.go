@@ -336,28 +336,12 @@ func (d *Decoder) whiteEOLRows(dst *Bitmap, y, limit int) int {
 
 // whiteNext consumes the next row when it is white and coded the usual
 // way under a white reference row (whiteRows' test, one row), and reports
-// whether it did; the reference stays white.
+// whether it did; the reference stays white, so the row's changing
+// elements need not be written. Inlined into ReadRow, which then makes one
+// call for a white row: on a blank page the calls were a good part of a
+// row's cost.
 func (d *Decoder) whiteNext() bool {
-	if d.ref[0] < int32(d.width) || d.dead {
-		return false
-	}
-	br := &d.br
-	switch {
-	case d.opt.Compression == MMR:
-		if br.n < 1 {
-			br.refill()
-		}
-		if br.n < 1 || br.acc>>63 == 0 {
-			return false
-		}
-		br.consume(1)
-		return true
-	case d.opt.NoEOL || !d.started || !d.haveEOL:
-		return false
-	}
-	// The reference row is white and stays so: the changing elements
-	// of this row need not be written.
-	return d.whiteEOLBits()
+	return d.ref[0] >= int32(d.width) && d.whiteBits()
 }
 
 // Stats returns the counts so far.
@@ -613,17 +597,35 @@ func (d *Decoder) rowEOL() rowStatus {
 // going through the code tables. A white row with fill bits, or any other
 // row, takes the general path (ok false, nothing consumed).
 func (d *Decoder) whiteEOLRow() (rowStatus, bool) {
-	if !d.whiteEOLBits() {
+	if !d.whiteBits() {
 		return rowGood, false
 	}
 	d.cur = endList(d.cur[:cap(d.cur)], 0, int32(d.width))
 	return rowGood, true
 }
 
-// whiteEOLBits is whiteEOLRow without the row's changing elements: it
-// consumes the pattern and the tag and reports whether it did.
-func (d *Decoder) whiteEOLBits() bool {
+// whiteBits consumes the next row when it is white and coded the usual
+// way, and reports whether it did, without writing the row's changing
+// elements: in MMR the single bit of V0 (the caller has checked that the
+// reference is white), else whiteEOLRow's pattern and the tag.
+func (d *Decoder) whiteBits() bool {
 	br := &d.br
+	if d.opt.Compression == MMR {
+		if d.dead {
+			return false
+		}
+		if br.n < 1 {
+			br.refill()
+		}
+		if br.n < 1 || br.acc>>63 == 0 {
+			return false
+		}
+		br.consume(1)
+		return true
+	}
+	if d.opt.NoEOL || !d.started || !d.haveEOL {
+		return false
+	}
 	if br.n < 57 {
 		br.refill()
 	}
