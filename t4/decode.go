@@ -1156,9 +1156,9 @@ func fillRow(dst []byte, ch []int32, width int) {
 	// A word at a time: the transitions of the changing elements in it,
 	// found by comparing each with the word's end (the list's sentinels,
 	// equal to width, end the last word), then one prefix XOR. One
-	// branch per element, taken the same way until the word's end; the
-	// loop over elements with a test for the row's end and one for the
-	// next word cost a third more on the dithered photo.
+	// branch per element, taken the same way until the word's end. A
+	// loop over the elements testing each for the row's end and for the
+	// next word made the dithered photo's whole MH decode 1.08x as long.
 	w32 := int32(width)
 	var col uint64 // colour before word wi: 0 or all ones
 	i := 0
