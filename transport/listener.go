@@ -136,9 +136,8 @@ type ListenerStats struct {
 // BatchConn is still what BatchIO reads and writes through.
 type Listener struct {
 	cfg  listenConfig
-	pc   net.PacketConn // *net.UDPConn, or a *udp.BatchConn around one
 	uc   *net.UDPConn
-	bc   *udp.BatchConn // nil unless BatchIO
+	bc   *udp.BatchConn // around uc when BatchIO, else nil
 	addr net.Addr
 
 	accCh chan *Conn // only the read loop sends, holding mu
@@ -189,7 +188,7 @@ func Listen(network, address string, cfg *ListenConfig) (*Listener, error) {
 	if cfg != nil && cfg.WriteBufferSize > 0 {
 		_ = uc.SetWriteBuffer(cfg.WriteBufferSize)
 	}
-	l.uc, l.pc, l.addr = uc, uc, uc.LocalAddr()
+	l.uc, l.addr = uc, uc.LocalAddr()
 	batch := 0
 	if cfg != nil && cfg.BatchIO {
 		size, interval := cfg.BatchSize, cfg.BatchInterval
@@ -200,7 +199,7 @@ func Listen(network, address string, cfg *ListenConfig) (*Listener, error) {
 			interval = time.Millisecond
 		}
 		l.bc = udp.NewBatchConn(uc, size, interval)
-		l.pc, batch = l.bc, size
+		batch = size
 	}
 	go l.readLoop(batch)
 	return l, nil
