@@ -954,13 +954,13 @@ row:
 	for {
 		// bitReader.refill's fast path, written out (a call here made
 		// the compiler save and restore the loop's state around it),
-		// then eight mode codes of at most 7 bits from the 57 or more
-		// bits it leaves. A test of n before each code came out true at
-		// irregular intervals (every 8 to 30 codes) and was mispredicted
-		// about once a refill; the count of eight is predicted. The
-		// refill is skipped only at the row's start and after horizontal
-		// mode, which refills as it reads its runs and starts the count
-		// again.
+		// then four lookups of at most 12 bits (two vertical mode codes,
+		// or one code of at most 7) from the 57 or more bits it leaves.
+		// A test of n before each code came out true at irregular
+		// intervals (every 8 to 30 codes) and was mispredicted about
+		// once a refill; the count is predicted. The refill is skipped
+		// only at the row's start and after horizontal mode, which
+		// refills as it reads its runs and starts the count again.
 		if n < 57 {
 			if br.end-br.pos >= 8 && n >= 0 {
 				v := binary.BigEndian.Uint64(br.buf[br.pos:])
@@ -974,7 +974,43 @@ row:
 				acc, n = br.acc, br.n
 			}
 		}
-		for range 8 {
+		for range 4 {
+			if e := vertPairs[acc>>(64-pairBits)]; e != 0 {
+				// Two vertical modes in one lookup (most of a dense
+				// page's codes): one load and one shift in the chain
+				// from one lookup to the next instead of two, and one
+				// test of the mode. If the first ends the row, the
+				// second is the next row's and stays unread.
+				b1 := ref[j]
+				a1 := b1 + int32(int8(e>>16))
+				if a1 >= width || a1 <= a0 {
+					acc <<= e >> 8 & 15
+					n -= int(e >> 8 & 15)
+					if a1 == width {
+						break row
+					}
+					return acc, n, errBadVert
+				}
+				cur[k] = a1
+				k++
+				a0 = a1
+				j = nextB1(ref, j, a1)
+				b1 = ref[j]
+				a1 = b1 + int32(int8(e>>24))
+				acc <<= e & 15
+				n -= int(e & 15)
+				if a1 >= width || a1 <= a0 {
+					if a1 == width {
+						break row
+					}
+					return acc, n, errBadVert
+				}
+				cur[k] = a1
+				k++
+				a0 = a1
+				j = nextB1(ref, j, a1)
+				continue
+			}
 			idx := acc >> 57
 			l := modeLen[idx]
 			n -= int(l)
@@ -1076,6 +1112,31 @@ row:
 	d.cur = endList(cur, k, width)
 	return acc, n, nil
 }
+
+// pairBits is the number of coded bits that index vertPairs.
+const pairBits = 12
+
+// vertPairs[next pairBits bits] describes two vertical mode codes that lie
+// wholly in those bits: their total length (bits 0-3), the first one's
+// (bits 8-11), and a1 - b1 of each (bits 16-23, 24-31, as int8). 0 where
+// the next two codes are not both vertical. 12 bits hold every pair but
+// those with VL3 or VR3 and a code of 6 or 7 bits; the table is 16 KB.
+var vertPairs = func() (t [1 << pairBits]uint32) {
+	for i := range t {
+		i1 := i >> (pairBits - 7)
+		m1, l1 := modeOf[i1], int(modeLen[i1])
+		if m1 < modeV0 || m1 > modeVL3 {
+			continue
+		}
+		i2 := (i << l1) & (1<<pairBits - 1) >> (pairBits - 7)
+		m2, l2 := modeOf[i2], int(modeLen[i2])
+		if m2 < modeV0 || m2 > modeVL3 || l1+l2 > pairBits {
+			continue
+		}
+		t[i] = uint32(l1+l2) | uint32(l1)<<8 | uint32(uint8(int8(vertDelta[m1])))<<16 | uint32(uint8(int8(vertDelta[m2])))<<24
+	}
+	return t
+}()
 
 // nextB1 returns the index in ref of b1 after a vertical mode put a1 near
 // b1 = ref[j] (a1 < width): the first changing element right of a1 with

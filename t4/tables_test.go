@@ -366,3 +366,41 @@ func TestReverseBits(t *testing.T) {
 		}
 	}
 }
+
+// TestVertPairs checks vertPairs against the spec's mode codes (T.4 Table
+// 4): every pair of vertical codes that fits in pairBits bits is found at
+// every index it starts, with its lengths and deltas, and no other index
+// holds an entry.
+func TestVertPairs(t *testing.T) {
+	modes := parseSpec(t, specModes)
+	found := 0
+	for _, c1 := range modes {
+		for _, c2 := range modes {
+			if c1.val < modeV0 || c1.val > modeVL3 || c2.val < modeV0 || c2.val > modeVL3 {
+				continue
+			}
+			n1, n2 := len(c1.bits), len(c2.bits)
+			if n1+n2 > pairBits {
+				continue
+			}
+			v := codeValue(t, c1.bits+c2.bits)
+			want := uint32(n1+n2) | uint32(n1)<<8 |
+				uint32(uint8(int8(vertDelta[c1.val])))<<16 | uint32(uint8(int8(vertDelta[c2.val])))<<24
+			for i := range 1 << (pairBits - n1 - n2) {
+				if e := vertPairs[int(v)<<(pairBits-n1-n2)|i]; e != want {
+					t.Fatalf("codes %s %s: entry %#x, want %#x", c1.bits, c2.bits, e, want)
+				}
+				found++
+			}
+		}
+	}
+	total := 0
+	for _, e := range vertPairs {
+		if e != 0 {
+			total++
+		}
+	}
+	if total != found || found == 0 {
+		t.Fatalf("%d entries, %d from pairs of vertical codes", total, found)
+	}
+}
