@@ -685,20 +685,31 @@ var vertWord = func() (t [7]uint32) {
 func (e *Encoder) pack(codes []uint32) {
 	acc, free, o, buf := e.bw.acc, 64-e.bw.n, e.bw.o, e.bw.buf
 	i := 0
-	for ; i+1 < len(codes); i += 2 {
-		// Two words at a time, as one when they fit in 32 bits (mode
-		// codes do: at most 7 bits each): half the tests for a full
-		// buffer, which come out true at irregular intervals.
-		c1, c2 := codes[i], codes[i+1]
-		l1, l2 := uint(c1&31), uint(c2&31)
-		if l1+l2 <= 32 {
-			acc, free, o = emitBits(acc, free, o, buf, c1>>5<<l2|c2>>5, l1+l2)
+	for i+3 < len(codes) {
+		// Four words at a time, as one when they fit in 32 bits (four
+		// mode codes do: at most 7 bits each), else two, as one when
+		// they fit: fewer tests for a full buffer, which come out true
+		// at irregular intervals. After a pair the next four start two
+		// words on, so that a horizontal mode's runs (up to 25 bits
+		// each) split no more than their own group.
+		q := (*[4]uint32)(codes[i : i+4])
+		c1, c2, c3, c4 := q[0], q[1], q[2], q[3]
+		l1, l2, l3, l4 := uint(c1&31), uint(c2&31), uint(c3&31), uint(c4&31)
+		if l1+l2+l3+l4 <= 32 {
+			v := (c1>>5<<l2|c2>>5)<<(l3+l4) | c3>>5<<l4 | c4>>5
+			acc, free, o = emitBits(acc, free, o, buf, v, l1+l2+l3+l4)
+			i += 4
 			continue
 		}
-		acc, free, o = emitBits(acc, free, o, buf, c1>>5, l1)
-		acc, free, o = emitBits(acc, free, o, buf, c2>>5, l2)
+		if l1+l2 <= 32 {
+			acc, free, o = emitBits(acc, free, o, buf, c1>>5<<l2|c2>>5, l1+l2)
+		} else {
+			acc, free, o = emitBits(acc, free, o, buf, c1>>5, l1)
+			acc, free, o = emitBits(acc, free, o, buf, c2>>5, l2)
+		}
+		i += 2
 	}
-	if i < len(codes) {
+	for ; i < len(codes); i++ {
 		c := codes[i]
 		acc, free, o = emitBits(acc, free, o, buf, c>>5, uint(c&31))
 	}
