@@ -980,7 +980,10 @@ row:
 				// page's codes): one load and one shift in the chain
 				// from one lookup to the next instead of two, and one
 				// test of the mode. If the first ends the row, the
-				// second is the next row's and stays unread.
+				// second is the next row's and stays unread. The step
+				// is written out twice, and again for a single code
+				// below: one loop over one or two steps (a table for
+				// single codes too) made every page 1.09-1.29x as slow.
 				b1 := ref[j]
 				a1 := b1 + int32(int8(e>>16))
 				if a1 >= width || a1 <= a0 {
