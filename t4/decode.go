@@ -69,6 +69,12 @@ type Decoder struct {
 	done     bool // no more coded rows
 	err      error
 	first    *DecodeError
+	// The coded bits of the row last delivered, when it was a good 1-D
+	// row followed by an EOL (rowEOL): from its first code to the end of
+	// that EOL, span its stream offset in bits and spanLen their number
+	// (0 when they are not known). A row coded the same is the same row.
+	span    int64
+	spanLen int
 }
 
 func checkDecodeOptions(width int, opts *DecodeOptions) (DecodeOptions, error) {
@@ -169,6 +175,7 @@ func (d *Decoder) Reset(r io.Reader) {
 	d.started, d.haveEOL, d.next2D, d.refBad, d.dead, d.done = false, false, false, false, false, false
 	d.err = nil
 	d.first = nil
+	d.spanLen = 0
 }
 
 // ResetBytes prepares d to decode a new page held in data, with the same
@@ -222,7 +229,7 @@ func (d *Decoder) ReadPage(dst *Bitmap) (Stats, error) {
 	}
 	for y := 0; ; y++ {
 		if y > 0 && y < dst.Height {
-			y = d.whiteRows(dst, y)
+			y = d.quickRows(dst, y)
 		}
 		row := d.spare
 		if y < dst.Height {
@@ -238,19 +245,30 @@ func (d *Decoder) ReadPage(dst *Bitmap) (Stats, error) {
 	}
 }
 
-// whiteRows decodes, from row y of dst on, the white rows that follow a
-// good white row, as long as each is coded the usual way (see whiteEOLRow;
-// in MMR a V0 bit), without the per-row bookkeeping of ReadRow. It stops
+// quickRows decodes, from row y of dst on, the rows that follow a good
+// row and are coded as its repeat, without the per-row bookkeeping of
+// ReadRow, as long as each is coded the usual way: white rows under a
+// white reference (see whiteEOLRow; in MMR a V0 bit), and rows equal to
+// the previous one (see sameNext), which are copied from it. It stops
 // before any other row and at every limit, and returns the next row.
-func (d *Decoder) whiteRows(dst *Bitmap, y int) int {
-	w := int32(d.width)
+func (d *Decoder) quickRows(dst *Bitmap, y int) int {
 	if d.err != nil || d.done || d.dead || !d.started && d.opt.Compression != MMR ||
-		d.badRun != 0 || d.ref[0] < w {
+		d.badRun != 0 {
 		return y
 	}
 	limit := d.opt.MaxRows
 	if d.opt.Rows > 0 {
 		limit = min(limit, d.opt.Rows)
+	}
+	n := (d.width + 7) / 8
+	if d.ref[0] < int32(d.width) {
+		// Each row read here leaves the reference as it was.
+		for y < dst.Height && d.stats.Rows < limit && d.sameNext() {
+			copy(dst.Row(y)[:n], dst.Row(y - 1)[:n])
+			d.stats.Rows++
+			y++
+		}
+		return y
 	}
 	if d.opt.Compression != MMR {
 		if d.opt.NoEOL || !d.haveEOL {
@@ -259,7 +277,6 @@ func (d *Decoder) whiteRows(dst *Bitmap, y int) int {
 		return d.whiteEOLRows(dst, y, limit)
 	}
 	// MMR: a white row under a white reference is the single bit of V0.
-	n := (d.width + 7) / 8
 	br := &d.br
 	for y < dst.Height && d.stats.Rows < limit {
 		if br.n < 1 {
@@ -276,7 +293,107 @@ func (d *Decoder) whiteRows(dst *Bitmap, y int) int {
 	return y
 }
 
-// whiteEOLRows is whiteRows for MH and MR rows framed by EOLs: the test
+// sameNext consumes the next row when, under a reference row that is not
+// white, it is coded as a repeat of the previous row (the reference), and
+// reports whether it did. A 2-D row equal to its reference is one V0 per
+// changing element of the reference and one for the row's end: k+1 one
+// bits (then, in MR, EOL and the tag). A 1-D row coded with the same bits
+// as the previous 1-D row, up to the EOL after them, is that row again.
+// Rows equal to the previous one are common (ruled lines, borders, black
+// bars, the rows of a glyph drawn at fine resolution), and each costs a
+// comparison of bits here instead of a decode and a fill. The caller has
+// checked what ReadRow checks before a row (limits, a good previous row).
+func (d *Decoder) sameNext() bool {
+	if d.ref[0] >= int32(d.width) || noRepeats {
+		return false // whiteNext's
+	}
+	switch {
+	case d.opt.Compression == MMR:
+		return !d.dead && d.sameV0(false)
+	case d.opt.NoEOL || !d.started || !d.haveEOL:
+		return false
+	case d.next2D && d.opt.Compression == MR:
+		if d.refBad || !d.sameV0(true) {
+			return false
+		}
+		d.spanLen = 0 // the row delivered is 2-D
+	default:
+		if !d.sameSpan() {
+			return false
+		}
+	}
+	d.readTag()
+	return true
+}
+
+// noRepeats turns off the decoder's handling of rows equal to the previous
+// one (Decoder.sameNext), for tests that compare it with the general path.
+var noRepeats bool
+
+// sameV0 consumes the coding of a 2-D row equal to its reference when it
+// comes next: k+1 V0 codes (one bits), for the reference's k changing
+// elements, then, with eol, an EOL. It reports whether it did.
+func (d *Decoder) sameV0(eol bool) bool {
+	k := len(d.ref) - listPad
+	l := k + 1
+	pat := uint64(1)<<l - 1
+	if eol {
+		l += 12
+		pat = pat<<12 | 1
+	}
+	if l > 56 {
+		return false
+	}
+	br := &d.br
+	if br.n < l {
+		br.refill()
+	}
+	if br.n < l || br.acc>>uint(64-l) != pat {
+		return false
+	}
+	br.consume(l)
+	return true
+}
+
+// sameSpan consumes the next d.spanLen bits when they are those of the
+// previous row (see Decoder.span) and reports whether they were. It needs
+// both in the read buffer, with 8 octets after them; otherwise, or when
+// they differ, it reports false and the row takes the general path.
+func (d *Decoder) sameSpan() bool {
+	l := d.spanLen
+	br := &d.br
+	if l == 0 || br.n < 0 {
+		return false
+	}
+	src := d.span - br.base*8
+	cur := int64(br.pos)*8 - int64(br.n)
+	if src < 0 || (cur+int64(l))>>3+8 > int64(br.end) {
+		return false
+	}
+	for off := 0; off < l; off += 56 {
+		c := uint(min(56, l-off))
+		a := bitsAt(br.buf, src+int64(off)) >> (64 - c)
+		b := bitsAt(br.buf, cur+int64(off)) >> (64 - c)
+		if a != b {
+			return false
+		}
+	}
+	next := cur + int64(l)
+	br.pos = int(next >> 3)
+	br.acc, br.n = 0, 0
+	br.refill()
+	br.consume(int(next & 7))
+	d.span = cur + br.base*8
+	return true
+}
+
+// bitsAt returns the 64 bits of buf from bit offset off, MSB first; the
+// top 57 are buf's (off>>3 + 8 <= len(buf)).
+func bitsAt(buf []byte, off int64) uint64 {
+	return binary.BigEndian.Uint64(buf[off>>3:]) << uint(off&7)
+}
+
+// whiteEOLRows is quickRows for MH and MR rows framed by EOLs: the test
 // of whiteEOLRow, row after row, with the bit buffer and the counts in
 // local variables (a blank page is nothing but such rows: the per-row cost
 // is the page's cost). The reference row stays white throughout.
@@ -330,6 +447,7 @@ func (d *Decoder) whiteEOLRows(dst *Bitmap, y, limit int) int {
 	if y > y0 {
 		d.stats.Rows, d.next2D, d.refBad = rows, next2D, false
 		d.cur = endList(d.cur[:cap(d.cur)], 0, int32(d.width))
+		d.spanLen = 0
 	}
 	return y
 }
@@ -387,6 +505,17 @@ func (d *Decoder) ReadRow(dst []byte) error {
 			return d.err
 		}
 		clear(dst[:(d.width+7)/8])
+		d.stats.Rows++
+		d.spanLen = 0
+		return nil
+	}
+	if d.badRun == 0 && !d.done && d.stats.Rows < d.opt.MaxRows && d.sameNext() {
+		// A repeat of the previous row: the reference stays.
+		if d.br.err != nil {
+			d.err = d.br.err
+			return d.err
+		}
+		fillRow(dst, d.ref, d.width)
 		d.stats.Rows++
 		return nil
 	}
@@ -532,6 +661,7 @@ func (d *Decoder) readTag() {
 // the data.
 func (d *Decoder) rowEOL() rowStatus {
 	br := &d.br
+	d.spanLen = 0
 	if !d.started {
 		d.started = true
 		found, end := br.skipEOL()
@@ -557,6 +687,7 @@ func (d *Decoder) rowEOL() rowStatus {
 		}
 	}
 	var err error
+	start := int64(-1) // a 1-D row's first bit
 	if d.next2D && d.opt.Compression == MR {
 		if d.refBad {
 			d.resync()
@@ -564,6 +695,7 @@ func (d *Decoder) rowEOL() rowStatus {
 		}
 		err = d.decode2D()
 	} else {
+		start = br.bitPos()
 		err = d.decode1D()
 	}
 	if err == nil && br.n < 0 {
@@ -573,6 +705,9 @@ func (d *Decoder) rowEOL() rowStatus {
 		found, end := br.skipEOL()
 		switch {
 		case found:
+			if start >= 0 {
+				d.span, d.spanLen = start, int(br.bitPos()-start)
+			}
 			d.haveEOL = true
 			d.readTag()
 			d.refBad = false // a good row is a good reference
@@ -1274,9 +1409,17 @@ func fillRuns(dst []byte, ch []int32, width int) {
 			break
 		}
 		b := min(int(ch[i+1]), width)
-		for aw := a >> 6; wi < aw; wi++ {
+		if aw := a >> 6; wi < aw {
 			binary.BigEndian.PutUint64(dst[wi*8:], acc)
 			acc = 0
+			wi++
+			if aw-wi >= spanWords {
+				clear(dst[wi*8 : aw*8])
+				wi = aw
+			}
+			for ; wi < aw; wi++ {
+				binary.BigEndian.PutUint64(dst[wi*8:], 0)
+			}
 		}
 		bw := (b - 1) >> 6
 		if bw == wi {
@@ -1284,7 +1427,14 @@ func fillRuns(dst []byte, ch []int32, width int) {
 			continue
 		}
 		binary.BigEndian.PutUint64(dst[wi*8:], acc|^uint64(0)>>uint(a&63))
-		for wi++; wi < bw; wi++ {
+		wi++
+		if bw-wi >= spanWords {
+			for s := dst[wi*8 : bw*8]; len(s) > 0; {
+				s = s[copy(s, blackOctets[:]):]
+			}
+			wi = bw
+		}
+		for ; wi < bw; wi++ {
 			binary.BigEndian.PutUint64(dst[wi*8:], ^uint64(0))
 		}
 		acc = ^(^uint64(0) >> uint((b-1)&63+1))
@@ -1299,6 +1449,19 @@ func fillRuns(dst []byte, ch []int32, width int) {
 		acc <<= 8
 	}
 }
+
+// spanWords is the number of whole white or black words from which
+// fillRuns clears or copies them (the runtime's memclr and memmove, which
+// use vector stores) instead of storing a word at a time.
+const spanWords = 4
+
+// blackOctets is the source of fillRuns' copies of black.
+var blackOctets = func() (b [1024]byte) {
+	for i := range b {
+		b[i] = 0xff
+	}
+	return b
+}()
 
 // pixelBit[x] is the bit of pixel x in a word, MSB first: a load instead
 // of a variable shift, whose count would have to pass through CX.

@@ -158,6 +158,43 @@ func generatedPages() []interopPage {
 			b.SetBlack(1, y, y%5 == 0)
 		}
 	})
+	add("repeats", 1725, 150, 196, func(b *t4.Bitmap) {
+		// Rows repeated 1 to 6 times (ruled boxes, black bars, black rows,
+		// rows of 3 to 300 changing elements, white rows), some followed by
+		// a row that differs in one end pixel: the coders' shortcuts for a
+		// row equal to the previous one, against the peers' general paths.
+		var edges []int
+		for y := 0; y < b.Height; {
+			r := rng.IntN(6)
+			switch r {
+			case 0:
+				edges = nil
+			case 1:
+				edges = []int{0, b.Width}
+			case 2:
+				edges = []int{0, 2, 300, 302, 900, 903, b.Width - 2, b.Width}
+			case 3:
+				a := rng.IntN(b.Width)
+				edges = []int{a, a + 1 + rng.IntN(b.Width-a)}
+			default:
+				edges = edges[:0:0]
+				for range []int{3, 42, 56, 57, 300}[rng.IntN(5)] {
+					edges = append(edges, rng.IntN(b.Width+1))
+				}
+				edges = sortedEdges(edges, b.Width)
+			}
+			for n := 1 + rng.IntN(6); n > 0 && y < b.Height; n-- {
+				fillEdges(b, y, edges)
+				y++
+			}
+			if y < b.Height && r%2 == 0 {
+				fillEdges(b, y, edges)
+				x := []int{0, b.Width - 1}[rng.IntN(2)]
+				b.SetBlack(x, y, b.ColorIndexAt(x, y) == 0)
+				y++
+			}
+		}
+	})
 	add("blank", 1728, 8, 98, func(*t4.Bitmap) {})
 	add("black", 1728, 8, 196, func(b *t4.Bitmap) {
 		for i := range b.Pix {

@@ -1,0 +1,184 @@
+package t4
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"testing"
+	"testing/iotest"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// Rows equal to the previous row take shortcuts in both coders (the
+// encoder reuses the previous row's changing elements, the decoder
+// recognises the repeat's coding and copies the row). These tests hold the
+// shortcuts to the general path: the same bytes out of the encoder, the
+// same rows, counts and errors out of the decoder, damaged data included.
+
+// repeatPage is a page of rows repeated 1 to 6 times: ruled lines, black
+// bars, black rows, rows of 2 to about 300 changing elements (below and
+// above what one bit-pattern test covers), white rows between them, rows
+// that differ from the previous one only in the first or the last pixel,
+// and, with pad, rows whose bits past the width differ from the previous
+// row's (they are not part of the row).
+func repeatPage(width, height int, seed uint64, pad bool) *Bitmap {
+	b := NewBitmap(width, height)
+	rng := rand.New(rand.NewPCG(seed, uint64(width)))
+	row := make([]byte, b.Stride)
+	for y := 0; y < height; {
+		clear(row)
+		switch rng.IntN(7) {
+		case 0: // white
+		case 1: // black
+			for x := range width {
+				row[x>>3] |= 0x80 >> uint(x&7)
+			}
+		case 2: // a ruled box's sides, or a rule
+			for x := range width {
+				if x%200 < 2 || rng.IntN(30) == 0 && x < 4 {
+					row[x>>3] |= 0x80 >> uint(x&7)
+				}
+			}
+		case 3: // a black bar
+			a := rng.IntN(width)
+			for x := a; x < min(width, a+1+rng.IntN(width)); x++ {
+				row[x>>3] |= 0x80 >> uint(x&7)
+			}
+		default: // k changing elements, up to about 300
+			k := []int{3, 20, 41, 42, 43, 55, 56, 57, 120, 300}[rng.IntN(10)]
+			for range k / 2 {
+				x := rng.IntN(width)
+				row[x>>3] |= 0x80 >> uint(x&7)
+			}
+		}
+		for r := 1 + rng.IntN(6); r > 0 && y < height; r-- {
+			copy(b.Row(y), row)
+			if pad && width&7 != 0 {
+				b.Row(y)[width>>3] |= byte(rng.Uint32()) >> uint(width&7)
+			}
+			y++
+		}
+		if y < height && rng.IntN(5) == 0 {
+			// Differs from the previous row in one end pixel.
+			copy(b.Row(y), row)
+			x := 0
+			if rng.IntN(2) == 0 {
+				x = width - 1
+			}
+			b.Row(y)[x>>3] ^= 0x80 >> uint(x&7)
+			y++
+		}
+	}
+	return b
+}
+
+// masked returns b with the bits past the width cleared.
+func masked(b *Bitmap) *Bitmap {
+	c := &Bitmap{Width: b.Width, Height: b.Height, Stride: b.Stride, Pix: bytes.Clone(b.Pix)}
+	if r := b.Width & 7; r != 0 {
+		for y := range c.Height {
+			c.Row(y)[b.Width>>3] &= 0xff << uint(8-r)
+		}
+	}
+	return c
+}
+
+// withRepeats runs f with the repeat shortcuts on (true) or off.
+func withRepeats(on bool, f func()) {
+	noRepeats = !on
+	defer func() { noRepeats = false }()
+	f()
+}
+
+// decodeAll decodes data four ways (DecodeInto, ReadPage from a reader
+// that returns one octet per read and from one that returns half of what
+// is asked, ReadRow) and returns what each gave.
+func decodeAll(t *testing.T, data []byte, width, height int, dopt *DecodeOptions) []string {
+	t.Helper()
+	var out []string
+	show := func(b *Bitmap, st Stats, err error) {
+		out = append(out, fmt.Sprintf("%x %+v %v", b.Pix, st, err))
+	}
+	b := NewBitmap(width, height)
+	st, err := DecodeInto(b, data, dopt)
+	show(b, st, err)
+	for _, r := range []io.Reader{iotest.OneByteReader(bytes.NewReader(data)), iotest.HalfReader(bytes.NewReader(data))} {
+		d, derr := NewDecoder(r, width, dopt)
+		if derr != nil {
+			t.Fatal(derr)
+		}
+		b := NewBitmap(width, height)
+		st, err := d.ReadPage(b)
+		show(b, st, err)
+	}
+	d, derr := NewDecoder(bytes.NewReader(data), width, dopt)
+	if derr != nil {
+		t.Fatal(derr)
+	}
+	b = NewBitmap(width, height)
+	for y := 0; y < height; y++ {
+		if err = d.ReadRow(b.Row(y)); err != nil {
+			break
+		}
+	}
+	show(b, d.Stats(), d.Err())
+	return out
+}
+
+func TestRepeatRowsDecodeLikeTheGeneralPath(t *testing.T) {
+	for _, w := range []int{13, 1725, 1728, 4864} {
+		page := repeatPage(w, 300, 2, false)
+		for _, cc := range codecCases() {
+			data, err := AppendPage(nil, page, &cc.enc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dopt := decodeOptionsFor(cc.enc)
+			var want, got []string
+			withRepeats(false, func() { want = decodeAll(t, data, w, page.Height, dopt) })
+			withRepeats(true, func() { got = decodeAll(t, data, w, page.Height, dopt) })
+			if d := cmp.Diff(want, got); d != "" {
+				t.Fatalf("width %d %s: the decoded rows differ from the general path's (-want +got):\n%s", w, cc.name, d)
+			}
+			b := NewBitmap(w, page.Height)
+			if st, err := DecodeInto(b, data, dopt); err != nil || st.BadRows != 0 {
+				t.Fatalf("width %d %s: %v %+v", w, cc.name, err, st)
+			}
+			requireSamePixels(t, masked(page), b)
+		}
+	}
+}
+
+// Damaged data: wherever the bits are flipped, including inside rows that
+// repeat the previous one and inside their EOLs, the shortcuts give what
+// the general path gives.
+func TestRepeatRowsDamageLikeTheGeneralPath(t *testing.T) {
+	const w, h = 1725, 160
+	page := repeatPage(w, h, 3, false)
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, cc := range codecCases() {
+		enc, err := AppendPage(nil, page, &cc.enc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for trial := range 25 {
+			data := bytes.Clone(enc)
+			for range 1 + trial%4 {
+				i := rng.IntN(len(data) * 8)
+				data[i>>3] ^= 0x80 >> uint(i&7)
+			}
+			for _, rows := range []int{0, h} {
+				dopt := decodeOptionsFor(cc.enc)
+				dopt.Rows = rows
+				var want, got []string
+				withRepeats(false, func() { want = decodeAll(t, data, w, h, dopt) })
+				withRepeats(true, func() { got = decodeAll(t, data, w, h, dopt) })
+				if d := cmp.Diff(want, got); d != "" {
+					t.Fatalf("%s trial %d rows %d: the shortcuts differ from the general path (-want +got):\n%s", cc.name, trial, rows, d)
+				}
+			}
+		}
+	}
+}
