@@ -326,8 +326,9 @@ func (d *Decoder) sameNext() bool {
 	return true
 }
 
-// noRepeats turns off the decoder's handling of rows equal to the previous
-// one (Decoder.sameNext), for tests that compare it with the general path.
+// noRepeats turns off the coders' handling of rows equal to the previous
+// one (Decoder.sameNext, Encoder.writeRow), for tests that compare it with
+// the general path.
 var noRepeats bool
 
 // sameV0 consumes the coding of a 2-D row equal to its reference when it

@@ -176,6 +176,11 @@ type Encoder struct {
 	// one combined white code).
 	white1, white2   uint32
 	white1N, white2N uint
+	// WriteRow's copy of the last row it coded through changes, when
+	// lastOK: a row equal to it is coded from ref without finding its
+	// changing elements again (AppendPage compares with the bitmap's row).
+	last   []byte
+	lastOK bool
 }
 
 func checkEncodeOptions(width int, opts *EncodeOptions) (EncodeOptions, error) {
@@ -225,6 +230,7 @@ func NewEncoder(w io.Writer, width int, opts *EncodeOptions) (*Encoder, error) {
 func (e *Encoder) alloc() {
 	e.line = make([]byte, 8)
 	e.zero = make([]byte, e.width>>3)
+	e.last = make([]byte, (e.width+7)/8)
 	e.cur = make([]int32, e.width+8)
 	e.ref = make([]int32, 0, e.width+8)
 	// A run costs at most 25 bits, plus 3 for horizontal mode per pair.
@@ -267,6 +273,7 @@ func (e *Encoder) Reset(w io.Writer) {
 	e.row, e.kpos = 0, 0
 	e.err = nil
 	e.closed = false
+	e.lastOK = false
 	e.resetRef()
 }
 
@@ -298,28 +305,56 @@ func (e *Encoder) WriteRow(row []byte) error {
 	if len(row) < (e.width+7)/8 {
 		return fmt.Errorf("%w: row of %d bytes for width %d", ErrWidth, len(row), e.width)
 	}
+	var prev []byte
+	if e.lastOK {
+		prev = e.last
+	}
+	return e.writeRow(row, prev, true)
+}
+
+// writeRow codes one row (WriteRow's checks done). prev is the previous
+// row when the caller has it (else nil); keep asks to keep a copy of the
+// row as the next one's prev.
+func (e *Encoder) writeRow(row, prev []byte, keep bool) error {
 	white := e.whiteRow(row)
 	if white && e.putWhite() {
+		e.lastOK = false
 		return e.rowDone()
 	}
 	e.bw.grow(e.rowMax)
+	// A row equal to the previous one (not white: those took the white
+	// paths) has the previous row's changing elements, which are ref:
+	// they are not looked for again, and ref stays the reference. In 2-D
+	// it is one V0 per element and one for the row's end.
+	same := !white && prev != nil && !noRepeats && sameRow(row, prev, e.width)
+	ch := e.ref
 	if white {
 		// No transitions to look for: the changing element list is the
 		// sentinels alone.
 		w := int32(e.width)
 		e.cur = append(e.cur[:0], w, w, w, w)
-	} else {
+		ch = e.cur
+	} else if !same {
 		e.cur = changes(e.line, row, e.width, e.cur[:cap(e.cur)])
 		e.curHigh = max(e.curHigh, len(e.cur))
+		ch = e.cur
+	}
+	e.lastOK = false
+	if keep && !white {
+		copy(e.last, row[:len(e.last)])
+		e.lastOK = true
 	}
 	switch {
 	case e.opt.NoEOL:
-		e.code1D(e.cur)
+		e.code1D(ch)
 		e.bw.alignByte()
 	case e.opt.Compression == MMR:
-		if white && e.ref[0] >= int32(e.width) {
+		switch {
+		case white && e.ref[0] >= int32(e.width):
 			e.bw.put(1, 1) // white under white: a single V0
-		} else {
+		case same:
+			e.putV0(len(e.ref) - 3)
+		default:
 			e.code2D(e.cur, e.ref)
 		}
 	default:
@@ -337,24 +372,49 @@ func (e *Encoder) WriteRow(row []byte) error {
 		if tag >= 0 {
 			start--
 		}
-		if twoD {
-			if white && e.ref[0] >= int32(e.width) {
-				e.bw.put(1, 1) // white under white: a single V0
-			} else {
-				e.code2D(e.cur, e.ref)
-			}
-		} else if white && e.width <= maxCombinedRun {
+		switch {
+		case twoD && white && e.ref[0] >= int32(e.width):
+			e.bw.put(1, 1) // white under white: a single V0
+		case twoD && same:
+			e.putV0(len(e.ref) - 3)
+		case twoD:
+			e.code2D(e.cur, e.ref)
+		case white && e.width <= maxCombinedRun:
 			c := whiteRun[e.width] // the whole row is one white run
 			e.bw.put(c>>5, uint(c&31))
-		} else {
-			e.code1D(e.cur)
+		default:
+			e.code1D(ch)
 		}
 		if fill := e.opt.MinRowBits - (e.bw.pos() - start); fill > 0 {
 			e.bw.zeros(fill)
 		}
 	}
-	e.cur, e.ref = e.ref, e.cur
+	if !same {
+		e.cur, e.ref = e.ref, e.cur
+	}
 	return e.rowDone()
+}
+
+// putV0 writes k V0 codes: a 2-D row equal to its reference with k-1
+// changing elements.
+func (e *Encoder) putV0(k int) {
+	for ; k > 0; k -= 32 {
+		c := uint(min(k, 32))
+		e.bw.put(^uint32(0)>>(32-c), c)
+	}
+}
+
+// sameRow reports whether the packed rows a and b have the same pixels
+// in the first width.
+func sameRow(a, b []byte, width int) bool {
+	n := width >> 3
+	if !bytes.Equal(a[:n], b[:n]) {
+		return false
+	}
+	if r := width & 7; r != 0 {
+		return (a[n]^b[n])&(0xff<<uint(8-r)) == 0
+	}
+	return true
 }
 
 // rowDone counts a row coded and flushes when enough output is buffered.
@@ -780,6 +840,8 @@ func (e *Encoder) scrub() {
 	clear(e.ref[:e.curHigh])
 	clear(e.codes[:e.codesHigh])
 	clear(e.line)
+	clear(e.last)
+	e.lastOK = false
 	e.curHigh, e.codesHigh = 0, 0
 }
 
@@ -819,10 +881,15 @@ func (e *Encoder) AppendPage(dst []byte, b *Bitmap) ([]byte, error) {
 			continue
 		}
 		if fast && e.whiteRow(row) && e.putWhite() {
+			e.lastOK = false
 			err = e.rowDone()
 			continue
 		}
-		err = e.WriteRow(row)
+		var prev []byte
+		if y > 0 {
+			prev = b.Row(y - 1)
+		}
+		err = e.writeRow(row, prev, false)
 	}
 	if err == nil {
 		err = e.Close()

@@ -92,6 +92,47 @@ func withRepeats(on bool, f func()) {
 	f()
 }
 
+// encodeRows codes page row by row with WriteRow.
+func encodeRows(t *testing.T, page *Bitmap, opt EncodeOptions) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	e, err := NewEncoder(&buf, page.Width, &opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for y := range page.Height {
+		if err := e.WriteRow(page.Row(y)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func TestRepeatRowsEncodeLikeTheGeneralPath(t *testing.T) {
+	for _, w := range []int{13, 1725, 1728, 4864} {
+		page := repeatPage(w, 300, 1, true)
+		for _, cc := range codecCases() {
+			var want []byte
+			withRepeats(false, func() { want = encodeRows(t, page, cc.enc) })
+			var page1, rows []byte
+			withRepeats(true, func() {
+				var err error
+				if page1, err = AppendPage(nil, page, &cc.enc); err != nil {
+					t.Fatal(err)
+				}
+				rows = encodeRows(t, page, cc.enc)
+			})
+			if !bytes.Equal(page1, want) || !bytes.Equal(rows, want) {
+				t.Errorf("width %d %s: the coding differs from the general path's (AppendPage %v, WriteRow %v)",
+					w, cc.name, bytes.Equal(page1, want), bytes.Equal(rows, want))
+			}
+		}
+	}
+}
+
 // decodeAll decodes data four ways (DecodeInto, ReadPage from a reader
 // that returns one octet per read and from one that returns half of what
 // is asked, ReadRow) and returns what each gave.
@@ -179,6 +220,31 @@ func TestRepeatRowsDamageLikeTheGeneralPath(t *testing.T) {
 					t.Fatalf("%s trial %d rows %d: the shortcuts differ from the general path (-want +got):\n%s", cc.name, trial, rows, d)
 				}
 			}
+		}
+	}
+}
+
+// The encoder's copy of the last row is page data: scrub clears it.
+func TestEncoderScrubsLastRow(t *testing.T) {
+	page := repeatPage(1728, 40, 4, false)
+	for _, c := range []Compression{MH, MR, MMR} {
+		o, err := checkEncodeOptions(page.Width, &EncodeOptions{Compression: c})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := &Encoder{w: io.Discard, width: page.Width, opt: o}
+		e.alloc()
+		for y := range page.Height {
+			if err := e.WriteRow(page.Row(y)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if !e.lastOK || allZero(e.last) {
+			t.Fatalf("%v: no last row kept (the test does not test)", c)
+		}
+		e.scrub()
+		if e.lastOK || !allZero(e.last) {
+			t.Errorf("%v: the scrubbed Encoder still holds the last row", c)
 		}
 	}
 }
