@@ -11,7 +11,7 @@
 # and the t4 test binary into a temporary directory, then runs COUNT rounds,
 # each of: the C program on the eight CCITT test documents and on the
 # realistic corpus (t4/corpus_test.go: blank, near-blank, text, photo,
-# halftone, ECG strip, ID-card copy; written as PBM by TestWriteBenchPages),
+# halftone, ECG strip, ID-card copy, form; written as PBM by TestWriteBenchPages),
 # then `-bench '^Benchmark(Encode|Decode|AppendPage|ReadPage)$' -count 1` of
 # the Go benchmarks. C and Go take turns so that both see the same load. It
 # prints, per compression, the median MB/s (1e6 raw page bytes per second,
@@ -64,7 +64,7 @@ echo "== the realistic corpus: FAXKIT_T4_PBM_DIR=$OUT/pages go test ./t4 -run Te
 mkdir -p "$OUT/pages"
 FAXKIT_T4_PBM_DIR="$OUT/pages" go test -count=1 -run TestWriteBenchPages ./t4 >/dev/null
 corpus=()
-for n in blank nearblank text photo halftone ecg idcard; do
+for n in blank nearblank text photo halftone ecg idcard form; do
 	corpus+=("$OUT/pages/$n.pbm")
 done
 
@@ -75,7 +75,7 @@ done
 # Medians are taken over the rounds; the corpus table adds the median over
 # rounds of the same-round ratio Go / best C.
 gobench='^Benchmark(Encode|Decode|AppendPage|ReadPage)$'
-echo "== $COUNT rounds of: $OUT/cref-bench -n $REPS (8 CCITT documents, then 7 corpus pages),"
+echo "== $COUNT rounds of: $OUT/cref-bench -n $REPS (8 CCITT documents, then 8 corpus pages),"
 echo "   go test -run XXX -bench '$gobench' -benchtime $BENCHTIME -count 1 ./t4"
 go test -c -o "$OUT/t4.test" ./t4
 : >"$OUT/cref.txt"; : >"$OUT/cref-corpus.txt"; : >"$OUT/go.txt"
@@ -247,7 +247,7 @@ function bestc(op, comp, p, rd,    lt, sp, best) {
 	return best
 }
 END {
-	np = split("blank nearblank text photo halftone ecg idcard", pg, " ")
+	np = split("blank nearblank text photo halftone ecg idcard form", pg, " ")
 	nc = split("MH MR MMR", comps, " ")
 	for (o = 1; o <= 2; o++) {
 		op = (o == 1) ? "encode" : "decode"

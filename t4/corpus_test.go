@@ -29,6 +29,7 @@ func corpusPages() []benchPage {
 		{"halftone", halftonePage()},
 		{"ecg", ecgPage()},
 		{"idcard", idCardPage()},
+		{"form", formPage()},
 	}
 }
 
@@ -131,6 +132,69 @@ func textPage() *Bitmap {
 		py += 3 * math.Sin(float64(i)/17)
 		fillRect(g, int(px), int(py), int(px)+4, int(py)+4, 0)
 	}
+	return FromGray(g, Threshold, 0)
+}
+
+// formPage is a filled-in intake form: a heading in a black band (white
+// letters), boxed fields in a ruled grid with labels and entries,
+// checkboxes, a signature line, and three black redaction bars over
+// entries. Its ruled boxes make long stretches of rows that repeat the
+// previous row.
+func formPage() *Bitmap {
+	g := textCanvas(corpusW, corpusH)
+	rng := rand.New(rand.NewPCG(31, 32))
+	fillRect(g, 100, 100, 1628, 190, 0)
+	white := textCanvas(corpusW, 120)
+	drawText(white, 130, 80, 4, "PATIENT INTAKE FORM")
+	for y := range 90 {
+		for x := 100; x < 1628; x++ {
+			if white.Pix[(y+20)*white.Stride+x] == 0 {
+				g.Pix[(100+y)*g.Stride+x] = 255
+			}
+		}
+	}
+	// The grid: rows of boxes, two or three fields each.
+	y := 240
+	for row := 0; y < 1800; row++ {
+		h := 110
+		cols := []int{100, 860, 1628}
+		if row%3 == 1 {
+			cols = []int{100, 620, 1120, 1628}
+		}
+		fillRect(g, 100, y, 1628, y+3, 0)
+		for _, x := range cols {
+			fillRect(g, x, y, x+3, y+h, 0)
+		}
+		for c := 0; c+1 < len(cols); c++ {
+			x := cols[c] + 16
+			drawText(g, x, y+32, 2, strings.ToUpper(corpusWords[rng.IntN(len(corpusWords))]))
+			if rng.IntN(6) == 0 {
+				fillRect(g, x, y+52, x+300, y+96, 0) // redacted entry
+				continue
+			}
+			entry := corpusWords[rng.IntN(len(corpusWords))] + " " + corpusWords[rng.IntN(len(corpusWords))]
+			drawText(g, x+10, y+90, 3, entry)
+		}
+		y += h
+	}
+	fillRect(g, 100, y, 1628, y+3, 0)
+	// Checkboxes, some ticked.
+	for i := range 6 {
+		x := 120 + i*250
+		fillRect(g, x, 1960, x+36, 1963, 0)
+		fillRect(g, x, 1993, x+36, 1996, 0)
+		fillRect(g, x, 1960, x+3, 1996, 0)
+		fillRect(g, x+33, 1960, x+36, 1996, 0)
+		if rng.IntN(2) == 0 {
+			fillRect(g, x+9, 1969, x+27, 1987, 0)
+		}
+		drawText(g, x+50, 1990, 2, corpusWords[rng.IntN(len(corpusWords))])
+	}
+	// Signature line.
+	drawText(g, 120, 2150, 2, "SIGNATURE")
+	fillRect(g, 300, 2150, 1100, 2153, 0)
+	drawText(g, 1180, 2150, 2, "DATE")
+	fillRect(g, 1280, 2150, 1600, 2153, 0)
 	return FromGray(g, Threshold, 0)
 }
 
