@@ -316,7 +316,8 @@ func (d *Decoder) sameNext() bool {
 		if d.refBad || !d.sameV0(true) {
 			return false
 		}
-		d.spanLen = 0 // the row delivered is 2-D
+		// The row's pixels are the previous row's: the span, when known,
+		// is still their 1-D coding, for the next 1-D row.
 	default:
 		if !d.sameSpan() {
 			return false
@@ -333,7 +334,9 @@ var noRepeats bool
 
 // sameV0 consumes the coding of a 2-D row equal to its reference when it
 // comes next: k+1 V0 codes (one bits), for the reference's k changing
-// elements, then, with eol, an EOL. It reports whether it did.
+// elements, then, with eol, an EOL. It reports whether it did. Up to 56
+// bits are tested in the bit buffer, more in the read buffer (when it
+// holds them and 8 octets after them).
 func (d *Decoder) sameV0(eol bool) bool {
 	k := len(d.ref) - listPad
 	l := k + 1
@@ -342,10 +345,33 @@ func (d *Decoder) sameV0(eol bool) bool {
 		l += 12
 		pat = pat<<12 | 1
 	}
-	if l > 56 {
-		return false
-	}
 	br := &d.br
+	if l > 56 {
+		// A longer row, from the read buffer, 56 bits at a time.
+		if br.n < 0 {
+			return false
+		}
+		// cur < 0: the bits in hand came before the buffer's start
+		// (bitReader.fill moved what was left to the front).
+		cur := int64(br.pos)*8 - int64(br.n)
+		if cur < 0 || (cur+int64(l))>>3+8 > int64(br.end) {
+			return false
+		}
+		off := int64(0)
+		for ; off+56 <= int64(k+1); off += 56 {
+			if bitsAt(br.buf, cur+off)>>8 != 1<<56-1 {
+				return false
+			}
+		}
+		if r := uint(int64(k+1) - off); r > 0 && bitsAt(br.buf, cur+off)>>(64-r) != 1<<r-1 {
+			return false
+		}
+		if eol && bitsAt(br.buf, cur+int64(k+1))>>52 != 1 {
+			return false
+		}
+		br.skipTo(cur + int64(l))
+		return true
+	}
 	if br.n < l {
 		br.refill()
 	}
@@ -368,7 +394,7 @@ func (d *Decoder) sameSpan() bool {
 	}
 	src := d.span - br.base*8
 	cur := int64(br.pos)*8 - int64(br.n)
-	if src < 0 || (cur+int64(l))>>3+8 > int64(br.end) {
+	if src < 0 || cur < 0 || (cur+int64(l))>>3+8 > int64(br.end) {
 		return false
 	}
 	for off := 0; off < l; off += 56 {
@@ -379,11 +405,7 @@ func (d *Decoder) sameSpan() bool {
 			return false
 		}
 	}
-	next := cur + int64(l)
-	br.pos = int(next >> 3)
-	br.acc, br.n = 0, 0
-	br.refill()
-	br.consume(int(next & 7))
+	br.skipTo(cur + int64(l))
 	d.span = cur + br.base*8
 	return true
 }

@@ -121,6 +121,15 @@ func (b *bitReader) fill() bool {
 	return b.end > b.pos
 }
 
+// skipTo moves on to bit off of buf (the position now or after it, with
+// 8 octets of buf[:end] after it), dropping the bits before it.
+func (b *bitReader) skipTo(off int64) {
+	b.pos = int(off >> 3)
+	b.acc, b.n = 0, 0
+	b.refill()
+	b.consume(int(off & 7))
+}
+
 // consume drops k bits (k <= 64).
 func (b *bitReader) consume(k int) {
 	b.acc <<= uint(k)

@@ -133,9 +133,27 @@ func TestRepeatRowsEncodeLikeTheGeneralPath(t *testing.T) {
 	}
 }
 
-// decodeAll decodes data four ways (DecodeInto, ReadPage from a reader
-// that returns one octet per read and from one that returns half of what
-// is asked, ReadRow) and returns what each gave.
+// chunkReader returns its data in reads of 1 to 300 octets: the read
+// buffer is refilled, and what it held moved to its front, at every
+// alignment of a row.
+type chunkReader struct {
+	data []byte
+	rng  *rand.Rand
+}
+
+func (r *chunkReader) Read(p []byte) (int, error) {
+	if len(r.data) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p[:min(len(p), 1+r.rng.IntN(300))], r.data)
+	r.data = r.data[n:]
+	return n, nil
+}
+
+// decodeAll decodes data five ways (DecodeInto, ReadPage from a reader
+// that returns one octet per read, from one that returns half of what is
+// asked and from one of random reads, ReadRow) and returns what each
+// gave.
 func decodeAll(t *testing.T, data []byte, width, height int, dopt *DecodeOptions) []string {
 	t.Helper()
 	var out []string
@@ -145,7 +163,8 @@ func decodeAll(t *testing.T, data []byte, width, height int, dopt *DecodeOptions
 	b := NewBitmap(width, height)
 	st, err := DecodeInto(b, data, dopt)
 	show(b, st, err)
-	for _, r := range []io.Reader{iotest.OneByteReader(bytes.NewReader(data)), iotest.HalfReader(bytes.NewReader(data))} {
+	for _, r := range []io.Reader{iotest.OneByteReader(bytes.NewReader(data)), iotest.HalfReader(bytes.NewReader(data)),
+		&chunkReader{data, rand.New(rand.NewPCG(uint64(len(data)), 1))}} {
 		d, derr := NewDecoder(r, width, dopt)
 		if derr != nil {
 			t.Fatal(derr)
