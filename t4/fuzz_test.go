@@ -81,6 +81,21 @@ func fuzzDecode(t *testing.T, comp Compression, data []byte, width uint16, flags
 	if e1, e2 := d.Err(), d2.Err(); (e1 == nil) != (e2 == nil) || e1 != nil && e1.Error() != e2.Error() {
 		t.Fatalf("ReadPage Err() = %v, ReadRow Err() = %v", e2, e1)
 	}
+	// Without the shortcuts for rows that repeat the previous one, the
+	// general path must give the same.
+	var st3 Stats
+	var err3 error
+	page3 := NewBitmap(w, fuzzMaxRows)
+	withRepeats(false, func() {
+		d2.ResetBytes(data)
+		st3, err3 = d2.ReadPage(page3)
+	})
+	if st3 != st2 || (err3 == nil) != (err == nil) || !bytes.Equal(page3.Pix, page.Pix) {
+		t.Fatalf("without repeat shortcuts: stats %+v, %v; with: %+v, %v (or rows differ)", st3, err3, st2, err)
+	}
+	if e1, e3 := d.Err(), d2.Err(); (e1 == nil) != (e3 == nil) || e1 != nil && e1.Error() != e3.Error() {
+		t.Fatalf("without repeat shortcuts Err() = %v, with %v", e3, e1)
+	}
 	st := d.Stats()
 	if st.Rows != rows || st.BadRows > rows || st.LongestBadRun > st.BadRows {
 		t.Fatalf("stats %+v after %d rows", st, rows)
@@ -197,6 +212,11 @@ func FuzzRoundTrip(f *testing.F) {
 		enc, err := AppendPage(nil, page, &o)
 		if err != nil {
 			t.Fatal(err)
+		}
+		var general []byte
+		withRepeats(false, func() { general, err = AppendPage(nil, page, &o) })
+		if err != nil || !bytes.Equal(general, enc) {
+			t.Fatalf("%+v: the coding differs without the repeat shortcuts (%v)", o, err)
 		}
 		dopt := decodeOptionsFor(o)
 		dopt.Strict = true
