@@ -75,6 +75,11 @@ type Decoder struct {
 	// (0 when they are not known). A row coded the same is the same row.
 	span    int64
 	spanLen int
+	// ReadRow's copy of the reference row's pixels, when lastOK: a row
+	// that repeats the previous one is copied from it, not filled from
+	// the reference list (ReadPage copies from the bitmap instead).
+	last   []byte
+	lastOK bool
 }
 
 func checkDecodeOptions(width int, opts *DecodeOptions) (DecodeOptions, error) {
@@ -127,8 +132,10 @@ func (d *Decoder) setup(width int, o DecodeOptions) {
 	}
 	if cap(d.spare) < (width+7)/8 {
 		d.spare = make([]byte, (width+7)/8)
+		d.last = make([]byte, (width+7)/8)
 	}
 	d.spare = d.spare[:(width+7)/8]
+	d.last = d.last[:(width+7)/8]
 }
 
 // decoders keeps the Decoders of the one-call functions (DecodeInto,
@@ -160,6 +167,8 @@ func (d *Decoder) scrub() {
 	clear(d.br.own)
 	clear(d.cur[:cap(d.cur)])
 	clear(d.ref[:cap(d.ref)])
+	clear(d.last)
+	d.lastOK = false
 	d.br = bitReader{own: d.br.own}
 	d.err, d.first = nil, nil
 }
@@ -176,6 +185,7 @@ func (d *Decoder) Reset(r io.Reader) {
 	d.err = nil
 	d.first = nil
 	d.spanLen = 0
+	d.lastOK = false
 }
 
 // ResetBytes prepares d to decode a new page held in data, with the same
@@ -235,7 +245,7 @@ func (d *Decoder) ReadPage(dst *Bitmap) (Stats, error) {
 		if y < dst.Height {
 			row = dst.Row(y)
 		}
-		err := d.ReadRow(row)
+		err := d.readRow(row, false)
 		if err == io.EOF {
 			return d.stats, nil
 		}
@@ -510,7 +520,10 @@ const (
 // after Rows rows, or at the end of the data. A corrupt row is concealed
 // (see Decoder) and is not an error unless Strict is set. Errors other than
 // io.EOF are sticky: the reader's error, ErrTooLarge past MaxRows.
-func (d *Decoder) ReadRow(dst []byte) error {
+func (d *Decoder) ReadRow(dst []byte) error { return d.readRow(dst, true) }
+
+// readRow is ReadRow; keep asks to keep a copy of the row in d.last.
+func (d *Decoder) readRow(dst []byte, keep bool) error {
 	if d.err != nil {
 		return d.err
 	}
@@ -538,7 +551,11 @@ func (d *Decoder) ReadRow(dst []byte) error {
 			d.err = d.br.err
 			return d.err
 		}
-		fillRow(dst, d.ref, d.width)
+		if d.lastOK {
+			copy(dst, d.last)
+		} else {
+			fillRow(dst, d.ref, d.width)
+		}
 		d.stats.Rows++
 		return nil
 	}
@@ -584,6 +601,10 @@ func (d *Decoder) ReadRow(dst []byte) error {
 	}
 	fillRow(dst, d.cur, d.width)
 	d.cur, d.ref = d.ref, d.cur
+	d.lastOK = keep
+	if keep {
+		copy(d.last, dst)
+	}
 	d.stats.Rows++
 	d.badRun, d.lastBad = 0, false
 	return nil

@@ -133,9 +133,16 @@ func TestPooledCodersKeepNoPage(t *testing.T) {
 				if _, err := d.ReadPage(dst); err != nil || !dst.Equal(page) {
 					t.Fatalf("%v %v: decode failed (%v)", c, bo, err)
 				}
+				// ReadRow keeps a copy of a row it decodes.
+				d.Reset(bytes.NewReader(data))
+				for y := 0; !d.lastOK; y++ {
+					if err := d.ReadRow(dst.Row(y)); err != nil {
+						t.Fatalf("%v %v: ReadRow kept no row (%v)", c, bo, err)
+					}
+				}
 				d.scrub()
 				if d.br.r != nil || d.br.buf != nil || d.br.rev != nil || !allZero(d.br.own) ||
-					!allZero(d.cur[:cap(d.cur)]) || !allZero(d.ref[:cap(d.ref)]) {
+					!allZero(d.cur[:cap(d.cur)]) || !allZero(d.ref[:cap(d.ref)]) || !allZero(d.last) {
 					t.Errorf("%v %v reader %v: the scrubbed Decoder still holds page data", c, bo, fromReader)
 				}
 			}
