@@ -228,11 +228,7 @@ func TestDamageRandomFlips(t *testing.T) {
 			t.Fatal(err)
 		}
 		for trial := range 40 {
-			data := bytes.Clone(enc)
-			for range 1 + trial%5 {
-				i := rng.IntN(len(data) * 8)
-				data[i>>3] ^= 0x80 >> uint(i&7)
-			}
+			data := flipBits(rng, enc, 1+trial%5)
 			dopt := decodeOptionsFor(cc.enc)
 			dopt.Rows = h
 			got, st, err := DecodePage(bytes.NewReader(data), 1728, dopt)
@@ -245,6 +241,16 @@ func TestDamageRandomFlips(t *testing.T) {
 			}
 		}
 	}
+}
+
+// flipBits returns a copy of data with n bits, chosen by rng, inverted.
+func flipBits(rng *rand.Rand, data []byte, n int) []byte {
+	data = bytes.Clone(data)
+	for range n {
+		i := rng.IntN(len(data) * 8)
+		data[i>>3] ^= 0x80 >> uint(i&7)
+	}
+	return data
 }
 
 // shiftBits returns data without its first k bits (MSB first), padded with

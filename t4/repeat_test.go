@@ -224,11 +224,7 @@ func TestRepeatRowsDamageLikeTheGeneralPath(t *testing.T) {
 			t.Fatal(err)
 		}
 		for trial := range 25 {
-			data := bytes.Clone(enc)
-			for range 1 + trial%4 {
-				i := rng.IntN(len(data) * 8)
-				data[i>>3] ^= 0x80 >> uint(i&7)
-			}
+			data := flipBits(rng, enc, 1+trial%4)
 			for _, rows := range []int{0, h} {
 				dopt := decodeOptionsFor(cc.enc)
 				dopt.Rows = rows
