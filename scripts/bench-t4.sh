@@ -67,6 +67,10 @@ corpus=()
 for n in blank nearblank text photo halftone ecg idcard form; do
 	corpus+=("$OUT/pages/$n.pbm")
 done
+# Pages beside the corpus (t4/corpus_test.go stressPages): reported, not summed.
+for n in black lines speckle bayer inverted noisytext standard; do
+	corpus+=("$OUT/pages/$n.pbm")
+done
 
 # C and Go run in turns, COUNT rounds of each: on a shared machine the load
 # (and with it the CPU time a thread needs for the same work: caches and the
@@ -75,7 +79,7 @@ done
 # Medians are taken over the rounds; the corpus table adds the median over
 # rounds of the same-round ratio Go / best C.
 gobench='^Benchmark(Encode|Decode|AppendPage|ReadPage)$'
-echo "== $COUNT rounds of: $OUT/cref-bench -n $REPS (8 CCITT documents, then 8 corpus pages),"
+echo "== $COUNT rounds of: $OUT/cref-bench -n $REPS (8 CCITT documents, then 8 corpus and 7 other pages),"
 echo "   go test -run XXX -bench '$gobench' -benchtime $BENCHTIME -count 1 ./t4"
 go test -c -o "$OUT/t4.test" ./t4
 : >"$OUT/cref.txt"; : >"$OUT/cref-corpus.txt"; : >"$OUT/go.txt"
@@ -212,6 +216,7 @@ END {
 # page of Go (Encoder.WriteRow per row / Encoder.AppendPage; Decoder.ReadRow
 # per row / Decoder.ReadPage) and of the C codecs, and Go's time over the
 # best C codec's (below 1: Go is faster). Corpus: the sum over the pages.
+# Rows marked + are the pages beside the corpus, not in its sum.
 echo
 awk '
 function median(key,    n, i, j, v, t) {
@@ -248,6 +253,7 @@ function bestc(op, comp, p, rd,    lt, sp, best) {
 }
 END {
 	np = split("blank nearblank text photo halftone ecg idcard form", pg, " ")
+	nx = split("black lines speckle bayer inverted noisytext standard", xp, " ")
 	nc = split("MH MR MMR", comps, " ")
 	for (o = 1; o <= 2; o++) {
 		op = (o == 1) ? "encode" : "decode"
@@ -274,6 +280,19 @@ END {
 			delete ra; delete rb; na = 0; sa = 0; sb = 0
 			for (rd = 1; rd <= nr; rd++) if (ok[rd] && tc[rd] > 0) { na++; ra[na] = ta[rd] / tc[rd]; rb[na] = tb[rd] / tc[rd]; sa += ta[rd]; sb += tb[rd] }
 			printf "%-4s %-10s %9s %9s %9s %9s %10s %10s\n", comp, "corpus", na ? us(sa / na) : "-", na ? us(sb / na) : "-", "", "", med(ra, na), med(rb, na)
+			for (i = 1; i <= nx; i++) {
+				p = xp[i]
+				ga = median(a SUBSEP comp SUBSEP p); gb = median(b SUBSEP comp SUBSEP p)
+				if (ga == "" && gb == "") continue
+				lt = median("c" SUBSEP "libtiff" SUBSEP op SUBSEP comp SUBSEP p); sp = median("c" SUBSEP "spandsp" SUBSEP op SUBSEP comp SUBSEP p)
+				delete ra; delete rb; na = 0
+				for (rd = 1; rd <= nr; rd++) {
+					x = g[a, comp, p, rd]; y = g[b, comp, p, rd]; best = bestc(op, comp, p, rd)
+					if (x == "" || y == "" || best == "") continue
+					na++; ra[na] = x / best; rb[na] = y / best
+				}
+				printf "%-4s %-10s %9s %9s %9s %9s %10s %10s\n", comp, "+" p, us(ga), us(gb), us(lt), (("spandsp", op, comp, p) in skip) ? "skip" : us(sp), med(ra, na), med(rb, na)
+			}
 		}
 		print ""
 	}

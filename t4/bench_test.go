@@ -35,6 +35,7 @@ type benchPage struct {
 // eight CCITT documents (a nil page means skip with peertest).
 func benchPages(b testing.TB) []benchPage {
 	pages := append([]benchPage{{"dense", genPage(pageGrid, 1728, 2376, 1)}}, corpusPages()...)
+	pages = append(pages, stressPages()...)
 	_, file, _, _ := runtime.Caller(0)
 	ccitt := filepath.Join(filepath.Dir(filepath.Dir(file)), "testdata", "ccitt")
 	if _, err := os.Stat(ccitt); err != nil {
