@@ -486,7 +486,7 @@ func (d *Decoder) whiteEOLRows(dst *Bitmap, y, limit int) int {
 }
 
 // whiteNext consumes the next row when it is white and coded the usual
-// way under a white reference row (whiteRows' test, one row), and reports
+// way under a white reference row (quickRows' test, one row), and reports
 // whether it did; the reference stays white, so the row's changing
 // elements need not be written. Inlined into ReadRow, which then makes one
 // call for a white row: on a blank page the calls were a good part of a
@@ -535,7 +535,7 @@ func (d *Decoder) readRow(dst []byte, keep bool) error {
 	}
 	if d.badRun == 0 && !d.done && d.stats.Rows < d.opt.MaxRows && d.whiteNext() {
 		// A white row coded the usual way, after a good row: no
-		// changing elements to list and fill (see whiteRows).
+		// changing elements to list and fill (see quickRows).
 		if d.br.err != nil {
 			d.err = d.br.err
 			return d.err

@@ -60,8 +60,9 @@ func fuzzDecode(t *testing.T, comp Compression, data []byte, width uint16, flags
 	}
 	pix = pix[:rows*stride]
 
-	// ReadPage from bytes (with its white-row fast paths) must deliver the
-	// same rows, counts and first error as ReadRow from a reader.
+	// ReadPage from bytes (with its fast paths for white and repeated
+	// rows) must deliver the same rows, counts and first error as ReadRow
+	// from a reader.
 	d2, err := NewDecoder(nil, w, opt)
 	if err != nil {
 		t.Fatal(err)
