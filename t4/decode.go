@@ -77,9 +77,11 @@ type Decoder struct {
 	spanLen int
 	// ReadRow's copy of the reference row's pixels, when lastOK: a row
 	// that repeats the previous one is copied from it, not filled from
-	// the reference list (ReadPage copies from the bitmap instead).
+	// the reference list. ReadPage, which copies from the bitmap instead,
+	// sets inPage: no copy is kept.
 	last   []byte
 	lastOK bool
+	inPage bool
 }
 
 func checkDecodeOptions(width int, opts *DecodeOptions) (DecodeOptions, error) {
@@ -245,7 +247,9 @@ func (d *Decoder) ReadPage(dst *Bitmap) (Stats, error) {
 		if y < dst.Height {
 			row = dst.Row(y)
 		}
-		err := d.readRow(row, false)
+		d.inPage = true
+		err := d.ReadRow(row)
+		d.inPage = false
 		if err == io.EOF {
 			return d.stats, nil
 		}
@@ -520,10 +524,7 @@ const (
 // after Rows rows, or at the end of the data. A corrupt row is concealed
 // (see Decoder) and is not an error unless Strict is set. Errors other than
 // io.EOF are sticky: the reader's error, ErrTooLarge past MaxRows.
-func (d *Decoder) ReadRow(dst []byte) error { return d.readRow(dst, true) }
-
-// readRow is ReadRow; keep asks to keep a copy of the row in d.last.
-func (d *Decoder) readRow(dst []byte, keep bool) error {
+func (d *Decoder) ReadRow(dst []byte) error {
 	if d.err != nil {
 		return d.err
 	}
@@ -601,8 +602,8 @@ func (d *Decoder) readRow(dst []byte, keep bool) error {
 	}
 	fillRow(dst, d.cur, d.width)
 	d.cur, d.ref = d.ref, d.cur
-	d.lastOK = keep
-	if keep {
+	d.lastOK = !d.inPage
+	if d.lastOK {
 		copy(d.last, dst)
 	}
 	d.stats.Rows++
