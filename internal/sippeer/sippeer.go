@@ -443,7 +443,9 @@ func start(ctx context.Context, t testing.TB, cfg Config, waitReady bool) *Call 
 		t.Fatalf("starting sipfaxpeer: %v", err)
 	}
 	ready := make(chan struct{})
+	scanned := make(chan struct{}) // all of stderr read
 	go func() {
+		defer close(scanned)
 		sc := bufio.NewScanner(pr)
 		sc.Buffer(make([]byte, 64<<10), 1<<20)
 		seen := false
@@ -472,6 +474,15 @@ func start(ctx context.Context, t testing.TB, cfg Config, waitReady bool) *Call 
 	select {
 	case <-ready:
 	case <-call.done:
+		// A peer whose call is over at once (a refused re-INVITE) can
+		// exit before the line saying it was ready has been scanned:
+		// look again once all of stderr is read.
+		<-scanned
+		select {
+		case <-ready:
+			return call
+		default:
+		}
 		t.Fatalf("sipfaxpeer ended before it was ready: %v\nstdout: %s\nstderr:\n%s", call.err, call.stdout.Bytes(), call.stderr.String())
 	case <-time.After(readyTimeout):
 		cancel()
