@@ -130,9 +130,14 @@ func nearBlankPage() *Bitmap {
 // gradient with smooth blobs and noise) error-diffused with
 // Floyd-Steinberg: the densest realistic fax page.
 func photoPage() *Bitmap {
+	return FromGray(photoGrey(rand.New(rand.NewPCG(3, 4))), FloydSteinberg, 0)
+}
+
+// photoGrey is the synthetic photograph in grey, A4 fine: a diagonal
+// gradient with smooth blobs and noise drawn from rng.
+func photoGrey(rng *rand.Rand) *image.Gray {
 	const w, h = 1728, 2376
 	g := image.NewGray(image.Rect(0, 0, w, h))
-	rng := rand.New(rand.NewPCG(3, 4))
 	for y := range h {
 		for x := range w {
 			v := 40 + 170*float64(x+y)/float64(w+h)
@@ -141,7 +146,7 @@ func photoPage() *Bitmap {
 			g.Pix[y*g.Stride+x] = uint8(min(max(v, 0), 255))
 		}
 	}
-	return FromGray(g, FloydSteinberg, 0)
+	return g
 }
 
 // cpuMetric reports the thread CPU time per op as "cpu-ns/op" when the

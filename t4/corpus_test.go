@@ -56,15 +56,7 @@ func stressPages() []benchPage {
 			speckle.SetBlack(x, y, rng.IntN(50) == 0)
 		}
 	}
-	g := image.NewGray(image.Rect(0, 0, corpusW, corpusH))
-	for y := range corpusH {
-		for x := range corpusW {
-			v := 40 + 170*float64(x+y)/float64(corpusW+corpusH)
-			v += 50 * math.Sin(float64(x)/90) * math.Cos(float64(y)/130)
-			v += float64(rng.IntN(41) - 20)
-			g.Pix[y*g.Stride+x] = uint8(min(max(v, 0), 255))
-		}
-	}
+	bayer := FromGray(photoGrey(rng), Ordered, 0)
 	text := textPage()
 	inverted, noisy := NewBitmap(corpusW, corpusH), text.Clone()
 	for i := range inverted.Pix {
@@ -85,7 +77,7 @@ func stressPages() []benchPage {
 		{"black", black},
 		{"lines", lines},
 		{"speckle", speckle},
-		{"bayer", FromGray(g, Ordered, 0)},
+		{"bayer", bayer},
 		{"inverted", inverted},
 		{"noisytext", noisy},
 		{"standard", standard},
