@@ -107,6 +107,12 @@ type callEvent struct {
 	st   sessionTimer  // the session timer a 2xx to our request negotiated
 	mse  time.Duration // the Min-SE of a 422 to our request (0: none usable)
 	done chan struct{} // closed once a request event is answered
+	// acked (a 2xx to our INVITE) is closed once our ACK is on the wire.
+	// The result is posted before the ACK goes out, so that a BYE the
+	// peer sends as soon as it has the ACK queues behind it; the call
+	// waits for acked before acting on it, so that nothing it sends
+	// (a BYE, say) overtakes the ACK.
+	acked chan struct{}
 }
 
 // Call is one SIP call. Its dialog, media negotiation and timers belong to
@@ -342,6 +348,13 @@ func (c *Call) run(ackAt time.Time, sent, remote *sdp.Session, neg sdp.Negotiate
 	holdTimer := time.NewTimer(time.Hour)
 	holdTimer.Stop()
 	defer holdTimer.Stop()
+	// A BYE that came while our re-INVITE awaits its answer, held (up to
+	// glareHold) for that answer: the peer may have sent its 200 first,
+	// and the application should hear of the T.38 it agreed to.
+	byeHeld := false
+	byeTimer := time.NewTimer(time.Hour)
+	byeTimer.Stop()
+	defer byeTimer.Stop()
 	var cancels []context.CancelFunc // of our re-INVITE transactions
 	defer func() {
 		for _, f := range cancels {
@@ -430,13 +443,23 @@ func (c *Call) run(ackAt time.Time, sent, remote *sdp.Session, neg sdp.Negotiate
 		if held != nil {
 			holdC = holdTimer.C
 		}
+		var byeC <-chan time.Time
+		if byeHeld {
+			byeC = byeTimer.C
+		}
 		select {
+		case <-byeC:
+			byeHeld = false
+			acts = c.machine.byeReceived(time.Now())
 		case <-holdC:
 			// Our re-INVITE is still unanswered: a real glare (491).
 			ev := *held
 			held = nil
 			acts = c.remoteReinvite(time.Now(), ev, &pending)
 		case ev := <-c.events:
+			if ev.acked != nil {
+				<-ev.acked
+			}
 			now := time.Now()
 			switch ev.kind {
 			case evReinvite:
@@ -482,6 +505,11 @@ func (c *Call) run(ackAt time.Time, sent, remote *sdp.Session, neg sdp.Negotiate
 					held = nil
 					acts = append(acts, c.remoteReinvite(now, ev, &pending)...)
 				}
+				if byeHeld {
+					byeTimer.Stop()
+					byeHeld = false
+					acts = append(acts, c.machine.byeReceived(now)...)
+				}
 			case evAck:
 				if lastOK != nil && ev.req.CSeq().SeqNo == lastOK.cseq {
 					c.machine.acked(now)
@@ -493,6 +521,11 @@ func (c *Call) run(ackAt time.Time, sent, remote *sdp.Session, neg sdp.Negotiate
 					}
 				}
 			case evBye:
+				if c.machine.state == stOffering {
+					byeHeld = true
+					byeTimer.Reset(glareHold)
+					continue
+				}
 				acts = c.machine.byeReceived(now)
 				if len(acts) == 0 {
 					continue
@@ -636,7 +669,12 @@ func (c *Call) sendRequest(ctx context.Context, method sip.RequestMethod, body [
 		tx, err = c.dss.TransactionRequest(ctx, req)
 	}
 	result := callEvent{kind: kind, code: 408}
-	defer func() { c.post(result) }()
+	posted := false
+	defer func() {
+		if !posted {
+			c.post(result)
+		}
+	}()
 	if err != nil {
 		return
 	}
@@ -667,7 +705,14 @@ func (c *Call) sendRequest(ctx context.Context, method sip.RequestMethod, body [
 			if c.dcs != nil {
 				ack.AppendHeader(sip.HeaderClone(c.dcs.InviteResponse.To()))
 			}
+			result.acked = make(chan struct{})
+			c.post(result)
+			posted = true
 			c.writeInDialog(ack)
+			if f := ackWritten.Load(); f != nil {
+				(*f)()
+			}
+			close(result.acked)
 			// RFC 3261 clause 13.2.2.4: every retransmission of the 2xx
 			// is answered with the same ACK (the peer retransmits until
 			// it has one). The transaction stays in RFC 6026's Accepted
@@ -687,6 +732,11 @@ func (c *Call) sendRequest(ctx context.Context, method sip.RequestMethod, body [
 		}
 	}
 }
+
+// ackWritten, when set (by tests only), runs after the ACK of a 2xx to
+// our INVITE is written: it stands for a scheduler that runs this
+// goroutine late.
+var ackWritten atomic.Pointer[func()]
 
 func (c *Call) writeInDialog(req *sip.Request) {
 	if c.dcs != nil {

@@ -319,3 +319,30 @@ func TestUnspecifiedListenNeedsMediaAddr(t *testing.T) {
 	_, err = sip.NewEndpoint(sip.Config{Transport: "sctp"})
 	require.ErrorIs(t, err, sip.ErrConfig)
 }
+
+// A peer that hangs up the moment it has the ACK of its 200 to our T.38
+// re-INVITE: the switch to T.38 must still be delivered before the call
+// ends, however late the goroutine that sent the ACK runs next (SIPp's
+// uac_invite_min_se.xml did this under load).
+func TestByeRightAfterReinviteAck(t *testing.T) {
+	restore := sip.SetAckWritten(func() { time.Sleep(300 * time.Millisecond) })
+	defer restore()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	a := endpoint(t, sip.Config{Policy: sip.PolicyRequest})
+	b := endpoint(t, sip.Config{Policy: sip.PolicyAwait})
+	go func() {
+		c, err := b.Accept(ctx)
+		if err != nil {
+			return
+		}
+		if _, err := awaitT38(ctx, c); err == nil {
+			c.Hangup()
+		}
+	}()
+	c, err := a.Dial(ctx, b.URI("5551234"), nil)
+	require.NoError(t, err)
+	_, err = awaitT38(ctx, c)
+	require.NoError(t, err, "T.38 delivered before the call ended")
+	require.Equal(t, sip.ResultRemoteHangup, c.Wait(ctx))
+}
