@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"slices"
 	"sync"
 )
 
@@ -57,18 +58,26 @@ type Decoder struct {
 	width    int
 	opt      DecodeOptions
 	cur, ref []int32 // changing elements: row being decoded, last good row
-	spare    []byte  // ReadPage: where a row past the bitmap would go (never filled)
-	stats    Stats
-	badRun   int
-	lastBad  bool // the row last delivered was concealed
-	started  bool // the optional leading EOL has been looked for
-	haveEOL  bool // the EOL (and MR tag) before the next row has been consumed
-	next2D   bool // MR: the next row's tag says 2-D
-	refBad   bool // MR: the 2-D reference is lost until a good 1-D row
-	dead     bool // MMR / NoEOL: no good rows can follow
-	done     bool // no more coded rows
-	err      error
-	first    *DecodeError
+	// Rows that repeat the row two above them (a line screen: rows
+	// alternating between two patterns; see twoBackNext). old is the
+	// changing-element list of the row before the reference, back the
+	// coding of the last four rows, a ring: back[head] the last,
+	// back[head+1&3] the one before.
+	old     []int32
+	back    [4]rowBits
+	head    int
+	spare   []byte // ReadPage: where a row past the bitmap would go (never filled)
+	stats   Stats
+	badRun  int
+	lastBad bool // the row last delivered was concealed
+	started bool // the optional leading EOL has been looked for
+	haveEOL bool // the EOL (and MR tag) before the next row has been consumed
+	next2D  bool // MR: the next row's tag says 2-D
+	refBad  bool // MR: the 2-D reference is lost until a good 1-D row
+	dead    bool // MMR / NoEOL: no good rows can follow
+	done    bool // no more coded rows
+	err     error
+	first   *DecodeError
 	// The coded bits of the row last delivered, when it was a good 1-D
 	// row followed by an EOL (rowEOL): from its first code to the end of
 	// that EOL, span its stream offset in bits and spanLen their number
@@ -131,6 +140,7 @@ func (d *Decoder) setup(width int, o DecodeOptions) {
 	if cap(d.cur) < width+8 {
 		d.cur = make([]int32, 0, width+8)
 		d.ref = make([]int32, 0, width+8)
+		d.old = make([]int32, 0, width+8)
 	}
 	if cap(d.spare) < (width+7)/8 {
 		d.spare = make([]byte, (width+7)/8)
@@ -169,7 +179,9 @@ func (d *Decoder) scrub() {
 	clear(d.br.own)
 	clear(d.cur[:cap(d.cur)])
 	clear(d.ref[:cap(d.ref)])
+	clear(d.old[:cap(d.old)])
 	clear(d.last)
+	d.back = [4]rowBits{}
 	d.lastOK = false
 	d.br = bitReader{own: d.br.own}
 	d.err, d.first = nil, nil
@@ -188,6 +200,7 @@ func (d *Decoder) Reset(r io.Reader) {
 	d.first = nil
 	d.spanLen = 0
 	d.lastOK = false
+	d.back = [4]rowBits{}
 }
 
 // ResetBytes prepares d to decode a new page held in data, with the same
@@ -275,36 +288,40 @@ func (d *Decoder) quickRows(dst *Bitmap, y int) int {
 		limit = min(limit, d.opt.Rows)
 	}
 	n := (d.width + 7) / 8
-	if d.ref[0] < int32(d.width) {
-		// Each row read here leaves the reference as it was.
-		for y < dst.Height && d.stats.Rows < limit && d.sameNext() {
-			copy(dst.Row(y)[:n], dst.Row(y - 1)[:n])
-			d.stats.Rows++
-			y++
-		}
-		return y
-	}
-	if d.opt.Compression != MMR {
-		if d.opt.NoEOL || !d.haveEOL {
-			return y
-		}
-		return d.whiteEOLRows(dst, y, limit)
-	}
-	// MMR: a white row under a white reference is the single bit of V0.
 	br := &d.br
-	for y < dst.Height && d.stats.Rows < limit {
-		if br.n < 1 {
-			br.refill()
+	for {
+		switch {
+		case d.ref[0] < int32(d.width):
+			// Each row read here leaves the reference as it was.
+			for y < dst.Height && d.stats.Rows < limit && d.sameNext() {
+				copy(dst.Row(y)[:n], dst.Row(y - 1)[:n])
+				d.stats.Rows++
+				y++
+			}
+		case d.opt.Compression == MMR:
+			// A white row under a white reference is the single bit of V0.
+			for y < dst.Height && d.stats.Rows < limit {
+				if br.n < 1 {
+					br.refill()
+				}
+				if br.n < 1 || br.acc>>63 == 0 {
+					break
+				}
+				br.consume(1)
+				clear(dst.Row(y)[:n])
+				d.stats.Rows++
+				y++
+			}
+		case d.opt.NoEOL || !d.haveEOL:
+			return y
+		default:
+			y = d.whiteEOLRows(dst, y, limit)
 		}
-		if br.n < 1 || br.acc>>63 == 0 {
+		k := y
+		if y = d.twoBackRows(dst, y, limit); y == k {
 			return y
 		}
-		br.consume(1)
-		clear(dst.Row(y)[:n])
-		d.stats.Rows++
-		y++
 	}
-	return y
 }
 
 // sameNext consumes the next row when, under a reference row that is not
@@ -397,31 +414,55 @@ func (d *Decoder) sameV0(eol bool) bool {
 }
 
 // sameSpan consumes the next d.spanLen bits when they are those of the
-// previous row (see Decoder.span) and reports whether they were. It needs
-// both in the read buffer, with 8 octets after them; otherwise, or when
-// they differ, it reports false and the row takes the general path.
+// previous row (see Decoder.span) and reports whether they were
+// (bitReader.repeat says when it can tell). Otherwise the row takes the
+// general path.
 func (d *Decoder) sameSpan() bool {
-	l := d.spanLen
-	br := &d.br
-	if l == 0 || br.n < 0 {
+	if d.spanLen == 0 {
 		return false
 	}
-	src := d.span - br.base*8
+	at, ok := d.br.repeat(d.span, d.spanLen)
+	if ok {
+		d.span = at
+	}
+	return ok
+}
+
+// repeat consumes the next l bits when they are the l bits at stream
+// offset src and returns the stream offset where they began. It needs
+// both in the read buffer, with 8 octets after them; otherwise, or when
+// they differ, it consumes nothing and reports false.
+func (br *bitReader) repeat(src int64, l int) (int64, bool) {
+	if br.n < 0 {
+		return 0, false
+	}
+	src -= br.base * 8
+	if l <= 56 && src >= 0 && src>>3+8 <= int64(len(br.buf)) {
+		// A short span, against the bits in hand.
+		if br.n < l {
+			br.refill()
+		}
+		at := br.bitPos()
+		if br.n < l || (br.acc^bitsAt(br.buf, src))>>uint(64-l) != 0 {
+			return 0, false
+		}
+		br.consume(l)
+		return at, true
+	}
 	cur := int64(br.pos)*8 - int64(br.n)
 	if src < 0 || cur < 0 || (cur+int64(l))>>3+8 > int64(br.end) {
-		return false
+		return 0, false
 	}
 	for off := 0; off < l; off += 56 {
 		c := uint(min(56, l-off))
 		a := bitsAt(br.buf, src+int64(off)) >> (64 - c)
 		b := bitsAt(br.buf, cur+int64(off)) >> (64 - c)
 		if a != b {
-			return false
+			return 0, false
 		}
 	}
 	br.skipTo(cur + int64(l))
-	d.span = cur + br.base*8
-	return true
+	return cur + br.base*8, true
 }
 
 // bitsAt returns the 64 bits of buf from bit offset off, MSB first; the
@@ -560,8 +601,23 @@ func (d *Decoder) ReadRow(dst []byte) error {
 		d.stats.Rows++
 		return nil
 	}
+	if d.badRun == 0 && !d.done && d.stats.Rows < d.opt.MaxRows && d.twoBackNext() {
+		// A repeat of the row two above: the reference is its list now.
+		if d.br.err != nil {
+			d.err = d.br.err
+			return d.err
+		}
+		d.rowDone(dst)
+		return nil
+	}
 	st := rowEnd
 	first := d.first
+	// Where the row's coding starts, when it starts a row cleanly (after
+	// the EOL and tag of the row before): see track.
+	start, twoD := int64(-1), d.opt.Compression == MMR || d.opt.Compression == MR && d.next2D
+	if d.opt.Compression == MMR || !d.opt.NoEOL && d.started && d.haveEOL {
+		start = d.br.bitPos()
+	}
 	if !d.done {
 		st = d.decodeRow()
 		if d.br.err != nil {
@@ -600,15 +656,146 @@ func (d *Decoder) ReadRow(dst []byte) error {
 		d.stats.LongestBadRun = max(d.stats.LongestBadRun, d.badRun)
 		return nil
 	}
-	fillRow(dst, d.cur, d.width)
-	d.cur, d.ref = d.ref, d.cur
+	if d.opt.Compression != MMR && !d.haveEOL {
+		start = -1 // no EOL after the row: its end is not known
+	}
+	d.track(start, twoD)
+	d.rowDone(dst)
+	return nil
+}
+
+// rowDone delivers a good row whose changing elements are d.ref.
+func (d *Decoder) rowDone(dst []byte) {
+	fillRow(dst, d.ref, d.width)
 	d.lastOK = !d.inPage
 	if d.lastOK {
 		copy(d.last, dst)
 	}
 	d.stats.Rows++
 	d.badRun, d.lastBad = 0, false
-	return nil
+}
+
+// twoBackRows is quickRows for rows that repeat the row two above them
+// (twoBackNext). In MH and MMR, once a row has, the next one's only test
+// is that of its bits: the row two above it is of its kind, and the row
+// above it repeats the one three above.
+func (d *Decoder) twoBackRows(dst *Bitmap, y, limit int) int {
+	n := (d.width + 7) / 8
+	for y >= 2 && y < dst.Height && d.stats.Rows < limit && d.twoBackNext() {
+		copy(dst.Row(y)[:n], dst.Row(y - 2)[:n])
+		d.stats.Rows++
+		y++
+		if d.opt.Compression == MR {
+			continue
+		}
+		for y < dst.Height && d.stats.Rows < limit {
+			b := &d.back[(d.head+1)&3]
+			if b.n == 0 {
+				break
+			}
+			at, ok := d.br.repeat(b.off, b.n)
+			if !ok {
+				break
+			}
+			d.ref, d.old = d.old, d.ref
+			d.push(at, b.n, b.twoD, true)
+			copy(dst.Row(y)[:n], dst.Row(y - 2)[:n])
+			d.stats.Rows++
+			y++
+		}
+	}
+	return y
+}
+
+// rowBits is the coding of a row that was decoded in full or found to
+// repeat the row two above it: off is where it starts in the stream and n
+// its number of bits (from the row's first code to the end of the EOL
+// that follows it, in MH and MR; 0 when not known); after is Stats.Rows
+// once it was delivered (0: no row), twoD whether it was 2-D coded (MR),
+// and eq whether it equals the row two above it.
+type rowBits struct {
+	off   int64
+	n     int
+	after int
+	twoD  bool
+	eq    bool
+}
+
+// track makes the row just decoded in full, d.cur, the reference, and
+// records its coding (from start, or -1 when not known) and whether it
+// equals the row two above it, for twoBackNext.
+func (d *Decoder) track(start int64, twoD bool) {
+	y := d.stats.Rows
+	// old is the list of row y-2 when the last two rows were tracked.
+	h := d.head
+	eq := y >= 2 && d.back[h].after == y && d.back[(h+1)&3].after == y-1 && slices.Equal(d.cur, d.old)
+	n := 0
+	if start >= 0 {
+		n = int(d.br.bitPos() - start)
+		if d.opt.Compression == MR {
+			n-- // the next row's tag
+		}
+	}
+	d.cur, d.ref, d.old = d.old, d.cur, d.ref
+	d.push(start, n, twoD, eq)
+}
+
+// push records the coding of the row now delivered (row Stats.Rows) in
+// the ring back. It sets the fields one by one: a rowBits built whole
+// went through the stack, and its copy's wide load, waiting on the
+// narrow stores before it, stalled (a fifth of a repeated row's time).
+func (d *Decoder) push(off int64, n int, twoD, eq bool) {
+	d.head = (d.head - 1) & 3
+	r := &d.back[d.head]
+	r.off, r.n, r.after, r.twoD, r.eq = off, n, d.stats.Rows+1, twoD, eq
+}
+
+// twoBackNext consumes the next row when it is coded exactly as the row
+// two above it was, in the same state (a 1-D row, or a 2-D row whose
+// reference equals that row's reference), and so is that row again; it
+// reports whether it did. It looks only when the row above equals the
+// row three above (which a 2-D row needs anyway): on other pages the
+// test is a few comparisons of the records of the rows above. Its
+// changing elements, d.old, become the reference. Rows that alternate
+// between two patterns (a horizontal line screen, hatching) then cost a
+// comparison of bits each instead of a decode. In MR, where K = 4 puts
+// 1-D and 2-D rows two apart, a row may match the row four above instead
+// (in the same state, and the row two above equal to that one).
+func (d *Decoder) twoBackNext() bool {
+	// The test that fails on most pages, inlined.
+	b0 := &d.back[d.head] // row y-1
+	return b0.eq && b0.after == d.stats.Rows && d.twoBackBits()
+}
+
+// twoBackBits is twoBackNext past its first test.
+func (d *Decoder) twoBackBits() bool {
+	y, h := d.stats.Rows, d.head
+	b1 := &d.back[(h+1)&3] // row y-2
+	if y < 2 || b1.after != y-1 || noRepeats ||
+		d.dead || d.opt.Compression != MMR && (d.opt.NoEOL || !d.haveEOL) {
+		return false
+	}
+	twoD := d.opt.Compression == MMR || d.opt.Compression == MR && d.next2D
+	b := b1
+	if b.twoD != twoD {
+		b2 := &d.back[(h+2)&3]
+		b = &d.back[(h+3)&3] // row y-4
+		if y < 4 || b2.after != y-2 || b.after != y-3 || b.twoD != twoD || !b1.eq || twoD && !b2.eq {
+			return false
+		}
+	}
+	if b.n == 0 || twoD && d.refBad {
+		return false
+	}
+	at, ok := d.br.repeat(b.off, b.n)
+	if !ok {
+		return false
+	}
+	d.ref, d.old = d.old, d.ref
+	d.push(at, b.n, twoD, true)
+	d.readTag()
+	d.spanLen = 0 // sameSpan's row is no longer the row above
+	return true
 }
 
 // RowBad reports whether the row last delivered by ReadRow was corrupt or

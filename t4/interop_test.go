@@ -195,6 +195,39 @@ func generatedPages() []interopPage {
 			}
 		}
 	})
+	add("screens", 1728, 120, 196, func(b *t4.Bitmap) {
+		// Stretches of two rows alternating (a line screen of black and
+		// white rows, hatching inside a ruled box, two rows of random
+		// edges), each ended by a row that differs in one pixel: the
+		// decoder's shortcut for a row equal to the row two above.
+		for y := 0; y < b.Height; {
+			var pair [2][]int
+			switch rng.IntN(3) {
+			case 0:
+				pair = [2][]int{{0, b.Width}, nil}
+			case 1:
+				a := 100 + rng.IntN(400)
+				pair = [2][]int{{40, 41, a, a + 600, b.Width - 41, b.Width - 40}, {40, 41, b.Width - 41, b.Width - 40}}
+			default:
+				for i := range pair {
+					for range 2 + rng.IntN(40) {
+						pair[i] = append(pair[i], rng.IntN(b.Width+1))
+					}
+					pair[i] = sortedEdges(pair[i], b.Width)
+				}
+			}
+			for n := 4 + rng.IntN(16); n > 0 && y < b.Height; n-- {
+				fillEdges(b, y, pair[n%2])
+				y++
+			}
+			if y < b.Height {
+				fillEdges(b, y, pair[0])
+				x := rng.IntN(b.Width)
+				b.SetBlack(x, y, b.ColorIndexAt(x, y) == 0)
+				y++
+			}
+		}
+	})
 	add("blank", 1728, 8, 98, func(*t4.Bitmap) {})
 	add("black", 1728, 8, 196, func(b *t4.Bitmap) {
 		for i := range b.Pix {
