@@ -176,11 +176,39 @@ type Encoder struct {
 	// one combined white code).
 	white1, white2   uint32
 	white1N, white2N uint
-	// WriteRow's copy of the last row it coded through changes, when
-	// lastOK: a row equal to it is coded from ref without finding its
-	// changing elements again (AppendPage compares with the bitmap's row).
-	last   []byte
-	lastOK bool
+	// WriteRow's copies of the last two rows (AppendPage compares with
+	// the bitmap's rows): a row equal to the last is coded from ref
+	// without finding its changing elements again, and one equal to the
+	// row before it may repeat that row's bits (see twoBack).
+	last, last2 rowCopy
+	blank       []byte // a white row, for rowCopy.white
+	// Rows that repeat the row two above them: old is the
+	// changing-element list of the row before the reference, back where
+	// the last four rows' bits are, a ring (back[head] the last), and
+	// flushed the number of bits handed to w before bw.buf.
+	old      []int32
+	back     [4]codedRow
+	head     int
+	flushed  int
+	refStale bool // MH: ref is not the list of the row above (twoBack)
+}
+
+// rowCopy is a copy of a row the Encoder was given, when ok: buf, or a
+// white row.
+type rowCopy struct {
+	buf       []byte
+	ok, white bool
+}
+
+// codedRow is where a coded row's bits are in the output: from bit off
+// (counted from the start of the output, flushed bits included) for n
+// bits, after its EOL and tag in MH and MR and with its fill; 0 bits when
+// not known. after is Encoder.row once it was coded (0: no row), twoD
+// whether it was 2-D coded, white whether it was white, and eq whether it
+// equals the row two above it.
+type codedRow struct {
+	off, n, after   int
+	twoD, white, eq bool
 }
 
 func checkEncodeOptions(width int, opts *EncodeOptions) (EncodeOptions, error) {
@@ -230,9 +258,12 @@ func NewEncoder(w io.Writer, width int, opts *EncodeOptions) (*Encoder, error) {
 func (e *Encoder) alloc() {
 	e.line = make([]byte, 8)
 	e.zero = make([]byte, e.width>>3)
-	e.last = make([]byte, (e.width+7)/8)
+	e.last.buf = make([]byte, (e.width+7)/8)
+	e.last2.buf = make([]byte, (e.width+7)/8)
+	e.blank = make([]byte, (e.width+7)/8)
 	e.cur = make([]int32, e.width+8)
 	e.ref = make([]int32, 0, e.width+8)
+	e.old = make([]int32, 0, e.width+8)
 	// A run costs at most 25 bits, plus 3 for horizontal mode per pair.
 	e.rowMax = (e.width+2)*4 + e.opt.MinRowBits/8 + 64
 	if e.w != nil {
@@ -273,7 +304,8 @@ func (e *Encoder) Reset(w io.Writer) {
 	e.row, e.kpos = 0, 0
 	e.err = nil
 	e.closed = false
-	e.lastOK = false
+	e.last.ok, e.last2.ok = false, false
+	e.back, e.flushed, e.refStale = [4]codedRow{}, 0, false
 	e.resetRef()
 }
 
@@ -305,20 +337,34 @@ func (e *Encoder) WriteRow(row []byte) error {
 	if len(row) < (e.width+7)/8 {
 		return fmt.Errorf("%w: row of %d bytes for width %d", ErrWidth, len(row), e.width)
 	}
-	var prev []byte
-	if e.lastOK {
-		prev = e.last
+	white := e.whiteRow(row)
+	err := e.writeRow(row, e.last.row(e.blank), e.last2.row(e.blank), white)
+	// The copy of the row before the last becomes the copy of this row.
+	e.last, e.last2 = e.last2, e.last
+	e.last.ok, e.last.white = true, white
+	if !white {
+		copy(e.last.buf, row)
 	}
-	return e.writeRow(row, prev, true)
+	return err
 }
 
-// writeRow codes one row (WriteRow's checks done). prev is the previous
-// row when the caller has it (else nil); keep asks to keep a copy of the
-// row as the next one's prev.
-func (e *Encoder) writeRow(row, prev []byte, keep bool) error {
-	white := e.whiteRow(row)
+// row returns the row copied (nil when there is none).
+func (r *rowCopy) row(blank []byte) []byte {
+	switch {
+	case !r.ok:
+		return nil
+	case r.white:
+		return blank
+	}
+	return r.buf
+}
+
+// writeRow codes one row (WriteRow's checks done); white is whether it is
+// white. prev and prev2 are the two rows before it when the caller has
+// them (else nil).
+func (e *Encoder) writeRow(row, prev, prev2 []byte, white bool) error {
 	if white && e.putWhite() {
-		e.lastOK = false
+		e.pushWhite()
 		return e.rowDone()
 	}
 	e.bw.grow(e.rowMax)
@@ -326,24 +372,26 @@ func (e *Encoder) writeRow(row, prev []byte, keep bool) error {
 	// paths) has the previous row's changing elements, which are ref:
 	// they are not looked for again, and ref stays the reference. In 2-D
 	// it is one V0 per element and one for the row's end.
-	same := !white && prev != nil && !noRepeats && sameRow(row, prev, e.width)
+	same := !white && prev != nil && !noRepeats && !e.refStale && sameRow(row, prev, e.width)
+	var tb *codedRow // the row two (or four) above, coded as this one is
+	if b0 := &e.back[e.head]; (b0.eq || b0.white) && b0.after == e.row && !same && prev2 != nil {
+		// The test that fails on most pages, before the call.
+		tb = e.twoBack(row, prev2)
+	}
 	ch := e.ref
-	if white {
+	if white && tb == nil {
 		// No transitions to look for: the changing element list is the
 		// sentinels alone.
 		w := int32(e.width)
 		e.cur = append(e.cur[:0], w, w, w, w)
 		ch = e.cur
-	} else if !same {
+	} else if !same && tb == nil {
 		e.cur = changes(e.line, row, e.width, e.cur[:cap(e.cur)])
 		e.curHigh = max(e.curHigh, len(e.cur))
 		ch = e.cur
 	}
-	e.lastOK = false
-	if keep && !white {
-		copy(e.last, row[:len(e.last)])
-		e.lastOK = true
-	}
+	start := e.flushed + e.bw.pos() // where the row's codes begin
+	twoD := e.opt.Compression == MMR
 	switch {
 	case e.opt.NoEOL:
 		e.code1D(ch)
@@ -354,12 +402,13 @@ func (e *Encoder) writeRow(row, prev []byte, keep bool) error {
 			e.bw.put(1, 1) // white under white: a single V0
 		case same:
 			e.putV0(len(e.ref) - 3)
+		case tb != nil:
+			e.copyBits(tb.off, tb.n)
 		default:
 			e.code2D(e.cur, e.ref)
 		}
 	default:
 		tag := -1
-		twoD := false
 		if e.opt.Compression == MR {
 			twoD = e.kpos != 0
 			tag = 1
@@ -368,11 +417,14 @@ func (e *Encoder) writeRow(row, prev []byte, keep bool) error {
 			}
 		}
 		e.putEOL(tag)
-		start := e.bw.pos() - 12
+		eolAt := e.bw.pos() - 12
 		if tag >= 0 {
-			start--
+			eolAt--
 		}
+		start = e.flushed + e.bw.pos()
 		switch {
+		case tb != nil:
+			e.copyBits(tb.off, tb.n)
 		case twoD && white && e.ref[0] >= int32(e.width):
 			e.bw.put(1, 1) // white under white: a single V0
 		case twoD && same:
@@ -385,14 +437,114 @@ func (e *Encoder) writeRow(row, prev []byte, keep bool) error {
 		default:
 			e.code1D(ch)
 		}
-		if fill := e.opt.MinRowBits - (e.bw.pos() - start); fill > 0 {
+		if fill := e.opt.MinRowBits - (e.bw.pos() - eolAt); fill > 0 {
 			e.bw.zeros(fill)
 		}
 	}
-	if !same {
-		e.cur, e.ref = e.ref, e.cur
+	switch {
+	case same:
+		// The reference stays; the row is not recorded for twoBack.
+	case tb != nil && e.opt.Compression == MH:
+		// MH keeps no lists for white rows (putWhite), so old may not be
+		// the list of the row two above: ref no longer describes the row
+		// above until a row is coded in full.
+		e.refStale = true
+		e.push(start, e.flushed+e.bw.pos()-start, twoD, false, true)
+	case tb != nil:
+		// The row two above again: its list is old.
+		e.ref, e.old = e.old, e.ref
+		e.push(start, e.flushed+e.bw.pos()-start, twoD, false, true)
+	default:
+		y, h := e.row, e.head
+		b1 := &e.back[(h+1)&3] // row y-2
+		n := e.flushed + e.bw.pos() - start
+		eq := e.back[h].after == y && b1.after == y-1 && prev2 != nil && !noRepeats
+		if white {
+			eq = eq && b1.white
+		} else if eq {
+			// Rows that repeat the row two above are coded alike once
+			// the rows above them do: the length, against the row two
+			// or four above of the same kind (MR), is the cheap test.
+			b := b1
+			if b.twoD != twoD {
+				if b = &e.back[(h+3)&3]; b.after != y-3 || b.twoD != twoD {
+					b = nil // neither (MR with an odd K): compare
+				}
+			}
+			eq = (b == nil || b.n == n) && sameRow(row, prev2, e.width)
+		}
+		if e.opt.NoEOL {
+			n = 0
+		}
+		e.cur, e.ref, e.old = e.old, e.cur, e.ref
+		e.refStale = false
+		e.push(start, n, twoD, white, eq)
 	}
 	return e.rowDone()
+}
+
+// push records where the bits of the row just coded are (see codedRow),
+// field by field (see Decoder.push).
+func (e *Encoder) push(off, n int, twoD, white, eq bool) {
+	e.head = (e.head - 1) & 3
+	r := &e.back[e.head]
+	r.off, r.n, r.after, r.twoD, r.white, r.eq = off, n, e.row+1, twoD, white, eq
+}
+
+// pushWhite records, in MH, a white row that putWhite coded after a row
+// that was not white: twoBack needs to know it was white (a line screen
+// of white and black rows), not where its bits are. The rows of a white
+// stretch after its first are not recorded (a blank page pays a test a
+// row). In 2-D the rows putWhite codes keep a white reference, and no
+// row repeats them but a white one.
+func (e *Encoder) pushWhite() {
+	if b0 := &e.back[e.head]; e.opt.Compression == MH && b0.after == e.row && !b0.white {
+		e.push(0, 0, false, true, false)
+	}
+}
+
+// twoBack returns the record of the row two above this one (or, in MR
+// where K = 4 puts 1-D and 2-D rows two apart, four above) when this row
+// repeats it and would be coded as it was: of the same kind, and for a
+// 2-D row under a reference equal to that row's. Its bits are then
+// copied, without finding the row's changing elements or coding them.
+// Like Decoder.twoBackNext it looks only when the row above repeats the
+// row three above, and it needs the bits still in the output buffer. nil
+// otherwise.
+func (e *Encoder) twoBack(row, prev2 []byte) *codedRow {
+	y, h := e.row, e.head
+	b0, b1, b2 := &e.back[h], &e.back[(h+1)&3], &e.back[(h+2)&3] // rows y-1, y-2, y-3
+	if b0.after != y || b1.after != y-1 || !b0.eq && !(b0.white && b2.white && b2.after == y-2) ||
+		noRepeats || e.opt.NoEOL {
+		return nil
+	}
+	twoD := e.opt.Compression == MMR || e.opt.Compression == MR && e.kpos != 0
+	b := b1
+	if b.twoD != twoD {
+		b = &e.back[(h+3)&3] // row y-4
+		if y < 4 || b2.after != y-2 || b.after != y-3 || b.twoD != twoD || !b1.eq || twoD && !b2.eq {
+			return nil
+		}
+	}
+	if b.n == 0 || b.off < e.flushed || !sameRow(row, prev2, e.width) {
+		return nil
+	}
+	return b
+}
+
+// copyBits writes again the n bits written from output bit off (not
+// flushed). The bits not yet stored, in bw.acc, are stored past bw.o
+// first: later stores there write the same bits.
+func (e *Encoder) copyBits(off, n int) {
+	w := &e.bw
+	binary.BigEndian.PutUint64(w.buf[w.o:], w.acc)
+	src := int64(off - e.flushed)
+	for n > 0 {
+		c := min(n, 32)
+		w.put(uint32(bitsAt(w.buf, src)>>(64-c)), uint(c))
+		src += int64(c)
+		n -= c
+	}
 }
 
 // putV0 writes k V0 codes: a 2-D row equal to its reference with k-1
@@ -463,6 +615,7 @@ func (e *Encoder) write() error {
 		reverseBytes(p)
 	}
 	_, err := e.w.Write(p)
+	e.flushed += e.bw.o * 8
 	e.bw.o = 0
 	if err != nil {
 		e.err = err
@@ -838,10 +991,12 @@ func putEncoder(e *Encoder) {
 func (e *Encoder) scrub() {
 	clear(e.cur[:e.curHigh])
 	clear(e.ref[:e.curHigh])
+	clear(e.old[:e.curHigh])
 	clear(e.codes[:e.codesHigh])
 	clear(e.line)
-	clear(e.last)
-	e.lastOK = false
+	clear(e.last.buf)
+	clear(e.last2.buf)
+	e.last.ok, e.last2.ok = false, false
 	e.curHigh, e.codesHigh = 0, 0
 }
 
@@ -880,16 +1035,20 @@ func (e *Encoder) AppendPage(dst []byte, b *Bitmap) ([]byte, error) {
 			y += k - 1
 			continue
 		}
-		if fast && e.whiteRow(row) && e.putWhite() {
-			e.lastOK = false
+		white := e.whiteRow(row)
+		if fast && white && e.putWhite() {
+			e.pushWhite()
 			err = e.rowDone()
 			continue
 		}
-		var prev []byte
+		var prev, prev2 []byte
 		if y > 0 {
 			prev = b.Row(y - 1)
 		}
-		err = e.writeRow(row, prev, false)
+		if y > 1 {
+			prev2 = b.Row(y - 2)
+		}
+		err = e.writeRow(row, prev, prev2, white)
 	}
 	if err == nil {
 		err = e.Close()
