@@ -86,11 +86,12 @@ type Decoder struct {
 	spanLen int
 	// ReadRow's copy of the reference row's pixels, when lastOK: a row
 	// that repeats the previous one is copied from it, not filled from
-	// the reference list. ReadPage, which copies from the bitmap instead,
-	// sets inPage: no copy is kept.
-	last   []byte
-	lastOK bool
-	inPage bool
+	// the reference list; and of the row before it, when last2OK, for a
+	// row that repeats that one (twoBackNext). ReadPage, which copies
+	// from the bitmap instead, sets inPage: no copy is kept.
+	last, last2     []byte
+	lastOK, last2OK bool
+	inPage          bool
 }
 
 func checkDecodeOptions(width int, opts *DecodeOptions) (DecodeOptions, error) {
@@ -145,9 +146,11 @@ func (d *Decoder) setup(width int, o DecodeOptions) {
 	if cap(d.spare) < (width+7)/8 {
 		d.spare = make([]byte, (width+7)/8)
 		d.last = make([]byte, (width+7)/8)
+		d.last2 = make([]byte, (width+7)/8)
 	}
 	d.spare = d.spare[:(width+7)/8]
 	d.last = d.last[:(width+7)/8]
+	d.last2 = d.last2[:(width+7)/8]
 }
 
 // decoders keeps the Decoders of the one-call functions (DecodeInto,
@@ -181,6 +184,8 @@ func (d *Decoder) scrub() {
 	clear(d.ref[:cap(d.ref)])
 	clear(d.old[:cap(d.old)])
 	clear(d.last)
+	clear(d.last2)
+	d.last2OK = false
 	d.back = [4]rowBits{}
 	d.lastOK = false
 	d.br = bitReader{own: d.br.own}
@@ -199,7 +204,7 @@ func (d *Decoder) Reset(r io.Reader) {
 	d.err = nil
 	d.first = nil
 	d.spanLen = 0
-	d.lastOK = false
+	d.lastOK, d.last2OK = false, false
 	d.back = [4]rowBits{}
 }
 
@@ -575,41 +580,62 @@ func (d *Decoder) ReadRow(dst []byte) error {
 	if d.opt.Rows > 0 && d.stats.Rows >= d.opt.Rows {
 		return io.EOF
 	}
-	if d.badRun == 0 && !d.done && d.stats.Rows < d.opt.MaxRows && d.whiteNext() {
-		// A white row coded the usual way, after a good row: no
-		// changing elements to list and fill (see quickRows).
-		if d.br.err != nil {
-			d.err = d.br.err
-			return d.err
+	if d.badRun == 0 && !d.done && d.stats.Rows < d.opt.MaxRows {
+		switch {
+		case d.whiteNext():
+			// A white row coded the usual way, after a good row: no
+			// changing elements to list and fill (see quickRows).
+			if d.br.err != nil {
+				d.err = d.br.err
+				return d.err
+			}
+			clear(dst[:(d.width+7)/8])
+			d.stats.Rows++
+			d.spanLen = 0
+			d.last2OK = false
+			return nil
+		case d.twoBackNext():
+			// A repeat of the row two above (tried before a repeat of the
+			// row above: where the rows above repeat the ones two above
+			// them, the next one is likely to; after the test for a white
+			// row, which a blank page could not afford to wait for): the
+			// reference is its list now.
+			if d.br.err != nil {
+				d.err = d.br.err
+				return d.err
+			}
+			if d.last2OK && !d.inPage {
+				// The copy of the row two above is this row's now.
+				copy(dst, d.last2)
+				d.last, d.last2 = d.last2, d.last
+				d.lastOK, d.last2OK = true, d.lastOK
+				d.stats.Rows++
+				return nil
+			}
+			d.rowDone(dst)
+			return nil
+		case d.sameNext():
+			// A repeat of the previous row: the reference stays.
+			if d.br.err != nil {
+				d.err = d.br.err
+				return d.err
+			}
+			if d.lastOK {
+				copy(dst, d.last)
+			} else {
+				fillRow(dst, d.ref, d.width)
+			}
+			d.stats.Rows++
+			d.last2OK = false
+			return nil
 		}
-		clear(dst[:(d.width+7)/8])
-		d.stats.Rows++
-		d.spanLen = 0
-		return nil
 	}
-	if d.badRun == 0 && !d.done && d.stats.Rows < d.opt.MaxRows && d.sameNext() {
-		// A repeat of the previous row: the reference stays.
-		if d.br.err != nil {
-			d.err = d.br.err
-			return d.err
-		}
-		if d.lastOK {
-			copy(dst, d.last)
-		} else {
-			fillRow(dst, d.ref, d.width)
-		}
-		d.stats.Rows++
-		return nil
-	}
-	if d.badRun == 0 && !d.done && d.stats.Rows < d.opt.MaxRows && d.twoBackNext() {
-		// A repeat of the row two above: the reference is its list now.
-		if d.br.err != nil {
-			d.err = d.br.err
-			return d.err
-		}
-		d.rowDone(dst)
-		return nil
-	}
+	return d.readRow(dst)
+}
+
+// readRow is ReadRow's general path: the row decoded in full, or
+// concealed, or the page's end.
+func (d *Decoder) readRow(dst []byte) error {
 	st := rowEnd
 	first := d.first
 	// Where the row's coding starts, when it starts a row cleanly (after
@@ -649,6 +675,7 @@ func (d *Decoder) ReadRow(dst []byte) error {
 			return d.err
 		}
 		fillRow(dst, d.ref, d.width)
+		d.last2OK = false
 		d.stats.Rows++
 		d.stats.BadRows++
 		d.lastBad = true
@@ -664,9 +691,12 @@ func (d *Decoder) ReadRow(dst []byte) error {
 	return nil
 }
 
-// rowDone delivers a good row whose changing elements are d.ref.
+// rowDone delivers a good row whose changing elements are d.ref, and
+// keeps copies of it and of the row before (ReadRow).
 func (d *Decoder) rowDone(dst []byte) {
 	fillRow(dst, d.ref, d.width)
+	d.last, d.last2 = d.last2, d.last
+	d.last2OK = d.lastOK
 	d.lastOK = !d.inPage
 	if d.lastOK {
 		copy(d.last, dst)

@@ -180,8 +180,10 @@ type Encoder struct {
 	// the bitmap's rows): a row equal to the last is coded from ref
 	// without finding its changing elements again, and one equal to the
 	// row before it may repeat that row's bits (see twoBack).
-	last, last2 rowCopy
-	blank       []byte // a white row, for rowCopy.white
+	rows   [2]rowCopy // rows[lastAt] the last, the other the one before
+	lastAt int
+	page   *Bitmap // AppendPage's page
+	blank  []byte  // a white row, for rowCopy.white
 	// Rows that repeat the row two above them: old is the
 	// changing-element list of the row before the reference, back where
 	// the last four rows' bits are, a ring (back[head] the last), and
@@ -258,8 +260,9 @@ func NewEncoder(w io.Writer, width int, opts *EncodeOptions) (*Encoder, error) {
 func (e *Encoder) alloc() {
 	e.line = make([]byte, 8)
 	e.zero = make([]byte, e.width>>3)
-	e.last.buf = make([]byte, (e.width+7)/8)
-	e.last2.buf = make([]byte, (e.width+7)/8)
+	for i := range e.rows {
+		e.rows[i].buf = make([]byte, (e.width+7)/8)
+	}
 	e.blank = make([]byte, (e.width+7)/8)
 	e.cur = make([]int32, e.width+8)
 	e.ref = make([]int32, 0, e.width+8)
@@ -304,7 +307,7 @@ func (e *Encoder) Reset(w io.Writer) {
 	e.row, e.kpos = 0, 0
 	e.err = nil
 	e.closed = false
-	e.last.ok, e.last2.ok = false, false
+	e.rows[0].ok, e.rows[1].ok = false, false
 	e.back, e.flushed, e.refStale = [4]codedRow{}, 0, false
 	e.resetRef()
 }
@@ -338,12 +341,13 @@ func (e *Encoder) WriteRow(row []byte) error {
 		return fmt.Errorf("%w: row of %d bytes for width %d", ErrWidth, len(row), e.width)
 	}
 	white := e.whiteRow(row)
-	err := e.writeRow(row, e.last.row(e.blank), e.last2.row(e.blank), white)
+	err := e.writeRow(row, e.rows[e.lastAt].row(e.blank), white)
 	// The copy of the row before the last becomes the copy of this row.
-	e.last, e.last2 = e.last2, e.last
-	e.last.ok, e.last.white = true, white
+	e.lastAt ^= 1
+	r := &e.rows[e.lastAt]
+	r.ok, r.white = true, white
 	if !white {
-		copy(e.last.buf, row)
+		copy(r.buf, row)
 	}
 	return err
 }
@@ -360,9 +364,9 @@ func (r *rowCopy) row(blank []byte) []byte {
 }
 
 // writeRow codes one row (WriteRow's checks done); white is whether it is
-// white. prev and prev2 are the two rows before it when the caller has
-// them (else nil).
-func (e *Encoder) writeRow(row, prev, prev2 []byte, white bool) error {
+// white. prev is the row before it when the caller has it (else nil);
+// rowTwoAbove gives the one before that.
+func (e *Encoder) writeRow(row, prev []byte, white bool) error {
 	if white && e.putWhite() {
 		e.pushWhite()
 		return e.rowDone()
@@ -374,9 +378,9 @@ func (e *Encoder) writeRow(row, prev, prev2 []byte, white bool) error {
 	// it is one V0 per element and one for the row's end.
 	same := !white && prev != nil && !noRepeats && !e.refStale && sameRow(row, prev, e.width)
 	var tb *codedRow // the row two (or four) above, coded as this one is
-	if b0 := &e.back[e.head]; (b0.eq || b0.white) && b0.after == e.row && !same && prev2 != nil {
+	if b0 := &e.back[e.head]; !same && (b0.eq || b0.white) && b0.after == e.row {
 		// The test that fails on most pages, before the call.
-		tb = e.twoBack(row, prev2)
+		tb = e.twoBack(row)
 	}
 	ch := e.ref
 	if white && tb == nil {
@@ -390,7 +394,7 @@ func (e *Encoder) writeRow(row, prev, prev2 []byte, white bool) error {
 		e.curHigh = max(e.curHigh, len(e.cur))
 		ch = e.cur
 	}
-	start := e.flushed + e.bw.pos() // where the row's codes begin
+	start := e.bw.pos() // where the row's codes begin
 	twoD := e.opt.Compression == MMR
 	switch {
 	case e.opt.NoEOL:
@@ -421,7 +425,7 @@ func (e *Encoder) writeRow(row, prev, prev2 []byte, white bool) error {
 		if tag >= 0 {
 			eolAt--
 		}
-		start = e.flushed + e.bw.pos()
+		start = e.bw.pos()
 		switch {
 		case tb != nil:
 			e.copyBits(tb.off, tb.n)
@@ -449,16 +453,16 @@ func (e *Encoder) writeRow(row, prev, prev2 []byte, white bool) error {
 		// the list of the row two above: ref no longer describes the row
 		// above until a row is coded in full.
 		e.refStale = true
-		e.push(start, e.flushed+e.bw.pos()-start, twoD, false, true)
+		e.push(e.flushed+start, e.bw.pos()-start, twoD, false, true)
 	case tb != nil:
 		// The row two above again: its list is old.
 		e.ref, e.old = e.old, e.ref
-		e.push(start, e.flushed+e.bw.pos()-start, twoD, false, true)
+		e.push(e.flushed+start, e.bw.pos()-start, twoD, false, true)
 	default:
 		y, h := e.row, e.head
 		b1 := &e.back[(h+1)&3] // row y-2
-		n := e.flushed + e.bw.pos() - start
-		eq := e.back[h].after == y && b1.after == y-1 && prev2 != nil && !noRepeats
+		n := e.bw.pos() - start
+		eq := e.back[h].after == y && b1.after == y-1 && !noRepeats
 		if white {
 			eq = eq && b1.white
 		} else if eq {
@@ -471,14 +475,17 @@ func (e *Encoder) writeRow(row, prev, prev2 []byte, white bool) error {
 					b = nil // neither (MR with an odd K): compare
 				}
 			}
-			eq = (b == nil || b.n == n) && sameRow(row, prev2, e.width)
+			if eq = b == nil || b.n == n; eq {
+				prev2 := e.rowTwoAbove()
+				eq = prev2 != nil && sameRow(row, prev2, e.width)
+			}
 		}
 		if e.opt.NoEOL {
 			n = 0
 		}
 		e.cur, e.ref, e.old = e.old, e.cur, e.ref
 		e.refStale = false
-		e.push(start, n, twoD, white, eq)
+		e.push(e.flushed+start, n, twoD, white, eq)
 	}
 	return e.rowDone()
 }
@@ -511,7 +518,7 @@ func (e *Encoder) pushWhite() {
 // Like Decoder.twoBackNext it looks only when the row above repeats the
 // row three above, and it needs the bits still in the output buffer. nil
 // otherwise.
-func (e *Encoder) twoBack(row, prev2 []byte) *codedRow {
+func (e *Encoder) twoBack(row []byte) *codedRow {
 	y, h := e.row, e.head
 	b0, b1, b2 := &e.back[h], &e.back[(h+1)&3], &e.back[(h+2)&3] // rows y-1, y-2, y-3
 	if b0.after != y || b1.after != y-1 || !b0.eq && !(b0.white && b2.white && b2.after == y-2) ||
@@ -526,10 +533,25 @@ func (e *Encoder) twoBack(row, prev2 []byte) *codedRow {
 			return nil
 		}
 	}
-	if b.n == 0 || b.off < e.flushed || !sameRow(row, prev2, e.width) {
+	if b.n == 0 || b.off < e.flushed {
+		return nil
+	}
+	if prev2 := e.rowTwoAbove(); prev2 == nil || !sameRow(row, prev2, e.width) {
 		return nil
 	}
 	return b
+}
+
+// rowTwoAbove returns the row two above the one being coded: the page's
+// in AppendPage, WriteRow's copy, or nil.
+func (e *Encoder) rowTwoAbove() []byte {
+	if e.page != nil {
+		if e.row < 2 {
+			return nil
+		}
+		return e.page.Row(e.row - 2)
+	}
+	return e.rows[e.lastAt^1].row(e.blank)
 }
 
 // copyBits writes again the n bits written from output bit off (not
@@ -994,9 +1016,10 @@ func (e *Encoder) scrub() {
 	clear(e.old[:e.curHigh])
 	clear(e.codes[:e.codesHigh])
 	clear(e.line)
-	clear(e.last.buf)
-	clear(e.last2.buf)
-	e.last.ok, e.last2.ok = false, false
+	for i := range e.rows {
+		clear(e.rows[i].buf)
+		e.rows[i].ok = false
+	}
 	e.curHigh, e.codesHigh = 0, 0
 }
 
@@ -1011,6 +1034,7 @@ func (e *Encoder) AppendPage(dst []byte, b *Bitmap) ([]byte, error) {
 	}
 	own, w := e.bw.buf, e.w
 	e.Reset(nil)
+	e.page = b
 	e.bw.buf = dst[:cap(dst)]
 	e.bw.o = len(dst)
 	e.start = len(dst)
@@ -1041,20 +1065,18 @@ func (e *Encoder) AppendPage(dst []byte, b *Bitmap) ([]byte, error) {
 			err = e.rowDone()
 			continue
 		}
-		var prev, prev2 []byte
+		var prev []byte
 		if y > 0 {
 			prev = b.Row(y - 1)
 		}
-		if y > 1 {
-			prev2 = b.Row(y - 2)
-		}
-		err = e.writeRow(row, prev, prev2, white)
+		err = e.writeRow(row, prev, white)
 	}
 	if err == nil {
 		err = e.Close()
 	}
 	out := e.bw.buf[:e.bw.o]
 	e.bw.buf, e.bw.o, e.start, e.w = own, 0, 0, w
+	e.page = nil
 	e.closed = true
 	if err != nil {
 		return dst, err

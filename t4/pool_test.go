@@ -113,8 +113,8 @@ func TestPooledCodersKeepNoPage(t *testing.T) {
 				t.Fatal(err)
 			}
 			e.scrub()
-			if e.bw.buf != nil || e.w != nil || !allZero(e.cur[:cap(e.cur)]) || !allZero(e.ref[:cap(e.ref)]) ||
-				!allZero(e.codes) || !allZero(e.line) {
+			if e.bw.buf != nil || e.w != nil || e.page != nil || !allZero(e.cur[:cap(e.cur)]) || !allZero(e.ref[:cap(e.ref)]) ||
+				!allZero(e.old[:cap(e.old)]) || !allZero(e.codes) || !allZero(e.line) {
 				t.Errorf("%v %v: the scrubbed Encoder still holds page data", c, bo)
 			}
 
@@ -133,16 +133,17 @@ func TestPooledCodersKeepNoPage(t *testing.T) {
 				if _, err := d.ReadPage(dst); err != nil || !dst.Equal(page) {
 					t.Fatalf("%v %v: decode failed (%v)", c, bo, err)
 				}
-				// ReadRow keeps a copy of a row it decodes.
+				// ReadRow keeps copies of the two rows it decoded last.
 				d.Reset(bytes.NewReader(data))
-				for y := 0; !d.lastOK; y++ {
+				for y := 0; !d.lastOK || !d.last2OK; y++ {
 					if err := d.ReadRow(dst.Row(y)); err != nil {
 						t.Fatalf("%v %v: ReadRow kept no row (%v)", c, bo, err)
 					}
 				}
 				d.scrub()
 				if d.br.r != nil || d.br.buf != nil || d.br.rev != nil || !allZero(d.br.own) ||
-					!allZero(d.cur[:cap(d.cur)]) || !allZero(d.ref[:cap(d.ref)]) || !allZero(d.last) {
+					!allZero(d.cur[:cap(d.cur)]) || !allZero(d.ref[:cap(d.ref)]) || !allZero(d.old[:cap(d.old)]) ||
+					!allZero(d.last) || !allZero(d.last2) {
 					t.Errorf("%v %v reader %v: the scrubbed Decoder still holds page data", c, bo, fromReader)
 				}
 			}

@@ -293,11 +293,11 @@ func TestEncoderScrubsLastRow(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if !e.last.ok || !e.last2.ok || allZero(e.last.buf) || allZero(e.last2.buf) {
+		if !e.rows[0].ok || !e.rows[1].ok || allZero(e.rows[0].buf) || allZero(e.rows[1].buf) {
 			t.Fatalf("%v: no last rows kept (the test does not test)", c)
 		}
 		e.scrub()
-		if e.last.ok || e.last2.ok || !allZero(e.last.buf) || !allZero(e.last2.buf) {
+		if e.rows[0].ok || e.rows[1].ok || !allZero(e.rows[0].buf) || !allZero(e.rows[1].buf) {
 			t.Errorf("%v: the scrubbed Encoder still holds the last rows", c)
 		}
 	}
@@ -429,7 +429,7 @@ func TestEncoderTwoBackTakesLineScreens(t *testing.T) {
 			if y >= 5 && (y < h/2 || y > h/2+2) && !putWhite {
 				could++
 			}
-			if prev2 := e.last2.row(e.blank); prev2 != nil && !putWhite && e.twoBack(page.Row(y), prev2) != nil {
+			if !putWhite && e.twoBack(page.Row(y)) != nil {
 				hits++
 			}
 			if err := e.WriteRow(page.Row(y)); err != nil {
