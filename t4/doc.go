@@ -54,9 +54,18 @@
 // encoder finds them 64 pixels at a time with math/bits and codes each run
 // with one table lookup (make-up and terminating codes combined); the
 // decoder reads codes through a 64-bit bit buffer and lookup tables indexed
-// by the next 12 or 13 bits (runs) or 7 bits (modes), and fills rows a byte
-// at a time from the changing elements. The tables are generated from the
-// code strings of the Recommendations by gen.go.
+// by the next 12 or 13 bits (runs) or 7 bits (modes; two vertical mode
+// codes at once from 12 bits), and fills rows 64 pixels at a time from the
+// changing elements. The tables are generated from the code strings of the
+// Recommendations by gen.go.
+//
+// Rows that repeat the row above (ruled lines, black bars, the rows of a
+// glyph at fine resolution) or the row two above (line screens, hatching)
+// take shortcuts in both directions: the encoder codes them from the
+// previous row's changing elements, or copies the bits it wrote for the
+// earlier row when they would be the same; the decoder recognises such a
+// row from its bits and copies the earlier row. The tests and fuzz targets
+// hold every shortcut to the general path, damaged data included.
 //
 // # Limits
 //

@@ -438,6 +438,10 @@ func (e *Encoder) writeRow(row, prev []byte, white bool) error {
 		case white && e.width <= maxCombinedRun:
 			c := whiteRun[e.width] // the whole row is one white run
 			e.bw.put(c>>5, uint(c&31))
+		case same && e.opt.Compression == MH && e.back[e.head].after == e.row &&
+			e.back[e.head].n > 0 && e.back[e.head].off >= e.flushed:
+			// The row above again, in 1-D: its bits again.
+			e.copyBits(e.back[e.head].off, e.back[e.head].n)
 		default:
 			e.code1D(ch)
 		}
@@ -446,6 +450,9 @@ func (e *Encoder) writeRow(row, prev []byte, white bool) error {
 		}
 	}
 	switch {
+	case same && e.opt.Compression == MH && !e.opt.NoEOL:
+		// Recorded, for the next row's copy of its bits.
+		e.push(e.flushed+start, e.bw.pos()-start, false, false, false)
 	case same:
 		// The reference stays; the row is not recorded for twoBack.
 	case tb != nil && e.opt.Compression == MH:
