@@ -60,12 +60,10 @@ type Decoder struct {
 	cur, ref []int32 // changing elements: row being decoded, last good row
 	// Rows that repeat the row two above them (a line screen: rows
 	// alternating between two patterns; see twoBackNext). old is the
-	// changing-element list of the row before the reference, back the
-	// coding of the last four rows, a ring: back[head] the last,
-	// back[head+1&3] the one before.
+	// changing-element list of the row before the reference, rows the
+	// coding of the last four rows.
 	old     []int32
-	back    [4]rowBits
-	head    int
+	rows    rowRecords
 	spare   []byte // ReadPage: where a row past the bitmap would go (never filled)
 	stats   Stats
 	badRun  int
@@ -186,7 +184,7 @@ func (d *Decoder) scrub() {
 	clear(d.last)
 	clear(d.last2)
 	d.last2OK = false
-	d.back = [4]rowBits{}
+	d.rows = rowRecords{}
 	d.lastOK = false
 	d.br = bitReader{own: d.br.own}
 	d.err, d.first = nil, nil
@@ -205,7 +203,7 @@ func (d *Decoder) Reset(r io.Reader) {
 	d.first = nil
 	d.spanLen = 0
 	d.lastOK, d.last2OK = false, false
-	d.back = [4]rowBits{}
+	d.rows = rowRecords{}
 }
 
 // ResetBytes prepares d to decode a new page held in data, with the same
@@ -719,7 +717,7 @@ func (d *Decoder) twoBackRows(dst *Bitmap, y, limit int) int {
 			continue
 		}
 		for y < dst.Height && d.stats.Rows < limit {
-			b := &d.back[(d.head+1)&3]
+			b := d.rows.back(1)
 			if b.n == 0 {
 				break
 			}
@@ -728,7 +726,7 @@ func (d *Decoder) twoBackRows(dst *Bitmap, y, limit int) int {
 				break
 			}
 			d.ref, d.old = d.old, d.ref
-			d.push(at, b.n, b.twoD, true)
+			d.rows.push(at, b.n, d.stats.Rows+1, b.twoD, false, true)
 			copy(dst.Row(y)[:n], dst.Row(y - 2)[:n])
 			d.stats.Rows++
 			y++
@@ -737,28 +735,13 @@ func (d *Decoder) twoBackRows(dst *Bitmap, y, limit int) int {
 	return y
 }
 
-// rowBits is the coding of a row that was decoded in full or found to
-// repeat the row two above it: off is where it starts in the stream and n
-// its number of bits (from the row's first code to the end of the EOL
-// that follows it, in MH and MR; 0 when not known); after is Stats.Rows
-// once it was delivered (0: no row), twoD whether it was 2-D coded (MR),
-// and eq whether it equals the row two above it.
-type rowBits struct {
-	off   int64
-	n     int
-	after int
-	twoD  bool
-	eq    bool
-}
-
 // track makes the row just decoded in full, d.cur, the reference, and
 // records its coding (from start, or -1 when not known) and whether it
 // equals the row two above it, for twoBackNext.
 func (d *Decoder) track(start int64, twoD bool) {
 	y := d.stats.Rows
 	// old is the list of row y-2 when the last two rows were tracked.
-	h := d.head
-	eq := y >= 2 && d.back[h].after == y && d.back[(h+1)&3].after == y-1 && slices.Equal(d.cur, d.old)
+	eq := y >= 2 && d.rows.back(0).after == y && d.rows.back(1).after == y-1 && slices.Equal(d.cur, d.old)
 	n := 0
 	if start >= 0 {
 		n = int(d.br.bitPos() - start)
@@ -767,17 +750,7 @@ func (d *Decoder) track(start int64, twoD bool) {
 		}
 	}
 	d.cur, d.ref, d.old = d.old, d.cur, d.ref
-	d.push(start, n, twoD, eq)
-}
-
-// push records the coding of the row now delivered (row Stats.Rows) in
-// the ring back. It sets the fields one by one: a rowBits built whole
-// went through the stack, and its copy's wide load, waiting on the
-// narrow stores before it, stalled (a fifth of a repeated row's time).
-func (d *Decoder) push(off int64, n int, twoD, eq bool) {
-	d.head = (d.head - 1) & 3
-	r := &d.back[d.head]
-	r.off, r.n, r.after, r.twoD, r.eq = off, n, d.stats.Rows+1, twoD, eq
+	d.rows.push(start, n, y+1, twoD, false, eq)
 }
 
 // twoBackNext consumes the next row when it is coded exactly as the row
@@ -793,28 +766,18 @@ func (d *Decoder) push(off int64, n int, twoD, eq bool) {
 // (in the same state, and the row two above equal to that one).
 func (d *Decoder) twoBackNext() bool {
 	// The test that fails on most pages, inlined.
-	b0 := &d.back[d.head] // row y-1
+	b0 := d.rows.back(0) // the row above
 	return b0.eq && b0.after == d.stats.Rows && d.twoBackBits()
 }
 
 // twoBackBits is twoBackNext past its first test.
 func (d *Decoder) twoBackBits() bool {
-	y, h := d.stats.Rows, d.head
-	b1 := &d.back[(h+1)&3] // row y-2
-	if y < 2 || b1.after != y-1 || noRepeats ||
-		d.dead || d.opt.Compression != MMR && (d.opt.NoEOL || !d.haveEOL) {
+	if noRepeats || d.dead || d.opt.Compression != MMR && (d.opt.NoEOL || !d.haveEOL) {
 		return false
 	}
 	twoD := d.opt.Compression == MMR || d.opt.Compression == MR && d.next2D
-	b := b1
-	if b.twoD != twoD {
-		b2 := &d.back[(h+2)&3]
-		b = &d.back[(h+3)&3] // row y-4
-		if y < 4 || b2.after != y-2 || b.after != y-3 || b.twoD != twoD || !b1.eq || twoD && !b2.eq {
-			return false
-		}
-	}
-	if b.n == 0 || twoD && d.refBad {
+	b := d.rows.twoAbove(d.stats.Rows, twoD)
+	if b == nil || twoD && d.refBad {
 		return false
 	}
 	at, ok := d.br.repeat(b.off, b.n)
@@ -822,7 +785,7 @@ func (d *Decoder) twoBackBits() bool {
 		return false
 	}
 	d.ref, d.old = d.old, d.ref
-	d.push(at, b.n, twoD, true)
+	d.rows.push(at, b.n, d.stats.Rows+1, twoD, false, true)
 	d.readTag()
 	d.spanLen = 0 // sameSpan's row is no longer the row above
 	return true

@@ -189,8 +189,7 @@ type Encoder struct {
 	// the last four rows' bits are, a ring (back[head] the last), and
 	// flushed the number of bits handed to w before bw.buf.
 	old      []int32
-	back     [4]codedRow
-	head     int
+	recs     rowRecords
 	flushed  int
 	refStale bool // MH: ref is not the list of the row above (twoBack)
 }
@@ -200,17 +199,6 @@ type Encoder struct {
 type rowCopy struct {
 	buf       []byte
 	ok, white bool
-}
-
-// codedRow is where a coded row's bits are in the output: from bit off
-// (counted from the start of the output, flushed bits included) for n
-// bits, after its EOL and tag in MH and MR and with its fill; 0 bits when
-// not known. after is Encoder.row once it was coded (0: no row), twoD
-// whether it was 2-D coded, white whether it was white, and eq whether it
-// equals the row two above it.
-type codedRow struct {
-	off, n, after   int
-	twoD, white, eq bool
 }
 
 func checkEncodeOptions(width int, opts *EncodeOptions) (EncodeOptions, error) {
@@ -308,7 +296,7 @@ func (e *Encoder) Reset(w io.Writer) {
 	e.err = nil
 	e.closed = false
 	e.rows[0].ok, e.rows[1].ok = false, false
-	e.back, e.flushed, e.refStale = [4]codedRow{}, 0, false
+	e.recs, e.flushed, e.refStale = rowRecords{}, 0, false
 	e.resetRef()
 }
 
@@ -377,8 +365,8 @@ func (e *Encoder) writeRow(row, prev []byte, white bool) error {
 	// they are not looked for again, and ref stays the reference. In 2-D
 	// it is one V0 per element and one for the row's end.
 	same := !white && prev != nil && !noRepeats && !e.refStale && sameRow(row, prev, e.width)
-	var tb *codedRow // the row two (or four) above, coded as this one is
-	if b0 := &e.back[e.head]; !same && (b0.eq || b0.white) && b0.after == e.row {
+	var tb *rowRecord // the row two (or four) above, coded as this one is
+	if b0 := e.recs.back(0); !same && (b0.eq || b0.white) && b0.after == e.row {
 		// The test that fails on most pages, before the call.
 		tb = e.twoBack(row)
 	}
@@ -438,10 +426,10 @@ func (e *Encoder) writeRow(row, prev []byte, white bool) error {
 		case white && e.width <= maxCombinedRun:
 			c := whiteRun[e.width] // the whole row is one white run
 			e.bw.put(c>>5, uint(c&31))
-		case same && e.opt.Compression == MH && e.back[e.head].after == e.row &&
-			e.back[e.head].n > 0 && e.back[e.head].off >= e.flushed:
+		case same && e.opt.Compression == MH && e.recs.back(0).after == e.row &&
+			e.recs.back(0).n > 0 && e.recs.back(0).off >= int64(e.flushed):
 			// The row above again, in 1-D: its bits again.
-			e.copyBits(e.back[e.head].off, e.back[e.head].n)
+			e.copyBits(e.recs.back(0).off, e.recs.back(0).n)
 		default:
 			e.code1D(ch)
 		}
@@ -452,7 +440,7 @@ func (e *Encoder) writeRow(row, prev []byte, white bool) error {
 	switch {
 	case same && e.opt.Compression == MH && !e.opt.NoEOL:
 		// Recorded, for the next row's copy of its bits.
-		e.push(e.flushed+start, e.bw.pos()-start, false, false, false)
+		e.push(start, e.bw.pos()-start, false, false, false)
 	case same:
 		// The reference stays; the row is not recorded for twoBack.
 	case tb != nil && e.opt.Compression == MH:
@@ -460,16 +448,16 @@ func (e *Encoder) writeRow(row, prev []byte, white bool) error {
 		// the list of the row two above: ref no longer describes the row
 		// above until a row is coded in full.
 		e.refStale = true
-		e.push(e.flushed+start, e.bw.pos()-start, twoD, false, true)
+		e.push(start, e.bw.pos()-start, twoD, false, true)
 	case tb != nil:
 		// The row two above again: its list is old.
 		e.ref, e.old = e.old, e.ref
-		e.push(e.flushed+start, e.bw.pos()-start, twoD, false, true)
+		e.push(start, e.bw.pos()-start, twoD, false, true)
 	default:
-		y, h := e.row, e.head
-		b1 := &e.back[(h+1)&3] // row y-2
+		y := e.row
+		b1 := e.recs.back(1) // row y-2
 		n := e.bw.pos() - start
-		eq := e.back[h].after == y && b1.after == y-1 && !noRepeats
+		eq := e.recs.back(0).after == y && b1.after == y-1 && !noRepeats
 		if white {
 			eq = eq && b1.white
 		} else if eq {
@@ -478,7 +466,7 @@ func (e *Encoder) writeRow(row, prev []byte, white bool) error {
 			// or four above of the same kind (MR), is the cheap test.
 			b := b1
 			if b.twoD != twoD {
-				if b = &e.back[(h+3)&3]; b.after != y-3 || b.twoD != twoD {
+				if b = e.recs.back(3); b.after != y-3 || b.twoD != twoD {
 					b = nil // neither (MR with an odd K): compare
 				}
 			}
@@ -492,17 +480,14 @@ func (e *Encoder) writeRow(row, prev []byte, white bool) error {
 		}
 		e.cur, e.ref, e.old = e.old, e.cur, e.ref
 		e.refStale = false
-		e.push(e.flushed+start, n, twoD, white, eq)
+		e.push(start, n, twoD, white, eq)
 	}
 	return e.rowDone()
 }
 
-// push records where the bits of the row just coded are (see codedRow),
-// field by field (see Decoder.push).
-func (e *Encoder) push(off, n int, twoD, white, eq bool) {
-	e.head = (e.head - 1) & 3
-	r := &e.back[e.head]
-	r.off, r.n, r.after, r.twoD, r.white, r.eq = off, n, e.row+1, twoD, white, eq
+// push records where the bits of the row just coded are (see rowRecord).
+func (e *Encoder) push(start, n int, twoD, white, eq bool) {
+	e.recs.push(int64(e.flushed+start), n, e.row+1, twoD, white, eq)
 }
 
 // pushWhite records, in MH, a white row that putWhite coded after a row
@@ -512,8 +497,8 @@ func (e *Encoder) push(off, n int, twoD, white, eq bool) {
 // row). In 2-D the rows putWhite codes keep a white reference, and no
 // row repeats them but a white one.
 func (e *Encoder) pushWhite() {
-	if b0 := &e.back[e.head]; e.opt.Compression == MH && b0.after == e.row && !b0.white {
-		e.push(0, 0, false, true, false)
+	if b0 := e.recs.back(0); e.opt.Compression == MH && b0.after == e.row && !b0.white {
+		e.recs.push(0, 0, e.row+1, false, true, false)
 	}
 }
 
@@ -525,22 +510,15 @@ func (e *Encoder) pushWhite() {
 // Like Decoder.twoBackNext it looks only when the row above repeats the
 // row three above, and it needs the bits still in the output buffer. nil
 // otherwise.
-func (e *Encoder) twoBack(row []byte) *codedRow {
-	y, h := e.row, e.head
-	b0, b1, b2 := &e.back[h], &e.back[(h+1)&3], &e.back[(h+2)&3] // rows y-1, y-2, y-3
-	if b0.after != y || b1.after != y-1 || !b0.eq && !(b0.white && b2.white && b2.after == y-2) ||
-		noRepeats || e.opt.NoEOL {
+func (e *Encoder) twoBack(row []byte) *rowRecord {
+	y := e.row
+	b0, b2 := e.recs.back(0), e.recs.back(2) // rows y-1, y-3
+	if !b0.eq && !(b0.white && b2.white && b2.after == y-2) || noRepeats || e.opt.NoEOL {
 		return nil
 	}
 	twoD := e.opt.Compression == MMR || e.opt.Compression == MR && e.kpos != 0
-	b := b1
-	if b.twoD != twoD {
-		b = &e.back[(h+3)&3] // row y-4
-		if y < 4 || b2.after != y-2 || b.after != y-3 || b.twoD != twoD || !b1.eq || twoD && !b2.eq {
-			return nil
-		}
-	}
-	if b.n == 0 || b.off < e.flushed {
+	b := e.recs.twoAbove(y, twoD)
+	if b == nil || b.off < int64(e.flushed) {
 		return nil
 	}
 	if prev2 := e.rowTwoAbove(); prev2 == nil || !sameRow(row, prev2, e.width) {
@@ -564,10 +542,10 @@ func (e *Encoder) rowTwoAbove() []byte {
 // copyBits writes again the n bits written from output bit off (not
 // flushed). The bits not yet stored, in bw.acc, are stored past bw.o
 // first: later stores there write the same bits.
-func (e *Encoder) copyBits(off, n int) {
+func (e *Encoder) copyBits(off int64, n int) {
 	w := &e.bw
 	binary.BigEndian.PutUint64(w.buf[w.o:], w.acc)
-	src := int64(off - e.flushed)
+	src := off - int64(e.flushed)
 	for n > 0 {
 		c := min(n, 32)
 		w.put(uint32(bitsAt(w.buf, src)>>(64-c)), uint(c))
