@@ -182,6 +182,7 @@ type Encoder struct {
 	// row before it may repeat that row's bits (see twoBack).
 	rows   [2]rowCopy // rows[lastAt] the last, the other the one before
 	lastAt int
+	twins  bool    // the two copies hold the same row
 	page   *Bitmap // AppendPage's page
 	blank  []byte  // a white row, for rowCopy.white
 	// Rows that repeat the row two above them: old is the
@@ -296,6 +297,7 @@ func (e *Encoder) Reset(w io.Writer) {
 	e.err = nil
 	e.closed = false
 	e.rows[0].ok, e.rows[1].ok = false, false
+	e.twins = false
 	e.recs, e.flushed, e.refStale = rowRecords{}, 0, false
 	e.resetRef()
 }
@@ -329,7 +331,11 @@ func (e *Encoder) WriteRow(row []byte) error {
 		return fmt.Errorf("%w: row of %d bytes for width %d", ErrWidth, len(row), e.width)
 	}
 	white := e.whiteRow(row)
-	err := e.writeRow(row, e.rows[e.lastAt].row(e.blank), white)
+	same, err := e.writeRow(row, e.rows[e.lastAt].row(e.blank), white)
+	if same && e.twins {
+		// Both copies hold this row already (a run of equal rows).
+		return err
+	}
 	// The copy of the row before the last becomes the copy of this row.
 	e.lastAt ^= 1
 	r := &e.rows[e.lastAt]
@@ -337,6 +343,7 @@ func (e *Encoder) WriteRow(row []byte) error {
 	if !white {
 		copy(r.buf, row)
 	}
+	e.twins = same
 	return err
 }
 
@@ -353,18 +360,19 @@ func (r *rowCopy) row(blank []byte) []byte {
 
 // writeRow codes one row (WriteRow's checks done); white is whether it is
 // white. prev is the row before it when the caller has it (else nil);
-// rowTwoAbove gives the one before that.
-func (e *Encoder) writeRow(row, prev []byte, white bool) error {
+// rowTwoAbove gives the one before that. It reports whether the row (not
+// white) equals prev.
+func (e *Encoder) writeRow(row, prev []byte, white bool) (same bool, err error) {
 	if white && e.putWhite() {
 		e.pushWhite()
-		return e.rowDone()
+		return false, e.rowDone()
 	}
 	e.bw.grow(e.rowMax)
 	// A row equal to the previous one (not white: those took the white
 	// paths) has the previous row's changing elements, which are ref:
 	// they are not looked for again, and ref stays the reference. In 2-D
 	// it is one V0 per element and one for the row's end.
-	same := !white && prev != nil && !noRepeats && !e.refStale && sameRow(row, prev, e.width)
+	same = !white && prev != nil && !noRepeats && !e.refStale && sameRow(row, prev, e.width)
 	var tb *rowRecord // the row two (or four) above, coded as this one is
 	if b0 := e.recs.back(0); !same && (b0.eq || b0.white) && b0.after == e.row {
 		// The test that fails on most pages, before the call.
@@ -482,7 +490,7 @@ func (e *Encoder) writeRow(row, prev []byte, white bool) error {
 		e.refStale = false
 		e.push(start, n, twoD, white, eq)
 	}
-	return e.rowDone()
+	return same, e.rowDone()
 }
 
 // push records where the bits of the row just coded are (see rowRecord).
@@ -1054,7 +1062,7 @@ func (e *Encoder) AppendPage(dst []byte, b *Bitmap) ([]byte, error) {
 		if y > 0 {
 			prev = b.Row(y - 1)
 		}
-		err = e.writeRow(row, prev, white)
+		_, err = e.writeRow(row, prev, white)
 	}
 	if err == nil {
 		err = e.Close()
