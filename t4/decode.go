@@ -90,6 +90,9 @@ type Decoder struct {
 	last, last2     []byte
 	lastOK, last2OK bool
 	inPage          bool
+	// The row count after ReadRow's last row that repeated the row two
+	// above (-1: none); see twoBackAgain.
+	tbAt int
 }
 
 func checkDecodeOptions(width int, opts *DecodeOptions) (DecodeOptions, error) {
@@ -204,6 +207,7 @@ func (d *Decoder) Reset(r io.Reader) {
 	d.spanLen = 0
 	d.lastOK, d.last2OK = false, false
 	d.rows = rowRecords{}
+	d.tbAt = -1
 }
 
 // ResetBytes prepares d to decode a new page held in data, with the same
@@ -579,6 +583,11 @@ func (d *Decoder) ReadRow(dst []byte) error {
 		return io.EOF
 	}
 	if d.badRun == 0 && !d.done && d.stats.Rows < d.opt.MaxRows {
+		if d.tbAt == d.stats.Rows && d.twoBackAgain() {
+			// After a row that repeated the row two above, the next is
+			// likely to as well (a line screen): tried first, and alone.
+			return d.twoBackDone(dst)
+		}
 		switch {
 		case d.whiteNext():
 			// A white row coded the usual way, after a good row: no
@@ -598,20 +607,7 @@ func (d *Decoder) ReadRow(dst []byte) error {
 			// them, the next one is likely to; after the test for a white
 			// row, which a blank page could not afford to wait for): the
 			// reference is its list now.
-			if d.br.err != nil {
-				d.err = d.br.err
-				return d.err
-			}
-			if d.last2OK && !d.inPage {
-				// The copy of the row two above is this row's now.
-				copy(dst, d.last2)
-				d.last, d.last2 = d.last2, d.last
-				d.lastOK, d.last2OK = true, d.lastOK
-				d.stats.Rows++
-				return nil
-			}
-			d.rowDone(dst)
-			return nil
+			return d.twoBackDone(dst)
 		case d.sameNext():
 			// A repeat of the previous row: the reference stays.
 			if d.br.err != nil {
@@ -629,6 +625,53 @@ func (d *Decoder) ReadRow(dst []byte) error {
 		}
 	}
 	return d.readRow(dst)
+}
+
+// twoBackDone delivers a row that repeats the row two above
+// (twoBackNext, twoBackAgain), whose list is the reference now, and lets
+// ReadRow try twoBackAgain first for the next row.
+func (d *Decoder) twoBackDone(dst []byte) error {
+	if d.br.err != nil {
+		d.err = d.br.err
+		return d.err
+	}
+	if d.last2OK && !d.inPage {
+		// The copy of the row two above is this row's now.
+		copy(dst, d.last2)
+		d.last, d.last2 = d.last2, d.last
+		d.lastOK, d.last2OK = true, d.lastOK
+		d.stats.Rows++
+	} else {
+		d.rowDone(dst)
+	}
+	d.tbAt = d.stats.Rows
+	return nil
+}
+
+// twoBackAgain is twoBackNext for the row after one that twoBackNext or
+// twoBackAgain took, with nothing between (tbAt): the row above repeats
+// the row three above, so a row two above of this row's kind (always, but
+// in MR) has this row's reference, and its bits are the only test, as in
+// twoBackRows. In MR, where the row of this kind may be four above, it is
+// the one twoBackNext finds.
+func (d *Decoder) twoBackAgain() bool {
+	b := d.rows.back(1)
+	if d.opt.Compression == MR {
+		if b = d.rows.twoAbove(d.stats.Rows, d.next2D); b == nil || d.next2D && d.refBad {
+			return false
+		}
+	}
+	if b.n == 0 {
+		return false
+	}
+	at, ok := d.br.repeat(b.off, b.n)
+	if !ok {
+		return false
+	}
+	d.ref, d.old = d.old, d.ref
+	d.rows.push(at, b.n, d.stats.Rows+1, b.twoD, false, true)
+	d.readTag()
+	return true
 }
 
 // readRow is ReadRow's general path: the row decoded in full, or
