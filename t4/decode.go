@@ -87,7 +87,11 @@ type Decoder struct {
 	// the reference list; and of the row before it, when last2OK, for a
 	// row that repeats that one (twoBackNext). ReadPage, which copies
 	// from the bitmap instead, sets inPage: no copy is kept.
-	last, last2     []byte
+	// lasts[lastAt] is the copy of the last row, the other one of the row
+	// before it (swapped by flipping lastAt: swapping two slices was a
+	// tenth of a line screen's row).
+	lasts           [2][]byte
+	lastAt          int
 	lastOK, last2OK bool
 	inPage          bool
 	// The row count after ReadRow's last row that repeated the row two
@@ -146,12 +150,12 @@ func (d *Decoder) setup(width int, o DecodeOptions) {
 	}
 	if cap(d.spare) < (width+7)/8 {
 		d.spare = make([]byte, (width+7)/8)
-		d.last = make([]byte, (width+7)/8)
-		d.last2 = make([]byte, (width+7)/8)
+		d.lasts[0] = make([]byte, (width+7)/8)
+		d.lasts[1] = make([]byte, (width+7)/8)
 	}
 	d.spare = d.spare[:(width+7)/8]
-	d.last = d.last[:(width+7)/8]
-	d.last2 = d.last2[:(width+7)/8]
+	d.lasts[0] = d.lasts[0][:(width+7)/8]
+	d.lasts[1] = d.lasts[1][:(width+7)/8]
 }
 
 // decoders keeps the Decoders of the one-call functions (DecodeInto,
@@ -184,8 +188,8 @@ func (d *Decoder) scrub() {
 	clear(d.cur[:cap(d.cur)])
 	clear(d.ref[:cap(d.ref)])
 	clear(d.old[:cap(d.old)])
-	clear(d.last)
-	clear(d.last2)
+	clear(d.lasts[0])
+	clear(d.lasts[1])
 	d.last2OK = false
 	d.rows = rowRecords{}
 	d.lastOK = false
@@ -447,7 +451,17 @@ func (br *bitReader) repeat(src int64, l int) (int64, bool) {
 	if l <= 56 && src >= 0 && src>>3+8 <= int64(len(br.buf)) {
 		// A short span, against the bits in hand.
 		if br.n < l {
-			br.refill()
+			// refill's fast path, written out (a call was a tenth of a
+			// line screen's row).
+			if br.end-br.pos >= 8 {
+				v := binary.BigEndian.Uint64(br.buf[br.pos:])
+				br.acc |= v >> (uint(br.n) & 63)
+				k := (64 - br.n) >> 3
+				br.pos += k
+				br.n += k << 3
+			} else {
+				br.slowRefill()
+			}
 		}
 		at := br.bitPos()
 		if br.n < l || (br.acc^bitsAt(br.buf, src))>>uint(64-l) != 0 {
@@ -615,7 +629,7 @@ func (d *Decoder) ReadRow(dst []byte) error {
 				return d.err
 			}
 			if d.lastOK {
-				copy(dst, d.last)
+				copy(dst, d.lasts[d.lastAt])
 			} else {
 				fillRow(dst, d.ref, d.width)
 			}
@@ -637,8 +651,8 @@ func (d *Decoder) twoBackDone(dst []byte) error {
 	}
 	if d.last2OK && !d.inPage {
 		// The copy of the row two above is this row's now.
-		copy(dst, d.last2)
-		d.last, d.last2 = d.last2, d.last
+		d.lastAt ^= 1
+		copy(dst, d.lasts[d.lastAt])
 		d.lastOK, d.last2OK = true, d.lastOK
 		d.stats.Rows++
 	} else {
@@ -670,7 +684,9 @@ func (d *Decoder) twoBackAgain() bool {
 	}
 	d.ref, d.old = d.old, d.ref
 	d.rows.push(at, b.n, d.stats.Rows+1, b.twoD, false, true)
-	d.readTag()
+	if d.opt.Compression == MR {
+		d.readTag()
+	}
 	return true
 }
 
@@ -736,11 +752,11 @@ func (d *Decoder) readRow(dst []byte) error {
 // keeps copies of it and of the row before (ReadRow).
 func (d *Decoder) rowDone(dst []byte) {
 	fillRow(dst, d.ref, d.width)
-	d.last, d.last2 = d.last2, d.last
+	d.lastAt ^= 1
 	d.last2OK = d.lastOK
 	d.lastOK = !d.inPage
 	if d.lastOK {
-		copy(d.last, dst)
+		copy(d.lasts[d.lastAt], dst)
 	}
 	d.stats.Rows++
 	d.badRun, d.lastBad = 0, false

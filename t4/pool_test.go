@@ -143,7 +143,7 @@ func TestPooledCodersKeepNoPage(t *testing.T) {
 				d.scrub()
 				if d.br.r != nil || d.br.buf != nil || d.br.rev != nil || !allZero(d.br.own) ||
 					!allZero(d.cur[:cap(d.cur)]) || !allZero(d.ref[:cap(d.ref)]) || !allZero(d.old[:cap(d.old)]) ||
-					!allZero(d.last) || !allZero(d.last2) {
+					!allZero(d.lasts[0]) || !allZero(d.lasts[1]) {
 					t.Errorf("%v %v reader %v: the scrubbed Decoder still holds page data", c, bo, fromReader)
 				}
 			}
