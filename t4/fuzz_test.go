@@ -177,7 +177,8 @@ func FuzzDecodeMMR(f *testing.F) {
 }
 
 // FuzzRoundTrip encodes a page made of the fuzz bytes with options chosen
-// by flags and requires the decoder to give it back exactly.
+// by flags, through AppendPage and WriteRow (the same bits), and requires
+// the decoder to give it back exactly.
 func FuzzRoundTrip(f *testing.F) {
 	for i, s := range decodeSeeds(MH) {
 		s.flags = uint8(i * 37)
@@ -218,6 +219,9 @@ func FuzzRoundTrip(f *testing.F) {
 		withRepeats(false, func() { general, err = AppendPage(nil, page, &o) })
 		if err != nil || !bytes.Equal(general, enc) {
 			t.Fatalf("%+v: the coding differs without the repeat shortcuts (%v)", o, err)
+		}
+		if rows := encodeRows(t, page, o); !bytes.Equal(rows, enc) {
+			t.Fatalf("%+v: WriteRow's coding differs from AppendPage's", o)
 		}
 		dopt := decodeOptionsFor(o)
 		dopt.Strict = true
