@@ -351,7 +351,19 @@ func (d *Decoder) sameNext() bool {
 	}
 	switch {
 	case d.opt.Compression == MMR:
-		return !d.dead && d.sameV0(false)
+		if d.dead {
+			return false
+		}
+		// sameV0's test when the bits are in hand, written out (the call
+		// was a tenth of a black page's row through ReadRow).
+		if l, br := len(d.ref)-listPad+1, &d.br; l <= 56 && br.n >= l {
+			if br.acc>>uint(64-l) != 1<<uint(l)-1 {
+				return false
+			}
+			br.consume(l)
+			return true
+		}
+		return d.sameV0(false)
 	case d.opt.NoEOL || !d.started || !d.haveEOL:
 		return false
 	case d.next2D && d.opt.Compression == MR:
