@@ -320,11 +320,17 @@ func lineScreen(width, height int) *Bitmap {
 	return b
 }
 
-// The decoder takes rows that repeat the row two above from their bits
-// (twoBackNext) in every scheme and MR's K, and they are the page's rows.
-func TestTwoBackTakesLineScreens(t *testing.T) {
-	const w, h = 1728, 80
-	page := lineScreen(w, h)
+// lineScreenDecoder is a Decoder reading a page coded as cc says.
+type lineScreenDecoder struct {
+	cc codecCase
+	d  *Decoder
+}
+
+// lineScreenDecoders returns Decoders reading page coded in every scheme
+// and MR's K (with EOLs).
+func lineScreenDecoders(t *testing.T, page *Bitmap) []lineScreenDecoder {
+	t.Helper()
+	var ds []lineScreenDecoder
 	for _, cc := range codecCases() {
 		if cc.enc.NoEOL {
 			continue
@@ -333,10 +339,22 @@ func TestTwoBackTakesLineScreens(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		d, err := NewDecoder(bytes.NewReader(data), w, decodeOptionsFor(cc.enc))
+		d, err := NewDecoder(bytes.NewReader(data), page.Width, decodeOptionsFor(cc.enc))
 		if err != nil {
 			t.Fatal(err)
 		}
+		ds = append(ds, lineScreenDecoder{cc, d})
+	}
+	return ds
+}
+
+// The decoder takes rows that repeat the row two above from their bits
+// (twoBackNext) in every scheme and MR's K, and they are the page's rows.
+func TestTwoBackTakesLineScreens(t *testing.T) {
+	const w, h = 1728, 80
+	page := lineScreen(w, h)
+	for _, c := range lineScreenDecoders(t, page) {
+		cc, d := c.cc, c.d
 		row := make([]byte, page.Stride)
 		hits, could := 0, 0
 		for y := range h {
@@ -374,18 +392,8 @@ func TestTwoBackTakesLineScreens(t *testing.T) {
 func TestTwoBackAgainTakesLineScreens(t *testing.T) {
 	const w, h = 1728, 80
 	page := lineScreen(w, h)
-	for _, cc := range codecCases() {
-		if cc.enc.NoEOL {
-			continue
-		}
-		data, err := AppendPage(nil, page, &cc.enc)
-		if err != nil {
-			t.Fatal(err)
-		}
-		d, err := NewDecoder(bytes.NewReader(data), w, decodeOptionsFor(cc.enc))
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, c := range lineScreenDecoders(t, page) {
+		cc, d := c.cc, c.d
 		row := make([]byte, page.Stride)
 		hits, misses := 0, 0
 		for y := range h {
