@@ -677,8 +677,7 @@ func (d *Decoder) twoBackDone(dst []byte) error {
 // twoBackAgain is twoBackNext for the row after one that twoBackNext or
 // twoBackAgain took, with nothing between (tbAt): the row above repeats
 // the row three above, so a row two above of this row's kind (always, but
-// in MR) has this row's reference, and its bits are the only test, as in
-// twoBackRows. In MR, where the row of this kind may be four above, it is
+// in MR) has this row's reference, and its bits are the only test. In MR, where the row of this kind may be four above, it is
 // the one twoBackNext finds.
 func (d *Decoder) twoBackAgain() bool {
 	b := d.rows.back(1)
@@ -775,29 +774,14 @@ func (d *Decoder) rowDone(dst []byte) {
 }
 
 // twoBackRows is quickRows for rows that repeat the row two above them
-// (twoBackNext). In MH and MMR, once a row has, the next one's only test
-// is that of its bits: the row two above it is of its kind, and the row
-// above it repeats the one three above.
+// (twoBackNext); once a row has, the next ones are tried by twoBackAgain.
 func (d *Decoder) twoBackRows(dst *Bitmap, y, limit int) int {
 	n := (d.width + 7) / 8
 	for y >= 2 && y < dst.Height && d.stats.Rows < limit && d.twoBackNext() {
 		copy(dst.Row(y)[:n], dst.Row(y - 2)[:n])
 		d.stats.Rows++
 		y++
-		if d.opt.Compression == MR {
-			continue
-		}
-		for y < dst.Height && d.stats.Rows < limit {
-			b := d.rows.back(1)
-			if b.n == 0 {
-				break
-			}
-			at, ok := d.br.repeat(b.off, b.n)
-			if !ok {
-				break
-			}
-			d.ref, d.old = d.old, d.ref
-			d.rows.push(at, b.n, d.stats.Rows+1, b.twoD, false, true)
+		for y < dst.Height && d.stats.Rows < limit && d.twoBackAgain() {
 			copy(dst.Row(y)[:n], dst.Row(y - 2)[:n])
 			d.stats.Rows++
 			y++
@@ -847,17 +831,14 @@ func (d *Decoder) twoBackBits() bool {
 		return false
 	}
 	twoD := d.opt.Compression == MMR || d.opt.Compression == MR && d.next2D
-	b := d.rows.twoAbove(d.stats.Rows, twoD)
-	if b == nil || twoD && d.refBad {
+	if d.rows.twoAbove(d.stats.Rows, twoD) == nil || twoD && d.refBad {
 		return false
 	}
-	at, ok := d.br.repeat(b.off, b.n)
-	if !ok {
+	// The rows above are as twoBackAgain needs them: it takes the row
+	// twoAbove found, in MH and MMR the row two above.
+	if !d.twoBackAgain() {
 		return false
 	}
-	d.ref, d.old = d.old, d.ref
-	d.rows.push(at, b.n, d.stats.Rows+1, twoD, false, true)
-	d.readTag()
 	d.spanLen = 0 // sameSpan's row is no longer the row above
 	return true
 }

@@ -186,9 +186,9 @@ type Encoder struct {
 	page   *Bitmap // AppendPage's page
 	blank  []byte  // a white row, for rowCopy.white
 	// Rows that repeat the row two above them: old is the
-	// changing-element list of the row before the reference, back where
-	// the last four rows' bits are, a ring (back[head] the last), and
-	// flushed the number of bits handed to w before bw.buf.
+	// changing-element list of the row before the reference, recs where
+	// the last four rows' bits are, and flushed the number of bits handed
+	// to w before bw.buf.
 	old      []int32
 	recs     rowRecords
 	flushed  int
