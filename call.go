@@ -346,7 +346,7 @@ func (c *Call) onRecord(r t30.Record) {
 		p.Number = r.Page
 		if r.Kind == t30.RecordPageReceived {
 			p.Rows, p.BadRows, p.LongestBadRun = r.Quality.Rows, r.Quality.BadRows, r.Quality.LongestBadRun
-			p.RowsUncertain = r.Quality.RowsUncertain
+			p.RowsUncertain, p.EndLost = r.Quality.RowsUncertain, r.Quality.EndLost
 		}
 		c.pageMedia(&p, r)
 		if !c.start.IsZero() {

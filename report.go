@@ -77,6 +77,10 @@ type PageStats struct {
 	// data in whole rows per packet, as faxkit does, lets the receiver
 	// keep the count.
 	RowsUncertain bool
+	// EndLost (receiving, non-ECM) is set when the page's end marker was
+	// lost with at most its last half second, and the page was kept
+	// (t30.PageQuality.EndLost): its last rows may be missing.
+	EndLost bool
 	// At is when the page was confirmed (sending) or accepted
 	// (receiving), from the start of the call.
 	At time.Duration

@@ -142,9 +142,13 @@
 //     with a bad FCS is left to the transmitter's T4 repetition, which is
 //     libspandsp's default too (its CRP is opt-in, T30_SUPPORT_COMMAND_REPEAT).
 //   - Received non-ECM pages are kept in memory until the post-page command
-//     (Config.MaxPageBytes caps them) and decoded then; a page that ends
+//     (Config.MaxPageBytes caps them) and decoded then. A page that ends
 //     without RTC is answered RTN because the rows lost with its end cannot
-//     be counted. Rows lost whole inside a gap in non-ECM data, or inside
+//     be counted, unless the post-page command came within PageEndGap of
+//     its last data: then at most the page's last half second was lost with
+//     the RTC (a lost packet, a burst of noise), and the page is kept and
+//     answered RTP (PageQuality.EndLost). libspandsp does not look for RTC
+//     and keeps such pages whatever the time. Rows lost whole inside a gap in non-ECM data, or inside
 //     the frames missing from an ECM page abandoned with EOR, are not
 //     counted: the data carries no row numbers, so only the row the gap cut
 //     shows as bad (t4 counts rows lost whole when the row count is known).

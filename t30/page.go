@@ -9,6 +9,13 @@ type PageQuality struct {
 	// (MMR): the end of the page was lost, so an unknown number of rows
 	// is missing.
 	Truncated bool
+	// EndLost is set instead of Truncated when the data ended without
+	// RTC or EOFB but the sender's post-page command came within
+	// PageEndGap of the last page data, as it follows a page that ran to
+	// its end: what was lost is the page's end marker and at most about
+	// half a second before it (a packet lost, a burst of noise), not
+	// rows lost whole. RowsUncertain is set with it.
+	EndLost bool
 	// RowsUncertain is set when non-ECM page data was lost on the way
 	// and the number of rows it held is not known (Event.Uncertain):
 	// the rows marked bad in its place are a guess, and the page may be
@@ -51,6 +58,9 @@ type PageChecker func(data []byte, m Mode) (PageQuality, error)
 //	RTN otherwise, and always when no row could be decoded or the page
 //	    was truncated (no RTC/EOFB: the rows lost whole cannot be counted).
 //
+// A page whose end marker alone was lost (EndLost) is answered RTP at best:
+// it is kept, and the sender is told the copy was poor.
+//
 // The zero value means GoodPercent 5, GoodRun 10, PoorPercent 15, PoorRun 30
 // (rows are 0.13 mm at fine resolution: 10 rows is 1.3 mm, about one text
 // line's stroke width; 30 rows loses a text line).
@@ -72,7 +82,7 @@ func (c CopyQuality) Judge(q PageQuality) FCF {
 	if q.Rows <= 0 || q.Truncated {
 		return FCFRTN
 	}
-	if q.BadRows*100 <= c.GoodPercent*q.Rows && q.LongestBadRun <= c.GoodRun {
+	if q.BadRows*100 <= c.GoodPercent*q.Rows && q.LongestBadRun <= c.GoodRun && !q.EndLost {
 		return FCFMCF
 	}
 	if q.BadRows*100 <= c.PoorPercent*q.Rows && q.LongestBadRun <= c.PoorRun {

@@ -156,6 +156,9 @@ func TestRTPPolicy(t *testing.T) {
 		{PageQuality{Rows: 100, BadRows: 15, LongestBadRun: 30}, FCFRTP},
 		{PageQuality{Rows: 100, BadRows: 16}, FCFRTN},
 		{PageQuality{Rows: 100, Truncated: true}, FCFRTN},
+		{PageQuality{Rows: 100, EndLost: true, RowsUncertain: true}, FCFRTP},
+		{PageQuality{Rows: 100, BadRows: 15, LongestBadRun: 30, EndLost: true}, FCFRTP},
+		{PageQuality{Rows: 100, BadRows: 16, EndLost: true}, FCFRTN},
 		{PageQuality{}, FCFRTN},
 	} {
 		if got := q.Judge(c.q); got != c.want {

@@ -233,6 +233,7 @@ func (s *Session) onData(p []byte) {
 		} else {
 			s.rxData = append(s.rxData, p...)
 		}
+		s.rxLast, s.rxPostAt = s.now, time.Time{}
 		if s.st != stRxPage {
 			s.setPhase(PhaseC)
 			s.st = stRxPage
@@ -273,6 +274,37 @@ func (s *Session) judgeTCF() {
 	s.respond(stWaitCmd, FCFFTT)
 }
 
+// PageEndGap is the longest time from a non-ECM page's last data to the
+// flags of the post-page command for a page without RTC/EOFB to count as
+// one that ran to its end with its end marker lost (PageQuality.EndLost)
+// rather than a truncated one. T.30 (5.3.2.2) sends the command 75 ± 20 ms
+// after the page, and four flags (0.1 s) tell a V.21 preamble: at most half
+// a second of the page can have been lost. When the flags went unheard,
+// the command's first frame, good or bad, may come frameGapExtra later (the
+// rest of a 1 s ± 15 % preamble and the frame). A command lost whole is
+// repeated after T4 (3 s): too late.
+const PageEndGap = 600 * time.Millisecond
+
+const frameGapExtra = 1400 * time.Millisecond
+
+// postHeard notes the first V.21 signal after non-ECM page data: flags, or
+// a frame.
+func (s *Session) postHeard(flags bool) {
+	if s.pageSeen && s.rxPostAt.IsZero() && (s.st == stRxPage || s.st == stWaitPost) {
+		s.rxPostAt, s.rxPostFlags = s.now, flags
+	}
+}
+
+// endLost reports whether a page that ended without RTC/EOFB ran to its
+// end (PageEndGap).
+func (s *Session) endLost() bool {
+	gap := PageEndGap
+	if !s.rxPostFlags {
+		gap += frameGapExtra
+	}
+	return !s.rxPostAt.IsZero() && s.rxPostAt.Sub(s.rxLast) <= gap
+}
+
 // rxPostPage answers a non-ECM post-page command (T.30 5.3.6.1.8). A
 // command repeated because our answer was lost gets the same answer.
 func (s *Session) rxPostPage(cmd FCF) {
@@ -291,11 +323,14 @@ func (s *Session) rxPostPage(cmd FCF) {
 		if err != nil && q.Rows == 0 {
 			resp = FCFRTN
 		} else {
+			if q.Truncated && s.endLost() {
+				q.Truncated, q.EndLost, q.RowsUncertain = false, true, true
+			}
 			resp = s.cfg.Quality.Judge(q)
 		}
 	}
 	q.RowsUncertain = q.RowsUncertain || s.rxUncertain
-	s.rxOverflow, s.rxUncertain = false, false
+	s.rxOverflow, s.rxUncertain, s.rxPostAt = false, false, time.Time{}
 	if resp == FCFRTN {
 		s.stats.PagesRejected++
 	} else if !s.deliver(data, q, resp, false) {

@@ -129,7 +129,10 @@ type Session struct {
 	tcfLongest   int
 	rxData       []byte
 	rxOverflow   bool
-	rxUncertain  bool // non-ECM: rows of the page were lost uncounted (Event.Uncertain)
+	rxUncertain  bool      // non-ECM: rows of the page were lost uncounted (Event.Uncertain)
+	rxLast       time.Time // non-ECM: when the page's last data came
+	rxPostAt     time.Time // non-ECM: first V.21 signal after rxLast (the post-page command's)
+	rxPostFlags  bool      // rxPostAt is its flags' (else a frame's)
 	pageSeen     bool
 	lastCmd      FCF
 	lastResp     FCF
@@ -297,6 +300,7 @@ func (s *Session) Handle(now time.Time, ev Event) []Action {
 		}
 	case EventFrame:
 		s.heard()
+		s.postHeard(false)
 		f, err := ParseFrame(ev.Data)
 		if err != nil {
 			s.stats.BadFrames++
@@ -310,6 +314,7 @@ func (s *Session) Handle(now time.Time, ev Event) []Action {
 		s.onFrame(f)
 	case EventFrameBad:
 		s.heard()
+		s.postHeard(false)
 		s.stats.BadFrames++
 		s.record(Record{Kind: RecordFrameReceived, Bad: true})
 		s.rxAlive()
@@ -325,6 +330,7 @@ func (s *Session) Handle(now time.Time, ev Event) []Action {
 			}
 			s.rxAlive()
 		} else {
+			s.postHeard(true)
 			s.flagsSeen()
 		}
 	case EventData:

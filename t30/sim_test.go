@@ -42,6 +42,7 @@ type lineSim struct {
 	// delay holds back the n-th frame of type fcf sent by side from.
 	delay    func(from int, f Frame, n int) time.Duration
 	reorder  bool          // a held-back frame may arrive after later ones
+	noFlags  [2]bool       // side's V.21 flags go unheard (its frames arrive)
 	lastAt   [2]time.Time  // arrival of the last frame sent by each side
 	hangupAt [2]time.Time  // side hangs up abruptly at this time
 	startAt  [2]time.Time  // side starts late, at this time (zero: at once)
@@ -90,7 +91,7 @@ func (l *lineSim) do(side int, acts []Action) {
 			l.push(at.Add(l.doneLag), side, Event{Kind: EventSendDone})
 			if a.Speed != SpeedNone {
 				l.push(l.now.Add(pre), peer, Event{Kind: EventCarrierUp, Speed: a.Speed})
-			} else if len(a.Frames) > 0 {
+			} else if len(a.Frames) > 0 && !l.noFlags[side] {
 				// V.21 flags begin now (later if the burst is held back)
 				var late time.Duration
 				if l.delay != nil {
