@@ -2,6 +2,7 @@ package t30
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 	"time"
 
@@ -73,13 +74,29 @@ func TestPageEndLost(t *testing.T) {
 				t.Fatalf("%s sent %d times, want once\n%s", c.want, p.sim.count[1][c.want], p.sim.tail())
 			}
 			first := p.got[0]
+			var rejected []Record
+			for _, r := range p.rxRec {
+				if r.Kind == RecordPageRejected {
+					rejected = append(rejected, r)
+				}
+			}
 			if c.want == FCFRTN {
-				// Page 1 came again, whole.
+				// Page 1 came again, whole; the record of its first
+				// coming says why it was refused.
 				p.checkPages(t)
 				if st := p.tx.Stats(); st.PagesRejected != 1 || st.Pages != 2 {
 					t.Errorf("tx stats %+v", st)
 				}
+				if len(rejected) != 1 || rejected[0].Page != 1 || !rejected[0].Quality.Truncated || rejected[0].Quality.Rows < 500 {
+					t.Fatalf("page-rejected records %+v", rejected)
+				}
+				if got := rejected[0].String(); !strings.HasPrefix(got, "page 1 rejected rows=") || !strings.HasSuffix(got, " truncated=true") {
+					t.Errorf("record reads %q", got)
+				}
 				return
+			}
+			if len(rejected) != 0 {
+				t.Errorf("page-rejected records %+v", rejected)
 			}
 			q := first.Quality
 			if len(p.got) != 2 || first.Response != FCFRTP || !q.EndLost || q.Truncated || !q.RowsUncertain {

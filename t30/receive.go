@@ -333,6 +333,7 @@ func (s *Session) rxPostPage(cmd FCF) {
 	s.rxOverflow, s.rxUncertain, s.rxPostAt = false, false, time.Time{}
 	if resp == FCFRTN {
 		s.stats.PagesRejected++
+		s.record(Record{Kind: RecordPageRejected, Page: s.stats.Pages + 1, Quality: q})
 	} else if !s.deliver(data, q, resp, false) {
 		return
 	}

@@ -182,10 +182,12 @@ const (
 	RecordPageSent                        // Page was confirmed by the receiver
 	RecordPageReceived                    // Page was accepted (Quality set)
 	RecordResult                          // the call ended with Result
+	RecordPageRejected                    // a received page was answered RTN (Quality says why)
 )
 
 func (k RecordKind) String() string {
-	return [...]string{"phase", "frame-sent", "frame-received", "page-sent", "page-received", "result", "?"}[min(int(k), 6)]
+	return [...]string{"phase", "frame-sent", "frame-received", "page-sent", "page-received", "result", "page-rejected",
+		"?"}[min(int(k), 7)]
 }
 
 // Record is one entry of the audit-friendly event stream a Session emits
@@ -219,6 +221,9 @@ func (r Record) String() string {
 		return fmt.Sprintf("page %d sent", r.Page)
 	case RecordPageReceived:
 		return fmt.Sprintf("page %d received rows=%d bad=%d", r.Page, r.Quality.Rows, r.Quality.BadRows)
+	case RecordPageRejected:
+		return fmt.Sprintf("page %d rejected rows=%d bad=%d longest-bad-run=%d truncated=%v", r.Page, r.Quality.Rows,
+			r.Quality.BadRows, r.Quality.LongestBadRun, r.Quality.Truncated)
 	case RecordResult:
 		return "result " + r.Result.String()
 	}
@@ -234,6 +239,10 @@ func (r Record) LogValue() slog.Value {
 			slog.String("frame", r.Frame.String()))
 	case RecordPageSent, RecordPageReceived:
 		attrs = append(attrs, slog.Int("page", r.Page), slog.Int("bad_rows", r.Quality.BadRows))
+	case RecordPageRejected:
+		attrs = append(attrs, slog.Int("page", r.Page), slog.Int("bad_rows", r.Quality.BadRows),
+			slog.Int("rows", r.Quality.Rows), slog.Int("longest_bad_run", r.Quality.LongestBadRun),
+			slog.Bool("truncated", r.Quality.Truncated))
 	case RecordResult:
 		attrs = append(attrs, slog.String("result", r.Result.String()))
 	}

@@ -25,9 +25,11 @@ const traceHelp = `  -trace              print what happens in the call on stder
                         call     the call ID (also in -json output as call_id)
                         t_ms     milliseconds since the command started the call
                       t30 steps carry event.kind (phase, frame-sent, frame-received,
-                      page-sent, page-received, result), event.phase, event.fcf,
-                      event.frame (frames with PHI show "[N octets redacted]"),
-                      event.page, event.result; t38 steps carry indicator, tone,
+                      page-sent, page-received, page-rejected, result), event.phase,
+                      event.fcf, event.frame (frames with PHI show "[N octets
+                      redacted]"), event.page, event.bad_rows, event.result (a
+                      page answered RTN also event.rows, event.longest_bad_run and
+                      event.truncated); t38 steps carry indicator, tone,
                       frames, data (the data type, e.g. v17-14400), tcf, image, octets,
                       or n (packets lost)
 `

@@ -149,6 +149,13 @@ func (tr *attemptTrace) add(t time.Time, msg string, a map[string]string) {
 			if n := a["event.bad_rows"]; n != "" && n != "0" {
 				rec.Text += ", " + n + " bad rows"
 			}
+		case "page-rejected":
+			rec.Dir, rec.Kind = "rx", "page"
+			rec.Text = "page " + a["event.page"] + " rejected: " + a["event.bad_rows"] + " of " + a["event.rows"] +
+				" rows bad, longest run " + a["event.longest_bad_run"]
+			if a["event.truncated"] == "true" {
+				rec.Text += ", its end lost"
+			}
 		case "result":
 			rec.Text = a["event.result"]
 		case "phase":

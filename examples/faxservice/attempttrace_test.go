@@ -32,6 +32,8 @@ func TestAttemptTrace(t *testing.T) {
 	log.Debug("t38 receive", "indicator", "v21-preamble")
 	log.Debug("t38 receive: packets lost", "n", 2)
 	log.Debug("t30", "event", t30.Record{Kind: t30.RecordPageSent, Phase: t30.PhaseD, Page: 1})
+	log.Debug("t30", "event", t30.Record{Kind: t30.RecordPageRejected, Phase: t30.PhaseD, Page: 2,
+		Quality: t30.PageQuality{Rows: 1200, BadRows: 130, LongestBadRun: 42, Truncated: true}})
 	log.Debug("faxkit: call ended", "report", "ignored")
 	log.Info("something else")
 
@@ -48,6 +50,7 @@ func TestAttemptTrace(t *testing.T) {
 		{Layer: "t38", Dir: "rx", Kind: "indicator", Name: "v21-preamble"},
 		{Layer: "t38", Dir: "rx", Kind: "lost", Text: "2 packets lost"},
 		{Layer: "t30", Dir: "tx", Kind: "page", Phase: "D", Text: "page 1"},
+		{Layer: "t30", Dir: "rx", Kind: "page", Phase: "D", Text: "page 2 rejected: 130 of 1200 rows bad, longest run 42, its end lost"},
 	}
 	if diff := cmp.Diff(want, recs); diff != "" {
 		t.Errorf("trace (-want +got):\n%s", diff)
