@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -36,6 +37,7 @@ type spandspCall struct {
 	fillIn       bool          // the peer hands lost blocks to fax_rx_fillin
 	ptime        time.Duration // both ends' packet time; 0: 20 ms
 	ansam        bool          // we answer with ANSam/PR
+	seed         uint64        // added to the relay's seed (the test's name length)
 }
 
 type spandspOutcome struct {
@@ -45,6 +47,7 @@ type spandspOutcome struct {
 	toPeer   audiopeer.RelayStats
 	sent     []*t4.Bitmap
 	received []*t4.Bitmap
+	rejected []t30.Record // pages we answered RTN
 	err      error
 }
 
@@ -83,7 +86,7 @@ func runSpandspCall(t testing.TB, c spandspCall) spandspOutcome {
 	}
 	clk := newScaledClock(c.speedup)
 	relay := audiopeer.NewRelay(t, audiopeer.RelayConfig{AtoB: c.toPeer, BtoA: c.toUs, PCMA: c.pcma,
-		Speedup: c.speedup, Seed: uint64(len(t.Name()))})
+		Speedup: c.speedup, Seed: uint64(len(t.Name())) + c.seed})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(float64(5*time.Minute)/c.speedup)+30*time.Second)
 	defer cancel()
 	// The peer's buffer is in packets: the same delay.
@@ -102,11 +105,20 @@ func runSpandspCall(t testing.TB, c spandspCall) spandspOutcome {
 	} else {
 		cfg.Sink = sink
 	}
-	if os.Getenv("FAX_TRACE") != "" {
-		cfg.OnEvent = func(e faxkit.Event) {
-			if e.Heard == nil && e.Media == "" {
-				t.Logf("faxkit %s %v", e.Record.Time.Format("04:05.000"), e.Record)
-			}
+	var mu sync.Mutex
+	var rejected []t30.Record
+	trace := os.Getenv("FAX_TRACE") != ""
+	cfg.OnEvent = func(e faxkit.Event) {
+		if e.Heard != nil || e.Media != "" {
+			return
+		}
+		if trace {
+			t.Logf("faxkit %s %v", e.Record.Time.Format("04:05.000"), e.Record)
+		}
+		if e.Record.Kind == t30.RecordPageRejected {
+			mu.Lock()
+			rejected = append(rejected, e.Record)
+			mu.Unlock()
 		}
 	}
 	call, err := faxkit.NewCall(cfg)
@@ -118,6 +130,9 @@ func runSpandspCall(t testing.TB, c spandspCall) spandspOutcome {
 	require.NoError(t, call.Start(ctx, faxkit.AudioMedia(conn, relay.AddrA(), &faxkit.AudioOptions{Codec: codec, JitterDepth: c.depth, PTime: c.ptime, ANSam: c.ansam})))
 	var o spandspOutcome
 	o.rep, o.err = call.Wait()
+	mu.Lock()
+	o.rejected = rejected
+	mu.Unlock()
 	o.peer, err = peer.Wait()
 	require.NoError(t, err)
 	relay.Close()
@@ -146,6 +161,9 @@ func runSpandspCall(t testing.TB, c spandspCall) spandspOutcome {
 func (o spandspOutcome) log(t testing.TB) {
 	t.Helper()
 	t.Logf("faxkit: %v (err %v)", o.rep, o.err)
+	for _, r := range o.rejected {
+		t.Logf("faxkit %v", r)
+	}
 	for _, m := range o.rep.Media {
 		if m.Audio != nil {
 			t.Logf("faxkit audio: %+v", *m.Audio)
@@ -363,4 +381,72 @@ func TestAudioSpandspMatrix(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestAudioSpandspLossSweep (FAXKIT_AUDIO_SWEEP=N) holds the CI set's
+// non-ECM call under loss N times with other loss patterns (relay seeds
+// from FAXKIT_AUDIO_SWEEP_FROM, default 0), twelve calls at once, at
+// FAXKIT_AUDIO_SWEEP_LOSS (default 0.015, three times the CI set's). A
+// completed call must pass the CI set's checks. A call may fail (its
+// control frames lost past the retries, its page answered RTN, after which
+// libspandsp disconnects): faxkit must then report no page it did not
+// keep. The log counts the outcomes, the pages kept whose RTC was lost
+// (EndLost) and the longest run of bad rows.
+func TestAudioSpandspLossSweep(t *testing.T) {
+	skipRealTime(t)
+	n, _ := strconv.Atoi(os.Getenv("FAXKIT_AUDIO_SWEEP"))
+	if n <= 0 {
+		t.Skip("set FAXKIT_AUDIO_SWEEP=N for N lossy non-ECM calls with spandsp (12 at a time)")
+	}
+	loss := 0.015
+	if v := os.Getenv("FAXKIT_AUDIO_SWEEP_LOSS"); v != "" {
+		var err error
+		loss, err = strconv.ParseFloat(v, 64)
+		require.NoError(t, err)
+	}
+	first, _ := strconv.Atoi(os.Getenv("FAXKIT_AUDIO_SWEEP_FROM"))
+	var mu sync.Mutex
+	outcomes := map[string]int{}
+	endLost, longest := 0, 0
+	for from := first; from < first+n; from += 12 {
+		t.Run(fmt.Sprintf("seeds%d", from), func(t *testing.T) {
+			var wg sync.WaitGroup
+			defer wg.Wait()
+			for i := from; i < min(first+n, from+12); i++ {
+				c := spandspCall{pcma: true, modems: "v29", rows: 1200, seed: uint64(i),
+					toUs: audiopeer.Impairment{Loss: loss, Jitter: 20 * time.Millisecond, Spare: 300 * time.Millisecond}}
+				concurrently(&wg, t, fmt.Sprint(i), func(t *testing.T) {
+					o := runSpandspCall(t, c)
+					o.log(t)
+					outcome := o.rep.Result.String()
+					if o.err != nil {
+						for _, r := range o.rejected {
+							switch q := r.Quality; {
+							case q.Truncated:
+								outcome += " after RTN (end lost)"
+							case q.LongestBadRun > 30:
+								outcome += " after RTN (bad run)"
+							default:
+								outcome += " after RTN"
+							}
+						}
+						require.Equal(t, len(o.received), o.rep.Pages, "pages kept")
+					} else {
+						o.check(t, c)
+					}
+					mu.Lock()
+					defer mu.Unlock()
+					outcomes[outcome]++
+					for _, p := range o.rep.PageStats {
+						if p.EndLost {
+							endLost++
+						}
+						longest = max(longest, p.LongestBadRun)
+					}
+				})
+			}
+		})
+	}
+	t.Logf("%d calls at %.1f %% loss: %v; %d pages kept without their RTC; longest run of bad rows %d",
+		n, 100*loss, outcomes, endLost, longest)
 }
