@@ -148,10 +148,11 @@
 //     its last data: then at most the page's last half second was lost with
 //     the RTC (a lost packet, a burst of noise), and the page is kept and
 //     answered RTP (PageQuality.EndLost). libspandsp does not look for RTC
-//     and keeps such pages whatever the time. Rows lost whole inside a gap in non-ECM data, or inside
-//     the frames missing from an ECM page abandoned with EOR, are not
-//     counted: the data carries no row numbers, so only the row the gap cut
-//     shows as bad (t4 counts rows lost whole when the row count is known).
+//     and keeps such pages whatever the time. Rows lost whole inside a gap
+//     in non-ECM data, or inside the frames missing from an ECM page
+//     abandoned with EOR, are not counted: the data carries no row numbers,
+//     so only the row the gap cut shows as bad (t4 counts rows lost whole
+//     when the row count is known).
 //   - Non-ECM commands and responses carry no sequence numbers. An answer
 //     delayed on the network past T4 and the transmitter's repetition (a
 //     T.38 path holding packets for seconds) can still be taken for the

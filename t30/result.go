@@ -237,12 +237,12 @@ func (r Record) LogValue() slog.Value {
 	case RecordFrameSent, RecordFrameReceived:
 		attrs = append(attrs, slog.String("fcf", r.Frame.FCF.String()), slog.Bool("phi", r.PHI),
 			slog.String("frame", r.Frame.String()))
-	case RecordPageSent, RecordPageReceived:
+	case RecordPageSent, RecordPageReceived, RecordPageRejected:
 		attrs = append(attrs, slog.Int("page", r.Page), slog.Int("bad_rows", r.Quality.BadRows))
-	case RecordPageRejected:
-		attrs = append(attrs, slog.Int("page", r.Page), slog.Int("bad_rows", r.Quality.BadRows),
-			slog.Int("rows", r.Quality.Rows), slog.Int("longest_bad_run", r.Quality.LongestBadRun),
-			slog.Bool("truncated", r.Quality.Truncated))
+		if r.Kind == RecordPageRejected {
+			attrs = append(attrs, slog.Int("rows", r.Quality.Rows), slog.Int("longest_bad_run", r.Quality.LongestBadRun),
+				slog.Bool("truncated", r.Quality.Truncated))
+		}
 	case RecordResult:
 		attrs = append(attrs, slog.String("result", r.Result.String()))
 	}
