@@ -62,7 +62,17 @@ type Decoder struct {
 	// alternating between two patterns; see twoBackNext). old is the
 	// changing-element list of the row before the reference, rows the
 	// coding of the last four rows.
-	old     []int32
+	old []int32
+	// lists holds cur, ref and old, each two elements into a third of
+	// it whose first two elements are -1 (code2D reads left of a list's
+	// first element), with its capacity running to the end of lists:
+	// code2D indexes lists and finds their offsets from their capacity.
+	lists []int32
+	// code2D steps b1 without branches (nextB1Arith) in a row when dense;
+	// odd counts the row's steps that went against the common case
+	// (nextB1Branches).
+	dense   bool
+	odd     int
 	rows    rowRecords
 	spare   []byte // ReadPage: where a row past the bitmap would go (never filled)
 	stats   Stats
@@ -143,10 +153,15 @@ func NewDecoder(r io.Reader, width int, opts *DecodeOptions) (*Decoder, error) {
 // its buffers when they are large enough.
 func (d *Decoder) setup(width int, o DecodeOptions) {
 	d.width, d.opt = width, o
-	if cap(d.cur) < width+8 {
-		d.cur = make([]int32, 0, width+8)
-		d.ref = make([]int32, 0, width+8)
-		d.old = make([]int32, 0, width+8)
+	if s := listStride(width); len(d.lists) < 3*s {
+		d.lists = make([]int32, 3*s)
+		d.cur = d.lists[2:2]
+		d.ref = d.lists[s+2 : s+2]
+		d.old = d.lists[2*s+2 : 2*s+2]
+	}
+	s := len(d.lists) / 3
+	for i := range 3 {
+		d.lists[i*s], d.lists[i*s+1] = -1, -1
 	}
 	if cap(d.spare) < (width+7)/8 {
 		d.spare = make([]byte, (width+7)/8)
@@ -185,9 +200,7 @@ func putDecoder(d *Decoder) {
 
 func (d *Decoder) scrub() {
 	clear(d.br.own)
-	clear(d.cur[:cap(d.cur)])
-	clear(d.ref[:cap(d.ref)])
-	clear(d.old[:cap(d.old)])
+	clear(d.lists)
 	clear(d.lasts[0])
 	clear(d.lasts[1])
 	d.last2OK = false
@@ -212,6 +225,7 @@ func (d *Decoder) Reset(r io.Reader) {
 	d.lastOK, d.last2OK = false, false
 	d.rows = rowRecords{}
 	d.tbAt = -1
+	d.dense = false
 }
 
 // ResetBytes prepares d to decode a new page held in data, with the same
@@ -1341,9 +1355,15 @@ func (d *Decoder) decode2D() error {
 func (d *Decoder) code2D(acc uint64, n int) (_ uint64, _ int, err error) {
 	br := &d.br
 	width := int32(d.width)
-	ref := d.ref
-	cur := d.cur[:cap(d.cur)]
-	if ref[0] >= width {
+	// ref and cur are lists, with the rows' first elements at the even
+	// offsets ro and co after two elements of -1: b1's left neighbour
+	// and the changing element before a1 can be read at the row's start
+	// too. One slice for both leaves a register free in the loop.
+	ls := d.lists
+	ro := len(ls) - cap(d.ref)
+	co := len(ls) - cap(d.cur)
+	ref, cur := ls, ls
+	if ref[ro] >= width {
 		// Under a white reference row a white row is a single V0.
 		if n < 1 {
 			br.acc, br.n = acc, n
@@ -1351,17 +1371,24 @@ func (d *Decoder) code2D(acc uint64, n int) (_ uint64, _ int, err error) {
 			acc, n = br.acc, br.n
 		}
 		if n >= 1 && acc>>63 == 1 {
-			d.cur = endList(cur, 0, width)
+			d.cur = endList(cur[co:], 0, width)
 			return acc << 1, n - 1, nil
 		}
 	}
-	k := 0
+	k := co
 	a0 := int32(-1)
 	// j is the index of b1 in ref: the first changing element right of
 	// a0 whose colour is opposite to a0's (index parity = a0's colour,
 	// k&1). Each mode moves it on from where it was, mostly by a fixed
 	// step, so that the common modes (V0, VL1) take no search (nextB1).
-	j := 0
+	j := ro
+	// Rows whose reference made more than an eighth of nextB1's steps
+	// go against the common case are followed by rows stepped without
+	// branches, until a row has fewer changing elements than an eighth
+	// of its width: rows are alike from one to the next, and the branches
+	// go the unusual way at random mainly where the page is dithered.
+	dense := d.dense
+	d.odd = 0
 row:
 	for {
 		// bitReader.refill's fast path, written out (a call here made
@@ -1409,7 +1436,11 @@ row:
 				cur[k] = a1
 				k++
 				a0 = a1
-				j = nextB1(ref, j, a1)
+				if dense {
+					j = nextB1Arith(ref, j, a1)
+				} else {
+					j = nextB1Branches(ref, j, a1, &d.odd)
+				}
 				b1 = ref[j]
 				a1 = b1 + int32(int8(e>>24))
 				acc <<= e & 15
@@ -1423,7 +1454,11 @@ row:
 				cur[k] = a1
 				k++
 				a0 = a1
-				j = nextB1(ref, j, a1)
+				if dense {
+					j = nextB1Arith(ref, j, a1)
+				} else {
+					j = nextB1Branches(ref, j, a1, &d.odd)
+				}
 				continue
 			}
 			idx := acc >> 57
@@ -1446,7 +1481,11 @@ row:
 				cur[k] = a1
 				k++
 				a0 = a1
-				j = nextB1(ref, j, a1)
+				if dense {
+					j = nextB1Arith(ref, j, a1)
+				} else {
+					j = nextB1Branches(ref, j, a1, &d.odd)
+				}
 				continue
 			}
 			switch mode {
@@ -1485,14 +1524,14 @@ row:
 				a1 := start + int32(r1)
 				a2 := a1 + int32(r2)
 				if a1 < width {
-					if k > 0 && cur[k-1] == a1 {
+					if cur[k-1] == a1 {
 						k--
 					} else {
 						cur[k] = a1
 						k++
 					}
 					if a2 < width {
-						if k > 0 && cur[k-1] == a2 {
+						if cur[k-1] == a2 {
 							k--
 						} else {
 							cur[k] = a2
@@ -1508,7 +1547,7 @@ row:
 				// of 0 cancelled a changing element: b1's parity
 				// follows k. Elements of b1's parity left of it are
 				// at most the old a0.
-				if j > 0 && (j^k)&1 != 0 {
+				if j > ro && (j^k)&1 != 0 {
 					j--
 				}
 				j += (j ^ k) & 1
@@ -1524,7 +1563,12 @@ row:
 			}
 		}
 	}
-	d.cur = endList(cur, k, width)
+	if dense {
+		d.dense = (k-co)*8 > int(width)
+	} else {
+		d.dense = d.odd*8 > k-co
+	}
+	d.cur = endList(cur[co:], k-co, width)
 	return acc, n, nil
 }
 
@@ -1568,6 +1612,57 @@ func nextB1(ref []int32, j int, a1 int32) int {
 		j += 2
 	}
 	return j
+}
+
+// The decoder's two ways to step b1 after a vertical mode, chosen per row
+// (Decoder.code2D): they return nextB1's answer for lists with elements
+// of -1 before their first (Decoder.lists), so neither tests j.
+//
+// nextB1Branches is nextB1: its tests go one way on most pages (V0 and VL1
+// move b1 to its right neighbour), and the branch predictor lets the next
+// code's b1 be loaded before a1 is known. It counts the steps that go the
+// other way in *odd.
+func nextB1Branches(ref []int32, j int, a1 int32, odd *int) int {
+	if ref[j-1] > a1 {
+		*odd++
+		return j - 1
+	}
+	j++
+	if ref[j] <= a1 {
+		*odd++
+		j += 2
+		for ref[j] <= a1 {
+			j += 2
+		}
+	}
+	return j
+}
+
+// nextB1Arith is nextB1 for rows where its tests go either way at random
+// (an error-diffused photo: a quarter of its steps go left or right past a
+// run of one pixel, and mispredicted branches were half the decode's
+// time). It computes the step from the two neighbours of b1 with no
+// branch: the next code's b1 then waits for this code's a1, about ten
+// cycles a code, which is less than the mispredictions cost there but more
+// than predicted branches cost on other dense pages (a halftone, 1.17x as
+// long this way). VR3 can leave one more step to the loop.
+func nextB1Arith(ref []int32, j int, a1 int32) int {
+	r, l := ref[j+1]-1, ref[j-1]
+	right := int(uint32(r-a1) >> 31) // ref[j+1] <= a1
+	left := int(uint32(a1-l) >> 31)  // ref[j-1] > a1
+	u := j + 1 - 2*left
+	j = u + 2*right
+	for ref[j] <= a1 {
+		j += 2
+	}
+	return j
+}
+
+// listStride is the size of the regions of Decoder.lists for rows of
+// width pixels, even: two elements of -1, then a list of at most width
+// changing elements, listPad more and one to spare.
+func listStride(width int) int {
+	return (width + 2 + listPad + 5) &^ 1
 }
 
 // endList ends the changing-element list cur[:k] of a row of width w with

@@ -144,3 +144,54 @@ func TestDecode2DMatchesXImage(t *testing.T) {
 		}
 	}
 }
+
+// TestNextB1Steps holds the decoder's two ways of stepping b1 after a
+// vertical mode (nextB1Branches, nextB1Arith) and the encoder's nextB1 to
+// the definition, a search from the list's start, on random lists with
+// runs of one pixel, for every b1 and every vertical mode that puts a1
+// right of the element of b1's parity before b1 and left of the row's end.
+func TestNextB1Steps(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 2026))
+	for range 2000 {
+		width := 1 + rng.IntN(48)
+		ref := []int32{-1, -1}
+		for x := range width {
+			if rng.IntN(3) > 0 {
+				ref = append(ref, int32(x))
+			}
+		}
+		n := len(ref) - 2
+		w := int32(width)
+		ref = append(ref, w, w, w, w)
+		for j := 2; j <= n+3; j++ {
+			for d := int32(-3); d <= 3; d++ {
+				a1 := ref[j] + d
+				if a1 < 0 || a1 >= w || a1 <= ref[j-2] {
+					continue
+				}
+				want := (j + 1) & 1
+				for ref[want] <= a1 {
+					want += 2
+				}
+				odd := 0
+				br := nextB1Branches(ref, j, a1, &odd)
+				ar := nextB1Arith(ref, j, a1)
+				enc := nextB1(ref[2:], j-2, a1) + 2
+				if br != want || ar != want || enc != want {
+					t.Fatalf("list %v, b1 at %d, a1 %d: want %d, nextB1Branches %d, nextB1Arith %d, nextB1 %d",
+						ref, j, a1, want, br, ar, enc)
+				}
+				if wantOdd := b2i(want != j+1); odd != wantOdd {
+					t.Fatalf("list %v, b1 at %d, a1 %d: step to %d counted %d times, want %d", ref, j, a1, want, odd, wantOdd)
+				}
+			}
+		}
+	}
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
