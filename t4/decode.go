@@ -1737,6 +1737,10 @@ func fillRow(dst []byte, ch []int32, width int) {
 	for wi := range n / 8 {
 		end = min(end+64, w32)
 		var t uint64
+		for ch[i+3] < end {
+			t ^= pixelBit[ch[i]&63] ^ pixelBit[ch[i+1]&63] ^ pixelBit[ch[i+2]&63] ^ pixelBit[ch[i+3]&63]
+			i += 4
+		}
 		for ; ch[i] < end; i++ {
 			t ^= pixelBit[ch[i]&63]
 		}
