@@ -63,10 +63,7 @@ type Decoder struct {
 	// changing-element list of the row before the reference, rows the
 	// coding of the last four rows.
 	old []int32
-	// lists holds cur, ref and old, each two elements into a third of
-	// it whose first two elements are -1 (code2D reads left of a list's
-	// first element), with its capacity running to the end of lists:
-	// code2D indexes lists and finds their offsets from their capacity.
+	// lists holds cur, ref and old (newLists); code2D indexes it.
 	lists []int32
 	// code2D steps b1 without branches (nextB1Arith) in a row when dense;
 	// odd counts the row's steps that went against the common case
@@ -153,16 +150,10 @@ func NewDecoder(r io.Reader, width int, opts *DecodeOptions) (*Decoder, error) {
 // its buffers when they are large enough.
 func (d *Decoder) setup(width int, o DecodeOptions) {
 	d.width, d.opt = width, o
-	if s := listStride(width); len(d.lists) < 3*s {
-		d.lists = make([]int32, 3*s)
-		d.cur = d.lists[2:2]
-		d.ref = d.lists[s+2 : s+2]
-		d.old = d.lists[2*s+2 : 2*s+2]
+	if len(d.lists) < 3*listStride(width) {
+		d.lists, d.cur, d.ref, d.old = newLists(width)
 	}
-	s := len(d.lists) / 3
-	for i := range 3 {
-		d.lists[i*s], d.lists[i*s+1] = -1, -1
-	}
+	markLists(d.lists)
 	if cap(d.spare) < (width+7)/8 {
 		d.spare = make([]byte, (width+7)/8)
 		d.lasts[0] = make([]byte, (width+7)/8)
@@ -201,6 +192,7 @@ func putDecoder(d *Decoder) {
 func (d *Decoder) scrub() {
 	clear(d.br.own)
 	clear(d.lists)
+	markLists(d.lists)
 	clear(d.lasts[0])
 	clear(d.lasts[1])
 	d.last2OK = false
@@ -1360,8 +1352,7 @@ func (d *Decoder) code2D(acc uint64, n int) (_ uint64, _ int, err error) {
 	// and the changing element before a1 can be read at the row's start
 	// too. One slice for both leaves a register free in the loop.
 	ls := d.lists
-	ro := len(ls) - cap(d.ref)
-	co := len(ls) - cap(d.cur)
+	ro, co := listAt(ls, d.ref), listAt(ls, d.cur)
 	ref, cur := ls, ls
 	if ref[ro] >= width {
 		// Under a white reference row a white row is a single V0.
@@ -1658,12 +1649,36 @@ func nextB1Arith(ref []int32, j int, a1 int32) int {
 	return j
 }
 
-// listStride is the size of the regions of Decoder.lists for rows of
+// listStride is the size of the thirds of a newLists slice for rows of
 // width pixels, even: two elements of -1, then a list of at most width
 // changing elements, listPad more and one to spare.
 func listStride(width int) int {
 	return (width + 2 + listPad + 5) &^ 1
 }
+
+// newLists makes room for three changing-element lists of rows of width
+// pixels in one slice, all: each list starts two elements into a third
+// of all (two elements of -1, see markLists) and has the rest of all as
+// its capacity, so that listAt finds where it is. The 2-D decoder indexes
+// all instead of two lists (one slice, one register fewer) and reads left
+// of a list's first element without testing for it.
+func newLists(width int) (all, a, b, c []int32) {
+	s := listStride(width)
+	all = make([]int32, 3*s)
+	markLists(all)
+	return all, all[2:2], all[s+2 : s+2], all[2*s+2 : 2*s+2]
+}
+
+// markLists sets the two elements before each list of all to -1.
+func markLists(all []int32) {
+	s := len(all) / 3
+	for i := range 3 {
+		all[i*s], all[i*s+1] = -1, -1
+	}
+}
+
+// listAt returns the offset in all of a list of newLists (even).
+func listAt(all, l []int32) int { return len(all) - cap(l) }
 
 // endList ends the changing-element list cur[:k] of a row of width w with
 // listPad elements of w, and returns it: the decoders look past the last
