@@ -1,6 +1,7 @@
 package t4
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -104,6 +105,14 @@ type Decoder struct {
 	// The row count after ReadRow's last row that repeated the row two
 	// above (-1: none); see twoBackAgain.
 	tbAt int
+	// ReadPage's bitmap, in MMR, and the row count at its row 0: rows
+	// that repeat a row up to maxPeriod above (farNext). far records
+	// the coding of the last rows decoded in full or taken that way, by
+	// row count; farP is the distance of the last row farNext took.
+	page     *Bitmap
+	pageBase int
+	far      [farRing]farRec
+	farP     int
 }
 
 func checkDecodeOptions(width int, opts *DecodeOptions) (DecodeOptions, error) {
@@ -197,6 +206,8 @@ func (d *Decoder) scrub() {
 	clear(d.lasts[1])
 	d.last2OK = false
 	d.rows = rowRecords{}
+	d.far = [farRing]farRec{}
+	d.page = nil
 	d.lastOK = false
 	d.br = bitReader{own: d.br.own}
 	d.err, d.first = nil, nil
@@ -218,6 +229,8 @@ func (d *Decoder) Reset(r io.Reader) {
 	d.rows = rowRecords{}
 	d.tbAt = -1
 	d.dense = false
+	d.far = [farRing]farRec{}
+	d.farP = 0
 }
 
 // ResetBytes prepares d to decode a new page held in data, with the same
@@ -268,6 +281,12 @@ func (d *Decoder) ReadPage(dst *Bitmap) (Stats, error) {
 		save := d.opt.MaxRows
 		d.opt.MaxRows = limit
 		defer func() { d.opt.MaxRows = save }()
+	}
+	if d.opt.Compression == MMR {
+		// farNext reads the rows already decoded; the decoder does not
+		// keep the caller's bitmap past the call.
+		d.page, d.pageBase = dst, d.stats.Rows
+		defer func() { d.page = nil }()
 	}
 	for y := 0; ; y++ {
 		if y > 0 && y < dst.Height {
@@ -654,6 +673,13 @@ func (d *Decoder) ReadRow(dst []byte) error {
 			d.stats.Rows++
 			d.last2OK = false
 			return nil
+		case d.page != nil && d.farNext(dst):
+			// A repeat of a row further up, in ReadPage (MMR).
+			if d.br.err != nil {
+				d.err = d.br.err
+				return d.err
+			}
+			return nil
 		}
 	}
 	return d.readRow(dst)
@@ -810,8 +836,109 @@ func (d *Decoder) track(start int64, twoD bool) {
 			n-- // the next row's tag
 		}
 	}
+	if d.opt.Compression == MMR && n > 0 {
+		d.farPush(y, start, n, listKey(d.ref))
+	}
 	d.cur, d.ref, d.old = d.old, d.cur, d.ref
 	d.rows.push(start, n, y+1, twoD, false, eq)
+}
+
+// maxPeriod is the furthest row above that farNext looks for a row to
+// repeat, and farRing the size of the ring of records it reads (a power of
+// two above maxPeriod).
+const (
+	maxPeriod = 8
+	farRing   = 16
+)
+
+// farRec is the coding of an MMR row y, for farNext: n bits (0: none) from
+// stream offset off, against a reference whose listKey is ref; after is
+// y+1 (the row count once the row was delivered; 0: no row).
+type farRec struct {
+	off   int64
+	n     int
+	ref   uint64
+	after int
+}
+
+// farPush records the coding of row y (farRec). The fields are set one by
+// one (see rowRecords.push).
+func (d *Decoder) farPush(y int, off int64, n int, ref uint64) {
+	f := &d.far[y&(farRing-1)]
+	f.off, f.n, f.ref, f.after = off, n, ref, y+1
+}
+
+// listKey sums up a changing-element list (with its listPad sentinels) in
+// a word that equal lists share: its length, and its first, middle and
+// last elements. farNext compares rows whose lists have equal keys.
+func listKey(l []int32) uint64 {
+	k := len(l) - listPad
+	return uint64(k)<<48 ^ uint64(l[0])<<32 ^ uint64(l[k/2])<<16 ^ uint64(l[max(k-1, 0)])
+}
+
+// farNext consumes the next row, in ReadPage in MMR, when it repeats a
+// row p rows above (2 <= p <= maxPeriod) decoded in full or taken here:
+// when the row above equals the row p+1 above, a row coded with the same
+// bits as the row p above, against an equal reference, is that row again.
+// It copies that row's pixels into dst (the bitmap's next row), makes
+// its changing elements the reference and reports whether it did.
+//
+// Pages with a grid or a pattern of a period longer than two rows repeat
+// their rows that way: an ECG strip's dotted millimetre grid (every
+// fourth row dotted, a line every 7.7 rows) repeats rows four and eight
+// above, and half of its decoding time was in those rows. On other pages
+// the test is a comparison of a key of the reference's list (listKey)
+// with each record's, a few nanoseconds a row; rows with equal keys are
+// compared before the bits.
+func (d *Decoder) farNext(dst []byte) bool {
+	if noRepeats || d.dead {
+		return false
+	}
+	y := d.stats.Rows
+	k := listKey(d.ref)
+	if p := d.farP; p != 0 && d.far[(y-p)&(farRing-1)].ref == k && d.farTry(dst, y, p) {
+		return true
+	}
+	for p := 2; p <= maxPeriod; p++ {
+		// The test that fails on most pages, written out.
+		if d.far[(y-p)&(farRing-1)].ref == k && p != d.farP && d.farTry(dst, y, p) {
+			d.farP = p
+			return true
+		}
+	}
+	return false
+}
+
+// farTry is farNext for the row p above, whose record's reference has
+// the key of the next row's reference.
+func (d *Decoder) farTry(dst []byte, y, p int) bool {
+	r := &d.far[(y-p)&(farRing-1)]
+	py := y - d.pageBase // the next row's index in the bitmap
+	if r.after != y-p+1 || r.n == 0 || py-1-p < 0 {
+		return false
+	}
+	// The rows of the bitmap are what was delivered, and the reference
+	// of a good row is the row delivered above it.
+	pg, n := d.page, (d.width+7)/8
+	if !bytes.Equal(pg.Row(py - 1)[:n], pg.Row(py - 1 - p)[:n]) {
+		return false
+	}
+	at, ok := d.br.repeat(r.off, r.n)
+	if !ok {
+		return false
+	}
+	copy(dst[:n], pg.Row(py - p)[:n])
+	// The row's changing elements, from its pixels, into the list the
+	// next row would have been decoded into.
+	var tail [8]byte
+	ref := changes(tail[:], dst, d.width, d.cur[:cap(d.cur)])
+	d.cur, d.ref, d.old = d.old, ref, d.ref
+	d.rows.push(at, r.n, y+1, true, false, false)
+	d.farPush(y, at, r.n, r.ref)
+	d.stats.Rows++
+	d.lastOK, d.last2OK = false, false
+	d.spanLen = 0
+	return true
 }
 
 // twoBackNext consumes the next row when it is coded exactly as the row

@@ -141,7 +141,13 @@ func decodeSeeds(comp Compression) []seed {
 		}
 		seeds = append(seeds, seed{data, uint16(w - 1), flags})
 	}
-	return seeds
+	// Rows repeating with periods of 2 to 9 rows (Decoder.farNext).
+	page := periodPage(100, 40, 1)
+	data, err := AppendPage(nil, page, &EncodeOptions{Compression: comp})
+	if err != nil {
+		panic(err)
+	}
+	return append(seeds, seed{data, 99, 0})
 }
 
 func writeSeed(f *testing.F, target string, i int, s seed) {

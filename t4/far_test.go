@@ -1,0 +1,297 @@
+package t4
+
+import (
+	"bytes"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// Rows that repeat a row 2 to maxPeriod rows above (Decoder.farNext, MMR
+// through ReadPage): these tests hold the shortcut to the general path and
+// check that it takes the rows it should.
+
+// periodPage is a page of stretches of rows repeating with a period of 2
+// to 9 rows: each stretch's rows are random (a few or a few hundred
+// changing elements), white, or a copy of the one before (so that some of
+// them repeat the row above, as an ECG grid's plain rows do); a stretch
+// may end with a row that differs from the one a period above in one
+// pixel. Between stretches come rows of random pixels.
+func periodPage(width, height int, seed uint64) *Bitmap {
+	b := NewBitmap(width, height)
+	rng := rand.New(rand.NewPCG(seed, uint64(width)))
+	random := func(row []byte, k int) {
+		clear(row)
+		for range k {
+			x := rng.IntN(width)
+			row[x>>3] |= 0x80 >> uint(x&7)
+		}
+	}
+	for y := 0; y < height; {
+		if rng.IntN(4) == 0 {
+			random(b.Row(y), 1+rng.IntN(60))
+			y++
+			continue
+		}
+		p := 2 + rng.IntN(8)
+		base := make([][]byte, p)
+		for i := range base {
+			base[i] = make([]byte, b.Stride)
+			switch rng.IntN(4) {
+			case 0: // white
+			case 1:
+				if i > 0 {
+					copy(base[i], base[i-1])
+					break
+				}
+				fallthrough
+			default:
+				random(base[i], []int{2, 5, 40, 300}[rng.IntN(4)])
+			}
+		}
+		for r := p * (2 + rng.IntN(5)); r > 0 && y < height; r-- {
+			copy(b.Row(y), base[y%p])
+			y++
+		}
+		if y < height && rng.IntN(3) == 0 {
+			copy(b.Row(y), b.Row(y-p))
+			x := rng.IntN(width)
+			b.Row(y)[x>>3] ^= 0x80 >> uint(x&7)
+			y++
+		}
+	}
+	if r := width & 7; r != 0 {
+		for y := range height {
+			b.Row(y)[width>>3] &= 0xff << uint(8-r)
+		}
+	}
+	return b
+}
+
+// ReadPage (and DecodeInto) with the shortcuts gives what the general path
+// gives, at widths that do and do not fill the last octet, from readers
+// that return little at a time; and the page comes back.
+func TestFarRowsDecodeLikeTheGeneralPath(t *testing.T) {
+	for _, w := range []int{13, 1725, 1728} {
+		page := periodPage(w, 400, 7)
+		for _, o := range []EncodeOptions{{Compression: MMR}, {Compression: MMR, BitOrder: LSBFirst}} {
+			data, err := AppendPage(nil, page, &o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dopt := decodeOptionsFor(o)
+			var want, got []string
+			withRepeats(false, func() { want = decodeAll(t, data, w, page.Height, dopt) })
+			withRepeats(true, func() { got = decodeAll(t, data, w, page.Height, dopt) })
+			if d := cmp.Diff(want, got); d != "" {
+				t.Fatalf("width %d %v: the decoded rows differ from the general path's (-want +got):\n%s", w, o.BitOrder, d)
+			}
+			b := NewBitmap(w, page.Height)
+			if st, err := DecodeInto(b, data, dopt); err != nil || st.BadRows != 0 {
+				t.Fatalf("width %d: %v %+v", w, err, st)
+			}
+			requireSamePixels(t, page, b)
+		}
+	}
+}
+
+// Damaged data: wherever the bits are flipped, the shortcut gives what
+// the general path gives, with Rows known and not.
+func TestFarRowsDamageLikeTheGeneralPath(t *testing.T) {
+	const w, h = 1725, 200
+	page := periodPage(w, h, 8)
+	enc, err := AppendPage(nil, page, &EncodeOptions{Compression: MMR})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(9, 10))
+	for trial := range 40 {
+		data := flipBits(rng, enc, 1+trial%3)
+		for _, rows := range []int{0, h} {
+			dopt := &DecodeOptions{Compression: MMR, Rows: rows}
+			var want, got []string
+			withRepeats(false, func() { want = decodeAll(t, data, w, h, dopt) })
+			withRepeats(true, func() { got = decodeAll(t, data, w, h, dopt) })
+			if d := cmp.Diff(want, got); d != "" {
+				t.Fatalf("trial %d rows %d: the shortcut differs from the general path (-want +got):\n%s", trial, rows, d)
+			}
+		}
+	}
+}
+
+// farRows decodes MMR data into a bitmap of height rows the way ReadPage
+// does, trying farNext before every row, and returns the bitmap and the
+// rows farNext took.
+func farRows(t *testing.T, data []byte, width, height int) (*Bitmap, int) {
+	t.Helper()
+	d, err := NewDecoder(nil, width, &DecodeOptions{Compression: MMR})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.ResetBytes(data)
+	b := NewBitmap(width, height)
+	d.page, d.pageBase, d.inPage = b, 0, true
+	hits := 0
+	for y := range height {
+		if d.farNext(b.Row(y)) {
+			hits++
+			continue
+		}
+		if err := d.ReadRow(b.Row(y)); err != nil {
+			t.Fatalf("row %d: %v", y, err)
+		}
+	}
+	return b, hits
+}
+
+// On an ECG strip's grid, rows repeat rows four and eight above; farNext
+// takes most of them, and they are the page's rows.
+func TestFarTakesGridRows(t *testing.T) {
+	page := ecgPage()
+	data, err := AppendPage(nil, page, &EncodeOptions{Compression: MMR})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, hits := farRows(t, data, page.Width, page.Height)
+	requireSamePixels(t, page, got)
+	// 757 rows when counted; their references must be equal and
+	// their rows decoded in full or taken here, which rules out rows
+	// after the grid's plain rows that sameNext would have taken.
+	if hits < 700 {
+		t.Errorf("farNext took %d rows of the ECG strip, want 700 or more", hits)
+	}
+}
+
+// A row coded like the row p above is that row only if their references
+// are equal. Here row 5 (X under R) is coded like row 1 (Q under P): both
+// rows are their reference moved one pixel left, and P and R have the
+// same length, first, middle and last changing elements (listKey), so
+// only the comparison of the references' pixels tells them apart.
+func TestFarNeedsTheSameReference(t *testing.T) {
+	const w = 1728
+	row := func(ch ...int) []byte {
+		r := make([]byte, w/8)
+		for i := 0; i < len(ch); i += 2 {
+			for x := ch[i]; x < ch[i+1]; x++ {
+				r[x>>3] |= 0x80 >> uint(x&7)
+			}
+		}
+		return r
+	}
+	p, r := row(100, 200, 500, 501, 1000, 1001), row(100, 250, 500, 501, 1000, 1001)
+	q, x := row(99, 199, 499, 500, 999, 1000), row(99, 249, 499, 500, 999, 1000)
+	var tmp [8]byte
+	if lp, lr := changes(tmp[:], p, w, make([]int32, w+8)), changes(tmp[:], r, w, make([]int32, w+8)); listKey(lp) != listKey(lr) {
+		t.Fatal("P and R have different keys: the test does not test")
+	}
+	page := NewBitmap(w, 8)
+	for y, b := range [][]byte{p, q, row(0, 10), row(20, 30), r, x, x, row(5, 6)} {
+		copy(page.Row(y), b)
+	}
+	data, err := AppendPage(nil, page, &EncodeOptions{Compression: MMR})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := farRows(t, data, w, page.Height)
+	requireSamePixels(t, page, got)
+	b := NewBitmap(w, page.Height)
+	if _, err := DecodeInto(b, data, &DecodeOptions{Compression: MMR}); err != nil {
+		t.Fatal(err)
+	}
+	requireSamePixels(t, page, b)
+}
+
+// The coding of a row farNext took is recorded like a decoded row's: a
+// period that holds for many rows is taken from its second period on.
+func TestFarTakesRowsAfterTakenRows(t *testing.T) {
+	const w, h = 1728, 200
+	page := NewBitmap(w, h)
+	rng := rand.New(rand.NewPCG(1, 2))
+	var base [5][]byte
+	for i := range base {
+		base[i] = make([]byte, page.Stride)
+		for range 50 {
+			x := rng.IntN(w)
+			base[i][x>>3] |= 0x80 >> uint(x&7)
+		}
+	}
+	for y := range h {
+		copy(page.Row(y), base[y%5])
+	}
+	data, err := AppendPage(nil, page, &EncodeOptions{Compression: MMR})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, hits := farRows(t, data, w, h)
+	requireSamePixels(t, page, got)
+	// Rows 0-5 are decoded: row 5's reference, row 4, has no row five
+	// above it in the page (row 0's reference is the white row above
+	// the page). From row 6 on every row repeats the row five above,
+	// apart from the last: bitReader.repeat compares bits only with
+	// eight octets after them, and EOFB is three.
+	if hits != h-7 {
+		t.Errorf("farNext took %d rows, want %d", hits, h-7)
+	}
+}
+
+// The pooled decoder does not keep the caller's bitmap, nor the records.
+func TestFarScrub(t *testing.T) {
+	page := periodPage(1728, 60, 3)
+	data, err := AppendPage(nil, page, &EncodeOptions{Compression: MMR})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := NewDecoder(nil, page.Width, &DecodeOptions{Compression: MMR})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.ResetBytes(data)
+	b := NewBitmap(page.Width, page.Height)
+	if _, err := d.ReadPage(b); err != nil {
+		t.Fatal(err)
+	}
+	if d.page != nil {
+		t.Error("the Decoder keeps ReadPage's bitmap")
+	}
+	if d.far == [farRing]farRec{} {
+		t.Fatal("no records (the test does not test)")
+	}
+	d.scrub()
+	if d.far != [farRing]farRec{} {
+		t.Error("scrub left the records")
+	}
+	requireSamePixels(t, page, b)
+}
+
+// ReadPage after rows read with ReadRow puts the next row in the bitmap's
+// first row; the rows farNext compares are the bitmap's, never above it.
+func TestFarAfterReadRow(t *testing.T) {
+	page := periodPage(1728, 300, 11)
+	data, err := AppendPage(nil, page, &EncodeOptions{Compression: MMR})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, first := range []int{1, 5, 37} {
+		d, err := NewDecoder(nil, page.Width, &DecodeOptions{Compression: MMR})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.ResetBytes(data)
+		row := make([]byte, page.Stride)
+		for y := range first {
+			if err := d.ReadRow(row); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(row, page.Row(y)) {
+				t.Fatalf("row %d differs", y)
+			}
+		}
+		rest := NewBitmap(page.Width, page.Height-first)
+		if st, err := d.ReadPage(rest); err != nil || st.Rows != page.Height || st.BadRows != 0 {
+			t.Fatalf("after %d rows: %v %+v", first, err, st)
+		}
+		want := &Bitmap{Width: page.Width, Height: rest.Height, Stride: page.Stride, Pix: page.Pix[first*page.Stride:]}
+		requireSamePixels(t, want, rest)
+	}
+}
