@@ -113,6 +113,8 @@ type Decoder struct {
 	pageBase int
 	far      [farRing]farRec
 	farP     int
+	farKey   uint64 // listKey of the reference of row farKeyAt
+	farKeyAt int
 }
 
 func checkDecodeOptions(width int, opts *DecodeOptions) (DecodeOptions, error) {
@@ -231,6 +233,7 @@ func (d *Decoder) Reset(r io.Reader) {
 	d.dense = false
 	d.far = [farRing]farRec{}
 	d.farP = 0
+	d.farKeyAt = -1
 }
 
 // ResetBytes prepares d to decode a new page held in data, with the same
@@ -836,8 +839,8 @@ func (d *Decoder) track(start int64, twoD bool) {
 			n-- // the next row's tag
 		}
 	}
-	if d.opt.Compression == MMR && n > 0 {
-		d.farPush(y, start, n, listKey(d.ref))
+	if d.page != nil && n > 0 && d.farKeyAt == y {
+		d.farPush(y, start, n, d.farKey)
 	}
 	d.cur, d.ref, d.old = d.old, d.cur, d.ref
 	d.rows.push(start, n, y+1, twoD, false, eq)
@@ -869,11 +872,16 @@ func (d *Decoder) farPush(y int, off int64, n int, ref uint64) {
 }
 
 // listKey sums up a changing-element list (with its listPad sentinels) in
-// a word that equal lists share: its length, and its first, middle and
-// last elements. farNext compares rows whose lists have equal keys.
+// a word that equal lists share: its length and five of its elements,
+// from the first to the last. farNext compares rows whose lists have equal
+// keys. Rows inside a ruled frame have the frame's elements first and
+// last, and often the same length: those alone left a CCITT drawing with
+// a comparison of rows for most rows.
 func listKey(l []int32) uint64 {
 	k := len(l) - listPad
-	return uint64(k)<<48 ^ uint64(l[0])<<32 ^ uint64(l[k/2])<<16 ^ uint64(l[max(k-1, 0)])
+	h, q := k>>1, k>>2
+	return uint64(k)<<50 ^ uint64(l[0])<<40 ^ uint64(l[q])<<30 ^ uint64(l[h])<<20 ^
+		uint64(l[h+q])<<10 ^ uint64(l[max(k-1, 0)])
 }
 
 // farNext consumes the next row, in ReadPage in MMR, when it repeats a
@@ -896,6 +904,8 @@ func (d *Decoder) farNext(dst []byte) bool {
 	}
 	y := d.stats.Rows
 	k := listKey(d.ref)
+	// track records it, when the row is decoded in full.
+	d.farKey, d.farKeyAt = k, y
 	if p := d.farP; p != 0 && d.far[(y-p)&(farRing-1)].ref == k && d.farTry(dst, y, p) {
 		return true
 	}
@@ -916,6 +926,19 @@ func (d *Decoder) farTry(dst []byte, y, p int) bool {
 	py := y - d.pageBase // the next row's index in the bitmap
 	if r.after != y-p+1 || r.n == 0 || py-1-p < 0 {
 		return false
+	}
+	// The first bits first: they differ for most rows whose reference
+	// only has the key of the other's (a row crossing a diagonal line
+	// inside a frame). Nothing is consumed.
+	if br := &d.br; br.n >= 0 {
+		if src := r.off - br.base*8; src >= 0 && src>>3+8 <= int64(len(br.buf)) {
+			if br.n < 56 {
+				br.refill()
+			}
+			if c := min(r.n, 56, br.n); c > 0 && (br.acc^bitsAt(br.buf, src))>>uint(64-c) != 0 {
+				return false
+			}
+		}
 	}
 	// The rows of the bitmap are what was delivered, and the reference
 	// of a good row is the row delivered above it.

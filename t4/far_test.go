@@ -166,8 +166,8 @@ func TestFarTakesGridRows(t *testing.T) {
 // A row coded like the row p above is that row only if their references
 // are equal. Here row 5 (X under R) is coded like row 1 (Q under P): both
 // rows are their reference moved one pixel left, and P and R have the
-// same length, first, middle and last changing elements (listKey), so
-// only the comparison of the references' pixels tells them apart.
+// same key (listKey), so only the comparison of the references' pixels
+// tells them apart.
 func TestFarNeedsTheSameReference(t *testing.T) {
 	const w = 1728
 	row := func(ch ...int) []byte {
@@ -179,8 +179,17 @@ func TestFarNeedsTheSameReference(t *testing.T) {
 		}
 		return r
 	}
-	p, r := row(100, 200, 500, 501, 1000, 1001), row(100, 250, 500, 501, 1000, 1001)
-	q, x := row(99, 199, 499, 500, 999, 1000), row(99, 249, 499, 500, 999, 1000)
+	// Eight runs: P's and R's first differ in length, at an element
+	// listKey does not look at.
+	runs := func(first, shift int) []byte {
+		ch := []int{100 - shift, first - shift}
+		for x := 300; x < 1700; x += 200 {
+			ch = append(ch, x-shift, x+50-shift)
+		}
+		return row(ch...)
+	}
+	p, r := runs(200, 0), runs(250, 0)
+	q, x := runs(200, 1), runs(250, 1)
 	var tmp [8]byte
 	if lp, lr := changes(tmp[:], p, w, make([]int32, w+8)), changes(tmp[:], r, w, make([]int32, w+8)); listKey(lp) != listKey(lr) {
 		t.Fatal("P and R have different keys: the test does not test")
