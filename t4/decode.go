@@ -105,13 +105,20 @@ type Decoder struct {
 	// The row count after ReadRow's last row that repeated the row two
 	// above (-1: none); see twoBackAgain.
 	tbAt int
-	// ReadPage's bitmap, in MMR, and the row count at its row 0: rows
-	// that repeat a row up to maxPeriod above (farNext). far records
-	// the coding of the last rows decoded in full or taken that way, by
-	// row count; farP is the distance of the last row farNext took.
+	// MMR rows that repeat a row up to maxPeriod above (farNext) are
+	// compared with the rows delivered: ReadPage's bitmap, page, whose
+	// row 0 is row pageBase; or, from ReadRow, the copies in hist of the
+	// last rows (hist[y%farRing] holds row y when histAt[y%farRing] is
+	// y+1), kept while histOn, up to row histEnd. far records the coding
+	// of the last rows decoded in full or taken that way, by row count;
+	// farP is the distance of the last row farNext took.
 	page     *Bitmap
 	pageBase int
-	far      [farRing]farRec
+	hist     [farRing][]byte
+	histAt   [farRing]int
+	histOn   bool
+	histEnd  int
+	far      farRecords
 	farP     int
 	farKey   uint64 // listKey of the reference of row farKeyAt
 	farKeyAt int
@@ -208,8 +215,13 @@ func (d *Decoder) scrub() {
 	clear(d.lasts[1])
 	d.last2OK = false
 	d.rows = rowRecords{}
-	d.far = [farRing]farRec{}
+	d.far = farRecords{}
 	d.page = nil
+	for _, h := range d.hist {
+		clear(h)
+	}
+	d.histAt = [farRing]int{}
+	d.histOn = false
 	d.lastOK = false
 	d.br = bitReader{own: d.br.own}
 	d.err, d.first = nil, nil
@@ -231,9 +243,11 @@ func (d *Decoder) Reset(r io.Reader) {
 	d.rows = rowRecords{}
 	d.tbAt = -1
 	d.dense = false
-	d.far = [farRing]farRec{}
+	d.far = farRecords{}
 	d.farP = 0
 	d.farKeyAt = -1
+	d.histAt = [farRing]int{}
+	d.histOn = false
 }
 
 // ResetBytes prepares d to decode a new page held in data, with the same
@@ -654,6 +668,9 @@ func (d *Decoder) ReadRow(dst []byte) error {
 			d.stats.Rows++
 			d.spanLen = 0
 			d.last2OK = false
+			if d.histOn {
+				d.keep(dst)
+			}
 			return nil
 		case d.twoBackNext():
 			// A repeat of the row two above (tried before a repeat of the
@@ -675,9 +692,12 @@ func (d *Decoder) ReadRow(dst []byte) error {
 			}
 			d.stats.Rows++
 			d.last2OK = false
+			if d.histOn {
+				d.keep(dst)
+			}
 			return nil
-		case d.page != nil && d.farNext(dst):
-			// A repeat of a row further up, in ReadPage (MMR).
+		case d.opt.Compression == MMR && d.farNext(dst):
+			// A repeat of a row further up (MMR).
 			if d.br.err != nil {
 				d.err = d.br.err
 				return d.err
@@ -706,6 +726,9 @@ func (d *Decoder) twoBackDone(dst []byte) error {
 		d.rowDone(dst)
 	}
 	d.tbAt = d.stats.Rows
+	if d.histOn {
+		d.keep(dst)
+	}
 	return nil
 }
 
@@ -784,6 +807,9 @@ func (d *Decoder) readRow(dst []byte) error {
 		d.lastBad = true
 		d.badRun++
 		d.stats.LongestBadRun = max(d.stats.LongestBadRun, d.badRun)
+		if d.histOn {
+			d.keep(dst)
+		}
 		return nil
 	}
 	if d.opt.Compression != MMR && !d.haveEOL {
@@ -791,6 +817,9 @@ func (d *Decoder) readRow(dst []byte) error {
 	}
 	d.track(start, twoD)
 	d.rowDone(dst)
+	if d.histOn {
+		d.keep(dst)
+	}
 	return nil
 }
 
@@ -839,65 +868,29 @@ func (d *Decoder) track(start int64, twoD bool) {
 			n-- // the next row's tag
 		}
 	}
-	if d.page != nil && n > 0 && d.farKeyAt == y {
-		d.farPush(y, start, n, d.farKey)
+	if n > 0 && d.farKeyAt == y {
+		d.far.push(y, start, n, d.farKey)
 	}
 	d.cur, d.ref, d.old = d.old, d.cur, d.ref
 	d.rows.push(start, n, y+1, twoD, false, eq)
 }
 
-// maxPeriod is the furthest row above that farNext looks for a row to
-// repeat, and farRing the size of the ring of records it reads (a power of
-// two above maxPeriod).
-const (
-	maxPeriod = 8
-	farRing   = 16
-)
-
-// farRec is the coding of an MMR row y, for farNext: n bits (0: none) from
-// stream offset off, against a reference whose listKey is ref; after is
-// y+1 (the row count once the row was delivered; 0: no row).
-type farRec struct {
-	off   int64
-	n     int
-	ref   uint64
-	after int
-}
-
-// farPush records the coding of row y (farRec). The fields are set one by
-// one (see rowRecords.push).
-func (d *Decoder) farPush(y int, off int64, n int, ref uint64) {
-	f := &d.far[y&(farRing-1)]
-	f.off, f.n, f.ref, f.after = off, n, ref, y+1
-}
-
-// listKey sums up a changing-element list (with its listPad sentinels) in
-// a word that equal lists share: its length and five of its elements,
-// from the first to the last. farNext compares rows whose lists have equal
-// keys. Rows inside a ruled frame have the frame's elements first and
-// last, and often the same length: those alone left a CCITT drawing with
-// a comparison of rows for most rows.
-func listKey(l []int32) uint64 {
-	k := len(l) - listPad
-	h, q := k>>1, k>>2
-	return uint64(k)<<50 ^ uint64(l[0])<<40 ^ uint64(l[q])<<30 ^ uint64(l[h])<<20 ^
-		uint64(l[h+q])<<10 ^ uint64(l[max(k-1, 0)])
-}
-
-// farNext consumes the next row, in ReadPage in MMR, when it repeats a
-// row p rows above (2 <= p <= maxPeriod) decoded in full or taken here:
-// when the row above equals the row p+1 above, a row coded with the same
-// bits as the row p above, against an equal reference, is that row again.
-// It copies that row's pixels into dst (the bitmap's next row), makes
-// its changing elements the reference and reports whether it did.
+// farNext consumes the next MMR row when it repeats a row p rows above
+// (2 <= p <= maxPeriod) decoded in full or taken here: when the row above
+// equals the row p+1 above, a row coded with the same bits as the row p
+// above, against an equal reference, is that row again. It copies that
+// row's pixels into dst, makes its changing elements the reference and
+// reports whether it did.
 //
 // Pages with a grid or a pattern of a period longer than two rows repeat
 // their rows that way: an ECG strip's dotted millimetre grid (every
 // fourth row dotted, a line every 7.7 rows) repeats rows four and eight
 // above, and half of its decoding time was in those rows. On other pages
 // the test is a comparison of a key of the reference's list (listKey)
-// with each record's, a few nanoseconds a row; rows with equal keys are
-// compared before the bits.
+// with the records', a few nanoseconds a row. The rows compared are the
+// ones delivered (rowAt): in ReadPage its bitmap's; ReadRow keeps copies
+// of them, but only after a row whose reference and bits looked like a
+// repeat's, and while such rows come (keep).
 func (d *Decoder) farNext(dst []byte) bool {
 	if noRepeats || d.dead {
 		return false
@@ -906,12 +899,11 @@ func (d *Decoder) farNext(dst []byte) bool {
 	k := listKey(d.ref)
 	// track records it, when the row is decoded in full.
 	d.farKey, d.farKeyAt = k, y
-	if p := d.farP; p != 0 && d.far[(y-p)&(farRing-1)].ref == k && d.farTry(dst, y, p) {
+	if p := d.farP; p != 0 && d.far.r[(y-p)&(farRing-1)].ref == k && d.farTry(dst, y, p) {
 		return true
 	}
 	for p := 2; p <= maxPeriod; p++ {
-		// The test that fails on most pages, written out.
-		if d.far[(y-p)&(farRing-1)].ref == k && p != d.farP && d.farTry(dst, y, p) {
+		if d.far.r[(y-p)&(farRing-1)].ref == k && p != d.farP && d.farTry(dst, y, p) {
 			d.farP = p
 			return true
 		}
@@ -919,12 +911,15 @@ func (d *Decoder) farNext(dst []byte) bool {
 	return false
 }
 
+// histRows is how many rows ReadRow keeps copies of after a row that
+// looked like a repeat of a row further up (farTry), or was one.
+const histRows = 64
+
 // farTry is farNext for the row p above, whose record's reference has
 // the key of the next row's reference.
 func (d *Decoder) farTry(dst []byte, y, p int) bool {
-	r := &d.far[(y-p)&(farRing-1)]
-	py := y - d.pageBase // the next row's index in the bitmap
-	if r.after != y-p+1 || r.n == 0 || py-1-p < 0 {
+	r := &d.far.r[(y-p)&(farRing-1)]
+	if r.after != y-p+1 || r.n == 0 || y-1-p < 0 {
 		return false
 	}
 	// The first bits first: they differ for most rows whose reference
@@ -940,28 +935,85 @@ func (d *Decoder) farTry(dst []byte, y, p int) bool {
 			}
 		}
 	}
-	// The rows of the bitmap are what was delivered, and the reference
-	// of a good row is the row delivered above it.
-	pg, n := d.page, (d.width+7)/8
-	if !bytes.Equal(pg.Row(py - 1)[:n], pg.Row(py - 1 - p)[:n]) {
+	// The rows delivered are the page's, and the reference of a good
+	// row is the row delivered above it.
+	above, refAbove, src := d.rowAt(y-1), d.rowAt(y-1-p), d.rowAt(y-p)
+	if above == nil || refAbove == nil || src == nil {
+		if d.page == nil && !d.histOn {
+			d.histStart(y)
+		}
+		return false
+	}
+	if !bytes.Equal(above, refAbove) {
 		return false
 	}
 	at, ok := d.br.repeat(r.off, r.n)
 	if !ok {
 		return false
 	}
-	copy(dst[:n], pg.Row(py - p)[:n])
+	copy(dst, src)
 	// The row's changing elements, from its pixels, into the list the
 	// next row would have been decoded into.
 	var tail [8]byte
 	ref := changes(tail[:], dst, d.width, d.cur[:cap(d.cur)])
 	d.cur, d.ref, d.old = d.old, ref, d.ref
 	d.rows.push(at, r.n, y+1, true, false, false)
-	d.farPush(y, at, r.n, r.ref)
+	d.far.push(y, at, r.n, r.ref)
 	d.stats.Rows++
-	d.lastOK, d.last2OK = false, false
 	d.spanLen = 0
+	// ReadRow's copies of the last two rows, as rowDone keeps them.
+	d.lastAt ^= 1
+	d.last2OK = d.lastOK
+	d.lastOK = !d.inPage
+	if d.lastOK {
+		copy(d.lasts[d.lastAt], dst)
+	}
+	if d.page == nil {
+		d.histEnd = y + histRows
+		d.keep(dst)
+	}
 	return true
+}
+
+// rowAt returns the pixels of row y as delivered (ReadPage's bitmap, or
+// ReadRow's copy), or nil.
+func (d *Decoder) rowAt(y int) []byte {
+	n := (d.width + 7) / 8
+	if d.page != nil && y >= d.pageBase {
+		return d.page.Row(y - d.pageBase)[:n]
+	}
+	if i := y & (farRing - 1); y >= 0 && d.histAt[i] == y+1 {
+		return d.hist[i]
+	}
+	return nil
+}
+
+// histStart has ReadRow keep copies of the rows it delivers from row y
+// on, for histRows rows (see keep).
+func (d *Decoder) histStart(y int) {
+	n := (d.width + 7) / 8
+	if len(d.hist[0]) != n {
+		all := make([]byte, farRing*n)
+		for i := range d.hist {
+			d.hist[i] = all[i*n : (i+1)*n : (i+1)*n]
+		}
+		d.histAt = [farRing]int{}
+	}
+	d.histOn, d.histEnd = true, y+histRows
+}
+
+// keep copies the row ReadRow just delivered, row stats.Rows-1, into
+// hist, until row histEnd: a page whose rows repeat rows further up
+// extends it with each (farTry), others stop paying for the copies.
+func (d *Decoder) keep(row []byte) {
+	y := d.stats.Rows - 1
+	if y >= d.histEnd {
+		d.histOn = false
+		return
+	}
+	i := y & (farRing - 1)
+	copy(d.hist[i], row)
+	d.histAt[i] = y + 1
 }
 
 // twoBackNext consumes the next row when it is coded exactly as the row

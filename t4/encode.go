@@ -193,6 +193,13 @@ type Encoder struct {
 	recs     rowRecords
 	flushed  int
 	refStale bool // MH: ref is not the list of the row above (twoBack)
+	// MMR rows in AppendPage that repeat a row up to maxPeriod above
+	// (farBack): far records where the last rows' bits are and the key
+	// of their reference's list, by row; farKey is the key of the
+	// reference of row farKeyAt.
+	far      farRecords
+	farKey   uint64
+	farKeyAt int
 }
 
 // rowCopy is a copy of a row the Encoder was given, when ok: buf, or a
@@ -299,6 +306,7 @@ func (e *Encoder) Reset(w io.Writer) {
 	e.rows[0].ok, e.rows[1].ok = false, false
 	e.twins = false
 	e.recs, e.flushed, e.refStale = rowRecords{}, 0, false
+	e.far, e.farKeyAt = farRecords{}, -1
 	e.resetRef()
 }
 
@@ -378,6 +386,10 @@ func (e *Encoder) writeRow(row, prev []byte, white bool) (same bool, err error) 
 		// The test that fails on most pages, before the call.
 		tb = e.twoBack(row)
 	}
+	var far *farRec // a row further up, coded as this one is
+	if e.page != nil && e.opt.Compression == MMR && !same && tb == nil && !white && !noRepeats {
+		far = e.farBack(row)
+	}
 	ch := e.ref
 	if white && tb == nil {
 		// No transitions to look for: the changing element list is the
@@ -404,6 +416,8 @@ func (e *Encoder) writeRow(row, prev []byte, white bool) (same bool, err error) 
 			e.putV0(len(e.ref) - 3)
 		case tb != nil:
 			e.copyBits(tb.off, tb.n)
+		case far != nil:
+			e.copyBits(far.off, far.n)
 		default:
 			e.code2D(e.cur, e.ref)
 		}
@@ -486,6 +500,10 @@ func (e *Encoder) writeRow(row, prev []byte, white bool) (same bool, err error) 
 		if e.opt.NoEOL {
 			n = 0
 		}
+		if e.farKeyAt == y {
+			// Coded in full or as far: recorded for farBack.
+			e.far.push(y, int64(e.flushed+start), n, e.farKey)
+		}
 		e.cur, e.ref, e.old = e.old, e.cur, e.ref
 		e.refStale = false
 		e.push(start, n, twoD, white, eq)
@@ -533,6 +551,30 @@ func (e *Encoder) twoBack(row []byte) *rowRecord {
 		return nil
 	}
 	return b
+}
+
+// farBack returns the record of a row p above (2 <= p <= maxPeriod) that
+// this row repeats, coded under a reference equal to this row's, whose
+// bits are still in the output buffer: the row is then coded with its
+// bits (Decoder.farNext takes them the same way). MMR in AppendPage,
+// where the rows above are the page's. A key of the reference's list
+// (listKey), compared with the records', screens the rows: other pages
+// pay a few nanoseconds a row. nil when there is none.
+func (e *Encoder) farBack(row []byte) *farRec {
+	y := e.row
+	k := listKey(e.ref)
+	e.farKey, e.farKeyAt = k, y
+	for p := 2; p <= maxPeriod; p++ {
+		r := &e.far.r[(y-p)&(farRing-1)]
+		if r.ref != k || r.after != y-p+1 || r.n == 0 || y-1-p < 0 || r.off < int64(e.flushed) {
+			continue
+		}
+		pg := e.page
+		if sameRow(row, pg.Row(y-p), e.width) && sameRow(pg.Row(y-1), pg.Row(y-1-p), e.width) {
+			return r
+		}
+	}
+	return nil
 }
 
 // rowTwoAbove returns the row two above the one being coded: the page's

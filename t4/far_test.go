@@ -145,8 +145,34 @@ func farRows(t *testing.T, data []byte, width, height int) (*Bitmap, int) {
 	return b, hits
 }
 
+// readRowsFar decodes MMR data with ReadRow into one buffer, trying
+// farNext before every row, and returns the rows (copied) and the rows
+// farNext took: ReadRow's copies of the rows above are its own.
+func readRowsFar(t *testing.T, data []byte, width, height int) (*Bitmap, int) {
+	t.Helper()
+	d, err := NewDecoder(nil, width, &DecodeOptions{Compression: MMR})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.ResetBytes(data)
+	b := NewBitmap(width, height)
+	row := make([]byte, b.Stride)
+	hits := 0
+	for y := range height {
+		clear(row)
+		if d.farNext(row) {
+			hits++
+		} else if err := d.ReadRow(row); err != nil {
+			t.Fatalf("row %d: %v", y, err)
+		}
+		copy(b.Row(y), row)
+	}
+	return b, hits
+}
+
 // On an ECG strip's grid, rows repeat rows four and eight above; farNext
-// takes most of them, and they are the page's rows.
+// takes most of them, and they are the page's rows: in ReadPage, and in
+// ReadRow, which starts keeping copies of its rows at the grid.
 func TestFarTakesGridRows(t *testing.T) {
 	page := ecgPage()
 	data, err := AppendPage(nil, page, &EncodeOptions{Compression: MMR})
@@ -159,7 +185,30 @@ func TestFarTakesGridRows(t *testing.T) {
 	// their rows decoded in full or taken here, which rules out rows
 	// after the grid's plain rows that sameNext would have taken.
 	if hits < 700 {
-		t.Errorf("farNext took %d rows of the ECG strip, want 700 or more", hits)
+		t.Errorf("ReadPage: farNext took %d rows of the ECG strip, want 700 or more", hits)
+	}
+	got, hits = readRowsFar(t, data, page.Width, page.Height)
+	requireSamePixels(t, page, got)
+	if hits < 700 {
+		t.Errorf("ReadRow: farNext took %d rows of the ECG strip, want 700 or more", hits)
+	}
+}
+
+// ReadRow into one buffer, rows a page of periods gives: the copies it
+// compares are its own, and it stops keeping them where rows stop
+// repeating rows further up.
+func TestFarReadRowOneBuffer(t *testing.T) {
+	for _, w := range []int{13, 1725, 1728} {
+		page := periodPage(w, 600, 12)
+		data, err := AppendPage(nil, page, &EncodeOptions{Compression: MMR})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, hits := readRowsFar(t, data, w, page.Height)
+		requireSamePixels(t, page, got)
+		if hits == 0 {
+			t.Errorf("width %d: farNext took no rows", w)
+		}
 	}
 }
 
@@ -244,7 +293,8 @@ func TestFarTakesRowsAfterTakenRows(t *testing.T) {
 	}
 }
 
-// The pooled decoder does not keep the caller's bitmap, nor the records.
+// The pooled decoder does not keep the caller's bitmap, nor the records,
+// nor ReadRow's copies of rows.
 func TestFarScrub(t *testing.T) {
 	page := periodPage(1728, 60, 3)
 	data, err := AppendPage(nil, page, &EncodeOptions{Compression: MMR})
@@ -263,14 +313,35 @@ func TestFarScrub(t *testing.T) {
 	if d.page != nil {
 		t.Error("the Decoder keeps ReadPage's bitmap")
 	}
-	if d.far == [farRing]farRec{} {
+	if d.far == (farRecords{}) {
 		t.Fatal("no records (the test does not test)")
 	}
 	d.scrub()
-	if d.far != [farRing]farRec{} {
+	if d.far != (farRecords{}) {
 		t.Error("scrub left the records")
 	}
 	requireSamePixels(t, page, b)
+
+	// ReadRow's copies of the rows.
+	got, hits := readRowsFar(t, data, page.Width, page.Height)
+	requireSamePixels(t, page, got)
+	d.ResetBytes(data)
+	row := make([]byte, page.Stride)
+	for d.ReadRow(row) == nil {
+	}
+	kept := false
+	for _, h := range d.hist {
+		kept = kept || !allZero(h)
+	}
+	if !kept || hits == 0 {
+		t.Fatal("ReadRow kept no rows (the test does not test)")
+	}
+	d.scrub()
+	for i, h := range d.hist {
+		if !allZero(h) || d.histAt[i] != 0 {
+			t.Fatal("scrub left ReadRow's copies of rows")
+		}
+	}
 }
 
 // ReadPage after rows read with ReadRow puts the next row in the bitmap's
@@ -302,5 +373,68 @@ func TestFarAfterReadRow(t *testing.T) {
 		}
 		want := &Bitmap{Width: page.Width, Height: rest.Height, Stride: page.Stride, Pix: page.Pix[first*page.Stride:]}
 		requireSamePixels(t, want, rest)
+	}
+}
+
+// The encoder codes MMR rows that repeat a row further up with that row's
+// bits (farBack) in AppendPage: the output is the general path's, and
+// WriteRow's (which does not look), byte for byte.
+func TestFarRowsEncodeLikeTheGeneralPath(t *testing.T) {
+	pages := []*Bitmap{ecgPage()}
+	for _, w := range []int{13, 1725, 1728} {
+		pages = append(pages, periodPage(w, 400, 13))
+	}
+	for i, page := range pages {
+		for _, o := range []EncodeOptions{{Compression: MMR}, {Compression: MMR, NoRTC: true}} {
+			got, err := AppendPage(nil, page, &o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want []byte
+			withRepeats(false, func() { want, err = AppendPage(nil, page, &o) })
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Fatalf("page %d %+v: the coding differs from the general path's", i, o)
+			}
+			if !bytes.Equal(encodeRows(t, page, o), want) {
+				t.Fatalf("page %d %+v: WriteRow's coding differs", i, o)
+			}
+		}
+	}
+}
+
+// farBack finds the ECG grid's rows that repeat rows four and eight above
+// as AppendPage codes the page.
+func TestEncoderFarBackTakesGridRows(t *testing.T) {
+	page := ecgPage()
+	o, err := checkEncodeOptions(page.Width, &EncodeOptions{Compression: MMR})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &Encoder{width: page.Width, opt: o}
+	e.alloc()
+	e.Reset(nil)
+	e.bw.buf = make([]byte, 1<<20)
+	e.page = page
+	hits := 0
+	for y := range page.Height {
+		row := page.Row(y)
+		var prev []byte
+		if y > 0 {
+			prev = page.Row(y - 1)
+		}
+		white := e.whiteRow(row)
+		if b0 := e.recs.back(0); !white && !(prev != nil && sameRow(row, prev, e.width)) &&
+			!((b0.eq || b0.white) && b0.after == e.row && e.twoBack(row) != nil) && e.farBack(row) != nil {
+			hits++
+		}
+		if _, err := e.writeRow(row, prev, white); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if hits < 700 {
+		t.Errorf("farBack found %d rows of the ECG strip, want 700 or more", hits)
 	}
 }
