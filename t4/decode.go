@@ -105,23 +105,30 @@ type Decoder struct {
 	// The row count after ReadRow's last row that repeated the row two
 	// above (-1: none); see twoBackAgain.
 	tbAt int
+	// The row count after the last row recorded (rows) when it equals
+	// the row two above it, else -1: twoBackNext's first test. Through
+	// rows.back(0) that test took twoBackNext over the inlining budget
+	// (a call for every row that is not white).
+	eqAt int
 	// MMR rows that repeat a row up to maxPeriod above (farNext) are
 	// compared with the rows delivered: ReadPage's bitmap, page, whose
 	// row 0 is row pageBase; or, from ReadRow, the copies in hist of the
 	// last rows (hist[y%farRing] holds row y when histAt[y%farRing] is
-	// y+1), kept while histOn, up to row histEnd. far records the coding
-	// of the last rows decoded in full or taken that way, by row count;
-	// farP is the distance of the last row farNext took.
-	page     *Bitmap
-	pageBase int
-	hist     [farRing][]byte
-	histAt   [farRing]int
-	histOn   bool
-	histEnd  int
-	far      farRecords
-	farP     int
-	farKey   uint64 // listKey of the reference of row farKeyAt
-	farKeyAt int
+	// y+1), kept while histOn, from row histBegin up to row histEnd (see
+	// rowAt). far records the coding of the last rows decoded in full or
+	// taken that way, by row count; farP is the distance of the last row
+	// farNext took.
+	page      *Bitmap
+	pageBase  int
+	hist      [farRing][]byte
+	histAt    [farRing]int
+	histOn    bool
+	histBegin int
+	histEnd   int
+	far       farRecords
+	farP      int
+	farKey    uint64 // listKey of the reference of row farKeyAt
+	farKeyAt  int
 }
 
 func checkDecodeOptions(width int, opts *DecodeOptions) (DecodeOptions, error) {
@@ -214,7 +221,7 @@ func (d *Decoder) scrub() {
 	clear(d.lasts[0])
 	clear(d.lasts[1])
 	d.last2OK = false
-	d.rows = rowRecords{}
+	d.rows, d.eqAt = rowRecords{}, -1
 	d.far = farRecords{}
 	d.page = nil
 	for _, h := range d.hist {
@@ -241,13 +248,14 @@ func (d *Decoder) Reset(r io.Reader) {
 	d.spanLen = 0
 	d.lastOK, d.last2OK = false, false
 	d.rows = rowRecords{}
+	d.eqAt = -1
 	d.tbAt = -1
 	d.dense = false
 	d.far = farRecords{}
 	d.farP = 0
 	d.farKeyAt = -1
 	d.histAt = [farRing]int{}
-	d.histOn = false
+	d.histOn, d.histBegin, d.histEnd = false, 0, 0
 }
 
 // ResetBytes prepares d to decode a new page held in data, with the same
@@ -668,9 +676,6 @@ func (d *Decoder) ReadRow(dst []byte) error {
 			d.stats.Rows++
 			d.spanLen = 0
 			d.last2OK = false
-			if d.histOn {
-				d.keep(dst)
-			}
 			return nil
 		case d.twoBackNext():
 			// A repeat of the row two above (tried before a repeat of the
@@ -692,9 +697,6 @@ func (d *Decoder) ReadRow(dst []byte) error {
 			}
 			d.stats.Rows++
 			d.last2OK = false
-			if d.histOn {
-				d.keep(dst)
-			}
 			return nil
 		case d.opt.Compression == MMR && d.farNext(dst):
 			// A repeat of a row further up (MMR).
@@ -726,9 +728,6 @@ func (d *Decoder) twoBackDone(dst []byte) error {
 		d.rowDone(dst)
 	}
 	d.tbAt = d.stats.Rows
-	if d.histOn {
-		d.keep(dst)
-	}
 	return nil
 }
 
@@ -753,6 +752,7 @@ func (d *Decoder) twoBackAgain() bool {
 	}
 	d.ref, d.old = d.old, d.ref
 	d.rows.push(at, b.n, d.stats.Rows+1, b.twoD, false, true)
+	d.eqAt = d.stats.Rows + 1
 	if d.opt.Compression == MR {
 		d.readTag()
 	}
@@ -873,6 +873,10 @@ func (d *Decoder) track(start int64, twoD bool) {
 	}
 	d.cur, d.ref, d.old = d.old, d.cur, d.ref
 	d.rows.push(start, n, y+1, twoD, false, eq)
+	d.eqAt = -1
+	if eq {
+		d.eqAt = y + 1
+	}
 }
 
 // farNext consumes the next MMR row when it repeats a row p rows above
@@ -958,6 +962,7 @@ func (d *Decoder) farTry(dst []byte, y, p int) bool {
 	ref := changes(tail[:], dst, d.width, d.cur[:cap(d.cur)])
 	d.cur, d.ref, d.old = d.old, ref, d.ref
 	d.rows.push(at, r.n, y+1, true, false, false)
+	d.eqAt = -1
 	d.far.push(y, at, r.n, r.ref)
 	d.stats.Rows++
 	d.spanLen = 0
@@ -969,6 +974,8 @@ func (d *Decoder) farTry(dst []byte, y, p int) bool {
 		copy(d.lasts[d.lastAt], dst)
 	}
 	if d.page == nil {
+		// ReadRow is still keeping its rows: rowAt found the rows above
+		// only below histEnd, and keep stops at the first row past it.
 		d.histEnd = y + histRows
 		d.keep(dst)
 	}
@@ -977,13 +984,26 @@ func (d *Decoder) farTry(dst []byte, y, p int) bool {
 
 // rowAt returns the pixels of row y as delivered (ReadPage's bitmap, or
 // ReadRow's copy), or nil.
+//
+// ReadRow copies the rows it decodes in full or takes as repeats of rows
+// further up (keep), not the white rows and the repeats of the row above,
+// whose paths a blank or black page is made of. Those equal the row
+// before them: a white row is taken as one only under a white reference,
+// a repeat only under another. So a row since histBegin that has no copy
+// is the last row before it that has one. Rows that repeat the row two
+// above stop the copies (twoBackBits).
 func (d *Decoder) rowAt(y int) []byte {
 	n := (d.width + 7) / 8
 	if d.page != nil && y >= d.pageBase {
 		return d.page.Row(y - d.pageBase)[:n]
 	}
-	if i := y & (farRing - 1); y >= 0 && d.histAt[i] == y+1 {
-		return d.hist[i]
+	if y >= d.histEnd {
+		return nil // delivered after keep stopped, or not yet kept
+	}
+	for r := y; r >= max(d.histBegin, y-farRing+1, 0); r-- {
+		if i := r & (farRing - 1); d.histAt[i] == r+1 {
+			return d.hist[i]
+		}
 	}
 	return nil
 }
@@ -999,12 +1019,13 @@ func (d *Decoder) histStart(y int) {
 		}
 		d.histAt = [farRing]int{}
 	}
-	d.histOn, d.histEnd = true, y+histRows
+	d.histOn, d.histBegin, d.histEnd = true, y, y+histRows
 }
 
-// keep copies the row ReadRow just delivered, row stats.Rows-1, into
-// hist, until row histEnd: a page whose rows repeat rows further up
-// extends it with each (farTry), others stop paying for the copies.
+// keep copies the row ReadRow just decoded in full or took as a repeat,
+// row stats.Rows-1, into hist, until row histEnd: a page whose rows
+// repeat rows further up extends it with each (farTry), others stop
+// paying for the copies.
 func (d *Decoder) keep(row []byte) {
 	y := d.stats.Rows - 1
 	if y >= d.histEnd {
@@ -1028,9 +1049,9 @@ func (d *Decoder) keep(row []byte) {
 // 1-D and 2-D rows two apart, a row may match the row four above instead
 // (in the same state, and the row two above equal to that one).
 func (d *Decoder) twoBackNext() bool {
-	// The test that fails on most pages, inlined.
-	b0 := d.rows.back(0) // the row above
-	return b0.eq && b0.after == d.stats.Rows && d.twoBackBits()
+	// The test that fails on most pages, inlined: the row above was
+	// recorded, and equals the row three above.
+	return d.eqAt == d.stats.Rows && d.twoBackBits()
 }
 
 // twoBackBits is twoBackNext past its first test.
@@ -1048,6 +1069,14 @@ func (d *Decoder) twoBackBits() bool {
 		return false
 	}
 	d.spanLen = 0 // sameSpan's row is no longer the row above
+	if d.histOn {
+		// ReadRow does not copy the rows it takes this way (see rowAt),
+		// nor the rows twoBackAgain takes after this one: none from here
+		// on are known to farNext. Stopped here, once for a stretch of
+		// them, not in twoBackDone for each (a line screen's row costs
+		// about 40 cycles).
+		d.histOn, d.histEnd = false, d.stats.Rows
+	}
 	return true
 }
 

@@ -438,3 +438,48 @@ func TestEncoderFarBackTakesGridRows(t *testing.T) {
 		t.Errorf("farBack found %d rows of the ECG strip, want 700 or more", hits)
 	}
 }
+
+// rowAt from ReadRow's copies: a row kept is its copy; a row since
+// histBegin without one (a white row or a repeat of the row above, which
+// keep does not copy) is the last row before it that has one; rows before
+// histBegin, at or past histEnd, or more than farRing rows past the last
+// copy are not known.
+func TestFarRowAt(t *testing.T) {
+	d, err := NewDecoder(nil, 16, &DecodeOptions{Compression: MMR})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// An earlier stretch of copies, then the one tested.
+	d.histStart(80)
+	d.stats.Rows = 91
+	d.keep([]byte{90, 0})
+	d.histStart(100)
+	kept := map[int]bool{100: true, 103: true, 104: true, 109: true, 160: true}
+	for y := 100; y < 164; y++ {
+		d.stats.Rows = y + 1
+		if kept[y] {
+			d.keep([]byte{byte(y), 0})
+		}
+	}
+	for _, c := range []struct{ y, want int }{
+		{99, -1}, {100, 100}, {101, 100}, {102, 100}, {103, 103}, {104, 104}, {108, 104},
+		{109, 109}, {124, 109}, {125, -1}, {159, -1}, {160, 160}, {163, 160}, {164, -1},
+	} {
+		got := -1
+		if r := d.rowAt(c.y); r != nil {
+			got = int(r[0])
+		}
+		if got != c.want {
+			t.Errorf("rowAt(%d) is row %d's, want %d's (-1: none)", c.y, got, c.want)
+		}
+	}
+	// keep stops at histEnd; the rows from there on are not known.
+	d.stats.Rows = d.histEnd + 1
+	d.keep([]byte{1, 0})
+	if d.histOn {
+		t.Error("keep did not stop at histEnd")
+	}
+	if r := d.rowAt(d.histEnd); r != nil {
+		t.Errorf("rowAt knows row %d, past histEnd", d.histEnd)
+	}
+}
