@@ -110,7 +110,7 @@ type Decoder struct {
 	// rows.back(0) that test took twoBackNext over the inlining budget
 	// (a call for every row that is not white).
 	eqAt int
-	// MMR rows that repeat a row up to maxPeriod above (farNext) are
+	// MR and MMR rows that repeat a row up to maxPeriod above (farNext) are
 	// compared with the rows delivered: ReadPage's bitmap, page, whose
 	// row 0 is row pageBase; or, from ReadRow, the copies in hist of the
 	// last rows (hist[y%farRing] holds row y when histAt[y%farRing] is
@@ -307,7 +307,7 @@ func (d *Decoder) ReadPage(dst *Bitmap) (Stats, error) {
 		d.opt.MaxRows = limit
 		defer func() { d.opt.MaxRows = save }()
 	}
-	if d.opt.Compression == MMR {
+	if d.opt.Compression != MH {
 		// farNext reads the rows already decoded; the decoder does not
 		// keep the caller's bitmap past the call.
 		d.page, d.pageBase = dst, d.stats.Rows
@@ -698,8 +698,8 @@ func (d *Decoder) ReadRow(dst []byte) error {
 			d.stats.Rows++
 			d.last2OK = false
 			return nil
-		case d.opt.Compression == MMR && d.farNext(dst):
-			// A repeat of a row further up (MMR).
+		case d.opt.Compression != MH && d.farNext(dst):
+			// A repeat of a row further up (MR, MMR).
 			if d.br.err != nil {
 				d.err = d.br.err
 				return d.err
@@ -869,7 +869,7 @@ func (d *Decoder) track(start int64, twoD bool) {
 		}
 	}
 	if n > 0 && d.farKeyAt == y {
-		d.far.push(y, start, n, d.farKey)
+		d.far.push(y, start, n, d.farKey, twoD)
 	}
 	d.cur, d.ref, d.old = d.old, d.cur, d.ref
 	d.rows.push(start, n, y+1, twoD, false, eq)
@@ -879,12 +879,14 @@ func (d *Decoder) track(start int64, twoD bool) {
 	}
 }
 
-// farNext consumes the next MMR row when it repeats a row p rows above
-// (2 <= p <= maxPeriod) decoded in full or taken here: when the row above
-// equals the row p+1 above, a row coded with the same bits as the row p
-// above, against an equal reference, is that row again. It copies that
-// row's pixels into dst, makes its changing elements the reference and
-// reports whether it did.
+// farNext consumes the next MR or MMR row when it repeats a row p rows
+// above (2 <= p <= maxPeriod) decoded in full or taken here: when the row
+// above equals the row p+1 above, a row coded with the same bits as the
+// row p above, of the same kind (1-D or 2-D) and against an equal
+// reference, is that row again. It copies that row's pixels into dst,
+// makes its changing elements the reference and reports whether it did.
+// In MR a row p above is of the same kind whenever p is a multiple of K;
+// the bits compared run to the end of the EOL after the row.
 //
 // Pages with a grid or a pattern of a period longer than two rows repeat
 // their rows that way: an ECG strip's dotted millimetre grid (every
@@ -896,7 +898,7 @@ func (d *Decoder) track(start int64, twoD bool) {
 // of them, but only after a row whose reference and bits looked like a
 // repeat's, and while such rows come (keep).
 func (d *Decoder) farNext(dst []byte) bool {
-	if noRepeats || d.dead {
+	if noRepeats || d.dead || d.opt.Compression == MR && (!d.haveEOL || d.next2D && d.refBad) {
 		return false
 	}
 	y := d.stats.Rows
@@ -923,7 +925,7 @@ const histRows = 64
 // the key of the next row's reference.
 func (d *Decoder) farTry(dst []byte, y, p int) bool {
 	r := &d.far.r[(y-p)&(farRing-1)]
-	if r.after != y-p+1 || r.n == 0 || y-1-p < 0 {
+	if r.after != y-p+1 || r.n == 0 || y-1-p < 0 || r.twoD != (d.opt.Compression == MMR || d.next2D) {
 		return false
 	}
 	// The first bits first: they differ for most rows whose reference
@@ -961,11 +963,16 @@ func (d *Decoder) farTry(dst []byte, y, p int) bool {
 	var tail [8]byte
 	ref := changes(tail[:], dst, d.width, d.cur[:cap(d.cur)])
 	d.cur, d.ref, d.old = d.old, ref, d.ref
-	d.rows.push(at, r.n, y+1, true, false, false)
+	d.rows.push(at, r.n, y+1, r.twoD, false, false)
 	d.eqAt = -1
-	d.far.push(y, at, r.n, r.ref)
+	d.far.push(y, at, r.n, r.ref, r.twoD)
 	d.stats.Rows++
 	d.spanLen = 0
+	// In MR: the row and its reference are known good now (a 1-D row
+	// needs no reference to be taken), and the next row's tag follows
+	// the EOL the bits ended with.
+	d.refBad = false
+	d.readTag()
 	// ReadRow's copies of the last two rows, as rowDone keeps them.
 	d.lastAt ^= 1
 	d.last2OK = d.lastOK

@@ -64,15 +64,20 @@
 // take shortcuts in both directions: the encoder codes them from the
 // previous row's changing elements, or copies the bits it wrote for the
 // earlier row when they would be the same; the decoder recognises such a
-// row from its bits and copies the earlier row. The tests and fuzz targets
-// hold every shortcut to the general path, damaged data included.
+// row from its bits and copies the earlier row. A row that repeats a row
+// up to eight above, with the row above it repeating too (an ECG strip's
+// dotted grid), takes the same shortcut in MR and MMR decoding (ReadPage,
+// and ReadRow, which then keeps copies of the rows it decodes: 16 rows of
+// pixels) and in MMR encoding (AppendPage). The tests and fuzz targets hold every shortcut to the general
+// path, damaged data included.
 //
 // # Limits
 //
 // Widths are 1..MaxWidth pixels. A Decoder delivers at most MaxRows rows
 // (DefaultMaxRows when zero) and DecodePage builds at most MaxPageBytes of
-// pixels; a Decoder's memory is a few row buffers plus a 16 KiB input buffer,
-// whatever the input. Malformed input never panics and never loops: every
+// pixels; a Decoder's memory is a few row buffers (sixteen more once a 2-D
+// page read with ReadRow repeats rows further up) plus a 16 KiB input
+// buffer, whatever the input. Malformed input never panics and never loops: every
 // code consumes bits and the decoder stops at the end of the data.
 //
 // A Decoder reads ahead (up to 16 KiB) and may block in Read while it

@@ -502,7 +502,7 @@ func (e *Encoder) writeRow(row, prev []byte, white bool) (same bool, err error) 
 		}
 		if e.farKeyAt == y {
 			// Coded in full or as far: recorded for farBack.
-			e.far.push(y, int64(e.flushed+start), n, e.farKey)
+			e.far.push(y, int64(e.flushed+start), n, e.farKey, true)
 		}
 		e.cur, e.ref, e.old = e.old, e.cur, e.ref
 		e.refStale = false

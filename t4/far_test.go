@@ -75,7 +75,7 @@ func periodPage(width, height int, seed uint64) *Bitmap {
 func TestFarRowsDecodeLikeTheGeneralPath(t *testing.T) {
 	for _, w := range []int{13, 1725, 1728} {
 		page := periodPage(w, 400, 7)
-		for _, o := range []EncodeOptions{{Compression: MMR}, {Compression: MMR, BitOrder: LSBFirst}} {
+		for _, o := range farCodings {
 			data, err := AppendPage(nil, page, &o)
 			if err != nil {
 				t.Fatal(err)
@@ -85,7 +85,7 @@ func TestFarRowsDecodeLikeTheGeneralPath(t *testing.T) {
 			withRepeats(false, func() { want = decodeAll(t, data, w, page.Height, dopt) })
 			withRepeats(true, func() { got = decodeAll(t, data, w, page.Height, dopt) })
 			if d := cmp.Diff(want, got); d != "" {
-				t.Fatalf("width %d %v: the decoded rows differ from the general path's (-want +got):\n%s", w, o.BitOrder, d)
+				t.Fatalf("width %d %+v: the decoded rows differ from the general path's (-want +got):\n%s", w, o, d)
 			}
 			b := NewBitmap(w, page.Height)
 			if st, err := DecodeInto(b, data, dopt); err != nil || st.BadRows != 0 {
@@ -101,31 +101,42 @@ func TestFarRowsDecodeLikeTheGeneralPath(t *testing.T) {
 func TestFarRowsDamageLikeTheGeneralPath(t *testing.T) {
 	const w, h = 1725, 200
 	page := periodPage(w, h, 8)
-	enc, err := AppendPage(nil, page, &EncodeOptions{Compression: MMR})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rng := rand.New(rand.NewPCG(9, 10))
-	for trial := range 40 {
-		data := flipBits(rng, enc, 1+trial%3)
-		for _, rows := range []int{0, h} {
-			dopt := &DecodeOptions{Compression: MMR, Rows: rows}
-			var want, got []string
-			withRepeats(false, func() { want = decodeAll(t, data, w, h, dopt) })
-			withRepeats(true, func() { got = decodeAll(t, data, w, h, dopt) })
-			if d := cmp.Diff(want, got); d != "" {
-				t.Fatalf("trial %d rows %d: the shortcut differs from the general path (-want +got):\n%s", trial, rows, d)
+	for _, o := range []EncodeOptions{{Compression: MMR}, {Compression: MR, K: 4}} {
+		enc, err := AppendPage(nil, page, &o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rng := rand.New(rand.NewPCG(9, 10))
+		for trial := range 40 {
+			data := flipBits(rng, enc, 1+trial%3)
+			for _, rows := range []int{0, h} {
+				dopt := decodeOptionsFor(o)
+				dopt.Rows = rows
+				var want, got []string
+				withRepeats(false, func() { want = decodeAll(t, data, w, h, dopt) })
+				withRepeats(true, func() { got = decodeAll(t, data, w, h, dopt) })
+				if d := cmp.Diff(want, got); d != "" {
+					t.Fatalf("%v trial %d rows %d: the shortcut differs from the general path (-want +got):\n%s", o.Compression, trial, rows, d)
+				}
 			}
 		}
 	}
 }
 
-// farRows decodes MMR data into a bitmap of height rows the way ReadPage
-// does, trying farNext before every row, and returns the bitmap and the
-// rows farNext took.
-func farRows(t *testing.T, data []byte, width, height int) (*Bitmap, int) {
+// farCodings are the codings the decoder's shortcut applies to: MMR, and
+// MR with the K that put rows of the same kind four apart or not.
+var farCodings = []EncodeOptions{
+	{Compression: MMR}, {Compression: MMR, BitOrder: LSBFirst},
+	{Compression: MR, K: 4}, {Compression: MR, K: 2}, {Compression: MR, K: 3},
+	{Compression: MR, K: 4, AlignEOL: true, MinRowBits: 300},
+}
+
+// farRows decodes data (MMR unless dopt says) into a bitmap of height rows
+// the way ReadPage does, trying farNext before every row, and returns the
+// bitmap and the rows farNext took.
+func farRows(t *testing.T, data []byte, width, height int, dopt ...*DecodeOptions) (*Bitmap, int) {
 	t.Helper()
-	d, err := NewDecoder(nil, width, &DecodeOptions{Compression: MMR})
+	d, err := NewDecoder(nil, width, append(dopt, &DecodeOptions{Compression: MMR})[0])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,12 +156,13 @@ func farRows(t *testing.T, data []byte, width, height int) (*Bitmap, int) {
 	return b, hits
 }
 
-// readRowsFar decodes MMR data with ReadRow into one buffer, trying
-// farNext before every row, and returns the rows (copied) and the rows
-// farNext took: ReadRow's copies of the rows above are its own.
-func readRowsFar(t *testing.T, data []byte, width, height int) (*Bitmap, int) {
+// readRowsFar decodes data (MMR unless dopt says) with ReadRow into one
+// buffer, trying farNext before every row, and returns the rows (copied)
+// and the rows farNext took: ReadRow's copies of the rows above are its
+// own.
+func readRowsFar(t *testing.T, data []byte, width, height int, dopt ...*DecodeOptions) (*Bitmap, int) {
 	t.Helper()
-	d, err := NewDecoder(nil, width, &DecodeOptions{Compression: MMR})
+	d, err := NewDecoder(nil, width, append(dopt, &DecodeOptions{Compression: MMR})[0])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,6 +203,19 @@ func TestFarTakesGridRows(t *testing.T) {
 	requireSamePixels(t, page, got)
 	if hits < 700 {
 		t.Errorf("ReadRow: farNext took %d rows of the ECG strip, want 700 or more", hits)
+	}
+
+	// MR with K = 4: a row four or eight above is of the same kind.
+	o := EncodeOptions{Compression: MR, K: 4}
+	if data, err = AppendPage(nil, page, &o); err != nil {
+		t.Fatal(err)
+	}
+	for i, decode := range []func(*testing.T, []byte, int, int, ...*DecodeOptions) (*Bitmap, int){farRows, readRowsFar} {
+		got, hits := decode(t, data, page.Width, page.Height, decodeOptionsFor(o))
+		requireSamePixels(t, page, got)
+		if hits < 600 {
+			t.Errorf("MR K=4 (%d): farNext took %d rows of the ECG strip, want 600 or more", i, hits)
+		}
 	}
 }
 

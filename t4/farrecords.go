@@ -15,14 +15,16 @@ const (
 	farRing   = 16
 )
 
-// farRec is the coding of an MMR row y: n bits (0: none) from stream
-// offset off, against a reference whose listKey is ref; after is y+1 (the
-// row count once the row was delivered or coded; 0: no row).
+// farRec is the coding of a row y: n bits (0: none) from stream offset
+// off (in MR to the end of the EOL after it), against a reference whose
+// listKey is ref, 2-D coded or not; after is y+1 (the row count once the
+// row was delivered or coded; 0: no row).
 type farRec struct {
 	off   int64
 	n     int
 	ref   uint64
 	after int
+	twoD  bool
 }
 
 // farRecords holds the records of the last rows coded in full, or copied
@@ -34,9 +36,9 @@ type farRecords struct {
 
 // push records the coding of row y. The fields are set one by one (see
 // rowRecords.push).
-func (f *farRecords) push(y int, off int64, n int, ref uint64) {
+func (f *farRecords) push(y int, off int64, n int, ref uint64, twoD bool) {
 	r := &f.r[y&(farRing-1)]
-	r.off, r.n, r.ref, r.after = off, n, ref, y+1
+	r.off, r.n, r.ref, r.after, r.twoD = off, n, ref, y+1, twoD
 }
 
 // listKey sums up a changing-element list (with its listPad sentinels) in
