@@ -68,8 +68,9 @@
 // up to eight above, with the row above it repeating too (an ECG strip's
 // dotted grid), takes the same shortcut in MR and MMR decoding (ReadPage,
 // and ReadRow, which then keeps copies of the rows it decodes: 16 rows of
-// pixels) and in MMR encoding (AppendPage). The tests and fuzz targets hold every shortcut to the general
-// path, damaged data included.
+// pixels) and in MMR encoding (AppendPage, EncodePage). The tests and
+// fuzz targets hold every shortcut to the general path, damaged data
+// included.
 //
 // # Limits
 //

@@ -556,10 +556,10 @@ func (e *Encoder) twoBack(row []byte) *rowRecord {
 // farBack returns the record of a row p above (2 <= p <= maxPeriod) that
 // this row repeats, coded under a reference equal to this row's, whose
 // bits are still in the output buffer: the row is then coded with its
-// bits (Decoder.farNext takes them the same way). MMR in AppendPage,
-// where the rows above are the page's. A key of the reference's list
-// (listKey), compared with the records', screens the rows: other pages
-// pay a few nanoseconds a row. nil when there is none.
+// bits (Decoder.farNext takes them the same way). MMR in AppendPage and
+// EncodePage, where the rows above are the page's. A key of the
+// reference's list (listKey), compared with the records', screens the
+// rows: other pages pay a few nanoseconds a row. nil when there is none.
 func (e *Encoder) farBack(row []byte) *farRec {
 	y := e.row
 	k := listKey(e.ref)
@@ -1007,11 +1007,15 @@ func EncodePage(w io.Writer, b *Bitmap, opts *EncodeOptions) error {
 	if err != nil {
 		return err
 	}
+	// The rows above are the page's: rows that repeat a row further up
+	// are coded with its bits (farBack), as in AppendPage.
+	e.page = b
 	for y := range b.Height {
 		if err := e.WriteRow(b.Row(y)); err != nil {
 			return err
 		}
 	}
+	e.page = nil
 	return e.Close()
 }
 

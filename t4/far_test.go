@@ -402,8 +402,8 @@ func TestFarAfterReadRow(t *testing.T) {
 }
 
 // The encoder codes MMR rows that repeat a row further up with that row's
-// bits (farBack) in AppendPage: the output is the general path's, and
-// WriteRow's (which does not look), byte for byte.
+// bits (farBack) in AppendPage and EncodePage: the output is the general
+// path's, and WriteRow's (which does not look), byte for byte.
 func TestFarRowsEncodeLikeTheGeneralPath(t *testing.T) {
 	pages := []*Bitmap{ecgPage()}
 	for _, w := range []int{13, 1725, 1728} {
@@ -425,6 +425,10 @@ func TestFarRowsEncodeLikeTheGeneralPath(t *testing.T) {
 			}
 			if !bytes.Equal(encodeRows(t, page, o), want) {
 				t.Fatalf("page %d %+v: WriteRow's coding differs", i, o)
+			}
+			var buf bytes.Buffer
+			if err := EncodePage(&buf, page, &o); err != nil || !bytes.Equal(buf.Bytes(), want) {
+				t.Fatalf("page %d %+v: EncodePage's coding differs (%v)", i, o, err)
 			}
 		}
 	}
