@@ -131,10 +131,12 @@ var farCodings = []EncodeOptions{
 	{Compression: MR, K: 4, AlignEOL: true, MinRowBits: 300},
 }
 
-// farRows decodes data (MMR unless dopt says) into a bitmap of height rows
-// the way ReadPage does, trying farNext before every row, and returns the
-// bitmap and the rows farNext took.
-func farRows(t *testing.T, data []byte, width, height int, dopt ...*DecodeOptions) (*Bitmap, int) {
+// farDecode decodes data (MMR unless dopt says) into a bitmap of height
+// rows, trying farNext before every row, and returns the bitmap and the
+// rows farNext took: with inPage, the way ReadPage does (the bitmap's rows
+// are the rows above); else with ReadRow into one buffer, copied out
+// (ReadRow's copies of the rows above are its own).
+func farDecode(t *testing.T, inPage bool, data []byte, width, height int, dopt ...*DecodeOptions) (*Bitmap, int) {
 	t.Helper()
 	d, err := NewDecoder(nil, width, append(dopt, &DecodeOptions{Compression: MMR})[0])
 	if err != nil {
@@ -142,35 +144,15 @@ func farRows(t *testing.T, data []byte, width, height int, dopt ...*DecodeOption
 	}
 	d.ResetBytes(data)
 	b := NewBitmap(width, height)
-	d.page, d.pageBase, d.inPage = b, 0, true
-	hits := 0
-	for y := range height {
-		if d.farNext(b.Row(y)) {
-			hits++
-			continue
-		}
-		if err := d.ReadRow(b.Row(y)); err != nil {
-			t.Fatalf("row %d: %v", y, err)
-		}
+	if inPage {
+		d.page, d.pageBase, d.inPage = b, 0, true
 	}
-	return b, hits
-}
-
-// readRowsFar decodes data (MMR unless dopt says) with ReadRow into one
-// buffer, trying farNext before every row, and returns the rows (copied)
-// and the rows farNext took: ReadRow's copies of the rows above are its
-// own.
-func readRowsFar(t *testing.T, data []byte, width, height int, dopt ...*DecodeOptions) (*Bitmap, int) {
-	t.Helper()
-	d, err := NewDecoder(nil, width, append(dopt, &DecodeOptions{Compression: MMR})[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	d.ResetBytes(data)
-	b := NewBitmap(width, height)
 	row := make([]byte, b.Stride)
 	hits := 0
 	for y := range height {
+		if inPage {
+			row = b.Row(y)
+		}
 		clear(row)
 		if d.farNext(row) {
 			hits++
@@ -180,6 +162,18 @@ func readRowsFar(t *testing.T, data []byte, width, height int, dopt ...*DecodeOp
 		copy(b.Row(y), row)
 	}
 	return b, hits
+}
+
+// farRows is farDecode the way ReadPage decodes.
+func farRows(t *testing.T, data []byte, width, height int, dopt ...*DecodeOptions) (*Bitmap, int) {
+	t.Helper()
+	return farDecode(t, true, data, width, height, dopt...)
+}
+
+// readRowsFar is farDecode through ReadRow into one buffer.
+func readRowsFar(t *testing.T, data []byte, width, height int, dopt ...*DecodeOptions) (*Bitmap, int) {
+	t.Helper()
+	return farDecode(t, false, data, width, height, dopt...)
 }
 
 // On an ECG strip's grid, rows repeat rows four and eight above; farNext
