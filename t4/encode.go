@@ -193,8 +193,8 @@ type Encoder struct {
 	recs     rowRecords
 	flushed  int
 	refStale bool // MH: ref is not the list of the row above (twoBack)
-	// MMR rows in AppendPage that repeat a row up to maxPeriod above
-	// (farBack): far records where the last rows' bits are and the key
+	// MMR rows in AppendPage and EncodePage that repeat a row up to
+	// maxPeriod above (farBack): far records where the last rows' bits are and the key
 	// of their reference's list, by row; farKey is the key of the
 	// reference of row farKeyAt.
 	far      farRecords

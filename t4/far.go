@@ -3,7 +3,7 @@ package t4
 import "bytes"
 
 // Rows that repeat a row a few rows above, with the row between equal
-// too (an ECG strip's dotted grid, a pattern of period 3 to 8), are coded
+// too (an ECG strip's dotted grid, a pattern of period 2 to 8), are coded
 // alike, and the coders copy them instead (Decoder.farNext,
 // Encoder.farBack): the decoder compares the next bits with the coding of
 // the row p above, the encoder copies that coding. Both need to know
