@@ -200,6 +200,13 @@ type Encoder struct {
 	far      farRecords
 	farKey   uint64
 	farKeyAt int
+	// WriteRow has no page to compare with: once farBack finds a record
+	// that looks like such a repeat, it keeps copies of the rows it is
+	// given (hist, farRing rows; histAt[y%farRing] = y+1 for row y's),
+	// until histUntil, histRows after the last repeat found.
+	hist      []byte
+	histAt    [farRing]int
+	histUntil int
 }
 
 // rowCopy is a copy of a row the Encoder was given, when ok: buf, or a
@@ -307,6 +314,7 @@ func (e *Encoder) Reset(w io.Writer) {
 	e.twins = false
 	e.recs, e.flushed, e.refStale = rowRecords{}, 0, false
 	e.far, e.farKeyAt = farRecords{}, -1
+	e.histAt, e.histUntil = [farRing]int{}, 0
 	e.resetRef()
 }
 
@@ -375,6 +383,9 @@ func (e *Encoder) writeRow(row, prev []byte, white bool) (same bool, err error) 
 		e.pushWhite()
 		return false, e.rowDone()
 	}
+	if e.row < e.histUntil {
+		e.keep(e.row, row) // WriteRow's copy for farBack
+	}
 	e.bw.grow(e.rowMax)
 	// A row equal to the previous one (not white: those took the white
 	// paths) has the previous row's changing elements, which are ref:
@@ -387,7 +398,7 @@ func (e *Encoder) writeRow(row, prev []byte, white bool) (same bool, err error) 
 		tb = e.twoBack(row)
 	}
 	var far *farRec // a row further up, coded as this one is
-	if e.page != nil && e.opt.Compression == MMR && !same && tb == nil && !white && !noRepeats {
+	if e.opt.Compression == MMR && !same && tb == nil && !white && !noRepeats {
 		far = e.farBack(row)
 	}
 	ch := e.ref
@@ -556,10 +567,13 @@ func (e *Encoder) twoBack(row []byte) *rowRecord {
 // farBack returns the record of a row p above (2 <= p <= maxPeriod) that
 // this row repeats, coded under a reference equal to this row's, whose
 // bits are still in the output buffer: the row is then coded with its
-// bits (Decoder.farNext takes them the same way). MMR in AppendPage and
-// EncodePage, where the rows above are the page's. A key of the
+// bits (Decoder.farNext takes them the same way). MMR only. A key of the
 // reference's list (listKey), compared with the records', screens the
-// rows: other pages pay a few nanoseconds a row. nil when there is none.
+// rows: other pages pay a few nanoseconds a row. The rows compared are
+// the page's in AppendPage and EncodePage; WriteRow keeps copies of the
+// rows it is given from the first record that passes the key's test
+// (histRows after the last repeat found), so its first repeats are coded
+// in full. nil when there is none.
 func (e *Encoder) farBack(row []byte) *farRec {
 	y := e.row
 	k := listKey(e.ref)
@@ -569,12 +583,41 @@ func (e *Encoder) farBack(row []byte) *farRec {
 		if r.ref != k || r.after != y-p+1 || r.n == 0 || y-1-p < 0 || r.off < int64(e.flushed) {
 			continue
 		}
-		pg := e.page
-		if sameRow(row, pg.Row(y-p), e.width) && sameRow(pg.Row(y-1), pg.Row(y-1-p), e.width) {
+		if e.page == nil {
+			e.histUntil = y + histRows
+		}
+		above, back, backAbove := e.rowAt(y-p), e.rowAt(y-1), e.rowAt(y-1-p)
+		if above != nil && back != nil && backAbove != nil &&
+			sameRow(row, above, e.width) && sameRow(back, backAbove, e.width) {
 			return r
 		}
 	}
 	return nil
+}
+
+// rowAt returns row y as the Encoder was given it: the page's row, or
+// WriteRow's copy (nil when it has none).
+func (e *Encoder) rowAt(y int) []byte {
+	if e.page != nil {
+		return e.page.Row(y)
+	}
+	i := y & (farRing - 1)
+	if e.histAt[i] != y+1 {
+		return nil
+	}
+	s := (e.width + 7) / 8
+	return e.hist[i*s : (i+1)*s]
+}
+
+// keep copies row y, given to WriteRow, for farBack.
+func (e *Encoder) keep(y int, row []byte) {
+	s := (e.width + 7) / 8
+	if e.hist == nil {
+		e.hist = make([]byte, farRing*s)
+	}
+	i := y & (farRing - 1)
+	copy(e.hist[i*s:(i+1)*s], row)
+	e.histAt[i] = y + 1
 }
 
 // rowTwoAbove returns the row two above the one being coded: the page's
@@ -1059,6 +1102,8 @@ func (e *Encoder) scrub() {
 		clear(e.rows[i].buf)
 		e.rows[i].ok = false
 	}
+	clear(e.hist)
+	e.histAt, e.histUntil = [farRing]int{}, 0
 	e.curHigh, e.codesHigh = 0, 0
 }
 

@@ -301,6 +301,25 @@ func TestEncoderScrubsLastRow(t *testing.T) {
 			t.Errorf("%v: the scrubbed Encoder still holds the last rows", c)
 		}
 	}
+
+	// And the copies WriteRow keeps for farBack (an ECG strip's grid).
+	ecg := ecgPage()
+	e, err := NewEncoder(io.Discard, ecg.Width, &EncodeOptions{Compression: MMR})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for y := range ecg.Height {
+		if err := e.WriteRow(ecg.Row(y)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if allZero(e.hist) || e.histAt == [farRing]int{} {
+		t.Fatal("WriteRow kept no copies for farBack (the test does not test)")
+	}
+	e.scrub()
+	if !allZero(e.hist) || e.histAt != [farRing]int{} || e.histUntil != 0 {
+		t.Error("the scrubbed Encoder still holds WriteRow's copies")
+	}
 }
 
 // lineScreen is a page of rows alternating between two patterns: a hatched
