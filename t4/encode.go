@@ -398,7 +398,7 @@ func (e *Encoder) writeRow(row, prev []byte, white bool) (same bool, err error) 
 		tb = e.twoBack(row)
 	}
 	var far *farRec // a row further up, coded as this one is
-	if e.opt.Compression == MMR && !same && tb == nil && !white && !noRepeats {
+	if e.opt.Compression != MH && !e.opt.NoEOL && !same && tb == nil && !white && !noRepeats {
 		far = e.farBack(row)
 	}
 	ch := e.ref
@@ -450,6 +450,8 @@ func (e *Encoder) writeRow(row, prev []byte, white bool) (same bool, err error) 
 		switch {
 		case tb != nil:
 			e.copyBits(tb.off, tb.n)
+		case far != nil:
+			e.copyBits(far.off, far.n)
 		case twoD && white && e.ref[0] >= int32(e.width):
 			e.bw.put(1, 1) // white under white: a single V0
 		case twoD && same:
@@ -513,7 +515,7 @@ func (e *Encoder) writeRow(row, prev []byte, white bool) (same bool, err error) 
 		}
 		if e.farKeyAt == y {
 			// Coded in full or as far: recorded for farBack.
-			e.far.push(y, int64(e.flushed+start), n, e.farKey, true)
+			e.far.push(y, int64(e.flushed+start), n, e.farKey, twoD)
 		}
 		e.cur, e.ref, e.old = e.old, e.cur, e.ref
 		e.refStale = false
@@ -567,7 +569,8 @@ func (e *Encoder) twoBack(row []byte) *rowRecord {
 // farBack returns the record of a row p above (2 <= p <= maxPeriod) that
 // this row repeats, coded under a reference equal to this row's, whose
 // bits are still in the output buffer: the row is then coded with its
-// bits (Decoder.farNext takes them the same way). MMR only. A key of the
+// bits (Decoder.farNext takes them the same way). MMR and MR, where the
+// row p above must be of the same kind, 1-D or 2-D. A key of the
 // reference's list (listKey), compared with the records', screens the
 // rows: other pages pay a few nanoseconds a row. The rows compared are
 // the page's in AppendPage and EncodePage; WriteRow keeps copies of the
@@ -578,9 +581,10 @@ func (e *Encoder) farBack(row []byte) *farRec {
 	y := e.row
 	k := listKey(e.ref)
 	e.farKey, e.farKeyAt = k, y
+	twoD := e.opt.Compression == MMR || e.kpos != 0
 	for p := 2; p <= maxPeriod; p++ {
 		r := &e.far.r[(y-p)&(farRing-1)]
-		if r.ref != k || r.after != y-p+1 || r.n == 0 || y-1-p < 0 || r.off < int64(e.flushed) {
+		if r.ref != k || r.after != y-p+1 || r.n == 0 || y-1-p < 0 || r.off < int64(e.flushed) || r.twoD != twoD {
 			continue
 		}
 		if e.page == nil {

@@ -405,7 +405,7 @@ func TestFarRowsEncodeLikeTheGeneralPath(t *testing.T) {
 		pages = append(pages, periodPage(w, 400, 13))
 	}
 	for i, page := range pages {
-		for _, o := range []EncodeOptions{{Compression: MMR}, {Compression: MMR, NoRTC: true}} {
+		for _, o := range append([]EncodeOptions{{Compression: MMR, NoRTC: true}}, farCodings...) {
 			got, err := AppendPage(nil, page, &o)
 			if err != nil {
 				t.Fatal(err)
@@ -433,8 +433,14 @@ func TestFarRowsEncodeLikeTheGeneralPath(t *testing.T) {
 // as AppendPage codes the page.
 func TestEncoderFarBackTakesGridRows(t *testing.T) {
 	page := ecgPage()
-	for _, rows := range []bool{false, true} {
-		o, err := checkEncodeOptions(page.Width, &EncodeOptions{Compression: MMR})
+	for i := range 4 {
+		rows, mr := i&1 != 0, i >= 2
+		opt, want := EncodeOptions{Compression: MMR}, 700
+		if mr {
+			// MR with K = 4: rows four and eight above are of the same kind.
+			opt, want = EncodeOptions{Compression: MR, K: 4}, 680
+		}
+		o, err := checkEncodeOptions(page.Width, &opt)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -466,10 +472,10 @@ func TestEncoderFarBackTakesGridRows(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		// 757 rows in AppendPage; WriteRow codes the first few in full,
-		// before it has copies of the rows above.
-		if hits < 700 {
-			t.Errorf("WriteRow %v: farBack found %d rows of the ECG strip, want 700 or more", rows, hits)
+		// 757 rows in AppendPage's MMR; WriteRow codes the first few in
+		// full, before it has copies of the rows above.
+		if hits < want {
+			t.Errorf("%v, WriteRow %v: farBack found %d rows of the ECG strip, want %d or more", opt.Compression, rows, hits, want)
 		}
 	}
 }
