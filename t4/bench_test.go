@@ -267,3 +267,29 @@ func BenchmarkAppendPageFunc(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkFillRow times fillRow alone on every row of the corpus pages
+// (and the pages beside it) from their changing-element lists: the part of
+// a decode that turns lists into pixels.
+func BenchmarkFillRow(b *testing.B) {
+	pages := append(corpusPages(), stressPages()...)
+	for _, p := range pages {
+		b.Run(p.name, func(b *testing.B) {
+			pg := p.page
+			tail := make([]byte, 8)
+			var lists [][]int32
+			for y := range pg.Height {
+				lists = append(lists, changes(tail, pg.Row(y), pg.Width, make([]int32, pg.Width+8)))
+			}
+			dst := make([]byte, pg.Stride)
+			b.SetBytes(int64(len(pg.Pix)))
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				for _, l := range lists {
+					fillRow(dst, l, pg.Width)
+				}
+			}
+		})
+	}
+}
