@@ -200,10 +200,10 @@ type Encoder struct {
 	far      farRecords
 	farKey   uint64
 	farKeyAt int
-	// WriteRow has no page to compare with: once farBack finds a record
-	// that looks like such a repeat, it keeps copies of the rows it is
-	// given (hist, farRing rows; histAt[y%farRing] = y+1 for row y's),
-	// until histUntil, histRows after the last repeat found.
+	// WriteRow has no page to compare with: once a record passes
+	// farBack's key test, it keeps copies of the rows it is given (hist,
+	// farRing rows; histAt[y%farRing] = y+1 for row y's) until row
+	// histUntil, histRows after the last record that passed it.
 	hist      []byte
 	histAt    [farRing]int
 	histUntil int
@@ -398,7 +398,7 @@ func (e *Encoder) writeRow(row, prev []byte, white bool) (same bool, err error) 
 		tb = e.twoBack(row)
 	}
 	var far *farRec // a row further up, coded as this one is
-	if e.opt.Compression != MH && !e.opt.NoEOL && !same && tb == nil && !white && !noRepeats {
+	if e.opt.Compression != MH && !same && tb == nil && !white && !noRepeats {
 		far = e.farBack(row)
 	}
 	ch := e.ref
@@ -555,7 +555,7 @@ func (e *Encoder) twoBack(row []byte) *rowRecord {
 	if !b0.eq && !(b0.white && b2.white && b2.after == y-2) || noRepeats || e.opt.NoEOL {
 		return nil
 	}
-	twoD := e.opt.Compression == MMR || e.opt.Compression == MR && e.kpos != 0
+	twoD := e.next2D()
 	b := e.recs.twoAbove(y, twoD)
 	if b == nil || b.off < int64(e.flushed) {
 		return nil
@@ -575,13 +575,13 @@ func (e *Encoder) twoBack(row []byte) *rowRecord {
 // rows: other pages pay a few nanoseconds a row. The rows compared are
 // the page's in AppendPage and EncodePage; WriteRow keeps copies of the
 // rows it is given from the first record that passes the key's test
-// (histRows after the last repeat found), so its first repeats are coded
-// in full. nil when there is none.
+// until histRows rows after the last, so its first repeats are coded in
+// full. nil when there is none.
 func (e *Encoder) farBack(row []byte) *farRec {
 	y := e.row
 	k := listKey(e.ref)
 	e.farKey, e.farKeyAt = k, y
-	twoD := e.opt.Compression == MMR || e.kpos != 0
+	twoD := e.next2D()
 	for p := 2; p <= maxPeriod; p++ {
 		r := &e.far.r[(y-p)&(farRing-1)]
 		if r.ref != k || r.after != y-p+1 || r.n == 0 || y-1-p < 0 || r.off < int64(e.flushed) || r.twoD != twoD {
@@ -597,6 +597,11 @@ func (e *Encoder) farBack(row []byte) *farRec {
 		}
 	}
 	return nil
+}
+
+// next2D reports whether the row about to be coded is a 2-D one.
+func (e *Encoder) next2D() bool {
+	return e.opt.Compression == MMR || e.opt.Compression == MR && e.kpos != 0
 }
 
 // rowAt returns row y as the Encoder was given it: the page's row, or
