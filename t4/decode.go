@@ -65,9 +65,9 @@ type Decoder struct {
 	old []int32
 	// lists holds cur, ref and old (newLists); code2D indexes it.
 	lists []int32
-	// code2D steps b1 without branches (nextB1Arith) in a row when dense;
-	// odd counts the row's steps that went against the common case
-	// (nextB1Branches).
+	// The next 2-D row is decoded by code2DDense when dense, else by
+	// code2D; odd counts code2D's steps of b1 that went against the
+	// common case (nextB1Branches).
 	dense   bool
 	odd     int
 	rows    rowRecords
@@ -1409,13 +1409,38 @@ var horizRuns = func() (t [2 << runsBits]uint16) {
 }()
 
 // decode2D decodes a two-dimensional row (T.4 4.2.1.3, T.6 2.2.3) against
-// d.ref into d.cur.
+// d.ref into d.cur. Rows are alike from one to the next: a row after one
+// whose steps of b1 went against the common case more than an eighth of
+// the time (code2D) or that had more changing elements than an eighth of
+// its width (code2DDense) is decoded by code2DDense, where b1 is stepped
+// without branches; the steps go either way at random mainly where the
+// page is dithered.
 func (d *Decoder) decode2D() error {
+	if d.dense && rowsAs != sparseRows || rowsAs == denseRows {
+		acc, n, err := d.code2DDense(d.br.acc, d.br.n)
+		d.br.acc, d.br.n = acc, n
+		return err
+	}
 	acc, n, err := d.code2D(d.br.acc, d.br.n)
 	d.br.acc, d.br.n = acc, n
 	return err
 }
 
+// rowsAs, when set, makes decode2D decode every row with code2DDense
+// (denseRows) or code2D (sparseRows): the tests hold the two to each other
+// and to an independent decoder.
+var rowsAs rowKind
+
+type rowKind uint8
+
+const (
+	anyRows rowKind = iota
+	denseRows
+	sparseRows
+)
+
+// code2D decodes a row whose steps of b1 are expected to go the common
+// way (nextB1Branches).
 func (d *Decoder) code2D(acc uint64, n int) (_ uint64, _ int, err error) {
 	br := &d.br
 	width := int32(d.width)
@@ -1446,12 +1471,6 @@ func (d *Decoder) code2D(acc uint64, n int) (_ uint64, _ int, err error) {
 	// mostly by a fixed step, so that the common modes (V0, VL1) take no
 	// search (nextB1Branches, nextB1Arith).
 	j := ro
-	// Rows whose reference made more than an eighth of nextB1's steps
-	// go against the common case are followed by rows stepped without
-	// branches, until a row has fewer changing elements than an eighth
-	// of its width: rows are alike from one to the next, and the branches
-	// go the unusual way at random mainly where the page is dithered.
-	dense := d.dense
 	d.odd = 0
 row:
 	for {
@@ -1500,11 +1519,7 @@ row:
 				cur[k] = a1
 				k++
 				a0 = a1
-				if dense {
-					j = nextB1Arith(ref, j, a1)
-				} else {
-					j = nextB1Branches(ref, j, a1, &d.odd)
-				}
+				j = nextB1Branches(ref, j, a1, &d.odd)
 				b1 = ref[j]
 				a1 = b1 + int32(int8(e>>24))
 				acc <<= e & 15
@@ -1518,11 +1533,7 @@ row:
 				cur[k] = a1
 				k++
 				a0 = a1
-				if dense {
-					j = nextB1Arith(ref, j, a1)
-				} else {
-					j = nextB1Branches(ref, j, a1, &d.odd)
-				}
+				j = nextB1Branches(ref, j, a1, &d.odd)
 				continue
 			}
 			idx := acc >> 57
@@ -1545,11 +1556,7 @@ row:
 				cur[k] = a1
 				k++
 				a0 = a1
-				if dense {
-					j = nextB1Arith(ref, j, a1)
-				} else {
-					j = nextB1Branches(ref, j, a1, &d.odd)
-				}
+				j = nextB1Branches(ref, j, a1, &d.odd)
 				continue
 			}
 			switch mode {
@@ -1627,11 +1634,240 @@ row:
 			}
 		}
 	}
-	if dense {
-		d.dense = (k-co)*8 > int(width)
-	} else {
-		d.dense = d.odd*8 > k-co
+	d.dense = d.odd*8 > k-co
+	d.cur = endList(cur[co:], k-co, width)
+	return acc, n, nil
+}
+
+// code2DDense is code2D for rows where the steps of b1 go either way at
+// random: each is computed without branches (nextB1Arith), which puts it
+// in the chain from one code to the next, where the decode of the
+// dithered photo spent its time. V0 and VL1 always step b1 to its right
+// neighbour (a third and two fifths of that page's codes): up to three of
+// them are read with the vertical code after them in one lookup and cost
+// that chain one addition, where each cost it an arithmetic step (ReadPage
+// MMR photo 0.90-0.92, Bayer 0.94-0.96; ID card 1.04-1.06). code2D's loop,
+// copied: with the groups in code2D's loop, behind a test of the row's
+// kind, pages without dense rows decoded 1.02-1.05x as slowly (text,
+// halftone), and with groups in every row the ECG, the near-blank page and
+// the ID card 1.07-1.11x.
+func (d *Decoder) code2DDense(acc uint64, n int) (_ uint64, _ int, err error) {
+	br := &d.br
+	width := int32(d.width)
+	// ref and cur are lists, with the rows' first elements at the even
+	// offsets ro and co after two elements of -1: b1's left neighbour
+	// and the changing element before a1 can be read at the row's start
+	// too. One slice for both leaves a register free in the loop.
+	ls := d.lists
+	ro, co := listAt(ls, d.ref), listAt(ls, d.cur)
+	ref, cur := ls, ls
+	if ref[ro] >= width {
+		// Under a white reference row a white row is a single V0.
+		if n < 1 {
+			br.acc, br.n = acc, n
+			br.refill()
+			acc, n = br.acc, br.n
+		}
+		if n >= 1 && acc>>63 == 1 {
+			d.cur = endList(cur[co:], 0, width)
+			return acc << 1, n - 1, nil
+		}
 	}
+	k := co
+	a0 := int32(-1)
+	// j is the index of b1 in ref: the first changing element right of
+	// a0 whose colour is opposite to a0's (index parity = a0's colour,
+	// k&1; ro and co are even). Each mode moves it on from where it was,
+	// mostly by a fixed step, so that the common modes (V0, VL1) take no
+	// search (nextB1Branches, nextB1Arith).
+	j := ro
+row:
+	for {
+		// bitReader.refill's fast path, written out (a call here made
+		// the compiler save and restore the loop's state around it),
+		// then four lookups of at most 12 bits (two vertical mode codes,
+		// or one code of at most 7) from the 57 or more bits it leaves.
+		// A test of n before each code came out true at irregular
+		// intervals (every 8 to 30 codes) and was mispredicted about
+		// once a refill; the count is predicted. The refill is skipped
+		// only at the row's start and after horizontal mode, which
+		// refills as it reads its runs and starts the count again.
+		if n < 57 {
+			if br.end-br.pos >= 8 && n >= 0 {
+				v := binary.BigEndian.Uint64(br.buf[br.pos:])
+				acc |= v >> (uint(n) & 63)
+				k := (64 - n) >> 3
+				br.pos += k
+				n += k << 3
+			} else {
+				br.acc, br.n = acc, n
+				br.slowRefill()
+				acc, n = br.acc, br.n
+			}
+		}
+		for range 4 {
+			// Up to three V0 and VL1 codes and the vertical code after
+			// them (fixGroups), taken when each a1 is right of the one
+			// before and the last is left of the row's end; otherwise
+			// (at the row's end, or on bad data) the codes are read
+			// again below, one or two at a time. The three elements are
+			// written whatever the group's size: those past it are
+			// written over by the next codes or left past the row's end.
+			if g := fixGroups[acc>>(64-groupBits)]; g != 0 {
+				x0 := ref[j] + int32(int8(g>>16))
+				x1 := ref[j+1] + int32(int8(g>>24))
+				x2 := ref[j+2] + int32(int8(g>>32))
+				cur[k], cur[k+1], cur[k+2] = x0, x1, x2
+				m := int(g >> 8 & 3)
+				a1 := ref[j+m] + int32(int8(g>>40))
+				if (x0+^a0)|(a1+^a0)|(a1+^cur[k+m-1])|(width-1-a1) >= 0 {
+					cur[k+m] = a1
+					k += m + 1
+					a0 = a1
+					j = nextB1Arith(ref, j+m, a1)
+					acc <<= g & 15
+					n -= int(g & 15)
+					continue
+				}
+			}
+			if e := vertPairs[acc>>(64-pairBits)]; e != 0 {
+				// Two vertical modes in one lookup (most of a dense
+				// page's codes): one load and one shift in the chain
+				// from one lookup to the next instead of two, and one
+				// test of the mode. If the first ends the row, the
+				// second is the next row's and stays unread. The step
+				// is written out twice, and again for a single code
+				// below: one loop over one or two steps (a table for
+				// single codes too) made every page 1.09-1.29x as slow.
+				b1 := ref[j]
+				a1 := b1 + int32(int8(e>>16))
+				if a1 >= width || a1 <= a0 {
+					acc <<= e >> 8 & 15
+					n -= int(e >> 8 & 15)
+					if a1 == width {
+						break row
+					}
+					return acc, n, errBadVert
+				}
+				cur[k] = a1
+				k++
+				a0 = a1
+				j = nextB1Arith(ref, j, a1)
+				b1 = ref[j]
+				a1 = b1 + int32(int8(e>>24))
+				acc <<= e & 15
+				n -= int(e & 15)
+				if a1 >= width || a1 <= a0 {
+					if a1 == width {
+						break row
+					}
+					return acc, n, errBadVert
+				}
+				cur[k] = a1
+				k++
+				a0 = a1
+				j = nextB1Arith(ref, j, a1)
+				continue
+			}
+			idx := acc >> 57
+			l := modeLen[idx]
+			n -= int(l)
+			acc <<= l & 63
+			mode := modeOf[idx]
+			if mode >= modeV0 {
+				if mode > modeVL3 {
+					return acc, n, errExtension
+				}
+				b1 := ref[j]
+				a1 := b1 + vertDelta[mode]
+				if a1 >= width || a1 <= a0 {
+					if a1 == width {
+						break row
+					}
+					return acc, n, errBadVert
+				}
+				cur[k] = a1
+				k++
+				a0 = a1
+				j = nextB1Arith(ref, j, a1)
+				continue
+			}
+			switch mode {
+			case modePass:
+				// a0 moves to b2; the colour stays, and the element after
+				// b2 is right of it.
+				a0 = ref[j+1]
+				j += 2
+				if a0 >= width {
+					break row
+				}
+				continue
+			case modeHoriz:
+				start := max(a0, 0)
+				var r1, r2 int
+				if h := horizRuns[(k&1)<<runsBits|int(acc>>(64-runsBits))]; h != 0 && n >= runsBits &&
+					int(start)+int(h>>4&63)+int(h>>10) <= int(width) {
+					// Both runs' terminating codes in the next bits.
+					r1, r2 = int(h>>4&63), int(h>>10)
+					acc <<= h & 15
+					n -= int(h & 15)
+				} else if k&1 == 0 {
+					r1, acc, n, err = readWhite(br, acc, n, int(width-start))
+					if err == nil {
+						r2, acc, n, err = readBlack(br, acc, n, int(width-start)-r1)
+					}
+				} else {
+					r1, acc, n, err = readBlack(br, acc, n, int(width-start))
+					if err == nil {
+						r2, acc, n, err = readWhite(br, acc, n, int(width-start)-r1)
+					}
+				}
+				if err != nil {
+					return acc, n, err
+				}
+				a1 := start + int32(r1)
+				a2 := a1 + int32(r2)
+				if a1 < width {
+					if cur[k-1] == a1 {
+						k--
+					} else {
+						cur[k] = a1
+						k++
+					}
+					if a2 < width {
+						if cur[k-1] == a2 {
+							k--
+						} else {
+							cur[k] = a2
+							k++
+						}
+					}
+				}
+				a0 = a2
+				if a0 >= width {
+					break row
+				}
+				// The colour is a0's again, or the other one if a run
+				// of 0 cancelled a changing element: b1's parity
+				// follows k. Elements of b1's parity left of it are
+				// at most the old a0.
+				if j > ro && (j^k)&1 != 0 {
+					j--
+				}
+				j += (j ^ k) & 1
+				for ref[j] <= a0 {
+					j += 2
+				}
+				continue row
+			default:
+				if acc>>52 == 1 {
+					return acc, n, errShortRow
+				}
+				return acc, n, errBadCode
+			}
+		}
+	}
+	d.dense = (k-co)*8 > int(width)
 	d.cur = endList(cur[co:], k-co, width)
 	return acc, n, nil
 }
@@ -1657,6 +1893,51 @@ var vertPairs = func() (t [1 << pairBits]uint32) {
 			continue
 		}
 		t[i] = uint32(l1+l2) | uint32(l1)<<8 | uint32(uint8(int8(vertDelta[m1])))<<16 | uint32(uint8(int8(vertDelta[m2])))<<24
+	}
+	return t
+}()
+
+// groupBits is the number of coded bits that index fixGroups.
+const groupBits = 12
+
+// fixGroups[next groupBits bits] describes the next codes when they are
+// up to three V0 or VL1 codes, whose b1 step is always to b1's right
+// neighbour, then one vertical code, in octets: their total length (bits
+// 0-7; 0: the next code is not vertical), the number m of V0 and VL1
+// codes (bits 8-15), a1 - b1 of each (0 or -1, 0 past m; bits 16-39, as
+// int8) and of the vertical code after them (bits 40-47).
+var fixGroups = func() (t [1 << groupBits]uint64) {
+	for i := range t {
+		var modes [4]uint8
+		var lens [4]int
+		q, used := 0, 0
+		for q < 4 {
+			c := (i << used) & (1<<groupBits - 1) >> (groupBits - 7)
+			m, l := modeOf[c], int(modeLen[c])
+			if m < modeV0 || m > modeVL3 || used+l > groupBits {
+				break
+			}
+			modes[q], lens[q] = m, l
+			used += l
+			q++
+		}
+		if q == 0 {
+			continue
+		}
+		// V0 and VL1 codes in the order VL1... V0...: only the first
+		// can put a1 at or left of a0 (a VL1 right after a V0 could put
+		// a1 on the V0's, where the reference has a run of one pixel).
+		f := 0
+		for f < q && (modes[f] == modeVL1 && (f == 0 || modes[f-1] == modeVL1) || modes[f] == modeV0) {
+			f++
+		}
+		m := min(f, 3, q-1)
+		total := lens[m]
+		for c := range m {
+			t[i] |= uint64(uint8(int8(vertDelta[modes[c]]))) << (16 + 8*c)
+			total += lens[c]
+		}
+		t[i] |= uint64(total) | uint64(m)<<8 | uint64(uint8(int8(vertDelta[modes[m]])))<<40
 	}
 	return t
 }()

@@ -2,6 +2,7 @@ package t4
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"slices"
@@ -115,7 +116,19 @@ func randomMMR(rng *rand.Rand, width, height int) []byte {
 // (randomMMR) with this package and with golang.org/x/image/ccitt, an
 // independent decoder, at narrow widths where modes often meet the row's
 // end: both must decode every row, to the same pixels.
+// Each row is decoded as the decoder chooses, by code2DDense, and by
+// code2D.
 func TestDecode2DMatchesXImage(t *testing.T) {
+	for _, as := range []rowKind{anyRows, denseRows, sparseRows} {
+		t.Run(fmt.Sprint("rows", as), func(t *testing.T) {
+			defer func() { rowsAs = anyRows }()
+			rowsAs = as
+			decode2DMatchesXImage(t)
+		})
+	}
+}
+
+func decode2DMatchesXImage(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 2026))
 	for i := range 3000 {
 		width := 1 + rng.IntN(40)
@@ -194,4 +207,59 @@ func b2i(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// TestDenseRowsMatchSparse decodes random 2-D streams, valid (randomMMR,
+// and pages coded by the encoder) and damaged (bits flipped, cut short),
+// with every row decoded by code2DDense and again by code2D: the pixels,
+// Stats and Err must be the same, so that the groups of code2DDense
+// (fixGroups) take bad data exactly as the one-code path does.
+func TestDenseRowsMatchSparse(t *testing.T) {
+	defer func() { rowsAs = anyRows }()
+	rng := rand.New(rand.NewPCG(18, 2026))
+	decode := func(as rowKind, data []byte, width, height int, opt DecodeOptions) (*Bitmap, Stats, string) {
+		rowsAs = as
+		got := NewBitmap(width, height)
+		st, err := DecodeInto(got, data, &opt)
+		return got, st, fmt.Sprint(err)
+	}
+	for i := range 4000 {
+		var data []byte
+		width, height := 1+rng.IntN(60), 1+rng.IntN(16)
+		comp := MMR
+		switch i % 4 {
+		case 0, 1:
+			data = randomMMR(rng, width, height)
+		default:
+			width, height = 64+rng.IntN(400), 4+rng.IntN(12)
+			page := genPage(pageKinds[rng.IntN(len(pageKinds))], width, height, rng.Uint64())
+			if i%8 == 3 {
+				comp = MR
+			}
+			var err error
+			if data, err = AppendPage(nil, page, &EncodeOptions{Compression: comp}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if i%3 != 0 && len(data) > 0 {
+			// Damage: flip one to four bits, sometimes cut the end.
+			data = slices.Clone(data)
+			for range 1 + rng.IntN(4) {
+				data[rng.IntN(len(data))] ^= 1 << rng.IntN(8)
+			}
+			if rng.IntN(4) == 0 {
+				data = data[:rng.IntN(len(data))]
+			}
+		}
+		opt := DecodeOptions{Compression: comp}
+		if rng.IntN(2) == 0 {
+			opt.Rows = height
+		}
+		dp, ds, de := decode(denseRows, data, width, height, opt)
+		sp, ss, se := decode(sparseRows, data, width, height, opt)
+		if !bytes.Equal(dp.Pix, sp.Pix) || ds != ss || de != se {
+			t.Fatalf("case %d (%v, width %d, height %d, data %x):\ndense:  %+v %s\nsparse: %+v %s",
+				i, comp, width, height, data, ds, de, ss, se)
+		}
+	}
 }
