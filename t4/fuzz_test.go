@@ -97,6 +97,28 @@ func fuzzDecode(t *testing.T, comp Compression, data []byte, width uint16, flags
 	if e1, e3 := d.Err(), d2.Err(); (e1 == nil) != (e3 == nil) || e1 != nil && e1.Error() != e3.Error() {
 		t.Fatalf("without repeat shortcuts Err() = %v, with %v", e3, e1)
 	}
+	// Every 2-D row decoded by code2DDense, then every one by code2D,
+	// must give the same rows, counts and error as the decoder's choice.
+	for _, as := range []rowKind{denseRows, sparseRows} {
+		if comp == MH {
+			break
+		}
+		var st4 Stats
+		var err4 error
+		page4 := NewBitmap(w, fuzzMaxRows)
+		func() {
+			defer func() { rowsAs = anyRows }()
+			rowsAs = as
+			d2.ResetBytes(data)
+			st4, err4 = d2.ReadPage(page4)
+		}()
+		if st4 != st2 || (err4 == nil) != (err == nil) || !bytes.Equal(page4.Pix, page.Pix) {
+			t.Fatalf("rows decoded as %d: stats %+v, %v; as chosen: %+v, %v (or rows differ)", as, st4, err4, st2, err)
+		}
+		if e1, e4 := d.Err(), d2.Err(); (e1 == nil) != (e4 == nil) || e1 != nil && e1.Error() != e4.Error() {
+			t.Fatalf("rows decoded as %d: Err() = %v, as chosen %v", as, e4, e1)
+		}
+	}
 	st := d.Stats()
 	if st.Rows != rows || st.BadRows > rows || st.LongestBadRun > st.BadRows {
 		t.Fatalf("stats %+v after %d rows", st, rows)
