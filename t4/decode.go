@@ -1654,10 +1654,7 @@ row:
 func (d *Decoder) code2DDense(acc uint64, n int) (_ uint64, _ int, err error) {
 	br := &d.br
 	width := int32(d.width)
-	// ref and cur are lists, with the rows' first elements at the even
-	// offsets ro and co after two elements of -1: b1's left neighbour
-	// and the changing element before a1 can be read at the row's start
-	// too. One slice for both leaves a register free in the loop.
+	// As in code2D.
 	ls := d.lists
 	ro, co := listAt(ls, d.ref), listAt(ls, d.cur)
 	ref, cur := ls, ls
@@ -1675,23 +1672,11 @@ func (d *Decoder) code2DDense(acc uint64, n int) (_ uint64, _ int, err error) {
 	}
 	k := co
 	a0 := int32(-1)
-	// j is the index of b1 in ref: the first changing element right of
-	// a0 whose colour is opposite to a0's (index parity = a0's colour,
-	// k&1; ro and co are even). Each mode moves it on from where it was,
-	// mostly by a fixed step, so that the common modes (V0, VL1) take no
-	// search (nextB1Branches, nextB1Arith).
+	// As in code2D.
 	j := ro
 row:
 	for {
-		// bitReader.refill's fast path, written out (a call here made
-		// the compiler save and restore the loop's state around it),
-		// then four lookups of at most 12 bits (two vertical mode codes,
-		// or one code of at most 7) from the 57 or more bits it leaves.
-		// A test of n before each code came out true at irregular
-		// intervals (every 8 to 30 codes) and was mispredicted about
-		// once a refill; the count is predicted. The refill is skipped
-		// only at the row's start and after horizontal mode, which
-		// refills as it reads its runs and starts the count again.
+		// As in code2D.
 		if n < 57 {
 			if br.end-br.pos >= 8 && n >= 0 {
 				v := binary.BigEndian.Uint64(br.buf[br.pos:])
@@ -1731,14 +1716,7 @@ row:
 				}
 			}
 			if e := vertPairs[acc>>(64-pairBits)]; e != 0 {
-				// Two vertical modes in one lookup (most of a dense
-				// page's codes): one load and one shift in the chain
-				// from one lookup to the next instead of two, and one
-				// test of the mode. If the first ends the row, the
-				// second is the next row's and stays unread. The step
-				// is written out twice, and again for a single code
-				// below: one loop over one or two steps (a table for
-				// single codes too) made every page 1.09-1.29x as slow.
+				// As in code2D.
 				b1 := ref[j]
 				a1 := b1 + int32(int8(e>>16))
 				if a1 >= width || a1 <= a0 {
@@ -1794,8 +1772,7 @@ row:
 			}
 			switch mode {
 			case modePass:
-				// a0 moves to b2; the colour stays, and the element after
-				// b2 is right of it.
+				// As in code2D.
 				a0 = ref[j+1]
 				j += 2
 				if a0 >= width {
@@ -1847,10 +1824,7 @@ row:
 				if a0 >= width {
 					break row
 				}
-				// The colour is a0's again, or the other one if a run
-				// of 0 cancelled a changing element: b1's parity
-				// follows k. Elements of b1's parity left of it are
-				// at most the old a0.
+				// As in code2D.
 				if j > ro && (j^k)&1 != 0 {
 					j--
 				}
