@@ -1,6 +1,7 @@
 package t4
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -402,5 +403,61 @@ func TestVertPairs(t *testing.T) {
 	}
 	if total != found || found == 0 {
 		t.Fatalf("%d entries, %d from pairs of vertical codes", total, found)
+	}
+}
+
+// TestFixGroups holds every entry of fixGroups to the codes of T.4 Table
+// 4, read from the spec's bit strings (not from modeOf): the run of V0 and
+// VL1 codes at the start of the 12 bits (at most three, VL1s before V0s,
+// and not the last vertical code there), then the vertical code after it,
+// with their total length and each a1 - b1. An entry is 0 exactly where
+// the bits do not start with a whole vertical code.
+func TestFixGroups(t *testing.T) {
+	delta := map[int]int8{3: 0, 4: 1, 5: 2, 6: 3, 7: -1, 8: -2, 9: -3} // spec value: a1 - b1
+	modes := parseSpec(t, specModes)
+	for key := range 1 << groupBits {
+		bitsOf := fmt.Sprintf("%0*b", groupBits, key)
+		var ds []int8
+		var lens []int
+		for used := 0; ; {
+			found := false
+			for _, c := range modes {
+				if strings.HasPrefix(bitsOf[used:], c.bits) {
+					if d, ok := delta[c.val]; ok {
+						ds, lens = append(ds, d), append(lens, len(c.bits))
+						used += len(c.bits)
+						found = true
+					}
+					break
+				}
+			}
+			if !found {
+				break
+			}
+		}
+		g := fixGroups[key]
+		if len(ds) == 0 {
+			if g != 0 {
+				t.Fatalf("bits %s: entry %#x, want 0", bitsOf, g)
+			}
+			continue
+		}
+		m := 0
+		for m < 3 && m < len(ds)-1 && (ds[m] == 0 || ds[m] == -1 && (m == 0 || ds[m-1] == -1)) {
+			m++
+		}
+		want := uint64(m) << 8
+		total := 0
+		for c := range m + 1 {
+			total += lens[c]
+		}
+		want |= uint64(total)
+		for c := range m {
+			want |= uint64(uint8(ds[c])) << (16 + 8*c)
+		}
+		want |= uint64(uint8(ds[m])) << 40
+		if g != want {
+			t.Fatalf("bits %s (codes %v): entry %#x, want %#x", bitsOf, ds, g, want)
+		}
 	}
 }
